@@ -1,0 +1,1 @@
+//! Load balancing: endpoints, smooth weighted round robin, health.

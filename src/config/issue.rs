@@ -1,0 +1,89 @@
+//! `ConfigIssue`: one problem found in configuration, with where it came from.
+//!
+//! Issues are collected, never thrown: a bad router is left out and reported while the rest compiles.
+//! They are logged, printed by `swarmgate check` and listed by the admin API.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// What kind of configuration element an issue is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Element {
+    Router,
+    Service,
+    Middleware,
+    ServersTransport,
+    Tls,
+    EntryPoint,
+    Provider,
+    /// A whole file or label set that could not be read.
+    Source,
+    Static,
+}
+
+impl fmt::Display for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Element::Router => "router",
+            Element::Service => "service",
+            Element::Middleware => "middleware",
+            Element::ServersTransport => "serversTransport",
+            Element::Tls => "tls",
+            Element::EntryPoint => "entrypoint",
+            Element::Provider => "provider",
+            Element::Source => "source",
+            Element::Static => "static",
+        })
+    }
+}
+
+/// One configuration problem. `name` is the element's (qualified) name; `key` is the label or
+/// config key that caused it when known; `origin` says where it came from (a file path, a Swarm
+/// service name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigIssue {
+    pub element: Element,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    pub message: String,
+}
+
+impl ConfigIssue {
+    pub fn new(element: Element, name: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigIssue {
+            element,
+            name: name.into(),
+            key: None,
+            origin: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    pub fn with_origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(origin) = &self.origin {
+            write!(f, "{origin}: ")?;
+        }
+        write!(f, "{} {:?}", self.element, self.name)?;
+        if let Some(key) = &self.key {
+            write!(f, " ({key})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}

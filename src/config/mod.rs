@@ -1,0 +1,13 @@
+//! The configuration model: static (read once) and dynamic (from providers), and the issues found in them.
+//!
+//! No I/O beyond reading the files it is asked to read.
+
+pub mod duration;
+pub mod dynamic;
+pub mod issue;
+pub mod static_config;
+
+pub use duration::Duration;
+pub use dynamic::DynamicConfig;
+pub use issue::{ConfigIssue, Element};
+pub use static_config::StaticConfig;

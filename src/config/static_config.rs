@@ -1,0 +1,388 @@
+//! Static configuration: entrypoints, providers, certificate resolvers, api, metrics, logs.
+//!
+//! The shape is Traefik v3's static configuration (camelCase keys), so `traefik.toml`/`traefik.yml`
+//! map onto it directly; swarmgate-only options are marked as such. Read once at start.
+//! Pipeline: file / CLI arguments / environment → `serde_json::Value` tree → `StaticConfig`
+//! (see `config::traefik` for the Traefik-compatible sources). Pure: no I/O here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::duration::Duration;
+use super::dynamic::{DynamicConfig, ServersTransportConfig};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StaticConfig {
+    #[serde(default)]
+    pub entry_points: BTreeMap<String, EntryPointConfig>,
+    #[serde(default)]
+    pub providers: ProvidersConfig,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub certificates_resolvers: BTreeMap<String, CertResolverConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping: Option<PingConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<AccessLogConfig>,
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Default transport to upstream servers (Traefik's static `serversTransport`).
+    #[serde(default)]
+    pub servers_transport: ServersTransportConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global: Option<GlobalConfig>,
+    /// swarmgate extension: dynamic configuration written inline in the static file
+    /// (provider name `static`), handy for small setups and the embedded demo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<DynamicConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntryPointConfig {
+    /// `:80`, `127.0.0.1:8080`, `[::]:443`.
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<EntryPointHttpConfig>,
+    /// `http2.maxConcurrentStreams`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http2: Option<EntryPointHttp2Config>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<EntryPointTransportConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_headers: Option<ForwardedHeadersConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_protocol: Option<ProxyProtocolConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntryPointHttpConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirections: Option<RedirectionsConfig>,
+    /// Default TLS for the routers on this entrypoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<EntryPointTlsConfig>,
+    /// Default middlewares for the routers on this entrypoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub middlewares: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedirectionsConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<EntryPointRedirectConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntryPointRedirectConfig {
+    /// Target entrypoint name (its port is used) or a port (`:443`).
+    pub to: String,
+    #[serde(default = "default_https")]
+    pub scheme: String,
+    #[serde(default = "default_true")]
+    pub permanent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntryPointTlsConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_resolver: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<super::dynamic::TlsDomain>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntryPointHttp2Config {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_streams: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntryPointTransportConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responding_timeouts: Option<RespondingTimeoutsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub life_cycle: Option<LifeCycleConfig>,
+    /// swarmgate extension: maximum concurrent connections on this entrypoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
+    /// swarmgate extension: maximum request header size in bytes (431 beyond).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_header_bytes: Option<usize>,
+    /// swarmgate extension: time allowed to receive the request head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_read_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RespondingTimeoutsConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LifeCycleConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_accept_grace_timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_time_out: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForwardedHeadersConfig {
+    #[serde(default)]
+    pub insecure: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_ips: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProxyProtocolConfig {
+    #[serde(default)]
+    pub insecure: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_ips: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProvidersConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub providers_throttle_duration: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileProviderConfig>,
+    /// Traefik v3 `providers.swarm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<SwarmProviderConfig>,
+    /// Traefik v2 `providers.docker` (with `swarmMode = true`); mapped onto `swarm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker: Option<SwarmProviderConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileProviderConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
+    #[serde(default = "default_true")]
+    pub watch: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SwarmProviderConfig {
+    #[serde(default = "default_docker_endpoint")]
+    pub endpoint: String,
+    #[serde(default = "default_true")]
+    pub exposed_by_default: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(default = "default_rule_template")]
+    pub default_rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<String>,
+    /// Accepted for compatibility; swarmgate is event-driven (used as the resync period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_seconds: Option<Duration>,
+    #[serde(default = "default_true")]
+    pub watch: bool,
+    /// v2 `providers.docker.swarmMode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm_mode: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_bind_port_ip: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_empty_services: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_client_timeout: Option<Duration>,
+}
+
+impl Default for SwarmProviderConfig {
+    fn default() -> Self {
+        SwarmProviderConfig {
+            endpoint: default_docker_endpoint(),
+            exposed_by_default: true,
+            network: None,
+            default_rule: default_rule_template(),
+            constraints: None,
+            refresh_seconds: None,
+            watch: true,
+            swarm_mode: None,
+            use_bind_port_ip: None,
+            allow_empty_services: None,
+            http_client_timeout: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CertResolverConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme: Option<AcmeConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AcmeConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_chain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_duration: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_challenge: Option<HttpChallengeConfig>,
+    /// Present (even empty) enables TLS-ALPN-01.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_challenge: Option<serde_json::Value>,
+    /// swarmgate extension: PEM file(s) with the CA roots of the ACME directory
+    /// (Traefik reads `LEGO_CA_CERTIFICATES` for this).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca_certificates: Vec<String>,
+    /// swarmgate extension: renew when less than this remains (default 30 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_before: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpChallengeConfig {
+    pub entry_point: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiConfig {
+    #[serde(default)]
+    pub dashboard: bool,
+    /// Serve the API on the `traefik` entrypoint (port 8080) without a router, as Traefik does.
+    #[serde(default)]
+    pub insecure: bool,
+    #[serde(default)]
+    pub debug: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PingConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricsConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrometheusConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_entry_points_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_routers_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_services_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccessLogConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_path: Option<String>,
+    #[serde(default)]
+    pub format: AccessLogFormat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffering_size: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLogFormat {
+    #[default]
+    Common,
+    Json,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogConfig {
+    /// `DEBUG`, `INFO`, `WARN`, `ERROR` (any case) or a tracing filter directive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(default)]
+    pub format: LogFormat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Common,
+    Json,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GlobalConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_new_version: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_anonymous_usage: Option<bool>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_https() -> String {
+    "https".to_string()
+}
+
+fn default_docker_endpoint() -> String {
+    "unix:///var/run/docker.sock".to_string()
+}
+
+fn default_rule_template() -> String {
+    "Host(`{{ normalize .Name }}`)".to_string()
+}

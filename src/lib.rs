@@ -1,0 +1,11 @@
+//! swarmgate: an edge reverse proxy and load balancer for Docker Swarm, a drop-in for Traefik v3.
+//!
+//! Data flows one way: providers → `DynamicConfig` → `table::compile()` (pure) → `ArcSwap<RoutingTable>`
+//! → request path (`proxy`). See ARCHITECTURE.md.
+#![forbid(unsafe_code)]
+
+pub mod balance;
+pub mod config;
+pub mod middleware;
+pub mod provider;
+pub mod rules;

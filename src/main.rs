@@ -1,0 +1,3 @@
+fn main() {
+    println!("swarmgate {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,1 @@
+//! The rule language of Traefik v3 routers.
