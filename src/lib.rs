@@ -4,8 +4,13 @@
 //! → request path (`proxy`). See ARCHITECTURE.md.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod balance;
 pub mod config;
 pub mod middleware;
+pub mod observe;
 pub mod provider;
+pub mod proxy;
 pub mod rules;
+pub mod table;
+pub mod upstream;

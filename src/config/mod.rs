@@ -5,6 +5,7 @@
 pub mod duration;
 pub mod dynamic;
 pub mod issue;
+pub mod merge;
 pub mod static_config;
 
 pub use duration::Duration;

@@ -4,6 +4,8 @@
 //! A provider that cannot read its source (file unparsable, Docker unreachable) publishes nothing new,
 //! so the last good configuration stays in force.
 
+pub mod file;
+
 use crate::config::{ConfigIssue, DynamicConfig};
 
 /// What one provider currently says. `issues` are problems the provider found in its source

@@ -1,0 +1,343 @@
+//! Wiring: providers → merge → compile → swap, entrypoints, health checks, signals, shutdown.
+//!
+//! The compile loop is the only writer of the routing table. It owns the reload-surviving
+//! registries (endpoint health, pools, transports); they lock, but only here, off the request path.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::balance::{EndpointRegistry, HealthChecker};
+use crate::config::merge::{merge, qualify};
+use crate::config::static_config::StaticConfig;
+use crate::config::{ConfigIssue, DynamicConfig};
+use crate::provider::file::FileProvider;
+use crate::provider::{ProviderSnapshot, SnapshotRx};
+use crate::proxy::{EntryPoint, EntryPointOptions, ForwardedPolicy, Proxy};
+use crate::table::{compile, CompileContext, EntryPointInfo, RoutingTable};
+use crate::upstream::{PoolRegistry, TransportRegistry};
+
+/// The default minimum time between two reloads.
+const DEFAULT_THROTTLE: Duration = Duration::from_millis(100);
+
+/// A running swarmgate. Dropping it does not stop it; call `shutdown`.
+pub struct Running {
+    /// Bound address of each entrypoint, by name.
+    pub addresses: BTreeMap<String, SocketAddr>,
+    pub table: Arc<ArcSwap<RoutingTable>>,
+    pub issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
+    shutdown: watch::Sender<bool>,
+    entrypoints: Vec<JoinHandle<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn address(&self, entrypoint: &str) -> Option<SocketAddr> {
+        self.addresses.get(entrypoint).copied()
+    }
+
+    /// Stops accepting, lets in-flight requests finish (each entrypoint's grace period), stops
+    /// providers and health checks.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for handle in self.entrypoints {
+            let _ = handle.await;
+        }
+        for handle in self.background {
+            handle.abort();
+        }
+    }
+}
+
+/// Where relative paths in the static configuration are resolved from.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    pub base_dir: Option<PathBuf>,
+}
+
+/// The entrypoints in a stable order; the table indexes entrypoints by position in this list.
+pub fn entrypoint_infos(cfg: &StaticConfig) -> Vec<EntryPointInfo> {
+    cfg.entry_points
+        .iter()
+        .map(|(name, ep)| {
+            let http = ep.http.as_ref();
+            EntryPointInfo {
+                name: name.clone(),
+                default_tls: http.and_then(|h| h.tls.as_ref()).map(|tls| {
+                    crate::config::dynamic::RouterTlsConfig {
+                        cert_resolver: tls.cert_resolver.clone(),
+                        domains: tls.domains.clone(),
+                        options: tls.options.clone(),
+                    }
+                }),
+                middlewares: http.map(|h| h.middlewares.clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// One provider's channel, by provider name.
+struct Source {
+    name: &'static str,
+    rx: SnapshotRx,
+}
+
+/// Everything the compile loop owns.
+struct Compiler {
+    static_cfg: Arc<StaticConfig>,
+    infos: Vec<EntryPointInfo>,
+    endpoints: EndpointRegistry,
+    pools: PoolRegistry,
+    transports: TransportRegistry,
+    health: HealthChecker,
+    table: Arc<ArcSwap<RoutingTable>>,
+    issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
+}
+
+impl Compiler {
+    fn reload(&mut self, sources: &mut [Source]) {
+        let started = Instant::now();
+        let snapshots: Vec<(&'static str, ProviderSnapshot)> = sources
+            .iter_mut()
+            .map(|s| (s.name, s.rx.borrow_and_update().clone()))
+            .collect();
+        let (merged, mut issues) = merge(snapshots.iter().map(|(n, s)| (*n, &s.config)));
+        for (_, snapshot) in &snapshots {
+            issues.extend(snapshot.issues.iter().cloned());
+        }
+        let ctx = CompileContext {
+            entrypoints: &self.infos,
+            endpoints: &self.endpoints,
+            pools: &self.pools,
+            transports: &self.transports,
+            default_transport: &self.static_cfg.servers_transport,
+        };
+        let compiled = compile(&merged, &ctx);
+        issues.extend(compiled.issues);
+        let routers = compiled.table.routes.len();
+        let services = compiled.table.services.len();
+        self.table.store(Arc::new(compiled.table));
+        self.health.sync(compiled.health);
+        self.pools.retain_used();
+        self.transports.retain_used();
+        for issue in &issues {
+            tracing::warn!(error = %issue, "configuration issue");
+        }
+        tracing::info!(
+            routers,
+            services,
+            issues = issues.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "routing table reloaded"
+        );
+        self.issues.store(Arc::new(issues));
+    }
+}
+
+/// Binds every entrypoint, starts the providers and the compile loop, and serves.
+pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<Running> {
+    let cfg = Arc::new(cfg);
+    let base = options
+        .base_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let table: Arc<ArcSwap<RoutingTable>> = Arc::default();
+    let issues: Arc<ArcSwap<Vec<ConfigIssue>>> = Arc::default();
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut background = Vec::new();
+
+    // Providers.
+    let mut sources = Vec::new();
+    if let Some(dynamic) = &cfg.dynamic {
+        let (_tx, rx) = watch::channel(ProviderSnapshot {
+            config: dynamic.clone(),
+            issues: Vec::new(),
+        });
+        sources.push(Source { name: "static", rx });
+    }
+    if let Some(file_cfg) = &cfg.providers.file {
+        let provider = FileProvider::new(file_cfg, &base);
+        // Load synchronously once so the first table already has the file's routes.
+        let initial = match provider.load() {
+            Ok(config) => ProviderSnapshot {
+                config,
+                issues: Vec::new(),
+            },
+            Err(issues) => ProviderSnapshot {
+                config: DynamicConfig::default(),
+                issues,
+            },
+        };
+        let (tx, rx) = watch::channel(initial);
+        background.push(tokio::spawn(provider.run(tx)));
+        sources.push(Source { name: "file", rx });
+    }
+
+    // First compile before serving.
+    let mut compiler = Compiler {
+        static_cfg: Arc::clone(&cfg),
+        infos: entrypoint_infos(&cfg),
+        endpoints: EndpointRegistry::default(),
+        pools: PoolRegistry::default(),
+        transports: TransportRegistry::default(),
+        health: HealthChecker::new(),
+        table: Arc::clone(&table),
+        issues: Arc::clone(&issues),
+    };
+    compiler.reload(&mut sources);
+
+    // Entrypoints.
+    let mut addresses = BTreeMap::new();
+    let mut entrypoints = Vec::new();
+    for (index, (name, ep)) in cfg.entry_points.iter().enumerate() {
+        let forwarded = forwarded_policy(ep.forwarded_headers.as_ref())
+            .with_context(|| format!("entrypoint {name:?}: forwardedHeaders.trustedIPs"))?;
+        let proxy = Arc::new(Proxy::new(Arc::clone(&table), index, name, forwarded));
+        let options = entrypoint_options(ep);
+        let bound = EntryPoint::bind(&ep.address, proxy, options)
+            .await
+            .with_context(|| format!("entrypoint {name:?} cannot listen on {:?}", ep.address))?;
+        let addr = bound.local_addr()?;
+        tracing::info!(entrypoint = %name, address = %addr, "listening");
+        addresses.insert(name.clone(), addr);
+        entrypoints.push(tokio::spawn(bound.serve(shutdown_rx.clone())));
+    }
+
+    // Compile loop.
+    let throttle = cfg
+        .providers
+        .providers_throttle_duration
+        .map(|d| d.0)
+        .unwrap_or(DEFAULT_THROTTLE);
+    let mut stop = shutdown_rx.clone();
+    background.push(tokio::spawn(async move {
+        loop {
+            let changed = wait_any(&mut sources);
+            tokio::select! {
+                ok = changed => if !ok { return },
+                _ = crate::proxy::entrypoint::stopped(&mut stop) => return,
+            }
+            tokio::time::sleep(throttle).await;
+            compiler.reload(&mut sources);
+        }
+    }));
+
+    Ok(Running {
+        addresses,
+        table,
+        issues,
+        shutdown: shutdown_tx,
+        entrypoints,
+        background,
+    })
+}
+
+/// Resolves when any provider published; `false` when every provider is gone.
+async fn wait_any(sources: &mut [Source]) -> bool {
+    if sources.is_empty() {
+        std::future::pending::<()>().await;
+    }
+    let futures = sources.iter_mut().map(|s| Box::pin(s.rx.changed()));
+    let (result, _, _) = futures_util::future::select_all(futures).await;
+    result.is_ok()
+}
+
+fn forwarded_policy(
+    cfg: Option<&crate::config::static_config::ForwardedHeadersConfig>,
+) -> anyhow::Result<ForwardedPolicy> {
+    let Some(cfg) = cfg else {
+        return Ok(ForwardedPolicy::default());
+    };
+    let trusted = cfg
+        .trusted_ips
+        .iter()
+        .map(|s| parse_net(s).with_context(|| format!("invalid IP or CIDR {s:?}")))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(ForwardedPolicy {
+        insecure: cfg.insecure,
+        trusted,
+    })
+}
+
+/// `10.0.0.0/8` or a bare address (a /32 or /128).
+pub fn parse_net(s: &str) -> Option<ipnet::IpNet> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+}
+
+fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> EntryPointOptions {
+    let mut options = EntryPointOptions::default();
+    if let Some(transport) = &ep.transport {
+        if let Some(t) = transport.header_read_timeout {
+            options.header_read_timeout = t.0;
+        } else if let Some(t) = transport
+            .responding_timeouts
+            .as_ref()
+            .and_then(|r| r.read_timeout)
+        {
+            if !t.0.is_zero() {
+                options.header_read_timeout = t.0;
+            }
+        }
+        if let Some(grace) = transport.life_cycle.as_ref().and_then(|l| l.grace_time_out) {
+            options.grace = grace.0;
+        }
+        if let Some(max) = transport.max_header_bytes {
+            options.max_header_bytes = max;
+        }
+    }
+    if let Some(streams) = ep.http2.as_ref().and_then(|h| h.max_concurrent_streams) {
+        options.h2_max_concurrent_streams = streams;
+    }
+    options
+}
+
+/// Qualified names used by `check` output.
+pub fn qualified(name: &str, provider: &str) -> String {
+    qualify(name, provider)
+}
+
+/// Loads every provider once, merges and compiles, and returns every issue (for `swarmgate check`).
+pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
+    let mut snapshots: Vec<(&str, DynamicConfig)> = Vec::new();
+    let mut issues = Vec::new();
+    if let Some(dynamic) = &cfg.dynamic {
+        issues.extend(crate::provider::file::validate(dynamic, "static config"));
+        snapshots.push(("static", dynamic.clone()));
+    }
+    if let Some(file_cfg) = &cfg.providers.file {
+        match FileProvider::new(file_cfg, base).load() {
+            Ok(config) => snapshots.push(("file", config)),
+            Err(found) => issues.extend(found),
+        }
+    }
+    let (merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
+    issues.extend(merge_issues);
+    let infos = entrypoint_infos(cfg);
+    let ctx = CompileContext {
+        entrypoints: &infos,
+        endpoints: &EndpointRegistry::default(),
+        pools: &PoolRegistry::default(),
+        transports: &TransportRegistry::default(),
+        default_transport: &cfg.servers_transport,
+    };
+    let compiled = compile(&merged, &ctx);
+    for issue in compiled.issues {
+        if !issues
+            .iter()
+            .any(|i: &ConfigIssue| i.element == issue.element && i.message == issue.message)
+        {
+            issues.push(issue);
+        }
+    }
+    issues
+}

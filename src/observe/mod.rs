@@ -1,0 +1,3 @@
+//! Observability: log setup (and, later, access log, metrics, admin API).
+
+pub mod log;

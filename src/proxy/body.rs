@@ -1,0 +1,86 @@
+//! `ProxyBody`: the one body type on the request path, both directions.
+//!
+//! A closed enum instead of a boxed body, so forwarding a request or response costs no allocation:
+//! bodies from the other side stream through as `Incoming`; synthetic answers are `Full`.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+
+/// Error type of `ProxyBody`: whatever the streamed side failed with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pin_project_lite::pin_project! {
+    /// A streamed (`Incoming`) or in-memory (`Full`) body, or none.
+    #[project = ProxyBodyProj]
+    pub enum ProxyBody {
+        Incoming { #[pin] body: hyper::body::Incoming },
+        Full { data: Option<Bytes> },
+    }
+}
+
+impl ProxyBody {
+    pub fn empty() -> Self {
+        ProxyBody::Full { data: None }
+    }
+
+    pub fn full(data: impl Into<Bytes>) -> Self {
+        let data: Bytes = data.into();
+        ProxyBody::Full {
+            data: (!data.is_empty()).then_some(data),
+        }
+    }
+}
+
+impl From<hyper::body::Incoming> for ProxyBody {
+    fn from(body: hyper::body::Incoming) -> Self {
+        ProxyBody::Incoming { body }
+    }
+}
+
+impl From<Bytes> for ProxyBody {
+    fn from(data: Bytes) -> Self {
+        ProxyBody::full(data)
+    }
+}
+
+impl Default for ProxyBody {
+    fn default() -> Self {
+        ProxyBody::empty()
+    }
+}
+
+impl Body for ProxyBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.project() {
+            ProxyBodyProj::Incoming { body } => body
+                .poll_frame(cx)
+                .map(|frame| frame.map(|r| r.map_err(BoxError::from))),
+            ProxyBodyProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ProxyBody::Incoming { body } => body.is_end_stream(),
+            ProxyBody::Full { data } => data.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ProxyBody::Incoming { body } => body.size_hint(),
+            ProxyBody::Full { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+        }
+    }
+}

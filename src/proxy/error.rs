@@ -1,0 +1,160 @@
+//! `ProxyError`: every way a request can fail, which side failed, whether a retry is safe, and the
+//! one mapping from failure to HTTP status (an exhaustive match: a new variant forces a decision).
+
+use http::{header, HeaderValue, Response, StatusCode};
+
+use super::body::{BoxError, ProxyBody};
+
+/// Which side of the proxy a failure came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Downstream,
+    Upstream,
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("no router matches the request")]
+    NoRoute,
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error("service {service} has no available server")]
+    NoEndpoint { service: String },
+    #[error("connecting to {endpoint} failed")]
+    Connect {
+        endpoint: String,
+        #[source]
+        source: BoxError,
+    },
+    #[error("connecting to {endpoint} timed out")]
+    ConnectTimeout { endpoint: String },
+    #[error("{endpoint} did not answer in time")]
+    ResponseTimeout { endpoint: String },
+    #[error("exchange with {endpoint} failed")]
+    Upstream {
+        endpoint: String,
+        #[source]
+        source: BoxError,
+    },
+    #[error("service {service} is not usable: {reason}")]
+    Misconfigured { service: String, reason: String },
+}
+
+impl ProxyError {
+    pub fn side(&self) -> Side {
+        match self {
+            ProxyError::NoRoute | ProxyError::BadRequest(_) => Side::Downstream,
+            ProxyError::NoEndpoint { .. } | ProxyError::Misconfigured { .. } => Side::Internal,
+            ProxyError::Connect { .. }
+            | ProxyError::ConnectTimeout { .. }
+            | ProxyError::ResponseTimeout { .. }
+            | ProxyError::Upstream { .. } => Side::Upstream,
+        }
+    }
+
+    /// True when nothing of the request reached the upstream, so sending it elsewhere is safe.
+    pub fn retry_safe(&self) -> bool {
+        match self {
+            ProxyError::Connect { .. } | ProxyError::ConnectTimeout { .. } => true,
+            ProxyError::NoRoute
+            | ProxyError::BadRequest(_)
+            | ProxyError::NoEndpoint { .. }
+            | ProxyError::Misconfigured { .. }
+            | ProxyError::ResponseTimeout { .. }
+            | ProxyError::Upstream { .. } => false,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ProxyError::NoRoute => StatusCode::NOT_FOUND,
+            ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ProxyError::NoEndpoint { .. } | ProxyError::Misconfigured { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ProxyError::Connect { .. } | ProxyError::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            ProxyError::ConnectTimeout { .. } | ProxyError::ResponseTimeout { .. } => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
+        }
+    }
+
+    /// The short plain-text answer the client gets. Details stay in the log.
+    pub fn into_response(self) -> Response<ProxyBody> {
+        plain_response(self.status())
+    }
+}
+
+/// `404 page not found`-style short plain body, like Traefik's.
+pub fn plain_response(status: StatusCode) -> Response<ProxyBody> {
+    let text = match status {
+        StatusCode::NOT_FOUND => "404 page not found\n",
+        StatusCode::BAD_REQUEST => "400 Bad Request\n",
+        StatusCode::SERVICE_UNAVAILABLE => "503 Service Unavailable\n",
+        StatusCode::BAD_GATEWAY => "502 Bad Gateway\n",
+        StatusCode::GATEWAY_TIMEOUT => "504 Gateway Timeout\n",
+        _ => status.canonical_reason().unwrap_or("error"),
+    };
+    let mut resp = Response::new(ProxyBody::full(text));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_contract() {
+        let io = || BoxError::from("x");
+        let cases = [
+            (ProxyError::NoRoute, 404, false),
+            (
+                ProxyError::NoEndpoint {
+                    service: "s".into(),
+                },
+                503,
+                false,
+            ),
+            (
+                ProxyError::Connect {
+                    endpoint: "e".into(),
+                    source: io(),
+                },
+                502,
+                true,
+            ),
+            (
+                ProxyError::ConnectTimeout {
+                    endpoint: "e".into(),
+                },
+                504,
+                true,
+            ),
+            (
+                ProxyError::ResponseTimeout {
+                    endpoint: "e".into(),
+                },
+                504,
+                false,
+            ),
+            (
+                ProxyError::Upstream {
+                    endpoint: "e".into(),
+                    source: io(),
+                },
+                502,
+                false,
+            ),
+        ];
+        for (err, status, retry) in cases {
+            assert_eq!(err.status().as_u16(), status, "{err}");
+            assert_eq!(err.retry_safe(), retry, "{err}");
+        }
+    }
+}

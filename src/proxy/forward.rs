@@ -1,0 +1,384 @@
+//! Forwarding to a load-balanced service: rewrite the request for the upstream (hop-by-hop headers,
+//! `X-Forwarded-*`, Host, URI form), pick a server, send through its pool, retry once elsewhere when
+//! nothing was sent, and clean the response head.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::{PathAndQuery, Scheme};
+use http::{Request, Response, StatusCode, Uri, Version};
+use ipnet::IpNet;
+
+use super::body::ProxyBody;
+use super::error::ProxyError;
+use super::service::ConnInfo;
+use super::upgrade;
+use crate::table::LoadBalancedService;
+use crate::upstream::{Target, UpstreamScheme};
+
+/// Attempts per request: the first pick plus one retry on another server when the first could not
+/// be reached.
+const MAX_ATTEMPTS: usize = 2;
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+static X_FORWARDED_SERVER: HeaderName = HeaderName::from_static("x-forwarded-server");
+static X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
+static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// Which peers may send `X-Forwarded-*` headers that swarmgate keeps (`forwardedHeaders`).
+#[derive(Debug, Clone, Default)]
+pub struct ForwardedPolicy {
+    pub insecure: bool,
+    pub trusted: Vec<IpNet>,
+}
+
+impl ForwardedPolicy {
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        self.insecure || self.trusted.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// The request's host as the client gave it: the URI authority (HTTP/2, absolute-form) or `Host`.
+pub fn request_host<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str> {
+    match uri.authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => headers.get(header::HOST).and_then(|h| h.to_str().ok()),
+    }
+}
+
+/// `host[:port]` → `host` (IPv6 literals keep their brackets).
+pub fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+pub async fn forward(
+    service: &LoadBalancedService,
+    mut parts: http::request::Parts,
+    body: ProxyBody,
+    conn: &ConnInfo,
+    policy: &ForwardedPolicy,
+) -> Result<Response<ProxyBody>, ProxyError> {
+    let upgrade_proto = upgrade::requested(&parts.version, &parts.headers);
+    let client_upgrade = upgrade_proto
+        .as_ref()
+        .and_then(|_| parts.extensions.remove::<hyper::upgrade::OnUpgrade>());
+    let original_host =
+        request_host(&parts.uri, &parts.headers).and_then(|h| HeaderValue::from_str(h).ok());
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+
+    rewrite_request_headers(&mut parts.headers, conn, policy, original_host.as_ref());
+    if let Some(proto) = &upgrade_proto {
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        parts.headers.insert(header::UPGRADE, proto.clone());
+    }
+    let mut req = Request::from_parts(parts, body);
+
+    let mut tried = [usize::MAX; MAX_ATTEMPTS];
+    let mut last_error = None;
+    for attempt in 0..MAX_ATTEMPTS {
+        let now = Instant::now();
+        let Some(index) = service.balancer.pick(now, &tried[..attempt]) else {
+            break;
+        };
+        tried[attempt] = index;
+        let (Some(pool), Some(endpoint)) = (
+            service.pools.get(index),
+            service.balancer.endpoints().get(index),
+        ) else {
+            break;
+        };
+        aim(
+            &mut req,
+            pool.target(),
+            &path_and_query,
+            service.pass_host_header,
+            original_host.as_ref(),
+        )?;
+        let _inflight = endpoint.state.start_request();
+        match pool.send(req, upgrade_proto.is_some()).await {
+            Ok(resp) => {
+                endpoint.state.report_success();
+                return Ok(finish_response(resp, client_upgrade));
+            }
+            Err(failed) => {
+                tracing::warn!(
+                    service = %service.name,
+                    endpoint = %pool.target().url,
+                    error = %failed.error,
+                    "upstream request failed"
+                );
+                if failed.error.retry_safe() {
+                    endpoint.state.report_failure(now);
+                }
+                match failed.request {
+                    Some(back) => req = back,
+                    None => return Err(failed.error),
+                }
+                last_error = Some(failed.error);
+            }
+        }
+    }
+    Err(last_error.unwrap_or_else(|| ProxyError::NoEndpoint {
+        service: service.name.clone(),
+    }))
+}
+
+/// Points the request at one server: URI form and version for its protocol, `Host` unless passed through.
+fn aim(
+    req: &mut Request<ProxyBody>,
+    target: &Target,
+    path_and_query: &PathAndQuery,
+    pass_host: bool,
+    original_host: Option<&HeaderValue>,
+) -> Result<(), ProxyError> {
+    let pq = if target.base_path.is_empty() {
+        path_and_query.clone()
+    } else {
+        let joined = format!("{}{}", target.base_path, path_and_query.as_str());
+        PathAndQuery::try_from(joined).map_err(|_| ProxyError::BadRequest("invalid path"))?
+    };
+    let mut uri = http::uri::Parts::default();
+    uri.path_and_query = Some(pq);
+    match target.scheme {
+        UpstreamScheme::H2c => {
+            *req.version_mut() = Version::HTTP_2;
+            uri.scheme = Some(Scheme::HTTP);
+            let authority = match (pass_host, original_host) {
+                (true, Some(host)) => host
+                    .to_str()
+                    .ok()
+                    .and_then(|h| h.parse().ok())
+                    .unwrap_or_else(|| target.authority.clone()),
+                _ => target.authority.clone(),
+            };
+            uri.authority = Some(authority);
+            req.headers_mut().remove(header::HOST);
+        }
+        UpstreamScheme::Http | UpstreamScheme::Https => {
+            *req.version_mut() = Version::HTTP_11;
+            let host = match (pass_host, original_host) {
+                (true, Some(host)) => host.clone(),
+                _ => HeaderValue::from_str(target.authority.as_str())
+                    .map_err(|_| ProxyError::BadRequest("invalid upstream authority"))?,
+            };
+            req.headers_mut().insert(header::HOST, host);
+        }
+    }
+    *req.uri_mut() = Uri::from_parts(uri).map_err(|_| ProxyError::BadRequest("invalid URI"))?;
+    Ok(())
+}
+
+/// Removes hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy ones Go's proxy strips).
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in listed {
+        headers.remove(name);
+    }
+    for name in [
+        &header::CONNECTION,
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+        &header::PROXY_AUTHENTICATE,
+        &header::PROXY_AUTHORIZATION,
+        &header::TRAILER,
+        &header::TRANSFER_ENCODING,
+        &header::UPGRADE,
+    ] {
+        headers.remove(name);
+    }
+    // `TE: trailers` is the one TE value that may travel (gRPC needs it).
+    let te_trailers = headers
+        .get(header::TE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("trailers"))
+        });
+    headers.remove(header::TE);
+    if te_trailers {
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    }
+}
+
+fn rewrite_request_headers(
+    headers: &mut HeaderMap,
+    conn: &ConnInfo,
+    policy: &ForwardedPolicy,
+    original_host: Option<&HeaderValue>,
+) {
+    remove_hop_by_hop(headers);
+    let client_ip = conn.peer.ip();
+    let trusted = policy.trusts(client_ip);
+    if !trusted {
+        for name in [
+            &X_FORWARDED_FOR,
+            &X_FORWARDED_PROTO,
+            &X_FORWARDED_HOST,
+            &X_FORWARDED_PORT,
+            &X_FORWARDED_SERVER,
+            &X_FORWARDED_PREFIX,
+            &X_REAL_IP,
+        ] {
+            headers.remove(name);
+        }
+    }
+    let ip_value = HeaderValue::from_str(&client_ip.to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prior) => {
+            HeaderValue::from_str(&format!("{prior}, {client_ip}")).unwrap_or(ip_value.clone())
+        }
+        None => ip_value.clone(),
+    };
+    headers.insert(X_FORWARDED_FOR.clone(), xff);
+    if !headers.contains_key(&X_REAL_IP) {
+        headers.insert(X_REAL_IP.clone(), ip_value);
+    }
+    if !headers.contains_key(&X_FORWARDED_PROTO) {
+        let proto = if conn.tls { "https" } else { "http" };
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
+    }
+    if let Some(host) = original_host {
+        if !headers.contains_key(&X_FORWARDED_HOST) {
+            headers.insert(X_FORWARDED_HOST.clone(), host.clone());
+        }
+        if !headers.contains_key(&X_FORWARDED_PORT) {
+            let port = host
+                .to_str()
+                .ok()
+                .and_then(|h| h.rsplit_once(':'))
+                .map(|(_, p)| p)
+                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .map_or_else(
+                    || HeaderValue::from_static(if conn.tls { "443" } else { "80" }),
+                    |p| HeaderValue::from_str(p).unwrap_or(HeaderValue::from_static("80")),
+                );
+            headers.insert(X_FORWARDED_PORT.clone(), port);
+        }
+    }
+}
+
+fn finish_response(
+    resp: Response<hyper::body::Incoming>,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+) -> Response<ProxyBody> {
+    let (mut parts, body) = resp.into_parts();
+    if parts.status == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client) = client_upgrade {
+            let upstream_proto = parts.headers.get(header::UPGRADE).cloned();
+            let mut upstream = Response::from_parts(parts, body);
+            let upstream_upgrade = hyper::upgrade::on(&mut upstream);
+            let (mut parts, _) = upstream.into_parts();
+            upgrade::tunnel(client, upstream_upgrade);
+            remove_hop_by_hop(&mut parts.headers);
+            parts
+                .headers
+                .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            if let Some(proto) = upstream_proto {
+                parts.headers.insert(header::UPGRADE, proto);
+            }
+            return Response::from_parts(parts, ProxyBody::empty());
+        }
+    }
+    remove_hop_by_hop(&mut parts.headers);
+    Response::from_parts(parts, ProxyBody::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_ports() {
+        for (input, want) in [
+            ("example.com:8080", "example.com"),
+            ("example.com", "example.com"),
+            ("[::1]:443", "[::1]"),
+            ("[::1]", "[::1]"),
+            ("10.0.0.1:80", "10.0.0.1"),
+        ] {
+            assert_eq!(strip_port(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn hop_by_hop_headers_go_and_connection_tokens_too() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("close, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert(header::TE, HeaderValue::from_static("trailers, deflate"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        remove_hop_by_hop(&mut h);
+        assert!(h.get("x-secret").is_none() && h.get("keep-alive").is_none());
+        assert!(h.get(header::CONNECTION).is_none());
+        assert_eq!(h.get(header::TE).unwrap(), "trailers");
+        assert_eq!(h.get("x-kept").unwrap(), "1");
+    }
+
+    fn conn(ip: &str) -> ConnInfo {
+        ConnInfo {
+            peer: format!("{ip}:5555").parse().unwrap(),
+            local: "127.0.0.1:80".parse().unwrap(),
+            tls: false,
+        }
+    }
+
+    #[test]
+    fn untrusted_forwarded_headers_are_replaced() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        h.insert("x-real-ip", HeaderValue::from_static("6.6.6.6"));
+        let host = HeaderValue::from_static("app.example.com:8080");
+        rewrite_request_headers(
+            &mut h,
+            &conn("10.1.2.3"),
+            &ForwardedPolicy::default(),
+            Some(&host),
+        );
+        assert_eq!(h.get("x-forwarded-for").unwrap(), "10.1.2.3");
+        assert_eq!(h.get("x-real-ip").unwrap(), "10.1.2.3");
+        assert_eq!(h.get("x-forwarded-proto").unwrap(), "http");
+        assert_eq!(h.get("x-forwarded-host").unwrap(), "app.example.com:8080");
+        assert_eq!(h.get("x-forwarded-port").unwrap(), "8080");
+    }
+
+    #[test]
+    fn trusted_forwarded_for_is_appended() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+        let policy = ForwardedPolicy {
+            insecure: false,
+            trusted: vec!["10.0.0.0/8".parse().unwrap()],
+        };
+        rewrite_request_headers(&mut h, &conn("10.1.2.3"), &policy, None);
+        assert_eq!(h.get("x-forwarded-for").unwrap(), "1.2.3.4, 10.1.2.3");
+    }
+}

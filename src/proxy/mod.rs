@@ -1,0 +1,15 @@
+//! The request path, in the order a request meets it: `entrypoint` accepts and speaks HTTP,
+//! `service` looks the route up and runs middlewares, `forward` rewrites and sends upstream,
+//! `upgrade` tunnels WebSockets, `error` is the only place failures become HTTP statuses.
+
+pub mod body;
+pub mod entrypoint;
+pub mod error;
+mod forward;
+mod internal;
+mod service;
+mod upgrade;
+
+pub use entrypoint::{EntryPoint, EntryPointOptions};
+pub use forward::ForwardedPolicy;
+pub use service::{ConnInfo, Proxy};

@@ -1,0 +1,316 @@
+//! `compile()`: merged `DynamicConfig` → `RoutingTable`, collecting every problem as a `ConfigIssue`.
+//!
+//! Pure in the sense that matters: no clock, no spawning, no sockets. It does consult the
+//! reload-surviving registries (endpoint health, connection pools, transports), which only cache
+//! state keyed by name, and a transport may read its CA files. A bad router, service or middleware
+//! is left out and reported; the rest compiles.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{EntryTable, InternalService, LoadBalancedService, Route, RoutingTable, Service};
+use crate::balance::{Balancer, Endpoint, EndpointRegistry, HealthTarget, StickyCookie};
+use crate::config::dynamic::{
+    LoadBalancerConfig, RouterConfig, RouterTlsConfig, ServersTransportConfig, ServiceConfig,
+};
+use crate::config::{ConfigIssue, DynamicConfig, Element};
+use crate::middleware::{Middleware, MiddlewareConfig};
+use crate::rules::Rule;
+use crate::upstream::{PoolRegistry, Target, TransportRegistry};
+
+/// What `compile` needs to know about one static entrypoint.
+#[derive(Debug, Clone, Default)]
+pub struct EntryPointInfo {
+    pub name: String,
+    /// `entryPoints.<name>.http.tls`: routers on this entrypoint are TLS routers by default.
+    pub default_tls: Option<RouterTlsConfig>,
+    /// `entryPoints.<name>.http.middlewares`, qualified names, applied before the router's own.
+    pub middlewares: Vec<String>,
+}
+
+/// Registries and defaults `compile` reads.
+pub struct CompileContext<'a> {
+    pub entrypoints: &'a [EntryPointInfo],
+    pub endpoints: &'a EndpointRegistry,
+    pub pools: &'a PoolRegistry,
+    pub transports: &'a TransportRegistry,
+    /// The static `serversTransport`, used when a service names none.
+    pub default_transport: &'a ServersTransportConfig,
+}
+
+/// The outcome of one compilation.
+#[derive(Debug, Default)]
+pub struct Compiled {
+    pub table: RoutingTable,
+    pub issues: Vec<ConfigIssue>,
+    /// Servers with an active health check, for `HealthChecker::sync`.
+    pub health: Vec<HealthTarget>,
+}
+
+type Resolved<T> = Result<Arc<T>, String>;
+
+pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
+    let mut out = Compiled::default();
+    let mut state = State {
+        cfg,
+        ctx,
+        middlewares: HashMap::new(),
+        services: HashMap::new(),
+    };
+
+    let mut per_entry: Vec<[Vec<Arc<Route>>; 2]> =
+        vec![[Vec::new(), Vec::new()]; ctx.entrypoints.len()];
+    for (name, router) in &cfg.http.routers {
+        match state.router(name, router, &mut out.issues) {
+            Ok((route, bindings)) => {
+                let route = Arc::new(route);
+                for (index, tls) in bindings {
+                    if let Some(slot) = per_entry.get_mut(index) {
+                        let mut route = Arc::clone(&route);
+                        if tls != route.tls {
+                            // Same router, other TLS mode on this entrypoint (entrypoint default TLS).
+                            route = Arc::new(Route {
+                                name: route.name.clone(),
+                                rule: route.rule.clone(),
+                                priority: route.priority,
+                                middlewares: route.middlewares.clone(),
+                                service: Arc::clone(&route.service),
+                                tls,
+                            });
+                        }
+                        slot[usize::from(tls)].push(route);
+                    }
+                }
+                out.table.routes.insert(name.clone(), route);
+            }
+            Err(issue) => out.issues.push(issue),
+        }
+    }
+
+    for [plain, tls] in &mut per_entry {
+        sort_by_priority(plain);
+        sort_by_priority(tls);
+        out.table
+            .entrypoints
+            .push([EntryTable::build(plain), EntryTable::build(tls)]);
+    }
+    for (name, service) in state.services {
+        if let Ok(service) = service {
+            collect_health(cfg, &name, &service, &mut out.health);
+            out.table.services.insert(name, service);
+        }
+    }
+    out
+}
+
+/// Traefik order: higher priority first; equal priorities by name for a stable result.
+fn sort_by_priority(routes: &mut [Arc<Route>]) {
+    routes.sort_by(|a, b| {
+        b.priority
+            .cmp(&a.priority)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+}
+
+fn collect_health(cfg: &DynamicConfig, name: &str, service: &Service, out: &mut Vec<HealthTarget>) {
+    let Service::LoadBalancer(lb) = service else {
+        return;
+    };
+    let Some(check) = cfg
+        .http
+        .services
+        .get(name)
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.health_check.as_ref())
+    else {
+        return;
+    };
+    for endpoint in lb.balancer.endpoints() {
+        out.push(HealthTarget {
+            service: name.to_string(),
+            url: endpoint.url.clone(),
+            config: check.clone(),
+            state: Arc::clone(&endpoint.state),
+        });
+    }
+}
+
+struct State<'c> {
+    cfg: &'c DynamicConfig,
+    ctx: &'c CompileContext<'c>,
+    middlewares: HashMap<String, Resolved<Middleware>>,
+    services: HashMap<String, Resolved<Service>>,
+}
+
+impl State<'_> {
+    /// Compiles one router; on success also returns its (entrypoint index, tls) bindings.
+    #[allow(clippy::type_complexity)]
+    fn router(
+        &mut self,
+        name: &str,
+        router: &RouterConfig,
+        issues: &mut Vec<ConfigIssue>,
+    ) -> Result<(Route, Vec<(usize, bool)>), ConfigIssue> {
+        let issue = |key: &str, message: String| {
+            ConfigIssue::new(Element::Router, name, message).with_key(key)
+        };
+        let rule = Rule::parse(&router.rule)
+            .map_err(|e| issue("rule", format!("invalid rule {:?}: {e}", router.rule)))?;
+        let priority = match router.priority {
+            Some(p) if p != 0 => p,
+            _ => rule.default_priority(),
+        };
+        let service = self
+            .service(&router.service)
+            .map_err(|e| issue("service", format!("service {:?}: {e}", router.service)))?;
+
+        let mut bindings = Vec::new();
+        let all = router.entry_points.is_empty();
+        for wanted in &router.entry_points {
+            if !self.ctx.entrypoints.iter().any(|ep| &ep.name == wanted) {
+                issues.push(issue(
+                    "entryPoints",
+                    format!("entrypoint {wanted:?} does not exist"),
+                ));
+            }
+        }
+        let mut ep_middlewares: Option<&[String]> = None;
+        for (index, ep) in self.ctx.entrypoints.iter().enumerate() {
+            if all || router.entry_points.iter().any(|w| w == &ep.name) {
+                let tls = router.tls.is_some() || ep.default_tls.is_some();
+                bindings.push((index, tls));
+                if !ep.middlewares.is_empty() {
+                    ep_middlewares = Some(&ep.middlewares);
+                }
+            }
+        }
+        if bindings.is_empty() {
+            return Err(issue(
+                "entryPoints",
+                "router is on no existing entrypoint".to_string(),
+            ));
+        }
+
+        let mut middlewares = Vec::new();
+        let names = ep_middlewares
+            .unwrap_or(&[])
+            .iter()
+            .chain(router.middlewares.iter());
+        for mw in names {
+            self.middleware_into(mw, &mut Vec::new(), &mut middlewares)
+                .map_err(|e| issue("middlewares", format!("middleware {mw:?}: {e}")))?;
+        }
+        Ok((
+            Route {
+                name: name.to_string(),
+                rule,
+                priority,
+                middlewares: middlewares.into_boxed_slice(),
+                service,
+                tls: router.tls.is_some(),
+            },
+            bindings,
+        ))
+    }
+
+    /// Resolves a middleware by name, flattening chains; `path` detects cycles.
+    fn middleware_into(
+        &mut self,
+        name: &str,
+        path: &mut Vec<String>,
+        out: &mut Vec<Arc<Middleware>>,
+    ) -> Result<(), String> {
+        if path.iter().any(|p| p == name) {
+            return Err(format!("chain cycle through {}", path.join(" -> ")));
+        }
+        let Some(cfg) = self.cfg.http.middlewares.get(name) else {
+            return Err("does not exist".to_string());
+        };
+        if let MiddlewareConfig::Chain(chain) = cfg {
+            path.push(name.to_string());
+            for inner in &chain.middlewares {
+                self.middleware_into(inner, path, out)
+                    .map_err(|e| format!("in chain {name:?}: {inner:?}: {e}"))?;
+            }
+            path.pop();
+            return Ok(());
+        }
+        let compiled = self.middlewares.entry(name.to_string()).or_insert_with(|| {
+            Middleware::compile(cfg)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        });
+        out.push(compiled.clone()?);
+        Ok(())
+    }
+
+    fn service(&mut self, name: &str) -> Resolved<Service> {
+        if let Some(done) = self.services.get(name) {
+            return done.clone();
+        }
+        let built = match (
+            InternalService::by_name(name),
+            self.cfg.http.services.get(name),
+        ) {
+            (Some(internal), _) => Ok(Arc::new(Service::Internal(internal))),
+            (None, None) => Err("does not exist".to_string()),
+            (None, Some(cfg)) => self.build_service(name, cfg).map(Arc::new),
+        };
+        self.services.insert(name.to_string(), built.clone());
+        built
+    }
+
+    fn build_service(&self, name: &str, cfg: &ServiceConfig) -> Result<Service, String> {
+        match (&cfg.load_balancer, &cfg.weighted) {
+            (Some(lb), None) => self.load_balancer(name, lb).map(Service::LoadBalancer),
+            (None, Some(_)) => Err("weighted services are not supported yet".to_string()),
+            (Some(_), Some(_)) => Err("a service must have exactly one kind".to_string()),
+            (None, None) => Err("a service needs a loadBalancer".to_string()),
+        }
+    }
+
+    fn load_balancer(
+        &self,
+        name: &str,
+        lb: &LoadBalancerConfig,
+    ) -> Result<LoadBalancedService, String> {
+        let transport_cfg = match &lb.servers_transport {
+            None => self.ctx.default_transport,
+            Some(t) => self
+                .cfg
+                .http
+                .servers_transports
+                .get(t)
+                .ok_or_else(|| format!("serversTransport {t:?} does not exist"))?,
+        };
+        let transport = self
+            .ctx
+            .transports
+            .get_or_create(transport_cfg)
+            .map_err(|e| e.to_string())?;
+        let mut endpoints = Vec::with_capacity(lb.servers.len());
+        let mut pools = Vec::with_capacity(lb.servers.len());
+        for server in &lb.servers {
+            let target = Target::parse(&server.url).map_err(|e| e.to_string())?;
+            let state = self.ctx.endpoints.get_or_create(name, &server.url);
+            endpoints.push(Endpoint::new(
+                server.url.clone(),
+                server.weight.unwrap_or(1),
+                server.draining,
+                state,
+            ));
+            pools.push(self.ctx.pools.get_or_create(&target, &transport));
+        }
+        let sticky = lb
+            .sticky
+            .as_ref()
+            .and_then(|s| s.cookie.as_ref())
+            .map(StickyCookie::new);
+        Ok(LoadBalancedService {
+            name: name.to_string(),
+            balancer: Balancer::new(endpoints, sticky),
+            pools: pools.into_boxed_slice(),
+            pass_host_header: lb.pass_host_header,
+        })
+    }
+}

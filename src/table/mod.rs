@@ -1,0 +1,98 @@
+//! The routing table: what `compile()` builds from the merged dynamic configuration and the request
+//! path reads through one `ArcSwap::load()`.
+//!
+//! ("router" is a Traefik configuration noun, so the compiled thing is a table of `Route`s.)
+//! Immutable once built, except for atomics inside balancers.
+
+mod compile;
+mod lookup;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use compile::{compile, CompileContext, Compiled, EntryPointInfo};
+pub use lookup::EntryTable;
+
+use crate::balance::Balancer;
+use crate::middleware::Middleware;
+use crate::rules::Rule;
+use crate::upstream::UpstreamPool;
+
+/// One compiled router.
+#[derive(Debug)]
+pub struct Route {
+    /// Qualified name, `name@provider`.
+    pub name: String,
+    pub rule: Rule,
+    pub priority: i64,
+    /// Flattened (chains resolved), in the order they apply to the request.
+    pub middlewares: Box<[Arc<Middleware>]>,
+    pub service: Arc<Service>,
+    pub tls: bool,
+}
+
+/// One compiled service.
+#[derive(Debug)]
+pub enum Service {
+    LoadBalancer(LoadBalancedService),
+    Internal(InternalService),
+}
+
+impl Service {
+    pub fn name(&self) -> &str {
+        match self {
+            Service::LoadBalancer(lb) => &lb.name,
+            Service::Internal(internal) => internal.name(),
+        }
+    }
+}
+
+/// A `loadBalancer` service: a balancer and, at the same indices, each server's connection pool.
+#[derive(Debug)]
+pub struct LoadBalancedService {
+    pub name: String,
+    pub balancer: Balancer,
+    pub pools: Box<[Arc<UpstreamPool>]>,
+    pub pass_host_header: bool,
+}
+
+/// Services swarmgate answers itself (`name@internal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InternalService {
+    /// `demo@internal`: describes the request it got (the embedded default config routes here).
+    Demo,
+    /// `ping@internal`: `200 OK`.
+    Ping,
+    /// `noop@internal`: answers nothing useful; for routers that only redirect.
+    Noop,
+}
+
+impl InternalService {
+    pub fn by_name(name: &str) -> Option<InternalService> {
+        match name {
+            "demo@internal" => Some(InternalService::Demo),
+            "ping@internal" => Some(InternalService::Ping),
+            "noop@internal" => Some(InternalService::Noop),
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            InternalService::Demo => "demo@internal",
+            InternalService::Ping => "ping@internal",
+            InternalService::Noop => "noop@internal",
+        }
+    }
+}
+
+/// The compiled routing table.
+#[derive(Debug, Default)]
+pub struct RoutingTable {
+    /// Indexed like the entrypoint list given to `compile`: `[plain, tls]` routes of each.
+    pub(crate) entrypoints: Vec<[EntryTable; 2]>,
+    /// Every compiled route by name (for the API and logs).
+    pub routes: BTreeMap<String, Arc<Route>>,
+    /// Every compiled service by name.
+    pub services: BTreeMap<String, Arc<Service>>,
+}

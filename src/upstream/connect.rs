@@ -1,0 +1,110 @@
+//! Opening one upstream connection: resolve, TCP connect within the connect timeout, TLS when the
+//! server is `https`, then the HTTP/1.1 or HTTP/2 handshake with the connection driven by a task.
+
+use std::net::SocketAddr;
+
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+
+use super::{Target, Transport, UpstreamScheme};
+use crate::proxy::body::{BoxError, ProxyBody};
+use crate::proxy::error::ProxyError;
+
+/// Either HTTP version's request sender.
+pub enum Sender {
+    H1(http1::SendRequest<ProxyBody>),
+    H2(http2::SendRequest<ProxyBody>),
+}
+
+async fn resolve(target: &Target) -> Result<SocketAddr, BoxError> {
+    if let Ok(ip) = target.host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, target.port));
+    }
+    tokio::net::lookup_host((target.host.as_str(), target.port))
+        .await?
+        .next()
+        .ok_or_else(|| BoxError::from(format!("{} resolves to no address", target.host)))
+}
+
+async fn tcp(target: &Target, transport: &Transport) -> Result<TcpStream, ProxyError> {
+    let endpoint = || target.url.clone();
+    let attempt = async {
+        let addr = resolve(target).await?;
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok::<_, BoxError>(stream)
+    };
+    match tokio::time::timeout(transport.connect_timeout, attempt).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(source)) => Err(ProxyError::Connect {
+            endpoint: endpoint(),
+            source,
+        }),
+        Err(_) => Err(ProxyError::ConnectTimeout {
+            endpoint: endpoint(),
+        }),
+    }
+}
+
+/// Opens a new connection to `target`. `h2` asks for HTTP/2 (h2c targets always use it).
+pub async fn connect(target: &Target, transport: &Transport) -> Result<Sender, ProxyError> {
+    let stream = tcp(target, transport).await?;
+    let handshake_err = |source: BoxError| ProxyError::Connect {
+        endpoint: target.url.clone(),
+        source,
+    };
+    match target.scheme {
+        UpstreamScheme::Http => handshake_h1(TokioIo::new(stream))
+            .await
+            .map_err(handshake_err),
+        UpstreamScheme::H2c => handshake_h2(TokioIo::new(stream))
+            .await
+            .map_err(handshake_err),
+        UpstreamScheme::Https => {
+            let name = transport.server_name.as_deref().unwrap_or(&target.host);
+            let server_name = ServerName::try_from(name.to_string())
+                .map_err(|e| handshake_err(BoxError::from(e)))?;
+            let connector = tokio_rustls::TlsConnector::from(transport.tls.clone());
+            let tls = tokio::time::timeout(
+                transport.connect_timeout,
+                connector.connect(server_name, stream),
+            )
+            .await
+            .map_err(|_| ProxyError::ConnectTimeout {
+                endpoint: target.url.clone(),
+            })?
+            .map_err(|e| handshake_err(BoxError::from(e)))?;
+            handshake_h1(TokioIo::new(tls)).await.map_err(handshake_err)
+        }
+    }
+}
+
+async fn handshake_h1<IO>(io: IO) -> Result<Sender, BoxError>
+where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, conn) = http1::Builder::new().handshake::<_, ProxyBody>(io).await?;
+    tokio::spawn(async move {
+        if let Err(error) = conn.with_upgrades().await {
+            tracing::debug!(%error, "upstream connection closed with error");
+        }
+    });
+    Ok(Sender::H1(sender))
+}
+
+async fn handshake_h2<IO>(io: IO) -> Result<Sender, BoxError>
+where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+        .handshake::<_, ProxyBody>(io)
+        .await?;
+    tokio::spawn(async move {
+        if let Err(error) = conn.await {
+            tracing::debug!(%error, "upstream h2 connection closed with error");
+        }
+    });
+    Ok(Sender::H2(sender))
+}

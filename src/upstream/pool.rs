@@ -1,0 +1,219 @@
+//! `UpstreamPool`: keep-alive connections to one server.
+//!
+//! HTTP/1.1 senders wait in a lock-free `ArrayQueue` between requests; an HTTP/2 (h2c) server gets
+//! one shared multiplexed sender behind an `ArcSwapOption`. A request that could not be written
+//! (connect failed, pooled connection closed under us) is handed back in `SendError::request`, so
+//! the caller can retry it on another server without having sent a byte.
+//!
+//! `SendError` carries the request back by value (as hyper's `TrySendError` does), hence the
+//! `result_large_err` allowance: boxing it would cost an allocation on every retry path.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwapOption;
+use crossbeam_queue::ArrayQueue;
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+
+use super::connect::{connect, Sender};
+use super::{Target, Transport, UpstreamScheme};
+use crate::proxy::body::{BoxError, ProxyBody};
+use crate::proxy::error::ProxyError;
+
+struct Idle {
+    sender: http1::SendRequest<ProxyBody>,
+    since: Instant,
+}
+
+/// A failed send. `request` is `Some` when nothing was written upstream (safe to retry elsewhere).
+pub struct SendError {
+    pub error: ProxyError,
+    pub request: Option<Request<ProxyBody>>,
+}
+
+pub struct UpstreamPool {
+    target: Target,
+    transport: Arc<Transport>,
+    idle: ArrayQueue<Idle>,
+    h2: ArcSwapOption<http2::SendRequest<ProxyBody>>,
+}
+
+impl std::fmt::Debug for UpstreamPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamPool")
+            .field("target", &self.target.url)
+            .field("idle", &self.idle.len())
+            .finish()
+    }
+}
+
+impl UpstreamPool {
+    pub fn new(target: Target, transport: Arc<Transport>) -> Self {
+        let idle = ArrayQueue::new(transport.max_idle);
+        UpstreamPool {
+            target,
+            transport,
+            idle,
+            h2: ArcSwapOption::empty(),
+        }
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Number of idle HTTP/1 connections (for tests and metrics).
+    pub fn idle_count(&self) -> usize {
+        self.idle.len()
+    }
+
+    /// Sends `req` and waits for the response head, within the response-header timeout if one is
+    /// set. `upgrade` requests get a fresh connection that is never pooled.
+    pub async fn send(
+        self: &Arc<Self>,
+        req: Request<ProxyBody>,
+        upgrade: bool,
+    ) -> Result<Response<Incoming>, SendError> {
+        let exchange = async {
+            match self.target.scheme {
+                UpstreamScheme::H2c => self.send_h2(req).await,
+                UpstreamScheme::Http | UpstreamScheme::Https => self.send_h1(req, upgrade).await,
+            }
+        };
+        match self.transport.response_header_timeout {
+            None => exchange.await,
+            Some(limit) => tokio::time::timeout(limit, exchange)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(SendError {
+                        error: ProxyError::ResponseTimeout {
+                            endpoint: self.target.url.clone(),
+                        },
+                        request: None,
+                    })
+                }),
+        }
+    }
+
+    async fn send_h1(
+        self: &Arc<Self>,
+        mut req: Request<ProxyBody>,
+        upgrade: bool,
+    ) -> Result<Response<Incoming>, SendError> {
+        if !upgrade {
+            while let Some(idle) = self.idle.pop() {
+                if idle.since.elapsed() > self.transport.idle_timeout || !idle.sender.is_ready() {
+                    continue;
+                }
+                let mut sender = idle.sender;
+                match sender.try_send_request(req).await {
+                    Ok(resp) => {
+                        self.recycle(sender);
+                        return Ok(resp);
+                    }
+                    Err(mut e) => match e.take_message() {
+                        // Closed between the check and the write: nothing sent, try the next.
+                        Some(back) => req = back,
+                        None => return Err(self.exchange_failed(e.into_error().into(), None)),
+                    },
+                }
+            }
+        }
+        let mut sender = match connect(&self.target, &self.transport).await {
+            Ok(Sender::H1(sender)) => sender,
+            Ok(Sender::H2(_)) => {
+                let source = BoxError::from("server negotiated HTTP/2 on an HTTP/1 connection");
+                return Err(self.exchange_failed(source, Some(req)));
+            }
+            Err(error) => {
+                return Err(SendError {
+                    error,
+                    request: Some(req),
+                })
+            }
+        };
+        match sender.try_send_request(req).await {
+            Ok(resp) => {
+                if !upgrade && resp.status() != StatusCode::SWITCHING_PROTOCOLS {
+                    self.recycle(sender);
+                }
+                Ok(resp)
+            }
+            Err(mut e) => {
+                let back = e.take_message();
+                Err(self.exchange_failed(e.into_error().into(), back))
+            }
+        }
+    }
+
+    async fn send_h2(
+        self: &Arc<Self>,
+        mut req: Request<ProxyBody>,
+    ) -> Result<Response<Incoming>, SendError> {
+        if let Some(shared) = self.h2.load_full() {
+            if !shared.is_closed() {
+                let mut sender = (*shared).clone();
+                match sender.try_send_request(req).await {
+                    Ok(resp) => return Ok(resp),
+                    Err(mut e) => match e.take_message() {
+                        Some(back) => req = back,
+                        None => return Err(self.exchange_failed(e.into_error().into(), None)),
+                    },
+                }
+            }
+            self.h2.store(None);
+        }
+        let mut sender = match connect(&self.target, &self.transport).await {
+            Ok(Sender::H2(sender)) => sender,
+            Ok(Sender::H1(_)) => {
+                let source = BoxError::from("expected an HTTP/2 connection");
+                return Err(self.exchange_failed(source, Some(req)));
+            }
+            Err(error) => {
+                return Err(SendError {
+                    error,
+                    request: Some(req),
+                })
+            }
+        };
+        self.h2.store(Some(Arc::new(sender.clone())));
+        match sender.try_send_request(req).await {
+            Ok(resp) => Ok(resp),
+            Err(mut e) => {
+                let back = e.take_message();
+                Err(self.exchange_failed(e.into_error().into(), back))
+            }
+        }
+    }
+
+    fn exchange_failed(&self, source: BoxError, request: Option<Request<ProxyBody>>) -> SendError {
+        SendError {
+            error: ProxyError::Upstream {
+                endpoint: self.target.url.clone(),
+                source,
+            },
+            request,
+        }
+    }
+
+    /// Puts an HTTP/1 sender back in the idle queue once its response body is done.
+    fn recycle(self: &Arc<Self>, mut sender: http1::SendRequest<ProxyBody>) {
+        let pool = Arc::clone(self);
+        tokio::spawn(async move {
+            if sender.ready().await.is_ok() {
+                // A full queue drops the connection: `maxIdleConnsPerHost` reached.
+                let _ = pool.idle.push(Idle {
+                    sender,
+                    since: Instant::now(),
+                });
+            }
+        });
+    }
+}
