@@ -106,7 +106,8 @@ fn parse_native(text: &str, path: &Path) -> anyhow::Result<StaticConfig> {
         Some("yml" | "yaml")
     );
     if yaml {
-        serde_yaml::from_str(text).with_context(|| format!("{}", path.display()))
+        swarmgate::provider::file::from_yaml(text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     } else {
         toml::from_str(text).with_context(|| format!("{}", path.display()))
     }

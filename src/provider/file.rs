@@ -143,11 +143,19 @@ pub fn parse(text: &str, format: Format, origin: &str) -> Result<DynamicConfig, 
     let parsed = match format {
         Format::Toml => toml::from_str::<DynamicConfig>(text).map_err(|e| e.to_string()),
         Format::Yaml if text.trim().is_empty() => Ok(DynamicConfig::default()),
-        Format::Yaml => serde_yaml::from_str::<DynamicConfig>(text).map_err(|e| e.to_string()),
+        Format::Yaml => from_yaml(text),
     };
     parsed.map_err(|message| {
         ConfigIssue::new(Element::Source, origin, message.trim().to_string()).with_origin(origin)
     })
+}
+
+/// YAML goes through a JSON value: serde_yaml reads externally tagged enums (middleware types)
+/// only as YAML tags, while Traefik files write them as maps. Errors name the path.
+pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let json = serde_json::to_value(yaml).map_err(|e| e.to_string())?;
+    serde_path_to_error::deserialize(json).map_err(|e| format!("{}: {}", e.path(), e.inner()))
 }
 
 /// Checks what can be checked inside one provider's configuration: every rule parses and every

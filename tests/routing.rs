@@ -1,0 +1,262 @@
+//! Routing end to end: real sockets, in-process backends, swarmgate in-process.
+
+mod support;
+
+use std::collections::HashMap;
+
+use support::*;
+
+#[tokio::test]
+async fn path_prefix_with_strip_prefix_reaches_backend_without_prefix() {
+    let api = backend("api").await;
+    let yaml = format!(
+        r#"
+http:
+  routers:
+    api:
+      rule: "PathPrefix(`/api`)"
+      service: api
+      middlewares: [api-strip]
+  middlewares:
+    api-strip:
+      stripPrefix:
+        prefixes: ["/api"]
+  services:
+    api:
+      loadBalancer:
+        servers:
+          - url: "{}"
+"#,
+        api.url()
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    let reply = get(&c, &gw.url("/api/tasks?done=1"), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let seen = api.last_seen();
+    assert_eq!(seen.uri, "/tasks?done=1");
+    assert_eq!(seen.headers["x-forwarded-prefix"], "/api");
+    // Outside the prefix: no route.
+    assert_eq!(get(&c, &gw.url("/other"), None).await.status, 404);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn host_routing_with_two_hosts_and_forwarded_headers() {
+    let (a, b) = (backend("a").await, backend("b").await);
+    let yaml = format!(
+        r#"
+http:
+  routers:
+    a:
+      rule: "Host(`a.example.com`)"
+      service: a
+    b:
+      rule: "Host(`B.example.com`)"
+      service: b
+  services:
+    a:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+    b:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+"#,
+        a.url(),
+        b.url()
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    let ra = get(&c, &gw.url("/x"), Some("a.example.com")).await;
+    let rb = get(&c, &gw.url("/x"), Some("b.EXAMPLE.com:8080")).await;
+    assert!(ra.body.starts_with("a\n"), "{}", ra.body);
+    assert!(rb.body.starts_with("b\n"), "{}", rb.body);
+    assert_eq!(
+        get(&c, &gw.url("/x"), Some("c.example.com")).await.status,
+        404
+    );
+
+    let seen = b.last_seen();
+    assert_eq!(
+        seen.headers["host"], "b.EXAMPLE.com:8080",
+        "Host passes through by default"
+    );
+    assert_eq!(seen.headers["x-forwarded-host"], "b.EXAMPLE.com:8080");
+    assert_eq!(seen.headers["x-forwarded-proto"], "http");
+    assert_eq!(seen.headers["x-forwarded-port"], "8080");
+    assert_eq!(seen.headers["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(seen.headers["x-real-ip"], "127.0.0.1");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn round_robin_across_three_backends_is_even() {
+    let backends = [
+        backend("b0").await,
+        backend("b1").await,
+        backend("b2").await,
+    ];
+    let urls: Vec<String> = backends.iter().map(Backend::url).collect();
+    let gw = gateway(&route_yaml("PathPrefix(`/`)", &urls, "")).await;
+    let c = client();
+    for _ in 0..300 {
+        assert_eq!(get(&c, &gw.url("/"), None).await.status, 200);
+    }
+    for b in &backends {
+        assert!(
+            (99..=101).contains(&b.hits()),
+            "{} got {}",
+            b.name,
+            b.hits()
+        );
+    }
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn killed_backend_leaves_rotation_without_5xx() {
+    let backends = [
+        backend("k0").await,
+        backend("k1").await,
+        backend("k2").await,
+    ];
+    let urls: Vec<String> = backends.iter().map(Backend::url).collect();
+    let gw = gateway(&route_yaml("PathPrefix(`/`)", &urls, "")).await;
+    let c = client();
+    for _ in 0..30 {
+        assert_eq!(get(&c, &gw.url("/"), None).await.status, 200);
+    }
+    backends[1].kill();
+    let before = backends[1].hits();
+    let mut statuses: HashMap<u16, usize> = HashMap::new();
+    for _ in 0..300 {
+        *statuses
+            .entry(get(&c, &gw.url("/"), None).await.status.as_u16())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        statuses.get(&200),
+        Some(&300),
+        "statuses after kill: {statuses:?}"
+    );
+    assert_eq!(backends[1].hits(), before);
+    let (h0, h2) = (backends[0].hits(), backends[2].hits());
+    assert!(
+        h0.abs_diff(h2) <= 30,
+        "remaining backends share the load: {h0} vs {h2}"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn http2_client_to_http1_backend() {
+    let api = backend("h1").await;
+    let gw = gateway(&route_yaml("PathPrefix(`/`)", &[api.url()], "")).await;
+    let reply = get(&h2_client(), &gw.url("/over-h2"), None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.version, http::Version::HTTP_2);
+    let seen = api.last_seen();
+    assert_eq!(seen.version, http::Version::HTTP_11);
+    assert_eq!(seen.uri, "/over-h2");
+    assert_eq!(seen.headers["host"], gw.addr.to_string());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn h2c_server_scheme_speaks_http2_upstream() {
+    let grpc = backend("grpc").await;
+    let url = format!("h2c://{}", grpc.addr);
+    let gw = gateway(&route_yaml("PathPrefix(`/`)", &[url], "")).await;
+    let reply = get(&client(), &gw.url("/svc.Method"), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(grpc.last_seen().version, http::Version::HTTP_2);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn errors_map_to_404_502_503_504() {
+    let slow = backend("slow").await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let yaml = format!(
+        r#"
+http:
+  routers:
+    dead:
+      rule: "PathPrefix(`/dead`)"
+      service: dead
+    empty:
+      rule: "PathPrefix(`/empty`)"
+      service: empty
+    slow:
+      rule: "PathPrefix(`/slow`)"
+      service: slow
+  services:
+    dead:
+      loadBalancer:
+        servers: [{{url: "http://{dead}"}}]
+    empty:
+      loadBalancer:
+        servers: []
+    slow:
+      loadBalancer:
+        serversTransport: quick
+        servers: [{{url: "{}"}}]
+  serversTransports:
+    quick:
+      forwardingTimeouts:
+        responseHeaderTimeout: 300ms
+"#,
+        slow.url()
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    let cases = [
+        ("/nothing", 404),
+        ("/dead", 502),
+        ("/empty", 503),
+        ("/slow", 504),
+    ];
+    for (path, status) in cases {
+        let reply = get(&c, &gw.url(path), None).await;
+        assert_eq!(reply.status.as_u16(), status, "{path}: {}", reply.body);
+        assert!(
+            reply.body.len() < 64 && reply.body.starts_with(&status.to_string()),
+            "{path}: {:?}",
+            reply.body
+        );
+    }
+    // The dead server is now passively ejected: the service has nothing left.
+    assert_eq!(get(&c, &gw.url("/dead"), None).await.status, 503);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn pass_host_header_false_sends_the_server_authority() {
+    let api = backend("api").await;
+    let gw = gateway(&route_yaml(
+        "PathPrefix(`/`)",
+        &[api.url()],
+        "        passHostHeader: false\n",
+    ))
+    .await;
+    get(&client(), &gw.url("/"), Some("public.example.com")).await;
+    assert_eq!(api.last_seen().headers["host"], api.addr.to_string());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn request_and_response_bodies_stream_through() {
+    let api = backend("echo").await;
+    let gw = gateway(&route_yaml("PathPrefix(`/`)", &[api.url()], "")).await;
+    let big = "x".repeat(3 * 1024 * 1024);
+    let req = http::Request::post(gw.url("/upload"))
+        .body(http_body_util::Full::new(bytes::Bytes::from(big.clone())))
+        .unwrap();
+    let reply = send(&client(), req).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body.len(), "echo\n".len() + big.len());
+    gw.stop().await;
+}
