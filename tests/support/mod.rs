@@ -1,6 +1,6 @@
 //! Test harness: in-process backends, a swarmgate started on 127.0.0.1:0 with a watched dynamic
 //! file, and small HTTP clients. Every test reads as its scenario.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
