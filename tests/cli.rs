@@ -1,4 +1,5 @@
 //! The `swarmgate` binary: `check` and `version`.
+#![allow(clippy::unwrap_used)]
 
 use std::process::Command;
 
