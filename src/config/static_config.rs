@@ -154,7 +154,7 @@ pub struct LifeCycleConfig {
 pub struct ForwardedHeadersConfig {
     #[serde(default)]
     pub insecure: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, rename = "trustedIPs", skip_serializing_if = "Vec::is_empty")]
     pub trusted_ips: Vec<String>,
 }
 
@@ -163,7 +163,7 @@ pub struct ForwardedHeadersConfig {
 pub struct ProxyProtocolConfig {
     #[serde(default)]
     pub insecure: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, rename = "trustedIPs", skip_serializing_if = "Vec::is_empty")]
     pub trusted_ips: Vec<String>,
 }
 
