@@ -21,12 +21,14 @@ async fn tls_backend() -> (std::net::SocketAddr, String) {
     let pem = cert.pem();
     let der = rustls::pki_types::CertificateDer::from(cert.der().to_vec());
     let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![der], key_der)
-        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![der], key_der)
+    .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -35,7 +37,9 @@ async fn tls_backend() -> (std::net::SocketAddr, String) {
             let (stream, _) = listener.accept().await.unwrap();
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else { return };
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
                 let svc = service_fn(|req: http::Request<hyper::body::Incoming>| async move {
                     let host = req.headers().get("host").cloned();
                     Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(format!(
@@ -102,6 +106,9 @@ http:
     let skipped = get(&c, &gw.url("/skipped"), None).await;
     assert_eq!(skipped.status, 200, "{}", skipped.body);
     let untrusted = get(&c, &gw.url("/untrusted"), None).await;
-    assert_eq!(untrusted.status, 502, "a certificate no root vouches for is refused");
+    assert_eq!(
+        untrusted.status, 502,
+        "a certificate no root vouches for is refused"
+    );
     gw.stop().await;
 }

