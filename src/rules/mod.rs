@@ -1,1 +1,122 @@
-//! The rule language of Traefik v3 routers.
+//! The rule language of Traefik v3 routers: parsing, validation and matching.
+//!
+//! A rule such as ``Host(`example.com`) && PathPrefix(`/api`)`` is tokenized (`lexer`), parsed into
+//! a syntax tree (`parser`, `ast`), then compiled (`matcher`) into a form whose [`Rule::matches`]
+//! neither allocates nor locks. This module owns the language only: it does not know about routers,
+//! priorities beyond Traefik's default, or how the request view is built (the caller lowercases the
+//! host and strips its port, and normalises the path).
+//!
+//! Matchers (one value each, as v3 requires): `Host`, `HostRegexp`, `Path`, `PathPrefix`,
+//! `PathRegexp`, `Method`, `Header(key, value)`, `HeaderRegexp(key, regexp)`, `Query(key, value)`,
+//! `Query(key)`, `QueryRegexp(key, regexp)`, `ClientIP(ip or cidr)`; operators `!` > `&&` > `||`
+//! and parentheses. Names are also accepted in Traefik's alternative spellings (`host`, `HOST`,
+//! `Pathprefix`). Strings are Go literals: backticks (raw) or double quotes (with Go escapes).
+//!
+//! Semantics follow Traefik v3's HTTP muxer:
+//! - `Host` compares ASCII case-insensitively, ignores one trailing dot on either side, and accepts
+//!   the wildcard forms `*.example.com` (one label) and `**.example.com` (one or more labels).
+//! - Regex matchers are unanchored (Go's `MatchString`); `HostRegexp` sees the lowercased host.
+//! - `Method` uppercases the rule's value and compares it exactly with the request method.
+//! - `Header` compares each value of the header exactly; `HeaderRegexp` matches any value.
+//! - `Query(key)` matches when `key` is present with an empty value (`?key` or `?key=`), exactly as
+//!   Traefik v3's `Query` with one argument looks for the value `""`.
+//! - `ClientIP` checks the peer address (not `X-Forwarded-For`); IPv4-mapped IPv6 addresses are
+//!   treated as IPv4, as Go does.
+//!
+//! Differences from Traefik: an invalid header name in `Header`/`HeaderRegexp` is a parse error
+//! (Traefik accepts it and never matches); newlines between tokens are plain whitespace (Go's parser
+//! would insert a semicolon after `)`); regex syntax is the `regex` crate's (see `matcher`).
+
+mod ast;
+mod host;
+mod lexer;
+mod matcher;
+mod parser;
+mod query;
+
+#[cfg(test)]
+mod tests_match;
+#[cfg(test)]
+mod tests_parse;
+
+use std::net::IpAddr;
+
+pub use host::host_index_key;
+
+/// What a rule can see of a request. Built by the proxy per request; borrowing only.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestView<'a> {
+    /// Already lowercased by the caller, port stripped.
+    pub host: &'a str,
+    /// Request path (no query), as the proxy normalised it.
+    pub path: &'a str,
+    /// Raw query string without '?'.
+    pub query: Option<&'a str>,
+    pub method: &'a http::Method,
+    pub headers: &'a http::HeaderMap,
+    /// The peer address of the connection.
+    pub client_ip: IpAddr,
+}
+
+/// A rule that could not be parsed or compiled; `column` is 1-based and counts characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("column {column}: {message}")]
+pub struct ParseError {
+    pub column: usize,
+    pub message: String,
+}
+
+/// A parsed and compiled router rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    source: String,
+    root: matcher::Node,
+}
+
+impl Rule {
+    /// Parses and compiles `source`. Every error names the 1-based column where the problem starts.
+    pub fn parse(source: &str) -> Result<Rule, ParseError> {
+        let expr = parser::parse(source)?;
+        let root = matcher::compile(&expr)?;
+        Ok(Rule {
+            source: source.to_owned(),
+            root,
+        })
+    }
+
+    /// The rule as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the request matches. Does not allocate (except `QueryRegexp` on a percent-encoded
+    /// value longer than 256 bytes) and never locks.
+    pub fn matches(&self, req: &RequestView<'_>) -> bool {
+        self.root.matches(req)
+    }
+
+    /// Traefik's default priority: the rule's length (as Traefik computes it: len of the rule string,
+    /// in bytes).
+    pub fn default_priority(&self) -> i64 {
+        i64::try_from(self.source.len()).unwrap_or(i64::MAX)
+    }
+
+    /// If every request this rule matches must have a host in a finite set of exact names, that set
+    /// (lowercased, one trailing dot removed, deduplicated, sorted). `None` when the host is
+    /// unconstrained, negated, or constrained only by `HostRegexp` or a wildcard `Host`.
+    /// An empty set means the rule can match no host at all (``Host(`a`) && Host(`b`)``).
+    /// Look request hosts up with [`host_index_key`].
+    pub fn required_hosts(&self) -> Option<Vec<String>> {
+        self.root.required_hosts()
+    }
+
+    /// Every name in a non-negated `Host(...)` matcher anywhere in the rule (for ACME certificate
+    /// domains): lowercased, one trailing dot removed, deduplicated, sorted; wildcard expressions are included as written.
+    pub fn host_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.root.host_names(false, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+}
