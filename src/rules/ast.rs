@@ -100,6 +100,32 @@ impl MatcherKind {
         })
     }
 
+    /// A suggestion for an unknown name: a v2 matcher's v3 replacement, a TCP-only matcher, or a
+    /// known matcher spelt with other capitalisation.
+    pub(crate) fn hint(name: &str) -> Option<String> {
+        let v2 = match name {
+            "Headers" => Some("Header"),
+            "HeadersRegexp" => Some("HeaderRegexp"),
+            "HostHeader" => Some("Host"),
+            "ClientIp" => Some("ClientIP"),
+            _ => None,
+        };
+        if let Some(v3) = v2 {
+            return Some(format!(
+                "`{name}` is the Traefik v2 name; Traefik v3 calls it `{v3}`"
+            ));
+        }
+        if matches!(name, "HostSNI" | "HostSNIRegexp" | "ALPN") {
+            return Some(format!(
+                "`{name}` is a TCP router matcher, not valid in an HTTP rule"
+            ));
+        }
+        MatcherKind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(name))
+            .map(|k| format!("did you mean `{}`?", k.name()))
+    }
+
     /// The known names, comma separated, for "unknown matcher" errors.
     pub(crate) fn known_list() -> String {
         MatcherKind::ALL

@@ -2,7 +2,8 @@
 //!
 //! Owns string-literal decoding (Go's backtick raw strings and double-quoted interpreted strings with
 //! Go's escapes). It knows nothing about matchers or precedence; that is the parser's job.
-//! Columns count Unicode scalar values (characters), starting at 1.
+//! Columns count Unicode scalar values (characters), starting at 1. Whitespace is Go's: space, tab,
+//! newline and carriage return (a non-breaking space pasted into a label is reported, not skipped).
 
 use super::ParseError;
 
@@ -61,7 +62,7 @@ pub(crate) fn tokenize(source: &str) -> Result<Vec<Token>, ParseError> {
         let column = i + 1;
         let next = chars.get(i + 1).copied();
         let kind = match c {
-            c if c.is_whitespace() => {
+            ' ' | '\t' | '\n' | '\r' => {
                 i += 1;
                 continue;
             }
@@ -290,6 +291,11 @@ mod tests {
             ("Host(\"\\xff\")", 6, "UTF-8"),
             ("Host(`a`) == 1", 11, "unexpected character '='"),
             ("  é", 3, "unexpected character"),
+            (
+                "Host(`a`)\u{a0}&& Path(`/`)",
+                10,
+                "unexpected character '\\u{a0}'",
+            ),
         ];
         for (source, column, fragment) in cases {
             let e = tokenize(source).unwrap_err();

@@ -292,6 +292,16 @@ fn compile_call(call: &Call) -> Result<Matcher, ParseError> {
             name: header_name(&a[0], kind)?,
             re: bytes_regex(&a[1], kind)?,
         },
+        MatcherKind::Query if a.len() == 1 && a[0].value.contains('=') => {
+            let (k, v) = a[0].value.split_once('=').unwrap_or_default();
+            return Err(err(
+                a[0].column,
+                format!(
+                    "Query(`{}`) is the Traefik v2 form; in v3 write Query(`{k}`, `{v}`)",
+                    a[0].value
+                ),
+            ));
+        }
         MatcherKind::Query => Matcher::Query {
             key: a[0].value.as_bytes().into(),
             value: a.get(1).map_or(&[][..], |v| v.value.as_bytes()).into(),

@@ -163,10 +163,13 @@ impl Parser {
 
     fn call(&mut self, name: &str, column: usize) -> Result<Expr, ParseError> {
         let kind = MatcherKind::from_name(name).ok_or_else(|| {
+            let hint = MatcherKind::hint(name)
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
             Self::error(
                 column,
                 format!(
-                    "unknown matcher `{name}`; known matchers: {}",
+                    "unknown matcher `{name}`{hint}; known matchers: {}",
                     MatcherKind::known_list()
                 ),
             )

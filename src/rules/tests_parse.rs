@@ -15,7 +15,16 @@ fn errors_carry_exact_column() {
             "unknown matcher `Hots`; known matchers: ClientIP, Header",
         ),
         ("Host(`a`) && Foo(`b`)", 14, "unknown matcher `Foo`"),
-        ("HostSNI(`a`)", 1, "unknown matcher"),
+        ("HostSNI(`a`)", 1, "TCP router matcher"),
+        ("Headers(`X`, `v`)", 1, "Traefik v3 calls it `Header`"),
+        ("HeadersRegexp(`X`, `v`)", 1, "calls it `HeaderRegexp`"),
+        ("HostHeader(`a`)", 1, "calls it `Host`"),
+        ("pathPrefix(`/a`)", 1, "did you mean `PathPrefix`?"),
+        (
+            "Query(`mobile=true`)",
+            7,
+            "in v3 write Query(`mobile`, `true`)",
+        ),
         ("Host(`a`, `b`)", 11, "Host(`a`) || Host(`b`)"),
         ("Host(`a`, `b`)", 11, "takes exactly one value, got 2"),
         (
