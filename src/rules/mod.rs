@@ -35,6 +35,8 @@ mod parser;
 mod query;
 
 #[cfg(test)]
+mod tests_examples;
+#[cfg(test)]
 mod tests_match;
 #[cfg(test)]
 mod tests_parse;
@@ -71,6 +73,21 @@ pub struct ParseError {
 pub struct Rule {
     source: String,
     root: matcher::Node,
+}
+
+/// Two rules are equal when their sources are: the compiled form is a function of the source.
+impl PartialEq for Rule {
+    fn eq(&self, other: &Rule) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for Rule {}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source)
+    }
 }
 
 impl Rule {

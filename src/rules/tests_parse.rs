@@ -233,3 +233,31 @@ fn host_names() {
         );
     }
 }
+
+#[test]
+fn equality_and_display_follow_source() {
+    let a = Rule::parse("Host(`a`)").unwrap();
+    assert_eq!(a, Rule::parse("Host(`a`)").unwrap());
+    assert_ne!(a, Rule::parse("Host(`a`) ").unwrap());
+    assert_eq!(a.to_string(), "Host(`a`)");
+}
+
+#[test]
+fn error_messages_read_well() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "Host(`a`, `b`)",
+            "column 11: Host takes exactly one value, got 2; write Host(`domain`) (Traefik v3 takes one value per matcher: \
+             instead of the v2 form Host(`a`, `b`) write Host(`a`) || Host(`b`))",
+        ),
+        ("Path(`/a`) &&", "column 14: expected a matcher, found the end of the rule"),
+        ("ClientIP(`10.0.0.0/33`)", "column 10: invalid CIDR \"10.0.0.0/33\" in ClientIP"),
+    ];
+    for (rule, want) in cases {
+        assert_eq!(
+            Rule::parse(rule).unwrap_err().to_string(),
+            *want,
+            "rule {rule:?}"
+        );
+    }
+}
