@@ -99,6 +99,27 @@ impl Node {
         }
     }
 
+    /// A rough evaluation cost: 0 for string and IP comparisons, 1 for header and query scans,
+    /// 2 for regexes; a compound costs its most expensive part.
+    pub(crate) fn cost(&self) -> u8 {
+        match self {
+            Node::Matcher(m) => match m {
+                Matcher::Host(_)
+                | Matcher::Path(_)
+                | Matcher::PathPrefix(_)
+                | Matcher::Method(_)
+                | Matcher::ClientIp(_) => 0,
+                Matcher::Header { .. } | Matcher::Query { .. } => 1,
+                Matcher::HostRegexp(_)
+                | Matcher::PathRegexp(_)
+                | Matcher::HeaderRegexp { .. }
+                | Matcher::QueryRegexp { .. } => 2,
+            },
+            Node::Not(inner) => inner.cost(),
+            Node::All(nodes) | Node::Any(nodes) => nodes.iter().map(Node::cost).max().unwrap_or(0),
+        }
+    }
+
     /// The finite set of hosts every matched request must have, or `None` if unconstrained.
     /// Conservative: a negation is treated as unconstrained.
     pub(crate) fn required_hosts(&self) -> Option<Vec<String>> {
@@ -146,12 +167,21 @@ fn err(column: usize, message: impl Into<String>) -> ParseError {
 }
 
 /// Compiles a syntax tree.
+///
+/// Operands of `&&` and `||` are reordered cheapest first (a stable sort by [`Node::cost`]): matchers
+/// have no side effects, so the order changes only how soon evaluation short-circuits.
+/// Compilation errors are still reported for the first bad matcher in source order.
 pub(crate) fn compile(expr: &Expr) -> Result<Node, ParseError> {
+    let operands = |items: &[Expr]| -> Result<Box<[Node]>, ParseError> {
+        let mut nodes = items.iter().map(compile).collect::<Result<Vec<_>, _>>()?;
+        nodes.sort_by_key(Node::cost);
+        Ok(nodes.into_boxed_slice())
+    };
     Ok(match expr {
         Expr::Call(call) => Node::Matcher(compile_call(call)?),
         Expr::Not(inner) => Node::Not(Box::new(compile(inner)?)),
-        Expr::And(items) => Node::All(items.iter().map(compile).collect::<Result<_, _>>()?),
-        Expr::Or(items) => Node::Any(items.iter().map(compile).collect::<Result<_, _>>()?),
+        Expr::And(items) => Node::All(operands(items)?),
+        Expr::Or(items) => Node::Any(operands(items)?),
     })
 }
 

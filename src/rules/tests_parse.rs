@@ -261,3 +261,22 @@ fn error_messages_read_well() {
         );
     }
 }
+
+#[test]
+fn cheap_operands_are_evaluated_first() {
+    use super::matcher::Node;
+    let rule = Rule::parse(
+        "PathRegexp(`^/a`) && Header(`X`, `1`) && Host(`a`) || HostRegexp(`x`) || Path(`/`)",
+    )
+    .unwrap();
+    let Node::Any(any) = &rule.root else {
+        panic!("expected ||, got {:?}", rule.root)
+    };
+    let costs: Vec<u8> = any.iter().map(Node::cost).collect();
+    assert_eq!(costs, vec![0, 2, 2]);
+    let Node::All(all) = &any[1] else {
+        panic!("expected && second, got {:?}", any[1])
+    };
+    let costs: Vec<u8> = all.iter().map(Node::cost).collect();
+    assert_eq!(costs, vec![0, 1, 2]);
+}
