@@ -3,10 +3,13 @@
 //! Compilation validates what the grammar cannot (argument counts, regexes, CIDRs, paths, header
 //! names) and precomputes everything matching needs: lowercased hosts, uppercased methods, parsed
 //! `HeaderName`s, compiled regexes, parsed `IpNet`s. [`Node::matches`] then neither allocates nor
-//! locks (the one exception is documented in `query.rs`).
+//! locks in our code (one documented exception in `query.rs`).
 //!
 //! Regexes use the `regex` crate, unanchored like Go's `regexp.MatchString`. Differences from Go's
 //! RE2 syntax are the crate's: e.g. `\d`, `\w` and `\b` are Unicode-aware here, ASCII in Go.
+//! A regex search borrows a scratch cache from the crate's internal pool: lock free for the thread
+//! that first used the regex, a non-blocking try-lock on a sharded stack for other threads, and a
+//! fresh cache (an allocation) only when that is contended. Rules without regexes never touch it.
 
 use std::net::IpAddr;
 

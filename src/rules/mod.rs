@@ -106,8 +106,9 @@ impl Rule {
         &self.source
     }
 
-    /// Whether the request matches. Does not allocate (except `QueryRegexp` on a percent-encoded
-    /// value longer than 256 bytes) and never locks.
+    /// Whether the request matches. Does not allocate and takes no lock, except: `QueryRegexp` on a
+    /// percent-encoded value longer than 256 bytes decodes it on the heap, and regex matchers borrow
+    /// the `regex` crate's scratch cache (see the `matcher` module doc).
     pub fn matches(&self, req: &RequestView<'_>) -> bool {
         self.root.matches(req)
     }
