@@ -1,16 +1,66 @@
-//! TEMPORARY stub of the rule language (replaced by the rules branch): Host/Path/PathPrefix joined by &&.
+//! The rule language of Traefik v3 routers: parsing, validation and matching.
+//!
+//! A rule such as ``Host(`example.com`) && PathPrefix(`/api`)`` is tokenized (`lexer`), parsed into
+//! a syntax tree (`parser`, `ast`), then compiled (`matcher`) into a form whose [`Rule::matches`]
+//! neither allocates nor locks. This module owns the language only: it does not know about routers,
+//! priorities beyond Traefik's default, or how the request view is built (the caller lowercases the
+//! host and strips its port, and normalises the path).
+//!
+//! Matchers (one value each, as v3 requires): `Host`, `HostRegexp`, `Path`, `PathPrefix`,
+//! `PathRegexp`, `Method`, `Header(key, value)`, `HeaderRegexp(key, regexp)`, `Query(key, value)`,
+//! `Query(key)`, `QueryRegexp(key, regexp)`, `ClientIP(ip or cidr)`; operators `!` > `&&` > `||`
+//! and parentheses. Names are also accepted in Traefik's alternative spellings (`host`, `HOST`,
+//! `Pathprefix`). Strings are Go literals: backticks (raw) or double quotes (with Go escapes).
+//!
+//! Semantics follow Traefik v3's HTTP muxer:
+//! - `Host` compares ASCII case-insensitively, ignores one trailing dot on either side, and accepts
+//!   the wildcard forms `*.example.com` (one label) and `**.example.com` (one or more labels).
+//! - Regex matchers are unanchored (Go's `MatchString`); `HostRegexp` sees the lowercased host.
+//! - `Method` uppercases the rule's value and compares it exactly with the request method.
+//! - `Header` compares each value of the header exactly; `HeaderRegexp` matches any value.
+//! - `Query(key)` matches when `key` is present with an empty value (`?key` or `?key=`), exactly as
+//!   Traefik v3's `Query` with one argument looks for the value `""`.
+//! - `ClientIP` checks the peer address (not `X-Forwarded-For`); IPv4-mapped IPv6 addresses are
+//!   treated as IPv4, as Go does.
+//!
+//! Differences from Traefik: an invalid header name in `Header`/`HeaderRegexp` is a parse error
+//! (Traefik accepts it and never matches); newlines between tokens are plain whitespace (Go's parser
+//! would insert a semicolon after `)`); regex syntax is the `regex` crate's (see `matcher`).
+
+mod ast;
+mod host;
+mod lexer;
+mod matcher;
+mod parser;
+mod query;
+
+#[cfg(test)]
+mod tests_examples;
+#[cfg(test)]
+mod tests_match;
+#[cfg(test)]
+mod tests_parse;
 
 use std::net::IpAddr;
 
+pub use host::host_index_key;
+
+/// What a rule can see of a request. Built by the proxy per request; borrowing only.
+#[derive(Debug, Clone, Copy)]
 pub struct RequestView<'a> {
+    /// Already lowercased by the caller, port stripped.
     pub host: &'a str,
+    /// Request path (no query), as the proxy normalised it.
     pub path: &'a str,
+    /// Raw query string without '?'.
     pub query: Option<&'a str>,
     pub method: &'a http::Method,
     pub headers: &'a http::HeaderMap,
+    /// The peer address of the connection.
     pub client_ip: IpAddr,
 }
 
+/// A rule that could not be parsed or compiled; `column` is 1-based and counts characters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("column {column}: {message}")]
 pub struct ParseError {
@@ -18,65 +68,73 @@ pub struct ParseError {
     pub message: String,
 }
 
-#[derive(Debug, Clone)]
-enum M {
-    Host(String),
-    Path(String),
-    Prefix(String),
-}
-
+/// A parsed and compiled router rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
-    src: String,
-    ms: Vec<M>,
+    source: String,
+    root: matcher::Node,
+}
+
+/// Two rules are equal when their sources are: the compiled form is a function of the source.
+impl PartialEq for Rule {
+    fn eq(&self, other: &Rule) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for Rule {}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source)
+    }
 }
 
 impl Rule {
+    /// Parses and compiles `source`. Every error names the 1-based column where the problem starts.
     pub fn parse(source: &str) -> Result<Rule, ParseError> {
-        let mut ms = Vec::new();
-        for part in source.split("&&") {
-            let part = part.trim();
-            let err = || ParseError {
-                column: 1,
-                message: format!("bad {part}"),
-            };
-            let open = part.find('(').ok_or_else(err)?;
-            let arg = part[open + 1..]
-                .trim_end_matches(')')
-                .trim_matches('`')
-                .to_string();
-            ms.push(match &part[..open] {
-                "Host" => M::Host(arg.to_lowercase()),
-                "Path" => M::Path(arg),
-                "PathPrefix" => M::Prefix(arg),
-                _ => return Err(err()),
-            });
-        }
+        let expr = parser::parse(source)?;
+        let root = matcher::compile(&expr)?;
         Ok(Rule {
-            src: source.to_string(),
-            ms,
+            source: source.to_owned(),
+            root,
         })
     }
+
+    /// The rule as written.
     pub fn source(&self) -> &str {
-        &self.src
+        &self.source
     }
+
+    /// Whether the request matches. Does not allocate and takes no lock, except: `QueryRegexp` on a
+    /// percent-encoded value longer than 256 bytes decodes it on the heap, and regex matchers borrow
+    /// the `regex` crate's scratch cache (see the `matcher` module doc).
     pub fn matches(&self, req: &RequestView<'_>) -> bool {
-        self.ms.iter().all(|m| match m {
-            M::Host(h) => req.host == h,
-            M::Path(p) => req.path == p,
-            M::Prefix(p) => req.path.starts_with(p.as_str()),
-        })
+        self.root.matches(req)
     }
+
+    /// Traefik's default priority: the rule's length (as Traefik computes it: len of the rule string,
+    /// in bytes).
     pub fn default_priority(&self) -> i64 {
-        self.src.len() as i64
+        i64::try_from(self.source.len()).unwrap_or(i64::MAX)
     }
+
+    /// If every request this rule matches must have a host in a finite set of exact names, that set
+    /// (lowercased, one trailing dot removed, deduplicated, sorted). `None` when the host is
+    /// unconstrained, negated, or constrained only by `HostRegexp` or a wildcard `Host`.
+    /// An empty set means the rule can match no host at all (``Host(`a`) && Host(`b`)``).
+    /// Look request hosts up with [`host_index_key`].
     pub fn required_hosts(&self) -> Option<Vec<String>> {
-        self.ms.iter().find_map(|m| match m {
-            M::Host(h) => Some(vec![h.clone()]),
-            _ => None,
-        })
+        self.root.required_hosts()
     }
+
+    /// Every name in a non-negated `Host(...)` matcher anywhere in the rule (for ACME certificate
+    /// domains): lowercased, one trailing dot removed, deduplicated, sorted; wildcard expressions are included as written.
     pub fn host_names(&self) -> Vec<String> {
-        self.required_hosts().unwrap_or_default()
+        let mut out = Vec::new();
+        self.root.host_names(false, &mut out);
+        out.sort();
+        out.dedup();
+        out
     }
 }
