@@ -1,0 +1,115 @@
+//! Which IP a request comes from, as Traefik's `ipStrategy`: the remote address by default;
+//! with `depth` N the N-th entry from the right of `X-Forwarded-For` (none if there are fewer);
+//! with `excludedIPs` the rightmost `X-Forwarded-For` entry not in those ranges. `depth` wins
+//! over `excludedIPs`. Only the first `X-Forwarded-For` header is read (Go's `Header.Get`).
+//! Never allocates.
+
+use std::net::{IpAddr, SocketAddr};
+
+use ipnet::IpNet;
+
+use super::config::IpStrategyConfig;
+use super::error::MiddlewareError;
+use super::RequestContext;
+
+const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+
+/// A compiled `ipStrategy`.
+#[derive(Debug, Clone)]
+pub enum IpStrategy {
+    RemoteAddr,
+    Depth(usize),
+    Excluded(Vec<IpNet>),
+}
+
+/// Parses an IP or CIDR as Traefik's IP checker does (a bare IP is a one-address range).
+pub(crate) fn parse_range(
+    middleware: &'static str,
+    option: &'static str,
+    s: &str,
+) -> Result<IpNet, MiddlewareError> {
+    let s = s.trim();
+    let parsed = if s.contains('/') {
+        s.parse::<IpNet>().ok()
+    } else {
+        s.parse::<IpAddr>().ok().map(IpNet::from)
+    };
+    parsed.ok_or_else(|| MiddlewareError::invalid(middleware, option, s, "not an IP or CIDR"))
+}
+
+/// Parses an address as found in `X-Forwarded-For` (an IP, or an IP with a port).
+pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
+    let s = s.trim();
+    s.parse::<IpAddr>()
+        .ok()
+        .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
+}
+
+impl IpStrategy {
+    pub fn compile(
+        cfg: Option<&IpStrategyConfig>,
+        middleware: &'static str,
+    ) -> Result<Self, MiddlewareError> {
+        let Some(cfg) = cfg else {
+            return Ok(IpStrategy::RemoteAddr);
+        };
+        if cfg.depth < 0 {
+            return Err(MiddlewareError::invalid(
+                middleware,
+                "ipStrategy.depth",
+                cfg.depth,
+                "must not be negative",
+            ));
+        }
+        if cfg.depth > 0 {
+            let depth = usize::try_from(cfg.depth).map_err(|_| {
+                MiddlewareError::invalid(middleware, "ipStrategy.depth", cfg.depth, "too large")
+            })?;
+            return Ok(IpStrategy::Depth(depth));
+        }
+        if !cfg.excluded_ips.is_empty() {
+            let nets = cfg
+                .excluded_ips
+                .iter()
+                .map(|s| parse_range(middleware, "ipStrategy.excludedIPs", s))
+                .collect::<Result<_, _>>()?;
+            return Ok(IpStrategy::Excluded(nets));
+        }
+        Ok(IpStrategy::RemoteAddr)
+    }
+
+    /// The client IP by this strategy; `None` when the header lacks it or it is not an IP.
+    /// IPv4-mapped IPv6 addresses come back as IPv4.
+    pub fn client_ip(&self, headers: &http::HeaderMap, ctx: &RequestContext<'_>) -> Option<IpAddr> {
+        self.raw_client_ip(headers, ctx).map(|ip| ip.to_canonical())
+    }
+
+    fn raw_client_ip(&self, headers: &http::HeaderMap, ctx: &RequestContext<'_>) -> Option<IpAddr> {
+        match self {
+            IpStrategy::RemoteAddr => Some(ctx.client_addr.ip()),
+            IpStrategy::Depth(depth) => {
+                let xff = xff(headers);
+                let count = xff.split(',').count();
+                if count < *depth {
+                    return None;
+                }
+                xff.split(',').nth(count - depth).and_then(parse_ip)
+            }
+            IpStrategy::Excluded(nets) => {
+                let entry = xff(headers)
+                    .rsplit(',')
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .find(|e| parse_ip(e).is_none_or(|ip| !nets.iter().any(|n| n.contains(&ip))))?;
+                parse_ip(entry)
+            }
+        }
+    }
+}
+
+fn xff(headers: &http::HeaderMap) -> &str {
+    headers
+        .get(X_FORWARDED_FOR)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
