@@ -22,5 +22,5 @@ pub(crate) fn set_path(uri: &mut Uri, path: &str) -> Option<()> {
 
 /// Checks at compile time that `path` can become a URI path.
 pub(crate) fn valid_path(path: &str) -> bool {
-    !path.contains('?') && PathAndQuery::try_from(path).is_ok()
+    !path.contains('?') && PathAndQuery::try_from(format!("/{path}")).is_ok()
 }
