@@ -21,6 +21,8 @@ use super::response::respond;
 use super::Flow;
 
 const M: &str = "basicAuth";
+/// Largest decoded `user:password` accepted.
+pub const MAX_CREDENTIALS: usize = 1024;
 
 /// Compiled `basicAuth`.
 #[derive(Debug)]
@@ -100,21 +102,31 @@ impl BasicAuth {
         })
     }
 
-    /// The authenticated user, if the `Authorization` header holds valid credentials.
-    fn authenticate(&self, headers: &http::HeaderMap) -> Option<String> {
+    /// The authenticated user's header value, if the `Authorization` header holds valid
+    /// credentials. Decodes into a stack buffer: credentials longer than
+    /// [`MAX_CREDENTIALS`] bytes are refused.
+    fn authenticate(&self, headers: &http::HeaderMap) -> Option<HeaderValue> {
         let value = headers.get(header::AUTHORIZATION)?.as_bytes();
         let (scheme, b64) = value.split_at(value.iter().position(|&b| b == b' ')?);
         if !scheme.eq_ignore_ascii_case(b"basic") {
             return None;
         }
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(b64.trim_ascii())
+        let mut buf = [0u8; MAX_CREDENTIALS];
+        let n = base64::engine::general_purpose::STANDARD
+            .decode_slice(b64.trim_ascii(), &mut buf)
             .ok()?;
+        let decoded = &buf[..n];
         let colon = decoded.iter().position(|&b| b == b':')?;
         let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
-        let user = std::str::from_utf8(user).ok()?;
-        let hash = self.users.get(user)?;
-        hash.verify(password).then(|| user.to_owned())
+        let hash = self.users.get(std::str::from_utf8(user).ok()?)?;
+        if !hash.verify(password) {
+            return None;
+        }
+        // Only allocates when the user name is to be forwarded.
+        match &self.header_field {
+            Some(_) => HeaderValue::from_bytes(user).ok(),
+            None => Some(HeaderValue::from_static("")),
+        }
     }
 
     pub(crate) fn on_request(&self, req: &mut http::request::Parts) -> Flow {
@@ -125,9 +137,7 @@ impl BasicAuth {
             ));
         };
         if let Some(field) = &self.header_field {
-            if let Ok(v) = HeaderValue::from_str(&user) {
-                req.headers.insert(field.clone(), v);
-            }
+            req.headers.insert(field.clone(), user);
         }
         if self.remove_header {
             req.headers.remove(header::AUTHORIZATION);

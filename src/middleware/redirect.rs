@@ -3,6 +3,7 @@
 //! Status codes as Traefik v3's redirect handler: `permanent` gives 301 for `GET` and 308 for
 //! any other method, otherwise 302 / 307. The body is the status text.
 //!
+//! `redirectScheme` compares URLs as Traefik does (see [`RedirectScheme`]'s `on_request`).
 //! The request's scheme is `https` when [`RequestContext::tls`] is set: the proxy sets it for
 //! TLS entrypoints and for trusted `X-Forwarded-Proto: https` hops (Traefik reads the sanitised
 //! `X-Forwarded-Proto`, which amounts to the same).
@@ -119,30 +120,39 @@ impl RedirectScheme {
         })
     }
 
+    /// As Traefik: the request's URL (`scheme://host[:port]`, the scheme's default port
+    /// dropped) is compared with the target (`<scheme>://host[:<port>]`, same path and query);
+    /// a redirect is sent only when they differ, so a request already on the target scheme and
+    /// port passes, and one on the right scheme but another port is redirected.
     pub(crate) fn on_request(
         &self,
         req: &mut http::request::Parts,
         ctx: &RequestContext<'_>,
     ) -> Flow {
-        // Traefik v3 redirects only when the request's scheme differs from the configured one.
-        if scheme_of(ctx) == self.scheme {
-            return Flow::Continue;
-        }
         let Some(host) = request_host(req) else {
             return Flow::Continue;
         };
-        let location = format!(
-            "{}://{}{}{}",
-            self.scheme,
-            strip_port(host),
-            self.port,
-            target(req)
-        );
+        let bare = strip_port(host);
+        let current = scheme_of(ctx);
+        let port = &host[bare.len()..];
+        let port = match (current, port) {
+            ("http", ":80") | ("https", ":443") => "",
+            (_, p) => p,
+        };
+        if current == self.scheme && port == self.port {
+            return Flow::Continue;
+        }
+        let location = format!("{}://{}{}{}", self.scheme, bare, self.port, target(req));
         match HeaderValue::from_str(&location) {
             Ok(v) => redirect(&req.method, self.permanent, v),
             Err(_) => Flow::Respond(respond(StatusCode::BAD_REQUEST, [])),
         }
     }
+}
+
+thread_local! {
+    /// Scratch buffer for the URL `redirectRegex` matches against.
+    static URL_BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 /// Compiled `redirectRegex`.
@@ -165,29 +175,31 @@ impl RedirectRegex {
         })
     }
 
-    /// Matches `scheme://host[:port]/path?query` (built per request: the one allocation this
-    /// middleware always makes); redirects when the replacement changes the URL.
+    /// Matches `scheme://host[:port]/path?query` (assembled in a per-thread buffer, so a
+    /// request that does not match allocates nothing); redirects when the replacement changes
+    /// the URL.
     pub(crate) fn on_request(
         &self,
         req: &mut http::request::Parts,
         ctx: &RequestContext<'_>,
     ) -> Flow {
-        let url = format!(
-            "{}://{}{}",
-            scheme_of(ctx),
-            request_host(req).unwrap_or(""),
-            target(req)
-        );
-        if !self.regex.is_match(&url) {
-            return Flow::Continue;
-        }
-        let new = self.regex.replace_all(&url, self.replacement.as_str());
-        if new == url {
-            return Flow::Continue;
-        }
-        match HeaderValue::from_str(&new) {
-            Ok(v) => redirect(&req.method, self.permanent, v),
-            Err(_) => Flow::Respond(respond(StatusCode::INTERNAL_SERVER_ERROR, [])),
-        }
+        URL_BUF.with_borrow_mut(|url| {
+            url.clear();
+            url.push_str(scheme_of(ctx));
+            url.push_str("://");
+            url.push_str(request_host(req).unwrap_or(""));
+            url.push_str(target(req));
+            if !self.regex.is_match(url) {
+                return Flow::Continue;
+            }
+            let new = self.regex.replace_all(url, self.replacement.as_str());
+            if new == url.as_str() {
+                return Flow::Continue;
+            }
+            match HeaderValue::from_str(&new) {
+                Ok(v) => redirect(&req.method, self.permanent, v),
+                Err(_) => Flow::Respond(respond(StatusCode::INTERNAL_SERVER_ERROR, [])),
+            }
+        })
     }
 }

@@ -98,6 +98,24 @@ fn redirect_scheme_table() {
             Some((302, loc("https://[::1]/x"))),
         ),
         (&https, "GET", "/x", "example.com", true, None), // already https
+        (&https, "GET", "/x", "example.com:443", true, None), // default port is no difference
+        (
+            &https,
+            "GET",
+            "/x",
+            "example.com:8443",
+            true,
+            Some((302, loc("https://example.com/x"))),
+        ), // port differs
+        (&https_8443, "GET", "/x", "example.com:8443", true, None),
+        (
+            &https,
+            "GET",
+            "/x",
+            "example.com:8080",
+            false,
+            Some((302, loc("https://example.com/x"))),
+        ),
         (&http, "GET", "/x", "example.com", false, None),
         (
             &http,
