@@ -200,6 +200,9 @@ pub struct IpStrategyConfig {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub excluded_ips: Vec<String>,
+    /// When the selected IP is IPv6, use the first address of its `/ipv6Subnet` network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_subnet: Option<u8>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! with `depth` N the N-th entry from the right of `X-Forwarded-For` (none if there are fewer);
 //! with `excludedIPs` the rightmost `X-Forwarded-For` entry not in those ranges. `depth` wins
 //! over `excludedIPs`. Only the first `X-Forwarded-For` header is read (Go's `Header.Get`).
-//! Never allocates.
+//! With `ipv6Subnet`, an IPv6 result becomes the first address of its subnet. Never allocates.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -16,7 +16,14 @@ const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwa
 
 /// A compiled `ipStrategy`.
 #[derive(Debug, Clone)]
-pub enum IpStrategy {
+pub struct IpStrategy {
+    source: Source,
+    ipv6_subnet: Option<u8>,
+}
+
+/// Where the IP is read.
+#[derive(Debug, Clone)]
+enum Source {
     RemoteAddr,
     Depth(usize),
     Excluded(Vec<IpNet>),
@@ -46,13 +53,48 @@ pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
 }
 
 impl IpStrategy {
+    /// The default strategy: the connection's remote address.
+    pub const REMOTE_ADDR: IpStrategy = IpStrategy {
+        source: Source::RemoteAddr,
+        ipv6_subnet: None,
+    };
+
     pub fn compile(
         cfg: Option<&IpStrategyConfig>,
         middleware: &'static str,
     ) -> Result<Self, MiddlewareError> {
         let Some(cfg) = cfg else {
-            return Ok(IpStrategy::RemoteAddr);
+            return Ok(IpStrategy::REMOTE_ADDR);
         };
+        if let Some(bits) = cfg.ipv6_subnet.filter(|b| *b > 128) {
+            return Err(MiddlewareError::invalid(
+                middleware,
+                "ipStrategy.ipv6Subnet",
+                bits,
+                "must be at most 128",
+            ));
+        }
+        Ok(IpStrategy {
+            source: Source::compile(cfg, middleware)?,
+            ipv6_subnet: cfg.ipv6_subnet,
+        })
+    }
+
+    /// The client IP by this strategy; `None` when the header lacks it or it is not an IP.
+    /// IPv4-mapped IPv6 addresses come back as IPv4.
+    pub fn client_ip(&self, headers: &http::HeaderMap, ctx: &RequestContext<'_>) -> Option<IpAddr> {
+        let ip = self.source.client_ip(headers, ctx)?.to_canonical();
+        Some(match (ip, self.ipv6_subnet) {
+            (IpAddr::V6(v6), Some(bits)) => {
+                ipnet::Ipv6Net::new(v6, bits).map_or(ip, |net| IpAddr::V6(net.network()))
+            }
+            _ => ip,
+        })
+    }
+}
+
+impl Source {
+    fn compile(cfg: &IpStrategyConfig, middleware: &'static str) -> Result<Self, MiddlewareError> {
         if cfg.depth < 0 {
             return Err(MiddlewareError::invalid(
                 middleware,
@@ -65,7 +107,7 @@ impl IpStrategy {
             let depth = usize::try_from(cfg.depth).map_err(|_| {
                 MiddlewareError::invalid(middleware, "ipStrategy.depth", cfg.depth, "too large")
             })?;
-            return Ok(IpStrategy::Depth(depth));
+            return Ok(Source::Depth(depth));
         }
         if !cfg.excluded_ips.is_empty() {
             let nets = cfg
@@ -73,21 +115,15 @@ impl IpStrategy {
                 .iter()
                 .map(|s| parse_range(middleware, "ipStrategy.excludedIPs", s))
                 .collect::<Result<_, _>>()?;
-            return Ok(IpStrategy::Excluded(nets));
+            return Ok(Source::Excluded(nets));
         }
-        Ok(IpStrategy::RemoteAddr)
+        Ok(Source::RemoteAddr)
     }
 
-    /// The client IP by this strategy; `None` when the header lacks it or it is not an IP.
-    /// IPv4-mapped IPv6 addresses come back as IPv4.
-    pub fn client_ip(&self, headers: &http::HeaderMap, ctx: &RequestContext<'_>) -> Option<IpAddr> {
-        self.raw_client_ip(headers, ctx).map(|ip| ip.to_canonical())
-    }
-
-    fn raw_client_ip(&self, headers: &http::HeaderMap, ctx: &RequestContext<'_>) -> Option<IpAddr> {
+    fn client_ip(&self, headers: &http::HeaderMap, ctx: &RequestContext<'_>) -> Option<IpAddr> {
         match self {
-            IpStrategy::RemoteAddr => Some(ctx.client_addr.ip()),
-            IpStrategy::Depth(depth) => {
+            Source::RemoteAddr => Some(ctx.client_addr.ip()),
+            Source::Depth(depth) => {
                 let xff = xff(headers);
                 let count = xff.split(',').count();
                 if count < *depth {
@@ -95,7 +131,7 @@ impl IpStrategy {
                 }
                 xff.split(',').nth(count - depth).and_then(parse_ip)
             }
-            IpStrategy::Excluded(nets) => {
+            Source::Excluded(nets) => {
                 let entry = xff(headers)
                     .rsplit(',')
                     .map(str::trim)

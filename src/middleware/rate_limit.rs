@@ -84,7 +84,7 @@ impl RateLimit {
         #[allow(clippy::cast_precision_loss)]
         let burst = cfg.burst.max(1) as f64;
         let criterion = match &cfg.source_criterion {
-            None => Criterion::Ip(IpStrategy::RemoteAddr),
+            None => Criterion::Ip(IpStrategy::REMOTE_ADDR),
             Some(sc) if sc.ip_strategy.is_some() => {
                 Criterion::Ip(IpStrategy::compile(sc.ip_strategy.as_ref(), M)?)
             }
@@ -94,7 +94,7 @@ impl RateLimit {
                 &sc.request_header_name,
             )?),
             Some(sc) if sc.request_host => Criterion::Host,
-            Some(_) => Criterion::Ip(IpStrategy::RemoteAddr),
+            Some(_) => Criterion::Ip(IpStrategy::REMOTE_ADDR),
         };
         let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
         Ok(RateLimit {

@@ -28,6 +28,10 @@ fn ip_allow_list_table() {
         "sourceRange": ["10.1.0.0/16"],
         "ipStrategy": {"excludedIPs": ["172.16.0.0/12", "10.9.9.9"]}
     }});
+    let subnet = json!({"ipAllowList": {
+        "sourceRange": ["2001:db8:1:2::/128", "10.1.0.1"],
+        "ipStrategy": {"ipv6Subnet": 64}
+    }});
     let cases = [
         (&plain, "127.0.0.1:1", None, true),
         (&plain, "192.168.1.7:1", None, true),
@@ -63,6 +67,9 @@ fn ip_allow_list_table() {
         ),
         (&excluded, "10.1.0.1:1", Some("172.16.0.2"), false), // all excluded
         (&excluded, "8.8.8.8:1", Some("garbage, 172.16.0.2"), false),
+        (&subnet, "[2001:db8:1:2::99]:1", None, true), // -> 2001:db8:1:2::
+        (&subnet, "[2001:db8:1:3::1]:1", None, false), // -> 2001:db8:1:3::
+        (&subnet, "10.1.0.1:1", None, true),           // IPv4 untouched
     ];
     for (cfg, client, xff, want) in cases {
         assert_eq!(allowed(cfg, client, xff), want, "{cfg} {client} {xff:?}");
