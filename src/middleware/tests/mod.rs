@@ -87,3 +87,59 @@ fn kind_matches_config_kind() {
         assert_eq!(Middleware::compile(&cfg).unwrap().kind(), cfg.kind());
     }
 }
+
+/// Traefik's documented YAML examples deserialize and compile.
+#[test]
+fn traefik_yaml_examples_compile() {
+    let yaml = r#"
+strip: { stripPrefix: { prefixes: ["/foobar", "/fiibar"] } }
+stripre: { stripPrefixRegex: { regex: ["/foo/[a-z0-9]+/[0-9]+/"] } }
+add: { addPrefix: { prefix: "/foo" } }
+replace: { replacePath: { path: "/foo" } }
+replacere: { replacePathRegex: { regex: "^/foo/(.*)", replacement: "/bar/$1" } }
+scheme: { redirectScheme: { scheme: https, permanent: true, port: "443" } }
+regex: { redirectRegex: { regex: "^http://localhost/(.*)", replacement: "http://mydomain/${1}" } }
+headers:
+  headers:
+    frameDeny: true
+    browserXssFilter: true
+    forceSTSHeader: true
+    stsSeconds: 315360000
+    customBrowserXSSValue: "0"
+    accessControlAllowMethods: [GET, OPTIONS, PUT]
+    accessControlAllowHeaders: ["*"]
+    accessControlAllowOriginList: ["https://foo.bar.org", "https://example.org"]
+    accessControlAllowOriginListRegex: ["https://foo\\.bar\\.org", "https://example\\.org"]
+    accessControlMaxAge: 100
+    addVaryHeader: true
+    customRequestHeaders: { X-Script-Name: test, X-Custom-Request-Header: "" }
+    customResponseHeaders: { X-Custom-Response-Header: "" }
+auth:
+  basicAuth:
+    users:
+      - "test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"
+      - "test2:$apr1$d9hr9HBB$4HxwgUir3HP4EsggP/QNo0"
+    realm: MyRealm
+    headerField: X-WebAuth-User
+    removeHeader: true
+allow:
+  ipAllowList:
+    sourceRange: ["127.0.0.1/32", "192.168.1.7"]
+    ipStrategy: { depth: 2, excludedIPs: ["127.0.0.1/32", "192.168.1.7"] }
+rate:
+  rateLimit:
+    average: 6
+    period: 1m
+    burst: 100
+    sourceCriterion: { ipStrategy: { depth: 2 } }
+"#;
+    // serde_yaml 0.9 wants `!tag` syntax for enums; a single-key map reads through a Value.
+    let value: serde_json::Value = serde_yaml::from_str(yaml).unwrap();
+    let all: std::collections::BTreeMap<String, MiddlewareConfig> =
+        serde_json::from_value(value).unwrap();
+    assert_eq!(all.len(), 11);
+    for (name, cfg) in &all {
+        let m = Middleware::compile(cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(m.kind(), cfg.kind(), "{name}");
+    }
+}
