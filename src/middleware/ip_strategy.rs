@@ -95,14 +95,7 @@ impl IpStrategy {
 
 impl Source {
     fn compile(cfg: &IpStrategyConfig, middleware: &'static str) -> Result<Self, MiddlewareError> {
-        if cfg.depth < 0 {
-            return Err(MiddlewareError::invalid(
-                middleware,
-                "ipStrategy.depth",
-                cfg.depth,
-                "must not be negative",
-            ));
-        }
+        // Traefik ignores a depth of 0 or less.
         if cfg.depth > 0 {
             let depth = usize::try_from(cfg.depth).map_err(|_| {
                 MiddlewareError::invalid(middleware, "ipStrategy.depth", cfg.depth, "too large")

@@ -32,7 +32,10 @@ fn ip_allow_list_table() {
         "sourceRange": ["2001:db8:1:2::/128", "10.1.0.1"],
         "ipStrategy": {"ipv6Subnet": 64}
     }});
+    let negative_depth =
+        json!({"ipAllowList": {"sourceRange": ["10.1.0.0/16"], "ipStrategy": {"depth": -1}}});
     let cases = [
+        (&negative_depth, "10.1.0.1:1", Some("8.8.8.8"), true), // depth <= 0 is ignored
         (&plain, "127.0.0.1:1", None, true),
         (&plain, "192.168.1.7:1", None, true),
         (&plain, "192.168.1.8:1", None, false),
