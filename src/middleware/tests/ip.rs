@@ -104,10 +104,6 @@ fn bad_ip_allow_list_configs_are_errors() {
             "1.2.3/8",
         ),
         (
-            json!({"sourceRange": ["10.0.0.0/8"], "ipStrategy": {"depth": -1}}),
-            "depth",
-        ),
-        (
             json!({"sourceRange": ["10.0.0.0/8"], "rejectStatusCode": 42}),
             "rejectStatusCode",
         ),
