@@ -173,6 +173,13 @@ impl Middleware {
         self.on_response_with(resp, &RequestFacts::default(), ctx);
     }
 
+    /// Whether [`Middleware::on_response_with`] does anything for this middleware (only
+    /// `headers` does): the proxy may skip the response phase and [`RequestFacts::capture`]
+    /// when no middleware of a route needs it.
+    pub fn has_response_phase(&self) -> bool {
+        matches!(self, Middleware::Headers(_))
+    }
+
     /// Traefik's name for the middleware type.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -84,7 +84,9 @@ fn kind_matches_config_kind() {
     ];
     for c in cases {
         let cfg: MiddlewareConfig = serde_json::from_value(c).unwrap();
-        assert_eq!(Middleware::compile(&cfg).unwrap().kind(), cfg.kind());
+        let m = Middleware::compile(&cfg).unwrap();
+        assert_eq!(m.kind(), cfg.kind());
+        assert_eq!(m.has_response_phase(), cfg.kind() == "headers");
     }
 }
 
