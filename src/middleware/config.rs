@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+// Config-plane data, built once per reload: boxing the big `headers` variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum MiddlewareConfig {
@@ -18,6 +20,9 @@ pub enum MiddlewareConfig {
     RedirectScheme(RedirectSchemeConfig),
     RedirectRegex(RedirectRegexConfig),
     Headers(HeadersConfig),
+    BasicAuth(BasicAuthConfig),
+    IpAllowList(IpAllowListConfig),
+    RateLimit(RateLimitConfig),
     Chain(ChainConfig),
 }
 
@@ -33,6 +38,9 @@ impl MiddlewareConfig {
             MiddlewareConfig::RedirectScheme(_) => "redirectScheme",
             MiddlewareConfig::RedirectRegex(_) => "redirectRegex",
             MiddlewareConfig::Headers(_) => "headers",
+            MiddlewareConfig::BasicAuth(_) => "basicAuth",
+            MiddlewareConfig::IpAllowList(_) => "ipAllowList",
+            MiddlewareConfig::RateLimit(_) => "rateLimit",
             MiddlewareConfig::Chain(_) => "chain",
         }
     }
@@ -101,7 +109,139 @@ pub struct HeadersConfig {
     pub custom_request_headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom_response_headers: BTreeMap<String, String>,
-    // Security and CORS options (issue 7) are added here in Traefik's names.
+    // === security headers (Traefik's `secure` part) ===
+    #[serde(default)]
+    pub sts_seconds: i64,
+    #[serde(default)]
+    pub sts_include_subdomains: bool,
+    #[serde(default)]
+    pub sts_preload: bool,
+    #[serde(default, rename = "forceSTSHeader", alias = "forceStsHeader")]
+    pub force_sts_header: bool,
+    #[serde(default)]
+    pub frame_deny: bool,
+    #[serde(default)]
+    pub custom_frame_options_value: String,
+    #[serde(default)]
+    pub content_type_nosniff: bool,
+    #[serde(default)]
+    pub browser_xss_filter: bool,
+    #[serde(
+        default,
+        rename = "customBrowserXSSValue",
+        alias = "customBrowserXssValue"
+    )]
+    pub custom_browser_xss_value: String,
+    #[serde(default)]
+    pub content_security_policy: String,
+    #[serde(default)]
+    pub content_security_policy_report_only: String,
+    #[serde(default)]
+    pub referrer_policy: String,
+    #[serde(default)]
+    pub permissions_policy: String,
+    #[serde(default)]
+    pub public_key: String,
+    /// Hosts allowed in `Host` (or in the first non-empty `hostsProxyHeaders` header); empty = any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts_proxy_headers: Vec<String>,
+    /// Disables `allowedHosts`, STS and `publicKey`, as in Traefik.
+    #[serde(default)]
+    pub is_development: bool,
+    // === CORS ===
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_control_allow_origin_list: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_control_allow_origin_list_regex: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_control_allow_methods: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_control_allow_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_control_expose_headers: Vec<String>,
+    #[serde(default)]
+    pub access_control_allow_credentials: bool,
+    #[serde(default)]
+    pub access_control_max_age: i64,
+    #[serde(default)]
+    pub add_vary_header: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BasicAuthConfig {
+    /// htpasswd lines `user:hash`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    /// Path of an htpasswd file; its users take precedence over `users`.
+    #[serde(default)]
+    pub users_file: String,
+    /// Default `traefik`.
+    #[serde(default)]
+    pub realm: String,
+    #[serde(default)]
+    pub remove_header: bool,
+    /// Request header that receives the authenticated user name.
+    #[serde(default)]
+    pub header_field: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IpStrategyConfig {
+    #[serde(default)]
+    pub depth: i64,
+    #[serde(
+        default,
+        rename = "excludedIPs",
+        alias = "excludedIps",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub excluded_ips: Vec<String>,
+    /// When the selected IP is IPv6, use the first address of its `/ipv6Subnet` network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_subnet: Option<u8>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IpAllowListConfig {
+    #[serde(default)]
+    pub source_range: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_strategy: Option<IpStrategyConfig>,
+    /// Status for rejected requests; default 403.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_status_code: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourceCriterionConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_strategy: Option<IpStrategyConfig>,
+    #[serde(default)]
+    pub request_header_name: String,
+    #[serde(default)]
+    pub request_host: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests per `period`; 0 = no limit (Traefik).
+    #[serde(default)]
+    pub average: i64,
+    /// Default 1s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<crate::config::duration::Duration>,
+    /// Bucket size; values below 1 mean 1 (Traefik).
+    #[serde(default)]
+    pub burst: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_criterion: Option<SourceCriterionConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

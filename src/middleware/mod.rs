@@ -1,57 +1,202 @@
-//! TEMPORARY stub of the middleware runtime (replaced by the mw branch): stripPrefix only.
+//! Middlewares: configuration (Traefik shape, [`config`]) and their compiled runtime form.
+//!
+//! A router's middlewares are a slice of [`Middleware`], a closed enum (no boxed trait objects):
+//! the proxy calls [`Middleware::on_request`] in router order before forwarding and
+//! [`Middleware::on_response_with`] (or [`Middleware::on_response`]) in reverse order on the
+//! response head. Everything is parsed at compile time (header names/values, regexes, CIDRs,
+//! htpasswd hashes); a request that no middleware changes costs no allocation.
+//!
+//! Compile does no network I/O; `basicAuth.usersFile` is the one option that reads a file.
+//! Lock policy: only `rateLimit` keeps mutable state, in a sharded map with one
+//! `std::sync::Mutex` per shard (see [`rate_limit`]); nothing else locks.
 
+pub mod add_prefix;
+pub mod basic_auth;
 pub mod config;
+pub mod error;
+pub mod headers;
+mod htpasswd;
+pub mod ip_allow_list;
+pub mod ip_strategy;
+mod path;
+pub mod rate_limit;
+pub mod redirect;
+pub mod replace_path;
+mod response;
+pub mod strip_prefix;
 
+use bytes::Bytes;
+use http::HeaderValue;
+
+pub use add_prefix::AddPrefix;
+pub use basic_auth::BasicAuth;
 pub use config::MiddlewareConfig;
+pub use error::MiddlewareError;
+pub use headers::Headers;
+pub use ip_allow_list::IpAllowList;
+pub use rate_limit::RateLimit;
+pub use redirect::{RedirectRegex, RedirectScheme};
+pub use replace_path::{ReplacePath, ReplacePathRegex};
+pub use strip_prefix::{StripPrefix, StripPrefixRegex};
 
+/// Per-request facts middlewares may read.
+#[derive(Debug, Clone, Copy)]
 pub struct RequestContext<'a> {
     pub client_addr: std::net::SocketAddr,
+    /// The request arrived on a TLS entrypoint (or the proxy trusts that it did).
     pub tls: bool,
     pub entrypoint: &'a str,
 }
 
-pub enum Flow {
-    Continue,
-    Respond(http::Response<bytes::Bytes>),
+/// What the response phase needs to know about the request it answers. The proxy captures it
+/// with [`RequestFacts::capture`] before the request parts are handed to the upstream (it clones
+/// at most one `HeaderValue`, a reference-count bump).
+#[derive(Debug, Clone, Default)]
+pub struct RequestFacts {
+    /// The request's `Origin` header (CORS).
+    pub origin: Option<HeaderValue>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct MiddlewareError(String);
+impl RequestFacts {
+    /// Captures the facts from the request head as the middlewares left it.
+    pub fn capture(req: &http::request::Parts) -> Self {
+        RequestFacts {
+            origin: req.headers.get(http::header::ORIGIN).cloned(),
+        }
+    }
+}
 
+/// Outcome of [`Middleware::on_request`].
+#[derive(Debug)]
+pub enum Flow {
+    /// Go on with the next middleware, then the upstream.
+    Continue,
+    /// Answer the client with this response; later middlewares and the upstream are skipped.
+    /// The responding middleware's own `on_response` is not called (its response is complete);
+    /// earlier middlewares' are.
+    Respond(http::Response<Bytes>),
+}
+
+/// One compiled middleware.
+// Compiled once per reload and read in place; boxing `Headers` would add a pointer chase per use.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Middleware {
-    StripPrefix(Vec<String>),
+    StripPrefix(StripPrefix),
+    StripPrefixRegex(StripPrefixRegex),
+    AddPrefix(AddPrefix),
+    ReplacePath(ReplacePath),
+    ReplacePathRegex(ReplacePathRegex),
+    RedirectScheme(RedirectScheme),
+    RedirectRegex(RedirectRegex),
+    Headers(Headers),
+    BasicAuth(BasicAuth),
+    IpAllowList(IpAllowList),
+    RateLimit(RateLimit),
 }
 
 impl Middleware {
+    /// Compiles one middleware's config. `Chain` is not compiled here (the table compiler
+    /// flattens chains, resolving names) and yields [`MiddlewareError::ChainNotCompiled`].
+    /// Errors name the middleware type, the option and the offending value.
     pub fn compile(cfg: &MiddlewareConfig) -> Result<Middleware, MiddlewareError> {
-        match cfg {
-            MiddlewareConfig::StripPrefix(c) => Ok(Middleware::StripPrefix(c.prefixes.clone())),
-            _ => Err(MiddlewareError("unsupported".into())),
-        }
-    }
-    pub fn on_request(&self, req: &mut http::request::Parts, _ctx: &RequestContext<'_>) -> Flow {
-        let Middleware::StripPrefix(prefixes) = self;
-        let path = req.uri.path().to_string();
-        for p in prefixes {
-            if let Some(rest) = path.strip_prefix(p.as_str()) {
-                let rest = if rest.starts_with('/') {
-                    rest.to_string()
-                } else {
-                    format!("/{rest}")
-                };
-                let pq = match req.uri.query() {
-                    Some(q) => format!("{rest}?{q}"),
-                    None => rest,
-                };
-                if let Ok(uri) = pq.parse() {
-                    req.uri = uri;
-                }
-                break;
+        Ok(match cfg {
+            MiddlewareConfig::StripPrefix(c) => Middleware::StripPrefix(StripPrefix::compile(c)?),
+            MiddlewareConfig::StripPrefixRegex(c) => {
+                Middleware::StripPrefixRegex(StripPrefixRegex::compile(c)?)
             }
-        }
-        Flow::Continue
+            MiddlewareConfig::AddPrefix(c) => Middleware::AddPrefix(AddPrefix::compile(c)?),
+            MiddlewareConfig::ReplacePath(c) => Middleware::ReplacePath(ReplacePath::compile(c)?),
+            MiddlewareConfig::ReplacePathRegex(c) => {
+                Middleware::ReplacePathRegex(ReplacePathRegex::compile(c)?)
+            }
+            MiddlewareConfig::RedirectScheme(c) => {
+                Middleware::RedirectScheme(RedirectScheme::compile(c)?)
+            }
+            MiddlewareConfig::RedirectRegex(c) => {
+                Middleware::RedirectRegex(RedirectRegex::compile(c)?)
+            }
+            MiddlewareConfig::Headers(c) => Middleware::Headers(Headers::compile(c)?),
+            MiddlewareConfig::BasicAuth(c) => Middleware::BasicAuth(BasicAuth::compile(c)?),
+            MiddlewareConfig::IpAllowList(c) => Middleware::IpAllowList(IpAllowList::compile(c)?),
+            MiddlewareConfig::RateLimit(c) => Middleware::RateLimit(RateLimit::compile(c)?),
+            MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
+        })
     }
-    pub fn on_response(&self, _resp: &mut http::response::Parts, _ctx: &RequestContext<'_>) {}
+
+    /// Called in router order before forwarding. May rewrite the request (path, headers) or
+    /// answer it.
+    pub fn on_request(&self, req: &mut http::request::Parts, ctx: &RequestContext<'_>) -> Flow {
+        match self {
+            Middleware::StripPrefix(m) => m.on_request(req),
+            Middleware::StripPrefixRegex(m) => m.on_request(req),
+            Middleware::AddPrefix(m) => m.on_request(req),
+            Middleware::ReplacePath(m) => m.on_request(req),
+            Middleware::ReplacePathRegex(m) => m.on_request(req),
+            Middleware::RedirectScheme(m) => m.on_request(req, ctx),
+            Middleware::RedirectRegex(m) => m.on_request(req, ctx),
+            Middleware::Headers(m) => m.on_request(req),
+            Middleware::BasicAuth(m) => m.on_request(req),
+            Middleware::IpAllowList(m) => m.on_request(req, ctx),
+            Middleware::RateLimit(m) => m.on_request(req, ctx),
+        }
+    }
+
+    /// Called in reverse router order on the upstream's response head (or on a `Respond` from a
+    /// later middleware), with the facts captured from the request. Prefer this over
+    /// [`Middleware::on_response`].
+    pub fn on_response_with(
+        &self,
+        resp: &mut http::response::Parts,
+        facts: &RequestFacts,
+        ctx: &RequestContext<'_>,
+    ) {
+        match self {
+            Middleware::Headers(m) => m.on_response(resp, facts, ctx),
+            Middleware::StripPrefix(_)
+            | Middleware::StripPrefixRegex(_)
+            | Middleware::AddPrefix(_)
+            | Middleware::ReplacePath(_)
+            | Middleware::ReplacePathRegex(_)
+            | Middleware::RedirectScheme(_)
+            | Middleware::RedirectRegex(_)
+            | Middleware::BasicAuth(_)
+            | Middleware::IpAllowList(_)
+            | Middleware::RateLimit(_) => {}
+        }
+    }
+
+    /// [`Middleware::on_response_with`] without request facts: a CORS `headers` middleware then
+    /// cannot echo the request's `Origin` (only a `*` entry of `accessControlAllowOriginList`
+    /// yields `Access-Control-Allow-Origin`).
+    pub fn on_response(&self, resp: &mut http::response::Parts, ctx: &RequestContext<'_>) {
+        self.on_response_with(resp, &RequestFacts::default(), ctx);
+    }
+
+    /// Whether [`Middleware::on_response_with`] does anything for this middleware (only
+    /// `headers` does): the proxy may skip the response phase and [`RequestFacts::capture`]
+    /// when no middleware of a route needs it.
+    pub fn has_response_phase(&self) -> bool {
+        matches!(self, Middleware::Headers(_))
+    }
+
+    /// Traefik's name for the middleware type.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Middleware::StripPrefix(_) => "stripPrefix",
+            Middleware::StripPrefixRegex(_) => "stripPrefixRegex",
+            Middleware::AddPrefix(_) => "addPrefix",
+            Middleware::ReplacePath(_) => "replacePath",
+            Middleware::ReplacePathRegex(_) => "replacePathRegex",
+            Middleware::RedirectScheme(_) => "redirectScheme",
+            Middleware::RedirectRegex(_) => "redirectRegex",
+            Middleware::Headers(_) => "headers",
+            Middleware::BasicAuth(_) => "basicAuth",
+            Middleware::IpAllowList(_) => "ipAllowList",
+            Middleware::RateLimit(_) => "rateLimit",
+        }
+    }
 }
+
+#[cfg(test)]
+mod tests;

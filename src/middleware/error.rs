@@ -1,0 +1,113 @@
+//! Compile errors of middlewares: each names the middleware type, the option and the value.
+
+use std::path::PathBuf;
+
+/// Why a middleware config could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum MiddlewareError {
+    #[error("chain middlewares are flattened by the table compiler, not compiled alone")]
+    ChainNotCompiled,
+    #[error("{middleware}: option `{option}` is required")]
+    Missing {
+        middleware: &'static str,
+        option: &'static str,
+    },
+    #[error("{middleware}: option `{option}` has an invalid regex {value:?}: {source}")]
+    Regex {
+        middleware: &'static str,
+        option: &'static str,
+        value: String,
+        #[source]
+        source: Box<regex::Error>,
+    },
+    #[error("{middleware}: option `{option}` has an invalid header name {value:?}")]
+    HeaderName {
+        middleware: &'static str,
+        option: &'static str,
+        value: String,
+    },
+    #[error("{middleware}: option `{option}` has an invalid header value {value:?}")]
+    HeaderValue {
+        middleware: &'static str,
+        option: &'static str,
+        value: String,
+    },
+    #[error("{middleware}: option `{option}` has an invalid value {value:?}: {reason}")]
+    Invalid {
+        middleware: &'static str,
+        option: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("basicAuth: {origin} line {line}: {reason}: {text:?}")]
+    Htpasswd {
+        /// `users` or the users file path.
+        origin: String,
+        /// 1-based line (or list entry) number.
+        line: usize,
+        text: String,
+        reason: &'static str,
+    },
+    #[error("basicAuth: option `usersFile`: cannot read {path:?}: {source}")]
+    UsersFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl MiddlewareError {
+    pub(crate) fn regex(
+        middleware: &'static str,
+        option: &'static str,
+        value: &str,
+        source: regex::Error,
+    ) -> Self {
+        MiddlewareError::Regex {
+            middleware,
+            option,
+            value: value.to_owned(),
+            source: Box::new(source),
+        }
+    }
+
+    pub(crate) fn invalid(
+        middleware: &'static str,
+        option: &'static str,
+        value: impl ToString,
+        reason: &'static str,
+    ) -> Self {
+        MiddlewareError::Invalid {
+            middleware,
+            option,
+            value: value.to_string(),
+            reason,
+        }
+    }
+}
+
+/// Parses a configured header name.
+pub(crate) fn header_name(
+    middleware: &'static str,
+    option: &'static str,
+    value: &str,
+) -> Result<http::HeaderName, MiddlewareError> {
+    http::HeaderName::from_bytes(value.trim().as_bytes()).map_err(|_| MiddlewareError::HeaderName {
+        middleware,
+        option,
+        value: value.to_owned(),
+    })
+}
+
+/// Parses a configured header value.
+pub(crate) fn header_value(
+    middleware: &'static str,
+    option: &'static str,
+    value: &str,
+) -> Result<http::HeaderValue, MiddlewareError> {
+    http::HeaderValue::from_str(value).map_err(|_| MiddlewareError::HeaderValue {
+        middleware,
+        option,
+        value: value.to_owned(),
+    })
+}

@@ -1,0 +1,397 @@
+//! `headers`: custom request/response headers, security headers and CORS, as Traefik's
+//! `headers` middleware.
+//!
+//! Request side: a CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`,
+//! when any CORS option is set) is answered at once with 200; `allowedHosts` rejects other hosts
+//! with 500 "Bad Host" (Traefik's secure handler); then `customRequestHeaders` are set (an empty
+//! value removes the header). Response side, in Traefik's order: security headers, then
+//! `customResponseHeaders`, then CORS (`Access-Control-Allow-Origin` only for an allowed origin,
+//! credentials, expose headers, `Vary: Origin`).
+
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+use regex::Regex;
+
+use super::config::HeadersConfig;
+use super::error::{header_name, header_value, MiddlewareError};
+use super::response::respond;
+use super::{Flow, RequestContext, RequestFacts};
+
+const M: &str = "headers";
+
+/// Compiled `headers`.
+#[derive(Debug)]
+pub struct Headers {
+    request_set: Vec<(HeaderName, HeaderValue)>,
+    request_remove: Vec<HeaderName>,
+    response_set: Vec<(HeaderName, HeaderValue)>,
+    response_remove: Vec<HeaderName>,
+    /// Security headers set on every response.
+    secure: Vec<(HeaderName, HeaderValue)>,
+    /// Security headers set only on TLS requests (or always with `forceSTSHeader` for STS).
+    sts: Option<HeaderValue>,
+    force_sts: bool,
+    public_key: Option<HeaderValue>,
+    allowed_hosts: Vec<String>,
+    hosts_proxy_headers: Vec<HeaderName>,
+    cors: Option<Cors>,
+}
+
+#[derive(Debug)]
+struct Cors {
+    origin_list: Vec<HeaderValue>,
+    origin_regex: Vec<Regex>,
+    allow_methods: Option<HeaderValue>,
+    allow_headers: Option<HeaderValue>,
+    expose_headers: Option<HeaderValue>,
+    credentials: bool,
+    max_age: HeaderValue,
+    vary: bool,
+}
+
+/// Splits a custom-header map into headers to set and headers to remove.
+type HeaderOps = (Vec<(HeaderName, HeaderValue)>, Vec<HeaderName>);
+
+fn custom(
+    map: &std::collections::BTreeMap<String, String>,
+    option: &'static str,
+) -> Result<HeaderOps, MiddlewareError> {
+    let (mut set, mut remove) = (Vec::new(), Vec::new());
+    for (k, v) in map {
+        let name = header_name(M, option, k)?;
+        if v.is_empty() {
+            remove.push(name);
+        } else {
+            set.push((name, header_value(M, option, v)?));
+        }
+    }
+    Ok((set, remove))
+}
+
+/// `list` joined with `,`, or `None` when empty.
+fn joined(list: &[String], option: &'static str) -> Result<Option<HeaderValue>, MiddlewareError> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    header_value(M, option, &list.join(",")).map(Some)
+}
+
+fn non_empty(
+    value: &str,
+    option: &'static str,
+    name: HeaderName,
+    out: &mut Vec<(HeaderName, HeaderValue)>,
+) -> Result<(), MiddlewareError> {
+    if !value.is_empty() {
+        out.push((name, header_value(M, option, value)?));
+    }
+    Ok(())
+}
+
+impl Headers {
+    pub fn compile(cfg: &HeadersConfig) -> Result<Self, MiddlewareError> {
+        let (request_set, request_remove) =
+            custom(&cfg.custom_request_headers, "customRequestHeaders")?;
+        let (response_set, response_remove) =
+            custom(&cfg.custom_response_headers, "customResponseHeaders")?;
+
+        let mut secure = Vec::new();
+        let frame = match (cfg.custom_frame_options_value.as_str(), cfg.frame_deny) {
+            ("", true) => "DENY",
+            (v, _) => v,
+        };
+        non_empty(
+            frame,
+            "customFrameOptionsValue",
+            header::X_FRAME_OPTIONS,
+            &mut secure,
+        )?;
+        if cfg.content_type_nosniff {
+            secure.push((
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ));
+        }
+        let xss = match (
+            cfg.custom_browser_xss_value.as_str(),
+            cfg.browser_xss_filter,
+        ) {
+            ("", true) => "1; mode=block",
+            (v, _) => v,
+        };
+        non_empty(
+            xss,
+            "customBrowserXSSValue",
+            header::X_XSS_PROTECTION,
+            &mut secure,
+        )?;
+        non_empty(
+            &cfg.content_security_policy,
+            "contentSecurityPolicy",
+            header::CONTENT_SECURITY_POLICY,
+            &mut secure,
+        )?;
+        non_empty(
+            &cfg.content_security_policy_report_only,
+            "contentSecurityPolicyReportOnly",
+            header::CONTENT_SECURITY_POLICY_REPORT_ONLY,
+            &mut secure,
+        )?;
+        non_empty(
+            &cfg.referrer_policy,
+            "referrerPolicy",
+            header::REFERRER_POLICY,
+            &mut secure,
+        )?;
+        non_empty(
+            &cfg.permissions_policy,
+            "permissionsPolicy",
+            HeaderName::from_static("permissions-policy"),
+            &mut secure,
+        )?;
+
+        if cfg.sts_seconds < 0 {
+            return Err(MiddlewareError::invalid(
+                M,
+                "stsSeconds",
+                cfg.sts_seconds,
+                "must not be negative",
+            ));
+        }
+        let sts = if cfg.sts_seconds > 0 && !cfg.is_development {
+            let mut v = format!("max-age={}", cfg.sts_seconds);
+            if cfg.sts_include_subdomains {
+                v.push_str("; includeSubDomains");
+            }
+            if cfg.sts_preload {
+                v.push_str("; preload");
+            }
+            Some(header_value(M, "stsSeconds", &v)?)
+        } else {
+            None
+        };
+        let public_key = match cfg.public_key.as_str() {
+            "" => None,
+            _ if cfg.is_development => None,
+            v => Some(header_value(M, "publicKey", v)?),
+        };
+        let allowed_hosts = if cfg.is_development {
+            Vec::new()
+        } else {
+            cfg.allowed_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect()
+        };
+        let hosts_proxy_headers = cfg
+            .hosts_proxy_headers
+            .iter()
+            .map(|h| header_name(M, "hostsProxyHeaders", h))
+            .collect::<Result<_, _>>()?;
+
+        Ok(Headers {
+            request_set,
+            request_remove,
+            response_set,
+            response_remove,
+            secure,
+            sts,
+            force_sts: cfg.force_sts_header,
+            public_key,
+            allowed_hosts,
+            hosts_proxy_headers,
+            cors: Cors::compile(cfg)?,
+        })
+    }
+
+    pub(crate) fn on_request(&self, req: &mut http::request::Parts) -> Flow {
+        if let Some(cors) = &self.cors {
+            if let Some(resp) = cors.preflight(req) {
+                return Flow::Respond(resp);
+            }
+        }
+        if !self.allowed_hosts.is_empty() && !self.host_allowed(req) {
+            let mut resp = respond(StatusCode::INTERNAL_SERVER_ERROR, []);
+            *resp.body_mut() = bytes::Bytes::from_static(b"Bad Host");
+            return Flow::Respond(resp);
+        }
+        for name in &self.request_remove {
+            req.headers.remove(name);
+        }
+        for (name, value) in &self.request_set {
+            req.headers.insert(name.clone(), value.clone());
+        }
+        Flow::Continue
+    }
+
+    fn host_allowed(&self, req: &http::request::Parts) -> bool {
+        let from_proxy = self
+            .hosts_proxy_headers
+            .iter()
+            .filter_map(|h| req.headers.get(h))
+            .find(|v| !v.is_empty());
+        let host = from_proxy
+            .or_else(|| req.headers.get(header::HOST))
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| req.uri.authority().map(|a| a.as_str()))
+            .unwrap_or("");
+        self.allowed_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host))
+    }
+
+    pub(crate) fn on_response(
+        &self,
+        resp: &mut http::response::Parts,
+        facts: &RequestFacts,
+        ctx: &RequestContext<'_>,
+    ) {
+        let h = &mut resp.headers;
+        for (name, value) in &self.secure {
+            h.insert(name.clone(), value.clone());
+        }
+        if let Some(sts) = &self.sts {
+            if ctx.tls || self.force_sts {
+                h.insert(header::STRICT_TRANSPORT_SECURITY, sts.clone());
+            }
+        }
+        if let Some(pk) = &self.public_key {
+            if ctx.tls {
+                h.insert(HeaderName::from_static("public-key-pins"), pk.clone());
+            }
+        }
+        for name in &self.response_remove {
+            h.remove(name);
+        }
+        for (name, value) in &self.response_set {
+            h.insert(name.clone(), value.clone());
+        }
+        if let Some(cors) = &self.cors {
+            cors.on_response(h, facts.origin.as_ref());
+        }
+    }
+}
+
+// === impl Cors ===
+
+impl Cors {
+    fn compile(cfg: &HeadersConfig) -> Result<Option<Self>, MiddlewareError> {
+        let defined = cfg.access_control_allow_credentials
+            || !cfg.access_control_allow_headers.is_empty()
+            || !cfg.access_control_allow_methods.is_empty()
+            || !cfg.access_control_allow_origin_list.is_empty()
+            || !cfg.access_control_allow_origin_list_regex.is_empty()
+            || !cfg.access_control_expose_headers.is_empty()
+            || cfg.access_control_max_age != 0
+            || cfg.add_vary_header;
+        if !defined {
+            return Ok(None);
+        }
+        let origin_list = cfg
+            .access_control_allow_origin_list
+            .iter()
+            .map(|o| header_value(M, "accessControlAllowOriginList", o))
+            .collect::<Result<_, _>>()?;
+        let origin_regex = cfg
+            .access_control_allow_origin_list_regex
+            .iter()
+            .map(|r| {
+                Regex::new(r).map_err(|e| {
+                    MiddlewareError::regex(M, "accessControlAllowOriginListRegex", r, e)
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Some(Cors {
+            origin_list,
+            origin_regex,
+            allow_methods: joined(
+                &cfg.access_control_allow_methods,
+                "accessControlAllowMethods",
+            )?,
+            allow_headers: joined(
+                &cfg.access_control_allow_headers,
+                "accessControlAllowHeaders",
+            )?,
+            expose_headers: joined(
+                &cfg.access_control_expose_headers,
+                "accessControlExposeHeaders",
+            )?,
+            credentials: cfg.access_control_allow_credentials,
+            max_age: HeaderValue::from(cfg.access_control_max_age),
+            vary: cfg.add_vary_header,
+        }))
+    }
+
+    /// The `Access-Control-Allow-Origin` value for `origin`, if allowed: the list entry (`*`
+    /// included) or, for a regex match, the origin itself.
+    fn allow_origin(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
+        let bytes = origin.map_or(&b""[..], HeaderValue::as_bytes);
+        if let Some(item) = self
+            .origin_list
+            .iter()
+            .find(|item| item.as_bytes() == b"*" || item.as_bytes() == bytes)
+        {
+            return Some(item.clone());
+        }
+        let s = origin.and_then(|o| o.to_str().ok()).unwrap_or("");
+        if self.origin_regex.iter().any(|re| re.is_match(s)) {
+            return origin.cloned().or(Some(HeaderValue::from_static("")));
+        }
+        None
+    }
+
+    fn preflight(&self, req: &http::request::Parts) -> Option<http::Response<bytes::Bytes>> {
+        let origin = req.headers.get(header::ORIGIN)?;
+        let method_requested = req.headers.get(header::ACCESS_CONTROL_REQUEST_METHOD)?;
+        if req.method != Method::OPTIONS || origin.is_empty() || method_requested.is_empty() {
+            return None;
+        }
+        let mut resp = http::Response::new(bytes::Bytes::new());
+        let h = resp.headers_mut();
+        if self.credentials {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        if let Some(v) = &self.allow_headers {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
+        }
+        if let Some(v) = &self.allow_methods {
+            h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v.clone());
+        }
+        if let Some(v) = self.allow_origin(Some(origin)) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
+        Some(resp)
+    }
+
+    fn on_response(&self, h: &mut http::HeaderMap, origin: Option<&HeaderValue>) {
+        if let Some(v) = self.allow_origin(origin) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+        if self.credentials {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        if let Some(v) = &self.expose_headers {
+            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v.clone());
+        }
+        if !self.vary {
+            return;
+        }
+        let vary = match h.get(header::VARY) {
+            Some(v) if v.as_bytes() == b"Origin" => return,
+            Some(v) if !v.is_empty() => {
+                let mut s = v.as_bytes().to_vec();
+                s.extend_from_slice(b",Origin");
+                HeaderValue::from_bytes(&s).unwrap_or(HeaderValue::from_static("Origin"))
+            }
+            _ => HeaderValue::from_static("Origin"),
+        };
+        h.insert(header::VARY, vary);
+    }
+}

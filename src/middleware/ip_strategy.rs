@@ -1,0 +1,144 @@
+//! Which IP a request comes from, as Traefik's `ipStrategy`: the remote address by default;
+//! with `depth` N the N-th entry from the right of `X-Forwarded-For` (none if there are fewer);
+//! with `excludedIPs` the rightmost `X-Forwarded-For` entry not in those ranges. `depth` wins
+//! over `excludedIPs`. Only the first `X-Forwarded-For` header is read (Go's `Header.Get`).
+//! With `ipv6Subnet`, an IPv6 result becomes the first address of its subnet. Never allocates.
+
+use std::net::{IpAddr, SocketAddr};
+
+use ipnet::IpNet;
+
+use super::config::IpStrategyConfig;
+use super::error::MiddlewareError;
+use super::RequestContext;
+
+const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
+
+/// A compiled `ipStrategy`.
+#[derive(Debug, Clone)]
+pub struct IpStrategy {
+    source: Source,
+    ipv6_subnet: Option<u8>,
+}
+
+/// Where the IP is read.
+#[derive(Debug, Clone)]
+enum Source {
+    RemoteAddr,
+    Depth(usize),
+    Excluded(Vec<IpNet>),
+}
+
+/// Parses an IP or CIDR as Traefik's IP checker does (a bare IP is a one-address range).
+pub(crate) fn parse_range(
+    middleware: &'static str,
+    option: &'static str,
+    s: &str,
+) -> Result<IpNet, MiddlewareError> {
+    let s = s.trim();
+    let parsed = if s.contains('/') {
+        s.parse::<IpNet>().ok()
+    } else {
+        s.parse::<IpAddr>().ok().map(IpNet::from)
+    };
+    parsed.ok_or_else(|| MiddlewareError::invalid(middleware, option, s, "not an IP or CIDR"))
+}
+
+/// Parses an address as found in `X-Forwarded-For` (an IP, or an IP with a port).
+pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
+    let s = s.trim();
+    s.parse::<IpAddr>()
+        .ok()
+        .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
+}
+
+impl IpStrategy {
+    /// The default strategy: the connection's remote address.
+    pub const REMOTE_ADDR: IpStrategy = IpStrategy {
+        source: Source::RemoteAddr,
+        ipv6_subnet: None,
+    };
+
+    pub fn compile(
+        cfg: Option<&IpStrategyConfig>,
+        middleware: &'static str,
+    ) -> Result<Self, MiddlewareError> {
+        let Some(cfg) = cfg else {
+            return Ok(IpStrategy::REMOTE_ADDR);
+        };
+        if let Some(bits) = cfg.ipv6_subnet.filter(|b| *b > 128) {
+            return Err(MiddlewareError::invalid(
+                middleware,
+                "ipStrategy.ipv6Subnet",
+                bits,
+                "must be at most 128",
+            ));
+        }
+        Ok(IpStrategy {
+            source: Source::compile(cfg, middleware)?,
+            ipv6_subnet: cfg.ipv6_subnet,
+        })
+    }
+
+    /// The client IP by this strategy; `None` when the header lacks it or it is not an IP.
+    /// IPv4-mapped IPv6 addresses come back as IPv4.
+    pub fn client_ip(&self, headers: &http::HeaderMap, ctx: &RequestContext<'_>) -> Option<IpAddr> {
+        let ip = self.source.client_ip(headers, ctx)?.to_canonical();
+        Some(match (ip, self.ipv6_subnet) {
+            (IpAddr::V6(v6), Some(bits)) => {
+                ipnet::Ipv6Net::new(v6, bits).map_or(ip, |net| IpAddr::V6(net.network()))
+            }
+            _ => ip,
+        })
+    }
+}
+
+impl Source {
+    fn compile(cfg: &IpStrategyConfig, middleware: &'static str) -> Result<Self, MiddlewareError> {
+        // Traefik ignores a depth of 0 or less.
+        if cfg.depth > 0 {
+            let depth = usize::try_from(cfg.depth).map_err(|_| {
+                MiddlewareError::invalid(middleware, "ipStrategy.depth", cfg.depth, "too large")
+            })?;
+            return Ok(Source::Depth(depth));
+        }
+        if !cfg.excluded_ips.is_empty() {
+            let nets = cfg
+                .excluded_ips
+                .iter()
+                .map(|s| parse_range(middleware, "ipStrategy.excludedIPs", s))
+                .collect::<Result<_, _>>()?;
+            return Ok(Source::Excluded(nets));
+        }
+        Ok(Source::RemoteAddr)
+    }
+
+    fn client_ip(&self, headers: &http::HeaderMap, ctx: &RequestContext<'_>) -> Option<IpAddr> {
+        match self {
+            Source::RemoteAddr => Some(ctx.client_addr.ip()),
+            Source::Depth(depth) => {
+                let xff = xff(headers);
+                let count = xff.split(',').count();
+                if count < *depth {
+                    return None;
+                }
+                xff.split(',').nth(count - depth).and_then(parse_ip)
+            }
+            Source::Excluded(nets) => {
+                let entry = xff(headers)
+                    .rsplit(',')
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .find(|e| parse_ip(e).is_none_or(|ip| !nets.iter().any(|n| n.contains(&ip))))?;
+                parse_ip(entry)
+            }
+        }
+    }
+}
+
+fn xff(headers: &http::HeaderMap) -> &str {
+    headers
+        .get(X_FORWARDED_FOR)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}

@@ -1,0 +1,83 @@
+//! `replacePath` and `replacePathRegex`: replace the path (query kept) and record the original in
+//! `X-Replaced-Path`, as Traefik does. `replacePathRegex` uses Go-style `$1` / `${name}`
+//! replacements (the `regex` crate's syntax is the same); no match, or an empty replacement,
+//! leaves the request alone.
+
+use http::{HeaderName, HeaderValue};
+use regex::Regex;
+
+use super::config::{ReplacePathConfig, ReplacePathRegexConfig};
+use super::error::MiddlewareError;
+use super::path::{set_path, valid_path};
+use super::response::respond;
+use super::Flow;
+
+pub(crate) const X_REPLACED_PATH: HeaderName = HeaderName::from_static("x-replaced-path");
+
+/// Compiled `replacePath`.
+#[derive(Debug)]
+pub struct ReplacePath {
+    path: String,
+}
+
+impl ReplacePath {
+    pub fn compile(cfg: &ReplacePathConfig) -> Result<Self, MiddlewareError> {
+        if !valid_path(&cfg.path) {
+            return Err(MiddlewareError::invalid(
+                "replacePath",
+                "path",
+                &cfg.path,
+                "not a valid URI path",
+            ));
+        }
+        Ok(ReplacePath {
+            path: cfg.path.clone(),
+        })
+    }
+
+    pub(crate) fn on_request(&self, req: &mut http::request::Parts) -> Flow {
+        replace(req, &self.path)
+    }
+}
+
+/// Sets `path`, recording the old one in `X-Replaced-Path`.
+fn replace(req: &mut http::request::Parts, path: &str) -> Flow {
+    let old = HeaderValue::from_str(req.uri.path());
+    if set_path(&mut req.uri, path).is_none() {
+        return Flow::Respond(respond(http::StatusCode::INTERNAL_SERVER_ERROR, []));
+    }
+    if let Ok(old) = old {
+        req.headers.append(X_REPLACED_PATH, old);
+    }
+    Flow::Continue
+}
+
+/// Compiled `replacePathRegex`.
+#[derive(Debug)]
+pub struct ReplacePathRegex {
+    regex: Regex,
+    replacement: String,
+}
+
+impl ReplacePathRegex {
+    pub fn compile(cfg: &ReplacePathRegexConfig) -> Result<Self, MiddlewareError> {
+        let r = cfg.regex.trim();
+        let regex =
+            Regex::new(r).map_err(|e| MiddlewareError::regex("replacePathRegex", "regex", r, e))?;
+        Ok(ReplacePathRegex {
+            regex,
+            replacement: cfg.replacement.clone(),
+        })
+    }
+
+    pub(crate) fn on_request(&self, req: &mut http::request::Parts) -> Flow {
+        if self.replacement.is_empty() || !self.regex.is_match(req.uri.path()) {
+            return Flow::Continue;
+        }
+        let new = self
+            .regex
+            .replace_all(req.uri.path(), self.replacement.as_str())
+            .into_owned();
+        replace(req, &new)
+    }
+}

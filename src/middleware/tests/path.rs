@@ -1,0 +1,176 @@
+//! stripPrefix, stripPrefixRegex, addPrefix, replacePath, replacePathRegex.
+
+use serde_json::json;
+
+use super::{compile, ctx, req, values};
+use crate::middleware::{Flow, MiddlewareError};
+
+/// Runs `cfg` on `uri`; returns (resulting URI, header `hdr` values).
+fn run(cfg: serde_json::Value, uri: &str, hdr: &str) -> (String, String) {
+    let m = compile(cfg).unwrap();
+    let mut r = req("GET", uri, &[]);
+    assert!(matches!(m.on_request(&mut r, &ctx(false)), Flow::Continue));
+    (r.uri.to_string(), values(&r.headers, hdr))
+}
+
+#[test]
+fn strip_prefix_table() {
+    let cases = [
+        // (prefixes, uri, expected uri, expected X-Forwarded-Prefix)
+        (json!(["/api"]), "/api/users?x=1", "/users?x=1", "/api"),
+        (json!(["/api"]), "/api", "/", "/api"),
+        (json!(["/api"]), "/apiv2/x", "/v2/x", "/api"), // string prefix, as Traefik
+        (json!(["/api/"]), "/api/users", "/users", "/api/"),
+        (json!(["/foo", "/api"]), "/api/x", "/x", "/api"),
+        (json!(["/a", "/a/b"]), "/a/b/c", "/b/c", "/a"), // first match wins, config order
+        (json!(["/api"]), "/other", "/other", ""),
+        (json!(["/api"]), "/ap", "/ap", ""),
+    ];
+    for (prefixes, uri, want, prefix) in cases {
+        let got = run(
+            json!({"stripPrefix": {"prefixes": prefixes}}),
+            uri,
+            "x-forwarded-prefix",
+        );
+        assert_eq!(
+            got,
+            (want.to_string(), prefix.to_string()),
+            "{prefixes} {uri}"
+        );
+    }
+}
+
+#[test]
+fn strip_prefix_keeps_absolute_form_authority() {
+    let (uri, _) = run(
+        json!({"stripPrefix": {"prefixes": ["/api"]}}),
+        "http://example.com/api/x?q",
+        "x-forwarded-prefix",
+    );
+    assert_eq!(uri, "http://example.com/x?q");
+}
+
+#[test]
+fn strip_prefix_regex_table() {
+    let cases = [
+        (
+            json!(["/foo/[a-z0-9]+/[0-9]+/"]),
+            "/foo/abc/123/bar?q=1",
+            "/bar?q=1",
+            "/foo/abc/123/",
+        ),
+        (json!(["/v[0-9]+"]), "/v12/items", "/items", "/v12"),
+        (json!(["/v[0-9]+"]), "/x/v12/items", "/x/v12/items", ""), // must match at the start
+        (json!(["/nomatch", "/b"]), "/b/c", "/c", "/b"),
+        (json!(["/api"]), "/api", "/", "/api"),
+    ];
+    for (regex, uri, want, prefix) in cases {
+        let got = run(
+            json!({"stripPrefixRegex": {"regex": regex}}),
+            uri,
+            "x-forwarded-prefix",
+        );
+        assert_eq!(got, (want.to_string(), prefix.to_string()), "{regex} {uri}");
+    }
+}
+
+#[test]
+fn add_prefix_table() {
+    let cases = [
+        ("/foo", "/bar?x=y", "/foo/bar?x=y"),
+        ("/foo", "/", "/foo/"),
+        ("foo", "/bar", "/foo/bar"), // result always starts with '/'
+    ];
+    for (prefix, uri, want) in cases {
+        let (got, _) = run(json!({"addPrefix": {"prefix": prefix}}), uri, "x");
+        assert_eq!(got, want, "{prefix} {uri}");
+    }
+}
+
+#[test]
+fn replace_path_table() {
+    let cases = [
+        ("/foo", "/bar/baz?x=1", "/foo?x=1", "/bar/baz"),
+        ("/", "/a", "/", "/a"),
+        ("/enc%20oded", "/a%2Fb", "/enc%20oded", "/a%2Fb"),
+    ];
+    for (path, uri, want, old) in cases {
+        let got = run(
+            json!({"replacePath": {"path": path}}),
+            uri,
+            "x-replaced-path",
+        );
+        assert_eq!(got, (want.to_string(), old.to_string()), "{path} {uri}");
+    }
+}
+
+#[test]
+fn replace_path_regex_table() {
+    let cases = [
+        (
+            "^/foo/(.*)",
+            "/bar/$1",
+            "/foo/baz?q=1",
+            "/bar/baz?q=1",
+            "/foo/baz",
+        ),
+        (
+            "^/(?P<a>[a-z]+)/(?P<b>[0-9]+)",
+            "/${b}/${a}",
+            "/abc/42",
+            "/42/abc",
+            "/abc/42",
+        ),
+        ("^/foo/(.*)", "/bar/$1", "/other", "/other", ""), // no match: untouched
+        ("^/foo/(.*)", "", "/foo/x", "/foo/x", ""),        // empty replacement: untouched
+    ];
+    for (regex, replacement, uri, want, old) in cases {
+        let cfg = json!({"replacePathRegex": {"regex": regex, "replacement": replacement}});
+        let got = run(cfg, uri, "x-replaced-path");
+        assert_eq!(got, (want.to_string(), old.to_string()), "{regex} {uri}");
+    }
+}
+
+#[test]
+fn unchanged_request_is_untouched() {
+    let m = compile(json!({"stripPrefix": {"prefixes": ["/api"]}})).unwrap();
+    let mut r = req(
+        "GET",
+        "/static/app.js?v=1",
+        &[("x-forwarded-prefix", "/keep")],
+    );
+    let before = r.uri.clone();
+    assert!(matches!(m.on_request(&mut r, &ctx(false)), Flow::Continue));
+    assert_eq!(r.uri, before);
+    assert_eq!(values(&r.headers, "x-forwarded-prefix"), "/keep");
+}
+
+#[test]
+fn bad_path_configs_are_errors() {
+    let cases = [
+        (json!({"stripPrefix": {"prefixes": []}}), "prefixes"),
+        (
+            json!({"stripPrefixRegex": {"regex": ["/(unclosed"]}}),
+            "/(unclosed",
+        ),
+        (json!({"stripPrefixRegex": {"regex": []}}), "regex"),
+        (json!({"addPrefix": {"prefix": ""}}), "prefix"),
+        (json!({"addPrefix": {"prefix": "/a b"}}), "/a b"),
+        (json!({"replacePath": {"path": "/a?b"}}), "/a?b"),
+        (
+            json!({"replacePathRegex": {"regex": "[", "replacement": "/x"}}),
+            "[",
+        ),
+    ];
+    for (cfg, needle) in cases {
+        let err = compile(cfg.clone()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(needle), "{cfg}: {msg}");
+        if needle.starts_with('[') || needle.starts_with("/(") {
+            assert!(
+                matches!(err, MiddlewareError::Regex { .. }),
+                "{cfg}: {err:?}"
+            );
+        }
+    }
+}
