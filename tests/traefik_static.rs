@@ -3,6 +3,8 @@
 //! same options as `TRAEFIK_*` variables must give the same `StaticConfig`, with no unsupported
 //! option, and survive `migrate` to native TOML.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use std::path::{Path, PathBuf};
 
 use swarmgate::config::load::{load_static, parse_native};
