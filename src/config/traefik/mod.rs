@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::StaticConfig;
+use super::{ConfigIssue, Element, StaticConfig};
 use canon::Canon;
 
 pub use effective::{apply_lego_ca_certificates, apply_traefik_defaults};
@@ -68,6 +68,16 @@ pub struct UnsupportedOption {
     pub written: String,
     pub source: Source,
     pub reason: String,
+}
+
+impl UnsupportedOption {
+    /// As a [`ConfigIssue`] (element `static`, name = canonical key, key = as written,
+    /// origin = source), for `swarmgate check` and the admin API.
+    pub fn to_issue(&self) -> ConfigIssue {
+        ConfigIssue::new(Element::Static, &self.key, &self.reason)
+            .with_key(&self.written)
+            .with_origin(self.source.to_string())
+    }
 }
 
 impl fmt::Display for UnsupportedOption {

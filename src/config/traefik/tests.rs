@@ -440,3 +440,34 @@ fn native_toml_round_trips() {
     let back: StaticConfig = parse_text(Path::new("swarmgate.toml"), &text).unwrap();
     assert_eq!(back, l.config, "{text}");
 }
+
+#[test]
+fn unsupported_options_become_config_issues() {
+    let l = args(&["--entrypoints.web.address=:80", "--entrypoints.web.http3"]).unwrap();
+    let issue = l.unsupported[0].to_issue();
+    assert_eq!(issue.element, crate::config::Element::Static);
+    assert_eq!(issue.name, "entryPoints.web.http3");
+    assert_eq!(issue.key.as_deref(), Some("--entrypoints.web.http3"));
+    assert_eq!(issue.origin.as_deref(), Some("command-line arguments"));
+}
+
+#[test]
+fn indexed_env_lists() {
+    let l = from_env(&[
+        ("TRAEFIK_ENTRYPOINTS_WEB_ADDRESS", ":80"),
+        (
+            "TRAEFIK_ENTRYPOINTS_WEB_FORWARDEDHEADERS_TRUSTEDIPS_1",
+            "10.0.0.0/8",
+        ),
+        (
+            "TRAEFIK_ENTRYPOINTS_WEB_FORWARDEDHEADERS_TRUSTEDIPS_0",
+            "127.0.0.1/32",
+        ),
+    ])
+    .unwrap();
+    let fh = l.config.entry_points["web"]
+        .forwarded_headers
+        .clone()
+        .unwrap();
+    assert_eq!(fh.trusted_ips, strings(&["127.0.0.1/32", "10.0.0.0/8"]));
+}
