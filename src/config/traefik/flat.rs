@@ -1,6 +1,7 @@
 //! Flat Traefik sources — command-line arguments and `TRAEFIK_*` environment variables — turned
-//! into a raw `serde_json::Value` tree of strings (keys lowercased, as Traefik does), ready for
-//! `canon`.
+//! into a raw `serde_json::Value` tree of strings, ready for `canon`. As in Traefik (paerser),
+//! argument names keep their first spelling and are merged case-insensitively; environment
+//! names are lowercased.
 //!
 //! Pure: the caller passes the arguments and the environment. List indices (`trustedIPs[0]`,
 //! `DOMAINS_0_MAIN`) become `[n]` keys that `canon` turns into arrays.
@@ -34,6 +35,8 @@ impl Flat {
         below.first().map(|(_, w)| w.as_str())
     }
 
+    /// Inserts `value` at `path`. Names are merged case-insensitively, keeping the first
+    /// spelling (as Traefik's parser does); a list option given twice collects both values.
     fn insert(&mut self, path: Vec<String>, value: String, written: String) {
         if path.is_empty() {
             return;
@@ -41,6 +44,7 @@ impl Flat {
         if !self.tree.is_object() {
             self.tree = Value::Object(Map::new());
         }
+        let mut actual = Vec::with_capacity(path.len());
         let mut cur = &mut self.tree;
         for seg in &path {
             if !cur.is_object() {
@@ -48,12 +52,24 @@ impl Flat {
                 *cur = Value::Object(Map::new());
             }
             let Value::Object(map) = cur else { return };
-            cur = map.entry(seg.clone()).or_insert(Value::Null);
+            let key = map
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(seg))
+                .cloned()
+                .unwrap_or_else(|| seg.clone());
+            actual.push(key.clone());
+            cur = map.entry(key).or_insert(Value::Null);
         }
-        if !cur.is_object() {
-            *cur = Value::String(value);
+        let is_list = matches!(
+            kind_at(&actual),
+            Some(Node::Leaf(Kind::StrList | Kind::FloatList))
+        );
+        match cur {
+            Value::String(old) if is_list => *old = format!("{old},{value}"),
+            Value::Object(_) => {}
+            _ => *cur = Value::String(value),
         }
-        self.written.insert(path, written);
+        self.written.entry(actual).or_insert(written);
     }
 }
 
@@ -77,17 +93,17 @@ pub fn looks_like_traefik_args(args: &[String]) -> bool {
     })
 }
 
-/// Splits `a.b[0].c` into `["a", "b", "[0]", "c"]`, lowercased.
+/// Splits `a.b[0].c` into `["a", "b", "[0]", "c"]`, keeping the user's case (Traefik's flag
+/// parser keeps it: `--entryPoints.webSecure.address` defines the entrypoint `webSecure`).
 fn split_dotted(name: &str) -> Vec<String> {
     let mut out = Vec::new();
     for part in name.split('.') {
-        let lower = part.to_ascii_lowercase();
-        match lower.find('[') {
-            Some(i) if lower.ends_with(']') => {
-                out.push(lower[..i].to_string());
-                out.push(lower[i..].to_string());
+        match part.find('[') {
+            Some(i) if i > 0 && part.ends_with(']') => {
+                out.push(part[..i].to_string());
+                out.push(part[i..].to_string());
             }
-            _ => out.push(lower),
+            _ => out.push(part.to_string()),
         }
     }
     out
@@ -130,12 +146,11 @@ pub(crate) fn parse_args(args: &[String]) -> Result<(Flat, Option<String>), Stat
         let value = match inline {
             Some(v) => v,
             None => {
-                let takes_value = !matches!(
-                    kind_at(&path),
-                    Some(Node::Leaf(Kind::Bool)) | Some(Node::Struct(_)) | Some(Node::Map(_))
-                );
+                let kind = kind_at(&path);
+                let known_value = matches!(kind, Some(Node::Leaf(k)) if *k != Kind::Bool);
+                let takes_value = known_value || kind.is_none();
                 match args.get(i) {
-                    Some(next) if takes_value && !next.starts_with('-') => {
+                    Some(next) if takes_value && (known_value || !next.starts_with('-')) => {
                         i += 1;
                         next.clone()
                     }
@@ -143,7 +158,7 @@ pub(crate) fn parse_args(args: &[String]) -> Result<(Flat, Option<String>), Stat
                 }
             }
         };
-        if path.len() == 1 && path[0] == "configfile" {
+        if path.len() == 1 && path[0].eq_ignore_ascii_case("configfile") {
             config_file = Some(value);
             continue;
         }
@@ -246,10 +261,10 @@ mod tests {
         assert_eq!(
             split_dotted("entryPoints.web.forwardedHeaders.trustedIPs[0]"),
             strings(&[
-                "entrypoints",
+                "entryPoints",
                 "web",
-                "forwardedheaders",
-                "trustedips",
+                "forwardedHeaders",
+                "trustedIPs",
                 "[0]"
             ])
         );
@@ -320,7 +335,7 @@ mod tests {
         assert_eq!(
             flat.tree,
             serde_json::json!({
-                "entrypoints": {"web": {"address": ":80"}},
+                "entryPoints": {"web": {"address": ":80"}},
                 "api": {"insecure": "true"},
                 "providers": {"docker": "true"},
                 "log": {"level": "DEBUG"},
@@ -329,6 +344,23 @@ mod tests {
         assert_eq!(
             flat.written_at(&strings(&["api", "insecure"])),
             Some("--api.insecure")
+        );
+    }
+
+    #[test]
+    fn names_merge_case_insensitively_and_repeated_lists_collect() {
+        let args = strings(&[
+            "--entryPoints.webSecure.address=:443",
+            "--entrypoints.websecure.forwardedheaders.trustedips=10.0.0.0/8",
+            "--entrypoints.websecure.forwardedheaders.trustedips=192.168.0.0/16",
+        ]);
+        let (flat, _) = parse_args(&args).unwrap();
+        assert_eq!(
+            flat.tree,
+            serde_json::json!({"entryPoints": {"webSecure": {
+                "address": ":443",
+                "forwardedheaders": {"trustedips": "10.0.0.0/8,192.168.0.0/16"},
+            }}})
         );
     }
 

@@ -131,14 +131,24 @@ insecure = true
 }
 
 #[test]
-fn keys_are_case_insensitive_and_arg_names_lowercased() {
+fn keys_are_case_insensitive_and_names_keep_their_spelling() {
+    // Traefik's flag parser keeps the first spelling of a name and merges the others with it;
+    // the environment is lowercased.
     let l = args(&[
-        "--ENTRYPOINTS.Web.ADDRESS=:80",
+        "--ENTRYPOINTS.WebSecure.ADDRESS=:443",
+        "--entrypoints.websecure.http.tls=true",
         "--PROVIDERS.SWARM.EXPOSEDBYDEFAULT=False",
     ])
     .unwrap();
-    assert_eq!(l.config.entry_points["web"].address, ":80");
+    assert_eq!(
+        l.config.entry_points.keys().collect::<Vec<_>>(),
+        vec!["WebSecure"]
+    );
+    assert_eq!(l.config.entry_points["WebSecure"].address, ":443");
+    assert!(l.config.entry_points["WebSecure"].http.is_some());
     assert!(!l.config.providers.swarm.unwrap().exposed_by_default);
+    let e = from_env(&[("TRAEFIK_ENTRYPOINTS_WebSecure_ADDRESS", ":443")]).unwrap();
+    assert_eq!(e.config.entry_points["websecure"].address, ":443");
     // A file keeps the user's spelling of names, and matches option names in any case.
     let f = from_file("traefik.yml", "ENTRYPOINTS:\n  Web:\n    ADDRESS: ':81'\n").unwrap();
     assert_eq!(f.config.entry_points["Web"].address, ":81");
