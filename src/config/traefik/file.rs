@@ -9,8 +9,9 @@ use serde::de::DeserializeOwned;
 
 use super::StaticConfigError;
 
-/// Traefik's documented search list: `traefik.yml`, `traefik.yaml` or `traefik.toml` in
-/// `/etc/traefik/`, `$XDG_CONFIG_HOME/`, `$HOME/.config/` and the working directory, in that order.
+/// Traefik's search list: `traefik.toml`, `traefik.yaml` or `traefik.yml` (in that order, as
+/// Traefik's finder tries them) in `/etc/traefik/`, `$XDG_CONFIG_HOME/`, `$HOME/.config/` and the
+/// working directory, in that order.
 pub fn default_locations(env: &[(String, String)], cwd: &Path) -> Vec<PathBuf> {
     let var = |name: &str| {
         env.iter()
@@ -28,7 +29,7 @@ pub fn default_locations(env: &[(String, String)], cwd: &Path) -> Vec<PathBuf> {
     dirs.push(cwd.to_path_buf());
     let mut out = Vec::new();
     for dir in dirs {
-        for name in ["traefik.yml", "traefik.yaml", "traefik.toml"] {
+        for name in ["traefik.toml", "traefik.yaml", "traefik.yml"] {
             let p = dir.join(name);
             if !out.contains(&p) {
                 out.push(p);
@@ -123,15 +124,15 @@ mod tests {
         let env = vec![("HOME".to_string(), "/home/u".to_string())];
         let locs = default_locations(&env, Path::new("/srv"));
         let want: Vec<PathBuf> = [
-            "/etc/traefik/traefik.yml",
-            "/etc/traefik/traefik.yaml",
             "/etc/traefik/traefik.toml",
-            "/home/u/.config/traefik.yml",
-            "/home/u/.config/traefik.yaml",
+            "/etc/traefik/traefik.yaml",
+            "/etc/traefik/traefik.yml",
             "/home/u/.config/traefik.toml",
-            "/srv/traefik.yml",
-            "/srv/traefik.yaml",
+            "/home/u/.config/traefik.yaml",
+            "/home/u/.config/traefik.yml",
             "/srv/traefik.toml",
+            "/srv/traefik.yaml",
+            "/srv/traefik.yml",
         ]
         .iter()
         .map(PathBuf::from)

@@ -159,6 +159,8 @@ fn list(items: &[UnsupportedOption]) -> String {
 /// files around `cwd`, choosing one source as Traefik does. Also applies `LEGO_CA_CERTIFICATES`
 /// and Traefik's effective defaults (`http` on `:80` when no entrypoint is defined, `traefik` on
 /// `:8080` for `api.insecure`/ping/metrics). Nothing found gives `Source::Default`.
+/// Unlike Traefik, a `--configFile` that does not exist is an error (Traefik silently falls
+/// back to the default locations).
 pub fn load_traefik(
     args: &[String],
     env: &[(String, String)],
