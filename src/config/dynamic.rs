@@ -212,7 +212,13 @@ pub struct ServersTransportConfig {
     #[serde(default)]
     pub insecure_skip_verify: bool,
     /// PEM files with extra CA certificates for `https` servers.
-    #[serde(default, rename = "rootCAs", skip_serializing_if = "Vec::is_empty")]
+    /// Traefik spells it `rootCAs`.
+    #[serde(
+        default,
+        rename = "rootCAs",
+        alias = "rootCas",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub root_cas: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_idle_conns_per_host: Option<usize>,

@@ -5,8 +5,10 @@
 pub mod duration;
 pub mod dynamic;
 pub mod issue;
+pub mod load;
 pub mod merge;
 pub mod static_config;
+pub mod traefik;
 
 pub use duration::Duration;
 pub use dynamic::DynamicConfig;

@@ -154,7 +154,13 @@ pub struct LifeCycleConfig {
 pub struct ForwardedHeadersConfig {
     #[serde(default)]
     pub insecure: bool,
-    #[serde(default, rename = "trustedIPs", skip_serializing_if = "Vec::is_empty")]
+    /// Traefik spells it `trustedIPs`.
+    #[serde(
+        default,
+        rename = "trustedIPs",
+        alias = "trustedIps",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub trusted_ips: Vec<String>,
 }
 
@@ -163,7 +169,13 @@ pub struct ForwardedHeadersConfig {
 pub struct ProxyProtocolConfig {
     #[serde(default)]
     pub insecure: bool,
-    #[serde(default, rename = "trustedIPs", skip_serializing_if = "Vec::is_empty")]
+    /// Traefik spells it `trustedIPs`.
+    #[serde(
+        default,
+        rename = "trustedIPs",
+        alias = "trustedIps",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub trusted_ips: Vec<String>,
 }
 
@@ -214,7 +226,13 @@ pub struct SwarmProviderConfig {
     /// v2 `providers.docker.swarmMode`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub swarm_mode: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Traefik spells it `useBindPortIP`.
+    #[serde(
+        default,
+        rename = "useBindPortIP",
+        alias = "useBindPortIp",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub use_bind_port_ip: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_empty_services: Option<bool>,

@@ -1,0 +1,253 @@
+//! Traefik's static configuration, read unchanged: command-line arguments (a stack's `command:`),
+//! `TRAEFIK_*` environment variables, or a `traefik.yml`/`traefik.toml` file, mapped onto
+//! [`StaticConfig`].
+//!
+//! Pipeline: source → raw `serde_json::Value` tree (`flat` for arguments/environment, `file` for
+//! files) → `canon` (case-insensitive keys against the `schema`, typed values, unknown keys
+//! collected) → v2 `providers.docker` + `swarmMode` folded into `providers.swarm` →
+//! `StaticConfig` → Traefik's effective defaults (`effective`).
+//! As in Traefik, ONE source is used: a file if one is found (`--configFile`, `TRAEFIK_CONFIGFILE`
+//! or the default locations), else the arguments, else the environment.
+//! Owns no runtime state; the only I/O is finding and reading the configuration file.
+
+mod canon;
+mod effective;
+mod file;
+mod flat;
+mod migrate;
+pub(crate) mod schema;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{ConfigIssue, Element, StaticConfig};
+use canon::Canon;
+
+pub use effective::{apply_lego_ca_certificates, apply_traefik_defaults};
+pub use file::{default_locations, find_default_file, parse_text, read_file};
+pub use flat::looks_like_traefik_args;
+pub use migrate::{to_native_toml, MigrateError};
+
+/// Where a static configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A Traefik configuration file (`traefik.yml`, `traefik.toml`).
+    File(PathBuf),
+    /// Traefik command-line arguments.
+    Args,
+    /// `TRAEFIK_*` environment variables.
+    Env,
+    /// Nothing found: Traefik's defaults.
+    Default,
+    /// A swarmgate configuration file (`--config`), see `config::load`.
+    Native(PathBuf),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(p) | Source::Native(p) => write!(f, "{}", p.display()),
+            Source::Args => f.write_str("command-line arguments"),
+            Source::Env => f.write_str("environment"),
+            Source::Default => f.write_str("defaults"),
+        }
+    }
+}
+
+/// An option swarmgate does not support (or accepts and ignores), with where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsupportedOption {
+    /// Canonical dotted key as far as known (`entryPoints.web.http3`).
+    pub key: String,
+    /// As the user wrote it: `--entrypoints.web.http3`, `TRAEFIK_ENTRYPOINTS_WEB_HTTP3`, or the
+    /// key path in a file.
+    pub written: String,
+    pub source: Source,
+    pub reason: String,
+}
+
+impl UnsupportedOption {
+    /// As a [`ConfigIssue`] (element `static`, name = canonical key, key = as written,
+    /// origin = source), for `swarmgate check` and the admin API.
+    pub fn to_issue(&self) -> ConfigIssue {
+        ConfigIssue::new(Element::Static, &self.key, &self.reason)
+            .with_key(&self.written)
+            .with_origin(self.source.to_string())
+    }
+}
+
+impl fmt::Display for UnsupportedOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.source, self.written, self.reason)
+    }
+}
+
+/// A static configuration and what was left out of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub config: StaticConfig,
+    pub source: Source,
+    /// Options swarmgate does not know or does not support; not applied.
+    pub unsupported: Vec<UnsupportedOption>,
+    /// Options accepted without effect (`global.checkNewVersion`, `log.noColor`, arguments
+    /// shadowed by a configuration file, …).
+    pub ignored: Vec<UnsupportedOption>,
+}
+
+/// How to load.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Unsupported options are an error ([`StaticConfigError::Unsupported`]) instead of a list.
+    pub strict: bool,
+}
+
+/// Why a static configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum StaticConfigError {
+    #[error("{origin}: {key}: invalid value {value:?}: expected {expected}")]
+    InvalidValue {
+        key: String,
+        value: String,
+        expected: String,
+        origin: Source,
+    },
+    #[error("{origin}: {key} is required")]
+    Missing { key: String, origin: Source },
+    #[error("argument {arg:?}: {message}")]
+    BadArgument { arg: String, message: String },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}", path.display(), location(*line, *column))]
+    Parse {
+        path: PathBuf,
+        line: Option<usize>,
+        column: Option<usize>,
+        message: String,
+    },
+    #[error("{origin}: {message}")]
+    Invalid { origin: Source, message: String },
+    #[error("unsupported options (--strict): {}", list(.0))]
+    Unsupported(Vec<UnsupportedOption>),
+}
+
+fn location(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
+}
+
+fn list(items: &[UnsupportedOption]) -> String {
+    items
+        .iter()
+        .map(|u| u.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Loads Traefik's static configuration from `args` (the Traefik arguments only, e.g. a stack's
+/// `command:`; a leading `traefik` word is skipped), `env` (the process environment) and the
+/// files around `cwd`, choosing one source as Traefik does. Also applies `LEGO_CA_CERTIFICATES`
+/// and Traefik's effective defaults (`http` on `:80` when no entrypoint is defined, `traefik` on
+/// `:8080` for `api.insecure`/ping/metrics). Nothing found gives `Source::Default`.
+/// Unlike Traefik, a `--configFile` that does not exist is an error (Traefik silently falls
+/// back to the default locations).
+pub fn load_traefik(
+    args: &[String],
+    env: &[(String, String)],
+    cwd: &Path,
+    options: LoadOptions,
+) -> Result<Loaded, StaticConfigError> {
+    let (arg_flat, arg_file) = flat::parse_args(args)?;
+    let (env_flat, env_file) = flat::parse_env(env);
+    let file = match arg_file.or(env_file) {
+        Some(p) => {
+            let path = cwd.join(p);
+            if !path.is_file() {
+                return Err(StaticConfigError::Read {
+                    path,
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                });
+            }
+            Some(path)
+        }
+        None => find_default_file(env, cwd),
+    };
+    let has = |f: &flat::Flat| f.tree.as_object().is_some_and(|m| !m.is_empty());
+    let mut shadowed = Vec::new();
+    let shadow = |f: &flat::Flat, source: Source, by: &str, out: &mut Vec<UnsupportedOption>| {
+        let mut written: Vec<&String> = f.written.values().collect();
+        written.sort();
+        out.extend(written.into_iter().map(|w| UnsupportedOption {
+            key: w.clone(),
+            written: w.clone(),
+            source: source.clone(),
+            reason: format!("not read: {by} takes precedence (Traefik reads one source)"),
+        }));
+    };
+    let (raw, source, used) = if let Some(path) = file {
+        let raw: Value = read_file(&path)?;
+        shadow(
+            &arg_flat,
+            Source::Args,
+            "the configuration file",
+            &mut shadowed,
+        );
+        shadow(
+            &env_flat,
+            Source::Env,
+            "the configuration file",
+            &mut shadowed,
+        );
+        (raw, Source::File(path), None)
+    } else if has(&arg_flat) {
+        shadow(&env_flat, Source::Env, "the command line", &mut shadowed);
+        (arg_flat.tree.clone(), Source::Args, Some(&arg_flat))
+    } else if has(&env_flat) {
+        (env_flat.tree.clone(), Source::Env, Some(&env_flat))
+    } else {
+        (Value::Object(Default::default()), Source::Default, None)
+    };
+    let written = |p: &[String]| used.and_then(|f| f.written_at(p)).map(str::to_string);
+    let mut canon = Canon {
+        source: &source,
+        written: &written,
+        unsupported: Vec::new(),
+        ignored: Vec::new(),
+    };
+    let mut tree = canon
+        .walk(&raw, schema::schema(), &mut Vec::new(), &mut Vec::new())?
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    effective::fold_docker_into_swarm(&mut tree, &mut canon);
+    let mut config: StaticConfig =
+        serde_json::from_value(tree).map_err(|e| StaticConfigError::Invalid {
+            origin: source.clone(),
+            message: e.to_string(),
+        })?;
+    apply_traefik_defaults(&mut config);
+    apply_lego_ca_certificates(&mut config, env);
+    let Canon {
+        unsupported,
+        mut ignored,
+        ..
+    } = canon;
+    ignored.extend(shadowed);
+    if options.strict && !unsupported.is_empty() {
+        return Err(StaticConfigError::Unsupported(unsupported));
+    }
+    Ok(Loaded {
+        config,
+        source,
+        unsupported,
+        ignored,
+    })
+}

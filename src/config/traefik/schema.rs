@@ -1,0 +1,345 @@
+//! The table of Traefik static options swarmgate knows: canonical camelCase names, value kinds and
+//! whether an option is used, accepted-but-ignored, or mapped onto another field.
+//!
+//! Pure data built once. Every name that is kept must exist in `StaticConfig` (checked by a unit
+//! test that deserializes a sample built from this table). Options absent from the table are
+//! "unsupported" by construction.
+
+use std::sync::OnceLock;
+
+/// The kind of a leaf value, used to convert strings from arguments/environment and to check files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Bool,
+    Str,
+    Int,
+    Duration,
+    StrList,
+    FloatList,
+    /// One of these lowercase words (any case accepted, stored lowercase).
+    Enum(&'static [&'static str]),
+}
+
+/// A node of the option tree.
+#[derive(Debug)]
+pub(crate) enum Node {
+    Leaf(Kind),
+    /// Known fields; a section may also be written `true` ("present with defaults").
+    Struct(Vec<Field>),
+    /// User-named children (entrypoint names, resolver names), all of the same shape.
+    Map(Box<Node>),
+    /// A list of structured elements (`domains[0].main`).
+    List(Box<Node>),
+}
+
+/// What swarmgate does with an option it knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Parsed and used.
+    Used,
+    /// Parsed and used; the section is invalid without it.
+    Required,
+    /// Parsed and kept in `StaticConfig`, but without effect; reported as ignored.
+    Ignored(&'static str),
+    /// Type-checked, then dropped (no `StaticConfig` field); reported as ignored.
+    Dropped(&'static str),
+    /// Stored under another (camelCase) name of `StaticConfig`.
+    MapsTo(&'static str),
+}
+
+#[derive(Debug)]
+pub(crate) struct Field {
+    pub name: &'static str,
+    pub node: Node,
+    pub status: Status,
+}
+
+impl Node {
+    /// The field of a struct node whose name matches `key` case-insensitively.
+    pub(crate) fn field(&self, key: &str) -> Option<&Field> {
+        match self {
+            Node::Struct(fields) => fields.iter().find(|f| f.name.eq_ignore_ascii_case(key)),
+            _ => None,
+        }
+    }
+}
+
+fn f(name: &'static str, node: Node) -> Field {
+    Field {
+        name,
+        node,
+        status: Status::Used,
+    }
+}
+
+fn with(name: &'static str, node: Node, status: Status) -> Field {
+    Field { name, node, status }
+}
+
+fn leaf(kind: Kind) -> Node {
+    Node::Leaf(kind)
+}
+
+fn st(fields: Vec<Field>) -> Node {
+    Node::Struct(fields)
+}
+
+const FORMATS: &[&str] = &["common", "json"];
+const NO_EFFECT: &str = "no effect in swarmgate";
+const NO_ROTATION: &str = "swarmgate does not rotate log files; use logrotate";
+
+/// The root of the Traefik static option tree.
+pub(crate) fn schema() -> &'static Node {
+    static SCHEMA: OnceLock<Node> = OnceLock::new();
+    SCHEMA.get_or_init(build)
+}
+
+/// Root keys of Traefik's static configuration, lowercase (also those swarmgate does not
+/// support): used to tell Traefik environment variables and arguments from others.
+pub(crate) const TRAEFIK_ROOTS: &[&str] = &[
+    "global",
+    "serverstransport",
+    "tcpserverstransport",
+    "entrypoints",
+    "providers",
+    "api",
+    "metrics",
+    "ping",
+    "log",
+    "accesslog",
+    "tracing",
+    "hostresolver",
+    "certificatesresolvers",
+    "experimental",
+    "core",
+    "spiffe",
+    "ocsp",
+    "configfile",
+];
+
+fn build() -> Node {
+    use Kind::*;
+    let trusted = || {
+        st(vec![
+            f("insecure", leaf(Bool)),
+            f("trustedIPs", leaf(StrList)),
+        ])
+    };
+    let entry_point = st(vec![
+        with("address", leaf(Str), Status::Required),
+        f(
+            "http",
+            st(vec![
+                f(
+                    "redirections",
+                    st(vec![f(
+                        "entryPoint",
+                        st(vec![
+                            with("to", leaf(Str), Status::Required),
+                            f("scheme", leaf(Str)),
+                            f("permanent", leaf(Bool)),
+                            f("priority", leaf(Int)),
+                        ]),
+                    )]),
+                ),
+                f(
+                    "tls",
+                    st(vec![
+                        f("certResolver", leaf(Str)),
+                        f(
+                            "domains",
+                            Node::List(Box::new(st(vec![
+                                with("main", leaf(Str), Status::Required),
+                                f("sans", leaf(StrList)),
+                            ]))),
+                        ),
+                        f("options", leaf(Str)),
+                    ]),
+                ),
+                f("middlewares", leaf(StrList)),
+            ]),
+        ),
+        f("http2", st(vec![f("maxConcurrentStreams", leaf(Int))])),
+        f(
+            "transport",
+            st(vec![
+                f(
+                    "respondingTimeouts",
+                    st(vec![
+                        f("readTimeout", leaf(Duration)),
+                        f("writeTimeout", leaf(Duration)),
+                        f("idleTimeout", leaf(Duration)),
+                    ]),
+                ),
+                f(
+                    "lifeCycle",
+                    st(vec![
+                        f("requestAcceptGraceTimeout", leaf(Duration)),
+                        f("graceTimeOut", leaf(Duration)),
+                    ]),
+                ),
+                f("maxConnections", leaf(Int)),
+                f("maxHeaderBytes", leaf(Int)),
+                f("headerReadTimeout", leaf(Duration)),
+            ]),
+        ),
+        f("forwardedHeaders", trusted()),
+        f("proxyProtocol", trusted()),
+        with("reusePort", leaf(Bool), Status::Dropped(NO_EFFECT)),
+    ]);
+    let swarm_fields = |docker: bool| {
+        let mut v = vec![
+            f("endpoint", leaf(Str)),
+            f("exposedByDefault", leaf(Bool)),
+            f("network", leaf(Str)),
+            f("defaultRule", leaf(Str)),
+            f("constraints", leaf(Str)),
+            with(
+                "refreshSeconds",
+                leaf(Duration),
+                Status::Ignored("swarmgate watches Docker events; used only as the resync period"),
+            ),
+            f("watch", leaf(Bool)),
+            f("useBindPortIP", leaf(Bool)),
+            f("allowEmptyServices", leaf(Bool)),
+            f("httpClientTimeout", leaf(Duration)),
+        ];
+        if docker {
+            v.push(f("swarmMode", leaf(Bool)));
+            v.push(with(
+                "swarmModeRefreshSeconds",
+                leaf(Duration),
+                Status::MapsTo("refreshSeconds"),
+            ));
+        }
+        st(v)
+    };
+    let acme = st(vec![
+        f("email", leaf(Str)),
+        f("storage", leaf(Str)),
+        f("caServer", leaf(Str)),
+        f("keyType", leaf(Str)),
+        f("preferredChain", leaf(Str)),
+        with(
+            "certificatesDuration",
+            leaf(Int),
+            Status::MapsTo("certDuration"),
+        ),
+        f("certDuration", leaf(Int)),
+        f(
+            "httpChallenge",
+            st(vec![with("entryPoint", leaf(Str), Status::Required)]),
+        ),
+        f("tlsChallenge", st(vec![])),
+        f("caCertificates", leaf(StrList)),
+        f("renewBefore", leaf(Duration)),
+    ]);
+    st(vec![
+        f("entryPoints", Node::Map(Box::new(entry_point))),
+        f(
+            "providers",
+            st(vec![
+                f("providersThrottleDuration", leaf(Duration)),
+                f(
+                    "file",
+                    st(vec![
+                        f("filename", leaf(Str)),
+                        f("directory", leaf(Str)),
+                        f("watch", leaf(Bool)),
+                        with(
+                            "debugLogGeneratedTemplate",
+                            leaf(Bool),
+                            Status::Dropped(NO_EFFECT),
+                        ),
+                    ]),
+                ),
+                f("swarm", swarm_fields(false)),
+                f("docker", swarm_fields(true)),
+            ]),
+        ),
+        f(
+            "certificatesResolvers",
+            Node::Map(Box::new(st(vec![f("acme", acme)]))),
+        ),
+        f(
+            "api",
+            st(vec![
+                f("dashboard", leaf(Bool)),
+                f("insecure", leaf(Bool)),
+                f("debug", leaf(Bool)),
+                with("disableDashboardAd", leaf(Bool), Status::Dropped(NO_EFFECT)),
+            ]),
+        ),
+        f("ping", st(vec![f("entryPoint", leaf(Str))])),
+        f(
+            "metrics",
+            st(vec![
+                f(
+                    "prometheus",
+                    st(vec![
+                        f("entryPoint", leaf(Str)),
+                        f("addEntryPointsLabels", leaf(Bool)),
+                        f("addRoutersLabels", leaf(Bool)),
+                        f("addServicesLabels", leaf(Bool)),
+                        f("buckets", leaf(FloatList)),
+                    ]),
+                ),
+                with("addInternals", leaf(Bool), Status::Dropped(NO_EFFECT)),
+            ]),
+        ),
+        f(
+            "accessLog",
+            st(vec![
+                f("filePath", leaf(Str)),
+                f("format", leaf(Enum(FORMATS))),
+                f("bufferingSize", leaf(Int)),
+                with("addInternals", leaf(Bool), Status::Dropped(NO_EFFECT)),
+            ]),
+        ),
+        f(
+            "log",
+            st(vec![
+                f("level", leaf(Str)),
+                f("format", leaf(Enum(FORMATS))),
+                f("filePath", leaf(Str)),
+                with("noColor", leaf(Bool), Status::Dropped(NO_EFFECT)),
+                with("maxSize", leaf(Int), Status::Dropped(NO_ROTATION)),
+                with("maxAge", leaf(Int), Status::Dropped(NO_ROTATION)),
+                with("maxBackups", leaf(Int), Status::Dropped(NO_ROTATION)),
+                with("compress", leaf(Bool), Status::Dropped(NO_ROTATION)),
+            ]),
+        ),
+        f(
+            "serversTransport",
+            st(vec![
+                f("serverName", leaf(Str)),
+                f("insecureSkipVerify", leaf(Bool)),
+                f("rootCAs", leaf(StrList)),
+                f("maxIdleConnsPerHost", leaf(Int)),
+                f(
+                    "forwardingTimeouts",
+                    st(vec![
+                        f("dialTimeout", leaf(Duration)),
+                        f("responseHeaderTimeout", leaf(Duration)),
+                        f("idleConnTimeout", leaf(Duration)),
+                    ]),
+                ),
+            ]),
+        ),
+        f(
+            "global",
+            st(vec![
+                with(
+                    "checkNewVersion",
+                    leaf(Bool),
+                    Status::Ignored("swarmgate never calls home"),
+                ),
+                with(
+                    "sendAnonymousUsage",
+                    leaf(Bool),
+                    Status::Ignored("swarmgate never calls home"),
+                ),
+            ]),
+        ),
+    ])
+}

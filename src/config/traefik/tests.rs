@@ -1,0 +1,349 @@
+//! Unit tests of `config::traefik`: the three sources, case, types, reports, precedence.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use super::schema::{schema, Kind, Node, Status};
+use super::*;
+
+mod reports;
+
+pub(super) fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+pub(super) fn env(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub(super) fn empty_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+pub(super) fn args(a: &[&str]) -> Result<Loaded, StaticConfigError> {
+    let dir = empty_dir();
+    load_traefik(&strings(a), &[], dir.path(), LoadOptions::default())
+}
+
+pub(super) fn from_env(e: &[(&str, &str)]) -> Result<Loaded, StaticConfigError> {
+    let dir = empty_dir();
+    load_traefik(&[], &env(e), dir.path(), LoadOptions::default())
+}
+
+pub(super) fn from_file(name: &str, text: &str) -> Result<Loaded, StaticConfigError> {
+    let dir = empty_dir();
+    std::fs::write(dir.path().join(name), text).unwrap();
+    load_traefik(&[], &[], dir.path(), LoadOptions::default())
+}
+
+/// A value of every kind for every option the schema keeps, shaped like a Traefik file.
+fn sample(node: &Node) -> Value {
+    match node {
+        Node::Leaf(kind) => match kind {
+            Kind::Bool => json!(true),
+            Kind::Str => json!("x"),
+            Kind::Int => json!(1),
+            Kind::Duration => json!("1s"),
+            Kind::StrList => json!(["a"]),
+            Kind::FloatList => json!([0.5]),
+            Kind::Enum(words) => json!(words[0]),
+        },
+        Node::Struct(fields) => {
+            let mut m = Map::new();
+            for f in fields {
+                let name = match f.status {
+                    Status::Dropped(_) => continue,
+                    Status::MapsTo(target) => target,
+                    _ => f.name,
+                };
+                m.insert(name.to_string(), sample(&f.node));
+            }
+            Value::Object(m)
+        }
+        Node::Map(child) => json!({ "n": sample(child) }),
+        Node::List(child) => json!([sample(child)]),
+    }
+}
+
+#[test]
+fn every_kept_schema_option_exists_in_static_config() {
+    let value = sample(schema());
+    let cfg: Result<StaticConfig, _> = serde_json::from_value(value);
+    assert!(cfg.is_ok(), "{:?}", cfg.err());
+}
+
+#[test]
+fn args_env_and_file_give_the_same_config() {
+    let a = args(&[
+        "--entrypoints.web.address=:80",
+        "--entryPoints.websecure.address",
+        ":443",
+        "--entrypoints.web.forwardedheaders.trustedips=10.0.0.0/8,192.168.0.0/16",
+        "--providers.swarm.exposedByDefault=false",
+        "--providers.swarm.network=proxy",
+        "--api.insecure",
+    ])
+    .unwrap();
+    let e = from_env(&[
+        ("TRAEFIK_ENTRYPOINTS_WEB_ADDRESS", ":80"),
+        ("TRAEFIK_ENTRYPOINTS_WEBSECURE_ADDRESS", ":443"),
+        (
+            "TRAEFIK_ENTRYPOINTS_WEB_FORWARDEDHEADERS_TRUSTEDIPS",
+            "10.0.0.0/8,192.168.0.0/16",
+        ),
+        ("TRAEFIK_PROVIDERS_SWARM_EXPOSEDBYDEFAULT", "false"),
+        ("TRAEFIK_PROVIDERS_SWARM_NETWORK", "proxy"),
+        ("TRAEFIK_API_INSECURE", "true"),
+    ])
+    .unwrap();
+    let f = from_file(
+        "traefik.toml",
+        r#"
+[entryPoints.web]
+address = ":80"
+[entryPoints.web.forwardedHeaders]
+trustedIPs = ["10.0.0.0/8", "192.168.0.0/16"]
+[entryPoints.websecure]
+address = ":443"
+[providers.swarm]
+exposedByDefault = false
+network = "proxy"
+[api]
+insecure = true
+"#,
+    )
+    .unwrap();
+    assert_eq!(a.source, Source::Args);
+    assert_eq!(e.source, Source::Env);
+    assert!(matches!(f.source, Source::File(_)));
+    assert_eq!(a.config, e.config);
+    assert_eq!(a.config, f.config);
+    let web = &a.config.entry_points["web"];
+    let fh = web.forwarded_headers.as_ref().unwrap();
+    assert_eq!(fh.trusted_ips, strings(&["10.0.0.0/8", "192.168.0.0/16"]));
+    let swarm = a.config.providers.swarm.as_ref().unwrap();
+    assert!(!swarm.exposed_by_default);
+    assert_eq!(a.config.entry_points["traefik"].address, ":8080");
+    for l in [&a, &e, &f] {
+        assert!(l.unsupported.is_empty(), "{:?}", l.unsupported);
+    }
+}
+
+#[test]
+fn keys_are_case_insensitive_and_names_keep_their_spelling() {
+    // Traefik's flag parser keeps the first spelling of a name and merges the others with it;
+    // the environment is lowercased.
+    let l = args(&[
+        "--ENTRYPOINTS.WebSecure.ADDRESS=:443",
+        "--entrypoints.websecure.http.tls=true",
+        "--PROVIDERS.SWARM.EXPOSEDBYDEFAULT=False",
+    ])
+    .unwrap();
+    assert_eq!(
+        l.config.entry_points.keys().collect::<Vec<_>>(),
+        vec!["WebSecure"]
+    );
+    assert_eq!(l.config.entry_points["WebSecure"].address, ":443");
+    assert!(l.config.entry_points["WebSecure"].http.is_some());
+    assert!(!l.config.providers.swarm.unwrap().exposed_by_default);
+    let e = from_env(&[("TRAEFIK_ENTRYPOINTS_WebSecure_ADDRESS", ":443")]).unwrap();
+    assert_eq!(e.config.entry_points["websecure"].address, ":443");
+    // A file keeps the user's spelling of names, and matches option names in any case.
+    let f = from_file("traefik.yml", "ENTRYPOINTS:\n  Web:\n    ADDRESS: ':81'\n").unwrap();
+    assert_eq!(f.config.entry_points["Web"].address, ":81");
+}
+
+#[test]
+fn bare_flags_are_true_and_sections_enable_defaults() {
+    let l = args(&["--providers.swarm", "--api.dashboard", "--ping"]).unwrap();
+    assert_eq!(l.config.providers.swarm, Some(Default::default()));
+    assert!(l.config.api.unwrap().dashboard);
+    assert!(l.config.ping.is_some());
+    let off = args(&["--providers.swarm=false"]).unwrap();
+    assert_eq!(off.config.providers.swarm, None);
+}
+
+#[test]
+fn indexed_lists_and_structured_lists() {
+    let l = args(&[
+        "--entrypoints.web.address=:80",
+        "--entrypoints.web.forwardedheaders.trustedips[1]=192.168.0.0/16",
+        "--entrypoints.web.forwardedheaders.trustedips[0]=10.0.0.0/8",
+        "--entrypoints.web.http.tls.domains[0].main=example.com",
+        "--entrypoints.web.http.tls.domains[0].sans=a.example.com,b.example.com",
+        "--metrics.prometheus.buckets=0.1,0.3,1.2",
+    ])
+    .unwrap();
+    let web = &l.config.entry_points["web"];
+    let ips = &web.forwarded_headers.as_ref().unwrap().trusted_ips;
+    assert_eq!(ips, &strings(&["10.0.0.0/8", "192.168.0.0/16"]));
+    let domains = &web.http.as_ref().unwrap().tls.as_ref().unwrap().domains;
+    assert_eq!(domains[0].main, "example.com");
+    assert_eq!(
+        domains[0].sans,
+        strings(&["a.example.com", "b.example.com"])
+    );
+    let buckets = &l.config.metrics.unwrap().prometheus.unwrap().buckets;
+    assert_eq!(buckets, &vec![0.1, 0.3, 1.2]);
+}
+
+#[test]
+fn docker_provider_in_swarm_mode_becomes_swarm() {
+    let l = args(&[
+        "--providers.docker.swarmMode=true",
+        "--providers.docker.network=net",
+    ])
+    .unwrap();
+    assert_eq!(l.config.providers.docker, None);
+    let swarm = l.config.providers.swarm.unwrap();
+    assert_eq!(swarm.network.as_deref(), Some("net"));
+    assert_eq!(swarm.swarm_mode, None);
+    let plain = args(&["--providers.docker"]).unwrap();
+    assert_eq!(plain.config.providers.docker, None);
+    assert_eq!(plain.config.providers.swarm, None);
+    assert_eq!(plain.unsupported.len(), 1);
+    assert_eq!(plain.unsupported[0].key, "providers.docker");
+    assert_eq!(plain.unsupported[0].written, "--providers.docker");
+    let v2 = args(&[
+        "--providers.docker.swarmmode",
+        "--providers.docker.swarmModeRefreshSeconds=5",
+    ])
+    .unwrap();
+    let swarm = v2.config.providers.swarm.unwrap();
+    assert_eq!(
+        swarm.refresh_seconds,
+        Some(crate::config::Duration::from_secs(5))
+    );
+}
+
+#[test]
+fn lego_ca_certificates_reach_every_acme_resolver() {
+    let dir = empty_dir();
+    let a = strings(&[
+        "--certificatesresolvers.le.acme.tlschallenge",
+        "--certificatesresolvers.other.acme.caserver=https://127.0.0.1:14000/dir",
+    ]);
+    let e = env(&[("LEGO_CA_CERTIFICATES", "/a.pem:/b.pem,/c.pem")]);
+    let l = load_traefik(&a, &e, dir.path(), LoadOptions::default()).unwrap();
+    for name in ["le", "other"] {
+        let acme = l.config.certificates_resolvers[name].acme.as_ref().unwrap();
+        assert_eq!(
+            acme.ca_certificates,
+            strings(&["/a.pem", "/b.pem", "/c.pem"])
+        );
+    }
+    let le = l.config.certificates_resolvers["le"].acme.as_ref().unwrap();
+    assert_eq!(le.tls_challenge, Some(json!({})));
+}
+
+#[test]
+fn one_source_only_file_then_args_then_env() {
+    let dir = empty_dir();
+    std::fs::write(
+        dir.path().join("traefik.yml"),
+        "entryPoints:\n  f:\n    address: ':1'\n",
+    )
+    .unwrap();
+    let a = strings(&["--entrypoints.a.address=:2"]);
+    let e = env(&[("TRAEFIK_ENTRYPOINTS_E_ADDRESS", ":3")]);
+    let l = load_traefik(&a, &e, dir.path(), LoadOptions::default()).unwrap();
+    assert_eq!(l.source, Source::File(dir.path().join("traefik.yml")));
+    assert_eq!(l.config.entry_points.keys().collect::<Vec<_>>(), vec!["f"]);
+    assert_eq!(l.ignored.len(), 2, "{:?}", l.ignored);
+    let other = empty_dir();
+    let l = load_traefik(&a, &e, other.path(), LoadOptions::default()).unwrap();
+    assert_eq!(l.source, Source::Args);
+    assert_eq!(l.config.entry_points.keys().collect::<Vec<_>>(), vec!["a"]);
+    let l = load_traefik(&[], &e, other.path(), LoadOptions::default()).unwrap();
+    assert_eq!(l.source, Source::Env);
+    let l = load_traefik(&[], &[], other.path(), LoadOptions::default()).unwrap();
+    assert_eq!(l.source, Source::Default);
+    assert_eq!(l.config.entry_points["http"].address, ":80");
+}
+
+#[test]
+fn config_file_flag_is_read_and_must_exist() {
+    let dir = empty_dir();
+    std::fs::write(
+        dir.path().join("x.toml"),
+        "[entryPoints.t]\naddress = \":9\"\n",
+    )
+    .unwrap();
+    for a in [
+        &["--configFile=x.toml"][..],
+        &["--configfile", "x.toml"][..],
+    ] {
+        let l = load_traefik(&strings(a), &[], dir.path(), LoadOptions::default()).unwrap();
+        assert_eq!(l.source, Source::File(dir.path().join("x.toml")));
+        assert_eq!(l.config.entry_points["t"].address, ":9");
+    }
+    let e = env(&[("TRAEFIK_CONFIGFILE", "x.toml")]);
+    let l = load_traefik(&[], &e, dir.path(), LoadOptions::default()).unwrap();
+    assert_eq!(l.config.entry_points["t"].address, ":9");
+    let err = load_traefik(
+        &strings(&["--configFile=nope.yml"]),
+        &[],
+        dir.path(),
+        LoadOptions::default(),
+    );
+    assert!(matches!(err, Err(StaticConfigError::Read { .. })));
+}
+
+#[test]
+fn env_names_with_underscores() {
+    let l = from_env(&[
+        ("TRAEFIK_ENTRYPOINTS_MY_WEB_ADDRESS", ":80"),
+        (
+            "TRAEFIK_CERTIFICATESRESOLVERS_myResolver_ACME_EMAIL",
+            "a@b.c",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(l.config.entry_points["my_web"].address, ":80");
+    let r = &l.config.certificates_resolvers["myresolver"];
+    assert_eq!(r.acme.as_ref().unwrap().email.as_deref(), Some("a@b.c"));
+}
+
+#[test]
+fn native_toml_round_trips() {
+    let l = args(&[
+        "--entrypoints.web.address=:80",
+        "--entrypoints.web.http.redirections.entrypoint.to=websecure",
+        "--entrypoints.websecure.address=:443",
+        "--entrypoints.websecure.transport.respondingTimeouts.readTimeout=30s",
+        "--certificatesresolvers.le.acme.httpchallenge.entrypoint=web",
+        "--certificatesresolvers.le.acme.tlschallenge",
+        "--providers.swarm.network=proxy",
+        "--metrics.prometheus.buckets=0.1,0.5",
+        "--accesslog",
+        "--global.checknewversion=false",
+    ])
+    .unwrap();
+    let text = to_native_toml(&l.config).unwrap();
+    let back: StaticConfig = parse_text(Path::new("swarmgate.toml"), &text).unwrap();
+    assert_eq!(back, l.config, "{text}");
+}
+
+#[test]
+fn indexed_env_lists() {
+    let l = from_env(&[
+        ("TRAEFIK_ENTRYPOINTS_WEB_ADDRESS", ":80"),
+        (
+            "TRAEFIK_ENTRYPOINTS_WEB_FORWARDEDHEADERS_TRUSTEDIPS_1",
+            "10.0.0.0/8",
+        ),
+        (
+            "TRAEFIK_ENTRYPOINTS_WEB_FORWARDEDHEADERS_TRUSTEDIPS_0",
+            "127.0.0.1/32",
+        ),
+    ])
+    .unwrap();
+    let fh = l.config.entry_points["web"]
+        .forwarded_headers
+        .clone()
+        .unwrap();
+    assert_eq!(fh.trusted_ips, strings(&["127.0.0.1/32", "10.0.0.0/8"]));
+}

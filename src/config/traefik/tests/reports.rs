@@ -1,0 +1,141 @@
+//! Unit tests of what `config::traefik` reports: unsupported and ignored options, bad values,
+//! missing required options, strict mode.
+
+use super::{args, from_env, from_file, Source, StaticConfigError};
+use super::{empty_dir, load_traefik, strings, LoadOptions};
+
+#[test]
+fn unknown_keys_are_listed_with_their_source() {
+    let l = args(&[
+        "--entrypoints.web.address=:80",
+        "--entrypoints.web.http3",
+        "--tracing.otlp=true",
+    ])
+    .unwrap();
+    let got: Vec<(&str, &str, &Source)> = l
+        .unsupported
+        .iter()
+        .map(|u| (u.key.as_str(), u.written.as_str(), &u.source))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "entryPoints.web.http3",
+                "--entrypoints.web.http3",
+                &Source::Args
+            ),
+            ("tracing", "--tracing.otlp", &Source::Args),
+        ]
+    );
+    let e = from_env(&[
+        ("TRAEFIK_ENTRYPOINTS_WEB_ADDRESS", ":80"),
+        ("TRAEFIK_EXPERIMENTAL_PLUGINS_X_VERSION", "1"),
+    ])
+    .unwrap();
+    assert_eq!(e.unsupported.len(), 1);
+    assert_eq!(
+        e.unsupported[0].written,
+        "TRAEFIK_EXPERIMENTAL_PLUGINS_X_VERSION"
+    );
+    assert_eq!(e.unsupported[0].source, Source::Env);
+    let f = from_file(
+        "traefik.yml",
+        "entryPoints:\n  web:\n    address: ':80'\n    udp: {}\n",
+    )
+    .unwrap();
+    assert_eq!(f.unsupported[0].key, "entryPoints.web.udp");
+    assert!(matches!(f.unsupported[0].source, Source::File(_)));
+}
+
+#[test]
+fn strict_mode_rejects_unsupported_options() {
+    let dir = empty_dir();
+    let strict = LoadOptions { strict: true };
+    let err = load_traefik(&strings(&["--tracing"]), &[], dir.path(), strict).unwrap_err();
+    assert!(
+        matches!(err, StaticConfigError::Unsupported(ref v) if v.len() == 1),
+        "{err}"
+    );
+    let ok = load_traefik(&strings(&["--api"]), &[], dir.path(), strict);
+    assert!(ok.is_ok());
+}
+
+#[test]
+fn bad_values_name_key_and_value() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--providers.swarm.exposedByDefault=maybe"],
+            "providers.swarm.exposedByDefault: invalid value \"maybe\": expected a boolean",
+        ),
+        (
+            &["--providers.swarm.refreshSeconds=soon"],
+            "providers.swarm.refreshSeconds: invalid value \"soon\": expected a duration",
+        ),
+        (
+            &[
+                "--entrypoints.web.address=:80",
+                "--entrypoints.web.http2.maxConcurrentStreams=x",
+            ],
+            "entryPoints.web.http2.maxConcurrentStreams: invalid value \"x\": expected an integer",
+        ),
+        (
+            &["--accesslog.format=xml"],
+            "accessLog.format: invalid value \"xml\": expected one of common, json",
+        ),
+        (&["--api=perhaps"], "api: invalid value \"perhaps\""),
+    ];
+    for (a, want) in cases {
+        let err = args(a).unwrap_err().to_string();
+        assert!(err.contains(want), "{a:?}: {err}");
+    }
+    let err = from_file("traefik.yml", "entryPoints:\n  web:\n    address: [80]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("entryPoints.web.address: invalid value \"[80]\": expected a string"),
+        "{err}"
+    );
+}
+
+#[test]
+fn required_options_are_reported() {
+    let err = args(&["--entrypoints.web.http.middlewares=auth"]).unwrap_err();
+    assert!(
+        matches!(&err, StaticConfigError::Missing { key, .. } if key == "entryPoints.web.address"),
+        "{err}"
+    );
+}
+
+#[test]
+fn accepted_but_ignored_options_are_listed_apart() {
+    let l = args(&[
+        "--global.checkNewVersion=false",
+        "--global.sendAnonymousUsage=false",
+        "--log.nocolor=true",
+        "--providers.swarm.refreshSeconds=30s",
+    ])
+    .unwrap();
+    assert!(l.unsupported.is_empty());
+    let keys: Vec<&str> = l.ignored.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "global.checkNewVersion",
+            "global.sendAnonymousUsage",
+            "log.noColor",
+            "providers.swarm.refreshSeconds"
+        ]
+    );
+    assert_eq!(l.config.global.unwrap().check_new_version, Some(false));
+}
+
+#[test]
+fn unsupported_options_become_config_issues() {
+    let l = args(&["--entrypoints.web.address=:80", "--entrypoints.web.http3"]).unwrap();
+    let issue = l.unsupported[0].to_issue();
+    assert_eq!(issue.element, crate::config::Element::Static);
+    assert_eq!(issue.name, "entryPoints.web.http3");
+    assert_eq!(issue.key.as_deref(), Some("--entrypoints.web.http3"));
+    assert_eq!(issue.origin.as_deref(), Some("command-line arguments"));
+}
