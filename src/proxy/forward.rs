@@ -68,7 +68,6 @@ pub async fn forward(
     mut parts: http::request::Parts,
     body: ProxyBody,
     conn: &ConnInfo,
-    policy: &ForwardedPolicy,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let upgrade_proto = upgrade::requested(&parts.version, &parts.headers);
     let client_upgrade = upgrade_proto
@@ -82,7 +81,7 @@ pub async fn forward(
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
 
-    rewrite_request_headers(&mut parts.headers, conn, policy, original_host.as_ref());
+    rewrite_request_headers(&mut parts.headers, conn, original_host.as_ref());
     if let Some(proto) = &upgrade_proto {
         parts
             .headers
@@ -224,28 +223,43 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Drops `X-Forwarded-*` and `X-Real-Ip` sent by a peer that `forwardedHeaders` does not trust.
+/// Runs before the middlewares, so they (ipAllowList, rateLimit, redirectScheme) see only
+/// trustworthy values and may add their own (`X-Forwarded-Prefix`).
+pub fn sanitize_forwarded(headers: &mut HeaderMap, conn: &ConnInfo, policy: &ForwardedPolicy) {
+    if policy.trusts(conn.peer.ip()) {
+        return;
+    }
+    for name in [
+        &X_FORWARDED_FOR,
+        &X_FORWARDED_PROTO,
+        &X_FORWARDED_HOST,
+        &X_FORWARDED_PORT,
+        &X_FORWARDED_SERVER,
+        &X_FORWARDED_PREFIX,
+        &X_REAL_IP,
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// True when the request came over TLS, or through a trusted proxy that says it did.
+pub fn effective_tls(headers: &HeaderMap, conn: &ConnInfo, policy: &ForwardedPolicy) -> bool {
+    conn.tls
+        || (policy.trusts(conn.peer.ip())
+            && headers
+                .get(&X_FORWARDED_PROTO)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")))
+}
+
+/// Hop-by-hop headers out, `X-Forwarded-*` in (after `sanitize_forwarded` ran).
 fn rewrite_request_headers(
     headers: &mut HeaderMap,
     conn: &ConnInfo,
-    policy: &ForwardedPolicy,
     original_host: Option<&HeaderValue>,
 ) {
     remove_hop_by_hop(headers);
     let client_ip = conn.peer.ip();
-    let trusted = policy.trusts(client_ip);
-    if !trusted {
-        for name in [
-            &X_FORWARDED_FOR,
-            &X_FORWARDED_PROTO,
-            &X_FORWARDED_HOST,
-            &X_FORWARDED_PORT,
-            &X_FORWARDED_SERVER,
-            &X_FORWARDED_PREFIX,
-            &X_REAL_IP,
-        ] {
-            headers.remove(name);
-        }
-    }
     let ip_value = HeaderValue::from_str(&client_ip.to_string())
         .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
     let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
@@ -357,12 +371,9 @@ mod tests {
         h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
         h.insert("x-real-ip", HeaderValue::from_static("6.6.6.6"));
         let host = HeaderValue::from_static("app.example.com:8080");
-        rewrite_request_headers(
-            &mut h,
-            &conn("10.1.2.3"),
-            &ForwardedPolicy::default(),
-            Some(&host),
-        );
+        let c = conn("10.1.2.3");
+        sanitize_forwarded(&mut h, &c, &ForwardedPolicy::default());
+        rewrite_request_headers(&mut h, &c, Some(&host));
         assert_eq!(h.get("x-forwarded-for").unwrap(), "10.1.2.3");
         assert_eq!(h.get("x-real-ip").unwrap(), "10.1.2.3");
         assert_eq!(h.get("x-forwarded-proto").unwrap(), "http");
@@ -378,7 +389,10 @@ mod tests {
             insecure: false,
             trusted: vec!["10.0.0.0/8".parse().unwrap()],
         };
-        rewrite_request_headers(&mut h, &conn("10.1.2.3"), &policy, None);
+        let c = conn("10.1.2.3");
+        sanitize_forwarded(&mut h, &c, &policy);
+        rewrite_request_headers(&mut h, &c, None);
+        assert!(!effective_tls(&h, &c, &policy));
         assert_eq!(h.get("x-forwarded-for").unwrap(), "1.2.3.4, 10.1.2.3");
     }
 }

@@ -12,7 +12,7 @@ use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::forward::{self, ForwardedPolicy};
 use super::internal;
-use crate::middleware::{Flow, RequestContext};
+use crate::middleware::{Flow, RequestContext, RequestFacts};
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service};
 
@@ -86,39 +86,48 @@ impl Proxy {
         body: ProxyBody,
         conn: &ConnInfo,
     ) -> Response<ProxyBody> {
+        forward::sanitize_forwarded(&mut parts.headers, conn, &self.forwarded);
+        let tls = forward::effective_tls(&parts.headers, conn, &self.forwarded);
         let ctx = RequestContext {
             client_addr: conn.peer,
-            tls: conn.tls,
+            tls,
             entrypoint: &self.name,
         };
         let mut applied = route.middlewares.len();
         let mut answer = None;
         for (i, mw) in route.middlewares.iter().enumerate() {
             if let Flow::Respond(resp) = mw.on_request(&mut parts, &ctx) {
+                // The answering middleware already shaped its response; earlier ones still see it.
                 applied = i;
                 let (head, bytes) = resp.into_parts();
                 answer = Some(Response::from_parts(head, ProxyBody::full(bytes)));
                 break;
             }
         }
+        let facts = if route.middlewares[..applied]
+            .iter()
+            .any(|m| m.has_response_phase())
+        {
+            RequestFacts::capture(&parts)
+        } else {
+            RequestFacts::default()
+        };
         let resp = match answer {
             Some(resp) => resp,
             None => match &*route.service {
                 Service::Internal(service) => internal::respond(*service, &parts, conn),
-                Service::LoadBalancer(lb) => {
-                    match forward::forward(lb, parts, body, conn, &self.forwarded).await {
-                        Ok(resp) => resp,
-                        Err(error) => {
-                            tracing::debug!(router = %route.name, service = %lb.name, %error, "request failed");
-                            error.into_response()
-                        }
+                Service::LoadBalancer(lb) => match forward::forward(lb, parts, body, conn).await {
+                    Ok(resp) => resp,
+                    Err(error) => {
+                        tracing::debug!(router = %route.name, service = %lb.name, %error, "request failed");
+                        error.into_response()
                     }
-                }
+                },
             },
         };
         let (mut head, body) = resp.into_parts();
         for mw in route.middlewares[..applied].iter().rev() {
-            mw.on_response(&mut head, &ctx);
+            mw.on_response_with(&mut head, &facts, &ctx);
         }
         Response::from_parts(head, body)
     }
