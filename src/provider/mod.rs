@@ -4,6 +4,9 @@
 //! A provider that cannot read its source (file unparsable, Docker unreachable) publishes nothing new,
 //! so the last good configuration stays in force.
 
+pub mod labels;
+pub mod swarm;
+
 use crate::config::{ConfigIssue, DynamicConfig};
 
 /// What one provider currently says. `issues` are problems the provider found in its source

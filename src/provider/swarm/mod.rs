@@ -1,0 +1,1 @@
+//! Swarm provider (in progress).
