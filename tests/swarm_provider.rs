@@ -1,0 +1,233 @@
+//! The Swarm provider against a real dockerd in swarm mode (`bash .ci/docker-up.sh` first, as root):
+//! a labelled service is discovered with its task IPs, scaling shows every task, removal clears it.
+//! `#[ignore]`d in a plain `cargo test`; run with `cargo test --test swarm_provider -- --ignored --nocapture`.
+//! When dockerd or the image is missing these tests fail loudly rather than skip.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use swarmgate::config::static_config::SwarmProviderConfig;
+use swarmgate::provider::swarm::SwarmProvider;
+use swarmgate::provider::{ProviderSnapshot, SnapshotRx};
+
+const IMAGE: &str = "swarmgate-busybox:latest";
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Removes what a test created, even when it panics.
+struct Cleanup {
+    services: Vec<String>,
+    networks: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for s in &self.services {
+            let _ = Command::new("docker").args(["service", "rm", s]).output();
+        }
+        // The network can only go once its tasks are gone.
+        for n in &self.networks {
+            for _ in 0..40 {
+                let ok = Command::new("docker").args(["network", "rm", n]).output();
+                if ok.is_ok_and(|o| o.status.success()) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }
+    }
+}
+
+/// Waits until `pred` holds for the published snapshot; returns the elapsed time.
+async fn wait_for(
+    rx: &mut SnapshotRx,
+    what: &str,
+    limit: Duration,
+    pred: impl Fn(&ProviderSnapshot) -> bool,
+) -> Duration {
+    let start = Instant::now();
+    let ok = matches!(
+        tokio::time::timeout(limit, rx.wait_for(|s| pred(s))).await,
+        Ok(Ok(_))
+    );
+    match ok {
+        true => start.elapsed(),
+        false => panic!(
+            "timed out after {limit:?} waiting for {what}; last snapshot: {:#?}",
+            *rx.borrow()
+        ),
+    }
+}
+
+fn servers(s: &ProviderSnapshot, service: &str) -> Vec<(String, bool)> {
+    s.config
+        .http
+        .services
+        .get(service)
+        .and_then(|svc| svc.load_balancer.as_ref())
+        .map(|lb| {
+            lb.servers
+                .iter()
+                .map(|x| (x.url.clone(), x.draining))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn live(s: &ProviderSnapshot, service: &str) -> usize {
+    servers(s, service)
+        .iter()
+        .filter(|(_, draining)| !draining)
+        .count()
+}
+
+#[tokio::test]
+#[ignore = "needs a dockerd in swarm mode: bash .ci/docker-up.sh"]
+async fn discovers_scales_and_removes_a_service() {
+    let tag = std::process::id();
+    let net = format!("sgtest_net_{tag}");
+    let name = format!("sgtest_web_{tag}");
+    let router = format!("sgweb{tag}");
+    let mut cleanup = Cleanup {
+        services: Vec::new(),
+        networks: Vec::new(),
+    };
+    docker(&["image", "inspect", IMAGE]);
+    docker(&[
+        "network",
+        "create",
+        "--driver",
+        "overlay",
+        "--attachable",
+        &net,
+    ]);
+    cleanup.networks.push(net.clone());
+
+    let cfg = SwarmProviderConfig {
+        exposed_by_default: false,
+        network: Some(net.clone()),
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
+    let provider = tokio::spawn(SwarmProvider::new(&cfg).run(tx));
+    // Let the provider connect and read the initial state.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let rule = format!("traefik.http.routers.{router}.rule=Host(`web.test`)");
+    let port = format!("traefik.http.services.{router}.loadbalancer.server.port=80");
+    let created = Instant::now();
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--no-resolve-image",
+        "--name",
+        &name,
+        "--network",
+        &net,
+        "--label",
+        "traefik.enable=true",
+        "--label",
+        &rule,
+        "--label",
+        &port,
+        IMAGE,
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    cleanup.services.push(name.clone());
+
+    let svc = router.clone();
+    wait_for(
+        &mut rx,
+        "the router and one running task",
+        Duration::from_secs(90),
+        |s| s.config.http.routers.contains_key(&router) && live(s, &svc) == 1,
+    )
+    .await;
+    println!(
+        "discovery: service visible {:?} after `docker service create`",
+        created.elapsed()
+    );
+    {
+        let snap = rx.borrow().clone();
+        let r = &snap.config.http.routers[&router];
+        assert_eq!(r.rule, "Host(`web.test`)");
+        assert_eq!(r.service, router);
+        let (url, _) = &servers(&snap, &router)[0];
+        assert!(url.starts_with("http://") && url.ends_with(":80"), "{url}");
+        assert!(snap.issues.is_empty(), "{:?}", snap.issues);
+    }
+
+    let scaled = Instant::now();
+    docker(&["service", "scale", "--detach", &format!("{name}=3")]);
+    wait_for(
+        &mut rx,
+        "three running tasks",
+        Duration::from_secs(90),
+        |s| live(s, &svc) == 3,
+    )
+    .await;
+    println!(
+        "discovery: 3 tasks visible {:?} after `docker service scale`",
+        scaled.elapsed()
+    );
+    let mut urls: Vec<String> = servers(&rx.borrow(), &router)
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect();
+    urls.sort();
+    urls.dedup();
+    assert!(urls.len() >= 3, "{urls:?}");
+
+    let removed = Instant::now();
+    docker(&["service", "rm", &name]);
+    wait_for(
+        &mut rx,
+        "the service to disappear",
+        Duration::from_secs(60),
+        |s| {
+            !s.config.http.routers.contains_key(&router)
+                && !s.config.http.services.contains_key(&svc)
+        },
+    )
+    .await;
+    println!(
+        "discovery: removal visible {:?} after `docker service rm`",
+        removed.elapsed()
+    );
+    provider.abort();
+    drop(cleanup);
+}
+
+#[tokio::test]
+async fn unreachable_docker_publishes_nothing() {
+    let cfg = SwarmProviderConfig {
+        endpoint: "unix:///nonexistent/docker.sock".into(),
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
+    let provider = tokio::spawn(SwarmProvider::new(&cfg).run(tx));
+    let changed = tokio::time::timeout(Duration::from_millis(800), rx.changed()).await;
+    assert!(
+        changed.is_err(),
+        "nothing may be published while Docker is unreachable"
+    );
+    assert!(!provider.is_finished(), "the provider keeps retrying");
+    provider.abort();
+}
