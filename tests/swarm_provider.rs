@@ -195,6 +195,36 @@ async fn discovers_scales_and_removes_a_service() {
     urls.dedup();
     assert!(urls.len() >= 3, "{urls:?}");
 
+    // Scale down: the leaving tasks (desired state `remove`, still running through their stop
+    // grace period — busybox httpd as PID 1 ignores SIGTERM) stay as draining servers first.
+    let down = Instant::now();
+    docker(&["service", "scale", "--detach", &format!("{name}=1")]);
+    wait_for(
+        &mut rx,
+        "two draining tasks",
+        Duration::from_secs(30),
+        |s| {
+            let all = servers(s, &svc);
+            live(s, &svc) == 1 && all.iter().filter(|(_, d)| *d).count() == 2
+        },
+    )
+    .await;
+    println!(
+        "discovery: 2 tasks draining {:?} after `docker service scale =1`",
+        down.elapsed()
+    );
+    wait_for(
+        &mut rx,
+        "the drained tasks to leave",
+        Duration::from_secs(60),
+        |s| servers(s, &svc).len() == 1 && live(s, &svc) == 1,
+    )
+    .await;
+    println!(
+        "discovery: drained tasks gone {:?} after the scale-down",
+        down.elapsed()
+    );
+
     let removed = Instant::now();
     docker(&["service", "rm", &name]);
     wait_for(
