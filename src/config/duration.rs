@@ -128,7 +128,7 @@ impl<'de> Deserialize<'de> for Duration {
                     .map_err(|_| E::custom("duration must not be negative"))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Duration, E> {
-                if v.is_finite() && v >= 0.0 && v < 1e12 {
+                if v.is_finite() && (0.0..1e12).contains(&v) {
                     Ok(Duration(std::time::Duration::from_secs_f64(v)))
                 } else {
                     Err(E::custom("duration must be a non-negative number"))

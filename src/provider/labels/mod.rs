@@ -16,6 +16,7 @@
 //! (balancing, health and draining then happen in IPVS, not per task).
 
 mod build;
+mod constraints;
 mod de;
 mod merge;
 mod template;
@@ -30,6 +31,7 @@ use std::net::IpAddr;
 use crate::config::static_config::SwarmProviderConfig;
 use crate::config::{ConfigIssue, DynamicConfig, Element};
 
+pub use constraints::{matches as constraints_match, ConstraintError};
 pub use merge::build_config;
 pub use template::{normalize, render, TemplateError, TemplateModel};
 
@@ -66,6 +68,8 @@ pub struct LabelOptions {
     /// Go-template of the rule for routers without one.
     pub default_rule: String,
     pub allow_empty_services: bool,
+    /// Traefik `constraints` expression; services whose labels do not match are not exposed.
+    pub constraints: Option<String>,
 }
 
 impl LabelOptions {
@@ -74,6 +78,7 @@ impl LabelOptions {
             exposed_by_default: cfg.exposed_by_default,
             default_rule: cfg.default_rule.clone(),
             allow_empty_services: cfg.allow_empty_services.unwrap_or(false),
+            constraints: cfg.constraints.clone(),
         }
     }
 }
@@ -94,20 +99,22 @@ pub struct ServiceSettings {
     pub lb_swarm: bool,
 }
 
-/// Reads the provider-level labels; a malformed value disables the service (as Traefik) with an issue.
+/// Reads the provider-level labels and applies `exposedByDefault` and `constraints`; a malformed
+/// value disables the service (as Traefik) with an issue.
 pub fn service_settings(
     service_name: &str,
     labels: &BTreeMap<String, String>,
-    exposed_by_default: bool,
+    opts: &LabelOptions,
 ) -> (ServiceSettings, Vec<ConfigIssue>) {
     let root = Node::from_labels(labels);
-    settings_from(service_name, &root, exposed_by_default)
+    settings_from(service_name, &root, labels, opts)
 }
 
 fn settings_from(
     service_name: &str,
     root: &Node,
-    exposed_by_default: bool,
+    labels: &BTreeMap<String, String>,
+    opts: &LabelOptions,
 ) -> (ServiceSettings, Vec<ConfigIssue>) {
     let mut issues = Vec::new();
     let mut bad = |key: &str, message: String| {
@@ -118,7 +125,7 @@ fn settings_from(
         );
     };
     let mut settings = ServiceSettings {
-        enabled: exposed_by_default,
+        enabled: opts.exposed_by_default,
         ..Default::default()
     };
     if let Some(node) = root.child("enable") {
@@ -153,6 +160,20 @@ fn settings_from(
             }
         }
     }
+    if let Some(expr) = opts.constraints.as_deref() {
+        match constraints::matches(expr, labels) {
+            Ok(true) => {}
+            Ok(false) => settings.enabled = false,
+            Err(e) => {
+                issues.push(
+                    ConfigIssue::new(Element::Provider, "swarm", e.to_string())
+                        .with_key("providers.swarm.constraints")
+                        .with_origin(service_name),
+                );
+                settings.enabled = false;
+            }
+        }
+    }
     (settings, issues)
 }
 
@@ -163,7 +184,7 @@ pub fn service_config(
     opts: &LabelOptions,
 ) -> (DynamicConfig, Vec<ConfigIssue>) {
     let root = Node::from_labels(&svc.labels);
-    let (settings, mut issues) = settings_from(&svc.name, &root, opts.exposed_by_default);
+    let (settings, mut issues) = settings_from(&svc.name, &root, &svc.labels, opts);
     let mut out = DynamicConfig::default();
     if !settings.enabled
         || (svc.tasks.is_empty() && !settings.lb_swarm && !opts.allow_empty_services)

@@ -534,7 +534,11 @@ fn network_and_lbswarm_settings() {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let (settings, issues) = service_settings("s", &labels, false);
+    let opts = LabelOptions {
+        exposed_by_default: false,
+        ..LabelOptions::default()
+    };
+    let (settings, issues) = service_settings("s", &labels, &opts);
     assert!(issues.is_empty());
     assert_eq!(
         settings,
@@ -657,4 +661,32 @@ fn merge_unites_servers_and_drops_conflicts() {
         vec![(Element::Router, "shared"), (Element::Middleware, "m")]
     );
     assert!(issues[0].message.contains("st_a, st_b, st_c"));
+}
+
+#[test]
+fn constraints_filter_services() {
+    let labels = [
+        ("traefik.http.services.s.loadbalancer.server.port", "80"),
+        ("env", "prod"),
+    ];
+    let cases = [
+        (Some("Label(`env`, `prod`)"), true, false),
+        (Some("Label(`env`, `dev`)"), false, false),
+        (
+            Some("LabelRegex(`env`, `^pr`) && !Label(`x`, `y`)"),
+            true,
+            false,
+        ),
+        (Some("Label(`env`"), false, true),
+        (None, true, false),
+    ];
+    for (expr, exposed, issue) in cases {
+        let opts = LabelOptions {
+            constraints: expr.map(String::from),
+            ..LabelOptions::default()
+        };
+        let (cfg, issues) = service_config(&svc("s_c", &labels), &opts);
+        assert_eq!(!cfg.http.services.is_empty(), exposed, "{expr:?}");
+        assert_eq!(!issues.is_empty(), issue, "{expr:?}: {issues:?}");
+    }
 }

@@ -8,7 +8,7 @@
 //! the burst to end, re-read, then re-read again after 1, 2, 4, 8 s (tasks on other nodes send no
 //! events here) → full resync every 60 s (or `refreshSeconds`). When Docker is unreachable or the
 //! stream breaks, nothing is published (the last snapshot stays in force) and the connection is
-//! retried with exponential back-off (100 ms → 5 s). `constraints` is not supported yet (logged once).
+//! retried with exponential back-off (100 ms → 5 s).
 
 mod raw;
 mod read;
@@ -55,7 +55,6 @@ pub struct SwarmProvider {
     labels: LabelOptions,
     resync: Duration,
     watch: bool,
-    constraints: Option<String>,
     refresh_given: bool,
 }
 
@@ -72,7 +71,6 @@ impl SwarmProvider {
             labels: LabelOptions::from_config(cfg),
             resync,
             watch: cfg.watch,
-            constraints: cfg.constraints.clone(),
             refresh_given: cfg.refresh_seconds.is_some(),
         }
     }
@@ -84,9 +82,6 @@ impl SwarmProvider {
                 resync = ?self.resync,
                 "swarm provider is event-driven; refreshSeconds is used as the full-resync period"
             );
-        }
-        if let Some(c) = &self.constraints {
-            tracing::warn!(constraints = %c, "swarm provider: constraints are not supported yet and are ignored");
         }
         let mut backoff = BACKOFF_MIN;
         let mut connected: Option<bool> = None;
@@ -205,22 +200,23 @@ impl SwarmProvider {
         endpoint: &DockerEndpoint,
         tx: &SnapshotTx,
     ) -> Result<(), SwarmError> {
-        let services = read::read_state(
-            docker,
-            endpoint,
-            self.network.as_deref(),
-            self.labels.exposed_by_default,
-        )
-        .await?;
+        let services =
+            read::read_state(docker, endpoint, self.network.as_deref(), &self.labels).await?;
         let (config, issues) = build_config(&services, &self.labels);
         let snapshot = ProviderSnapshot { config, issues };
+        let mut fresh_issues = Vec::new();
         let changed = tx.send_if_modified(|current| {
             if *current == snapshot {
-                false
-            } else {
-                *current = snapshot;
-                true
+                return false;
             }
+            fresh_issues = snapshot
+                .issues
+                .iter()
+                .filter(|i| !current.issues.contains(i))
+                .cloned()
+                .collect();
+            *current = snapshot;
+            true
         });
         if changed {
             let cur = tx.borrow();
@@ -230,9 +226,10 @@ impl SwarmProvider {
                 issues = cur.issues.len(),
                 "swarm provider: configuration changed"
             );
-            for issue in &cur.issues {
-                tracing::warn!(%issue, "swarm provider: label issue");
-            }
+        }
+        // Each issue is logged once, when it first appears.
+        for issue in &fresh_issues {
+            tracing::warn!(%issue, "swarm provider: label issue");
         }
         Ok(())
     }

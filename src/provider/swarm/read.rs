@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::raw::{get_json, DockerEndpoint};
 use super::SwarmError;
-use crate::provider::labels::{service_settings, SwarmService, TaskEndpoint};
+use crate::provider::labels::{service_settings, LabelOptions, SwarmService, TaskEndpoint};
 
 /// The part of Docker's `/tasks` answer swarmgate reads (PascalCase as the API).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -113,7 +113,7 @@ pub(super) async fn read_state(
     docker: &Docker,
     endpoint: &DockerEndpoint,
     network: Option<&str>,
-    exposed_by_default: bool,
+    opts: &LabelOptions,
 ) -> Result<Vec<SwarmService>, SwarmError> {
     let services = docker
         .list_services(None::<ListServicesOptions>)
@@ -161,7 +161,7 @@ pub(super) async fn read_state(
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let (settings, _) = service_settings(&name, &labels, exposed_by_default);
+        let (settings, _) = service_settings(&name, &labels, opts);
         if !settings.enabled {
             continue;
         }
