@@ -26,6 +26,19 @@ struct ServerLabels {
     weight: Option<u32>,
 }
 
+/// Options Traefik v3 accepts that swarmgate does not implement: reported and ignored, the element
+/// stays enabled (paths below the service / router node, matched ignoring case).
+const UNSUPPORTED_SERVICE_OPTIONS: &[&str] = &[
+    "loadbalancer.responseforwarding",
+    "loadbalancer.strategy",
+    "loadbalancer.passivehealthcheck",
+    "loadbalancer.healthcheck.followredirects",
+    "loadbalancer.healthcheck.mode",
+    "loadbalancer.sticky.cookie.domain",
+    "loadbalancer.server.preservepath",
+];
+const UNSUPPORTED_ROUTER_OPTIONS: &[&str] = &["observability", "rulesyntax"];
+
 pub(super) fn leaf(value: &str) -> Node {
     Node {
         value: Some(value.to_string()),
@@ -62,6 +75,23 @@ impl Builder<'_> {
         }
     }
 
+    fn strip_unsupported(
+        &mut self,
+        node: &mut Node,
+        element: Element,
+        name: &str,
+        section: &str,
+        paths: &[&str],
+    ) {
+        for path in paths {
+            let segs: Vec<&str> = path.split('.').collect();
+            if node.remove_path(&segs).is_some() {
+                let msg = "supported by Traefik but not by swarmgate; ignored".to_string();
+                self.issue(element, name, &format!("{section}.{name}.{path}"), msg);
+            }
+        }
+    }
+
     /// Builds one service with its servers; `None` (and an issue) when its labels are invalid.
     pub(super) fn service(&mut self, sname: &str, node: &Node) -> Option<ServiceConfig> {
         let key = |path: &str| {
@@ -71,6 +101,13 @@ impl Builder<'_> {
             )
         };
         let mut node = node.clone();
+        self.strip_unsupported(
+            &mut node,
+            Element::Service,
+            sname,
+            "http.services",
+            UNSUPPORTED_SERVICE_OPTIONS,
+        );
         let server_node = if node.children.is_empty() {
             // A service named only by a router: a default load balancer.
             node.children.insert("loadBalancer".into(), leaf("true"));
@@ -119,6 +156,10 @@ impl Builder<'_> {
             );
             return None;
         };
+        if !lb.servers.is_empty() {
+            // Explicit `servers[n].url` labels: used as written, as Traefik does.
+            return Some(service);
+        }
         let port = match server.port.as_deref().map(str::trim) {
             Some(p) => match p.parse::<u16>() {
                 Ok(port) if port > 0 => port,
@@ -195,6 +236,13 @@ impl Builder<'_> {
             )
         };
         let mut node = node.clone();
+        self.strip_unsupported(
+            &mut node,
+            Element::Router,
+            rname,
+            "http.routers",
+            UNSUPPORTED_ROUTER_OPTIONS,
+        );
         if let Some(tls) = node.child("tls") {
             if tls.leaf().and_then(parse_bool) == Some(false) {
                 node.take_child("tls");

@@ -84,6 +84,26 @@ impl Node {
         self.children.remove(&key)
     }
 
+    /// Removes the node at dotted `path` (segments matched ignoring ASCII case) and prunes the
+    /// parents it leaves empty; returns the removed node.
+    pub(crate) fn remove_path(&mut self, path: &[&str]) -> Option<Node> {
+        let (head, rest) = path.split_first()?;
+        if rest.is_empty() {
+            return self.take_child(head);
+        }
+        let key = self
+            .children
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(head))?
+            .clone();
+        let child = self.children.get_mut(&key)?;
+        let removed = child.remove_path(rest);
+        if child.children.is_empty() && child.value.is_none() {
+            self.children.remove(&key);
+        }
+        removed
+    }
+
     pub(crate) fn has_child(&self, name: &str) -> bool {
         self.child(name).is_some()
     }
@@ -193,6 +213,18 @@ mod tests {
         assert_eq!(tls.value.as_deref(), Some("true"));
         assert_eq!(tls.leaf(), None);
         assert_eq!(tls.child("CERTRESOLVER").unwrap().leaf(), Some("le"));
+    }
+
+    #[test]
+    fn remove_path_prunes_empty_parents() {
+        let mut root = Node::default();
+        root.insert(&split_key("lb.hc.mode"), "grpc".into());
+        root.insert(&split_key("lb.port"), "80".into());
+        assert!(root.remove_path(&["LB", "HC", "mode"]).is_some());
+        let lb = root.child("lb").unwrap();
+        assert!(!lb.has_child("hc"));
+        assert!(lb.has_child("port"));
+        assert!(root.remove_path(&["lb", "nope"]).is_none());
     }
 
     #[test]

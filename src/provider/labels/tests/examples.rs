@@ -330,3 +330,55 @@ fn default_rule_and_auto_service() {
     // No port label: the lowest published port.
     assert_eq!(urls(&cfg, "my-stack-Web")[0].0, "http://10.0.1.5:80");
 }
+
+#[test]
+fn traefik_options_swarmgate_lacks_are_reported_not_fatal() {
+    let (cfg, issues) = translate(&svc(
+        "s_u",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`u`)"),
+            ("traefik.http.routers.r.observability.accesslogs", "false"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.services.s.loadbalancer.responseforwarding.flushinterval",
+                "100ms",
+            ),
+            (
+                "traefik.http.services.s.loadbalancer.healthcheck.mode",
+                "grpc",
+            ),
+            (
+                "traefik.http.services.s.loadbalancer.healthcheck.path",
+                "/h",
+            ),
+        ],
+    ));
+    assert!(cfg.http.routers.contains_key("r"));
+    let lb = cfg.http.services["s"].load_balancer.clone().unwrap();
+    assert_eq!(lb.health_check.unwrap().path.as_deref(), Some("/h"));
+    let keys: Vec<&str> = issues.iter().filter_map(|i| i.key.as_deref()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "traefik.http.services.s.loadbalancer.responseforwarding",
+            "traefik.http.services.s.loadbalancer.healthcheck.mode",
+            "traefik.http.routers.r.observability",
+        ]
+    );
+}
+
+#[test]
+fn explicit_server_urls_are_kept() {
+    let (cfg, issues) = translate(&svc(
+        "s_x",
+        &[(
+            "traefik.http.services.ext.loadbalancer.servers[0].url",
+            "http://10.9.9.9:81/",
+        )],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(
+        urls(&cfg, "ext"),
+        vec![("http://10.9.9.9:81/".to_string(), false)]
+    );
+}
