@@ -382,3 +382,102 @@ fn explicit_server_urls_are_kept() {
         vec![("http://10.9.9.9:81/".to_string(), false)]
     );
 }
+
+#[test]
+fn middlewares_map_generically_onto_their_types() {
+    let (cfg, issues) = translate(&svc(
+        "s_m",
+        &[
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.middlewares.hdr.headers.customrequestheaders.X-Script-Name",
+                "test",
+            ),
+            (
+                "traefik.http.middlewares.hdr.headers.customResponseHeaders.X-Custom",
+                "v",
+            ),
+            (
+                "traefik.http.middlewares.https.redirectscheme.scheme",
+                "https",
+            ),
+            (
+                "traefik.http.middlewares.https.redirectscheme.permanent",
+                "true",
+            ),
+            (
+                "traefik.http.middlewares.both.chain.middlewares",
+                "hdr,https",
+            ),
+            (
+                "traefik.http.middlewares.re.replacepathregex.regex",
+                "^/foo/(.*)",
+            ),
+            (
+                "traefik.http.middlewares.re.replacepathregex.replacement",
+                "/bar/$1",
+            ),
+            ("traefik.http.middlewares.sp.stripprefix.prefixes[0]", "/a"),
+            ("traefik.http.middlewares.sp.stripprefix.prefixes[1]", "/b"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let m = &cfg.http.middlewares;
+    match &m["hdr"] {
+        MiddlewareConfig::Headers(h) => {
+            assert_eq!(h.custom_request_headers["X-Script-Name"], "test");
+            assert_eq!(h.custom_response_headers["X-Custom"], "v");
+        }
+        other => panic!("{other:?}"),
+    }
+    match &m["https"] {
+        MiddlewareConfig::RedirectScheme(r) => {
+            assert_eq!((r.scheme.as_deref(), r.permanent), (Some("https"), true))
+        }
+        other => panic!("{other:?}"),
+    }
+    match &m["both"] {
+        MiddlewareConfig::Chain(c) => assert_eq!(c.middlewares, vec!["hdr", "https"]),
+        other => panic!("{other:?}"),
+    }
+    match &m["re"] {
+        MiddlewareConfig::ReplacePathRegex(r) => assert_eq!(r.replacement, "/bar/$1"),
+        other => panic!("{other:?}"),
+    }
+    match &m["sp"] {
+        MiddlewareConfig::StripPrefix(s) => assert_eq!(s.prefixes, vec!["/a", "/b"]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unsupported_sections_and_bad_default_rule() {
+    let (cfg, issues) = translate(&svc(
+        "s_tcp",
+        &[
+            ("traefik.tcp.routers.t.rule", "HostSNI(`*`)"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+        ],
+    ));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].key.as_deref(), Some("traefik.tcp"));
+    assert!(cfg.http.services.contains_key("s"));
+
+    let opts = LabelOptions {
+        default_rule: "Host(`{{ .Nope }}`)".into(),
+        ..LabelOptions::default()
+    };
+    let (cfg, issues) = service_config(
+        &svc(
+            "s_r",
+            &[("traefik.http.services.s.loadbalancer.server.port", "80")],
+        ),
+        &opts,
+    );
+    assert!(cfg.http.routers.is_empty());
+    assert_eq!(issues[0].element, Element::Router);
+    assert_eq!(
+        issues[0].key.as_deref(),
+        Some("traefik.http.routers.s-r.rule")
+    );
+}
