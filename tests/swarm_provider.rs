@@ -245,6 +245,141 @@ async fn discovers_scales_and_removes_a_service() {
     drop(cleanup);
 }
 
+/// A TCP → docker.sock relay the test can cut and restore, to play "Docker unreachable".
+struct Relay {
+    port: u16,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Relay {
+    async fn start(port: u16) -> Relay {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket
+            .bind(([127, 0, 0, 1], port).into())
+            .expect("bind relay");
+        let listener = socket.listen(64).expect("listen");
+        let port = listener.local_addr().expect("local addr").port();
+        let task = tokio::spawn(async move {
+            let mut conns = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                conns.spawn(async move {
+                    if let Ok(mut unix) =
+                        tokio::net::UnixStream::connect("/var/run/docker.sock").await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut tcp, &mut unix).await;
+                    }
+                });
+            }
+        });
+        Relay {
+            port,
+            task: Some(task),
+        }
+    }
+
+    /// Closes the listener and every relayed connection (the event stream included).
+    fn cut(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a dockerd in swarm mode: bash .ci/docker-up.sh"]
+async fn keeps_the_last_snapshot_while_docker_is_unreachable_then_catches_up() {
+    let tag = std::process::id();
+    let net = format!("sgtest_rnet_{tag}");
+    let name = format!("sgtest_relay_{tag}");
+    let router = format!("sgrelay{tag}");
+    let mut cleanup = Cleanup {
+        services: Vec::new(),
+        networks: Vec::new(),
+    };
+    docker(&[
+        "network",
+        "create",
+        "--driver",
+        "overlay",
+        "--attachable",
+        &net,
+    ]);
+    cleanup.networks.push(net.clone());
+    let port_label = format!("traefik.http.services.{router}.loadbalancer.server.port=80");
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--no-resolve-image",
+        "--name",
+        &name,
+        "--network",
+        &net,
+        "--label",
+        &port_label,
+        IMAGE,
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    cleanup.services.push(name.clone());
+
+    let mut relay = Relay::start(0).await;
+    let cfg = SwarmProviderConfig {
+        endpoint: format!("tcp://127.0.0.1:{}", relay.port),
+        network: Some(net.clone()),
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
+    let provider = tokio::spawn(SwarmProvider::new(&cfg).run(tx));
+    let svc = router.clone();
+    wait_for(
+        &mut rx,
+        "one task via tcp://",
+        Duration::from_secs(90),
+        |s| live(s, &svc) == 1,
+    )
+    .await;
+
+    relay.cut();
+    docker(&["service", "scale", "--detach", &format!("{name}=2")]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    rx.mark_unchanged();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !rx.has_changed().unwrap(),
+        "nothing is published while Docker is unreachable"
+    );
+    assert_eq!(
+        live(&rx.borrow(), &svc),
+        1,
+        "the last snapshot stays in force"
+    );
+
+    let back = Instant::now();
+    let _relay = Relay::start(relay.port).await;
+    wait_for(
+        &mut rx,
+        "the scaled service after reconnect",
+        Duration::from_secs(60),
+        |s| live(s, &svc) == 2,
+    )
+    .await;
+    println!(
+        "reconnect: caught up {:?} after Docker came back",
+        back.elapsed()
+    );
+    provider.abort();
+    drop(cleanup);
+}
+
 #[tokio::test]
 async fn unreachable_docker_publishes_nothing() {
     let cfg = SwarmProviderConfig {
