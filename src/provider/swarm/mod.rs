@@ -200,9 +200,10 @@ impl SwarmProvider {
         endpoint: &DockerEndpoint,
         tx: &SnapshotTx,
     ) -> Result<(), SwarmError> {
-        let services =
+        let (services, network_issues) =
             read::read_state(docker, endpoint, self.network.as_deref(), &self.labels).await?;
-        let (config, issues) = build_config(&services, &self.labels);
+        let (config, mut issues) = build_config(&services, &self.labels);
+        issues.extend(network_issues);
         let snapshot = ProviderSnapshot { config, issues };
         let mut fresh_issues = Vec::new();
         let changed = tx.send_if_modified(|current| {

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::raw::{get_json, DockerEndpoint};
 use super::SwarmError;
+use crate::config::{ConfigIssue, Element};
 use crate::provider::labels::{service_settings, LabelOptions, SwarmService, TaskEndpoint};
 
 /// The part of Docker's `/tasks` answer swarmgate reads (PascalCase as the API).
@@ -108,13 +109,14 @@ pub(super) fn select_task(
     Some((TaskEndpoint { ip, draining }, attachment.network.id.clone()))
 }
 
-/// Reads every service and its running tasks.
+/// Reads every service and its running tasks. Issues: services whose running tasks are not attached
+/// to the selected network (they get no servers).
 pub(super) async fn read_state(
     docker: &Docker,
     endpoint: &DockerEndpoint,
     network: Option<&str>,
     opts: &LabelOptions,
-) -> Result<Vec<SwarmService>, SwarmError> {
+) -> Result<(Vec<SwarmService>, Vec<ConfigIssue>), SwarmError> {
     let services = docker
         .list_services(None::<ListServicesOptions>)
         .await
@@ -150,6 +152,7 @@ pub(super) async fn read_state(
     }
 
     let mut out = Vec::new();
+    let mut issues = Vec::new();
     for service in services {
         let Some(spec) = service.spec.as_ref() else {
             continue;
@@ -170,11 +173,22 @@ pub(super) async fn read_state(
         let id = service.id.clone().unwrap_or_default();
         let mut endpoints = Vec::new();
         let mut chosen_network = None;
+        let mut running = 0usize;
         for task in by_service.get(id.as_str()).into_iter().flatten() {
+            running += usize::from(task.status.state == "running");
             if let Some((ep, net)) = select_task(task, wanted, stack, &unhealthy) {
                 endpoints.push(ep);
                 chosen_network.get_or_insert(net);
             }
+        }
+        if running > 0 && endpoints.is_empty() {
+            let msg = match wanted {
+                Some(n) => format!("no running task is attached to network {n:?}"),
+                None => "no running task is attached to a non-ingress network".to_string(),
+            };
+            issues.push(
+                ConfigIssue::new(Element::Service, name.clone(), msg).with_origin(name.clone()),
+            );
         }
         let endpoint = service.endpoint.as_ref();
         let vip = endpoint
@@ -203,7 +217,7 @@ pub(super) async fn read_state(
             vip,
         });
     }
-    Ok(out)
+    Ok((out, issues))
 }
 
 #[cfg(test)]
