@@ -245,6 +245,86 @@ async fn discovers_scales_and_removes_a_service() {
     drop(cleanup);
 }
 
+#[tokio::test]
+#[ignore = "needs a dockerd in swarm mode: bash .ci/docker-up.sh"]
+async fn tasks_become_servers_only_once_healthy() {
+    let tag = std::process::id();
+    let net = format!("sgtest_hnet_{tag}");
+    let sick = format!("sgtest_sick_{tag}");
+    let well = format!("sgtest_well_{tag}");
+    let mut cleanup = Cleanup {
+        services: Vec::new(),
+        networks: Vec::new(),
+    };
+    docker(&[
+        "network",
+        "create",
+        "--driver",
+        "overlay",
+        "--attachable",
+        &net,
+    ]);
+    cleanup.networks.push(net.clone());
+
+    let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
+    let cfg = SwarmProviderConfig {
+        network: Some(net.clone()),
+        ..Default::default()
+    };
+    let provider = tokio::spawn(SwarmProvider::new(&cfg).run(tx));
+    // Health check never passes: the task stays `starting`, then fails; never a server.
+    // Health check passes after ~1 s: the task becomes `running`, then a server.
+    for (name, check) in [(&sick, "false"), (&well, "test -f /www/index.html")] {
+        let router = format!(
+            "traefik.http.services.{}.loadbalancer.server.port=80",
+            name.replace('_', "")
+        );
+        docker(&[
+            "service",
+            "create",
+            "--detach",
+            "--no-resolve-image",
+            "--name",
+            name,
+            "--network",
+            &net,
+            "--health-cmd",
+            check,
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+            "--label",
+            &router,
+            IMAGE,
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/www",
+        ]);
+        cleanup.services.push(name.to_string());
+    }
+    let (sick_svc, well_svc) = (sick.replace('_', ""), well.replace('_', ""));
+    let became = wait_for(
+        &mut rx,
+        "the healthy service",
+        Duration::from_secs(90),
+        |s| live(s, &well_svc) == 1,
+    )
+    .await;
+    println!("health: healthy task became a server after {became:?}");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let snap = rx.borrow().clone();
+    assert!(
+        servers(&snap, &sick_svc).is_empty(),
+        "a never-healthy task is never a server: {snap:#?}"
+    );
+    provider.abort();
+    drop(cleanup);
+}
+
 /// A TCP → docker.sock relay the test can cut and restore, to play "Docker unreachable".
 struct Relay {
     port: u16,
