@@ -41,6 +41,9 @@ impl DockerEndpoint {
     }
 }
 
+/// How long one raw request may take, connect to last byte.
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// `GET path` (already carrying the `/v1.xx` prefix and query) and decodes the JSON answer.
 pub(super) async fn get_json<T: DeserializeOwned>(
     endpoint: &DockerEndpoint,
@@ -50,22 +53,28 @@ pub(super) async fn get_json<T: DeserializeOwned>(
         path: path.to_string(),
         reason,
     };
-    let body = match endpoint {
+    let body = tokio::time::timeout(TIMEOUT, fetch(endpoint, path))
+        .await
+        .map_err(|_| raw(format!("no answer within {TIMEOUT:?}")))?
+        .map_err(raw)?;
+    serde_json::from_slice(&body).map_err(|e| raw(e.to_string()))
+}
+
+async fn fetch(endpoint: &DockerEndpoint, path: &str) -> Result<Bytes, String> {
+    match endpoint {
         DockerEndpoint::Unix(sock) => {
             let stream = tokio::net::UnixStream::connect(sock)
                 .await
-                .map_err(|e| raw(e.to_string()))?;
+                .map_err(|e| e.to_string())?;
             get(stream, path, "localhost").await
         }
         DockerEndpoint::Tcp(addr) => {
             let stream = tokio::net::TcpStream::connect(addr.as_str())
                 .await
-                .map_err(|e| raw(e.to_string()))?;
+                .map_err(|e| e.to_string())?;
             get(stream, path, addr).await
         }
     }
-    .map_err(raw)?;
-    serde_json::from_slice(&body).map_err(|e| raw(e.to_string()))
 }
 
 async fn get<S>(stream: S, path: &str, host: &str) -> Result<Bytes, String>
