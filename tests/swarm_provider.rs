@@ -38,7 +38,7 @@ impl Drop for Cleanup {
         }
         // The network can only go once its tasks are gone.
         for n in &self.networks {
-            for _ in 0..40 {
+            for _ in 0..120 {
                 let ok = Command::new("docker").args(["network", "rm", n]).output();
                 if ok.is_ok_and(|o| o.status.success()) {
                     break;
@@ -132,6 +132,8 @@ async fn discovers_scales_and_removes_a_service() {
         "create",
         "--detach",
         "--no-resolve-image",
+        "--stop-grace-period",
+        "4s",
         "--name",
         &name,
         "--network",
@@ -288,6 +290,8 @@ async fn tasks_become_servers_only_once_healthy() {
             name,
             "--network",
             &net,
+            "--stop-grace-period",
+            "1s",
             "--health-cmd",
             check,
             "--health-interval",
@@ -395,6 +399,8 @@ async fn keeps_the_last_snapshot_while_docker_is_unreachable_then_catches_up() {
         "create",
         "--detach",
         "--no-resolve-image",
+        "--stop-grace-period",
+        "1s",
         "--name",
         &name,
         "--network",
