@@ -3,6 +3,11 @@
 //!
 //! Selection rules live in pure functions (`select_task`) so they are unit-tested; the I/O is a
 //! handful of list calls. Never publishes anything itself.
+//! Task addresses come from the manager's `/tasks` (cluster-wide, `NetworksAttachments`), read raw
+//! because bollard's `Task` model lacks that field. Health: Swarm keeps a task with a health check
+//! in `starting` until it is healthy, so only `running` tasks are servers; a running task whose
+//! container turned unhealthy is found through `/containers?filters=health=unhealthy`, which only
+//! sees this node's containers (on other nodes Swarm replaces the task within seconds anyway).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
