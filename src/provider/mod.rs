@@ -5,6 +5,8 @@
 //! so the last good configuration stays in force.
 
 pub mod file;
+pub mod labels;
+pub mod swarm;
 
 use crate::config::{ConfigIssue, DynamicConfig};
 

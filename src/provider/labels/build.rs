@@ -1,0 +1,298 @@
+//! Building one router and one service from their label subtrees (Traefik's defaults filled in).
+//! Pure; used by `labels::service_config`.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+
+use crate::config::dynamic::{RouterConfig, ServerConfig, ServiceConfig};
+use crate::config::{ConfigIssue, Element};
+
+use super::de::from_node;
+use super::template::{render, TemplateModel};
+use super::tree::{join_key, parse_bool, Node};
+use super::{LabelOptions, ServiceSettings, SwarmService};
+
+/// `loadbalancer.server.*`: how the servers' URLs are built.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ServerLabels {
+    #[serde(default)]
+    port: Option<String>,
+    #[serde(default)]
+    scheme: Option<String>,
+    #[serde(default)]
+    weight: Option<u32>,
+}
+
+/// Options Traefik v3 accepts that swarmgate does not implement: reported and ignored, the element
+/// stays enabled (paths below the service / router node, matched ignoring case).
+const UNSUPPORTED_SERVICE_OPTIONS: &[&str] = &[
+    "loadbalancer.responseforwarding",
+    "loadbalancer.strategy",
+    "loadbalancer.passivehealthcheck",
+    "loadbalancer.healthcheck.followredirects",
+    "loadbalancer.healthcheck.mode",
+    "loadbalancer.sticky.cookie.domain",
+    "loadbalancer.server.preservepath",
+];
+const UNSUPPORTED_ROUTER_OPTIONS: &[&str] = &["observability", "rulesyntax"];
+
+pub(super) fn leaf(value: &str) -> Node {
+    Node {
+        value: Some(value.to_string()),
+        children: BTreeMap::new(),
+    }
+}
+
+pub(super) struct Builder<'a> {
+    pub svc: &'a SwarmService,
+    pub opts: &'a LabelOptions,
+    pub settings: &'a ServiceSettings,
+    pub issues: &'a mut Vec<ConfigIssue>,
+}
+
+impl Builder<'_> {
+    pub(super) fn issue(&mut self, element: Element, name: &str, key: &str, message: String) {
+        self.issues.push(
+            ConfigIssue::new(element, name, message)
+                .with_key(format!("traefik.{key}"))
+                .with_origin(&self.svc.name),
+        );
+    }
+
+    pub(super) fn check_roots(&mut self, root: &Node) {
+        let name = self.svc.name.clone();
+        for key in root.children.keys() {
+            let msg = match key.as_str() {
+                "enable" | "http" | "swarm" | "docker" => continue,
+                "tcp" | "udp" => "TCP/UDP routing is not supported by swarmgate, ignored",
+                "tls" => "TLS options/stores from labels are not supported (use the file provider), ignored",
+                _ => "unknown label, ignored",
+            };
+            self.issue(Element::Source, &name, key, msg.into());
+        }
+    }
+
+    fn strip_unsupported(
+        &mut self,
+        node: &mut Node,
+        element: Element,
+        name: &str,
+        section: &str,
+        paths: &[&str],
+    ) {
+        for path in paths {
+            let segs: Vec<&str> = path.split('.').collect();
+            if node.remove_path(&segs).is_some() {
+                let msg = "supported by Traefik but not by swarmgate; ignored".to_string();
+                self.issue(element, name, &format!("{section}.{name}.{path}"), msg);
+            }
+        }
+    }
+
+    /// Builds one service with its servers; `None` (and an issue) when its labels are invalid.
+    pub(super) fn service(&mut self, sname: &str, node: &Node) -> Option<ServiceConfig> {
+        let key = |path: &str| {
+            format!(
+                "http.services.{}",
+                join_key(&[sname.to_string(), path.to_string()])
+            )
+        };
+        let mut node = node.clone();
+        self.strip_unsupported(
+            &mut node,
+            Element::Service,
+            sname,
+            "http.services",
+            UNSUPPORTED_SERVICE_OPTIONS,
+        );
+        let server_node = if node.children.is_empty() {
+            // A service named only by a router: a default load balancer.
+            node.children.insert("loadBalancer".into(), leaf("true"));
+            Node::default()
+        } else {
+            match node
+                .children
+                .iter_mut()
+                .find(|(k, _)| k.eq_ignore_ascii_case("loadbalancer"))
+            {
+                Some((_, lb)) => {
+                    let server = lb.take_child("server").unwrap_or_default();
+                    if lb.children.is_empty() {
+                        lb.value = Some("true".into());
+                    }
+                    server
+                }
+                None => Node::default(),
+            }
+        };
+        let mut service: ServiceConfig = match from_node(&node) {
+            Ok(s) => s,
+            Err(e) => {
+                self.issue(Element::Service, sname, &key(&e.path()), e.message);
+                return None;
+            }
+        };
+        let server: ServerLabels = match from_node(&server_node) {
+            Ok(s) => s,
+            Err(e) => {
+                self.issue(
+                    Element::Service,
+                    sname,
+                    &key(&format!("loadbalancer.server.{}", e.path())),
+                    e.message,
+                );
+                return None;
+            }
+        };
+        let Some(lb) = service.load_balancer.as_mut() else {
+            self.issue(
+                Element::Service,
+                sname,
+                &key(""),
+                "load-balancer is not defined".into(),
+            );
+            return None;
+        };
+        if !lb.servers.is_empty() {
+            // Explicit `servers[n].url` labels: used as written, as Traefik does.
+            return Some(service);
+        }
+        let port = match server.port.as_deref().map(str::trim) {
+            Some(p) => match p.parse::<u16>() {
+                Ok(port) if port > 0 => port,
+                _ => {
+                    let msg = format!("invalid port {p:?}");
+                    self.issue(
+                        Element::Service,
+                        sname,
+                        &key("loadbalancer.server.port"),
+                        msg,
+                    );
+                    return None;
+                }
+            },
+            None => match self.svc.ports.iter().min() {
+                Some(port) => *port,
+                None => {
+                    let msg = "port is missing: set loadbalancer.server.port (Swarm has no port detection)";
+                    self.issue(
+                        Element::Service,
+                        sname,
+                        &key("loadbalancer.server.port"),
+                        msg.into(),
+                    );
+                    return None;
+                }
+            },
+        };
+        let scheme = server.scheme.unwrap_or_else(|| "http".to_string());
+        let url = |ip: IpAddr| match ip {
+            IpAddr::V4(v4) => format!("{scheme}://{v4}:{port}"),
+            IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}"),
+        };
+        lb.servers = if self.settings.lb_swarm {
+            let Some(vip) = self.svc.vip else {
+                let msg =
+                    "lbswarm is set but the service has no virtual IP on the selected network";
+                self.issue(Element::Service, sname, "swarm.lbswarm", msg.into());
+                return None;
+            };
+            vec![ServerConfig {
+                url: url(vip),
+                weight: server.weight,
+                draining: false,
+            }]
+        } else {
+            let mut tasks = self.svc.tasks.clone();
+            tasks.sort();
+            tasks.dedup_by_key(|t| t.ip);
+            tasks
+                .iter()
+                .map(|t| ServerConfig {
+                    url: url(t.ip),
+                    weight: server.weight,
+                    draining: t.draining,
+                })
+                .collect()
+        };
+        Some(service)
+    }
+
+    /// Builds one router, filling the default rule and service as Traefik does.
+    pub(super) fn router(
+        &mut self,
+        rname: &str,
+        node: &Node,
+        name: &str,
+        services: &BTreeMap<String, Node>,
+    ) -> Option<RouterConfig> {
+        let key = |path: &str| {
+            format!(
+                "http.routers.{}",
+                join_key(&[rname.to_string(), path.to_string()])
+            )
+        };
+        let mut node = node.clone();
+        self.strip_unsupported(
+            &mut node,
+            Element::Router,
+            rname,
+            "http.routers",
+            UNSUPPORTED_ROUTER_OPTIONS,
+        );
+        if let Some(tls) = node.child("tls") {
+            if tls.leaf().and_then(parse_bool) == Some(false) {
+                node.take_child("tls");
+            }
+        }
+        for field in ["rule", "service"] {
+            if !node.has_child(field) {
+                node.children.insert(field.to_string(), Node::default());
+            }
+        }
+        let mut router: RouterConfig = match from_node(&node) {
+            Ok(r) => r,
+            Err(e) => {
+                self.issue(Element::Router, rname, &key(&e.path()), e.message);
+                return None;
+            }
+        };
+        if router.rule.trim().is_empty() {
+            let model = TemplateModel {
+                name,
+                labels: &self.svc.labels,
+            };
+            match render(&self.opts.default_rule, &model) {
+                Ok(rule) if !rule.trim().is_empty() => router.rule = rule,
+                Ok(_) => {
+                    self.issue(
+                        Element::Router,
+                        rname,
+                        &key("rule"),
+                        "undefined rule".into(),
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    self.issue(Element::Router, rname, &key("rule"), e.to_string());
+                    return None;
+                }
+            }
+        }
+        if router.service.trim().is_empty() {
+            let mut names = services.keys();
+            match (names.next(), names.next()) {
+                (Some(only), None) => router.service = only.clone(),
+                _ => {
+                    let msg = "could not define the service name for the router: too many services";
+                    self.issue(Element::Router, rname, &key("service"), msg.into());
+                    return None;
+                }
+            }
+        }
+        Some(router)
+    }
+}

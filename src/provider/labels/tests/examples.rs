@@ -1,0 +1,483 @@
+//! Traefik's documented label examples and defaults.
+
+use super::*;
+use crate::provider::labels::*;
+#[test]
+fn whoami_example() {
+    // Traefik docs: router rule + service port; the router gets the only service.
+    let (cfg, issues) = translate(&svc(
+        "mystack_whoami",
+        &[
+            (
+                "traefik.http.routers.my-container.rule",
+                "Host(`example.com`)",
+            ),
+            (
+                "traefik.http.services.my-container-service.loadbalancer.server.port",
+                "8080",
+            ),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let r = &cfg.http.routers["my-container"];
+    assert_eq!(r.rule, "Host(`example.com`)");
+    assert_eq!(r.service, "my-container-service");
+    assert!(r.entry_points.is_empty() && r.tls.is_none() && r.priority.is_none());
+    assert_eq!(
+        urls(&cfg, "my-container-service"),
+        vec![
+            ("http://10.0.1.5:8080".to_string(), false),
+            ("http://10.0.1.6:8080".to_string(), true)
+        ]
+    );
+    assert!(
+        cfg.http.services["my-container-service"]
+            .load_balancer
+            .as_ref()
+            .unwrap()
+            .pass_host_header
+    );
+}
+
+#[test]
+fn seed_stack_api_with_strip_prefix() {
+    let (cfg, issues) = translate(&svc(
+        "mystack_api",
+        &[
+            ("traefik.enable", "true"),
+            ("traefik.http.routers.api.rule", "PathPrefix(`/api`)"),
+            ("traefik.http.routers.api.entrypoints", "web,websecure"),
+            ("traefik.http.routers.api.middlewares", "api-strip"),
+            (
+                "traefik.http.middlewares.api-strip.stripprefix.prefixes",
+                "/api",
+            ),
+            ("traefik.http.services.api.loadbalancer.server.port", "8000"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let r = &cfg.http.routers["api"];
+    assert_eq!(r.entry_points, vec!["web", "websecure"]);
+    assert_eq!(r.middlewares, vec!["api-strip"]);
+    assert_eq!(r.service, "api");
+    match &cfg.http.middlewares["api-strip"] {
+        MiddlewareConfig::StripPrefix(s) => assert_eq!(s.prefixes, vec!["/api"]),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn healthcheck_sticky_and_lb_options() {
+    let (cfg, issues) = translate(&svc(
+        "s_web",
+        &[
+            ("traefik.http.services.web.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.services.web.loadbalancer.server.scheme",
+                "https",
+            ),
+            ("traefik.http.services.web.loadbalancer.server.weight", "3"),
+            (
+                "traefik.http.services.web.loadbalancer.passhostheader",
+                "false",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.serverstransport",
+                "insecure@file",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.healthcheck.path",
+                "/health",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.healthcheck.interval",
+                "5s",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.healthcheck.timeout",
+                "2s",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.healthcheck.port",
+                "8081",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.healthcheck.method",
+                "HEAD",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.healthcheck.status",
+                "204",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.healthcheck.headers.X-Probe",
+                "yes",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.sticky.cookie.name",
+                "srv",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.sticky.cookie.secure",
+                "true",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.sticky.cookie.httponly",
+                "true",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.sticky.cookie.samesite",
+                "lax",
+            ),
+            (
+                "traefik.http.services.web.loadbalancer.sticky.cookie.maxage",
+                "60",
+            ),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let lb = cfg.http.services["web"].load_balancer.clone().unwrap();
+    assert!(!lb.pass_host_header);
+    assert_eq!(lb.servers_transport.as_deref(), Some("insecure@file"));
+    assert_eq!(lb.servers[0].url, "https://10.0.1.5:80");
+    assert_eq!(lb.servers[0].weight, Some(3));
+    let hc = lb.health_check.unwrap();
+    assert_eq!(hc.path.as_deref(), Some("/health"));
+    assert_eq!(hc.interval.map(|d| d.get().as_secs()), Some(5));
+    assert_eq!(
+        (hc.port, hc.status, hc.method.as_deref()),
+        (Some(8081), Some(204), Some("HEAD"))
+    );
+    assert_eq!(hc.headers["X-Probe"], "yes");
+    let cookie = lb.sticky.unwrap().cookie.unwrap();
+    assert_eq!(cookie.name.as_deref(), Some("srv"));
+    assert!(cookie.secure && cookie.http_only);
+    assert_eq!(
+        (cookie.same_site.as_deref(), cookie.max_age),
+        (Some("lax"), Some(60))
+    );
+    // No router label: a default router named after the service, with the default rule.
+    assert_eq!(cfg.http.routers["s-web"].rule, "Host(`s-web`)");
+    assert_eq!(cfg.http.routers["s-web"].service, "web");
+}
+
+#[test]
+fn sticky_cookie_true_means_defaults() {
+    let (cfg, issues) = translate(&svc(
+        "s_web",
+        &[
+            ("traefik.http.services.web.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.services.web.loadbalancer.sticky.cookie",
+                "true",
+            ),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let lb = cfg.http.services["web"].load_balancer.clone().unwrap();
+    assert_eq!(lb.sticky.unwrap().cookie.unwrap().name, None);
+}
+
+#[test]
+fn multiple_routers_and_services() {
+    // Traefik docs: two ports of one container, each router naming its service.
+    let (cfg, issues) = translate(&svc(
+        "s_multi",
+        &[
+            (
+                "traefik.http.routers.www-router.rule",
+                "Host(`example-a.com`)",
+            ),
+            ("traefik.http.routers.www-router.service", "www-service"),
+            (
+                "traefik.http.services.www-service.loadbalancer.server.port",
+                "8000",
+            ),
+            (
+                "traefik.http.routers.admin-router.rule",
+                "Host(`example-b.com`)",
+            ),
+            ("traefik.http.routers.admin-router.service", "admin-service"),
+            ("traefik.http.routers.admin-router.priority", "42"),
+            ("traefik.http.routers.admin-router.tls", "true"),
+            ("traefik.http.routers.admin-router.tls.certresolver", "le"),
+            (
+                "traefik.http.routers.admin-router.tls.domains[0].main",
+                "example-b.com",
+            ),
+            (
+                "traefik.http.routers.admin-router.tls.domains[0].sans",
+                "a.example-b.com,b.example-b.com",
+            ),
+            (
+                "traefik.http.routers.admin-router.tls.options",
+                "modern@file",
+            ),
+            (
+                "traefik.http.services.admin-service.loadbalancer.server.port",
+                "9000",
+            ),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(cfg.http.routers.len(), 2);
+    assert_eq!(urls(&cfg, "www-service")[0].0, "http://10.0.1.5:8000");
+    assert_eq!(urls(&cfg, "admin-service")[0].0, "http://10.0.1.5:9000");
+    let admin = &cfg.http.routers["admin-router"];
+    assert_eq!(admin.priority, Some(42));
+    let tls = admin.tls.clone().unwrap();
+    assert_eq!(tls.cert_resolver.as_deref(), Some("le"));
+    assert_eq!(tls.options.as_deref(), Some("modern@file"));
+    assert_eq!(
+        tls.domains[0].sans,
+        vec!["a.example-b.com", "b.example-b.com"]
+    );
+}
+
+#[test]
+fn router_without_service_among_several_is_dropped() {
+    let (cfg, issues) = translate(&svc(
+        "s_x",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`a`)"),
+            ("traefik.http.services.a.loadbalancer.server.port", "1"),
+            ("traefik.http.services.b.loadbalancer.server.port", "2"),
+        ],
+    ));
+    assert!(cfg.http.routers.is_empty());
+    assert_eq!(cfg.http.services.len(), 2);
+    assert_eq!(issues.len(), 1);
+    assert!(issues[0].message.contains("too many services"));
+}
+
+#[test]
+fn tls_flag_values() {
+    for (value, want) in [("true", true), ("false", false)] {
+        let (cfg, issues) = translate(&svc(
+            "s_t",
+            &[
+                ("traefik.http.routers.r.tls", value),
+                ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            ],
+        ));
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(cfg.http.routers["r"].tls.is_some(), want, "{value}");
+    }
+}
+
+#[test]
+fn enable_and_exposed_by_default() {
+    let port = ("traefik.http.services.s.loadbalancer.server.port", "80");
+    let cases: &[(bool, Option<&str>, bool)] = &[
+        (true, None, true),
+        (false, None, false),
+        (false, Some("true"), true),
+        (true, Some("false"), false),
+    ];
+    for (exposed, enable, want) in cases {
+        let mut labels = vec![port];
+        if let Some(e) = enable {
+            labels.push(("traefik.enable", e));
+        }
+        let opts = LabelOptions {
+            exposed_by_default: *exposed,
+            ..LabelOptions::default()
+        };
+        let (cfg, issues) = service_config(&svc("s_e", &labels), &opts);
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(
+            !cfg.http.services.is_empty(),
+            *want,
+            "exposed={exposed} enable={enable:?}"
+        );
+    }
+}
+
+#[test]
+fn swarmgate_prefix_and_case_insensitive_keys() {
+    let (cfg, issues) = translate(&svc(
+        "s_p",
+        &[
+            ("Traefik.HTTP.Routers.R.Rule", "Host(`from-traefik`)"),
+            ("swarmgate.http.routers.R.rule", "Host(`from-swarmgate`)"),
+            ("swarmgate.http.routers.R.EntryPoints", "web"),
+            ("SWARMGATE.http.services.s.LoadBalancer.Server.Port", "81"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let r = &cfg.http.routers["R"];
+    assert_eq!(r.rule, "Host(`from-swarmgate`)");
+    assert_eq!(r.entry_points, vec!["web"]);
+    assert_eq!(urls(&cfg, "s")[0].0, "http://10.0.1.5:81");
+}
+
+#[test]
+fn default_rule_and_auto_service() {
+    let mut s = svc("my_stack.Web", &[]);
+    s.ports = vec![8080, 80];
+    let opts = LabelOptions {
+        default_rule:
+            "Host(`{{ .Name }}.{{ index .Labels \"com.docker.stack.namespace\" }}.local`)".into(),
+        ..LabelOptions::default()
+    };
+    s.labels
+        .insert("com.docker.stack.namespace".into(), "prod".into());
+    let (cfg, issues) = service_config(&s, &opts);
+    assert!(issues.is_empty(), "{issues:?}");
+    let r = &cfg.http.routers["my-stack-Web"];
+    assert_eq!(r.rule, "Host(`my-stack-Web.prod.local`)");
+    assert_eq!(r.service, "my-stack-Web");
+    // No port label: the lowest published port.
+    assert_eq!(urls(&cfg, "my-stack-Web")[0].0, "http://10.0.1.5:80");
+}
+
+#[test]
+fn traefik_options_swarmgate_lacks_are_reported_not_fatal() {
+    let (cfg, issues) = translate(&svc(
+        "s_u",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`u`)"),
+            ("traefik.http.routers.r.observability.accesslogs", "false"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.services.s.loadbalancer.responseforwarding.flushinterval",
+                "100ms",
+            ),
+            (
+                "traefik.http.services.s.loadbalancer.healthcheck.mode",
+                "grpc",
+            ),
+            (
+                "traefik.http.services.s.loadbalancer.healthcheck.path",
+                "/h",
+            ),
+        ],
+    ));
+    assert!(cfg.http.routers.contains_key("r"));
+    let lb = cfg.http.services["s"].load_balancer.clone().unwrap();
+    assert_eq!(lb.health_check.unwrap().path.as_deref(), Some("/h"));
+    let keys: Vec<&str> = issues.iter().filter_map(|i| i.key.as_deref()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "traefik.http.services.s.loadbalancer.responseforwarding",
+            "traefik.http.services.s.loadbalancer.healthcheck.mode",
+            "traefik.http.routers.r.observability",
+        ]
+    );
+}
+
+#[test]
+fn explicit_server_urls_are_kept() {
+    let (cfg, issues) = translate(&svc(
+        "s_x",
+        &[(
+            "traefik.http.services.ext.loadbalancer.servers[0].url",
+            "http://10.9.9.9:81/",
+        )],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(
+        urls(&cfg, "ext"),
+        vec![("http://10.9.9.9:81/".to_string(), false)]
+    );
+}
+
+#[test]
+fn middlewares_map_generically_onto_their_types() {
+    let (cfg, issues) = translate(&svc(
+        "s_m",
+        &[
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.middlewares.hdr.headers.customrequestheaders.X-Script-Name",
+                "test",
+            ),
+            (
+                "traefik.http.middlewares.hdr.headers.customResponseHeaders.X-Custom",
+                "v",
+            ),
+            (
+                "traefik.http.middlewares.https.redirectscheme.scheme",
+                "https",
+            ),
+            (
+                "traefik.http.middlewares.https.redirectscheme.permanent",
+                "true",
+            ),
+            (
+                "traefik.http.middlewares.both.chain.middlewares",
+                "hdr,https",
+            ),
+            (
+                "traefik.http.middlewares.re.replacepathregex.regex",
+                "^/foo/(.*)",
+            ),
+            (
+                "traefik.http.middlewares.re.replacepathregex.replacement",
+                "/bar/$1",
+            ),
+            ("traefik.http.middlewares.sp.stripprefix.prefixes[0]", "/a"),
+            ("traefik.http.middlewares.sp.stripprefix.prefixes[1]", "/b"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let m = &cfg.http.middlewares;
+    match &m["hdr"] {
+        MiddlewareConfig::Headers(h) => {
+            assert_eq!(h.custom_request_headers["X-Script-Name"], "test");
+            assert_eq!(h.custom_response_headers["X-Custom"], "v");
+        }
+        other => panic!("{other:?}"),
+    }
+    match &m["https"] {
+        MiddlewareConfig::RedirectScheme(r) => {
+            assert_eq!((r.scheme.as_deref(), r.permanent), (Some("https"), true))
+        }
+        other => panic!("{other:?}"),
+    }
+    match &m["both"] {
+        MiddlewareConfig::Chain(c) => assert_eq!(c.middlewares, vec!["hdr", "https"]),
+        other => panic!("{other:?}"),
+    }
+    match &m["re"] {
+        MiddlewareConfig::ReplacePathRegex(r) => assert_eq!(r.replacement, "/bar/$1"),
+        other => panic!("{other:?}"),
+    }
+    match &m["sp"] {
+        MiddlewareConfig::StripPrefix(s) => assert_eq!(s.prefixes, vec!["/a", "/b"]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unsupported_sections_and_bad_default_rule() {
+    let (cfg, issues) = translate(&svc(
+        "s_tcp",
+        &[
+            ("traefik.tcp.routers.t.rule", "HostSNI(`*`)"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+        ],
+    ));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].key.as_deref(), Some("traefik.tcp"));
+    assert!(cfg.http.services.contains_key("s"));
+
+    let opts = LabelOptions {
+        default_rule: "Host(`{{ .Nope }}`)".into(),
+        ..LabelOptions::default()
+    };
+    let (cfg, issues) = service_config(
+        &svc(
+            "s_r",
+            &[("traefik.http.services.s.loadbalancer.server.port", "80")],
+        ),
+        &opts,
+    );
+    assert!(cfg.http.routers.is_empty());
+    assert_eq!(issues[0].element, Element::Router);
+    assert_eq!(
+        issues[0].key.as_deref(),
+        Some("traefik.http.routers.s-r.rule")
+    );
+}

@@ -1,0 +1,322 @@
+//! The Swarm provider: watches the Docker API and publishes the label-derived `DynamicConfig`.
+//!
+//! Owns the connection to Docker (bollard, API version negotiated so Docker 20.10 … 29 work), the
+//! event subscription, debouncing, periodic resync and reconnect back-off. Translating labels is
+//! `provider::labels`' job; this module never interprets a label beyond what selects task addresses.
+//!
+//! Loop: subscribe to events → full read → publish if changed → on a relevant event wait ~100 ms for
+//! the burst to end, re-read, then re-read again after 1, 2, 4, 8 s (tasks on other nodes send no
+//! events here) → full resync every 60 s (or `refreshSeconds`). When Docker is unreachable or the
+//! stream breaks, nothing is published (the last snapshot stays in force) and the connection is
+//! retried with exponential back-off (100 ms → 5 s).
+
+mod raw;
+mod read;
+
+use std::time::Duration;
+
+use bollard::query_parameters::EventsOptions;
+use bollard::{Docker, API_DEFAULT_VERSION};
+use futures_util::StreamExt;
+use tokio::time::{sleep, sleep_until, Instant};
+
+pub use raw::DockerEndpoint;
+
+use super::labels::{build_config, LabelOptions};
+use super::{ProviderSnapshot, SnapshotTx};
+use crate::config::static_config::SwarmProviderConfig;
+
+/// Why a session with Docker ended.
+#[derive(Debug, thiserror::Error)]
+pub enum SwarmError {
+    #[error("unsupported Docker endpoint {endpoint:?} (use unix://, tcp:// or http://)")]
+    Endpoint { endpoint: String },
+    #[error("Docker API: {0}")]
+    Docker(#[source] bollard::errors::Error),
+    #[error("Docker API GET {path}: {reason}")]
+    Raw { path: String, reason: String },
+    #[error("Docker event stream ended")]
+    StreamEnded,
+}
+
+const DEBOUNCE: Duration = Duration::from_millis(100);
+const DEFAULT_RESYNC: Duration = Duration::from_secs(60);
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Follow-up re-reads after an event burst start here and double up to `FOLLOWUP_MAX`.
+const FOLLOWUP_FIRST: Duration = Duration::from_secs(1);
+const FOLLOWUP_MAX: Duration = Duration::from_secs(8);
+
+/// Watches one Docker endpoint; see the module docs.
+#[derive(Debug, Clone)]
+pub struct SwarmProvider {
+    endpoint: String,
+    network: Option<String>,
+    labels: LabelOptions,
+    resync: Duration,
+    watch: bool,
+    refresh_given: bool,
+}
+
+impl SwarmProvider {
+    pub fn new(cfg: &SwarmProviderConfig) -> Self {
+        let resync = cfg
+            .refresh_seconds
+            .map(|d| d.get())
+            .filter(|d| !d.is_zero())
+            .unwrap_or(DEFAULT_RESYNC);
+        SwarmProvider {
+            endpoint: cfg.endpoint.clone(),
+            network: cfg.network.clone(),
+            labels: LabelOptions::from_config(cfg),
+            resync,
+            watch: cfg.watch,
+            refresh_given: cfg.refresh_seconds.is_some(),
+        }
+    }
+
+    /// Runs until the task is dropped; publishes on `tx` only when the snapshot changes.
+    pub async fn run(self, tx: SnapshotTx) {
+        if self.refresh_given {
+            tracing::info!(
+                resync = ?self.resync,
+                "swarm provider is event-driven; refreshSeconds is used as the full-resync period"
+            );
+        }
+        let mut backoff = BACKOFF_MIN;
+        let mut connected: Option<bool> = None;
+        loop {
+            let err = self.session(&tx, &mut connected, &mut backoff).await;
+            if connected != Some(false) {
+                tracing::warn!(endpoint = %self.endpoint, error = %err, "swarm provider: Docker unreachable; keeping the last configuration, retrying");
+                connected = Some(false);
+            } else {
+                tracing::debug!(error = %err, retry_in = ?backoff, "swarm provider: still unreachable");
+            }
+            sleep(backoff).await;
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    /// One connection: returns only when it breaks.
+    async fn session(
+        &self,
+        tx: &SnapshotTx,
+        connected: &mut Option<bool>,
+        backoff: &mut Duration,
+    ) -> SwarmError {
+        match self.session_inner(tx, connected, backoff).await {
+            Ok(never) => match never {},
+            Err(e) => e,
+        }
+    }
+
+    async fn session_inner(
+        &self,
+        tx: &SnapshotTx,
+        connected: &mut Option<bool>,
+        backoff: &mut Duration,
+    ) -> Result<std::convert::Infallible, SwarmError> {
+        let endpoint = DockerEndpoint::parse(&self.endpoint)?;
+        let docker = connect(&endpoint)?
+            .negotiate_version()
+            .await
+            .map_err(SwarmError::Docker)?;
+        // Subscribe before the first read, so nothing that happens during it is missed.
+        let mut events = if self.watch {
+            let filters = [("type", vec!["service", "container", "network", "node"])]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+                .collect();
+            Some(docker.events(Some(EventsOptions {
+                filters: Some(filters),
+                ..Default::default()
+            })))
+        } else {
+            None
+        };
+        self.refresh(&docker, &endpoint, tx).await?;
+        if *connected != Some(true) {
+            let v = docker.client_version();
+            tracing::info!(endpoint = %self.endpoint, api = %format!("{}.{}", v.major_version, v.minor_version), "swarm provider: connected to Docker");
+            *connected = Some(true);
+        }
+        *backoff = BACKOFF_MIN;
+
+        let mut next_resync = Instant::now() + self.resync;
+        let mut followup: Option<(Instant, Duration)> = None;
+        loop {
+            let followup_at = followup.map(|(at, _)| at);
+            let event = async {
+                match events.as_mut() {
+                    Some(ev) => ev.next().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                ev = event => {
+                    match ev {
+                        None => return Err(SwarmError::StreamEnded),
+                        Some(Err(e)) => return Err(SwarmError::Docker(e)),
+                        Some(Ok(msg)) if relevant(&msg) => {}
+                        Some(Ok(_)) => continue,
+                    }
+                    // Debounce: let the burst finish (bounded), then read once.
+                    let deadline = Instant::now() + DEBOUNCE;
+                    if let Some(ev) = events.as_mut() {
+                        loop {
+                            tokio::select! {
+                                more = ev.next() => match more {
+                                    None => return Err(SwarmError::StreamEnded),
+                                    Some(Err(e)) => return Err(SwarmError::Docker(e)),
+                                    Some(Ok(_)) => {}
+                                },
+                                _ = sleep_until(deadline) => break,
+                            }
+                        }
+                    }
+                    self.refresh(&docker, &endpoint, tx).await?;
+                    followup = Some((Instant::now() + FOLLOWUP_FIRST, FOLLOWUP_FIRST));
+                }
+                _ = sleep_until(followup_at.unwrap_or(next_resync)), if followup_at.is_some() => {
+                    self.refresh(&docker, &endpoint, tx).await?;
+                    followup = followup.and_then(|(_, step)| {
+                        let step = step * 2;
+                        (step <= FOLLOWUP_MAX).then(|| (Instant::now() + step, step))
+                    });
+                }
+                _ = sleep_until(next_resync) => {
+                    self.refresh(&docker, &endpoint, tx).await?;
+                    next_resync = Instant::now() + self.resync;
+                }
+            }
+        }
+    }
+
+    /// Full read → labels → publish when different from the current snapshot.
+    async fn refresh(
+        &self,
+        docker: &Docker,
+        endpoint: &DockerEndpoint,
+        tx: &SnapshotTx,
+    ) -> Result<(), SwarmError> {
+        let (services, network_issues) =
+            read::read_state(docker, endpoint, self.network.as_deref(), &self.labels).await?;
+        let (config, mut issues) = build_config(&services, &self.labels);
+        issues.extend(network_issues);
+        let snapshot = ProviderSnapshot { config, issues };
+        let mut fresh_issues = Vec::new();
+        let changed = tx.send_if_modified(|current| {
+            if *current == snapshot {
+                return false;
+            }
+            fresh_issues = snapshot
+                .issues
+                .iter()
+                .filter(|i| !current.issues.contains(i))
+                .cloned()
+                .collect();
+            *current = snapshot;
+            true
+        });
+        if changed {
+            let cur = tx.borrow();
+            tracing::debug!(
+                routers = cur.config.http.routers.len(),
+                services = cur.config.http.services.len(),
+                issues = cur.issues.len(),
+                "swarm provider: configuration changed"
+            );
+        }
+        // Each issue is logged once, when it first appears.
+        for issue in &fresh_issues {
+            tracing::warn!(%issue, "swarm provider: label issue");
+        }
+        Ok(())
+    }
+}
+
+/// A bollard client for `endpoint` (default API version, to be negotiated).
+fn connect(endpoint: &DockerEndpoint) -> Result<Docker, SwarmError> {
+    const TIMEOUT_SECS: u64 = 30;
+    match endpoint {
+        DockerEndpoint::Unix(path) => {
+            Docker::connect_with_unix(&path.to_string_lossy(), TIMEOUT_SECS, API_DEFAULT_VERSION)
+        }
+        DockerEndpoint::Tcp(addr) => {
+            Docker::connect_with_http(addr, TIMEOUT_SECS, API_DEFAULT_VERSION)
+        }
+    }
+    .map_err(SwarmError::Docker)
+}
+
+/// Events that can change routing: any service/network/node event; container events of Swarm tasks
+/// that start, stop or change health (`kill`/`stop` come before a task stops answering).
+fn relevant(msg: &bollard::models::EventMessage) -> bool {
+    use bollard::models::EventMessageTypeEnum as T;
+    match msg.typ {
+        Some(T::SERVICE) | Some(T::NETWORK) | Some(T::NODE) => true,
+        Some(T::CONTAINER) => {
+            let action = msg.action.as_deref().unwrap_or("");
+            let is_task = msg
+                .actor
+                .as_ref()
+                .and_then(|a| a.attributes.as_ref())
+                .is_some_and(|a| a.contains_key("com.docker.swarm.task.id"));
+            is_task
+                && (matches!(action, "start" | "die" | "kill" | "stop" | "destroy")
+                    || action.starts_with("health_status"))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use bollard::models::{EventActor, EventMessage, EventMessageTypeEnum as T};
+
+    use super::*;
+
+    fn event(typ: T, action: &str, task: bool) -> EventMessage {
+        let mut attributes = HashMap::new();
+        if task {
+            attributes.insert("com.docker.swarm.task.id".to_string(), "t".to_string());
+        }
+        EventMessage {
+            typ: Some(typ),
+            action: Some(action.to_string()),
+            actor: Some(EventActor {
+                id: Some("x".into()),
+                attributes: Some(attributes),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn relevant_events() {
+        let cases = [
+            (event(T::SERVICE, "update", false), true),
+            (event(T::NODE, "update", false), true),
+            (event(T::CONTAINER, "start", true), true),
+            (event(T::CONTAINER, "kill", true), true),
+            (event(T::CONTAINER, "health_status: unhealthy", true), true),
+            (event(T::CONTAINER, "exec_start: sh", true), false),
+            (event(T::CONTAINER, "start", false), false),
+            (event(T::IMAGE, "pull", false), false),
+        ];
+        for (msg, want) in cases {
+            assert_eq!(relevant(&msg), want, "{:?} {:?}", msg.typ, msg.action);
+        }
+    }
+
+    #[test]
+    fn resync_period_from_config() {
+        let mut cfg = SwarmProviderConfig::default();
+        assert_eq!(SwarmProvider::new(&cfg).resync, DEFAULT_RESYNC);
+        cfg.refresh_seconds = Some(crate::config::Duration::from_secs(15));
+        assert_eq!(SwarmProvider::new(&cfg).resync, Duration::from_secs(15));
+    }
+}

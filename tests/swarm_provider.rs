@@ -1,0 +1,484 @@
+//! The Swarm provider against a real dockerd in swarm mode (`bash .ci/docker-up.sh` first, as root):
+//! a labelled service is discovered with its task IPs, scaling shows every task, removal clears it.
+//! `#[ignore]`d in a plain `cargo test`; run with `cargo test --test swarm_provider -- --ignored --nocapture`.
+//! When dockerd or the image is missing these tests fail loudly rather than skip.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use swarmgate::config::static_config::SwarmProviderConfig;
+use swarmgate::provider::swarm::SwarmProvider;
+use swarmgate::provider::{ProviderSnapshot, SnapshotRx};
+
+const IMAGE: &str = "swarmgate-busybox:latest";
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Removes what a test created, even when it panics.
+struct Cleanup {
+    services: Vec<String>,
+    networks: Vec<String>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for s in &self.services {
+            let _ = Command::new("docker").args(["service", "rm", s]).output();
+        }
+        // The network can only go once its tasks are gone.
+        for n in &self.networks {
+            for _ in 0..120 {
+                let ok = Command::new("docker").args(["network", "rm", n]).output();
+                if ok.is_ok_and(|o| o.status.success()) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }
+    }
+}
+
+/// Waits until `pred` holds for the published snapshot; returns the elapsed time.
+async fn wait_for(
+    rx: &mut SnapshotRx,
+    what: &str,
+    limit: Duration,
+    pred: impl Fn(&ProviderSnapshot) -> bool,
+) -> Duration {
+    let start = Instant::now();
+    let ok = matches!(
+        tokio::time::timeout(limit, rx.wait_for(|s| pred(s))).await,
+        Ok(Ok(_))
+    );
+    match ok {
+        true => start.elapsed(),
+        false => panic!(
+            "timed out after {limit:?} waiting for {what}; last snapshot: {:#?}",
+            *rx.borrow()
+        ),
+    }
+}
+
+fn servers(s: &ProviderSnapshot, service: &str) -> Vec<(String, bool)> {
+    s.config
+        .http
+        .services
+        .get(service)
+        .and_then(|svc| svc.load_balancer.as_ref())
+        .map(|lb| {
+            lb.servers
+                .iter()
+                .map(|x| (x.url.clone(), x.draining))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn live(s: &ProviderSnapshot, service: &str) -> usize {
+    servers(s, service)
+        .iter()
+        .filter(|(_, draining)| !draining)
+        .count()
+}
+
+#[tokio::test]
+#[ignore = "needs a dockerd in swarm mode: bash .ci/docker-up.sh"]
+async fn discovers_scales_and_removes_a_service() {
+    let tag = std::process::id();
+    let net = format!("sgtest_net_{tag}");
+    let name = format!("sgtest_web_{tag}");
+    let router = format!("sgweb{tag}");
+    let mut cleanup = Cleanup {
+        services: Vec::new(),
+        networks: Vec::new(),
+    };
+    docker(&["image", "inspect", IMAGE]);
+    docker(&[
+        "network",
+        "create",
+        "--driver",
+        "overlay",
+        "--attachable",
+        &net,
+    ]);
+    cleanup.networks.push(net.clone());
+
+    let cfg = SwarmProviderConfig {
+        exposed_by_default: false,
+        network: Some(net.clone()),
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
+    let provider = tokio::spawn(SwarmProvider::new(&cfg).run(tx));
+    // Let the provider connect and read the initial state.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let rule = format!("traefik.http.routers.{router}.rule=Host(`web.test`)");
+    let port = format!("traefik.http.services.{router}.loadbalancer.server.port=80");
+    let created = Instant::now();
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--no-resolve-image",
+        "--stop-grace-period",
+        "4s",
+        "--name",
+        &name,
+        "--network",
+        &net,
+        "--label",
+        "traefik.enable=true",
+        "--label",
+        &rule,
+        "--label",
+        &port,
+        IMAGE,
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    cleanup.services.push(name.clone());
+
+    let svc = router.clone();
+    wait_for(
+        &mut rx,
+        "the router and one running task",
+        Duration::from_secs(90),
+        |s| s.config.http.routers.contains_key(&router) && live(s, &svc) == 1,
+    )
+    .await;
+    println!(
+        "discovery: service visible {:?} after `docker service create`",
+        created.elapsed()
+    );
+    {
+        let snap = rx.borrow().clone();
+        let r = &snap.config.http.routers[&router];
+        assert_eq!(r.rule, "Host(`web.test`)");
+        assert_eq!(r.service, router);
+        let (url, _) = &servers(&snap, &router)[0];
+        assert!(url.starts_with("http://") && url.ends_with(":80"), "{url}");
+        assert!(snap.issues.is_empty(), "{:?}", snap.issues);
+    }
+
+    let scaled = Instant::now();
+    docker(&["service", "scale", "--detach", &format!("{name}=3")]);
+    wait_for(
+        &mut rx,
+        "three running tasks",
+        Duration::from_secs(90),
+        |s| live(s, &svc) == 3,
+    )
+    .await;
+    println!(
+        "discovery: 3 tasks visible {:?} after `docker service scale`",
+        scaled.elapsed()
+    );
+    let mut urls: Vec<String> = servers(&rx.borrow(), &router)
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect();
+    urls.sort();
+    urls.dedup();
+    assert!(urls.len() >= 3, "{urls:?}");
+
+    // Scale down: the leaving tasks (desired state `remove`, still running through their stop
+    // grace period — busybox httpd as PID 1 ignores SIGTERM) stay as draining servers first.
+    let down = Instant::now();
+    docker(&["service", "scale", "--detach", &format!("{name}=1")]);
+    wait_for(
+        &mut rx,
+        "two draining tasks",
+        Duration::from_secs(30),
+        |s| {
+            let all = servers(s, &svc);
+            live(s, &svc) == 1 && all.iter().filter(|(_, d)| *d).count() == 2
+        },
+    )
+    .await;
+    println!(
+        "discovery: 2 tasks draining {:?} after `docker service scale =1`",
+        down.elapsed()
+    );
+    wait_for(
+        &mut rx,
+        "the drained tasks to leave",
+        Duration::from_secs(60),
+        |s| servers(s, &svc).len() == 1 && live(s, &svc) == 1,
+    )
+    .await;
+    println!(
+        "discovery: drained tasks gone {:?} after the scale-down",
+        down.elapsed()
+    );
+
+    let removed = Instant::now();
+    docker(&["service", "rm", &name]);
+    wait_for(
+        &mut rx,
+        "the service to disappear",
+        Duration::from_secs(60),
+        |s| {
+            !s.config.http.routers.contains_key(&router)
+                && !s.config.http.services.contains_key(&svc)
+        },
+    )
+    .await;
+    println!(
+        "discovery: removal visible {:?} after `docker service rm`",
+        removed.elapsed()
+    );
+    provider.abort();
+    drop(cleanup);
+}
+
+#[tokio::test]
+#[ignore = "needs a dockerd in swarm mode: bash .ci/docker-up.sh"]
+async fn tasks_become_servers_only_once_healthy() {
+    let tag = std::process::id();
+    let net = format!("sgtest_hnet_{tag}");
+    let sick = format!("sgtest_sick_{tag}");
+    let well = format!("sgtest_well_{tag}");
+    let mut cleanup = Cleanup {
+        services: Vec::new(),
+        networks: Vec::new(),
+    };
+    docker(&[
+        "network",
+        "create",
+        "--driver",
+        "overlay",
+        "--attachable",
+        &net,
+    ]);
+    cleanup.networks.push(net.clone());
+
+    let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
+    let cfg = SwarmProviderConfig {
+        network: Some(net.clone()),
+        ..Default::default()
+    };
+    let provider = tokio::spawn(SwarmProvider::new(&cfg).run(tx));
+    // Health check never passes: the task stays `starting`, then fails; never a server.
+    // Health check passes after ~1 s: the task becomes `running`, then a server.
+    for (name, check) in [(&sick, "false"), (&well, "test -f /www/index.html")] {
+        let router = format!(
+            "traefik.http.services.{}.loadbalancer.server.port=80",
+            name.replace('_', "")
+        );
+        docker(&[
+            "service",
+            "create",
+            "--detach",
+            "--no-resolve-image",
+            "--name",
+            name,
+            "--network",
+            &net,
+            "--stop-grace-period",
+            "1s",
+            "--health-cmd",
+            check,
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+            "--label",
+            &router,
+            IMAGE,
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/www",
+        ]);
+        cleanup.services.push(name.to_string());
+    }
+    let (sick_svc, well_svc) = (sick.replace('_', ""), well.replace('_', ""));
+    let became = wait_for(
+        &mut rx,
+        "the healthy service",
+        Duration::from_secs(90),
+        |s| live(s, &well_svc) == 1,
+    )
+    .await;
+    println!("health: healthy task became a server after {became:?}");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let snap = rx.borrow().clone();
+    assert!(
+        servers(&snap, &sick_svc).is_empty(),
+        "a never-healthy task is never a server: {snap:#?}"
+    );
+    provider.abort();
+    drop(cleanup);
+}
+
+/// A TCP → docker.sock relay the test can cut and restore, to play "Docker unreachable".
+struct Relay {
+    port: u16,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Relay {
+    async fn start(port: u16) -> Relay {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket
+            .bind(([127, 0, 0, 1], port).into())
+            .expect("bind relay");
+        let listener = socket.listen(64).expect("listen");
+        let port = listener.local_addr().expect("local addr").port();
+        let task = tokio::spawn(async move {
+            let mut conns = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                conns.spawn(async move {
+                    if let Ok(mut unix) =
+                        tokio::net::UnixStream::connect("/var/run/docker.sock").await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut tcp, &mut unix).await;
+                    }
+                });
+            }
+        });
+        Relay {
+            port,
+            task: Some(task),
+        }
+    }
+
+    /// Closes the listener and every relayed connection (the event stream included).
+    fn cut(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a dockerd in swarm mode: bash .ci/docker-up.sh"]
+async fn keeps_the_last_snapshot_while_docker_is_unreachable_then_catches_up() {
+    let tag = std::process::id();
+    let net = format!("sgtest_rnet_{tag}");
+    let name = format!("sgtest_relay_{tag}");
+    let router = format!("sgrelay{tag}");
+    let mut cleanup = Cleanup {
+        services: Vec::new(),
+        networks: Vec::new(),
+    };
+    docker(&[
+        "network",
+        "create",
+        "--driver",
+        "overlay",
+        "--attachable",
+        &net,
+    ]);
+    cleanup.networks.push(net.clone());
+    let port_label = format!("traefik.http.services.{router}.loadbalancer.server.port=80");
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--no-resolve-image",
+        "--stop-grace-period",
+        "1s",
+        "--name",
+        &name,
+        "--network",
+        &net,
+        "--label",
+        &port_label,
+        IMAGE,
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    cleanup.services.push(name.clone());
+
+    let mut relay = Relay::start(0).await;
+    let cfg = SwarmProviderConfig {
+        endpoint: format!("tcp://127.0.0.1:{}", relay.port),
+        network: Some(net.clone()),
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
+    let provider = tokio::spawn(SwarmProvider::new(&cfg).run(tx));
+    let svc = router.clone();
+    wait_for(
+        &mut rx,
+        "one task via tcp://",
+        Duration::from_secs(90),
+        |s| live(s, &svc) == 1,
+    )
+    .await;
+
+    relay.cut();
+    docker(&["service", "scale", "--detach", &format!("{name}=2")]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    rx.mark_unchanged();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !rx.has_changed().unwrap(),
+        "nothing is published while Docker is unreachable"
+    );
+    assert_eq!(
+        live(&rx.borrow(), &svc),
+        1,
+        "the last snapshot stays in force"
+    );
+
+    let back = Instant::now();
+    let _relay = Relay::start(relay.port).await;
+    wait_for(
+        &mut rx,
+        "the scaled service after reconnect",
+        Duration::from_secs(60),
+        |s| live(s, &svc) == 2,
+    )
+    .await;
+    println!(
+        "reconnect: caught up {:?} after Docker came back",
+        back.elapsed()
+    );
+    provider.abort();
+    drop(cleanup);
+}
+
+#[tokio::test]
+async fn unreachable_docker_publishes_nothing() {
+    let cfg = SwarmProviderConfig {
+        endpoint: "unix:///nonexistent/docker.sock".into(),
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
+    let provider = tokio::spawn(SwarmProvider::new(&cfg).run(tx));
+    let changed = tokio::time::timeout(Duration::from_millis(800), rx.changed()).await;
+    assert!(
+        changed.is_err(),
+        "nothing may be published while Docker is unreachable"
+    );
+    assert!(!provider.is_finished(), "the provider keeps retrying");
+    provider.abort();
+}
