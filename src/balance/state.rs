@@ -8,7 +8,8 @@
 //!
 //! Passive ejection: every consecutive reported failure ejects the endpoint for a back-off period that starts at
 //! [`PASSIVE_BACKOFF_BASE`] (1 s) and doubles per consecutive failure, capped at [`PASSIVE_BACKOFF_MAX`] (30 s):
-//! 1 s, 2 s, 4 s, 8 s, 16 s, 30 s, 30 s, … A reported success resets the count and lifts the ejection.
+//! 1 s, 2 s, 4 s, 8 s, 16 s, 30 s, 30 s, … Failures reported during an ejection are ignored (they belong to requests
+//! already in flight). A reported success resets the count and lifts the ejection.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -79,15 +80,21 @@ impl EndpointState {
     }
 
     /// Passive feedback: a connect error or timeout. Ejects the endpoint until `now + back-off`, where the back-off
-    /// is 1 s doubled per consecutive failure (capped at 30 s). Returns the back-off applied.
+    /// is 1 s doubled per consecutive failure (capped at 30 s). Failures reported while the endpoint is already
+    /// ejected (requests that were in flight when it failed) neither count nor extend the ejection, so a burst of
+    /// concurrent failures costs one step of back-off, not many. Returns how long the endpoint stays ejected.
     pub fn report_failure(&self, now: Instant) -> Duration {
+        let now_nanos = self.nanos_since_epoch(now);
+        let current = self.ejected_until.load(Ordering::Relaxed);
+        if current != 0 && now_nanos < current {
+            return Duration::from_nanos(current - now_nanos);
+        }
         let n = self
             .failures
             .fetch_add(1, Ordering::Relaxed)
             .saturating_add(1);
         let backoff = passive_backoff(n);
-        let until = self
-            .nanos_since_epoch(now)
+        let until = now_nanos
             .saturating_add(u64::try_from(backoff.as_nanos()).unwrap_or(u64::MAX))
             .max(1);
         self.ejected_until.fetch_max(until, Ordering::Relaxed);

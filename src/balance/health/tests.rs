@@ -240,7 +240,7 @@ async fn sync_keeps_unchanged_targets_and_stops_removed() {
     checker.sync(Vec::new());
     assert!(checker.is_empty());
     assert!(state.is_active_up());
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
     let hits = srv.hits.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(

@@ -44,6 +44,19 @@ fn passive_ejection_and_expiry() {
     assert!(state.is_available(t1 + Duration::from_secs(2)));
     assert_eq!(state.consecutive_failures(), 2);
 
+    // Failures during an ejection (in-flight requests) neither escalate nor extend it.
+    let t2 = t1 + Duration::from_secs(2);
+    assert_eq!(state.report_failure(t2), Duration::from_secs(4));
+    for ms in [0, 10, 500] {
+        let remaining = state.report_failure(t2 + Duration::from_millis(ms));
+        assert_eq!(
+            remaining,
+            Duration::from_secs(4) - Duration::from_millis(ms)
+        );
+    }
+    assert_eq!(state.consecutive_failures(), 3);
+    assert!(state.is_available(t2 + Duration::from_secs(4)));
+
     // Success resets the count and lifts the ejection at once.
     state.report_failure(t1 + Duration::from_secs(3));
     assert!(!state.is_available(t1 + Duration::from_secs(3)));
