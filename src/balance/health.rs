@@ -188,3 +188,5 @@ impl Hysteresis {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tls_tests;
