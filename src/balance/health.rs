@@ -34,6 +34,8 @@ struct Running {
     config: HealthCheckConfig,
     state: Arc<EndpointState>,
     task: Option<JoinHandle<()>>,
+    /// The config cannot make a probe (already logged): not retried until the config changes.
+    invalid: bool,
 }
 
 impl Drop for Running {
@@ -79,20 +81,33 @@ impl HealthChecker {
         for target in targets {
             let key = (target.service.clone(), target.url.clone());
             if let Some(current) = self.running.remove(&key) {
-                if current.config == target.config && Arc::ptr_eq(&current.state, &target.state) {
+                let unchanged =
+                    current.config == target.config && Arc::ptr_eq(&current.state, &target.state);
+                // A loop that never started for lack of a runtime, or that ended, is started again.
+                let alive = current.invalid
+                    || runtime.is_none()
+                    || current.task.as_ref().is_some_and(|t| !t.is_finished());
+                if unchanged && alive {
                     next.insert(key, current);
                     continue;
                 }
                 // Changed: stop the old loop but keep the flag (no "server up" flicker).
                 drop(current);
             }
-            let task = runtime.as_ref().and_then(|rt| spawn_loop(rt, &target));
+            let (task, invalid) = match &runtime {
+                Some(rt) => match spawn_loop(rt, &target) {
+                    Some(task) => (Some(task), false),
+                    None => (None, true),
+                },
+                None => (None, false),
+            };
             next.insert(
                 key,
                 Running {
                     config: target.config,
                     state: target.state,
                     task,
+                    invalid,
                 },
             );
         }

@@ -2,7 +2,9 @@
 //!
 //! Weights are GCD-reduced; when their sum exceeds the schedule cap they are scaled down proportionally (each
 //! positive weight stays >= 1), so the schedule never holds more than `max(SCHEDULE_CAP, endpoints)` entries.
-//! Endpoints with weight 0 never appear (Traefik ignores non-positive weights).
+//! Endpoints with weight 0 never appear (Traefik ignores non-positive weights). Building costs O(schedule length ×
+//! endpoints) for unequal weights (O(endpoints) for equal ones); scaling keeps the length under about twice the
+//! cap, so this stays cheap for the endpoint counts a Swarm service has.
 
 /// Longest schedule built for large weights (unless there are more endpoints than this).
 pub const SCHEDULE_CAP: usize = 8192;

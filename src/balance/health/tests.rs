@@ -313,15 +313,48 @@ async fn probe_failures_connect_and_timeout() {
 }
 
 #[test]
-fn sync_outside_runtime_starts_nothing() {
+fn sync_outside_runtime_starts_nothing_then_starts_inside_one() {
     let state = Arc::new(EndpointState::new());
     let mut checker = HealthChecker::new();
+    let mut config = fast_config(1, 1);
+    config.path = None;
     checker.sync(vec![HealthTarget {
         service: "s".into(),
         url: "http://127.0.0.1:1".into(),
-        config: HealthCheckConfig::default(),
+        config: config.clone(),
         state: Arc::clone(&state),
     }]);
     assert_eq!(checker.len(), 1);
     assert!(state.is_active_up());
+    assert!(checker.running.values().all(|r| r.task.is_none()));
+
+    // The same targets synced inside a runtime: the loop starts now (and probes a closed port: down).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        checker.sync(vec![HealthTarget {
+            service: "s".into(),
+            url: "http://127.0.0.1:1".into(),
+            config: config.clone(),
+            state: Arc::clone(&state),
+        }]);
+        assert!(checker.running.values().all(|r| r.task.is_some()));
+        wait_until("server down", || !state.is_active_up()).await;
+        // An invalid target is logged once, left up and not retried while unchanged.
+        let bad = HealthTarget {
+            service: "s".into(),
+            url: "ftp://x".into(),
+            config,
+            state: Arc::new(EndpointState::new()),
+        };
+        checker.sync(vec![bad.clone()]);
+        checker.sync(vec![bad.clone()]);
+        assert!(checker
+            .running
+            .values()
+            .all(|r| r.invalid && r.task.is_none()));
+        assert!(bad.state.is_active_up());
+    });
 }
