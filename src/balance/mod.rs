@@ -1,109 +1,23 @@
-//! TEMPORARY stub of the balancer (replaced by the balance branch).
+//! Load balancing: per-service balancers (smooth weighted round robin, sticky cookies, draining), the
+//! reload-surviving endpoint state (active health + passive ejection + in-flight count) and the active health
+//! checker.
+//!
+//! The table compiler builds one [`Balancer`] per service at each reload from [`Endpoint`]s whose
+//! [`EndpointState`] comes from the long-lived [`EndpointRegistry`], so health survives reloads. The data plane
+//! only calls [`Balancer::pick`] / [`Balancer::pick_sticky`] and the atomics of [`EndpointState`]; nothing here
+//! locks or allocates per request (the registry and the health checker are config-plane only).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+mod balancer;
+pub mod health;
+mod state;
+pub mod sticky;
+mod wrr;
 
-use crate::config::dynamic::{HealthCheckConfig, StickyCookieConfig};
-
-#[derive(Debug, Default)]
-pub struct EndpointState {
-    down: AtomicBool,
-}
-impl EndpointState {
-    pub fn is_available(&self, _now: Instant) -> bool {
-        !self.down.load(Ordering::Relaxed)
-    }
-    pub fn report_failure(&self, _now: Instant) {
-        self.down.store(true, Ordering::Relaxed)
-    }
-    pub fn report_success(&self) {}
-    pub fn start_request(&self) -> InflightGuard {
-        InflightGuard
-    }
-}
-pub struct InflightGuard;
-
-#[derive(Default)]
-pub struct EndpointRegistry {
-    map: Mutex<std::collections::HashMap<(String, String), Arc<EndpointState>>>,
-}
-impl EndpointRegistry {
-    pub fn get_or_create(&self, service: &str, url: &str) -> Arc<EndpointState> {
-        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        m.entry((service.into(), url.into())).or_default().clone()
-    }
-}
-
-#[derive(Debug)]
-pub struct Endpoint {
-    pub url: String,
-    pub weight: u32,
-    pub draining: bool,
-    pub state: Arc<EndpointState>,
-}
-impl Endpoint {
-    pub fn new(url: String, weight: u32, draining: bool, state: Arc<EndpointState>) -> Self {
-        Endpoint {
-            url,
-            weight,
-            draining,
-            state,
-        }
-    }
-}
-
-#[derive(Debug)]
-pub struct StickyCookie;
-impl StickyCookie {
-    pub fn new(_c: &StickyCookieConfig) -> Self {
-        StickyCookie
-    }
-}
-
-#[derive(Debug)]
-pub struct Balancer {
-    eps: Vec<Endpoint>,
-    cur: AtomicUsize,
-}
-impl Balancer {
-    pub fn new(eps: Vec<Endpoint>, _s: Option<StickyCookie>) -> Self {
-        Balancer {
-            eps,
-            cur: AtomicUsize::new(0),
-        }
-    }
-    pub fn endpoints(&self) -> &[Endpoint] {
-        &self.eps
-    }
-    pub fn pick(&self, now: Instant, exclude: &[usize]) -> Option<usize> {
-        for _ in 0..self.eps.len() {
-            let i = self.cur.fetch_add(1, Ordering::Relaxed) % self.eps.len();
-            let e = &self.eps[i];
-            if !e.draining && e.state.is_available(now) && !exclude.contains(&i) {
-                return Some(i);
-            }
-        }
-        None
-    }
-}
-
-pub struct HealthTarget {
-    pub service: String,
-    pub url: String,
-    pub config: HealthCheckConfig,
-    pub state: Arc<EndpointState>,
-}
-impl std::fmt::Debug for HealthTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.url)
-    }
-}
-#[derive(Default)]
-pub struct HealthChecker;
-impl HealthChecker {
-    pub fn new() -> Self {
-        HealthChecker
-    }
-    pub fn sync(&mut self, _t: Vec<HealthTarget>) {}
-}
+pub use balancer::{Balancer, Endpoint};
+pub use health::{HealthChecker, HealthTarget};
+pub use state::{
+    passive_backoff, EndpointRegistry, EndpointState, InflightGuard, PASSIVE_BACKOFF_BASE,
+    PASSIVE_BACKOFF_MAX,
+};
+pub use sticky::StickyCookie;
+pub use wrr::SCHEDULE_CAP;

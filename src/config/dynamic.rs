@@ -185,6 +185,9 @@ pub struct StickyCookieConfig {
     pub max_age: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Cookie `Domain` attribute (Traefik v3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
 }
 
 /// `weighted` service: splits traffic across other services.

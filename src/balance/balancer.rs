@@ -1,0 +1,192 @@
+//! One service's balancer: endpoints, the precomputed smooth-WRR schedule, sticky cookie lookup.
+//!
+//! Immutable after construction except the schedule cursor (one `AtomicUsize`). `pick` and `pick_sticky` run per
+//! request: lock-free and allocation-free. A schedule slot whose endpoint is unavailable (health, passive
+//! ejection, retry exclusion) is skipped *and consumed*: the shared cursor moves past it, so the skipped
+//! endpoint's share is spread over the others in proportion to their weights (with equal weights, exactly evenly).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::HeaderValue;
+
+use super::state::EndpointState;
+use super::sticky::{legacy_cookie_values, server_cookie_value, StickyCookie};
+use super::wrr::smooth_schedule;
+
+/// A server as the balancer sees it.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: String,
+    /// Relative weight; 0 = never picked (Traefik ignores non-positive weights).
+    pub weight: u32,
+    /// Out of rotation (task shutting down); in-flight requests finish.
+    pub draining: bool,
+    pub state: Arc<EndpointState>,
+}
+
+impl Endpoint {
+    /// An endpoint with weight 1, not draining.
+    pub fn new(url: impl Into<String>, state: Arc<EndpointState>) -> Self {
+        Endpoint {
+            url: url.into(),
+            weight: 1,
+            draining: false,
+            state,
+        }
+    }
+
+    /// Eligible for new requests at all (weight > 0, not draining)?
+    fn in_rotation(&self) -> bool {
+        self.weight > 0 && !self.draining
+    }
+}
+
+/// Sticky cookie data precomputed per balancer.
+#[derive(Debug)]
+struct StickyTable {
+    cookie: StickyCookie,
+    /// `Set-Cookie` header value per endpoint (same order as `endpoints`).
+    set_cookie: Box<[Option<HeaderValue>]>,
+    /// (cookie value, endpoint index, legacy?) sorted by value, for binary search.
+    lookup: Box<[(Box<str>, u16, bool)]>,
+}
+
+/// One service's balancer: immutable after construction except atomics.
+#[derive(Debug)]
+pub struct Balancer {
+    endpoints: Box<[Endpoint]>,
+    schedule: Box<[u16]>,
+    cursor: AtomicUsize,
+    sticky: Option<StickyTable>,
+}
+
+impl Balancer {
+    /// Precomputes the smooth WRR schedule (and the sticky cookie values when `sticky` is set). At most 65,536
+    /// endpoints are used; any beyond are dropped with a warning.
+    pub fn new(mut endpoints: Vec<Endpoint>, sticky: Option<StickyCookie>) -> Self {
+        let max = usize::from(u16::MAX) + 1;
+        if endpoints.len() > max {
+            tracing::warn!(
+                endpoints = endpoints.len(),
+                max,
+                "too many endpoints for one service; extra ones ignored"
+            );
+            endpoints.truncate(max);
+        }
+        let weights: Vec<u32> = endpoints.iter().map(|e| e.weight).collect();
+        let eligible: Vec<bool> = endpoints.iter().map(|e| !e.draining).collect();
+        let schedule = smooth_schedule(&weights, &eligible);
+        let sticky = sticky.map(|cookie| StickyTable::new(cookie, &endpoints));
+        Balancer {
+            endpoints: endpoints.into_boxed_slice(),
+            schedule,
+            cursor: AtomicUsize::new(0),
+            sticky,
+        }
+    }
+
+    /// All endpoints, including draining and zero-weight ones (indices returned by `pick` index this slice).
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// The precomputed schedule (endpoint indices), for inspection and tests.
+    pub fn schedule(&self) -> &[u16] {
+        &self.schedule
+    }
+
+    #[inline]
+    fn usable(&self, idx: usize, now: Instant, exclude: &[usize]) -> bool {
+        self.endpoints.get(idx).is_some_and(|e| {
+            e.in_rotation() && !exclude.contains(&idx) && e.state.is_available(now)
+        })
+    }
+
+    /// Next available endpoint by smooth weighted round robin, skipping draining/unavailable ones and the indices
+    /// in `exclude` (endpoints already tried for this request). None when none is available. Lock-free,
+    /// allocation-free; worst case (all down) scans the schedule once.
+    pub fn pick(&self, now: Instant, exclude: &[usize]) -> Option<usize> {
+        let len = self.schedule.len();
+        if len == 0 {
+            return None;
+        }
+        let start = self.cursor.fetch_add(1, Ordering::Relaxed);
+        for skipped in 0..len {
+            let slot = start.wrapping_add(skipped) % len;
+            let idx = usize::from(self.schedule[slot]);
+            if self.usable(idx, now, exclude) {
+                if skipped > 0 {
+                    // Consume the skipped slots so the next pick continues after this one.
+                    self.cursor.fetch_add(skipped, Ordering::Relaxed);
+                }
+                return Some(idx);
+            }
+        }
+        None
+    }
+
+    /// Sticky sessions: the endpoint named by `cookie_value` when it is available (and not excluded), else a WRR
+    /// pick. The flag says whether to send `Set-Cookie` ([`Balancer::set_cookie`]): true for a new pick or a legacy
+    /// cookie value, false when the cookie is honoured as is (always false without sticky configured).
+    pub fn pick_sticky(
+        &self,
+        now: Instant,
+        cookie_value: Option<&str>,
+        exclude: &[usize],
+    ) -> Option<(usize, bool)> {
+        let Some(sticky) = &self.sticky else {
+            return self.pick(now, exclude).map(|idx| (idx, false));
+        };
+        if let Some((idx, legacy)) = cookie_value.and_then(|v| sticky.find(v)) {
+            if self.usable(idx, now, exclude) {
+                return Some((idx, legacy));
+            }
+        }
+        self.pick(now, exclude).map(|idx| (idx, true))
+    }
+
+    /// The sticky cookie configuration, if any.
+    pub fn sticky(&self) -> Option<&StickyCookie> {
+        self.sticky.as_ref().map(|s| &s.cookie)
+    }
+
+    /// The precomputed `Set-Cookie` header value pinning a client to endpoint `idx` (None without sticky, for an
+    /// out-of-range index, or if the URL made an invalid header value).
+    pub fn set_cookie(&self, idx: usize) -> Option<&HeaderValue> {
+        self.sticky.as_ref()?.set_cookie.get(idx)?.as_ref()
+    }
+}
+
+impl StickyTable {
+    fn new(cookie: StickyCookie, endpoints: &[Endpoint]) -> Self {
+        let mut set_cookie = Vec::with_capacity(endpoints.len());
+        let mut lookup: Vec<(Box<str>, u16, bool)> = Vec::with_capacity(endpoints.len() * 4);
+        for (i, e) in endpoints.iter().enumerate() {
+            let idx = i as u16; // Balancer::new truncated to u16 range.
+            let value = server_cookie_value(&e.url);
+            set_cookie.push(HeaderValue::from_str(&cookie.set_cookie(&value)).ok());
+            lookup.push((value.into_boxed_str(), idx, false));
+            for legacy in legacy_cookie_values(&e.url) {
+                lookup.push((legacy.into_boxed_str(), idx, true));
+            }
+        }
+        // Stable sort keeps current-format entries (pushed first) ahead of legacy ones on equal keys.
+        lookup.sort_by(|a, b| a.0.cmp(&b.0));
+        StickyTable {
+            cookie,
+            set_cookie: set_cookie.into_boxed_slice(),
+            lookup: lookup.into_boxed_slice(),
+        }
+    }
+
+    fn find(&self, value: &str) -> Option<(usize, bool)> {
+        let pos = self.lookup.partition_point(|(k, _, _)| &**k < value);
+        let (k, idx, legacy) = self.lookup.get(pos)?;
+        (&**k == value).then_some((usize::from(*idx), *legacy))
+    }
+}
+
+#[cfg(test)]
+mod tests;

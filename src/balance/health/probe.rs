@@ -1,0 +1,293 @@
+//! One health-check probe: a fresh connection per check (so it also proves the server still accepts), one request,
+//! status judged, connection dropped. Plain HTTP/1.1 over TCP; `https` uses rustls **without certificate
+//! verification** (health checks only: they talk to task IPs whose certificates rarely name them; no request data
+//! is at stake).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
+use http_body_util::Empty;
+use hyper_util::rt::TokioIo;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::config::dynamic::HealthCheckConfig;
+
+/// Default probe interval (Traefik: 30 s).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+/// Default probe timeout (Traefik: 5 s).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a probe failed (or could not be built).
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("invalid health check target {url:?}: {reason}")]
+    InvalidTarget { url: String, reason: &'static str },
+    #[error("invalid health check header {name:?}")]
+    InvalidHeader { name: String },
+    #[error("connect to {addr} failed: {source}")]
+    Connect {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("TLS handshake with {addr} failed: {source}")]
+    Tls {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("HTTP exchange failed: {0}")]
+    Http(#[from] hyper::Error),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("unexpected status {status}")]
+    Status { status: StatusCode },
+    #[error("connection closed before a response")]
+    Closed,
+}
+
+/// A prepared probe: everything derived from the config once, when the loop starts.
+#[derive(Clone)]
+pub struct Probe {
+    host: String,
+    port: u16,
+    tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    method: Method,
+    uri: Uri,
+    host_header: HeaderValue,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    expected: Option<u16>,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+impl Probe {
+    /// Prepares the probe of server `url` (`http://ip:port`, `https://…`, `h2c://…`) per `config`.
+    pub fn new(url: &str, config: &HealthCheckConfig) -> Result<Probe, ProbeError> {
+        let invalid = |reason| ProbeError::InvalidTarget {
+            url: url.to_string(),
+            reason,
+        };
+        let server: Uri = url.parse().map_err(|_| invalid("not a URL"))?;
+        let server_scheme = server.scheme_str().unwrap_or("http");
+        let scheme = config
+            .scheme
+            .as_deref()
+            .unwrap_or(server_scheme)
+            .to_ascii_lowercase();
+        let https = match scheme.as_str() {
+            "http" | "h2c" => false,
+            "https" => true,
+            _ => return Err(invalid("scheme must be http, https or h2c")),
+        };
+        let host = server.host().ok_or_else(|| invalid("no host"))?;
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let default_port = if https { 443 } else { 80 };
+        let port = config
+            .port
+            .or_else(|| server.port_u16())
+            .unwrap_or(default_port);
+        let path = config.path.as_deref().unwrap_or("/");
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        let uri: Uri = path.parse().map_err(|_| invalid("invalid path"))?;
+        let method = match config.method.as_deref() {
+            Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                .map_err(|_| invalid("invalid method"))?,
+            None => Method::GET,
+        };
+        let authority = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let host_header = HeaderValue::from_str(config.hostname.as_deref().unwrap_or(&authority))
+            .map_err(|_| invalid("invalid hostname"))?;
+        let mut headers = Vec::with_capacity(config.headers.len());
+        for (name, value) in &config.headers {
+            let bad = || ProbeError::InvalidHeader { name: name.clone() };
+            headers.push((
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?,
+                HeaderValue::from_str(value).map_err(|_| bad())?,
+            ));
+        }
+        let tls = if https {
+            let sni = config.hostname.clone().unwrap_or_else(|| host.clone());
+            let name = ServerName::try_from(sni).map_err(|_| invalid("invalid TLS server name"))?;
+            Some((insecure_tls_config()?, name))
+        } else {
+            None
+        };
+        Ok(Probe {
+            host,
+            port,
+            tls,
+            method,
+            uri,
+            host_header,
+            headers,
+            expected: config.status,
+            interval: config
+                .interval
+                .map(|d| d.get())
+                .filter(|d| !d.is_zero())
+                .unwrap_or(DEFAULT_INTERVAL),
+            timeout: config
+                .timeout
+                .map(|d| d.get())
+                .filter(|d| !d.is_zero())
+                .unwrap_or(DEFAULT_TIMEOUT),
+        })
+    }
+
+    /// Runs one check within the timeout.
+    pub async fn check(&self) -> Result<(), ProbeError> {
+        tokio::time::timeout(self.timeout, self.exchange())
+            .await
+            .map_err(|_| ProbeError::Timeout(self.timeout))?
+    }
+
+    async fn exchange(&self) -> Result<(), ProbeError> {
+        let addr = format!("{}:{}", self.host, self.port);
+        let tcp = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|source| ProbeError::Connect {
+                addr: addr.clone(),
+                source,
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let status = match &self.tls {
+            None => self.send(tcp).await?,
+            Some((config, name)) => {
+                let tls = tokio_rustls::TlsConnector::from(Arc::clone(config))
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|source| ProbeError::Tls { addr, source })?;
+                self.send(tls).await?
+            }
+        };
+        let ok = match self.expected {
+            Some(code) => status.as_u16() == code,
+            None => status.is_success() || status.is_redirection(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ProbeError::Status { status })
+        }
+    }
+
+    async fn send<IO>(&self, io: IO) -> Result<StatusCode, ProbeError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+        let mut request = Request::new(Empty::<Bytes>::new());
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        let headers = request.headers_mut();
+        headers.insert(http::header::HOST, self.host_header.clone());
+        headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static("swarmgate-healthcheck"),
+        );
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        // Drive the connection in this task; everything is dropped (closed) once the status is known. With
+        // `Connection: close` the connection may finish before the response future is polled: keep polling it.
+        let mut response = std::pin::pin!(sender.send_request(request));
+        let mut conn = std::pin::pin!(conn);
+        let mut conn_done = false;
+        let response = loop {
+            tokio::select! {
+                biased;
+                response = &mut response => break response.map_err(|e| {
+                    if conn_done { ProbeError::Closed } else { ProbeError::Http(e) }
+                })?,
+                closed = &mut conn, if !conn_done => {
+                    closed?;
+                    conn_done = true;
+                }
+            }
+        };
+        Ok(response.status())
+    }
+}
+
+fn insecure_tls_config() -> Result<Arc<rustls::ClientConfig>, ProbeError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(NoVerification(Arc::clone(&provider)));
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| ProbeError::InvalidTarget {
+            url: String::new(),
+            reason: "no TLS protocol version available",
+        })?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Accepts any server certificate (signatures are still checked). Health checks only.
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
