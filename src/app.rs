@@ -180,6 +180,13 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         sources.push(Source { name: "file", rx });
     }
 
+    if let Some(swarm_cfg) = &cfg.providers.swarm {
+        let provider = crate::provider::swarm::SwarmProvider::new(swarm_cfg);
+        let (tx, rx) = watch::channel(ProviderSnapshot::default());
+        background.push(tokio::spawn(provider.run(tx)));
+        sources.push(Source { name: "swarm", rx });
+    }
+
     // First compile before serving.
     let mut compiler = Compiler {
         static_cfg: Arc::clone(&cfg),

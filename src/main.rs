@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use swarmgate::config::load::{load_static, split_config_flag};
+use swarmgate::config::traefik::{to_native_toml, LoadOptions, Loaded, Source};
 use swarmgate::config::StaticConfig;
 
 const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
@@ -15,31 +17,38 @@ swarmgate — edge reverse proxy and load balancer for Docker Swarm (a drop-in f
 USAGE:
     swarmgate [run] [--config FILE] [TRAEFIK ARGUMENTS...]
     swarmgate check [--config FILE] [TRAEFIK ARGUMENTS...]
+    swarmgate migrate [TRAEFIK ARGUMENTS...]
     swarmgate version
 
-With no configuration at all, swarmgate runs its embedded demo configuration on :8080.
+The static configuration comes from ONE source, as with Traefik: `--config FILE` (swarmgate's
+own TOML/YAML), else a Traefik file (`--configFile=…`, /etc/traefik/traefik.yml, ./traefik.yml),
+else Traefik-style arguments (`--entrypoints.web.address=:80 --providers.swarm …`), else
+TRAEFIK_* environment variables. With none of them, swarmgate runs its embedded demo on :8080.
 
 COMMANDS:
     run       serve (the default command)
     check     validate the static and dynamic configuration, print every problem, exit 1 on any
+    migrate   print the native swarmgate TOML equivalent of a Traefik configuration
     version   print the version
 
 OPTIONS:
     --config FILE       swarmgate's own static configuration (TOML or YAML)
     --log-level LEVEL   override the log level (DEBUG, INFO, WARN, ERROR)
+    --strict            refuse to start when an option is not supported
 ";
 
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
     Run,
     Check,
+    Migrate,
 }
 
 struct Cli {
     command: Command,
-    config: Option<PathBuf>,
     log_level: Option<String>,
-    /// Everything else: Traefik-style static configuration arguments.
+    strict: bool,
+    /// Everything else: `--config F` and Traefik-style static configuration arguments.
     rest: Vec<String>,
 }
 
@@ -47,6 +56,7 @@ fn parse_cli(args: &[String]) -> Result<Option<Cli>, String> {
     let (command, args) = match args.first().map(String::as_str) {
         Some("run") => (Command::Run, &args[1..]),
         Some("check") => (Command::Check, &args[1..]),
+        Some("migrate") => (Command::Migrate, &args[1..]),
         Some("version" | "--version" | "-V") => {
             println!("swarmgate {}", env!("CARGO_PKG_VERSION"));
             return Ok(None);
@@ -55,61 +65,59 @@ fn parse_cli(args: &[String]) -> Result<Option<Cli>, String> {
             print!("{HELP}");
             return Ok(None);
         }
+        // Traefik images are often started as `traefik --entrypoints…`.
+        Some("traefik") => (Command::Run, &args[1..]),
         _ => (Command::Run, args),
     };
     let mut cli = Cli {
         command,
-        config: None,
         log_level: None,
+        strict: false,
         rest: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let (key, inline) = match arg.split_once('=') {
-            Some((k, v)) => (k, Some(v.to_string())),
-            None => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or(format!("{name} needs a value"))
-        };
-        match key {
-            "--config" | "-c" => cli.config = Some(PathBuf::from(value("--config")?)),
-            "--log-level" => cli.log_level = Some(value("--log-level")?),
-            _ => cli.rest.push(arg.clone()),
+        if let Some(level) = arg.strip_prefix("--log-level=") {
+            cli.log_level = Some(level.to_string());
+        } else if arg == "--log-level" {
+            cli.log_level = Some(it.next().cloned().ok_or("--log-level needs a value")?);
+        } else if arg == "--strict" {
+            cli.strict = true;
+        } else {
+            cli.rest.push(arg.clone());
         }
     }
     Ok(Some(cli))
 }
 
-/// Loads the static configuration and the folder its relative paths are resolved from.
-fn load_static(cli: &Cli) -> anyhow::Result<(StaticConfig, PathBuf)> {
-    if let Some(path) = &cli.config {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let cfg = parse_native(&text, path)?;
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        return Ok((cfg, base));
+/// Loads the static configuration from its one source, or the embedded default.
+fn load(cli: &Cli) -> anyhow::Result<Loaded> {
+    let cwd = std::env::current_dir().context("no current directory")?;
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let (native, traefik_args) = split_config_flag(&cli.rest)?;
+    let options = LoadOptions { strict: cli.strict };
+    match load_static(native.as_deref(), &traefik_args, &env, &cwd, options)? {
+        Some(loaded) => Ok(loaded),
+        None => {
+            let config: StaticConfig =
+                toml::from_str(DEFAULT_CONFIG).context("embedded default config")?;
+            Ok(Loaded {
+                config,
+                source: Source::Default,
+                unsupported: Vec::new(),
+                ignored: Vec::new(),
+            })
+        }
     }
-    if !cli.rest.is_empty() {
-        anyhow::bail!("unknown arguments: {}", cli.rest.join(" "));
-    }
-    let cfg: StaticConfig = toml::from_str(DEFAULT_CONFIG).context("embedded default config")?;
-    Ok((cfg, PathBuf::from(".")))
 }
 
-fn parse_native(text: &str, path: &Path) -> anyhow::Result<StaticConfig> {
-    let yaml = matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yml" | "yaml")
-    );
-    if yaml {
-        swarmgate::provider::file::from_yaml(text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-    } else {
-        toml::from_str(text).with_context(|| format!("{}", path.display()))
+/// Where relative paths of the configuration are resolved from.
+fn base_dir(source: &Source) -> PathBuf {
+    match source {
+        Source::File(path) | Source::Native(path) => {
+            path.parent().map(Path::to_path_buf).unwrap_or_default()
+        }
+        Source::Args | Source::Env | Source::Default => PathBuf::from("."),
     }
 }
 
@@ -123,7 +131,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (mut cfg, base) = match load_static(&cli) {
+    let mut loaded = match load(&cli) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("swarmgate: {e:#}");
@@ -131,15 +139,34 @@ fn main() -> ExitCode {
         }
     };
     if let Some(level) = &cli.log_level {
-        cfg.log.level = Some(level.clone());
+        loaded.config.log.level = Some(level.clone());
     }
+    let base = base_dir(&loaded.source);
     match cli.command {
-        Command::Check => check(&cfg, &base),
-        Command::Run => run(cfg, base),
+        Command::Check => check(&loaded, &base),
+        Command::Migrate => match to_native_toml(&loaded.config) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("swarmgate: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Run => run(loaded, base),
     }
 }
 
-fn check(cfg: &StaticConfig, base: &Path) -> ExitCode {
+fn check(loaded: &Loaded, base: &Path) -> ExitCode {
+    let cfg = &loaded.config;
+    println!("static configuration from {}", loaded.source);
+    for option in &loaded.unsupported {
+        println!("warning: unsupported option {option}");
+    }
+    for option in &loaded.ignored {
+        println!("note: accepted and ignored: {option}");
+    }
     let issues = swarmgate::app::check(cfg, base);
     if issues.is_empty() {
         println!("configuration OK: {} entrypoint(s)", cfg.entry_points.len());
@@ -152,8 +179,18 @@ fn check(cfg: &StaticConfig, base: &Path) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn run(cfg: StaticConfig, base: PathBuf) -> ExitCode {
+fn run(loaded: Loaded, base: PathBuf) -> ExitCode {
+    let cfg = loaded.config;
     swarmgate::observe::log::init(&cfg.log);
+    tracing::info!(source = %loaded.source, "static configuration loaded");
+    if !loaded.unsupported.is_empty() {
+        let list: Vec<String> = loaded.unsupported.iter().map(ToString::to_string).collect();
+        tracing::warn!(options = %list.join("; "), "unsupported options are not applied");
+    }
+    if !loaded.ignored.is_empty() {
+        let list: Vec<String> = loaded.ignored.iter().map(ToString::to_string).collect();
+        tracing::info!(options = %list.join("; "), "options accepted and ignored");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

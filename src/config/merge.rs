@@ -6,7 +6,10 @@ use super::{ConfigIssue, Element};
 
 /// `name` qualified for `provider`, unless it already names one (`api@internal`, `mw@file`).
 pub fn qualify(name: &str, provider: &str) -> String {
-    if name.contains('@') {
+    if let Some(base) = name.strip_suffix("@docker") {
+        // Traefik v2 stacks name the Swarm provider `docker`; swarmgate's is `swarm`.
+        format!("{base}@swarm")
+    } else if name.contains('@') {
         name.to_string()
     } else {
         format!("{name}@{provider}")

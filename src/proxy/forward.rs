@@ -88,14 +88,26 @@ pub async fn forward(
             .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         parts.headers.insert(header::UPGRADE, proto.clone());
     }
+    // Sticky sessions: the first pick honours the cookie; a retry picks freely (and re-pins).
+    let sticky_first = service.balancer.sticky().map(|sticky| {
+        let cookie = sticky.value_in(&parts.headers);
+        service.balancer.pick_sticky(Instant::now(), cookie, &[])
+    });
     let mut req = Request::from_parts(parts, body);
 
     let mut tried = [usize::MAX; MAX_ATTEMPTS];
     let mut last_error = None;
     for attempt in 0..MAX_ATTEMPTS {
         let now = Instant::now();
-        let Some(index) = service.balancer.pick(now, &tried[..attempt]) else {
-            break;
+        let (index, set_cookie) = match (attempt, sticky_first) {
+            (0, Some(first)) => match first {
+                Some(picked) => picked,
+                None => break,
+            },
+            (_, sticky) => match service.balancer.pick(now, &tried[..attempt]) {
+                Some(index) => (index, sticky.is_some()),
+                None => break,
+            },
         };
         tried[attempt] = index;
         let (Some(pool), Some(endpoint)) = (
@@ -115,7 +127,14 @@ pub async fn forward(
         match pool.send(req, upgrade_proto.is_some()).await {
             Ok(resp) => {
                 endpoint.state.report_success();
-                return Ok(finish_response(resp, client_upgrade));
+                let mut resp = finish_response(resp, client_upgrade);
+                if set_cookie {
+                    if let Some(cookie) = service.balancer.set_cookie(index) {
+                        resp.headers_mut()
+                            .append(header::SET_COOKIE, cookie.clone());
+                    }
+                }
+                return Ok(resp);
             }
             Err(failed) => {
                 tracing::warn!(

@@ -293,19 +293,19 @@ impl State<'_> {
         for server in &lb.servers {
             let target = Target::parse(&server.url).map_err(|e| e.to_string())?;
             let state = self.ctx.endpoints.get_or_create(name, &server.url);
-            endpoints.push(Endpoint::new(
-                server.url.clone(),
-                server.weight.unwrap_or(1),
-                server.draining,
+            endpoints.push(Endpoint {
+                url: server.url.clone(),
+                weight: server.weight.unwrap_or(1),
+                draining: server.draining,
                 state,
-            ));
+            });
             pools.push(self.ctx.pools.get_or_create(&target, &transport));
         }
         let sticky = lb
             .sticky
             .as_ref()
             .and_then(|s| s.cookie.as_ref())
-            .map(StickyCookie::new);
+            .map(|cookie| StickyCookie::new(name, cookie));
         Ok(LoadBalancedService {
             name: name.to_string(),
             balancer: Balancer::new(endpoints, sticky),
