@@ -109,14 +109,25 @@ fn check_reports_references_to_missing_services_and_middlewares() {
 #[test]
 fn the_shipped_example_configuration_checks_clean() {
     let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/config/swarmgate.example.toml");
-    let out = swarmgate().args(["check", "--config", cfg]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = swarmgate()
+        .args(["check", "--config", cfg])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
 fn the_embedded_default_checks_clean() {
     let dir = tempfile::tempdir().unwrap();
-    let out = swarmgate().arg("check").current_dir(dir.path()).output().unwrap();
+    let out = swarmgate()
+        .arg("check")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("static configuration from"), "{stdout}");
@@ -125,7 +136,11 @@ fn the_embedded_default_checks_clean() {
 #[test]
 fn migrate_prints_native_toml_for_traefik_arguments() {
     let out = swarmgate()
-        .args(["migrate", "--entrypoints.web.address=:80", "--providers.swarm.exposedByDefault=false"])
+        .args([
+            "migrate",
+            "--entrypoints.web.address=:80",
+            "--providers.swarm.exposedByDefault=false",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -96,3 +96,6 @@ pub struct RoutingTable {
     /// Every compiled service by name.
     pub services: BTreeMap<String, Arc<Service>>,
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,281 @@
+//! compile() and lookup(): priority order, overlapping routers, entrypoints, TLS, bad elements.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::*;
+use crate::balance::EndpointRegistry;
+use crate::config::dynamic::{RouterConfig, RouterTlsConfig, ServiceConfig};
+use crate::config::{DynamicConfig, Element};
+use crate::upstream::{PoolRegistry, TransportRegistry};
+
+fn router(rule: &str, priority: Option<i64>) -> RouterConfig {
+    RouterConfig {
+        rule: rule.into(),
+        service: "demo@internal".into(),
+        priority,
+        ..Default::default()
+    }
+}
+
+fn build(routers: &[(&str, RouterConfig)], entrypoints: &[EntryPointInfo]) -> Compiled {
+    let mut cfg = DynamicConfig::default();
+    for (name, r) in routers {
+        cfg.http.routers.insert(name.to_string(), r.clone());
+    }
+    build_cfg(&cfg, entrypoints)
+}
+
+fn build_cfg(cfg: &DynamicConfig, entrypoints: &[EntryPointInfo]) -> Compiled {
+    let (endpoints, pools, transports) = (
+        EndpointRegistry::default(),
+        PoolRegistry::default(),
+        TransportRegistry::default(),
+    );
+    let default_transport = Default::default();
+    let ctx = CompileContext {
+        entrypoints,
+        endpoints: &endpoints,
+        pools: &pools,
+        transports: &transports,
+        default_transport: &default_transport,
+    };
+    compile(cfg, &ctx)
+}
+
+fn web() -> Vec<EntryPointInfo> {
+    vec![EntryPointInfo {
+        name: "web".into(),
+        ..Default::default()
+    }]
+}
+
+fn matched<'t>(table: &'t RoutingTable, tls: bool, host: &str, path: &str) -> Option<&'t str> {
+    let headers = http::HeaderMap::new();
+    let view = crate::rules::RequestView {
+        host,
+        path,
+        query: None,
+        method: &http::Method::GET,
+        headers: &headers,
+        client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    table.lookup(0, tls, &view).map(|r| r.name.as_str())
+}
+
+#[test]
+fn longer_rules_win_and_explicit_priority_overrides_length() {
+    let c = build(
+        &[
+            ("catchall", router("PathPrefix(`/`)", None)),
+            ("api", router("PathPrefix(`/api`)", None)),
+            (
+                "host-api",
+                router("Host(`a.com`) && PathPrefix(`/api`)", None),
+            ),
+            ("host", router("Host(`a.com`)", None)),
+            ("urgent", router("Path(`/api/urgent`)", Some(1000))),
+        ],
+        &web(),
+    );
+    assert!(c.issues.is_empty(), "{:?}", c.issues);
+    let t = &c.table;
+    assert_eq!(matched(t, false, "a.com", "/api/x"), Some("host-api"));
+    // `Host(`a.com`)` and `PathPrefix(`/`)` are both 15 long: equal priorities break by name.
+    assert_eq!(matched(t, false, "a.com", "/other"), Some("catchall"));
+    assert_eq!(matched(t, false, "b.com", "/api/x"), Some("api"));
+    assert_eq!(matched(t, false, "b.com", "/z"), Some("catchall"));
+    assert_eq!(matched(t, false, "a.com", "/api/urgent"), Some("urgent"));
+    assert_eq!(matched(t, false, "b.com", "/api/urgent"), Some("urgent"));
+}
+
+#[test]
+fn host_less_router_with_higher_priority_beats_host_router() {
+    let c = build(
+        &[
+            ("host", router("Host(`a.com`)", Some(10))),
+            ("maintenance", router("PathPrefix(`/`)", Some(100))),
+        ],
+        &web(),
+    );
+    assert_eq!(matched(&c.table, false, "a.com", "/"), Some("maintenance"));
+}
+
+#[test]
+fn priority_zero_means_rule_length() {
+    let c = build(
+        &[
+            ("short", router("Path(`/a`)", Some(0))),
+            ("long", router("PathPrefix(`/a`)", None)),
+        ],
+        &web(),
+    );
+    assert_eq!(matched(&c.table, false, "x", "/a"), Some("long"));
+}
+
+#[test]
+fn or_hosts_are_indexed_under_each_host() {
+    let c = build(
+        &[("both", router("Host(`a.com`) || Host(`b.com`)", None))],
+        &web(),
+    );
+    assert_eq!(matched(&c.table, false, "a.com", "/"), Some("both"));
+    assert_eq!(matched(&c.table, false, "b.com", "/"), Some("both"));
+    assert_eq!(matched(&c.table, false, "c.com", "/"), None);
+}
+
+#[test]
+fn routers_bind_to_their_entrypoints_and_tls_mode() {
+    let eps = vec![
+        EntryPointInfo {
+            name: "web".into(),
+            ..Default::default()
+        },
+        EntryPointInfo {
+            name: "websecure".into(),
+            default_tls: Some(RouterTlsConfig::default()),
+            ..Default::default()
+        },
+    ];
+    let mut only_secure = router("PathPrefix(`/s`)", None);
+    only_secure.entry_points = vec!["websecure".into()];
+    let mut tls = router("PathPrefix(`/t`)", None);
+    tls.tls = Some(RouterTlsConfig::default());
+    let c = build(
+        &[
+            ("all", router("PathPrefix(`/`)", None)),
+            ("s", only_secure),
+            ("t", tls),
+        ],
+        &eps,
+    );
+    let t = &c.table;
+    let on = |ep: usize, tls: bool, path: &str| {
+        let headers = http::HeaderMap::new();
+        let view = crate::rules::RequestView {
+            host: "x",
+            path,
+            query: None,
+            method: &http::Method::GET,
+            headers: &headers,
+            client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        t.lookup(ep, tls, &view).map(|r| r.name.clone())
+    };
+    assert_eq!(
+        on(0, false, "/s").as_deref(),
+        Some("all"),
+        "s is not on web"
+    );
+    assert_eq!(on(1, true, "/s").as_deref(), Some("s"));
+    assert_eq!(
+        on(1, false, "/s"),
+        None,
+        "websecure routers are TLS routers"
+    );
+    assert_eq!(
+        on(0, false, "/t").as_deref(),
+        Some("all"),
+        "a tls router is not a plain route"
+    );
+    assert_eq!(on(0, true, "/t").as_deref(), Some("t"));
+}
+
+#[test]
+fn a_bad_router_is_reported_and_the_rest_compiles() {
+    let mut missing_service = router("PathPrefix(`/m`)", None);
+    missing_service.service = "nowhere".into();
+    let mut missing_mw = router("PathPrefix(`/w`)", None);
+    missing_mw.middlewares = vec!["ghost".into()];
+    let mut bad_ep = router("PathPrefix(`/e`)", None);
+    bad_ep.entry_points = vec!["nope".into()];
+    let c = build(
+        &[
+            ("good", router("PathPrefix(`/`)", None)),
+            ("bad-rule", router("PathPrefix(`/x`", None)),
+            ("missing-service", missing_service),
+            ("missing-mw", missing_mw),
+            ("bad-ep", bad_ep),
+        ],
+        &web(),
+    );
+    let names: Vec<&str> = c.issues.iter().map(|i| i.name.as_str()).collect();
+    for bad in ["bad-rule", "missing-service", "missing-mw", "bad-ep"] {
+        assert!(names.contains(&bad), "{bad} reported: {names:?}");
+    }
+    assert!(c.issues.iter().all(|i| i.element == Element::Router));
+    assert_eq!(c.table.routes.len(), 1);
+    assert_eq!(matched(&c.table, false, "x", "/m"), Some("good"));
+}
+
+#[test]
+fn chains_flatten_in_order_and_cycles_are_reported() {
+    let yaml = r#"
+http:
+  routers:
+    r:
+      rule: "PathPrefix(`/`)"
+      service: demo@internal
+      middlewares: [outer]
+    loop:
+      rule: "PathPrefix(`/loop`)"
+      service: demo@internal
+      middlewares: [a]
+  middlewares:
+    outer:
+      chain:
+        middlewares: [strip, add]
+    strip:
+      stripPrefix:
+        prefixes: [/x]
+    add:
+      addPrefix:
+        prefix: /y
+    a:
+      chain:
+        middlewares: [b]
+    b:
+      chain:
+        middlewares: [a]
+"#;
+    let cfg = crate::provider::file::parse(yaml, crate::provider::file::Format::Yaml, "t").unwrap();
+    let c = build_cfg(&cfg, &web());
+    let r = &c.table.routes["r"];
+    let kinds: Vec<&str> = r.middlewares.iter().map(|m| m.kind()).collect();
+    assert_eq!(kinds, ["stripPrefix", "addPrefix"]);
+    let issue = c
+        .issues
+        .iter()
+        .find(|i| i.name == "loop")
+        .expect("cycle reported");
+    assert!(issue.message.contains("cycle"), "{}", issue.message);
+}
+
+#[test]
+fn a_bad_service_disables_only_the_routers_using_it() {
+    let mut cfg = DynamicConfig::default();
+    cfg.http
+        .routers
+        .insert("ok".into(), router("PathPrefix(`/`)", None));
+    let mut uses_bad = router("PathPrefix(`/b`)", None);
+    uses_bad.service = "bad".into();
+    cfg.http.routers.insert("uses-bad".into(), uses_bad);
+    cfg.http.services.insert(
+        "bad".into(),
+        ServiceConfig {
+            load_balancer: Some(crate::config::dynamic::LoadBalancerConfig {
+                servers: vec![crate::config::dynamic::ServerConfig::new("ftp://nope")],
+                ..Default::default()
+            }),
+            weighted: None,
+        },
+    );
+    let c = build_cfg(&cfg, &web());
+    assert_eq!(c.issues.len(), 1, "{:?}", c.issues);
+    assert_eq!(c.issues[0].name, "uses-bad");
+    assert!(
+        c.issues[0].message.contains("scheme"),
+        "{}",
+        c.issues[0].message
+    );
+    assert!(c.table.routes.contains_key("ok"));
+}
