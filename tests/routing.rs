@@ -260,3 +260,40 @@ async fn request_and_response_bodies_stream_through() {
     assert_eq!(reply.body.len(), "echo\n".len() + big.len());
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn weighted_service_splits_traffic_by_weight() {
+    let (stable, canary) = (backend("stable").await, backend("canary").await);
+    let yaml = format!(
+        r#"
+http:
+  routers:
+    app:
+      rule: "PathPrefix(`/`)"
+      service: split
+  services:
+    split:
+      weighted:
+        services:
+          - name: stable
+            weight: 3
+          - name: canary
+            weight: 1
+    stable:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+    canary:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+"#,
+        stable.url(),
+        canary.url()
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    for _ in 0..400 {
+        assert_eq!(get(&c, &gw.url("/"), None).await.status, 200);
+    }
+    assert_eq!((stable.hits(), canary.hits()), (300, 100));
+    gw.stop().await;
+}

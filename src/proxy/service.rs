@@ -114,15 +114,21 @@ impl Proxy {
         };
         let resp = match answer {
             Some(resp) => resp,
-            None => match &*route.service {
-                Service::Internal(service) => internal::respond(*service, &parts, conn),
-                Service::LoadBalancer(lb) => match forward::forward(lb, parts, body, conn).await {
-                    Ok(resp) => resp,
-                    Err(error) => {
-                        tracing::debug!(router = %route.name, service = %lb.name, %error, "request failed");
-                        error.into_response()
+            None => match route.service.resolve(std::time::Instant::now()) {
+                None | Some(Service::Weighted(_)) => ProxyError::NoEndpoint {
+                    service: route.service.name().to_string(),
+                }
+                .into_response(),
+                Some(Service::Internal(service)) => internal::respond(*service, &parts, conn),
+                Some(Service::LoadBalancer(lb)) => {
+                    match forward::forward(lb, parts, body, conn).await {
+                        Ok(resp) => resp,
+                        Err(error) => {
+                            tracing::debug!(router = %route.name, service = %lb.name, %error, "request failed");
+                            error.into_response()
+                        }
                     }
-                },
+                }
             },
         };
         let (mut head, body) = resp.into_parts();

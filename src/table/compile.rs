@@ -8,10 +8,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{EntryTable, InternalService, LoadBalancedService, Route, RoutingTable, Service};
-use crate::balance::{Balancer, Endpoint, EndpointRegistry, HealthTarget, StickyCookie};
+use super::{
+    EntryTable, InternalService, LoadBalancedService, Route, RoutingTable, Service, WeightedService,
+};
+use crate::balance::{
+    Balancer, Endpoint, EndpointRegistry, EndpointState, HealthTarget, StickyCookie,
+};
 use crate::config::dynamic::{
     LoadBalancerConfig, RouterConfig, RouterTlsConfig, ServersTransportConfig, ServiceConfig,
+    WeightedConfig,
 };
 use crate::config::{ConfigIssue, DynamicConfig, Element};
 use crate::middleware::{Middleware, MiddlewareConfig};
@@ -248,6 +253,11 @@ impl State<'_> {
         if let Some(done) = self.services.get(name) {
             return done.clone();
         }
+        // Placeholder while building, so a weighted service that reaches itself is a cycle.
+        self.services.insert(
+            name.to_string(),
+            Err("is part of a service cycle".to_string()),
+        );
         let built = match (
             InternalService::by_name(name),
             self.cfg.http.services.get(name),
@@ -260,13 +270,39 @@ impl State<'_> {
         built
     }
 
-    fn build_service(&self, name: &str, cfg: &ServiceConfig) -> Result<Service, String> {
+    fn build_service(&mut self, name: &str, cfg: &ServiceConfig) -> Result<Service, String> {
         match (&cfg.load_balancer, &cfg.weighted) {
             (Some(lb), None) => self.load_balancer(name, lb).map(Service::LoadBalancer),
-            (None, Some(_)) => Err("weighted services are not supported yet".to_string()),
+            (None, Some(weighted)) => self.weighted(name, weighted).map(Service::Weighted),
             (Some(_), Some(_)) => Err("a service must have exactly one kind".to_string()),
-            (None, None) => Err("a service needs a loadBalancer".to_string()),
+            (None, None) => Err("a service needs a loadBalancer or weighted".to_string()),
         }
+    }
+
+    /// `weighted`: children picked by smooth WRR (the balancer's schedule over always-up slots).
+    fn weighted(&mut self, name: &str, cfg: &WeightedConfig) -> Result<WeightedService, String> {
+        if cfg.services.is_empty() {
+            return Err("weighted service lists no services".to_string());
+        }
+        let mut children = Vec::with_capacity(cfg.services.len());
+        let mut slots = Vec::with_capacity(cfg.services.len());
+        for child in &cfg.services {
+            let service = self
+                .service(&child.name)
+                .map_err(|e| format!("service {:?} {e}", child.name))?;
+            children.push(service);
+            slots.push(Endpoint {
+                url: child.name.clone(),
+                weight: child.weight.unwrap_or(1),
+                draining: false,
+                state: Arc::new(EndpointState::new()),
+            });
+        }
+        Ok(WeightedService {
+            name: name.to_string(),
+            balancer: Balancer::new(slots, None),
+            children: children.into_boxed_slice(),
+        })
     }
 
     fn load_balancer(

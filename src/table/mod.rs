@@ -35,6 +35,7 @@ pub struct Route {
 #[derive(Debug)]
 pub enum Service {
     LoadBalancer(LoadBalancedService),
+    Weighted(WeightedService),
     Internal(InternalService),
 }
 
@@ -42,9 +43,33 @@ impl Service {
     pub fn name(&self) -> &str {
         match self {
             Service::LoadBalancer(lb) => &lb.name,
+            Service::Weighted(w) => &w.name,
             Service::Internal(internal) => internal.name(),
         }
     }
+
+    /// Follows `weighted` services down to the one that answers (a load balancer or an
+    /// internal service). `None` when a weighted service has nothing to pick.
+    pub fn resolve(self: &Arc<Self>, now: std::time::Instant) -> Option<&Service> {
+        let mut service: &Service = self;
+        // compile() rejects cycles; the bound is a second guard.
+        for _ in 0..16 {
+            match service {
+                Service::Weighted(w) => service = w.children.get(w.balancer.pick(now, &[])?)?,
+                Service::LoadBalancer(_) | Service::Internal(_) => return Some(service),
+            }
+        }
+        None
+    }
+}
+
+/// A `weighted` service: splits traffic across other services by weight.
+#[derive(Debug)]
+pub struct WeightedService {
+    pub name: String,
+    /// Schedule over the children (each slot always available).
+    pub balancer: Balancer,
+    pub children: Box<[Arc<Service>]>,
 }
 
 /// A `loadBalancer` service: a balancer and, at the same indices, each server's connection pool.

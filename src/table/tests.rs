@@ -279,3 +279,29 @@ fn a_bad_service_disables_only_the_routers_using_it() {
     );
     assert!(c.table.routes.contains_key("ok"));
 }
+
+#[test]
+fn weighted_cycles_are_reported() {
+    let yaml = r#"
+http:
+  routers:
+    r:
+      rule: "PathPrefix(`/`)"
+      service: a
+  services:
+    a:
+      weighted:
+        services: [{name: b}]
+    b:
+      weighted:
+        services: [{name: a}]
+"#;
+    let cfg = crate::provider::file::parse(yaml, crate::provider::file::Format::Yaml, "t").unwrap();
+    let c = build_cfg(&cfg, &web());
+    assert!(c.table.routes.is_empty());
+    assert!(
+        c.issues[0].message.contains("cycle"),
+        "{}",
+        c.issues[0].message
+    );
+}
