@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use pool::{SendError, UpstreamPool};
-pub use transport::{read_certs, Transport, TransportError, DEFAULT_CONNECT_TIMEOUT};
+pub use transport::{
+    insecure_client_config, read_certs, Transport, TransportError, DEFAULT_CONNECT_TIMEOUT,
+};
 
 /// How swarmgate speaks to a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

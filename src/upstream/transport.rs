@@ -77,14 +77,11 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 fn client_tls(cfg: &ServersTransportConfig) -> Result<rustls::ClientConfig, TransportError> {
-    let builder = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()?;
     let mut config = if cfg.insecure_skip_verify {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider())))
-            .with_no_client_auth()
+        insecure_client_config()?
     } else {
+        let builder = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?;
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         for path in &cfg.root_cas {
@@ -113,6 +110,16 @@ pub fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TransportE
         });
     }
     Ok(certs)
+}
+
+/// A client configuration that accepts any server certificate (`insecureSkipVerify`, and the
+/// health checker's `https` probes). Handshake signatures are still checked.
+pub fn insecure_client_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NoVerify(provider())))
+        .with_no_client_auth())
 }
 
 /// `insecureSkipVerify`: accept any server certificate (signatures are still checked).
