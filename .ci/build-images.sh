@@ -45,7 +45,6 @@ build() {
         for kv in "$@"; do echo "ENV $kv"; done
         echo "ENTRYPOINT [\"/$name\"]"
     } >"$ctx/Dockerfile"
-    [ "$name" = swarmgate ] && echo 'CMD ["--help"]' >>"$ctx/Dockerfile"
     docker build -q -t "$image" "$ctx" >/dev/null
     rm -rf "$ctx"
     log "built $image ($(docker image inspect --format '{{.Size}}' "$image") bytes)"

@@ -291,6 +291,14 @@ impl Stack {
             args.push("--label");
             args.push(l);
         }
+        // Experiments: how the suite fares when the backend stops at once on SIGTERM.
+        let grace = std::env::var("SGE2E_STOP_GRACE_MS")
+            .ok()
+            .map(|ms| format!("STOP_GRACE_MS={ms}"));
+        if let Some(g) = &grace {
+            args.push("--env");
+            args.push(g);
+        }
         args.push(image);
         self.track(&full);
         docker(&args);
