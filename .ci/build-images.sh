@@ -4,8 +4,8 @@
 #   swarmgate-testbackend:v1, :v2 examples/testbackend.rs (static binary, FROM scratch, VERSION=v1|v2)
 # The binaries are linked statically against glibc (crt-static) so a scratch image runs them; each
 # image holds one file (~10 MB), which matters on dockerd's vfs storage driver.
-# Cache-friendly: cargo rebuilds only what changed, and an image is rebuilt only when its binary is
-# newer than the image. Needs a running dockerd (.ci/docker-up.sh).
+# Cache-friendly: cargo rebuilds only what changed, and an image is rebuilt only when its content
+# (binary + Dockerfile) changed. Needs a running dockerd (.ci/docker-up.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,20 +22,11 @@ for bin in "$OUT/swarmgate" "$OUT/examples/testbackend"; do
     fi
 done
 
-# image_time IMAGE -> creation time in seconds since the epoch, 0 when absent.
-image_time() {
-    local created
-    created=$(docker image inspect --format '{{.Created}}' "$1" 2>/dev/null) || { echo 0; return; }
-    date -d "$created" +%s
-}
-
-# build IMAGE BINARY ENTRYPOINT_NAME [ENV...]
+# build IMAGE BINARY ENTRYPOINT_NAME [ENV...]: a FROM-scratch image holding only the stripped
+# binary. Skipped when the image already carries the same context hash (binary + Dockerfile).
 build() {
     local image=$1 bin=$2 name=$3; shift 3
-    if [ "$(image_time "$image")" -ge "$(stat -c %Y "$bin")" ]; then
-        log "$image is up to date"; return
-    fi
-    local ctx
+    local ctx hash
     ctx=$(mktemp -d)
     cp "$bin" "$ctx/$name"
     strip "$ctx/$name" 2>/dev/null || true
@@ -45,7 +36,13 @@ build() {
         for kv in "$@"; do echo "ENV $kv"; done
         echo "ENTRYPOINT [\"/$name\"]"
     } >"$ctx/Dockerfile"
-    docker build -q -t "$image" "$ctx" >/dev/null
+    hash=$(cat "$ctx/Dockerfile" "$ctx/$name" | sha256sum | cut -c1-32)
+    if [ "$(docker image inspect --format '{{index .Config.Labels "swarmgate.context"}}' "$image" 2>/dev/null)" = "$hash" ]; then
+        rm -rf "$ctx"
+        log "$image is up to date"; return
+    fi
+    echo "LABEL swarmgate.context=$hash" >>"$ctx/Dockerfile"
+    docker build -q -t "$image" "$ctx" >/dev/null 2>&1 || { rm -rf "$ctx"; log "docker build of $image failed"; exit 1; }
     rm -rf "$ctx"
     log "built $image ($(docker image inspect --format '{{.Size}}' "$image") bytes)"
 }
