@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGET=x86_64-unknown-linux-gnu
+TARGET="$(uname -m)-unknown-linux-gnu"
 OUT=target/$TARGET/release
 log() { echo "build-images: $*" >&2; }
 
