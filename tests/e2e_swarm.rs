@@ -11,6 +11,8 @@
 mod harness;
 #[path = "e2e_swarm/load.rs"]
 mod load;
+#[path = "e2e_swarm/relay.rs"]
+mod relay;
 #[path = "e2e_swarm/stack_file.rs"]
 mod stack_file;
 
@@ -19,9 +21,10 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime};
 
 use harness::{
-    docker, eventually, running, secs_between, wait_running, Relay, Stack, BACKEND_V1, BACKEND_V2,
+    docker, eventually, running, secs_between, wait_running, Stack, BACKEND_V1, BACKEND_V2,
 };
 use load::{client, get, Load};
+use relay::Relay;
 
 /// Sends GETs until every host in `hosts` has answered (or `limit` passes).
 async fn wait_all_hosts(url: &str, hosts: &HashSet<String>, limit: Duration) -> bool {

@@ -1,7 +1,6 @@
 //! Harness of the Swarm end-to-end suite: the `docker` CLI, a per-test stack (overlay network,
 //! swarmgate as a Swarm service with a host-mode published port, testbackend services) removed by
-//! `Drop` even when the test panics, task facts (state, running timestamp, container), and a
-//! Docker-socket relay the outage test can cut.
+//! `Drop` even when the test panics, and task facts (state, running timestamp, container).
 //!
 //! swarmgate runs inside the swarm because task IPs on an overlay network are not reachable from
 //! the host when dockerd runs without iptables (as `.ci/docker-up.sh` starts it).
@@ -11,15 +10,12 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::watch;
-
 use super::load::get;
 
 pub const GATEWAY_IMAGE: &str = "swarmgate:dev";
 pub const BACKEND_V1: &str = "swarmgate-testbackend:v1";
 pub const BACKEND_V2: &str = "swarmgate-testbackend:v2";
-const DOCKER_SOCK: &str = "/var/run/docker.sock";
+pub const DOCKER_SOCK: &str = "/var/run/docker.sock";
 
 /// Runs `docker args…`; `Err(stderr)` when it fails.
 pub fn try_docker(args: &[&str]) -> Result<String, String> {
@@ -356,48 +352,4 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
-}
-
-/// A relay from `<dir>/docker.sock` to dockerd's socket that can be cut (every connection closed,
-/// new ones refused) and restored: a Docker API outage as swarmgate sees it, without touching
-/// dockerd itself (other tests and the swarm keep working).
-pub struct Relay {
-    cut: watch::Sender<bool>,
-}
-
-impl Relay {
-    pub fn start(dir: &std::path::Path) -> Relay {
-        std::fs::create_dir_all(dir).unwrap();
-        let path = dir.join("docker.sock");
-        let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path).unwrap();
-        let (cut, cut_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            loop {
-                let Ok((inbound, _)) = listener.accept().await else {
-                    continue;
-                };
-                if *cut_rx.borrow() {
-                    drop(inbound);
-                    continue;
-                }
-                let mut cut_rx = cut_rx.clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = UnixStream::connect(DOCKER_SOCK).await else {
-                        return;
-                    };
-                    let mut inbound = inbound;
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut_rx.wait_for(|c| *c) => {}
-                    }
-                });
-            }
-        });
-        Relay { cut }
-    }
-
-    pub fn set_cut(&self, cut: bool) {
-        self.cut.send_replace(cut);
-    }
 }
