@@ -53,6 +53,10 @@ if [ -f .ci/docker-up.sh ]; then
   stage "end to end: real dockerd in swarm mode"
   bash .ci/docker-up.sh
   cargo test --test swarm_provider -- --ignored --nocapture --test-threads=1
+
+  stage "end to end: swarmgate as a Swarm service (images, seed stack, scenarios)"
+  bash .ci/build-images.sh
+  timeout 1500 cargo test --test e2e_swarm -- --ignored --nocapture --test-threads=1
 fi
 
 stage "done in $(( $(date +%s) - STARTED ))s"
