@@ -42,9 +42,10 @@ stage "format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 
-stage "build (including benches, so they cannot rot)"
-cargo build --all-targets
-cargo bench --no-run
+stage "build the benches (so they cannot rot) and the static release binaries"
+# Same flags and target as .ci/build-images.sh, so the release artifacts are built once.
+TARGET="$(uname -m)-unknown-linux-gnu"
+RUSTFLAGS='-C target-feature=+crt-static' cargo bench --no-run --target "$TARGET"
 
 stage "unit and integration tests"
 cargo test

@@ -40,7 +40,10 @@ pub fn init(cfg: &LogConfig) {
             .with_ansi(false)
             .with_writer(std::sync::Mutex::new(f))
             .try_init(),
-        (LogFormat::Common, None) => builder.try_init(),
+        (LogFormat::Common, None) => {
+            use std::io::IsTerminal as _;
+            builder.with_ansi(std::io::stdout().is_terminal()).try_init()
+        }
     };
     let _ = result;
 }
