@@ -18,6 +18,7 @@ use crate::balance::{EndpointRegistry, HealthChecker};
 use crate::config::merge::{merge, qualify};
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, DynamicConfig};
+use crate::observe::Observer;
 use crate::provider::file::FileProvider;
 use crate::provider::{ProviderSnapshot, SnapshotRx};
 use crate::proxy::{EntryPoint, EntryPointOptions, ForwardedPolicy, Proxy};
@@ -99,6 +100,9 @@ struct Compiler {
     health: HealthChecker,
     table: Arc<ArcSwap<RoutingTable>>,
     issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
+    /// The `internal` provider's routers (api, dashboard, ping, prometheus).
+    internal: ProviderSnapshot,
+    observer: Arc<Observer>,
 }
 
 impl Compiler {
@@ -107,6 +111,7 @@ impl Compiler {
         let snapshots: Vec<(&'static str, ProviderSnapshot)> = sources
             .iter_mut()
             .map(|s| (s.name, s.rx.borrow_and_update().clone()))
+            .chain(std::iter::once(("internal", self.internal.clone())))
             .collect();
         let (merged, mut issues) = merge(snapshots.iter().map(|(n, s)| (*n, &s.config)));
         for (_, snapshot) in &snapshots {
@@ -137,6 +142,7 @@ impl Compiler {
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
             "routing table reloaded"
         );
+        self.observer.reloaded(&merged, &issues);
         self.issues.store(Arc::new(issues));
     }
 }
@@ -187,16 +193,33 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         sources.push(Source { name: "swarm", rx });
     }
 
+    let infos = entrypoint_infos(&cfg);
+    let observer = Arc::new(
+        Observer::new(
+            &cfg,
+            &base,
+            infos.iter().map(|i| i.name.clone()).collect(),
+            Arc::clone(&table),
+            Arc::clone(&issues),
+        )
+        .context("accessLog.filePath cannot be opened")?,
+    );
+
     // First compile before serving.
     let mut compiler = Compiler {
         static_cfg: Arc::clone(&cfg),
-        infos: entrypoint_infos(&cfg),
+        infos,
         endpoints: EndpointRegistry::default(),
         pools: PoolRegistry::default(),
         transports: TransportRegistry::default(),
         health: HealthChecker::new(),
         table: Arc::clone(&table),
         issues: Arc::clone(&issues),
+        internal: ProviderSnapshot {
+            config: crate::observe::internal::internal_config(&cfg),
+            issues: Vec::new(),
+        },
+        observer: Arc::clone(&observer),
     };
     compiler.reload(&mut sources);
 
@@ -206,7 +229,10 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     for (index, (name, ep)) in cfg.entry_points.iter().enumerate() {
         let forwarded = forwarded_policy(ep.forwarded_headers.as_ref())
             .with_context(|| format!("entrypoint {name:?}: forwardedHeaders.trustedIPs"))?;
-        let proxy = Arc::new(Proxy::new(Arc::clone(&table), index, name, forwarded));
+        let proxy = Arc::new(
+            Proxy::new(Arc::clone(&table), index, name, forwarded)
+                .with_observer(Arc::clone(&observer)),
+        );
         let options = entrypoint_options(ep);
         let bound = EntryPoint::bind(&ep.address, proxy, options)
             .await
@@ -327,6 +353,7 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
             Err(found) => issues.extend(found),
         }
     }
+    snapshots.push(("internal", crate::observe::internal::internal_config(cfg)));
     let (merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
     issues.extend(merge_issues);
     let infos = entrypoint_infos(cfg);

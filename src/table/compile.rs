@@ -76,6 +76,7 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
                                 middlewares: route.middlewares.clone(),
                                 service: Arc::clone(&route.service),
                                 tls,
+                                metrics: Default::default(),
                             });
                         }
                         slot[usize::from(tls)].push(route);
@@ -208,6 +209,7 @@ impl State<'_> {
                 middlewares: middlewares.into_boxed_slice(),
                 service,
                 tls: router.tls.is_some(),
+                metrics: Default::default(),
             },
             bindings,
         ))
