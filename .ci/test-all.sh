@@ -55,4 +55,8 @@ if [ -f .ci/docker-up.sh ]; then
   cargo test --test swarm_provider -- --ignored --nocapture --test-threads=1
 fi
 
+stage "dashboard in a real browser (headless chromium)"
+install_packages chromium
+cargo test --test dashboard -- --ignored --nocapture
+
 stage "done in $(( $(date +%s) - STARTED ))s"
