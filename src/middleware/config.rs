@@ -23,6 +23,7 @@ pub enum MiddlewareConfig {
     BasicAuth(BasicAuthConfig),
     IpAllowList(IpAllowListConfig),
     RateLimit(RateLimitConfig),
+    InFlightReq(InFlightReqConfig),
     Chain(ChainConfig),
 }
 
@@ -41,6 +42,7 @@ impl MiddlewareConfig {
             MiddlewareConfig::BasicAuth(_) => "basicAuth",
             MiddlewareConfig::IpAllowList(_) => "ipAllowList",
             MiddlewareConfig::RateLimit(_) => "rateLimit",
+            MiddlewareConfig::InFlightReq(_) => "inFlightReq",
             MiddlewareConfig::Chain(_) => "chain",
         }
     }
@@ -240,6 +242,17 @@ pub struct RateLimitConfig {
     /// Bucket size; values below 1 mean 1 (Traefik).
     #[serde(default)]
     pub burst: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_criterion: Option<SourceCriterionConfig>,
+}
+
+/// `inFlightReq`: at most `amount` concurrent requests per source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InFlightReqConfig {
+    /// Required, > 0.
+    #[serde(default)]
+    pub amount: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_criterion: Option<SourceCriterionConfig>,
 }

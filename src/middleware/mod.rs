@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod headers;
 mod htpasswd;
+pub mod in_flight_req;
 pub mod ip_allow_list;
 pub mod ip_strategy;
 mod path;
@@ -33,6 +34,7 @@ pub use basic_auth::BasicAuth;
 pub use config::MiddlewareConfig;
 pub use error::MiddlewareError;
 pub use headers::Headers;
+pub use in_flight_req::{InFlightReq, Permit};
 pub use ip_allow_list::IpAllowList;
 pub use rate_limit::RateLimit;
 pub use redirect::{RedirectRegex, RedirectScheme};
@@ -93,6 +95,7 @@ pub enum Middleware {
     BasicAuth(BasicAuth),
     IpAllowList(IpAllowList),
     RateLimit(RateLimit),
+    InFlightReq(InFlightReq),
 }
 
 impl Middleware {
@@ -120,6 +123,7 @@ impl Middleware {
             MiddlewareConfig::BasicAuth(c) => Middleware::BasicAuth(BasicAuth::compile(c)?),
             MiddlewareConfig::IpAllowList(c) => Middleware::IpAllowList(IpAllowList::compile(c)?),
             MiddlewareConfig::RateLimit(c) => Middleware::RateLimit(RateLimit::compile(c)?),
+            MiddlewareConfig::InFlightReq(c) => Middleware::InFlightReq(InFlightReq::compile(c)?),
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -139,6 +143,29 @@ impl Middleware {
             Middleware::BasicAuth(m) => m.on_request(req),
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
+            // Needs to hold state until the response: see `on_request_held`.
+            Middleware::InFlightReq(_) => Flow::Continue,
+        }
+    }
+
+    /// `on_request` for middlewares that wrap forwarding: those that must hold something until
+    /// the response head (an `inFlightReq` permit) push it to `held`; the proxy drops `held`
+    /// after the response phase. The proxy calls this instead of `on_request`.
+    pub fn on_request_held<'a>(
+        &'a self,
+        req: &mut http::request::Parts,
+        ctx: &RequestContext<'_>,
+        held: &mut Vec<Permit<'a>>,
+    ) -> Flow {
+        match self {
+            Middleware::InFlightReq(m) => match m.acquire(req, ctx) {
+                Some(permit) => {
+                    held.push(permit);
+                    Flow::Continue
+                }
+                None => InFlightReq::refusal(),
+            },
+            other => other.on_request(req, ctx),
         }
     }
 
@@ -162,7 +189,8 @@ impl Middleware {
             | Middleware::RedirectRegex(_)
             | Middleware::BasicAuth(_)
             | Middleware::IpAllowList(_)
-            | Middleware::RateLimit(_) => {}
+            | Middleware::RateLimit(_)
+            | Middleware::InFlightReq(_) => {}
         }
     }
 
@@ -194,6 +222,7 @@ impl Middleware {
             Middleware::BasicAuth(_) => "basicAuth",
             Middleware::IpAllowList(_) => "ipAllowList",
             Middleware::RateLimit(_) => "rateLimit",
+            Middleware::InFlightReq(_) => "inFlightReq",
         }
     }
 }

@@ -136,8 +136,10 @@ impl Proxy {
         };
         let mut applied = route.middlewares.len();
         let mut answer = None;
+        // Permits of middlewares wrapping the forward (inFlightReq); no allocation unless used.
+        let mut held = Vec::new();
         for (i, mw) in route.middlewares.iter().enumerate() {
-            if let Flow::Respond(resp) = mw.on_request(&mut parts, &ctx) {
+            if let Flow::Respond(resp) = mw.on_request_held(&mut parts, &ctx, &mut held) {
                 // The answering middleware already shaped its response; earlier ones still see it.
                 applied = i;
                 let (head, bytes) = resp.into_parts();
@@ -176,6 +178,7 @@ impl Proxy {
         for mw in route.middlewares[..applied].iter().rev() {
             mw.on_response_with(&mut head, &facts, &ctx);
         }
+        drop(held);
         Response::from_parts(head, body)
     }
 }
