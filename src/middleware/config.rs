@@ -24,6 +24,7 @@ pub enum MiddlewareConfig {
     IpAllowList(IpAllowListConfig),
     RateLimit(RateLimitConfig),
     InFlightReq(InFlightReqConfig),
+    Buffering(BufferingConfig),
     Chain(ChainConfig),
 }
 
@@ -43,6 +44,7 @@ impl MiddlewareConfig {
             MiddlewareConfig::IpAllowList(_) => "ipAllowList",
             MiddlewareConfig::RateLimit(_) => "rateLimit",
             MiddlewareConfig::InFlightReq(_) => "inFlightReq",
+            MiddlewareConfig::Buffering(_) => "buffering",
             MiddlewareConfig::Chain(_) => "chain",
         }
     }
@@ -255,6 +257,22 @@ pub struct InFlightReqConfig {
     pub amount: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_criterion: Option<SourceCriterionConfig>,
+}
+
+/// `buffering`: byte limits, 0 = none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BufferingConfig {
+    #[serde(default)]
+    pub max_request_body_bytes: i64,
+    #[serde(default)]
+    pub mem_request_body_bytes: i64,
+    #[serde(default)]
+    pub max_response_body_bytes: i64,
+    #[serde(default)]
+    pub mem_response_body_bytes: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub retry_expression: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@
 
 pub mod add_prefix;
 pub mod basic_auth;
+pub mod buffering;
 pub mod config;
 pub mod error;
 pub mod headers;
@@ -31,6 +32,7 @@ use http::HeaderValue;
 
 pub use add_prefix::AddPrefix;
 pub use basic_auth::BasicAuth;
+pub use buffering::Buffering;
 pub use config::MiddlewareConfig;
 pub use error::MiddlewareError;
 pub use headers::Headers;
@@ -96,6 +98,8 @@ pub enum Middleware {
     IpAllowList(IpAllowList),
     RateLimit(RateLimit),
     InFlightReq(InFlightReq),
+    /// Applied around forwarding (`buffering::before_forward` / `after_forward`).
+    Buffering(Buffering),
 }
 
 impl Middleware {
@@ -124,6 +128,7 @@ impl Middleware {
             MiddlewareConfig::IpAllowList(c) => Middleware::IpAllowList(IpAllowList::compile(c)?),
             MiddlewareConfig::RateLimit(c) => Middleware::RateLimit(RateLimit::compile(c)?),
             MiddlewareConfig::InFlightReq(c) => Middleware::InFlightReq(InFlightReq::compile(c)?),
+            MiddlewareConfig::Buffering(c) => Middleware::Buffering(Buffering::compile(c)?),
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -144,7 +149,7 @@ impl Middleware {
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
             // Needs to hold state until the response: see `on_request_held`.
-            Middleware::InFlightReq(_) => Flow::Continue,
+            Middleware::InFlightReq(_) | Middleware::Buffering(_) => Flow::Continue,
         }
     }
 
@@ -190,7 +195,8 @@ impl Middleware {
             | Middleware::BasicAuth(_)
             | Middleware::IpAllowList(_)
             | Middleware::RateLimit(_)
-            | Middleware::InFlightReq(_) => {}
+            | Middleware::InFlightReq(_)
+            | Middleware::Buffering(_) => {}
         }
     }
 
@@ -223,6 +229,7 @@ impl Middleware {
             Middleware::IpAllowList(_) => "ipAllowList",
             Middleware::RateLimit(_) => "rateLimit",
             Middleware::InFlightReq(_) => "inFlightReq",
+            Middleware::Buffering(_) => "buffering",
         }
     }
 }

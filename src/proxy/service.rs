@@ -12,7 +12,7 @@ use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::forward::{self, ForwardedPolicy};
 use super::internal;
-use crate::middleware::{Flow, RequestContext, RequestFacts};
+use crate::middleware::{buffering, Flow, RequestContext, RequestFacts};
 use crate::observe::Observer;
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service};
@@ -164,8 +164,15 @@ impl Proxy {
                 }
                 .unwrap_or_else(|| internal::respond(*service, &parts, conn)),
                 Service::LoadBalancer(lb) => {
-                    match forward::forward(lb, parts, body, conn, served).await {
-                        Ok(resp) => resp,
+                    // Middlewares wrapping the forward (buffering); no-ops without them.
+                    let sent = match buffering::before_forward(&route.middlewares, &mut parts, body)
+                        .await
+                    {
+                        Err(refused) => Ok(refused),
+                        Ok(body) => forward::forward(lb, parts, body, conn, served).await,
+                    };
+                    match sent {
+                        Ok(resp) => buffering::after_forward(&route.middlewares, resp).await,
                         Err(error) => {
                             tracing::debug!(router = %route.name, service = %lb.name, %error, "request failed");
                             error.into_response()
