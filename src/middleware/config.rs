@@ -25,6 +25,7 @@ pub enum MiddlewareConfig {
     RateLimit(RateLimitConfig),
     InFlightReq(InFlightReqConfig),
     Buffering(BufferingConfig),
+    Retry(RetryConfig),
     Chain(ChainConfig),
 }
 
@@ -45,6 +46,7 @@ impl MiddlewareConfig {
             MiddlewareConfig::RateLimit(_) => "rateLimit",
             MiddlewareConfig::InFlightReq(_) => "inFlightReq",
             MiddlewareConfig::Buffering(_) => "buffering",
+            MiddlewareConfig::Retry(_) => "retry",
             MiddlewareConfig::Chain(_) => "chain",
         }
     }
@@ -273,6 +275,16 @@ pub struct BufferingConfig {
     pub mem_response_body_bytes: i64,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub retry_expression: String,
+}
+
+/// `retry`: tries in all, and the first backoff interval (default 100ms).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryConfig {
+    #[serde(default)]
+    pub attempts: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_interval: Option<crate::config::duration::Duration>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -25,6 +25,7 @@ pub mod rate_limit;
 pub mod redirect;
 pub mod replace_path;
 mod response;
+pub mod retry;
 pub mod strip_prefix;
 
 use bytes::Bytes;
@@ -100,6 +101,8 @@ pub enum Middleware {
     InFlightReq(InFlightReq),
     /// Applied around forwarding (`buffering::before_forward` / `after_forward`).
     Buffering(Buffering),
+    /// Applied around forwarding (`retry::around`).
+    Retry(retry::Retry),
 }
 
 impl Middleware {
@@ -129,6 +132,7 @@ impl Middleware {
             MiddlewareConfig::RateLimit(c) => Middleware::RateLimit(RateLimit::compile(c)?),
             MiddlewareConfig::InFlightReq(c) => Middleware::InFlightReq(InFlightReq::compile(c)?),
             MiddlewareConfig::Buffering(c) => Middleware::Buffering(Buffering::compile(c)?),
+            MiddlewareConfig::Retry(c) => Middleware::Retry(retry::Retry::compile(c)?),
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -149,7 +153,9 @@ impl Middleware {
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
             // Needs to hold state until the response: see `on_request_held`.
-            Middleware::InFlightReq(_) | Middleware::Buffering(_) => Flow::Continue,
+            Middleware::InFlightReq(_) | Middleware::Buffering(_) | Middleware::Retry(_) => {
+                Flow::Continue
+            }
         }
     }
 
@@ -196,7 +202,8 @@ impl Middleware {
             | Middleware::IpAllowList(_)
             | Middleware::RateLimit(_)
             | Middleware::InFlightReq(_)
-            | Middleware::Buffering(_) => {}
+            | Middleware::Buffering(_)
+            | Middleware::Retry(_) => {}
         }
     }
 
@@ -230,6 +237,7 @@ impl Middleware {
             Middleware::RateLimit(_) => "rateLimit",
             Middleware::InFlightReq(_) => "inFlightReq",
             Middleware::Buffering(_) => "buffering",
+            Middleware::Retry(_) => "retry",
         }
     }
 }

@@ -12,7 +12,7 @@ use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::forward::{self, ForwardedPolicy};
 use super::internal;
-use crate::middleware::{buffering, Flow, RequestContext, RequestFacts};
+use crate::middleware::{buffering, retry, Flow, RequestContext, RequestFacts};
 use crate::observe::Observer;
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service};
@@ -169,7 +169,16 @@ impl Proxy {
                         .await
                     {
                         Err(refused) => Ok(refused),
-                        Ok(body) => forward::forward(lb, parts, body, conn, served).await,
+                        Ok(body) => {
+                            let (result, by) =
+                                retry::around(&route.middlewares, parts, body, |p, b| async move {
+                                    let mut by = None;
+                                    (forward::forward(lb, p, b, conn, &mut by).await, by)
+                                })
+                                .await;
+                            *served = by;
+                            result
+                        }
                     };
                     match sent {
                         Ok(resp) => buffering::after_forward(&route.middlewares, resp).await,
