@@ -2,7 +2,8 @@
 //! timeout, reset), up to `attempts` tries in all, waiting `initialInterval` (default 100 ms)
 //! and doubling it between tries, as Traefik's exponential backoff.
 //!
-//! It wraps forwarding: the proxy hands [`around`] a function that forwards once. Only
+//! "No server available" (all servers passively ejected or down) is retried too, after the
+//! backoff. It wraps forwarding: the proxy hands [`around`] a function that forwards once. Only
 //! replayable requests are retried: an in-memory or empty body (put `buffering` before `retry`
 //! to make any body replayable) and no protocol upgrade; others are sent once. An HTTP error
 //! status from the server is a response, not a failure, and is never retried (Traefik).
@@ -59,6 +60,12 @@ fn replayable(body: &ProxyBody) -> Option<Bytes> {
     }
 }
 
+/// Upstream failures, and "no server available" (a failed server is passively ejected for a
+/// while, so the next try may find none, or find it back after the backoff).
+fn retriable(error: &ProxyError) -> bool {
+    error.side() == Side::Upstream || matches!(error, ProxyError::NoEndpoint { .. })
+}
+
 /// A copy of a request head without extensions.
 fn copy_head(p: &http::request::Parts) -> http::request::Parts {
     let (mut head, ()) = Request::new(()).into_parts();
@@ -96,7 +103,7 @@ where
     loop {
         let (result, served) = send(copy_head(&parts), ProxyBody::full(data.clone())).await;
         match result {
-            Err(error) if error.side() == Side::Upstream && attempt < policy.attempts => {
+            Err(error) if retriable(&error) && attempt < policy.attempts => {
                 tracing::debug!(%error, attempt, "retrying");
                 tokio::time::sleep(interval).await;
                 interval = interval.saturating_mul(2);
