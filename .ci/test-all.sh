@@ -60,4 +60,8 @@ if [ -f .ci/docker-up.sh ]; then
   timeout 1500 cargo test --test e2e_swarm -- --ignored --nocapture --test-threads=1
 fi
 
+stage "dashboard in a real browser (headless chromium)"
+install_packages chromium
+cargo test --test dashboard -- --ignored --nocapture
+
 stage "done in $(( $(date +%s) - STARTED ))s"

@@ -18,6 +18,7 @@ use crate::balance::{EndpointRegistry, HealthChecker};
 use crate::config::merge::{merge, qualify};
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, DynamicConfig};
+use crate::observe::Observer;
 use crate::provider::file::FileProvider;
 use crate::provider::{ProviderSnapshot, SnapshotRx};
 use crate::proxy::{EntryPoint, EntryPointOptions, ForwardedPolicy, Proxy};
@@ -87,6 +88,9 @@ pub fn entrypoint_infos(cfg: &StaticConfig) -> Vec<EntryPointInfo> {
 struct Source {
     name: &'static str,
     rx: SnapshotRx,
+    /// For providers that publish once (the inline `dynamic` section): the sender is kept here,
+    /// since a closed channel would end the compile loop's wait.
+    _fixed: Option<crate::provider::SnapshotTx>,
 }
 
 /// Everything the compile loop owns.
@@ -99,6 +103,9 @@ struct Compiler {
     health: HealthChecker,
     table: Arc<ArcSwap<RoutingTable>>,
     issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
+    /// The `internal` provider's routers (api, dashboard, ping, prometheus).
+    internal: ProviderSnapshot,
+    observer: Arc<Observer>,
 }
 
 impl Compiler {
@@ -107,6 +114,7 @@ impl Compiler {
         let snapshots: Vec<(&'static str, ProviderSnapshot)> = sources
             .iter_mut()
             .map(|s| (s.name, s.rx.borrow_and_update().clone()))
+            .chain(std::iter::once(("internal", self.internal.clone())))
             .collect();
         let (merged, mut issues) = merge(snapshots.iter().map(|(n, s)| (*n, &s.config)));
         for (_, snapshot) in &snapshots {
@@ -126,6 +134,7 @@ impl Compiler {
         self.table.store(Arc::new(compiled.table));
         self.health.sync(compiled.health);
         self.pools.retain_used();
+        self.endpoints.prune_unreferenced();
         self.transports.retain_used();
         for issue in &issues {
             tracing::warn!(error = %issue, "configuration issue");
@@ -137,6 +146,7 @@ impl Compiler {
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
             "routing table reloaded"
         );
+        self.observer.reloaded(&merged, &issues);
         self.issues.store(Arc::new(issues));
     }
 }
@@ -156,11 +166,15 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     // Providers.
     let mut sources = Vec::new();
     if let Some(dynamic) = &cfg.dynamic {
-        let (_tx, rx) = watch::channel(ProviderSnapshot {
+        let (tx, rx) = watch::channel(ProviderSnapshot {
             config: dynamic.clone(),
             issues: Vec::new(),
         });
-        sources.push(Source { name: "static", rx });
+        sources.push(Source {
+            name: "static",
+            rx,
+            _fixed: Some(tx),
+        });
     }
     if let Some(file_cfg) = &cfg.providers.file {
         let provider = FileProvider::new(file_cfg, &base);
@@ -177,26 +191,51 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         };
         let (tx, rx) = watch::channel(initial);
         background.push(tokio::spawn(provider.run(tx)));
-        sources.push(Source { name: "file", rx });
+        sources.push(Source {
+            name: "file",
+            rx,
+            _fixed: None,
+        });
     }
 
     if let Some(swarm_cfg) = &cfg.providers.swarm {
         let provider = crate::provider::swarm::SwarmProvider::new(swarm_cfg);
         let (tx, rx) = watch::channel(ProviderSnapshot::default());
         background.push(tokio::spawn(provider.run(tx)));
-        sources.push(Source { name: "swarm", rx });
+        sources.push(Source {
+            name: "swarm",
+            rx,
+            _fixed: None,
+        });
     }
+
+    let infos = entrypoint_infos(&cfg);
+    let observer = Arc::new(
+        Observer::new(
+            &cfg,
+            &base,
+            infos.iter().map(|i| i.name.clone()).collect(),
+            Arc::clone(&table),
+            Arc::clone(&issues),
+        )
+        .context("accessLog.filePath cannot be opened")?,
+    );
 
     // First compile before serving.
     let mut compiler = Compiler {
         static_cfg: Arc::clone(&cfg),
-        infos: entrypoint_infos(&cfg),
+        infos,
         endpoints: EndpointRegistry::default(),
         pools: PoolRegistry::default(),
         transports: TransportRegistry::default(),
         health: HealthChecker::new(),
         table: Arc::clone(&table),
         issues: Arc::clone(&issues),
+        internal: ProviderSnapshot {
+            config: crate::observe::internal::internal_config(&cfg),
+            issues: Vec::new(),
+        },
+        observer: Arc::clone(&observer),
     };
     compiler.reload(&mut sources);
 
@@ -206,7 +245,10 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     for (index, (name, ep)) in cfg.entry_points.iter().enumerate() {
         let forwarded = forwarded_policy(ep.forwarded_headers.as_ref())
             .with_context(|| format!("entrypoint {name:?}: forwardedHeaders.trustedIPs"))?;
-        let proxy = Arc::new(Proxy::new(Arc::clone(&table), index, name, forwarded));
+        let proxy = Arc::new(
+            Proxy::new(Arc::clone(&table), index, name, forwarded)
+                .with_observer(Arc::clone(&observer)),
+        );
         let options = entrypoint_options(ep);
         let bound = EntryPoint::bind(&ep.address, proxy, options)
             .await
@@ -327,6 +369,7 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
             Err(found) => issues.extend(found),
         }
     }
+    snapshots.push(("internal", crate::observe::internal::internal_config(cfg)));
     let (merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
     issues.extend(merge_issues);
     let infos = entrypoint_infos(cfg);

@@ -58,14 +58,24 @@ struct StickyTable {
 pub struct Balancer {
     endpoints: Box<[Endpoint]>,
     schedule: Box<[u16]>,
-    cursor: AtomicUsize,
+    cursor: Arc<AtomicUsize>,
     sticky: Option<StickyTable>,
 }
 
 impl Balancer {
     /// Precomputes the smooth WRR schedule (and the sticky cookie values when `sticky` is set). At most 65,536
     /// endpoints are used; any beyond are dropped with a warning.
-    pub fn new(mut endpoints: Vec<Endpoint>, sticky: Option<StickyCookie>) -> Self {
+    pub fn new(endpoints: Vec<Endpoint>, sticky: Option<StickyCookie>) -> Self {
+        Self::with_cursor(endpoints, sticky, Arc::default())
+    }
+
+    /// Like `new`, with a cursor that outlives this balancer (`EndpointRegistry::cursor`), so the
+    /// rotation continues where the previous table's balancer left it.
+    pub fn with_cursor(
+        mut endpoints: Vec<Endpoint>,
+        sticky: Option<StickyCookie>,
+        cursor: Arc<AtomicUsize>,
+    ) -> Self {
         let max = usize::from(u16::MAX) + 1;
         if endpoints.len() > max {
             tracing::warn!(
@@ -82,7 +92,7 @@ impl Balancer {
         Balancer {
             endpoints: endpoints.into_boxed_slice(),
             schedule,
-            cursor: AtomicUsize::new(0),
+            cursor,
             sticky,
         }
     }

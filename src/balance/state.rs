@@ -161,6 +161,9 @@ impl Drop for InflightGuard {
 #[derive(Debug, Default)]
 pub struct EndpointRegistry {
     states: Mutex<HashMap<(String, String), Arc<EndpointState>>>,
+    /// Round-robin cursors by service, so a reload does not restart every rotation at the first
+    /// server (which would skew the distribution each time the table is swapped).
+    cursors: Mutex<HashMap<String, Arc<std::sync::atomic::AtomicUsize>>>,
 }
 
 impl EndpointRegistry {
@@ -183,10 +186,18 @@ impl EndpointRegistry {
 
     /// Drops the states only the registry still references. Returns how many were dropped.
     pub fn prune_unreferenced(&self) -> usize {
+        let mut cursors = self.cursors.lock().unwrap_or_else(PoisonError::into_inner);
+        cursors.retain(|_, cursor| Arc::strong_count(cursor) > 1);
         let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
         let before = states.len();
         states.retain(|_, state| Arc::strong_count(state) > 1);
         before - states.len()
+    }
+
+    /// The round-robin cursor of `service`, shared by every balancer compiled for it.
+    pub fn cursor(&self, service: &str) -> Arc<std::sync::atomic::AtomicUsize> {
+        let mut cursors = self.cursors.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(cursors.entry(service.to_string()).or_default())
     }
 
     /// Number of known endpoint states.

@@ -23,6 +23,9 @@ pub enum MiddlewareConfig {
     BasicAuth(BasicAuthConfig),
     IpAllowList(IpAllowListConfig),
     RateLimit(RateLimitConfig),
+    InFlightReq(InFlightReqConfig),
+    Buffering(BufferingConfig),
+    Retry(RetryConfig),
     Chain(ChainConfig),
 }
 
@@ -41,6 +44,9 @@ impl MiddlewareConfig {
             MiddlewareConfig::BasicAuth(_) => "basicAuth",
             MiddlewareConfig::IpAllowList(_) => "ipAllowList",
             MiddlewareConfig::RateLimit(_) => "rateLimit",
+            MiddlewareConfig::InFlightReq(_) => "inFlightReq",
+            MiddlewareConfig::Buffering(_) => "buffering",
+            MiddlewareConfig::Retry(_) => "retry",
             MiddlewareConfig::Chain(_) => "chain",
         }
     }
@@ -242,6 +248,43 @@ pub struct RateLimitConfig {
     pub burst: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_criterion: Option<SourceCriterionConfig>,
+}
+
+/// `inFlightReq`: at most `amount` concurrent requests per source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InFlightReqConfig {
+    /// Required, > 0.
+    #[serde(default)]
+    pub amount: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_criterion: Option<SourceCriterionConfig>,
+}
+
+/// `buffering`: byte limits, 0 = none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BufferingConfig {
+    #[serde(default)]
+    pub max_request_body_bytes: i64,
+    #[serde(default)]
+    pub mem_request_body_bytes: i64,
+    #[serde(default)]
+    pub max_response_body_bytes: i64,
+    #[serde(default)]
+    pub mem_response_body_bytes: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub retry_expression: String,
+}
+
+/// `retry`: tries in all, and the first backoff interval (default 100ms).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryConfig {
+    #[serde(default)]
+    pub attempts: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_interval: Option<crate::config::duration::Duration>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

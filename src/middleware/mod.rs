@@ -12,10 +12,12 @@
 
 pub mod add_prefix;
 pub mod basic_auth;
+pub mod buffering;
 pub mod config;
 pub mod error;
 pub mod headers;
 mod htpasswd;
+pub mod in_flight_req;
 pub mod ip_allow_list;
 pub mod ip_strategy;
 mod path;
@@ -23,6 +25,7 @@ pub mod rate_limit;
 pub mod redirect;
 pub mod replace_path;
 mod response;
+pub mod retry;
 pub mod strip_prefix;
 
 use bytes::Bytes;
@@ -30,9 +33,11 @@ use http::HeaderValue;
 
 pub use add_prefix::AddPrefix;
 pub use basic_auth::BasicAuth;
+pub use buffering::Buffering;
 pub use config::MiddlewareConfig;
 pub use error::MiddlewareError;
 pub use headers::Headers;
+pub use in_flight_req::{InFlightReq, Permit};
 pub use ip_allow_list::IpAllowList;
 pub use rate_limit::RateLimit;
 pub use redirect::{RedirectRegex, RedirectScheme};
@@ -93,6 +98,11 @@ pub enum Middleware {
     BasicAuth(BasicAuth),
     IpAllowList(IpAllowList),
     RateLimit(RateLimit),
+    InFlightReq(InFlightReq),
+    /// Applied around forwarding (`buffering::before_forward` / `after_forward`).
+    Buffering(Buffering),
+    /// Applied around forwarding (`retry::around`).
+    Retry(retry::Retry),
 }
 
 impl Middleware {
@@ -120,6 +130,9 @@ impl Middleware {
             MiddlewareConfig::BasicAuth(c) => Middleware::BasicAuth(BasicAuth::compile(c)?),
             MiddlewareConfig::IpAllowList(c) => Middleware::IpAllowList(IpAllowList::compile(c)?),
             MiddlewareConfig::RateLimit(c) => Middleware::RateLimit(RateLimit::compile(c)?),
+            MiddlewareConfig::InFlightReq(c) => Middleware::InFlightReq(InFlightReq::compile(c)?),
+            MiddlewareConfig::Buffering(c) => Middleware::Buffering(Buffering::compile(c)?),
+            MiddlewareConfig::Retry(c) => Middleware::Retry(retry::Retry::compile(c)?),
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -139,6 +152,31 @@ impl Middleware {
             Middleware::BasicAuth(m) => m.on_request(req),
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
+            // Needs to hold state until the response: see `on_request_held`.
+            Middleware::InFlightReq(_) | Middleware::Buffering(_) | Middleware::Retry(_) => {
+                Flow::Continue
+            }
+        }
+    }
+
+    /// `on_request` for middlewares that wrap forwarding: those that must hold something until
+    /// the response head (an `inFlightReq` permit) push it to `held`; the proxy drops `held`
+    /// after the response phase. The proxy calls this instead of `on_request`.
+    pub fn on_request_held<'a>(
+        &'a self,
+        req: &mut http::request::Parts,
+        ctx: &RequestContext<'_>,
+        held: &mut Vec<Permit<'a>>,
+    ) -> Flow {
+        match self {
+            Middleware::InFlightReq(m) => match m.acquire(req, ctx) {
+                Some(permit) => {
+                    held.push(permit);
+                    Flow::Continue
+                }
+                None => InFlightReq::refusal(),
+            },
+            other => other.on_request(req, ctx),
         }
     }
 
@@ -162,7 +200,10 @@ impl Middleware {
             | Middleware::RedirectRegex(_)
             | Middleware::BasicAuth(_)
             | Middleware::IpAllowList(_)
-            | Middleware::RateLimit(_) => {}
+            | Middleware::RateLimit(_)
+            | Middleware::InFlightReq(_)
+            | Middleware::Buffering(_)
+            | Middleware::Retry(_) => {}
         }
     }
 
@@ -194,6 +235,9 @@ impl Middleware {
             Middleware::BasicAuth(_) => "basicAuth",
             Middleware::IpAllowList(_) => "ipAllowList",
             Middleware::RateLimit(_) => "rateLimit",
+            Middleware::InFlightReq(_) => "inFlightReq",
+            Middleware::Buffering(_) => "buffering",
+            Middleware::Retry(_) => "retry",
         }
     }
 }

@@ -42,7 +42,9 @@ pub fn init(cfg: &LogConfig) {
             .try_init(),
         (LogFormat::Common, None) => {
             use std::io::IsTerminal as _;
-            builder.with_ansi(std::io::stdout().is_terminal()).try_init()
+            builder
+                .with_ansi(std::io::stdout().is_terminal())
+                .try_init()
         }
     };
     let _ = result;

@@ -1,3 +1,254 @@
-//! Observability: log setup (and, later, access log, metrics, admin API).
+//! Observability: log setup, Prometheus metrics, the access log, the admin API and dashboard.
+//!
+//! `Observer` is what the proxy calls: `begin` before routing, `finish` after the response head,
+//! `respond_internal` for `api@internal`, `dashboard@internal` and `prometheus@internal`, and the
+//! compile loop calls `reloaded`. The request path does atomic increments and, only when the
+//! access log is on, builds one entry; it never locks or waits on I/O.
 
+pub mod access;
+pub mod api;
+pub mod clock;
+pub mod internal;
 pub mod log;
+pub mod metrics;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use http::{header, Method, Request, Response};
+
+pub use metrics::{CertInfo, ConnectionGuard, Metrics, RouteSlot};
+
+use self::access::{AccessLog, Entry};
+use self::api::ApiState;
+use crate::config::static_config::StaticConfig;
+use crate::config::{ConfigIssue, DynamicConfig};
+use crate::proxy::body::ProxyBody;
+use crate::proxy::ConnInfo;
+use crate::table::{InternalService, Route, RoutingTable};
+
+/// Metrics, access log and API state of one running swarmgate, shared by every entrypoint.
+#[derive(Debug)]
+pub struct Observer {
+    entrypoints: Box<[Arc<str>]>,
+    metrics: Option<Arc<Metrics>>,
+    access: Option<AccessLog>,
+    api: ApiState,
+}
+
+/// What `begin` captured about a request, for `finish`.
+#[derive(Debug)]
+pub struct Pending {
+    started: Instant,
+    method: Method,
+    entrypoint: usize,
+    /// Only when the access log is on.
+    request: Option<Box<RequestInfo>>,
+}
+
+#[derive(Debug)]
+struct RequestInfo {
+    wall: SystemTime,
+    client: std::net::SocketAddr,
+    path: String,
+    proto: &'static str,
+    host: String,
+    tls: bool,
+    referer: Option<String>,
+    user_agent: Option<String>,
+    request_size: u64,
+}
+
+impl Observer {
+    /// Builds what the static configuration enables. `entrypoints` is the table's entrypoint
+    /// order. Fails only when the access log file cannot be opened.
+    pub fn new(
+        cfg: &StaticConfig,
+        base: &Path,
+        entrypoints: Vec<String>,
+        table: Arc<ArcSwap<RoutingTable>>,
+        issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
+    ) -> std::io::Result<Observer> {
+        let metrics = cfg
+            .metrics
+            .as_ref()
+            .and_then(|m| m.prometheus.as_ref())
+            .map(|p| {
+                Arc::new(Metrics::new(
+                    p,
+                    entrypoints.clone(),
+                    Some(Arc::clone(&table)),
+                ))
+            });
+        let access = match &cfg.access_log {
+            Some(a) => Some(AccessLog::start(a, base)?),
+            None => None,
+        };
+        Ok(Observer {
+            entrypoints: entrypoints.iter().map(|e| Arc::from(e.as_str())).collect(),
+            metrics,
+            access,
+            api: ApiState::new(cfg, table, issues),
+        })
+    }
+
+    pub fn metrics(&self) -> Option<&Arc<Metrics>> {
+        self.metrics.as_ref()
+    }
+
+    /// Counts an open connection on an entrypoint until the guard drops (when metrics are on).
+    pub fn connection_opened(&self, entrypoint: usize) -> Option<ConnectionGuard> {
+        self.metrics
+            .as_ref()
+            .map(|m| m.connection_opened(entrypoint))
+    }
+
+    /// Captures the start of a request.
+    pub fn begin<B>(&self, entrypoint: usize, req: &Request<B>, conn: &ConnInfo) -> Pending {
+        let request = self.access.as_ref().map(|_| {
+            let header = |name: header::HeaderName| {
+                req.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let host = req
+                .uri()
+                .authority()
+                .map(|a| a.as_str().to_string())
+                .or_else(|| header(header::HOST))
+                .unwrap_or_default();
+            Box::new(RequestInfo {
+                wall: SystemTime::now(),
+                client: conn.peer,
+                path: req
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| "/".to_string()),
+                proto: proto(req.version()),
+                host,
+                tls: conn.tls,
+                referer: header(header::REFERER),
+                user_agent: header(header::USER_AGENT),
+                request_size: content_length(req.headers()),
+            })
+        });
+        Pending {
+            started: Instant::now(),
+            method: req.method().clone(),
+            entrypoint,
+            request,
+        }
+    }
+
+    /// Records a finished request: metrics, then the access log entry.
+    /// `served` is the index of the server that answered, in the route's balancer.
+    pub fn finish(
+        &self,
+        pending: Pending,
+        route: Option<&Arc<Route>>,
+        served: Option<usize>,
+        resp: &Response<ProxyBody>,
+    ) {
+        let elapsed = pending.started.elapsed();
+        let status = resp.status().as_u16();
+        if let Some(m) = &self.metrics {
+            let series = route.map(|r| m.bind(&r.metrics, &r.name, r.service.name()));
+            m.record(series, pending.entrypoint, &pending.method, status, elapsed);
+        }
+        let (Some(log), Some(info)) = (&self.access, pending.request) else {
+            return;
+        };
+        let info = *info;
+        log.submit(Entry {
+            start: info.wall,
+            duration: elapsed,
+            client: info.client,
+            method: pending.method,
+            path: info.path,
+            proto: info.proto,
+            host: info.host,
+            tls: info.tls,
+            entrypoint: self
+                .entrypoints
+                .get(pending.entrypoint)
+                .cloned()
+                .unwrap_or_else(|| Arc::from("")),
+            status,
+            size: content_length(resp.headers()),
+            request_size: info.request_size,
+            referer: info.referer,
+            user_agent: info.user_agent,
+            user: None,
+            route: route.cloned(),
+            served,
+            count: log.next_count(),
+        });
+    }
+
+    /// Answers the observability internal services; `None` for the others.
+    pub fn respond_internal(
+        &self,
+        service: InternalService,
+        req: &http::request::Parts,
+    ) -> Option<Response<ProxyBody>> {
+        match service {
+            InternalService::Prometheus => Some(match &self.metrics {
+                Some(m) => {
+                    let mut text = m.render();
+                    if let Some(log) = &self.access {
+                        text.push_str(&format!(
+                            "# HELP swarmgate_accesslog_dropped_total Access log lines dropped because the writer was behind.\n# TYPE swarmgate_accesslog_dropped_total counter\nswarmgate_accesslog_dropped_total {}\n",
+                            log.dropped()
+                        ));
+                    }
+                    api::text(
+                        http::StatusCode::OK,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                        text,
+                    )
+                }
+                None => api::text(
+                    http::StatusCode::NOT_FOUND,
+                    "text/plain",
+                    "metrics are not enabled".to_string(),
+                ),
+            }),
+            InternalService::Api | InternalService::Dashboard => Some(self.api.respond(req)),
+            _ => None,
+        }
+    }
+
+    /// After each reload: the merged configuration (for the API) and the reload metric.
+    pub fn reloaded(&self, merged: &DynamicConfig, issues: &[ConfigIssue]) {
+        self.api.set_config(merged);
+        if let Some(m) = &self.metrics {
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            m.reloaded(issues.is_empty(), now);
+        }
+    }
+}
+
+fn proto(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+fn content_length(headers: &http::HeaderMap) -> u64 {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}

@@ -131,7 +131,9 @@ impl EntryPoint {
         let proxy = Arc::clone(&self.proxy);
         let builder = builder.clone();
         let watcher = graceful.watcher();
+        let open = (proxy.observer()).and_then(|o| o.connection_opened(proxy.entrypoint_index()));
         tokio::spawn(async move {
+            let _open = open; // swarmgate_open_connections, until the connection ends
             let service = service_fn(move |req| {
                 let proxy = Arc::clone(&proxy);
                 async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) }

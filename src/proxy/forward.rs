@@ -63,11 +63,14 @@ pub fn strip_port(host: &str) -> &str {
     }
 }
 
+/// Sends the request to one of the service's servers (retrying once when nothing was sent).
+/// `served` is set to the index of the last server tried (for the access log).
 pub async fn forward(
     service: &LoadBalancedService,
     mut parts: http::request::Parts,
     body: ProxyBody,
     conn: &ConnInfo,
+    served: &mut Option<usize>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let upgrade_proto = upgrade::requested(&parts.version, &parts.headers);
     let client_upgrade = upgrade_proto
@@ -124,6 +127,7 @@ pub async fn forward(
             original_host.as_ref(),
         )?;
         let _inflight = endpoint.state.start_request();
+        *served = Some(index);
         match pool.send(req, upgrade_proto.is_some()).await {
             Ok(resp) => {
                 endpoint.state.report_success();

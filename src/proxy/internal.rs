@@ -17,6 +17,10 @@ pub fn respond(
         InternalService::Ping => (StatusCode::OK, "OK".to_string()),
         InternalService::Noop => (StatusCode::IM_A_TEAPOT, String::new()),
         InternalService::Demo => (StatusCode::OK, describe(req, conn)),
+        // Answered by `observe` when enabled; reaching here means the feature is off.
+        InternalService::Api | InternalService::Dashboard | InternalService::Prometheus => {
+            (StatusCode::NOT_FOUND, "not enabled".to_string())
+        }
     };
     let mut resp = Response::new(ProxyBody::full(text));
     *resp.status_mut() = status;

@@ -12,7 +12,8 @@ use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::forward::{self, ForwardedPolicy};
 use super::internal;
-use crate::middleware::{Flow, RequestContext, RequestFacts};
+use crate::middleware::{buffering, retry, Flow, RequestContext, RequestFacts};
+use crate::observe::Observer;
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service};
 
@@ -31,6 +32,7 @@ pub struct Proxy {
     entrypoint: usize,
     name: Arc<str>,
     forwarded: ForwardedPolicy,
+    observer: Option<Arc<Observer>>,
 }
 
 impl Proxy {
@@ -45,7 +47,23 @@ impl Proxy {
             entrypoint,
             name: Arc::from(name),
             forwarded,
+            observer: None,
         }
+    }
+
+    /// Reports requests to `observer` (metrics, access log) and lets it answer its internal services.
+    pub fn with_observer(mut self, observer: Arc<Observer>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    pub fn observer(&self) -> Option<&Arc<Observer>> {
+        self.observer.as_ref()
+    }
+
+    /// This entrypoint's index in the table's entrypoint list.
+    pub fn entrypoint_index(&self) -> usize {
+        self.entrypoint
     }
 
     pub fn name(&self) -> &str {
@@ -54,6 +72,24 @@ impl Proxy {
 
     /// Serves one request; never fails (errors become short plain responses).
     pub async fn handle<B>(&self, req: Request<B>, conn: &ConnInfo) -> Response<ProxyBody>
+    where
+        B: Into<ProxyBody>,
+    {
+        let Some(observer) = &self.observer else {
+            return self.route_and_serve(req, conn).await.0;
+        };
+        let pending = observer.begin(self.entrypoint, &req, conn);
+        let (resp, route, served) = self.route_and_serve(req, conn).await;
+        observer.finish(pending, route.as_ref(), served, &resp);
+        resp
+    }
+
+    /// Finds the route and serves; also returns the route and the index of the server that answered.
+    async fn route_and_serve<B>(
+        &self,
+        req: Request<B>,
+        conn: &ConnInfo,
+    ) -> (Response<ProxyBody>, Option<Arc<Route>>, Option<usize>)
     where
         B: Into<ProxyBody>,
     {
@@ -72,11 +108,15 @@ impl Proxy {
             match table.lookup(self.entrypoint, conn.tls, &view) {
                 // Hold the route, not the table guard, across awaits.
                 Some(route) => Arc::clone(route),
-                None => return ProxyError::NoRoute.into_response(),
+                None => return (ProxyError::NoRoute.into_response(), None, None),
             }
         };
         let (parts, body) = req.into_parts();
-        self.handle_route(&route, parts, body.into(), conn).await
+        let mut served = None;
+        let resp = self
+            .handle_route(&route, parts, body.into(), conn, &mut served)
+            .await;
+        (resp, Some(route), served)
     }
 
     async fn handle_route(
@@ -85,6 +125,7 @@ impl Proxy {
         mut parts: http::request::Parts,
         body: ProxyBody,
         conn: &ConnInfo,
+        served: &mut Option<usize>,
     ) -> Response<ProxyBody> {
         forward::sanitize_forwarded(&mut parts.headers, conn, &self.forwarded);
         let tls = forward::effective_tls(&parts.headers, conn, &self.forwarded);
@@ -95,8 +136,10 @@ impl Proxy {
         };
         let mut applied = route.middlewares.len();
         let mut answer = None;
+        // Permits of middlewares wrapping the forward (inFlightReq); no allocation unless used.
+        let mut held = Vec::new();
         for (i, mw) in route.middlewares.iter().enumerate() {
-            if let Flow::Respond(resp) = mw.on_request(&mut parts, &ctx) {
+            if let Flow::Respond(resp) = mw.on_request_held(&mut parts, &ctx, &mut held) {
                 // The answering middleware already shaped its response; earlier ones still see it.
                 applied = i;
                 let (head, bytes) = resp.into_parts();
@@ -119,10 +162,30 @@ impl Proxy {
                     service: route.service.name().to_string(),
                 }
                 .into_response(),
-                Some(Service::Internal(service)) => internal::respond(*service, &parts, conn),
+                Some(Service::Internal(service)) => match &self.observer {
+                    Some(o) => o.respond_internal(*service, &parts),
+                    None => None,
+                }
+                .unwrap_or_else(|| internal::respond(*service, &parts, conn)),
                 Some(Service::LoadBalancer(lb)) => {
-                    match forward::forward(lb, parts, body, conn).await {
-                        Ok(resp) => resp,
+                    // Middlewares wrapping the forward (buffering); no-ops without them.
+                    let sent = match buffering::before_forward(&route.middlewares, &mut parts, body)
+                        .await
+                    {
+                        Err(refused) => Ok(refused),
+                        Ok(body) => {
+                            let (result, by) =
+                                retry::around(&route.middlewares, parts, body, |p, b| async move {
+                                    let mut by = None;
+                                    (forward::forward(lb, p, b, conn, &mut by).await, by)
+                                })
+                                .await;
+                            *served = by;
+                            result
+                        }
+                    };
+                    match sent {
+                        Ok(resp) => buffering::after_forward(&route.middlewares, resp).await,
                         Err(error) => {
                             tracing::debug!(router = %route.name, service = %lb.name, %error, "request failed");
                             error.into_response()
@@ -135,6 +198,7 @@ impl Proxy {
         for mw in route.middlewares[..applied].iter().rev() {
             mw.on_response_with(&mut head, &facts, &ctx);
         }
+        drop(held);
         Response::from_parts(head, body)
     }
 }

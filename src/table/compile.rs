@@ -81,6 +81,7 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
                                 middlewares: route.middlewares.clone(),
                                 service: Arc::clone(&route.service),
                                 tls,
+                                metrics: Default::default(),
                             });
                         }
                         slot[usize::from(tls)].push(route);
@@ -213,6 +214,7 @@ impl State<'_> {
                 middlewares: middlewares.into_boxed_slice(),
                 service,
                 tls: router.tls.is_some(),
+                metrics: Default::default(),
             },
             bindings,
         ))
@@ -300,7 +302,7 @@ impl State<'_> {
         }
         Ok(WeightedService {
             name: name.to_string(),
-            balancer: Balancer::new(slots, None),
+            balancer: Balancer::with_cursor(slots, None, self.ctx.endpoints.cursor(name)),
             children: children.into_boxed_slice(),
         })
     }
@@ -344,7 +346,7 @@ impl State<'_> {
             .map(|cookie| StickyCookie::new(name, cookie));
         Ok(LoadBalancedService {
             name: name.to_string(),
-            balancer: Balancer::new(endpoints, sticky),
+            balancer: Balancer::with_cursor(endpoints, sticky, self.ctx.endpoints.cursor(name)),
             pools: pools.into_boxed_slice(),
             pass_host_header: lb.pass_host_header,
         })

@@ -29,6 +29,8 @@ pub struct Route {
     pub middlewares: Box<[Arc<Middleware>]>,
     pub service: Arc<Service>,
     pub tls: bool,
+    /// This route's metric series, bound on its first request (see `observe::metrics`).
+    pub metrics: crate::observe::RouteSlot,
 }
 
 /// One compiled service.
@@ -90,6 +92,12 @@ pub enum InternalService {
     Ping,
     /// `noop@internal`: answers nothing useful; for routers that only redirect.
     Noop,
+    /// `api@internal`: the admin API and the dashboard (`observe::api`).
+    Api,
+    /// `dashboard@internal`: the dashboard (and the API it reads).
+    Dashboard,
+    /// `prometheus@internal`: the Prometheus exposition.
+    Prometheus,
 }
 
 impl InternalService {
@@ -98,6 +106,9 @@ impl InternalService {
             "demo@internal" => Some(InternalService::Demo),
             "ping@internal" => Some(InternalService::Ping),
             "noop@internal" => Some(InternalService::Noop),
+            "api@internal" => Some(InternalService::Api),
+            "dashboard@internal" => Some(InternalService::Dashboard),
+            "prometheus@internal" => Some(InternalService::Prometheus),
             _ => None,
         }
     }
@@ -107,6 +118,9 @@ impl InternalService {
             InternalService::Demo => "demo@internal",
             InternalService::Ping => "ping@internal",
             InternalService::Noop => "noop@internal",
+            InternalService::Api => "api@internal",
+            InternalService::Dashboard => "dashboard@internal",
+            InternalService::Prometheus => "prometheus@internal",
         }
     }
 }

@@ -1,0 +1,130 @@
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::*;
+use crate::rules::Rule;
+use crate::table::InternalService;
+
+fn entry(route: Option<Arc<Route>>) -> Entry {
+    Entry {
+        start: UNIX_EPOCH + Duration::from_secs(1_795_649_445),
+        duration: Duration::from_millis(12),
+        client: "10.0.0.7:51000".parse().unwrap(),
+        method: Method::GET,
+        path: "/a?b=1".to_string(),
+        proto: "HTTP/1.1",
+        host: "example.com:8080".to_string(),
+        tls: false,
+        entrypoint: Arc::from("web"),
+        status: 200,
+        size: 42,
+        request_size: 0,
+        referer: None,
+        user_agent: Some("curl/8".to_string()),
+        user: None,
+        route,
+        served: None,
+        count: 3,
+    }
+}
+
+fn ping_route() -> Arc<Route> {
+    Arc::new(Route {
+        name: "ping@internal".to_string(),
+        rule: Rule::parse("PathPrefix(`/ping`)").unwrap(),
+        priority: 1,
+        middlewares: Box::new([]),
+        service: Arc::new(Service::Internal(InternalService::Ping)),
+        tls: false,
+        metrics: Default::default(),
+    })
+}
+
+#[test]
+fn common_format_is_traefiks_clf_variant() {
+    assert_eq!(
+        common(&entry(None)),
+        r#"10.0.0.7 - - [25/Nov/2026:23:30:45 +0000] "GET /a?b=1 HTTP/1.1" 200 42 "-" "curl/8" 3 "-" "-" 12ms"#
+    );
+    assert!(common(&entry(Some(ping_route()))).contains(r#" 3 "ping@internal" "-" 12ms"#));
+}
+
+#[test]
+fn json_format_uses_traefik_field_names() {
+    let v: serde_json::Value = serde_json::from_str(&json(&entry(Some(ping_route())))).unwrap();
+    for (key, want) in [
+        ("ClientAddr", serde_json::json!("10.0.0.7:51000")),
+        ("ClientHost", serde_json::json!("10.0.0.7")),
+        ("RequestMethod", serde_json::json!("GET")),
+        ("RequestPath", serde_json::json!("/a?b=1")),
+        ("RequestHost", serde_json::json!("example.com")),
+        ("RequestPort", serde_json::json!("8080")),
+        ("DownstreamStatus", serde_json::json!(200)),
+        ("Duration", serde_json::json!(12_000_000u64)),
+        ("RouterName", serde_json::json!("ping@internal")),
+        ("ServiceName", serde_json::json!("ping@internal")),
+        ("entryPointName", serde_json::json!("web")),
+        (
+            "StartUTC",
+            serde_json::json!("2026-11-25T23:30:45.000000000Z"),
+        ),
+        ("request_User-Agent", serde_json::json!("curl/8")),
+    ] {
+        assert_eq!(v[key], want, "{key}");
+    }
+    assert!(v.get("ServiceURL").is_none());
+}
+
+#[test]
+fn split_host_handles_ports_and_ipv6() {
+    for (input, want) in [
+        ("example.com", ("example.com", "-")),
+        ("example.com:80", ("example.com", "80")),
+        ("[::1]:8080", ("[::1]", "8080")),
+        ("[::1]", ("[::1]", "-")),
+    ] {
+        assert_eq!(split_host(input), want, "{input}");
+    }
+}
+
+/// A writer that is slow and records what it got.
+struct Slow(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Slow {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::thread::sleep(Duration::from_millis(50));
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_slow_writer_drops_entries_instead_of_blocking() {
+    let sink = Arc::new(Mutex::new(Vec::new()));
+    let log = AccessLog::with_writer(
+        Box::new(Slow(Arc::clone(&sink))),
+        AccessLogFormat::Common,
+        1,
+        2,
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        log.submit(entry(None));
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "submit blocked"
+    );
+    assert!(log.dropped() >= 10, "dropped {}", log.dropped());
+    let written = 20 - log.dropped() as usize;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while sink.lock().unwrap().iter().filter(|b| **b == b'\n').count() < written {
+        assert!(std::time::Instant::now() < deadline, "lines never written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

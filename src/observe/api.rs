@@ -1,0 +1,202 @@
+//! The admin API (Traefik's `api`) and the dashboard page, answered for `api@internal` and
+//! `dashboard@internal`.
+//!
+//! Reads the merged configuration of the last reload, the live routing table (for what compiled
+//! and each server's health) and the current issues. Off the request path of proxied traffic;
+//! allocates freely. Must not mutate anything.
+
+#[cfg(test)]
+mod tests;
+mod views;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use http::{header, HeaderValue, Response, StatusCode};
+
+use crate::config::static_config::StaticConfig;
+use crate::config::{ConfigIssue, DynamicConfig};
+use crate::proxy::body::ProxyBody;
+use crate::table::RoutingTable;
+
+/// The embedded dashboard (one page, no external assets).
+pub const DASHBOARD_HTML: &str = include_str!("dashboard/index.html");
+
+/// What the API reads.
+#[derive(Debug)]
+pub struct ApiState {
+    enabled: bool,
+    entrypoints: Vec<(String, String)>,
+    features: serde_json::Value,
+    providers: Vec<&'static str>,
+    table: Arc<ArcSwap<RoutingTable>>,
+    issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
+    config: ArcSwap<DynamicConfig>,
+    started: String,
+}
+
+impl ApiState {
+    pub fn new(
+        cfg: &StaticConfig,
+        table: Arc<ArcSwap<RoutingTable>>,
+        issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
+    ) -> ApiState {
+        let mut providers = Vec::new();
+        if cfg.providers.file.is_some() {
+            providers.push("File");
+        }
+        if cfg.providers.swarm.is_some() {
+            providers.push("Swarm");
+        }
+        let metrics = cfg.metrics.as_ref().and_then(|m| m.prometheus.as_ref());
+        ApiState {
+            enabled: cfg.api.is_some(),
+            entrypoints: cfg
+                .entry_points
+                .iter()
+                .map(|(name, ep)| (name.clone(), ep.address.clone()))
+                .collect(),
+            features: serde_json::json!({
+                "tracing": "",
+                "metrics": if metrics.is_some() { "Prometheus" } else { "" },
+                "accessLog": cfg.access_log.is_some(),
+            }),
+            providers,
+            table,
+            issues,
+            config: ArcSwap::default(),
+            started: super::clock::Civil::from_system(std::time::SystemTime::now()).rfc3339(),
+        }
+    }
+
+    /// Keeps the merged configuration of the latest reload.
+    pub fn set_config(&self, merged: &DynamicConfig) {
+        self.config.store(Arc::new(merged.clone()));
+    }
+
+    /// Answers one API or dashboard request.
+    pub fn respond(&self, req: &http::request::Parts) -> Response<ProxyBody> {
+        if !self.enabled {
+            return text(
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                "api is not enabled".into(),
+            );
+        }
+        if req.method != http::Method::GET && req.method != http::Method::HEAD {
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "text/plain",
+                "method not allowed".into(),
+            );
+        }
+        let path = req.uri.path();
+        match path {
+            "/" | "/dashboard" => return redirect("/dashboard/"),
+            "/dashboard/" | "/dashboard/index.html" => {
+                return text(
+                    StatusCode::OK,
+                    "text/html; charset=utf-8",
+                    DASHBOARD_HTML.to_string(),
+                )
+            }
+            _ => {}
+        }
+        let query = req.uri.query().unwrap_or("");
+        let Some(rest) = path.strip_prefix("/api/") else {
+            return not_found();
+        };
+        let cfg = self.config.load();
+        let table = self.table.load();
+        let issues = self.issues.load();
+        let view = views::View {
+            cfg: &cfg,
+            table: &table,
+            issues: &issues,
+            entrypoints: &self.entrypoints,
+        };
+        let filter = views::Filter::from_query(query);
+        let body = match rest.trim_end_matches('/') {
+            "overview" => Some(view.overview(&self.features, &self.providers)),
+            "version" => Some(serde_json::json!({
+                "Version": env!("CARGO_PKG_VERSION"),
+                "Codename": "swarmgate",
+                "startDate": self.started,
+            })),
+            "rawdata" => Some(view.rawdata()),
+            "errors" => Some(serde_json::to_value(&**issues).unwrap_or_default()),
+            "entrypoints" => Some(view.entrypoints()),
+            "http/routers" => Some(filter.apply(view.routers())),
+            "http/services" => Some(filter.apply(view.services())),
+            "http/middlewares" => Some(filter.apply(view.middlewares())),
+            other => one(&view, other),
+        };
+        match body {
+            Some(v) => text(StatusCode::OK, "application/json", v.to_string()),
+            None => not_found(),
+        }
+    }
+}
+
+/// `/api/http/routers/{name}` and the like.
+fn one(view: &views::View<'_>, rest: &str) -> Option<serde_json::Value> {
+    let (kind, name) = rest.rsplit_once('/')?;
+    let name = percent_decode(name);
+    let list = match kind {
+        "http/routers" => view.routers(),
+        "http/services" => view.services(),
+        "http/middlewares" => view.middlewares(),
+        "entrypoints" => view.entrypoints(),
+        _ => return None,
+    };
+    list.as_array()?
+        .iter()
+        .find(|v| v["name"].as_str() == Some(name.as_str()))
+        .cloned()
+}
+
+/// `%40` → `@` (names in URLs are path-escaped by the dashboard and by Traefik clients).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Some(Ok(b)) = s.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16)) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn not_found() -> Response<ProxyBody> {
+    text(
+        StatusCode::NOT_FOUND,
+        "text/plain",
+        "404 page not found".into(),
+    )
+}
+
+fn redirect(to: &'static str) -> Response<ProxyBody> {
+    let mut resp = Response::new(ProxyBody::empty());
+    *resp.status_mut() = StatusCode::FOUND;
+    resp.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(to));
+    resp
+}
+
+/// A complete response with a content type.
+pub fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<ProxyBody> {
+    let mut resp = Response::new(ProxyBody::full(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}

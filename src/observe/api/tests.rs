@@ -1,0 +1,134 @@
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::json;
+
+use super::views::Filter;
+use super::*;
+
+fn state(api: bool) -> ApiState {
+    let mut cfg: StaticConfig = toml::from_str(
+        "[entryPoints.web]\naddress = ':80'\n[entryPoints.traefik]\naddress = ':8080'\n",
+    )
+    .unwrap();
+    if api {
+        cfg.api = Some(Default::default());
+    }
+    let state = ApiState::new(
+        &cfg,
+        Arc::default(),
+        Arc::new(ArcSwap::from_pointee(vec![ConfigIssue::new(
+            crate::config::Element::Router,
+            "bad@file",
+            "rule: unexpected end",
+        )])),
+    );
+    let dynamic: DynamicConfig = serde_yaml::from_str(
+        "http:\n  routers:\n    bad@file:\n      rule: 'Host('\n      service: app@file\n  services:\n    app@file:\n      loadBalancer:\n        servers:\n          - url: http://10.0.0.1:80\n",
+    )
+    .unwrap();
+    state.set_config(&dynamic);
+    state
+}
+
+async fn call(state: &ApiState, method: &str, path: &str) -> (StatusCode, String, String) {
+    let (parts, ()) = Request::builder()
+        .method(method)
+        .uri(path)
+        .body(())
+        .unwrap()
+        .into_parts();
+    let resp = state.respond(&parts);
+    let status = resp.status();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, location, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn routes_paths_like_traefik() {
+    let s = state(true);
+    for (method, path, status, location) in [
+        ("GET", "/", StatusCode::FOUND, "/dashboard/"),
+        ("GET", "/dashboard", StatusCode::FOUND, "/dashboard/"),
+        ("GET", "/dashboard/", StatusCode::OK, ""),
+        ("GET", "/api/version", StatusCode::OK, ""),
+        ("GET", "/api/nope", StatusCode::NOT_FOUND, ""),
+        ("GET", "/other", StatusCode::NOT_FOUND, ""),
+        ("POST", "/api/overview", StatusCode::METHOD_NOT_ALLOWED, ""),
+    ] {
+        let (got, loc, _) = call(&s, method, path).await;
+        assert_eq!((got, loc.as_str()), (status, location), "{method} {path}");
+    }
+    let (_, _, html) = call(&s, "GET", "/dashboard/").await;
+    assert!(
+        html.contains("/api/http/routers")
+            && !html.contains("http://")
+            && !html.contains("https://")
+    );
+}
+
+#[tokio::test]
+async fn disabled_api_answers_404() {
+    let (status, _, _) = call(&state(false), "GET", "/api/overview").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn uncompiled_router_is_disabled_with_its_error() {
+    let s = state(true);
+    let (_, _, body) = call(&s, "GET", "/api/http/routers/bad%40file").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "disabled");
+    assert_eq!(v["provider"], "file");
+    assert_eq!(v["entryPoints"], json!(["traefik", "web"]));
+    assert_eq!(v["error"], json!(["rule: unexpected end"]));
+    let (_, _, body) = call(&s, "GET", "/api/overview").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["http"]["routers"],
+        json!({"total": 1, "warnings": 0, "errors": 1})
+    );
+    assert_eq!(v["errors"], 1);
+    let (_, _, body) = call(&s, "GET", "/api/errors").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v[0]["name"], "bad@file");
+}
+
+#[test]
+fn filters_and_decoding() {
+    assert_eq!(
+        Filter::from_query("search=App&status=enabled&page=2"),
+        Filter {
+            search: Some("app".into()),
+            status: Some("enabled".into())
+        }
+    );
+    let list = json!([{"name": "app@file", "status": "enabled"}, {"name": "x@file", "status": "disabled"}]);
+    assert_eq!(
+        Filter::from_query("status=disabled").apply(list.clone()),
+        json!([{"name": "x@file", "status": "disabled"}])
+    );
+    assert_eq!(
+        Filter::from_query("search=APP")
+            .apply(list)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    for (input, want) in [
+        ("a%40b", "a@b"),
+        ("%4", "%4"),
+        ("a%zz", "a%zz"),
+        ("plain", "plain"),
+    ] {
+        assert_eq!(percent_decode(input), want);
+    }
+}

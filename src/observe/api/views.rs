@@ -1,0 +1,271 @@
+//! JSON views of the configuration in the shapes of Traefik's API (`/api/http/routers`, …).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde_json::{json, Map, Value};
+
+use crate::config::{ConfigIssue, DynamicConfig, Element};
+use crate::table::{RoutingTable, Service};
+
+/// Names of the routers using each service or middleware.
+type UsedBy<'a> = BTreeMap<&'a str, Vec<&'a str>>;
+
+/// One consistent read of everything the API shows.
+pub struct View<'a> {
+    pub cfg: &'a DynamicConfig,
+    pub table: &'a RoutingTable,
+    pub issues: &'a [ConfigIssue],
+    /// (name, address) of each entrypoint.
+    pub entrypoints: &'a [(String, String)],
+}
+
+/// `name@provider` → `provider` (empty when unqualified).
+fn provider(name: &str) -> &str {
+    name.rsplit_once('@').map(|(_, p)| p).unwrap_or("")
+}
+
+impl View<'_> {
+    fn errors(&self, element: Element, name: &str) -> Vec<String> {
+        self.issues
+            .iter()
+            .filter(|i| i.element == element && i.name == name)
+            .map(|i| i.message.clone())
+            .collect()
+    }
+
+    fn status(enabled: bool, errors: &[String]) -> &'static str {
+        match (enabled, errors.is_empty()) {
+            (false, _) => "disabled",
+            (true, true) => "enabled",
+            (true, false) => "warning",
+        }
+    }
+
+    /// Routers, with `status` from whether they compiled.
+    pub fn routers(&self) -> Value {
+        let all_eps: Vec<&str> = self.entrypoints.iter().map(|(n, _)| n.as_str()).collect();
+        let mut out = Vec::new();
+        for (name, r) in &self.cfg.http.routers {
+            let compiled = self.table.routes.get(name);
+            let errors = self.errors(Element::Router, name);
+            let eps: Vec<&str> = if r.entry_points.is_empty() {
+                all_eps.clone()
+            } else {
+                r.entry_points.iter().map(String::as_str).collect()
+            };
+            let mut v = json!({
+                "name": name,
+                "provider": provider(name),
+                "rule": r.rule,
+                "service": r.service,
+                "entryPoints": eps,
+                "using": eps,
+                "priority": compiled.map(|c| c.priority).or(r.priority).unwrap_or(r.rule.len() as i64),
+                "status": Self::status(compiled.is_some(), &errors),
+            });
+            if let Some(map) = v.as_object_mut() {
+                if !r.middlewares.is_empty() {
+                    map.insert("middlewares".into(), json!(r.middlewares));
+                }
+                if let Some(tls) = &r.tls {
+                    map.insert("tls".into(), serde_json::to_value(tls).unwrap_or_default());
+                }
+                if !errors.is_empty() {
+                    map.insert("error".into(), json!(errors));
+                }
+            }
+            out.push(v);
+        }
+        Value::Array(out)
+    }
+
+    /// Routers using each service / middleware.
+    fn used_by(&self) -> (UsedBy<'_>, UsedBy<'_>) {
+        let mut services: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut middlewares: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (name, r) in &self.cfg.http.routers {
+            services.entry(&r.service).or_default().push(name);
+            for m in &r.middlewares {
+                middlewares.entry(m).or_default().push(name);
+            }
+        }
+        (services, middlewares)
+    }
+
+    /// Services, with `serverStatus` from the live balancer state.
+    pub fn services(&self) -> Value {
+        let (used, _) = self.used_by();
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for (name, s) in &self.cfg.http.services {
+            let compiled = self.table.services.get(name);
+            let errors = self.errors(Element::Service, name);
+            let mut v = serde_json::to_value(s).unwrap_or_else(|_| json!({}));
+            let Some(map) = v.as_object_mut() else {
+                continue;
+            };
+            map.insert("name".into(), json!(name));
+            map.insert("provider".into(), json!(provider(name)));
+            map.insert(
+                "status".into(),
+                json!(Self::status(compiled.is_some(), &errors)),
+            );
+            map.insert(
+                "type".into(),
+                json!(if s.weighted.is_some() {
+                    "weighted"
+                } else {
+                    "loadbalancer"
+                }),
+            );
+            map.insert(
+                "usedBy".into(),
+                json!(used.get(name.as_str()).cloned().unwrap_or_default()),
+            );
+            if let Some(Service::LoadBalancer(lb)) = compiled.map(|c| &**c) {
+                let mut status = Map::new();
+                for e in lb.balancer.endpoints() {
+                    let up = e.state.is_available(now) && !e.draining;
+                    status.insert(e.url.clone(), json!(if up { "UP" } else { "DOWN" }));
+                }
+                map.insert("serverStatus".into(), Value::Object(status));
+            }
+            if !errors.is_empty() {
+                map.insert("error".into(), json!(errors));
+            }
+            out.push(v);
+        }
+        // Internal services in use (`api@internal`, …), as Traefik lists them.
+        for (name, s) in &self.table.services {
+            if let Service::Internal(_) = &**s {
+                out.push(json!({
+                    "name": name,
+                    "provider": "internal",
+                    "status": "enabled",
+                    "usedBy": used.get(name.as_str()).cloned().unwrap_or_default(),
+                }));
+            }
+        }
+        Value::Array(out)
+    }
+
+    pub fn middlewares(&self) -> Value {
+        let (_, used) = self.used_by();
+        let mut out = Vec::new();
+        for (name, m) in &self.cfg.http.middlewares {
+            let errors = self.errors(Element::Middleware, name);
+            let mut v = serde_json::to_value(m).unwrap_or_else(|_| json!({}));
+            let Some(map) = v.as_object_mut() else {
+                continue;
+            };
+            map.insert("name".into(), json!(name));
+            map.insert("provider".into(), json!(provider(name)));
+            map.insert("type".into(), json!(m.kind().to_ascii_lowercase()));
+            map.insert(
+                "status".into(),
+                json!(Self::status(errors.is_empty(), &errors)),
+            );
+            map.insert(
+                "usedBy".into(),
+                json!(used.get(name.as_str()).cloned().unwrap_or_default()),
+            );
+            if !errors.is_empty() {
+                map.insert("error".into(), json!(errors));
+            }
+            out.push(v);
+        }
+        Value::Array(out)
+    }
+
+    pub fn entrypoints(&self) -> Value {
+        Value::Array(
+            self.entrypoints
+                .iter()
+                .map(|(name, address)| json!({"name": name, "address": address}))
+                .collect(),
+        )
+    }
+
+    pub fn overview(&self, features: &Value, providers: &[&str]) -> Value {
+        let count = |list: Value| {
+            let list = list.as_array().cloned().unwrap_or_default();
+            let with = |s: &str| list.iter().filter(|v| v["status"] == s).count();
+            json!({
+                "total": list.len(),
+                "warnings": with("warning"),
+                "errors": with("disabled"),
+            })
+        };
+        json!({
+            "http": {
+                "routers": count(self.routers()),
+                "services": count(self.services()),
+                "middlewares": count(self.middlewares()),
+            },
+            "features": features,
+            "providers": providers,
+            "errors": self.issues.len(),
+        })
+    }
+
+    /// Traefik's `/api/rawdata`: everything keyed by name.
+    pub fn rawdata(&self) -> Value {
+        let keyed = |list: Value| {
+            let mut map = Map::new();
+            for v in list.as_array().cloned().unwrap_or_default() {
+                if let Some(name) = v["name"].as_str() {
+                    map.insert(name.to_string(), v.clone());
+                }
+            }
+            Value::Object(map)
+        };
+        json!({
+            "routers": keyed(self.routers()),
+            "services": keyed(self.services()),
+            "middlewares": keyed(self.middlewares()),
+        })
+    }
+}
+
+/// Traefik's list filters: `search` (substring of the name) and `status`.
+#[derive(Debug, Default, PartialEq)]
+pub struct Filter {
+    pub search: Option<String>,
+    pub status: Option<String>,
+}
+
+impl Filter {
+    pub fn from_query(query: &str) -> Filter {
+        let mut f = Filter::default();
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("search", v)) if !v.is_empty() => f.search = Some(v.to_ascii_lowercase()),
+                Some(("status", v)) if !v.is_empty() => f.status = Some(v.to_string()),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    pub fn apply(&self, list: Value) -> Value {
+        let Value::Array(items) = list else {
+            return list;
+        };
+        Value::Array(
+            items
+                .into_iter()
+                .filter(|v| {
+                    let name = v["name"].as_str().unwrap_or("").to_ascii_lowercase();
+                    self.search
+                        .as_ref()
+                        .is_none_or(|s| name.contains(s.as_str()))
+                        && self
+                            .status
+                            .as_ref()
+                            .is_none_or(|s| v["status"].as_str() == Some(s.as_str()))
+                })
+                .collect(),
+        )
+    }
+}

@@ -1,0 +1,278 @@
+//! Prometheus metrics: lock-free counters on the request path, text exposition on scrape.
+//!
+//! Owns the metric registry. Series are bound to a compiled `Route` once (through its `RouteSlot`)
+//! and survive reloads (keyed by router and service name), so the request path does atomic
+//! increments only: no lock, no allocation (a per-method code table is allocated the first time
+//! a method is seen on a route and entrypoint). Rendering (`render`) locks and allocates; it runs
+//! on scrape only. Must not know about HTTP serving (see `observe::api`).
+
+mod render;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use http::Method;
+
+use crate::config::static_config::PrometheusConfig;
+use crate::table::RoutingTable;
+
+/// Traefik's default histogram buckets (seconds).
+pub const DEFAULT_BUCKETS: [f64; 4] = [0.1, 0.3, 1.2, 5.0];
+
+/// Methods with their own slot. Traefik labels any method; other methods are folded into
+/// `OTHER` here to keep the number of series bounded.
+const METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER",
+];
+/// Status codes 100..=599 have a slot each; others are clamped to the nearest end.
+const FIRST_CODE: u16 = 100;
+const CODES: usize = 500;
+
+fn method_index(method: &Method) -> usize {
+    match *method {
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::DELETE => 4,
+        Method::PATCH => 5,
+        Method::OPTIONS => 6,
+        Method::CONNECT => 7,
+        Method::TRACE => 8,
+        _ => 9,
+    }
+}
+
+fn code_index(code: u16) -> usize {
+    usize::from(code.clamp(FIRST_CODE, FIRST_CODE + CODES as u16 - 1) - FIRST_CODE)
+}
+
+/// Which labels the request series carry (Traefik's `addEntryPointsLabels`, `addRoutersLabels`,
+/// `addServicesLabels`; defaults true, false, true as in Traefik).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelSet {
+    pub entrypoint: bool,
+    pub router: bool,
+    pub service: bool,
+}
+
+/// Where a `Route` keeps its bound series; empty until the route's first request.
+pub type RouteSlot = OnceLock<Arc<RouteMetrics>>;
+
+/// The series of one (router, service) pair, one slot per entrypoint.
+#[derive(Debug)]
+pub struct RouteMetrics {
+    router: String,
+    service: String,
+    per_entrypoint: Box<[OnceLock<Box<Series>>]>,
+}
+
+/// Counters of one (entrypoint, router, service).
+#[derive(Debug)]
+struct Series {
+    /// Per method: request count per status code.
+    codes: [OnceLock<Box<[AtomicU64]>>; METHODS.len()],
+    /// Per bucket (non-cumulative), then the `+Inf` overflow slot.
+    buckets: Box<[AtomicU64]>,
+    sum_nanos: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Series {
+    fn new(buckets: usize) -> Series {
+        Series {
+            codes: Default::default(),
+            buckets: (0..=buckets).map(|_| AtomicU64::new(0)).collect(),
+            sum_nanos: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+}
+
+/// One TLS certificate for `swarmgate_tls_certs_not_after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertInfo {
+    pub cn: String,
+    pub sans: String,
+    pub serial: String,
+    /// Expiry as Unix seconds.
+    pub not_after: i64,
+}
+
+/// The registry. One per running swarmgate.
+#[derive(Debug)]
+pub struct Metrics {
+    labels: LabelSet,
+    buckets: Box<[f64]>,
+    entrypoints: Box<[String]>,
+    open_connections: Box<[AtomicI64]>,
+    routes: Mutex<HashMap<(String, String), Arc<RouteMetrics>>>,
+    /// Requests no router matched (router and service labels empty).
+    unrouted: Arc<RouteMetrics>,
+    reloads_success: AtomicU64,
+    reloads_failure: AtomicU64,
+    last_success_secs: AtomicU64,
+    certs: Mutex<BTreeMap<String, CertInfo>>,
+    table: Option<Arc<ArcSwap<RoutingTable>>>,
+}
+
+impl Metrics {
+    /// A registry for these entrypoints (in the table's order); `table` feeds `server_up`.
+    pub fn new(
+        cfg: &PrometheusConfig,
+        entrypoints: Vec<String>,
+        table: Option<Arc<ArcSwap<RoutingTable>>>,
+    ) -> Metrics {
+        let mut buckets: Vec<f64> = if cfg.buckets.is_empty() {
+            DEFAULT_BUCKETS.to_vec()
+        } else {
+            cfg.buckets
+                .iter()
+                .copied()
+                .filter(|b| b.is_finite())
+                .collect()
+        };
+        buckets.sort_by(f64::total_cmp);
+        buckets.dedup();
+        let n = entrypoints.len();
+        Metrics {
+            labels: LabelSet {
+                entrypoint: cfg.add_entry_points_labels.unwrap_or(true),
+                router: cfg.add_routers_labels.unwrap_or(false),
+                service: cfg.add_services_labels.unwrap_or(true),
+            },
+            buckets: buckets.into_boxed_slice(),
+            open_connections: (0..n).map(|_| AtomicI64::new(0)).collect(),
+            unrouted: Arc::new(RouteMetrics::new(String::new(), String::new(), n)),
+            entrypoints: entrypoints.into_boxed_slice(),
+            routes: Mutex::default(),
+            reloads_success: AtomicU64::new(0),
+            reloads_failure: AtomicU64::new(0),
+            last_success_secs: AtomicU64::new(0),
+            certs: Mutex::default(),
+            table,
+        }
+    }
+
+    pub fn labels(&self) -> LabelSet {
+        self.labels
+    }
+
+    /// The series of a (router, service) pair, created on first use and kept across reloads.
+    /// Locks: call once per compiled route (through `bind`), not per request.
+    pub fn route(&self, router: &str, service: &str) -> Arc<RouteMetrics> {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (router.to_string(), service.to_string());
+        Arc::clone(routes.entry(key).or_insert_with(|| {
+            Arc::new(RouteMetrics::new(
+                router.to_string(),
+                service.to_string(),
+                self.entrypoints.len(),
+            ))
+        }))
+    }
+
+    /// The route's series, binding its slot on first use.
+    pub fn bind<'a>(&self, slot: &'a RouteSlot, router: &str, service: &str) -> &'a RouteMetrics {
+        slot.get_or_init(|| self.route(router, service))
+    }
+
+    /// Counts one request. `route` is `None` when no router matched.
+    pub fn record(
+        &self,
+        route: Option<&RouteMetrics>,
+        entrypoint: usize,
+        method: &Method,
+        code: u16,
+        elapsed: Duration,
+    ) {
+        let route = route.unwrap_or(&self.unrouted);
+        let Some(slot) = route.per_entrypoint.get(entrypoint) else {
+            return;
+        };
+        let series = slot.get_or_init(|| Box::new(Series::new(self.buckets.len())));
+        let codes = series.codes[method_index(method)]
+            .get_or_init(|| (0..CODES).map(|_| AtomicU64::new(0)).collect());
+        codes[code_index(code)].fetch_add(1, Ordering::Relaxed);
+        let secs = elapsed.as_secs_f64();
+        let bucket = self
+            .buckets
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(self.buckets.len());
+        series.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        series.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+        series.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An open connection on an entrypoint; the count drops when the guard does.
+    pub fn connection_opened(self: &Arc<Self>, entrypoint: usize) -> ConnectionGuard {
+        if let Some(c) = self.open_connections.get(entrypoint) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        ConnectionGuard {
+            metrics: Arc::clone(self),
+            entrypoint,
+        }
+    }
+
+    /// One configuration reload; `ok` = it produced no issue. `now_secs` is the Unix time.
+    pub fn reloaded(&self, ok: bool, now_secs: f64) {
+        if ok {
+            self.reloads_success.fetch_add(1, Ordering::Relaxed);
+            self.last_success_secs
+                .store(now_secs.to_bits(), Ordering::Relaxed);
+        } else {
+            self.reloads_failure.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Sets (or replaces) a certificate's expiry, keyed by `key` (e.g. the store and main domain).
+    /// For the TLS module; not on the request path.
+    pub fn set_tls_cert(&self, key: &str, cert: CertInfo) {
+        let mut certs = self.certs.lock().unwrap_or_else(|p| p.into_inner());
+        certs.insert(key.to_string(), cert);
+    }
+
+    /// Forgets a certificate set by `set_tls_cert`.
+    pub fn remove_tls_cert(&self, key: &str) {
+        let mut certs = self.certs.lock().unwrap_or_else(|p| p.into_inner());
+        certs.remove(key);
+    }
+
+    /// The whole registry in the Prometheus text format (version 0.0.4).
+    pub fn render(&self) -> String {
+        render::render(self)
+    }
+}
+
+impl RouteMetrics {
+    fn new(router: String, service: String, entrypoints: usize) -> RouteMetrics {
+        RouteMetrics {
+            router,
+            service,
+            per_entrypoint: (0..entrypoints).map(|_| OnceLock::new()).collect(),
+        }
+    }
+}
+
+/// Decrements `swarmgate_open_connections` when dropped.
+#[derive(Debug)]
+pub struct ConnectionGuard {
+    metrics: Arc<Metrics>,
+    entrypoint: usize,
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        if let Some(c) = self.metrics.open_connections.get(self.entrypoint) {
+            c.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}

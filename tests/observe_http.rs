@@ -1,0 +1,263 @@
+//! Metrics, admin API, ping and access log through a running swarmgate.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use support::{backend, client, eventually, gateway_with, get};
+
+fn dynamic(backend_url: &str) -> String {
+    format!(
+        r#"http:
+  routers:
+    app:
+      entryPoints: [web]
+      rule: "PathPrefix(`/`)"
+      service: app
+    admin-denied:
+      entryPoints: [web]
+      rule: "Host(`denied.local`)"
+      service: api@internal
+      middlewares: [office-only]
+    admin:
+      entryPoints: [web]
+      rule: "Host(`admin.local`)"
+      service: api@internal
+      middlewares: [local-only]
+  middlewares:
+    office-only:
+      ipAllowList:
+        sourceRange: ["10.1.0.0/16"]
+    local-only:
+      ipAllowList:
+        sourceRange: ["127.0.0.1/32"]
+  services:
+    app:
+      loadBalancer:
+        servers:
+          - url: "{backend_url}"
+"#
+    )
+}
+
+fn static_toml(log: &std::path::Path) -> String {
+    format!(
+        "[entryPoints.traefik]\naddress = \"127.0.0.1:0\"\n[api]\ninsecure = true\n[ping]\n[metrics.prometheus]\naddRoutersLabels = true\n[accessLog]\nformat = \"json\"\nfilePath = {:?}\n",
+        log.display().to_string()
+    )
+}
+
+#[tokio::test]
+async fn metrics_api_ping_and_access_log() {
+    let b = backend("one").await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let gw = gateway_with(&dynamic(&b.url()), &static_toml(&log)).await;
+    let admin = gw.running.as_ref().unwrap().address("traefik").unwrap();
+    let c = client();
+
+    for _ in 0..3 {
+        assert_eq!(get(&c, &gw.url("/hello"), None).await.status, 200);
+    }
+
+    // Prometheus on the traefik entrypoint.
+    let metrics = get(&c, &format!("http://{admin}/metrics"), None).await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    for line in [
+        r#"swarmgate_requests_total{entrypoint="web",router="app@file",service="app@file",code="200",method="GET"} 3"#,
+        r#"swarmgate_request_duration_seconds_count{entrypoint="web",router="app@file",service="app@file"} 3"#,
+        &format!(
+            r#"swarmgate_server_up{{service="app@file",url="{}"}} 1"#,
+            b.url()
+        ),
+        r#"swarmgate_config_reloads_total{result="success"} 1"#,
+        r#"swarmgate_open_connections{entrypoint="traefik"} 1"#,
+        "swarmgate_accesslog_dropped_total 0",
+    ] {
+        assert!(
+            metrics.body.contains(line),
+            "missing {line:?} in\n{}",
+            metrics.body
+        );
+    }
+
+    // Ping.
+    let ping = get(&c, &format!("http://{admin}/ping"), None).await;
+    assert_eq!((ping.status.as_u16(), ping.body.as_str()), (200, "OK"));
+
+    // Admin API (api.insecure).
+    let routers = get(&c, &format!("http://{admin}/api/http/routers"), None).await;
+    let routers: serde_json::Value = serde_json::from_str(&routers.body).unwrap();
+    let names: Vec<&str> = routers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "app@file",
+        "api@internal",
+        "dashboard@internal",
+        "ping@internal",
+        "prometheus@internal",
+    ] {
+        assert!(names.contains(&name), "{name} not in {names:?}");
+    }
+    let app = get(
+        &c,
+        &format!("http://{admin}/api/http/routers/app@file"),
+        None,
+    )
+    .await;
+    let app: serde_json::Value = serde_json::from_str(&app.body).unwrap();
+    assert_eq!(app["status"], "enabled");
+    assert_eq!(app["rule"], "PathPrefix(`/`)");
+    assert_eq!(app["entryPoints"], serde_json::json!(["web"]));
+    let services = get(&c, &format!("http://{admin}/api/http/services"), None).await;
+    let services: serde_json::Value = serde_json::from_str(&services.body).unwrap();
+    let svc = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "app@file")
+        .unwrap();
+    assert_eq!(svc["serverStatus"][b.url()], "UP");
+    assert_eq!(svc["usedBy"], serde_json::json!(["app@file"]));
+    let mws = get(&c, &format!("http://{admin}/api/http/middlewares"), None).await;
+    assert!(mws.body.contains(r#""type":"ipallowlist""#), "{}", mws.body);
+    for path in [
+        "/api/overview",
+        "/api/entrypoints",
+        "/api/rawdata",
+        "/api/errors",
+        "/api/version",
+    ] {
+        let r = get(&c, &format!("http://{admin}{path}"), None).await;
+        assert_eq!(r.status, 200, "{path}");
+        serde_json::from_str::<serde_json::Value>(&r.body).unwrap();
+    }
+    let dash = get(&c, &format!("http://{admin}/"), None).await;
+    assert_eq!(dash.status, 302);
+    assert_eq!(dash.headers["location"], "/dashboard/");
+
+    // api@internal behind routers with middlewares.
+    let denied = get(&c, &gw.url("/api/version"), Some("denied.local")).await;
+    assert_eq!(denied.status, 403);
+    let allowed = get(&c, &gw.url("/api/version"), Some("admin.local")).await;
+    assert_eq!(allowed.status, 200);
+    assert!(allowed.body.contains("\"Version\""));
+
+    // Access log: written off the request path, Traefik's JSON field names.
+    let want_url = b.url();
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let log = log.clone();
+            let want_url = want_url.clone();
+            async move {
+                std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .lines()
+                    .any(|l| {
+                        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                        v["RouterName"] == "app@file"
+                            && v["ServiceURL"] == want_url.as_str()
+                            && v["DownstreamStatus"] == 200
+                            && v["RequestPath"] == "/hello"
+                            && v["entryPointName"] == "web"
+                    })
+            }
+        })
+        .await,
+        "access log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn common_access_log_to_file() {
+    let b = backend("one").await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let extra = format!("[accessLog]\nfilePath = {:?}\n", log.display().to_string());
+    let gw = gateway_with(
+        &support::route_yaml("PathPrefix(`/`)", &[b.url()], ""),
+        &extra,
+    )
+    .await;
+    let c = client();
+    let mut req = http::Request::get(gw.url("/x?y=1"));
+    req = req
+        .header("user-agent", "probe/1")
+        .header("referer", "http://r.example/");
+    let reply = support::send(&c, req.body(Default::default()).unwrap()).await;
+    assert_eq!(reply.status, 200);
+    let want = "\"GET /x?y=1 HTTP/1.1\" 200 ".to_string();
+    let tail = format!(
+        "\"http://r.example/\" \"probe/1\" 1 \"app@file\" \"{}\" ",
+        b.url()
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let log = log.clone();
+            let (want, tail) = (want.clone(), tail.clone());
+            async move {
+                std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .lines()
+                    .any(|l| {
+                        l.starts_with("127.0.0.1 - - [")
+                            && l.contains(&want)
+                            && l.contains(&tail)
+                            && l.ends_with("ms")
+                    })
+            }
+        })
+        .await,
+        "access log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_on_a_named_entrypoint_and_unrouted_requests() {
+    let b = backend("one").await;
+    let gw = gateway_with(
+        &support::route_yaml("Host(`app.local`)", &[b.url()], ""),
+        "[metrics.prometheus]\nentryPoint = \"web\"\naddEntryPointsLabels = false\n",
+    )
+    .await;
+    let c = client();
+    assert_eq!(get(&c, &gw.url("/"), Some("other.local")).await.status, 404);
+    assert_eq!(get(&c, &gw.url("/"), Some("app.local")).await.status, 200);
+    let m = get(&c, &gw.url("/metrics"), None).await;
+    assert_eq!(m.status, 200);
+    for line in [
+        r#"swarmgate_requests_total{service="",code="404",method="GET"} 1"#,
+        r#"swarmgate_requests_total{service="app@file",code="200",method="GET"} 1"#,
+    ] {
+        assert!(m.body.contains(line), "missing {line:?} in\n{}", m.body);
+    }
+    // No api section: api@internal answers 404 even when routed to.
+    gw.write_dynamic(
+        "http:\n  routers:\n    a:\n      rule: \"PathPrefix(`/api`)\"\n      service: api@internal\n",
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let c = c.clone();
+            let url = gw.url("/api/version");
+            async move {
+                let r = get(&c, &url, None).await;
+                r.status == 404 && r.body.contains("api is not enabled")
+            }
+        })
+        .await
+    );
+    gw.stop().await;
+}
