@@ -55,4 +55,8 @@ if [ -f .ci/docker-up.sh ]; then
   cargo test --test swarm_provider -- --ignored --nocapture --test-threads=1
 fi
 
+stage "end to end: ACME against Pebble"
+bash .ci/pebble-up.sh
+timeout 600 cargo test --test acme_pebble -- --ignored --nocapture --test-threads=1
+
 stage "done in $(( $(date +%s) - STARTED ))s"

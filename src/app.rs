@@ -99,6 +99,7 @@ struct Compiler {
     health: HealthChecker,
     table: Arc<ArcSwap<RoutingTable>>,
     issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
+    tls: Arc<crate::tls::Tls>,
 }
 
 impl Compiler {
@@ -121,6 +122,7 @@ impl Compiler {
         };
         let compiled = compile(&merged, &ctx);
         issues.extend(compiled.issues);
+        self.tls.update(&merged, &self.infos);
         let routers = compiled.table.routes.len();
         let services = compiled.table.services.len();
         self.table.store(Arc::new(compiled.table));
@@ -152,6 +154,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     let issues: Arc<ArcSwap<Vec<ConfigIssue>>> = Arc::default();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut background = Vec::new();
+    let tls = crate::tls::Tls::new(&cfg, &base)?;
 
     // Providers.
     let mut sources = Vec::new();
@@ -197,8 +200,10 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         health: HealthChecker::new(),
         table: Arc::clone(&table),
         issues: Arc::clone(&issues),
+        tls: Arc::clone(&tls),
     };
     compiler.reload(&mut sources);
+    background.extend(tls.spawn(&shutdown_rx));
 
     // Entrypoints.
     let mut addresses = BTreeMap::new();
@@ -206,11 +211,18 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     for (index, (name, ep)) in cfg.entry_points.iter().enumerate() {
         let forwarded = forwarded_policy(ep.forwarded_headers.as_ref())
             .with_context(|| format!("entrypoint {name:?}: forwardedHeaders.trustedIPs"))?;
-        let proxy = Arc::new(Proxy::new(Arc::clone(&table), index, name, forwarded));
+        let edge = crate::tls::EdgeHooks::for_entrypoint(
+            &cfg,
+            name,
+            tls.has_acme().then_some(&tls.challenges),
+        )
+        .with_context(|| format!("entrypoint {name:?}: http.redirections"))?;
+        let proxy = Proxy::new(Arc::clone(&table), index, name, forwarded).with_edge(edge);
         let options = entrypoint_options(ep);
-        let bound = EntryPoint::bind(&ep.address, proxy, options)
+        let bound = EntryPoint::bind(&ep.address, Arc::new(proxy), options)
             .await
-            .with_context(|| format!("entrypoint {name:?} cannot listen on {:?}", ep.address))?;
+            .with_context(|| format!("entrypoint {name:?} cannot listen on {:?}", ep.address))?
+            .with_tls(tls.acceptor.clone());
         let addr = bound.local_addr()?;
         tracing::info!(entrypoint = %name, address = %addr, "listening");
         addresses.insert(name.clone(), addr);

@@ -31,6 +31,8 @@ pub struct Proxy {
     entrypoint: usize,
     name: Arc<str>,
     forwarded: ForwardedPolicy,
+    /// ACME HTTP-01 answers and the entrypoint redirection (`crate::tls::edge`).
+    edge: Option<Arc<crate::tls::EdgeHooks>>,
 }
 
 impl Proxy {
@@ -45,7 +47,14 @@ impl Proxy {
             entrypoint,
             name: Arc::from(name),
             forwarded,
+            edge: None,
         }
+    }
+
+    /// Adds the hooks that run before and around routing on this entrypoint.
+    pub fn with_edge(mut self, edge: Option<Arc<crate::tls::EdgeHooks>>) -> Self {
+        self.edge = edge;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -57,6 +66,9 @@ impl Proxy {
     where
         B: Into<ProxyBody>,
     {
+        if let Some(resp) = self.edge.as_ref().and_then(|e| e.before_routing(&req)) {
+            return resp;
+        }
         let route = {
             let table = self.table.load();
             let host = forward::request_host(req.uri(), req.headers()).map(forward::strip_port);
@@ -69,7 +81,14 @@ impl Proxy {
                 headers: req.headers(),
                 client_ip: conn.peer.ip(),
             };
-            match table.lookup(self.entrypoint, conn.tls, &view) {
+            let found = table.lookup(self.entrypoint, conn.tls, &view);
+            if let Some(edge) = &self.edge {
+                let matched = found.map(|r| r.priority);
+                if let Some(resp) = edge.redirect(&req, matched, conn, &self.name) {
+                    return resp;
+                }
+            }
+            match found {
                 // Hold the route, not the table guard, across awaits.
                 Some(route) => Arc::clone(route),
                 None => return ProxyError::NoRoute.into_response(),
