@@ -136,7 +136,7 @@ async fn pebble_roots() -> Vec<u8> {
     out.stdout
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
 async fn http01_certificate_is_trusted_reused_after_restart_and_served_without_the_ca() {
     pebble(None);
@@ -177,7 +177,7 @@ async fn http01_certificate_is_trusted_reused_after_restart_and_served_without_t
     running.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
 async fn tls_alpn01_certificate_for_a_router_host() {
     pebble(None);
@@ -189,7 +189,7 @@ async fn tls_alpn01_certificate_for_a_router_host() {
     running.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
 async fn renewal_window_longer_than_the_lifetime_serves_a_new_certificate_without_restart() {
     pebble(None);
@@ -204,7 +204,7 @@ async fn renewal_window_longer_than_the_lifetime_serves_a_new_certificate_withou
     running.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
 async fn corrupted_storage_is_reported_kept_and_backed_up_until_replaced() {
     let env = Env::new().await;
@@ -240,7 +240,7 @@ async fn corrupted_storage_is_reported_kept_and_backed_up_until_replaced() {
     running.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_readable_storage_is_refused_at_start() {
     let env = Env::new().await;
     std::fs::write(env.storage(), "{}").unwrap();

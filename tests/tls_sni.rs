@@ -161,7 +161,7 @@ async fn tls_1_1_is_refused_with_a_protocol_version_alert_and_1_2_works() {
     );
     assert_eq!(request(stream, "a.test", "/").await.status, 200);
     if which_openssl() {
-        let out = std::process::Command::new("openssl")
+        let out = tokio::process::Command::new("openssl")
             .args([
                 "s_client",
                 "-tls1_1",
@@ -173,6 +173,7 @@ async fn tls_1_1_is_refused_with_a_protocol_version_alert_and_1_2_works() {
             .args(["-servername", "a.test"])
             .stdin(std::process::Stdio::null())
             .output()
+            .await
             .unwrap();
         assert!(!out.status.success(), "openssl -tls1_1 must fail");
     }
