@@ -33,10 +33,15 @@ if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble openssl >/dev/null
 fi
 
-if [ ! -s "$DIR/cert.pem" ]; then
-  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=localhost" \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-    -keyout "$DIR/key.pem" -out "$DIR/cert.pem" 2>/dev/null
+if [ ! -s "$DIR/ca.pem" ] || [ ! -s "$DIR/cert.pem" ]; then
+  # A small CA (clients trust ca.pem) and Pebble's own server certificate signed by it.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=swarmgate test CA" \
+    -keyout "$DIR/ca.key" -out "$DIR/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$DIR/key.pem" -out "$DIR/cert.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$DIR/ext.cnf"
+  openssl x509 -req -in "$DIR/cert.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$DIR/ext.cnf" -out "$DIR/cert.pem" 2>/dev/null
 fi
 
 cat > "$DIR/pebble.json" <<JSON
@@ -67,8 +72,8 @@ if ! running pebble; then
 fi
 
 for _ in $(seq 1 50); do
-  if curl -sf --cacert "$DIR/cert.pem" https://127.0.0.1:14000/dir >/dev/null 2>&1; then
-    echo "pebble ready: https://127.0.0.1:14000/dir (CA for the directory: $DIR/cert.pem)"
+  if curl -sf --cacert "$DIR/ca.pem" https://127.0.0.1:14000/dir >/dev/null 2>&1; then
+    echo "pebble ready: https://127.0.0.1:14000/dir (CA for the directory: $DIR/ca.pem)"
     exit 0
   fi
   sleep 0.2

@@ -86,7 +86,7 @@ watch = true
 email = "ops@example.com"
 caServer = "https://127.0.0.1:14000/dir"
 storage = {storage:?}
-caCertificates = ["{PEBBLE_DIR}/cert.pem"]
+caCertificates = ["{PEBBLE_DIR}/ca.pem"]
 {extra_acme}
 {challenge}
 "#,
@@ -128,7 +128,7 @@ async fn served_serial(host: &str) -> String {
 
 async fn pebble_roots() -> Vec<u8> {
     let out = std::process::Command::new("curl")
-        .args(["-sf", "--cacert", &format!("{PEBBLE_DIR}/cert.pem")])
+        .args(["-sf", "--cacert", &format!("{PEBBLE_DIR}/ca.pem")])
         .arg("https://127.0.0.1:15000/roots/0")
         .output()
         .unwrap();

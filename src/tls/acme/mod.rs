@@ -174,6 +174,7 @@ impl Manager {
                         schedule.insert(want.clone(), (Instant::now() + HOLD_OFF, FIRST_BACKOFF));
                     }
                     Err(error) => {
+                        let error = error_chain(&error);
                         tracing::error!(resolver = %resolver.name, domain = %want.main, %error, retry_in_s = backoff.as_secs(), "unable to obtain ACME certificate");
                         let next = (backoff * 2).min(MAX_BACKOFF);
                         schedule.insert(want.clone(), (Instant::now() + backoff, next));
@@ -317,6 +318,21 @@ fn load_stored(resolver: &str, storage: &Storage, store: &CertStore) {
             }
         }
     }
+}
+
+/// `error: source: source…`, so the CA's or the connection's reason reaches the log.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
 }
 
 /// Seconds since the epoch, for logs.
