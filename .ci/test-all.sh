@@ -60,6 +60,10 @@ if [ -f .ci/docker-up.sh ]; then
   timeout 1500 cargo test --test e2e_swarm -- --ignored --nocapture --test-threads=1
 fi
 
+stage "end to end: ACME against Pebble"
+bash .ci/pebble-up.sh
+timeout 600 cargo test --test acme_pebble -- --ignored --nocapture --test-threads=1
+
 stage "dashboard in a real browser (headless chromium)"
 install_packages chromium
 cargo test --test dashboard -- --ignored --nocapture

@@ -106,6 +106,7 @@ struct Compiler {
     /// The `internal` provider's routers (api, dashboard, ping, prometheus).
     internal: ProviderSnapshot,
     observer: Arc<Observer>,
+    tls: Arc<crate::tls::Tls>,
 }
 
 impl Compiler {
@@ -129,6 +130,7 @@ impl Compiler {
         };
         let compiled = compile(&merged, &ctx);
         issues.extend(compiled.issues);
+        self.tls.update(&merged, &self.infos);
         let routers = compiled.table.routes.len();
         let services = compiled.table.services.len();
         self.table.store(Arc::new(compiled.table));
@@ -162,6 +164,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     let issues: Arc<ArcSwap<Vec<ConfigIssue>>> = Arc::default();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut background = Vec::new();
+    let tls = crate::tls::Tls::new(&cfg, &base)?;
 
     // Providers.
     let mut sources = Vec::new();
@@ -236,8 +239,10 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
             issues: Vec::new(),
         },
         observer: Arc::clone(&observer),
+        tls: Arc::clone(&tls),
     };
     compiler.reload(&mut sources);
+    background.extend(tls.spawn(&shutdown_rx));
 
     // Entrypoints.
     let mut addresses = BTreeMap::new();
@@ -245,14 +250,20 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     for (index, (name, ep)) in cfg.entry_points.iter().enumerate() {
         let forwarded = forwarded_policy(ep.forwarded_headers.as_ref())
             .with_context(|| format!("entrypoint {name:?}: forwardedHeaders.trustedIPs"))?;
-        let proxy = Arc::new(
-            Proxy::new(Arc::clone(&table), index, name, forwarded)
-                .with_observer(Arc::clone(&observer)),
-        );
+        let edge = crate::tls::EdgeHooks::for_entrypoint(
+            &cfg,
+            name,
+            tls.has_acme().then_some(&tls.challenges),
+        )
+        .with_context(|| format!("entrypoint {name:?}: http.redirections"))?;
+        let proxy = Proxy::new(Arc::clone(&table), index, name, forwarded)
+            .with_observer(Arc::clone(&observer))
+            .with_edge(edge);
         let options = entrypoint_options(ep);
-        let bound = EntryPoint::bind(&ep.address, proxy, options)
+        let bound = EntryPoint::bind(&ep.address, Arc::new(proxy), options)
             .await
-            .with_context(|| format!("entrypoint {name:?} cannot listen on {:?}", ep.address))?;
+            .with_context(|| format!("entrypoint {name:?} cannot listen on {:?}", ep.address))?
+            .with_tls(tls.acceptor.clone());
         let addr = bound.local_addr()?;
         tracing::info!(entrypoint = %name, address = %addr, "listening");
         addresses.insert(name.clone(), addr);

@@ -13,4 +13,5 @@ pub mod provider;
 pub mod proxy;
 pub mod rules;
 pub mod table;
+pub mod tls;
 pub mod upstream;

@@ -41,6 +41,8 @@ pub struct EntryPoint {
     listener: TcpListener,
     proxy: Arc<Proxy>,
     options: EntryPointOptions,
+    /// TLS is detected per connection (first byte) when set; see `crate::tls::accept`.
+    tls: Option<crate::tls::Acceptor>,
 }
 
 /// `:80` → all interfaces; `127.0.0.1:8080`, `[::]:443` as written.
@@ -69,7 +71,14 @@ impl EntryPoint {
             listener,
             proxy,
             options,
+            tls: None,
         })
+    }
+
+    /// Serves TLS (detected per connection) besides plain HTTP.
+    pub fn with_tls(mut self, acceptor: crate::tls::Acceptor) -> Self {
+        self.tls = Some(acceptor);
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -123,23 +132,39 @@ impl EntryPoint {
     ) {
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(peer);
-        let conn = ConnInfo {
-            peer,
-            local,
-            tls: false,
-        };
         let proxy = Arc::clone(&self.proxy);
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let open = (proxy.observer()).and_then(|o| o.connection_opened(proxy.entrypoint_index()));
+        let tls = self.tls.clone();
+        let timeout = self.options.header_read_timeout;
         tokio::spawn(async move {
             let _open = open; // swarmgate_open_connections, until the connection ends
+            let accepted = crate::tls::detect(stream, tls.as_ref(), timeout).await;
+            let is_tls = matches!(accepted, crate::tls::Accepted::Tls(_));
+            let conn = ConnInfo {
+                peer,
+                local,
+                tls: is_tls,
+            };
             let service = service_fn(move |req| {
                 let proxy = Arc::clone(&proxy);
                 async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) }
             });
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(error) = watcher.watch(connection.into_owned()).await {
+            let result = match accepted {
+                crate::tls::Accepted::Plain(stream) => {
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(connection.into_owned()).await
+                }
+                crate::tls::Accepted::Tls(stream) => {
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(connection.into_owned()).await
+                }
+                crate::tls::Accepted::Done => Ok(()),
+            };
+            if let Err(error) = result {
                 tracing::debug!(%peer, %error, "connection ended with error");
             }
         });

@@ -33,6 +33,8 @@ pub struct Proxy {
     name: Arc<str>,
     forwarded: ForwardedPolicy,
     observer: Option<Arc<Observer>>,
+    /// ACME HTTP-01 answers and the entrypoint redirection (`crate::tls::edge`).
+    edge: Option<Arc<crate::tls::EdgeHooks>>,
 }
 
 impl Proxy {
@@ -48,6 +50,7 @@ impl Proxy {
             name: Arc::from(name),
             forwarded,
             observer: None,
+            edge: None,
         }
     }
 
@@ -64,6 +67,12 @@ impl Proxy {
     /// This entrypoint's index in the table's entrypoint list.
     pub fn entrypoint_index(&self) -> usize {
         self.entrypoint
+    }
+
+    /// Adds the hooks that run before and around routing on this entrypoint.
+    pub fn with_edge(mut self, edge: Option<Arc<crate::tls::EdgeHooks>>) -> Self {
+        self.edge = edge;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -93,6 +102,9 @@ impl Proxy {
     where
         B: Into<ProxyBody>,
     {
+        if let Some(resp) = self.edge.as_ref().and_then(|e| e.before_routing(&req)) {
+            return (resp, None, None);
+        }
         let route = {
             let table = self.table.load();
             let host = forward::request_host(req.uri(), req.headers()).map(forward::strip_port);
@@ -105,7 +117,14 @@ impl Proxy {
                 headers: req.headers(),
                 client_ip: conn.peer.ip(),
             };
-            match table.lookup(self.entrypoint, conn.tls, &view) {
+            let found = table.lookup(self.entrypoint, conn.tls, &view);
+            if let Some(edge) = &self.edge {
+                let matched = found.map(|r| r.priority);
+                if let Some(resp) = edge.redirect(&req, matched, conn, &self.name) {
+                    return (resp, None, None);
+                }
+            }
+            match found {
                 // Hold the route, not the table guard, across awaits.
                 Some(route) => Arc::clone(route),
                 None => return (ProxyError::NoRoute.into_response(), None, None),

@@ -1,0 +1,344 @@
+//! ACME certificate resolvers (`certificatesResolvers.<name>.acme`): which certificates the
+//! routers need, the background loop that obtains and renews them, and the account.
+//!
+//! Contract: certificates are ordered in the background, never on a handshake; a still-valid
+//! certificate is never removed because a renewal failed; failures back off exponentially
+//! (10 s doubling to 1 h); until a certificate arrives the store's default certificate serves.
+
+pub mod order;
+pub mod storage;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use instant_acme::{Account, AccountCredentials, NewAccount};
+use tokio::sync::watch;
+
+use self::order::{ChallengeKind, Responders};
+use self::storage::{Storage, StorageError, StoredCert};
+use crate::config::dynamic::TlsDomain;
+use crate::config::static_config::{AcmeConfig, StaticConfig};
+use crate::tls::certs;
+use crate::tls::edge::HttpChallenges;
+use crate::tls::store::CertStore;
+
+/// Let's Encrypt production, Traefik's default `caServer`.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+const DEFAULT_RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
+const FIRST_BACKOFF: Duration = Duration::from_secs(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// Minimum time between two successful orders for the same domains.
+const HOLD_OFF: Duration = Duration::from_secs(10);
+const TICK: Duration = Duration::from_secs(2);
+
+/// A certificate some router needs: resolver name, main domain, SANs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Want {
+    pub resolver: String,
+    pub main: String,
+    pub sans: Vec<String>,
+}
+
+impl Want {
+    pub fn from_domain(resolver: &str, domain: &TlsDomain) -> Want {
+        let main = domain.main.to_ascii_lowercase();
+        let mut sans: Vec<String> = domain
+            .sans
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .filter(|s| *s != main)
+            .collect();
+        sans.sort();
+        sans.dedup();
+        Want {
+            resolver: resolver.to_string(),
+            main,
+            sans,
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        std::iter::once(self.main.clone())
+            .chain(self.sans.iter().cloned())
+            .collect()
+    }
+}
+
+struct Resolver {
+    name: String,
+    cfg: AcmeConfig,
+    base: std::path::PathBuf,
+    kind: ChallengeKind,
+    renew_before: Duration,
+    storage: Arc<Storage>,
+    account: tokio::sync::Mutex<Option<Account>>,
+}
+
+pub struct Manager {
+    resolvers: BTreeMap<String, Arc<Resolver>>,
+    store: Arc<CertStore>,
+    http: Arc<HttpChallenges>,
+    wanted: watch::Sender<BTreeSet<Want>>,
+}
+
+impl Manager {
+    /// Opens every resolver's storage and loads its stored certificates into `store`.
+    /// `None` when no ACME resolver is configured.
+    pub fn new(
+        cfg: &StaticConfig,
+        base: &Path,
+        store: &Arc<CertStore>,
+        http: &Arc<HttpChallenges>,
+    ) -> Result<Option<Manager>, StorageError> {
+        let mut storages: HashMap<std::path::PathBuf, Arc<Storage>> = HashMap::new();
+        let mut resolvers = BTreeMap::new();
+        for (name, resolver) in &cfg.certificates_resolvers {
+            let Some(acme) = &resolver.acme else { continue };
+            let path = base.join(acme.storage.as_deref().unwrap_or("acme.json"));
+            let storage = match storages.get(&path) {
+                Some(s) => Arc::clone(s),
+                None => {
+                    let s = Arc::new(Storage::open(&path)?);
+                    storages.insert(path, Arc::clone(&s));
+                    s
+                }
+            };
+            let kind = if acme.http_challenge.is_some() {
+                ChallengeKind::Http01
+            } else {
+                ChallengeKind::TlsAlpn01
+            };
+            load_stored(name, &storage, store);
+            resolvers.insert(
+                name.clone(),
+                Arc::new(Resolver {
+                    name: name.clone(),
+                    cfg: acme.clone(),
+                    base: base.to_path_buf(),
+                    kind,
+                    renew_before: acme.renew_before.map_or(DEFAULT_RENEW_BEFORE, |d| d.0),
+                    storage,
+                    account: tokio::sync::Mutex::new(None),
+                }),
+            );
+        }
+        if resolvers.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Manager {
+            resolvers,
+            store: Arc::clone(store),
+            http: Arc::clone(http),
+            wanted: watch::Sender::new(BTreeSet::new()),
+        }))
+    }
+
+    /// Replaces the set of certificates the routers need.
+    pub fn want(&self, wanted: BTreeSet<Want>) {
+        for want in &wanted {
+            if !self.resolvers.contains_key(&want.resolver) {
+                tracing::warn!(resolver = %want.resolver, domain = %want.main, "router names an unknown certificate resolver");
+            }
+        }
+        self.wanted.send_if_modified(|current| {
+            let changed = *current != wanted;
+            *current = wanted;
+            changed
+        });
+    }
+
+    /// Obtains and renews until `shutdown`.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut rx = self.wanted.subscribe();
+        let mut schedule: HashMap<Want, (Instant, Duration)> = HashMap::new();
+        loop {
+            let wanted = rx.borrow_and_update().clone();
+            for want in &wanted {
+                let Some(resolver) = self.resolvers.get(&want.resolver) else {
+                    continue;
+                };
+                if schedule
+                    .get(want)
+                    .is_some_and(|(at, _)| *at > Instant::now())
+                {
+                    continue;
+                }
+                let Some(reason) = self.needs(resolver, want) else {
+                    continue;
+                };
+                let backoff = schedule.get(want).map_or(FIRST_BACKOFF, |(_, b)| *b);
+                match self.issue(resolver, want, reason).await {
+                    Ok(()) => {
+                        schedule.insert(want.clone(), (Instant::now() + HOLD_OFF, FIRST_BACKOFF));
+                    }
+                    Err(error) => {
+                        let error = error_chain(&error);
+                        tracing::error!(resolver = %resolver.name, domain = %want.main, %error, retry_in_s = backoff.as_secs(), "unable to obtain ACME certificate");
+                        let next = (backoff * 2).min(MAX_BACKOFF);
+                        schedule.insert(want.clone(), (Instant::now() + backoff, next));
+                    }
+                }
+            }
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() { return },
+                _ = tokio::time::sleep(TICK) => {}
+                _ = crate::proxy::entrypoint::stopped(&mut shutdown) => return,
+            }
+        }
+    }
+
+    /// Why `want` needs an order now, if it does.
+    fn needs(&self, resolver: &Resolver, want: &Want) -> Option<&'static str> {
+        let Some(current) = self.store.acme(&resolver.name, &want.main) else {
+            return Some("obtain");
+        };
+        if !want.names().iter().all(|n| current.names.contains(n)) {
+            return Some("domains changed");
+        }
+        if current.remaining(SystemTime::now()) < resolver.renew_before {
+            return Some("renew");
+        }
+        None
+    }
+
+    async fn issue(&self, resolver: &Resolver, want: &Want, reason: &str) -> Result<(), AcmeError> {
+        tracing::info!(resolver = %resolver.name, domain = %want.main, sans = ?want.sans, reason, "ordering ACME certificate");
+        let account = self.account(resolver).await?;
+        let responders = Responders {
+            http: &self.http,
+            store: &self.store,
+        };
+        let names = want.names();
+        let (chain, key) = order::obtain(&account, &names, resolver.kind, &responders).await?;
+        let loaded = certs::parse_pair(chain.as_bytes(), key.as_bytes(), "ACME certificate")?;
+        let domain = TlsDomain {
+            main: want.main.clone(),
+            sans: want.sans.clone(),
+        };
+        resolver
+            .storage
+            .put_certificate(&resolver.name, StoredCert::new(domain, &chain, &key))?;
+        let not_after = humantime_utc(loaded.not_after);
+        let soon = loaded.remaining(SystemTime::now()) < resolver.renew_before;
+        self.store.set_acme(&resolver.name, &want.main, loaded);
+        let event = if reason == "renew" {
+            "renewed"
+        } else {
+            "obtained"
+        };
+        tracing::info!(resolver = %resolver.name, domain = %want.main, %not_after, "ACME certificate {event}");
+        if soon {
+            tracing::warn!(resolver = %resolver.name, domain = %want.main, "renewBefore is longer than the certificate's lifetime; it will be renewed again");
+        }
+        Ok(())
+    }
+
+    async fn account(&self, resolver: &Resolver) -> Result<Account, AcmeError> {
+        let mut slot = resolver.account.lock().await;
+        if let Some(account) = slot.as_ref() {
+            return Ok(account.clone());
+        }
+        let builder = || match resolver.cfg.ca_certificates.first() {
+            Some(pem) => Account::builder_with_root(resolver.base.join(pem)),
+            None => Account::builder(),
+        };
+        let stored = resolver.storage.resolver(&resolver.name).account;
+        if let Some(credentials) =
+            stored.and_then(|v| serde_json::from_value::<AccountCredentials>(v).ok())
+        {
+            match builder()?.from_credentials(credentials).await {
+                Ok(account) => {
+                    *slot = Some(account.clone());
+                    return Ok(account);
+                }
+                Err(error) => {
+                    tracing::warn!(resolver = %resolver.name, %error, "stored ACME account unusable; creating a new one")
+                }
+            }
+        }
+        let contact = resolver.cfg.email.as_ref().map(|e| format!("mailto:{e}"));
+        let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
+        let server = resolver
+            .cfg
+            .ca_server
+            .clone()
+            .unwrap_or_else(|| LETS_ENCRYPT.to_string());
+        let (account, credentials) = builder()?
+            .create(
+                &NewAccount {
+                    contact: &contacts,
+                    terms_of_service_agreed: true,
+                    only_return_existing: false,
+                },
+                server,
+                None,
+            )
+            .await?;
+        let value = serde_json::to_value(&credentials).map_err(AcmeError::Credentials)?;
+        resolver.storage.set_account(&resolver.name, value)?;
+        tracing::info!(resolver = %resolver.name, "ACME account registered");
+        *slot = Some(account.clone());
+        Ok(account)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AcmeError {
+    #[error("ACME: {0}")]
+    Acme(#[from] instant_acme::Error),
+    #[error("{0}")]
+    Order(#[from] order::OrderError),
+    #[error("certificate from the CA: {0}")]
+    Cert(#[from] certs::CertError),
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    #[error("account credentials: {0}")]
+    Credentials(serde_json::Error),
+}
+
+/// Puts the stored, still-valid certificates of `resolver` into the store.
+fn load_stored(resolver: &str, storage: &Storage, store: &CertStore) {
+    for stored in storage.resolver(resolver).certificates {
+        let main = stored.domain.main.to_ascii_lowercase();
+        let parsed = stored.pem().and_then(|(cert, key)| {
+            certs::parse_pair(&cert, &key, &format!("stored certificate {main}")).ok()
+        });
+        match parsed {
+            Some(loaded) if loaded.remaining(SystemTime::now()) > Duration::ZERO => {
+                tracing::info!(resolver, domain = %main, not_after = %humantime_utc(loaded.not_after), "loaded stored ACME certificate");
+                store.set_acme(resolver, &main, loaded);
+            }
+            Some(_) => {
+                tracing::warn!(resolver, domain = %main, "stored ACME certificate has expired")
+            }
+            None => {
+                tracing::warn!(resolver, domain = %main, "stored ACME certificate does not parse")
+            }
+        }
+    }
+}
+
+/// `error: source: source…`, so the CA's or the connection's reason reaches the log.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}
+
+/// Seconds since the epoch, for logs.
+fn humantime_utc(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("@{secs}")
+}

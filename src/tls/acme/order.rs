@@ -1,0 +1,174 @@
+//! One ACME order with instant-acme: answer each authorization's challenge (HTTP-01 through
+//! `HttpChallenges`, TLS-ALPN-01 through the store's challenge certificates), finalize with a
+//! fresh key, and return the PEM chain and key. Challenge answers are removed whatever happens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use instant_acme::{
+    Account, AuthorizationStatus, ChallengeType, Identifier, NewOrder, OrderStatus, RetryPolicy,
+};
+
+use crate::tls::certs;
+use crate::tls::edge::HttpChallenges;
+use crate::tls::store::CertStore;
+
+/// How a resolver proves control of a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeKind {
+    Http01,
+    TlsAlpn01,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("{0}")]
+    Acme(#[from] instant_acme::Error),
+    #[error("the CA offers no {kind:?} challenge for {name}")]
+    NoChallenge { name: String, kind: ChallengeKind },
+    #[error("order for {names:?} ended {status:?}: {detail}")]
+    Failed {
+        names: Vec<String>,
+        status: OrderStatus,
+        detail: String,
+    },
+    #[error("key or CSR generation failed: {0}")]
+    Key(#[from] rcgen::Error),
+    #[error("challenge certificate: {0}")]
+    ChallengeCert(#[from] certs::CertError),
+}
+
+/// Where challenge answers are published.
+pub struct Responders<'a> {
+    pub http: &'a HttpChallenges,
+    pub store: &'a CertStore,
+}
+
+/// Orders a certificate for `names` (the first is the main domain); returns (chain PEM, key PEM).
+pub async fn obtain(
+    account: &Account,
+    names: &[String],
+    kind: ChallengeKind,
+    responders: &Responders<'_>,
+) -> Result<(String, String), OrderError> {
+    let mut published = Published {
+        responders,
+        tokens: Vec::new(),
+        names: Vec::new(),
+    };
+    let result = run(account, names, kind, &mut published).await;
+    published.clear();
+    result
+}
+
+struct Published<'a, 'b> {
+    responders: &'a Responders<'b>,
+    tokens: Vec<String>,
+    names: Vec<String>,
+}
+
+impl Published<'_, '_> {
+    fn clear(&mut self) {
+        for token in self.tokens.drain(..) {
+            self.responders.http.remove(&token);
+        }
+        for name in self.names.drain(..) {
+            self.responders.store.clear_challenge(&name);
+        }
+    }
+}
+
+fn identifier(name: &str) -> Identifier {
+    match name.parse::<std::net::IpAddr>() {
+        Ok(ip) => Identifier::Ip(ip),
+        Err(_) => Identifier::Dns(name.to_string()),
+    }
+}
+
+async fn run(
+    account: &Account,
+    names: &[String],
+    kind: ChallengeKind,
+    published: &mut Published<'_, '_>,
+) -> Result<(String, String), OrderError> {
+    let identifiers: Vec<Identifier> = names.iter().map(|n| identifier(n)).collect();
+    let mut order = account.new_order(&NewOrder::new(&identifiers)).await?;
+    let mut authorizations = order.authorizations();
+    while let Some(authz) = authorizations.next().await {
+        let mut authz = authz?;
+        if authz.status == AuthorizationStatus::Valid {
+            continue;
+        }
+        let name = match authz.identifier().identifier {
+            Identifier::Dns(name) => name.clone(),
+            Identifier::Ip(ip) => ip.to_string(),
+            other => format!("{other:?}"),
+        };
+        let challenge_type = match kind {
+            ChallengeKind::Http01 => ChallengeType::Http01,
+            ChallengeKind::TlsAlpn01 => ChallengeType::TlsAlpn01,
+        };
+        let mut challenge =
+            authz
+                .challenge(challenge_type)
+                .ok_or_else(|| OrderError::NoChallenge {
+                    name: name.clone(),
+                    kind,
+                })?;
+        let key_auth = challenge.key_authorization();
+        match kind {
+            ChallengeKind::Http01 => {
+                published
+                    .responders
+                    .http
+                    .insert(&challenge.token, key_auth.as_str());
+                published.tokens.push(challenge.token.clone());
+            }
+            ChallengeKind::TlsAlpn01 => {
+                let cert = alpn_certificate(&name, key_auth.digest().as_ref())?;
+                published.responders.store.set_challenge(&name, cert);
+                published.names.push(name.clone());
+            }
+        }
+        challenge.set_ready().await?;
+    }
+    let retries = RetryPolicy::new()
+        .initial_delay(Duration::from_millis(250))
+        .backoff(1.5)
+        .timeout(Duration::from_secs(90));
+    let status = order.poll_ready(&retries).await?;
+    if status != OrderStatus::Ready {
+        let state = order.refresh().await?;
+        let detail = state
+            .error
+            .as_ref()
+            .map_or_else(|| "no detail from the CA".to_string(), |p| p.to_string());
+        return Err(OrderError::Failed {
+            names: names.to_vec(),
+            status,
+            detail,
+        });
+    }
+    let key = rcgen::KeyPair::generate()?;
+    let csr = rcgen::CertificateParams::new(names.to_vec())?.serialize_request(&key)?;
+    order.finalize_csr(csr.der()).await?;
+    let chain = order.poll_certificate(&retries).await?;
+    Ok((chain, key.serialize_pem()))
+}
+
+/// The self-signed certificate carrying the `acmeIdentifier` extension (RFC 8737).
+fn alpn_certificate(
+    name: &str,
+    digest: &[u8],
+) -> Result<Arc<rustls::sign::CertifiedKey>, OrderError> {
+    let key = rcgen::KeyPair::generate()?;
+    let mut params = rcgen::CertificateParams::new(vec![name.to_string()])?;
+    params.custom_extensions = vec![rcgen::CustomExtension::new_acme_identifier(digest)];
+    let cert = params.self_signed(&key)?;
+    let loaded = certs::parse_pair(
+        cert.pem().as_bytes(),
+        key.serialize_pem().as_bytes(),
+        "TLS-ALPN-01 certificate",
+    )?;
+    Ok(loaded.key)
+}

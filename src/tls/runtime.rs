@@ -1,0 +1,202 @@
+//! `Tls`: the TLS side of a running swarmgate, built once at start from the static config.
+//! Holds the certificate store, the acceptor every entrypoint shares, the HTTP-01 answers and
+//! the ACME manager; `update` takes each merged dynamic configuration from the compile loop.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::acme::storage::StorageError;
+use super::acme::{Manager, Want};
+use super::certs::{self, CertError};
+use super::edge::HttpChallenges;
+use super::files::FileCerts;
+use super::{Acceptor, CertStore};
+use crate::config::dynamic::{DynamicConfig, TlsConfig, TlsDomain};
+use crate::config::static_config::StaticConfig;
+use crate::rules::Rule;
+use crate::table::EntryPointInfo;
+
+/// How often certificate files are re-read.
+const FILE_POLL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("default certificate: {0}")]
+    Default(#[from] CertError),
+    #[error("TLS server configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+pub struct Tls {
+    pub store: Arc<CertStore>,
+    pub acceptor: Acceptor,
+    pub challenges: Arc<HttpChallenges>,
+    acme: Option<Arc<Manager>>,
+    files: Mutex<FileCerts>,
+    config: ArcSwap<TlsConfig>,
+}
+
+impl Tls {
+    /// Generates the default certificate, opens the ACME storage (refusing open permissions)
+    /// and loads the stored certificates.
+    pub fn new(cfg: &StaticConfig, base: &Path) -> Result<Arc<Tls>, TlsError> {
+        let default = certs::self_signed(
+            &["swarmgate.default.invalid".to_string()],
+            "SWARMGATE DEFAULT CERT",
+        )?;
+        let store = Arc::new(CertStore::new(default));
+        let challenges = Arc::new(HttpChallenges::default());
+        let acme = Manager::new(cfg, base, &store, &challenges)?.map(Arc::new);
+        Ok(Arc::new(Tls {
+            acceptor: Acceptor::new(Arc::clone(&store))?,
+            store,
+            challenges,
+            acme,
+            files: Mutex::new(FileCerts::default()),
+            config: ArcSwap::default(),
+        }))
+    }
+
+    /// Whether HTTP-01 answers are needed on entrypoints (any resolver uses `httpChallenge`).
+    pub fn has_acme(&self) -> bool {
+        self.acme.is_some()
+    }
+
+    /// Takes a new merged dynamic configuration: certificate files and ACME domains.
+    pub fn update(&self, merged: &DynamicConfig, entrypoints: &[EntryPointInfo]) {
+        self.config.store(Arc::new(merged.tls.clone()));
+        self.refresh_files();
+        if let Some(acme) = &self.acme {
+            acme.want(wanted(merged, entrypoints));
+        }
+    }
+
+    fn refresh_files(&self) {
+        let cfg = self.config.load();
+        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((certs, default)) = files.refresh(&cfg) {
+            self.store.set_files(certs, default);
+        }
+    }
+
+    /// Starts the certificate file poller and the ACME loop.
+    pub fn spawn(self: &Arc<Self>, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        let this = Arc::clone(self);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(FILE_POLL).await;
+                let this = Arc::clone(&this);
+                let _ = tokio::task::spawn_blocking(move || this.refresh_files()).await;
+            }
+        }));
+        if let Some(acme) = &self.acme {
+            tasks.push(tokio::spawn(Arc::clone(acme).run(shutdown.clone())));
+        }
+        tasks
+    }
+}
+
+/// The certificates routers ask for: routers with `tls.certResolver` (their own or their
+/// entrypoint's), for `tls.domains` when given, else for the `Host(...)` names of the rule.
+pub fn wanted(merged: &DynamicConfig, entrypoints: &[EntryPointInfo]) -> BTreeSet<Want> {
+    let mut out = BTreeSet::new();
+    for router in merged.http.routers.values() {
+        let on = |ep: &EntryPointInfo| {
+            router.entry_points.is_empty() || router.entry_points.contains(&ep.name)
+        };
+        let tls_configs = match &router.tls {
+            Some(tls) => vec![tls],
+            None => entrypoints
+                .iter()
+                .filter(|ep| on(ep))
+                .filter_map(|ep| ep.default_tls.as_ref())
+                .collect(),
+        };
+        for tls in tls_configs {
+            let Some(resolver) = tls.cert_resolver.as_deref().filter(|r| !r.is_empty()) else {
+                continue;
+            };
+            if !tls.domains.is_empty() {
+                out.extend(tls.domains.iter().map(|d| Want::from_domain(resolver, d)));
+                continue;
+            }
+            let Ok(rule) = Rule::parse(&router.rule) else {
+                continue;
+            };
+            let names: Vec<String> = rule
+                .host_names()
+                .into_iter()
+                .filter(|n| !n.is_empty() && !n.contains(['^', '$', '{', '(', '\\']))
+                .collect();
+            if let Some((main, sans)) = names.split_first() {
+                out.insert(Want::from_domain(
+                    resolver,
+                    &TlsDomain {
+                        main: main.clone(),
+                        sans: sans.to_vec(),
+                    },
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wanted_domains_come_from_tls_domains_or_host_rules() {
+        let merged: DynamicConfig = serde_yaml::from_str(
+            r#"
+http:
+  routers:
+    a: { rule: "Host(`A.test`) || Host(`b.test`)", service: s, tls: { certResolver: le } }
+    b: { rule: "Host(`c.test`)", service: s, tls: { certResolver: le, domains: [{ main: d.test, sans: [e.test] }] } }
+    c: { rule: "Host(`plain.test`)", service: s }
+    d: { rule: "Host(`ep.test`)", service: s, entryPoints: [websecure] }
+    e: { rule: "PathPrefix(`/x`)", service: s, tls: { certResolver: le } }
+"#,
+        )
+        .unwrap();
+        let entrypoints = vec![
+            EntryPointInfo {
+                name: "web".into(),
+                default_tls: None,
+                middlewares: Vec::new(),
+            },
+            EntryPointInfo {
+                name: "websecure".into(),
+                default_tls: Some(crate::config::dynamic::RouterTlsConfig {
+                    cert_resolver: Some("other".into()),
+                    ..Default::default()
+                }),
+                middlewares: Vec::new(),
+            },
+        ];
+        let got: Vec<(String, String, Vec<String>)> = wanted(&merged, &entrypoints)
+            .into_iter()
+            .map(|w| (w.resolver, w.main, w.sans))
+            .collect();
+        let s = |v: &str| v.to_string();
+        assert_eq!(
+            got,
+            vec![
+                (s("le"), s("a.test"), vec![s("b.test")]),
+                (s("le"), s("d.test"), vec![s("e.test")]),
+                (s("other"), s("ep.test"), vec![]),
+                (s("other"), s("plain.test"), vec![]),
+            ]
+        );
+    }
+}

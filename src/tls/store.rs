@@ -1,0 +1,212 @@
+//! The certificate store: which certificate a TLS handshake gets, by SNI.
+//!
+//! Readers (every handshake) load an immutable `CertSet` through `ArcSwap`; writers (the static
+//! file watcher, the ACME manager) hold a mutex only to rebuild and publish a new set. A swap
+//! never touches established connections. Selection: exact name, then a one-label wildcard
+//! (`*.example.com` covers `a.example.com`, not `a.b.example.com`), then the default certificate.
+//! TLS-ALPN-01 handshakes (ALPN `acme-tls/1`) get only the challenge certificate for their name.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+
+use super::certs::Loaded;
+
+/// ALPN protocol of TLS-ALPN-01 (RFC 8737).
+pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
+/// One immutable view of every certificate.
+#[derive(Debug)]
+struct CertSet {
+    exact: HashMap<String, Arc<CertifiedKey>>,
+    /// Keyed by the parent domain: `*.example.com` is stored under `example.com`.
+    wildcard: HashMap<String, Arc<CertifiedKey>>,
+    default: Arc<CertifiedKey>,
+}
+
+/// What the writers contributed; rebuilt into a `CertSet` on every change.
+struct Sources {
+    default: Loaded,
+    /// `tls.stores.default.defaultCertificate`, replacing the generated default.
+    configured_default: Option<Loaded>,
+    /// `tls.certificates`, in configuration order.
+    files: Vec<Loaded>,
+    /// ACME certificates by (resolver, main domain).
+    acme: BTreeMap<(String, String), Loaded>,
+}
+
+pub struct CertStore {
+    current: ArcSwap<CertSet>,
+    challenges: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
+    sources: Mutex<Sources>,
+}
+
+impl std::fmt::Debug for CertStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertStore").finish_non_exhaustive()
+    }
+}
+
+impl CertStore {
+    /// A store that serves `default` to everyone until certificates are added.
+    pub fn new(default: Loaded) -> CertStore {
+        let sources = Sources {
+            default,
+            configured_default: None,
+            files: Vec::new(),
+            acme: BTreeMap::new(),
+        };
+        CertStore {
+            current: ArcSwap::from_pointee(build(&sources)),
+            challenges: ArcSwap::default(),
+            sources: Mutex::new(sources),
+        }
+    }
+
+    /// Replaces the certificates from `tls.certificates` and the configured default.
+    pub fn set_files(&self, files: Vec<Loaded>, configured_default: Option<Loaded>) {
+        self.update(|s| {
+            s.files = files;
+            s.configured_default = configured_default;
+        });
+    }
+
+    /// Adds or replaces the ACME certificate of `(resolver, main)`.
+    pub fn set_acme(&self, resolver: &str, main: &str, cert: Loaded) {
+        self.update(|s| {
+            s.acme
+                .insert((resolver.to_string(), main.to_string()), cert);
+        });
+    }
+
+    /// The ACME certificate currently held for `(resolver, main)`.
+    pub fn acme(&self, resolver: &str, main: &str) -> Option<Loaded> {
+        let sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        sources
+            .acme
+            .get(&(resolver.to_string(), main.to_string()))
+            .cloned()
+    }
+
+    /// Serves `cert` to TLS-ALPN-01 handshakes for `name` until `clear_challenge`.
+    pub fn set_challenge(&self, name: &str, cert: Arc<CertifiedKey>) {
+        let mut map = HashMap::clone(&self.challenges.load());
+        map.insert(name.to_ascii_lowercase(), cert);
+        self.challenges.store(Arc::new(map));
+    }
+
+    pub fn clear_challenge(&self, name: &str) {
+        let mut map = HashMap::clone(&self.challenges.load());
+        map.remove(&name.to_ascii_lowercase());
+        self.challenges.store(Arc::new(map));
+    }
+
+    /// The certificate a handshake for `server_name` (None: no SNI) gets.
+    pub fn select(&self, server_name: Option<&str>) -> Arc<CertifiedKey> {
+        let set = self.current.load();
+        if let Some(name) = server_name {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if let Some(cert) = set.exact.get(&name) {
+                return Arc::clone(cert);
+            }
+            if let Some((_, parent)) = name.split_once('.') {
+                if let Some(cert) = set.wildcard.get(parent) {
+                    return Arc::clone(cert);
+                }
+            }
+        }
+        Arc::clone(&set.default)
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Sources)) {
+        let mut sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        change(&mut sources);
+        self.current.store(Arc::new(build(&sources)));
+    }
+}
+
+/// Static files first (configuration order), then ACME certificates; the first holder of a name wins.
+fn build(s: &Sources) -> CertSet {
+    let mut exact = HashMap::new();
+    let mut wildcard = HashMap::new();
+    for loaded in s.files.iter().chain(s.acme.values()) {
+        for name in &loaded.names {
+            let (map, key) = match name.strip_prefix("*.") {
+                Some(parent) => (&mut wildcard, parent.to_string()),
+                None => (&mut exact, name.clone()),
+            };
+            map.entry(key).or_insert_with(|| Arc::clone(&loaded.key));
+        }
+    }
+    let default = s.configured_default.as_ref().unwrap_or(&s.default);
+    CertSet {
+        exact,
+        wildcard,
+        default: Arc::clone(&default.key),
+    }
+}
+
+impl ResolvesServerCert for CertStore {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let acme = hello
+            .alpn()
+            .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN));
+        if acme {
+            let name = hello.server_name()?.to_ascii_lowercase();
+            return self.challenges.load().get(&name).cloned();
+        }
+        Some(self.select(hello.server_name()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::certs::self_signed;
+
+    fn cert(names: &[&str]) -> Loaded {
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        self_signed(&names, "test").unwrap()
+    }
+
+    #[test]
+    fn selection_prefers_exact_then_one_label_wildcard_then_default() {
+        let default = cert(&["default.invalid"]);
+        let a = cert(&["a.example.com"]);
+        let wild = cert(&["*.example.com"]);
+        let acme = cert(&["acme.test", "a.example.com"]);
+        let store = CertStore::new(default.clone());
+        store.set_files(vec![a.clone(), wild.clone()], None);
+        store.set_acme("le", "acme.test", acme.clone());
+        let cases: [(Option<&str>, &Loaded); 7] = [
+            (Some("a.example.com"), &a),
+            (Some("A.Example.COM."), &a),
+            (Some("b.example.com"), &wild),
+            (Some("x.b.example.com"), &default),
+            (Some("example.com"), &default),
+            (Some("acme.test"), &acme),
+            (None, &default),
+        ];
+        for (sni, expected) in cases {
+            assert!(
+                Arc::ptr_eq(&store.select(sni), &expected.key),
+                "{sni:?} should get {:?}",
+                expected.names
+            );
+        }
+    }
+
+    #[test]
+    fn configured_default_replaces_the_generated_one_and_can_be_removed() {
+        let generated = cert(&["generated.invalid"]);
+        let configured = cert(&["configured.invalid"]);
+        let store = CertStore::new(generated.clone());
+        store.set_files(Vec::new(), Some(configured.clone()));
+        assert!(Arc::ptr_eq(&store.select(Some("x")), &configured.key));
+        store.set_files(Vec::new(), None);
+        assert!(Arc::ptr_eq(&store.select(Some("x")), &generated.key));
+    }
+}

@@ -1,0 +1,253 @@
+//! ACME against a real CA: Debian's Pebble, started by `.ci/pebble-up.sh` (the full suite runs
+//! it; these tests call it too, idempotently). Pebble validates HTTP-01 on port 5002 and
+//! TLS-ALPN-01 on port 5001, so swarmgate's entrypoints listen there; run with
+//! `--ignored --test-threads=1`.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+mod tls_common;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use swarmgate::app::{Running, StartOptions};
+use swarmgate::config::StaticConfig;
+use tls_common::*;
+
+const PEBBLE_DIR: &str = "/tmp/swarmgate-pebble";
+
+fn pebble(arg: Option<&str>) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/pebble-up.sh");
+    let status = std::process::Command::new("bash")
+        .arg(script)
+        .args(arg)
+        .env("PEBBLE_DIR", PEBBLE_DIR)
+        .status()
+        .unwrap();
+    assert!(status.success(), "pebble-up.sh {arg:?} failed");
+}
+
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "swarmgate::tls=info".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    backend: support::Backend,
+}
+
+impl Env {
+    async fn new() -> Env {
+        init_logs();
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            backend: support::backend("app").await,
+        }
+    }
+
+    fn storage(&self) -> PathBuf {
+        self.dir.path().join("acme.json")
+    }
+
+    /// Starts swarmgate: `web` on 5002, `websecure` on 5001, resolver `le` with `challenge`
+    /// (`httpChallenge.entryPoint = "web"` or `tlsChallenge = {}`), one router for `host`.
+    async fn start(
+        &self,
+        host: &str,
+        challenge: &str,
+        extra_acme: &str,
+    ) -> anyhow::Result<Running> {
+        let dynamic = self.dir.path().join("dynamic.yml");
+        std::fs::write(
+            &dynamic,
+            format!(
+                "http:\n  routers:\n    app:\n      rule: \"Host(`{host}`)\"\n      entryPoints: [websecure]\n      service: app\n      tls:\n        certResolver: le\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n",
+                self.backend.url()
+            ),
+        )
+        .unwrap();
+        let toml = format!(
+            r#"
+[entryPoints.web]
+address = "127.0.0.1:5002"
+[entryPoints.websecure]
+address = "127.0.0.1:5001"
+[providers.file]
+filename = {dynamic:?}
+watch = true
+[certificatesResolvers.le.acme]
+email = "ops@example.com"
+caServer = "https://127.0.0.1:14000/dir"
+storage = {storage:?}
+caCertificates = ["{PEBBLE_DIR}/ca.pem"]
+{extra_acme}
+{challenge}
+"#,
+            dynamic = dynamic.display().to_string(),
+            storage = self.storage().display().to_string(),
+        );
+        let cfg: StaticConfig = toml::from_str(&toml).unwrap();
+        swarmgate::app::start(cfg, StartOptions::default()).await
+    }
+}
+
+const HTTP01: &str = "[certificatesResolvers.le.acme.httpChallenge]\nentryPoint = \"web\"";
+const TLSALPN01: &str = "[certificatesResolvers.le.acme.tlsChallenge]";
+
+fn websecure() -> std::net::SocketAddr {
+    "127.0.0.1:5001".parse().unwrap()
+}
+
+/// Waits until `host` is served a certificate naming it whose serial is not `not`; returns the serial.
+async fn wait_for_cert(host: &str, not: Option<&str>, limit: Duration) -> String {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let stream = connect(insecure_config(&["http/1.1"]), websecure(), host).await;
+        let serial = leaf_serial(&stream);
+        if leaf_names(&stream) == vec![host.to_string()] && Some(serial.as_str()) != not {
+            return serial;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no certificate for {host} within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn served_serial(host: &str) -> String {
+    leaf_serial(&connect(insecure_config(&["http/1.1"]), websecure(), host).await)
+}
+
+async fn pebble_roots() -> Vec<u8> {
+    let out = std::process::Command::new("curl")
+        .args(["-sf", "--cacert", &format!("{PEBBLE_DIR}/ca.pem")])
+        .arg("https://127.0.0.1:15000/roots/0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cannot fetch Pebble's root");
+    out.stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
+async fn http01_certificate_is_trusted_reused_after_restart_and_served_without_the_ca() {
+    pebble(None);
+    let env = Env::new().await;
+    let running = env.start("http01.test", HTTP01, "").await.unwrap();
+    let serial = wait_for_cert("http01.test", None, Duration::from_secs(60)).await;
+
+    // A client trusting only Pebble's root completes a request.
+    let roots = pebble_roots().await;
+    let stream = connect(trusting_config(&roots), websecure(), "http01.test").await;
+    let reply = request(stream, "http01.test", "/hello").await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.starts_with("app\n"));
+    let stored = std::fs::read_to_string(env.storage()).unwrap();
+    assert!(stored.contains("http01.test"));
+    let mode = std::fs::metadata(env.storage())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    running.shutdown().await;
+
+    // Restart: the stored certificate is served, no new order (same serial, even after a while).
+    let running = env.start("http01.test", HTTP01, "").await.unwrap();
+    assert_eq!(served_serial("http01.test").await, serial);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(served_serial("http01.test").await, serial);
+    assert_eq!(std::fs::read_to_string(env.storage()).unwrap(), stored);
+    running.shutdown().await;
+
+    // CA down: swarmgate still starts and serves the stored certificate.
+    pebble(Some("stop"));
+    let running = env.start("http01.test", HTTP01, "").await;
+    pebble(None);
+    let running = running.unwrap();
+    assert_eq!(served_serial("http01.test").await, serial);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
+async fn tls_alpn01_certificate_for_a_router_host() {
+    pebble(None);
+    let env = Env::new().await;
+    let running = env.start("alpn.test", TLSALPN01, "").await.unwrap();
+    wait_for_cert("alpn.test", None, Duration::from_secs(60)).await;
+    let reply = tls_get(websecure(), "alpn.test", "/").await;
+    assert_eq!(reply.status, 200);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
+async fn renewal_window_longer_than_the_lifetime_serves_a_new_certificate_without_restart() {
+    pebble(None);
+    let env = Env::new().await;
+    let running = env
+        .start("renew.test", HTTP01, "renewBefore = \"87600h\"")
+        .await
+        .unwrap();
+    let first = wait_for_cert("renew.test", None, Duration::from_secs(60)).await;
+    let second = wait_for_cert("renew.test", Some(&first), Duration::from_secs(60)).await;
+    assert_ne!(first, second);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
+async fn corrupted_storage_is_reported_kept_and_backed_up_until_replaced() {
+    let env = Env::new().await;
+    let garbage = "{\"le\": {\"Certificates\": [ truncated";
+    std::fs::write(env.storage(), garbage).unwrap();
+    std::fs::set_permissions(env.storage(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let backup = env.dir.path().join("acme.json.bak");
+
+    // With the CA down nothing can replace it: the file stays as it was, a backup exists.
+    pebble(Some("stop"));
+    let running = env.start("corrupt.test", HTTP01, "").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(std::fs::read_to_string(env.storage()).unwrap(), garbage);
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), garbage);
+    assert_eq!(
+        presented(websecure(), "corrupt.test").await,
+        vec!["swarmgate.default.invalid"],
+        "the default certificate serves meanwhile"
+    );
+    running.shutdown().await;
+
+    // With the CA back, a new certificate replaces the file; the backup is kept.
+    pebble(None);
+    let running = env.start("corrupt.test", HTTP01, "").await.unwrap();
+    wait_for_cert("corrupt.test", None, Duration::from_secs(60)).await;
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.storage()).unwrap()).unwrap();
+    assert_eq!(
+        stored["le"]["Certificates"][0]["domain"]["main"],
+        "corrupt.test"
+    );
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), garbage);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_readable_storage_is_refused_at_start() {
+    let env = Env::new().await;
+    std::fs::write(env.storage(), "{}").unwrap();
+    std::fs::set_permissions(env.storage(), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let err = match env.start("perm.test", HTTP01, "").await {
+        Ok(_) => panic!("start must fail"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("640") && err.contains("chmod 600"), "{err}");
+}
