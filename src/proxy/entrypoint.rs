@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::limits::{self, ConnectionGate};
 use super::service::{ConnInfo, Proxy};
 
 /// Connection-level settings of one entrypoint.
@@ -23,7 +24,12 @@ pub struct EntryPointOptions {
     /// How long in-flight requests may run after shutdown starts.
     pub grace: Duration,
     pub h2_max_concurrent_streams: u32,
+    /// Request head limit; a bigger HTTP/1 head gets 431.
     pub max_header_bytes: usize,
+    /// Close a connection idle this long between requests (`respondingTimeouts.idleTimeout`).
+    pub idle_timeout: Option<Duration>,
+    /// Cap on open connections (`transport.maxConnections`); over it a 503 and close.
+    pub max_connections: Option<usize>,
 }
 
 impl Default for EntryPointOptions {
@@ -33,6 +39,8 @@ impl Default for EntryPointOptions {
             grace: Duration::from_secs(10),
             h2_max_concurrent_streams: 250,
             max_header_bytes: 64 * 1024,
+            idle_timeout: Some(Duration::from_secs(180)),
+            max_connections: None,
         }
     }
 }
@@ -41,6 +49,7 @@ pub struct EntryPoint {
     listener: TcpListener,
     proxy: Arc<Proxy>,
     options: EntryPointOptions,
+    gate: ConnectionGate,
 }
 
 /// `:80` → all interfaces; `127.0.0.1:8080`, `[::]:443` as written.
@@ -68,6 +77,7 @@ impl EntryPoint {
         Ok(EntryPoint {
             listener,
             proxy,
+            gate: ConnectionGate::new(options.max_connections),
             options,
         })
     }
@@ -79,22 +89,16 @@ impl EntryPoint {
     /// Accepts until `shutdown` turns true, then waits up to the grace period for open connections
     /// to finish their in-flight requests.
     pub async fn serve(self, mut shutdown: watch::Receiver<bool>) {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.options.header_read_timeout)
-            .max_buf_size(self.options.max_header_bytes.max(8192));
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_concurrent_streams(self.options.h2_max_concurrent_streams);
+        let builder = limits::http_builder(&self.options);
         let graceful = GracefulShutdown::new();
         let name = self.proxy.name().to_string();
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => match accepted {
-                    Ok((stream, peer)) => self.spawn_connection(&builder, &graceful, stream, peer),
+                    Ok((stream, peer)) => match self.gate.admit() {
+                        Some(admission) => self.spawn_connection(&builder, &graceful, stream, peer, admission),
+                        None => limits::refuse(stream),
+                    },
                     Err(error) => {
                         tracing::warn!(entrypoint = %name, %error, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -120,6 +124,7 @@ impl EntryPoint {
         graceful: &GracefulShutdown,
         stream: TcpStream,
         peer: SocketAddr,
+        admission: limits::Admission,
     ) {
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(peer);
@@ -131,14 +136,28 @@ impl EntryPoint {
         let proxy = Arc::clone(&self.proxy);
         let builder = builder.clone();
         let watcher = graceful.watcher();
+        let idle_timeout = self.options.idle_timeout;
         tokio::spawn(async move {
+            let _admission = admission;
+            let activity = limits::Activity::new();
+            let tracked = Arc::clone(&activity);
             let service = service_fn(move |req| {
                 let proxy = Arc::clone(&proxy);
-                async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) }
+                let in_flight = tracked.begin();
+                async move {
+                    let resp = proxy.handle(req, &conn).await;
+                    Ok::<_, Infallible>(resp.map(|b| limits::TrackedBody::new(b, in_flight)))
+                }
             });
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(error) = watcher.watch(connection.into_owned()).await {
-                tracing::debug!(%peer, %error, "connection ended with error");
+            let io = TokioIo::new(limits::TrackedIo::new(stream, Arc::clone(&activity)));
+            let connection = builder.serve_connection_with_upgrades(io, service);
+            let served = watcher.watch(connection.into_owned());
+            let idle = limits::idle_expired(&activity, idle_timeout);
+            tokio::select! {
+                result = served => if let Err(error) = result {
+                    tracing::debug!(%peer, %error, "connection ended with error");
+                },
+                () = idle => tracing::debug!(%peer, "closing idle connection"),
             }
         });
     }

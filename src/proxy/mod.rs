@@ -6,7 +6,9 @@ pub mod body;
 pub mod entrypoint;
 pub mod error;
 mod forward;
+pub mod hygiene;
 mod internal;
+pub mod limits;
 mod service;
 mod upgrade;
 

@@ -57,6 +57,10 @@ impl Proxy {
     where
         B: Into<ProxyBody>,
     {
+        let req = match super::hygiene::clean_request(req) {
+            Ok(req) => req,
+            Err(refused) => return *refused,
+        };
         let route = {
             let table = self.table.load();
             let host = forward::request_host(req.uri(), req.headers()).map(forward::strip_port);
