@@ -310,6 +310,10 @@ fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> En
         }
         options.max_connections = transport.max_connections;
     }
+    options.proxy_protocol = ep
+        .proxy_protocol
+        .as_ref()
+        .map(|cfg| Arc::new(crate::proxy::proxy_protocol::ProxyProtocolPolicy::from_config(cfg)));
     if let Some(streams) = ep.http2.as_ref().and_then(|h| h.max_concurrent_streams) {
         options.h2_max_concurrent_streams = streams;
     }

@@ -379,3 +379,51 @@ async fn h2_rapid_reset_burst_is_bounded() {
     // The gateway still serves others.
     assert_eq!(get(&client(), &gw.url("/after"), None).await.status, 200);
 }
+
+#[tokio::test]
+async fn proxy_protocol_from_a_trusted_peer_sets_the_client_address() {
+    let (be, gw) =
+        one_backend_gateway("[entryPoints.web.proxyProtocol]\ntrustedIPs = [\"127.0.0.1/32\"]\n")
+            .await;
+    let get_close = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    // v1
+    let request = [
+        b"PROXY TCP4 203.0.113.7 127.0.0.1 51000 80\r\n".as_slice(),
+        get_close,
+    ]
+    .concat();
+    let (text, _) = exchange(gw.addr, &request, Duration::from_secs(3)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert_eq!(be.last_seen().headers["x-forwarded-for"], "203.0.113.7");
+    // v2 (TCP over IPv4)
+    let mut v2 = b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c".to_vec();
+    v2.extend_from_slice(&[198, 51, 100, 9, 127, 0, 0, 1, 0xc3, 0x50, 0, 80]);
+    v2.extend_from_slice(get_close);
+    let (text, _) = exchange(gw.addr, &v2, Duration::from_secs(3)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert_eq!(be.last_seen().headers["x-forwarded-for"], "198.51.100.9");
+    // The header is optional from a trusted peer.
+    let (text, _) = exchange(gw.addr, get_close, Duration::from_secs(3)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert_eq!(be.last_seen().headers["x-forwarded-for"], "127.0.0.1");
+    // A malformed header closes the connection without an answer.
+    let (text, closed) = exchange(
+        gw.addr,
+        b"PROXY TCP4 not-an-ip 127.0.0.1 1 80\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(closed && text.is_empty(), "{text:?}");
+    assert_eq!(be.hits(), 3);
+}
+
+#[tokio::test]
+async fn proxy_protocol_from_an_untrusted_peer_is_ignored() {
+    let (be, gw) =
+        one_backend_gateway("[entryPoints.web.proxyProtocol]\ntrustedIPs = [\"10.0.0.0/8\"]\n")
+            .await;
+    let request = b"PROXY TCP4 203.0.113.7 127.0.0.1 51000 80\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let (text, _) = exchange(gw.addr, request, Duration::from_secs(3)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert_eq!(be.last_seen().headers["x-forwarded-for"], "127.0.0.1");
+}

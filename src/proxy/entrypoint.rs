@@ -14,6 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::limits::{self, ConnectionGate};
+use super::proxy_protocol::{self, ProxyProtocolPolicy};
 use super::service::{ConnInfo, Proxy};
 
 /// Connection-level settings of one entrypoint.
@@ -30,6 +31,8 @@ pub struct EntryPointOptions {
     pub idle_timeout: Option<Duration>,
     /// Cap on open connections (`transport.maxConnections`); over it a 503 and close.
     pub max_connections: Option<usize>,
+    /// `proxyProtocol`: read a PROXY v1/v2 header before HTTP.
+    pub proxy_protocol: Option<Arc<ProxyProtocolPolicy>>,
 }
 
 impl Default for EntryPointOptions {
@@ -41,6 +44,7 @@ impl Default for EntryPointOptions {
             max_header_bytes: 64 * 1024,
             idle_timeout: Some(Duration::from_secs(180)),
             max_connections: None,
+            proxy_protocol: None,
         }
     }
 }
@@ -128,17 +132,29 @@ impl EntryPoint {
     ) {
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(peer);
-        let conn = ConnInfo {
-            peer,
-            local,
-            tls: false,
-        };
+        let pp = self.options.proxy_protocol.clone();
+        let head_limit = self.options.header_read_timeout;
         let proxy = Arc::clone(&self.proxy);
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let idle_timeout = self.options.idle_timeout;
         tokio::spawn(async move {
             let _admission = admission;
+            let mut stream = stream;
+            let peer = match &pp {
+                None => peer,
+                Some(policy) => {
+                    match proxy_protocol::accept(&mut stream, peer, policy, head_limit).await {
+                        Ok(client) => client,
+                        Err(error) => return tracing::debug!(%peer, %error, "PROXY header refused"),
+                    }
+                }
+            };
+            let conn = ConnInfo {
+                peer,
+                local,
+                tls: false,
+            };
             let activity = limits::Activity::new();
             let tracked = Arc::clone(&activity);
             let service = service_fn(move |req| {

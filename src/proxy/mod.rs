@@ -9,6 +9,7 @@ mod forward;
 pub mod hygiene;
 mod internal;
 pub mod limits;
+pub mod proxy_protocol;
 mod service;
 mod upgrade;
 
