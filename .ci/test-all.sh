@@ -55,12 +55,12 @@ if [ -f .ci/docker-up.sh ]; then
   cargo test --test swarm_provider -- --ignored --nocapture --test-threads=1
 fi
 
-stage "fuzzing: rule, label and dynamic-config parsers (60 s each)"
+stage "fuzzing: rule, label, dynamic-config and PROXY-header parsers (60 s each)"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-for target in rules labels dynamic_config; do
+for target in rules labels dynamic_config proxy_protocol; do
   # Fuzz in a scratch copy of the seed corpus so new inputs do not land in the repository;
   # a crash exits non-zero and fails the suite (its input is left in fuzz/artifacts/).
   work="$(mktemp -d)"
