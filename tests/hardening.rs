@@ -427,3 +427,17 @@ async fn proxy_protocol_from_an_untrusted_peer_is_ignored() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
     assert_eq!(be.last_seen().headers["x-forwarded-for"], "127.0.0.1");
 }
+
+#[tokio::test]
+async fn h2_max_concurrent_streams_is_advertised() {
+    let (_be, gw) =
+        one_backend_gateway("[entryPoints.web.http2]\nmaxConcurrentStreams = 7\n").await;
+    let stream = TcpStream::connect(gw.addr).await.unwrap();
+    let (h2, conn) = h2::client::handshake(stream).await.unwrap();
+    tokio::spawn(conn);
+    let mut h2 = h2.ready().await.unwrap();
+    let req = http::Request::get(gw.url("/")).body(()).unwrap();
+    let (resp, _) = h2.send_request(req, true).unwrap();
+    assert_eq!(resp.await.unwrap().status(), 200);
+    assert_eq!(h2.current_max_send_streams(), 7);
+}
