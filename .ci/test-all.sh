@@ -68,4 +68,18 @@ stage "dashboard in a real browser (headless chromium)"
 install_packages chromium
 cargo test --test dashboard -- --ignored --nocapture
 
+stage "fuzzing: rule, label, dynamic-config and PROXY-header parsers (60 s each)"
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+for target in rules labels dynamic_config proxy_protocol; do
+  # Fuzz in a scratch copy of the seed corpus so new inputs do not land in the repository;
+  # a crash exits non-zero and fails the suite (its input is left in fuzz/artifacts/).
+  work="$(mktemp -d)"
+  cp fuzz/corpus/"$target"/seed-* "$work"/
+  (cd fuzz && cargo +nightly fuzz run "$target" "$work" -- -max_total_time=60 -rss_limit_mb=2048)
+  rm -rf "$work"
+done
+
 stage "done in $(( $(date +%s) - STARTED ))s"

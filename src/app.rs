@@ -354,7 +354,19 @@ fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> En
         if let Some(max) = transport.max_header_bytes {
             options.max_header_bytes = max;
         }
+        if let Some(idle) = transport
+            .responding_timeouts
+            .as_ref()
+            .and_then(|r| r.idle_timeout)
+        {
+            options.idle_timeout = Some(idle.0); // 0 disables, as in Traefik
+        }
+        options.max_connections = transport.max_connections;
     }
+    options.proxy_protocol = ep
+        .proxy_protocol
+        .as_ref()
+        .map(|cfg| Arc::new(crate::proxy::proxy_protocol::ProxyProtocolPolicy::from_config(cfg)));
     if let Some(streams) = ep.http2.as_ref().and_then(|h| h.max_concurrent_streams) {
         options.h2_max_concurrent_streams = streams;
     }

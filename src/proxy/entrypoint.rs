@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::limits::{self, ConnectionGate};
+use super::proxy_protocol::{self, ProxyProtocolPolicy};
 use super::service::{ConnInfo, Proxy};
 
 /// Connection-level settings of one entrypoint.
@@ -23,7 +25,14 @@ pub struct EntryPointOptions {
     /// How long in-flight requests may run after shutdown starts.
     pub grace: Duration,
     pub h2_max_concurrent_streams: u32,
+    /// Request head limit; a bigger HTTP/1 head gets 431.
     pub max_header_bytes: usize,
+    /// Close a connection idle this long between requests (`respondingTimeouts.idleTimeout`).
+    pub idle_timeout: Option<Duration>,
+    /// Cap on open connections (`transport.maxConnections`); over it a 503 and close.
+    pub max_connections: Option<usize>,
+    /// `proxyProtocol`: read a PROXY v1/v2 header before HTTP.
+    pub proxy_protocol: Option<Arc<ProxyProtocolPolicy>>,
 }
 
 impl Default for EntryPointOptions {
@@ -33,6 +42,9 @@ impl Default for EntryPointOptions {
             grace: Duration::from_secs(10),
             h2_max_concurrent_streams: 250,
             max_header_bytes: 64 * 1024,
+            idle_timeout: Some(Duration::from_secs(180)),
+            max_connections: None,
+            proxy_protocol: None,
         }
     }
 }
@@ -43,6 +55,7 @@ pub struct EntryPoint {
     options: EntryPointOptions,
     /// TLS is detected per connection (first byte) when set; see `crate::tls::accept`.
     tls: Option<crate::tls::Acceptor>,
+    gate: ConnectionGate,
 }
 
 /// `:80` → all interfaces; `127.0.0.1:8080`, `[::]:443` as written.
@@ -70,6 +83,7 @@ impl EntryPoint {
         Ok(EntryPoint {
             listener,
             proxy,
+            gate: ConnectionGate::new(options.max_connections),
             options,
             tls: None,
         })
@@ -88,22 +102,16 @@ impl EntryPoint {
     /// Accepts until `shutdown` turns true, then waits up to the grace period for open connections
     /// to finish their in-flight requests.
     pub async fn serve(self, mut shutdown: watch::Receiver<bool>) {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.options.header_read_timeout)
-            .max_buf_size(self.options.max_header_bytes.max(8192));
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_concurrent_streams(self.options.h2_max_concurrent_streams);
+        let builder = limits::http_builder(&self.options);
         let graceful = GracefulShutdown::new();
         let name = self.proxy.name().to_string();
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => match accepted {
-                    Ok((stream, peer)) => self.spawn_connection(&builder, &graceful, stream, peer),
+                    Ok((stream, peer)) => match self.gate.admit() {
+                        Some(admission) => self.spawn_connection(&builder, &graceful, stream, peer, admission),
+                        None => limits::refuse(stream),
+                    },
                     Err(error) => {
                         tracing::warn!(entrypoint = %name, %error, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -129,39 +137,66 @@ impl EntryPoint {
         graceful: &GracefulShutdown,
         stream: TcpStream,
         peer: SocketAddr,
+        admission: limits::Admission,
     ) {
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(peer);
+        let pp = self.options.proxy_protocol.clone();
+        let head_limit = self.options.header_read_timeout;
         let proxy = Arc::clone(&self.proxy);
         let builder = builder.clone();
         let watcher = graceful.watcher();
+        let idle_timeout = self.options.idle_timeout;
         let open = (proxy.observer()).and_then(|o| o.connection_opened(proxy.entrypoint_index()));
         let tls = self.tls.clone();
-        let timeout = self.options.header_read_timeout;
         tokio::spawn(async move {
+            let _admission = admission;
             let _open = open; // swarmgate_open_connections, until the connection ends
-            let accepted = crate::tls::detect(stream, tls.as_ref(), timeout).await;
-            let is_tls = matches!(accepted, crate::tls::Accepted::Tls(_));
+            let mut stream = stream;
+            let peer = match &pp {
+                None => peer,
+                Some(policy) => {
+                    match proxy_protocol::accept(&mut stream, peer, policy, head_limit).await {
+                        Ok(client) => client,
+                        Err(error) => return tracing::debug!(%peer, %error, "PROXY header refused"),
+                    }
+                }
+            };
+            let accepted = crate::tls::detect(stream, tls.as_ref(), head_limit).await;
             let conn = ConnInfo {
                 peer,
                 local,
-                tls: is_tls,
+                tls: matches!(accepted, crate::tls::Accepted::Tls(_)),
             };
+            let activity = limits::Activity::new();
+            let tracked = Arc::clone(&activity);
             let service = service_fn(move |req| {
                 let proxy = Arc::clone(&proxy);
-                async move { Ok::<_, Infallible>(proxy.handle(req, &conn).await) }
+                let in_flight = tracked.begin();
+                async move {
+                    let resp = proxy.handle(req, &conn).await;
+                    Ok::<_, Infallible>(resp.map(|b| limits::TrackedBody::new(b, in_flight)))
+                }
             });
+            let idle = limits::idle_expired(&activity, idle_timeout);
+            // The same serving for both kinds of stream; TrackedIo feeds the idle timer.
+            macro_rules! serve {
+                ($stream:expr) => {{
+                    let io = TokioIo::new(limits::TrackedIo::new($stream, Arc::clone(&activity)));
+                    let connection = builder.serve_connection_with_upgrades(io, service);
+                    let served = watcher.watch(connection.into_owned());
+                    tokio::select! {
+                        result = served => result,
+                        () = idle => {
+                            tracing::debug!(%peer, "closing idle connection");
+                            Ok(())
+                        }
+                    }
+                }};
+            }
             let result = match accepted {
-                crate::tls::Accepted::Plain(stream) => {
-                    let connection =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    watcher.watch(connection.into_owned()).await
-                }
-                crate::tls::Accepted::Tls(stream) => {
-                    let connection =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    watcher.watch(connection.into_owned()).await
-                }
+                crate::tls::Accepted::Plain(stream) => serve!(stream),
+                crate::tls::Accepted::Tls(stream) => serve!(stream),
                 crate::tls::Accepted::Done => Ok(()),
             };
             if let Err(error) = result {

@@ -6,7 +6,10 @@ pub mod body;
 pub mod entrypoint;
 pub mod error;
 mod forward;
+pub mod hygiene;
 mod internal;
+pub mod limits;
+pub mod proxy_protocol;
 mod service;
 mod upgrade;
 

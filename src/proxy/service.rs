@@ -102,6 +102,10 @@ impl Proxy {
     where
         B: Into<ProxyBody>,
     {
+        let req = match super::hygiene::clean_request(req) {
+            Ok(req) => req,
+            Err(refused) => return (*refused, None, None),
+        };
         if let Some(resp) = self.edge.as_ref().and_then(|e| e.before_routing(&req)) {
             return (resp, None, None);
         }
