@@ -224,6 +224,8 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         .context("accessLog.filePath cannot be opened")?,
     );
 
+    observer.watch_certificates(Arc::clone(&tls.store));
+
     // First compile before serving.
     let mut compiler = Compiler {
         static_cfg: Arc::clone(&cfg),

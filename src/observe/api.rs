@@ -74,6 +74,15 @@ impl ApiState {
         self.config.store(Arc::new(merged.clone()));
     }
 
+    /// A JSON answer from data the API does not hold itself (`/api/tls/certificates`); 404 when
+    /// the API is not enabled.
+    pub fn respond_json(&self, value: serde_json::Value) -> Response<ProxyBody> {
+        if !self.enabled {
+            return not_found();
+        }
+        text(StatusCode::OK, "application/json", value.to_string())
+    }
+
     /// Answers one API or dashboard request.
     pub fn respond(&self, req: &http::request::Parts) -> Response<ProxyBody> {
         if !self.enabled {

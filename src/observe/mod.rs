@@ -36,6 +36,9 @@ pub struct Observer {
     metrics: Option<Arc<Metrics>>,
     access: Option<AccessLog>,
     api: ApiState,
+    /// The TLS certificate store, once TLS is set up: read for `/api/tls/certificates` and the
+    /// certificate expiry metric.
+    certs: std::sync::OnceLock<Arc<crate::tls::CertStore>>,
 }
 
 /// What `begin` captured about a request, for `finish`.
@@ -91,7 +94,20 @@ impl Observer {
             metrics,
             access,
             api: ApiState::new(cfg, table, issues),
+            certs: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Lets the API and the metrics report the certificates of `store`.
+    pub fn watch_certificates(&self, store: Arc<crate::tls::CertStore>) {
+        let _ = self.certs.set(store);
+    }
+
+    fn cert_status(&self) -> Vec<crate::tls::CertStatus> {
+        self.certs
+            .get()
+            .map(|store| store.status())
+            .unwrap_or_default()
     }
 
     pub fn metrics(&self) -> Option<&Arc<Metrics>> {
@@ -198,6 +214,16 @@ impl Observer {
         match service {
             InternalService::Prometheus => Some(match &self.metrics {
                 Some(m) => {
+                    for cert in self.cert_status() {
+                        let key = format!("{}|{}", cert.source, cert.names.join(","));
+                        let info = metrics::CertInfo {
+                            cn: cert.names.first().cloned().unwrap_or_default(),
+                            sans: cert.names.join(","),
+                            serial: cert.source.clone(),
+                            not_after: cert.not_after,
+                        };
+                        m.set_tls_cert(&key, info);
+                    }
                     let mut text = m.render();
                     if let Some(log) = &self.access {
                         text.push_str(&format!(
@@ -217,6 +243,14 @@ impl Observer {
                     "metrics are not enabled".to_string(),
                 ),
             }),
+            InternalService::Api | InternalService::Dashboard
+                if req.uri.path().trim_end_matches('/') == "/api/tls/certificates" =>
+            {
+                Some(
+                    self.api
+                        .respond_json(serde_json::to_value(self.cert_status()).unwrap_or_default()),
+                )
+            }
             InternalService::Api | InternalService::Dashboard => Some(self.api.respond(req)),
             _ => None,
         }

@@ -16,4 +16,4 @@ pub mod store;
 pub use accept::{detect, Accepted, Acceptor};
 pub use edge::{EdgeHooks, HttpChallenges, Redirect};
 pub use runtime::{Tls, TlsError};
-pub use store::CertStore;
+pub use store::{CertStatus, CertStore};

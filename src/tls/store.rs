@@ -38,6 +38,17 @@ struct Sources {
     acme: BTreeMap<(String, String), Loaded>,
 }
 
+/// One certificate the store holds, as `CertStore::status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CertStatus {
+    /// `default` (generated), `tls.stores.default`, `file`, or `acme:<resolver>`.
+    pub source: String,
+    pub names: Vec<String>,
+    /// Expiry as Unix seconds.
+    #[serde(rename = "notAfter")]
+    pub not_after: i64,
+}
+
 pub struct CertStore {
     current: ArcSwap<CertSet>,
     challenges: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
@@ -119,6 +130,32 @@ impl CertStore {
             }
         }
         Arc::clone(&set.default)
+    }
+
+    /// Every certificate held (for the admin API and the expiry metric): where it came from, its
+    /// names and its expiry. Config plane: takes the sources lock.
+    pub fn status(&self) -> Vec<CertStatus> {
+        let sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = |source: String, cert: &Loaded| CertStatus {
+            source,
+            names: cert.names.clone(),
+            not_after: cert
+                .not_after
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        };
+        let mut out = vec![entry("default".to_string(), &sources.default)];
+        if let Some(configured) = &sources.configured_default {
+            out.push(entry("tls.stores.default".to_string(), configured));
+        }
+        out.extend(sources.files.iter().map(|c| entry("file".to_string(), c)));
+        out.extend(
+            sources
+                .acme
+                .iter()
+                .map(|((resolver, _), c)| entry(format!("acme:{resolver}"), c)),
+        );
+        out
     }
 
     fn update(&self, change: impl FnOnce(&mut Sources)) {
