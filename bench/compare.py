@@ -290,7 +290,7 @@ def run_h2load(port):
 
 def run_oha(port):
     oha = os.environ.get("OHA_BIN")
-    if not oha:
+    if not oha or not os.path.exists(oha):
         return {"ok": False, "raw": "oha not installed"}
     r = loadgen([oha, "--no-tui", "--output-format", "json", "-c", str(CONNS), "-q", str(RATE),
                  "-z", f"{DURATION}s", "--latency-correction", f"http://127.0.0.1:{port}{PATH}"],
