@@ -25,6 +25,7 @@ use swarmgate::app::StartOptions;
 use swarmgate::balance::EndpointRegistry;
 use swarmgate::config::merge::merge;
 use swarmgate::config::{DynamicConfig, StaticConfig};
+use swarmgate::provider::file::from_yaml;
 use swarmgate::table::{compile, CompileContext, EntryPointInfo};
 use swarmgate::upstream::{PoolRegistry, TransportRegistry};
 use tokio::net::TcpListener;
@@ -131,7 +132,8 @@ fn roundtrip(c: &mut Criterion) {
 }
 
 /// A reload of 1 000 routers swapped in end to end, while a client keeps sending requests through
-/// the running gateway (none may fail): provider text → `DynamicConfig` (YAML parse) → `merge` →
+/// the running gateway (none may fail): provider text → `DynamicConfig` (the file provider's YAML
+/// parse) → `merge` →
 /// `compile` → `ArcSwap::store` into the gateway's live table. The file provider's poll interval
 /// and `providersThrottleDuration` are deliberate delays, not reload work, and are not included.
 fn reload(c: &mut Criterion) {
@@ -186,7 +188,7 @@ fn reload(c: &mut Criterion) {
         b.iter(|| {
             generation += 1;
             let text = &texts[generation % 2];
-            let parsed: DynamicConfig = serde_yaml::from_str(text).unwrap();
+            let parsed: DynamicConfig = from_yaml(text).unwrap();
             let (merged, issues) = merge([("file", &parsed)]);
             assert!(issues.is_empty(), "{issues:?}");
             let compiled = compile(&merged, &ctx);
