@@ -2,6 +2,7 @@
 //! `X-Forwarded-*`, Host, URI form), pick a server, send through its pool, retry once elsewhere when
 //! nothing was sent, and clean the response head.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -52,6 +53,39 @@ pub fn request_host<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str>
     }
 }
 
+/// The client's host as a header value: the `Host` header itself when the URI has no authority
+/// (a cheap shared clone of what hyper parsed), else the URI authority copied once.
+fn original_host(uri: &Uri, headers: &HeaderMap) -> Option<HeaderValue> {
+    match uri.authority() {
+        Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
+        None => headers
+            .get(header::HOST)
+            .filter(|h| h.to_str().is_ok())
+            .cloned(),
+    }
+}
+
+/// `X-Forwarded-For` / `X-Real-Ip` value for `ip`. Keep-alive connections send many requests from
+/// one address, so each worker thread remembers the last address it formatted: a hit costs a
+/// reference-count increment instead of a `to_string` and a header copy.
+fn ip_header(ip: IpAddr) -> HeaderValue {
+    thread_local! {
+        static LAST: RefCell<Option<(IpAddr, HeaderValue)>> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((cached, value)) = last.as_ref() {
+            if *cached == ip {
+                return value.clone();
+            }
+        }
+        let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(ip.to_string()))
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        *last = Some((ip, value.clone()));
+        value
+    })
+}
+
 /// `host[:port]` → `host` (IPv6 literals keep their brackets).
 pub fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
@@ -76,8 +110,7 @@ pub async fn forward(
     let client_upgrade = upgrade_proto
         .as_ref()
         .and_then(|_| parts.extensions.remove::<hyper::upgrade::OnUpgrade>());
-    let original_host =
-        request_host(&parts.uri, &parts.headers).and_then(|h| HeaderValue::from_str(h).ok());
+    let original_host = original_host(&parts.uri, &parts.headers);
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -198,8 +231,7 @@ fn aim(
             *req.version_mut() = Version::HTTP_11;
             let host = match (pass_host, original_host) {
                 (true, Some(host)) => host.clone(),
-                _ => HeaderValue::from_str(target.authority.as_str())
-                    .map_err(|_| ProxyError::BadRequest("invalid upstream authority"))?,
+                _ => target.host_header.clone(),
             };
             req.headers_mut().insert(header::HOST, host);
         }
@@ -283,8 +315,7 @@ fn rewrite_request_headers(
 ) {
     remove_hop_by_hop(headers);
     let client_ip = conn.peer.ip();
-    let ip_value = HeaderValue::from_str(&client_ip.to_string())
-        .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+    let ip_value = ip_header(client_ip);
     let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prior) => {
             HeaderValue::from_str(&format!("{prior}, {client_ip}")).unwrap_or(ip_value.clone())
@@ -312,10 +343,21 @@ fn rewrite_request_headers(
                 .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
                 .map_or_else(
                     || HeaderValue::from_static(if conn.tls { "443" } else { "80" }),
-                    |p| HeaderValue::from_str(p).unwrap_or(HeaderValue::from_static("80")),
+                    port_header,
                 );
             headers.insert(X_FORWARDED_PORT.clone(), port);
         }
+    }
+}
+
+/// A port as a header value; the usual ones are static (no allocation).
+fn port_header(port: &str) -> HeaderValue {
+    match port {
+        "80" => HeaderValue::from_static("80"),
+        "443" => HeaderValue::from_static("443"),
+        "8080" => HeaderValue::from_static("8080"),
+        "8443" => HeaderValue::from_static("8443"),
+        other => HeaderValue::from_str(other).unwrap_or(HeaderValue::from_static("80")),
     }
 }
 

@@ -59,7 +59,12 @@ impl EntryTable {
 
     /// The highest-priority route whose rule matches. `req.host` must be lowercase, port-less.
     pub fn lookup(&self, req: &RequestView<'_>) -> Option<&Arc<Route>> {
-        let candidates = self.by_host.get(req.host).unwrap_or(&self.any_host);
+        // No host-pinned router (a common single-site setup): skip hashing the host.
+        let candidates = if self.by_host.is_empty() {
+            &self.any_host
+        } else {
+            self.by_host.get(req.host).unwrap_or(&self.any_host)
+        };
         candidates.iter().find(|route| route.rule.matches(req))
     }
 

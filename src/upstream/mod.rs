@@ -35,6 +35,8 @@ pub struct Target {
     /// Path prefix of the server URL (Traefik allows `http://host:port/prefix`), without trailing `/`.
     pub base_path: String,
     pub url: String,
+    /// `Host` header value for this server (the authority), built once so requests don't.
+    pub host_header: http::HeaderValue,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,6 +77,8 @@ impl Target {
             UpstreamScheme::Http | UpstreamScheme::H2c => 80,
         });
         let base_path = uri.path().trim_end_matches('/').to_string();
+        let host_header = http::HeaderValue::from_str(authority.as_str())
+            .map_err(|_| err("host is not a valid header value"))?;
         Ok(Target {
             scheme,
             authority,
@@ -82,6 +86,7 @@ impl Target {
             port,
             base_path,
             url: url.to_string(),
+            host_header,
         })
     }
 }
@@ -158,6 +163,7 @@ mod tests {
         );
         let t = Target::parse("http://b:80/base/").unwrap();
         assert_eq!(t.base_path, "/base");
+        assert_eq!(t.host_header, "b:80");
         for bad in ["10.0.0.1:80", "ftp://x", "http://", "not a url"] {
             assert!(Target::parse(bad).is_err(), "{bad}");
         }
