@@ -1,0 +1,45 @@
+//! Certificate status in the admin API: the TLS store's certificates and their expiry.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use support::*;
+
+#[tokio::test]
+async fn api_lists_the_served_certificates() {
+    let yaml = "http:\n  routers:\n    api:\n      rule: \"PathPrefix(`/api`)\"\n      service: api@internal\n";
+    let gw = gateway_with(yaml, "\n[api]\n").await;
+    let c = client();
+    let reply = get(&c, &gw.url("/api/tls/certificates"), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let list: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let default = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["source"] == "default")
+        .expect("the generated default certificate is listed");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(default["notAfter"].as_i64().unwrap() > now, "{default}");
+    assert!(!default["names"].as_array().unwrap().is_empty());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn certificate_expiry_is_a_metric() {
+    let yaml = "http:\n  routers:\n    metrics:\n      rule: \"Path(`/metrics`)\"\n      service: prometheus@internal\n";
+    let gw = gateway_with(yaml, "\n[metrics.prometheus]\nentryPoint = \"web\"\n").await;
+    let reply = get(&client(), &gw.url("/metrics"), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let line = reply
+        .body
+        .lines()
+        .find(|l| l.starts_with("swarmgate_tls_certs_not_after{"))
+        .unwrap_or_else(|| panic!("no certificate metric in:\n{}", reply.body));
+    let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(value > 1.0e9, "{line}");
+    gw.stop().await;
+}
