@@ -115,8 +115,9 @@ impl Balancer {
     }
 
     /// Next available endpoint by smooth weighted round robin, skipping draining/unavailable ones and the indices
-    /// in `exclude` (endpoints already tried for this request). None when none is available. Lock-free,
-    /// allocation-free; worst case (all down) scans the schedule once.
+    /// in `exclude` (endpoints already tried for this request). When every remaining server is only
+    /// passively ejected, one of them is picked anyway (panic mode). None when none is usable.
+    /// Lock-free, allocation-free; worst case (all down) scans the schedule twice.
     pub fn pick(&self, now: Instant, exclude: &[usize]) -> Option<usize> {
         let len = self.schedule.len();
         if len == 0 {
@@ -134,7 +135,16 @@ impl Balancer {
                 return Some(idx);
             }
         }
-        None
+        // Panic mode: every server left is passively ejected. Try them anyway (nginx does the same
+        // when all its upstreams are marked failed), so a service recovers as soon as a server
+        // answers again instead of serving 503s until the back-off expires. Servers that an
+        // active health check marked down, draining ones and excluded ones stay out.
+        (0..len).find_map(|skipped| {
+            let idx = usize::from(self.schedule[start.wrapping_add(skipped) % len]);
+            let endpoint = self.endpoints.get(idx)?;
+            (endpoint.in_rotation() && !exclude.contains(&idx) && endpoint.state.is_active_up())
+                .then_some(idx)
+        })
     }
 
     /// Sticky sessions: the endpoint named by `cookie_value` when it is available (and not excluded), else a WRR

@@ -199,3 +199,19 @@ fn concurrent_picks_stay_balanced() {
     }
     assert_eq!(total, vec![1000; 4]);
 }
+
+#[test]
+fn panic_mode_tries_passively_ejected_servers_when_nothing_else_is_left() {
+    let now = Instant::now();
+    let eps = endpoints(&[1, 1, 1]);
+    eps[0].state.report_failure(now);
+    eps[1].state.report_failure(now);
+    eps[2].state.set_active_up(false);
+    let b = Balancer::new(eps, None);
+    // Only passively ejected servers remain: they are tried anyway, in rotation.
+    let seen = counts(&picks(&b, now, 10, &[]), 3);
+    assert!(seen[0] > 0 && seen[1] > 0, "{seen:?}");
+    assert_eq!(seen[2], 0, "an actively checked-down server stays out");
+    // Excluded (already tried for this request) servers stay out too.
+    assert_eq!(b.pick(now, &[0, 1]), None);
+}
