@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Soak: 1 000 idle keep-alive connections held open while wrk drives load through swarmgate for a
 # bounded time; upstreams are killed and restarted half way. Records RSS and open fds of the
-# swarmgate process at each phase and prints a Markdown table (append it to docs/soak.md).
+# swarmgate process at each phase and prints a Markdown table (append it to BENCHMARKS.md, section "Soak").
 #
 #   SOAK_SECONDS=600 bash bench/soak.sh        # default 600 s; not part of CI
 #
