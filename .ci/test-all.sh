@@ -14,6 +14,12 @@ STARTED=$(date +%s)
 
 stage() { printf '\n=== %s (t+%ss)\n' "$*" "$(( $(date +%s) - STARTED ))"; }
 
+# Every cargo test run is also logged, so the suite can end with one total.
+TEST_LOG="$(mktemp)"
+run_tests() { cargo test "$@" 2>&1 | tee -a "$TEST_LOG"; }
+# The same, bounded: run_tests_within SECONDS ARGS...
+run_tests_within() { local limit=$1; shift; timeout "$limit" cargo test "$@" 2>&1 | tee -a "$TEST_LOG"; }
+
 need_root() {
   if [ "$(id -u)" != 0 ]; then
     echo "the full suite needs root (dockerd, packages): run it with sudo" >&2
@@ -48,25 +54,23 @@ TARGET="$(uname -m)-unknown-linux-gnu"
 RUSTFLAGS='-C target-feature=+crt-static' cargo bench --no-run --target "$TARGET"
 
 stage "unit and integration tests"
-cargo test
+run_tests
 
-if [ -f .ci/docker-up.sh ]; then
-  stage "end to end: real dockerd in swarm mode"
-  bash .ci/docker-up.sh
-  cargo test --test swarm_provider -- --ignored --nocapture --test-threads=1
+stage "end to end: real dockerd in swarm mode"
+bash .ci/docker-up.sh
+run_tests --test swarm_provider -- --ignored --nocapture --test-threads=1
 
-  stage "end to end: swarmgate as a Swarm service (images, seed stack, scenarios)"
-  bash .ci/build-images.sh
-  timeout 1500 cargo test --test e2e_swarm -- --ignored --nocapture --test-threads=1
-fi
+stage "end to end: swarmgate as a Swarm service (images, seed stack, scenarios)"
+bash .ci/build-images.sh
+run_tests_within 1500 --test e2e_swarm -- --ignored --nocapture --test-threads=1
 
 stage "end to end: ACME against Pebble"
 bash .ci/pebble-up.sh
-timeout 600 cargo test --test acme_pebble -- --ignored --nocapture --test-threads=1
+run_tests_within 600 --test acme_pebble -- --ignored --nocapture --test-threads=1
 
 stage "dashboard in a real browser (headless chromium)"
 install_packages chromium
-cargo test --test dashboard -- --ignored --nocapture
+run_tests --test dashboard -- --ignored --nocapture
 
 stage "fuzzing: rule, label, dynamic-config and PROXY-header parsers (60 s each)"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
@@ -83,3 +87,4 @@ for target in rules labels dynamic_config proxy_protocol; do
 done
 
 stage "done in $(( $(date +%s) - STARTED ))s"
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "swarmgate: %d passed, %d failed, %d skipped\n", p, f, i }' "$TEST_LOG"
