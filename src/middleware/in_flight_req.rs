@@ -11,14 +11,14 @@
 //! both of its counters are at `amount`, so distinct sources rarely share a limit and the
 //! memory does not grow with the number of sources.
 
-use std::hash::{BuildHasher, RandomState};
+use std::hash::RandomState;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::StatusCode;
 
 use super::config::InFlightReqConfig;
-use super::error::{header_name, MiddlewareError};
-use super::ip_strategy::IpStrategy;
+use super::error::MiddlewareError;
+use super::ip_strategy::SourceCriterion;
 use super::response::respond;
 use super::{Flow, RequestContext};
 
@@ -26,18 +26,11 @@ const M: &str = "inFlightReq";
 /// Counters per row.
 const SLOTS: usize = 4096;
 
-#[derive(Debug)]
-enum Criterion {
-    Ip(IpStrategy),
-    Header(HeaderName),
-    Host,
-}
-
 /// Compiled `inFlightReq`.
 #[derive(Debug)]
 pub struct InFlightReq {
     amount: u32,
-    criterion: Criterion,
+    criterion: SourceCriterion,
     hashers: [RandomState; 2],
     counts: Box<[AtomicU32]>,
 }
@@ -65,19 +58,7 @@ impl InFlightReq {
             .ok_or_else(|| {
                 MiddlewareError::invalid(M, "amount", cfg.amount, "must be a positive integer")
             })?;
-        let criterion = match &cfg.source_criterion {
-            None => Criterion::Ip(IpStrategy::REMOTE_ADDR),
-            Some(sc) if sc.ip_strategy.is_some() => {
-                Criterion::Ip(IpStrategy::compile(sc.ip_strategy.as_ref(), M)?)
-            }
-            Some(sc) if !sc.request_header_name.is_empty() => Criterion::Header(header_name(
-                M,
-                "sourceCriterion.requestHeaderName",
-                &sc.request_header_name,
-            )?),
-            Some(sc) if sc.request_host => Criterion::Host,
-            Some(_) => Criterion::Ip(IpStrategy::REMOTE_ADDR),
-        };
+        let criterion = SourceCriterion::compile(cfg.source_criterion.as_ref(), M)?;
         Ok(InFlightReq {
             amount,
             criterion,
@@ -87,16 +68,7 @@ impl InFlightReq {
     }
 
     fn slots(&self, req: &http::request::Parts, ctx: &RequestContext<'_>) -> [usize; 2] {
-        let hash = |h: &RandomState| match &self.criterion {
-            Criterion::Ip(strategy) => h.hash_one(strategy.client_ip(&req.headers, ctx)),
-            Criterion::Header(name) => h.hash_one(req.headers.get(name).map(HeaderValue::as_bytes)),
-            Criterion::Host => h.hash_one(
-                req.headers
-                    .get(http::header::HOST)
-                    .map(HeaderValue::as_bytes)
-                    .or_else(|| req.uri.authority().map(|a| a.as_str().as_bytes())),
-            ),
-        };
+        let hash = |h: &RandomState| self.criterion.hash(h, req, ctx);
         #[allow(clippy::cast_possible_truncation)]
         let slot = |h: &RandomState| (hash(h) % SLOTS as u64) as usize;
         [slot(&self.hashers[0]), SLOTS + slot(&self.hashers[1])]

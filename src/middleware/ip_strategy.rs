@@ -142,3 +142,58 @@ fn xff(headers: &http::HeaderMap) -> &str {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
 }
+
+/// Traefik's `sourceCriterion`: what identifies the source of a request for `rateLimit` and
+/// `inFlightReq` (the client IP by an `ipStrategy`, a request header, or the request host).
+#[derive(Debug)]
+pub(crate) enum SourceCriterion {
+    Ip(IpStrategy),
+    Header(http::HeaderName),
+    Host,
+}
+
+impl SourceCriterion {
+    /// Traefik's precedence: `ipStrategy`, then `requestHeaderName`, then `requestHost`; the
+    /// remote address when none is set.
+    pub(crate) fn compile(
+        cfg: Option<&super::config::SourceCriterionConfig>,
+        middleware: &'static str,
+    ) -> Result<SourceCriterion, super::error::MiddlewareError> {
+        Ok(match cfg {
+            None => SourceCriterion::Ip(IpStrategy::REMOTE_ADDR),
+            Some(sc) if sc.ip_strategy.is_some() => {
+                SourceCriterion::Ip(IpStrategy::compile(sc.ip_strategy.as_ref(), middleware)?)
+            }
+            Some(sc) if !sc.request_header_name.is_empty() => {
+                SourceCriterion::Header(super::error::header_name(
+                    middleware,
+                    "sourceCriterion.requestHeaderName",
+                    &sc.request_header_name,
+                )?)
+            }
+            Some(sc) if sc.request_host => SourceCriterion::Host,
+            Some(_) => SourceCriterion::Ip(IpStrategy::REMOTE_ADDR),
+        })
+    }
+
+    /// Hash of the request's source under `hasher`. Allocation-free.
+    pub(crate) fn hash(
+        &self,
+        hasher: &impl std::hash::BuildHasher,
+        req: &http::request::Parts,
+        ctx: &super::RequestContext<'_>,
+    ) -> u64 {
+        match self {
+            SourceCriterion::Ip(strategy) => hasher.hash_one(strategy.client_ip(&req.headers, ctx)),
+            SourceCriterion::Header(name) => {
+                hasher.hash_one(req.headers.get(name).map(http::HeaderValue::as_bytes))
+            }
+            SourceCriterion::Host => hasher.hash_one(
+                req.headers
+                    .get(http::header::HOST)
+                    .map(http::HeaderValue::as_bytes)
+                    .or_else(|| req.uri.authority().map(|a| a.as_str().as_bytes())),
+            ),
+        }
+    }
+}

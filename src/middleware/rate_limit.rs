@@ -13,15 +13,15 @@
 //! first (lossless: a full bucket is the same as a new one), then an arbitrary one.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::RandomState;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderValue, StatusCode};
 
 use super::config::RateLimitConfig;
-use super::error::{header_name, MiddlewareError};
-use super::ip_strategy::IpStrategy;
+use super::error::MiddlewareError;
+use super::ip_strategy::SourceCriterion;
 use super::response::respond;
 use super::{Flow, RequestContext};
 
@@ -38,16 +38,9 @@ pub struct RateLimit {
     /// Tokens per second; `None` = no limit.
     rate: Option<f64>,
     burst: f64,
-    criterion: Criterion,
+    criterion: SourceCriterion,
     hasher: RandomState,
     shards: Box<[Mutex<HashMap<u64, Bucket>>]>,
-}
-
-#[derive(Debug)]
-enum Criterion {
-    Ip(IpStrategy),
-    Header(HeaderName),
-    Host,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -83,19 +76,7 @@ impl RateLimit {
         let rate = (cfg.average > 0).then(|| cfg.average as f64 / period.as_secs_f64());
         #[allow(clippy::cast_precision_loss)]
         let burst = cfg.burst.max(1) as f64;
-        let criterion = match &cfg.source_criterion {
-            None => Criterion::Ip(IpStrategy::REMOTE_ADDR),
-            Some(sc) if sc.ip_strategy.is_some() => {
-                Criterion::Ip(IpStrategy::compile(sc.ip_strategy.as_ref(), M)?)
-            }
-            Some(sc) if !sc.request_header_name.is_empty() => Criterion::Header(header_name(
-                M,
-                "sourceCriterion.requestHeaderName",
-                &sc.request_header_name,
-            )?),
-            Some(sc) if sc.request_host => Criterion::Host,
-            Some(_) => Criterion::Ip(IpStrategy::REMOTE_ADDR),
-        };
+        let criterion = SourceCriterion::compile(cfg.source_criterion.as_ref(), M)?;
         let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
         Ok(RateLimit {
             rate,
@@ -108,18 +89,7 @@ impl RateLimit {
 
     /// Hash of the request's source.
     fn source(&self, req: &http::request::Parts, ctx: &RequestContext<'_>) -> u64 {
-        match &self.criterion {
-            Criterion::Ip(strategy) => self.hasher.hash_one(strategy.client_ip(&req.headers, ctx)),
-            Criterion::Header(name) => self
-                .hasher
-                .hash_one(req.headers.get(name).map(HeaderValue::as_bytes)),
-            Criterion::Host => self.hasher.hash_one(
-                req.headers
-                    .get(http::header::HOST)
-                    .map(HeaderValue::as_bytes)
-                    .or_else(|| req.uri.authority().map(|a| a.as_str().as_bytes())),
-            ),
-        }
+        self.criterion.hash(&self.hasher, req, ctx)
     }
 
     /// Takes a token for `source` at `now`; `Err(wait)` when none is left.
