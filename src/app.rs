@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::balance::{EndpointRegistry, HealthChecker};
-use crate::config::merge::{merge, qualify};
+use crate::config::merge::merge;
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, DynamicConfig};
 use crate::observe::Observer;
@@ -373,11 +373,6 @@ fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> En
         options.h2_max_concurrent_streams = streams;
     }
     options
-}
-
-/// Qualified names used by `check` output.
-pub fn qualified(name: &str, provider: &str) -> String {
-    qualify(name, provider)
 }
 
 /// Loads every provider once, merges and compiles, and returns every issue (for `swarmgate check`).
