@@ -298,3 +298,24 @@ http:
     assert_eq!((stable.hits(), canary.hits()), (300, 100));
     gw.stop().await;
 }
+
+/// Sequential requests, with and without a response body, share one upstream connection: each
+/// goes back to the pool as soon as its response body is done.
+#[tokio::test]
+async fn sequential_requests_reuse_one_upstream_connection() {
+    let be = backend("be").await;
+    let gw = gateway(&route_yaml("PathPrefix(`/`)", &[be.url()], "")).await;
+    let c = client();
+    for i in 0..40 {
+        let method = if i % 2 == 0 { "GET" } else { "HEAD" };
+        let req = http::Request::builder()
+            .method(method)
+            .uri(gw.url(&format!("/n{i}")))
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap();
+        let reply = send(&c, req).await;
+        assert_eq!(reply.status, 200, "{method} {i}");
+    }
+    assert_eq!(be.hits(), 40);
+    assert_eq!(be.connections(), 1, "upstream connections were not reused");
+}

@@ -55,8 +55,10 @@ pub type Sent = (Result<Response<ProxyBody>, ProxyError>, Option<usize>);
 fn replayable(body: &ProxyBody) -> Option<Bytes> {
     match body {
         ProxyBody::Full { data } => Some(data.clone().unwrap_or_default()),
-        ProxyBody::Incoming { body } if body.is_end_stream() => Some(Bytes::new()),
-        ProxyBody::Incoming { .. } => None,
+        ProxyBody::Incoming { body } | ProxyBody::Upstream { body, .. } if body.is_end_stream() => {
+            Some(Bytes::new())
+        }
+        ProxyBody::Incoming { .. } | ProxyBody::Upstream { .. } => None,
     }
 }
 

@@ -1,12 +1,16 @@
 //! `ProxyBody`: the one body type on the request path, both directions.
 //!
 //! A closed enum instead of a boxed body, so forwarding a request or response costs no allocation:
-//! bodies from the other side stream through as `Incoming`; synthetic answers are `Full`.
+//! bodies from the other side stream through as `Incoming`; synthetic answers are `Full`; an
+//! upstream HTTP/1 response is `Upstream`, which hands its keep-alive connection back to the pool
+//! the moment its last frame has been read (no task per request waits for that).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+
+pub use crate::upstream::Reuse;
 use http_body::{Body, Frame, SizeHint};
 
 /// Error type of `ProxyBody`: whatever the streamed side failed with.
@@ -17,6 +21,7 @@ pin_project_lite::pin_project! {
     #[project = ProxyBodyProj]
     pub enum ProxyBody {
         Incoming { #[pin] body: hyper::body::Incoming },
+        Upstream { #[pin] body: hyper::body::Incoming, reuse: Option<Reuse> },
         Full { data: Option<Bytes> },
     }
 }
@@ -31,6 +36,20 @@ impl ProxyBody {
         ProxyBody::Full {
             data: (!data.is_empty()).then_some(data),
         }
+    }
+}
+
+impl ProxyBody {
+    /// An upstream response body whose connection goes back to its pool once the body is done.
+    /// A body that is already complete (no content) releases the connection at once.
+    pub fn upstream(body: hyper::body::Incoming, reuse: Option<Reuse>) -> Self {
+        if body.is_end_stream() {
+            if let Some(reuse) = reuse {
+                reuse.release();
+            }
+            return ProxyBody::Incoming { body };
+        }
+        ProxyBody::Upstream { body, reuse }
     }
 }
 
@@ -64,20 +83,35 @@ impl Body for ProxyBody {
             ProxyBodyProj::Incoming { body } => body
                 .poll_frame(cx)
                 .map(|frame| frame.map(|r| r.map_err(BoxError::from))),
+            ProxyBodyProj::Upstream { mut body, reuse } => {
+                let polled = body.as_mut().poll_frame(cx);
+                // Done cleanly (end of stream, not an error): the connection can serve another request.
+                let done = match &polled {
+                    Poll::Ready(None) => true,
+                    Poll::Ready(Some(Ok(_))) => body.is_end_stream(),
+                    _ => false,
+                };
+                if done {
+                    if let Some(reuse) = reuse.take() {
+                        reuse.release();
+                    }
+                }
+                polled.map(|frame| frame.map(|r| r.map_err(BoxError::from)))
+            }
             ProxyBodyProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
-            ProxyBody::Incoming { body } => body.is_end_stream(),
+            ProxyBody::Incoming { body } | ProxyBody::Upstream { body, .. } => body.is_end_stream(),
             ProxyBody::Full { data } => data.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            ProxyBody::Incoming { body } => body.size_hint(),
+            ProxyBody::Incoming { body } | ProxyBody::Upstream { body, .. } => body.size_hint(),
             ProxyBody::Full { data } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }

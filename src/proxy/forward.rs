@@ -16,7 +16,7 @@ use super::error::ProxyError;
 use super::service::ConnInfo;
 use super::upgrade;
 use crate::table::LoadBalancedService;
-use crate::upstream::{Target, UpstreamScheme};
+use crate::upstream::{Target, UpstreamScheme, Upstreamed};
 
 /// Attempts per request: the first pick plus one retry on another server when the first could not
 /// be reached.
@@ -162,9 +162,9 @@ pub async fn forward(
         let _inflight = endpoint.state.start_request();
         *served = Some(index);
         match pool.send(req, upgrade_proto.is_some()).await {
-            Ok(resp) => {
+            Ok(upstreamed) => {
                 endpoint.state.report_success();
-                let mut resp = finish_response(resp, client_upgrade);
+                let mut resp = finish_response(upstreamed, client_upgrade);
                 if set_cookie {
                     if let Some(cookie) = service.balancer.set_cookie(index) {
                         resp.headers_mut()
@@ -362,10 +362,11 @@ fn port_header(port: &str) -> HeaderValue {
 }
 
 fn finish_response(
-    resp: Response<hyper::body::Incoming>,
+    upstreamed: Upstreamed,
     client_upgrade: Option<hyper::upgrade::OnUpgrade>,
 ) -> Response<ProxyBody> {
-    let (mut parts, body) = resp.into_parts();
+    let Upstreamed { response, reuse } = upstreamed;
+    let (mut parts, body) = response.into_parts();
     if parts.status == StatusCode::SWITCHING_PROTOCOLS {
         if let Some(client) = client_upgrade {
             let upstream_proto = parts.headers.get(header::UPGRADE).cloned();
@@ -384,7 +385,7 @@ fn finish_response(
         }
     }
     remove_hop_by_hop(&mut parts.headers);
-    Response::from_parts(parts, ProxyBody::from(body))
+    Response::from_parts(parts, ProxyBody::upstream(body, reuse))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ mod transport;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub use pool::{SendError, UpstreamPool};
+pub use pool::{Reuse, SendError, UpstreamPool, Upstreamed};
 pub use transport::{
     insecure_client_config, read_certs, Transport, TransportError, DEFAULT_CONNECT_TIMEOUT,
 };

@@ -5,6 +5,10 @@
 //! (connect failed, pooled connection closed under us) is handed back in `SendError::request`, so
 //! the caller can retry it on another server without having sent a byte.
 //!
+//! An HTTP/1 connection returns to the idle queue when its response body has been read to the end
+//! (`Reuse::release`, called by `ProxyBody::Upstream`): no task per request waits for that. A
+//! sender released a moment before hyper's connection task has caught up is awaited when popped.
+//!
 //! `SendError` carries the request back by value (as hyper's `TrySendError` does), hence the
 //! `result_large_err` allowance: boxing it would cost an allocation on every retry path.
 #![allow(clippy::result_large_err)]
@@ -26,6 +30,39 @@ use crate::proxy::error::ProxyError;
 struct Idle {
     sender: http1::SendRequest<ProxyBody>,
     since: Instant,
+}
+
+/// A response head and, for a pooled HTTP/1 connection, the way back to the idle queue.
+pub struct Upstreamed {
+    pub response: Response<Incoming>,
+    pub reuse: Option<Reuse>,
+}
+
+/// An HTTP/1 connection that goes back to its pool once its response body is done.
+pub struct Reuse {
+    pool: Arc<UpstreamPool>,
+    sender: http1::SendRequest<ProxyBody>,
+}
+
+impl Reuse {
+    /// Puts the connection back in the idle queue; a full queue drops it (`maxIdleConnsPerHost`).
+    pub fn release(self) {
+        if self.sender.is_closed() {
+            return;
+        }
+        let _ = self.pool.idle.push(Idle {
+            sender: self.sender,
+            since: Instant::now(),
+        });
+    }
+}
+
+impl std::fmt::Debug for Reuse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reuse")
+            .field("target", &self.pool.target.url)
+            .finish()
+    }
 }
 
 /// A failed send. `request` is `Some` when nothing was written upstream (safe to retry elsewhere).
@@ -80,7 +117,7 @@ impl UpstreamPool {
         self: &Arc<Self>,
         req: Request<ProxyBody>,
         upgrade: bool,
-    ) -> Result<Response<Incoming>, SendError> {
+    ) -> Result<Upstreamed, SendError> {
         let exchange = async {
             match self.target.scheme {
                 UpstreamScheme::H2c => self.send_h2(req).await,
@@ -106,17 +143,20 @@ impl UpstreamPool {
         self: &Arc<Self>,
         mut req: Request<ProxyBody>,
         upgrade: bool,
-    ) -> Result<Response<Incoming>, SendError> {
+    ) -> Result<Upstreamed, SendError> {
         if !upgrade {
             while let Some(idle) = self.idle.pop() {
-                if idle.since.elapsed() > self.transport.idle_timeout || !idle.sender.is_ready() {
+                if idle.since.elapsed() > self.transport.idle_timeout || idle.sender.is_closed() {
                     continue;
                 }
                 let mut sender = idle.sender;
+                // Released at body end, the connection task may not have caught up yet.
+                if !sender.is_ready() && sender.ready().await.is_err() {
+                    continue;
+                }
                 match sender.try_send_request(req).await {
-                    Ok(resp) => {
-                        self.recycle(sender);
-                        return Ok(resp);
+                    Ok(response) => {
+                        return Ok(self.reusable(response, sender));
                     }
                     Err(mut e) => match e.take_message() {
                         // Closed between the check and the write: nothing sent, try the next.
@@ -140,11 +180,14 @@ impl UpstreamPool {
             }
         };
         match sender.try_send_request(req).await {
-            Ok(resp) => {
-                if !upgrade && resp.status() != StatusCode::SWITCHING_PROTOCOLS {
-                    self.recycle(sender);
+            Ok(response) => {
+                if upgrade || response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                    return Ok(Upstreamed {
+                        response,
+                        reuse: None,
+                    });
                 }
-                Ok(resp)
+                Ok(self.reusable(response, sender))
             }
             Err(mut e) => {
                 let back = e.take_message();
@@ -153,7 +196,14 @@ impl UpstreamPool {
         }
     }
 
-    async fn send_h2(
+    async fn send_h2(self: &Arc<Self>, req: Request<ProxyBody>) -> Result<Upstreamed, SendError> {
+        self.send_h2_shared(req).await.map(|response| Upstreamed {
+            response,
+            reuse: None,
+        })
+    }
+
+    async fn send_h2_shared(
         self: &Arc<Self>,
         mut req: Request<ProxyBody>,
     ) -> Result<Response<Incoming>, SendError> {
@@ -203,17 +253,17 @@ impl UpstreamPool {
         }
     }
 
-    /// Puts an HTTP/1 sender back in the idle queue once its response body is done.
-    fn recycle(self: &Arc<Self>, mut sender: http1::SendRequest<ProxyBody>) {
-        let pool = Arc::clone(self);
-        tokio::spawn(async move {
-            if sender.ready().await.is_ok() {
-                // A full queue drops the connection: `maxIdleConnsPerHost` reached.
-                let _ = pool.idle.push(Idle {
-                    sender,
-                    since: Instant::now(),
-                });
-            }
-        });
+    fn reusable(
+        self: &Arc<Self>,
+        response: Response<Incoming>,
+        sender: http1::SendRequest<ProxyBody>,
+    ) -> Upstreamed {
+        Upstreamed {
+            response,
+            reuse: Some(Reuse {
+                pool: Arc::clone(self),
+                sender,
+            }),
+        }
     }
 }

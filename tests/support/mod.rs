@@ -61,6 +61,11 @@ impl Backend {
             .expect("backend saw no request")
     }
 
+    /// TCP connections the backend has accepted so far.
+    pub fn connections(&self) -> usize {
+        self.conns.lock().unwrap().len()
+    }
+
     /// Kills the backend: stops listening and drops every open connection.
     pub fn kill(&self) {
         self.task.abort();
