@@ -68,6 +68,9 @@ ROWS=()
 record() { ROWS+=("| $1 | $(rss) | $(fds) |"); echo "$1: rss=$(rss) kB fds=$(fds)"; }
 
 record "start"
+# RSS and fds every 30 s through the whole run, to show the curve, not only the phase ends.
+( t=0; while kill -0 "$GW" 2>/dev/null; do echo "$t $(rss) $(fds)"; sleep 30; t=$((t + 30)); done ) > "$WORK/series.txt" 2>/dev/null &
+SAMPLER=$!; PIDS+=("$SAMPLER")
 # Idle keep-alive holders: each sends one request, reads the answer, then stays silent.
 python3 - "$PORT" "$IDLE" "$SOAK_SECONDS" > "$WORK/idle.log" 2>&1 <<'PY' &
 import socket, sys, time
@@ -114,3 +117,4 @@ echo "- load before the upstream restart: $(rate "$WORK/wrk1.txt") req/s $(errs 
 echo "- load while upstreams were dead: $(rate "$WORK/wrk-dead.txt") req/s $(errs "$WORK/wrk-dead.txt")"
 echo "- load after they came back: $(rate "$WORK/wrk2.txt") req/s $(errs "$WORK/wrk2.txt")"
 echo "- idle holder: $(cat "$WORK/idle.log")"
+echo "- RSS (kB) / fds every 30 s: $(awk '{printf "%s%s/%s", (NR>1?", ":""), $2, $3}' "$WORK/series.txt")"

@@ -191,10 +191,15 @@ fn run(loaded: Loaded, base: PathBuf) -> ExitCode {
         let list: Vec<String> = loaded.ignored.iter().map(ToString::to_string).collect();
         tracing::info!(options = %list.join("; "), "options accepted and ignored");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // On one CPU (also a cgroup quota of one CPU) a current-thread runtime does the same work with
+    // less scheduling overhead: +20 % requests/s in bench/compare.sh's one-core setup (BENCHMARKS.md).
+    let one_core = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_core {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("swarmgate: cannot start the runtime: {e}");
