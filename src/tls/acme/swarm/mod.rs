@@ -1,0 +1,616 @@
+//! The Swarm store (`storage = "swarm://<prefix>"`): the ACME account, certificates, pending
+//! HTTP-01 tokens and per-domain order locks kept as Docker configs, which Swarm replicates to
+//! every manager through its Raft log. Needs the Docker socket of a manager.
+//!
+//! - Objects are immutable: each certificate is a new object `<prefix>-cert-…-<version>`; the
+//!   writer removes versions older than the previous one (which stays for a replica reading
+//!   meanwhile). Replicas serve from memory, so removing an object never stops a certificate.
+//! - Lock: `<prefix>-lock-<resolver>-<hash>` is created (a name conflict means held), labelled
+//!   with owner and expiry; the holder extends the expiry every `lockTtl / 3` (configs' labels
+//!   can be updated, with the object's version as a compare-and-swap); an expired lock is deleted
+//!   by id (never a newer lock of the same name) and created again — of two replicas racing, one
+//!   create wins.
+//! - `watch` follows Docker's config events (plus a resync every 30 s) and hands each new
+//!   snapshot (newest valid certificate per domain, pending tokens) to the manager.
+//!
+//! Private keys sit in configs, which Swarm keeps in its Raft log (encrypted at rest on managers,
+//! sent over mutual TLS) and which only the API of a manager can read back — the same boundary as
+//! secrets, which the same API can mount into any service. See docs/acme-ha.md.
+
+pub mod objects;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use bollard::errors::Error as DockerError;
+use bollard::models::ConfigSpec;
+use bollard::query_parameters::{EventsOptions, ListConfigsOptions, UpdateConfigOptions};
+use bollard::Docker;
+use futures_util::StreamExt;
+use tokio::sync::{watch, OnceCell};
+use tokio::task::JoinHandle;
+
+use self::objects::{Kind, LockState, Naming, Object, TokenData, ValidCert};
+use crate::provider::swarm::DockerEndpoint;
+use crate::tls::acme::storage::StoredCert;
+
+pub const SCHEME: &str = "swarm://";
+const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(60);
+const DEFAULT_CHALLENGE_DELAY: Duration = Duration::from_secs(2);
+const RESYNC: Duration = Duration::from_secs(30);
+const DEBOUNCE: Duration = Duration::from_millis(100);
+/// Tokens left behind by a replica that died mid-order are removed after this.
+const TOKEN_MAX_AGE: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SwarmStoreError {
+    #[error("ACME storage {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("ACME Swarm store: {0}")]
+    Endpoint(#[from] crate::provider::swarm::SwarmError),
+    #[error("ACME Swarm store: {op} {name}: {source}")]
+    Docker {
+        op: &'static str,
+        name: String,
+        #[source]
+        source: DockerError,
+    },
+    #[error("ACME Swarm store: cannot serialize: {0}")]
+    Serialize(#[from] serde_json::Error),
+}
+
+/// What the store holds now, validated.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub certs: BTreeMap<(String, String), ValidCert>,
+    pub tokens: HashMap<String, String>,
+}
+
+/// Result of `try_lock`.
+pub enum LockOutcome {
+    Acquired(Lease),
+    Busy { owner: String, expires: u64 },
+}
+
+pub struct SwarmStore {
+    pub naming: Naming,
+    endpoint: String,
+    docker: OnceCell<Docker>,
+    pub lock_ttl: Duration,
+    /// Wait between publishing a token and telling the CA to validate, so every replica's watch
+    /// has it.
+    pub challenge_delay: Duration,
+    /// `<hostname>/<pid>`: who holds a lock.
+    pub owner: String,
+    reported: Mutex<HashSet<String>>,
+    synced: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for SwarmStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SwarmStore")
+            .field("prefix", &self.naming.prefix)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SwarmStore {
+    /// `url` is `swarm://<prefix>[?lockTtl=60s&challengeDelay=2s]`; `endpoint` the Docker API
+    /// (a manager's). No I/O yet.
+    pub fn open(url: &str, endpoint: &str) -> Result<SwarmStore, SwarmStoreError> {
+        let bad = |reason: String| SwarmStoreError::Url {
+            url: url.to_string(),
+            reason,
+        };
+        let rest = url
+            .strip_prefix(SCHEME)
+            .ok_or_else(|| bad(format!("does not start with {SCHEME}")))?;
+        let (prefix, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let prefix = if prefix.is_empty() {
+            "swarmgate"
+        } else {
+            prefix
+        };
+        let mut lock_ttl = DEFAULT_LOCK_TTL;
+        let mut challenge_delay = DEFAULT_CHALLENGE_DELAY;
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let duration = || {
+                value
+                    .parse::<crate::config::Duration>()
+                    .map(|d| d.get())
+                    .map_err(|e| bad(e.to_string()))
+            };
+            match key {
+                "lockTtl" => lock_ttl = duration()?,
+                "challengeDelay" => challenge_delay = duration()?,
+                other => {
+                    return Err(bad(format!(
+                        "unknown option {other:?} (lockTtl, challengeDelay)"
+                    )))
+                }
+            }
+        }
+        if lock_ttl < Duration::from_secs(3) {
+            return Err(bad("lockTtl must be at least 3s".to_string()));
+        }
+        DockerEndpoint::parse(endpoint)?;
+        Ok(SwarmStore {
+            naming: Naming::new(prefix),
+            endpoint: endpoint.to_string(),
+            docker: OnceCell::new(),
+            lock_ttl,
+            challenge_delay,
+            owner: format!("{}/{}", hostname(), std::process::id()),
+            reported: Mutex::new(HashSet::new()),
+            synced: watch::Sender::new(false),
+        })
+    }
+
+    /// Whether a snapshot has been read since start (no order is placed before).
+    pub fn is_synced(&self) -> bool {
+        *self.synced.borrow()
+    }
+
+    async fn docker(&self) -> Result<&Docker, SwarmStoreError> {
+        self.docker
+            .get_or_try_init(|| async {
+                let endpoint = DockerEndpoint::parse(&self.endpoint)?;
+                crate::provider::swarm::connect(&endpoint)?
+                    .negotiate_version()
+                    .await
+                    .map_err(|source| self.error("connect to", &self.endpoint, source))
+            })
+            .await
+    }
+
+    fn error(&self, op: &'static str, name: &str, source: DockerError) -> SwarmStoreError {
+        SwarmStoreError::Docker {
+            op,
+            name: name.to_string(),
+            source,
+        }
+    }
+
+    /// Every object of this store.
+    pub async fn list(&self) -> Result<Vec<Object>, SwarmStoreError> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={}", objects::LABEL_STORE, self.naming.prefix)],
+        )]);
+        let configs = self
+            .docker()
+            .await?
+            .list_configs(Some(ListConfigsOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .map_err(|e| self.error("list", &self.naming.prefix, e))?;
+        Ok(configs.iter().filter_map(Object::from_config).collect())
+    }
+
+    /// Reads the store; each corrupt object is reported once and skipped.
+    pub async fn snapshot(&self) -> Result<Snapshot, SwarmStoreError> {
+        let objects = self.list().await?;
+        Ok(self.read(&objects))
+    }
+
+    fn read(&self, objects: &[Object]) -> Snapshot {
+        let (certs, corrupt) = objects::select_certs(objects, SystemTime::now());
+        let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        for c in corrupt {
+            if reported.insert(c.id.clone()) {
+                tracing::error!(object = %c.name, id = %c.id, reason = %c.reason, "ACME Swarm store: skipping an unusable certificate object");
+            }
+        }
+        Snapshot {
+            certs,
+            tokens: objects::tokens(objects),
+        }
+    }
+
+    async fn create(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+        data: &[u8],
+    ) -> Result<String, SwarmStoreError> {
+        let spec = ConfigSpec {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
+            templating: None,
+        };
+        let created = self
+            .docker()
+            .await?
+            .create_config(spec)
+            .await
+            .map_err(|e| self.error("create", name, e))?;
+        Ok(created.id)
+    }
+
+    /// Removes an object by id; one already gone is fine.
+    pub async fn remove(&self, id: &str) -> Result<(), SwarmStoreError> {
+        match self.docker().await?.delete_config(id).await {
+            Ok(()) => Ok(()),
+            Err(e) if status(&e) == Some(404) => Ok(()),
+            Err(e) => Err(self.error("remove", id, e)),
+        }
+    }
+
+    /// The stored account credentials of `resolver`.
+    pub async fn account(
+        &self,
+        resolver: &str,
+    ) -> Result<Option<serde_json::Value>, SwarmStoreError> {
+        let name = self.naming.account(resolver);
+        let objects = self.list().await?;
+        let Some(object) = objects.iter().find(|o| o.name == name) else {
+            return Ok(None);
+        };
+        match object.data.as_deref().map(serde_json::from_slice) {
+            Some(Ok(value)) => Ok(Some(value)),
+            _ => {
+                tracing::error!(object = %name, "ACME Swarm store: account object does not parse; ignoring it");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Stores new account credentials; when another replica stored one first, returns theirs.
+    pub async fn save_account(
+        &self,
+        resolver: &str,
+        account: serde_json::Value,
+    ) -> Result<serde_json::Value, SwarmStoreError> {
+        let name = self.naming.account(resolver);
+        let labels = self
+            .naming
+            .labels(Kind::Account, &[(objects::LABEL_RESOLVER, resolver)]);
+        match self
+            .create(&name, labels, &serde_json::to_vec(&account)?)
+            .await
+        {
+            Ok(_) => Ok(account),
+            Err(SwarmStoreError::Docker { source, .. }) if status(&source) == Some(409) => {
+                Ok(self.account(resolver).await?.unwrap_or(account))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes a certificate as a new object, then removes superseded versions (best effort).
+    pub async fn put_certificate(
+        &self,
+        resolver: &str,
+        cert: &StoredCert,
+    ) -> Result<(), SwarmStoreError> {
+        let now = SystemTime::now();
+        let version = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let domain = cert.domain.main.to_ascii_lowercase();
+        let name = self.naming.cert(resolver, &domain, version);
+        let issued = objects::unix(now).to_string();
+        let labels = self.naming.labels(
+            Kind::Cert,
+            &[
+                (objects::LABEL_RESOLVER, resolver),
+                (objects::LABEL_DOMAIN, &domain),
+                (objects::LABEL_ISSUED, &issued),
+            ],
+        );
+        self.create(&name, labels, &serde_json::to_vec(cert)?)
+            .await?;
+        match self.list().await {
+            Ok(all) => {
+                for id in objects::superseded(&all, resolver, &domain, version) {
+                    if let Err(error) = self.remove(&id).await {
+                        tracing::warn!(%error, "ACME Swarm store: cannot remove a superseded certificate");
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "ACME Swarm store: cannot list superseded certificates")
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes an HTTP-01 answer for every replica; returns the object id.
+    pub async fn publish_token(
+        &self,
+        token: &str,
+        key_authorization: &str,
+    ) -> Result<String, SwarmStoreError> {
+        let data = serde_json::to_vec(&TokenData {
+            token: token.to_string(),
+            key_authorization: key_authorization.to_string(),
+        })?;
+        let created = objects::unix(SystemTime::now()).to_string();
+        let labels = self
+            .naming
+            .labels(Kind::Token, &[(objects::LABEL_CREATED, &created)]);
+        let name = self.naming.token(token);
+        match self.create(&name, labels.clone(), &data).await {
+            Err(SwarmStoreError::Docker { source, .. }) if status(&source) == Some(409) => {
+                // A leftover of the same token (an earlier attempt): replace it.
+                if let Some(old) = self.list().await?.into_iter().find(|o| o.name == name) {
+                    self.remove(&old.id).await?;
+                }
+                self.create(&name, labels, &data).await
+            }
+            other => other,
+        }
+    }
+
+    /// Tries to take the order lock of (resolver, domain); see the module docs.
+    pub async fn try_lock(
+        self: &Arc<Self>,
+        resolver: &str,
+        domain: &str,
+    ) -> Result<LockOutcome, SwarmStoreError> {
+        let name = self.naming.lock(resolver, domain);
+        for _ in 0..3 {
+            let labels =
+                objects::lock_labels(&self.naming, &self.owner, SystemTime::now(), self.lock_ttl);
+            match self.create(&name, labels, b"lock").await {
+                Ok(id) => {
+                    tracing::debug!(lock = %name, owner = %self.owner, "ACME order lock taken");
+                    return Ok(LockOutcome::Acquired(Lease::start(
+                        Arc::clone(self),
+                        id,
+                        name,
+                    )));
+                }
+                Err(SwarmStoreError::Docker { source, .. }) if status(&source) == Some(409) => {}
+                Err(e) => return Err(e),
+            }
+            let held = match self.docker().await?.inspect_config(&name).await {
+                Ok(config) => config,
+                Err(e) if status(&e) == Some(404) => continue,
+                Err(e) => return Err(self.error("inspect", &name, e)),
+            };
+            let Some(object) = Object::from_config(&held) else {
+                continue;
+            };
+            match objects::lock_state(&object.labels, SystemTime::now()) {
+                LockState::Held { owner, expires } => {
+                    return Ok(LockOutcome::Busy { owner, expires })
+                }
+                LockState::Expired { owner } => {
+                    tracing::warn!(lock = %name, %owner, "ACME order lock expired (its holder stopped); taking it over");
+                    self.remove(&object.id).await?;
+                }
+            }
+        }
+        // Lost every race: someone else holds it now.
+        Ok(LockOutcome::Busy {
+            owner: String::new(),
+            expires: 0,
+        })
+    }
+
+    /// Extends a lock we hold; `false` when it is no longer ours.
+    async fn extend(&self, id: &str) -> Result<bool, SwarmStoreError> {
+        let docker = self.docker().await?;
+        let config = docker
+            .inspect_config(id)
+            .await
+            .map_err(|e| self.error("inspect", id, e))?;
+        let Some(object) = Object::from_config(&config) else {
+            return Ok(false);
+        };
+        if object.label(objects::LABEL_OWNER) != Some(self.owner.as_str()) {
+            return Ok(false);
+        }
+        let version = config.version.and_then(|v| v.index).unwrap_or(0);
+        let mut spec = config.spec.unwrap_or_default();
+        spec.labels = Some(objects::lock_labels(
+            &self.naming,
+            &self.owner,
+            SystemTime::now(),
+            self.lock_ttl,
+        ));
+        docker
+            .update_config(
+                id,
+                spec,
+                UpdateConfigOptions {
+                    version: i64::try_from(version).unwrap_or(i64::MAX),
+                },
+            )
+            .await
+            .map_err(|e| self.error("extend", id, e))?;
+        Ok(true)
+    }
+
+    /// Follows the store until `shutdown`: calls `apply` with each new snapshot (first one at
+    /// start), removes stale tokens on resync, reconnects with back-off when Docker is unreachable
+    /// (what is served stays).
+    pub async fn watch(
+        self: Arc<Self>,
+        mut apply: impl FnMut(Snapshot) + Send,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            tokio::select! {
+                error = self.follow(&mut apply) => {
+                    tracing::warn!(%error, retry_in_s = backoff.as_secs(), "ACME Swarm store unreachable; serving what was loaded");
+                }
+                _ = crate::proxy::entrypoint::stopped(&mut shutdown) => return,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = crate::proxy::entrypoint::stopped(&mut shutdown) => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    async fn follow(&self, apply: &mut (impl FnMut(Snapshot) + Send)) -> SwarmStoreError {
+        match self.follow_inner(apply).await {
+            Ok(never) => match never {},
+            Err(e) => e,
+        }
+    }
+
+    async fn follow_inner(
+        &self,
+        apply: &mut (impl FnMut(Snapshot) + Send),
+    ) -> Result<std::convert::Infallible, SwarmStoreError> {
+        let docker = self.docker().await?;
+        let filters = HashMap::from([("type".to_string(), vec!["config".to_string()])]);
+        let mut events = docker.events(Some(EventsOptions {
+            filters: Some(filters),
+            ..Default::default()
+        }));
+        let ours = format!("{}-", self.naming.prefix);
+        let mut next_resync = tokio::time::Instant::now();
+        loop {
+            let read = tokio::select! {
+                ev = events.next() => match ev {
+                    None => return Err(self.error("follow events of", &self.naming.prefix, DockerError::DockerStreamError { error: "event stream ended".to_string() })),
+                    Some(Err(e)) => return Err(self.error("follow events of", &self.naming.prefix, e)),
+                    Some(Ok(msg)) => {
+                        let name = msg.actor.as_ref().and_then(|a| a.attributes.as_ref()).and_then(|a| a.get("name"));
+                        // Older dockerd omit the name: read on any config event then.
+                        name.is_none_or(|n| n.starts_with(&ours))
+                    }
+                },
+                _ = tokio::time::sleep_until(next_resync) => {
+                    next_resync = tokio::time::Instant::now() + RESYNC;
+                    self.remove_stale_tokens().await;
+                    true
+                }
+            };
+            if !read {
+                continue;
+            }
+            tokio::time::sleep(DEBOUNCE).await;
+            let snapshot = self.snapshot().await?;
+            apply(snapshot);
+            self.synced.send_replace(true);
+        }
+    }
+
+    async fn remove_stale_tokens(&self) {
+        let Ok(all) = self.list().await else { return };
+        let now = objects::unix(SystemTime::now());
+        for object in all.iter().filter(|o| o.kind() == Some(Kind::Token)) {
+            let created = object
+                .label(objects::LABEL_CREATED)
+                .and_then(|c| c.parse::<u64>().ok())
+                .unwrap_or(0);
+            if now.saturating_sub(created) > TOKEN_MAX_AGE.as_secs() {
+                let _ = self.remove(&object.id).await;
+            }
+        }
+    }
+}
+
+/// An order lock held: extended in the background until `release`.
+pub struct Lease {
+    store: Arc<SwarmStore>,
+    id: String,
+    name: String,
+    heartbeat: JoinHandle<()>,
+}
+
+impl Lease {
+    fn start(store: Arc<SwarmStore>, id: String, name: String) -> Lease {
+        let heartbeat = {
+            let store = Arc::clone(&store);
+            let id = id.clone();
+            let name = name.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(store.lock_ttl / 3).await;
+                    match store.extend(&id).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(lock = %name, "ACME order lock was taken over; another replica may order too");
+                            return;
+                        }
+                        Err(error) => {
+                            tracing::warn!(lock = %name, %error, "cannot extend the ACME order lock")
+                        }
+                    }
+                }
+            })
+        };
+        Lease {
+            store,
+            id,
+            name,
+            heartbeat,
+        }
+    }
+
+    /// Stops extending and removes the lock.
+    pub async fn release(self) {
+        self.heartbeat.abort();
+        if let Err(error) = self.store.remove(&self.id).await {
+            tracing::warn!(lock = %self.name, %error, "cannot remove the ACME order lock; it expires by itself");
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
+}
+
+fn status(error: &DockerError) -> Option<u16> {
+    match error {
+        DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "swarmgate".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_url_options() {
+        let store = SwarmStore::open(
+            "swarm://edge?lockTtl=10s&challengeDelay=500ms",
+            "unix:///var/run/docker.sock",
+        )
+        .unwrap();
+        assert_eq!(store.naming.prefix, "edge");
+        assert_eq!(store.lock_ttl, Duration::from_secs(10));
+        assert_eq!(store.challenge_delay, Duration::from_millis(500));
+        let store = SwarmStore::open("swarm://", "/var/run/docker.sock").unwrap();
+        assert_eq!(store.naming.prefix, "swarmgate");
+        assert_eq!(store.lock_ttl, DEFAULT_LOCK_TTL);
+        assert!(store.owner.ends_with(&format!("/{}", std::process::id())));
+        for bad in [
+            "swarm://x?lockTtl=1s",
+            "swarm://x?ttl=10s",
+            "swarm://x?lockTtl=soon",
+            "file://x",
+        ] {
+            let err = SwarmStore::open(bad, "/var/run/docker.sock")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(bad), "{err}");
+        }
+        assert!(SwarmStore::open("swarm://x", "ftp://nowhere").is_err());
+    }
+}
