@@ -32,7 +32,7 @@ use futures_util::StreamExt;
 use tokio::sync::{watch, OnceCell};
 use tokio::task::JoinHandle;
 
-use self::objects::{Kind, LockState, Naming, Object, TokenData, ValidCert};
+use self::objects::{Holder, Kind, LockState, Naming, Object, TokenData, ValidCert};
 use crate::provider::swarm::DockerEndpoint;
 use crate::tls::acme::storage::StoredCert;
 
@@ -355,9 +355,14 @@ impl SwarmStore {
         domain: &str,
     ) -> Result<LockOutcome, SwarmStoreError> {
         let name = self.naming.lock(resolver, domain);
+        let holder = Holder {
+            owner: &self.owner,
+            resolver,
+            domain,
+        };
         for _ in 0..3 {
             let labels =
-                objects::lock_labels(&self.naming, &self.owner, SystemTime::now(), self.lock_ttl);
+                objects::lock_labels(&self.naming, holder, SystemTime::now(), self.lock_ttl);
             match self.create(&name, labels, b"lock").await {
                 Ok(id) => {
                     tracing::debug!(lock = %name, owner = %self.owner, "ACME order lock taken");
@@ -409,13 +414,14 @@ impl SwarmStore {
             return Ok(false);
         }
         let version = config.version.and_then(|v| v.index).unwrap_or(0);
+        let holder = Holder {
+            owner: &self.owner,
+            resolver: object.label(objects::LABEL_RESOLVER).unwrap_or_default(),
+            domain: object.label(objects::LABEL_DOMAIN).unwrap_or_default(),
+        };
+        let labels = objects::lock_labels(&self.naming, holder, SystemTime::now(), self.lock_ttl);
         let mut spec = config.spec.unwrap_or_default();
-        spec.labels = Some(objects::lock_labels(
-            &self.naming,
-            &self.owner,
-            SystemTime::now(),
-            self.lock_ttl,
-        ));
+        spec.labels = Some(labels);
         docker
             .update_config(
                 id,

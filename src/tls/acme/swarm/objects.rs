@@ -194,17 +194,30 @@ pub fn lock_state(labels: &HashMap<String, String>, now: SystemTime) -> LockStat
     }
 }
 
-/// The labels of a lock held by `owner` for `ttl` from `now`.
+/// Who holds a lock: owner, and what for.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    pub owner: &'a str,
+    pub resolver: &'a str,
+    pub domain: &'a str,
+}
+
+/// The labels of a lock held by `holder` for `ttl` from `now`.
 pub fn lock_labels(
     naming: &Naming,
-    owner: &str,
+    holder: Holder<'_>,
     now: SystemTime,
     ttl: Duration,
 ) -> HashMap<String, String> {
     let expires = unix(now + ttl).to_string();
     naming.labels(
         Kind::Lock,
-        &[(LABEL_OWNER, owner), (LABEL_EXPIRES, &expires)],
+        &[
+            (LABEL_OWNER, holder.owner),
+            (LABEL_EXPIRES, &expires),
+            (LABEL_RESOLVER, holder.resolver),
+            (LABEL_DOMAIN, holder.domain),
+        ],
     )
 }
 

@@ -55,7 +55,13 @@ fn names_are_valid_docker_names_unique_per_resolver_and_domain() {
 fn lock_expires_after_its_ttl_and_unreadable_labels_count_as_expired() {
     let naming = Naming::new("sg");
     let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-    let labels = lock_labels(&naming, "node1/42", t0, Duration::from_secs(30));
+    let holder = Holder {
+        owner: "node1/42",
+        resolver: "le",
+        domain: "a.test",
+    };
+    let labels = lock_labels(&naming, holder, t0, Duration::from_secs(30));
+    assert_eq!(labels[LABEL_DOMAIN], "a.test");
     assert_eq!(
         lock_state(&labels, t0 + Duration::from_secs(29)),
         LockState::Held {
