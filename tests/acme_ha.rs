@@ -500,3 +500,51 @@ async fn a_corrupt_certificate_object_is_skipped_and_the_valid_one_keeps_serving
     );
     assert_eq!(pebble_issued().len(), issued_before, "no new order");
 }
+
+/// `docker-stack-ha.yml`: swarmgate global on managers, host-mode 80/443, the manager's socket,
+/// and a `command:` that loads (strictly) as a Traefik static configuration using the Swarm store.
+#[test]
+fn the_ha_stack_file_runs_global_on_managers_with_the_swarm_store() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docker-stack-ha.yml");
+    let stack: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let edge = &stack["services"]["swarmgate"];
+    assert_eq!(edge["deploy"]["mode"], "global");
+    let constraints: Vec<String> =
+        serde_yaml::from_value(edge["deploy"]["placement"]["constraints"].clone()).unwrap();
+    assert_eq!(constraints, vec!["node.role == manager"]);
+    let ports: Vec<(u64, String)> = edge["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["published"].as_u64().unwrap(),
+                p["mode"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        vec![(80, "host".to_string()), (443, "host".to_string())]
+    );
+    assert_eq!(edge["volumes"][0]["source"], "/var/run/docker.sock");
+
+    let args: Vec<String> = serde_yaml::from_value(edge["command"].clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = swarmgate::config::traefik::load_traefik(
+        &args,
+        &[],
+        dir.path(),
+        swarmgate::config::traefik::LoadOptions { strict: true },
+    )
+    .unwrap();
+    assert!(loaded.unsupported.is_empty(), "{:?}", loaded.unsupported);
+    let acme = loaded.config.certificates_resolvers["le"]
+        .acme
+        .clone()
+        .unwrap();
+    assert_eq!(acme.storage.as_deref(), Some("swarm://edge?lockTtl=60s"));
+    // The resolver opens its store (no I/O until it runs).
+    swarmgate::tls::Tls::new(&loaded.config, dir.path()).unwrap();
+}
