@@ -24,6 +24,8 @@ const A: &str = "127.0.0.2";
 const B: &str = "127.0.0.3";
 /// An address nobody listens on: validations sent there fail.
 const NOBODY: &str = "127.0.0.9";
+const HTTP01: &str = "[certificatesResolvers.le.acme.httpChallenge]\nentryPoint = \"web\"";
+const TLSALPN01: &str = "[certificatesResolvers.le.acme.tlsChallenge]";
 
 fn script(name: &str) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci").join(name);
@@ -203,8 +205,6 @@ caServer = "https://127.0.0.1:14000/dir"
 storage = "{storage}"
 caCertificates = ["{PEBBLE_DIR}/ca.pem"]
 {extra_acme}
-[certificatesResolvers.le.acme.httpChallenge]
-entryPoint = "web"
 "#,
                 dynamic = dynamic.display().to_string(),
             ),
@@ -323,14 +323,19 @@ impl Env {
         format!("swarm://{}?lockTtl=6s&challengeDelay=3s", self.store.prefix)
     }
 
+    /// A replica using HTTP-01, with `extra_acme` lines in its resolver.
     fn replica(&self, address: &'static str, host: &str, extra_acme: &str) -> Replica {
+        self.replica_with(address, host, &format!("{extra_acme}\n{HTTP01}"))
+    }
+
+    fn replica_with(&self, address: &'static str, host: &str, acme: &str) -> Replica {
         Replica::start(
             self.dir.path(),
             address,
             host,
             &self.backend.url(),
             &self.storage(),
-            extra_acme,
+            acme,
         )
     }
 }
@@ -380,6 +385,29 @@ async fn the_replica_that_did_not_order_answers_the_challenge_and_both_serve_one
         assert_eq!(reply.status, 200, "through {}", replica.address);
         assert!(reply.body.starts_with("app\n"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs dockerd in swarm mode and Pebble; run by .ci/test-all.sh"]
+async fn tls_alpn01_is_answered_by_the_replica_that_did_not_order() {
+    let env = Env::new("alpn").await;
+    let host = "ha-alpn.test";
+    dns(host, NOBODY);
+    let issued_before = pebble_issued().len();
+    let a = env.replica_with(A, host, TLSALPN01);
+    let b = env.replica_with(B, host, TLSALPN01);
+
+    let owner = env.store.lock_owner(host, Duration::from_secs(30)).await;
+    let (holder, other) = if a.holds(&owner) { (&a, &b) } else { (&b, &a) };
+    dns(host, other.address);
+
+    let serial = wait_for_cert(other, host, None, Duration::from_secs(60)).await;
+    assert_eq!(
+        wait_for_cert(holder, host, None, Duration::from_secs(30)).await,
+        serial
+    );
+    assert_eq!(pebble_issued()[issued_before..].to_vec(), vec![serial]);
+    assert!(!other.log().contains("ordering ACME certificate"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

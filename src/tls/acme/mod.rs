@@ -85,6 +85,36 @@ struct Resolver {
     account: tokio::sync::Mutex<Option<Account>>,
 }
 
+/// Serves the TLS-ALPN-01 answers of other replicas' orders: builds the challenge certificate
+/// of each new one, clears those no longer in the store.
+impl Manager {
+    fn apply_alpn(&self, alpn: &HashMap<String, String>) {
+        let mut applied = self.shared_alpn.lock().unwrap_or_else(|p| p.into_inner());
+        applied.retain(|name, key_auth| {
+            let keep = alpn.get(name) == Some(key_auth);
+            if !keep {
+                self.store.clear_challenge(name);
+            }
+            keep
+        });
+        for (name, key_auth) in alpn {
+            if applied.contains_key(name) {
+                continue;
+            }
+            let digest = ring::digest::digest(&ring::digest::SHA256, key_auth.as_bytes());
+            match order::alpn_certificate(name, digest.as_ref()) {
+                Ok(cert) => {
+                    self.store.set_challenge(name, cert);
+                    applied.insert(name.clone(), key_auth.clone());
+                }
+                Err(error) => {
+                    tracing::warn!(domain = %name, %error, "cannot build a TLS-ALPN-01 certificate from the Swarm store")
+                }
+            }
+        }
+    }
+}
+
 /// What `issue` did.
 enum Issued {
     Done,
@@ -100,6 +130,8 @@ pub struct Manager {
     store: Arc<CertStore>,
     http: Arc<HttpChallenges>,
     wanted: watch::Sender<BTreeSet<Want>>,
+    /// TLS-ALPN-01 answers taken from the Swarm store: name → key authorization.
+    shared_alpn: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl Manager {
@@ -152,6 +184,7 @@ impl Manager {
             store: Arc::clone(store),
             http: Arc::clone(http),
             wanted: watch::Sender::new(BTreeSet::new()),
+            shared_alpn: std::sync::Mutex::new(HashMap::new()),
         }))
     }
 
@@ -316,6 +349,7 @@ impl Manager {
     /// resolver using it that is newer than the one served (never an older one).
     fn apply(&self, shared: &Arc<SwarmStore>, snapshot: &Snapshot) {
         self.http.set_shared(snapshot.tokens.clone());
+        self.apply_alpn(&snapshot.alpn);
         for ((resolver, domain), cert) in &snapshot.certs {
             let ours = self
                 .resolvers

@@ -1,8 +1,9 @@
 //! One ACME order with instant-acme: answer each authorization's challenge (HTTP-01 through
 //! `HttpChallenges`, TLS-ALPN-01 through the store's challenge certificates), finalize with a
 //! fresh key, and return the PEM chain and key. Challenge answers are removed whatever happens.
-//! With a shared (Swarm) store, each HTTP-01 answer is also written there, and the CA is told to
-//! validate only `challengeDelay` later, so whichever replica the CA reaches answers.
+//! With a shared (Swarm) store, each answer (HTTP-01 token, or TLS-ALPN-01 key authorization) is
+//! also written there, and the CA is told to validate only `challengeDelay` later, so whichever
+//! replica the CA reaches answers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -140,19 +141,20 @@ async fn run(
                     .http
                     .insert(&challenge.token, key_auth.as_str());
                 published.tokens.push(challenge.token.clone());
-                if let Some(shared) = published.responders.shared {
-                    let id = shared
-                        .publish_token(&challenge.token, key_auth.as_str())
-                        .await?;
-                    published.shared.push(id);
-                    tokio::time::sleep(shared.challenge_delay).await;
-                }
             }
             ChallengeKind::TlsAlpn01 => {
                 let cert = alpn_certificate(&name, key_auth.digest().as_ref())?;
                 published.responders.store.set_challenge(&name, cert);
                 published.names.push(name.clone());
             }
+        }
+        if let Some(shared) = published.responders.shared {
+            let alpn_name = (kind == ChallengeKind::TlsAlpn01).then_some(name.as_str());
+            let id = shared
+                .publish_token(&challenge.token, key_auth.as_str(), alpn_name)
+                .await?;
+            published.shared.push(id);
+            tokio::time::sleep(shared.challenge_delay).await;
         }
         challenge.set_ready().await?;
     }
@@ -180,8 +182,9 @@ async fn run(
     Ok((chain, key.serialize_pem()))
 }
 
-/// The self-signed certificate carrying the `acmeIdentifier` extension (RFC 8737).
-fn alpn_certificate(
+/// The self-signed certificate carrying the `acmeIdentifier` extension (RFC 8737); `digest` is
+/// SHA-256 of the key authorization.
+pub fn alpn_certificate(
     name: &str,
     digest: &[u8],
 ) -> Result<Arc<rustls::sign::CertifiedKey>, OrderError> {

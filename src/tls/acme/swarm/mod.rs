@@ -65,7 +65,10 @@ pub enum SwarmStoreError {
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub certs: BTreeMap<(String, String), ValidCert>,
+    /// HTTP-01: token → key authorization.
     pub tokens: HashMap<String, String>,
+    /// TLS-ALPN-01: name → key authorization.
+    pub alpn: HashMap<String, String>,
 }
 
 /// Result of `try_lock`.
@@ -206,9 +209,11 @@ impl SwarmStore {
                 tracing::error!(object = %c.name, id = %c.id, reason = %c.reason, "ACME Swarm store: skipping an unusable certificate object");
             }
         }
+        let (tokens, alpn) = objects::challenges(objects);
         Snapshot {
             certs,
-            tokens: objects::tokens(objects),
+            tokens,
+            alpn,
         }
     }
 
@@ -321,15 +326,18 @@ impl SwarmStore {
         Ok(())
     }
 
-    /// Publishes an HTTP-01 answer for every replica; returns the object id.
+    /// Publishes a challenge answer for every replica (HTTP-01 `token`, or TLS-ALPN-01 for
+    /// `alpn_name`); returns the object id.
     pub async fn publish_token(
         &self,
         token: &str,
         key_authorization: &str,
+        alpn_name: Option<&str>,
     ) -> Result<String, SwarmStoreError> {
         let data = serde_json::to_vec(&TokenData {
             token: token.to_string(),
             key_authorization: key_authorization.to_string(),
+            alpn_name: alpn_name.map(str::to_string),
         })?;
         let created = objects::unix(SystemTime::now()).to_string();
         let labels = self

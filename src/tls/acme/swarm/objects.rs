@@ -342,22 +342,33 @@ fn validate(object: &Object, now: SystemTime) -> Result<ValidCert, String> {
     })
 }
 
-/// Pending HTTP-01 answers in the store: token → key authorization.
-pub fn tokens(objects: &[Object]) -> HashMap<String, String> {
-    objects
+/// Pending challenge answers in the store: (HTTP-01 token → key authorization,
+/// TLS-ALPN-01 name → key authorization).
+pub fn challenges(objects: &[Object]) -> (HashMap<String, String>, HashMap<String, String>) {
+    let mut http = HashMap::new();
+    let mut alpn = HashMap::new();
+    let data = objects
         .iter()
         .filter(|o| o.kind() == Some(Kind::Token))
-        .filter_map(|o| serde_json::from_slice::<TokenData>(o.data.as_ref()?).ok())
-        .map(|t| (t.token, t.key_authorization))
-        .collect()
+        .filter_map(|o| serde_json::from_slice::<TokenData>(o.data.as_ref()?).ok());
+    for t in data {
+        match t.alpn_name {
+            Some(name) => alpn.insert(name.to_ascii_lowercase(), t.key_authorization),
+            None => http.insert(t.token, t.key_authorization),
+        };
+    }
+    (http, alpn)
 }
 
-/// The data of a token object.
+/// The data of a token object: an HTTP-01 token, or (with `alpnName`) the TLS-ALPN-01 answer for
+/// a name, from which every replica builds the challenge certificate.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenData {
     pub token: String,
     pub key_authorization: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn_name: Option<String>,
 }
 
 /// Certificate objects to remove after `keep` was written: every version of the same

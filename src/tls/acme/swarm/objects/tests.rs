@@ -218,11 +218,18 @@ fn superseded_keeps_the_new_and_the_previous_version() {
 }
 
 #[test]
-fn tokens_are_read_from_token_objects_only() {
+fn challenges_are_read_from_token_objects_only() {
     let naming = Naming::new("sg");
     let data = serde_json::to_vec(&TokenData {
         token: "tok".into(),
         key_authorization: "tok.thumb".into(),
+        alpn_name: None,
+    })
+    .unwrap();
+    let alpn = serde_json::to_vec(&TokenData {
+        token: "tok2".into(),
+        key_authorization: "tok2.thumb".into(),
+        alpn_name: Some("A.test".into()),
     })
     .unwrap();
     let objects = vec![
@@ -239,13 +246,21 @@ fn tokens_are_read_from_token_objects_only() {
             data: Some(b"{".to_vec()),
         },
         Object {
+            id: "4".into(),
+            name: naming.token("tls-alpn-01:a.test"),
+            labels: naming.labels(Kind::Token, &[]),
+            data: Some(alpn),
+        },
+        Object {
             id: "3".into(),
             name: "unrelated".into(),
             labels: naming.labels(Kind::Lock, &[]),
             data: Some(data),
         },
     ];
-    let got = tokens(&objects);
-    assert_eq!(got.len(), 1);
-    assert_eq!(got["tok"], "tok.thumb");
+    let (http, alpn) = challenges(&objects);
+    assert_eq!(http.len(), 1);
+    assert_eq!(http["tok"], "tok.thumb");
+    assert_eq!(alpn.len(), 1);
+    assert_eq!(alpn["a.test"], "tok2.thumb");
 }
