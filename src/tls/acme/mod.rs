@@ -12,6 +12,7 @@
 
 pub mod backend;
 pub mod order;
+mod replicas;
 pub mod storage;
 pub mod swarm;
 
@@ -25,8 +26,9 @@ use tokio::sync::watch;
 
 use self::backend::{Backend, BackendError, Opened};
 use self::order::{ChallengeKind, Responders};
+use self::replicas::Issued;
 use self::storage::StoredCert;
-use self::swarm::{LockOutcome, Snapshot, SwarmStore};
+use self::swarm::{Snapshot, SwarmStore};
 use crate::config::dynamic::TlsDomain;
 use crate::config::static_config::{AcmeConfig, StaticConfig};
 use crate::tls::certs;
@@ -83,45 +85,6 @@ struct Resolver {
     renew_before: Duration,
     storage: Backend,
     account: tokio::sync::Mutex<Option<Account>>,
-}
-
-/// Serves the TLS-ALPN-01 answers of other replicas' orders: builds the challenge certificate
-/// of each new one, clears those no longer in the store.
-impl Manager {
-    fn apply_alpn(&self, alpn: &HashMap<String, String>) {
-        let mut applied = self.shared_alpn.lock().unwrap_or_else(|p| p.into_inner());
-        applied.retain(|name, key_auth| {
-            let keep = alpn.get(name) == Some(key_auth);
-            if !keep {
-                self.store.clear_challenge(name);
-            }
-            keep
-        });
-        for (name, key_auth) in alpn {
-            if applied.contains_key(name) {
-                continue;
-            }
-            let digest = ring::digest::digest(&ring::digest::SHA256, key_auth.as_bytes());
-            match order::alpn_certificate(name, digest.as_ref()) {
-                Ok(cert) => {
-                    self.store.set_challenge(name, cert);
-                    applied.insert(name.clone(), key_auth.clone());
-                }
-                Err(error) => {
-                    tracing::warn!(domain = %name, %error, "cannot build a TLS-ALPN-01 certificate from the Swarm store")
-                }
-            }
-        }
-    }
-}
-
-/// What `issue` did.
-enum Issued {
-    Done,
-    /// Another replica holds the order lock.
-    Busy,
-    /// The store already had a certificate that serves.
-    FromStore,
 }
 
 pub struct Manager {
@@ -279,30 +242,7 @@ impl Manager {
         let Some(shared) = resolver.storage.swarm() else {
             return self.order(resolver, want, reason, None).await;
         };
-        let lease = match shared.try_lock(&resolver.name, &want.main).await? {
-            LockOutcome::Acquired(lease) => lease,
-            LockOutcome::Busy { owner, expires } => {
-                tracing::debug!(resolver = %resolver.name, domain = %want.main, %owner, expires, "another replica is ordering this certificate");
-                return Ok(Issued::Busy);
-            }
-        };
-        let result = async {
-            let snapshot = shared.snapshot().await?;
-            self.apply(shared, &snapshot);
-            let fresh = snapshot
-                .certs
-                .get(&(resolver.name.clone(), want.main.clone()))
-                .and_then(|c| c.issued)
-                .is_some_and(|t| t.elapsed().unwrap_or_default() < HOLD_OFF);
-            let Some(reason) = self.needs(resolver, want).filter(|_| !fresh) else {
-                tracing::info!(resolver = %resolver.name, domain = %want.main, "certificate taken from the Swarm store (another replica obtained it)");
-                return Ok(Issued::FromStore);
-            };
-            self.order(resolver, want, reason, Some(shared)).await
-        }
-        .await;
-        lease.release().await;
-        result
+        self.issue_shared(shared, resolver, want).await
     }
 
     async fn order(
@@ -343,31 +283,6 @@ impl Manager {
             tracing::warn!(resolver = %resolver.name, domain = %want.main, "renewBefore is longer than the certificate's lifetime; it will be renewed again");
         }
         Ok(Issued::Done)
-    }
-
-    /// Takes a snapshot of `shared`: its pending HTTP-01 tokens, and each certificate of a
-    /// resolver using it that is newer than the one served (never an older one).
-    fn apply(&self, shared: &Arc<SwarmStore>, snapshot: &Snapshot) {
-        self.http.set_shared(snapshot.tokens.clone());
-        self.apply_alpn(&snapshot.alpn);
-        for ((resolver, domain), cert) in &snapshot.certs {
-            let ours = self
-                .resolvers
-                .get(resolver)
-                .and_then(|r| r.storage.swarm())
-                .is_some_and(|s| Arc::ptr_eq(s, shared));
-            if !ours {
-                continue;
-            }
-            let newer = self
-                .store
-                .acme(resolver, domain)
-                .is_none_or(|current| current.not_after < cert.loaded.not_after);
-            if newer {
-                tracing::info!(resolver = %resolver, %domain, object = %cert.object_id, not_after = %humantime_utc(cert.loaded.not_after), "loaded ACME certificate from the Swarm store");
-                self.store.set_acme(resolver, domain, cert.loaded.clone());
-            }
-        }
     }
 
     async fn account(&self, resolver: &Resolver) -> Result<Account, AcmeError> {

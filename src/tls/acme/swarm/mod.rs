@@ -17,32 +17,30 @@
 //! sent over mutual TLS) and which only the API of a manager can read back — the same boundary as
 //! secrets, which the same API can mount into any service. See docs/acme-ha.md.
 
+mod follow;
+mod lock;
 pub mod objects;
 
+pub use lock::{Lease, LockOutcome};
+
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use bollard::errors::Error as DockerError;
 use bollard::models::ConfigSpec;
-use bollard::query_parameters::{EventsOptions, ListConfigsOptions, UpdateConfigOptions};
+use bollard::query_parameters::ListConfigsOptions;
 use bollard::Docker;
-use futures_util::StreamExt;
 use tokio::sync::{watch, OnceCell};
-use tokio::task::JoinHandle;
 
-use self::objects::{Holder, Kind, LockState, Naming, Object, TokenData, ValidCert};
+use self::objects::{Kind, Naming, Object, TokenData, ValidCert};
 use crate::provider::swarm::DockerEndpoint;
 use crate::tls::acme::storage::StoredCert;
 
 pub const SCHEME: &str = "swarm://";
 const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(60);
 const DEFAULT_CHALLENGE_DELAY: Duration = Duration::from_secs(2);
-const RESYNC: Duration = Duration::from_secs(30);
-const DEBOUNCE: Duration = Duration::from_millis(100);
-/// Tokens left behind by a replica that died mid-order are removed after this.
-const TOKEN_MAX_AGE: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SwarmStoreError {
@@ -69,12 +67,6 @@ pub struct Snapshot {
     pub tokens: HashMap<String, String>,
     /// TLS-ALPN-01: name → key authorization.
     pub alpn: HashMap<String, String>,
-}
-
-/// Result of `try_lock`.
-pub enum LockOutcome {
-    Acquired(Lease),
-    Busy { owner: String, expires: u64 },
 }
 
 pub struct SwarmStore {
@@ -355,233 +347,9 @@ impl SwarmStore {
             other => other,
         }
     }
-
-    /// Tries to take the order lock of (resolver, domain); see the module docs.
-    pub async fn try_lock(
-        self: &Arc<Self>,
-        resolver: &str,
-        domain: &str,
-    ) -> Result<LockOutcome, SwarmStoreError> {
-        let name = self.naming.lock(resolver, domain);
-        let holder = Holder {
-            owner: &self.owner,
-            resolver,
-            domain,
-        };
-        for _ in 0..3 {
-            let labels =
-                objects::lock_labels(&self.naming, holder, SystemTime::now(), self.lock_ttl);
-            match self.create(&name, labels, b"lock").await {
-                Ok(id) => {
-                    tracing::debug!(lock = %name, owner = %self.owner, "ACME order lock taken");
-                    return Ok(LockOutcome::Acquired(Lease::start(
-                        Arc::clone(self),
-                        id,
-                        name,
-                    )));
-                }
-                Err(SwarmStoreError::Docker { source, .. }) if status(&source) == Some(409) => {}
-                Err(e) => return Err(e),
-            }
-            let held = match self.docker().await?.inspect_config(&name).await {
-                Ok(config) => config,
-                Err(e) if status(&e) == Some(404) => continue,
-                Err(e) => return Err(self.error("inspect", &name, e)),
-            };
-            let Some(object) = Object::from_config(&held) else {
-                continue;
-            };
-            match objects::lock_state(&object.labels, SystemTime::now()) {
-                LockState::Held { owner, expires } => {
-                    return Ok(LockOutcome::Busy { owner, expires })
-                }
-                LockState::Expired { owner } => {
-                    tracing::warn!(lock = %name, %owner, "ACME order lock expired (its holder stopped); taking it over");
-                    self.remove(&object.id).await?;
-                }
-            }
-        }
-        // Lost every race: someone else holds it now.
-        Ok(LockOutcome::Busy {
-            owner: String::new(),
-            expires: 0,
-        })
-    }
-
-    /// Extends a lock we hold; `false` when it is no longer ours.
-    async fn extend(&self, id: &str) -> Result<bool, SwarmStoreError> {
-        let docker = self.docker().await?;
-        let config = docker
-            .inspect_config(id)
-            .await
-            .map_err(|e| self.error("inspect", id, e))?;
-        let Some(object) = Object::from_config(&config) else {
-            return Ok(false);
-        };
-        if object.label(objects::LABEL_OWNER) != Some(self.owner.as_str()) {
-            return Ok(false);
-        }
-        let version = config.version.and_then(|v| v.index).unwrap_or(0);
-        let holder = Holder {
-            owner: &self.owner,
-            resolver: object.label(objects::LABEL_RESOLVER).unwrap_or_default(),
-            domain: object.label(objects::LABEL_DOMAIN).unwrap_or_default(),
-        };
-        let labels = objects::lock_labels(&self.naming, holder, SystemTime::now(), self.lock_ttl);
-        let mut spec = config.spec.unwrap_or_default();
-        spec.labels = Some(labels);
-        docker
-            .update_config(
-                id,
-                spec,
-                UpdateConfigOptions {
-                    version: i64::try_from(version).unwrap_or(i64::MAX),
-                },
-            )
-            .await
-            .map_err(|e| self.error("extend", id, e))?;
-        Ok(true)
-    }
-
-    /// Follows the store until `shutdown`: calls `apply` with each new snapshot (first one at
-    /// start), removes stale tokens on resync, reconnects with back-off when Docker is unreachable
-    /// (what is served stays).
-    pub async fn watch(
-        self: Arc<Self>,
-        mut apply: impl FnMut(Snapshot) + Send,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
-        let mut backoff = Duration::from_secs(1);
-        loop {
-            tokio::select! {
-                error = self.follow(&mut apply) => {
-                    tracing::warn!(%error, retry_in_s = backoff.as_secs(), "ACME Swarm store unreachable; serving what was loaded");
-                }
-                _ = crate::proxy::entrypoint::stopped(&mut shutdown) => return,
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = crate::proxy::entrypoint::stopped(&mut shutdown) => return,
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(30));
-        }
-    }
-
-    async fn follow(&self, apply: &mut (impl FnMut(Snapshot) + Send)) -> SwarmStoreError {
-        match self.follow_inner(apply).await {
-            Ok(never) => match never {},
-            Err(e) => e,
-        }
-    }
-
-    async fn follow_inner(
-        &self,
-        apply: &mut (impl FnMut(Snapshot) + Send),
-    ) -> Result<std::convert::Infallible, SwarmStoreError> {
-        let docker = self.docker().await?;
-        let filters = HashMap::from([("type".to_string(), vec!["config".to_string()])]);
-        let mut events = docker.events(Some(EventsOptions {
-            filters: Some(filters),
-            ..Default::default()
-        }));
-        let ours = format!("{}-", self.naming.prefix);
-        let mut next_resync = tokio::time::Instant::now();
-        loop {
-            let read = tokio::select! {
-                ev = events.next() => match ev {
-                    None => return Err(self.error("follow events of", &self.naming.prefix, DockerError::DockerStreamError { error: "event stream ended".to_string() })),
-                    Some(Err(e)) => return Err(self.error("follow events of", &self.naming.prefix, e)),
-                    Some(Ok(msg)) => {
-                        let name = msg.actor.as_ref().and_then(|a| a.attributes.as_ref()).and_then(|a| a.get("name"));
-                        // Older dockerd omit the name: read on any config event then.
-                        name.is_none_or(|n| n.starts_with(&ours))
-                    }
-                },
-                _ = tokio::time::sleep_until(next_resync) => {
-                    next_resync = tokio::time::Instant::now() + RESYNC;
-                    self.remove_stale_tokens().await;
-                    true
-                }
-            };
-            if !read {
-                continue;
-            }
-            tokio::time::sleep(DEBOUNCE).await;
-            let snapshot = self.snapshot().await?;
-            apply(snapshot);
-            self.synced.send_replace(true);
-        }
-    }
-
-    async fn remove_stale_tokens(&self) {
-        let Ok(all) = self.list().await else { return };
-        let now = objects::unix(SystemTime::now());
-        for object in all.iter().filter(|o| o.kind() == Some(Kind::Token)) {
-            let created = object
-                .label(objects::LABEL_CREATED)
-                .and_then(|c| c.parse::<u64>().ok())
-                .unwrap_or(0);
-            if now.saturating_sub(created) > TOKEN_MAX_AGE.as_secs() {
-                let _ = self.remove(&object.id).await;
-            }
-        }
-    }
 }
 
-/// An order lock held: extended in the background until `release`.
-pub struct Lease {
-    store: Arc<SwarmStore>,
-    id: String,
-    name: String,
-    heartbeat: JoinHandle<()>,
-}
-
-impl Lease {
-    fn start(store: Arc<SwarmStore>, id: String, name: String) -> Lease {
-        let heartbeat = {
-            let store = Arc::clone(&store);
-            let id = id.clone();
-            let name = name.clone();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(store.lock_ttl / 3).await;
-                    match store.extend(&id).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            tracing::warn!(lock = %name, "ACME order lock was taken over; another replica may order too");
-                            return;
-                        }
-                        Err(error) => {
-                            tracing::warn!(lock = %name, %error, "cannot extend the ACME order lock")
-                        }
-                    }
-                }
-            })
-        };
-        Lease {
-            store,
-            id,
-            name,
-            heartbeat,
-        }
-    }
-
-    /// Stops extending and removes the lock.
-    pub async fn release(self) {
-        self.heartbeat.abort();
-        if let Err(error) = self.store.remove(&self.id).await {
-            tracing::warn!(lock = %self.name, %error, "cannot remove the ACME order lock; it expires by itself");
-        }
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        self.heartbeat.abort();
-    }
-}
-
-fn status(error: &DockerError) -> Option<u16> {
+pub(super) fn status(error: &DockerError) -> Option<u16> {
     match error {
         DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
         _ => None,
