@@ -68,6 +68,10 @@ stage "end to end: ACME against Pebble"
 bash .ci/pebble-up.sh
 run_tests_within 600 --test acme_pebble -- --ignored --nocapture --test-threads=1
 
+stage "end to end: two edge replicas sharing ACME state through the Swarm store (dockerd + Pebble)"
+# Both parts are up from the stages above; the test calls the scripts again (idempotent).
+run_tests_within 600 --test acme_ha -- --ignored --nocapture --test-threads=1
+
 stage "dashboard in a real browser (headless chromium)"
 install_packages chromium
 run_tests --test dashboard -- --ignored --nocapture

@@ -18,10 +18,12 @@ use crate::proxy::ConnInfo;
 
 const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 
-/// Pending HTTP-01 challenges: token → key authorization. Shared by every entrypoint.
+/// Pending HTTP-01 challenges: token → key authorization. Shared by every entrypoint. Holds
+/// this replica's own orders and, with the Swarm store, every replica's (`set_shared`).
 #[derive(Debug, Default)]
 pub struct HttpChallenges {
     tokens: ArcSwap<HashMap<String, String>>,
+    shared: ArcSwap<HashMap<String, String>>,
 }
 
 impl HttpChallenges {
@@ -41,10 +43,18 @@ impl HttpChallenges {
         });
     }
 
+    /// Replaces the tokens read from the shared (Swarm) store.
+    pub fn set_shared(&self, tokens: HashMap<String, String>) {
+        self.shared.store(Arc::new(tokens));
+    }
+
     /// The answer for a request path, when it is a pending challenge.
     fn answer(&self, path: &str) -> Option<String> {
         let token = path.strip_prefix(CHALLENGE_PREFIX)?;
-        self.tokens.load().get(token).cloned()
+        if let Some(answer) = self.tokens.load().get(token) {
+            return Some(answer.clone());
+        }
+        self.shared.load().get(token).cloned()
     }
 }
 
@@ -219,6 +229,18 @@ mod tests {
         challenges.remove("tok");
         assert!(hooks
             .before_routing(&get("/.well-known/acme-challenge/tok"))
+            .is_none());
+        // Another replica's token, read from the shared store.
+        challenges.set_shared(HashMap::from([(
+            "peer".to_string(),
+            "peer.thumb".to_string(),
+        )]));
+        assert!(hooks
+            .before_routing(&get("/.well-known/acme-challenge/peer"))
+            .is_some());
+        challenges.set_shared(HashMap::new());
+        assert!(hooks
+            .before_routing(&get("/.well-known/acme-challenge/peer"))
             .is_none());
     }
 

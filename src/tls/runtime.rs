@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::acme::storage::StorageError;
+use super::acme::backend::BackendError;
 use super::acme::{Manager, Want};
 use super::certs::{self, CertError};
 use super::edge::HttpChallenges;
@@ -32,7 +32,7 @@ pub enum TlsError {
     #[error("TLS server configuration: {0}")]
     Rustls(#[from] rustls::Error),
     #[error(transparent)]
-    Storage(#[from] StorageError),
+    Storage(#[from] BackendError),
 }
 
 pub struct Tls {

@@ -237,7 +237,7 @@ impl SwarmProvider {
 }
 
 /// A bollard client for `endpoint` (default API version, to be negotiated).
-fn connect(endpoint: &DockerEndpoint) -> Result<Docker, SwarmError> {
+pub(crate) fn connect(endpoint: &DockerEndpoint) -> Result<Docker, SwarmError> {
     const TIMEOUT_SECS: u64 = 30;
     match endpoint {
         DockerEndpoint::Unix(path) => {

@@ -4,9 +4,17 @@
 //! Contract: certificates are ordered in the background, never on a handshake; a still-valid
 //! certificate is never removed because a renewal failed; failures back off exponentially
 //! (10 s doubling to 1 h); until a certificate arrives the store's default certificate serves.
+//!
+//! With the Swarm store (`storage = "swarm://…"`, several replicas): no order before the store
+//! has been read; one order per domain across replicas (the store's lock; a replica that finds it
+//! held waits and picks the certificate up from the store); after taking the lock the store is
+//! read again, so a certificate another replica just obtained or renewed is used, not re-ordered.
 
+pub mod backend;
 pub mod order;
+mod replicas;
 pub mod storage;
+pub mod swarm;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -16,8 +24,11 @@ use std::time::{Duration, Instant, SystemTime};
 use instant_acme::{Account, AccountCredentials, NewAccount};
 use tokio::sync::watch;
 
+use self::backend::{Backend, BackendError, Opened};
 use self::order::{ChallengeKind, Responders};
-use self::storage::{Storage, StorageError, StoredCert};
+use self::replicas::Issued;
+use self::storage::StoredCert;
+use self::swarm::{Snapshot, SwarmStore};
 use crate::config::dynamic::TlsDomain;
 use crate::config::static_config::{AcmeConfig, StaticConfig};
 use crate::tls::certs;
@@ -72,15 +83,18 @@ struct Resolver {
     base: std::path::PathBuf,
     kind: ChallengeKind,
     renew_before: Duration,
-    storage: Arc<Storage>,
+    storage: Backend,
     account: tokio::sync::Mutex<Option<Account>>,
 }
 
 pub struct Manager {
     resolvers: BTreeMap<String, Arc<Resolver>>,
+    swarm_stores: Vec<Arc<SwarmStore>>,
     store: Arc<CertStore>,
     http: Arc<HttpChallenges>,
     wanted: watch::Sender<BTreeSet<Want>>,
+    /// TLS-ALPN-01 answers taken from the Swarm store: name → key authorization.
+    shared_alpn: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl Manager {
@@ -91,26 +105,26 @@ impl Manager {
         base: &Path,
         store: &Arc<CertStore>,
         http: &Arc<HttpChallenges>,
-    ) -> Result<Option<Manager>, StorageError> {
-        let mut storages: HashMap<std::path::PathBuf, Arc<Storage>> = HashMap::new();
+    ) -> Result<Option<Manager>, BackendError> {
+        let docker = cfg
+            .providers
+            .swarm
+            .as_ref()
+            .or(cfg.providers.docker.as_ref())
+            .map_or(backend::DEFAULT_DOCKER, |s| s.endpoint.as_str());
+        let mut opened = Opened::default();
         let mut resolvers = BTreeMap::new();
         for (name, resolver) in &cfg.certificates_resolvers {
             let Some(acme) = &resolver.acme else { continue };
-            let path = base.join(acme.storage.as_deref().unwrap_or("acme.json"));
-            let storage = match storages.get(&path) {
-                Some(s) => Arc::clone(s),
-                None => {
-                    let s = Arc::new(Storage::open(&path)?);
-                    storages.insert(path, Arc::clone(&s));
-                    s
-                }
-            };
+            let storage = opened.open(acme, base, docker)?;
             let kind = if acme.http_challenge.is_some() {
                 ChallengeKind::Http01
             } else {
                 ChallengeKind::TlsAlpn01
             };
-            load_stored(name, &storage, store);
+            if let Backend::File(file) = &storage {
+                load_stored(name, file, store);
+            }
             resolvers.insert(
                 name.clone(),
                 Arc::new(Resolver {
@@ -129,9 +143,11 @@ impl Manager {
         }
         Ok(Some(Manager {
             resolvers,
+            swarm_stores: opened.swarm_stores(),
             store: Arc::clone(store),
             http: Arc::clone(http),
             wanted: watch::Sender::new(BTreeSet::new()),
+            shared_alpn: std::sync::Mutex::new(HashMap::new()),
         }))
     }
 
@@ -151,6 +167,12 @@ impl Manager {
 
     /// Obtains and renews until `shutdown`.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        for store in &self.swarm_stores {
+            let this = Arc::clone(&self);
+            let watched = Arc::clone(store);
+            let apply = move |snapshot: Snapshot| this.apply(&watched, &snapshot);
+            tokio::spawn(Arc::clone(store).watch(apply, shutdown.clone()));
+        }
         let mut rx = self.wanted.subscribe();
         let mut schedule: HashMap<Want, (Instant, Duration)> = HashMap::new();
         loop {
@@ -165,13 +187,19 @@ impl Manager {
                 {
                     continue;
                 }
+                if resolver.storage.swarm().is_some_and(|s| !s.is_synced()) {
+                    continue;
+                }
                 let Some(reason) = self.needs(resolver, want) else {
                     continue;
                 };
                 let backoff = schedule.get(want).map_or(FIRST_BACKOFF, |(_, b)| *b);
                 match self.issue(resolver, want, reason).await {
-                    Ok(()) => {
+                    Ok(Issued::Done | Issued::FromStore) => {
                         schedule.insert(want.clone(), (Instant::now() + HOLD_OFF, FIRST_BACKOFF));
+                    }
+                    Ok(Issued::Busy) => {
+                        schedule.insert(want.clone(), (Instant::now() + TICK, backoff));
                     }
                     Err(error) => {
                         let error = error_chain(&error);
@@ -203,12 +231,33 @@ impl Manager {
         None
     }
 
-    async fn issue(&self, resolver: &Resolver, want: &Want, reason: &str) -> Result<(), AcmeError> {
+    /// Orders a certificate; with the Swarm store, under the domain's lock and only when the
+    /// store, read again once the lock is held, has no certificate that serves.
+    async fn issue(
+        &self,
+        resolver: &Resolver,
+        want: &Want,
+        reason: &str,
+    ) -> Result<Issued, AcmeError> {
+        let Some(shared) = resolver.storage.swarm() else {
+            return self.order(resolver, want, reason, None).await;
+        };
+        self.issue_shared(shared, resolver, want).await
+    }
+
+    async fn order(
+        &self,
+        resolver: &Resolver,
+        want: &Want,
+        reason: &str,
+        shared: Option<&SwarmStore>,
+    ) -> Result<Issued, AcmeError> {
         tracing::info!(resolver = %resolver.name, domain = %want.main, sans = ?want.sans, reason, "ordering ACME certificate");
         let account = self.account(resolver).await?;
         let responders = Responders {
             http: &self.http,
             store: &self.store,
+            shared,
         };
         let names = want.names();
         let (chain, key) = order::obtain(&account, &names, resolver.kind, &responders).await?;
@@ -219,7 +268,8 @@ impl Manager {
         };
         resolver
             .storage
-            .put_certificate(&resolver.name, StoredCert::new(domain, &chain, &key))?;
+            .put_certificate(&resolver.name, StoredCert::new(domain, &chain, &key))
+            .await?;
         let not_after = humantime_utc(loaded.not_after);
         let soon = loaded.remaining(SystemTime::now()) < resolver.renew_before;
         self.store.set_acme(&resolver.name, &want.main, loaded);
@@ -232,7 +282,7 @@ impl Manager {
         if soon {
             tracing::warn!(resolver = %resolver.name, domain = %want.main, "renewBefore is longer than the certificate's lifetime; it will be renewed again");
         }
-        Ok(())
+        Ok(Issued::Done)
     }
 
     async fn account(&self, resolver: &Resolver) -> Result<Account, AcmeError> {
@@ -244,7 +294,7 @@ impl Manager {
             Some(pem) => Account::builder_with_root(resolver.base.join(pem)),
             None => Account::builder(),
         };
-        let stored = resolver.storage.resolver(&resolver.name).account;
+        let stored = resolver.storage.account(&resolver.name).await?;
         if let Some(credentials) =
             stored.and_then(|v| serde_json::from_value::<AccountCredentials>(v).ok())
         {
@@ -277,8 +327,19 @@ impl Manager {
             )
             .await?;
         let value = serde_json::to_value(&credentials).map_err(AcmeError::Credentials)?;
-        resolver.storage.set_account(&resolver.name, value)?;
-        tracing::info!(resolver = %resolver.name, "ACME account registered");
+        let kept = resolver
+            .storage
+            .save_account(&resolver.name, value.clone())
+            .await?;
+        let account = if kept == value {
+            tracing::info!(resolver = %resolver.name, "ACME account registered");
+            account
+        } else {
+            // Another replica stored its account first: use that one, so all share it.
+            let credentials = serde_json::from_value::<AccountCredentials>(kept)
+                .map_err(AcmeError::Credentials)?;
+            builder()?.from_credentials(credentials).await?
+        };
         *slot = Some(account.clone());
         Ok(account)
     }
@@ -293,13 +354,19 @@ pub enum AcmeError {
     #[error("certificate from the CA: {0}")]
     Cert(#[from] certs::CertError),
     #[error("{0}")]
-    Storage(#[from] StorageError),
+    Storage(#[from] BackendError),
     #[error("account credentials: {0}")]
     Credentials(serde_json::Error),
 }
 
+impl From<swarm::SwarmStoreError> for AcmeError {
+    fn from(error: swarm::SwarmStoreError) -> AcmeError {
+        AcmeError::Storage(BackendError::Swarm(error))
+    }
+}
+
 /// Puts the stored, still-valid certificates of `resolver` into the store.
-fn load_stored(resolver: &str, storage: &Storage, store: &CertStore) {
+fn load_stored(resolver: &str, storage: &storage::Storage, store: &CertStore) {
     for stored in storage.resolver(resolver).certificates {
         let main = stored.domain.main.to_ascii_lowercase();
         let parsed = stored.pem().and_then(|(cert, key)| {

@@ -1,6 +1,9 @@
 //! One ACME order with instant-acme: answer each authorization's challenge (HTTP-01 through
 //! `HttpChallenges`, TLS-ALPN-01 through the store's challenge certificates), finalize with a
 //! fresh key, and return the PEM chain and key. Challenge answers are removed whatever happens.
+//! With a shared (Swarm) store, each answer (HTTP-01 token, or TLS-ALPN-01 key authorization) is
+//! also written there, and the CA is told to validate only `challengeDelay` later, so whichever
+//! replica the CA reaches answers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +12,7 @@ use instant_acme::{
     Account, AuthorizationStatus, ChallengeType, Identifier, NewOrder, OrderStatus, RetryPolicy,
 };
 
+use super::swarm::{SwarmStore, SwarmStoreError};
 use crate::tls::certs;
 use crate::tls::edge::HttpChallenges;
 use crate::tls::store::CertStore;
@@ -36,12 +40,16 @@ pub enum OrderError {
     Key(#[from] rcgen::Error),
     #[error("challenge certificate: {0}")]
     ChallengeCert(#[from] certs::CertError),
+    #[error("publishing the challenge answer: {0}")]
+    Shared(#[from] SwarmStoreError),
 }
 
 /// Where challenge answers are published.
 pub struct Responders<'a> {
     pub http: &'a HttpChallenges,
     pub store: &'a CertStore,
+    /// The Swarm store, where HTTP-01 answers go for the other replicas.
+    pub shared: Option<&'a SwarmStore>,
 }
 
 /// Orders a certificate for `names` (the first is the main domain); returns (chain PEM, key PEM).
@@ -55,9 +63,10 @@ pub async fn obtain(
         responders,
         tokens: Vec::new(),
         names: Vec::new(),
+        shared: Vec::new(),
     };
     let result = run(account, names, kind, &mut published).await;
-    published.clear();
+    published.clear().await;
     result
 }
 
@@ -65,15 +74,24 @@ struct Published<'a, 'b> {
     responders: &'a Responders<'b>,
     tokens: Vec<String>,
     names: Vec<String>,
+    /// Object ids of the answers written to the shared store.
+    shared: Vec<String>,
 }
 
 impl Published<'_, '_> {
-    fn clear(&mut self) {
+    async fn clear(&mut self) {
         for token in self.tokens.drain(..) {
             self.responders.http.remove(&token);
         }
         for name in self.names.drain(..) {
             self.responders.store.clear_challenge(&name);
+        }
+        if let Some(shared) = self.responders.shared {
+            for id in self.shared.drain(..) {
+                if let Err(error) = shared.remove(&id).await {
+                    tracing::warn!(%error, "cannot remove a challenge answer from the Swarm store; removed when stale");
+                }
+            }
         }
     }
 }
@@ -130,6 +148,14 @@ async fn run(
                 published.names.push(name.clone());
             }
         }
+        if let Some(shared) = published.responders.shared {
+            let alpn_name = (kind == ChallengeKind::TlsAlpn01).then_some(name.as_str());
+            let id = shared
+                .publish_token(&challenge.token, key_auth.as_str(), alpn_name)
+                .await?;
+            published.shared.push(id);
+            tokio::time::sleep(shared.challenge_delay).await;
+        }
         challenge.set_ready().await?;
     }
     let retries = RetryPolicy::new()
@@ -156,8 +182,9 @@ async fn run(
     Ok((chain, key.serialize_pem()))
 }
 
-/// The self-signed certificate carrying the `acmeIdentifier` extension (RFC 8737).
-fn alpn_certificate(
+/// The self-signed certificate carrying the `acmeIdentifier` extension (RFC 8737); `digest` is
+/// SHA-256 of the key authorization.
+pub fn alpn_certificate(
     name: &str,
     digest: &[u8],
 ) -> Result<Arc<rustls::sign::CertifiedKey>, OrderError> {
