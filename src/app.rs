@@ -272,6 +272,15 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         entrypoints.push(tokio::spawn(bound.serve(shutdown_rx.clone())));
     }
 
+    // Once shutdown begins, `/ping` fails (terminatingStatusCode) while entrypoints may still
+    // accept for requestAcceptGraceTimeout.
+    let mut terminating = shutdown_rx.clone();
+    let pinged = Arc::clone(&observer);
+    background.push(tokio::spawn(async move {
+        crate::proxy::entrypoint::stopped(&mut terminating).await;
+        pinged.begin_terminating();
+    }));
+
     // Compile loop.
     let throttle = cfg
         .providers
@@ -350,8 +359,13 @@ fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> En
                 options.header_read_timeout = t.0;
             }
         }
-        if let Some(grace) = transport.life_cycle.as_ref().and_then(|l| l.grace_time_out) {
-            options.grace = grace.0;
+        if let Some(life) = &transport.life_cycle {
+            if let Some(grace) = life.grace_time_out {
+                options.grace = grace.0;
+            }
+            if let Some(accept) = life.request_accept_grace_timeout {
+                options.accept_grace = accept.0;
+            }
         }
         if let Some(max) = transport.max_header_bytes {
             options.max_header_bytes = max;

@@ -174,3 +174,36 @@ async fn reloads_never_drop_an_established_keep_alive_connection() {
         assert!(reloaded, "reload {round} not applied");
     }
 }
+
+/// `requestAcceptGraceTimeout`: after shutdown begins the entrypoint keeps accepting (and
+/// serving) for that long while `/ping` answers 503, so a load balancer in front can notice;
+/// then new connections are refused.
+#[tokio::test]
+async fn request_accept_grace_keeps_accepting_while_ping_fails_then_refuses() {
+    let be = backend("be").await;
+    let mut gw = gateway_with(
+        &route_yaml("PathPrefix(`/`)", &[be.url()], ""),
+        "[entryPoints.web.transport.lifeCycle]\nrequestAcceptGraceTimeout = \"1s\"\ngraceTimeOut = \"1s\"\n[ping]\nentryPoint = \"web\"\n",
+    )
+    .await;
+    let port = gw.addr.port();
+    assert_eq!(fresh_request(port, "/ping").await.unwrap(), 200);
+    let running = gw.running.take().unwrap();
+    let started = Instant::now();
+    let stopping = tokio::spawn(running.shutdown());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Still accepting and serving, but reporting itself as terminating.
+    assert_eq!(fresh_request(port, "/app").await.unwrap(), 200);
+    assert_eq!(fresh_request(port, "/ping").await.unwrap(), 503);
+    assert_eq!(be.hits(), 1);
+    stopping.await.unwrap();
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "shutdown took {took:?} with a 1 s accept grace and nothing in flight"
+    );
+    assert!(
+        fresh_request(port, "/late").await.is_err(),
+        "still accepting"
+    );
+}

@@ -317,6 +317,10 @@ pub struct ApiConfig {
 pub struct PingConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry_point: Option<String>,
+    /// Status `/ping` answers once shutdown has begun (Traefik's default 503), so load
+    /// balancers in front stop sending during `requestAcceptGraceTimeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminating_status_code: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -39,6 +39,9 @@ pub struct Observer {
     /// The TLS certificate store, once TLS is set up: read for `/api/tls/certificates` and the
     /// certificate expiry metric.
     certs: std::sync::OnceLock<Arc<crate::tls::CertStore>>,
+    /// Set when shutdown begins: `/ping` then answers `terminating_status`.
+    terminating: std::sync::atomic::AtomicBool,
+    terminating_status: http::StatusCode,
 }
 
 /// What `begin` captured about a request, for `finish`.
@@ -95,7 +98,21 @@ impl Observer {
             access,
             api: ApiState::new(cfg, table, issues),
             certs: std::sync::OnceLock::new(),
+            terminating: std::sync::atomic::AtomicBool::new(false),
+            terminating_status: cfg
+                .ping
+                .as_ref()
+                .and_then(|p| p.terminating_status_code)
+                .and_then(|code| http::StatusCode::from_u16(code).ok())
+                .unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE),
         })
+    }
+
+    /// Shutdown has begun: health checks of swarmgate itself (`/ping`) start failing while the
+    /// entrypoints still accept for `requestAcceptGraceTimeout`.
+    pub fn begin_terminating(&self) {
+        self.terminating
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Lets the API and the metrics report the certificates of `store`.
@@ -212,6 +229,13 @@ impl Observer {
         req: &http::request::Parts,
     ) -> Option<Response<ProxyBody>> {
         match service {
+            InternalService::Ping
+                if self.terminating.load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                let mut resp = Response::new(ProxyBody::full("terminating"));
+                *resp.status_mut() = self.terminating_status;
+                Some(resp)
+            }
             InternalService::Prometheus => Some(match &self.metrics {
                 Some(m) => {
                     for cert in self.cert_status() {

@@ -24,6 +24,8 @@ pub struct EntryPointOptions {
     pub header_read_timeout: Duration,
     /// How long in-flight requests may run after shutdown starts.
     pub grace: Duration,
+    /// How long to keep accepting after shutdown starts (`lifeCycle.requestAcceptGraceTimeout`).
+    pub accept_grace: Duration,
     pub h2_max_concurrent_streams: u32,
     /// Request head limit; a bigger HTTP/1 head gets 431.
     pub max_header_bytes: usize,
@@ -40,6 +42,7 @@ impl Default for EntryPointOptions {
         EntryPointOptions {
             header_read_timeout: Duration::from_secs(30),
             grace: Duration::from_secs(10),
+            accept_grace: Duration::ZERO,
             h2_max_concurrent_streams: 250,
             max_header_bytes: 64 * 1024,
             idle_timeout: Some(Duration::from_secs(180)),
@@ -99,13 +102,21 @@ impl EntryPoint {
         self.listener.local_addr()
     }
 
-    /// Accepts until `shutdown` turns true, then waits up to the grace period for open connections
-    /// to finish their in-flight requests.
+    /// Accepts until `shutdown` turns true (plus `accept_grace`), then waits up to the grace
+    /// period for open connections to finish their in-flight requests.
     pub async fn serve(self, mut shutdown: watch::Receiver<bool>) {
         let builder = limits::http_builder(&self.options);
         let graceful = GracefulShutdown::new();
         let name = self.proxy.name().to_string();
+        // Set once shutdown has begun and `accept_grace` is not zero: accept until then.
+        let mut accept_until: Option<tokio::time::Instant> = None;
         loop {
+            let accept_over = async {
+                match accept_until {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, peer)) => match self.gate.admit() {
@@ -117,7 +128,14 @@ impl EntryPoint {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 },
-                _ = stopped(&mut shutdown) => break,
+                _ = stopped(&mut shutdown), if accept_until.is_none() => {
+                    if self.options.accept_grace.is_zero() {
+                        break;
+                    }
+                    tracing::info!(entrypoint = %name, grace = ?self.options.accept_grace, "shutting down; still accepting for requestAcceptGraceTimeout");
+                    accept_until = Some(tokio::time::Instant::now() + self.options.accept_grace);
+                }
+                _ = accept_over => break,
             }
         }
         drop(self.listener);

@@ -270,7 +270,13 @@ fn build() -> Node {
                 with("disableDashboardAd", leaf(Bool), Status::Dropped(NO_EFFECT)),
             ]),
         ),
-        f("ping", st(vec![f("entryPoint", leaf(Str))])),
+        f(
+            "ping",
+            st(vec![
+                f("entryPoint", leaf(Str)),
+                f("terminatingStatusCode", leaf(Int)),
+            ]),
+        ),
         f(
             "metrics",
             st(vec![
