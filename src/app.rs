@@ -377,6 +377,12 @@ fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> En
         {
             options.idle_timeout = Some(idle.0); // 0 disables, as in Traefik
         }
+        options.write_timeout = transport
+            .responding_timeouts
+            .as_ref()
+            .and_then(|r| r.write_timeout)
+            .map(|t| t.0)
+            .filter(|t| !t.is_zero());
         options.max_connections = transport.max_connections;
     }
     options.proxy_protocol = ep

@@ -441,3 +441,36 @@ async fn h2_max_concurrent_streams_is_advertised() {
     assert_eq!(resp.await.unwrap().status(), 200);
     assert_eq!(h2.current_max_send_streams(), 7);
 }
+
+/// `respondingTimeouts.writeTimeout`: a response not written within it after the request head
+/// (here a backend that takes 2 s) gets its connection closed; a quick request is served.
+#[tokio::test]
+async fn write_timeout_cuts_a_response_that_takes_too_long() {
+    let (be, gw) = one_backend_gateway(
+        "[entryPoints.web.transport.respondingTimeouts]\nwriteTimeout = \"1s\"\n",
+    )
+    .await;
+    let (text, closed) = exchange(
+        gw.addr,
+        b"GET /quick HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert!(closed);
+    let started = Instant::now();
+    let (text, closed) = exchange(
+        gw.addr,
+        b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(closed, "connection left open");
+    assert!(text.is_empty(), "a response came through: {text:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(1900),
+        "cut after {took:?}"
+    );
+    assert_eq!(be.hits(), 2);
+}

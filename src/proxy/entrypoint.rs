@@ -31,6 +31,9 @@ pub struct EntryPointOptions {
     pub max_header_bytes: usize,
     /// Close a connection idle this long between requests (`respondingTimeouts.idleTimeout`).
     pub idle_timeout: Option<Duration>,
+    /// Close a connection whose response is not written within this time after its request head
+    /// (`respondingTimeouts.writeTimeout`, Go's `WriteTimeout`; none by default, as in Traefik v3).
+    pub write_timeout: Option<Duration>,
     /// Cap on open connections (`transport.maxConnections`); over it a 503 and close.
     pub max_connections: Option<usize>,
     /// `proxyProtocol`: read a PROXY v1/v2 header before HTTP.
@@ -46,6 +49,7 @@ impl Default for EntryPointOptions {
             h2_max_concurrent_streams: 250,
             max_header_bytes: 64 * 1024,
             idle_timeout: Some(Duration::from_secs(180)),
+            write_timeout: None,
             max_connections: None,
             proxy_protocol: None,
         }
@@ -165,6 +169,7 @@ impl EntryPoint {
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let idle_timeout = self.options.idle_timeout;
+        let write_timeout = self.options.write_timeout;
         let open = (proxy.observer()).and_then(|o| o.connection_opened(proxy.entrypoint_index()));
         let tls = self.tls.clone();
         tokio::spawn(async move {
@@ -197,6 +202,7 @@ impl EntryPoint {
                 }
             });
             let idle = limits::idle_expired(&activity, idle_timeout);
+            let late = limits::write_expired(&activity, write_timeout);
             // The same serving for both kinds of stream; TrackedIo feeds the idle timer.
             macro_rules! serve {
                 ($stream:expr) => {{
@@ -207,6 +213,10 @@ impl EntryPoint {
                         result = served => result,
                         () = idle => {
                             tracing::debug!(%peer, "closing idle connection");
+                            Ok(())
+                        }
+                        () = late => {
+                            tracing::debug!(%peer, "writeTimeout: response not written in time; closing the connection");
                             Ok(())
                         }
                     }

@@ -113,6 +113,15 @@ pub async fn idle_expired(activity: &Activity, limit: Option<Duration>) {
     }
 }
 
+/// Resolves when a request has been in flight longer than `limit` (`respondingTimeouts.writeTimeout`,
+/// measured from the request head to the end of the response); never when `limit` is `None` or zero.
+pub async fn write_expired(activity: &Activity, limit: Option<Duration>) {
+    match limit.filter(|l| !l.is_zero()) {
+        Some(limit) => activity.write_expired(limit).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Activity of one connection: when bytes last moved and how many requests are in flight.
 #[derive(Debug)]
 pub struct Activity {
@@ -120,6 +129,8 @@ pub struct Activity {
     /// Milliseconds since `origin` of the last read or write.
     last_ms: AtomicU64,
     in_flight: AtomicUsize,
+    /// Milliseconds since `origin` when the latest request began (its head was read).
+    began_ms: AtomicU64,
 }
 
 impl Activity {
@@ -128,6 +139,7 @@ impl Activity {
             origin: Instant::now(),
             last_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            began_ms: AtomicU64::new(0),
         })
     }
 
@@ -138,8 +150,35 @@ impl Activity {
 
     /// Marks one request in flight until the returned guard (moved into the response body) drops.
     pub fn begin(self: &Arc<Self>) -> InFlight {
+        self.began_ms.store(self.now_ms(), Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(Arc::clone(self))
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Resolves once a request is in flight and `limit` has passed since the latest one began.
+    /// (On HTTP/2 the deadline follows the latest stream of the connection.)
+    pub async fn write_expired(&self, limit: Duration) {
+        let limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            let wait = if self.in_flight.load(Ordering::Acquire) == 0 {
+                limit_ms
+            } else {
+                let deadline = self
+                    .began_ms
+                    .load(Ordering::Relaxed)
+                    .saturating_add(limit_ms);
+                let now = self.now_ms();
+                if now >= deadline {
+                    return;
+                }
+                deadline - now
+            };
+            tokio::time::sleep(Duration::from_millis(wait.max(10))).await;
+        }
     }
 
     /// How long the connection has been idle: zero while a request is in flight.
