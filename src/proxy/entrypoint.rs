@@ -13,6 +13,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::framing;
 use super::limits::{self, ConnectionGate};
 use super::proxy_protocol::{self, ProxyProtocolPolicy};
 use super::service::{ConnInfo, Proxy};
@@ -170,6 +171,7 @@ impl EntryPoint {
         let watcher = graceful.watcher();
         let idle_timeout = self.options.idle_timeout;
         let write_timeout = self.options.write_timeout;
+        let max_head = self.options.max_header_bytes;
         let open = (proxy.observer()).and_then(|o| o.connection_opened(proxy.entrypoint_index()));
         let tls = self.tls.clone();
         tokio::spawn(async move {
@@ -206,7 +208,8 @@ impl EntryPoint {
             // The same serving for both kinds of stream; TrackedIo feeds the idle timer.
             macro_rules! serve {
                 ($stream:expr) => {{
-                    let io = TokioIo::new(limits::TrackedIo::new($stream, Arc::clone(&activity)));
+                    let checked = framing::Framing::new($stream, max_head, head_limit);
+                    let io = TokioIo::new(limits::TrackedIo::new(checked, Arc::clone(&activity)));
                     let connection = builder.serve_connection_with_upgrades(io, service);
                     let served = watcher.watch(connection.into_owned());
                     tokio::select! {

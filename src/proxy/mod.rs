@@ -6,6 +6,7 @@ pub mod body;
 pub mod entrypoint;
 pub mod error;
 mod forward;
+pub mod framing;
 pub mod hygiene;
 mod internal;
 pub mod limits;

@@ -102,6 +102,15 @@ impl Proxy {
     where
         B: Into<ProxyBody>,
     {
+        if let Some(refusal) = super::framing::rejected(&req) {
+            // A head the framing guard refused (src/proxy/framing.rs): answer and close.
+            let mut resp = ProxyError::BadRequest(refusal.as_str()).into_response();
+            resp.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            return (resp, None, None);
+        }
         let req = match super::hygiene::clean_request(req) {
             Ok(req) => req,
             Err(refused) => return (*refused, None, None),
