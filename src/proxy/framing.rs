@@ -30,7 +30,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Headers a head may carry before httparse gives up (hyper's own limit is 100).
 const MAX_HEADERS: usize = 128;
-const INITIAL_BUFFER: usize = 8 * 1024;
+/// Small: most heads fit, and every open connection keeps one (it grows for bigger heads).
+const INITIAL_BUFFER: usize = 2 * 1024;
 
 /// Why a head was refused; the service answers 400 with this text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
