@@ -76,12 +76,12 @@ stage "dashboard in a real browser (headless chromium)"
 install_packages chromium
 run_tests --test dashboard -- --ignored --nocapture
 
-stage "fuzzing: rule, label, dynamic-config and PROXY-header parsers (60 s each)"
+stage "fuzzing: rule, label, dynamic-config, PROXY-header parsers and the HTTP/1 framing guard (60 s each)"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-for target in rules labels dynamic_config proxy_protocol; do
+for target in rules labels dynamic_config proxy_protocol framing; do
   # Fuzz in a scratch copy of the seed corpus so new inputs do not land in the repository;
   # a crash exits non-zero and fails the suite (its input is left in fuzz/artifacts/).
   work="$(mktemp -d)"

@@ -524,5 +524,81 @@ impl<T: AsyncWrite> AsyncWrite for Framing<T> {
     }
 }
 
+/// The guard driven over bytes in memory, for tests and the `framing` fuzz target.
+#[doc(hidden)]
+pub mod in_memory {
+    use super::*;
+
+    /// A reader yielding `chunks` one per read (never empty: an empty read is an end of stream).
+    struct Chunks(std::collections::VecDeque<Vec<u8>>);
+
+    impl AsyncRead for Chunks {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            out: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if let Some(mut chunk) = self.0.pop_front() {
+                let n = chunk.len().min(out.remaining());
+                out.put_slice(&chunk[..n]);
+                if n < chunk.len() {
+                    self.0.push_front(chunk.split_off(n));
+                }
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// What came out of the guard.
+    #[derive(Debug)]
+    pub struct Outcome {
+        /// What the HTTP server read.
+        pub bytes: Vec<u8>,
+        /// A head was refused (the bytes end with the replacement request).
+        pub refused: bool,
+        /// The guard followed the stream to its end (did not switch to pass-through).
+        pub followed: bool,
+    }
+
+    /// What the HTTP server would read through the guard when the client's bytes arrive as
+    /// `chunks` and the server reads `read_size` bytes at a time.
+    pub fn run(chunks: &[&[u8]], read_size: usize) -> Outcome {
+        let chunks = chunks
+            .iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| c.to_vec())
+            .collect();
+        let mut guard = Box::pin(Framing::new(
+            Chunks(chunks),
+            64 * 1024,
+            Duration::from_secs(30),
+        ));
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut out = Vec::new();
+        let mut space = vec![0u8; read_size.max(1)];
+        loop {
+            let mut buf = ReadBuf::new(&mut space);
+            match guard.as_mut().poll_read(&mut cx, &mut buf) {
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                    out.extend_from_slice(buf.filled())
+                }
+                // An end of stream, or (only for a refused stream: the reader never waits) a wait.
+                _ => {
+                    return Outcome {
+                        bytes: out,
+                        refused: guard.state == State::Refused,
+                        followed: guard.state != State::Passthrough,
+                    }
+                }
+            }
+        }
+    }
+
+    /// The synthetic request that replaces a refused head (to check outputs against).
+    pub fn replacement(refusal: Refusal) -> Vec<u8> {
+        synthetic(refusal)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,63 +1,11 @@
 use super::*;
 
-use std::collections::VecDeque;
+use super::in_memory::{run, Outcome};
 
-/// A reader that yields the given chunks one per read.
-struct Chunks(VecDeque<Vec<u8>>);
-
-impl AsyncRead for Chunks {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        out: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if let Some(mut chunk) = self.0.pop_front() {
-            let n = chunk.len().min(out.remaining());
-            out.put_slice(&chunk[..n]);
-            if n < chunk.len() {
-                self.0.push_front(chunk.split_off(n));
-            }
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-thread_local! {
-    /// The guard's state at the end of the last `through` run.
-    static LAST_STATE: std::cell::Cell<Option<State>> = const { std::cell::Cell::new(None) };
-}
-
-/// Everything the HTTP server would read through `Framing`, reading `read_size` bytes at a time.
+/// Everything the HTTP server would read through the guard, reading `read_size` bytes at a time.
 fn through(chunks: Vec<Vec<u8>>, read_size: usize) -> Vec<u8> {
-    // An empty read means end of stream, so no empty chunks.
-    let chunks: Vec<Vec<u8>> = chunks.into_iter().filter(|c| !c.is_empty()).collect();
-    let mut framing = Box::pin(Framing::new(
-        Chunks(chunks.into()),
-        64 * 1024,
-        std::time::Duration::from_secs(30),
-    ));
-    let waker = std::task::Waker::noop();
-    let mut cx = Context::from_waker(waker);
-    let mut out = Vec::new();
-    for _ in 0..100_000 {
-        let mut space = vec![0u8; read_size];
-        let mut buf = ReadBuf::new(&mut space);
-        match framing.as_mut().poll_read(&mut cx, &mut buf) {
-            Poll::Ready(Ok(())) if buf.filled().is_empty() => {
-                LAST_STATE.with(|s| s.set(Some(framing.state)));
-                return out;
-            }
-            Poll::Ready(Ok(())) => out.extend_from_slice(buf.filled()),
-            // Only a refused stream stops reading without an end (the mock never waits).
-            Poll::Pending => {
-                assert_eq!(framing.state, State::Refused);
-                LAST_STATE.with(|s| s.set(Some(framing.state)));
-                return out;
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    panic!("no end of stream");
+    let chunks: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
+    run(&chunks, read_size).bytes
 }
 
 /// `stream` through `Framing` split in two at every offset, and one byte at a time.
@@ -96,8 +44,10 @@ fn good_pipelined_requests_pass_unchanged_however_they_are_split() {
             );
         }
         // Followed to the end, not given up on.
-        through(vec![stream.clone()], read_size);
-        assert_eq!(LAST_STATE.with(|s| s.get()), Some(State::Head));
+        let Outcome {
+            followed, refused, ..
+        } = run(&[&stream], read_size);
+        assert!(followed && !refused);
     }
 }
 
