@@ -242,7 +242,11 @@ impl Compress {
                     .strip_prefix("q=")
                     .or_else(|| param.strip_prefix("Q="))
                 {
-                    q = v.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q));
+                    q = v
+                        .trim()
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|q| (0.0..=1.0).contains(q));
                 }
             }
             let Some(q) = q else { continue };
@@ -353,7 +357,10 @@ pub struct Plan<'a> {
 /// The plan of the first `compress` middleware among those the response passes through, or
 /// `None` (no such middleware, or the request does not get a compressed answer). Call it before
 /// the request head is handed to the upstream.
-pub fn plan<'a>(middlewares: &'a [Arc<Middleware>], req: &http::request::Parts) -> Option<Plan<'a>> {
+pub fn plan<'a>(
+    middlewares: &'a [Arc<Middleware>],
+    req: &http::request::Parts,
+) -> Option<Plan<'a>> {
     let compress = middlewares.iter().find_map(|m| match &**m {
         Middleware::Compress(c) => Some(c),
         _ => None,

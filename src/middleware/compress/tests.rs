@@ -77,9 +77,10 @@ fn negotiation_with_configured_encodings_and_default() {
     let headers = |v: &[&str]| {
         let mut parts = req("GET", "/", &[]);
         for value in v {
-            parts
-                .headers
-                .append(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+            parts.headers.append(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_str(value).unwrap(),
+            );
         }
         parts
     };
@@ -202,7 +203,9 @@ fn decode(encoding: &str, data: &[u8]) -> Vec<u8> {
 }
 
 fn big_text() -> String {
-    (0..400).map(|i| format!("line {i} of a compressible text\n")).collect()
+    (0..400)
+        .map(|i| format!("line {i} of a compressible text\n"))
+        .collect()
 }
 
 fn response(headers: &[(&str, &str)], body: ProxyBody) -> Response<ProxyBody> {
@@ -247,7 +250,11 @@ async fn encodes_and_sets_headers() {
         let vary: Vec<_> = h.get_all("vary").iter().collect();
         assert_eq!(vary, ["Origin", "Accept-Encoding"]);
         let bytes = out.into_body().collect().await.unwrap().to_bytes();
-        assert!(bytes.len() < text.len() / 2, "{encoding}: {} bytes", bytes.len());
+        assert!(
+            bytes.len() < text.len() / 2,
+            "{encoding}: {} bytes",
+            bytes.len()
+        );
         assert_eq!(decode(encoding, &bytes), text.as_bytes(), "{encoding}");
     }
 }
@@ -272,7 +279,10 @@ async fn small_or_encoded_bodies_pass_unchanged() {
 
     // Unknown length above the minimum: compressed.
     let text = big_text();
-    let big = response(&[("content-type", "text/plain")], ProxyBody::full(text.clone()));
+    let big = response(
+        &[("content-type", "text/plain")],
+        ProxyBody::full(text.clone()),
+    );
     let out = planned(&mws, "br").apply(big).await;
     assert_eq!(out.headers()["content-encoding"], "br");
     let bytes = out.into_body().collect().await.unwrap().to_bytes();
@@ -299,7 +309,11 @@ async fn every_frame_is_flushed() {
             sent.extend_from_slice(chunk.as_bytes());
             let out = body.frame().await.unwrap().unwrap().into_data().unwrap();
             got.extend_from_slice(&out);
-            assert_eq!(partial(encoding, &got), sent, "{encoding:?} after {chunk:?}");
+            assert_eq!(
+                partial(encoding, &got),
+                sent,
+                "{encoding:?} after {chunk:?}"
+            );
         }
         while let Some(frame) = body.frame().await {
             got.extend_from_slice(&frame.unwrap().into_data().unwrap());
