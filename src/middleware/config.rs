@@ -26,6 +26,7 @@ pub enum MiddlewareConfig {
     InFlightReq(InFlightReqConfig),
     Buffering(BufferingConfig),
     Retry(RetryConfig),
+    Compress(CompressConfig),
     Chain(ChainConfig),
 }
 
@@ -47,6 +48,7 @@ impl MiddlewareConfig {
             MiddlewareConfig::InFlightReq(_) => "inFlightReq",
             MiddlewareConfig::Buffering(_) => "buffering",
             MiddlewareConfig::Retry(_) => "retry",
+            MiddlewareConfig::Compress(_) => "compress",
             MiddlewareConfig::Chain(_) => "chain",
         }
     }
@@ -285,6 +287,28 @@ pub struct RetryConfig {
     pub attempts: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_interval: Option<crate::config::duration::Duration>,
+}
+
+/// `compress`: response compression (gzip, br, zstd) negotiated by `Accept-Encoding`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompressConfig {
+    /// Media types never compressed (`application/grpc` always is excluded). Exclusive with
+    /// `includedContentTypes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_content_types: Vec<String>,
+    /// When set, only these media types are compressed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub included_content_types: Vec<String>,
+    /// Smaller bodies are sent as they are; 0 (or less) means the default, 1024.
+    #[serde(default)]
+    pub min_response_body_bytes: i64,
+    /// Supported encodings in priority order; default `gzip, br, zstd` (Traefik v3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encodings: Option<Vec<String>>,
+    /// Encoding used when the request has no `Accept-Encoding` (or for `*`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub default_encoding: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

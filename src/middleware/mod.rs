@@ -13,6 +13,7 @@
 pub mod add_prefix;
 pub mod basic_auth;
 pub mod buffering;
+pub mod compress;
 pub mod config;
 pub mod error;
 pub mod headers;
@@ -34,6 +35,7 @@ use http::HeaderValue;
 pub use add_prefix::AddPrefix;
 pub use basic_auth::BasicAuth;
 pub use buffering::Buffering;
+pub use compress::Compress;
 pub use config::MiddlewareConfig;
 pub use error::MiddlewareError;
 pub use headers::Headers;
@@ -103,6 +105,8 @@ pub enum Middleware {
     Buffering(Buffering),
     /// Applied around forwarding (`retry::around`).
     Retry(retry::Retry),
+    /// Applied to the response body (`compress::plan`, then `Plan::apply`).
+    Compress(Compress),
 }
 
 impl Middleware {
@@ -133,6 +137,7 @@ impl Middleware {
             MiddlewareConfig::InFlightReq(c) => Middleware::InFlightReq(InFlightReq::compile(c)?),
             MiddlewareConfig::Buffering(c) => Middleware::Buffering(Buffering::compile(c)?),
             MiddlewareConfig::Retry(c) => Middleware::Retry(retry::Retry::compile(c)?),
+            MiddlewareConfig::Compress(c) => Middleware::Compress(Compress::compile(c)?),
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -153,9 +158,10 @@ impl Middleware {
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
             // Needs to hold state until the response: see `on_request_held`.
-            Middleware::InFlightReq(_) | Middleware::Buffering(_) | Middleware::Retry(_) => {
-                Flow::Continue
-            }
+            Middleware::InFlightReq(_)
+            | Middleware::Buffering(_)
+            | Middleware::Retry(_)
+            | Middleware::Compress(_) => Flow::Continue,
         }
     }
 
@@ -203,7 +209,8 @@ impl Middleware {
             | Middleware::RateLimit(_)
             | Middleware::InFlightReq(_)
             | Middleware::Buffering(_)
-            | Middleware::Retry(_) => {}
+            | Middleware::Retry(_)
+            | Middleware::Compress(_) => {}
         }
     }
 
@@ -238,6 +245,7 @@ impl Middleware {
             Middleware::InFlightReq(_) => "inFlightReq",
             Middleware::Buffering(_) => "buffering",
             Middleware::Retry(_) => "retry",
+            Middleware::Compress(_) => "compress",
         }
     }
 }

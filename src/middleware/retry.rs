@@ -58,7 +58,9 @@ fn replayable(body: &ProxyBody) -> Option<Bytes> {
         ProxyBody::Incoming { body } | ProxyBody::Upstream { body, .. } if body.is_end_stream() => {
             Some(Bytes::new())
         }
-        ProxyBody::Incoming { .. } | ProxyBody::Upstream { .. } => None,
+        ProxyBody::Incoming { .. } | ProxyBody::Upstream { .. } | ProxyBody::Compressed { .. } => {
+            None
+        }
     }
 }
 

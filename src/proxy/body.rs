@@ -3,7 +3,8 @@
 //! A closed enum instead of a boxed body, so forwarding a request or response costs no allocation:
 //! bodies from the other side stream through as `Incoming`; synthetic answers are `Full`; an
 //! upstream HTTP/1 response is `Upstream`, which hands its keep-alive connection back to the pool
-//! the moment its last frame has been read (no task per request waits for that).
+//! the moment its last frame has been read (no task per request waits for that). A response the
+//! `compress` middleware re-encodes is `Compressed` (boxed, so the other variants stay small).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -23,6 +24,8 @@ pin_project_lite::pin_project! {
         Incoming { #[pin] body: hyper::body::Incoming },
         Upstream { #[pin] body: hyper::body::Incoming, reuse: Option<Reuse> },
         Full { data: Option<Bytes> },
+        // Boxed: the common variants stay small; only `compress` responses pay the allocation.
+        Compressed { body: Box<crate::middleware::compress::CompressedBody> },
     }
 }
 
@@ -99,6 +102,7 @@ impl Body for ProxyBody {
                 polled.map(|frame| frame.map(|r| r.map_err(BoxError::from)))
             }
             ProxyBodyProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            ProxyBodyProj::Compressed { body } => Pin::new(&mut **body).poll_frame(cx),
         }
     }
 
@@ -106,6 +110,7 @@ impl Body for ProxyBody {
         match self {
             ProxyBody::Incoming { body } | ProxyBody::Upstream { body, .. } => body.is_end_stream(),
             ProxyBody::Full { data } => data.is_none(),
+            ProxyBody::Compressed { body } => body.is_end_stream(),
         }
     }
 
@@ -115,6 +120,7 @@ impl Body for ProxyBody {
             ProxyBody::Full { data } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
+            ProxyBody::Compressed { body } => body.size_hint(),
         }
     }
 }

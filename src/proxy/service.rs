@@ -12,7 +12,7 @@ use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::forward::{self, ForwardedPolicy};
 use super::internal;
-use crate::middleware::{buffering, retry, Flow, RequestContext, RequestFacts};
+use crate::middleware::{buffering, compress, retry, Flow, RequestContext, RequestFacts};
 use crate::observe::Observer;
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service};
@@ -179,6 +179,8 @@ impl Proxy {
                 break;
             }
         }
+        // `compress` decides on the request head (Accept-Encoding) before it is forwarded.
+        let compress = compress::plan(&route.middlewares[..applied], &parts);
         let facts = if route.middlewares[..applied]
             .iter()
             .any(|m| m.has_response_phase())
@@ -225,6 +227,10 @@ impl Proxy {
                     }
                 }
             },
+        };
+        let resp = match compress {
+            Some(plan) => plan.apply(resp).await,
+            None => resp,
         };
         let (mut head, body) = resp.into_parts();
         for mw in route.middlewares[..applied].iter().rev() {

@@ -481,3 +481,40 @@ fn unsupported_sections_and_bad_default_rule() {
         Some("traefik.http.routers.s-r.rule")
     );
 }
+
+#[test]
+fn compress_true_and_options() {
+    let (cfg, issues) = translate(&svc(
+        "s_web",
+        &[
+            ("traefik.http.routers.web.middlewares", "gz,gz2"),
+            ("traefik.http.middlewares.gz.compress", "true"),
+            (
+                "traefik.http.middlewares.gz2.compress.excludedcontenttypes",
+                "text/event-stream,image/png",
+            ),
+            ("traefik.http.middlewares.gz2.compress.encodings", "zstd,br"),
+            (
+                "traefik.http.middlewares.gz2.compress.minresponsebodybytes",
+                "1200",
+            ),
+            ("traefik.http.services.web.loadbalancer.server.port", "80"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(
+        cfg.http.middlewares["gz"],
+        MiddlewareConfig::Compress(Default::default())
+    );
+    match &cfg.http.middlewares["gz2"] {
+        MiddlewareConfig::Compress(c) => {
+            assert_eq!(
+                c.excluded_content_types,
+                vec!["text/event-stream", "image/png"]
+            );
+            assert_eq!(c.encodings, Some(vec!["zstd".into(), "br".into()]));
+            assert_eq!(c.min_response_body_bytes, 1200);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
