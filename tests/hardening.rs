@@ -483,3 +483,18 @@ async fn write_timeout_cuts_a_response_that_takes_too_long() {
     );
     assert_eq!(be.hits(), 2);
 }
+
+/// An `Upgrade` request the server does not switch must not leave the connection open with the
+/// framing guard off: the response closes it, so a smuggling shape cannot follow on it.
+#[tokio::test]
+async fn a_refused_upgrade_does_not_switch_the_guard_off() {
+    let (be, gw) = one_backend_gateway("").await;
+    let request = "GET /plain HTTP/1.1\r\nHost: x\r\nUpgrade: foo\r\n\r\nPOST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    let (text, closed) = exchange(gw.addr, request.as_bytes(), Duration::from_secs(3)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert!(closed, "connection left open after a refused upgrade");
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(be.hits(), 1);
+    assert_eq!(be.last_seen().uri, "/plain");
+}

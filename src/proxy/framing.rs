@@ -17,7 +17,8 @@
 //!
 //! Anything it does not frame — HTTP/2 (the preface does not parse as HTTP/1), upgrades and
 //! `CONNECT`, heads bigger than the limit, malformed heads hyper will refuse itself — switches the
-//! connection to pass-through.
+//! connection to pass-through. An upgrade the server does not switch gets `Connection: close`
+//! from the service (`keep_guard_honest` in service.rs), so no unchecked request can follow it.
 
 use std::future::Future;
 use std::io;
@@ -177,7 +178,8 @@ fn check_head(bytes: &[u8]) -> Verdict {
                 .map(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"))
                 .unwrap_or(false);
         } else if h.name.eq_ignore_ascii_case("upgrade") {
-            upgrade = true;
+            // hyper only honours Upgrade on HTTP/1.1; on 1.0 the head is an ordinary request.
+            upgrade = req.version == Some(1);
         }
     }
     if transfer_encoding && lengths > 0 {

@@ -84,12 +84,19 @@ impl Proxy {
     where
         B: Into<ProxyBody>,
     {
-        let Some(observer) = &self.observer else {
-            return self.route_and_serve(req, conn).await.0;
+        let upgrade = asks_upgrade(&req);
+        let mut resp = match &self.observer {
+            None => self.route_and_serve(req, conn).await.0,
+            Some(observer) => {
+                let pending = observer.begin(self.entrypoint, &req, conn);
+                let (resp, route, served) = self.route_and_serve(req, conn).await;
+                observer.finish(pending, route.as_ref(), served, &resp);
+                resp
+            }
         };
-        let pending = observer.begin(self.entrypoint, &req, conn);
-        let (resp, route, served) = self.route_and_serve(req, conn).await;
-        observer.finish(pending, route.as_ref(), served, &resp);
+        if let Some(connect) = upgrade {
+            keep_guard_honest(&mut resp, connect);
+        }
         resp
     }
 
@@ -238,6 +245,32 @@ impl Proxy {
         }
         drop(held);
         Response::from_parts(head, body)
+    }
+}
+
+/// An HTTP/1 request that may switch protocols (the framing guard stops following such a
+/// connection): `Some(true)` for `CONNECT`, `Some(false)` for an HTTP/1.1 `Upgrade`.
+fn asks_upgrade<B>(req: &Request<B>) -> Option<bool> {
+    if req.version() != http::Version::HTTP_11 && req.version() != http::Version::HTTP_10 {
+        return None;
+    }
+    if req.method() == http::Method::CONNECT {
+        return Some(true);
+    }
+    (req.version() == http::Version::HTTP_11 && req.headers().contains_key(http::header::UPGRADE))
+        .then_some(false)
+}
+
+/// After an upgrade request the framing guard no longer checks heads on the connection, so if
+/// the protocol did not switch the connection must not carry another request: `Connection: close`.
+fn keep_guard_honest(resp: &mut Response<ProxyBody>, connect: bool) {
+    let switched = resp.status() == http::StatusCode::SWITCHING_PROTOCOLS
+        || (connect && resp.status().is_success());
+    if !switched {
+        resp.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
     }
 }
 
