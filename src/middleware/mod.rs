@@ -7,12 +7,14 @@
 //! htpasswd hashes); a request that no middleware changes costs no allocation.
 //!
 //! Compile does no network I/O; `basicAuth.usersFile` is the one option that reads a file.
-//! Lock policy: only `rateLimit` keeps mutable state, in a sharded map with one
-//! `std::sync::Mutex` per shard (see [`rate_limit`]); nothing else locks.
+//! Lock policy: `rateLimit` keeps mutable state in a sharded map with one `std::sync::Mutex`
+//! per shard (see [`rate_limit`]); `inFlightReq` and `circuitBreaker` keep theirs in atomics
+//! (see [`circuit_breaker`]); nothing else locks.
 
 pub mod add_prefix;
 pub mod basic_auth;
 pub mod buffering;
+pub mod circuit_breaker;
 pub mod config;
 pub mod error;
 pub mod headers;
@@ -34,6 +36,7 @@ use http::HeaderValue;
 pub use add_prefix::AddPrefix;
 pub use basic_auth::BasicAuth;
 pub use buffering::Buffering;
+pub use circuit_breaker::CircuitBreaker;
 pub use config::MiddlewareConfig;
 pub use error::MiddlewareError;
 pub use headers::Headers;
@@ -103,6 +106,8 @@ pub enum Middleware {
     Buffering(Buffering),
     /// Applied around forwarding (`retry::around`).
     Retry(retry::Retry),
+    /// Answers in `on_request` while open; the proxy reports outcomes (`circuit_breaker::record`).
+    CircuitBreaker(std::sync::Arc<CircuitBreaker>),
 }
 
 impl Middleware {
@@ -133,6 +138,10 @@ impl Middleware {
             MiddlewareConfig::InFlightReq(c) => Middleware::InFlightReq(InFlightReq::compile(c)?),
             MiddlewareConfig::Buffering(c) => Middleware::Buffering(Buffering::compile(c)?),
             MiddlewareConfig::Retry(c) => Middleware::Retry(retry::Retry::compile(c)?),
+            MiddlewareConfig::CircuitBreaker(c) => {
+                Middleware::CircuitBreaker(std::sync::Arc::new(CircuitBreaker::compile(c)?))
+            }
+            MiddlewareConfig::Errors(_) => return Err(MiddlewareError::NeedsService),
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -152,6 +161,13 @@ impl Middleware {
             Middleware::BasicAuth(m) => m.on_request(req),
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
+            Middleware::CircuitBreaker(m) => {
+                if m.admit(std::time::Instant::now()) {
+                    Flow::Continue
+                } else {
+                    Flow::Respond(m.fallback())
+                }
+            }
             // Needs to hold state until the response: see `on_request_held`.
             Middleware::InFlightReq(_) | Middleware::Buffering(_) | Middleware::Retry(_) => {
                 Flow::Continue
@@ -203,7 +219,8 @@ impl Middleware {
             | Middleware::RateLimit(_)
             | Middleware::InFlightReq(_)
             | Middleware::Buffering(_)
-            | Middleware::Retry(_) => {}
+            | Middleware::Retry(_)
+            | Middleware::CircuitBreaker(_) => {}
         }
     }
 
@@ -238,6 +255,7 @@ impl Middleware {
             Middleware::InFlightReq(_) => "inFlightReq",
             Middleware::Buffering(_) => "buffering",
             Middleware::Retry(_) => "retry",
+            Middleware::CircuitBreaker(_) => "circuitBreaker",
         }
     }
 }

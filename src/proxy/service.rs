@@ -12,7 +12,7 @@ use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::forward::{self, ForwardedPolicy};
 use super::internal;
-use crate::middleware::{buffering, retry, Flow, RequestContext, RequestFacts};
+use crate::middleware::{buffering, circuit_breaker, retry, Flow, RequestContext, RequestFacts};
 use crate::observe::Observer;
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service};
@@ -157,6 +157,7 @@ impl Proxy {
             tls,
             entrypoint: &self.name,
         };
+        let started = circuit_breaker::started(&route.middlewares);
         let mut applied = route.middlewares.len();
         let mut answer = None;
         // Permits of middlewares wrapping the forward (inFlightReq); no allocation unless used.
@@ -217,6 +218,7 @@ impl Proxy {
                 }
             },
         };
+        circuit_breaker::record(&route.middlewares[..applied], started, resp.status());
         let (mut head, body) = resp.into_parts();
         for mw in route.middlewares[..applied].iter().rev() {
             mw.on_response_with(&mut head, &facts, &ctx);

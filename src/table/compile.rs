@@ -19,6 +19,7 @@ use crate::config::dynamic::{
     WeightedConfig,
 };
 use crate::config::{ConfigIssue, DynamicConfig, Element};
+use crate::middleware::circuit_breaker::BreakerRegistry;
 use crate::middleware::{Middleware, MiddlewareConfig};
 use crate::rules::Rule;
 use crate::upstream::{PoolRegistry, Target, TransportRegistry};
@@ -41,6 +42,8 @@ pub struct CompileContext<'a> {
     pub transports: &'a TransportRegistry,
     /// The static `serversTransport`, used when a service names none.
     pub default_transport: &'a ServersTransportConfig,
+    /// Circuit breakers kept across reloads (per router and middleware).
+    pub breakers: &'a BreakerRegistry,
 }
 
 /// The outcome of one compilation.
@@ -203,7 +206,7 @@ impl State<'_> {
             .iter()
             .chain(router.middlewares.iter());
         for mw in names {
-            self.middleware_into(mw, &mut Vec::new(), &mut middlewares)
+            self.middleware_into(name, mw, &mut Vec::new(), &mut middlewares)
                 .map_err(|e| issue("middlewares", format!("middleware {mw:?}: {e}")))?;
         }
         Ok((
@@ -223,6 +226,7 @@ impl State<'_> {
     /// Resolves a middleware by name, flattening chains; `path` detects cycles.
     fn middleware_into(
         &mut self,
+        router: &str,
         name: &str,
         path: &mut Vec<String>,
         out: &mut Vec<Arc<Middleware>>,
@@ -236,10 +240,20 @@ impl State<'_> {
         if let MiddlewareConfig::Chain(chain) = cfg {
             path.push(name.to_string());
             for inner in &chain.middlewares {
-                self.middleware_into(inner, path, out)
+                self.middleware_into(router, inner, path, out)
                     .map_err(|e| format!("in chain {name:?}: {inner:?}: {e}"))?;
             }
             path.pop();
+            return Ok(());
+        }
+        if let MiddlewareConfig::CircuitBreaker(c) = cfg {
+            // State per router (Traefik instantiates middlewares per router), kept across reloads.
+            let breaker = self
+                .ctx
+                .breakers
+                .get_or_compile(router, name, c)
+                .map_err(|e| e.to_string())?;
+            out.push(Arc::new(Middleware::CircuitBreaker(breaker)));
             return Ok(());
         }
         let compiled = self.middlewares.entry(name.to_string()).or_insert_with(|| {
