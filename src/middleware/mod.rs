@@ -17,6 +17,7 @@ pub mod buffering;
 pub mod circuit_breaker;
 pub mod config;
 pub mod error;
+pub mod errors;
 pub mod headers;
 mod htpasswd;
 pub mod in_flight_req;
@@ -108,6 +109,8 @@ pub enum Middleware {
     Retry(retry::Retry),
     /// Answers in `on_request` while open; the proxy reports outcomes (`circuit_breaker::record`).
     CircuitBreaker(std::sync::Arc<CircuitBreaker>),
+    /// Applied to the response after the service (`proxy::error_pages`).
+    Errors(errors::ErrorPages),
 }
 
 impl Middleware {
@@ -146,6 +149,16 @@ impl Middleware {
         })
     }
 
+    /// Checks a middleware's options as far as possible without the rest of the configuration
+    /// (`chain` members and the `errors` service are resolved by the table compiler).
+    pub fn validate(cfg: &MiddlewareConfig) -> Result<(), MiddlewareError> {
+        match cfg {
+            MiddlewareConfig::Chain(_) => Ok(()),
+            MiddlewareConfig::Errors(c) => errors::ErrorsOptions::compile(c).map(drop),
+            other => Middleware::compile(other).map(drop),
+        }
+    }
+
     /// Called in router order before forwarding. May rewrite the request (path, headers) or
     /// answer it.
     pub fn on_request(&self, req: &mut http::request::Parts, ctx: &RequestContext<'_>) -> Flow {
@@ -169,9 +182,10 @@ impl Middleware {
                 }
             }
             // Needs to hold state until the response: see `on_request_held`.
-            Middleware::InFlightReq(_) | Middleware::Buffering(_) | Middleware::Retry(_) => {
-                Flow::Continue
-            }
+            Middleware::InFlightReq(_)
+            | Middleware::Buffering(_)
+            | Middleware::Retry(_)
+            | Middleware::Errors(_) => Flow::Continue,
         }
     }
 
@@ -220,7 +234,8 @@ impl Middleware {
             | Middleware::InFlightReq(_)
             | Middleware::Buffering(_)
             | Middleware::Retry(_)
-            | Middleware::CircuitBreaker(_) => {}
+            | Middleware::CircuitBreaker(_)
+            | Middleware::Errors(_) => {}
         }
     }
 
@@ -256,6 +271,7 @@ impl Middleware {
             Middleware::Buffering(_) => "buffering",
             Middleware::Retry(_) => "retry",
             Middleware::CircuitBreaker(_) => "circuitBreaker",
+            Middleware::Errors(_) => "errors",
         }
     }
 }

@@ -10,6 +10,7 @@ use http::{Request, Response};
 
 use super::body::ProxyBody;
 use super::error::ProxyError;
+use super::error_pages;
 use super::forward::{self, ForwardedPolicy};
 use super::internal;
 use crate::middleware::{buffering, circuit_breaker, retry, Flow, RequestContext, RequestFacts};
@@ -179,6 +180,8 @@ impl Proxy {
         } else {
             RequestFacts::default()
         };
+        // The `errors` middlewares need the request after the response; no copy without them.
+        let original = error_pages::capture(&route.middlewares[..applied], &parts);
         let resp = match answer {
             Some(resp) => resp,
             None => match route.service.resolve(std::time::Instant::now()) {
@@ -218,6 +221,8 @@ impl Proxy {
                 }
             },
         };
+        let resp =
+            error_pages::apply(&route.middlewares[..applied], original.as_ref(), resp, conn).await;
         circuit_breaker::record(&route.middlewares[..applied], started, resp.status());
         let (mut head, body) = resp.into_parts();
         for mw in route.middlewares[..applied].iter().rev() {

@@ -20,6 +20,8 @@ use crate::config::dynamic::{
 };
 use crate::config::{ConfigIssue, DynamicConfig, Element};
 use crate::middleware::circuit_breaker::BreakerRegistry;
+use crate::middleware::config::ErrorsConfig;
+use crate::middleware::errors::{ErrorPages, ErrorsOptions};
 use crate::middleware::{Middleware, MiddlewareConfig};
 use crate::rules::Rule;
 use crate::upstream::{PoolRegistry, Target, TransportRegistry};
@@ -256,6 +258,19 @@ impl State<'_> {
             out.push(Arc::new(Middleware::CircuitBreaker(breaker)));
             return Ok(());
         }
+        if let MiddlewareConfig::Errors(c) = cfg {
+            // Needs the error service, resolved like a router's.
+            let compiled = match self.middlewares.get(name) {
+                Some(done) => done.clone(),
+                None => {
+                    let built = self.error_pages(c);
+                    self.middlewares.insert(name.to_string(), built.clone());
+                    built
+                }
+            };
+            out.push(compiled?);
+            return Ok(());
+        }
         let compiled = self.middlewares.entry(name.to_string()).or_insert_with(|| {
             Middleware::compile(cfg)
                 .map(Arc::new)
@@ -263,6 +278,16 @@ impl State<'_> {
         });
         out.push(compiled.clone()?);
         Ok(())
+    }
+
+    fn error_pages(&mut self, cfg: &ErrorsConfig) -> Resolved<Middleware> {
+        let options = ErrorsOptions::compile(cfg).map_err(|e| e.to_string())?;
+        let service = self
+            .service(&cfg.service)
+            .map_err(|e| format!("errors: service {:?} {e}", cfg.service))?;
+        Ok(Arc::new(Middleware::Errors(ErrorPages::new(
+            options, service,
+        ))))
     }
 
     fn service(&mut self, name: &str) -> Resolved<Service> {
