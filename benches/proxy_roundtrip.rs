@@ -164,6 +164,7 @@ fn reload(c: &mut Criterion) {
         pools: &pools,
         transports: &transports,
         default_transport: &default_transport,
+        breakers: &Default::default(),
     };
     let texts: Vec<String> = (0..2)
         .map(|g| dynamic_yaml(backend_addr, 1000, g))

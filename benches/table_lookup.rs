@@ -69,6 +69,7 @@ fn bench(c: &mut Criterion) {
         pools: &pools,
         transports: &transports,
         default_transport: &default_transport,
+        breakers: &Default::default(),
     };
     let headers = http::HeaderMap::new();
     let method = http::Method::GET;

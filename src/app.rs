@@ -18,6 +18,7 @@ use crate::balance::{EndpointRegistry, HealthChecker};
 use crate::config::merge::merge;
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, DynamicConfig};
+use crate::middleware::circuit_breaker::BreakerRegistry;
 use crate::observe::Observer;
 use crate::provider::file::FileProvider;
 use crate::provider::{ProviderSnapshot, SnapshotRx};
@@ -100,6 +101,7 @@ struct Compiler {
     endpoints: EndpointRegistry,
     pools: PoolRegistry,
     transports: TransportRegistry,
+    breakers: BreakerRegistry,
     health: HealthChecker,
     table: Arc<ArcSwap<RoutingTable>>,
     issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
@@ -127,6 +129,7 @@ impl Compiler {
             pools: &self.pools,
             transports: &self.transports,
             default_transport: &self.static_cfg.servers_transport,
+            breakers: &self.breakers,
         };
         let compiled = compile(&merged, &ctx);
         issues.extend(compiled.issues);
@@ -138,6 +141,7 @@ impl Compiler {
         self.pools.retain_used();
         self.endpoints.prune_unreferenced();
         self.transports.retain_used();
+        self.breakers.retain_used();
         for issue in &issues {
             tracing::warn!(error = %issue, "configuration issue");
         }
@@ -233,6 +237,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         endpoints: EndpointRegistry::default(),
         pools: PoolRegistry::default(),
         transports: TransportRegistry::default(),
+        breakers: BreakerRegistry::default(),
         health: HealthChecker::new(),
         table: Arc::clone(&table),
         issues: Arc::clone(&issues),
@@ -419,6 +424,7 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
         pools: &PoolRegistry::default(),
         transports: &TransportRegistry::default(),
         default_transport: &cfg.servers_transport,
+        breakers: &BreakerRegistry::default(),
     };
     let compiled = compile(&merged, &ctx);
     for issue in compiled.issues {

@@ -67,6 +67,9 @@ pub fn merge<'a>(
             if let crate::middleware::MiddlewareConfig::Chain(chain) = &mut middleware {
                 chain.middlewares = chain.middlewares.iter().map(|m| q(m)).collect();
             }
+            if let crate::middleware::MiddlewareConfig::Errors(errors) = &mut middleware {
+                errors.service = q(&errors.service);
+            }
             out.http.middlewares.insert(qualified, middleware);
         }
         for (name, transport) in &cfg.http.servers_transports {

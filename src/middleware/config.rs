@@ -27,6 +27,8 @@ pub enum MiddlewareConfig {
     Buffering(BufferingConfig),
     Retry(RetryConfig),
     Compress(CompressConfig),
+    CircuitBreaker(CircuitBreakerConfig),
+    Errors(ErrorsConfig),
     Chain(ChainConfig),
 }
 
@@ -49,6 +51,8 @@ impl MiddlewareConfig {
             MiddlewareConfig::Buffering(_) => "buffering",
             MiddlewareConfig::Retry(_) => "retry",
             MiddlewareConfig::Compress(_) => "compress",
+            MiddlewareConfig::CircuitBreaker(_) => "circuitBreaker",
+            MiddlewareConfig::Errors(_) => "errors",
             MiddlewareConfig::Chain(_) => "chain",
         }
     }
@@ -316,4 +320,38 @@ pub struct CompressConfig {
 pub struct ChainConfig {
     #[serde(default)]
     pub middlewares: Vec<String>,
+}
+
+/// `circuitBreaker` (Traefik v3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CircuitBreakerConfig {
+    #[serde(default)]
+    pub expression: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_period: Option<crate::config::duration::Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_duration: Option<crate::config::duration::Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_duration: Option<crate::config::duration::Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_code: Option<i64>,
+}
+
+/// `errors` (Traefik v3): error pages from another service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ErrorsConfig {
+    /// Codes and ranges: `"500-599"`, `"404"`.
+    #[serde(default)]
+    pub status: Vec<String>,
+    /// The service answering the error pages (qualified by the merge).
+    #[serde(default)]
+    pub service: String,
+    /// Path of the error page; `{status}` and `{url}` are replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// Status code rewrites: `"500-503": 500`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status_rewrites: BTreeMap<String, i64>,
 }

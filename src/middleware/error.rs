@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub enum MiddlewareError {
     #[error("chain middlewares are flattened by the table compiler, not compiled alone")]
     ChainNotCompiled,
+    #[error("errors middlewares name a service and are compiled by the table compiler")]
+    NeedsService,
     #[error("{middleware}: option `{option}` is required")]
     Missing {
         middleware: &'static str,
@@ -38,6 +40,13 @@ pub enum MiddlewareError {
         option: &'static str,
         value: String,
         reason: &'static str,
+    },
+    #[error("{middleware}: option `{option}` has an invalid expression {value:?}: {error}")]
+    Expression {
+        middleware: &'static str,
+        option: &'static str,
+        value: String,
+        error: String,
     },
     #[error("basicAuth: {origin} line {line}: {reason}: {text:?}")]
     Htpasswd {

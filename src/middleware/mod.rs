@@ -7,15 +7,18 @@
 //! htpasswd hashes); a request that no middleware changes costs no allocation.
 //!
 //! Compile does no network I/O; `basicAuth.usersFile` is the one option that reads a file.
-//! Lock policy: only `rateLimit` keeps mutable state, in a sharded map with one
-//! `std::sync::Mutex` per shard (see [`rate_limit`]); nothing else locks.
+//! Lock policy: `rateLimit` keeps mutable state in a sharded map with one `std::sync::Mutex`
+//! per shard (see [`rate_limit`]); `inFlightReq` and `circuitBreaker` keep theirs in atomics
+//! (see [`circuit_breaker`]); nothing else locks.
 
 pub mod add_prefix;
 pub mod basic_auth;
 pub mod buffering;
+pub mod circuit_breaker;
 pub mod compress;
 pub mod config;
 pub mod error;
+pub mod errors;
 pub mod headers;
 mod htpasswd;
 pub mod in_flight_req;
@@ -35,6 +38,7 @@ use http::HeaderValue;
 pub use add_prefix::AddPrefix;
 pub use basic_auth::BasicAuth;
 pub use buffering::Buffering;
+pub use circuit_breaker::CircuitBreaker;
 pub use compress::Compress;
 pub use config::MiddlewareConfig;
 pub use error::MiddlewareError;
@@ -107,6 +111,10 @@ pub enum Middleware {
     Retry(retry::Retry),
     /// Applied to the response body (`compress::plan`, then `Plan::apply`).
     Compress(Compress),
+    /// Answers in `on_request` while open; the proxy reports outcomes (`circuit_breaker::record`).
+    CircuitBreaker(std::sync::Arc<CircuitBreaker>),
+    /// Applied to the response after the service (`proxy::error_pages`).
+    Errors(errors::ErrorPages),
 }
 
 impl Middleware {
@@ -138,8 +146,22 @@ impl Middleware {
             MiddlewareConfig::Buffering(c) => Middleware::Buffering(Buffering::compile(c)?),
             MiddlewareConfig::Retry(c) => Middleware::Retry(retry::Retry::compile(c)?),
             MiddlewareConfig::Compress(c) => Middleware::Compress(Compress::compile(c)?),
+            MiddlewareConfig::CircuitBreaker(c) => {
+                Middleware::CircuitBreaker(std::sync::Arc::new(CircuitBreaker::compile(c)?))
+            }
+            MiddlewareConfig::Errors(_) => return Err(MiddlewareError::NeedsService),
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
+    }
+
+    /// Checks a middleware's options as far as possible without the rest of the configuration
+    /// (`chain` members and the `errors` service are resolved by the table compiler).
+    pub fn validate(cfg: &MiddlewareConfig) -> Result<(), MiddlewareError> {
+        match cfg {
+            MiddlewareConfig::Chain(_) => Ok(()),
+            MiddlewareConfig::Errors(c) => errors::ErrorsOptions::compile(c).map(drop),
+            other => Middleware::compile(other).map(drop),
+        }
     }
 
     /// Called in router order before forwarding. May rewrite the request (path, headers) or
@@ -157,11 +179,19 @@ impl Middleware {
             Middleware::BasicAuth(m) => m.on_request(req),
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
+            Middleware::CircuitBreaker(m) => {
+                if m.admit(std::time::Instant::now()) {
+                    Flow::Continue
+                } else {
+                    Flow::Respond(m.fallback())
+                }
+            }
             // Needs to hold state until the response: see `on_request_held`.
             Middleware::InFlightReq(_)
             | Middleware::Buffering(_)
             | Middleware::Retry(_)
-            | Middleware::Compress(_) => Flow::Continue,
+            | Middleware::Compress(_)
+            | Middleware::Errors(_) => Flow::Continue,
         }
     }
 
@@ -211,6 +241,7 @@ impl Middleware {
             | Middleware::Buffering(_)
             | Middleware::Retry(_)
             | Middleware::Compress(_) => {}
+            Middleware::CircuitBreaker(_) | Middleware::Errors(_) => {}
         }
     }
 
@@ -246,6 +277,8 @@ impl Middleware {
             Middleware::Buffering(_) => "buffering",
             Middleware::Retry(_) => "retry",
             Middleware::Compress(_) => "compress",
+            Middleware::CircuitBreaker(_) => "circuitBreaker",
+            Middleware::Errors(_) => "errors",
         }
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::config::dynamic::DynamicConfig;
 use crate::config::static_config::FileProviderConfig;
 use crate::config::{ConfigIssue, Element};
-use crate::middleware::{Middleware, MiddlewareConfig};
+use crate::middleware::Middleware;
 use crate::provider::{ProviderSnapshot, SnapshotTx};
 use crate::rules::Rule;
 
@@ -176,10 +176,7 @@ pub fn validate(cfg: &DynamicConfig, origin: &str) -> Vec<ConfigIssue> {
         }
     }
     for (name, middleware) in &cfg.http.middlewares {
-        if matches!(middleware, MiddlewareConfig::Chain(_)) {
-            continue;
-        }
-        if let Err(e) = Middleware::compile(middleware) {
+        if let Err(e) = Middleware::validate(middleware) {
             issues.push(
                 ConfigIssue::new(Element::Middleware, name, e.to_string())
                     .with_key(middleware.kind())

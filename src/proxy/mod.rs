@@ -5,6 +5,7 @@
 pub mod body;
 pub mod entrypoint;
 pub mod error;
+mod error_pages;
 mod forward;
 pub mod framing;
 pub mod hygiene;

@@ -10,9 +10,12 @@ use http::{Request, Response};
 
 use super::body::ProxyBody;
 use super::error::ProxyError;
+use super::error_pages;
 use super::forward::{self, ForwardedPolicy};
 use super::internal;
-use crate::middleware::{buffering, compress, retry, Flow, RequestContext, RequestFacts};
+use crate::middleware::{
+    buffering, circuit_breaker, compress, retry, Flow, RequestContext, RequestFacts,
+};
 use crate::observe::Observer;
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service};
@@ -173,6 +176,7 @@ impl Proxy {
             tls,
             entrypoint: &self.name,
         };
+        let started = circuit_breaker::started(&route.middlewares);
         let mut applied = route.middlewares.len();
         let mut answer = None;
         // Permits of middlewares wrapping the forward (inFlightReq); no allocation unless used.
@@ -196,6 +200,8 @@ impl Proxy {
         } else {
             RequestFacts::default()
         };
+        // The `errors` middlewares need the request after the response; no copy without them.
+        let original = error_pages::capture(&route.middlewares[..applied], &parts);
         let resp = match answer {
             Some(resp) => resp,
             None => match route.service.resolve(std::time::Instant::now()) {
@@ -235,6 +241,9 @@ impl Proxy {
                 }
             },
         };
+        let resp =
+            error_pages::apply(&route.middlewares[..applied], original.as_ref(), resp, conn).await;
+        circuit_breaker::record(&route.middlewares[..applied], started, resp.status());
         let resp = match compress {
             Some(plan) => plan.apply(resp).await,
             None => resp,

@@ -19,6 +19,9 @@ use crate::config::dynamic::{
     WeightedConfig,
 };
 use crate::config::{ConfigIssue, DynamicConfig, Element};
+use crate::middleware::circuit_breaker::BreakerRegistry;
+use crate::middleware::config::ErrorsConfig;
+use crate::middleware::errors::{ErrorPages, ErrorsOptions};
 use crate::middleware::{Middleware, MiddlewareConfig};
 use crate::rules::Rule;
 use crate::upstream::{PoolRegistry, Target, TransportRegistry};
@@ -41,6 +44,8 @@ pub struct CompileContext<'a> {
     pub transports: &'a TransportRegistry,
     /// The static `serversTransport`, used when a service names none.
     pub default_transport: &'a ServersTransportConfig,
+    /// Circuit breakers kept across reloads (per router and middleware).
+    pub breakers: &'a BreakerRegistry,
 }
 
 /// The outcome of one compilation.
@@ -203,7 +208,7 @@ impl State<'_> {
             .iter()
             .chain(router.middlewares.iter());
         for mw in names {
-            self.middleware_into(mw, &mut Vec::new(), &mut middlewares)
+            self.middleware_into(name, mw, &mut Vec::new(), &mut middlewares)
                 .map_err(|e| issue("middlewares", format!("middleware {mw:?}: {e}")))?;
         }
         Ok((
@@ -223,6 +228,7 @@ impl State<'_> {
     /// Resolves a middleware by name, flattening chains; `path` detects cycles.
     fn middleware_into(
         &mut self,
+        router: &str,
         name: &str,
         path: &mut Vec<String>,
         out: &mut Vec<Arc<Middleware>>,
@@ -236,10 +242,33 @@ impl State<'_> {
         if let MiddlewareConfig::Chain(chain) = cfg {
             path.push(name.to_string());
             for inner in &chain.middlewares {
-                self.middleware_into(inner, path, out)
+                self.middleware_into(router, inner, path, out)
                     .map_err(|e| format!("in chain {name:?}: {inner:?}: {e}"))?;
             }
             path.pop();
+            return Ok(());
+        }
+        if let MiddlewareConfig::CircuitBreaker(c) = cfg {
+            // State per router (Traefik instantiates middlewares per router), kept across reloads.
+            let breaker = self
+                .ctx
+                .breakers
+                .get_or_compile(router, name, c)
+                .map_err(|e| e.to_string())?;
+            out.push(Arc::new(Middleware::CircuitBreaker(breaker)));
+            return Ok(());
+        }
+        if let MiddlewareConfig::Errors(c) = cfg {
+            // Needs the error service, resolved like a router's.
+            let compiled = match self.middlewares.get(name) {
+                Some(done) => done.clone(),
+                None => {
+                    let built = self.error_pages(c);
+                    self.middlewares.insert(name.to_string(), built.clone());
+                    built
+                }
+            };
+            out.push(compiled?);
             return Ok(());
         }
         let compiled = self.middlewares.entry(name.to_string()).or_insert_with(|| {
@@ -249,6 +278,16 @@ impl State<'_> {
         });
         out.push(compiled.clone()?);
         Ok(())
+    }
+
+    fn error_pages(&mut self, cfg: &ErrorsConfig) -> Resolved<Middleware> {
+        let options = ErrorsOptions::compile(cfg).map_err(|e| e.to_string())?;
+        let service = self
+            .service(&cfg.service)
+            .map_err(|e| format!("errors: service {:?} {e}", cfg.service))?;
+        Ok(Arc::new(Middleware::Errors(ErrorPages::new(
+            options, service,
+        ))))
     }
 
     fn service(&mut self, name: &str) -> Resolved<Service> {

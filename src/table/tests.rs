@@ -38,6 +38,7 @@ fn build_cfg(cfg: &DynamicConfig, entrypoints: &[EntryPointInfo]) -> Compiled {
         pools: &pools,
         transports: &transports,
         default_transport: &default_transport,
+        breakers: &Default::default(),
     };
     compile(cfg, &ctx)
 }
@@ -304,4 +305,41 @@ http:
         "{}",
         c.issues[0].message
     );
+}
+
+fn with_middleware(cfg: &mut DynamicConfig, router_name: &str, rule: &str, mw: &str) {
+    let mut r = router(rule, None);
+    r.middlewares = vec![mw.to_string()];
+    cfg.http.routers.insert(router_name.to_string(), r);
+}
+
+#[test]
+fn circuit_breakers_are_per_router_and_a_bad_one_disables_its_routers() {
+    let mut cfg = DynamicConfig::default();
+    let breaker = |expr: &str| -> crate::middleware::MiddlewareConfig {
+        serde_json::from_value(serde_json::json!({"circuitBreaker": {"expression": expr}})).unwrap()
+    };
+    cfg.http
+        .middlewares
+        .insert("cb".into(), breaker("NetworkErrorRatio() > 0.5"));
+    cfg.http
+        .middlewares
+        .insert("bad".into(), breaker("NetworkErrorRatio() >"));
+    with_middleware(&mut cfg, "a", "PathPrefix(`/a`)", "cb");
+    with_middleware(&mut cfg, "b", "PathPrefix(`/b`)", "cb");
+    with_middleware(&mut cfg, "c", "PathPrefix(`/c`)", "bad");
+    cfg.http
+        .routers
+        .insert("d".into(), router("PathPrefix(`/d`)", None));
+    let out = build_cfg(&cfg, &web());
+    let names: Vec<_> = out.table.routes.keys().cloned().collect();
+    assert_eq!(names, ["a", "b", "d"]);
+    assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
+    let issue = &out.issues[0];
+    assert_eq!((issue.element, issue.name.as_str()), (Element::Router, "c"));
+    assert!(issue.message.contains("column 22"), "{}", issue.message);
+    // Routers a and b each have their own breaker state.
+    let a = &out.table.routes["a"].middlewares[0];
+    let b = &out.table.routes["b"].middlewares[0];
+    assert!(!Arc::ptr_eq(a, b));
 }

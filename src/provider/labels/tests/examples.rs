@@ -518,3 +518,60 @@ fn compress_true_and_options() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[test]
+fn circuit_breaker_and_errors_labels() {
+    let (cfg, issues) = translate(&svc(
+        "s_cb",
+        &[
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.middlewares.cb.circuitbreaker.expression",
+                "LatencyAtQuantileMS(50.0) > 100",
+            ),
+            (
+                "traefik.http.middlewares.cb.circuitbreaker.fallbackDuration",
+                "3s",
+            ),
+            (
+                "traefik.http.middlewares.cb.circuitbreaker.responsecode",
+                "429",
+            ),
+            (
+                "traefik.http.middlewares.test-errors.errors.status",
+                "500,501,503,505-599",
+            ),
+            (
+                "traefik.http.middlewares.test-errors.errors.statusRewrites.502-504",
+                "500",
+            ),
+            (
+                "traefik.http.middlewares.test-errors.errors.service",
+                "serviceError",
+            ),
+            (
+                "traefik.http.middlewares.test-errors.errors.query",
+                "/{status}.html",
+            ),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let MiddlewareConfig::CircuitBreaker(cb) = &cfg.http.middlewares["cb"] else {
+        panic!("{:?}", cfg.http.middlewares["cb"]);
+    };
+    assert_eq!(cb.expression, "LatencyAtQuantileMS(50.0) > 100");
+    assert_eq!(
+        cb.fallback_duration.map(|d| d.get()),
+        Some(std::time::Duration::from_secs(3))
+    );
+    assert_eq!(cb.response_code, Some(429));
+    let MiddlewareConfig::Errors(e) = &cfg.http.middlewares["test-errors"] else {
+        panic!("{:?}", cfg.http.middlewares["test-errors"]);
+    };
+    assert_eq!(e.status, ["500", "501", "503", "505-599"]);
+    assert_eq!(e.status_rewrites["502-504"], 500);
+    assert_eq!(e.service, "serviceError");
+    assert_eq!(e.query.as_deref(), Some("/{status}.html"));
+    crate::middleware::Middleware::validate(&cfg.http.middlewares["cb"]).unwrap();
+    crate::middleware::Middleware::validate(&cfg.http.middlewares["test-errors"]).unwrap();
+}
