@@ -47,7 +47,7 @@ pub(super) async fn apply(
     };
     for m in passed.iter().rev() {
         if let Middleware::Errors(pages) = &**m {
-            resp = page(pages, original, resp, conn).await;
+            resp = Box::pin(page(pages, original, resp, conn)).await;
         }
     }
     resp

@@ -32,6 +32,17 @@ static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
+/// The headers an untrusted peer may not set (`sanitize_forwarded`).
+static FORWARDED: [&HeaderName; 7] = [
+    &X_FORWARDED_FOR,
+    &X_FORWARDED_PROTO,
+    &X_FORWARDED_HOST,
+    &X_FORWARDED_PORT,
+    &X_FORWARDED_SERVER,
+    &X_FORWARDED_PREFIX,
+    &X_REAL_IP,
+];
+
 /// Which peers may send `X-Forwarded-*` headers that swarmgate keeps (`forwardedHeaders`).
 #[derive(Debug, Clone, Default)]
 pub struct ForwardedPolicy {
@@ -240,29 +251,58 @@ fn aim(
     Ok(())
 }
 
+/// Hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy ones Go's proxy strips); `TE` is handled
+/// apart because `TE: trailers` may travel.
+static HOP_BY_HOP: [&HeaderName; 8] = [
+    &header::CONNECTION,
+    &KEEP_ALIVE,
+    &PROXY_CONNECTION,
+    &header::PROXY_AUTHENTICATE,
+    &header::PROXY_AUTHORIZATION,
+    &header::TRAILER,
+    &header::TRANSFER_ENCODING,
+    &header::UPGRADE,
+];
+
 /// Removes hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy ones Go's proxy strips).
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    // One pass over the names finds which are present: a hashed removal of an absent name costs
+    // more than the whole pass, and most messages carry none or only `Connection`.
+    let mut present = 0u16;
+    let mut te = false;
+    for name in headers.keys() {
+        match HOP_BY_HOP.iter().position(|h| *h == name) {
+            Some(i) => present |= 1 << i,
+            None => te |= name == header::TE,
+        }
+    }
+    if present == 0 && !te {
+        return;
+    }
+    // Names listed in `Connection` go too; its usual tokens are no header of their own.
     let listed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .map(str::trim)
+        .filter(|t| {
+            !["close", "keep-alive", "upgrade"]
+                .iter()
+                .any(|u| t.eq_ignore_ascii_case(u))
+        })
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
         .collect();
     for name in listed {
         headers.remove(name);
     }
-    for name in [
-        &header::CONNECTION,
-        &KEEP_ALIVE,
-        &PROXY_CONNECTION,
-        &header::PROXY_AUTHENTICATE,
-        &header::PROXY_AUTHORIZATION,
-        &header::TRAILER,
-        &header::TRANSFER_ENCODING,
-        &header::UPGRADE,
-    ] {
-        headers.remove(name);
+    for (i, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            headers.remove(*name);
+        }
+    }
+    if !te {
+        return;
     }
     // `TE: trailers` is the one TE value that may travel (gRPC needs it).
     let te_trailers = headers
@@ -285,15 +325,11 @@ pub fn sanitize_forwarded(headers: &mut HeaderMap, conn: &ConnInfo, policy: &For
     if policy.trusts(conn.peer.ip()) {
         return;
     }
-    for name in [
-        &X_FORWARDED_FOR,
-        &X_FORWARDED_PROTO,
-        &X_FORWARDED_HOST,
-        &X_FORWARDED_PORT,
-        &X_FORWARDED_SERVER,
-        &X_FORWARDED_PREFIX,
-        &X_REAL_IP,
-    ] {
+    let present = |name: &HeaderName| name.as_str().starts_with("x-") && FORWARDED.contains(&name);
+    if !headers.keys().any(present) {
+        return;
+    }
+    for name in FORWARDED {
         headers.remove(name);
     }
 }
@@ -314,27 +350,42 @@ fn rewrite_request_headers(
     original_host: Option<&HeaderValue>,
 ) {
     remove_hop_by_hop(headers);
+    // Which `X-Forwarded-*` the request already has, in one pass (a miss costs a hash each).
+    let (mut prior_for, mut real_ip, mut proto, mut fwd_host, mut fwd_port) =
+        (false, false, false, false, false);
+    for name in headers.keys().filter(|n| n.as_str().starts_with("x-")) {
+        prior_for |= name == X_FORWARDED_FOR;
+        real_ip |= name == X_REAL_IP;
+        proto |= name == X_FORWARDED_PROTO;
+        fwd_host |= name == X_FORWARDED_HOST;
+        fwd_port |= name == X_FORWARDED_PORT;
+    }
+    // Room for the five headers below at once rather than growing the map on the way.
+    headers.reserve(5);
     let client_ip = conn.peer.ip();
     let ip_value = ip_header(client_ip);
-    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+    let prior = prior_for
+        .then(|| headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()))
+        .flatten();
+    let xff = match prior {
         Some(prior) => {
             HeaderValue::from_str(&format!("{prior}, {client_ip}")).unwrap_or(ip_value.clone())
         }
         None => ip_value.clone(),
     };
     headers.insert(X_FORWARDED_FOR.clone(), xff);
-    if !headers.contains_key(&X_REAL_IP) {
+    if !real_ip {
         headers.insert(X_REAL_IP.clone(), ip_value);
     }
-    if !headers.contains_key(&X_FORWARDED_PROTO) {
+    if !proto {
         let proto = if conn.tls { "https" } else { "http" };
         headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
     }
     if let Some(host) = original_host {
-        if !headers.contains_key(&X_FORWARDED_HOST) {
+        if !fwd_host {
             headers.insert(X_FORWARDED_HOST.clone(), host.clone());
         }
-        if !headers.contains_key(&X_FORWARDED_PORT) {
+        if !fwd_port {
             let port = host
                 .to_str()
                 .ok()
@@ -421,6 +472,65 @@ mod tests {
         assert!(h.get(header::CONNECTION).is_none());
         assert_eq!(h.get(header::TE).unwrap(), "trailers");
         assert_eq!(h.get("x-kept").unwrap(), "1");
+    }
+
+    #[test]
+    fn hop_by_hop_only_what_is_there_goes() {
+        // Nothing hop-by-hop: the map is left as it is.
+        let mut h = HeaderMap::new();
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        h.insert(header::HOST, HeaderValue::from_static("a"));
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 2);
+        // The usual tokens need no header of their own; a listed custom one goes.
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("Keep-Alive, Upgrade, X-Hop"),
+        );
+        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        h.insert("x-hop", HeaderValue::from_static("1"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["x-kept"]);
+        // `TE` alone: only `trailers` survives, other codings do not.
+        let mut h = HeaderMap::new();
+        h.insert(header::TE, HeaderValue::from_static("gzip"));
+        remove_hop_by_hop(&mut h);
+        assert!(h.is_empty());
+    }
+
+    #[test]
+    fn trusted_forwarded_headers_are_kept_as_sent() {
+        let mut h = HeaderMap::new();
+        for (name, value) in [
+            ("x-real-ip", "1.2.3.4"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "front.example"),
+            ("x-forwarded-port", "8443"),
+        ] {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+        let policy = ForwardedPolicy {
+            insecure: true,
+            trusted: Vec::new(),
+        };
+        let c = conn("10.1.2.3");
+        sanitize_forwarded(&mut h, &c, &policy);
+        let host = HeaderValue::from_static("back.example:80");
+        rewrite_request_headers(&mut h, &c, Some(&host));
+        assert_eq!(h.get("x-forwarded-for").unwrap(), "10.1.2.3");
+        assert_eq!(h.get("x-real-ip").unwrap(), "1.2.3.4");
+        assert_eq!(h.get("x-forwarded-proto").unwrap(), "https");
+        assert_eq!(h.get("x-forwarded-host").unwrap(), "front.example");
+        assert_eq!(h.get("x-forwarded-port").unwrap(), "8443");
+        // Untrusted: every one of them is replaced.
+        sanitize_forwarded(&mut h, &c, &ForwardedPolicy::default());
+        rewrite_request_headers(&mut h, &c, Some(&host));
+        assert_eq!(h.get("x-real-ip").unwrap(), "10.1.2.3");
+        assert_eq!(h.get("x-forwarded-proto").unwrap(), "http");
+        assert_eq!(h.get("x-forwarded-host").unwrap(), "back.example:80");
+        assert_eq!(h.get("x-forwarded-port").unwrap(), "80");
     }
 
     fn conn(ip: &str) -> ConnInfo {

@@ -148,6 +148,14 @@ impl Activity {
         self.last_ms.store(ms, Ordering::Relaxed);
     }
 
+    /// Bytes moved. While a request is in flight the connection is not idle anyway and the end of
+    /// the request touches, so the clock is read only between requests (and in upgraded tunnels).
+    fn moved(&self) {
+        if self.in_flight.load(Ordering::Relaxed) == 0 {
+            self.touch();
+        }
+    }
+
     /// Marks one request in flight until the returned guard (moved into the response body) drops.
     pub fn begin(self: &Arc<Self>) -> InFlight {
         self.began_ms.store(self.now_ms(), Ordering::Relaxed);
@@ -240,7 +248,7 @@ impl<T: AsyncRead> AsyncRead for TrackedIo<T> {
         let before = buf.filled().len();
         let res = this.inner.poll_read(cx, buf);
         if buf.filled().len() > before {
-            this.activity.touch();
+            this.activity.moved();
         }
         res
     }
@@ -255,7 +263,7 @@ impl<T: AsyncWrite> AsyncWrite for TrackedIo<T> {
         let this = self.project();
         let res = this.inner.poll_write(cx, buf);
         if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
+            this.activity.moved();
         }
         res
     }
@@ -268,7 +276,7 @@ impl<T: AsyncWrite> AsyncWrite for TrackedIo<T> {
         let this = self.project();
         let res = this.inner.poll_write_vectored(cx, bufs);
         if matches!(res, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
+            this.activity.moved();
         }
         res
     }

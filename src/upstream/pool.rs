@@ -118,15 +118,11 @@ impl UpstreamPool {
         req: Request<ProxyBody>,
         upgrade: bool,
     ) -> Result<Upstreamed, SendError> {
-        let exchange = async {
-            match self.target.scheme {
-                UpstreamScheme::H2c => self.send_h2(req).await,
-                UpstreamScheme::Http | UpstreamScheme::Https => self.send_h1(req, upgrade).await,
-            }
-        };
+        // Each arm builds its own exchange future: a shared local would be kept beside the
+        // `Timeout` that moves it, doubling the size of every future this one is part of.
         match self.transport.response_header_timeout {
-            None => exchange.await,
-            Some(limit) => tokio::time::timeout(limit, exchange)
+            None => self.exchange(req, upgrade).await,
+            Some(limit) => tokio::time::timeout(limit, self.exchange(req, upgrade))
                 .await
                 .unwrap_or_else(|_| {
                     Err(SendError {
@@ -136,6 +132,17 @@ impl UpstreamPool {
                         request: None,
                     })
                 }),
+        }
+    }
+
+    async fn exchange(
+        self: &Arc<Self>,
+        req: Request<ProxyBody>,
+        upgrade: bool,
+    ) -> Result<Upstreamed, SendError> {
+        match self.target.scheme {
+            UpstreamScheme::H2c => self.send_h2(req).await,
+            UpstreamScheme::Http | UpstreamScheme::Https => self.send_h1(req, upgrade).await,
         }
     }
 
@@ -166,7 +173,7 @@ impl UpstreamPool {
                 }
             }
         }
-        let mut sender = match connect(&self.target, &self.transport).await {
+        let mut sender = match Box::pin(connect(&self.target, &self.transport)).await {
             Ok(Sender::H1(sender)) => sender,
             Ok(Sender::H2(_)) => {
                 let source = BoxError::from("server negotiated HTTP/2 on an HTTP/1 connection");
@@ -220,7 +227,7 @@ impl UpstreamPool {
             }
             self.h2.store(None);
         }
-        let mut sender = match connect(&self.target, &self.transport).await {
+        let mut sender = match Box::pin(connect(&self.target, &self.transport)).await {
             Ok(Sender::H2(sender)) => sender,
             Ok(Sender::H1(_)) => {
                 let source = BoxError::from("expected an HTTP/2 connection");
