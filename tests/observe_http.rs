@@ -225,6 +225,70 @@ async fn common_access_log_to_file() {
     gw.stop().await;
 }
 
+/// A `weighted` service logs the URL of the server that answered, in the service it picked.
+#[tokio::test]
+async fn access_log_names_the_server_behind_a_weighted_service() {
+    let (blue, green) = (backend("blue").await, backend("green").await);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let extra = format!(
+        "[accessLog]\nformat = \"json\"\nfilePath = {:?}\n",
+        log.display().to_string()
+    );
+    let dynamic = format!(
+        r#"http:
+  routers:
+    app:
+      rule: "PathPrefix(`/`)"
+      service: canary
+  services:
+    canary:
+      weighted:
+        services:
+          - name: blue
+            weight: 1
+          - name: green
+            weight: 1
+    blue:
+      loadBalancer:
+        servers:
+          - url: "{}"
+    green:
+      loadBalancer:
+        servers:
+          - url: "{}"
+"#,
+        blue.url(),
+        green.url()
+    );
+    let gw = gateway_with(&dynamic, &extra).await;
+    let c = client();
+    for _ in 0..4 {
+        assert_eq!(get(&c, &gw.url("/w"), None).await.status, 200);
+    }
+    let urls = [blue.url(), green.url()];
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            let log = log.clone();
+            let urls = urls.clone();
+            async move {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let logged: Vec<String> = text
+                    .lines()
+                    .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                    .map(|v| v["ServiceURL"].as_str().unwrap_or("").to_string())
+                    .collect();
+                // Both children answered (1:1 weights), each logged with its own server's URL.
+                logged.len() == 4 && urls.iter().all(|u| logged.contains(u))
+            }
+        })
+        .await,
+        "access log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn metrics_on_a_named_entrypoint_and_unrouted_requests() {
     let b = backend("one").await;

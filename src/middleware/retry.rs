@@ -48,8 +48,8 @@ impl Retry {
     }
 }
 
-/// One forwarding outcome and the index of the server that handled it.
-pub type Sent = (Result<Response<ProxyBody>, ProxyError>, Option<usize>);
+/// One forwarding outcome and the server that handled it (`S`: whatever the sender names it by).
+pub type Sent<S> = (Result<Response<ProxyBody>, ProxyError>, Option<S>);
 
 /// The body's bytes when it can be sent again.
 fn replayable(body: &ProxyBody) -> Option<Bytes> {
@@ -81,15 +81,15 @@ fn copy_head(p: &http::request::Parts) -> http::request::Parts {
 }
 
 /// Forwards through `send`, retrying per the route's first `retry` middleware (if any).
-pub async fn around<F, Fut>(
+pub async fn around<F, Fut, S>(
     middlewares: &[Arc<Middleware>],
     parts: http::request::Parts,
     body: ProxyBody,
     mut send: F,
-) -> Sent
+) -> Sent<S>
 where
     F: FnMut(http::request::Parts, ProxyBody) -> Fut,
-    Fut: Future<Output = Sent>,
+    Fut: Future<Output = Sent<S>>,
 {
     let policy = middlewares.iter().find_map(|m| match &**m {
         Middleware::Retry(r) => Some(*r),

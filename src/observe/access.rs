@@ -16,7 +16,8 @@ use http::Method;
 
 use super::clock::Civil;
 use crate::config::static_config::{AccessLogConfig, AccessLogFormat};
-use crate::table::{Route, Service};
+use crate::table::Route;
+use crate::upstream::UpstreamPool;
 
 /// Entries that may wait for the writer before new ones are dropped.
 const CHANNEL_CAPACITY: usize = 16 * 1024;
@@ -44,8 +45,8 @@ pub struct Entry {
     pub user_agent: Option<String>,
     pub user: Option<String>,
     pub route: Option<Arc<Route>>,
-    /// Index of the server that handled it, in the route's balancer.
-    pub served: Option<usize>,
+    /// The server that handled it.
+    pub served: Option<Arc<UpstreamPool>>,
     /// Sequence number of this request since start (Traefik's request count).
     pub count: u64,
 }
@@ -61,18 +62,9 @@ impl Entry {
 
     /// URL of the server that handled the request.
     fn url(&self) -> &str {
-        match (&self.route, self.served) {
-            (Some(route), Some(i)) => match &*route.service {
-                Service::LoadBalancer(lb) => lb
-                    .balancer
-                    .endpoints()
-                    .get(i)
-                    .map(|e| e.url.as_str())
-                    .unwrap_or(""),
-                Service::Internal(_) | Service::Weighted(_) => "",
-            },
-            _ => "",
-        }
+        self.served
+            .as_deref()
+            .map_or("", |pool| pool.target().url.as_str())
     }
 }
 

@@ -178,12 +178,13 @@ impl Observer {
     }
 
     /// Records a finished request: metrics, then the access log entry.
-    /// `served` is the index of the server that answered, in the route's balancer.
+    /// `served` is the pool of the server that answered (of the route's service, or of the
+    /// service a `weighted` one picked).
     pub fn finish(
         &self,
         pending: Pending,
         route: Option<&Arc<Route>>,
-        served: Option<usize>,
+        served: Option<Arc<crate::upstream::UpstreamPool>>,
         resp: &Response<ProxyBody>,
     ) {
         let elapsed = pending.started.elapsed();

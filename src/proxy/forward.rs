@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -16,7 +17,7 @@ use super::error::ProxyError;
 use super::service::ConnInfo;
 use super::upgrade;
 use crate::table::LoadBalancedService;
-use crate::upstream::{Target, UpstreamScheme, Upstreamed};
+use crate::upstream::{Target, UpstreamPool, UpstreamScheme, Upstreamed};
 
 /// Attempts per request: the first pick plus one retry on another server when the first could not
 /// be reached.
@@ -109,13 +110,13 @@ pub fn strip_port(host: &str) -> &str {
 }
 
 /// Sends the request to one of the service's servers (retrying once when nothing was sent).
-/// `served` is set to the index of the last server tried (for the access log).
+/// `served` is set to the pool of the last server tried (for the access log).
 pub async fn forward(
     service: &LoadBalancedService,
     mut parts: http::request::Parts,
     body: ProxyBody,
     conn: &ConnInfo,
-    served: &mut Option<usize>,
+    served: &mut Option<Arc<UpstreamPool>>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let upgrade_proto = upgrade::requested(&parts.version, &parts.headers);
     let client_upgrade = upgrade_proto
@@ -171,7 +172,7 @@ pub async fn forward(
             original_host.as_ref(),
         )?;
         let _inflight = endpoint.state.start_request();
-        *served = Some(index);
+        *served = Some(Arc::clone(pool));
         match pool.send(req, upgrade_proto.is_some()).await {
             Ok(upstreamed) => {
                 endpoint.state.report_success();

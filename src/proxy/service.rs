@@ -19,6 +19,7 @@ use crate::middleware::{
 use crate::observe::Observer;
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service};
+use crate::upstream::UpstreamPool;
 
 /// What the entrypoint knows about a client connection.
 #[derive(Debug, Clone, Copy)]
@@ -108,7 +109,11 @@ impl Proxy {
         &self,
         req: Request<B>,
         conn: &ConnInfo,
-    ) -> (Response<ProxyBody>, Option<Arc<Route>>, Option<usize>)
+    ) -> (
+        Response<ProxyBody>,
+        Option<Arc<Route>>,
+        Option<Arc<UpstreamPool>>,
+    )
     where
         B: Into<ProxyBody>,
     {
@@ -167,7 +172,7 @@ impl Proxy {
         mut parts: http::request::Parts,
         body: ProxyBody,
         conn: &ConnInfo,
-        served: &mut Option<usize>,
+        served: &mut Option<Arc<UpstreamPool>>,
     ) -> Response<ProxyBody> {
         forward::sanitize_forwarded(&mut parts.headers, conn, &self.forwarded);
         let tls = forward::effective_tls(&parts.headers, conn, &self.forwarded);

@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use super::*;
 use crate::rules::Rule;
-use crate::table::InternalService;
+use crate::table::{InternalService, Service};
 
 fn entry(route: Option<Arc<Route>>) -> Entry {
     Entry {
