@@ -203,15 +203,17 @@ class Proc:
         return found
 
     def cpu_ticks(self):
-        total = 0
+        """(user, system) clock ticks of the process tree."""
+        user = system = 0
         for pid in self.pids():
             try:
                 with open(f"/proc/{pid}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime
+                user += int(fields[11])  # utime
+                system += int(fields[12])  # stime
             except OSError:
                 pass
-        return total
+        return user, system
 
     def hwm_kib(self):
         total = 0
@@ -389,7 +391,10 @@ def main():
                 h1 = run_wrk(port)
                 after = proc.cpu_ticks() if proc else None
                 if proc and h1.get("ok"):
-                    h1["cpu_us_per_req"] = (after - before) / CLK_TCK * 1e6 / h1["requests"]
+                    per_req = [(a - b) / CLK_TCK * 1e6 / h1["requests"]
+                               for a, b in zip(after, before)]
+                    h1["cpu_user_us_per_req"], h1["cpu_sys_us_per_req"] = per_req
+                    h1["cpu_us_per_req"] = sum(per_req)
                 h2 = run_h2load(h2_ports[name]) if h2_support[name] else {"ok": False,
                                                                            "raw": "no h2c"}
                 fixed = run_fixed(port)
@@ -413,6 +418,8 @@ def main():
             "p99_ms": pick("fixed", "p99_ms"),
             "p999_ms": pick("fixed", "p999_ms"),
             "cpu_us_per_req": pick("h1", "cpu_us_per_req"),
+            "cpu_user_us_per_req": pick("h1", "cpu_user_us_per_req"),
+            "cpu_sys_us_per_req": pick("h1", "cpu_sys_us_per_req"),
             "peak_rss_kib": hwm.get(name),
         }
     ratios = {}
@@ -489,8 +496,9 @@ def markdown(res):
         f"per run, {res['settings']['conns']} connections; fixed rate {res['settings']['rate']} req/s. "
         "Ratio to Traefik in brackets.",
         "",
-        "| target | HTTP/1.1 req/s | h2c req/s | p50 ms | p99 ms | p99.9 ms | CPU µs/req | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| target | HTTP/1.1 req/s | h2c req/s | p50 ms | p99 ms | p99.9 ms | CPU µs/req "
+        "| user + sys µs/req | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, v in s.items():
         rr = r.get(name, {})
@@ -505,9 +513,24 @@ def markdown(res):
         lines.append(
             f"| {name} | {cell('h1_rps')} | {cell('h2_rps')} | {cell('p50_ms', 2)} | "
             f"{cell('p99_ms', 2)} | {cell('p999_ms', 2)} | {cell('cpu_us_per_req', 1)} | "
-            f"{cell('peak_rss_kib', 1, 1 / 1024)} |")
+            f"{split(v)} | {cell('peak_rss_kib', 1, 1 / 1024)} |")
     lines.append("")
+    sg, ng = s.get("swarmgate"), s.get("nginx")
+    if sg and ng and sg.get("h1_rps") and ng.get("h1_rps") and sg.get("cpu_us_per_req") \
+            and ng.get("cpu_us_per_req"):
+        lines.append(
+            f"swarmgate relative to nginx: HTTP/1.1 req/s {sg['h1_rps'] / ng['h1_rps']:.2f}×, "
+            f"CPU per request {sg['cpu_us_per_req'] / ng['cpu_us_per_req']:.2f}×.")
+        lines.append("")
     return "\n".join(lines)
+
+
+def split(v):
+    """User and system CPU per request, e.g. `7.4 + 13.1`."""
+    user, system = v.get("cpu_user_us_per_req"), v.get("cpu_sys_us_per_req")
+    if user is None or system is None:
+        return "n/a"
+    return f"{user:.1f} + {system:.1f}"
 
 
 if __name__ == "__main__":
