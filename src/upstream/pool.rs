@@ -118,8 +118,6 @@ impl UpstreamPool {
         req: Request<ProxyBody>,
         upgrade: bool,
     ) -> Result<Upstreamed, SendError> {
-        // Each arm builds its own exchange future: a shared local would be kept beside the
-        // `Timeout` that moves it, doubling the size of every future this one is part of.
         match self.transport.response_header_timeout {
             None => self.exchange(req, upgrade).await,
             Some(limit) => tokio::time::timeout(limit, self.exchange(req, upgrade))
