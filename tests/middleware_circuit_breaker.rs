@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -14,10 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use support::{client, eventually, gateway, get};
-use tokio::net::TcpListener;
+use support::{client, eventually, gateway, get, serve_fn};
 
 /// A backend answering `status` (changeable) and counting the requests it sees.
 struct Flippable {
@@ -27,33 +23,20 @@ struct Flippable {
 }
 
 async fn flippable(status: u16) -> Flippable {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let status = Arc::new(AtomicU16::new(status));
     let hits = Arc::new(AtomicUsize::new(0));
     let (s, h) = (status.clone(), hits.clone());
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (s, h) = (s.clone(), h.clone());
-            tokio::spawn(async move {
-                let svc = service_fn(move |_req| {
-                    h.fetch_add(1, Ordering::SeqCst);
-                    let code = StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap();
-                    async move {
-                        Ok::<_, Infallible>(
-                            Response::builder()
-                                .status(code)
-                                .body(Full::new(Bytes::from("backend")))
-                                .unwrap(),
-                        )
-                    }
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
+    let addr = serve_fn(move |_req| {
+        h.fetch_add(1, Ordering::SeqCst);
+        let code = StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap();
+        async move {
+            Response::builder()
+                .status(code)
+                .body(Full::new(Bytes::from("backend")))
+                .unwrap()
         }
-    });
+    })
+    .await;
     Flippable { addr, status, hits }
 }
 

@@ -15,10 +15,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use support::{backend, client, gateway, get, HttpClient};
-use tokio::net::TcpListener;
+use support::{backend, client, gateway, get, serve_fn, HttpClient};
 use tokio::sync::Notify;
 
 fn big_text() -> String {
@@ -39,25 +36,11 @@ type Chunks = tokio::sync::mpsc::Receiver<Result<Frame<Bytes>, Infallible>>;
 /// encoded), `/chunked` (big, in chunks, no length), `/slow` (a short chunk, then the rest only
 /// once `release` is notified).
 async fn text_backend(release: Arc<Notify>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let release = release.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req: Request<Incoming>| {
-                    let release = release.clone();
-                    async move { Ok::<_, Infallible>(answer(req.uri().path(), release)) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
+    let addr = serve_fn(move |req: Request<Incoming>| {
+        let reply = answer(req.uri().path(), release.clone());
+        async move { reply }
+    })
+    .await;
     format!("http://{addr}")
 }
 

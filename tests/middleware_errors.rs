@@ -4,47 +4,30 @@
 
 mod support;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use support::{backend, client, gateway, get};
-use tokio::net::TcpListener;
+use support::{backend, client, gateway, get, serve_fn};
 
 /// A backend answering `/status/<code>` with that code and body `main <code>`.
 async fn main_backend() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let svc = service_fn(|req: Request<hyper::body::Incoming>| async move {
-                    let code = req
-                        .uri()
-                        .path()
-                        .strip_prefix("/status/")
-                        .and_then(|c| c.parse::<u16>().ok())
-                        .unwrap_or(200);
-                    Ok::<_, Infallible>(
-                        Response::builder()
-                            .status(code)
-                            .header("content-type", "text/x-main")
-                            .header("x-main", "yes")
-                            .body(Full::new(Bytes::from(format!("main {code}"))))
-                            .unwrap(),
-                    )
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+    serve_fn(|req: Request<hyper::body::Incoming>| async move {
+        let code = req
+            .uri()
+            .path()
+            .strip_prefix("/status/")
+            .and_then(|c| c.parse::<u16>().ok())
+            .unwrap_or(200);
+        Response::builder()
+            .status(code)
+            .header("content-type", "text/x-main")
+            .header("x-main", "yes")
+            .body(Full::new(Bytes::from(format!("main {code}"))))
+            .unwrap()
+    })
+    .await
 }
 
 fn yaml(main: SocketAddr, pages_url: &str, errors: &str) -> String {
