@@ -109,6 +109,15 @@ struct Compiler {
     internal: ProviderSnapshot,
     observer: Arc<Observer>,
     tls: Arc<crate::tls::Tls>,
+    /// Files the last table needed but could not read (`basicAuth.usersFile`).
+    missing_files: Vec<PathBuf>,
+}
+
+impl Compiler {
+    /// Whether a file the last table missed can now be read (then it is compiled again).
+    fn missing_file_appeared(&self) -> bool {
+        self.missing_files.iter().any(|p| p.is_file())
+    }
 }
 
 impl Compiler {
@@ -134,6 +143,7 @@ impl Compiler {
         let compiled = compile(&merged, &ctx);
         issues.extend(compiled.issues);
         self.tls.update(&merged, &self.infos);
+        self.missing_files = compiled.missing_files;
         let routers = compiled.table.routes.len();
         let services = compiled.table.services.len();
         self.table.store(Arc::new(compiled.table));
@@ -173,10 +183,10 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     // Providers.
     let mut sources = Vec::new();
     if let Some(dynamic) = &cfg.dynamic {
-        let (tx, rx) = watch::channel(ProviderSnapshot {
-            config: dynamic.clone(),
-            issues: Vec::new(),
-        });
+        // Read element by element when the static configuration was (`config::elements`).
+        let mut config = dynamic.clone();
+        let issues = std::mem::take(&mut config.invalid.issues);
+        let (tx, rx) = watch::channel(ProviderSnapshot { config, issues });
         sources.push(Source {
             name: "static",
             rx,
@@ -186,16 +196,8 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     if let Some(file_cfg) = &cfg.providers.file {
         let provider = FileProvider::new(file_cfg, &base);
         // Load synchronously once so the first table already has the file's routes.
-        let initial = match provider.load() {
-            Ok(config) => ProviderSnapshot {
-                config,
-                issues: Vec::new(),
-            },
-            Err(issues) => ProviderSnapshot {
-                config: DynamicConfig::default(),
-                issues,
-            },
-        };
+        let (config, issues) = provider.load();
+        let initial = ProviderSnapshot { config, issues };
         let (tx, rx) = watch::channel(initial);
         background.push(tokio::spawn(provider.run(tx)));
         sources.push(Source {
@@ -247,6 +249,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         },
         observer: Arc::clone(&observer),
         tls: Arc::clone(&tls),
+        missing_files: Vec::new(),
     };
     compiler.reload(&mut sources);
     background.extend(tls.spawn(&shutdown_rx));
@@ -298,6 +301,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
             let changed = wait_any(&mut sources);
             tokio::select! {
                 ok = changed => if !ok { return },
+                _ = wait_for_files(&compiler) => {}
                 _ = crate::proxy::entrypoint::stopped(&mut stop) => return,
             }
             tokio::time::sleep(throttle).await;
@@ -313,6 +317,22 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         entrypoints,
         background,
     })
+}
+
+/// How often files the table misses are looked for.
+const MISSING_FILE_POLL: Duration = Duration::from_secs(1);
+
+/// Resolves when a file the last table could not read appears; never when none is missing.
+async fn wait_for_files(compiler: &Compiler) {
+    if compiler.missing_files.is_empty() {
+        std::future::pending::<()>().await;
+    }
+    loop {
+        tokio::time::sleep(MISSING_FILE_POLL).await;
+        if compiler.missing_file_appeared() {
+            return;
+        }
+    }
 }
 
 /// Resolves when any provider published; `false` when every provider is gone.
@@ -405,14 +425,13 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
     let mut snapshots: Vec<(&str, DynamicConfig)> = Vec::new();
     let mut issues = Vec::new();
     if let Some(dynamic) = &cfg.dynamic {
-        issues.extend(crate::provider::file::validate(dynamic, "static config"));
+        issues.extend(dynamic.invalid.issues.iter().cloned());
         snapshots.push(("static", dynamic.clone()));
     }
     if let Some(file_cfg) = &cfg.providers.file {
-        match FileProvider::new(file_cfg, base).load() {
-            Ok(config) => snapshots.push(("file", config)),
-            Err(found) => issues.extend(found),
-        }
+        let (config, found) = FileProvider::new(file_cfg, base).load();
+        issues.extend(found);
+        snapshots.push(("file", config));
     }
     snapshots.push(("internal", crate::observe::internal::internal_config(cfg)));
     let (merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));

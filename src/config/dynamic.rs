@@ -19,6 +19,38 @@ pub struct DynamicConfig {
     pub http: HttpConfig,
     #[serde(default, skip_serializing_if = "TlsConfig::is_empty")]
     pub tls: TlsConfig,
+    /// Elements a provider found invalid. They are not served, but their names stay known so
+    /// whatever uses them fails closed (`table::compile`); never read from or written to a file.
+    #[serde(skip)]
+    pub invalid: Invalid,
+}
+
+/// The invalid elements of a provider's configuration (see `config::elements`), each with the
+/// short reason shown to the routers that use it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Invalid {
+    /// Routers that cannot be served but whose rule is known (as far as it could be read, with
+    /// priority, entrypoints and TLS mode): compiled as closed routes answering 503, so their
+    /// requests never reach a lower-priority router. `reason` by router name.
+    pub routers: BTreeMap<String, (RouterConfig, String)>,
+    pub middlewares: BTreeMap<String, String>,
+    pub services: BTreeMap<String, String>,
+    pub servers_transports: BTreeMap<String, String>,
+    /// `tls.options` entries that could not be read.
+    pub tls_options: BTreeMap<String, String>,
+    /// What the reader found (for the inline `dynamic` section of the static configuration, which
+    /// has no provider loop to report them); a provider moves them into its snapshot.
+    pub issues: Vec<super::ConfigIssue>,
+}
+
+impl Invalid {
+    pub fn is_empty(&self) -> bool {
+        self.routers.is_empty()
+            && self.middlewares.is_empty()
+            && self.services.is_empty()
+            && self.servers_transports.is_empty()
+            && self.tls_options.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -51,6 +51,10 @@ pub struct ConfigIssue {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     pub message: String,
+    /// A warning: reported like an error, but nothing was disabled for it (a user that can never
+    /// authenticate, a file of a directory that is not a dynamic configuration).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
 }
 
 impl ConfigIssue {
@@ -61,7 +65,14 @@ impl ConfigIssue {
             key: None,
             origin: None,
             message: message.into(),
+            warning: false,
         }
+    }
+
+    /// The same issue as a warning.
+    pub fn as_warning(mut self) -> Self {
+        self.warning = true;
+        self
     }
 
     pub fn with_key(mut self, key: impl Into<String>) -> Self {
@@ -77,6 +88,9 @@ impl ConfigIssue {
 
 impl fmt::Display for ConfigIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.warning {
+            f.write_str("warning: ")?;
+        }
         if let Some(origin) = &self.origin {
             write!(f, "{origin}: ")?;
         }

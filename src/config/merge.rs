@@ -80,6 +80,7 @@ pub fn merge<'a>(
                 .servers_transports
                 .insert(qualified, transport.clone());
         }
+        merge_invalid(&mut out, cfg, provider);
         out.tls
             .certificates
             .extend(cfg.tls.certificates.iter().cloned());
@@ -97,6 +98,31 @@ pub fn merge<'a>(
         }
     }
     (out, issues)
+}
+
+/// Carries a provider's invalid elements over, qualified like the good ones, so their users
+/// fail closed across providers too.
+fn merge_invalid(out: &mut DynamicConfig, cfg: &DynamicConfig, provider: &str) {
+    let q = |name: &str| qualify(name, provider);
+    let (to, from) = (&mut out.invalid, &cfg.invalid);
+    for (name, (router, reason)) in &from.routers {
+        let mut router = router.clone();
+        if !router.service.is_empty() {
+            router.service = q(&router.service);
+        }
+        router.middlewares = router.middlewares.iter().map(|m| q(m)).collect();
+        to.routers.insert(q(name), (router, reason.clone()));
+    }
+    for (from, to) in [
+        (&from.middlewares, &mut to.middlewares),
+        (&from.services, &mut to.services),
+        (&from.servers_transports, &mut to.servers_transports),
+        (&from.tls_options, &mut to.tls_options),
+    ] {
+        for (name, reason) in from {
+            to.insert(q(name), reason.clone());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod duration;
 pub mod dynamic;
+pub mod elements;
 pub mod issue;
 pub mod load;
 pub mod merge;

@@ -38,7 +38,13 @@ pub struct StaticConfig {
     pub global: Option<GlobalConfig>,
     /// swarmgate extension: dynamic configuration written inline in the static file
     /// (provider name `static`), handy for small setups and the embedded demo.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Read element by element (`config::elements`): a bad element is reported and closed, the
+    /// rest served.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::elements::deserialize_inline"
+    )]
     pub dynamic: Option<DynamicConfig>,
 }
 

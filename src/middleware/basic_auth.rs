@@ -1,8 +1,13 @@
 //! `basicAuth`: HTTP Basic authentication against htpasswd users, as Traefik's `basicAuth`.
 //!
 //! `users` and the lines of `usersFile` (blank lines and `#` comments skipped) are `user:hash`;
-//! file users override list users of the same name. A malformed line or an unsupported hash is a
-//! compile error naming the line. A missing or wrong credential gets 401 with
+//! file users override list users of the same name. A line that is not `user:hash` is a compile
+//! error naming the line (as Traefik). A hash whose format is unknown or malformed is kept, as
+//! Traefik keeps it, as a user that can never authenticate, with a warning naming the line
+//! ([`BasicAuth::notices`]). A `usersFile` that cannot be read (a Docker secret not mounted yet)
+//! makes the middleware answer 401 to everyone, with an error notice, until a reload finds the
+//! file ([`BasicAuth::missing_file`]; Traefik disables the router instead, and its requests fall
+//! through to the next router). A missing or wrong credential gets 401 with
 //! `WWW-Authenticate: Basic realm="<realm>"` (default realm `traefik`). On success the user name
 //! goes into `headerField` (if set) and `Authorization` is removed when `removeHeader` is set.
 //!
@@ -31,6 +36,18 @@ pub struct BasicAuth {
     challenge: HeaderValue,
     remove_header: bool,
     header_field: Option<HeaderName>,
+    /// `usersFile` could not be read: every request gets 401.
+    missing_file: Option<std::path::PathBuf>,
+    notices: Vec<Notice>,
+}
+
+/// Something compile noticed that the configuration's owner should know, though the middleware
+/// works (as safely as it can) anyway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub message: String,
+    /// An error (the middleware refuses everyone) rather than a warning.
+    pub error: bool,
 }
 
 /// Parses htpasswd lines from `origin` into `users`.
@@ -38,6 +55,7 @@ fn parse_lines<'a>(
     origin: &str,
     lines: impl Iterator<Item = &'a str>,
     users: &mut HashMap<String, Hash>,
+    notices: &mut Vec<Notice>,
 ) -> Result<(), MiddlewareError> {
     for (i, raw) in lines.enumerate() {
         let line = raw.trim();
@@ -56,8 +74,18 @@ fn parse_lines<'a>(
         if user.is_empty() || hash.contains(':') {
             return Err(err("expected user:hash"));
         }
-        let hash = Hash::parse(hash)
-            .ok_or_else(|| err("unsupported hash (use bcrypt, $apr1$ MD5 or {SHA})"))?;
+        let hash = Hash::parse(hash).unwrap_or_else(|| {
+            notices.push(Notice {
+                message: format!(
+                    "{M}: {origin} line {}: user {user:?} has a hash of an unknown or malformed \
+                     format (swarmgate reads bcrypt, $apr1$/$1$ MD5 and {{SHA}}): this user can \
+                     never authenticate",
+                    i + 1
+                ),
+                error: false,
+            });
+            Hash::Never
+        });
         users.insert(user.to_owned(), hash);
     }
     Ok(())
@@ -66,15 +94,25 @@ fn parse_lines<'a>(
 impl BasicAuth {
     pub fn compile(cfg: &BasicAuthConfig) -> Result<Self, MiddlewareError> {
         let mut users = HashMap::new();
-        parse_lines("users", cfg.users.iter().map(String::as_str), &mut users)?;
+        let mut notices = Vec::new();
+        let list = cfg.users.iter().map(String::as_str);
+        parse_lines("users", list, &mut users, &mut notices)?;
+        let mut missing_file = None;
         if !cfg.users_file.is_empty() {
-            let text = std::fs::read_to_string(&cfg.users_file).map_err(|source| {
-                MiddlewareError::UsersFile {
-                    path: cfg.users_file.clone().into(),
-                    source,
+            match std::fs::read_to_string(&cfg.users_file) {
+                Ok(text) => parse_lines(&cfg.users_file, text.lines(), &mut users, &mut notices)?,
+                Err(source) => {
+                    let error = MiddlewareError::UsersFile {
+                        path: cfg.users_file.clone().into(),
+                        source,
+                    };
+                    notices.push(Notice {
+                        message: format!("{error}; every request gets 401 until it can be read"),
+                        error: true,
+                    });
+                    missing_file = Some(cfg.users_file.clone().into());
                 }
-            })?;
-            parse_lines(&cfg.users_file, text.lines(), &mut users)?;
+            }
         }
         let realm = if cfg.realm.is_empty() {
             "traefik"
@@ -99,13 +137,29 @@ impl BasicAuth {
             challenge,
             remove_header: cfg.remove_header,
             header_field,
+            missing_file,
+            notices,
         })
+    }
+
+    /// Warnings (users that can never authenticate) and errors (an unreadable `usersFile`)
+    /// found while compiling.
+    pub fn notices(&self) -> &[Notice] {
+        &self.notices
+    }
+
+    /// The `usersFile` that could not be read, if any: a reload after it appears lets users in.
+    pub fn missing_file(&self) -> Option<&std::path::Path> {
+        self.missing_file.as_deref()
     }
 
     /// The authenticated user's header value, if the `Authorization` header holds valid
     /// credentials. Decodes into a stack buffer: credentials longer than
     /// [`MAX_CREDENTIALS`] bytes are refused.
     fn authenticate(&self, headers: &http::HeaderMap) -> Option<HeaderValue> {
+        if self.missing_file.is_some() {
+            return None;
+        }
         let value = headers.get(header::AUTHORIZATION)?.as_bytes();
         let (scheme, b64) = value.split_at(value.iter().position(|&b| b == b' ')?);
         if !scheme.eq_ignore_ascii_case(b"basic") {

@@ -108,12 +108,20 @@ pub(crate) fn header_name(
     })
 }
 
-/// Parses a configured header value.
+/// Parses a configured header value as Go writes one (Traefik): line breaks become spaces and
+/// surrounding whitespace is trimmed, so a YAML folded block (`contentSecurityPolicy: >`), which
+/// ends in a newline, reads as the one-line value it means.
 pub(crate) fn header_value(
     middleware: &'static str,
     option: &'static str,
     value: &str,
 ) -> Result<http::HeaderValue, MiddlewareError> {
+    let value: std::borrow::Cow<'_, str> = if value.contains(['\r', '\n']) {
+        value.replace(['\r', '\n'], " ").into()
+    } else {
+        value.into()
+    };
+    let value = value.trim_matches([' ', '\t']);
     http::HeaderValue::from_str(value).map_err(|_| MiddlewareError::HeaderValue {
         middleware,
         option,

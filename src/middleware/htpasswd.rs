@@ -17,6 +17,8 @@ pub(crate) enum Hash {
         encoded: String,
     },
     Sha1([u8; 20]),
+    /// A hash of an unknown or malformed format: never matches (Traefik's behaviour).
+    Never,
 }
 
 impl Hash {
@@ -56,6 +58,7 @@ impl Hash {
     pub(crate) fn verify(&self, password: &[u8]) -> bool {
         match self {
             Hash::Bcrypt(h) => bcrypt::verify(password, h).unwrap_or(false),
+            Hash::Never => false,
             Hash::Sha1(digest) => {
                 let got: [u8; 20] = Sha1::digest(password).into();
                 ct_eq(&got, digest)

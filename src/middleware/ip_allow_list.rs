@@ -34,13 +34,21 @@ impl IpAllowList {
             .iter()
             .map(|s| parse_range(M, "sourceRange", s))
             .collect::<Result<_, _>>()?;
+        // As Traefik (Go's `http.StatusText`): 0 means the default, any other code must be a
+        // known status. 1xx are refused too: they cannot end an exchange (Traefik's client sees
+        // a 200 for `rejectStatusCode: 100`).
         let reject = match cfg.reject_status_code {
-            None => StatusCode::FORBIDDEN,
+            None | Some(0) => StatusCode::FORBIDDEN,
             Some(code) => StatusCode::from_u16(code)
                 .ok()
-                .filter(|s| s.as_u16() >= 100)
+                .filter(|s| s.as_u16() >= 200 && s.canonical_reason().is_some())
                 .ok_or_else(|| {
-                    MiddlewareError::invalid(M, "rejectStatusCode", code, "not an HTTP status")
+                    MiddlewareError::invalid(
+                        M,
+                        "rejectStatusCode",
+                        code,
+                        "not a known HTTP status from 200 to 599",
+                    )
                 })?,
         };
         Ok(IpAllowList {

@@ -259,6 +259,23 @@ impl Middleware {
         matches!(self, Middleware::Headers(_))
     }
 
+    /// What compiling this middleware noticed (see [`basic_auth::Notice`]); empty for most.
+    pub fn notices(&self) -> &[basic_auth::Notice] {
+        match self {
+            Middleware::BasicAuth(m) => m.notices(),
+            _ => &[],
+        }
+    }
+
+    /// A file this middleware needs but could not read (a `basicAuth.usersFile`): the table
+    /// is compiled again when it appears.
+    pub fn missing_file(&self) -> Option<&std::path::Path> {
+        match self {
+            Middleware::BasicAuth(m) => m.missing_file(),
+            _ => None,
+        }
+    }
+
     /// Traefik's name for the middleware type.
     pub fn kind(&self) -> &'static str {
         match self {

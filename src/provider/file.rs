@@ -1,8 +1,13 @@
 //! The file provider: dynamic configuration from a TOML or YAML file (or every such file of a
-//! directory), re-read when it changes.
+//! directory and its subdirectories, as Traefik reads them), re-read when it changes.
 //!
-//! A file that fails to parse or validate is reported and the last good configuration stays in
-//! force. Change detection compares file contents on a short poll, which also catches editors that
+//! Each file is parsed on its own and each element read and validated on its own
+//! (`config::elements`): a bad element is reported with its file and line and disabled (its users
+//! fail closed), everything else is served, on the first load and on every reload alike. A file
+//! that is not a dynamic configuration at all (a compose file left beside the rules) is skipped
+//! with a warning. A file that cannot be read or parsed at all (a YAML syntax error) is reported
+//! and keeps its last good version, if it had one; the directory's other files are unaffected.
+//! Change detection compares file contents on a short poll, which also catches editors that
 //! replace the file and mounted configs that swap a symlink.
 
 use std::collections::BTreeMap;
@@ -10,14 +15,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::dynamic::DynamicConfig;
+use crate::config::elements::{self, Reading};
 use crate::config::static_config::FileProviderConfig;
 use crate::config::{ConfigIssue, Element};
-use crate::middleware::Middleware;
 use crate::provider::{ProviderSnapshot, SnapshotTx};
-use crate::rules::Rule;
+
+mod locate;
 
 /// How often the watched files are compared with what was last loaded.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// Subdirectories deeper than this are not read (a bound against symlink loops).
+const MAX_DEPTH: usize = 8;
 
 #[derive(Debug, Clone)]
 pub struct FileProvider {
@@ -26,8 +34,11 @@ pub struct FileProvider {
     watch: bool,
 }
 
-/// The raw contents last read, to tell whether anything changed.
-type Contents = BTreeMap<PathBuf, Vec<u8>>;
+/// What was read of each file (or why it could not be), to tell whether anything changed.
+type Contents = BTreeMap<PathBuf, Result<Vec<u8>, String>>;
+
+/// The last version of each file that parsed, kept while a later version does not.
+type LastGood = BTreeMap<PathBuf, DynamicConfig>;
 
 impl FileProvider {
     /// Relative paths are resolved against `base` (the static config file's folder or the cwd).
@@ -47,78 +58,74 @@ impl FileProvider {
         }
     }
 
-    fn read_all(&self) -> Result<Contents, ConfigIssue> {
+    fn read_all(&self) -> Contents {
         let mut files = Contents::new();
-        let unreadable = |path: &Path, e: std::io::Error| {
-            ConfigIssue::new(
-                Element::Source,
-                path.display().to_string(),
-                format!("cannot read: {e}"),
-            )
-            .with_origin("file")
-        };
         if let Some(path) = &self.filename {
-            let data = std::fs::read(path).map_err(|e| unreadable(path, e))?;
-            files.insert(path.clone(), data);
+            files.insert(path.clone(), read(path));
         }
         if let Some(dir) = &self.directory {
-            let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, e))?;
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if format_of(&path).is_some() && path.is_file() {
-                    let data = std::fs::read(&path).map_err(|e| unreadable(&path, e))?;
-                    files.insert(path, data);
-                }
-            }
+            read_dir(dir, 0, &mut files);
         }
-        Ok(files)
+        files
     }
 
-    /// Reads, parses and validates everything this provider points at.
-    pub fn load(&self) -> Result<DynamicConfig, Vec<ConfigIssue>> {
-        let files = self.read_all().map_err(|i| vec![i])?;
-        build(&files)
+    /// Reads, parses and validates everything this provider points at, once: the good elements
+    /// and every issue found.
+    pub fn load(&self) -> (DynamicConfig, Vec<ConfigIssue>) {
+        build(&self.read_all(), &mut LastGood::new())
     }
 
-    /// Publishes the configuration, then (when `watch` is on) every valid change. Invalid changes
-    /// publish the last good configuration with the new issues.
+    /// Publishes the configuration, then (when `watch` is on) every change.
     pub async fn run(self, tx: SnapshotTx) {
-        let mut last_good = DynamicConfig::default();
-        let mut seen: Option<Result<Contents, String>> = None;
+        let mut last_good = LastGood::new();
+        let mut seen: Option<Contents> = None;
         loop {
             let current = self.read_all();
-            let fingerprint = current.clone().map_err(|i| i.message);
-            if seen.as_ref() != Some(&fingerprint) {
-                seen = Some(fingerprint);
-                let outcome = current.map_err(|i| vec![i]).and_then(|files| build(&files));
-                match outcome {
-                    Ok(config) => {
-                        tracing::info!(
-                            provider = "file",
-                            routers = config.http.routers.len(),
-                            "configuration loaded"
-                        );
-                        last_good = config.clone();
-                        tx.send_replace(ProviderSnapshot {
-                            config,
-                            issues: Vec::new(),
-                        });
-                    }
-                    Err(issues) => {
-                        for issue in &issues {
-                            tracing::error!(provider = "file", error = %issue, "configuration rejected; keeping the last good one");
-                        }
-                        tx.send_replace(ProviderSnapshot {
-                            config: last_good.clone(),
-                            issues,
-                        });
-                    }
-                }
+            if seen.as_ref() != Some(&current) {
+                let (config, issues) = build(&current, &mut last_good);
+                seen = Some(current);
+                tracing::info!(
+                    provider = "file",
+                    routers = config.http.routers.len(),
+                    issues = issues.len(),
+                    "configuration loaded"
+                );
+                tx.send_replace(ProviderSnapshot { config, issues });
             }
             if !self.watch {
                 return;
             }
             tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
+}
+
+/// Every `.toml`/`.yml`/`.yaml` file of `dir` and its subdirectories; an unreadable directory is
+/// recorded under its own path.
+fn read_dir(dir: &Path, depth: usize, files: &mut Contents) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            files.insert(
+                dir.to_path_buf(),
+                Err(format!("cannot read directory: {e}")),
+            );
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if depth < MAX_DEPTH {
+                read_dir(&path, depth + 1, files);
+            }
+        } else if format_of(&path).is_some() && path.is_file() {
+            let data = read(&path);
+            files.insert(path, data);
         }
     }
 }
@@ -137,17 +144,28 @@ pub fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
-/// Parses one dynamic-config document. The error names the origin and, where the parser knows
-/// it, the line and column.
-pub fn parse(text: &str, format: Format, origin: &str) -> Result<DynamicConfig, ConfigIssue> {
-    let parsed = match format {
-        Format::Toml => toml::from_str::<DynamicConfig>(text).map_err(|e| e.to_string()),
-        Format::Yaml if text.trim().is_empty() => Ok(DynamicConfig::default()),
-        Format::Yaml => from_yaml(text),
-    };
-    parsed.map_err(|message| {
+/// Parses one dynamic-config document element by element. `Err` only when the document cannot
+/// be parsed at all (a syntax error), with the origin and, where the parser knows it, the line.
+pub fn parse(text: &str, format: Format, origin: &str) -> Result<Reading, ConfigIssue> {
+    let whole = |message: String| {
         ConfigIssue::new(Element::Source, origin, message.trim().to_string()).with_origin(origin)
-    })
+    };
+    let value = match format {
+        Format::Toml => toml::from_str::<toml::Value>(text)
+            .map_err(|e| e.to_string())
+            .and_then(|v| serde_json::to_value(v).map_err(|e| e.to_string())),
+        Format::Yaml if text.trim().is_empty() => Ok(serde_json::Value::Null),
+        Format::Yaml => serde_yaml::from_str::<serde_yaml::Value>(text)
+            .and_then(|mut v| v.apply_merge().map(|()| v))
+            .map_err(|e| e.to_string())
+            .and_then(|v| serde_json::to_value(v).map_err(|e| e.to_string())),
+    }
+    .map_err(whole)?;
+    let locate = |path: &[&str]| match format {
+        Format::Toml => locate::toml_line(text, path),
+        Format::Yaml => locate::yaml_line(text, path),
+    };
+    Ok(elements::read(value, origin, &locate))
 }
 
 /// YAML goes through a JSON value: serde_yaml reads externally tagged enums (middleware types)
@@ -158,65 +176,57 @@ pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String
     serde_path_to_error::deserialize(json).map_err(|e| format!("{}: {}", e.path(), e.inner()))
 }
 
-/// Checks what can be checked inside one provider's configuration: every rule parses and every
-/// middleware compiles. References across providers are checked when the table compiles.
-pub fn validate(cfg: &DynamicConfig, origin: &str) -> Vec<ConfigIssue> {
-    let mut issues = Vec::new();
-    for (name, router) in &cfg.http.routers {
-        if let Err(e) = Rule::parse(&router.rule) {
-            issues.push(
-                ConfigIssue::new(
-                    Element::Router,
-                    name,
-                    format!("invalid rule {:?}: {e}", router.rule),
-                )
-                .with_key("rule")
-                .with_origin(origin),
-            );
-        }
-    }
-    for (name, middleware) in &cfg.http.middlewares {
-        if let Err(e) = Middleware::validate(middleware) {
-            issues.push(
-                ConfigIssue::new(Element::Middleware, name, e.to_string())
-                    .with_key(middleware.kind())
-                    .with_origin(origin),
-            );
-        }
-    }
-    issues
-}
-
-fn build(files: &Contents) -> Result<DynamicConfig, Vec<ConfigIssue>> {
+/// Parses every file and merges their good elements. A file that cannot be read or parsed uses
+/// its entry in `last_good` (updated here) when it has one.
+fn build(files: &Contents, last_good: &mut LastGood) -> (DynamicConfig, Vec<ConfigIssue>) {
     let mut merged = DynamicConfig::default();
     let mut issues = Vec::new();
+    last_good.retain(|path, _| files.contains_key(path));
     for (path, data) in files {
         let origin = path.display().to_string();
-        let Some(format) = format_of(path) else {
-            issues.push(ConfigIssue::new(
+        let parsed = match (data, format_of(path)) {
+            (Err(message), _) => {
+                Err(ConfigIssue::new(Element::Source, &origin, message.clone())
+                    .with_origin(&origin))
+            }
+            (Ok(_), None) => Err(ConfigIssue::new(
                 Element::Source,
                 &origin,
                 "unknown format: use .toml, .yml or .yaml",
-            ));
-            continue;
+            )
+            .with_origin(&origin)),
+            (Ok(data), Some(format)) => parse(&String::from_utf8_lossy(data), format, &origin),
         };
-        let text = String::from_utf8_lossy(data);
-        match parse(&text, format, &origin) {
-            Ok(cfg) => {
-                issues.extend(validate(&cfg, &origin));
-                absorb(&mut merged, cfg, &origin, &mut issues);
+        match parsed {
+            Ok(reading) => {
+                issues.extend(reading.issues);
+                if reading.not_dynamic {
+                    last_good.remove(path);
+                    continue;
+                }
+                last_good.insert(path.clone(), reading.config.clone());
+                absorb(&mut merged, reading.config, &origin, &mut issues);
             }
-            Err(issue) => issues.push(issue),
+            Err(mut issue) => match last_good.get(path) {
+                Some(kept) => {
+                    issue
+                        .message
+                        .push_str("; keeping the last version of this file that parsed");
+                    issues.push(issue);
+                    absorb(&mut merged, kept.clone(), &origin, &mut issues);
+                }
+                None => {
+                    issue.message.push_str("; nothing of this file is served");
+                    issues.push(issue);
+                }
+            },
         }
     }
-    if issues.is_empty() {
-        Ok(merged)
-    } else {
-        Err(issues)
-    }
+    (merged, issues)
 }
 
-/// Adds one file's elements to the directory's merged configuration; a name defined twice is an issue.
+/// Adds one file's elements to the directory's merged configuration; a name defined twice is an
+/// issue (the first file, in path order, keeps it).
 fn absorb(
     into: &mut DynamicConfig,
     from: DynamicConfig,
@@ -275,73 +285,13 @@ fn absorb(
     into.tls.certificates.extend(from.tls.certificates);
     into.tls.stores.extend(from.tls.stores);
     into.tls.options.extend(from.tls.options);
+    let (to, from) = (&mut into.invalid, from.invalid);
+    to.routers.extend(from.routers);
+    to.middlewares.extend(from.middlewares);
+    to.services.extend(from.services);
+    to.servers_transports.extend(from.servers_transports);
+    to.tls_options.extend(from.tls_options);
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const YAML: &str = r#"
-http:
-  routers:
-    api:
-      rule: "PathPrefix(`/api`)"
-      service: api
-      middlewares: [strip]
-  middlewares:
-    strip:
-      stripPrefix:
-        prefixes: ["/api"]
-  services:
-    api:
-      loadBalancer:
-        servers:
-          - url: "http://127.0.0.1:9000"
-"#;
-
-    #[test]
-    fn parses_traefik_yaml() {
-        let cfg = parse(YAML, Format::Yaml, "t.yml").unwrap();
-        assert_eq!(cfg.http.routers["api"].service, "api");
-        let lb = cfg.http.services["api"].load_balancer.as_ref().unwrap();
-        assert_eq!(lb.servers[0].url, "http://127.0.0.1:9000");
-        assert!(lb.pass_host_header);
-        assert!(validate(&cfg, "t.yml").is_empty());
-    }
-
-    #[test]
-    fn parse_errors_carry_location() {
-        let err = parse("[http.routers.a]\nrule = 5\n", Format::Toml, "d.toml").unwrap_err();
-        assert!(err.message.contains("line 2"), "{}", err.message);
-        let err = parse("http:\n  routers:\n    a: [1\n", Format::Yaml, "d.yml").unwrap_err();
-        assert!(err.message.contains("line"), "{}", err.message);
-    }
-
-    #[test]
-    fn unknown_fields_are_errors() {
-        let err = parse("http:\n  routerz: {}\n", Format::Yaml, "d.yml").unwrap_err();
-        assert!(err.message.contains("routerz"), "{}", err.message);
-    }
-
-    #[test]
-    fn invalid_rule_rejects_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("d.yml");
-        std::fs::write(
-            &path,
-            YAML.replace("PathPrefix(`/api`)", "PathPrefix(`/api`"),
-        )
-        .unwrap();
-        let provider = FileProvider::new(
-            &FileProviderConfig {
-                filename: Some(path.display().to_string()),
-                directory: None,
-                watch: false,
-            },
-            dir.path(),
-        );
-        let issues = provider.load().unwrap_err();
-        assert_eq!(issues[0].element, Element::Router);
-        assert_eq!(issues[0].key.as_deref(), Some("rule"));
-    }
-}
+mod tests;

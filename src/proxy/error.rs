@@ -17,6 +17,9 @@ pub enum Side {
 pub enum ProxyError {
     #[error("no router matches the request")]
     NoRoute,
+    /// The matched router is a closed route (it could not be built from its configuration).
+    #[error("the router is closed by a configuration error")]
+    RouteClosed,
     #[error("bad request: {0}")]
     BadRequest(&'static str),
     #[error("service {service} has no available server")]
@@ -45,7 +48,9 @@ impl ProxyError {
     pub fn side(&self) -> Side {
         match self {
             ProxyError::NoRoute | ProxyError::BadRequest(_) => Side::Downstream,
-            ProxyError::NoEndpoint { .. } | ProxyError::Misconfigured { .. } => Side::Internal,
+            ProxyError::NoEndpoint { .. }
+            | ProxyError::Misconfigured { .. }
+            | ProxyError::RouteClosed => Side::Internal,
             ProxyError::Connect { .. }
             | ProxyError::ConnectTimeout { .. }
             | ProxyError::ResponseTimeout { .. }
@@ -59,6 +64,7 @@ impl ProxyError {
             ProxyError::Connect { .. } | ProxyError::ConnectTimeout { .. } => true,
             ProxyError::NoRoute
             | ProxyError::BadRequest(_)
+            | ProxyError::RouteClosed
             | ProxyError::NoEndpoint { .. }
             | ProxyError::Misconfigured { .. }
             | ProxyError::ResponseTimeout { .. }
@@ -70,9 +76,9 @@ impl ProxyError {
         match self {
             ProxyError::NoRoute => StatusCode::NOT_FOUND,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ProxyError::NoEndpoint { .. } | ProxyError::Misconfigured { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ProxyError::NoEndpoint { .. }
+            | ProxyError::Misconfigured { .. }
+            | ProxyError::RouteClosed => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Connect { .. } | ProxyError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::ConnectTimeout { .. } | ProxyError::ResponseTimeout { .. } => {
                 StatusCode::GATEWAY_TIMEOUT
@@ -82,9 +88,18 @@ impl ProxyError {
 
     /// The short plain-text answer the client gets. Details stay in the log.
     pub fn into_response(self) -> Response<ProxyBody> {
+        if let ProxyError::RouteClosed = self {
+            // A short reason, no configuration details (those are in the log and the API).
+            let mut resp = plain_response(self.status());
+            *resp.body_mut() = ProxyBody::full(CLOSED_BODY);
+            return resp;
+        }
         plain_response(self.status())
     }
 }
+
+/// The body of a closed route's 503.
+pub const CLOSED_BODY: &str = "503 Service Unavailable: router disabled by a configuration error\n";
 
 /// `404 page not found`-style short plain body, like Traefik's.
 pub fn plain_response(status: StatusCode) -> Response<ProxyBody> {

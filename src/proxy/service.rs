@@ -214,6 +214,7 @@ impl Proxy {
                     service: route.service.name().to_string(),
                 }
                 .into_response(),
+                Some(Service::Closed(_)) => ProxyError::RouteClosed.into_response(),
                 Some(Service::Internal(service)) => match &self.observer {
                     Some(o) => o.respond_internal(*service, &parts),
                     None => None,

@@ -213,6 +213,13 @@ impl Parser {
                     }))
                 }
                 TokenKind::Str(value) => {
+                    if value.is_empty() {
+                        // Traefik's checkRule: "empty args for matcher <name>".
+                        return Err(Self::error(
+                            token.column,
+                            format!("empty argument for matcher `{name}`"),
+                        ));
+                    }
                     args.push(Arg {
                         value,
                         column: token.column,

@@ -33,6 +33,16 @@ fn errors_carry_exact_column() {
             "PathPrefix(`/a`) || PathPrefix(`/b`) || PathPrefix(`/c`)",
         ),
         ("Host()", 6, "takes exactly one value, got 0"),
+        // Empty arguments, refused as the real Traefik 3.7.15 refuses them ("empty args").
+        ("Host(``)", 6, "empty argument for matcher `Host`"),
+        ("Method(``)", 8, "empty argument for matcher `Method`"),
+        ("Query(``, `v`)", 7, "empty argument for matcher `Query`"),
+        ("Query(`q`, ``)", 12, "empty argument for matcher `Query`"),
+        (
+            "PathPrefix(\"\")",
+            12,
+            "empty argument for matcher `PathPrefix`",
+        ),
         ("Header(`X`)", 11, "takes exactly two values, got 1"),
         ("Header(`X`, `a`, `b`)", 18, "exactly two values, got 3"),
         ("Query()", 7, "one or two values"),

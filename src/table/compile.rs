@@ -2,8 +2,12 @@
 //!
 //! Pure in the sense that matters: no clock, no spawning, no sockets. It does consult the
 //! reload-surviving registries (endpoint health, connection pools, transports), which only cache
-//! state keyed by name, and a transport may read its CA files. A bad router, service or middleware
-//! is left out and reported; the rest compiles.
+//! state keyed by name, and a transport may read its CA files. A bad service or middleware is
+//! left out and reported; the rest compiles. A router that cannot be built (a bad, unknown or
+//! invalid middleware, service, serversTransport or TLS options) stays as a *closed route* for its
+//! rule, priority and entrypoints, answering 503, so its requests never fall through to a
+//! lower-priority router; a router whose rule does not parse, or that is on no existing
+//! entrypoint, has nothing to hold and is only reported.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,6 +59,9 @@ pub struct Compiled {
     pub issues: Vec<ConfigIssue>,
     /// Servers with an active health check, for `HealthChecker::sync`.
     pub health: Vec<HealthTarget>,
+    /// Files middlewares need but could not read (`basicAuth.usersFile`): compile again when
+    /// one appears.
+    pub missing_files: Vec<std::path::PathBuf>,
 }
 
 type Resolved<T> = Result<Arc<T>, String>;
@@ -66,37 +73,81 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
         ctx,
         middlewares: HashMap::new(),
         services: HashMap::new(),
+        notices: Vec::new(),
+        missing_files: Vec::new(),
     };
 
     let mut per_entry: Vec<[Vec<Arc<Route>>; 2]> =
         vec![[Vec::new(), Vec::new()]; ctx.entrypoints.len()];
-    for (name, router) in &cfg.http.routers {
-        match state.router(name, router, &mut out.issues) {
-            Ok((route, bindings)) => {
-                let route = Arc::new(route);
-                for (index, tls) in bindings {
-                    if let Some(slot) = per_entry.get_mut(index) {
-                        let mut route = Arc::clone(&route);
-                        if tls != route.tls {
-                            // Same router, other TLS mode on this entrypoint (entrypoint default TLS).
-                            route = Arc::new(Route {
-                                name: route.name.clone(),
-                                rule: route.rule.clone(),
-                                priority: route.priority,
-                                middlewares: route.middlewares.clone(),
-                                service: Arc::clone(&route.service),
-                                tls,
-                                metrics: Default::default(),
-                            });
-                        }
-                        slot[usize::from(tls)].push(route);
-                    }
+    let mut place = |route: Route, bindings: Vec<(usize, bool)>, out: &mut Compiled| {
+        let route = Arc::new(route);
+        for (index, tls) in bindings {
+            if let Some(slot) = per_entry.get_mut(index) {
+                let mut route = Arc::clone(&route);
+                if tls != route.tls {
+                    // Same router, other TLS mode on this entrypoint (entrypoint default TLS).
+                    route = Arc::new(Route {
+                        name: route.name.clone(),
+                        rule: route.rule.clone(),
+                        priority: route.priority,
+                        middlewares: route.middlewares.clone(),
+                        service: Arc::clone(&route.service),
+                        tls,
+                        closed: route.closed.clone(),
+                        metrics: Default::default(),
+                    });
                 }
-                out.table.routes.insert(name.clone(), route);
+                slot[usize::from(tls)].push(route);
             }
+        }
+        out.table.routes.insert(route.name.clone(), route);
+    };
+    for (name, router) in &cfg.http.routers {
+        let placed = match state.placement(name, router, &mut out.issues) {
+            Ok(placed) => placed,
+            Err(issue) => {
+                out.issues.push(issue);
+                continue;
+            }
+        };
+        match state.router(name, router, &placed) {
+            Ok(route) => place(route, placed.bindings, &mut out),
+            Err(mut issue) => {
+                // Fail closed: the router keeps its place and answers 503, so its requests never
+                // reach a lower-priority router meant for something else.
+                issue.message.push_str("; router closed (answers 503)");
+                out.issues.push(issue);
+                place(
+                    closed(name, router, placed.rule, placed.priority),
+                    placed.bindings,
+                    &mut out,
+                );
+            }
+        }
+    }
+    // Routers a provider could not read but whose rule it could: closed (already reported).
+    for (name, (router, _)) in &cfg.invalid.routers {
+        if cfg.http.routers.contains_key(name) {
+            continue;
+        }
+        match state.placement(name, router, &mut out.issues) {
+            Ok(placed) => place(
+                closed(name, router, placed.rule, placed.priority),
+                placed.bindings,
+                &mut out,
+            ),
             Err(issue) => out.issues.push(issue),
         }
     }
+
+    // Middlewares no router uses still say what they noticed (a user that can never log in).
+    for (name, mw) in &cfg.http.middlewares {
+        if let MiddlewareConfig::BasicAuth(_) = mw {
+            let _ = state.compiled(name, mw);
+        }
+    }
+    out.issues.append(&mut state.notices);
+    out.missing_files = std::mem::take(&mut state.missing_files);
 
     for [plain, tls] in &mut per_entry {
         sort_by_priority(plain);
@@ -121,6 +172,31 @@ fn sort_by_priority(routes: &mut [Arc<Route>]) {
             .cmp(&a.priority)
             .then_with(|| a.name.cmp(&b.name))
     });
+}
+
+/// The route held by a router that cannot be built: its rule and priority, no middlewares, and a
+/// service that answers 503 (`Service::Closed`).
+fn closed(name: &str, router: &RouterConfig, rule: Rule, priority: i64) -> Route {
+    Route {
+        name: name.to_string(),
+        rule,
+        priority,
+        middlewares: Box::default(),
+        service: Arc::new(Service::Closed(router.service.clone())),
+        tls: router.tls.is_some(),
+        closed: Some(Arc::from("configuration error")),
+        metrics: Default::default(),
+    }
+}
+
+/// Where a router goes: what `placement` found before anything that can make it a closed route.
+struct Placement {
+    rule: Rule,
+    priority: i64,
+    /// (entrypoint index, tls) pairs.
+    bindings: Vec<(usize, bool)>,
+    /// The first bound entrypoint's `http.middlewares` (qualified), applied before the router's.
+    ep_middlewares: Vec<String>,
 }
 
 fn collect_health(cfg: &DynamicConfig, name: &str, service: &Service, out: &mut Vec<HealthTarget>) {
@@ -151,17 +227,20 @@ struct State<'c> {
     ctx: &'c CompileContext<'c>,
     middlewares: HashMap<String, Resolved<Middleware>>,
     services: HashMap<String, Resolved<Service>>,
+    /// Warnings and errors middlewares noticed while compiling (`Middleware::notices`).
+    notices: Vec<ConfigIssue>,
+    missing_files: Vec<std::path::PathBuf>,
 }
 
 impl State<'_> {
-    /// Compiles one router; on success also returns its (entrypoint index, tls) bindings.
-    #[allow(clippy::type_complexity)]
-    fn router(
-        &mut self,
+    /// The rule, priority and entrypoints of a router: without them there is nothing to hold, so
+    /// an error here (a rule that does not parse, no existing entrypoint) leaves it out.
+    fn placement(
+        &self,
         name: &str,
         router: &RouterConfig,
         issues: &mut Vec<ConfigIssue>,
-    ) -> Result<(Route, Vec<(usize, bool)>), ConfigIssue> {
+    ) -> Result<Placement, ConfigIssue> {
         let issue = |key: &str, message: String| {
             ConfigIssue::new(Element::Router, name, message).with_key(key)
         };
@@ -171,10 +250,6 @@ impl State<'_> {
             Some(p) if p != 0 => p,
             _ => rule.default_priority(),
         };
-        let service = self
-            .service(&router.service)
-            .map_err(|e| issue("service", format!("service {:?}: {e}", router.service)))?;
-
         let mut bindings = Vec::new();
         let all = router.entry_points.is_empty();
         for wanted in &router.entry_points {
@@ -201,28 +276,55 @@ impl State<'_> {
                 "router is on no existing entrypoint".to_string(),
             ));
         }
+        Ok(Placement {
+            rule,
+            priority,
+            bindings,
+            ep_middlewares: ep_middlewares.unwrap_or(&[]).to_vec(),
+        })
+    }
 
+    /// Builds a placed router: its service, TLS options and middlewares. An error makes it a
+    /// closed route.
+    fn router(
+        &mut self,
+        name: &str,
+        router: &RouterConfig,
+        placed: &Placement,
+    ) -> Result<Route, ConfigIssue> {
+        let issue = |key: &str, message: String| {
+            ConfigIssue::new(Element::Router, name, message).with_key(key)
+        };
+        let service = self
+            .service(&router.service)
+            .map_err(|e| issue("service", format!("service {:?}: {e}", router.service)))?;
+        if let Some(options) = router.tls.as_ref().and_then(|t| t.options.as_deref()) {
+            if self.cfg.invalid.tls_options.contains_key(options) {
+                return Err(issue(
+                    "tls.options",
+                    format!("TLS options {options:?} are invalid"),
+                ));
+            }
+        }
         let mut middlewares = Vec::new();
-        let names = ep_middlewares
-            .unwrap_or(&[])
+        for mw in placed
+            .ep_middlewares
             .iter()
-            .chain(router.middlewares.iter());
-        for mw in names {
+            .chain(router.middlewares.iter())
+        {
             self.middleware_into(name, mw, &mut Vec::new(), &mut middlewares)
                 .map_err(|e| issue("middlewares", format!("middleware {mw:?}: {e}")))?;
         }
-        Ok((
-            Route {
-                name: name.to_string(),
-                rule,
-                priority,
-                middlewares: middlewares.into_boxed_slice(),
-                service,
-                tls: router.tls.is_some(),
-                metrics: Default::default(),
-            },
-            bindings,
-        ))
+        Ok(Route {
+            name: name.to_string(),
+            rule: placed.rule.clone(),
+            priority: placed.priority,
+            middlewares: middlewares.into_boxed_slice(),
+            service,
+            tls: router.tls.is_some(),
+            closed: None,
+            metrics: Default::default(),
+        })
     }
 
     /// Resolves a middleware by name, flattening chains; `path` detects cycles.
@@ -237,6 +339,9 @@ impl State<'_> {
             return Err(format!("chain cycle through {}", path.join(" -> ")));
         }
         let Some(cfg) = self.cfg.http.middlewares.get(name) else {
+            if let Some(reason) = self.cfg.invalid.middlewares.get(name) {
+                return Err(reason.clone());
+            }
             return Err("does not exist".to_string());
         };
         if let MiddlewareConfig::Chain(chain) = cfg {
@@ -271,13 +376,34 @@ impl State<'_> {
             out.push(compiled?);
             return Ok(());
         }
-        let compiled = self.middlewares.entry(name.to_string()).or_insert_with(|| {
-            Middleware::compile(cfg)
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        });
-        out.push(compiled.clone()?);
+        out.push(self.compiled(name, cfg)?);
         Ok(())
+    }
+
+    /// Compiles a plain middleware once per compilation, recording what it noticed.
+    fn compiled(&mut self, name: &str, cfg: &MiddlewareConfig) -> Resolved<Middleware> {
+        if let Some(done) = self.middlewares.get(name) {
+            return done.clone();
+        }
+        let built = Middleware::compile(cfg)
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
+        if let Ok(m) = &built {
+            for notice in m.notices() {
+                let issue = ConfigIssue::new(Element::Middleware, name, notice.message.clone())
+                    .with_key(m.kind());
+                self.notices.push(if notice.error {
+                    issue
+                } else {
+                    issue.as_warning()
+                });
+            }
+            if let Some(path) = m.missing_file() {
+                self.missing_files.push(path.to_path_buf());
+            }
+        }
+        self.middlewares.insert(name.to_string(), built.clone());
+        built
     }
 
     fn error_pages(&mut self, cfg: &ErrorsConfig) -> Resolved<Middleware> {
@@ -304,7 +430,10 @@ impl State<'_> {
             self.cfg.http.services.get(name),
         ) {
             (Some(internal), _) => Ok(Arc::new(Service::Internal(internal))),
-            (None, None) => Err("does not exist".to_string()),
+            (None, None) => match self.cfg.invalid.services.get(name) {
+                Some(reason) => Err(reason.clone()),
+                None => Err("does not exist".to_string()),
+            },
             (None, Some(cfg)) => self.build_service(name, cfg).map(Arc::new),
         };
         self.services.insert(name.to_string(), built.clone());
@@ -353,12 +482,13 @@ impl State<'_> {
     ) -> Result<LoadBalancedService, String> {
         let transport_cfg = match &lb.servers_transport {
             None => self.ctx.default_transport,
-            Some(t) => self
-                .cfg
-                .http
-                .servers_transports
-                .get(t)
-                .ok_or_else(|| format!("serversTransport {t:?} does not exist"))?,
+            Some(t) => match self.cfg.http.servers_transports.get(t) {
+                Some(found) => found,
+                None if self.cfg.invalid.servers_transports.contains_key(t) => {
+                    return Err(format!("serversTransport {t:?} is invalid"))
+                }
+                None => return Err(format!("serversTransport {t:?} does not exist")),
+            },
         };
         let transport = self
             .ctx

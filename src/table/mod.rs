@@ -29,6 +29,10 @@ pub struct Route {
     pub middlewares: Box<[Arc<Middleware>]>,
     pub service: Arc<Service>,
     pub tls: bool,
+    /// `Some(reason)` for a closed route: a router that could not be built keeps its rule and
+    /// priority and answers 503 (its service is [`Service::Closed`]). The reason is for the API;
+    /// the client only learns that the router is unavailable.
+    pub closed: Option<Arc<str>>,
     /// This route's metric series, bound on its first request (see `observe::metrics`).
     pub metrics: crate::observe::RouteSlot,
 }
@@ -39,6 +43,8 @@ pub enum Service {
     LoadBalancer(LoadBalancedService),
     Weighted(WeightedService),
     Internal(InternalService),
+    /// The service of a closed route, by the name its router gave: answers 503.
+    Closed(String),
 }
 
 impl Service {
@@ -47,6 +53,7 @@ impl Service {
             Service::LoadBalancer(lb) => &lb.name,
             Service::Weighted(w) => &w.name,
             Service::Internal(internal) => internal.name(),
+            Service::Closed(name) => name,
         }
     }
 
@@ -58,7 +65,9 @@ impl Service {
         for _ in 0..16 {
             match service {
                 Service::Weighted(w) => service = w.children.get(w.balancer.pick(now, &[])?)?,
-                Service::LoadBalancer(_) | Service::Internal(_) => return Some(service),
+                Service::LoadBalancer(_) | Service::Internal(_) | Service::Closed(_) => {
+                    return Some(service)
+                }
             }
         }
         None

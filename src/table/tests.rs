@@ -204,8 +204,22 @@ fn a_bad_router_is_reported_and_the_rest_compiles() {
         assert!(names.contains(&bad), "{bad} reported: {names:?}");
     }
     assert!(c.issues.iter().all(|i| i.element == Element::Router));
-    assert_eq!(c.table.routes.len(), 1);
-    assert_eq!(matched(&c.table, false, "x", "/m"), Some("good"));
+    // A router that cannot be built holds its rule as a closed route (503), so `/m` and `/w`
+    // never fall through to `good`; a bad rule or no entrypoint has nothing to hold.
+    let names: Vec<&str> = c.table.routes.keys().map(String::as_str).collect();
+    assert_eq!(names, ["good", "missing-mw", "missing-service"]);
+    assert_eq!(matched(&c.table, false, "x", "/m"), Some("missing-service"));
+    assert_eq!(matched(&c.table, false, "x", "/w"), Some("missing-mw"));
+    assert_eq!(matched(&c.table, false, "x", "/x"), Some("good"));
+    for closed in ["missing-mw", "missing-service"] {
+        let route = &c.table.routes[closed];
+        assert!(route.closed.is_some(), "{closed}");
+        assert!(route.middlewares.is_empty());
+        assert!(matches!(&*route.service, Service::Closed(_)));
+        let issue = c.issues.iter().find(|i| i.name == closed).unwrap();
+        assert!(issue.message.contains("router closed"), "{issue}");
+    }
+    assert!(c.table.routes["good"].closed.is_none());
 }
 
 #[test]
@@ -238,7 +252,9 @@ http:
       chain:
         middlewares: [a]
 "#;
-    let cfg = crate::provider::file::parse(yaml, crate::provider::file::Format::Yaml, "t").unwrap();
+    let cfg = crate::provider::file::parse(yaml, crate::provider::file::Format::Yaml, "t")
+        .unwrap()
+        .config;
     let c = build_cfg(&cfg, &web());
     let r = &c.table.routes["r"];
     let kinds: Vec<&str> = r.middlewares.iter().map(|m| m.kind()).collect();
@@ -297,9 +313,11 @@ http:
       weighted:
         services: [{name: a}]
 "#;
-    let cfg = crate::provider::file::parse(yaml, crate::provider::file::Format::Yaml, "t").unwrap();
+    let cfg = crate::provider::file::parse(yaml, crate::provider::file::Format::Yaml, "t")
+        .unwrap()
+        .config;
     let c = build_cfg(&cfg, &web());
-    assert!(c.table.routes.is_empty());
+    assert!(c.table.routes["r"].closed.is_some(), "held closed");
     assert!(
         c.issues[0].message.contains("cycle"),
         "{}",
@@ -333,7 +351,8 @@ fn circuit_breakers_are_per_router_and_a_bad_one_disables_its_routers() {
         .insert("d".into(), router("PathPrefix(`/d`)", None));
     let out = build_cfg(&cfg, &web());
     let names: Vec<_> = out.table.routes.keys().cloned().collect();
-    assert_eq!(names, ["a", "b", "d"]);
+    assert_eq!(names, ["a", "b", "c", "d"]);
+    assert!(out.table.routes["c"].closed.is_some(), "c is held closed");
     assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
     let issue = &out.issues[0];
     assert_eq!((issue.element, issue.name.as_str()), (Element::Router, "c"));

@@ -89,6 +89,26 @@ fn reject_status_code() {
     assert_eq!(resp.status(), 404);
 }
 
+/// The codes the real Traefik 3.7.15 accepts and refuses (`invalid HTTP status code N`); 0 is
+/// its default (403). 1xx, which Traefik takes but cannot answer with, are refused.
+#[test]
+fn reject_status_codes_as_traefik_validates_them() {
+    let reject = |code: u16| {
+        compile(json!({"ipAllowList": {"sourceRange": ["10.0.0.0/8"], "rejectStatusCode": code}}))
+            .map(|m| {
+                let mut r = req("GET", "/", &[]);
+                responded(m.on_request(&mut r, &ctx_from("8.8.8.8:1", false))).status()
+            })
+    };
+    assert_eq!(reject(0).unwrap(), 403);
+    assert_eq!(reject(418).unwrap(), 418);
+    assert_eq!(reject(503).unwrap(), 503);
+    for bad in [99, 100, 299, 599, 600, 700, 999] {
+        let err = reject(bad).unwrap_err();
+        assert!(err.to_string().contains("rejectStatusCode"), "{bad}: {err}");
+    }
+}
+
 #[test]
 fn bad_ip_allow_list_configs_are_errors() {
     let cases = [

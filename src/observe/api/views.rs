@@ -34,6 +34,13 @@ impl View<'_> {
             .collect()
     }
 
+    /// An issue that is not only a warning.
+    fn has_error(&self, element: Element, name: &str) -> bool {
+        self.issues
+            .iter()
+            .any(|i| i.element == element && i.name == name && !i.warning)
+    }
+
     fn status(enabled: bool, errors: &[String]) -> &'static str {
         match (enabled, errors.is_empty()) {
             (false, _) => "disabled",
@@ -46,8 +53,16 @@ impl View<'_> {
     pub fn routers(&self) -> Value {
         let all_eps: Vec<&str> = self.entrypoints.iter().map(|(n, _)| n.as_str()).collect();
         let mut out = Vec::new();
-        for (name, r) in &self.cfg.http.routers {
+        let unread = self
+            .cfg
+            .invalid
+            .routers
+            .iter()
+            .filter(|(name, _)| !self.cfg.http.routers.contains_key(*name))
+            .map(|(name, (r, _))| (name, r));
+        for (name, r) in self.cfg.http.routers.iter().chain(unread) {
             let compiled = self.table.routes.get(name);
+            let closed = compiled.is_some_and(|c| c.closed.is_some());
             let errors = self.errors(Element::Router, name);
             let eps: Vec<&str> = if r.entry_points.is_empty() {
                 all_eps.clone()
@@ -62,7 +77,7 @@ impl View<'_> {
                 "entryPoints": eps,
                 "using": eps,
                 "priority": compiled.map(|c| c.priority).or(r.priority).unwrap_or(r.rule.len() as i64),
-                "status": Self::status(compiled.is_some(), &errors),
+                "status": Self::status(compiled.is_some() && !closed, &errors),
             });
             if let Some(map) = v.as_object_mut() {
                 if !r.middlewares.is_empty() {
@@ -74,10 +89,27 @@ impl View<'_> {
                 if !errors.is_empty() {
                     map.insert("error".into(), json!(errors));
                 }
+                if closed {
+                    // swarmgate: the router holds its rule and answers 503 (fails closed).
+                    map.insert("closed".into(), json!(true));
+                }
             }
             out.push(v);
         }
         Value::Array(out)
+    }
+
+    /// Elements a provider could not read: listed by name, disabled, with their errors.
+    fn unread(&self, element: Element, names: &BTreeMap<String, String>, out: &mut Vec<Value>) {
+        for name in names.keys() {
+            let errors = self.errors(element, name);
+            out.push(json!({
+                "name": name,
+                "provider": provider(name),
+                "status": "disabled",
+                "error": errors,
+            }));
+        }
     }
 
     /// Routers using each service / middleware.
@@ -136,6 +168,7 @@ impl View<'_> {
             }
             out.push(v);
         }
+        self.unread(Element::Service, &self.cfg.invalid.services, &mut out);
         // Internal services in use (`api@internal`, …), as Traefik lists them.
         for (name, s) in &self.table.services {
             if let Service::Internal(_) = &**s {
@@ -164,7 +197,10 @@ impl View<'_> {
             map.insert("type".into(), json!(m.kind().to_ascii_lowercase()));
             map.insert(
                 "status".into(),
-                json!(Self::status(errors.is_empty(), &errors)),
+                json!(Self::status(
+                    !self.has_error(Element::Middleware, name),
+                    &errors
+                )),
             );
             map.insert(
                 "usedBy".into(),
@@ -175,6 +211,7 @@ impl View<'_> {
             }
             out.push(v);
         }
+        self.unread(Element::Middleware, &self.cfg.invalid.middlewares, &mut out);
         Value::Array(out)
     }
 

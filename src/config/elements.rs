@@ -1,0 +1,598 @@
+//! Reading a dynamic configuration element by element, so one bad element never empties its file.
+//!
+//! A document (a file of the file provider, the inline `dynamic` section of the static
+//! configuration) is first read as a plain JSON value, then each router, service, middleware,
+//! serversTransport and TLS entry is deserialized and validated on its own. A bad element becomes
+//! a [`ConfigIssue`] naming it, its key and (when the caller can locate it) its line, and is
+//! recorded in [`DynamicConfig::invalid`] so that whatever uses it fails closed when the table
+//! compiles; every other element is kept. Elements swarmgate does not implement (a `forwardAuth`
+//! middleware, a `tcp:` or `udp:` section) are such bad elements. A router that cannot be read
+//! but whose rule can is kept as a closed route (`Invalid::routers`); a router whose rule does not
+//! parse has nothing to hold and is only reported.
+//!
+//! Pure: no I/O. Traefik ignores unknown top-level keys and rejects a whole directory for one
+//! unknown field; swarmgate reports both per element (see docs/configuration-errors.md).
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::dynamic::{
+    CertificateConfig, DynamicConfig, RouterConfig, RouterTlsConfig, ServersTransportConfig,
+    ServiceConfig, TlsStoreConfig,
+};
+use super::{ConfigIssue, Element};
+use crate::middleware::{Middleware, MiddlewareConfig};
+use crate::rules::Rule;
+
+/// Finds the line (1-based) of a key path (`["http", "routers", "api"]`) in the source text.
+pub type Locate<'a> = &'a dyn Fn(&[&str]) -> Option<usize>;
+
+/// What [`read`] made of one document.
+#[derive(Debug, Default)]
+pub struct Reading {
+    /// The good elements, and the names of the bad ones in `config.invalid`.
+    pub config: DynamicConfig,
+    pub issues: Vec<ConfigIssue>,
+    /// The document is not a dynamic configuration at all (no `http`, `tcp`, `udp` or `tls`
+    /// section, nor a misspelling of one): a compose file left beside the rules. Nothing was read.
+    pub not_dynamic: bool,
+}
+
+const TOP: &[&str] = &["http", "tcp", "udp", "tls"];
+const HTTP: &[&str] = &["routers", "services", "middlewares", "serversTransports"];
+const TLS: &[&str] = &["certificates", "options", "stores"];
+/// Middleware types swarmgate implements (Traefik's names).
+pub const MIDDLEWARE_TYPES: &[&str] = &[
+    "addPrefix",
+    "basicAuth",
+    "buffering",
+    "chain",
+    "circuitBreaker",
+    "compress",
+    "errors",
+    "headers",
+    "inFlightReq",
+    "ipAllowList",
+    "rateLimit",
+    "redirectRegex",
+    "redirectScheme",
+    "replacePath",
+    "replacePathRegex",
+    "retry",
+    "stripPrefix",
+    "stripPrefixRegex",
+];
+/// Traefik v3 middleware types swarmgate does not implement: their users are closed.
+const TRAEFIK_ONLY_MIDDLEWARES: &[&str] = &[
+    "contentType",
+    "digestAuth",
+    "forwardAuth",
+    "grpcWeb",
+    "ipWhiteList",
+    "passTLSClientCert",
+    "plugin",
+];
+
+/// Reads one document; `origin` names it in the issues (a file path, `static config`).
+pub fn read(doc: Value, origin: &str, locate: Locate<'_>) -> Reading {
+    let mut r = Reader {
+        origin,
+        locate,
+        out: Reading::default(),
+    };
+    match doc {
+        Value::Null => {}
+        Value::Object(top) => r.top(top),
+        other => r.issue(
+            Element::Source,
+            origin,
+            &[],
+            format!(
+                "a dynamic configuration is a map of sections, found {}",
+                kind(&other)
+            ),
+        ),
+    }
+    r.out
+}
+
+/// The nearest of `candidates` to `word` when it looks like a misspelling of it.
+pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (distance(&lower, &c.to_ascii_lowercase()), *c))
+        .filter(|(d, c)| *d <= 2.min(c.len() / 2).max(1) || (*d <= 2 && word.len() > 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance (bytes; names are ASCII).
+fn distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(cur)
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn did_you_mean(word: &str, candidates: &[&str]) -> String {
+    match nearest(word, candidates) {
+        Some(n) => format!(" (did you mean `{n}`?)"),
+        None => format!(" (expected one of: {})", candidates.join(", ")),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+/// Deserializes one element; the error carries the key path inside the element.
+fn de<T: DeserializeOwned>(v: Value) -> Result<T, (Vec<String>, String)> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let mut path = Vec::new();
+        for segment in e.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Map { key } => path.push(key.clone()),
+                serde_path_to_error::Segment::Enum { variant } => path.push(variant.clone()),
+                serde_path_to_error::Segment::Seq { index } => path.push(index.to_string()),
+                serde_path_to_error::Segment::Unknown => break,
+            }
+        }
+        let at = e.path().to_string();
+        let message = if at == "." {
+            e.inner().to_string()
+        } else {
+            format!("{at}: {}", e.inner())
+        };
+        (path, message)
+    })
+}
+
+struct Reader<'a> {
+    origin: &'a str,
+    locate: Locate<'a>,
+    out: Reading,
+}
+
+impl Reader<'_> {
+    /// Records an issue at `key` (a path of the document), with its line when it can be found.
+    fn issue(&mut self, element: Element, name: &str, key: &[&str], message: String) {
+        let line = (1..=key.len()).rev().find_map(|n| (self.locate)(&key[..n]));
+        let message = match line {
+            Some(line) => format!("line {line}: {message}"),
+            None => message,
+        };
+        let mut issue = ConfigIssue::new(element, name, message).with_origin(self.origin);
+        if !key.is_empty() {
+            issue = issue.with_key(key.join("."));
+        }
+        self.out.issues.push(issue);
+    }
+
+    fn top(&mut self, top: Map<String, Value>) {
+        let known = top.keys().any(|k| TOP.contains(&k.as_str()));
+        let misspelt = top.keys().any(|k| nearest(k, TOP).is_some());
+        if !top.is_empty() && !known && !misspelt {
+            let keys: Vec<&str> = top.keys().map(String::as_str).collect();
+            self.out.not_dynamic = true;
+            self.out.issues.push(
+                ConfigIssue::new(
+                    Element::Source,
+                    self.origin,
+                    format!(
+                        "not a dynamic configuration (top-level keys {}; expected http, tcp, udp \
+                         or tls): file skipped",
+                        keys.join(", ")
+                    ),
+                )
+                .with_origin(self.origin)
+                .as_warning(),
+            );
+            return;
+        }
+        for (key, value) in top {
+            match key.as_str() {
+                "http" => self.http(value),
+                "tls" => self.tls(value),
+                "tcp" | "udp" => self.unsupported_section(&key, value),
+                other => {
+                    let hint = did_you_mean(other, TOP);
+                    let before = self.out.issues.len();
+                    self.issue(
+                        Element::Source,
+                        self.origin,
+                        &[other],
+                        format!("unknown section `{other}`{hint}: not read"),
+                    );
+                    // A misspelt section is an error; any other key (a YAML anchor holder such
+                    // as `x-defaults`) is ignored as Traefik ignores it, with a warning.
+                    if nearest(other, TOP).is_none() {
+                        for issue in &mut self.out.issues[before..] {
+                            issue.warning = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A section's map of named elements; anything else is reported.
+    fn named(&mut self, key: &[&str], value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            Value::Null => Map::new(),
+            other => {
+                let message = format!("expected a map of named elements, found {}", kind(&other));
+                self.issue(Element::Source, self.origin, key, message);
+                Map::new()
+            }
+        }
+    }
+
+    fn http(&mut self, value: Value) {
+        for (key, value) in self.named(&["http"], value) {
+            let path = ["http", key.as_str()];
+            match key.as_str() {
+                "routers" => {
+                    for (name, v) in self.named(&path, value) {
+                        self.router(&name, v);
+                    }
+                }
+                "services" => {
+                    for (name, v) in self.named(&path, value) {
+                        self.service(&name, v);
+                    }
+                }
+                "middlewares" => {
+                    for (name, v) in self.named(&path, value) {
+                        self.middleware(&name, v);
+                    }
+                }
+                "serversTransports" => {
+                    for (name, v) in self.named(&path, value) {
+                        self.servers_transport(&name, v);
+                    }
+                }
+                other => {
+                    let hint = did_you_mean(other, HTTP);
+                    self.issue(
+                        Element::Source,
+                        self.origin,
+                        &path,
+                        format!("unknown section `http.{other}`{hint}: not read"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn router(&mut self, name: &str, value: Value) {
+        let key = ["http", "routers", name];
+        match de::<RouterConfig>(value.clone()) {
+            Ok(router) => match Rule::parse(&router.rule) {
+                Ok(_) => {
+                    self.out
+                        .config
+                        .http
+                        .routers
+                        .insert(name.to_string(), router);
+                }
+                Err(e) => {
+                    let message = format!("invalid rule {:?}: {e}", router.rule);
+                    self.issue(
+                        Element::Router,
+                        name,
+                        &[&key[..], &["rule"]].concat(),
+                        message,
+                    );
+                }
+            },
+            Err((path, message)) => {
+                let at: Vec<&str> = key
+                    .iter()
+                    .copied()
+                    .chain(path.iter().map(String::as_str))
+                    .collect();
+                match lenient_router(&value) {
+                    Some(router) if Rule::parse(&router.rule).is_ok() => {
+                        self.issue(
+                            Element::Router,
+                            name,
+                            &at,
+                            format!("{message}; router closed (answers 503)"),
+                        );
+                        self.out
+                            .config
+                            .invalid
+                            .routers
+                            .insert(name.to_string(), (router, "cannot be read".to_string()));
+                    }
+                    _ => self.issue(Element::Router, name, &at, message),
+                }
+            }
+        }
+    }
+
+    fn service(&mut self, name: &str, value: Value) {
+        match de::<ServiceConfig>(value) {
+            Ok(service) => {
+                self.out
+                    .config
+                    .http
+                    .services
+                    .insert(name.to_string(), service);
+            }
+            Err((path, message)) => {
+                let at: Vec<&str> = ["http", "services", name]
+                    .into_iter()
+                    .chain(path.iter().map(String::as_str))
+                    .collect();
+                self.issue(Element::Service, name, &at, message);
+                self.out
+                    .config
+                    .invalid
+                    .services
+                    .insert(name.to_string(), "cannot be read".to_string());
+            }
+        }
+    }
+
+    fn middleware(&mut self, name: &str, value: Value) {
+        let key = ["http", "middlewares", name];
+        let reject = |r: &mut Self, at: &[&str], message: String, reason: &str| {
+            r.issue(Element::Middleware, name, at, message);
+            r.out
+                .config
+                .invalid
+                .middlewares
+                .insert(name.to_string(), reason.to_string());
+        };
+        let kinds: Vec<String> = match &value {
+            Value::Object(map) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        let [kind] = kinds.as_slice() else {
+            let message = if kinds.is_empty() {
+                format!(
+                    "expected a map with one middleware type, found {}",
+                    kind(&value)
+                )
+            } else {
+                format!("more than one middleware type: {}", kinds.join(", "))
+            };
+            return reject(self, &key, message, "cannot be read");
+        };
+        let at: Vec<&str> = key.iter().copied().chain([kind.as_str()]).collect();
+        if !MIDDLEWARE_TYPES.contains(&kind.as_str()) {
+            if TRAEFIK_ONLY_MIDDLEWARES.contains(&kind.as_str()) {
+                let message = format!(
+                    "middleware type `{kind}` is not supported by swarmgate; the routers using it \
+                     are closed (answer 503)"
+                );
+                return reject(self, &at, message, "is of an unsupported type");
+            }
+            // A type added to `MiddlewareConfig` after this list was written still reads.
+            if de::<MiddlewareConfig>(value.clone()).is_err() {
+                let mut known: Vec<&str> = MIDDLEWARE_TYPES.to_vec();
+                known.extend(TRAEFIK_ONLY_MIDDLEWARES);
+                let hint = did_you_mean(kind, &known);
+                let message = format!("unknown middleware type `{kind}`{hint}");
+                return reject(self, &at, message, "is of an unknown type");
+            }
+        }
+        let cfg = match de::<MiddlewareConfig>(value) {
+            Ok(cfg) => cfg,
+            Err((path, message)) => {
+                let at: Vec<&str> = key
+                    .iter()
+                    .copied()
+                    .chain(path.iter().map(String::as_str))
+                    .collect();
+                return reject(self, &at, message, "cannot be read");
+            }
+        };
+        if let Err(e) = Middleware::validate(&cfg) {
+            return reject(self, &at, e.to_string(), "is invalid");
+        }
+        self.out
+            .config
+            .http
+            .middlewares
+            .insert(name.to_string(), cfg);
+    }
+
+    fn servers_transport(&mut self, name: &str, value: Value) {
+        match de::<ServersTransportConfig>(value) {
+            Ok(t) => {
+                self.out
+                    .config
+                    .http
+                    .servers_transports
+                    .insert(name.to_string(), t);
+            }
+            Err((path, message)) => {
+                let at: Vec<&str> = ["http", "serversTransports", name]
+                    .into_iter()
+                    .chain(path.iter().map(String::as_str))
+                    .collect();
+                self.issue(Element::ServersTransport, name, &at, message);
+                self.out
+                    .config
+                    .invalid
+                    .servers_transports
+                    .insert(name.to_string(), "cannot be read".to_string());
+            }
+        }
+    }
+
+    fn tls(&mut self, value: Value) {
+        for (key, value) in self.named(&["tls"], value) {
+            match key.as_str() {
+                "certificates" => {
+                    let list = match value {
+                        Value::Array(list) => list,
+                        Value::Null => Vec::new(),
+                        other => {
+                            let message = format!("expected a list, found {}", kind(&other));
+                            self.issue(
+                                Element::Tls,
+                                "certificates",
+                                &["tls", "certificates"],
+                                message,
+                            );
+                            continue;
+                        }
+                    };
+                    for (i, cert) in list.into_iter().enumerate() {
+                        match de::<CertificateConfig>(cert) {
+                            Ok(c) => self.out.config.tls.certificates.push(c),
+                            Err((_, message)) => self.issue(
+                                Element::Tls,
+                                &format!("certificates[{i}]"),
+                                &["tls", "certificates"],
+                                format!("{message}; certificate not loaded"),
+                            ),
+                        }
+                    }
+                }
+                "stores" => {
+                    for (name, v) in self.named(&["tls", "stores"], value) {
+                        match de::<TlsStoreConfig>(v) {
+                            Ok(store) => {
+                                self.out.config.tls.stores.insert(name, store);
+                            }
+                            Err((_, message)) => {
+                                self.issue(Element::Tls, &name, &["tls", "stores", &name], message)
+                            }
+                        }
+                    }
+                }
+                "options" => {
+                    for (name, v) in self.named(&["tls", "options"], value) {
+                        if v.is_object() {
+                            self.out.config.tls.options.insert(name, v);
+                        } else {
+                            let message = format!("expected a map of options, found {}", kind(&v));
+                            self.issue(Element::Tls, &name, &["tls", "options", &name], message);
+                            self.out
+                                .config
+                                .invalid
+                                .tls_options
+                                .insert(name, "cannot be read".to_string());
+                        }
+                    }
+                }
+                other => {
+                    let hint = did_you_mean(other, TLS);
+                    self.issue(
+                        Element::Tls,
+                        other,
+                        &["tls", other],
+                        format!("unknown section `tls.{other}`{hint}: not read"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// `tcp:` / `udp:`: swarmgate serves HTTP only; each element is reported by name.
+    fn unsupported_section(&mut self, section: &str, value: Value) {
+        let upper = section.to_ascii_uppercase();
+        for (key, value) in self.named(&[section], value) {
+            let element = match key.as_str() {
+                "routers" => Element::Router,
+                "services" => Element::Service,
+                "middlewares" => Element::Middleware,
+                "serversTransports" => Element::ServersTransport,
+                other => {
+                    let hint = did_you_mean(other, HTTP);
+                    self.issue(
+                        Element::Source,
+                        self.origin,
+                        &[section, other],
+                        format!("unknown section `{section}.{other}`{hint}: not read"),
+                    );
+                    continue;
+                }
+            };
+            for (name, _) in self.named(&[section, &key], value) {
+                let message = format!(
+                    "{upper} {element}s are not supported by swarmgate: `{section}.{key}.{name}` \
+                     is not served"
+                );
+                self.issue(element, &name, &[section, &key, &name], message);
+            }
+        }
+    }
+}
+
+/// What can be read of a router that does not deserialize: its rule (required), priority,
+/// entrypoints and TLS mode, to hold its place as a closed route. Missing or malformed
+/// entrypoints mean every entrypoint (the widest closing).
+fn lenient_router(value: &Value) -> Option<RouterConfig> {
+    let map = value.as_object()?;
+    let rule = map.get("rule")?.as_str()?.to_string();
+    let entry_points = map
+        .get("entryPoints")
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let tls = match map.get("tls") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => None,
+        Some(_) => Some(RouterTlsConfig::default()),
+    };
+    Some(RouterConfig {
+        entry_points,
+        rule,
+        priority: map.get("priority").and_then(Value::as_i64),
+        service: map
+            .get("service")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        middlewares: Vec::new(),
+        tls,
+    })
+}
+
+/// The inline `dynamic` section of the static configuration, read element by element: issues
+/// travel in `invalid.issues` (serde has nowhere else to put them).
+pub fn deserialize_inline<'de, D>(d: D) -> Result<Option<DynamicConfig>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let value = <Option<Value> as serde::Deserialize>::deserialize(d)?;
+    Ok(value.map(|v| {
+        let reading = read(v, "static config (dynamic)", &|_| None);
+        let mut cfg = reading.config;
+        cfg.invalid.issues = reading.issues;
+        cfg
+    }))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,193 @@
+use serde_json::json;
+
+use super::*;
+
+fn read_json(v: Value) -> Reading {
+    read(v, "t.yml", &|_| None)
+}
+
+#[test]
+fn nearest_names_catch_misspellings_only() {
+    assert_eq!(nearest("htp", TOP), Some("http"));
+    assert_eq!(nearest("HTTP", TOP), Some("http"));
+    assert_eq!(
+        nearest("stripPrefixx", MIDDLEWARE_TYPES),
+        Some("stripPrefix")
+    );
+    assert_eq!(nearest("ratelimit", MIDDLEWARE_TYPES), Some("rateLimit"));
+    assert_eq!(nearest("version", TOP), None);
+    assert_eq!(nearest("services", TOP), None);
+    assert_eq!(nearest("networks", TOP), None);
+}
+
+#[test]
+fn middlewares_are_read_one_by_one() {
+    let r = read_json(json!({"http": {"middlewares": {
+        "good": {"addPrefix": {"prefix": "/a"}},
+        "typo": {"stripPrefixx": {"prefixes": ["/a"]}},
+        "fa": {"forwardAuth": {"address": "http://127.0.0.1:1"}},
+        "two": {"addPrefix": {"prefix": "/a"}, "replacePath": {"path": "/"}},
+        "badopt": {"addPrefix": {"prefix": "/a", "prefixx": 1}},
+        "badregex": {"replacePathRegex": {"regex": "(", "replacement": "/"}},
+        "ip": {"ipAllowList": {"sourceRange": ["127.0.0.1/32"], "rejectStatusCode": 700}},
+    }}}));
+    let cfg = &r.config;
+    assert_eq!(cfg.http.middlewares.keys().collect::<Vec<_>>(), ["good"]);
+    let invalid: Vec<&str> = cfg.invalid.middlewares.keys().map(String::as_str).collect();
+    assert_eq!(invalid, ["badopt", "badregex", "fa", "ip", "two", "typo"]);
+    let message = |name: &str| {
+        r.issues
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.message.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        message("typo").contains("did you mean `stripPrefix`"),
+        "{}",
+        message("typo")
+    );
+    assert!(
+        message("fa").contains("not supported by swarmgate"),
+        "{}",
+        message("fa")
+    );
+    assert!(
+        message("two").contains("more than one"),
+        "{}",
+        message("two")
+    );
+    assert!(
+        message("badopt").contains("prefixx"),
+        "{}",
+        message("badopt")
+    );
+    assert!(
+        message("badregex").contains("regex"),
+        "{}",
+        message("badregex")
+    );
+    assert!(message("ip").contains("700"), "{}", message("ip"));
+    assert!(r
+        .issues
+        .iter()
+        .all(|i| i.element == Element::Middleware && !i.warning));
+}
+
+#[test]
+fn a_router_that_cannot_be_read_is_held_closed_with_what_can_be_read() {
+    let r = read_json(json!({"http": {"routers": {
+        "typo": {"rule": "Host(`a`)", "service": "s", "middelwares": ["auth"],
+                 "entryPoints": ["websecure"], "priority": 7, "tls": {}},
+        "norule": {"service": "s", "extra": 1},
+        "badrule": {"rule": "Host(`a`", "service": "s"},
+    }}}));
+    let (held, _) = &r.config.invalid.routers["typo"];
+    assert_eq!(held.rule, "Host(`a`)");
+    assert_eq!(held.entry_points, ["websecure"]);
+    assert_eq!(held.priority, Some(7));
+    assert!(held.tls.is_some());
+    assert!(held.middlewares.is_empty());
+    assert_eq!(r.config.invalid.routers.len(), 1);
+    assert!(r.config.http.routers.is_empty());
+    assert_eq!(r.issues.len(), 3, "{:?}", r.issues);
+    let typo = r.issues.iter().find(|i| i.name == "typo").unwrap();
+    assert!(typo.message.contains("router closed"), "{typo}");
+}
+
+#[test]
+fn tcp_and_udp_elements_are_reported_by_name() {
+    let r = read_json(json!({
+        "tcp": {"routers": {"db": {"rule": "HostSNI(`*`)"}}, "services": {"dbs": {}}},
+        "udp": {"routers": {"dns": {}}},
+        "http": {"routers": {"web": {"rule": "Host(`a`)", "service": "s"}}},
+    }));
+    assert!(r.config.http.routers.contains_key("web"));
+    let names: Vec<(&str, Element)> = r
+        .issues
+        .iter()
+        .map(|i| (i.name.as_str(), i.element))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("db", Element::Router),
+            ("dbs", Element::Service),
+            ("dns", Element::Router)
+        ]
+    );
+    assert!(
+        r.issues[0]
+            .message
+            .contains("TCP routers are not supported"),
+        "{}",
+        r.issues[0]
+    );
+}
+
+#[test]
+fn services_transports_and_tls_entries_are_read_one_by_one() {
+    let r = read_json(json!({
+        "http": {
+            "services": {
+                "ok": {"loadBalancer": {"servers": [{"url": "http://127.0.0.1:1"}]}},
+                "bad": {"loadBalancer": {"servers": [{"urll": "http://127.0.0.1:1"}]}},
+            },
+            "serversTransports": {"t": {"insecureSkipVerify": "maybe"}},
+        },
+        "tls": {
+            "certificates": [{"certFile": "a.pem", "keyFile": "a.key"}, {"certFile": "b.pem"}],
+            "options": {"modern": {"minVersion": "VersionTLS13"}, "broken": "x"},
+        },
+    }));
+    let cfg = &r.config;
+    assert!(cfg.http.services.contains_key("ok"));
+    assert!(cfg.invalid.services.contains_key("bad"));
+    assert!(cfg.invalid.servers_transports.contains_key("t"));
+    assert_eq!(cfg.tls.certificates.len(), 1);
+    assert!(cfg.tls.options.contains_key("modern"));
+    assert!(cfg.invalid.tls_options.contains_key("broken"));
+    assert_eq!(r.issues.len(), 4, "{:?}", r.issues);
+    let bad = r.issues.iter().find(|i| i.name == "bad").unwrap();
+    assert_eq!(
+        bad.key.as_deref(),
+        Some("http.services.bad.loadBalancer.servers.0.urll")
+    );
+}
+
+#[test]
+fn a_document_without_any_section_is_not_a_dynamic_configuration() {
+    let r = read_json(json!({"version": "3.8", "services": {"web": {"image": "nginx"}}}));
+    assert!(r.not_dynamic);
+    assert_eq!(r.issues.len(), 1);
+    assert!(r.issues[0].warning);
+    let r = read_json(json!({"htp": {"routers": {}}}));
+    assert!(
+        !r.not_dynamic,
+        "a misspelt section is an error, not a foreign file"
+    );
+    assert!(!r.issues[0].warning);
+    let r = read_json(Value::Null);
+    assert!(!r.not_dynamic && r.issues.is_empty());
+}
+
+#[test]
+fn the_inline_static_section_is_read_element_by_element() {
+    let toml = r#"
+[entryPoints.web]
+address = ":80"
+
+[dynamic.http.routers.good]
+rule = "Host(`a`)"
+service = "s"
+
+[dynamic.http.middlewares.bad.forwardAuth]
+address = "http://127.0.0.1:1"
+"#;
+    let cfg: crate::config::StaticConfig = toml::from_str(toml).unwrap();
+    let dynamic = cfg.dynamic.unwrap();
+    assert!(dynamic.http.routers.contains_key("good"));
+    assert!(dynamic.invalid.middlewares.contains_key("bad"));
+    assert_eq!(dynamic.invalid.issues.len(), 1);
+    assert_eq!(dynamic.invalid.issues[0].name, "bad");
+}
