@@ -129,8 +129,9 @@ impl Compiler {
             .chain(std::iter::once(("internal", self.internal.clone())))
             .collect();
         let (merged, mut issues) = merge(snapshots.iter().map(|(n, s)| (*n, &s.config)));
-        for (_, snapshot) in &snapshots {
-            issues.extend(snapshot.issues.iter().cloned());
+        for (provider, snapshot) in &snapshots {
+            let own = snapshot.issues.iter().cloned();
+            issues.extend(own.map(|i| crate::config::merge::qualify_issue(i, provider)));
         }
         let ctx = CompileContext {
             entrypoints: &self.infos,
@@ -424,13 +425,20 @@ fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> En
 pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
     let mut snapshots: Vec<(&str, DynamicConfig)> = Vec::new();
     let mut issues = Vec::new();
+    let qualify = crate::config::merge::qualify_issue;
     if let Some(dynamic) = &cfg.dynamic {
-        issues.extend(dynamic.invalid.issues.iter().cloned());
+        issues.extend(
+            dynamic
+                .invalid
+                .issues
+                .iter()
+                .map(|i| qualify(i.clone(), "static")),
+        );
         snapshots.push(("static", dynamic.clone()));
     }
     if let Some(file_cfg) = &cfg.providers.file {
         let (config, found) = FileProvider::new(file_cfg, base).load();
-        issues.extend(found);
+        issues.extend(found.into_iter().map(|i| qualify(i, "file")));
         snapshots.push(("file", config));
     }
     snapshots.push(("internal", crate::observe::internal::internal_config(cfg)));

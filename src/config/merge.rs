@@ -16,6 +16,19 @@ pub fn qualify(name: &str, provider: &str) -> String {
     }
 }
 
+/// A provider's issue about one of its elements, named as the merged configuration names it
+/// (`name@provider`), so the API finds it beside the element.
+pub fn qualify_issue(mut issue: ConfigIssue, provider: &str) -> ConfigIssue {
+    let element = matches!(
+        issue.element,
+        Element::Router | Element::Service | Element::Middleware | Element::ServersTransport
+    );
+    if element && !issue.name.contains('@') {
+        issue.name = qualify(&issue.name, provider);
+    }
+    issue
+}
+
 /// Merges `(provider, config)` pairs into one configuration with qualified names.
 pub fn merge<'a>(
     providers: impl IntoIterator<Item = (&'a str, &'a DynamicConfig)>,
