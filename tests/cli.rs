@@ -43,7 +43,7 @@ fn check_rejects_a_bad_rule_with_its_column_and_exit_code_1() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("router \"broken\""), "{stdout}");
+    assert!(stdout.contains("router \"broken@file\""), "{stdout}");
     assert!(stdout.contains("rule"), "{stdout}");
     assert!(
         stdout.contains("column"),

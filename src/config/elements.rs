@@ -11,7 +11,7 @@
 //! parse has nothing to hold and is only reported.
 //!
 //! Pure: no I/O. Traefik ignores unknown top-level keys and rejects a whole directory for one
-//! unknown field; swarmgate reports both per element (see docs/configuration-errors.md).
+//! unknown field; swarmgate reports both per element (see README, "bad input").
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};

@@ -24,6 +24,10 @@ pub fn build_config(
     for svc in ordered {
         let (cfg, mut found) = service_config(svc, opts);
         issues.append(&mut found);
+        // Routers held closed (their middleware or service is invalid): kept by name.
+        for (name, held) in cfg.invalid.routers {
+            out.invalid.routers.entry(name).or_insert(held);
+        }
         for (name, router) in cfg.http.routers {
             origins
                 .entry((Element::Router, name.clone()))

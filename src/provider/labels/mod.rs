@@ -278,22 +278,26 @@ pub fn service_config(
             continue;
         };
         let key = format!("http.routers.{rname}");
-        if bad_services.contains(&router.service) {
-            let msg = format!("disabled: its service {:?} is invalid", router.service);
-            b.issue(Element::Router, rname, &key, msg);
-        } else if let Some(m) = router
-            .middlewares
-            .iter()
-            .find(|m| bad_middlewares.contains(m.trim_end_matches("@swarm")))
-        {
-            b.issue(
-                Element::Router,
-                rname,
-                &key,
-                format!("disabled: its middleware {m:?} is invalid"),
-            );
+        // Fail closed: the router keeps its rule as a closed route (503), so its requests never
+        // reach a lower-priority router (`table::compile`).
+        let reason = if bad_services.contains(&router.service) {
+            Some(format!("its service {:?} is invalid", router.service))
         } else {
-            out.http.routers.insert(rname.clone(), router);
+            router
+                .middlewares
+                .iter()
+                .find(|m| bad_middlewares.contains(m.trim_end_matches("@swarm")))
+                .map(|m| format!("its middleware {m:?} is invalid"))
+        };
+        match reason {
+            Some(reason) => {
+                let msg = format!("closed (answers 503): {reason}");
+                b.issue(Element::Router, rname, &key, msg);
+                out.invalid.routers.insert(rname.clone(), (router, reason));
+            }
+            None => {
+                out.http.routers.insert(rname.clone(), router);
+            }
         }
     }
     (out, issues)
