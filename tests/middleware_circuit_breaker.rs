@@ -115,8 +115,8 @@ async fn failing_backend_trips_the_breaker_until_it_heals() {
     gw.stop().await;
 }
 
-/// A file with a bad middleware is rejected whole (file provider), with the column in the issue;
-/// labels and other providers disable just the routers using it (see the table tests).
+/// A bad middleware is reported with the column in the issue, and the router that uses it is
+/// held closed: it answers 503 and never reaches the backend.
 #[tokio::test]
 async fn a_bad_expression_is_reported_with_its_column() {
     let backend = flippable(200).await;
@@ -131,7 +131,7 @@ async fn a_bad_expression_is_reported_with_its_column() {
     );
     assert_eq!(
         get(&client(), &gw.url("/"), None).await.status,
-        StatusCode::NOT_FOUND
+        StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(backend.hits.load(Ordering::SeqCst), 0);
     gw.stop().await;

@@ -301,9 +301,8 @@ async fn a_slow_stream_is_not_held_back() {
     gw.stop().await;
 }
 
-/// The file provider refuses a file with a bad middleware as a whole (keeping the last good
-/// one); the inline `dynamic` section is compiled as it is, so there the table disables only the
-/// router that uses the bad middleware.
+/// A bad middleware disables only the routers that use it: they are held closed (503) while the
+/// rest of the configuration serves.
 #[tokio::test]
 async fn a_bad_compress_config_disables_only_its_routers() {
     let b = backend("other").await;
@@ -329,8 +328,8 @@ servers = [{{ url = "{server}" }}]
     assert!(r.body.starts_with("other"), "{}", r.body);
     let r = get(&c, &gw.url("/big"), None).await;
     assert_eq!(
-        r.status, 404,
-        "the router using the bad middleware is disabled"
+        r.status, 503,
+        "the router using the bad middleware is held closed"
     );
     let issues = gw.running.as_ref().unwrap().issues.load();
     let issue = issues

@@ -151,7 +151,8 @@ async fn an_unknown_error_service_disables_only_the_routers_using_it() {
     );
     assert_eq!(
         get(&c, &gw.url("/status/500"), None).await.status,
-        StatusCode::NOT_FOUND
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the router using the broken middleware is held closed"
     );
     let r = get(&c, &gw.url("/other"), None).await;
     assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "main 200"));
