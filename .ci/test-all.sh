@@ -5,8 +5,8 @@
 #
 # Installs what it needs (Debian packages, cargo tools), checks formatting and lints, runs the unit
 # and integration tests, then the end-to-end suites that need real parts (dockerd in swarm mode,
-# the Pebble ACME CA), then bounded fuzzing. Every stage is bounded in time; a missing part fails
-# loudly instead of skipping.
+# the Pebble ACME CA), with bounded fuzzing running beside them. Every stage is bounded in time; a
+# missing part fails loudly instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -19,6 +19,50 @@ TEST_LOG="$(mktemp)"
 run_tests() { cargo test "$@" 2>&1 | tee -a "$TEST_LOG"; }
 # The same, bounded: run_tests_within SECONDS ARGS...
 run_tests_within() { local limit=$1; shift; timeout "$limit" cargo test "$@" 2>&1 | tee -a "$TEST_LOG"; }
+
+# Independent stages that need no docker run in the background beside the docker stages (which
+# mostly wait on dockerd), niced so those keep their CPU: background NAME LIMIT COMMAND... starts
+# one (COMMAND may be a function exported with export -f), logging to its own file;
+# finish_background prints each log and fails the suite if any of them failed or overran.
+BG_DIR="$(mktemp -d)"
+BG_JOBS=()
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+background() {
+  local name=$1 limit=$2; shift 2
+  printf '\n=== background: %s started (t+%ss, limit %ss)\n' "$name" "$(( $(date +%s) - STARTED ))" "$limit"
+  timeout "$limit" nice -n 15 bash -c 'set -euo pipefail; "$@"' "$name" "$@" >"$BG_DIR/$name.log" 2>&1 &
+  BG_JOBS+=("$!:$name")
+}
+finish_background() {
+  local failed=0 entry pid name
+  for entry in "${BG_JOBS[@]}"; do
+    pid=${entry%%:*}
+    name=${entry#*:}
+    if wait "$pid"; then status=ok; else status="FAILED ($?)"; failed=1; fi
+    stage "background: $name: $status"
+    cat "$BG_DIR/$name.log"
+    cat "$BG_DIR/$name.log" >>"$TEST_LOG"
+  done
+  return "$failed"
+}
+
+# Bounded fuzzing of every target (60 s each), in a scratch copy of the seed corpus so new inputs do
+# not land in the repository; a crash exits non-zero (its input is left in fuzz/artifacts/).
+fuzz_all() {
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+  fi
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  local target work
+  for target in $(ls fuzz/fuzz_targets | sed 's/\.rs$//'); do
+    work="$(mktemp -d)"
+    cp fuzz/corpus/"$target"/seed-* "$work"/
+    echo "fuzz: $target"
+    (cd fuzz && cargo +nightly fuzz run "$target" "$work" -- -max_total_time=60 -rss_limit_mb=2048)
+    rm -rf "$work"
+  done
+}
+export -f fuzz_all
 
 need_root() {
   if [ "$(id -u)" != 0 ]; then
@@ -56,6 +100,9 @@ RUSTFLAGS='-C target-feature=+crt-static' cargo bench --no-run --target "$TARGET
 stage "unit and integration tests"
 run_tests
 
+# Fuzzing needs no docker: it runs beside the docker stages, niced so they keep their CPU.
+background fuzzing 1500 fuzz_all
+
 stage "end to end: real dockerd in swarm mode"
 bash .ci/docker-up.sh
 run_tests --test swarm_provider -- --ignored --nocapture --test-threads=1
@@ -76,19 +123,8 @@ stage "dashboard in a real browser (headless chromium)"
 install_packages chromium
 run_tests --test dashboard -- --ignored --nocapture
 
-stage "fuzzing: rule, label, dynamic-config, PROXY-header parsers and the HTTP/1 framing guard (60 s each)"
-if ! command -v cargo-fuzz >/dev/null 2>&1; then
-  cargo install cargo-fuzz --locked
-fi
-rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-for target in rules labels dynamic_config proxy_protocol framing; do
-  # Fuzz in a scratch copy of the seed corpus so new inputs do not land in the repository;
-  # a crash exits non-zero and fails the suite (its input is left in fuzz/artifacts/).
-  work="$(mktemp -d)"
-  cp fuzz/corpus/"$target"/seed-* "$work"/
-  (cd fuzz && cargo +nightly fuzz run "$target" "$work" -- -max_total_time=60 -rss_limit_mb=2048)
-  rm -rf "$work"
-done
+stage "wait for the background stages (fuzzing)"
+finish_background
 
 stage "done in $(( $(date +%s) - STARTED ))s"
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "swarmgate: %d passed, %d failed, %d skipped\n", p, f, i }' "$TEST_LOG"
