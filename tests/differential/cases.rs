@@ -22,6 +22,12 @@ pub struct Group {
     /// Response headers compared besides `Location`.
     #[serde(default)]
     pub response_headers: Vec<String>,
+    /// Set when the real Traefik rejects this group's whole file (it does so for an empty or
+    /// unknown middleware element): the harness then waits for Traefik's "Error while building
+    /// configuration" log line instead of its sentinel router, and checks that Traefik serves
+    /// no router at all, so the group records what each proxy serves beside the bad element.
+    #[serde(default)]
+    pub traefik_rejects_file: bool,
     /// Extra top-level dynamic configuration merged into the file as is (e.g. a `tcp:` section).
     #[serde(default)]
     pub dynamic: Option<Mapping>,
@@ -164,17 +170,45 @@ pub fn scalar(v: &Value) -> String {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expected {
-    /// A request id (`group/case/request`) or a case id (`group/case`, covering its requests).
+    /// A request id (`group/case/request`) or a case id (`group/case`, covering its requests);
+    /// a part that is exactly `*` stands for any group, case or request.
     pub id: String,
     pub reason: String,
 }
 
 impl Expected {
     pub fn covers(&self, request_id: &str) -> bool {
-        // Group names and case ids hold no `/`, request labels may: a case id has exactly one.
-        request_id == self.id
-            || (self.id.matches('/').count() == 1
-                && request_id.starts_with(&self.id)
-                && request_id.as_bytes().get(self.id.len()) == Some(&b'/'))
+        // Group names and case ids hold no `/`; request labels may, so at most three parts.
+        let want: Vec<&str> = self.id.splitn(3, '/').collect();
+        let got: Vec<&str> = request_id.splitn(3, '/').collect();
+        want.len() >= 2
+            && want.len() <= got.len()
+            && want.iter().zip(&got).all(|(w, g)| *w == "*" || w == g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Expected;
+
+    fn e(id: &str) -> Expected {
+        Expected {
+            id: id.to_string(),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn ids_cover_a_request_a_case_or_a_pattern() {
+        let id = "g/c/GET localhost/a/b";
+        assert!(e("g/c/GET localhost/a/b").covers(id));
+        assert!(e("g/c").covers(id));
+        assert!(e("g/*/GET localhost/a/b").covers(id));
+        assert!(e("g/*").covers(id));
+        assert!(!e("g/c/GET localhost/a").covers(id));
+        assert!(!e("g/cc").covers(id));
+        assert!(!e("g").covers(id));
+        assert!(!e("g/*/GET localhost/x").covers(id));
+        assert!(e("g/startup").covers("g/startup"));
     }
 }

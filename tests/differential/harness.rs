@@ -256,6 +256,47 @@ fn wait_ready(proc: &mut Proc, addrs: &[SocketAddr], within: Duration) -> Result
     Ok(())
 }
 
+/// Traefik's log line when it rejects a whole dynamic file.
+const REJECTED_FILE: &str = "Error while building configuration";
+
+/// Waits until Traefik has logged that it rejected the dynamic file and answers on every
+/// address, then checks that it does not serve the sentinel; `Err` says what happened instead.
+fn wait_rejected(proc: &mut Proc, addrs: &[SocketAddr], within: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(exit) = proc.exited() {
+            return Err(exit);
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "no {REJECTED_FILE:?} in Traefik's log within {within:?}"
+            ));
+        }
+        let log = std::fs::read_to_string(&proc.log).unwrap_or_default();
+        if log.contains(REJECTED_FILE) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for addr in addrs {
+        loop {
+            match wire::exchange(*addr, &sentinel_request(), Duration::from_secs(1)) {
+                Ok(r) if r.status == 200 => {
+                    return Err(format!(
+                        "the case file says Traefik rejects the file, but it serves the sentinel on {addr}"
+                    ))
+                }
+                Ok(_) => break,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => return Err(format!("entrypoint {addr} does not answer: {e}")),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Renders one answer as the lines compared: status, backend, what the backend saw, and the
 /// selected response headers.
 fn render(
@@ -358,7 +399,11 @@ pub fn run_group(name: &str, group: &Group, bins: &Binaries) -> Vec<Outcome> {
         dir.path(),
         "swarmgate",
     );
-    let traefik_ready = wait_ready(&mut traefik, &traefik_addrs, READY_WITHIN);
+    let traefik_ready = if group.traefik_rejects_file {
+        wait_rejected(&mut traefik, &traefik_addrs, READY_WITHIN)
+    } else {
+        wait_ready(&mut traefik, &traefik_addrs, READY_WITHIN)
+    };
     let swarmgate_within = if traefik_ready.is_ok() {
         READY_AFTER_TRAEFIK
     } else {
@@ -369,7 +414,14 @@ pub fn run_group(name: &str, group: &Group, bins: &Binaries) -> Vec<Outcome> {
         println!("[{name}] cases from {}", group.source);
     }
     if let Err(e) = &traefik_ready {
-        println!("[{name}] Traefik did not load the configuration: {e}\n--- dynamic.yml\n{yaml}");
+        println!(
+            "[{name}] Traefik did not {} the configuration: {e}\n--- dynamic.yml\n{yaml}",
+            if group.traefik_rejects_file {
+                "reject"
+            } else {
+                "load"
+            }
+        );
     }
     if let Err(e) = &swarmgate_ready {
         println!(
@@ -397,7 +449,20 @@ pub fn run_group(name: &str, group: &Group, bins: &Binaries) -> Vec<Outcome> {
         )
         .collect();
 
-    let mut outcomes = Vec::new();
+    // Loading is compared too: a proxy that did not load the file as the case file says is a
+    // difference of its own, beside whatever its requests then answer.
+    let state = |ready: &Result<(), String>| match ready {
+        Ok(()) => "loaded the file as the case file says".to_string(),
+        Err(e) => format!("did not: {}", e.lines().next().unwrap_or("")),
+    };
+    let mut outcomes = vec![Outcome {
+        id: format!("{name}/startup"),
+        from: String::new(),
+        request: "(start and load the dynamic file)".to_string(),
+        traefik: state(&traefik_ready),
+        swarmgate: state(&swarmgate_ready),
+        note: None,
+    }];
     for (i, case) in group.cases.iter().enumerate() {
         for req in &case.requests {
             let bytes = req.bytes();
