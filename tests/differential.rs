@@ -122,7 +122,10 @@ fn swarmgate_answers_as_traefik_on_the_same_configuration() {
     let mut unexpected = Vec::new();
     let mut known = 0;
     for o in outcomes.iter().filter(|o| !o.agrees()) {
-        match expected.iter().find(|e| e.covers(&o.id)) {
+        match expected
+            .iter()
+            .find(|e| e.ids.iter().any(|l| l.covers(&o.id)))
+        {
             Some(e) => {
                 known += 1;
                 print_difference(o, &format!("known ({})", e.reason));
@@ -140,18 +143,19 @@ fn swarmgate_answers_as_traefik_on_the_same_configuration() {
         println!("note: {}: {}", o.0.id, o.1);
     }
     let ran: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
-    let stale: Vec<&Expected> = expected
+    let stale: Vec<(&str, &str)> = expected
         .iter()
-        .filter(|e| {
-            let group = e.id.split('/').next().unwrap_or("");
+        .flat_map(|e| e.ids.iter().map(move |l| (l, e.reason.as_str())))
+        .filter(|(l, _)| {
+            let group = l.id.split('/').next().unwrap_or("");
             group == "*" || ran.contains(&group)
         })
-        .filter(|e| !outcomes.iter().any(|o| !o.agrees() && e.covers(&o.id)))
+        .filter(|(l, _)| !outcomes.iter().any(|o| !o.agrees() && l.covers(&o.id)))
+        .map(|(l, reason)| (l.id.as_str(), reason))
         .collect();
-    for e in &stale {
+    for (id, reason) in &stale {
         println!(
-            "--- STALE: {} is listed as a difference but answers agree now (or no such request): {}",
-            e.id, e.reason
+            "--- STALE: {id} is listed as a difference but answers agree now (or no such request): {reason}"
         );
     }
 
@@ -162,12 +166,12 @@ fn swarmgate_answers_as_traefik_on_the_same_configuration() {
         .filter(|o| !o.agrees())
         .map(|o| {
             format!(
-                "- id: {}\n  reason: \"\"\n",
+                "    - {}\n",
                 serde_yaml::to_string(&o.id).unwrap_or_default().trim_end()
             )
         })
         .collect();
-    let _ = std::fs::write(&report, listing);
+    let _ = std::fs::write(&report, format!("- reason: \"\"\n  ids:\n{listing}"));
 
     let agree = outcomes.iter().filter(|o| o.agrees()).count();
     println!(

@@ -166,17 +166,24 @@ pub fn scalar(v: &Value) -> String {
     }
 }
 
-/// A known, deliberate or being-fixed difference (`expected_differences.yaml`).
+/// Known, deliberate or being-fixed differences sharing one reason (`expected_differences.yaml`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expected {
-    /// A request id (`group/case/request`) or a case id (`group/case`, covering its requests);
-    /// a part that is exactly `*` stands for any group, case or request.
-    pub id: String,
     pub reason: String,
+    /// Request ids (`group/case/request`) or case ids (`group/case`, covering its requests); a
+    /// part that is exactly `*` stands for any group, case or request.
+    pub ids: Vec<Listed>,
 }
 
-impl Expected {
+/// One id of an [`Expected`] entry.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct Listed {
+    pub id: String,
+}
+
+impl Listed {
     pub fn covers(&self, request_id: &str) -> bool {
         // Group names and case ids hold no `/`; request labels may, so at most three parts.
         let want: Vec<&str> = self.id.splitn(3, '/').collect();
@@ -189,13 +196,10 @@ impl Expected {
 
 #[cfg(test)]
 mod tests {
-    use super::Expected;
+    use super::Listed;
 
-    fn e(id: &str) -> Expected {
-        Expected {
-            id: id.to_string(),
-            reason: String::new(),
-        }
+    fn e(id: &str) -> Listed {
+        Listed { id: id.to_string() }
     }
 
     #[test]
