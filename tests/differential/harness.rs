@@ -16,12 +16,13 @@ use super::wire;
 
 /// Path of the sentinel router put on every entrypoint.
 pub const SENTINEL: &str = "/__differential_sentinel";
-/// How long Traefik may take to serve the sentinel (it starts in about a second).
-const READY_WITHIN: Duration = Duration::from_secs(20);
+/// How long Traefik may take to serve the sentinel (it starts in about a second; the bound is
+/// generous because CI runs the suite niced beside other stages).
+const READY_WITHIN: Duration = Duration::from_secs(30);
 /// How much longer swarmgate (started at the same time) may take once Traefik serves.
-const READY_AFTER_TRAEFIK: Duration = Duration::from_secs(5);
+const READY_AFTER_TRAEFIK: Duration = Duration::from_secs(10);
 /// How long one request may take.
-const REQUEST_WITHIN: Duration = Duration::from_secs(5);
+const REQUEST_WITHIN: Duration = Duration::from_secs(10);
 
 /// Request headers, as the backend saw them, compared for every request.
 const SEEN_HEADERS: &[&str] = &[
@@ -343,8 +344,26 @@ fn describe(req: &Req) -> String {
         .join(" \\r\\n ")
 }
 
-/// Runs every case of `group` (named `name`) through both binaries.
+/// Runs every case of `group` (named `name`) through both binaries. The free ports are released
+/// before the proxies bind them, so another process may take one meanwhile: a group whose proxy
+/// could not bind is run once more on fresh ports.
 pub fn run_group(name: &str, group: &Group, bins: &Binaries) -> Vec<Outcome> {
+    match run_group_once(name, group, bins) {
+        Ok(outcomes) => outcomes,
+        Err(clash) => {
+            println!("[{name}] {clash}; running the group again on fresh ports");
+            run_group_once(name, group, bins).unwrap_or_else(|clash| panic!("[{name}] {clash}"))
+        }
+    }
+}
+
+/// Whether a proxy's log says it could not bind an entrypoint's address.
+fn port_taken(log: &Path) -> bool {
+    let log = std::fs::read_to_string(log).unwrap_or_default();
+    log.contains("address already in use") || log.contains("Address already in use")
+}
+
+fn run_group_once(name: &str, group: &Group, bins: &Binaries) -> Result<Vec<Outcome>, String> {
     let dir = tempfile::tempdir().expect("temporary directory");
     let specs: Vec<(String, Answer)> = if group.backends.is_empty() {
         vec![("app".to_string(), Answer::default())]
@@ -410,6 +429,14 @@ pub fn run_group(name: &str, group: &Group, bins: &Binaries) -> Vec<Outcome> {
         READY_WITHIN
     };
     let swarmgate_ready = wait_ready(&mut swarmgate, &swarmgate_addrs, swarmgate_within);
+    for (ready, proc, who) in [
+        (&traefik_ready, &traefik, "Traefik"),
+        (&swarmgate_ready, &swarmgate, "swarmgate"),
+    ] {
+        if ready.is_err() && port_taken(&proc.log) {
+            return Err(format!("{who} found an entrypoint port taken"));
+        }
+    }
     if !group.source.is_empty() {
         println!("[{name}] cases from {}", group.source);
     }
@@ -487,5 +514,5 @@ pub fn run_group(name: &str, group: &Group, bins: &Binaries) -> Vec<Outcome> {
     }
     drop(swarmgate);
     drop(traefik);
-    outcomes
+    Ok(outcomes)
 }
