@@ -64,14 +64,43 @@ pub struct StartOptions {
     pub base_dir: Option<PathBuf>,
 }
 
+/// Traefik's default entrypoints, the ones a router without `entryPoints` attaches to: every
+/// entrypoint except the internal `traefik` one and UDP ones; when any entrypoint has
+/// `asDefault: true`, only those (still without `traefik` and UDP ones). Sorted by name.
+pub fn default_entrypoints(cfg: &StaticConfig) -> Vec<String> {
+    let marked = cfg.entry_points.values().any(|ep| ep.as_default);
+    cfg.entry_points
+        .iter()
+        .filter(|(name, ep)| {
+            (!marked || ep.as_default)
+                && !ep.is_udp()
+                && name.as_str() != crate::observe::internal::DEFAULT_ENTRYPOINT
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Gives every router without `entryPoints` the default ones, as Traefik does when it merges
+/// providers (so the API, ACME and the table all see the same list). With no default
+/// entrypoint the list stays empty and `compile` reports the router.
+pub fn apply_default_entrypoints(merged: &mut DynamicConfig, defaults: &[String]) {
+    for router in merged.http.routers.values_mut() {
+        if router.entry_points.is_empty() {
+            router.entry_points = defaults.to_vec();
+        }
+    }
+}
+
 /// The entrypoints in a stable order; the table indexes entrypoints by position in this list.
 pub fn entrypoint_infos(cfg: &StaticConfig) -> Vec<EntryPointInfo> {
+    let defaults = default_entrypoints(cfg);
     cfg.entry_points
         .iter()
         .map(|(name, ep)| {
             let http = ep.http.as_ref();
             EntryPointInfo {
                 name: name.clone(),
+                as_default: defaults.contains(name),
                 default_tls: http.and_then(|h| h.tls.as_ref()).map(|tls| {
                     crate::config::dynamic::RouterTlsConfig {
                         cert_resolver: tls.cert_resolver.clone(),
@@ -98,6 +127,10 @@ struct Source {
 struct Compiler {
     static_cfg: Arc<StaticConfig>,
     infos: Vec<EntryPointInfo>,
+    /// `default_entrypoints(static_cfg)`.
+    defaults: Vec<String>,
+    /// Entrypoints that could not start, reported with every reload's issues.
+    startup: Vec<ConfigIssue>,
     endpoints: EndpointRegistry,
     pools: PoolRegistry,
     transports: TransportRegistry,
@@ -128,7 +161,9 @@ impl Compiler {
             .map(|s| (s.name, s.rx.borrow_and_update().clone()))
             .chain(std::iter::once(("internal", self.internal.clone())))
             .collect();
-        let (merged, mut issues) = merge(snapshots.iter().map(|(n, s)| (*n, &s.config)));
+        let (mut merged, mut issues) = merge(snapshots.iter().map(|(n, s)| (*n, &s.config)));
+        apply_default_entrypoints(&mut merged, &self.defaults);
+        issues.splice(0..0, self.startup.iter().cloned());
         for (provider, snapshot) in &snapshots {
             let own = snapshot.issues.iter().cloned();
             issues.extend(own.map(|i| crate::config::merge::qualify_issue(i, provider)));
@@ -237,6 +272,8 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     let mut compiler = Compiler {
         static_cfg: Arc::clone(&cfg),
         infos,
+        defaults: default_entrypoints(&cfg),
+        startup: Vec::new(),
         endpoints: EndpointRegistry::default(),
         pools: PoolRegistry::default(),
         transports: TransportRegistry::default(),
@@ -255,30 +292,34 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     compiler.reload(&mut sources);
     background.extend(tls.spawn(&shutdown_rx));
 
-    // Entrypoints.
+    // Entrypoints. One that cannot be configured or bound takes down only itself: it is
+    // reported (log, API, `check`) and every other entrypoint serves.
     let mut addresses = BTreeMap::new();
     let mut entrypoints = Vec::new();
+    let mut failed = Vec::new();
     for (index, (name, ep)) in cfg.entry_points.iter().enumerate() {
-        let forwarded = forwarded_policy(ep.forwarded_headers.as_ref())
-            .with_context(|| format!("entrypoint {name:?}: forwardedHeaders.trustedIPs"))?;
-        let edge = crate::tls::EdgeHooks::for_entrypoint(
-            &cfg,
-            name,
-            tls.has_acme().then_some(&tls.challenges),
-        )
-        .with_context(|| format!("entrypoint {name:?}: http.redirections"))?;
-        let proxy = Proxy::new(Arc::clone(&table), index, name, forwarded)
-            .with_observer(Arc::clone(&observer))
-            .with_edge(edge);
-        let options = entrypoint_options(ep);
-        let bound = EntryPoint::bind(&ep.address, Arc::new(proxy), options)
-            .await
-            .with_context(|| format!("entrypoint {name:?} cannot listen on {:?}", ep.address))?
-            .with_tls(tls.acceptor.clone());
-        let addr = bound.local_addr()?;
-        tracing::info!(entrypoint = %name, address = %addr, "listening");
-        addresses.insert(name.clone(), addr);
-        entrypoints.push(tokio::spawn(bound.serve(shutdown_rx.clone())));
+        match bind_entrypoint(&cfg, &tls, &table, &observer, index, name, ep).await {
+            Ok(bound) => {
+                let addr = bound.local_addr()?;
+                tracing::info!(entrypoint = %name, address = %addr, "listening");
+                addresses.insert(name.clone(), addr);
+                entrypoints.push(tokio::spawn(bound.serve(shutdown_rx.clone())));
+            }
+            Err(issue) => {
+                tracing::error!(entrypoint = %name, error = %issue, "entrypoint not started; the others serve");
+                failed.push(issue);
+            }
+        }
+    }
+    if entrypoints.is_empty() && !failed.is_empty() {
+        let reasons: Vec<String> = failed.iter().map(ToString::to_string).collect();
+        anyhow::bail!("no entrypoint could be started: {}", reasons.join("; "));
+    }
+    if !failed.is_empty() {
+        compiler.startup = failed;
+        let mut all = compiler.startup.clone();
+        all.extend(compiler.issues.load().iter().cloned());
+        compiler.issues.store(Arc::new(all));
     }
 
     // Once shutdown begins, `/ping` fails (terminatingStatusCode) while entrypoints may still
@@ -334,6 +375,128 @@ async fn wait_for_files(compiler: &Compiler) {
             return;
         }
     }
+}
+
+/// Configures and binds one entrypoint; an error is the issue that names it.
+async fn bind_entrypoint(
+    cfg: &Arc<StaticConfig>,
+    tls: &Arc<crate::tls::Tls>,
+    table: &Arc<ArcSwap<RoutingTable>>,
+    observer: &Arc<Observer>,
+    index: usize,
+    name: &str,
+    ep: &crate::config::static_config::EntryPointConfig,
+) -> Result<EntryPoint, ConfigIssue> {
+    let issue = |key: &str, message: String| {
+        ConfigIssue::new(crate::config::Element::EntryPoint, name, message).with_key(key)
+    };
+    if let Some(found) = static_entrypoint_issue(cfg, name, ep) {
+        return Err(found);
+    }
+    let forwarded = forwarded_policy(ep.forwarded_headers.as_ref()).map_err(|e| {
+        issue(
+            "forwardedHeaders.trustedIPs",
+            format!("{e:#}; entrypoint not started"),
+        )
+    })?;
+    let edge =
+        crate::tls::EdgeHooks::for_entrypoint(cfg, name, tls.has_acme().then_some(&tls.challenges))
+            .map_err(|e| issue("http.redirections", format!("{e}; entrypoint not started")))?;
+    let proxy = Proxy::new(Arc::clone(table), index, name, forwarded)
+        .with_observer(Arc::clone(observer))
+        .with_edge(edge);
+    let bound = EntryPoint::bind(&ep.address, Arc::new(proxy), entrypoint_options(ep))
+        .await
+        .map_err(|e| {
+            issue(
+                "address",
+                format!(
+                    "cannot listen on {:?}: {e}; entrypoint not started",
+                    ep.address
+                ),
+            )
+        })?;
+    Ok(bound.with_tls(tls.acceptor.clone()))
+}
+
+/// What makes an entrypoint unusable before anything is bound: a UDP address (swarmgate serves
+/// TCP only; Traefik's UDP routers are not implemented), an address that does not parse.
+fn static_entrypoint_issue(
+    _cfg: &StaticConfig,
+    name: &str,
+    ep: &crate::config::static_config::EntryPointConfig,
+) -> Option<ConfigIssue> {
+    let issue = |message: String| {
+        Some(
+            ConfigIssue::new(crate::config::Element::EntryPoint, name, message).with_key("address"),
+        )
+    };
+    if ep.is_udp() {
+        return issue(format!(
+            "{:?} is a UDP address: swarmgate does not serve UDP (no UDP routers); entrypoint not started",
+            ep.address
+        ));
+    }
+    if let Err(e) = crate::proxy::entrypoint::parse_address(&ep.address) {
+        return issue(format!(
+            "address {:?} is not an address: {e}; entrypoint not started",
+            ep.address
+        ));
+    }
+    None
+}
+
+/// Problems `check` can know before deploy for the entrypoints: each unusable entrypoint, and
+/// two TCP entrypoints that would listen on the same port of overlapping addresses (the second
+/// would fail to bind).
+pub fn entrypoint_issues(cfg: &StaticConfig) -> Vec<ConfigIssue> {
+    let mut out = Vec::new();
+    let mut listening: Vec<(&str, SocketAddr)> = Vec::new();
+    for (name, ep) in &cfg.entry_points {
+        if let Some(found) = static_entrypoint_issue(cfg, name, ep) {
+            out.push(found);
+            continue;
+        }
+        let issue = |key: &str, message: String| {
+            ConfigIssue::new(crate::config::Element::EntryPoint, name.as_str(), message)
+                .with_key(key)
+        };
+        if let Err(e) = forwarded_policy(ep.forwarded_headers.as_ref()) {
+            out.push(issue(
+                "forwardedHeaders.trustedIPs",
+                format!("{e:#}; entrypoint not started"),
+            ));
+        }
+        if let Err(e) = crate::tls::EdgeHooks::for_entrypoint(cfg, name, None) {
+            out.push(issue(
+                "http.redirections",
+                format!("{e}; entrypoint not started"),
+            ));
+        }
+        let Ok(addr) = crate::proxy::entrypoint::parse_address(&ep.address) else {
+            continue;
+        };
+        if addr.port() == 0 {
+            continue;
+        }
+        let overlapping = |other: &SocketAddr| {
+            other.port() == addr.port()
+                && (other.ip() == addr.ip()
+                    || other.ip().is_unspecified()
+                    || addr.ip().is_unspecified())
+        };
+        if let Some((first, other)) = listening.iter().find(|(_, other)| overlapping(other)) {
+            out.push(issue(
+                "address",
+                format!(
+                    "{:?} ({addr}) is also the address of entrypoint {first:?} ({other}): only one can listen there, so this one will not start",
+                    ep.address
+                ),
+            ));
+        }
+        listening.push((name.as_str(), addr));
+    }
+    out
 }
 
 /// Resolves when any provider published; `false` when every provider is gone.
@@ -424,7 +587,7 @@ fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> En
 /// Loads every provider once, merges and compiles, and returns every issue (for `swarmgate check`).
 pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
     let mut snapshots: Vec<(&str, DynamicConfig)> = Vec::new();
-    let mut issues = Vec::new();
+    let mut issues = entrypoint_issues(cfg);
     let qualify = crate::config::merge::qualify_issue;
     if let Some(dynamic) = &cfg.dynamic {
         issues.extend(
@@ -442,7 +605,8 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
         snapshots.push(("file", config));
     }
     snapshots.push(("internal", crate::observe::internal::internal_config(cfg)));
-    let (merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
+    let (mut merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
+    apply_default_entrypoints(&mut merged, &default_entrypoints(cfg));
     issues.extend(merge_issues);
     let infos = entrypoint_infos(cfg);
     let ctx = CompileContext {
@@ -463,4 +627,105 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
         }
     }
     issues
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn static_cfg(yaml: &str) -> StaticConfig {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    /// Each case was run through Traefik 3.7.15 (`/api/http/routers` shows the entrypoints it
+    /// gave a router without `entryPoints`, or "no valid entryPoint for this router").
+    #[test]
+    fn default_entrypoints_match_traefik() {
+        let cases: [(&str, &[&str]); 5] = [
+            (
+                "entryPoints: {web: {address: ':80'}, websecure: {address: ':443'}, dns: {address: ':53/udp'}, traefik: {address: ':8080'}}",
+                &["web", "websecure"],
+            ),
+            (
+                "entryPoints: {web: {address: ':80'}, websecure: {address: ':443', asDefault: true}, dns: {address: ':53/udp', asDefault: true}, traefik: {address: ':8080', asDefault: true}}",
+                &["websecure"],
+            ),
+            (
+                "entryPoints: {dns: {address: ':53/udp'}, traefik: {address: ':8080'}}",
+                &[],
+            ),
+            (
+                "entryPoints: {web: {address: ':80'}, traefik: {address: ':8080', asDefault: true}}",
+                &[],
+            ),
+            (
+                "entryPoints: {dnsu: {address: ':53/udp'}, dnst: {address: ':53'}, low: {address: ':81/tcp'}, traefik: {address: ':8080'}}",
+                &["dnst", "low"],
+            ),
+        ];
+        for (yaml, expected) in cases {
+            assert_eq!(default_entrypoints(&static_cfg(yaml)), expected, "{yaml}");
+        }
+    }
+
+    #[test]
+    fn a_router_without_entrypoints_and_no_default_one_is_reported_not_attached_everywhere() {
+        let cfg = static_cfg(
+            r#"
+entryPoints: {web: {address: ':80'}, traefik: {address: ':8080', asDefault: true}}
+dynamic:
+  http:
+    routers:
+      app: { rule: "Host(`a.test`)", service: "demo@internal" }
+      pinned: { rule: "Host(`b.test`)", service: "demo@internal", entryPoints: [traefik] }
+"#,
+        );
+        let issues = check(&cfg, std::path::Path::new("."));
+        let app: Vec<&ConfigIssue> = issues.iter().filter(|i| i.name == "app@static").collect();
+        assert_eq!(app.len(), 1, "{issues:?}");
+        assert!(
+            app[0].message.contains("no valid entryPoint"),
+            "{}",
+            app[0].message
+        );
+        assert!(
+            !issues.iter().any(|i| i.name == "pinned@static"),
+            "{issues:?}"
+        );
+    }
+
+    #[test]
+    fn check_reports_entrypoints_that_cannot_start_before_deploy() {
+        let cfg = static_cfg(
+            r#"
+entryPoints:
+  web: {address: ':80'}
+  local: {address: '127.0.0.1:80'}
+  other: {address: '127.0.0.1:81'}
+  six: {address: '[::]:81'}
+  dns: {address: ':53/udp'}
+  dnstcp: {address: ':53'}
+  broken: {address: 'nowhere'}
+  ephemeral: {address: '127.0.0.1:0'}
+  ephemeral2: {address: '127.0.0.1:0'}
+"#,
+        );
+        let found: Vec<(String, String)> = entrypoint_issues(&cfg)
+            .into_iter()
+            .map(|i| (i.name, i.message))
+            .collect();
+        let named = |n: &str| found.iter().filter(|(name, _)| name == n).count();
+        // BTreeMap order: broken, dns, dnstcp, ephemeral, ephemeral2, local, other, six, web.
+        assert_eq!(named("broken"), 1, "{found:?}");
+        assert_eq!(named("dns"), 1, "{found:?}");
+        assert_eq!(named("dnstcp"), 0, "{found:?}");
+        assert_eq!(named("ephemeral") + named("ephemeral2"), 0, "{found:?}");
+        assert_eq!(named("local"), 0, "{found:?}");
+        assert_eq!(named("other"), 0, "{found:?}");
+        assert_eq!(named("six"), 1, "{found:?}");
+        assert_eq!(named("web"), 1, "{found:?}");
+        let web = &found.iter().find(|(n, _)| n == "web").unwrap().1;
+        assert!(web.contains("\"local\""), "{web}");
+        assert_eq!(found.len(), 4, "{found:?}");
+    }
 }

@@ -238,3 +238,157 @@ async fn the_api_lists_closed_routers_as_disabled() {
     );
     gw.stop().await;
 }
+
+/// Entrypoints as Traefik's: the default entrypoints of a router without `entryPoints` (never the
+/// `traefik` one, only `asDefault` ones when marked), and an entrypoint that cannot start takes
+/// down only itself (issue 26 points 2 and 4).
+#[allow(clippy::unwrap_used)]
+mod entrypoints {
+    use crate::support::{backend, client, get};
+    use swarmgate::app::StartOptions;
+    use swarmgate::config::{Element, StaticConfig};
+
+    fn dynamic(backend_url: &str) -> String {
+        format!(
+            r#"http:
+      routers:
+        app:
+          rule: "Host(`a.test`)"
+          service: app
+      services:
+        app:
+          loadBalancer:
+            servers:
+              - url: "{backend_url}"
+    "#
+        )
+    }
+
+    async fn start(
+        static_toml: &str,
+        dynamic_yaml: &str,
+    ) -> (swarmgate::app::Running, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dynamic.yml");
+        std::fs::write(&file, dynamic_yaml).unwrap();
+        let text = format!(
+            "{static_toml}\n[providers.file]\nfilename = {:?}\n",
+            file.display().to_string()
+        );
+        let cfg: StaticConfig = toml::from_str(&text).unwrap();
+        let running = swarmgate::app::start(cfg, StartOptions::default())
+            .await
+            .unwrap();
+        (running, dir)
+    }
+
+    #[tokio::test]
+    async fn a_router_without_entrypoints_is_not_served_on_the_traefik_entrypoint() {
+        let b = backend("app").await;
+        let (running, _dir) = start(
+            "[entryPoints.web]\naddress = \"127.0.0.1:0\"\n[entryPoints.traefik]\naddress = \"127.0.0.1:0\"\n[ping]\n",
+            &dynamic(&b.url()),
+        )
+        .await;
+        let c = client();
+        let web = running.address("web").unwrap();
+        let internal = running.address("traefik").unwrap();
+        let on_web = get(&c, &format!("http://{web}/"), Some("a.test")).await;
+        assert_eq!(on_web.status, 200);
+        let on_internal = get(&c, &format!("http://{internal}/"), Some("a.test")).await;
+        assert_eq!(on_internal.status, 404, "{}", on_internal.body);
+        assert_eq!(
+            get(&c, &format!("http://{internal}/ping"), None)
+                .await
+                .status,
+            200
+        );
+        running.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn with_as_default_only_the_marked_entrypoints_serve_such_routers() {
+        let b = backend("app").await;
+        let (running, _dir) = start(
+            "[entryPoints.web]\naddress = \"127.0.0.1:0\"\n[entryPoints.websecure]\naddress = \"127.0.0.1:0\"\nasDefault = true\n",
+            &dynamic(&b.url()),
+        )
+        .await;
+        let c = client();
+        let web = running.address("web").unwrap();
+        let marked = running.address("websecure").unwrap();
+        assert_eq!(
+            get(&c, &format!("http://{marked}/"), Some("a.test"))
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            get(&c, &format!("http://{web}/"), Some("a.test"))
+                .await
+                .status,
+            404
+        );
+        running.shutdown().await;
+    }
+
+    /// Traefik 3.7.15 exits at start on the first of these (`error while building entryPoint busy:
+    /// … address already in use`); swarmgate reports each broken entrypoint and serves the rest.
+    #[tokio::test]
+    async fn an_entrypoint_that_cannot_bind_takes_down_only_itself() {
+        let b = backend("app").await;
+        let occupied = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy = occupied.local_addr().unwrap();
+        let udp_port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let static_toml = format!(
+            "[entryPoints.web]\naddress = \"127.0.0.1:0\"\n\
+             [entryPoints.busy]\naddress = \"{busy}\"\n\
+             [entryPoints.unassigned]\naddress = \"192.0.2.1:8080\"\n\
+             [entryPoints.dns]\naddress = \"127.0.0.1:{udp_port}/udp\"\n"
+        );
+        let (running, _dir) = start(&static_toml, &dynamic(&b.url())).await;
+        let web = running.address("web").unwrap();
+        assert_eq!(
+            get(&client(), &format!("http://{web}/"), Some("a.test"))
+                .await
+                .status,
+            200
+        );
+        for name in ["busy", "unassigned", "dns"] {
+            assert!(running.address(name).is_none(), "{name} should not listen");
+            let issues = running.issues.load();
+            let found = issues
+                .iter()
+                .find(|i| i.element == Element::EntryPoint && i.name == name);
+            let found = found.unwrap_or_else(|| panic!("no issue for {name}: {issues:?}"));
+            assert!(found.message.contains("not started"), "{}", found.message);
+        }
+        // The issues stay listed after a reload.
+        let issues = running.issues.load();
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.name == "busy" && i.message.contains(&busy.to_string())),
+            "{issues:?}"
+        );
+        running.shutdown().await;
+        drop(occupied);
+    }
+
+    #[tokio::test]
+    async fn start_fails_when_no_entrypoint_can_start() {
+        let occupied = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy = occupied.local_addr().unwrap();
+        let cfg: StaticConfig =
+            toml::from_str(&format!("[entryPoints.busy]\naddress = \"{busy}\"\n")).unwrap();
+        let error = match swarmgate::app::start(cfg, StartOptions::default()).await {
+            Ok(_) => panic!("started with no entrypoint"),
+            Err(e) => e.to_string(),
+        };
+        assert!(error.contains("busy"), "{error}");
+    }
+}

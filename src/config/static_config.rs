@@ -51,8 +51,11 @@ pub struct StaticConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EntryPointConfig {
-    /// `:80`, `127.0.0.1:8080`, `[::]:443`.
+    /// `:80`, `127.0.0.1:8080`, `[::]:443`; `/tcp` or `/udp` may follow (Traefik's form).
     pub address: String,
+    /// `asDefault`: routers without `entryPoints` attach to the entrypoints marked so (when any is).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub as_default: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<EntryPointHttpConfig>,
     /// `http2.maxConcurrentStreams`.
@@ -64,6 +67,15 @@ pub struct EntryPointConfig {
     pub forwarded_headers: Option<ForwardedHeadersConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_protocol: Option<ProxyProtocolConfig>,
+}
+
+impl EntryPointConfig {
+    /// Whether the address names UDP (`:53/udp`); Traefik's default protocol is TCP.
+    pub fn is_udp(&self) -> bool {
+        self.address
+            .rsplit_once('/')
+            .is_some_and(|(_, proto)| proto.eq_ignore_ascii_case("udp"))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -34,6 +34,9 @@ use crate::upstream::{PoolRegistry, Target, TransportRegistry};
 #[derive(Debug, Clone, Default)]
 pub struct EntryPointInfo {
     pub name: String,
+    /// A router without `entryPoints` attaches here (Traefik's default entrypoints: every TCP
+    /// entrypoint but `traefik`, or only those marked `asDefault`; see `app::default_entrypoints`).
+    pub as_default: bool,
     /// `entryPoints.<name>.http.tls`: routers on this entrypoint are TLS routers by default.
     pub default_tls: Option<RouterTlsConfig>,
     /// `entryPoints.<name>.http.middlewares`, qualified names, applied before the router's own.
@@ -251,7 +254,7 @@ impl State<'_> {
             _ => rule.default_priority(),
         };
         let mut bindings = Vec::new();
-        let all = router.entry_points.is_empty();
+        let defaults = router.entry_points.is_empty();
         for wanted in &router.entry_points {
             if !self.ctx.entrypoints.iter().any(|ep| &ep.name == wanted) {
                 issues.push(issue(
@@ -262,7 +265,12 @@ impl State<'_> {
         }
         let mut ep_middlewares: Option<&[String]> = None;
         for (index, ep) in self.ctx.entrypoints.iter().enumerate() {
-            if all || router.entry_points.iter().any(|w| w == &ep.name) {
+            let attached = if defaults {
+                ep.as_default
+            } else {
+                router.entry_points.iter().any(|w| w == &ep.name)
+            };
+            if attached {
                 let tls = router.tls.is_some() || ep.default_tls.is_some();
                 bindings.push((index, tls));
                 if !ep.middlewares.is_empty() {
@@ -271,10 +279,12 @@ impl State<'_> {
             }
         }
         if bindings.is_empty() {
-            return Err(issue(
-                "entryPoints",
-                "router is on no existing entrypoint".to_string(),
-            ));
+            let message = if defaults {
+                "no valid entryPoint for this router: it names none and no entrypoint is a default one (every TCP entrypoint but `traefik`, or those with asDefault=true)"
+            } else {
+                "router is on no existing entrypoint"
+            };
+            return Err(issue("entryPoints", message.to_string()));
         }
         Ok(Placement {
             rule,

@@ -46,6 +46,7 @@ fn build_cfg(cfg: &DynamicConfig, entrypoints: &[EntryPointInfo]) -> Compiled {
 fn web() -> Vec<EntryPointInfo> {
     vec![EntryPointInfo {
         name: "web".into(),
+        as_default: true,
         ..Default::default()
     }]
 }
@@ -129,10 +130,12 @@ fn routers_bind_to_their_entrypoints_and_tls_mode() {
     let eps = vec![
         EntryPointInfo {
             name: "web".into(),
+            as_default: true,
             ..Default::default()
         },
         EntryPointInfo {
             name: "websecure".into(),
+            as_default: true,
             default_tls: Some(RouterTlsConfig::default()),
             ..Default::default()
         },

@@ -111,7 +111,11 @@ pub fn wanted(merged: &DynamicConfig, entrypoints: &[EntryPointInfo]) -> BTreeSe
     let mut out = BTreeSet::new();
     for router in merged.http.routers.values() {
         let on = |ep: &EntryPointInfo| {
-            router.entry_points.is_empty() || router.entry_points.contains(&ep.name)
+            if router.entry_points.is_empty() {
+                ep.as_default
+            } else {
+                router.entry_points.contains(&ep.name)
+            }
         };
         let tls_configs = match &router.tls {
             Some(tls) => vec![tls],
@@ -172,11 +176,13 @@ http:
         let entrypoints = vec![
             EntryPointInfo {
                 name: "web".into(),
+                as_default: true,
                 default_tls: None,
                 middlewares: Vec::new(),
             },
             EntryPointInfo {
                 name: "websecure".into(),
+                as_default: true,
                 default_tls: Some(crate::config::dynamic::RouterTlsConfig {
                     cert_resolver: Some("other".into()),
                     ..Default::default()

@@ -127,6 +127,7 @@ fn build() -> Node {
     };
     let entry_point = st(vec![
         with("address", leaf(Str), Status::Required),
+        f("asDefault", leaf(Bool)),
         f(
             "http",
             st(vec![
