@@ -319,3 +319,63 @@ async fn sequential_requests_reuse_one_upstream_connection() {
     assert_eq!(be.hits(), 40);
     assert_eq!(be.connections(), 1, "upstream connections were not reused");
 }
+
+/// Issue 16 point 5, as Traefik 3.7.15 answers: `example.com.` reaches `Host(`example.com`)`,
+/// `[10::10]` (with or without a port) reaches `Host(`10::10`)`, `Host(`*`)` takes the rest.
+#[tokio::test]
+async fn host_matching_ignores_a_trailing_dot_and_ipv6_brackets() {
+    let (exact, v6, all) = (
+        backend("exact").await,
+        backend("v6").await,
+        backend("all").await,
+    );
+    let yaml = format!(
+        r#"
+http:
+  routers:
+    exact:
+      rule: "Host(`example.com`)"
+      service: exact
+    v6:
+      rule: "Host(`10::10`)"
+      service: v6
+    all:
+      rule: "Host(`*`)"
+      service: all
+      priority: 1
+  services:
+    exact:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+    v6:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+    all:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+"#,
+        exact.url(),
+        v6.url(),
+        all.url()
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    for (host, want) in [
+        ("example.com", "exact"),
+        ("example.com.", "exact"),
+        ("EXAMPLE.com.:8080", "exact"),
+        ("[10::10]", "v6"),
+        ("[10::10]:80", "v6"),
+        ("example.org", "all"),
+        ("example.com..", "all"),
+    ] {
+        let reply = get(&c, &gw.url("/"), Some(host)).await;
+        assert_eq!(reply.status, 200, "{host}: {}", reply.body);
+        assert!(
+            reply.body.starts_with(&format!("{want}\n")),
+            "{host}: {}",
+            reply.body
+        );
+    }
+    gw.stop().await;
+}

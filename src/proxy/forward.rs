@@ -98,17 +98,6 @@ fn ip_header(ip: IpAddr) -> HeaderValue {
     })
 }
 
-/// `host[:port]` → `host` (IPv6 literals keep their brackets).
-pub fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host.find(']').map_or(host, |end| &host[..=end]);
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    }
-}
-
 /// Sends the request to one of the service's servers (retrying once when nothing was sent).
 /// `served` is set to the pool of the last server tried (for the access log).
 pub async fn forward(
@@ -443,19 +432,6 @@ fn finish_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strips_ports() {
-        for (input, want) in [
-            ("example.com:8080", "example.com"),
-            ("example.com", "example.com"),
-            ("[::1]:443", "[::1]"),
-            ("[::1]", "[::1]"),
-            ("10.0.0.1:80", "10.0.0.1"),
-        ] {
-            assert_eq!(strip_port(input), want, "{input}");
-        }
-    }
 
     #[test]
     fn hop_by_hop_headers_go_and_connection_tokens_too() {

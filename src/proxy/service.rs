@@ -135,7 +135,8 @@ impl Proxy {
         }
         let route = {
             let table = self.table.load();
-            let host = forward::request_host(req.uri(), req.headers()).map(forward::strip_port);
+            let host =
+                forward::request_host(req.uri(), req.headers()).map(crate::rules::routing_host);
             let host = lowercase(host.unwrap_or(""));
             let view = RequestView {
                 host: &host,

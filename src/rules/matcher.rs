@@ -150,8 +150,9 @@ impl Node {
     /// Collects the names of `Host` matchers not under an odd number of negations.
     pub(crate) fn host_names(&self, negated: bool, out: &mut Vec<String>) {
         match self {
-            Node::Matcher(Matcher::Host(h)) if !negated => {
-                out.push(super::host::host_index_key(&h.name).to_owned())
+            // `Host(`*`)` names no domain a certificate could be asked for.
+            Node::Matcher(Matcher::Host(h)) if !negated && &*h.name != "*" => {
+                out.push(super::host::without_trailing_dot(&h.name).to_owned())
             }
             Node::Matcher(_) => {}
             Node::Not(inner) => inner.host_names(!negated, out),

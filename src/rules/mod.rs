@@ -14,7 +14,9 @@
 //!
 //! Semantics follow Traefik v3's HTTP muxer:
 //! - `Host` compares ASCII case-insensitively, ignores one trailing dot on either side, and accepts
-//!   the wildcard forms `*.example.com` (one label) and `**.example.com` (one or more labels).
+//!   the wildcard forms `*.example.com` (one label) and `**.example.com` (one or more labels);
+//!   `Host(`*`)` matches every request. The host it sees is [`routing_host`]'s: no port, no IPv6
+//!   brackets (`Host(`10::10`)` matches a request for `[10::10]:80`).
 //! - Regex matchers are unanchored (Go's `MatchString`); `HostRegexp` sees the lowercased host.
 //! - `Method` uppercases the rule's value and compares it exactly with the request method.
 //! - `Header` compares each value of the header exactly; `HeaderRegexp` matches any value.
@@ -43,12 +45,12 @@ mod tests_parse;
 
 use std::net::IpAddr;
 
-pub use host::host_index_key;
+pub use host::{host_index_key, routing_host};
 
 /// What a rule can see of a request. Built by the proxy per request; borrowing only.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestView<'a> {
-    /// Already lowercased by the caller, port stripped.
+    /// [`routing_host`] of the request's authority, lowercased by the caller.
     pub host: &'a str,
     /// Request path (no query), as the proxy normalised it.
     pub path: &'a str,
@@ -120,7 +122,7 @@ impl Rule {
     }
 
     /// If every request this rule matches must have a host in a finite set of exact names, that set
-    /// (lowercased, one trailing dot removed, deduplicated, sorted). `None` when the host is
+    /// (lowercased, trailing dots removed as by [`host_index_key`], deduplicated, sorted). `None` when the host is
     /// unconstrained, negated, or constrained only by `HostRegexp` or a wildcard `Host`.
     /// An empty set means the rule can match no host at all (``Host(`a`) && Host(`b`)``).
     /// Look request hosts up with [`host_index_key`].

@@ -186,6 +186,9 @@ fn required_hosts() {
         ("Host(`a`)", Some(&["a"])),
         ("Host(`A.com`)", Some(&["a.com"])),
         ("Host(`a.com.`)", Some(&["a.com"])),
+        ("Host(`a.com..`)", Some(&["a.com"])),
+        ("Host(`*`)", None),
+        ("Host(`*`) && Host(`a`)", Some(&["a"])),
         ("Host(`a`) && PathPrefix(`/x`)", Some(&["a"])),
         ("PathPrefix(`/x`) && Host(`a`)", Some(&["a"])),
         ("Host(`a`) || Host(`b`)", Some(&["a", "b"])),
@@ -234,6 +237,7 @@ fn host_names() {
         ("Path(`/`)", &[]),
         ("Host(`a.com.`)", &["a.com"]),
         ("Host(`*.a.com`) && Path(`/`)", &["*.a.com"]),
+        ("Host(`*`) || Host(`a`)", &["a"]),
     ];
     for (rule, want) in cases {
         assert_eq!(

@@ -3,12 +3,16 @@
 //! Each exact host named by a router's rule gets a bucket holding that host's routers *and* every
 //! router that does not pin the host (catch-alls, regex hosts), pre-sorted by Traefik priority;
 //! a host without a bucket scans only the host-agnostic list. Never allocates, never locks.
+//!
+//! Buckets are keyed by [`host_index_key`] (trailing dots removed) on both sides, so a request for
+//! `example.com.` finds the routers of `Host(`example.com`)` and the other way round: the key is a
+//! superset filter, the rule decides.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Route, RoutingTable};
-use crate::rules::RequestView;
+use crate::rules::{host_index_key, RequestView};
 
 /// The routes reachable through one entrypoint.
 #[derive(Debug, Default)]
@@ -57,13 +61,16 @@ impl EntryTable {
         }
     }
 
-    /// The highest-priority route whose rule matches. `req.host` must be lowercase, port-less.
+    /// The highest-priority route whose rule matches. `req.host` must be lowercase, as
+    /// [`crate::rules::routing_host`] gives it.
     pub fn lookup(&self, req: &RequestView<'_>) -> Option<&Arc<Route>> {
         // No host-pinned router (a common single-site setup): skip hashing the host.
         let candidates = if self.by_host.is_empty() {
             &self.any_host
         } else {
-            self.by_host.get(req.host).unwrap_or(&self.any_host)
+            self.by_host
+                .get(host_index_key(req.host))
+                .unwrap_or(&self.any_host)
         };
         candidates.iter().find(|route| route.rule.matches(req))
     }

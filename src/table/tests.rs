@@ -125,6 +125,54 @@ fn or_hosts_are_indexed_under_each_host() {
     assert_eq!(matched(&c.table, false, "c.com", "/"), None);
 }
 
+/// Traefik issue-16 point 5: a trailing dot on either side, an IPv6 literal, and wildcard /
+/// regex / catch-all routers beside host buckets for the same name.
+#[test]
+fn host_buckets_follow_traefik_host_matching() {
+    let c = build(
+        &[
+            ("exact", router("Host(`example.com`)", None)),
+            ("dotted", router("Host(`dotted.com.`)", None)),
+            ("v6", router("Host(`10::10`)", None)),
+            ("wild", router("Host(`*.example.com`)", None)),
+            (
+                "wild-pinned",
+                router("Host(`a.example.com`) && Path(`/pinned`)", None),
+            ),
+            ("regex", router("HostRegexp(`^b\\.example\\.com$`)", None)),
+            ("all", router("Host(`*`) && PathPrefix(`/all`)", None)),
+            ("catchall", router("PathPrefix(`/`)", Some(1))),
+        ],
+        &web(),
+    );
+    let t = &c.table;
+    let host = |authority: &str, path: &str| {
+        let h = crate::rules::routing_host(authority).to_ascii_lowercase();
+        matched(t, false, &h, path).map(str::to_owned)
+    };
+    assert_eq!(host("example.com.", "/").as_deref(), Some("exact"));
+    assert_eq!(host("example.com.:80", "/").as_deref(), Some("exact"));
+    assert_eq!(host("EXAMPLE.com", "/").as_deref(), Some("exact"));
+    assert_eq!(host("dotted.com", "/").as_deref(), Some("dotted"));
+    assert_eq!(host("dotted.com.", "/").as_deref(), Some("dotted"));
+    assert_eq!(host("[10::10]", "/").as_deref(), Some("v6"));
+    assert_eq!(host("[10::10]:8080", "/").as_deref(), Some("v6"));
+    // a.example.com has its own bucket: the wildcard, regex and catch-all routers are in it too.
+    assert_eq!(
+        host("a.example.com", "/pinned").as_deref(),
+        Some("wild-pinned")
+    );
+    assert_eq!(host("a.example.com", "/").as_deref(), Some("wild"));
+    assert_eq!(host("a.example.com.", "/").as_deref(), Some("wild"));
+    // Longer rules first (Traefik priority): the regex router outranks the wildcard.
+    assert_eq!(host("b.example.com", "/").as_deref(), Some("regex"));
+    assert_eq!(host("c.example.com", "/").as_deref(), Some("wild"));
+    assert_eq!(host("example.com", "/all").as_deref(), Some("all"));
+    assert_eq!(host("other.org", "/all").as_deref(), Some("all"));
+    assert_eq!(host("", "/all").as_deref(), Some("all"));
+    assert_eq!(host("other.org", "/").as_deref(), Some("catchall"));
+}
+
 #[test]
 fn routers_bind_to_their_entrypoints_and_tls_mode() {
     let eps = vec![
