@@ -12,7 +12,11 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 STARTED=$(date +%s)
 
-stage() { printf '\n=== %s (t+%ss)\n' "$*" "$(( $(date +%s) - STARTED ))"; }
+# Each stage header also shows the free disk: a CI run once died of ENOSPC in the middle of a build.
+stage() {
+  printf '\n=== %s (t+%ss, free disk: %s)\n' "$*" "$(( $(date +%s) - STARTED ))" \
+    "$(df -h --output=avail . 2>/dev/null | tail -n 1 | tr -d ' ')"
+}
 
 # Every cargo test run is also logged, so the suite can end with one total.
 TEST_LOG="$(mktemp)"
@@ -114,6 +118,9 @@ RUSTFLAGS='-C target-feature=+crt-static' cargo bench --no-run --target "$TARGET
 
 stage "unit and integration tests"
 run_tests
+
+stage "the benches, once each in test mode (so their setup cannot rot)"
+run_tests $(for bench in benches/*.rs; do printf -- '--bench %s ' "$(basename "$bench" .rs)"; done)
 
 # Fuzzing and the differential suite need no docker: they run beside the docker stages, niced so
 # those keep their CPU (the differential suite takes about a minute alone, its waits are bounded

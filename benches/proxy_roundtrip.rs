@@ -190,7 +190,8 @@ fn reload(c: &mut Criterion) {
             generation += 1;
             let text = &texts[generation % 2];
             let parsed: DynamicConfig = from_yaml(text).unwrap();
-            let (merged, issues) = merge([("file", &parsed)]);
+            let (mut merged, issues) = merge([("file", &parsed)]);
+            merged.apply_default_entrypoints(&["web".into()]);
             assert!(issues.is_empty(), "{issues:?}");
             let compiled = compile(&merged, &ctx);
             assert!(compiled.issues.is_empty(), "{:?}", compiled.issues);

@@ -39,6 +39,9 @@ fn config(n: usize) -> DynamicConfig {
         },
     );
     cfg.http.routers = routers;
+    // As the app does after merging the providers: routers without `entryPoints` are on the
+    // default ones.
+    cfg.apply_default_entrypoints(&["web".into()]);
     cfg.http.services.insert(
         "s".into(),
         ServiceConfig {

@@ -80,27 +80,14 @@ pub fn default_entrypoints(cfg: &StaticConfig) -> Vec<String> {
         .collect()
 }
 
-/// Gives every router without `entryPoints` the default ones, as Traefik does when it merges
-/// providers (so the API, ACME and the table all see the same list). With no default
-/// entrypoint the list stays empty and `compile` reports the router.
-pub fn apply_default_entrypoints(merged: &mut DynamicConfig, defaults: &[String]) {
-    for router in merged.http.routers.values_mut() {
-        if router.entry_points.is_empty() {
-            router.entry_points = defaults.to_vec();
-        }
-    }
-}
-
 /// The entrypoints in a stable order; the table indexes entrypoints by position in this list.
 pub fn entrypoint_infos(cfg: &StaticConfig) -> Vec<EntryPointInfo> {
-    let defaults = default_entrypoints(cfg);
     cfg.entry_points
         .iter()
         .map(|(name, ep)| {
             let http = ep.http.as_ref();
             EntryPointInfo {
                 name: name.clone(),
-                as_default: defaults.contains(name),
                 default_tls: http.and_then(|h| h.tls.as_ref()).map(|tls| {
                     crate::config::dynamic::RouterTlsConfig {
                         cert_resolver: tls.cert_resolver.clone(),
@@ -162,7 +149,7 @@ impl Compiler {
             .chain(std::iter::once(("internal", self.internal.clone())))
             .collect();
         let (mut merged, mut issues) = merge(snapshots.iter().map(|(n, s)| (*n, &s.config)));
-        apply_default_entrypoints(&mut merged, &self.defaults);
+        merged.apply_default_entrypoints(&self.defaults);
         issues.splice(0..0, self.startup.iter().cloned());
         for (provider, snapshot) in &snapshots {
             let own = snapshot.issues.iter().cloned();
@@ -390,7 +377,7 @@ async fn bind_entrypoint(
     let issue = |key: &str, message: String| {
         ConfigIssue::new(crate::config::Element::EntryPoint, name, message).with_key(key)
     };
-    if let Some(found) = static_entrypoint_issue(cfg, name, ep) {
+    if let Some(found) = static_entrypoint_issue(name, ep) {
         return Err(found);
     }
     let forwarded = forwarded_policy(ep.forwarded_headers.as_ref()).map_err(|e| {
@@ -422,7 +409,6 @@ async fn bind_entrypoint(
 /// What makes an entrypoint unusable before anything is bound: a UDP address (swarmgate serves
 /// TCP only; Traefik's UDP routers are not implemented), an address that does not parse.
 fn static_entrypoint_issue(
-    _cfg: &StaticConfig,
     name: &str,
     ep: &crate::config::static_config::EntryPointConfig,
 ) -> Option<ConfigIssue> {
@@ -453,7 +439,7 @@ pub fn entrypoint_issues(cfg: &StaticConfig) -> Vec<ConfigIssue> {
     let mut out = Vec::new();
     let mut listening: Vec<(&str, SocketAddr)> = Vec::new();
     for (name, ep) in &cfg.entry_points {
-        if let Some(found) = static_entrypoint_issue(cfg, name, ep) {
+        if let Some(found) = static_entrypoint_issue(name, ep) {
             out.push(found);
             continue;
         }
@@ -606,7 +592,7 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
     }
     snapshots.push(("internal", crate::observe::internal::internal_config(cfg)));
     let (mut merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
-    apply_default_entrypoints(&mut merged, &default_entrypoints(cfg));
+    merged.apply_default_entrypoints(&default_entrypoints(cfg));
     issues.extend(merge_issues);
     let infos = entrypoint_infos(cfg);
     let ctx = CompileContext {

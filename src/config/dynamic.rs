@@ -25,6 +25,21 @@ pub struct DynamicConfig {
     pub invalid: Invalid,
 }
 
+impl DynamicConfig {
+    /// Gives every router without `entryPoints` the default ones, as Traefik does when it merges
+    /// providers, so the API, ACME and the table all see the same list; the invalid routers too,
+    /// so their closed routes hold the places they would have had. With no default entrypoint
+    /// the list stays empty, and `table::compile` reports the router.
+    pub fn apply_default_entrypoints(&mut self, defaults: &[String]) {
+        let invalid = self.invalid.routers.values_mut().map(|(router, _)| router);
+        for router in self.http.routers.values_mut().chain(invalid) {
+            if router.entry_points.is_empty() {
+                router.entry_points = defaults.to_vec();
+            }
+        }
+    }
+}
+
 /// The invalid elements of a provider's configuration (see `config::elements`), each with the
 /// short reason shown to the routers that use it.
 #[derive(Debug, Clone, Default, PartialEq)]

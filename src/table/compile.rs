@@ -34,9 +34,6 @@ use crate::upstream::{PoolRegistry, Target, TransportRegistry};
 #[derive(Debug, Clone, Default)]
 pub struct EntryPointInfo {
     pub name: String,
-    /// A router without `entryPoints` attaches here (Traefik's default entrypoints: every TCP
-    /// entrypoint but `traefik`, or only those marked `asDefault`; see `app::default_entrypoints`).
-    pub as_default: bool,
     /// `entryPoints.<name>.http.tls`: routers on this entrypoint are TLS routers by default.
     pub default_tls: Option<RouterTlsConfig>,
     /// `entryPoints.<name>.http.middlewares`, qualified names, applied before the router's own.
@@ -254,6 +251,9 @@ impl State<'_> {
             _ => rule.default_priority(),
         };
         let mut bindings = Vec::new();
+        // Routers without `entryPoints` were given the default ones when the providers were
+        // merged (`DynamicConfig::apply_default_entrypoints`): an empty list here means there is
+        // no default entrypoint.
         let defaults = router.entry_points.is_empty();
         for wanted in &router.entry_points {
             if !self.ctx.entrypoints.iter().any(|ep| &ep.name == wanted) {
@@ -265,12 +265,7 @@ impl State<'_> {
         }
         let mut ep_middlewares: Option<&[String]> = None;
         for (index, ep) in self.ctx.entrypoints.iter().enumerate() {
-            let attached = if defaults {
-                ep.as_default
-            } else {
-                router.entry_points.iter().any(|w| w == &ep.name)
-            };
-            if attached {
+            if router.entry_points.iter().any(|w| w == &ep.name) {
                 let tls = router.tls.is_some() || ep.default_tls.is_some();
                 bindings.push((index, tls));
                 if !ep.middlewares.is_empty() {

@@ -25,7 +25,12 @@ fn build(routers: &[(&str, RouterConfig)], entrypoints: &[EntryPointInfo]) -> Co
     build_cfg(&cfg, entrypoints)
 }
 
+/// Compiles `cfg` as the app does after merging: routers without `entryPoints` are on every
+/// one of `entrypoints` (all of them default ones here).
 fn build_cfg(cfg: &DynamicConfig, entrypoints: &[EntryPointInfo]) -> Compiled {
+    let mut cfg = cfg.clone();
+    let names: Vec<String> = entrypoints.iter().map(|ep| ep.name.clone()).collect();
+    cfg.apply_default_entrypoints(&names);
     let (endpoints, pools, transports) = (
         EndpointRegistry::default(),
         PoolRegistry::default(),
@@ -40,13 +45,12 @@ fn build_cfg(cfg: &DynamicConfig, entrypoints: &[EntryPointInfo]) -> Compiled {
         default_transport: &default_transport,
         breakers: &Default::default(),
     };
-    compile(cfg, &ctx)
+    compile(&cfg, &ctx)
 }
 
 fn web() -> Vec<EntryPointInfo> {
     vec![EntryPointInfo {
         name: "web".into(),
-        as_default: true,
         ..Default::default()
     }]
 }
@@ -178,12 +182,10 @@ fn routers_bind_to_their_entrypoints_and_tls_mode() {
     let eps = vec![
         EntryPointInfo {
             name: "web".into(),
-            as_default: true,
             ..Default::default()
         },
         EntryPointInfo {
             name: "websecure".into(),
-            as_default: true,
             default_tls: Some(RouterTlsConfig::default()),
             ..Default::default()
         },

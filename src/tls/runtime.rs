@@ -110,13 +110,8 @@ impl Tls {
 pub fn wanted(merged: &DynamicConfig, entrypoints: &[EntryPointInfo]) -> BTreeSet<Want> {
     let mut out = BTreeSet::new();
     for router in merged.http.routers.values() {
-        let on = |ep: &EntryPointInfo| {
-            if router.entry_points.is_empty() {
-                ep.as_default
-            } else {
-                router.entry_points.contains(&ep.name)
-            }
-        };
+        // Defaults were applied at merge (`DynamicConfig::apply_default_entrypoints`).
+        let on = |ep: &EntryPointInfo| router.entry_points.contains(&ep.name);
         let tls_configs = match &router.tls {
             Some(tls) => vec![tls],
             None => entrypoints
@@ -161,7 +156,7 @@ mod tests {
 
     #[test]
     fn wanted_domains_come_from_tls_domains_or_host_rules() {
-        let merged: DynamicConfig = serde_yaml::from_str(
+        let mut merged: DynamicConfig = serde_yaml::from_str(
             r#"
 http:
   routers:
@@ -173,16 +168,15 @@ http:
 "#,
         )
         .unwrap();
+        merged.apply_default_entrypoints(&["web".into(), "websecure".into()]);
         let entrypoints = vec![
             EntryPointInfo {
                 name: "web".into(),
-                as_default: true,
                 default_tls: None,
                 middlewares: Vec::new(),
             },
             EntryPointInfo {
                 name: "websecure".into(),
-                as_default: true,
                 default_tls: Some(crate::config::dynamic::RouterTlsConfig {
                     cert_resolver: Some("other".into()),
                     ..Default::default()
