@@ -117,6 +117,23 @@ fn status_only(status: StatusCode) -> Response<ProxyBody> {
 /// its `retryExpression` says so (see the module doc).
 pub async fn around<F, Fut, S>(
     middlewares: &[Arc<Middleware>],
+    parts: http::request::Parts,
+    body: ProxyBody,
+    mut send: F,
+) -> Sent<S>
+where
+    F: FnMut(http::request::Parts, ProxyBody) -> Fut,
+    Fut: Future<Output = Sent<S>>,
+{
+    match first(middlewares) {
+        None => send(parts, body).await,
+        // Boxed: routes without buffering do not carry its states in their request future.
+        Some(b) => Box::pin(buffered(b, parts, body, send)).await,
+    }
+}
+
+async fn buffered<F, Fut, S>(
+    b: &Buffering,
     mut parts: http::request::Parts,
     body: ProxyBody,
     mut send: F,
@@ -125,9 +142,6 @@ where
     F: FnMut(http::request::Parts, ProxyBody) -> Fut,
     Fut: Future<Output = Sent<S>>,
 {
-    let Some(b) = first(middlewares) else {
-        return send(parts, body).await;
-    };
     let body = match read_request(b, &mut parts, body).await {
         Ok(body) => body,
         Err(refused) => return (Ok(refused), None),
