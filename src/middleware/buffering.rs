@@ -15,7 +15,8 @@
 //! body fails is final, and a protocol upgrade is sent once (as oxy).
 //!
 //! Differences from Traefik: bodies stay in memory (`memRequestBodyBytes` and
-//! `memResponseBodyBytes` are accepted and ignored: nothing spills to disk).
+//! `memResponseBodyBytes` are accepted and ignored: nothing spills to disk); behind a `weighted`
+//! service every attempt goes to the child service picked for the first (Traefik picks again).
 
 pub mod retry_expr;
 
