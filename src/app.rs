@@ -175,8 +175,13 @@ impl Compiler {
         self.endpoints.prune_unreferenced();
         self.transports.retain_used();
         self.breakers.retain_used();
+        // Errors at error level, as Traefik logs them (seen with `--log.level=ERROR`).
         for issue in &issues {
-            tracing::warn!(error = %issue, "configuration issue");
+            if issue.warning {
+                tracing::warn!(error = %issue, "configuration issue");
+            } else {
+                tracing::error!(error = %issue, "configuration issue");
+            }
         }
         tracing::info!(
             routers,

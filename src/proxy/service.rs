@@ -222,24 +222,18 @@ impl Proxy {
                 }
                 .unwrap_or_else(|| internal::respond(*service, &parts, conn)),
                 Some(Service::LoadBalancer(lb)) => {
-                    // Middlewares wrapping the forward (buffering); no-ops without them.
-                    let sent = match buffering::before_forward(&route.middlewares, &mut parts, body)
-                        .await
-                    {
-                        Err(refused) => Ok(refused),
-                        Ok(body) => {
-                            let (result, by) =
-                                retry::around(&route.middlewares, parts, body, |p, b| async move {
-                                    let mut by = None;
-                                    (forward::forward(lb, p, b, conn, &mut by).await, by)
-                                })
-                                .await;
-                            *served = by;
-                            result
-                        }
-                    };
+                    // Middlewares wrapping the forward: buffering (which may send again per its
+                    // retryExpression) around retry; no-ops without them.
+                    let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
+                        retry::around(&route.middlewares, p, b, |p, b| async move {
+                            let mut by = None;
+                            (forward::forward(lb, p, b, conn, &mut by).await, by)
+                        })
+                    })
+                    .await;
+                    *served = by;
                     match sent {
-                        Ok(resp) => buffering::after_forward(&route.middlewares, resp).await,
+                        Ok(resp) => resp,
                         Err(error) => {
                             tracing::debug!(router = %route.name, service = %lb.name, %error, "request failed");
                             error.into_response()

@@ -58,9 +58,9 @@ impl Outcome {
 }
 
 /// A child process killed (and reaped) on drop.
-struct Proc {
+pub struct Proc {
     child: Child,
-    log: PathBuf,
+    pub log: PathBuf,
 }
 
 impl Drop for Proc {
@@ -71,7 +71,14 @@ impl Drop for Proc {
 }
 
 impl Proc {
-    fn spawn(program: &Path, first: Option<&str>, args: &[String], dir: &Path, name: &str) -> Proc {
+    /// Starts `program` (`first` before `args`) in `dir`, output to `dir/<name>.log`.
+    pub fn spawn(
+        program: &Path,
+        first: Option<&str>,
+        args: &[String],
+        dir: &Path,
+        name: &str,
+    ) -> Proc {
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).expect("create a process log");
         let err = out.try_clone().expect("clone the process log");
@@ -98,7 +105,8 @@ impl Proc {
         Proc { child, log }
     }
 
-    fn exited(&mut self) -> Option<String> {
+    /// `Some(why)` once the process has exited.
+    pub fn exited(&mut self) -> Option<String> {
         match self.child.try_wait() {
             Ok(Some(status)) => Some(format!(
                 "exited with {status}; log:\n{}",
@@ -107,10 +115,15 @@ impl Proc {
             _ => None,
         }
     }
+
+    /// What the process has logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
 }
 
 /// `n` distinct free ports on 127.0.0.1 (all bound at once, then released).
-fn free_ports(n: usize) -> Vec<u16> {
+pub fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> = (0..n)
         .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"))
         .collect();
@@ -300,7 +313,7 @@ fn wait_rejected(proc: &mut Proc, addrs: &[SocketAddr], within: Duration) -> Res
 
 /// Renders one answer as the lines compared: status, backend, what the backend saw, and the
 /// selected response headers.
-fn render(
+pub fn render(
     answer: &Result<wire::Response, String>,
     seen_names: &[String],
     resp_names: &[String],

@@ -67,10 +67,6 @@ fn bad_config_is_a_compile_error() {
         (json!({"maxRequestBodyBytes": -1}), "maxRequestBodyBytes"),
         (json!({"maxResponseBodyBytes": -5}), "maxResponseBodyBytes"),
         (json!({"memRequestBodyBytes": -5}), "memRequestBodyBytes"),
-        (
-            json!({"retryExpression": "IsNetworkError() && Attempts() < 2"}),
-            "retryExpression",
-        ),
     ] {
         match compile(json!({ "buffering": cfg })) {
             Err(MiddlewareError::Invalid {
@@ -87,7 +83,30 @@ fn bad_config_is_a_compile_error() {
         Buffering::compile(&BufferingConfig::default()).unwrap(),
         Buffering {
             max_request: None,
-            max_response: None
+            max_response: None,
+            retry: None,
         }
     );
 }
+
+#[test]
+fn a_bad_retry_expression_names_the_option_and_column() {
+    match compile(json!({"buffering": {"retryExpression": "IsNetworkError() && Attempts() <= x"}}))
+    {
+        Err(e @ MiddlewareError::Expression { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("retryExpression"), "{text}");
+            assert!(text.contains("column 35"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let b = Buffering::compile(&BufferingConfig {
+        retry_expression: "IsNetworkError() && Attempts() <= 2".into(),
+        ..BufferingConfig::default()
+    })
+    .unwrap();
+    assert!(b.retry.is_some());
+}
+
+mod around;
+mod retry_expr;

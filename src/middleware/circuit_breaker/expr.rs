@@ -4,7 +4,8 @@
 //! with `&&`, `||` and parentheses (`&&` binds tighter). Parsed once at compile time; errors carry
 //! a 1-based column.
 
-use std::fmt;
+use crate::middleware::predicate::{err, lex, Tok};
+pub use crate::middleware::predicate::{Cmp, ExprError};
 
 /// A metric the expression reads from the sliding window.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -16,16 +17,6 @@ pub enum Metric {
     ResponseCodeRatio { num: usize, den: usize },
     /// Latency in milliseconds at this quantile (0–100).
     LatencyAtQuantileMs(f64),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
-    Gt,
-    Lt,
-    Ge,
-    Le,
-    Eq,
-    Ne,
 }
 
 /// A parsed expression.
@@ -71,33 +62,11 @@ impl Expr {
                     }
                     Metric::LatencyAtQuantileMs(q) => v.latency_ms_at(q),
                 };
-                match cmp {
-                    Cmp::Gt => value > *limit,
-                    Cmp::Lt => value < *limit,
-                    Cmp::Ge => value >= *limit,
-                    Cmp::Le => value <= *limit,
-                    Cmp::Eq => value == *limit,
-                    Cmp::Ne => value != *limit,
-                }
+                cmp.holds(value, *limit)
             }
         }
     }
 }
-
-/// A parse error at a 1-based column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExprError {
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ExprError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "column {}: {}", self.column, self.message)
-    }
-}
-
-impl std::error::Error for ExprError {}
 
 /// Parses `src`, collecting what it needs measured.
 pub fn parse(src: &str) -> Result<(Expr, Needs), ExprError> {
@@ -113,91 +82,6 @@ pub fn parse(src: &str) -> Result<(Expr, Needs), ExprError> {
         return Err(err(*col, format!("unexpected {tok} after the expression")));
     }
     Ok((expr, p.needs))
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    Num(f64),
-    LParen,
-    RParen,
-    Comma,
-    And,
-    Or,
-    Cmp(Cmp),
-}
-
-impl fmt::Display for Tok {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Tok::Ident(s) => write!(f, "`{s}`"),
-            Tok::Num(n) => write!(f, "number {n}"),
-            Tok::LParen => f.write_str("`(`"),
-            Tok::RParen => f.write_str("`)`"),
-            Tok::Comma => f.write_str("`,`"),
-            Tok::And => f.write_str("`&&`"),
-            Tok::Or => f.write_str("`||`"),
-            Tok::Cmp(_) => f.write_str("a comparison"),
-        }
-    }
-}
-
-fn err(column: usize, message: impl Into<String>) -> ExprError {
-    ExprError {
-        column,
-        message: message.into(),
-    }
-}
-
-fn lex(src: &str) -> Result<Vec<(Tok, usize)>, ExprError> {
-    let chars: Vec<char> = src.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let col = i + 1;
-        let next = chars.get(i + 1).copied();
-        let (tok, len) = match c {
-            c if c.is_whitespace() => {
-                i += 1;
-                continue;
-            }
-            '(' => (Tok::LParen, 1),
-            ')' => (Tok::RParen, 1),
-            ',' => (Tok::Comma, 1),
-            '&' if next == Some('&') => (Tok::And, 2),
-            '|' if next == Some('|') => (Tok::Or, 2),
-            '>' if next == Some('=') => (Tok::Cmp(Cmp::Ge), 2),
-            '<' if next == Some('=') => (Tok::Cmp(Cmp::Le), 2),
-            '=' if next == Some('=') => (Tok::Cmp(Cmp::Eq), 2),
-            '!' if next == Some('=') => (Tok::Cmp(Cmp::Ne), 2),
-            '>' => (Tok::Cmp(Cmp::Gt), 1),
-            '<' => (Tok::Cmp(Cmp::Lt), 1),
-            c if c.is_ascii_digit() || c == '.' || c == '-' => {
-                let len = chars[i + 1..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_digit() || **c == '.')
-                    .count()
-                    + 1;
-                let text: String = chars[i..i + len].iter().collect();
-                let n = text
-                    .parse::<f64>()
-                    .map_err(|_| err(col, format!("invalid number {text:?}")))?;
-                (Tok::Num(n), len)
-            }
-            c if c.is_ascii_alphabetic() || c == '_' => {
-                let len = chars[i..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
-                    .count();
-                (Tok::Ident(chars[i..i + len].iter().collect()), len)
-            }
-            c => return Err(err(col, format!("unexpected character {c:?}"))),
-        };
-        out.push((tok, col));
-        i += len;
-    }
-    Ok(out)
 }
 
 struct Parser {
@@ -275,7 +159,7 @@ impl Parser {
 
     fn number(&mut self) -> Result<f64, ExprError> {
         match self.next("a number")? {
-            (Tok::Num(n), _) => Ok(n),
+            (Tok::Num { value, .. }, _) => Ok(value),
             (tok, col) => Err(err(col, format!("expected a number, found {tok}"))),
         }
     }
