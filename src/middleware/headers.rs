@@ -6,7 +6,9 @@
 //! with 500 "Bad Host" (Traefik's secure handler); then `customRequestHeaders` are set (an empty
 //! value removes the header). Response side, in Traefik's order: security headers, then
 //! `customResponseHeaders`, then CORS (`Access-Control-Allow-Origin` only for an allowed origin,
-//! credentials, expose headers, `Vary: Origin`).
+//! credentials, expose headers, `Vary: Origin`). As Traefik 3.7: with credentials a `*` origin,
+//! method or header list echoes what the request asks for (browsers refuse `*` there), and
+//! `Access-Control-Max-Age` is sent only when configured.
 
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
@@ -45,7 +47,12 @@ struct Cors {
     allow_headers: Option<HeaderValue>,
     expose_headers: Option<HeaderValue>,
     credentials: bool,
-    max_age: HeaderValue,
+    /// `*` in the method / header lists: with credentials, echo what the preflight asks for.
+    any_method: bool,
+    any_header: bool,
+    /// `*` in the expose list: with credentials no `Access-Control-Expose-Headers` at all.
+    any_expose: bool,
+    max_age: Option<HeaderValue>,
     vary: bool,
 }
 
@@ -282,7 +289,7 @@ impl Cors {
             || !cfg.access_control_allow_origin_list.is_empty()
             || !cfg.access_control_allow_origin_list_regex.is_empty()
             || !cfg.access_control_expose_headers.is_empty()
-            || cfg.access_control_max_age != 0
+            || cfg.access_control_max_age.is_some()
             || cfg.add_vary_header;
         if !defined {
             return Ok(None);
@@ -317,13 +324,17 @@ impl Cors {
                 "accessControlExposeHeaders",
             )?,
             credentials: cfg.access_control_allow_credentials,
-            max_age: HeaderValue::from(cfg.access_control_max_age),
+            any_method: cfg.access_control_allow_methods.iter().any(|m| m == "*"),
+            any_header: cfg.access_control_allow_headers.iter().any(|h| h == "*"),
+            any_expose: cfg.access_control_expose_headers.iter().any(|h| h == "*"),
+            max_age: cfg.access_control_max_age.map(HeaderValue::from),
             vary: cfg.add_vary_header,
         }))
     }
 
     /// The `Access-Control-Allow-Origin` value for `origin`, if allowed: the list entry (`*`
-    /// included) or, for a regex match, the origin itself.
+    /// included) or, for a regex match, the origin itself. With credentials `*` answers the
+    /// origin itself, as Traefik 3.7 does: browsers refuse `*` on a credentialed request.
     fn allow_origin(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
         let bytes = origin.map_or(&b""[..], HeaderValue::as_bytes);
         if let Some(item) = self
@@ -331,6 +342,9 @@ impl Cors {
             .iter()
             .find(|item| item.as_bytes() == b"*" || item.as_bytes() == bytes)
         {
+            if item.as_bytes() == b"*" && self.credentials {
+                return Some(origin.cloned().unwrap_or(HeaderValue::from_static("")));
+            }
             return Some(item.clone());
         }
         let s = origin.and_then(|o| o.to_str().ok()).unwrap_or("");
@@ -354,17 +368,43 @@ impl Cors {
                 HeaderValue::from_static("true"),
             );
         }
-        if let Some(v) = &self.allow_headers {
+        if self.any_header && self.credentials {
+            // `*` is no wildcard for a credentialed request: echo what the browser asks for.
+            if let Some(v) = req
+                .headers
+                .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+                .filter(|v| !v.is_empty())
+            {
+                h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
+            }
+        } else if let Some(v) = &self.allow_headers {
             h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
         }
-        if let Some(v) = &self.allow_methods {
+        if self.any_method && self.credentials {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                method_requested.clone(),
+            );
+        } else if let Some(v) = &self.allow_methods {
             h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v.clone());
         }
         if let Some(v) = self.allow_origin(Some(origin)) {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
+        if let Some(v) = &self.max_age {
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, v.clone());
+        }
+        self.expose(h);
         Some(resp)
+    }
+
+    /// `Access-Control-Expose-Headers`, except `*` with credentials (no wildcard there).
+    fn expose(&self, h: &mut http::HeaderMap) {
+        if let Some(v) = &self.expose_headers {
+            if !(self.any_expose && self.credentials) {
+                h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v.clone());
+            }
+        }
     }
 
     fn on_response(&self, h: &mut http::HeaderMap, origin: Option<&HeaderValue>) {
@@ -377,9 +417,7 @@ impl Cors {
                 HeaderValue::from_static("true"),
             );
         }
-        if let Some(v) = &self.expose_headers {
-            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v.clone());
-        }
+        self.expose(h);
         if !self.vary {
             return;
         }

@@ -311,6 +311,60 @@ fn cors_wildcard_origin() {
     assert_eq!(values(&r.headers, "access-control-allow-origin"), "*");
 }
 
+/// With credentials a browser refuses every `*`: Traefik 3.7 then echoes the origin, the
+/// requested method and headers, and sends no `Access-Control-Expose-Headers: *`.
+#[test]
+fn cors_with_credentials_answers_no_wildcard() {
+    let m = compile(json!({"headers": {
+        "accessControlAllowCredentials": true,
+        "accessControlAllowOriginList": ["*"],
+        "accessControlAllowMethods": ["*"],
+        "accessControlAllowHeaders": ["*"],
+        "accessControlExposeHeaders": ["*"]
+    }}))
+    .unwrap();
+    let mut r = req(
+        "OPTIONS",
+        "/x",
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "x-a, x-b"),
+        ],
+    );
+    let resp = responded(m.on_request(&mut r, &ctx(false)));
+    let h = resp.headers();
+    assert_eq!(
+        values(h, "access-control-allow-origin"),
+        "https://app.example"
+    );
+    assert_eq!(values(h, "access-control-allow-methods"), "PUT");
+    assert_eq!(values(h, "access-control-allow-headers"), "x-a, x-b");
+    assert_eq!(values(h, "access-control-allow-credentials"), "true");
+    assert_eq!(values(h, "access-control-expose-headers"), "");
+    assert_eq!(values(h, "access-control-max-age"), "");
+    let h = response_of(&m, Some("https://app.example"), false, &[]);
+    assert_eq!(
+        values(&h, "access-control-allow-origin"),
+        "https://app.example"
+    );
+    assert_eq!(values(&h, "access-control-expose-headers"), "");
+    // Without credentials `*` stays `*`, and expose headers are sent on preflights too.
+    let m = compile(json!({"headers": {
+        "accessControlAllowOriginList": ["*"],
+        "accessControlAllowMethods": ["*"],
+        "accessControlExposeHeaders": ["X-Total"],
+        "accessControlMaxAge": 0
+    }}))
+    .unwrap();
+    let resp = responded(m.on_request(&mut r, &ctx(false)));
+    let h = resp.headers();
+    assert_eq!(values(h, "access-control-allow-origin"), "*");
+    assert_eq!(values(h, "access-control-allow-methods"), "*");
+    assert_eq!(values(h, "access-control-expose-headers"), "X-Total");
+    assert_eq!(values(h, "access-control-max-age"), "0");
+}
+
 /// As the real Traefik 3.7.15 writes them (Go): line breaks become spaces and the value is
 /// trimmed, so a YAML folded block (`contentSecurityPolicy: >`, ending in a newline) works.
 #[test]
