@@ -180,6 +180,7 @@ impl Proxy {
         let ctx = RequestContext {
             client_addr: conn.peer,
             tls,
+            conn_tls: conn.tls,
             entrypoint: &self.name,
         };
         let started = circuit_breaker::started(&route.middlewares);
