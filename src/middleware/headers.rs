@@ -26,6 +26,10 @@ const M: &str = "headers";
 pub struct Headers {
     request_set: Vec<(HeaderName, HeaderValue)>,
     request_remove: Vec<HeaderName>,
+    /// A custom `Host`, also as the URI authority (HTTP/2, absolute-form) when it is one.
+    host: Option<(HeaderValue, Option<http::uri::Authority>)>,
+    /// The forwarded headers `customRequestHeaders` decides, which the proxy must leave alone.
+    forwarded: ForwardedOverrides,
     response_set: Vec<(HeaderName, HeaderValue)>,
     response_remove: Vec<HeaderName>,
     /// Security headers set on every response.
@@ -37,6 +41,44 @@ pub struct Headers {
     allowed_hosts: Vec<String>,
     hosts_proxy_headers: Vec<HeaderName>,
     cors: Option<Cors>,
+}
+
+/// What `customRequestHeaders` decided about the forwarded headers the proxy writes when it
+/// forwards (`proxy::forward`). Traefik writes them before its middlewares, so there a
+/// middleware's choice stands; the proxy reads this request extension to do the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForwardedOverrides {
+    /// The client's own host when a custom `Host` replaced it: `X-Forwarded-Host` and
+    /// `X-Forwarded-Port` still name it.
+    pub client_host: Option<HeaderValue>,
+    /// `X-Forwarded-For: ""`: unless a later middleware sets one, the backend gets none (Go's
+    /// proxy appends nothing to a nil header).
+    pub omit_for: bool,
+    /// Set or removed by the middleware: the proxy writes none of its own.
+    pub real_ip: bool,
+    pub proto: bool,
+    pub host: bool,
+    pub port: bool,
+    pub server: bool,
+}
+
+impl ForwardedOverrides {
+    fn any(&self) -> bool {
+        *self != ForwardedOverrides::default()
+    }
+
+    /// Adds what an earlier middleware decided (the first kept client host wins).
+    fn merge(&mut self, earlier: &ForwardedOverrides) {
+        if earlier.client_host.is_some() {
+            self.client_host = earlier.client_host.clone();
+        }
+        self.omit_for |= earlier.omit_for;
+        self.real_ip |= earlier.real_ip;
+        self.proto |= earlier.proto;
+        self.host |= earlier.host;
+        self.port |= earlier.port;
+        self.server |= earlier.server;
+    }
 }
 
 #[derive(Debug)]
@@ -97,8 +139,30 @@ fn non_empty(
 
 impl Headers {
     pub fn compile(cfg: &HeadersConfig) -> Result<Self, MiddlewareError> {
-        let (request_set, request_remove) =
+        let (mut request_set, mut request_remove) =
             custom(&cfg.custom_request_headers, "customRequestHeaders")?;
+        // Traefik's `Header.Del("Host")` touches nothing: the host is not a header in Go.
+        request_remove.retain(|name| name != header::HOST);
+        let host = request_set
+            .iter()
+            .position(|(name, _)| name == header::HOST)
+            .map(|i| request_set.remove(i).1)
+            .map(|v| {
+                let authority = http::uri::Authority::try_from(v.as_bytes()).ok();
+                (v, authority)
+            });
+        let decided = |name: &str| {
+            request_set.iter().any(|(n, _)| n == name) || request_remove.iter().any(|n| n == name)
+        };
+        let forwarded = ForwardedOverrides {
+            client_host: None,
+            omit_for: request_remove.iter().any(|n| n == "x-forwarded-for"),
+            real_ip: decided("x-real-ip"),
+            proto: decided("x-forwarded-proto"),
+            host: decided("x-forwarded-host"),
+            port: decided("x-forwarded-port"),
+            server: decided("x-forwarded-server"),
+        };
         let (response_set, response_remove) =
             custom(&cfg.custom_response_headers, "customResponseHeaders")?;
 
@@ -199,6 +263,8 @@ impl Headers {
         Ok(Headers {
             request_set,
             request_remove,
+            host,
+            forwarded,
             response_set,
             response_remove,
             secure,
@@ -227,6 +293,33 @@ impl Headers {
         }
         for (name, value) in &self.request_set {
             req.headers.insert(name.clone(), value.clone());
+        }
+        let mut forwarded = None;
+        if let Some((value, authority)) = &self.host {
+            let client_host = match req.uri.authority() {
+                Some(a) => HeaderValue::from_str(a.as_str()).ok(),
+                None => req.headers.get(header::HOST).cloned(),
+            };
+            req.headers.insert(header::HOST, value.clone());
+            if let (Some(authority), true) = (authority, req.uri.authority().is_some()) {
+                let mut uri = req.uri.clone().into_parts();
+                uri.authority = Some(authority.clone());
+                if let Ok(uri) = http::Uri::from_parts(uri) {
+                    req.uri = uri;
+                }
+            }
+            forwarded = Some(ForwardedOverrides {
+                client_host,
+                ..self.forwarded.clone()
+            });
+        } else if self.forwarded.any() {
+            forwarded = Some(self.forwarded.clone());
+        }
+        if let Some(mut forwarded) = forwarded {
+            if let Some(earlier) = req.extensions.get::<ForwardedOverrides>() {
+                forwarded.merge(earlier);
+            }
+            req.extensions.insert(forwarded);
         }
         Flow::Continue
     }

@@ -48,6 +48,8 @@ impl Proxy {
         name: &str,
         forwarded: ForwardedPolicy,
     ) -> Self {
+        // `X-Forwarded-Server` is read once, here at start, never per request.
+        forward::server_name();
         Proxy {
             table,
             entrypoint,

@@ -365,6 +365,36 @@ fn cors_with_credentials_answers_no_wildcard() {
     assert_eq!(values(h, "access-control-max-age"), "0");
 }
 
+/// customRequestHeaders tell the proxy which forwarded headers they decided (Traefik writes
+/// those before its middlewares, so their choice stands there).
+#[test]
+fn custom_request_headers_decide_forwarded_headers() {
+    use crate::middleware::headers::ForwardedOverrides;
+    let m = compile(json!({"headers": {"customRequestHeaders": {
+        "Host": "example.com",
+        "X-Forwarded-For": "",
+        "X-Forwarded-Server": "mine"
+    }}}))
+    .unwrap();
+    let mut r = req("GET", "/foo", &[("host", "example.org:8080")]);
+    assert!(matches!(m.on_request(&mut r, &ctx(false)), Flow::Continue));
+    assert_eq!(values(&r.headers, "host"), "example.com");
+    let decided = r.extensions.get::<ForwardedOverrides>().unwrap();
+    assert_eq!(decided.client_host.as_ref().unwrap(), "example.org:8080");
+    assert!(decided.omit_for && decided.server && !decided.host && !decided.real_ip);
+    // HTTP/2 (or absolute-form): the authority is the host, so it changes too.
+    let mut r = req("GET", "https://example.org/foo", &[]);
+    assert!(matches!(m.on_request(&mut r, &ctx(false)), Flow::Continue));
+    assert_eq!(r.uri.authority().unwrap().as_str(), "example.com");
+    let decided = r.extensions.get::<ForwardedOverrides>().unwrap();
+    assert_eq!(decided.client_host.as_ref().unwrap(), "example.org");
+    // A middleware that decides none of them leaves no trace.
+    let m = compile(json!({"headers": {"customRequestHeaders": {"X-Other": "1"}}})).unwrap();
+    let mut r = req("GET", "/", &[("host", "a")]);
+    assert!(matches!(m.on_request(&mut r, &ctx(false)), Flow::Continue));
+    assert!(r.extensions.get::<ForwardedOverrides>().is_none());
+}
+
 /// As the real Traefik 3.7.15 writes them (Go): line breaks become spaces and the value is
 /// trimmed, so a YAML folded block (`contentSecurityPolicy: >`, ending in a newline) works.
 #[test]
