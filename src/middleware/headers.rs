@@ -284,8 +284,13 @@ impl Headers {
             }
         }
         if !self.allowed_hosts.is_empty() && !self.host_allowed(req) {
-            let mut resp = respond(StatusCode::INTERNAL_SERVER_ERROR, []);
-            *resp.body_mut() = bytes::Bytes::from_static(b"Bad Host");
+            // Go's `http.Error(w, "Bad Host", 500)`, as Traefik's secure handler answers.
+            let nosniff = (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            let mut resp = respond(StatusCode::INTERNAL_SERVER_ERROR, [nosniff]);
+            *resp.body_mut() = bytes::Bytes::from_static(b"Bad Host\n");
             return Flow::Respond(resp);
         }
         for name in &self.request_remove {

@@ -189,7 +189,10 @@ fn allowed_hosts() {
             Flow::Continue => assert!(ok, "{headers:?}"),
             flow => {
                 assert!(!ok, "{headers:?}");
-                assert_eq!(responded(flow).status(), 500);
+                let resp = responded(flow);
+                assert_eq!(resp.status(), 500);
+                assert_eq!(values(resp.headers(), "x-content-type-options"), "nosniff");
+                assert_eq!(resp.body().as_ref(), b"Bad Host\n");
             }
         }
     }
