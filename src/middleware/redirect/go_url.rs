@@ -90,9 +90,8 @@ fn parse(raw: &str) -> Option<String> {
                 out.push('@');
             }
             out.push_str(&escape(host, Mode::Host));
-        } else if !decoded_path.is_empty() {
-            out.push_str("//");
         }
+        // Without an authority (`http:/x`) Go omits the empty host (`URL.OmitHost`).
     }
     if out.is_empty()
         && escaped_path
@@ -175,7 +174,8 @@ fn parse_host(host: &str) -> Option<Vec<u8>> {
             return Some(out);
         }
     } else if let Some(i) = host.rfind(':') {
-        if !valid_optional_port(&host[i..]) {
+        // A colon before the port is an unbracketed IPv6 address: Go refuses it.
+        if !valid_optional_port(&host[i..]) || host[..i].contains(':') {
             return None;
         }
     }
@@ -308,6 +308,23 @@ mod tests {
                 Some("https://Example.com/p?x#f"),
             ),
             ("http://a/x\u{7f}", None),
+            ("http://::1/", None),
+            ("http://a:b:80/", None),
+            ("http://[::1]x/", None),
+            ("http://[::1%25en0]:80/", Some("http://[::1%25en0]:80/")),
+            ("http://[::ffff:1.2.3.4]/", Some("http://[::ffff:1.2.3.4]/")),
+            ("http://a/{x}", Some("http://a/%7Bx%7D")),
+            ("http://a/x#{y}", Some("http://a/x#%7By%7D")),
+            ("http://a/x#a b", Some("http://a/x#a%20b")),
+            ("http://u:p@a/", Some("http://u:p@a/")),
+            ("http://u%zz@a/", None),
+            ("http://[v1.x]/", None),
+            ("http://a:/", Some("http://a:/")),
+            ("http:/x", Some("http:/x")),
+            ("http://a?b", Some("http://a?b")),
+            ("mailto:x y", Some("mailto:x y")),
+            ("http://A.COM/", Some("http://A.COM/")),
+            ("http://a/%7e", Some("http://a/%7e")),
         ];
         for (raw, want) in cases {
             assert_eq!(location(raw).as_deref(), want, "{raw}");
