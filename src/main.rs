@@ -173,7 +173,12 @@ fn check(loaded: &Loaded, base: &Path) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     for issue in &issues {
-        println!("error: {issue}");
+        // A warning says so itself (`ConfigIssue`'s Display).
+        if issue.warning {
+            println!("{issue}");
+        } else {
+            println!("error: {issue}");
+        }
     }
     println!("{} problem(s) found", issues.len());
     ExitCode::FAILURE

@@ -149,3 +149,32 @@ fn migrate_prints_native_toml_for_traefik_arguments() {
     assert_eq!(parsed.entry_points["web"].address, ":80");
     assert!(!parsed.providers.swarm.unwrap().exposed_by_default);
 }
+
+/// A Traefik v2 `{name:regexp}` group compiles (as in Traefik 3.7) and `check` says why it is
+/// probably not what was meant, as a warning naming the column.
+#[test]
+fn check_warns_about_a_v2_regexp_group() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "dynamic.yml",
+        "http:\n  routers:\n    css:\n      rule: \"PathRegexp(`^/{path:css}$`)\"\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers: [{url: \"http://127.0.0.1:1\"}]\n",
+    );
+    let cfg = write(
+        dir.path(),
+        "swarmgate.toml",
+        "[entryPoints.web]\naddress = \":8080\"\n[providers.file]\nfilename = \"dynamic.yml\"\n",
+    );
+    let out = swarmgate()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("warning: router \"css@file\" (rule): column 12:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Traefik v2"), "{stdout}");
+    assert!(!stdout.contains("error: warning"), "{stdout}");
+}

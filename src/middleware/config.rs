@@ -175,8 +175,9 @@ pub struct HeadersConfig {
     pub access_control_expose_headers: Vec<String>,
     #[serde(default)]
     pub access_control_allow_credentials: bool,
-    #[serde(default)]
-    pub access_control_max_age: i64,
+    /// `None` (not configured): no `Access-Control-Max-Age` in preflight answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_control_max_age: Option<i64>,
     #[serde(default)]
     pub add_vary_header: bool,
 }

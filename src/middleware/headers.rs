@@ -6,7 +6,9 @@
 //! with 500 "Bad Host" (Traefik's secure handler); then `customRequestHeaders` are set (an empty
 //! value removes the header). Response side, in Traefik's order: security headers, then
 //! `customResponseHeaders`, then CORS (`Access-Control-Allow-Origin` only for an allowed origin,
-//! credentials, expose headers, `Vary: Origin`).
+//! credentials, expose headers, `Vary: Origin`). As Traefik 3.7: with credentials a `*` origin,
+//! method or header list echoes what the request asks for (browsers refuse `*` there), and
+//! `Access-Control-Max-Age` is sent only when configured.
 
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
@@ -24,6 +26,10 @@ const M: &str = "headers";
 pub struct Headers {
     request_set: Vec<(HeaderName, HeaderValue)>,
     request_remove: Vec<HeaderName>,
+    /// A custom `Host`, also as the URI authority (HTTP/2, absolute-form) when it is one.
+    host: Option<(HeaderValue, Option<http::uri::Authority>)>,
+    /// The forwarded headers `customRequestHeaders` decides, which the proxy must leave alone.
+    forwarded: ForwardedOverrides,
     response_set: Vec<(HeaderName, HeaderValue)>,
     response_remove: Vec<HeaderName>,
     /// Security headers set on every response.
@@ -37,6 +43,44 @@ pub struct Headers {
     cors: Option<Cors>,
 }
 
+/// What `customRequestHeaders` decided about the forwarded headers the proxy writes when it
+/// forwards (`proxy::forward`). Traefik writes them before its middlewares, so there a
+/// middleware's choice stands; the proxy reads this request extension to do the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForwardedOverrides {
+    /// The client's own host when a custom `Host` replaced it: `X-Forwarded-Host` and
+    /// `X-Forwarded-Port` still name it.
+    pub client_host: Option<HeaderValue>,
+    /// `X-Forwarded-For: ""`: unless a later middleware sets one, the backend gets none (Go's
+    /// proxy appends nothing to a nil header).
+    pub omit_for: bool,
+    /// Set or removed by the middleware: the proxy writes none of its own.
+    pub real_ip: bool,
+    pub proto: bool,
+    pub host: bool,
+    pub port: bool,
+    pub server: bool,
+}
+
+impl ForwardedOverrides {
+    fn any(&self) -> bool {
+        *self != ForwardedOverrides::default()
+    }
+
+    /// Adds what an earlier middleware decided (the first kept client host wins).
+    fn merge(&mut self, earlier: &ForwardedOverrides) {
+        if earlier.client_host.is_some() {
+            self.client_host = earlier.client_host.clone();
+        }
+        self.omit_for |= earlier.omit_for;
+        self.real_ip |= earlier.real_ip;
+        self.proto |= earlier.proto;
+        self.host |= earlier.host;
+        self.port |= earlier.port;
+        self.server |= earlier.server;
+    }
+}
+
 #[derive(Debug)]
 struct Cors {
     origin_list: Vec<HeaderValue>,
@@ -45,7 +89,12 @@ struct Cors {
     allow_headers: Option<HeaderValue>,
     expose_headers: Option<HeaderValue>,
     credentials: bool,
-    max_age: HeaderValue,
+    /// `*` in the method / header lists: with credentials, echo what the preflight asks for.
+    any_method: bool,
+    any_header: bool,
+    /// `*` in the expose list: with credentials no `Access-Control-Expose-Headers` at all.
+    any_expose: bool,
+    max_age: Option<HeaderValue>,
     vary: bool,
 }
 
@@ -90,8 +139,30 @@ fn non_empty(
 
 impl Headers {
     pub fn compile(cfg: &HeadersConfig) -> Result<Self, MiddlewareError> {
-        let (request_set, request_remove) =
+        let (mut request_set, mut request_remove) =
             custom(&cfg.custom_request_headers, "customRequestHeaders")?;
+        // Traefik's `Header.Del("Host")` touches nothing: the host is not a header in Go.
+        request_remove.retain(|name| name != header::HOST);
+        let host = request_set
+            .iter()
+            .position(|(name, _)| name == header::HOST)
+            .map(|i| request_set.remove(i).1)
+            .map(|v| {
+                let authority = http::uri::Authority::try_from(v.as_bytes()).ok();
+                (v, authority)
+            });
+        let decided = |name: &str| {
+            request_set.iter().any(|(n, _)| n == name) || request_remove.iter().any(|n| n == name)
+        };
+        let forwarded = ForwardedOverrides {
+            client_host: None,
+            omit_for: request_remove.iter().any(|n| n == "x-forwarded-for"),
+            real_ip: decided("x-real-ip"),
+            proto: decided("x-forwarded-proto"),
+            host: decided("x-forwarded-host"),
+            port: decided("x-forwarded-port"),
+            server: decided("x-forwarded-server"),
+        };
         let (response_set, response_remove) =
             custom(&cfg.custom_response_headers, "customResponseHeaders")?;
 
@@ -192,6 +263,8 @@ impl Headers {
         Ok(Headers {
             request_set,
             request_remove,
+            host,
+            forwarded,
             response_set,
             response_remove,
             secure,
@@ -211,8 +284,13 @@ impl Headers {
             }
         }
         if !self.allowed_hosts.is_empty() && !self.host_allowed(req) {
-            let mut resp = respond(StatusCode::INTERNAL_SERVER_ERROR, []);
-            *resp.body_mut() = bytes::Bytes::from_static(b"Bad Host");
+            // Go's `http.Error(w, "Bad Host", 500)`, as Traefik's secure handler answers.
+            let nosniff = (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            let mut resp = respond(StatusCode::INTERNAL_SERVER_ERROR, [nosniff]);
+            *resp.body_mut() = bytes::Bytes::from_static(b"Bad Host\n");
             return Flow::Respond(resp);
         }
         for name in &self.request_remove {
@@ -220,6 +298,33 @@ impl Headers {
         }
         for (name, value) in &self.request_set {
             req.headers.insert(name.clone(), value.clone());
+        }
+        let mut forwarded = None;
+        if let Some((value, authority)) = &self.host {
+            let client_host = match req.uri.authority() {
+                Some(a) => HeaderValue::from_str(a.as_str()).ok(),
+                None => req.headers.get(header::HOST).cloned(),
+            };
+            req.headers.insert(header::HOST, value.clone());
+            if let (Some(authority), true) = (authority, req.uri.authority().is_some()) {
+                let mut uri = req.uri.clone().into_parts();
+                uri.authority = Some(authority.clone());
+                if let Ok(uri) = http::Uri::from_parts(uri) {
+                    req.uri = uri;
+                }
+            }
+            forwarded = Some(ForwardedOverrides {
+                client_host,
+                ..self.forwarded.clone()
+            });
+        } else if self.forwarded.any() {
+            forwarded = Some(self.forwarded.clone());
+        }
+        if let Some(mut forwarded) = forwarded {
+            if let Some(earlier) = req.extensions.get::<ForwardedOverrides>() {
+                forwarded.merge(earlier);
+            }
+            req.extensions.insert(forwarded);
         }
         Flow::Continue
     }
@@ -282,7 +387,7 @@ impl Cors {
             || !cfg.access_control_allow_origin_list.is_empty()
             || !cfg.access_control_allow_origin_list_regex.is_empty()
             || !cfg.access_control_expose_headers.is_empty()
-            || cfg.access_control_max_age != 0
+            || cfg.access_control_max_age.is_some()
             || cfg.add_vary_header;
         if !defined {
             return Ok(None);
@@ -317,13 +422,17 @@ impl Cors {
                 "accessControlExposeHeaders",
             )?,
             credentials: cfg.access_control_allow_credentials,
-            max_age: HeaderValue::from(cfg.access_control_max_age),
+            any_method: cfg.access_control_allow_methods.iter().any(|m| m == "*"),
+            any_header: cfg.access_control_allow_headers.iter().any(|h| h == "*"),
+            any_expose: cfg.access_control_expose_headers.iter().any(|h| h == "*"),
+            max_age: cfg.access_control_max_age.map(HeaderValue::from),
             vary: cfg.add_vary_header,
         }))
     }
 
     /// The `Access-Control-Allow-Origin` value for `origin`, if allowed: the list entry (`*`
-    /// included) or, for a regex match, the origin itself.
+    /// included) or, for a regex match, the origin itself. With credentials `*` answers the
+    /// origin itself, as Traefik 3.7 does: browsers refuse `*` on a credentialed request.
     fn allow_origin(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
         let bytes = origin.map_or(&b""[..], HeaderValue::as_bytes);
         if let Some(item) = self
@@ -331,6 +440,9 @@ impl Cors {
             .iter()
             .find(|item| item.as_bytes() == b"*" || item.as_bytes() == bytes)
         {
+            if item.as_bytes() == b"*" && self.credentials {
+                return Some(origin.cloned().unwrap_or(HeaderValue::from_static("")));
+            }
             return Some(item.clone());
         }
         let s = origin.and_then(|o| o.to_str().ok()).unwrap_or("");
@@ -354,17 +466,43 @@ impl Cors {
                 HeaderValue::from_static("true"),
             );
         }
-        if let Some(v) = &self.allow_headers {
+        if self.any_header && self.credentials {
+            // `*` is no wildcard for a credentialed request: echo what the browser asks for.
+            if let Some(v) = req
+                .headers
+                .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+                .filter(|v| !v.is_empty())
+            {
+                h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
+            }
+        } else if let Some(v) = &self.allow_headers {
             h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
         }
-        if let Some(v) = &self.allow_methods {
+        if self.any_method && self.credentials {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                method_requested.clone(),
+            );
+        } else if let Some(v) = &self.allow_methods {
             h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v.clone());
         }
         if let Some(v) = self.allow_origin(Some(origin)) {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         }
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
+        if let Some(v) = &self.max_age {
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, v.clone());
+        }
+        self.expose(h);
         Some(resp)
+    }
+
+    /// `Access-Control-Expose-Headers`, except `*` with credentials (no wildcard there).
+    fn expose(&self, h: &mut http::HeaderMap) {
+        if let Some(v) = &self.expose_headers {
+            if !(self.any_expose && self.credentials) {
+                h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v.clone());
+            }
+        }
     }
 
     fn on_response(&self, h: &mut http::HeaderMap, origin: Option<&HeaderValue>) {
@@ -377,9 +515,7 @@ impl Cors {
                 HeaderValue::from_static("true"),
             );
         }
-        if let Some(v) = &self.expose_headers {
-            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v.clone());
-        }
+        self.expose(h);
         if !self.vary {
             return;
         }

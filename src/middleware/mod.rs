@@ -57,6 +57,9 @@ pub struct RequestContext<'a> {
     pub client_addr: std::net::SocketAddr,
     /// The request arrived on a TLS entrypoint (or the proxy trusts that it did).
     pub tls: bool,
+    /// The connection itself is TLS (what Traefik's `req.TLS` says; `redirectRegex` looks at
+    /// nothing else).
+    pub conn_tls: bool,
     pub entrypoint: &'a str,
 }
 

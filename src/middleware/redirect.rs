@@ -4,9 +4,17 @@
 //! any other method, otherwise 302 / 307. The body is the status text.
 //!
 //! `redirectScheme` compares URLs as Traefik does (see [`RedirectScheme`]'s `on_request`).
-//! The request's scheme is `https` when [`RequestContext::tls`] is set: the proxy sets it for
-//! TLS entrypoints and for trusted `X-Forwarded-Proto: https` hops (Traefik reads the sanitised
-//! `X-Forwarded-Proto`, which amounts to the same).
+//! The request's scheme is the connection's, unless a trusted hop sent `X-Forwarded-Proto`
+//! (untrusted ones are gone before middlewares run): `http`/`ws` mean http, `https`/`wss` https,
+//! anything else is ignored, as Traefik reads it.
+//!
+//! `redirectRegex` matches `scheme://host[:port]/path?query` where the scheme is `https` only
+//! when the connection is TLS ([`RequestContext::conn_tls`]): Traefik ignores
+//! `X-Forwarded-Proto` there. The rewritten URL goes through Go's `url.Parse` rules
+//! (`go_url`): one Go refuses answers 502 `Bad Gateway` as Traefik does, a valid one is sent
+//! as Go re-encodes it.
+
+mod go_url;
 
 use http::{header, HeaderValue, Method, StatusCode};
 use regex::Regex;
@@ -56,8 +64,21 @@ fn target(req: &http::request::Parts) -> &str {
     req.uri.path_and_query().map_or("/", |pq| pq.as_str())
 }
 
-fn scheme_of(ctx: &RequestContext<'_>) -> &'static str {
-    if ctx.tls {
+/// The scheme `redirectScheme` compares: a (trusted) `X-Forwarded-Proto` mapped to http or
+/// https, else the connection's.
+fn forwarded_scheme(req: &http::request::Parts, ctx: &RequestContext<'_>) -> &'static str {
+    let proto = req
+        .headers
+        .get("x-forwarded-proto")
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
+    let is = |name: &[u8]| proto.eq_ignore_ascii_case(name);
+    let https = if is(b"http") || is(b"ws") {
+        false
+    } else {
+        is(b"https") || is(b"wss") || ctx.tls
+    };
+    if https {
         "https"
     } else {
         "http"
@@ -133,7 +154,7 @@ impl RedirectScheme {
             return Flow::Continue;
         };
         let bare = strip_port(host);
-        let current = scheme_of(ctx);
+        let current = forwarded_scheme(req, ctx);
         let port = &host[bare.len()..];
         let port = match (current, port) {
             ("http", ":80") | ("https", ":443") => "",
@@ -185,7 +206,7 @@ impl RedirectRegex {
     ) -> Flow {
         URL_BUF.with_borrow_mut(|url| {
             url.clear();
-            url.push_str(scheme_of(ctx));
+            url.push_str(if ctx.conn_tls { "https" } else { "http" });
             url.push_str("://");
             url.push_str(request_host(req).unwrap_or(""));
             url.push_str(target(req));
@@ -193,12 +214,17 @@ impl RedirectRegex {
                 return Flow::Continue;
             }
             let new = self.regex.replace_all(url, self.replacement.as_str());
+            // Go parses the new URL before comparing: even an unchanged one that does not
+            // parse is refused.
+            let Some(location) = go_url::location(&new) else {
+                return Flow::Respond(respond(StatusCode::BAD_GATEWAY, []));
+            };
             if new == url.as_str() {
                 return Flow::Continue;
             }
-            match HeaderValue::from_str(&new) {
+            match HeaderValue::from_str(&location) {
                 Ok(v) => redirect(&req.method, self.permanent, v),
-                Err(_) => Flow::Respond(respond(StatusCode::INTERNAL_SERVER_ERROR, [])),
+                Err(_) => Flow::Respond(respond(StatusCode::BAD_GATEWAY, [])),
             }
         })
     }

@@ -70,13 +70,17 @@ fn retriable(error: &ProxyError) -> bool {
     error.side() == Side::Upstream || matches!(error, ProxyError::NoEndpoint { .. })
 }
 
-/// A copy of a request head without extensions.
+/// A copy of a request head, without extensions but the forwarded-header overrides.
 pub(crate) fn copy_head(p: &http::request::Parts) -> http::request::Parts {
     let (mut head, ()) = Request::new(()).into_parts();
     head.method = p.method.clone();
     head.uri = p.uri.clone();
     head.version = p.version;
     head.headers = p.headers.clone();
+    // What a headers middleware decided about the forwarded headers (see `headers`).
+    if let Some(decided) = p.extensions.get::<super::headers::ForwardedOverrides>() {
+        head.extensions.insert(decided.clone());
+    }
     head
 }
 

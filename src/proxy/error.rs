@@ -88,14 +88,30 @@ impl ProxyError {
 
     /// The short plain-text answer the client gets. Details stay in the log.
     pub fn into_response(self) -> Response<ProxyBody> {
-        if let ProxyError::RouteClosed = self {
-            // A short reason, no configuration details (those are in the log and the API).
-            let mut resp = plain_response(self.status());
-            *resp.body_mut() = ProxyBody::full(CLOSED_BODY);
-            return resp;
+        match self {
+            ProxyError::RouteClosed => {
+                // A short reason, no configuration details (those are in the log and the API).
+                let mut resp = plain_response(self.status());
+                *resp.body_mut() = ProxyBody::full(CLOSED_BODY);
+                resp
+            }
+            // Traefik answers these two through Go's `http.Error` (`http.NotFound`, the load
+            // balancer's "no available server"), which adds `X-Content-Type-Options: nosniff`.
+            ProxyError::NoRoute | ProxyError::NoEndpoint { .. } => {
+                go_http_error(plain_response(self.status()))
+            }
+            _ => plain_response(self.status()),
         }
-        plain_response(self.status())
     }
+}
+
+/// Adds what Go's `http.Error` adds besides the plain-text type.
+pub fn go_http_error<B>(mut resp: Response<B>) -> Response<B> {
+    resp.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
 }
 
 /// The body of a closed route's 503.
@@ -123,6 +139,29 @@ pub fn plain_response(status: StatusCode) -> Response<ProxyBody> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// As Traefik's `http.Error` answers: `nosniff` on the 404 and the no-server 503.
+    #[test]
+    fn go_http_error_answers_carry_nosniff() {
+        let no_server = ProxyError::NoEndpoint {
+            service: "s".into(),
+        };
+        for (error, nosniff) in [
+            (ProxyError::NoRoute, true),
+            (no_server, true),
+            (ProxyError::RouteClosed, false),
+            (ProxyError::BadRequest("x"), false),
+        ] {
+            let name = format!("{error:?}");
+            let resp = error.into_response();
+            let header = resp.headers().get(header::X_CONTENT_TYPE_OPTIONS);
+            assert_eq!(header.is_some(), nosniff, "{name}");
+            assert_eq!(
+                resp.headers()[header::CONTENT_TYPE],
+                "text/plain; charset=utf-8"
+            );
+        }
+    }
 
     #[test]
     fn statuses_follow_the_contract() {

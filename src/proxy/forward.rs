@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -16,6 +16,7 @@ use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::service::ConnInfo;
 use super::upgrade;
+use crate::middleware::headers::ForwardedOverrides;
 use crate::table::LoadBalancedService;
 use crate::upstream::{Target, UpstreamPool, UpstreamScheme, Upstreamed};
 
@@ -118,7 +119,8 @@ pub async fn forward(
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
 
-    rewrite_request_headers(&mut parts.headers, conn, original_host.as_ref());
+    let overrides = parts.extensions.get::<ForwardedOverrides>();
+    rewrite_request_headers(&mut parts.headers, conn, original_host.as_ref(), overrides);
     if let Some(proto) = &upgrade_proto {
         parts
             .headers
@@ -333,12 +335,33 @@ pub fn effective_tls(headers: &HeaderMap, conn: &ConnInfo, policy: &ForwardedPol
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")))
 }
 
-/// Hop-by-hop headers out, `X-Forwarded-*` in (after `sanitize_forwarded` ran).
+/// `X-Forwarded-Server`: this machine's host name, read once, as Traefik's `os.Hostname()`
+/// (`/proc/sys/kernel/hostname`; `localhost` when it cannot be read). [`crate::proxy::Proxy::new`]
+/// reads it, so requests never do.
+pub fn server_name() -> &'static HeaderValue {
+    static NAME: OnceLock<HeaderValue> = OnceLock::new();
+    NAME.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .and_then(|name| HeaderValue::from_str(name.trim_end_matches('\n')).ok())
+            .filter(|name| !name.is_empty())
+            .unwrap_or(HeaderValue::from_static("localhost"))
+    })
+}
+
+/// Hop-by-hop headers out, `X-Forwarded-*` in (after `sanitize_forwarded` ran). What a
+/// `headers` middleware decided (`overrides`) stands, as in Traefik, which writes these before
+/// its middlewares: a header it set or removed is not written again, `X-Forwarded-For: ""` sends
+/// none, and after a custom `Host` the client's own host stays in `X-Forwarded-Host`/`-Port`.
 fn rewrite_request_headers(
     headers: &mut HeaderMap,
     conn: &ConnInfo,
     original_host: Option<&HeaderValue>,
+    overrides: Option<&ForwardedOverrides>,
 ) {
+    let none = ForwardedOverrides::default();
+    let overrides = overrides.unwrap_or(&none);
+    let original_host = overrides.client_host.as_ref().or(original_host);
     remove_hop_by_hop(headers);
     // Which `X-Forwarded-*` the request already has, in one pass (a miss costs a hash each).
     let (mut prior_for, mut real_ip, mut proto, mut fwd_host, mut fwd_port) =
@@ -350,8 +373,8 @@ fn rewrite_request_headers(
         fwd_host |= name == X_FORWARDED_HOST;
         fwd_port |= name == X_FORWARDED_PORT;
     }
-    // Room for the five headers below at once rather than growing the map on the way.
-    headers.reserve(5);
+    // Room for the six headers below at once rather than growing the map on the way.
+    headers.reserve(6);
     let client_ip = conn.peer.ip();
     let ip_value = ip_header(client_ip);
     let prior = prior_for
@@ -363,7 +386,15 @@ fn rewrite_request_headers(
         }
         None => ip_value.clone(),
     };
-    headers.insert(X_FORWARDED_FOR.clone(), xff);
+    if prior_for || !overrides.omit_for {
+        headers.insert(X_FORWARDED_FOR.clone(), xff);
+    }
+    // Replaces whatever a client or a trusted hop sent, as Traefik does.
+    if !overrides.server {
+        headers.insert(X_FORWARDED_SERVER.clone(), server_name().clone());
+    }
+    let (real_ip, proto) = (real_ip || overrides.real_ip, proto || overrides.proto);
+    let (fwd_host, fwd_port) = (fwd_host || overrides.host, fwd_port || overrides.port);
     if !real_ip {
         headers.insert(X_REAL_IP.clone(), ip_value);
     }
@@ -495,7 +526,7 @@ mod tests {
         let c = conn("10.1.2.3");
         sanitize_forwarded(&mut h, &c, &policy);
         let host = HeaderValue::from_static("back.example:80");
-        rewrite_request_headers(&mut h, &c, Some(&host));
+        rewrite_request_headers(&mut h, &c, Some(&host), None);
         assert_eq!(h.get("x-forwarded-for").unwrap(), "10.1.2.3");
         assert_eq!(h.get("x-real-ip").unwrap(), "1.2.3.4");
         assert_eq!(h.get("x-forwarded-proto").unwrap(), "https");
@@ -503,7 +534,7 @@ mod tests {
         assert_eq!(h.get("x-forwarded-port").unwrap(), "8443");
         // Untrusted: every one of them is replaced.
         sanitize_forwarded(&mut h, &c, &ForwardedPolicy::default());
-        rewrite_request_headers(&mut h, &c, Some(&host));
+        rewrite_request_headers(&mut h, &c, Some(&host), None);
         assert_eq!(h.get("x-real-ip").unwrap(), "10.1.2.3");
         assert_eq!(h.get("x-forwarded-proto").unwrap(), "http");
         assert_eq!(h.get("x-forwarded-host").unwrap(), "back.example:80");
@@ -526,12 +557,61 @@ mod tests {
         let host = HeaderValue::from_static("app.example.com:8080");
         let c = conn("10.1.2.3");
         sanitize_forwarded(&mut h, &c, &ForwardedPolicy::default());
-        rewrite_request_headers(&mut h, &c, Some(&host));
+        rewrite_request_headers(&mut h, &c, Some(&host), None);
         assert_eq!(h.get("x-forwarded-for").unwrap(), "10.1.2.3");
         assert_eq!(h.get("x-real-ip").unwrap(), "10.1.2.3");
         assert_eq!(h.get("x-forwarded-proto").unwrap(), "http");
         assert_eq!(h.get("x-forwarded-host").unwrap(), "app.example.com:8080");
         assert_eq!(h.get("x-forwarded-port").unwrap(), "8080");
+    }
+
+    /// Traefik always writes its host name, replacing a client's or a trusted hop's.
+    #[test]
+    fn forwarded_server_is_always_this_host() {
+        let c = conn("10.1.2.3");
+        let insecure = ForwardedPolicy {
+            insecure: true,
+            trusted: Vec::new(),
+        };
+        for policy in [ForwardedPolicy::default(), insecure] {
+            let mut h = HeaderMap::new();
+            h.insert(
+                "x-forwarded-server",
+                HeaderValue::from_static("edge.example"),
+            );
+            sanitize_forwarded(&mut h, &c, &policy);
+            rewrite_request_headers(&mut h, &c, None, None);
+            assert_eq!(h.get("x-forwarded-server"), Some(server_name()));
+        }
+        assert!(!server_name().is_empty());
+    }
+
+    /// What a headers middleware decided stands: `X-Forwarded-For: ""` sends none, a custom
+    /// Host keeps the client's host in X-Forwarded-Host/-Port, a header it removed stays away.
+    #[test]
+    fn a_headers_middleware_decision_stands() {
+        let c = conn("10.1.2.3");
+        let custom_host = HeaderValue::from_static("example.com");
+        let overrides = ForwardedOverrides {
+            client_host: Some(HeaderValue::from_static("example.org:8080")),
+            omit_for: true,
+            server: true,
+            real_ip: true,
+            ..Default::default()
+        };
+        let mut h = HeaderMap::new();
+        rewrite_request_headers(&mut h, &c, Some(&custom_host), Some(&overrides));
+        assert_eq!(h.get("x-forwarded-for"), None);
+        assert_eq!(h.get("x-forwarded-server"), None);
+        assert_eq!(h.get("x-real-ip"), None);
+        assert_eq!(h.get("x-forwarded-host").unwrap(), "example.org:8080");
+        assert_eq!(h.get("x-forwarded-port").unwrap(), "8080");
+        assert_eq!(h.get("x-forwarded-proto").unwrap(), "http");
+        // A later middleware set X-Forwarded-For again: the client address is appended.
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+        rewrite_request_headers(&mut h, &c, Some(&custom_host), Some(&overrides));
+        assert_eq!(h.get("x-forwarded-for").unwrap(), "1.2.3.4, 10.1.2.3");
     }
 
     #[test]
@@ -544,7 +624,7 @@ mod tests {
         };
         let c = conn("10.1.2.3");
         sanitize_forwarded(&mut h, &c, &policy);
-        rewrite_request_headers(&mut h, &c, None);
+        rewrite_request_headers(&mut h, &c, None, None);
         assert!(!effective_tls(&h, &c, &policy));
         assert_eq!(h.get("x-forwarded-for").unwrap(), "1.2.3.4, 10.1.2.3");
     }

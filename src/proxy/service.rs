@@ -48,6 +48,8 @@ impl Proxy {
         name: &str,
         forwarded: ForwardedPolicy,
     ) -> Self {
+        // `X-Forwarded-Server` is read once, here at start, never per request.
+        forward::server_name();
         Proxy {
             table,
             entrypoint,
@@ -126,6 +128,15 @@ impl Proxy {
             );
             return (resp, None, None);
         }
+        if let Some(problem) = host_problem(req.headers()) {
+            // Go's server refuses these before Traefik sees them: 400 and close.
+            let mut resp = ProxyError::BadRequest(problem).into_response();
+            resp.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            return (resp, None, None);
+        }
         let req = match super::hygiene::clean_request(req) {
             Ok(req) => req,
             Err(refused) => return (*refused, None, None),
@@ -180,6 +191,7 @@ impl Proxy {
         let ctx = RequestContext {
             client_addr: conn.peer,
             tls,
+            conn_tls: conn.tls,
             entrypoint: &self.name,
         };
         let started = circuit_breaker::started(&route.middlewares);
@@ -284,11 +296,61 @@ fn keep_guard_honest(resp: &mut Response<ProxyBody>, connect: bool) {
     }
 }
 
+/// Why the `Host` header is unusable, as Go's server sees it: more than one, or a byte outside
+/// what a host and port may hold (`httpguts.ValidHostHeader`: letters, digits and
+/// `!$%&'()*+,-.:;=[]_~`; raw UTF-8, spaces, `@`, `/` are malformed).
+fn host_problem(headers: &http::HeaderMap) -> Option<&'static str> {
+    let mut hosts = headers.get_all(http::header::HOST).iter();
+    let host = hosts.next()?;
+    if hosts.next().is_some() {
+        return Some("too many Host headers");
+    }
+    let valid = host
+        .as_bytes()
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"!$%&'()*+,-.:;=[]_~".contains(&b));
+    (!valid).then_some("malformed Host header")
+}
+
 /// Hosts are compared lowercase; most already are, so this rarely allocates.
 fn lowercase(host: &str) -> Cow<'_, str> {
     if host.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(host.to_ascii_lowercase())
     } else {
         Cow::Borrowed(host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_problem;
+
+    #[test]
+    fn hosts_go_refuses_are_refused() {
+        let headers = |hosts: &[&[u8]]| {
+            let mut h = http::HeaderMap::new();
+            for host in hosts {
+                h.append(
+                    http::header::HOST,
+                    http::HeaderValue::from_bytes(host).unwrap(),
+                );
+            }
+            h
+        };
+        let malformed = Some("malformed Host header");
+        let cases: [(&[&[u8]], Option<&str>); 9] = [
+            (&[b"example.com"], None),
+            (&[b"[::1]:8080"], None),
+            (&[b"a_b-c.~!$&'()*+,;=%25"], None),
+            (&[b""], None),
+            (&[], None),
+            (&["🦭.com".as_bytes()], malformed),
+            (&[b"a b"], malformed),
+            (&[b"user@example.com"], malformed),
+            (&[b"a", b"b"], Some("too many Host headers")),
+        ];
+        for (hosts, want) in cases {
+            assert_eq!(host_problem(&headers(hosts)), want, "{hosts:?}");
+        }
     }
 }

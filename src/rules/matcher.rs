@@ -18,6 +18,7 @@ use ipnet::IpNet;
 use regex::Regex;
 
 use super::ast::{Arg, Call, Expr, MatcherKind};
+use super::go_regex;
 use super::host::HostExpr;
 use super::query;
 use super::{ParseError, RequestView};
@@ -230,12 +231,40 @@ fn regex_error(arg: &Arg, kind: MatcherKind, e: &regex::Error) -> ParseError {
     err(arg.column, message)
 }
 
+/// Regexes are read as Go reads them: a `{` that starts no repetition is a literal brace.
 fn regex(arg: &Arg, kind: MatcherKind) -> Result<Regex, ParseError> {
-    Regex::new(&arg.value).map_err(|e| regex_error(arg, kind, &e))
+    Regex::new(&go_regex::literal_braces(&arg.value)).map_err(|e| regex_error(arg, kind, &e))
 }
 
 fn bytes_regex(arg: &Arg, kind: MatcherKind) -> Result<regex::bytes::Regex, ParseError> {
-    regex::bytes::Regex::new(&arg.value).map_err(|e| regex_error(arg, kind, &e))
+    regex::bytes::Regex::new(&go_regex::literal_braces(&arg.value))
+        .map_err(|e| regex_error(arg, kind, &e))
+}
+
+/// Warnings about a rule that compiles but probably does not say what its author meant: a
+/// Traefik v2 `{name:regexp}` group, which Traefik v3 (and so swarmgate) reads as literal braces.
+pub(crate) fn warnings(expr: &Expr, out: &mut Vec<String>) {
+    match expr {
+        Expr::Call(call) => {
+            let pattern = match call.kind {
+                MatcherKind::HostRegexp | MatcherKind::PathRegexp => call.args.first(),
+                MatcherKind::HeaderRegexp | MatcherKind::QueryRegexp => call.args.get(1),
+                _ => None,
+            };
+            if let Some(arg) = pattern.filter(|a| go_regex::has_v2_group(&a.value)) {
+                out.push(format!(
+                    "column {}: {}(`{}`) uses the Traefik v2 `{{name:regexp}}` syntax, which Traefik v3 \
+                     reads as a plain regexp with literal braces (as swarmgate does); write the \
+                     plain regexp, e.g. `^[a-z]+\\.example\\.com$`",
+                    arg.column,
+                    call.kind.name(),
+                    arg.value
+                ));
+            }
+        }
+        Expr::Not(inner) => warnings(inner, out),
+        Expr::And(items) | Expr::Or(items) => items.iter().for_each(|e| warnings(e, out)),
+    }
 }
 
 fn header_name(arg: &Arg, kind: MatcherKind) -> Result<HeaderName, ParseError> {

@@ -18,6 +18,8 @@
 //!   `Host(`*`)` matches every request. The host it sees is [`routing_host`]'s: no port, no IPv6
 //!   brackets (`Host(`10::10`)` matches a request for `[10::10]:80`).
 //! - Regex matchers are unanchored (Go's `MatchString`); `HostRegexp` sees the lowercased host.
+//!   A `{` that starts no repetition is a literal brace, as in Go: a Traefik v2 `{name:regexp}`
+//!   group compiles as Traefik 3.7 compiles it (literally), with a warning ([`Rule::warnings`]).
 //! - `Method` uppercases the rule's value and compares it exactly with the request method.
 //! - `Header` compares each value of the header exactly; `HeaderRegexp` matches any value.
 //! - `Query(key)` matches when `key` is present with an empty value (`?key` or `?key=`), exactly as
@@ -30,6 +32,7 @@
 //! would insert a semicolon after `)`); regex syntax is the `regex` crate's (see `matcher`).
 
 mod ast;
+mod go_regex;
 mod host;
 mod lexer;
 mod matcher;
@@ -75,6 +78,8 @@ pub struct ParseError {
 pub struct Rule {
     source: String,
     root: matcher::Node,
+    /// Compiles, but probably not as meant (see [`Rule::warnings`]).
+    warnings: Box<[String]>,
 }
 
 /// Two rules are equal when their sources are: the compiled form is a function of the source.
@@ -97,10 +102,19 @@ impl Rule {
     pub fn parse(source: &str) -> Result<Rule, ParseError> {
         let expr = parser::parse(source)?;
         let root = matcher::compile(&expr)?;
+        let mut warnings = Vec::new();
+        matcher::warnings(&expr, &mut warnings);
         Ok(Rule {
             source: source.to_owned(),
             root,
+            warnings: warnings.into_boxed_slice(),
         })
+    }
+
+    /// What the rule's author probably did not mean, though it compiles (a Traefik v2
+    /// `{name:regexp}` group, read as literal braces as Traefik v3 does); each names its column.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The rule as written.

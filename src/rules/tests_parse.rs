@@ -77,7 +77,7 @@ fn errors_carry_exact_column() {
         ),
         ("PathRegexp(`[a-`)", 12, "invalid regular expression"),
         (
-            "HostRegexp(`{sub:[a-z]+}.a.com`)",
+            "HostRegexp(`{sub:([a-z]+}.a.com`)",
             12,
             "v2 `{name:regexp}` syntax",
         ),
@@ -293,4 +293,38 @@ fn cheap_operands_are_evaluated_first() {
     };
     let costs: Vec<u8> = all.iter().map(Node::cost).collect();
     assert_eq!(costs, vec![0, 1, 2]);
+}
+
+/// Traefik 3.7 compiles a v2 `{name:regexp}` group as a plain regexp whose braces are literal
+/// (Go's RE2 reads a `{` that starts no repetition as a literal): so does swarmgate, with a
+/// warning naming the column.
+#[test]
+fn v2_named_groups_compile_as_literal_braces_with_a_warning() {
+    use super::RequestView;
+    let headers = http::HeaderMap::new();
+    let view = |path| RequestView {
+        host: "localhost",
+        path,
+        query: None,
+        method: &http::Method::GET,
+        headers: &headers,
+        client_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+    };
+    let rule = Rule::parse("PathRegexp(`^/{path:css}$`)").unwrap();
+    assert!(rule.matches(&view("/{path:css}")));
+    assert!(!rule.matches(&view("/css")));
+    assert_eq!(rule.warnings().len(), 1);
+    assert!(rule.warnings()[0]
+        .starts_with("column 12: PathRegexp(`^/{path:css}$`) uses the Traefik v2"));
+    for source in [
+        "HostRegexp(`{sub:[a-z]+}.a.com`)",
+        "Host(`a`) && HeaderRegexp(`X-Proto`, `http{secure:s}`)",
+        "!QueryRegexp(`q`, `{value:traefik}`)",
+    ] {
+        let rule = Rule::parse(source).unwrap();
+        assert_eq!(rule.warnings().len(), 1, "{source}");
+    }
+    // Repetitions are repetitions, and a plain rule has no warning.
+    let rule = Rule::parse("PathRegexp(`^/a{2}$`)").unwrap();
+    assert!(rule.matches(&view("/aa")) && rule.warnings().is_empty());
 }

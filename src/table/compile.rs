@@ -246,6 +246,9 @@ impl State<'_> {
         };
         let rule = Rule::parse(&router.rule)
             .map_err(|e| issue("rule", format!("invalid rule {:?}: {e}", router.rule)))?;
+        for warning in rule.warnings() {
+            issues.push(issue("rule", warning.clone()).as_warning());
+        }
         let priority = match router.priority {
             Some(p) if p != 0 => p,
             _ => rule.default_priority(),

@@ -415,3 +415,16 @@ fn circuit_breakers_are_per_router_and_a_bad_one_disables_its_routers() {
     let b = &out.table.routes["b"].middlewares[0];
     assert!(!Arc::ptr_eq(a, b));
 }
+
+#[test]
+fn a_v2_regexp_group_is_served_with_a_warning() {
+    let c = build(
+        &[("css", router("PathRegexp(`^/{path:css}$`)", None))],
+        &web(),
+    );
+    assert_eq!(matched(&c.table, false, "a", "/{path:css}"), Some("css"));
+    assert_eq!(c.issues.len(), 1, "{:?}", c.issues);
+    let issue = &c.issues[0];
+    assert!(issue.warning && issue.name == "css" && issue.key.as_deref() == Some("rule"));
+    assert!(issue.message.contains("Traefik v2"), "{}", issue.message);
+}

@@ -152,9 +152,13 @@ impl EdgeHooks {
         parts.method = req.method().clone();
         parts.uri = req.uri().clone();
         parts.headers = req.headers().clone();
+        // Before routing nothing has checked who sent `X-Forwarded-Proto`: the entrypoint
+        // redirection goes by the connection alone.
+        parts.headers.remove("x-forwarded-proto");
         let ctx = RequestContext {
             client_addr: conn.peer,
             tls: false,
+            conn_tls: conn.tls,
             entrypoint,
         };
         match redirect.scheme.on_request(&mut parts, &ctx) {
@@ -210,6 +214,24 @@ mod tests {
                 r.headers()[header::LOCATION].to_str().unwrap().to_string()
             });
             assert_eq!(location.as_deref(), expected, "{matched:?} tls={tls}");
+        }
+    }
+
+    /// The redirection runs before anything checked who sent `X-Forwarded-Proto`: a client's
+    /// `https` (or `wss`) must not talk its way past it.
+    #[test]
+    fn a_client_forwarded_proto_does_not_skip_the_redirection() {
+        let hooks = hooks(&REDIRECTING.replace(":8443", ":443"));
+        for proto in ["https", "wss"] {
+            let req = Request::get("/")
+                .header("host", "example.com")
+                .header("x-forwarded-proto", proto)
+                .body(())
+                .unwrap();
+            assert!(
+                hooks.redirect(&req, None, &conn(false), "web").is_some(),
+                "{proto}"
+            );
         }
     }
 

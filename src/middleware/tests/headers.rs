@@ -189,7 +189,10 @@ fn allowed_hosts() {
             Flow::Continue => assert!(ok, "{headers:?}"),
             flow => {
                 assert!(!ok, "{headers:?}");
-                assert_eq!(responded(flow).status(), 500);
+                let resp = responded(flow);
+                assert_eq!(resp.status(), 500);
+                assert_eq!(values(resp.headers(), "x-content-type-options"), "nosniff");
+                assert_eq!(resp.body().as_ref(), b"Bad Host\n");
             }
         }
     }
@@ -309,6 +312,90 @@ fn cors_wildcard_origin() {
     let mut r = resp(&[]);
     m.on_response(&mut r, &ctx(false));
     assert_eq!(values(&r.headers, "access-control-allow-origin"), "*");
+}
+
+/// With credentials a browser refuses every `*`: Traefik 3.7 then echoes the origin, the
+/// requested method and headers, and sends no `Access-Control-Expose-Headers: *`.
+#[test]
+fn cors_with_credentials_answers_no_wildcard() {
+    let m = compile(json!({"headers": {
+        "accessControlAllowCredentials": true,
+        "accessControlAllowOriginList": ["*"],
+        "accessControlAllowMethods": ["*"],
+        "accessControlAllowHeaders": ["*"],
+        "accessControlExposeHeaders": ["*"]
+    }}))
+    .unwrap();
+    let mut r = req(
+        "OPTIONS",
+        "/x",
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "x-a, x-b"),
+        ],
+    );
+    let resp = responded(m.on_request(&mut r, &ctx(false)));
+    let h = resp.headers();
+    assert_eq!(
+        values(h, "access-control-allow-origin"),
+        "https://app.example"
+    );
+    assert_eq!(values(h, "access-control-allow-methods"), "PUT");
+    assert_eq!(values(h, "access-control-allow-headers"), "x-a, x-b");
+    assert_eq!(values(h, "access-control-allow-credentials"), "true");
+    assert_eq!(values(h, "access-control-expose-headers"), "");
+    assert_eq!(values(h, "access-control-max-age"), "");
+    let h = response_of(&m, Some("https://app.example"), false, &[]);
+    assert_eq!(
+        values(&h, "access-control-allow-origin"),
+        "https://app.example"
+    );
+    assert_eq!(values(&h, "access-control-expose-headers"), "");
+    // Without credentials `*` stays `*`, and expose headers are sent on preflights too.
+    let m = compile(json!({"headers": {
+        "accessControlAllowOriginList": ["*"],
+        "accessControlAllowMethods": ["*"],
+        "accessControlExposeHeaders": ["X-Total"],
+        "accessControlMaxAge": 0
+    }}))
+    .unwrap();
+    let resp = responded(m.on_request(&mut r, &ctx(false)));
+    let h = resp.headers();
+    assert_eq!(values(h, "access-control-allow-origin"), "*");
+    assert_eq!(values(h, "access-control-allow-methods"), "*");
+    assert_eq!(values(h, "access-control-expose-headers"), "X-Total");
+    assert_eq!(values(h, "access-control-max-age"), "0");
+}
+
+/// customRequestHeaders tell the proxy which forwarded headers they decided (Traefik writes
+/// those before its middlewares, so their choice stands there).
+#[test]
+fn custom_request_headers_decide_forwarded_headers() {
+    use crate::middleware::headers::ForwardedOverrides;
+    let m = compile(json!({"headers": {"customRequestHeaders": {
+        "Host": "example.com",
+        "X-Forwarded-For": "",
+        "X-Forwarded-Server": "mine"
+    }}}))
+    .unwrap();
+    let mut r = req("GET", "/foo", &[("host", "example.org:8080")]);
+    assert!(matches!(m.on_request(&mut r, &ctx(false)), Flow::Continue));
+    assert_eq!(values(&r.headers, "host"), "example.com");
+    let decided = r.extensions.get::<ForwardedOverrides>().unwrap();
+    assert_eq!(decided.client_host.as_ref().unwrap(), "example.org:8080");
+    assert!(decided.omit_for && decided.server && !decided.host && !decided.real_ip);
+    // HTTP/2 (or absolute-form): the authority is the host, so it changes too.
+    let mut r = req("GET", "https://example.org/foo", &[]);
+    assert!(matches!(m.on_request(&mut r, &ctx(false)), Flow::Continue));
+    assert_eq!(r.uri.authority().unwrap().as_str(), "example.com");
+    let decided = r.extensions.get::<ForwardedOverrides>().unwrap();
+    assert_eq!(decided.client_host.as_ref().unwrap(), "example.org");
+    // A middleware that decides none of them leaves no trace.
+    let m = compile(json!({"headers": {"customRequestHeaders": {"X-Other": "1"}}})).unwrap();
+    let mut r = req("GET", "/", &[("host", "a")]);
+    assert!(matches!(m.on_request(&mut r, &ctx(false)), Flow::Continue));
+    assert!(r.extensions.get::<ForwardedOverrides>().is_none());
 }
 
 /// As the real Traefik 3.7.15 writes them (Go): line breaks become spaces and the value is

@@ -31,6 +31,7 @@ pub(super) fn ctx_from(addr: &str, tls: bool) -> RequestContext<'static> {
     RequestContext {
         client_addr: addr.parse::<SocketAddr>().unwrap(),
         tls,
+        conn_tls: tls,
         entrypoint: "web",
     }
 }

@@ -233,3 +233,58 @@ fn bad_redirect_configs_are_errors() {
         }
     ));
 }
+
+/// Traefik's redirectRegex answers 502 when Go's `url.Parse` refuses the new URL, and sends a
+/// valid one as Go re-encodes it.
+#[test]
+fn redirect_regex_to_an_invalid_url_is_a_bad_gateway() {
+    let to = |replacement: &str| json!({"redirectRegex": {"regex": "^http://([^/]+)/(.*)$", "replacement": replacement}});
+    let bad = run(to("http://192.168.0.%31/"), "GET", "/", "foo.com:80", false);
+    assert_eq!(bad, Some((502, String::new())));
+    let spaced = run(to("http://$1/a b/$2"), "GET", "/x", "foo", false);
+    assert_eq!(spaced, Some((302, "http://foo/a%20b/x".to_string())));
+}
+
+/// redirectRegex looks at the connection only; redirectScheme takes a trusted
+/// `X-Forwarded-Proto` (`ws`/`wss` read as http/https).
+#[test]
+fn forwarded_proto_counts_for_redirect_scheme_not_redirect_regex() {
+    use super::ctx_from;
+    let regex = compile(json!({"redirectRegex": {
+        "regex": "^https://foo/(.*)", "replacement": "http://foo/$1"
+    }}))
+    .unwrap();
+    let scheme = compile(json!({"redirectScheme": {"scheme": "https"}})).unwrap();
+    // A trusted hop says https; the proxy's effective TLS flag says so too.
+    let mut c = ctx_from("10.0.0.1:4000", true);
+    c.conn_tls = false;
+    for proto in ["https", "wss", "WSS"] {
+        let mut r = req("GET", "/", &[("host", "foo"), ("x-forwarded-proto", proto)]);
+        assert!(
+            matches!(regex.on_request(&mut r, &c), Flow::Continue),
+            "{proto}"
+        );
+        assert!(
+            matches!(scheme.on_request(&mut r, &c), Flow::Continue),
+            "{proto}"
+        );
+    }
+    let c = ctx_from("10.0.0.1:4000", false);
+    for proto in ["ws", "http"] {
+        let mut r = req("GET", "/", &[("host", "foo"), ("x-forwarded-proto", proto)]);
+        let resp = responded(scheme.on_request(&mut r, &c));
+        assert_eq!(
+            values(resp.headers(), "location"),
+            "https://foo/",
+            "{proto}"
+        );
+    }
+    // Over TLS redirectRegex sees https whatever the header says.
+    let mut r = req(
+        "GET",
+        "/a",
+        &[("host", "foo"), ("x-forwarded-proto", "http")],
+    );
+    let resp = responded(regex.on_request(&mut r, &ctx(true)));
+    assert_eq!(values(resp.headers(), "location"), "http://foo/a");
+}
