@@ -64,6 +64,30 @@ impl Node {
     }
 }
 
+/// The status of the option at `path` (`<name>`/`[n]` or any name for maps and lists), or
+/// `None` when the schema does not know it. Below a leaf (a list, a section kept as a value)
+/// the leaf's status counts; a section's own status is `Used` unless it says otherwise.
+pub(crate) fn status_at(path: &[String]) -> Option<Status> {
+    let mut node = schema();
+    let mut status = Status::Used;
+    for seg in path {
+        match node {
+            Node::Struct(_) => {
+                let field = node.field(seg)?;
+                // A field mapped onto another name is applied through it.
+                status = match (status, field.status) {
+                    (Status::Ignored(w) | Status::Dropped(w), _) => Status::Ignored(w),
+                    (_, s) => s,
+                };
+                node = &field.node;
+            }
+            Node::Map(child) | Node::List(child) => node = child,
+            Node::Leaf(_) => return Some(status),
+        }
+    }
+    Some(status)
+}
+
 fn f(name: &'static str, node: Node) -> Field {
     Field {
         name,
