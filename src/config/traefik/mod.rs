@@ -343,3 +343,8 @@ fn option_path(option: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// The edit distance of two words (for suggestions: the nearest command, option).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    catalogue::distance(a, b)
+}
