@@ -114,6 +114,18 @@ pub(crate) fn lookup(path: &[String]) -> Known {
     }
 }
 
+/// Whether `path` is exactly an option or a section of the catalogue (nothing below a leaf).
+pub(crate) fn is_exact(path: &[String]) -> bool {
+    let mut node = catalogue();
+    for seg in path {
+        match node.child(seg) {
+            Some(next) => node = next,
+            None => return false,
+        }
+    }
+    true
+}
+
 /// Whether `path` (raw segments, any case) is a Traefik option or a section of options.
 #[cfg(test)]
 pub(crate) fn is_traefik_option(path: &[String]) -> bool {

@@ -145,6 +145,12 @@ pub enum StaticConfigError {
     },
     #[error("{origin}: {message}")]
     Invalid { origin: Source, message: String },
+    #[error("{var}: secret file {}: {message}", path.display())]
+    Secret {
+        var: String,
+        path: PathBuf,
+        message: String,
+    },
     #[error("unsupported options (--strict): {}", list(.0))]
     Unsupported(Vec<UnsupportedOption>),
     /// Options that are no Traefik option at all (typos), and options swarmgate does not
@@ -193,7 +199,7 @@ pub fn load_traefik(
     options: LoadOptions,
 ) -> Result<Loaded, StaticConfigError> {
     let (arg_flat, arg_file) = flat::parse_args(args)?;
-    let (env_flat, env_file) = flat::parse_env(env);
+    let (env_flat, env_file) = flat::parse_env(env)?;
     let file = match arg_file.or(env_file) {
         Some(p) => {
             let path = cwd.join(p);

@@ -220,3 +220,54 @@ fn unsupported_options_that_protect_refuse_to_start() {
     let err = args(&["--providers.swarm.tls.ca=/ca.pem"]).unwrap_err();
     assert!(matches!(err, StaticConfigError::Refused(_)), "{err}");
 }
+
+#[test]
+fn file_variables_read_secrets_from_files() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = empty_dir();
+    let secret = dir.path().join("hmac");
+    std::fs::write(&secret, "s3cret-value\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let email = dir.path().join("email");
+    std::fs::write(&email, "ops@example.com\r\n").unwrap();
+    std::fs::set_permissions(&email, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let env = super::env(&[
+        ("TRAEFIK_ENTRYPOINTS_WEB_ADDRESS", ":80"),
+        (
+            "TRAEFIK_CERTIFICATESRESOLVERS_LE_ACME_EMAIL_FILE",
+            email.to_str().unwrap(),
+        ),
+        (
+            "TRAEFIK_PROVIDERS_SWARM_ENDPOINT_FILE",
+            secret.to_str().unwrap(),
+        ),
+        // A real option whose name ends in _FILE keeps its meaning.
+        ("TRAEFIK_PROVIDERS_FILE", "true"),
+    ]);
+    let l = load_traefik(&[], &env, dir.path(), LoadOptions::default()).unwrap();
+    let acme = l.config.certificates_resolvers["le"].acme.as_ref().unwrap();
+    assert_eq!(acme.email.as_deref(), Some("ops@example.com"));
+    let swarm = l.config.providers.swarm.as_ref().unwrap();
+    assert_eq!(swarm.endpoint, "s3cret-value");
+    assert!(l.config.providers.file.is_some());
+
+    // Readable by every user: refused, naming the variable and the file.
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = load_traefik(&[], &env, dir.path(), LoadOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, StaticConfigError::Secret { .. }), "{msg}");
+    assert!(
+        msg.contains("TRAEFIK_PROVIDERS_SWARM_ENDPOINT_FILE"),
+        "{msg}"
+    );
+    assert!(msg.contains("readable by every user (mode 644)"), "{msg}");
+    assert!(!msg.contains("s3cret"), "{msg}");
+    // Missing.
+    let env = super::env(&[("TRAEFIK_API_INSECURE_FILE", "/nonexistent/secret")]);
+    let err = load_traefik(&[], &env, dir.path(), LoadOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("TRAEFIK_API_INSECURE_FILE: secret file /nonexistent/secret"),
+        "{msg}"
+    );
+}
