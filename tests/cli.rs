@@ -330,3 +330,62 @@ fn healthcheck_calls_ping_as_traefik_does_also_installed_as_traefik() {
     assert!(out.status.success(), "{stdout}");
     assert_eq!(stdout.trim(), format!("OK: http://127.0.0.1:{port}/ping"));
 }
+
+/// `swarmgate run` on the host network as an edge task: ping on the `web` entrypoint.
+fn edge(port: u16, reuse: bool, dir: &std::path::Path) -> std::process::Child {
+    swarmgate()
+        .args([
+            format!("--entrypoints.web.address=127.0.0.1:{port}"),
+            format!("--entrypoints.web.reusePort={reuse}"),
+            "--ping.entrypoint=web".to_string(),
+        ])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn ping_ok(port: u16) -> bool {
+    let ep = format!("--entrypoints.web.address=127.0.0.1:{port}");
+    let out = swarmgate()
+        .args(["healthcheck", "--ping.entrypoint=web", &ep])
+        .output()
+        .unwrap();
+    out.status.success()
+}
+
+fn wait_for(secs: u64, what: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if what() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+/// The rolling update of the edge (docs/swarm.md): with `reusePort` a second process binds the
+/// same port while the first still serves, and keeps serving once the first is gone.
+#[test]
+fn reuse_port_lets_a_second_process_take_over_the_port() {
+    for reuse in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut old = edge(port, reuse, dir.path());
+        assert!(wait_for(20, || ping_ok(port)), "the first edge serves");
+        let mut new = edge(port, reuse, dir.path());
+        // Let the second one bind (or fail to).
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let _ = old.kill();
+        let _ = old.wait();
+        let served = wait_for(if reuse { 20 } else { 3 }, || ping_ok(port));
+        let _ = new.kill();
+        let _ = new.wait();
+        assert_eq!(
+            served, reuse,
+            "reusePort={reuse}: the second edge serves alone"
+        );
+    }
+}

@@ -67,6 +67,10 @@ pub struct EntryPointConfig {
     pub forwarded_headers: Option<ForwardedHeadersConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_protocol: Option<ProxyProtocolConfig>,
+    /// `reusePort`: bind with `SO_REUSEPORT`, so another process (a new edge task on the host
+    /// network) can listen on the same port while this one drains.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reuse_port: bool,
 }
 
 impl EntryPointConfig {

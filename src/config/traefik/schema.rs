@@ -210,7 +210,7 @@ fn build() -> Node {
         ),
         f("forwardedHeaders", trusted()),
         f("proxyProtocol", trusted()),
-        with("reusePort", leaf(Bool), Status::Dropped(NO_EFFECT)),
+        f("reusePort", leaf(Bool)),
     ]);
     let swarm_fields = |docker: bool| {
         let mut v = vec![
