@@ -74,7 +74,7 @@ impl Canon<'_> {
                 }
             }
             Known::Section | Known::Option => {
-                let report = match catalogue::protective(key) {
+                let report = match catalogue::protective(key, raw.as_str()) {
                     Some(why) => {
                         let reason = format!(
                             "not supported by swarmgate, which refuses to start without it: {why}"

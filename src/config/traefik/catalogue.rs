@@ -250,9 +250,14 @@ const PROTECTIVE: &[(&str, &str)] = &[
     ("core.stricttlsoptions", "strict TLS options"),
 ];
 
-/// Why leaving out the option at `path` would weaken protection, if it would.
-pub(crate) fn protective(path: &[String]) -> Option<&'static str> {
+/// Why leaving out the option at `path` set to `value` would weaken protection, if it would.
+/// An access-log field set to `keep` asks for more, not less: leaving it out protects.
+pub(crate) fn protective(path: &[String], value: Option<&str>) -> Option<&'static str> {
     let lower: Vec<String> = path.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let keep = value.is_some_and(|v| v.trim().eq_ignore_ascii_case("keep"));
+    if keep && lower.first().is_some_and(|s| s == "accesslog") {
+        return None;
+    }
     PROTECTIVE.iter().find_map(|(prefix, why)| {
         let parts: Vec<&str> = prefix.split('.').collect();
         (parts.len() <= lower.len()
@@ -312,9 +317,13 @@ mod tests {
 
     #[test]
     fn protective_options_are_recognised() {
-        assert!(protective(&path("entrypoints.web.http.tls.foo")).is_some());
-        assert!(protective(&path("spiffe.workloadapiaddr")).is_some());
-        assert!(protective(&path("metrics.otlp.http.endpoint")).is_none());
+        assert!(protective(&path("entrypoints.web.http.tls.foo"), None).is_some());
+        assert!(protective(&path("spiffe.workloadapiaddr"), None).is_some());
+        assert!(protective(&path("metrics.otlp.http.endpoint"), None).is_none());
+        let field = path("accesslog.fields.names.ClientUsername");
+        assert!(protective(&field, Some("drop")).is_some());
+        assert!(protective(&field, Some("redact")).is_some());
+        assert!(protective(&field, Some("Keep")).is_none());
     }
 
     #[test]

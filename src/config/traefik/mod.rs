@@ -329,7 +329,7 @@ pub fn traefik_options() -> Vec<(String, Support)> {
                     Support::Ignored(why)
                 }
                 Some(_) => Support::Applied,
-                None => match catalogue::protective(&path) {
+                None => match catalogue::protective(&path, None) {
                     Some(why) => Support::Refused(why),
                     None => Support::Unsupported,
                 },

@@ -217,6 +217,9 @@ fn unsupported_options_that_protect_refuse_to_start() {
         "{msg}"
     );
     assert!(msg.contains("refuses to start"), "{msg}");
+    // Keeping a field asks for more, not less: a warning only.
+    let keep = args(&["--accesslog.fields.headers.names.User-Agent=keep"]).unwrap();
+    assert_eq!(keep.unsupported.len(), 1, "{:?}", keep.unsupported);
     let err = args(&["--providers.swarm.tls.ca=/ca.pem"]).unwrap_err();
     assert!(matches!(err, StaticConfigError::Refused(_)), "{err}");
 }
