@@ -1,4 +1,5 @@
-//! The `swarmgate` binary: `check` and `version`.
+//! The `swarmgate` binary: `check`, `version`, `--help` of every command, `healthcheck`, typos and
+//! unsupported options, `reusePort` across two processes.
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
