@@ -325,7 +325,9 @@ pub struct HttpChallengeConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiConfig {
-    #[serde(default)]
+    /// `api.dashboard` (default true, as Traefik): with `false`, `api.insecure` serves the API
+    /// without the dashboard router.
+    #[serde(default = "default_true")]
     pub dashboard: bool,
     /// Serve the API on the `traefik` entrypoint (port 8080) without a router, as Traefik does.
     #[serde(default)]
