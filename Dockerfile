@@ -18,5 +18,9 @@ RUN target="$(uname -m)-unknown-linux-gnu" \
 FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /swarmgate /swarmgate
+# Also on PATH as `traefik`, so Traefik stacks' `["CMD", "traefik", "healthcheck", "--ping"]`
+# works unchanged (invoked as `traefik`, the binary behaves as swarmgate).
+COPY --from=build /swarmgate /usr/local/bin/traefik
+ENV PATH=/usr/local/bin
 EXPOSE 80 443
 ENTRYPOINT ["/swarmgate"]

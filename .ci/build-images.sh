@@ -23,7 +23,8 @@ for bin in "$OUT/swarmgate" "$OUT/examples/testbackend"; do
 done
 
 # build IMAGE BINARY ENTRYPOINT_NAME [ENV...]: a FROM-scratch image holding only the stripped
-# binary. Skipped when the image already carries the same context hash (binary + Dockerfile).
+# binary (the proxy also as /usr/local/bin/traefik, so a stack's
+# `healthcheck: test: ["CMD", "traefik", "healthcheck", "--ping"]` works unchanged). Skipped when the image already carries the same context hash (binary + Dockerfile).
 build() {
     local image=$1 bin=$2 name=$3; shift 3
     local ctx hash
@@ -33,6 +34,10 @@ build() {
     {
         echo "FROM scratch"
         echo "COPY $name /$name"
+        if [ "$name" = swarmgate ]; then
+            echo "COPY $name /usr/local/bin/traefik"
+            echo "ENV PATH=/usr/local/bin"
+        fi
         for kv in "$@"; do echo "ENV $kv"; done
         echo "ENTRYPOINT [\"/$name\"]"
     } >"$ctx/Dockerfile"

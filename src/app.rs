@@ -526,7 +526,10 @@ pub fn parse_net(s: &str) -> Option<ipnet::IpNet> {
 }
 
 fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> EntryPointOptions {
-    let mut options = EntryPointOptions::default();
+    let mut options = EntryPointOptions {
+        reuse_port: ep.reuse_port,
+        ..EntryPointOptions::default()
+    };
     if let Some(transport) = &ep.transport {
         if let Some(t) = transport.header_read_timeout {
             options.header_read_timeout = t.0;

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod balance;
 pub mod config;
+pub mod healthcheck;
 pub mod middleware;
 pub mod observe;
 pub mod provider;

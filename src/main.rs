@@ -1,4 +1,4 @@
-//! The `swarmgate` binary: `run`, `check`, `migrate`, `version`. Thin: parses the command line,
+//! The `swarmgate` binary: `run`, `check`, `migrate`, `healthcheck`, `version`. Thin: parses the command line,
 //! picks the configuration source, and hands over to `swarmgate::app`.
 
 use std::path::{Path, PathBuf};
@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use swarmgate::config::load::{load_static, split_config_flag};
-use swarmgate::config::traefik::{to_native_toml, LoadOptions, Loaded, Source};
+use swarmgate::config::traefik::{
+    to_native_toml, traefik_options, LoadOptions, Loaded, Source, Support,
+};
 use swarmgate::config::StaticConfig;
 
 const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
@@ -16,78 +18,204 @@ swarmgate — edge reverse proxy and load balancer for Docker Swarm (a drop-in f
 
 USAGE:
     swarmgate [run] [--config FILE] [TRAEFIK ARGUMENTS...]
-    swarmgate check [--config FILE] [TRAEFIK ARGUMENTS...]
+    swarmgate check [--unsupported] [--config FILE] [TRAEFIK ARGUMENTS...]
     swarmgate migrate [TRAEFIK ARGUMENTS...]
+    swarmgate healthcheck [TRAEFIK ARGUMENTS...]
     swarmgate version
+    swarmgate <COMMAND> --help
 
 The static configuration comes from ONE source, as with Traefik: `--config FILE` (swarmgate's
 own TOML/YAML), else a Traefik file (`--configFile=…`, /etc/traefik/traefik.yml, ./traefik.yml),
 else Traefik-style arguments (`--entrypoints.web.address=:80 --providers.swarm …`), else
-TRAEFIK_* environment variables. With none of them, swarmgate runs its embedded demo on :8080.
+TRAEFIK_* environment variables (`TRAEFIK_X_FILE=path` reads the value of X from a file).
+With none of them, swarmgate runs its embedded demo on :8080. Installed as `traefik`, the binary
+behaves the same.
 
 COMMANDS:
-    run       serve (the default command)
-    check     validate the static and dynamic configuration, print every problem, exit 1 on any
-    migrate   print the native swarmgate TOML equivalent of a Traefik configuration
-    version   print the version
+    run          serve (the default command)
+    check        validate the static and dynamic configuration, print every problem, exit 1 on any
+    migrate      print the native swarmgate TOML equivalent of a Traefik configuration
+    healthcheck  call the ping endpoint (as `traefik healthcheck --ping`); exit 0 on 200, else 1
+    version      print the version
 
 OPTIONS:
     --config FILE       swarmgate's own static configuration (TOML or YAML)
     --log-level LEVEL   override the log level (DEBUG, INFO, WARN, ERROR)
     --strict            refuse to start when an option is not supported
+    -h, --help          print help (also after a command)
+    -V, --version       print the version
 ";
 
-#[derive(Debug, PartialEq, Eq)]
+const RUN_HELP: &str = "\
+swarmgate run — serve (the default command)
+
+USAGE:
+    swarmgate [run] [--config FILE | TRAEFIK ARGUMENTS...] [--log-level LEVEL] [--strict]
+
+A word that is not a Traefik option (a typo) stops it before it listens, naming where it was
+written and the nearest option. A Traefik option swarmgate does not implement is logged as a
+warning (one line per option), or stops it when leaving it out would weaken protection.
+`swarmgate check --unsupported` lists them.
+";
+
+const CHECK_HELP: &str = "\
+swarmgate check — validate the static and dynamic configuration without serving
+
+USAGE:
+    swarmgate check [--config FILE | TRAEFIK ARGUMENTS...]
+    swarmgate check --unsupported
+
+Prints every problem and exits 1 on any, including Traefik options swarmgate does not
+implement. `--unsupported` prints every Traefik static option swarmgate does not apply.
+";
+
+const MIGRATE_HELP: &str = "\
+swarmgate migrate — print the native swarmgate TOML equivalent of a Traefik configuration
+
+USAGE:
+    swarmgate migrate [TRAEFIK ARGUMENTS...]
+";
+
+const HEALTHCHECK_HELP: &str = "\
+swarmgate healthcheck — call the ping endpoint, as `traefik healthcheck`
+
+USAGE:
+    swarmgate healthcheck [TRAEFIK ARGUMENTS...]        (e.g. `traefik healthcheck --ping`)
+
+Reads the static configuration from the same sources as `run`, sends HEAD /ping to the
+entrypoint of `ping` (`traefik`, :8080, by default) and exits 0 when it answers 200, 1 otherwise.
+";
+
+/// The commands, for the help and for suggestions.
+const COMMANDS: &[&str] = &["run", "check", "migrate", "healthcheck", "version", "help"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Command {
     Run,
     Check,
     Migrate,
+    Healthcheck,
+}
+
+impl Command {
+    fn parse(word: &str) -> Option<Command> {
+        match word {
+            "run" => Some(Command::Run),
+            "check" => Some(Command::Check),
+            "migrate" => Some(Command::Migrate),
+            "healthcheck" => Some(Command::Healthcheck),
+            _ => None,
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            Command::Run => RUN_HELP,
+            Command::Check => CHECK_HELP,
+            Command::Migrate => MIGRATE_HELP,
+            Command::Healthcheck => HEALTHCHECK_HELP,
+        }
+    }
 }
 
 struct Cli {
     command: Command,
     log_level: Option<String>,
     strict: bool,
+    /// `check --unsupported`: list the Traefik options swarmgate does not apply.
+    list_unsupported: bool,
     /// Everything else: `--config F` and Traefik-style static configuration arguments.
     rest: Vec<String>,
 }
 
-fn parse_cli(args: &[String]) -> Result<Option<Cli>, String> {
+/// What the command line asks for.
+enum Parsed {
+    Cli(Cli),
+    /// Print this (help, version) and exit 0; nothing listens.
+    Print(String),
+}
+
+fn version() -> String {
+    format!("swarmgate {}\n", env!("CARGO_PKG_VERSION"))
+}
+
+fn unknown_command(word: &str) -> String {
+    let nearest = COMMANDS
+        .iter()
+        .map(|c| (swarmgate::config::traefik::edit_distance(word, c), c))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, _)| *d <= 2)
+        .map(|(_, c)| format!(" Did you mean `{c}`?"))
+        .unwrap_or_default();
+    format!(
+        "unknown command `{word}`.{nearest}\ncommands: {}\n(`swarmgate --help` for more)",
+        COMMANDS.join(", ")
+    )
+}
+
+fn parse_cli(args: &[String]) -> Result<Parsed, String> {
+    // Traefik images are often started as `traefik --entrypoints…`.
+    let args = match args.first() {
+        Some(first) if first == "traefik" => &args[1..],
+        _ => args,
+    };
     let (command, args) = match args.first().map(String::as_str) {
-        Some("run") => (Command::Run, &args[1..]),
-        Some("check") => (Command::Check, &args[1..]),
-        Some("migrate") => (Command::Migrate, &args[1..]),
-        Some("version" | "--version" | "-V") => {
-            println!("swarmgate {}", env!("CARGO_PKG_VERSION"));
-            return Ok(None);
-        }
+        Some("version" | "--version" | "-V") => return Ok(Parsed::Print(version())),
         Some("help" | "--help" | "-h") => {
-            print!("{HELP}");
-            return Ok(None);
+            let text = match args.get(1).and_then(|w| Command::parse(w)) {
+                Some(c) => c.help(),
+                None => HELP,
+            };
+            return Ok(Parsed::Print(text.to_string()));
         }
-        // Traefik images are often started as `traefik --entrypoints…`.
-        Some("traefik") => (Command::Run, &args[1..]),
-        _ => (Command::Run, args),
+        Some(word) => match Command::parse(word) {
+            Some(c) => (c, &args[1..]),
+            None if word.starts_with('-') => (Command::Run, args),
+            None => return Err(unknown_command(word)),
+        },
+        None => (Command::Run, args),
     };
     let mut cli = Cli {
         command,
         log_level: None,
         strict: false,
+        list_unsupported: false,
         rest: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        if let Some(level) = arg.strip_prefix("--log-level=") {
+        if arg == "--help" || arg == "-h" {
+            return Ok(Parsed::Print(command.help().to_string()));
+        } else if arg == "--version" || arg == "-V" {
+            return Ok(Parsed::Print(version()));
+        } else if let Some(level) = arg.strip_prefix("--log-level=") {
             cli.log_level = Some(level.to_string());
         } else if arg == "--log-level" {
             cli.log_level = Some(it.next().cloned().ok_or("--log-level needs a value")?);
         } else if arg == "--strict" {
             cli.strict = true;
+        } else if arg == "--unsupported" && command == Command::Check {
+            cli.list_unsupported = true;
         } else {
             cli.rest.push(arg.clone());
         }
     }
-    Ok(Some(cli))
+    Ok(Parsed::Cli(cli))
+}
+
+/// `--config FILE` and Traefik arguments together: refused, saying which source would be used.
+fn one_source(native: &Path, traefik_args: &[String]) -> Result<(), String> {
+    if traefik_args.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "`--config {}` and Traefik arguments ({}) were both given. swarmgate reads ONE static \
+         configuration source: with `--config` it is {}, and the arguments would be ignored. \
+         Remove the arguments, or `--config` to use them.",
+        native.display(),
+        traefik_args.join(" "),
+        native.display()
+    ))
 }
 
 /// Loads the static configuration from its one source, or the embedded default.
@@ -95,6 +223,9 @@ fn load(cli: &Cli) -> anyhow::Result<Loaded> {
     let cwd = std::env::current_dir().context("no current directory")?;
     let env: Vec<(String, String)> = std::env::vars().collect();
     let (native, traefik_args) = split_config_flag(&cli.rest)?;
+    if let Some(native) = &native {
+        one_source(native, &traefik_args).map_err(anyhow::Error::msg)?;
+    }
     let options = LoadOptions { strict: cli.strict };
     match load_static(native.as_deref(), &traefik_args, &env, &cwd, options)? {
         Some(loaded) => Ok(loaded),
@@ -124,13 +255,19 @@ fn base_dir(source: &Source) -> PathBuf {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cli = match parse_cli(&args) {
-        Ok(Some(cli)) => cli,
-        Ok(None) => return ExitCode::SUCCESS,
+        Ok(Parsed::Cli(cli)) => cli,
+        Ok(Parsed::Print(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            eprintln!("swarmgate: {e}\n\n{HELP}");
+            eprintln!("swarmgate: {e}");
             return ExitCode::from(2);
         }
     };
+    if cli.list_unsupported {
+        return list_unsupported();
+    }
     let mut loaded = match load(&cli) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -154,21 +291,62 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Healthcheck => match swarmgate::healthcheck::healthcheck(&loaded.config) {
+            Ok(url) => {
+                println!("OK: {url}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                println!("{e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Run => run(loaded, base),
     }
+}
+
+/// `check --unsupported`: every Traefik static option swarmgate does not apply.
+fn list_unsupported() -> ExitCode {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+    let options = traefik_options();
+    let mut out = String::from(
+        "Traefik 3.7 static options swarmgate refuses to start with (leaving them out would weaken protection):\n",
+    );
+    for (option, support) in &options {
+        if let Support::Refused(why) = support {
+            let _ = writeln!(out, "  {option}  ({why})");
+        }
+    }
+    out.push_str("\nTraefik 3.7 static options swarmgate does not implement (one warning each at start; `check` exits 1):\n");
+    for (option, support) in &options {
+        if *support == Support::Unsupported {
+            let _ = writeln!(out, "  {option}");
+        }
+    }
+    out.push_str("\nAccepted without effect:\n");
+    for (option, support) in &options {
+        if let Support::Ignored(why) = support {
+            let _ = writeln!(out, "  {option}  ({why})");
+        }
+    }
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    ExitCode::SUCCESS
 }
 
 fn check(loaded: &Loaded, base: &Path) -> ExitCode {
     let cfg = &loaded.config;
     println!("static configuration from {}", loaded.source);
-    for option in &loaded.unsupported {
-        println!("warning: unsupported option {option}");
-    }
     for option in &loaded.ignored {
         println!("note: accepted and ignored: {option}");
     }
+    for option in &loaded.unsupported {
+        println!("error: unsupported option {option}");
+    }
     let issues = swarmgate::app::check(cfg, base);
-    if issues.is_empty() {
+    let problems = issues.len() + loaded.unsupported.len();
+    if problems == 0 {
         println!("configuration OK: {} entrypoint(s)", cfg.entry_points.len());
         return ExitCode::SUCCESS;
     }
@@ -180,7 +358,7 @@ fn check(loaded: &Loaded, base: &Path) -> ExitCode {
             println!("error: {issue}");
         }
     }
-    println!("{} problem(s) found", issues.len());
+    println!("{problems} problem(s) found");
     ExitCode::FAILURE
 }
 
@@ -188,9 +366,8 @@ fn run(loaded: Loaded, base: PathBuf) -> ExitCode {
     let cfg = loaded.config;
     swarmgate::observe::log::init(&cfg.log);
     tracing::info!(source = %loaded.source, "static configuration loaded");
-    if !loaded.unsupported.is_empty() {
-        let list: Vec<String> = loaded.unsupported.iter().map(ToString::to_string).collect();
-        tracing::warn!(options = %list.join("; "), "unsupported options are not applied");
+    for option in &loaded.unsupported {
+        tracing::warn!(option = %option, "unsupported option, not applied");
     }
     if !loaded.ignored.is_empty() {
         let list: Vec<String> = loaded.ignored.iter().map(ToString::to_string).collect();

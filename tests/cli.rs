@@ -1,4 +1,5 @@
-//! The `swarmgate` binary: `check` and `version`.
+//! The `swarmgate` binary: `check`, `version`, `--help` of every command, `healthcheck`, typos and
+//! unsupported options, `reusePort` across two processes.
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -177,4 +178,244 @@ fn check_warns_about_a_v2_regexp_group() {
     );
     assert!(stdout.contains("Traefik v2"), "{stdout}");
     assert!(!stdout.contains("error: warning"), "{stdout}");
+}
+
+/// Runs the binary with `args` in an empty directory; it must exit by itself within 10 s
+/// (a command that started serving would not).
+fn run_quick(args: &[&str]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = swarmgate()
+        .args(args)
+        .current_dir(dir.path())
+        .env_remove("TRAEFIK_CONFIGFILE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{args:?} did not exit: it serves");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_command_prints_its_help_and_never_serves() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--help"], "COMMANDS:"),
+        (&["-h"], "COMMANDS:"),
+        (&["run", "--help"], "swarmgate run"),
+        (&["run", "-h"], "swarmgate run"),
+        (
+            &["--entrypoints.web.address=:80", "--help"],
+            "swarmgate run",
+        ),
+        (&["check", "--help"], "swarmgate check"),
+        (&["migrate", "--help"], "swarmgate migrate"),
+        (&["healthcheck", "-h"], "swarmgate healthcheck"),
+        (&["help", "check"], "swarmgate check"),
+        (&["run", "--version"], "swarmgate "),
+        (&["check", "-V"], "swarmgate "),
+    ];
+    for (args, want) in cases {
+        let (code, stdout, _) = run_quick(args);
+        assert_eq!(code, Some(0), "{args:?}: {stdout}");
+        assert!(stdout.contains(want), "{args:?}: {stdout}");
+    }
+}
+
+#[test]
+fn an_unknown_command_lists_the_commands_and_suggests_the_nearest() {
+    let (code, _, stderr) = run_quick(&["chek"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("unknown command `chek`"), "{stderr}");
+    assert!(stderr.contains("Did you mean `check`?"), "{stderr}");
+    assert!(
+        stderr.contains("run, check, migrate, healthcheck"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_file_and_traefik_arguments_together_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "sg.toml",
+        "[entryPoints.web]\naddress = \":1\"\n",
+    );
+    let cfg = cfg.to_str().unwrap();
+    for command in ["run", "check"] {
+        let (code, _, stderr) = run_quick(&[command, "--config", cfg, "--api.insecure"]);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(
+            stderr.contains("ONE static configuration source"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--api.insecure"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_misspelled_option_stops_run_and_fails_check_with_a_suggestion() {
+    let typo = "--providers.swarm.exposedbydefualt=false";
+    let (code, _, stderr) = run_quick(&["--entrypoints.web.address=127.0.0.1:0", typo]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("did you mean `providers.swarm.exposedByDefault`?"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_quick(&["check", typo]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--providers.swarm.exposedbydefualt"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_fails_on_unsupported_options_and_lists_them_on_request() {
+    let (code, stdout, _) = run_quick(&[
+        "check",
+        "--entrypoints.web.address=127.0.0.1:0",
+        "--accesslog.filters.statuscodes=500",
+        "--metrics.otlp.http.endpoint=http://c:4318",
+    ]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("--accesslog.filters.statuscodes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--metrics.otlp.http.endpoint"), "{stdout}");
+    let (code, stdout, _) = run_quick(&["check", "--unsupported"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("  accessLog.filters.statusCodes\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("accessLog.fields.names.<name>  ("),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("  providers.swarm.exposedByDefault"),
+        "{stdout}"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn healthcheck_calls_ping_as_traefik_does_also_installed_as_traefik() {
+    let port = free_port();
+    let ep = format!("--entrypoints.traefik.address=127.0.0.1:{port}");
+    let (code, stdout, _) = run_quick(&["healthcheck", "--ping", &ep]);
+    assert_eq!(code, Some(1), "nothing listens yet: {stdout}");
+    assert!(stdout.starts_with("Error calling healthcheck:"), "{stdout}");
+    let (code, stdout, _) = run_quick(&["healthcheck", &ep]);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("please enable `ping`"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = swarmgate()
+        .args(["--ping", &ep])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The same binary under the name `traefik`, as the image ships it.
+    let traefik = dir.path().join("traefik");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_swarmgate"), &traefik).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let out = loop {
+        let out = Command::new(&traefik)
+            .args(["healthcheck", "--ping", &ep])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        if out.status.success() || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(stdout.trim(), format!("OK: http://127.0.0.1:{port}/ping"));
+}
+
+/// `swarmgate run` on the host network as an edge task: ping on the `web` entrypoint.
+fn edge(port: u16, reuse: bool, dir: &std::path::Path) -> std::process::Child {
+    swarmgate()
+        .args([
+            format!("--entrypoints.web.address=127.0.0.1:{port}"),
+            format!("--entrypoints.web.reusePort={reuse}"),
+            "--ping.entrypoint=web".to_string(),
+        ])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn ping_ok(port: u16) -> bool {
+    let ep = format!("--entrypoints.web.address=127.0.0.1:{port}");
+    let out = swarmgate()
+        .args(["healthcheck", "--ping.entrypoint=web", &ep])
+        .output()
+        .unwrap();
+    out.status.success()
+}
+
+fn wait_for(secs: u64, what: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if what() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+/// The rolling update of the edge (docs/swarm.md): with `reusePort` a second process binds the
+/// same port while the first still serves, and keeps serving once the first is gone.
+#[test]
+fn reuse_port_lets_a_second_process_take_over_the_port() {
+    for reuse in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut old = edge(port, reuse, dir.path());
+        assert!(wait_for(20, || ping_ok(port)), "the first edge serves");
+        let mut new = edge(port, reuse, dir.path());
+        // Let the second one bind (or fail to).
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let _ = old.kill();
+        let _ = old.wait();
+        let served = wait_for(if reuse { 20 } else { 3 }, || ping_ok(port));
+        let _ = new.kill();
+        let _ = new.wait();
+        assert_eq!(
+            served, reuse,
+            "reusePort={reuse}: the second edge serves alone"
+        );
+    }
 }

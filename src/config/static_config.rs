@@ -67,6 +67,10 @@ pub struct EntryPointConfig {
     pub forwarded_headers: Option<ForwardedHeadersConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_protocol: Option<ProxyProtocolConfig>,
+    /// `reusePort`: bind with `SO_REUSEPORT`, so another process (a new edge task on the host
+    /// network) can listen on the same port while this one drains.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reuse_port: bool,
 }
 
 impl EntryPointConfig {
@@ -321,7 +325,9 @@ pub struct HttpChallengeConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiConfig {
-    #[serde(default)]
+    /// `api.dashboard` (default true, as Traefik): with `false`, `api.insecure` serves the API
+    /// without the dashboard router.
+    #[serde(default = "default_true")]
     pub dashboard: bool,
     /// Serve the API on the `traefik` entrypoint (port 8080) without a router, as Traefik does.
     #[serde(default)]

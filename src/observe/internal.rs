@@ -56,6 +56,8 @@ pub fn internal_config(cfg: &StaticConfig) -> DynamicConfig {
             "api@internal",
             TOP - 1,
         );
+    }
+    if cfg.api.as_ref().is_some_and(|a| a.insecure && a.dashboard) {
         add(
             "dashboard",
             "PathPrefix(`/`)",
@@ -82,6 +84,11 @@ mod tests {
             (
                 "[entryPoints.traefik]\naddress=':8080'\n[api]\ninsecure=true\n[ping]\n",
                 vec!["api", "dashboard", "ping"],
+            ),
+            // `dashboard=false`: the API without the dashboard, as Traefik.
+            (
+                "[entryPoints.traefik]\naddress=':8080'\n[api]\ninsecure=true\ndashboard=false\n",
+                vec!["api"],
             ),
             // api without insecure: routers must be written by the user.
             (

@@ -39,6 +39,25 @@ pub struct EntryPointOptions {
     pub max_connections: Option<usize>,
     /// `proxyProtocol`: read a PROXY v1/v2 header before HTTP.
     pub proxy_protocol: Option<Arc<ProxyProtocolPolicy>>,
+    /// `reusePort`: bind with `SO_REUSEPORT` (several processes on one port; the kernel spreads
+    /// new connections among them).
+    pub reuse_port: bool,
+}
+
+/// A listener bound with `SO_REUSEADDR` and `SO_REUSEPORT`, as Go's `reusePort` listener config.
+fn bind_reuse_port(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        // `[::]:80` also takes IPv4, as a plain bind does.
+        socket.set_only_v6(false)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
 }
 
 impl Default for EntryPointOptions {
@@ -53,6 +72,7 @@ impl Default for EntryPointOptions {
             write_timeout: None,
             max_connections: None,
             proxy_protocol: None,
+            reuse_port: false,
         }
     }
 }
@@ -87,7 +107,11 @@ impl EntryPoint {
                 format!("address {address:?}: {e}"),
             )
         })?;
-        let listener = TcpListener::bind(addr).await?;
+        let listener = if options.reuse_port {
+            bind_reuse_port(addr)?
+        } else {
+            TcpListener::bind(addr).await?
+        };
         Ok(EntryPoint {
             listener,
             proxy,

@@ -3,10 +3,14 @@
 //! camelCase, strings are converted to the kinds the schema gives, unknown keys are collected
 //! as unsupported and accepted-but-ignored options are reported.
 //!
-//! Pure. Wrong values are errors naming the key and the value; unknown keys are not.
+//! Pure. Wrong values are errors naming the key and the value. A key the schema does not know is
+//! looked up in Traefik's catalogue (`catalogue`): a Traefik option swarmgate does not implement
+//! is unsupported (refused when leaving it out would weaken protection), anything else is an
+//! unknown option, reported with the nearest known one.
 
 use serde_json::{Map, Number, Value};
 
+use super::catalogue::{self, Known};
 use super::schema::{Kind, Node, Status};
 use super::{Source, StaticConfigError, UnsupportedOption};
 
@@ -17,6 +21,10 @@ pub(crate) struct Canon<'a> {
     pub written: &'a dyn Fn(&[String]) -> Option<String>,
     pub unsupported: Vec<UnsupportedOption>,
     pub ignored: Vec<UnsupportedOption>,
+    /// Not Traefik options (typos), and unsupported options that protect: both refused.
+    pub refused: Vec<UnsupportedOption>,
+    /// The text of the configuration file, to give the line of a report.
+    pub text: Option<&'a str>,
 }
 
 impl Canon<'_> {
@@ -25,7 +33,59 @@ impl Canon<'_> {
             key: key.join("."),
             written: (self.written)(raw).unwrap_or_else(|| key.join(".")),
             source: self.source.clone(),
+            line: self.text.and_then(|t| line_of(t, raw)),
             reason: reason.to_string(),
+        }
+    }
+
+    /// Sorts an option the schema does not know (and everything below it): not a Traefik option
+    /// (refused, with a suggestion), or a Traefik option swarmgate does not implement
+    /// (unsupported; refused when it protects). One report per option.
+    fn classify(&mut self, raw: &Value, key: &mut Vec<String>, raw_path: &mut Vec<String>) {
+        match catalogue::lookup(key) {
+            Known::No => {
+                let reason = match catalogue::suggest(key) {
+                    Some(s) => format!("not a Traefik option; did you mean `{s}`?"),
+                    None => "not a Traefik option".to_string(),
+                };
+                let report = self.report(key, raw_path, &reason);
+                self.refused.push(report);
+            }
+            Known::Section if matches!(raw, Value::Object(m) if !m.is_empty()) => {
+                if let Value::Object(map) = raw {
+                    for (k, v) in map {
+                        key.push(k.clone());
+                        raw_path.push(k.clone());
+                        self.classify(v, key, raw_path);
+                        key.pop();
+                        raw_path.pop();
+                    }
+                }
+            }
+            Known::Section if matches!(raw, Value::Array(_)) => {
+                if let Value::Array(items) = raw {
+                    for (i, v) in items.iter().enumerate() {
+                        key.push(format!("[{i}]"));
+                        raw_path.push(i.to_string());
+                        self.classify(v, key, raw_path);
+                        key.pop();
+                        raw_path.pop();
+                    }
+                }
+            }
+            Known::Section | Known::Option => {
+                let report = match catalogue::protective(key, raw.as_str()) {
+                    Some(why) => {
+                        let reason = format!(
+                            "not supported by swarmgate, which refuses to start without it: {why}"
+                        );
+                        self.refused.push(self.report(key, raw_path, &reason));
+                        return;
+                    }
+                    None => self.report(key, raw_path, "not supported by swarmgate"),
+                };
+                self.unsupported.push(report);
+            }
         }
     }
 
@@ -62,8 +122,7 @@ impl Canon<'_> {
                     raw_path.push(k.clone());
                     let Some(field) = node.field(k) else {
                         key.push(k.clone());
-                        let reason = "not supported by swarmgate";
-                        self.unsupported.push(self.report(key, raw_path, reason));
+                        self.classify(v, key, raw_path);
                         key.pop();
                         raw_path.pop();
                         continue;
@@ -256,6 +315,43 @@ impl Canon<'_> {
             }
         }
     }
+}
+
+/// The line (1-based) of `text` where the option at `raw` is written: each segment is looked for
+/// as a key (`name:`, `name =`, `[a.name]`, `"name":`) after the line of the one before, so YAML
+/// nesting and TOML tables both lead to it.
+fn line_of(text: &str, raw: &[String]) -> Option<usize> {
+    let lines: Vec<String> = text.lines().map(str::to_ascii_lowercase).collect();
+    let mut at = 0;
+    let mut found = None;
+    for seg in raw {
+        if seg.bytes().all(|b| b.is_ascii_digit()) || seg.starts_with('[') {
+            continue;
+        }
+        let seg = seg.to_ascii_lowercase();
+        let hit = (at..lines.len()).find(|&i| is_key_on(&lines[i], &seg))?;
+        at = hit;
+        found = Some(hit + 1);
+    }
+    found
+}
+
+fn is_key_on(line: &str, seg: &str) -> bool {
+    let bytes = line.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = line[from..].find(seg) {
+        let start = from + pos;
+        let end = start + seg.len();
+        let before = start.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(end).copied();
+        let left = before.is_none_or(|b| b" \t.[\"'-".contains(&b));
+        let right = after.is_none_or(|b| b" \t.]\"':=".contains(&b));
+        if left && right {
+            return true;
+        }
+        from = end;
+    }
+    false
 }
 
 /// Go's `strconv.ParseBool` spellings, plus JSON booleans.

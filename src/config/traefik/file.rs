@@ -77,7 +77,7 @@ pub fn parse_text<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Sta
                 .span()
                 .map(|s| line_col(text, s.start))
                 .map_or((None, None), |(l, c)| (Some(l), Some(c)));
-            parse_err(line, column, e.message().to_string())
+            parse_err(line, column, with_suggestion(e.message()))
         })
     } else {
         let text = if text.trim().is_empty() { "{}" } else { text };
@@ -98,9 +98,37 @@ pub fn parse_text<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Sta
             parse_err(
                 loc.as_ref().map(|l| l.line()),
                 loc.as_ref().map(|l| l.column()),
-                message,
+                with_suggestion(&message),
             )
         })
+    }
+}
+
+/// serde's "unknown field `exposedbydefualt`, expected one of `endpoint`, …" with the nearest
+/// expected field added ("; did you mean `exposedByDefault`?") when it is near enough to be a typo.
+fn with_suggestion(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((field, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let lower = field.to_ascii_lowercase();
+    let nearest = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|name| {
+            (
+                super::catalogue::distance(&lower, &name.to_ascii_lowercase()),
+                name,
+            )
+        })
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, _)| *d <= (lower.len() / 3).max(2));
+    match nearest {
+        Some((_, name)) => format!("{message}; did you mean `{name}`?"),
+        None => message.to_string(),
     }
 }
 
@@ -118,6 +146,28 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_fields_get_the_nearest_expected_one() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Swarm {
+            endpoint: Option<String>,
+            exposed_by_default: Option<bool>,
+        }
+        for (name, text, line) in [
+            ("sg.toml", "endpoint = \"x\"\nexposedbydefualt = false\n", 2),
+            ("sg.yml", "endpoint: x\nexposedByDefualt: false\n", 2),
+        ] {
+            let err = parse_text::<Swarm>(Path::new(name), text).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.starts_with(&format!("{name}:{line}:")), "{msg}");
+            assert!(msg.ends_with("did you mean `exposedByDefault`?"), "{msg}");
+        }
+        let err = parse_text::<Swarm>(Path::new("a.toml"), "zzzzzzzzzz = 1\n").unwrap_err();
+        assert!(!err.to_string().contains("did you mean"), "{err}");
+    }
 
     #[test]
     fn line_col_is_one_based() {

@@ -10,6 +10,10 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+
+use super::catalogue;
 use super::schema::{schema, Kind, Node, TRAEFIK_ROOTS};
 use super::StaticConfigError;
 
@@ -234,18 +238,56 @@ pub(crate) fn traefik_env(env: &[(String, String)]) -> Vec<(&str, &str)> {
 }
 
 /// Parses `TRAEFIK_*` variables. Returns the raw tree and `TRAEFIK_CONFIGFILE`, if set.
-pub(crate) fn parse_env(env: &[(String, String)]) -> (Flat, Option<String>) {
+/// `TRAEFIK_<OPTION>_FILE=path` (any option, as Docker secrets are used) sets `<OPTION>` to the
+/// content of the file, its trailing newline removed; a variable whose whole name is a Traefik
+/// option (`TRAEFIK_PROVIDERS_FILE`) keeps its meaning.
+pub(crate) fn parse_env(
+    env: &[(String, String)],
+) -> Result<(Flat, Option<String>), StaticConfigError> {
     let mut flat = Flat::default();
     let mut config_file = None;
     for (name, value) in traefik_env(env) {
-        let path = split_env(name);
+        let mut path = split_env(name);
         if path.len() == 1 && path[0] == "configfile" {
             config_file = Some(value.to_string());
             continue;
         }
-        flat.insert(path, value.to_string(), format!("TRAEFIK_{name}"));
+        let secret = name.len() > 5
+            && name[name.len() - 5..].eq_ignore_ascii_case("_FILE")
+            && !catalogue::is_exact(&path);
+        let value = if secret {
+            path = split_env(&name[..name.len() - 5]);
+            read_secret(&format!("TRAEFIK_{name}"), Path::new(value))?
+        } else {
+            value.to_string()
+        };
+        flat.insert(path, value, format!("TRAEFIK_{name}"));
     }
-    (flat, config_file)
+    Ok((flat, config_file))
+}
+
+/// The content of a secret file named by `var`, without its trailing newline. Refused when the
+/// file is missing or readable by every user (a secret must not be: mount Docker secrets with
+/// `mode: 0400`).
+fn read_secret(var: &str, path: &Path) -> Result<String, StaticConfigError> {
+    let err = |message: String| StaticConfigError::Secret {
+        var: var.to_string(),
+        path: path.to_path_buf(),
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+    let mode = meta.permissions().mode();
+    if mode & 0o004 != 0 {
+        return Err(err(format!(
+            "readable by every user (mode {:o}); a secret must not be: `chmod o-r`, or `mode: 0400` \
+             for a Docker secret",
+            mode & 0o777
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    Ok(text.to_string())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! Owns no runtime state; the only I/O is finding and reading the configuration file.
 
 mod canon;
+pub(crate) mod catalogue;
 mod effective;
 mod file;
 mod flat;
@@ -67,6 +68,8 @@ pub struct UnsupportedOption {
     /// key path in a file.
     pub written: String,
     pub source: Source,
+    /// The line of a configuration file it was written on, when known.
+    pub line: Option<usize>,
     pub reason: String,
 }
 
@@ -74,15 +77,23 @@ impl UnsupportedOption {
     /// As a [`ConfigIssue`] (element `static`, name = canonical key, key = as written,
     /// origin = source), for `swarmgate check` and the admin API.
     pub fn to_issue(&self) -> ConfigIssue {
+        let origin = match self.line {
+            Some(line) => format!("{}:{line}", self.source),
+            None => self.source.to_string(),
+        };
         ConfigIssue::new(Element::Static, &self.key, &self.reason)
             .with_key(&self.written)
-            .with_origin(self.source.to_string())
+            .with_origin(origin)
     }
 }
 
 impl fmt::Display for UnsupportedOption {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.source, self.written, self.reason)
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: ", self.source)?,
+            None => write!(f, "{}: ", self.source)?,
+        }
+        write!(f, "{}: {}", self.written, self.reason)
     }
 }
 
@@ -134,8 +145,18 @@ pub enum StaticConfigError {
     },
     #[error("{origin}: {message}")]
     Invalid { origin: Source, message: String },
+    #[error("{var}: secret file {}: {message}", path.display())]
+    Secret {
+        var: String,
+        path: PathBuf,
+        message: String,
+    },
     #[error("unsupported options (--strict): {}", list(.0))]
     Unsupported(Vec<UnsupportedOption>),
+    /// Options that are no Traefik option at all (typos), and options swarmgate does not
+    /// implement whose absence would weaken protection: swarmgate does not start.
+    #[error("{}", lines(.0))]
+    Refused(Vec<UnsupportedOption>),
 }
 
 fn location(line: Option<usize>, column: Option<usize>) -> String {
@@ -144,6 +165,16 @@ fn location(line: Option<usize>, column: Option<usize>) -> String {
         (Some(l), None) => format!(":{l}"),
         _ => String::new(),
     }
+}
+
+fn lines(items: &[UnsupportedOption]) -> String {
+    let n = items.len();
+    let mut out = format!("{n} option(s) refused, swarmgate does not start:");
+    for item in items {
+        out.push_str("\n  ");
+        out.push_str(&item.to_string());
+    }
+    out
 }
 
 fn list(items: &[UnsupportedOption]) -> String {
@@ -168,7 +199,7 @@ pub fn load_traefik(
     options: LoadOptions,
 ) -> Result<Loaded, StaticConfigError> {
     let (arg_flat, arg_file) = flat::parse_args(args)?;
-    let (env_flat, env_file) = flat::parse_env(env);
+    let (env_flat, env_file) = flat::parse_env(env)?;
     let file = match arg_file.or(env_file) {
         Some(p) => {
             let path = cwd.join(p);
@@ -191,11 +222,14 @@ pub fn load_traefik(
             key: w.clone(),
             written: w.clone(),
             source: source.clone(),
+            line: None,
             reason: format!("not read: {by} takes precedence (Traefik reads one source)"),
         }));
     };
+    let mut text = None;
     let (raw, source, used) = if let Some(path) = file {
         let raw: Value = read_file(&path)?;
+        text = std::fs::read_to_string(&path).ok();
         shadow(
             &arg_flat,
             Source::Args,
@@ -223,10 +257,15 @@ pub fn load_traefik(
         written: &written,
         unsupported: Vec::new(),
         ignored: Vec::new(),
+        refused: Vec::new(),
+        text: text.as_deref(),
     };
-    let mut tree = canon
-        .walk(&raw, schema::schema(), &mut Vec::new(), &mut Vec::new())?
-        .unwrap_or_else(|| Value::Object(Default::default()));
+    let walked = canon.walk(&raw, schema::schema(), &mut Vec::new(), &mut Vec::new());
+    // A typo explains a missing required option better than the missing option does.
+    if !canon.refused.is_empty() {
+        return Err(StaticConfigError::Refused(canon.refused));
+    }
+    let mut tree = walked?.unwrap_or_else(|| Value::Object(Default::default()));
     effective::fold_docker_into_swarm(&mut tree, &mut canon);
     let mut config: StaticConfig =
         serde_json::from_value(tree).map_err(|e| StaticConfigError::Invalid {
@@ -238,8 +277,12 @@ pub fn load_traefik(
     let Canon {
         unsupported,
         mut ignored,
+        refused,
         ..
     } = canon;
+    if !refused.is_empty() {
+        return Err(StaticConfigError::Refused(refused));
+    }
     ignored.extend(shadowed);
     if options.strict && !unsupported.is_empty() {
         return Err(StaticConfigError::Unsupported(unsupported));
@@ -250,4 +293,64 @@ pub fn load_traefik(
         unsupported,
         ignored,
     })
+}
+
+/// How swarmgate treats one of Traefik's static options, for `swarmgate check --unsupported`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Support {
+    /// Applied.
+    Applied,
+    /// Accepted without effect, with the reason (reported as ignored).
+    Ignored(&'static str),
+    /// Not implemented: reported as unsupported by `run` (a warning) and `check` (exit 1).
+    Unsupported,
+    /// Not implemented and protective: swarmgate refuses to start with it, with the reason.
+    Refused(&'static str),
+}
+
+/// Every static option of Traefik 3.7 (`entryPoints.<name>.address`) with what swarmgate does
+/// with it.
+pub fn traefik_options() -> Vec<(String, Support)> {
+    catalogue::all_options()
+        .into_iter()
+        .filter(|o| !o.eq_ignore_ascii_case("configFile"))
+        .map(|option| {
+            let path = option_path(&option);
+            // Traefik 3's Docker provider (standalone Docker) is not served; its options are
+            // read only as the v2 spelling of the Swarm provider (`swarmMode`).
+            let docker = path.len() > 1 && path[..2].join(".") == "providers.docker";
+            let status = if docker {
+                None
+            } else {
+                schema::status_at(&path)
+            };
+            let support = match status {
+                Some(schema::Status::Ignored(why) | schema::Status::Dropped(why)) => {
+                    Support::Ignored(why)
+                }
+                Some(_) => Support::Applied,
+                None => match catalogue::protective(&path, None) {
+                    Some(why) => Support::Refused(why),
+                    None => Support::Unsupported,
+                },
+            };
+            (option, support)
+        })
+        .collect()
+}
+
+/// `a.b[n].c` → `a`, `b`, `[n]`, `c`.
+fn option_path(option: &str) -> Vec<String> {
+    option
+        .split('.')
+        .flat_map(|part| match part.find('[') {
+            Some(i) if i > 0 => vec![part[..i].to_string(), part[i..].to_string()],
+            _ => vec![part.to_string()],
+        })
+        .collect()
+}
+
+/// The edit distance of two words (for suggestions: the nearest command, option).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    catalogue::distance(a, b)
 }

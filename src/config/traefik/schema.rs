@@ -64,6 +64,30 @@ impl Node {
     }
 }
 
+/// The status of the option at `path` (`<name>`/`[n]` or any name for maps and lists), or
+/// `None` when the schema does not know it. Below a leaf (a list, a section kept as a value)
+/// the leaf's status counts; a section's own status is `Used` unless it says otherwise.
+pub(crate) fn status_at(path: &[String]) -> Option<Status> {
+    let mut node = schema();
+    let mut status = Status::Used;
+    for seg in path {
+        match node {
+            Node::Struct(_) => {
+                let field = node.field(seg)?;
+                // A field mapped onto another name is applied through it.
+                status = match (status, field.status) {
+                    (Status::Ignored(w) | Status::Dropped(w), _) => Status::Ignored(w),
+                    (_, s) => s,
+                };
+                node = &field.node;
+            }
+            Node::Map(child) | Node::List(child) => node = child,
+            Node::Leaf(_) => return Some(status),
+        }
+    }
+    Some(status)
+}
+
 fn f(name: &'static str, node: Node) -> Field {
     Field {
         name,
@@ -86,6 +110,8 @@ fn st(fields: Vec<Field>) -> Node {
 
 const FORMATS: &[&str] = &["common", "json"];
 const NO_EFFECT: &str = "no effect in swarmgate";
+const NOT_APPLIED: &str = "parsed, not applied";
+const RENEWAL: &str = "not applied: renewal timing follows renewBefore (default 30 days)";
 const NO_ROTATION: &str = "swarmgate does not rotate log files; use logrotate";
 
 /// The root of the Traefik static option tree.
@@ -186,7 +212,7 @@ fn build() -> Node {
         ),
         f("forwardedHeaders", trusted()),
         f("proxyProtocol", trusted()),
-        with("reusePort", leaf(Bool), Status::Dropped(NO_EFFECT)),
+        f("reusePort", leaf(Bool)),
     ]);
     let swarm_fields = |docker: bool| {
         let mut v = vec![
@@ -201,9 +227,17 @@ fn build() -> Node {
                 Status::Ignored("swarmgate watches Docker events; used only as the resync period"),
             ),
             f("watch", leaf(Bool)),
-            f("useBindPortIP", leaf(Bool)),
+            with(
+                "useBindPortIP",
+                leaf(Bool),
+                Status::Ignored("not applied: servers are the tasks' addresses on the network"),
+            ),
             f("allowEmptyServices", leaf(Bool)),
-            f("httpClientTimeout", leaf(Duration)),
+            with(
+                "httpClientTimeout",
+                leaf(Duration),
+                Status::Ignored(NOT_APPLIED),
+            ),
         ];
         if docker {
             v.push(f("swarmMode", leaf(Bool)));
@@ -219,14 +253,18 @@ fn build() -> Node {
         f("email", leaf(Str)),
         f("storage", leaf(Str)),
         f("caServer", leaf(Str)),
-        f("keyType", leaf(Str)),
-        f("preferredChain", leaf(Str)),
         with(
-            "certificatesDuration",
-            leaf(Int),
-            Status::MapsTo("certDuration"),
+            "keyType",
+            leaf(Str),
+            Status::Ignored("not applied: certificate keys are ECDSA P-256"),
         ),
-        f("certDuration", leaf(Int)),
+        with(
+            "preferredChain",
+            leaf(Str),
+            Status::Ignored("not applied: the CA's default chain is used"),
+        ),
+        with("certificatesDuration", leaf(Int), Status::Dropped(RENEWAL)),
+        with("certDuration", leaf(Int), Status::Ignored(RENEWAL)),
         f(
             "httpChallenge",
             st(vec![with("entryPoint", leaf(Str), Status::Required)]),
@@ -267,7 +305,7 @@ fn build() -> Node {
             st(vec![
                 f("dashboard", leaf(Bool)),
                 f("insecure", leaf(Bool)),
-                f("debug", leaf(Bool)),
+                with("debug", leaf(Bool), Status::Ignored(NO_EFFECT)),
                 with("disableDashboardAd", leaf(Bool), Status::Dropped(NO_EFFECT)),
             ]),
         ),

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
+use super::catalogue;
 use super::schema::{schema, Kind, Node, Status};
 use super::*;
 
@@ -346,4 +347,139 @@ fn indexed_env_lists() {
         .clone()
         .unwrap();
     assert_eq!(fh.trusted_ips, strings(&["127.0.0.1/32", "10.0.0.0/8"]));
+}
+
+/// Options of swarmgate's schema that Traefik 3.7 does not have: v2 spellings kept so that old
+/// configurations migrate, and swarmgate extensions.
+const EXTENSIONS: &[&str] = &[
+    "providers.docker.swarmMode",
+    "providers.docker.swarmModeRefreshSeconds",
+    "providers.docker.refreshSeconds",
+    "entryPoints.n.transport.maxConnections",
+    "entryPoints.n.transport.maxHeaderBytes",
+    "entryPoints.n.transport.headerReadTimeout",
+    "certificatesResolvers.n.acme.certDuration",
+    "certificatesResolvers.n.acme.renewBefore",
+    "serversTransport.serverName",
+];
+
+/// Every option path of the schema, with names as `n` and list indices as `[0]`.
+fn schema_options(node: &Node, prefix: &mut Vec<String>, out: &mut Vec<(Vec<String>, Kind)>) {
+    match node {
+        Node::Leaf(kind) => out.push((prefix.clone(), *kind)),
+        Node::Struct(fields) => {
+            if fields.is_empty() {
+                out.push((prefix.clone(), Kind::Bool));
+            }
+            for f in fields {
+                prefix.push(f.name.to_string());
+                schema_options(&f.node, prefix, out);
+                prefix.pop();
+            }
+        }
+        Node::Map(child) => {
+            prefix.push("n".into());
+            schema_options(child, prefix, out);
+            prefix.pop();
+        }
+        Node::List(child) => {
+            prefix.push("[0]".into());
+            schema_options(child, prefix, out);
+            prefix.pop();
+        }
+    }
+}
+
+#[test]
+fn every_schema_option_is_a_traefik_option_or_a_listed_extension() {
+    let mut all = Vec::new();
+    schema_options(schema(), &mut Vec::new(), &mut all);
+    let strays: Vec<String> = all
+        .iter()
+        .map(|(p, _)| p.join("."))
+        .filter(|p| {
+            let path: Vec<String> = p.split('.').map(str::to_string).collect();
+            !catalogue::is_traefik_option(&path) && !EXTENSIONS.iter().any(|e| p.starts_with(e))
+        })
+        .collect();
+    assert!(strays.is_empty(), "not Traefik options: {strays:?}");
+}
+
+/// A command line setting `option` (catalogue spelling) with what it needs to load.
+fn arguments_for(option: &str, value: &str) -> Vec<String> {
+    let concrete = option.replace("<name>", "n").replace("[n]", "[0]");
+    let lower = concrete.to_ascii_lowercase();
+    let mut out = vec![format!("--{concrete}={value}")];
+    if lower.starts_with("entrypoints.n.") && lower != "entrypoints.n.address" {
+        out.push("--entryPoints.n.address=:1".into());
+    }
+    if lower.contains("redirections.entrypoint.") && !lower.ends_with(".to") {
+        out.push("--entryPoints.n.http.redirections.entryPoint.to=n".into());
+    }
+    if lower.contains("domains[0].") && !lower.ends_with(".main") {
+        out.push("--entryPoints.n.http.tls.domains[0].main=x".into());
+    }
+    if lower.contains("httpchallenge.") && !lower.ends_with(".entrypoint") {
+        out.push("--certificatesResolvers.n.acme.httpChallenge.entryPoint=n".into());
+    }
+    out
+}
+
+fn sample_text(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Bool => "true",
+        Kind::Str => "x",
+        Kind::Int => "1",
+        Kind::Duration => "1s",
+        Kind::StrList => "a,b",
+        Kind::FloatList => "0.5",
+        Kind::Enum(words) => words[0],
+    }
+}
+
+/// The audit: every static option of Traefik is either applied, reported as ignored, reported
+/// as unsupported, or refused — none is accepted silently without effect.
+#[test]
+fn every_traefik_option_is_applied_or_flagged() {
+    let mut kinds = Vec::new();
+    schema_options(schema(), &mut Vec::new(), &mut kinds);
+    let kind_of = |option: &str| {
+        let concrete = option.replace("<name>", "n").replace("[n]", ".[0]");
+        kinds
+            .iter()
+            .find(|(p, _)| p.join(".").eq_ignore_ascii_case(&concrete))
+            .map(|(_, k)| *k)
+            .unwrap_or(Kind::Str)
+    };
+    let mut failures = Vec::new();
+    for (option, support) in traefik_options() {
+        let value = sample_text(kind_of(&option));
+        let got = args(
+            &arguments_for(&option, value)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        let lower = option
+            .replace("<name>", "n")
+            .replace("[n]", ".[0]")
+            .to_ascii_lowercase();
+        let listed = |v: &[UnsupportedOption]| {
+            v.iter().any(|u| {
+                let k = u.key.to_ascii_lowercase();
+                k == lower || lower.starts_with(&format!("{k}."))
+            })
+        };
+        let ok = match (&support, &got) {
+            (Support::Applied, Ok(l)) => !listed(&l.unsupported) && !listed(&l.ignored),
+            (Support::Ignored(_), Ok(l)) => listed(&l.ignored),
+            (Support::Unsupported, Ok(l)) => listed(&l.unsupported),
+            (Support::Refused(_), Err(StaticConfigError::Refused(v))) => listed(v),
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!("{option} ({support:?}): {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

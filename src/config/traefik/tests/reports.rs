@@ -25,7 +25,7 @@ fn unknown_keys_are_listed_with_their_source() {
                 "--entrypoints.web.http3",
                 &Source::Args
             ),
-            ("tracing", "--tracing.otlp", &Source::Args),
+            ("tracing.otlp", "--tracing.otlp", &Source::Args),
         ]
     );
     let e = from_env(&[
@@ -138,4 +138,139 @@ fn unsupported_options_become_config_issues() {
     assert_eq!(issue.name, "entryPoints.web.http3");
     assert_eq!(issue.key.as_deref(), Some("--entrypoints.web.http3"));
     assert_eq!(issue.origin.as_deref(), Some("command-line arguments"));
+}
+
+#[test]
+fn a_typo_is_refused_from_every_source_with_a_suggestion() {
+    let want = "did you mean `providers.swarm.exposedByDefault`?";
+    let a = args(&["--providers.swarm.exposedbydefualt=false"]).unwrap_err();
+    let msg = a.to_string();
+    assert!(
+        matches!(a, StaticConfigError::Refused(ref v) if v.len() == 1),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("command-line arguments: --providers.swarm.exposedbydefualt"),
+        "{msg}"
+    );
+    assert!(msg.contains(want), "{msg}");
+    let e = from_env(&[("TRAEFIK_PROVIDERS_SWARM_EXPOSEDBYDEFUALT", "false")]).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("environment: TRAEFIK_PROVIDERS_SWARM_EXPOSEDBYDEFUALT"),
+        "{msg}"
+    );
+    assert!(msg.contains(want), "{msg}");
+    let yml = "entryPoints:\n  web:\n    address: ':80'\nproviders:\n  swarm:\n    exposedbydefualt: false\n";
+    let f = from_file("traefik.yml", yml).unwrap_err().to_string();
+    assert!(
+        f.contains("traefik.yml:6: providers.swarm.exposedbydefualt"),
+        "{f}"
+    );
+    assert!(f.contains(want), "{f}");
+    let toml = "[entryPoints.web]\naddress = \":80\"\n\n[providers.swarm]\nnetwork = \"n\"\nexposedbydefualt = false\n";
+    let t = from_file("traefik.toml", toml).unwrap_err().to_string();
+    assert!(
+        t.contains("traefik.toml:6: providers.swarm.exposedbydefualt"),
+        "{t}"
+    );
+    // Every problem at once.
+    let two = args(&["--entrypoints.web.adress=:80", "--api.insecur"]).unwrap_err();
+    assert!(
+        matches!(two, StaticConfigError::Refused(ref v) if v.len() == 2),
+        "{two}"
+    );
+    let msg = two.to_string();
+    assert!(
+        msg.contains("did you mean `entryPoints.web.address`?"),
+        "{msg}"
+    );
+    assert!(msg.contains("did you mean `api.insecure`?"), "{msg}");
+}
+
+#[test]
+fn real_traefik_options_without_effect_are_unsupported_one_per_option() {
+    let l = args(&[
+        "--accesslog.filters.statuscodes=200-299",
+        "--accesslog.filters.retryattempts",
+        "--metrics.otlp.http.endpoint=http://collector:4318",
+    ])
+    .unwrap();
+    let keys: Vec<&str> = l.unsupported.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "accessLog.filters.retryattempts",
+            "accessLog.filters.statuscodes",
+            "metrics.otlp.http.endpoint"
+        ]
+    );
+}
+
+#[test]
+fn unsupported_options_that_protect_refuse_to_start() {
+    let err = args(&["--accesslog.fields.names.ClientUsername=drop"]).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, StaticConfigError::Refused(_)), "{msg}");
+    assert!(
+        msg.contains("--accesslog.fields.names.ClientUsername"),
+        "{msg}"
+    );
+    assert!(msg.contains("refuses to start"), "{msg}");
+    // Keeping a field asks for more, not less: a warning only.
+    let keep = args(&["--accesslog.fields.headers.names.User-Agent=keep"]).unwrap();
+    assert_eq!(keep.unsupported.len(), 1, "{:?}", keep.unsupported);
+    let err = args(&["--providers.swarm.tls.ca=/ca.pem"]).unwrap_err();
+    assert!(matches!(err, StaticConfigError::Refused(_)), "{err}");
+}
+
+#[test]
+fn file_variables_read_secrets_from_files() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = empty_dir();
+    let secret = dir.path().join("hmac");
+    std::fs::write(&secret, "s3cret-value\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let email = dir.path().join("email");
+    std::fs::write(&email, "ops@example.com\r\n").unwrap();
+    std::fs::set_permissions(&email, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let env = super::env(&[
+        ("TRAEFIK_ENTRYPOINTS_WEB_ADDRESS", ":80"),
+        (
+            "TRAEFIK_CERTIFICATESRESOLVERS_LE_ACME_EMAIL_FILE",
+            email.to_str().unwrap(),
+        ),
+        (
+            "TRAEFIK_PROVIDERS_SWARM_ENDPOINT_FILE",
+            secret.to_str().unwrap(),
+        ),
+        // A real option whose name ends in _FILE keeps its meaning.
+        ("TRAEFIK_PROVIDERS_FILE", "true"),
+    ]);
+    let l = load_traefik(&[], &env, dir.path(), LoadOptions::default()).unwrap();
+    let acme = l.config.certificates_resolvers["le"].acme.as_ref().unwrap();
+    assert_eq!(acme.email.as_deref(), Some("ops@example.com"));
+    let swarm = l.config.providers.swarm.as_ref().unwrap();
+    assert_eq!(swarm.endpoint, "s3cret-value");
+    assert!(l.config.providers.file.is_some());
+
+    // Readable by every user: refused, naming the variable and the file.
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = load_traefik(&[], &env, dir.path(), LoadOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, StaticConfigError::Secret { .. }), "{msg}");
+    assert!(
+        msg.contains("TRAEFIK_PROVIDERS_SWARM_ENDPOINT_FILE"),
+        "{msg}"
+    );
+    assert!(msg.contains("readable by every user (mode 644)"), "{msg}");
+    assert!(!msg.contains("s3cret"), "{msg}");
+    // Missing.
+    let env = super::env(&[("TRAEFIK_API_INSECURE_FILE", "/nonexistent/secret")]);
+    let err = load_traefik(&[], &env, dir.path(), LoadOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("TRAEFIK_API_INSECURE_FILE: secret file /nonexistent/secret"),
+        "{msg}"
+    );
 }
