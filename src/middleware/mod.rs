@@ -19,6 +19,7 @@ pub mod compress;
 pub mod config;
 pub mod error;
 pub mod errors;
+pub mod forward_auth;
 pub mod headers;
 mod htpasswd;
 pub mod in_flight_req;
@@ -43,6 +44,7 @@ pub use circuit_breaker::CircuitBreaker;
 pub use compress::Compress;
 pub use config::MiddlewareConfig;
 pub use error::MiddlewareError;
+pub use forward_auth::ForwardAuth;
 pub use headers::Headers;
 pub use in_flight_req::{InFlightReq, Permit};
 pub use ip_allow_list::IpAllowList;
@@ -116,6 +118,8 @@ pub enum Middleware {
     CircuitBreaker(std::sync::Arc<CircuitBreaker>),
     /// Applied to the response after the service (`proxy::error_pages`).
     Errors(errors::ErrorPages),
+    /// Asks its authentication server before the later middlewares (`proxy::forward_auth`).
+    ForwardAuth(ForwardAuth),
 }
 
 impl Middleware {
@@ -151,6 +155,9 @@ impl Middleware {
                 Middleware::CircuitBreaker(std::sync::Arc::new(CircuitBreaker::compile(c)?))
             }
             MiddlewareConfig::Errors(_) => return Err(MiddlewareError::NeedsService),
+            MiddlewareConfig::ForwardAuth(c) => {
+                Middleware::ForwardAuth(ForwardAuth::compile(c, "", None)?)
+            }
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -193,6 +200,8 @@ impl Middleware {
             | Middleware::Retry(_)
             | Middleware::Compress(_)
             | Middleware::Errors(_) => Flow::Continue,
+            // Asynchronous: the proxy calls `proxy::forward_auth::check` instead.
+            Middleware::ForwardAuth(_) => Flow::Continue,
         }
     }
 
@@ -242,7 +251,7 @@ impl Middleware {
             | Middleware::Buffering(_)
             | Middleware::Retry(_)
             | Middleware::Compress(_) => {}
-            Middleware::CircuitBreaker(_) | Middleware::Errors(_) => {}
+            Middleware::CircuitBreaker(_) | Middleware::Errors(_) | Middleware::ForwardAuth(_) => {}
         }
     }
 
@@ -297,6 +306,7 @@ impl Middleware {
             Middleware::Compress(_) => "compress",
             Middleware::CircuitBreaker(_) => "circuitBreaker",
             Middleware::Errors(_) => "errors",
+            Middleware::ForwardAuth(_) => "forwardAuth",
         }
     }
 }
