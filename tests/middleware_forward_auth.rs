@@ -392,3 +392,57 @@ async fn the_response_cache_answers_repeated_requests_until_its_ttl() {
     request(&gw, "GET", "/a", &good, "").await;
     assert_eq!(auth.calls().len(), 6);
 }
+
+#[tokio::test]
+async fn auth_calls_show_in_metrics_and_the_access_log() {
+    let (auth, app) = (AuthServer::start().await, backend("app").await);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let options = format!(
+        "        address: \"{}\"\n        headerField: X-Auth-User",
+        auth.url("/verify")
+    );
+    let dynamic = stack(&app, &options);
+    let extra = format!(
+        "[metrics.prometheus]\nentryPoint = \"web\"\n[accessLog]\nformat = \"json\"\nfilePath = {:?}\n",
+        log.display().to_string()
+    );
+    let gw = gateway_with(&dynamic, &extra).await;
+    assert_eq!(
+        request(&gw, "GET", "/", &[("authorization", "Bearer good")], "")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(request(&gw, "GET", "/", &[], "").await.status, 302);
+    let m = support::get(&client(), &gw.url("/metrics"), None).await;
+    for line in [
+        r#"swarmgate_forwardauth_requests_total{middleware="auth@file",code="200"} 1"#,
+        r#"swarmgate_forwardauth_requests_total{middleware="auth@file",code="302"} 1"#,
+        r#"swarmgate_forwardauth_request_duration_seconds_count{middleware="auth@file"} 2"#,
+    ] {
+        assert!(m.body.contains(line), "missing {line:?} in\n{}", m.body);
+    }
+    assert!(
+        support::eventually(Duration::from_secs(5), || {
+            let log = log.clone();
+            async move {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let lines: Vec<serde_json::Value> = text
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .filter(|v: &serde_json::Value| v["RouterName"] == "app@file")
+                    .collect();
+                lines.len() == 2
+                    && lines[0]["ClientUsername"] == "alice"
+                    && lines[1]["ClientUsername"] == "-"
+                    && lines
+                        .iter()
+                        .all(|v| v["AuthDuration"].as_u64().is_some_and(|d| d > 0))
+            }
+        })
+        .await,
+        "access log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+}
