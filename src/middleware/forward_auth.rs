@@ -360,7 +360,14 @@ impl ForwardAuth {
         let host = request_host(req);
         let mut h = req.headers.clone();
         if untrusted_peer {
+            // The proxy already dropped an untrusted `X-Forwarded-Prefix` before the
+            // middlewares (`forward::sanitize_forwarded`), so one present now was set by an
+            // earlier middleware (stripPrefix) and goes, as in Traefik.
+            let prefix = h.remove("x-forwarded-prefix");
             remove_x_headers(&mut h);
+            if let Some(prefix) = prefix {
+                h.insert(HeaderName::from_static("x-forwarded-prefix"), prefix);
+            }
         }
         entrypoint_headers(&mut h, req, ctx, host);
         remove_connection_listed(&mut h);
