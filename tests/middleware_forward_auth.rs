@@ -446,3 +446,126 @@ async fn auth_calls_show_in_metrics_and_the_access_log() {
         std::fs::read_to_string(&log).unwrap_or_default()
     );
 }
+
+/// An `https` authentication server for `localhost` that requires a client certificate issued
+/// by its own client CA; answers 200 with `X-Auth-User: mtls`. Returns its address, its
+/// certificate (PEM) and a client certificate + key (PEM) it accepts.
+async fn mtls_auth_server() -> (SocketAddr, String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let provider = || Arc::new(rustls::crypto::ring::default_provider());
+    let server_key = KeyPair::generate().unwrap();
+    let server_cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&server_key)
+        .unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let client_cert = CertificateParams::new(vec!["client".to_string()])
+        .unwrap()
+        .signed_by(&client_key, &Issuer::new(ca_params, &ca_key))
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            ca_cert.der().to_vec(),
+        ))
+        .unwrap();
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![rustls::pki_types::CertificateDer::from(
+                server_cert.der().to_vec(),
+            )],
+            rustls::pki_types::PrivateKeyDer::try_from(server_key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let svc = service_fn(|_req: Request<Incoming>| async {
+                    Ok::<_, Infallible>(
+                        Response::builder()
+                            .header("x-auth-user", "mtls")
+                            .body(Full::new(Bytes::new()))
+                            .unwrap(),
+                    )
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    (
+        addr,
+        server_cert.pem(),
+        client_cert.pem(),
+        client_key.serialize_pem(),
+    )
+}
+
+#[tokio::test]
+async fn tls_to_the_auth_server_with_ca_and_client_certificate() {
+    let app = backend("app").await;
+    let (addr, server_pem, client_pem, client_key) = mtls_auth_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let (ca, cert, key) = (
+        write("ca.pem", &server_pem),
+        write("client.pem", &client_pem),
+        write("client.key", &client_key),
+    );
+    let address = format!("https://localhost:{}/verify", addr.port());
+    let cases = [
+        // CA and client certificate from files: accepted, the identity header reaches the app.
+        (
+            format!("tls: {{ca: \"{ca}\", cert: \"{cert}\", key: \"{key}\"}}"),
+            200,
+        ),
+        // The server wants a client certificate: without one the handshake fails.
+        (format!("tls: {{ca: \"{ca}\"}}"), 500),
+        // The server's certificate is not from a public CA.
+        (format!("tls: {{cert: \"{cert}\", key: \"{key}\"}}"), 500),
+        (
+            format!("tls: {{insecureSkipVerify: true, cert: \"{cert}\", key: \"{key}\"}}"),
+            200,
+        ),
+    ];
+    for (tls, want) in cases {
+        let options = format!(
+            "        address: \"{address}\"\n        authResponseHeaders: [X-Auth-User]\n        {tls}"
+        );
+        let gw = gateway(&stack(&app, &options)).await;
+        let r = request(&gw, "GET", "/", &[], "").await;
+        assert_eq!(r.status.as_u16(), want, "{tls}: {}", r.body);
+        if want == 200 {
+            assert_eq!(value(&app.last_seen().headers, "x-auth-user"), "mtls");
+        }
+        gw.stop().await;
+    }
+    // Inline PEM works as a file does (Traefik's FileOrContent).
+    let inline = serde_json::json!({"ca": server_pem, "cert": client_pem, "key": client_key});
+    let options = format!("        address: \"{address}\"\n        tls: {inline}");
+    let gw = gateway(&stack(&app, &options)).await;
+    assert_eq!(request(&gw, "GET", "/", &[], "").await.status, 200);
+}
