@@ -110,6 +110,18 @@ async fn answer(req: Request<Incoming>, calls: &Mutex<Vec<Call>>) -> Response<Fu
             .body(Full::new(Bytes::new()))
             .unwrap()
     };
+    if parts.uri.path() == "/gzip" && h("accept-encoding") == "gzip" {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"denied, unpacked").unwrap();
+        let packed = gz.finish().unwrap();
+        return Response::builder()
+            .status(401)
+            .header("content-encoding", "gzip")
+            .header("content-length", packed.len())
+            .body(Full::new(Bytes::from(packed)))
+            .unwrap();
+    }
     if h("authorization") == "Bearer good" || h("cookie").contains("sess=ok") {
         return ok();
     }
@@ -360,6 +372,18 @@ async fn trust_forward_header_passes_client_values_only_from_trusted_peers() {
     let call = auth.last();
     assert_eq!(value(&call.headers, "x-forwarded-uri"), "/admin");
     assert_eq!(value(&call.headers, "x-forwarded-for"), "127.0.0.1");
+    gw.stop().await;
+
+    // Unset (Traefik's legacy mode): X-Forwarded-Proto describes the connection itself, even
+    // when a trusted hop said https.
+    let legacy = format!("        address: \"{}\"", auth.url("/verify"));
+    let gw = gateway_with(&stack(&app, &legacy), trusted_ep).await;
+    let https = [
+        ("authorization", "Bearer good"),
+        ("x-forwarded-proto", "https"),
+    ];
+    request(&gw, "GET", "/admin", &https, "").await;
+    assert_eq!(value(&auth.last().headers, "x-forwarded-proto"), "http");
 }
 
 #[tokio::test]
@@ -568,4 +592,22 @@ async fn tls_to_the_auth_server_with_ca_and_client_certificate() {
     let options = format!("        address: \"{address}\"\n        tls: {inline}");
     let gw = gateway(&stack(&app, &options)).await;
     assert_eq!(request(&gw, "GET", "/", &[], "").await.status, 200);
+}
+
+#[tokio::test]
+async fn the_auth_call_asks_for_gzip_as_gos_client_and_unpacks_the_answer() {
+    let (auth, app) = (AuthServer::start().await, backend("app").await);
+    let options = format!("        address: \"{}\"", auth.url("/gzip"));
+    let gw = gateway(&stack(&app, &options)).await;
+    let r = request(&gw, "GET", "/", &[], "").await;
+    assert_eq!(value(&auth.last().headers, "accept-encoding"), "gzip");
+    assert_eq!(
+        (r.status.as_u16(), r.body.as_str()),
+        (401, "denied, unpacked")
+    );
+    assert_eq!(value(&r.headers, "content-encoding"), "");
+    // A client's own Accept-Encoding goes as it is, and the answer is passed untouched.
+    let r = request(&gw, "GET", "/", &[("accept-encoding", "br")], "").await;
+    assert_eq!(value(&auth.last().headers, "accept-encoding"), "br");
+    assert_eq!(r.status, 302);
 }

@@ -322,7 +322,8 @@ impl ForwardAuth {
             .map(str::to_string)
     }
 
-    /// The authentication request's head for `req`. `untrusted_peer`: the entrypoint's
+    /// The authentication request's head for `req`; `ctx.tls` is the connection's own TLS (Go's
+    /// `req.TLS`), not what a trusted hop said. `untrusted_peer`: the entrypoint's
     /// `forwardedHeaders` does not trust the client, so no client-sent `X-*` header survives
     /// (Traefik's entrypoint strips them before any middleware).
     pub fn auth_request(

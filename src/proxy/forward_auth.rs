@@ -150,6 +150,14 @@ async fn ask(
     } else {
         ProxyBody::empty()
     };
+    // Go's client asks for gzip itself when nothing else was asked, and unpacks the answer.
+    let asked_gzip = !head.headers.contains_key(header::ACCEPT_ENCODING)
+        && !head.headers.contains_key(header::RANGE)
+        && head.method != Method::HEAD;
+    if asked_gzip {
+        head.headers
+            .insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     let req = Request::from_parts(head, auth_body);
     let pool = fa.pool();
     let call = async {
@@ -177,9 +185,20 @@ async fn ask(
         if let Some(reuse) = upstreamed.reuse {
             reuse.release();
         }
+        let mut headers = head.headers;
+        let gzipped = headers
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let bytes = if asked_gzip && gzipped {
+            headers.remove(header::CONTENT_ENCODING);
+            headers.remove(header::CONTENT_LENGTH);
+            gunzip(&bytes, fa.max_response_body())?
+        } else {
+            bytes
+        };
         Ok(AuthAnswer {
             status: head.status,
-            headers: head.headers,
+            headers,
             body: bytes,
         })
     };
@@ -190,4 +209,19 @@ async fn ask(
             Err(StatusCode::INTERNAL_SERVER_ERROR)
         }
     }
+}
+
+/// Unpacks a gzip answer body (within `maxResponseBodySize`, 401 past it; 500 when corrupt).
+fn gunzip(bytes: &[u8], limit: Option<usize>) -> Result<Bytes, StatusCode> {
+    use std::io::Read;
+    let cap = limit.map_or(u64::MAX, |l| l as u64 + 1);
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    if limit.is_some_and(|l| out.len() > l) {
+        return Err(StatusCode::UNAUTHORIZED);
+    }
+    Ok(Bytes::from(out))
 }

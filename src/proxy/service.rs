@@ -195,11 +195,16 @@ impl Proxy {
                 Middleware::ForwardAuth(fa) => {
                     let untrusted = !self.forwarded.trusts(conn.peer.ip());
                     let metrics = self.observer.as_ref().and_then(|o| o.metrics());
+                    // Traefik describes the connection itself (`req.TLS`), not what a hop said.
+                    let conn_ctx = RequestContext {
+                        tls: conn.tls,
+                        ..ctx
+                    };
                     let check = forward_auth::check(
                         fa,
                         &mut parts,
                         &mut body,
-                        &ctx,
+                        &conn_ctx,
                         untrusted,
                         metrics.map(|m| &**m),
                         &mut authed,
