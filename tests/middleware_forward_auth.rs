@@ -611,3 +611,37 @@ async fn the_auth_call_asks_for_gzip_as_gos_client_and_unpacks_the_answer() {
     assert_eq!(value(&auth.last().headers, "accept-encoding"), "br");
     assert_eq!(r.status, 302);
 }
+
+#[tokio::test]
+async fn the_auth_connection_pool_survives_a_reload() {
+    let (auth, app) = (AuthServer::start().await, backend("app").await);
+    let options = format!("        address: \"{}\"", auth.url("/verify"));
+    let gw = gateway(&stack(&app, &options)).await;
+    let good = [("authorization", "Bearer good")];
+    assert_eq!(request(&gw, "GET", "/", &good, "").await.status, 200);
+    // Another router appears: the table is compiled again, the middleware with it.
+    let reloaded = stack(&app, &options).replace(
+        "  middlewares:\n",
+        "    other:\n      rule: \"Host(`other.example`)\"\n      service: app\n  middlewares:\n",
+    );
+    gw.write_dynamic(&reloaded);
+    assert!(
+        support::eventually(Duration::from_secs(5), || {
+            let url = gw.url("/");
+            async move {
+                support::get(&client(), &url, Some("other.example"))
+                    .await
+                    .status
+                    == 200
+            }
+        })
+        .await
+    );
+    assert_eq!(request(&gw, "GET", "/", &good, "").await.status, 200);
+    assert_eq!(auth.calls().len(), 2);
+    assert_eq!(
+        auth.connections.load(Ordering::SeqCst),
+        1,
+        "kept across the reload"
+    );
+}
