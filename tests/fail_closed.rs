@@ -38,8 +38,8 @@ http:
       basicAuth:
         users: [{auth_users}]
     forward:
-      forwardAuth:
-        address: "http://127.0.0.1:1/auth"
+      digestAuth:
+        users: ["test:traefik:a2688e031edb4be6a3797f3882655c05"]
   services:
     app:
       loadBalancer:
@@ -70,7 +70,7 @@ async fn a_broken_router_never_falls_through_to_the_host_router() {
         assert_eq!(r.status, 503, "{path}: {}", r.body);
         assert!(r.body.contains("configuration error"), "{path}: {}", r.body);
         assert!(
-            !r.body.contains("forwardAuth") && !r.body.contains("nowhere"),
+            !r.body.contains("digestAuth") && !r.body.contains("nowhere"),
             "{}",
             r.body
         );

@@ -29,6 +29,7 @@ pub enum MiddlewareConfig {
     Compress(CompressConfig),
     CircuitBreaker(CircuitBreakerConfig),
     Errors(ErrorsConfig),
+    ForwardAuth(ForwardAuthConfig),
     Chain(ChainConfig),
 }
 
@@ -53,6 +54,7 @@ impl MiddlewareConfig {
             MiddlewareConfig::Compress(_) => "compress",
             MiddlewareConfig::CircuitBreaker(_) => "circuitBreaker",
             MiddlewareConfig::Errors(_) => "errors",
+            MiddlewareConfig::ForwardAuth(_) => "forwardAuth",
             MiddlewareConfig::Chain(_) => "chain",
         }
     }
@@ -355,4 +357,92 @@ pub struct ErrorsConfig {
     /// Status code rewrites: `"500-503": 500`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub status_rewrites: BTreeMap<String, i64>,
+}
+
+/// `forwardAuth` (Traefik v3): asks an authentication server about each request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForwardAuthConfig {
+    /// URL of the authentication server (`http://` or `https://`), path and query included.
+    #[serde(default)]
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ForwardAuthTlsConfig>,
+    /// Unset, `true` and `false` are three behaviours in Traefik (see `middleware::forward_auth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_forward_header: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auth_response_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub auth_response_headers_regex: String,
+    /// Request headers sent to the authentication server; empty = all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auth_request_headers: Vec<String>,
+    /// Cookie names copied from the authentication server's answer to the response.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_auth_cookies_to_response: Vec<String>,
+    /// The authentication server's response header naming the user (access log `ClientUsername`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub header_field: String,
+    #[serde(default)]
+    pub forward_body: bool,
+    /// Bytes of request body sent with `forwardBody`; unset or -1 = no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_size: Option<i64>,
+    /// Bytes of the authentication server's answer read; unset or -1 = no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_body_size: Option<i64>,
+    #[serde(default)]
+    pub preserve_location_header: bool,
+    #[serde(default)]
+    pub preserve_request_method: bool,
+    /// Where a 401 from the authentication server redirects (302).
+    #[serde(default, rename = "authSigninURL", alias = "authSigninUrl")]
+    pub auth_signin_url: String,
+    /// swarmgate extension: cache of the authentication server's answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_response_cache: Option<AuthResponseCacheConfig>,
+}
+
+/// `forwardAuth.tls`: how swarmgate connects to an `https` authentication server. Each of `ca`,
+/// `cert` and `key` is a file path or the PEM text itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForwardAuthTlsConfig {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ca: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cert: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key: String,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// Deprecated in Traefik and without effect on a client; accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_optional: Option<bool>,
+}
+
+/// `forwardAuth.authResponseCache` (swarmgate extension, not in Traefik): keeps the
+/// authentication server's answers for `ttl`, keyed by the values of `keyHeaders` (and, unless
+/// `keyIncludesPath: false`, the method, host, path and query), so a busy route does not ask the
+/// server about every request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuthResponseCacheConfig {
+    /// Request headers whose values make the key (`Cookie`, `Authorization`); required. A request
+    /// that has none of them is never answered from the cache.
+    #[serde(default)]
+    pub key_headers: Vec<String>,
+    /// How long an answer is kept; required, > 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<crate::config::duration::Duration>,
+    /// Answers kept at most; default 10000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_entries: Option<i64>,
+    /// Also keep non-2xx answers (denials, login redirects); default false.
+    #[serde(default)]
+    pub cache_denials: bool,
+    /// Method, host, path and query are part of the key; default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_includes_path: Option<bool>,
 }

@@ -19,6 +19,7 @@ pub mod compress;
 pub mod config;
 pub mod error;
 pub mod errors;
+pub mod forward_auth;
 pub mod headers;
 mod htpasswd;
 pub mod in_flight_req;
@@ -43,6 +44,7 @@ pub use circuit_breaker::CircuitBreaker;
 pub use compress::Compress;
 pub use config::MiddlewareConfig;
 pub use error::MiddlewareError;
+pub use forward_auth::ForwardAuth;
 pub use headers::Headers;
 pub use in_flight_req::{InFlightReq, Permit};
 pub use ip_allow_list::IpAllowList;
@@ -119,6 +121,8 @@ pub enum Middleware {
     CircuitBreaker(std::sync::Arc<CircuitBreaker>),
     /// Applied to the response after the service (`proxy::error_pages`).
     Errors(errors::ErrorPages),
+    /// Asks its authentication server before the later middlewares (`proxy::forward_auth`).
+    ForwardAuth(ForwardAuth),
 }
 
 impl Middleware {
@@ -154,6 +158,9 @@ impl Middleware {
                 Middleware::CircuitBreaker(std::sync::Arc::new(CircuitBreaker::compile(c)?))
             }
             MiddlewareConfig::Errors(_) => return Err(MiddlewareError::NeedsService),
+            MiddlewareConfig::ForwardAuth(c) => {
+                Middleware::ForwardAuth(ForwardAuth::compile(c, "", None)?)
+            }
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -196,6 +203,8 @@ impl Middleware {
             | Middleware::Retry(_)
             | Middleware::Compress(_)
             | Middleware::Errors(_) => Flow::Continue,
+            // Asynchronous: the proxy calls `proxy::forward_auth::check` instead.
+            Middleware::ForwardAuth(_) => Flow::Continue,
         }
     }
 
@@ -245,7 +254,7 @@ impl Middleware {
             | Middleware::Buffering(_)
             | Middleware::Retry(_)
             | Middleware::Compress(_) => {}
-            Middleware::CircuitBreaker(_) | Middleware::Errors(_) => {}
+            Middleware::CircuitBreaker(_) | Middleware::Errors(_) | Middleware::ForwardAuth(_) => {}
         }
     }
 
@@ -300,6 +309,7 @@ impl Middleware {
             Middleware::Compress(_) => "compress",
             Middleware::CircuitBreaker(_) => "circuitBreaker",
             Middleware::Errors(_) => "errors",
+            Middleware::ForwardAuth(_) => "forwardAuth",
         }
     }
 }

@@ -43,7 +43,10 @@ pub struct Entry {
     pub request_size: u64,
     pub referer: Option<String>,
     pub user_agent: Option<String>,
+    /// The user a `forwardAuth` server named (`headerField`); Traefik's `ClientUsername`.
     pub user: Option<String>,
+    /// Time spent in `forwardAuth` calls, when the route has one (swarmgate's `AuthDuration`).
+    pub auth_duration: Option<Duration>,
     pub route: Option<Arc<Route>>,
     /// The server that handled it.
     pub served: Option<Arc<UpstreamPool>>,
@@ -244,6 +247,10 @@ pub fn json(e: &Entry) -> String {
         if !url.is_empty() {
             map.insert("ServiceURL".into(), url.into());
             map.insert("ServiceAddr".into(), service_addr.into());
+        }
+        if let Some(d) = e.auth_duration {
+            let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+            map.insert("AuthDuration".into(), nanos.into());
         }
         if let Some(r) = &e.referer {
             map.insert("request_Referer".into(), r.as_str().into());

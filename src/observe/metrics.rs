@@ -94,6 +94,17 @@ impl Series {
     }
 }
 
+/// Where a compiled `forwardAuth` keeps its bound series; empty until its first call.
+pub type AuthSlot = OnceLock<Arc<AuthMetrics>>;
+
+/// The authentication calls of one `forwardAuth` middleware (by its qualified name): count per
+/// answer status and duration histogram. Kept across reloads.
+#[derive(Debug)]
+pub struct AuthMetrics {
+    middleware: String,
+    series: Series,
+}
+
 /// One TLS certificate for `swarmgate_tls_certs_not_after`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertInfo {
@@ -112,6 +123,8 @@ pub struct Metrics {
     entrypoints: Box<[String]>,
     open_connections: Box<[AtomicI64]>,
     routes: Mutex<HashMap<(String, String), Arc<RouteMetrics>>>,
+    /// `forwardAuth` calls by middleware name.
+    auths: Mutex<HashMap<String, Arc<AuthMetrics>>>,
     /// Requests no router matched (router and service labels empty).
     unrouted: Arc<RouteMetrics>,
     reloads_success: AtomicU64,
@@ -151,6 +164,7 @@ impl Metrics {
             unrouted: Arc::new(RouteMetrics::new(String::new(), String::new(), n)),
             entrypoints: entrypoints.into_boxed_slice(),
             routes: Mutex::default(),
+            auths: Mutex::default(),
             reloads_success: AtomicU64::new(0),
             reloads_failure: AtomicU64::new(0),
             last_success_secs: AtomicU64::new(0),
@@ -196,6 +210,27 @@ impl Metrics {
             return;
         };
         let series = slot.get_or_init(|| Box::new(Series::new(self.buckets.len())));
+        self.observe(series, method, code, elapsed);
+    }
+
+    /// Counts one `forwardAuth` call of the middleware `name` (answer status, or the status
+    /// the client got when the server could not answer). Locks once per compiled middleware
+    /// (binding `slot`), never per call.
+    pub fn record_auth(&self, slot: &AuthSlot, name: &str, code: u16, elapsed: Duration) {
+        let bound = slot.get_or_init(|| {
+            let mut auths = self.auths.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(auths.entry(name.to_string()).or_insert_with(|| {
+                Arc::new(AuthMetrics {
+                    middleware: name.to_string(),
+                    series: Series::new(self.buckets.len()),
+                })
+            }))
+        });
+        self.observe(&bound.series, &Method::GET, code, elapsed);
+    }
+
+    /// Adds one observation to a series.
+    fn observe(&self, series: &Series, method: &Method, code: u16, elapsed: Duration) {
         let codes = series.codes[method_index(method)]
             .get_or_init(|| (0..CODES).map(|_| AtomicU64::new(0)).collect());
         codes[code_index(code)].fetch_add(1, Ordering::Relaxed);

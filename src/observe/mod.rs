@@ -197,6 +197,9 @@ impl Observer {
             return;
         };
         let info = *info;
+        let auth = resp
+            .extensions()
+            .get::<crate::proxy::forward_auth::AuthLog>();
         log.submit(Entry {
             start: info.wall,
             duration: elapsed,
@@ -216,7 +219,8 @@ impl Observer {
             request_size: info.request_size,
             referer: info.referer,
             user_agent: info.user_agent,
-            user: None,
+            user: auth.and_then(|a| a.user.clone()),
+            auth_duration: auth.map(|a| a.elapsed),
             route: route.cloned(),
             served,
             count: log.next_count(),

@@ -7,6 +7,7 @@ pub mod entrypoint;
 pub mod error;
 mod error_pages;
 mod forward;
+pub mod forward_auth;
 pub mod framing;
 pub mod hygiene;
 mod internal;

@@ -12,9 +12,10 @@ use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::error_pages;
 use super::forward::{self, ForwardedPolicy};
+use super::forward_auth;
 use super::internal;
 use crate::middleware::{
-    buffering, circuit_breaker, compress, retry, Flow, RequestContext, RequestFacts,
+    buffering, circuit_breaker, compress, retry, Flow, Middleware, RequestContext, RequestFacts,
 };
 use crate::observe::Observer;
 use crate::rules::RequestView;
@@ -182,7 +183,7 @@ impl Proxy {
         &self,
         route: &Route,
         mut parts: http::request::Parts,
-        body: ProxyBody,
+        mut body: ProxyBody,
         conn: &ConnInfo,
         served: &mut Option<Arc<UpstreamPool>>,
     ) -> Response<ProxyBody> {
@@ -199,8 +200,32 @@ impl Proxy {
         let mut answer = None;
         // Permits of middlewares wrapping the forward (inFlightReq); no allocation unless used.
         let mut held = Vec::new();
+        let mut authed = forward_auth::Passed::default();
         for (i, mw) in route.middlewares.iter().enumerate() {
-            if let Flow::Respond(resp) = mw.on_request_held(&mut parts, &ctx, &mut held) {
+            let flow = match &**mw {
+                // Asks its authentication server, in order among the middlewares.
+                Middleware::ForwardAuth(fa) => {
+                    let untrusted = !self.forwarded.trusts(conn.peer.ip());
+                    let metrics = self.observer.as_ref().and_then(|o| o.metrics());
+                    // Traefik describes the connection itself (`req.TLS`), not what a hop said.
+                    let conn_ctx = RequestContext {
+                        tls: conn.tls,
+                        ..ctx
+                    };
+                    let check = forward_auth::check(
+                        fa,
+                        &mut parts,
+                        &mut body,
+                        &conn_ctx,
+                        untrusted,
+                        metrics.map(|m| &**m),
+                        &mut authed,
+                    );
+                    Box::pin(check).await
+                }
+                _ => mw.on_request_held(&mut parts, &ctx, &mut held),
+            };
+            if let Flow::Respond(resp) = flow {
                 // The answering middleware already shaped its response; earlier ones still see it.
                 applied = i;
                 let (head, bytes) = resp.into_parts();
@@ -262,6 +287,7 @@ impl Proxy {
             None => resp,
         };
         let (mut head, body) = resp.into_parts();
+        authed.finish(&mut head);
         for mw in route.middlewares[..applied].iter().rev() {
             mw.on_response_with(&mut head, &facts, &ctx);
         }

@@ -26,7 +26,7 @@ use crate::config::{ConfigIssue, DynamicConfig, Element};
 use crate::middleware::circuit_breaker::BreakerRegistry;
 use crate::middleware::config::ErrorsConfig;
 use crate::middleware::errors::{ErrorPages, ErrorsOptions};
-use crate::middleware::{Middleware, MiddlewareConfig};
+use crate::middleware::{ForwardAuth, Middleware, MiddlewareConfig};
 use crate::rules::Rule;
 use crate::upstream::{PoolRegistry, Target, TransportRegistry};
 
@@ -369,6 +369,22 @@ impl State<'_> {
                 .get_or_compile(router, name, c)
                 .map_err(|e| e.to_string())?;
             out.push(Arc::new(Middleware::CircuitBreaker(breaker)));
+            return Ok(());
+        }
+        if let MiddlewareConfig::ForwardAuth(c) = cfg {
+            // Its connection pool comes from the reload-surviving registries.
+            let compiled = match self.middlewares.get(name) {
+                Some(done) => done.clone(),
+                None => {
+                    let pools = Some((self.ctx.pools, self.ctx.transports));
+                    let built = ForwardAuth::compile(c, name, pools)
+                        .map(|m| Arc::new(Middleware::ForwardAuth(m)))
+                        .map_err(|e| e.to_string());
+                    self.middlewares.insert(name.to_string(), built.clone());
+                    built
+                }
+            };
+            out.push(compiled?);
             return Ok(());
         }
         if let MiddlewareConfig::Errors(c) = cfg {

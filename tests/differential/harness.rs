@@ -137,6 +137,32 @@ fn key(s: &str) -> Value {
     Value::String(s.to_string())
 }
 
+/// `value` with every `{url:<backend>}` in its strings replaced by that echo backend's URL, so a
+/// middleware can call a backend directly (a forwardAuth `address`).
+fn with_backend_urls(value: &Value, backends: &[(String, Echo)]) -> Value {
+    match value {
+        Value::String(s) if s.contains("{url:") => {
+            let mut out = s.clone();
+            for (id, echo) in backends {
+                out = out.replace(&format!("{{url:{id}}}"), &echo.url());
+            }
+            Value::String(out)
+        }
+        Value::Mapping(m) => Value::Mapping(
+            m.iter()
+                .map(|(k, v)| (k.clone(), with_backend_urls(v, backends)))
+                .collect(),
+        ),
+        Value::Sequence(items) => Value::Sequence(
+            items
+                .iter()
+                .map(|v| with_backend_urls(v, backends))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Builds the dynamic configuration of a group: the cases' elements, one service per backend,
 /// the sentinel router, then the group's extra top-level sections.
 fn dynamic_config(group: &Group, backends: &[(String, Echo)], group_name: &str) -> Value {
@@ -182,7 +208,8 @@ fn dynamic_config(group: &Group, backends: &[(String, Echo)], group_name: &str) 
             assert!(!clash, "{group_name}: router {name:?} defined twice");
         }
         for (name, m) in &case.middlewares {
-            let clash = middlewares.insert(name.clone(), m.clone()).is_some();
+            let m = with_backend_urls(m, backends);
+            let clash = middlewares.insert(name.clone(), m).is_some();
             assert!(!clash, "{group_name}: middleware {name:?} defined twice");
         }
         for (name, s) in &case.services {

@@ -25,7 +25,7 @@ fn middlewares_are_read_one_by_one() {
     let r = read_json(json!({"http": {"middlewares": {
         "good": {"addPrefix": {"prefix": "/a"}},
         "typo": {"stripPrefixx": {"prefixes": ["/a"]}},
-        "fa": {"forwardAuth": {"address": "http://127.0.0.1:1"}},
+        "fa": {"digestAuth": {"users": ["a:b:c"]}},
         "two": {"addPrefix": {"prefix": "/a"}, "replacePath": {"path": "/"}},
         "badopt": {"addPrefix": {"prefix": "/a", "prefixx": 1}},
         "badregex": {"replacePathRegex": {"regex": "(", "replacement": "/"}},
@@ -181,8 +181,8 @@ address = ":80"
 rule = "Host(`a`)"
 service = "s"
 
-[dynamic.http.middlewares.bad.forwardAuth]
-address = "http://127.0.0.1:1"
+[dynamic.http.middlewares.bad.digestAuth]
+users = ["a:b:c"]
 "#;
     let cfg: crate::config::StaticConfig = toml::from_str(toml).unwrap();
     let dynamic = cfg.dynamic.unwrap();

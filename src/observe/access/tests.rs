@@ -23,6 +23,7 @@ fn entry(route: Option<Arc<Route>>) -> Entry {
         referer: None,
         user_agent: Some("curl/8".to_string()),
         user: None,
+        auth_duration: None,
         route,
         served: None,
         count: 3,

@@ -123,6 +123,7 @@ pub(super) fn render(m: &Metrics) -> String {
     }
 
     render_servers(m, &mut out);
+    render_auths(m, &mut out);
 
     header(
         &mut out,
@@ -172,6 +173,72 @@ pub(super) fn render(m: &Metrics) -> String {
         );
     }
     out
+}
+
+/// `forwardAuth` calls: `swarmgate_forwardauth_requests_total{middleware,code}` and the
+/// `swarmgate_forwardauth_request_duration_seconds{middleware}` histogram (swarmgate's own;
+/// Traefik reports the call only as a tracing span).
+fn render_auths(m: &Metrics, out: &mut String) {
+    let mut auths: Vec<_> = {
+        let auths = m.auths.lock().unwrap_or_else(|p| p.into_inner());
+        auths.values().cloned().collect()
+    };
+    if auths.is_empty() {
+        return;
+    }
+    auths.sort_by(|a, b| a.middleware.cmp(&b.middleware));
+    header(
+        out,
+        "swarmgate_forwardauth_requests_total",
+        "counter",
+        "Calls to forwardAuth authentication servers, by middleware and answer status (500: no answer).",
+    );
+    for auth in &auths {
+        let mut labels = String::new();
+        push_label(&mut labels, "middleware", &auth.middleware);
+        let mut codes = BTreeMap::new();
+        collect_codes(&auth.series, &labels, &mut codes);
+        for ((labels, code, _), n) in codes {
+            let mut all = labels;
+            push_label(&mut all, "code", &code.to_string());
+            let _ = writeln!(out, "swarmgate_forwardauth_requests_total{{{all}}} {n}");
+        }
+    }
+    header(
+        out,
+        "swarmgate_forwardauth_request_duration_seconds",
+        "histogram",
+        "How long forwardAuth authentication calls took, in seconds.",
+    );
+    for auth in &auths {
+        let mut labels = String::new();
+        push_label(&mut labels, "middleware", &auth.middleware);
+        let s = &auth.series;
+        let mut cumulative = 0u64;
+        for (i, b) in s.buckets.iter().enumerate() {
+            cumulative += b.load(Ordering::Relaxed);
+            let le = match m.buckets.get(i) {
+                Some(b) => format_float(*b),
+                None => "+Inf".to_string(),
+            };
+            let mut all = labels.clone();
+            push_label(&mut all, "le", &le);
+            let _ = writeln!(
+                out,
+                "swarmgate_forwardauth_request_duration_seconds_bucket{{{all}}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "swarmgate_forwardauth_request_duration_seconds_sum{{{labels}}} {}",
+            format_float(s.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9)
+        );
+        let _ = writeln!(
+            out,
+            "swarmgate_forwardauth_request_duration_seconds_count{{{labels}}} {}",
+            s.count.load(Ordering::Relaxed)
+        );
+    }
 }
 
 fn collect_codes(

@@ -575,3 +575,82 @@ fn circuit_breaker_and_errors_labels() {
     crate::middleware::Middleware::validate(&cfg.http.middlewares["cb"]).unwrap();
     crate::middleware::Middleware::validate(&cfg.http.middlewares["test-errors"]).unwrap();
 }
+
+#[test]
+fn forward_auth_labels() {
+    let (cfg, issues) = translate(&svc(
+        "s_fa",
+        &[
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.middlewares.fa.forwardauth.address",
+                "https://auth:9091/api/verify?rd=https://login",
+            ),
+            (
+                "traefik.http.middlewares.fa.forwardauth.trustForwardHeader",
+                "true",
+            ),
+            (
+                "traefik.http.middlewares.fa.forwardauth.authresponseheaders",
+                "X-User,X-Email",
+            ),
+            (
+                "traefik.http.middlewares.fa.forwardauth.authResponseHeadersRegex",
+                "^X-Group",
+            ),
+            (
+                "traefik.http.middlewares.fa.forwardauth.addauthcookiestoresponse",
+                "sess",
+            ),
+            (
+                "traefik.http.middlewares.fa.forwardauth.tls.insecureSkipVerify",
+                "true",
+            ),
+            (
+                "traefik.http.middlewares.fa.forwardauth.forwardBody",
+                "true",
+            ),
+            (
+                "traefik.http.middlewares.fa.forwardauth.maxBodySize",
+                "1024",
+            ),
+            (
+                "traefik.http.middlewares.fa.forwardauth.authSigninURL",
+                "https://login/",
+            ),
+            (
+                "traefik.http.middlewares.cached.forwardauth.address",
+                "http://auth/",
+            ),
+            (
+                "traefik.http.middlewares.cached.forwardauth.authResponseCache.keyHeaders",
+                "Cookie,Authorization",
+            ),
+            (
+                "traefik.http.middlewares.cached.forwardauth.authResponseCache.ttl",
+                "30s",
+            ),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let MiddlewareConfig::ForwardAuth(fa) = &cfg.http.middlewares["fa"] else {
+        panic!("{:?}", cfg.http.middlewares["fa"]);
+    };
+    assert_eq!(fa.address, "https://auth:9091/api/verify?rd=https://login");
+    assert_eq!(fa.trust_forward_header, Some(true));
+    assert_eq!(fa.auth_response_headers, ["X-User", "X-Email"]);
+    assert_eq!(fa.auth_response_headers_regex, "^X-Group");
+    assert_eq!(fa.add_auth_cookies_to_response, ["sess"]);
+    assert!(fa.tls.as_ref().is_some_and(|t| t.insecure_skip_verify));
+    assert!(fa.forward_body);
+    assert_eq!(fa.max_body_size, Some(1024));
+    assert_eq!(fa.auth_signin_url, "https://login/");
+    let MiddlewareConfig::ForwardAuth(cached) = &cfg.http.middlewares["cached"] else {
+        panic!("{:?}", cfg.http.middlewares["cached"]);
+    };
+    let cache = cached.auth_response_cache.as_ref().unwrap();
+    assert_eq!(cache.key_headers, ["Cookie", "Authorization"]);
+    for name in ["fa", "cached"] {
+        crate::middleware::Middleware::validate(&cfg.http.middlewares[name]).unwrap();
+    }
+}
