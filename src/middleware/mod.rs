@@ -24,7 +24,7 @@ mod htpasswd;
 pub mod in_flight_req;
 pub mod ip_allow_list;
 pub mod ip_strategy;
-mod path;
+pub(crate) mod path;
 pub mod rate_limit;
 pub mod redirect;
 pub mod replace_path;

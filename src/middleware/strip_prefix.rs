@@ -3,14 +3,15 @@
 //! As Traefik: the first configured prefix that is a *string* prefix of the path is removed
 //! (`/api` strips `/apiv2` to `/v2`), the removed prefix is appended as `X-Forwarded-Prefix`,
 //! the result always starts with `/` and the query string is kept. Matching is on the path as
-//! received (percent-encoded form).
+//! received (percent-encoded form). A stripped path with `.`/`..` segments or a duplicate slash
+//! is refused with 400, as Traefik refuses it.
 
 use http::{HeaderName, HeaderValue};
 use regex::Regex;
 
 use super::config::{StripPrefixConfig, StripPrefixRegexConfig};
 use super::error::MiddlewareError;
-use super::path::set_path;
+use super::path::set_sanitized_path;
 use super::response::respond;
 use super::Flow;
 
@@ -60,10 +61,11 @@ impl StripPrefix {
     }
 }
 
-/// Sets the stripped path and the `X-Forwarded-Prefix` header.
+/// Sets the stripped path and the `X-Forwarded-Prefix` header; a stripped path left with `.`/`..`
+/// segments or a duplicate slash is refused (400), as Traefik does.
 fn strip(req: &mut http::request::Parts, rest: &str, prefix: HeaderValue) -> Flow {
-    if set_path(&mut req.uri, rest).is_none() {
-        return Flow::Respond(respond(http::StatusCode::BAD_REQUEST, []));
+    if let Err(status) = set_sanitized_path(&mut req.uri, rest, http::StatusCode::BAD_REQUEST) {
+        return Flow::Respond(respond(status, []));
     }
     req.headers.append(X_FORWARDED_PREFIX, prefix);
     Flow::Continue

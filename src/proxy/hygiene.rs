@@ -21,6 +21,7 @@ use http::{Request, StatusCode, Uri};
 
 use super::body::ProxyBody;
 use super::error::plain_response;
+use crate::middleware::path::has_dot_or_empty_segment;
 
 /// Why a request path is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,18 +48,6 @@ fn hex(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
-}
-
-/// Whether any segment is `.` or `..` or empty (a duplicate slash).
-fn has_dot_or_empty_segment(path: &str) -> bool {
-    let mut segments = path.split('/').skip(1).peekable();
-    while let Some(s) = segments.next() {
-        let last = segments.peek().is_none();
-        if s == "." || s == ".." || (s.is_empty() && !last) {
-            return true;
-        }
-    }
-    false
 }
 
 /// Normalises an origin-form path (see the module doc). Paths not starting with `/` (`*`) are

@@ -122,12 +122,111 @@ fn replace_path_regex_table() {
             "/abc/42",
         ),
         ("^/foo/(.*)", "/bar/$1", "/other", "/other", ""), // no match: untouched
-        ("^/foo/(.*)", "", "/foo/x", "/foo/x", ""),        // empty replacement: untouched
+        // Traefik trims the replacement and replaces even with an empty one.
+        (
+            "/whoami",
+            "",
+            "/whoami/and/whoami",
+            "/and",
+            "/whoami/and/whoami",
+        ),
+        (
+            "/whoami",
+            " ",
+            "/whoami/and/whoami",
+            "/and",
+            "/whoami/and/whoami",
+        ),
+        ("^/foo/(.*)", "", "/foo/x", "/", "/foo/x"),
     ];
     for (regex, replacement, uri, want, old) in cases {
         let cfg = json!({"replacePathRegex": {"regex": regex, "replacement": replacement}});
         let got = run(cfg, uri, "x-replaced-path");
         assert_eq!(got, (want.to_string(), old.to_string()), "{regex} {uri}");
+    }
+}
+
+/// Runs `cfg` on `uri` and returns the status it answered with, if it answered.
+fn refused(cfg: serde_json::Value, uri: &str) -> Option<http::StatusCode> {
+    let m = compile(cfg).unwrap();
+    let mut r = req("GET", uri, &[]);
+    match m.on_request(&mut r, &ctx(false)) {
+        Flow::Continue => None,
+        flow => Some(super::responded(flow).status()),
+    }
+}
+
+/// Issue 16 point 1: a rewrite leaving `.`/`..` segments or a duplicate slash is refused (400)
+/// as Traefik refuses it (its sanitised path differs from the rewritten one), so the backend
+/// never sees a traversal.
+#[test]
+fn rewrites_leaving_dot_segments_are_refused() {
+    let bad = http::StatusCode::BAD_REQUEST;
+    let cases = [
+        (
+            json!({"stripPrefix": {"prefixes": ["/api."]}}),
+            "/api../foo",
+            Some(bad),
+        ),
+        (
+            json!({"stripPrefix": {"prefixes": ["/api"]}}),
+            "/api./foo",
+            Some(bad),
+        ),
+        (
+            json!({"stripPrefix": {"prefixes": ["/api"]}}),
+            "/api../foo",
+            Some(bad),
+        ),
+        (
+            json!({"stripPrefix": {"prefixes": ["/api"]}}),
+            "/api/x/..",
+            Some(bad),
+        ),
+        (
+            json!({"stripPrefix": {"prefixes": ["/api"], "forceSlash": true}}),
+            "/api../foo",
+            Some(bad),
+        ),
+        (
+            json!({"stripPrefix": {"prefixes": ["/a"]}}),
+            "/a//x",
+            Some(bad),
+        ),
+        (
+            json!({"stripPrefix": {"prefixes": ["/api"]}}),
+            "/api.v2/x",
+            None,
+        ),
+        (json!({"stripPrefix": {"prefixes": ["/api"]}}), "/api", None),
+        (
+            json!({"stripPrefixRegex": {"regex": ["/api"]}}),
+            "/api./foo",
+            Some(bad),
+        ),
+        (
+            json!({"stripPrefixRegex": {"regex": ["/api"]}}),
+            "/api../foo",
+            Some(bad),
+        ),
+        (
+            json!({"replacePathRegex": {"regex": "^/r(.*)", "replacement": "/$1"}}),
+            "/r..",
+            Some(bad),
+        ),
+        (
+            json!({"replacePathRegex": {"regex": "^/r(.*)", "replacement": "/$1"}}),
+            "/r./x",
+            Some(bad),
+        ),
+        (
+            json!({"replacePathRegex": {"regex": "^/foo(.*)", "replacement": "/x$1"}}),
+            "/foo/bar",
+            None,
+        ),
+    ];
+    for (cfg, uri, want) in cases {
+        assert_eq!(refused(cfg.clone(), uri), want, "{cfg} {uri}");
     }
 }
 
