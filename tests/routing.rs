@@ -379,3 +379,48 @@ http:
     }
     gw.stop().await;
 }
+
+/// Issue 16 point 2: as Traefik, an untrusted client's `X-Forwarded-*` is replaced before routing,
+/// so a `Header` rule sees the value swarmgate sets (`http` for a plain request), never the
+/// client's.
+#[tokio::test]
+async fn header_rules_never_see_a_spoofed_forwarded_proto() {
+    let (secure, plain) = (backend("secure").await, backend("plain").await);
+    let yaml = format!(
+        r#"
+http:
+  routers:
+    secure:
+      rule: "Header(`X-Forwarded-Proto`, `https`)"
+      service: secure
+    plain:
+      rule: "Header(`X-Forwarded-Proto`, `http`) && Header(`X-Forwarded-Host`, `app.example`)"
+      service: plain
+  services:
+    secure:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+    plain:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+"#,
+        secure.url(),
+        plain.url()
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    let spoofed = http::Request::get(gw.url("/"))
+        .header("host", "app.example")
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "evil.example")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let reply = send(&c, spoofed).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.starts_with("plain\n"), "{}", reply.body);
+    assert_eq!(secure.hits(), 0);
+    let seen = plain.last_seen();
+    assert_eq!(seen.headers["x-forwarded-proto"], "http");
+    assert_eq!(seen.headers["x-forwarded-host"], "app.example");
+    gw.stop().await;
+}

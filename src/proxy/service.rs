@@ -130,6 +130,11 @@ impl Proxy {
             Ok(req) => req,
             Err(refused) => return (*refused, None, None),
         };
+        // As Traefik's forwardedheaders handler, before the router: rules never see a spoofed
+        // `X-Forwarded-*` (issue 16 point 2).
+        let (mut head, body) = req.into_parts();
+        forward::prepare_forwarded(&mut head.headers, &head.uri, conn, &self.forwarded);
+        let req = Request::from_parts(head, body);
         if let Some(resp) = self.edge.as_ref().and_then(|e| e.before_routing(&req)) {
             return (resp, None, None);
         }
@@ -175,7 +180,6 @@ impl Proxy {
         conn: &ConnInfo,
         served: &mut Option<Arc<UpstreamPool>>,
     ) -> Response<ProxyBody> {
-        forward::sanitize_forwarded(&mut parts.headers, conn, &self.forwarded);
         let tls = forward::effective_tls(&parts.headers, conn, &self.forwarded);
         let ctx = RequestContext {
             client_addr: conn.peer,
