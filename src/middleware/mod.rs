@@ -17,6 +17,7 @@ pub mod buffering;
 pub mod circuit_breaker;
 pub mod compress;
 pub mod config;
+pub mod encoded_characters;
 pub mod error;
 pub mod errors;
 pub mod headers;
@@ -41,6 +42,7 @@ pub use buffering::Buffering;
 pub use circuit_breaker::CircuitBreaker;
 pub use compress::Compress;
 pub use config::MiddlewareConfig;
+pub use encoded_characters::EncodedCharacters;
 pub use error::MiddlewareError;
 pub use headers::Headers;
 pub use in_flight_req::{InFlightReq, Permit};
@@ -115,6 +117,7 @@ pub enum Middleware {
     CircuitBreaker(std::sync::Arc<CircuitBreaker>),
     /// Applied to the response after the service (`proxy::error_pages`).
     Errors(errors::ErrorPages),
+    EncodedCharacters(EncodedCharacters),
 }
 
 impl Middleware {
@@ -149,6 +152,9 @@ impl Middleware {
             MiddlewareConfig::CircuitBreaker(c) => {
                 Middleware::CircuitBreaker(std::sync::Arc::new(CircuitBreaker::compile(c)?))
             }
+            MiddlewareConfig::EncodedCharacters(c) => {
+                Middleware::EncodedCharacters(EncodedCharacters::compile(c))
+            }
             MiddlewareConfig::Errors(_) => return Err(MiddlewareError::NeedsService),
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
@@ -179,6 +185,7 @@ impl Middleware {
             Middleware::BasicAuth(m) => m.on_request(req),
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
+            Middleware::EncodedCharacters(m) => m.on_request(req),
             Middleware::CircuitBreaker(m) => {
                 if m.admit(std::time::Instant::now()) {
                     Flow::Continue
@@ -240,7 +247,8 @@ impl Middleware {
             | Middleware::InFlightReq(_)
             | Middleware::Buffering(_)
             | Middleware::Retry(_)
-            | Middleware::Compress(_) => {}
+            | Middleware::Compress(_)
+            | Middleware::EncodedCharacters(_) => {}
             Middleware::CircuitBreaker(_) | Middleware::Errors(_) => {}
         }
     }
@@ -296,6 +304,7 @@ impl Middleware {
             Middleware::Compress(_) => "compress",
             Middleware::CircuitBreaker(_) => "circuitBreaker",
             Middleware::Errors(_) => "errors",
+            Middleware::EncodedCharacters(_) => "encodedCharacters",
         }
     }
 }

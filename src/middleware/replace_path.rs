@@ -9,7 +9,7 @@ use regex::Regex;
 
 use super::config::{ReplacePathConfig, ReplacePathRegexConfig};
 use super::error::MiddlewareError;
-use super::path::{set_path, set_sanitized_path, valid_path};
+use super::path::{decode_strict, escaped_form, set_path, set_sanitized_path, valid_path};
 use super::response::respond;
 use super::Flow;
 
@@ -75,10 +75,14 @@ impl ReplacePathRegex {
         if !self.regex.is_match(req.uri.path()) {
             return Flow::Continue;
         }
-        let new = self
+        let replaced = self
             .regex
-            .replace_all(req.uri.path(), self.replacement.as_str())
-            .into_owned();
+            .replace_all(req.uri.path(), self.replacement.as_str());
+        // Go unescapes the result (500 when it cannot) and forwards its escaped form.
+        let Some(decoded) = decode_strict(&replaced) else {
+            return Flow::Respond(respond(http::StatusCode::INTERNAL_SERVER_ERROR, []));
+        };
+        let new = escaped_form(&replaced, &decoded);
         let old = HeaderValue::from_str(req.uri.path());
         if let Err(status) =
             set_sanitized_path(&mut req.uri, &new, http::StatusCode::INTERNAL_SERVER_ERROR)

@@ -36,6 +36,8 @@ pub struct Proxy {
     entrypoint: usize,
     name: Arc<str>,
     forwarded: ForwardedPolicy,
+    /// `http.sanitizePath` and `http.encodedCharacters` of this entrypoint.
+    path_policy: super::hygiene::PathPolicy,
     observer: Option<Arc<Observer>>,
     /// ACME HTTP-01 answers and the entrypoint redirection (`crate::tls::edge`).
     edge: Option<Arc<crate::tls::EdgeHooks>>,
@@ -53,6 +55,7 @@ impl Proxy {
             entrypoint,
             name: Arc::from(name),
             forwarded,
+            path_policy: super::hygiene::PathPolicy::default(),
             observer: None,
             edge: None,
         }
@@ -61,6 +64,12 @@ impl Proxy {
     /// Reports requests to `observer` (metrics, access log) and lets it answer its internal services.
     pub fn with_observer(mut self, observer: Arc<Observer>) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Sets the entrypoint's path options (`http.sanitizePath`, `http.encodedCharacters`).
+    pub fn with_path_policy(mut self, policy: super::hygiene::PathPolicy) -> Self {
+        self.path_policy = policy;
         self
     }
 
@@ -126,7 +135,7 @@ impl Proxy {
             );
             return (resp, None, None);
         }
-        let req = match super::hygiene::clean_request(req) {
+        let req = match super::hygiene::clean_request_with(req, &self.path_policy) {
             Ok(req) => req,
             Err(refused) => return (*refused, None, None),
         };
@@ -143,9 +152,10 @@ impl Proxy {
             let host =
                 forward::request_host(req.uri(), req.headers()).map(crate::rules::routing_host);
             let host = lowercase(host.unwrap_or(""));
+            let path = super::hygiene::routing_path(req.uri().path());
             let view = RequestView {
                 host: &host,
-                path: req.uri().path(),
+                path: &path,
                 query: req.uri().query(),
                 method: req.method(),
                 headers: req.headers(),
@@ -164,6 +174,15 @@ impl Proxy {
                 None => return (ProxyError::NoRoute.into_response(), None, None),
             }
         };
+        // Traefik checks the entrypoint's encodedCharacters once a router matched (404 first).
+        if let Some(byte) = self.path_policy.denied.first_denied(req.uri().path()) {
+            tracing::debug!(router = %route.name, byte, "encoded character refused");
+            return (
+                super::error::plain_response(http::StatusCode::BAD_REQUEST),
+                Some(route),
+                None,
+            );
+        }
         let (parts, body) = req.into_parts();
         let mut served = None;
         let resp = self

@@ -273,3 +273,81 @@ fn bad_path_configs_are_errors() {
         }
     }
 }
+
+/// Issue 16 point 3: stripPrefix and stripPrefixRegex match the decoded path (Go's `URL.Path`)
+/// and forward the escaped rest as Traefik does; replacePathRegex matches the escaped path.
+/// (uri, forwarded uri, X-Forwarded-Prefix / X-Replaced-Path)
+#[test]
+fn rewrites_see_encoded_characters_as_traefik() {
+    let strip = |prefixes: serde_json::Value| json!({"stripPrefix": {"prefixes": prefixes}});
+    let regex = |r: &str| json!({"stripPrefixRegex": {"regex": [r]}});
+    let cases = [
+        // The decoded `/api/x` starts with `/api`; the escaped rest `/%2Fx` does not decode to
+        // the decoded rest `/x`, so Go forwards the decoded rest escaped.
+        (strip(json!(["/api"])), "/api%2Fx", "/x", "/api"),
+        (strip(json!(["/stat/"])), "/stat/a%2Fb", "/a%2Fb", "/stat/"),
+        (strip(json!(["/api"])), "/api/%2F..", "/%2F..", "/api"),
+        (
+            strip(json!(["/api"])),
+            "/api/a%5Cb%00%3B%25%3F%23",
+            "/a%5Cb%00%3B%25%3F%23",
+            "/api",
+        ),
+        (strip(json!(["/a b"])), "/a%20b/c", "/c", "/a b"),
+        (strip(json!(["/a/b"])), "/a%2Fb/c", "/c", "/a/b"),
+        (regex("/t /test"), "/t%20/test/a%2Fb", "/a%2Fb", "/t /test"),
+        (regex("/t/test"), "/t%2F/test/foo", "/t%2F/test/foo", ""),
+        (regex("/a/api/"), "/a/api/a%2Fb", "/a%2Fb", "/a/api/"),
+    ];
+    for (cfg, uri, want, prefix) in cases {
+        let got = run(cfg.clone(), uri, "x-forwarded-prefix");
+        assert_eq!(got, (want.to_string(), prefix.to_string()), "{cfg} {uri}");
+    }
+    let replace = |r: &str, by: &str| json!({"replacePathRegex": {"regex": r, "replacement": by}});
+    let cases = [
+        (
+            replace("/aaa%2Fbbb", "/foo/bar"),
+            "/aaa%2Fbbb",
+            "/foo/bar",
+            "/aaa%2Fbbb",
+        ),
+        (
+            replace("/aaa/bbb", "/foo/bar"),
+            "/aaa%2Fbbb",
+            "/aaa%2Fbbb",
+            "",
+        ),
+        (
+            replace("^/r(.*)", "$1"),
+            "/r%2F..%2Fx",
+            "/%2F..%2Fx",
+            "/r%2F..%2Fx",
+        ),
+        (replace("^/(.*)", "/x/$1"), "/a%20b", "/x/a%20b", "/a%20b"),
+    ];
+    for (cfg, uri, want, old) in cases {
+        let got = run(cfg.clone(), uri, "x-replaced-path");
+        assert_eq!(got, (want.to_string(), old.to_string()), "{cfg} {uri}");
+    }
+    // A replacement Go cannot unescape is a 500, as Traefik's.
+    assert_eq!(
+        refused(replace("^/(.*)", "/%zz"), "/a"),
+        Some(http::StatusCode::INTERNAL_SERVER_ERROR)
+    );
+}
+
+#[test]
+fn encoded_characters_middleware_allows_only_what_it_names() {
+    let cfg = json!({"encodedCharacters": {"allowEncodedSlash": true}});
+    assert_eq!(refused(cfg.clone(), "/a%2Fb"), None);
+    assert_eq!(refused(cfg.clone(), "/a/b"), None);
+    for path in [
+        "/a%5Cb", "/a%00b", "/a%3Bb", "/a%25b", "/a%3Fb", "/a%23b", "/a%3bb",
+    ] {
+        assert_eq!(
+            refused(cfg.clone(), path),
+            Some(http::StatusCode::BAD_REQUEST),
+            "{path}"
+        );
+    }
+}

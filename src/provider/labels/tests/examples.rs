@@ -575,3 +575,31 @@ fn circuit_breaker_and_errors_labels() {
     crate::middleware::Middleware::validate(&cfg.http.middlewares["cb"]).unwrap();
     crate::middleware::Middleware::validate(&cfg.http.middlewares["test-errors"]).unwrap();
 }
+
+/// Issue 16 point 3: Traefik 3.7's `encodedCharacters` middleware reads from labels.
+#[test]
+fn encoded_characters_middleware_from_labels() {
+    let (cfg, issues) = translate(&svc(
+        "s_enc",
+        &[
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.middlewares.enc.encodedcharacters.allowencodedslash",
+                "true",
+            ),
+            (
+                "traefik.http.middlewares.enc.encodedCharacters.allowEncodedHash",
+                "false",
+            ),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    match &cfg.http.middlewares["enc"] {
+        MiddlewareConfig::EncodedCharacters(c) => {
+            assert_eq!(c.allow_encoded_slash, Some(true));
+            assert_eq!(c.allow_encoded_hash, Some(false));
+            assert_eq!(c.allow_encoded_percent, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}
