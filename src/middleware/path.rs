@@ -132,11 +132,15 @@ pub(crate) fn decode_strict(path: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Go's `escape(path, encodePath)`: what `EscapedPath()` gives when the raw form cannot be used.
-pub(crate) fn escape(decoded: &[u8]) -> String {
-    let mut out = String::with_capacity(decoded.len() + 8);
-    for &b in decoded {
-        if b.is_ascii_alphanumeric() || b"-_.~$&+,/:;=@".contains(&b) {
+/// `raw` with every byte Go would not forward as it is (`\\`, space, non-ASCII, …) percent-encoded
+/// in place; existing escapes are kept, so an encoded `%2F` never becomes a separator.
+pub(crate) fn encode_raw(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.bytes().all(raw_path_byte_ok) {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for b in raw.bytes() {
+        if raw_path_byte_ok(b) {
             out.push(char::from(b));
         } else {
             out.push('%');
@@ -144,17 +148,7 @@ pub(crate) fn escape(decoded: &[u8]) -> String {
             out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
         }
     }
-    out
-}
-
-/// Go's `EscapedPath()` for a raw form and the decoded path it should stand for: `raw` when
-/// every byte is allowed and it decodes to `decoded`, else `decoded` escaped.
-pub(crate) fn escaped_form(raw: &str, decoded: &[u8]) -> String {
-    if raw.bytes().all(raw_path_byte_ok) && decode_strict(raw).as_deref() == Some(decoded) {
-        raw.to_owned()
-    } else {
-        escape(decoded)
-    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// How many bytes of the escaped `raw` stand for the first `decoded_len` decoded bytes (each
@@ -173,39 +167,31 @@ pub(crate) fn encoded_prefix_len(raw: &str, decoded_len: usize) -> usize {
     i
 }
 
-/// The escaped path left after removing the first `decoded_len` decoded bytes of `raw` (whose
-/// decoded form is `decoded`), with its leading slash (`force_slash`: exactly one, as
-/// stripPrefix's deprecated `forceSlash`), as Traefik computes `RawPath` and `Path` and then
-/// forwards `EscapedPath()`. Empty when nothing is left.
-pub(crate) fn strip_decoded_prefix(
-    raw: &str,
-    decoded: &[u8],
-    decoded_len: usize,
-    force_slash: bool,
-) -> String {
-    let rest = decoded.get(decoded_len..).unwrap_or_default();
-    let raw_rest = raw
+/// The escaped path left after removing what stands for the first `decoded_len` decoded bytes
+/// of `raw`, with a leading slash (`force_slash`: exactly one, as stripPrefix's deprecated
+/// `forceSlash`); empty when nothing is left (and no `force_slash`).
+///
+/// Deliberately not Go's answer when the rest starts with an encoded slash (`/api%2Fx` stripped
+/// of `/api`): Go's raw rest `/%2Fx` no longer decodes to its decoded rest `/x`, so it forwards
+/// the decoded rest re-escaped, and every `%2F` of the rest becomes a separator the router never
+/// saw. swarmgate forwards the escaped rest (`/%2Fx`): no separator appears that was not in the
+/// routing path.
+pub(crate) fn strip_decoded_prefix(raw: &str, decoded_len: usize, force_slash: bool) -> String {
+    let rest = raw
         .get(encoded_prefix_len(raw, decoded_len)..)
         .unwrap_or_default();
-    let lead = |d: &[u8], r: &str| -> (Vec<u8>, String) {
-        if force_slash {
-            let d = d.strip_prefix(b"/").unwrap_or(d);
-            let r = r.strip_prefix('/').unwrap_or(r);
-            ([b"/", d].concat(), format!("/{r}"))
-        } else if d.is_empty() || d.starts_with(b"/") {
-            let r = if r.starts_with('/') || r.is_empty() {
-                r.to_owned()
-            } else {
-                format!("/{r}")
-            };
-            (d.to_vec(), r)
-        } else {
-            ([b"/", d].concat(), format!("/{r}"))
-        }
+    let rest = if force_slash {
+        rest.strip_prefix('/').unwrap_or(rest)
+    } else {
+        rest
     };
-    let (rest, raw_rest) = lead(rest, raw_rest);
-    if rest.is_empty() {
+    if rest.is_empty() && !force_slash {
         return String::new();
     }
-    escaped_form(&raw_rest, &rest)
+    let mut out = String::with_capacity(rest.len() + 1);
+    if force_slash || !rest.starts_with('/') {
+        out.push('/');
+    }
+    out.push_str(&encode_raw(rest));
+    out
 }

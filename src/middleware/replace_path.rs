@@ -9,7 +9,7 @@ use regex::Regex;
 
 use super::config::{ReplacePathConfig, ReplacePathRegexConfig};
 use super::error::MiddlewareError;
-use super::path::{decode_strict, escaped_form, set_path, set_sanitized_path, valid_path};
+use super::path::{decode_strict, encode_raw, set_path, set_sanitized_path, valid_path};
 use super::response::respond;
 use super::Flow;
 
@@ -78,11 +78,12 @@ impl ReplacePathRegex {
         let replaced = self
             .regex
             .replace_all(req.uri.path(), self.replacement.as_str());
-        // Go unescapes the result (500 when it cannot) and forwards its escaped form.
-        let Some(decoded) = decode_strict(&replaced) else {
+        // Go unescapes the result (500 when it cannot); bytes Go escapes are encoded in place,
+        // so no `%2F` of the result becomes a separator.
+        if decode_strict(&replaced).is_none() {
             return Flow::Respond(respond(http::StatusCode::INTERNAL_SERVER_ERROR, []));
-        };
-        let new = escaped_form(&replaced, &decoded);
+        }
+        let new = encode_raw(&replaced).into_owned();
         let old = HeaderValue::from_str(req.uri.path());
         if let Err(status) =
             set_sanitized_path(&mut req.uri, &new, http::StatusCode::INTERNAL_SERVER_ERROR)

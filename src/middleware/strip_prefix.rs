@@ -4,7 +4,8 @@
 //! (`/api` strips `/apiv2` to `/v2`), the removed prefix is appended as `X-Forwarded-Prefix`,
 //! the result always starts with `/` and the query string is kept. Matching is on the decoded
 //! path (Go's `URL.Path`: `/api%2Fx` starts with `/api/`); the escaped path is cut where the
-//! decoded prefix ends and forwarded as Go would (`path::strip_decoded_prefix`). A stripped path with `.`/`..` segments or a duplicate slash
+//! decoded prefix ends and forwarded with its escapes (`path::strip_decoded_prefix`; where Go
+//! would turn the rest's `%2F` into separators, swarmgate keeps them encoded). A stripped path with `.`/`..` segments or a duplicate slash
 //! is refused with 400, as Traefik refuses it.
 
 use http::{HeaderName, HeaderValue};
@@ -58,7 +59,7 @@ impl StripPrefix {
         else {
             return Flow::Continue;
         };
-        let rest = strip_decoded_prefix(path, &decoded, prefix.len(), self.force_slash);
+        let rest = strip_decoded_prefix(path, prefix.len(), self.force_slash);
         strip(req, &rest, value.clone())
     }
 }
@@ -110,7 +111,7 @@ impl StripPrefixRegex {
             let Ok(value) = HeaderValue::from_bytes(m.as_bytes()) else {
                 continue;
             };
-            let rest = strip_decoded_prefix(path, &decoded, m.end(), false);
+            let rest = strip_decoded_prefix(path, m.end(), false);
             return strip(req, &rest, value);
         }
         Flow::Continue

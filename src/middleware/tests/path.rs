@@ -282,9 +282,15 @@ fn rewrites_see_encoded_characters_as_traefik() {
     let strip = |prefixes: serde_json::Value| json!({"stripPrefix": {"prefixes": prefixes}});
     let regex = |r: &str| json!({"stripPrefixRegex": {"regex": [r]}});
     let cases = [
-        // The decoded `/api/x` starts with `/api`; the escaped rest `/%2Fx` does not decode to
-        // the decoded rest `/x`, so Go forwards the decoded rest escaped.
-        (strip(json!(["/api"])), "/api%2Fx", "/x", "/api"),
+        // The decoded `/api/x` starts with `/api`; Go would forward `/x` (its raw rest `/%2Fx`
+        // does not decode to `/x`): swarmgate keeps the `%2F` encoded (deliberate).
+        (strip(json!(["/api"])), "/api%2Fx", "/%2Fx", "/api"),
+        (
+            strip(json!(["/api"])),
+            "/api%2F..%2Fadmin",
+            "/%2F..%2Fadmin",
+            "/api",
+        ),
         (strip(json!(["/stat/"])), "/stat/a%2Fb", "/a%2Fb", "/stat/"),
         (strip(json!(["/api"])), "/api/%2F..", "/%2F..", "/api"),
         (
@@ -295,6 +301,12 @@ fn rewrites_see_encoded_characters_as_traefik() {
         ),
         (strip(json!(["/a b"])), "/a%20b/c", "/c", "/a b"),
         (strip(json!(["/a/b"])), "/a%2Fb/c", "/c", "/a/b"),
+        (
+            json!({"stripPrefix": {"prefixes": ["/api"], "forceSlash": true}}),
+            "/api%2Fx",
+            "/%2Fx",
+            "/api",
+        ),
         (regex("/t /test"), "/t%20/test/a%2Fb", "/a%2Fb", "/t /test"),
         (regex("/t/test"), "/t%2F/test/foo", "/t%2F/test/foo", ""),
         (regex("/a/api/"), "/a/api/a%2Fb", "/a%2Fb", "/a/api/"),
@@ -324,6 +336,13 @@ fn rewrites_see_encoded_characters_as_traefik() {
             "/r%2F..%2Fx",
         ),
         (replace("^/(.*)", "/x/$1"), "/a%20b", "/x/a%20b", "/a%20b"),
+        // Bytes Go escapes are encoded in place; the `%2F` stays encoded.
+        (
+            replace("^/r(.*)", "/x y$1"),
+            "/r%2F..%2Fz",
+            "/x%20y%2F..%2Fz",
+            "/r%2F..%2Fz",
+        ),
     ];
     for (cfg, uri, want, old) in cases {
         let got = run(cfg.clone(), uri, "x-replaced-path");
