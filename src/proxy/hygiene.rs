@@ -33,8 +33,6 @@ pub use crate::middleware::EncodedCharacters;
 /// Why a request path is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
-    #[error("encoded character %{byte:02X} is not allowed in the path")]
-    EncodedCharacter { byte: u8 },
     #[error("malformed percent-encoding at byte {at}")]
     BadEscape { at: usize },
     #[error("the normalised path is not a valid URI")]
