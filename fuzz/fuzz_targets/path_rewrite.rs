@@ -61,7 +61,11 @@ fuzz_target!(|data: &[u8]| {
         "not idempotent"
     );
     let view = routing_path(&normalized);
-    assert_eq!(slashes(&view), slashes(&normalized), "{normalized:?} -> {view:?}");
+    assert_eq!(
+        slashes(&view),
+        slashes(&normalized),
+        "{normalized:?} -> {view:?}"
+    );
 
     let cfg = match kind % 4 {
         0 => MiddlewareConfig::StripPrefix(StripPrefixConfig {
