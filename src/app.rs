@@ -26,6 +26,22 @@ use crate::proxy::{EntryPoint, EntryPointOptions, ForwardedPolicy, Proxy};
 use crate::table::{compile, CompileContext, EntryPointInfo, RoutingTable};
 use crate::upstream::{PoolRegistry, TransportRegistry};
 
+/// An entrypoint's `http.sanitizePath` (default true) and `http.encodedCharacters` (each
+/// option not given allows its character, as Traefik 3.7's defaults).
+fn path_policy(
+    ep: &crate::config::static_config::EntryPointConfig,
+) -> crate::proxy::hygiene::PathPolicy {
+    let http = ep.http.as_ref();
+    crate::proxy::hygiene::PathPolicy {
+        sanitize: http.and_then(|h| h.sanitize_path).unwrap_or(true),
+        denied: http
+            .and_then(|h| h.encoded_characters.as_ref())
+            .map_or(crate::middleware::EncodedCharacters::ALLOW_ALL, |c| {
+                crate::middleware::EncodedCharacters::from_config(c, true)
+            }),
+    }
+}
+
 /// The default minimum time between two reloads.
 const DEFAULT_THROTTLE: Duration = Duration::from_millis(100);
 
@@ -396,7 +412,8 @@ async fn bind_entrypoint(
             .map_err(|e| issue("http.redirections", format!("{e}; entrypoint not started")))?;
     let proxy = Proxy::new(Arc::clone(table), index, name, forwarded)
         .with_observer(Arc::clone(observer))
-        .with_edge(edge);
+        .with_edge(edge)
+        .with_path_policy(path_policy(ep));
     let bound = EntryPoint::bind(&ep.address, Arc::new(proxy), entrypoint_options(ep))
         .await
         .map_err(|e| {

@@ -163,17 +163,27 @@ async fn smuggling_shapes_get_400_and_never_reach_the_backend() {
         ("control byte in name", "GET / HTTP/1.1\r\nHost: x\r\nX-\x01A: b\r\n\r\n"),
         ("NUL in value", "GET / HTTP/1.1\r\nHost: x\r\nX-A: b\x00c\r\n\r\n"),
         ("space in name", "GET / HTTP/1.1\r\nHost: x\r\nX A: b\r\n\r\n"),
-        ("encoded slash", "GET /a%2F..%2Fadmin HTTP/1.1\r\nHost: x\r\n\r\n"),
         ("bad escape", "GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n"),
     ];
     for (name, request) in shapes {
         let (text, closed) = exchange(gw.addr, request.as_bytes(), Duration::from_secs(3)).await;
         assert!(text.starts_with("HTTP/1.1 400"), "{name}: {text:?}");
-        if !name.contains("escape") && !name.contains("encoded") {
+        if !name.contains("escape") {
             assert!(closed, "{name}: connection left open");
         }
         assert_eq!(be.hits(), 0, "{name}: reached the backend");
     }
+}
+
+/// An encoded slash is forwarded as Traefik 3.7 forwards it by default, and is no separator: the
+/// `..` between two `%2F` is not a dot segment, so nothing is traversed.
+#[tokio::test]
+async fn an_encoded_slash_is_forwarded_without_traversal() {
+    let (be, gw) = one_backend_gateway("").await;
+    let request = "GET /a%2f..%2Fadmin HTTP/1.1\r\nHost: x\r\n\r\n";
+    let (text, _) = exchange(gw.addr, request.as_bytes(), Duration::from_secs(3)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert_eq!(be.last_seen().uri, "/a%2F..%2Fadmin");
 }
 
 /// Both `Content-Length` and `Transfer-Encoding: chunked`, with a second request hidden behind

@@ -379,3 +379,99 @@ http:
     }
     gw.stop().await;
 }
+
+/// Issue 16 point 2: as Traefik, an untrusted client's `X-Forwarded-*` is replaced before routing,
+/// so a `Header` rule sees the value swarmgate sets (`http` for a plain request), never the
+/// client's.
+#[tokio::test]
+async fn header_rules_never_see_a_spoofed_forwarded_proto() {
+    let (secure, plain) = (backend("secure").await, backend("plain").await);
+    let yaml = format!(
+        r#"
+http:
+  routers:
+    secure:
+      rule: "Header(`X-Forwarded-Proto`, `https`)"
+      service: secure
+    plain:
+      rule: "Header(`X-Forwarded-Proto`, `http`) && Header(`X-Forwarded-Host`, `app.example`)"
+      service: plain
+  services:
+    secure:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+    plain:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+"#,
+        secure.url(),
+        plain.url()
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    let spoofed = http::Request::get(gw.url("/"))
+        .header("host", "app.example")
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "evil.example")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let reply = send(&c, spoofed).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.starts_with("plain\n"), "{}", reply.body);
+    assert_eq!(secure.hits(), 0);
+    let seen = plain.last_seen();
+    assert_eq!(seen.headers["x-forwarded-proto"], "http");
+    assert_eq!(seen.headers["x-forwarded-host"], "app.example");
+    gw.stop().await;
+}
+
+/// Issue 16 points 3 and 6: `%20` matches a space in a Path rule, `%2F` is forwarded (Traefik
+/// 3.7's defaults) but never matches a real slash, a backslash is forwarded as `%5C`.
+#[tokio::test]
+async fn encoded_characters_route_and_forward_as_traefik() {
+    let (space, slash, rest) = (
+        backend("space").await,
+        backend("slash").await,
+        backend("rest").await,
+    );
+    let yaml = format!(
+        r#"
+http:
+  routers:
+    space:
+      rule: "Path(`/foo bar`)"
+      service: space
+    slash:
+      rule: "Path(`/a/b`)"
+      service: slash
+    rest:
+      rule: "PathPrefix(`/`)"
+      service: rest
+  services:
+    space:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+    slash:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+    rest:
+      loadBalancer:
+        servers: [{{url: "{}"}}]
+"#,
+        space.url(),
+        slash.url(),
+        rest.url()
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    let reply = get(&c, &gw.url("/foo%20bar"), None).await;
+    assert!(reply.body.starts_with("space\n"), "{}", reply.body);
+    assert_eq!(space.last_seen().uri, "/foo%20bar");
+    let reply = get(&c, &gw.url("/a%2fb"), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.starts_with("rest\n"), "{}", reply.body);
+    assert_eq!(rest.last_seen().uri, "/a%2Fb");
+    assert_eq!(slash.hits(), 0);
+    assert_eq!(get(&c, &gw.url("/a%zz"), None).await.status, 400);
+    gw.stop().await;
+}

@@ -49,6 +49,7 @@ pub const MIDDLEWARE_TYPES: &[&str] = &[
     "chain",
     "circuitBreaker",
     "compress",
+    "encodedCharacters",
     "errors",
     "forwardAuth",
     "headers",

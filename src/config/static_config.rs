@@ -93,6 +93,13 @@ pub struct EntryPointHttpConfig {
     /// Default middlewares for the routers on this entrypoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub middlewares: Vec<String>,
+    /// Encoded characters refused in the path of a request a router matched; an option not
+    /// given allows its character (Traefik 3.7's defaults allow all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoded_characters: Option<crate::middleware::config::EncodedCharactersConfig>,
+    /// Remove `.`/`..` segments and duplicate slashes from the path on arrival (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sanitize_path: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -31,6 +31,7 @@ pub enum MiddlewareConfig {
     Errors(ErrorsConfig),
     ForwardAuth(ForwardAuthConfig),
     Chain(ChainConfig),
+    EncodedCharacters(EncodedCharactersConfig),
 }
 
 impl MiddlewareConfig {
@@ -56,8 +57,30 @@ impl MiddlewareConfig {
             MiddlewareConfig::Errors(_) => "errors",
             MiddlewareConfig::ForwardAuth(_) => "forwardAuth",
             MiddlewareConfig::Chain(_) => "chain",
+            MiddlewareConfig::EncodedCharacters(_) => "encodedCharacters",
         }
     }
+}
+
+/// `encodedCharacters` options, for the middleware and for `entryPoints.<e>.http` (defaults
+/// differ: see `middleware::encoded_characters`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EncodedCharactersConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_encoded_slash: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_encoded_back_slash: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_encoded_null_character: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_encoded_semicolon: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_encoded_percent: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_encoded_question_mark: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_encoded_hash: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

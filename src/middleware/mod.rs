@@ -17,6 +17,7 @@ pub mod buffering;
 pub mod circuit_breaker;
 pub mod compress;
 pub mod config;
+pub mod encoded_characters;
 pub mod error;
 pub mod errors;
 pub mod forward_auth;
@@ -25,7 +26,7 @@ mod htpasswd;
 pub mod in_flight_req;
 pub mod ip_allow_list;
 pub mod ip_strategy;
-mod path;
+pub(crate) mod path;
 pub mod predicate;
 pub mod rate_limit;
 pub mod redirect;
@@ -43,6 +44,7 @@ pub use buffering::Buffering;
 pub use circuit_breaker::CircuitBreaker;
 pub use compress::Compress;
 pub use config::MiddlewareConfig;
+pub use encoded_characters::EncodedCharacters;
 pub use error::MiddlewareError;
 pub use forward_auth::ForwardAuth;
 pub use headers::Headers;
@@ -123,6 +125,7 @@ pub enum Middleware {
     Errors(errors::ErrorPages),
     /// Asks its authentication server before the later middlewares (`proxy::forward_auth`).
     ForwardAuth(ForwardAuth),
+    EncodedCharacters(EncodedCharacters),
 }
 
 impl Middleware {
@@ -157,6 +160,9 @@ impl Middleware {
             MiddlewareConfig::CircuitBreaker(c) => {
                 Middleware::CircuitBreaker(std::sync::Arc::new(CircuitBreaker::compile(c)?))
             }
+            MiddlewareConfig::EncodedCharacters(c) => {
+                Middleware::EncodedCharacters(EncodedCharacters::compile(c))
+            }
             MiddlewareConfig::Errors(_) => return Err(MiddlewareError::NeedsService),
             MiddlewareConfig::ForwardAuth(c) => {
                 Middleware::ForwardAuth(ForwardAuth::compile(c, "", None)?)
@@ -190,6 +196,7 @@ impl Middleware {
             Middleware::BasicAuth(m) => m.on_request(req),
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
+            Middleware::EncodedCharacters(m) => m.on_request(req),
             Middleware::CircuitBreaker(m) => {
                 if m.admit(std::time::Instant::now()) {
                     Flow::Continue
@@ -253,7 +260,8 @@ impl Middleware {
             | Middleware::InFlightReq(_)
             | Middleware::Buffering(_)
             | Middleware::Retry(_)
-            | Middleware::Compress(_) => {}
+            | Middleware::Compress(_)
+            | Middleware::EncodedCharacters(_) => {}
             Middleware::CircuitBreaker(_) | Middleware::Errors(_) | Middleware::ForwardAuth(_) => {}
         }
     }
@@ -310,6 +318,7 @@ impl Middleware {
             Middleware::CircuitBreaker(_) => "circuitBreaker",
             Middleware::Errors(_) => "errors",
             Middleware::ForwardAuth(_) => "forwardAuth",
+            Middleware::EncodedCharacters(_) => "encodedCharacters",
         }
     }
 }

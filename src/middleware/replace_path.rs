@@ -1,14 +1,15 @@
 //! `replacePath` and `replacePathRegex`: replace the path (query kept) and record the original in
 //! `X-Replaced-Path`, as Traefik does. `replacePathRegex` uses Go-style `$1` / `${name}`
-//! replacements (the `regex` crate's syntax is the same); no match, or an empty replacement,
-//! leaves the request alone.
+//! replacements (the `regex` crate's syntax is the same); the replacement is trimmed and may be
+//! empty, as Traefik's; no match leaves the request alone. A `replacePathRegex` result with
+//! `.`/`..` segments or a duplicate slash is refused (400), as Traefik refuses it.
 
 use http::{HeaderName, HeaderValue};
 use regex::Regex;
 
 use super::config::{ReplacePathConfig, ReplacePathRegexConfig};
 use super::error::MiddlewareError;
-use super::path::{set_path, valid_path};
+use super::path::{decode_strict, encode_raw, set_path, set_sanitized_path, valid_path};
 use super::response::respond;
 use super::Flow;
 
@@ -66,18 +67,32 @@ impl ReplacePathRegex {
             Regex::new(r).map_err(|e| MiddlewareError::regex("replacePathRegex", "regex", r, e))?;
         Ok(ReplacePathRegex {
             regex,
-            replacement: cfg.replacement.clone(),
+            replacement: cfg.replacement.trim().to_owned(),
         })
     }
 
     pub(crate) fn on_request(&self, req: &mut http::request::Parts) -> Flow {
-        if self.replacement.is_empty() || !self.regex.is_match(req.uri.path()) {
+        if !self.regex.is_match(req.uri.path()) {
             return Flow::Continue;
         }
-        let new = self
+        let replaced = self
             .regex
-            .replace_all(req.uri.path(), self.replacement.as_str())
-            .into_owned();
-        replace(req, &new)
+            .replace_all(req.uri.path(), self.replacement.as_str());
+        // Go unescapes the result (500 when it cannot); bytes Go escapes are encoded in place,
+        // so no `%2F` of the result becomes a separator.
+        if decode_strict(&replaced).is_none() {
+            return Flow::Respond(respond(http::StatusCode::INTERNAL_SERVER_ERROR, []));
+        }
+        let new = encode_raw(&replaced).into_owned();
+        let old = HeaderValue::from_str(req.uri.path());
+        if let Err(status) =
+            set_sanitized_path(&mut req.uri, &new, http::StatusCode::INTERNAL_SERVER_ERROR)
+        {
+            return Flow::Respond(respond(status, []));
+        }
+        if let Ok(old) = old {
+            req.headers.append(X_REPLACED_PATH, old);
+        }
+        Flow::Continue
     }
 }

@@ -2,15 +2,18 @@
 //!
 //! As Traefik: the first configured prefix that is a *string* prefix of the path is removed
 //! (`/api` strips `/apiv2` to `/v2`), the removed prefix is appended as `X-Forwarded-Prefix`,
-//! the result always starts with `/` and the query string is kept. Matching is on the path as
-//! received (percent-encoded form).
+//! the result always starts with `/` and the query string is kept. Matching is on the decoded
+//! path (Go's `URL.Path`: `/api%2Fx` starts with `/api/`); the escaped path is cut where the
+//! decoded prefix ends and forwarded with its escapes (`path::strip_decoded_prefix`; where Go
+//! would turn the rest's `%2F` into separators, swarmgate keeps them encoded). A stripped path with `.`/`..` segments or a duplicate slash
+//! is refused with 400, as Traefik refuses it.
 
 use http::{HeaderName, HeaderValue};
-use regex::Regex;
+use regex::bytes::Regex;
 
 use super::config::{StripPrefixConfig, StripPrefixRegexConfig};
 use super::error::MiddlewareError;
-use super::path::set_path;
+use super::path::{decode, set_sanitized_path, strip_decoded_prefix};
 use super::response::respond;
 use super::Flow;
 
@@ -48,22 +51,24 @@ impl StripPrefix {
 
     pub(crate) fn on_request(&self, req: &mut http::request::Parts) -> Flow {
         let path = req.uri.path();
-        let Some((prefix, value)) = self.prefixes.iter().find(|(p, _)| path.starts_with(p)) else {
+        let decoded = decode(path);
+        let Some((prefix, value)) = self
+            .prefixes
+            .iter()
+            .find(|(p, _)| decoded.starts_with(p.as_bytes()))
+        else {
             return Flow::Continue;
         };
-        let mut rest = &path[prefix.len()..];
-        if self.force_slash {
-            rest = rest.strip_prefix('/').unwrap_or(rest);
-        }
-        let rest = rest.to_owned();
+        let rest = strip_decoded_prefix(path, prefix.len(), self.force_slash);
         strip(req, &rest, value.clone())
     }
 }
 
-/// Sets the stripped path and the `X-Forwarded-Prefix` header.
+/// Sets the stripped path and the `X-Forwarded-Prefix` header; a stripped path left with `.`/`..`
+/// segments or a duplicate slash is refused (400), as Traefik does.
 fn strip(req: &mut http::request::Parts, rest: &str, prefix: HeaderValue) -> Flow {
-    if set_path(&mut req.uri, rest).is_none() {
-        return Flow::Respond(respond(http::StatusCode::BAD_REQUEST, []));
+    if let Err(status) = set_sanitized_path(&mut req.uri, rest, http::StatusCode::BAD_REQUEST) {
+        return Flow::Respond(respond(status, []));
     }
     req.headers.append(X_FORWARDED_PREFIX, prefix);
     Flow::Continue
@@ -97,15 +102,16 @@ impl StripPrefixRegex {
 
     pub(crate) fn on_request(&self, req: &mut http::request::Parts) -> Flow {
         let path = req.uri.path();
+        let decoded = decode(path);
         for re in &self.regexes {
-            let Some(m) = re.find(path) else { continue };
+            let Some(m) = re.find(&decoded) else { continue };
             if m.is_empty() {
                 continue;
             }
-            let Ok(value) = HeaderValue::from_str(m.as_str()) else {
+            let Ok(value) = HeaderValue::from_bytes(m.as_bytes()) else {
                 continue;
             };
-            let rest = path[m.end()..].to_owned();
+            let rest = strip_decoded_prefix(path, m.end(), false);
             return strip(req, &rest, value);
         }
         Flow::Continue

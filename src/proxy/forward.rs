@@ -349,6 +349,94 @@ pub fn server_name() -> &'static HeaderValue {
     })
 }
 
+/// What Traefik's `forwardedheaders` handler does before routing: `X-Forwarded-*` from a peer
+/// that is not trusted are dropped ([`sanitize_forwarded`]), then `X-Real-Ip`,
+/// `X-Forwarded-Proto` (`ws`/`wss` for a WebSocket upgrade), `X-Forwarded-Host` and
+/// `X-Forwarded-Port` are set from the connection where absent. Runs before the router, so no
+/// rule (`Header(`X-Forwarded-Proto`, `https`)`) or middleware sees a spoofed value.
+pub fn prepare_forwarded(
+    headers: &mut HeaderMap,
+    uri: &Uri,
+    conn: &ConnInfo,
+    policy: &ForwardedPolicy,
+) {
+    sanitize_forwarded(headers, conn, policy);
+    let host = original_host(uri, headers);
+    set_absent_forwarded(headers, conn, host.as_ref(), &ForwardedOverrides::default());
+}
+
+/// Whether the request asks for a WebSocket (`Connection: upgrade` and `Upgrade: websocket`).
+fn is_websocket(headers: &HeaderMap) -> bool {
+    let has = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    has(header::CONNECTION, "upgrade") && has(header::UPGRADE, "websocket")
+}
+
+/// Sets `X-Real-Ip`, `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-Port` where absent
+/// (after `sanitize_forwarded` ran, so what is present came from a trusted peer or from us).
+fn set_absent_forwarded(
+    headers: &mut HeaderMap,
+    conn: &ConnInfo,
+    original_host: Option<&HeaderValue>,
+    overrides: &ForwardedOverrides,
+) {
+    // Which of them the request already has (or a `headers` middleware decided about), in one
+    // pass (a miss costs a hash each).
+    let (mut real_ip, mut proto, mut fwd_host, mut fwd_port) = (
+        overrides.real_ip,
+        overrides.proto,
+        overrides.host,
+        overrides.port,
+    );
+    for name in headers.keys().filter(|n| n.as_str().starts_with("x-")) {
+        real_ip |= name == X_REAL_IP;
+        proto |= name == X_FORWARDED_PROTO;
+        fwd_host |= name == X_FORWARDED_HOST;
+        fwd_port |= name == X_FORWARDED_PORT;
+    }
+    if real_ip && proto && fwd_host && fwd_port {
+        return;
+    }
+    if !real_ip {
+        headers.insert(X_REAL_IP.clone(), ip_header(conn.peer.ip()));
+    }
+    if !proto {
+        let proto = match (is_websocket(headers), conn.tls) {
+            (true, true) => "wss",
+            (true, false) => "ws",
+            (false, true) => "https",
+            (false, false) => "http",
+        };
+        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
+    }
+    if let Some(host) = original_host {
+        if !fwd_host && !host.is_empty() {
+            headers.insert(X_FORWARDED_HOST.clone(), host.clone());
+        }
+    }
+    if !fwd_port {
+        let port = original_host
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.rsplit_once(':'))
+            .map(|(_, p)| p)
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        let port = match port {
+            Some(port) => port_header(port),
+            None => {
+                let secure = headers
+                    .get(&X_FORWARDED_PROTO)
+                    .is_some_and(|v| v.as_bytes() == b"https" || v.as_bytes() == b"wss");
+                HeaderValue::from_static(if secure { "443" } else { "80" })
+            }
+        };
+        headers.insert(X_FORWARDED_PORT.clone(), port);
+    }
+}
+
 /// Hop-by-hop headers out, `X-Forwarded-*` in (after `sanitize_forwarded` ran). What a
 /// `headers` middleware decided (`overrides`) stands, as in Traefik, which writes these before
 /// its middlewares: a header it set or removed is not written again, `X-Forwarded-For: ""` sends
@@ -363,63 +451,25 @@ fn rewrite_request_headers(
     let overrides = overrides.unwrap_or(&none);
     let original_host = overrides.client_host.as_ref().or(original_host);
     remove_hop_by_hop(headers);
-    // Which `X-Forwarded-*` the request already has, in one pass (a miss costs a hash each).
-    let (mut prior_for, mut real_ip, mut proto, mut fwd_host, mut fwd_port) =
-        (false, false, false, false, false);
-    for name in headers.keys().filter(|n| n.as_str().starts_with("x-")) {
-        prior_for |= name == X_FORWARDED_FOR;
-        real_ip |= name == X_REAL_IP;
-        proto |= name == X_FORWARDED_PROTO;
-        fwd_host |= name == X_FORWARDED_HOST;
-        fwd_port |= name == X_FORWARDED_PORT;
-    }
-    // Room for the six headers below at once rather than growing the map on the way.
-    headers.reserve(6);
+    let prior = headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok());
     let client_ip = conn.peer.ip();
     let ip_value = ip_header(client_ip);
-    let prior = prior_for
-        .then(|| headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()))
-        .flatten();
     let xff = match prior {
         Some(prior) => {
             HeaderValue::from_str(&format!("{prior}, {client_ip}")).unwrap_or(ip_value.clone())
         }
-        None => ip_value.clone(),
+        None => ip_value,
     };
-    if prior_for || !overrides.omit_for {
+    // Room for the headers below at once rather than growing the map on the way.
+    headers.reserve(6);
+    if prior.is_some() || !overrides.omit_for {
         headers.insert(X_FORWARDED_FOR.clone(), xff);
     }
     // Replaces whatever a client or a trusted hop sent, as Traefik does.
     if !overrides.server {
         headers.insert(X_FORWARDED_SERVER.clone(), server_name().clone());
     }
-    let (real_ip, proto) = (real_ip || overrides.real_ip, proto || overrides.proto);
-    let (fwd_host, fwd_port) = (fwd_host || overrides.host, fwd_port || overrides.port);
-    if !real_ip {
-        headers.insert(X_REAL_IP.clone(), ip_value);
-    }
-    if !proto {
-        let proto = if conn.tls { "https" } else { "http" };
-        headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static(proto));
-    }
-    if let Some(host) = original_host {
-        if !fwd_host {
-            headers.insert(X_FORWARDED_HOST.clone(), host.clone());
-        }
-        if !fwd_port {
-            let port = host
-                .to_str()
-                .ok()
-                .and_then(|h| h.rsplit_once(':'))
-                .map(|(_, p)| p)
-                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-                .map_or_else(
-                    || HeaderValue::from_static(if conn.tls { "443" } else { "80" }),
-                    port_header,
-                );
-            headers.insert(X_FORWARDED_PORT.clone(), port);
-        }
-    }
+    set_absent_forwarded(headers, conn, original_host, overrides);
 }
 
 /// A port as a header value; the usual ones are static (no allocation).
@@ -627,5 +677,36 @@ mod tests {
         rewrite_request_headers(&mut h, &c, None, None);
         assert!(!effective_tls(&h, &c, &policy));
         assert_eq!(h.get("x-forwarded-for").unwrap(), "1.2.3.4, 10.1.2.3");
+    }
+
+    #[test]
+    fn prepare_forwarded_replaces_untrusted_values_before_routing() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        h.insert("x-forwarded-port", HeaderValue::from_static("443"));
+        h.insert("host", HeaderValue::from_static("app.example"));
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        h.insert("upgrade", HeaderValue::from_static("websocket"));
+        let uri: Uri = "/chat".parse().unwrap();
+        let c = conn("10.1.2.3");
+        prepare_forwarded(&mut h, &uri, &c, &ForwardedPolicy::default());
+        assert_eq!(h.get("x-forwarded-proto").unwrap(), "ws");
+        assert_eq!(h.get("x-forwarded-port").unwrap(), "80");
+        assert_eq!(h.get("x-forwarded-host").unwrap(), "app.example");
+        assert_eq!(h.get("x-real-ip").unwrap(), "10.1.2.3");
+        // A trusted hop's values stay; the port follows its `https`.
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        let policy = ForwardedPolicy {
+            insecure: true,
+            trusted: Vec::new(),
+        };
+        prepare_forwarded(&mut h, &uri, &c, &policy);
+        assert_eq!(h.get("x-forwarded-proto").unwrap(), "https");
+        assert_eq!(h.get("x-forwarded-port").unwrap(), "443");
+        assert!(h.get("x-forwarded-host").is_none());
     }
 }

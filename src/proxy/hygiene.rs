@@ -1,19 +1,25 @@
-//! Request hygiene before routing: the request path is checked and normalised the way Traefik v3
-//! does it (docs "Request Path"), so a request can only reach a router its normalised path
+//! Request hygiene before routing: the request path is checked and normalised the way Traefik
+//! 3.7 does it (docs "Request Path"), so a request can only reach a router its normalised path
 //! matches, and the backend receives that normalised path.
 //!
-//! 1. Encoded characters that change a path's meaning are rejected (400): `%2F` `%5C` `%00`
-//!    `%3B` `%25` `%3F` `%23`, as are malformed escapes (`%zz`, a `%` at the end).
+//! 1. A malformed escape (`%zz`, a `%` at the end) is refused (400), as Go's parser refuses it.
 //! 2. Percent-encoded unreserved characters are decoded (`%7E` → `~`, `%2e` → `.`); other escapes
-//!    are uppercased (`%c3%a9` → `%C3%A9`).
-//! 3. `.` and `..` segments and duplicate slashes are removed (RFC 3986 §5.2.4); a trailing slash
-//!    is kept.
+//!    are uppercased (`%c3%a9` → `%C3%A9`); bytes Go never forwards raw (`\`, space, non-ASCII)
+//!    are encoded (`\` → `%5C`). Encoded `/ \ NUL ; % ? #` are allowed, as Traefik 3.7's
+//!    defaults allow them; `entryPoints.<e>.http.encodedCharacters` denies them per entrypoint
+//!    ([`EncodedCharacters`], checked once a router matched, 400).
+//! 3. With `entryPoints.<e>.http.sanitizePath` (default true) `.` and `..` segments and duplicate
+//!    slashes are removed (RFC 3986 §5.2.4) from the escaped path; a trailing slash is kept.
+//!    `%2F` is not a separator, so `/a/..%2Fb` keeps its `..%2Fb` segment.
+//! 4. Routers match [`routing_path`]: the escaped path with every escape decoded except the
+//!    reserved characters and `%` (`/foo%20bar` matches `Path(`/foo bar`)`, `/a%2Fb` does not
+//!    match `Path(`/a/b`)`), as Traefik's muxer.
 //!
 //! Framing attacks (`Content-Length` with `Transfer-Encoding`, obfuscated or non-final `chunked`,
 //! conflicting or invalid `Content-Length`, spaces before the colon, invalid header bytes) are
 //! hyper's parser's job and never reach this module; `tests/hardening.rs` pins that behaviour.
 //!
-//! Must not allocate for a path that is already clean (the common case).
+//! Must not allocate for a path that is already clean (the common case: no `%`, no dot segment).
 
 use std::borrow::Cow;
 
@@ -21,93 +27,97 @@ use http::{Request, StatusCode, Uri};
 
 use super::body::ProxyBody;
 use super::error::plain_response;
+use crate::middleware::path::{escape_at, has_dot_or_empty_segment, raw_path_byte_ok};
+pub use crate::middleware::EncodedCharacters;
 
 /// Why a request path is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
-    #[error("encoded character %{byte:02X} is not allowed in the path")]
-    EncodedCharacter { byte: u8 },
     #[error("malformed percent-encoding at byte {at}")]
     BadEscape { at: usize },
     #[error("the normalised path is not a valid URI")]
     InvalidUri,
 }
 
-/// Encoded bytes Traefik rejects by default.
-const REJECTED: &[u8] = b"/\\\0;%?#";
+/// An entrypoint's path options (`entryPoints.<e>.http`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathPolicy {
+    /// `sanitizePath`: remove dot segments and duplicate slashes (default true).
+    pub sanitize: bool,
+    /// `encodedCharacters`: the encoded characters refused once a router matched.
+    pub denied: EncodedCharacters,
+}
+
+impl Default for PathPolicy {
+    fn default() -> Self {
+        PathPolicy {
+            sanitize: true,
+            denied: EncodedCharacters::ALLOW_ALL,
+        }
+    }
+}
 
 fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+/// Reserved characters (and `%`) stay encoded in the routing path, as in Traefik's muxer.
+fn is_reserved(b: u8) -> bool {
+    b":/?#[]@!$&'()*+,;=%".contains(&b)
 }
 
-/// Whether any segment is `.` or `..` or empty (a duplicate slash).
-fn has_dot_or_empty_segment(path: &str) -> bool {
-    let mut segments = path.split('/').skip(1).peekable();
-    while let Some(s) = segments.next() {
-        let last = segments.peek().is_none();
-        if s == "." || s == ".." || (s.is_empty() && !last) {
-            return true;
-        }
-    }
-    false
+fn push_escape(out: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(byte >> 4)]));
+    out.push(char::from(HEX[usize::from(byte & 15)]));
 }
 
-/// Normalises an origin-form path (see the module doc). Paths not starting with `/` (`*`) are
-/// returned unchanged. Borrowed when nothing changed.
+/// Normalises an origin-form path (see the module doc) with the default policy.
 pub fn normalize_path(path: &str) -> Result<Cow<'_, str>, PathError> {
+    normalize_path_with(path, true)
+}
+
+/// Normalises an origin-form path (see the module doc); `sanitize` removes dot segments and
+/// duplicate slashes. Paths not starting with `/` (`*`) are returned unchanged. Borrowed when
+/// nothing changed.
+pub fn normalize_path_with(path: &str, sanitize: bool) -> Result<Cow<'_, str>, PathError> {
     if !path.starts_with('/') {
         return Ok(Cow::Borrowed(path));
     }
-    let decoded = if path.contains('%') {
-        Cow::Owned(decode_unreserved(path)?)
-    } else {
+    let escaped = if path.bytes().all(|b| b != b'%' && raw_path_byte_ok(b)) {
         Cow::Borrowed(path)
+    } else {
+        Cow::Owned(normalize_escapes(path)?)
     };
-    if !has_dot_or_empty_segment(&decoded) {
-        return Ok(decoded);
+    if !sanitize || !has_dot_or_empty_segment(&escaped) {
+        return Ok(escaped);
     }
-    Ok(Cow::Owned(remove_dot_segments(&decoded)))
+    Ok(Cow::Owned(remove_dot_segments(&escaped)))
 }
 
-fn decode_unreserved(path: &str) -> Result<String, PathError> {
+fn normalize_escapes(path: &str) -> Result<String, PathError> {
     let bytes = path.as_bytes();
-    let mut out = String::with_capacity(path.len());
+    let mut out = String::with_capacity(path.len() + 8);
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
         if b != b'%' {
-            // Multi-byte characters are copied whole: find the next '%' or the end.
-            let next = bytes[i..]
-                .iter()
-                .position(|&c| c == b'%')
-                .map_or(bytes.len(), |p| i + p);
-            out.push_str(&path[i..next]);
-            i = next;
+            if raw_path_byte_ok(b) {
+                out.push(char::from(b));
+            } else {
+                push_escape(&mut out, b);
+            }
+            i += 1;
             continue;
         }
-        let (Some(hi), Some(lo)) = (
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) else {
+        let Some(byte) = escape_at(bytes, i) else {
             return Err(PathError::BadEscape { at: i });
         };
-        let byte = hi * 16 + lo;
-        if REJECTED.contains(&byte) {
-            return Err(PathError::EncodedCharacter { byte });
-        }
         if is_unreserved(byte) {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            push_escape(&mut out, byte);
         }
         i += 3;
     }
@@ -143,10 +153,46 @@ fn remove_dot_segments(path: &str) -> String {
     out
 }
 
+/// The path routers match (Traefik's routing path): `escaped` with every escape decoded but the
+/// reserved characters and `%`. Borrowed when there is no `%`. Decoded bytes that are not UTF-8
+/// become U+FFFD.
+pub fn routing_path(escaped: &str) -> Cow<'_, str> {
+    if !escaped.contains('%') {
+        return Cow::Borrowed(escaped);
+    }
+    let bytes = escaped.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match escape_at(bytes, i) {
+            Some(b) if !is_reserved(b) => {
+                out.push(b);
+                i += 3;
+            }
+            _ => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
 /// Applies [`normalize_path`] to a request: unchanged when clean, the path replaced (query, scheme
 /// and authority kept) when normalised, or the 400 response to send when refused.
 pub fn clean_request<B>(req: Request<B>) -> Result<Request<B>, Box<http::Response<ProxyBody>>> {
-    let normalized = match normalize_path(req.uri().path()) {
+    clean_request_with(req, &PathPolicy::default())
+}
+
+/// [`clean_request`] with an entrypoint's [`PathPolicy`].
+pub fn clean_request_with<B>(
+    req: Request<B>,
+    policy: &PathPolicy,
+) -> Result<Request<B>, Box<http::Response<ProxyBody>>> {
+    let normalized = match normalize_path_with(req.uri().path(), policy.sanitize) {
         Ok(Cow::Borrowed(_)) => return Ok(req),
         Ok(Cow::Owned(path)) => path,
         Err(error) => {
@@ -198,7 +244,21 @@ mod tests {
             ("/%7Euser", "/~user"),
             ("/caf%c3%a9", "/caf%C3%A9"),
             ("/enc%20oded", "/enc%20oded"),
-            ("/é/x", "/é/x"),
+            ("/é/x", "/%C3%A9/x"),
+            ("/a\\b", "/a%5Cb"),
+            ("/a b", "/a%20b"),
+            // Encoded characters are allowed (Traefik 3.7's defaults), escapes uppercased.
+            ("/a%2fb", "/a%2Fb"),
+            ("/a%5cb", "/a%5Cb"),
+            ("/a%00b", "/a%00b"),
+            ("/a%3bb", "/a%3Bb"),
+            ("/a%25b", "/a%25b"),
+            ("/a%3fb", "/a%3Fb"),
+            ("/a%23b", "/a%23b"),
+            ("/a;b", "/a;b"),
+            // `%2F` is no separator: no dot segment to remove.
+            ("/a/b/..%2f..%2fc", "/a/b/..%2F..%2Fc"),
+            ("/x/..%2Fadmin", "/x/..%2Fadmin"),
             ("/.well-known/acme", "/.well-known/acme"),
             ("/a..b/..c", "/a..b/..c"),
             ("*", "*"),
@@ -219,22 +279,46 @@ mod tests {
     }
 
     #[test]
-    fn refuses_dangerous_escapes() {
+    fn refuses_malformed_escapes() {
         let cases = [
-            ("/a%2Fb", PathError::EncodedCharacter { byte: b'/' }),
-            ("/a%2fb", PathError::EncodedCharacter { byte: b'/' }),
-            ("/a%5Cb", PathError::EncodedCharacter { byte: b'\\' }),
-            ("/a%00", PathError::EncodedCharacter { byte: 0 }),
-            ("/a%3Bb", PathError::EncodedCharacter { byte: b';' }),
-            ("/a%252e", PathError::EncodedCharacter { byte: b'%' }),
-            ("/a%3F", PathError::EncodedCharacter { byte: b'?' }),
-            ("/a%23", PathError::EncodedCharacter { byte: b'#' }),
             ("/a%zz", PathError::BadEscape { at: 2 }),
             ("/a%4", PathError::BadEscape { at: 2 }),
+            ("/a%", PathError::BadEscape { at: 2 }),
         ];
         for (input, want) in cases {
             assert_eq!(normalize_path(input), Err(want), "{input}");
         }
+    }
+
+    #[test]
+    fn sanitize_path_false_keeps_dot_segments() {
+        assert_eq!(
+            normalize_path_with("/a/../b//c/%2e", false).unwrap(),
+            "/a/../b//c/."
+        );
+        assert!(matches!(
+            normalize_path_with("/a/../b", false),
+            Ok(Cow::Borrowed(_))
+        ));
+    }
+
+    /// Issue 16 point 6: routers see unreserved and non-reserved escapes decoded (`%20` is a
+    /// space), reserved ones (`%2F`, `%3F`, `%25`, …) still encoded, as Traefik's muxer.
+    #[test]
+    fn routing_path_decodes_all_but_reserved_escapes() {
+        let cases = [
+            ("/foo%20bar", "/foo bar"),
+            ("/caf%C3%A9", "/café"),
+            ("/a%2Fb", "/a%2Fb"),
+            ("/a%3Fb%23c%25d%3Be", "/a%3Fb%23c%25d%3Be"),
+            ("/a%5Cb", "/a\\b"),
+            ("/bad%C3", "/bad\u{FFFD}"),
+            ("/plain", "/plain"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(routing_path(input), want, "{input}");
+        }
+        assert!(matches!(routing_path("/plain/path"), Cow::Borrowed(_)));
     }
 
     #[test]
@@ -246,9 +330,14 @@ mod tests {
             panic!("refused a cleanable request")
         };
         assert_eq!(req.uri().to_string(), "http://example.com/b/~x?q=%2F..");
-        let bad = Request::get("/a%2Fb").body(()).unwrap();
+        let slash = Request::get("/a%2fb").body(()).unwrap();
+        let Ok(slash) = clean_request(slash) else {
+            panic!("refused an encoded slash")
+        };
+        assert_eq!(slash.uri().path(), "/a%2Fb");
+        let bad = Request::get("/a%zz").body(()).unwrap();
         let Err(resp) = clean_request(bad) else {
-            panic!("accepted an encoded slash")
+            panic!("accepted a malformed escape")
         };
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     }

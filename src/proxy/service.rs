@@ -37,6 +37,8 @@ pub struct Proxy {
     entrypoint: usize,
     name: Arc<str>,
     forwarded: ForwardedPolicy,
+    /// `http.sanitizePath` and `http.encodedCharacters` of this entrypoint.
+    path_policy: super::hygiene::PathPolicy,
     observer: Option<Arc<Observer>>,
     /// ACME HTTP-01 answers and the entrypoint redirection (`crate::tls::edge`).
     edge: Option<Arc<crate::tls::EdgeHooks>>,
@@ -56,6 +58,7 @@ impl Proxy {
             entrypoint,
             name: Arc::from(name),
             forwarded,
+            path_policy: super::hygiene::PathPolicy::default(),
             observer: None,
             edge: None,
         }
@@ -64,6 +67,12 @@ impl Proxy {
     /// Reports requests to `observer` (metrics, access log) and lets it answer its internal services.
     pub fn with_observer(mut self, observer: Arc<Observer>) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Sets the entrypoint's path options (`http.sanitizePath`, `http.encodedCharacters`).
+    pub fn with_path_policy(mut self, policy: super::hygiene::PathPolicy) -> Self {
+        self.path_policy = policy;
         self
     }
 
@@ -138,10 +147,15 @@ impl Proxy {
             );
             return (resp, None, None);
         }
-        let req = match super::hygiene::clean_request(req) {
+        let req = match super::hygiene::clean_request_with(req, &self.path_policy) {
             Ok(req) => req,
             Err(refused) => return (*refused, None, None),
         };
+        // As Traefik's forwardedheaders handler, before the router: rules never see a spoofed
+        // `X-Forwarded-*` (issue 16 point 2).
+        let (mut head, body) = req.into_parts();
+        forward::prepare_forwarded(&mut head.headers, &head.uri, conn, &self.forwarded);
+        let req = Request::from_parts(head, body);
         if let Some(resp) = self.edge.as_ref().and_then(|e| e.before_routing(&req)) {
             return (resp, None, None);
         }
@@ -150,9 +164,10 @@ impl Proxy {
             let host =
                 forward::request_host(req.uri(), req.headers()).map(crate::rules::routing_host);
             let host = lowercase(host.unwrap_or(""));
+            let path = super::hygiene::routing_path(req.uri().path());
             let view = RequestView {
                 host: &host,
-                path: req.uri().path(),
+                path: &path,
                 query: req.uri().query(),
                 method: req.method(),
                 headers: req.headers(),
@@ -171,6 +186,15 @@ impl Proxy {
                 None => return (ProxyError::NoRoute.into_response(), None, None),
             }
         };
+        // Traefik checks the entrypoint's encodedCharacters once a router matched (404 first).
+        if let Some(byte) = self.path_policy.denied.first_denied(req.uri().path()) {
+            tracing::debug!(router = %route.name, byte, "encoded character refused");
+            return (
+                super::error::plain_response(http::StatusCode::BAD_REQUEST),
+                Some(route),
+                None,
+            );
+        }
         let (parts, body) = req.into_parts();
         let mut served = None;
         let resp = self
@@ -187,7 +211,6 @@ impl Proxy {
         conn: &ConnInfo,
         served: &mut Option<Arc<UpstreamPool>>,
     ) -> Response<ProxyBody> {
-        forward::sanitize_forwarded(&mut parts.headers, conn, &self.forwarded);
         let tls = forward::effective_tls(&parts.headers, conn, &self.forwarded);
         let ctx = RequestContext {
             client_addr: conn.peer,

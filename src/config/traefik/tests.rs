@@ -483,3 +483,22 @@ fn every_traefik_option_is_applied_or_flagged() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Issue 16 point 3: Traefik 3.7's entrypoint path options are read (not reported unsupported).
+#[test]
+fn entrypoint_path_options_are_read() {
+    let l = args(&[
+        "--entrypoints.web.address=:80",
+        "--entrypoints.web.http.encodedCharacters.allowEncodedSlash=false",
+        "--entrypoints.web.http.encodedcharacters.allowencodedhash=true",
+        "--entrypoints.web.http.sanitizePath=false",
+    ])
+    .unwrap();
+    assert!(l.unsupported.is_empty(), "{:?}", l.unsupported);
+    let http = l.config.entry_points["web"].http.as_ref().unwrap();
+    assert_eq!(http.sanitize_path, Some(false));
+    let enc = http.encoded_characters.as_ref().unwrap();
+    assert_eq!(enc.allow_encoded_slash, Some(false));
+    assert_eq!(enc.allow_encoded_hash, Some(true));
+    assert_eq!(enc.allow_encoded_percent, None);
+}

@@ -654,3 +654,31 @@ fn forward_auth_labels() {
         crate::middleware::Middleware::validate(&cfg.http.middlewares[name]).unwrap();
     }
 }
+
+/// Issue 16 point 3: Traefik 3.7's `encodedCharacters` middleware reads from labels.
+#[test]
+fn encoded_characters_middleware_from_labels() {
+    let (cfg, issues) = translate(&svc(
+        "s_enc",
+        &[
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.middlewares.enc.encodedcharacters.allowencodedslash",
+                "true",
+            ),
+            (
+                "traefik.http.middlewares.enc.encodedCharacters.allowEncodedHash",
+                "false",
+            ),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    match &cfg.http.middlewares["enc"] {
+        MiddlewareConfig::EncodedCharacters(c) => {
+            assert_eq!(c.allow_encoded_slash, Some(true));
+            assert_eq!(c.allow_encoded_hash, Some(false));
+            assert_eq!(c.allow_encoded_percent, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}
