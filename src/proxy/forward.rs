@@ -460,9 +460,10 @@ fn rewrite_request_headers(
         }
         None => ip_value,
     };
+    let had_prior = prior.is_some();
     // Room for the headers below at once rather than growing the map on the way.
     headers.reserve(6);
-    if prior.is_some() || !overrides.omit_for {
+    if had_prior || !overrides.omit_for {
         headers.insert(X_FORWARDED_FOR.clone(), xff);
     }
     // Replaces whatever a client or a trusted hop sent, as Traefik does.
