@@ -163,8 +163,12 @@ impl Compiler {
             default_transport: &self.static_cfg.servers_transport,
             breakers: &self.breakers,
         };
+        let (built_options, option_issues) = self.tls.prepare(&mut merged);
+        issues.extend(option_issues);
         let compiled = compile(&merged, &ctx);
         issues.extend(compiled.issues);
+        // The handshakes' options before the table that checks them (see `table::tls_options`).
+        self.tls.select(&compiled.sni, &built_options);
         self.tls.update(&merged, &self.infos);
         self.missing_files = compiled.missing_files;
         let routers = compiled.table.routes.len();
@@ -408,7 +412,7 @@ async fn bind_entrypoint(
                 ),
             )
         })?;
-    Ok(bound.with_tls(tls.acceptor.clone()))
+    Ok(bound.with_tls(tls.acceptor(index)))
 }
 
 /// What makes an entrypoint unusable before anything is bound: a UDP address (swarmgate serves
