@@ -471,7 +471,6 @@ tls:
     }
     assert_eq!(sni.default.as_ref().map(|o| o.key), Some(default));
     // Invalid default options: unknown SNIs are refused too.
-    let mut cfg = cfg;
     cfg.invalid
         .tls_options
         .insert("default".into(), "bad".into());
