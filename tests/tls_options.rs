@@ -19,13 +19,16 @@ use tls_common::*;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+/// A client certificate chain and its PEM key.
+type ClientCert = (Vec<CertificateDer<'static>>, String);
+
 /// A CA, a client certificate it signed, a self-signed client certificate, and a server
 /// certificate for every test host, written to `dir`.
 struct Pki {
     ca_pem: String,
     ca_file: String,
-    client: (Vec<CertificateDer<'static>>, String),
-    stranger: (Vec<CertificateDer<'static>>, String),
+    client: ClientCert,
+    stranger: ClientCert,
     cert_file: String,
     key_file: String,
     client_files: (String, String),
@@ -195,7 +198,7 @@ fn client(
     versions: &[&'static rustls::SupportedProtocolVersion],
     suites: &[rustls::SupportedCipherSuite],
     groups: &[&'static dyn rustls::crypto::SupportedKxGroup],
-    cert: Option<&(Vec<CertificateDer<'static>>, String)>,
+    cert: Option<&ClientCert>,
 ) -> ClientConfig {
     let mut provider = rustls::crypto::ring::default_provider();
     if !suites.is_empty() {
@@ -352,7 +355,7 @@ async fn client_auth_types_have_go_meanings() {
     let s = setup().await;
     let addr = s.gw.addr;
     let (good, stranger) = (Some(&s.pki.client), Some(&s.pki.stranger));
-    let cases: [(&str, Option<&(Vec<CertificateDer<'static>>, String)>, bool); 15] = [
+    let cases: [(&str, Option<&ClientCert>, bool); 15] = [
         ("mtls.test", None, false),
         ("mtls.test", stranger, false),
         ("mtls.test", good, true),
