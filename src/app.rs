@@ -603,6 +603,7 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
     let (mut merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
     merged.apply_default_entrypoints(&default_entrypoints(cfg));
     issues.extend(merge_issues);
+    issues.extend(crate::tls::runtime::check_options(&mut merged));
     let infos = entrypoint_infos(cfg);
     let ctx = CompileContext {
         entrypoints: &infos,

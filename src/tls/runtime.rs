@@ -103,48 +103,8 @@ impl Tls {
     /// defines `default`), before the table is compiled: a set that cannot be built is moved to
     /// `merged.invalid.tls_options`, so its routers are closed. Reads CA files.
     pub fn prepare(&self, merged: &mut DynamicConfig) -> (BuiltOptions, Vec<ConfigIssue>) {
-        let mut issues = Vec::new();
-        let mut out = HashMap::new();
         let mut cache = self.built.lock().unwrap_or_else(|p| p.into_inner());
-        let mut wanted: Vec<(String, TlsOptionsConfig)> = merged
-            .tls
-            .options
-            .iter()
-            .map(|(name, cfg)| (name.clone(), cfg.clone()))
-            .collect();
-        let default_defined = merged.tls.options.contains_key(DEFAULT_TLS_OPTIONS)
-            || merged.invalid.tls_options.contains_key(DEFAULT_TLS_OPTIONS);
-        if !default_defined {
-            wanted.push((DEFAULT_TLS_OPTIONS.to_string(), TlsOptionsConfig::default()));
-        }
-        let mut kept = BuiltCache::new();
-        for (name, cfg) in wanted {
-            let issue = |message: String| {
-                ConfigIssue::new(Element::Tls, name.clone(), message).with_key("options")
-            };
-            let built = options::read_cas(&cfg).and_then(|cas| match cache.remove(&name) {
-                Some((old, old_cas, config)) if old == cfg && old_cas == cas => {
-                    Ok((config, cas, Vec::new()))
-                }
-                _ => options::build(&cfg, &cas, &self.store).map(|b| (b.config, cas, b.warnings)),
-            });
-            match built {
-                Ok((config, cas, warnings)) => {
-                    issues.extend(warnings.into_iter().map(|w| issue(w).as_warning()));
-                    out.insert(name.clone(), Arc::clone(&config));
-                    kept.insert(name, (cfg, cas, config));
-                }
-                Err(reason) => {
-                    issues.push(issue(format!(
-                        "{reason}; TLS options not used: their routers are closed and their hosts' TLS handshakes refused"
-                    )));
-                    merged.tls.options.remove(&name);
-                    merged.invalid.tls_options.insert(name, reason);
-                }
-            }
-        }
-        *cache = kept;
-        (out, issues)
+        prepare_with(merged, &self.store, &mut cache)
     }
 
     /// Publishes the SNI selection `table::compile` made (`sni`, per entrypoint) with the
@@ -208,6 +168,70 @@ impl Tls {
         }
         tasks
     }
+}
+
+/// What `swarmgate check` reports about `tls.options`: `Tls::prepare` without a running TLS side
+/// (a throwaway certificate store); invalid sets move to `merged.invalid.tls_options`.
+pub fn check_options(merged: &mut DynamicConfig) -> Vec<ConfigIssue> {
+    match certs::self_signed(&["swarmgate.check.invalid".to_string()], "check") {
+        Ok(default) => {
+            let store = Arc::new(CertStore::new(default));
+            prepare_with(merged, &store, &mut BuiltCache::new()).1
+        }
+        Err(e) => vec![ConfigIssue::new(
+            Element::Tls,
+            "options",
+            format!("cannot check TLS options: {e}"),
+        )],
+    }
+}
+
+fn prepare_with(
+    merged: &mut DynamicConfig,
+    store: &Arc<CertStore>,
+    cache: &mut BuiltCache,
+) -> (BuiltOptions, Vec<ConfigIssue>) {
+    let mut issues = Vec::new();
+    let mut out = HashMap::new();
+    let mut wanted: Vec<(String, TlsOptionsConfig)> = merged
+        .tls
+        .options
+        .iter()
+        .map(|(name, cfg)| (name.clone(), cfg.clone()))
+        .collect();
+    let default_defined = merged.tls.options.contains_key(DEFAULT_TLS_OPTIONS)
+        || merged.invalid.tls_options.contains_key(DEFAULT_TLS_OPTIONS);
+    if !default_defined {
+        wanted.push((DEFAULT_TLS_OPTIONS.to_string(), TlsOptionsConfig::default()));
+    }
+    let mut kept = BuiltCache::new();
+    for (name, cfg) in wanted {
+        let issue = |message: String| {
+            ConfigIssue::new(Element::Tls, name.clone(), message).with_key("options")
+        };
+        let built = options::read_cas(&cfg).and_then(|cas| match cache.remove(&name) {
+            Some((old, old_cas, config)) if old == cfg && old_cas == cas => {
+                Ok((config, cas, Vec::new()))
+            }
+            _ => options::build(&cfg, &cas, store).map(|b| (b.config, cas, b.warnings)),
+        });
+        match built {
+            Ok((config, cas, warnings)) => {
+                issues.extend(warnings.into_iter().map(|w| issue(w).as_warning()));
+                out.insert(name.clone(), Arc::clone(&config));
+                kept.insert(name, (cfg, cas, config));
+            }
+            Err(reason) => {
+                issues.push(issue(format!(
+                    "{reason}; TLS options not used: their routers are closed and their hosts' TLS handshakes refused"
+                )));
+                merged.tls.options.remove(&name);
+                merged.invalid.tls_options.insert(name, reason);
+            }
+        }
+    }
+    *cache = kept;
+    (out, issues)
 }
 
 /// The certificates routers ask for: routers with `tls.certResolver` (their own or their
