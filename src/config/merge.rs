@@ -225,4 +225,47 @@ mod tests {
         assert_eq!(issues[0].name, "bad@x");
         assert_eq!(merged.http.routers.len(), 1);
     }
+
+    #[test]
+    fn tls_options_are_qualified_but_default_stays_default() {
+        use crate::config::dynamic::{RouterTlsConfig, TlsOptionsConfig};
+        let with_options = |names: &[&str], reference: Option<&str>| {
+            let mut cfg = DynamicConfig::default();
+            for name in names {
+                cfg.tls
+                    .options
+                    .insert(name.to_string(), TlsOptionsConfig::default());
+            }
+            cfg.http.routers.insert(
+                "r".into(),
+                RouterConfig {
+                    rule: "Host(`a.test`)".into(),
+                    service: "s".into(),
+                    tls: Some(RouterTlsConfig {
+                        options: reference.map(str::to_string),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            );
+            cfg
+        };
+        let file = with_options(&["default", "modern"], Some("modern"));
+        let swarm = with_options(&[], Some("modern@file"));
+        let empty = with_options(&[], Some(""));
+        let (merged, issues) = merge([("file", &file), ("swarm", &swarm), ("static", &empty)]);
+        assert!(issues.is_empty(), "{issues:?}");
+        let options = |r: &str| merged.http.routers[r].tls.as_ref().unwrap().options.clone();
+        assert_eq!(options("r@file").as_deref(), Some("modern@file"));
+        assert_eq!(options("r@swarm").as_deref(), Some("modern@file"));
+        assert_eq!(options("r@static").as_deref(), Some("default"));
+        let names: Vec<&str> = merged.tls.options.keys().map(String::as_str).collect();
+        assert_eq!(names, ["default", "modern@file"]);
+        // `default` from two providers: neither is used, and the routers that need it fail.
+        let other = with_options(&["default"], None);
+        let (merged, issues) = merge([("file", &file), ("swarm", &other)]);
+        assert!(!merged.tls.options.contains_key("default"));
+        assert!(merged.invalid.tls_options["default"].contains("file, swarm"));
+        assert!(issues.iter().any(|i| i.name == "default"));
+    }
 }

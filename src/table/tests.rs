@@ -478,3 +478,39 @@ tls:
     assert!(c.sni[0].default.is_none());
     assert!(c.table.routes["weak"].closed.is_some());
 }
+
+#[test]
+fn entrypoint_tls_options_are_qualified_with_the_router_provider() {
+    let cfg: DynamicConfig = serde_yaml::from_str(
+        r#"
+http:
+  routers:
+    r@swarm: { rule: "Host(`r.test`)", service: demo@internal }
+    own@swarm: { rule: "Host(`own.test`)", service: demo@internal, tls: {} }
+tls:
+  options:
+    modern@swarm: { minVersion: VersionTLS13 }
+"#,
+    )
+    .unwrap();
+    let eps = vec![EntryPointInfo {
+        name: "websecure".into(),
+        default_tls: Some(RouterTlsConfig {
+            options: Some("modern".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }];
+    let c = build_cfg(&cfg, &eps);
+    let modern = tls_options::key("modern@swarm", cfg.tls.options.get("modern@swarm"));
+    // The entrypoint's options apply to routers without their own `tls`.
+    let route = c.table.routes.get("r@swarm").unwrap();
+    assert!(route.closed.is_none());
+    let sni = &c.sni[0];
+    assert_eq!(sni.hosts["r.test"].as_ref().map(|o| o.key), Some(modern));
+    // A router with its own `tls` (no options) uses `default`, as Traefik.
+    assert_eq!(
+        sni.hosts["own.test"].as_ref().map(|o| o.name.as_str()),
+        Some("default")
+    );
+}
