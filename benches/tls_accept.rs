@@ -4,6 +4,8 @@
 //! `TlsAcceptor`). Both use the same certificate store and client; the difference is the cost
 //! of choosing the options per SNI.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
