@@ -548,3 +548,58 @@ async fn openssl_clients_see_the_same_options() {
     }
     s.gw.stop().await;
 }
+
+#[tokio::test]
+async fn changed_options_apply_to_new_handshakes_and_to_open_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+    let app = backend("app").await;
+    let yaml = |options: &str| {
+        format!(
+            "http:\n  routers:\n    guarded:\n      rule: \"Host(`mtls.test`)\"\n      service: app\n      tls: {{ options: guard }}\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\ntls:\n  certificates:\n    - certFile: \"{}\"\n      keyFile: \"{}\"\n  options:\n    guard: {options}\n",
+            app.url(),
+            pki.cert_file,
+            pki.key_file
+        )
+    };
+    let gw = gateway(&yaml("{ minVersion: VersionTLS12 }")).await;
+    let addr = gw.addr;
+    // A keep-alive connection handshaken under the first options.
+    let mut config = plain_client();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let stream = TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("mtls.test").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let get = || {
+        http::Request::get("/")
+            .header("host", "mtls.test")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap()
+    };
+    assert_eq!(sender.send_request(get()).await.unwrap().status(), 200);
+    // The options now require a client certificate.
+    gw.write_dynamic(&yaml(&format!(
+        "{{ clientAuth: {{ caFiles: [\"{}\"], clientAuthType: RequireAndVerifyClientCert }} }}",
+        pki.ca_file
+    )));
+    let applied = support::eventually(Duration::from_secs(10), || async {
+        status(plain_client(), addr, "mtls.test").await.is_err()
+    })
+    .await;
+    assert!(
+        applied,
+        "new handshakes without a certificate are still served"
+    );
+    let with_cert = client(&[], &[], &[], Some(&pki.client));
+    assert_eq!(status(with_cert, addr, "mtls.test").await, Ok(200));
+    // The connection negotiated without a certificate no longer reaches the router.
+    assert_eq!(sender.send_request(get()).await.unwrap().status(), 421);
+    gw.stop().await;
+}
