@@ -445,7 +445,7 @@ async fn broken_missing_and_conflicting_options_fail_closed() {
             "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA is not available",
         ),
         ("tls10@file", "minVersion VersionTLS10"),
-        ("badca@file", "invalid certificate(s)"),
+        ("badca@file", "neither a readable file nor PEM content"),
         ("missing@file", "\"nosuch@file\" do not exist"),
         ("both1@file", "different TLS options"),
     ] {

@@ -42,8 +42,12 @@ pub fn read_cas(cfg: &TlsOptionsConfig) -> Result<Vec<Vec<u8>>, String> {
             if path.is_file() {
                 std::fs::read(path)
                     .map_err(|e| format!("clientAuth.caFiles: cannot read {entry}: {e}"))
-            } else {
+            } else if entry.contains("-----BEGIN") {
                 Ok(entry.as_bytes().to_vec())
+            } else {
+                Err(format!(
+                    "clientAuth.caFiles: {entry:?} is neither a readable file nor PEM content"
+                ))
             }
         })
         .collect()
@@ -420,8 +424,7 @@ mod tests {
 
     fn error(yaml: &str) -> String {
         let cfg = options(yaml);
-        let cas = read_cas(&cfg).unwrap();
-        match build(&cfg, &cas, &store()) {
+        match read_cas(&cfg).and_then(|cas| build(&cfg, &cas, &store())) {
             Ok(_) => panic!("{yaml} should be refused"),
             Err(e) => e,
         }
@@ -531,8 +534,11 @@ mod tests {
         assert!(
             error("clientAuth: { clientAuthType: Sometimes }").contains("unknown client auth type")
         );
-        assert!(error("clientAuth: { caFiles: [\"not a certificate\"] }")
-            .contains("invalid certificate(s) content"));
+        assert!(error("clientAuth: { caFiles: [/nonexistent/ca.pem] }")
+            .contains("\"/nonexistent/ca.pem\" is neither a readable file nor PEM content"));
+        let garbled = "-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n";
+        let e = error(&format!("clientAuth: {{ caFiles: [\"{garbled}\"] }}"));
+        assert!(e.contains("invalid certificate(s) content"), "{e}");
         // Inline PEM and a file both read; every type builds with a CA.
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("ca.pem");
