@@ -603,3 +603,44 @@ async fn changed_options_apply_to_new_handshakes_and_to_open_connections() {
     assert_eq!(sender.send_request(get()).await.unwrap().status(), 421);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn default_options_replace_traefiks_for_every_other_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+    let app = backend("app").await;
+    let yaml = format!(
+        "http:\n  routers:\n    known:\n      rule: \"Host(`default.test`)\"\n      service: app\n      tls: {{}}\n    pinned:\n      rule: \"Host(`tls12.test`)\"\n      service: app\n      tls: {{ options: old }}\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\ntls:\n  certificates:\n    - certFile: \"{}\"\n      keyFile: \"{}\"\n  options:\n    default: {{ sniStrict: true, minVersion: VersionTLS13 }}\n    old: {{ maxVersion: VersionTLS12 }}\n",
+        app.url(),
+        pki.cert_file,
+        pki.key_file
+    );
+    let gw = gateway(&yaml).await;
+    let addr = gw.addr;
+    use rustls::version::{TLS12, TLS13};
+    // A host with a certificate: TLS 1.3 only, from the replaced defaults.
+    assert_eq!(
+        status(client(&[&TLS13], &[], &[], None), addr, "default.test").await,
+        Ok(200)
+    );
+    assert!(
+        status(client(&[&TLS12], &[], &[], None), addr, "default.test")
+            .await
+            .is_err()
+    );
+    // sniStrict from the defaults: a name without certificate, or no SNI at all, is refused.
+    assert!(status(plain_client(), addr, "nocert.test").await.is_err());
+    let mut no_sni = plain_client();
+    no_sni.enable_sni = false;
+    let got = fetch(no_sni, addr, "default.test", "default.test", "/").await;
+    assert!(
+        matches!(&got, Err(e) if e.starts_with("handshake")),
+        "{got:?}"
+    );
+    // A host bound to other options keeps them.
+    assert_eq!(
+        status(client(&[&TLS12], &[], &[], None), addr, "tls12.test").await,
+        Ok(200)
+    );
+    gw.stop().await;
+}
