@@ -179,8 +179,12 @@ impl Compiler {
             default_transport: &self.static_cfg.servers_transport,
             breakers: &self.breakers,
         };
+        let (built_options, option_issues) = self.tls.prepare(&mut merged);
+        issues.extend(option_issues);
         let compiled = compile(&merged, &ctx);
         issues.extend(compiled.issues);
+        // The handshakes' options before the table that checks them (see `table::tls_options`).
+        self.tls.select(&compiled.sni, &built_options);
         self.tls.update(&merged, &self.infos);
         self.missing_files = compiled.missing_files;
         let routers = compiled.table.routes.len();
@@ -425,7 +429,7 @@ async fn bind_entrypoint(
                 ),
             )
         })?;
-    Ok(bound.with_tls(tls.acceptor.clone()))
+    Ok(bound.with_tls(tls.acceptor(index)))
 }
 
 /// What makes an entrypoint unusable before anything is bound: a UDP address (swarmgate serves
@@ -619,6 +623,7 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
     let (mut merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
     merged.apply_default_entrypoints(&default_entrypoints(cfg));
     issues.extend(merge_issues);
+    issues.extend(crate::tls::runtime::check_options(&mut merged));
     let infos = entrypoint_infos(cfg);
     let ctx = CompileContext {
         entrypoints: &infos,

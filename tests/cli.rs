@@ -419,3 +419,32 @@ fn reuse_port_lets_a_second_process_take_over_the_port() {
         );
     }
 }
+
+#[test]
+fn check_reports_tls_options_that_cannot_be_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "dynamic.yml",
+        "http:\n  routers:\n    old:\n      rule: \"Host(`old.test`)\"\n      service: demo@internal\n      tls: { options: legacy }\n    typo:\n      rule: \"Host(`typo.test`)\"\n      service: demo@internal\n      tls: { options: modren }\ntls:\n  options:\n    legacy:\n      cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]\n    modern:\n      minVersion: VersionTLS13\n",
+    );
+    let cfg = write(
+        dir.path(),
+        "swarmgate.toml",
+        "[entryPoints.web]\naddress = \":8443\"\n[providers.file]\nfilename = \"dynamic.yml\"\n",
+    );
+    let out = swarmgate()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for needle in [
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA is not available",
+        "\"old@file\"",
+        "\"modren@file\" do not exist",
+    ] {
+        assert!(stdout.contains(needle), "{needle} not in {stdout}");
+    }
+}

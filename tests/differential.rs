@@ -12,7 +12,8 @@
 //! runs only those case files. See docs/differential.md.
 //!
 //! Two more tests run inputs that are not one dynamic file: a file-provider directory as users
-//! keep it and an entrypoint that cannot bind (`differential/directory.rs`).
+//! keep it and an entrypoint that cannot bind (`differential/directory.rs`); and `tls.options`
+//! handshakes with a rustls client (`differential/tls_options.rs`).
 #![allow(clippy::unwrap_used)]
 
 mod differential {
@@ -20,6 +21,7 @@ mod differential {
     pub mod directory;
     pub mod echo;
     pub mod harness;
+    pub mod tls_options;
     pub mod wire;
 }
 
@@ -204,4 +206,10 @@ fn a_rules_directory_as_users_keep_it_is_read_as_traefik_reads_it() {
 #[ignore = "needs the real Traefik binary (TRAEFIK_BIN); run by .ci/test-all.sh"]
 fn an_entrypoint_that_cannot_bind_takes_down_only_itself() {
     differential::directory::an_entrypoint_that_cannot_bind(&binaries());
+}
+
+#[test]
+#[ignore = "needs the real Traefik binary (TRAEFIK_BIN); run by .ci/test-all.sh"]
+fn tls_options_are_applied_as_traefik_applies_them() {
+    differential::tls_options::tls_options_as_traefik(&binaries());
 }

@@ -296,7 +296,44 @@ pub struct TlsConfig {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stores: BTreeMap<String, TlsStoreConfig>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub options: BTreeMap<String, serde_json::Value>,
+    pub options: BTreeMap<String, TlsOptionsConfig>,
+}
+
+/// `tls.options.<name>`, Traefik's `tls.Options`. Values are checked when the options are built
+/// (`tls::options`): a name swarmgate cannot honour makes the whole set invalid (fail closed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsOptionsConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher_suites: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve_preferences: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<ClientAuthConfig>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sni_strict: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn_protocols: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_session_tickets: bool,
+    /// Deprecated and ineffective in Traefik (Go ignores it); accepted with a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefer_server_cipher_suites: Option<bool>,
+}
+
+/// `tls.options.<name>.clientAuth`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientAuthConfig {
+    /// Each a file path or the PEM itself (Traefik's `FileOrContent`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca_files: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth_type: Option<String>,
 }
 
 impl TlsConfig {

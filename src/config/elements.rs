@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::dynamic::{
     CertificateConfig, DynamicConfig, RouterConfig, RouterTlsConfig, ServersTransportConfig,
-    ServiceConfig, TlsStoreConfig,
+    ServiceConfig, TlsOptionsConfig, TlsStoreConfig,
 };
 use super::{ConfigIssue, Element};
 use crate::middleware::{Middleware, MiddlewareConfig};
@@ -489,16 +489,24 @@ impl Reader<'_> {
                 }
                 "options" => {
                     for (name, v) in self.named(&["tls", "options"], value) {
-                        if v.is_object() {
-                            self.out.config.tls.options.insert(name, v);
-                        } else {
-                            let message = format!("expected a map of options, found {}", kind(&v));
-                            self.issue(Element::Tls, &name, &["tls", "options", &name], message);
-                            self.out
-                                .config
-                                .invalid
-                                .tls_options
-                                .insert(name, "cannot be read".to_string());
+                        match de::<TlsOptionsConfig>(v) {
+                            Ok(options) => {
+                                self.out.config.tls.options.insert(name, options);
+                            }
+                            Err((_, message)) => {
+                                let message = format!("{message}; TLS options not used");
+                                self.issue(
+                                    Element::Tls,
+                                    &name,
+                                    &["tls", "options", &name],
+                                    message,
+                                );
+                                self.out
+                                    .config
+                                    .invalid
+                                    .tls_options
+                                    .insert(name, "cannot be read".to_string());
+                            }
                         }
                     }
                 }

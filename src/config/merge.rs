@@ -35,6 +35,7 @@ pub fn merge<'a>(
 ) -> (DynamicConfig, Vec<ConfigIssue>) {
     let mut out = DynamicConfig::default();
     let mut issues = Vec::new();
+    let mut default_providers = Vec::new();
     for (provider, cfg) in providers {
         let q = |name: &str| qualify(name, provider);
         let mut own_name = |element: Element, name: &str| {
@@ -55,6 +56,7 @@ pub fn merge<'a>(
             let mut router = router.clone();
             router.service = q(&router.service);
             router.middlewares = router.middlewares.iter().map(|m| q(m)).collect();
+            qualify_router_tls(&mut router, provider);
             out.http.routers.insert(qualified, router);
         }
         for (name, service) in &cfg.http.services {
@@ -104,13 +106,56 @@ pub fn merge<'a>(
                 .or_insert_with(|| store.clone());
         }
         for (name, options) in &cfg.tls.options {
+            let qualified = qualify_tls_options(name, provider);
+            if qualified == DEFAULT_TLS_OPTIONS {
+                default_providers.push(provider);
+            }
             out.tls
                 .options
-                .entry(qualify(name, provider))
+                .entry(qualified)
                 .or_insert_with(|| options.clone());
         }
     }
+    if default_providers.len() > 1 {
+        // As Traefik: the default options defined by several providers are used by none, so
+        // every router that relies on them fails (closed) instead of picking one at random.
+        let reason = format!(
+            "defined by several providers ({}); no default TLS options",
+            default_providers.join(", ")
+        );
+        issues.push(
+            ConfigIssue::new(Element::Tls, DEFAULT_TLS_OPTIONS, reason.clone()).with_key("options"),
+        );
+        out.tls.options.remove(DEFAULT_TLS_OPTIONS);
+        out.invalid
+            .tls_options
+            .insert(DEFAULT_TLS_OPTIONS.to_string(), reason);
+    }
     (out, issues)
+}
+
+/// A router's `tls.options` reference, qualified like the options it names (empty: `default`).
+fn qualify_router_tls(router: &mut crate::config::dynamic::RouterConfig, provider: &str) {
+    if let Some(options) = router.tls.as_mut().and_then(|t| t.options.as_mut()) {
+        *options = if options.is_empty() {
+            DEFAULT_TLS_OPTIONS.to_string()
+        } else {
+            qualify_tls_options(options, provider)
+        };
+    }
+}
+
+/// The name of the TLS options every TLS router without its own uses.
+pub const DEFAULT_TLS_OPTIONS: &str = "default";
+
+/// A `tls.options` name as the merged configuration holds it: `default` stays `default`
+/// (whichever provider defines it replaces Traefik's defaults), others become `name@provider`.
+pub fn qualify_tls_options(name: &str, provider: &str) -> String {
+    if name == DEFAULT_TLS_OPTIONS {
+        name.to_string()
+    } else {
+        qualify(name, provider)
+    }
 }
 
 /// Carries a provider's invalid elements over, qualified like the good ones, so their users
@@ -124,17 +169,21 @@ fn merge_invalid(out: &mut DynamicConfig, cfg: &DynamicConfig, provider: &str) {
             router.service = q(&router.service);
         }
         router.middlewares = router.middlewares.iter().map(|m| q(m)).collect();
+        qualify_router_tls(&mut router, provider);
         to.routers.insert(q(name), (router, reason.clone()));
     }
     for (from, to) in [
         (&from.middlewares, &mut to.middlewares),
         (&from.services, &mut to.services),
         (&from.servers_transports, &mut to.servers_transports),
-        (&from.tls_options, &mut to.tls_options),
     ] {
         for (name, reason) in from {
             to.insert(q(name), reason.clone());
         }
+    }
+    for (name, reason) in &from.tls_options {
+        to.tls_options
+            .insert(qualify_tls_options(name, provider), reason.clone());
     }
 }
 
@@ -175,5 +224,48 @@ mod tests {
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].name, "bad@x");
         assert_eq!(merged.http.routers.len(), 1);
+    }
+
+    #[test]
+    fn tls_options_are_qualified_but_default_stays_default() {
+        use crate::config::dynamic::{RouterTlsConfig, TlsOptionsConfig};
+        let with_options = |names: &[&str], reference: Option<&str>| {
+            let mut cfg = DynamicConfig::default();
+            for name in names {
+                cfg.tls
+                    .options
+                    .insert(name.to_string(), TlsOptionsConfig::default());
+            }
+            cfg.http.routers.insert(
+                "r".into(),
+                RouterConfig {
+                    rule: "Host(`a.test`)".into(),
+                    service: "s".into(),
+                    tls: Some(RouterTlsConfig {
+                        options: reference.map(str::to_string),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            );
+            cfg
+        };
+        let file = with_options(&["default", "modern"], Some("modern"));
+        let swarm = with_options(&[], Some("modern@file"));
+        let empty = with_options(&[], Some(""));
+        let (merged, issues) = merge([("file", &file), ("swarm", &swarm), ("static", &empty)]);
+        assert!(issues.is_empty(), "{issues:?}");
+        let options = |r: &str| merged.http.routers[r].tls.as_ref().unwrap().options.clone();
+        assert_eq!(options("r@file").as_deref(), Some("modern@file"));
+        assert_eq!(options("r@swarm").as_deref(), Some("modern@file"));
+        assert_eq!(options("r@static").as_deref(), Some("default"));
+        let names: Vec<&str> = merged.tls.options.keys().map(String::as_str).collect();
+        assert_eq!(names, ["default", "modern@file"]);
+        // `default` from two providers: neither is used, and the routers that need it fail.
+        let other = with_options(&["default"], None);
+        let (merged, issues) = merge([("file", &file), ("swarm", &other)]);
+        assert!(!merged.tls.options.contains_key("default"));
+        assert!(merged.invalid.tls_options["default"].contains("file, swarm"));
+        assert!(issues.iter().any(|i| i.name == "default"));
     }
 }

@@ -212,10 +212,15 @@ impl EntryPoint {
                 }
             };
             let accepted = crate::tls::detect(stream, tls.as_ref(), head_limit).await;
+            let (tls, tls_options) = match &accepted {
+                crate::tls::Accepted::Tls(_, key) => (true, *key),
+                _ => (false, 0),
+            };
             let conn = ConnInfo {
                 peer,
                 local,
-                tls: matches!(accepted, crate::tls::Accepted::Tls(_)),
+                tls,
+                tls_options,
             };
             let activity = limits::Activity::new();
             let tracked = Arc::clone(&activity);
@@ -251,7 +256,7 @@ impl EntryPoint {
             }
             let result = match accepted {
                 crate::tls::Accepted::Plain(stream) => serve!(stream),
-                crate::tls::Accepted::Tls(stream) => serve!(stream),
+                crate::tls::Accepted::Tls(stream, _) => serve!(stream),
                 crate::tls::Accepted::Done => Ok(()),
             };
             if let Err(error) = result {

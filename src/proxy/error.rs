@@ -20,6 +20,9 @@ pub enum ProxyError {
     /// The matched router is a closed route (it could not be built from its configuration).
     #[error("the router is closed by a configuration error")]
     RouteClosed,
+    /// The TLS route was reached through a connection handshaken with other TLS options.
+    #[error("the connection's TLS options are not the router's")]
+    Misdirected,
     #[error("bad request: {0}")]
     BadRequest(&'static str),
     #[error("service {service} has no available server")]
@@ -47,7 +50,9 @@ pub enum ProxyError {
 impl ProxyError {
     pub fn side(&self) -> Side {
         match self {
-            ProxyError::NoRoute | ProxyError::BadRequest(_) => Side::Downstream,
+            ProxyError::NoRoute | ProxyError::BadRequest(_) | ProxyError::Misdirected => {
+                Side::Downstream
+            }
             ProxyError::NoEndpoint { .. }
             | ProxyError::Misconfigured { .. }
             | ProxyError::RouteClosed => Side::Internal,
@@ -64,6 +69,7 @@ impl ProxyError {
             ProxyError::Connect { .. } | ProxyError::ConnectTimeout { .. } => true,
             ProxyError::NoRoute
             | ProxyError::BadRequest(_)
+            | ProxyError::Misdirected
             | ProxyError::RouteClosed
             | ProxyError::NoEndpoint { .. }
             | ProxyError::Misconfigured { .. }
@@ -76,6 +82,7 @@ impl ProxyError {
         match self {
             ProxyError::NoRoute => StatusCode::NOT_FOUND,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ProxyError::Misdirected => StatusCode::MISDIRECTED_REQUEST,
             ProxyError::NoEndpoint { .. }
             | ProxyError::Misconfigured { .. }
             | ProxyError::RouteClosed => StatusCode::SERVICE_UNAVAILABLE,
@@ -125,6 +132,8 @@ pub fn plain_response(status: StatusCode) -> Response<ProxyBody> {
         StatusCode::SERVICE_UNAVAILABLE => "503 Service Unavailable\n",
         StatusCode::BAD_GATEWAY => "502 Bad Gateway\n",
         StatusCode::GATEWAY_TIMEOUT => "504 Gateway Timeout\n",
+        // As Traefik's snicheck writes it (`http.Error`).
+        StatusCode::MISDIRECTED_REQUEST => "Misdirected Request\n",
         _ => status.canonical_reason().unwrap_or("error"),
     };
     let mut resp = Response::new(ProxyBody::full(text));

@@ -597,6 +597,7 @@ mod tests {
             peer: format!("{ip}:5555").parse().unwrap(),
             local: "127.0.0.1:80".parse().unwrap(),
             tls: false,
+            tls_options: 0,
         }
     }
 

@@ -28,6 +28,8 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub tls: bool,
+    /// The key of the TLS options the connection was handshaken with (0: plain).
+    pub tls_options: u32,
 }
 
 /// The proxy as one entrypoint runs it. Shared by all its connections.
@@ -181,6 +183,20 @@ impl Proxy {
                 }
             }
             match found {
+                // A TLS route reached through a connection handshaken with other options (its
+                // SNI chose them): 421, as Traefik's snicheck, so the route's protection holds.
+                Some(route)
+                    if conn.tls
+                        && route.tls_options != conn.tls_options
+                        && route.closed.is_none() =>
+                {
+                    tracing::debug!(router = %route.name, "TLS options of the connection differ from the router's: 421");
+                    return (
+                        ProxyError::Misdirected.into_response(),
+                        Some(Arc::clone(route)),
+                        None,
+                    );
+                }
                 // Hold the route, not the table guard, across awaits.
                 Some(route) => Arc::clone(route),
                 None => return (ProxyError::NoRoute.into_response(), None, None),

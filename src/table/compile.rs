@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::tls_options::{key as tls_key, options_name, OptionsRef, SniCollector};
 use super::{
     EntryTable, InternalService, LoadBalancedService, Route, RoutingTable, Service, WeightedService,
 };
@@ -22,6 +23,7 @@ use crate::config::dynamic::{
     LoadBalancerConfig, RouterConfig, RouterTlsConfig, ServersTransportConfig, ServiceConfig,
     WeightedConfig,
 };
+use crate::config::merge::DEFAULT_TLS_OPTIONS;
 use crate::config::{ConfigIssue, DynamicConfig, Element};
 use crate::middleware::circuit_breaker::BreakerRegistry;
 use crate::middleware::config::ErrorsConfig;
@@ -62,6 +64,8 @@ pub struct Compiled {
     /// Files middlewares need but could not read (`basicAuth.usersFile`): compile again when
     /// one appears.
     pub missing_files: Vec<std::path::PathBuf>,
+    /// Per entrypoint (indexed like the table's): which TLS options a handshake gets, by SNI.
+    pub sni: Vec<super::tls_options::SniOptions>,
 }
 
 type Resolved<T> = Result<Arc<T>, String>;
@@ -79,13 +83,14 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
 
     let mut per_entry: Vec<[Vec<Arc<Route>>; 2]> =
         vec![[Vec::new(), Vec::new()]; ctx.entrypoints.len()];
-    let mut place = |route: Route, bindings: Vec<(usize, bool)>, out: &mut Compiled| {
+    let mut place = |route: Route, bindings: Vec<(usize, bool, u32)>, out: &mut Compiled| {
         let route = Arc::new(route);
-        for (index, tls) in bindings {
+        for (index, tls, tls_options) in bindings {
             if let Some(slot) = per_entry.get_mut(index) {
                 let mut route = Arc::clone(&route);
-                if tls != route.tls {
-                    // Same router, other TLS mode on this entrypoint (entrypoint default TLS).
+                if tls != route.tls || tls_options != route.tls_options {
+                    // Same router, other TLS mode or options on this entrypoint (entrypoint
+                    // default TLS).
                     route = Arc::new(Route {
                         name: route.name.clone(),
                         rule: route.rule.clone(),
@@ -93,6 +98,7 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
                         middlewares: route.middlewares.clone(),
                         service: Arc::clone(&route.service),
                         tls,
+                        tls_options,
                         closed: route.closed.clone(),
                         metrics: Default::default(),
                     });
@@ -102,6 +108,8 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
         }
         out.table.routes.insert(route.name.clone(), route);
     };
+    let default_options = state.tls_options(DEFAULT_TLS_OPTIONS);
+    let mut sni = SniCollector::new(ctx.entrypoints.len());
     for (name, router) in &cfg.http.routers {
         let placed = match state.placement(name, router, &mut out.issues) {
             Ok(placed) => placed,
@@ -110,16 +118,25 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
                 continue;
             }
         };
-        match state.router(name, router, &placed) {
-            Ok(route) => place(route, placed.bindings, &mut out),
+        let options = state.binding_options(name, router, &placed, &mut sni);
+        let built = match options {
+            Ok(keys) => state.router(name, router, &placed).map(|mut route| {
+                route.tls_options = keys.iter().find(|(_, tls, _)| *tls).map_or(0, |b| b.2);
+                (route, keys)
+            }),
+            Err(issue) => Err(issue),
+        };
+        match built {
+            Ok((route, keys)) => place(route, keys, &mut out),
             Err(mut issue) => {
                 // Fail closed: the router keeps its place and answers 503, so its requests never
                 // reach a lower-priority router meant for something else.
                 issue.message.push_str("; router closed (answers 503)");
                 out.issues.push(issue);
+                let bindings = closed_bindings(&placed.bindings);
                 place(
                     closed(name, router, placed.rule, placed.priority),
-                    placed.bindings,
+                    bindings,
                     &mut out,
                 );
             }
@@ -131,13 +148,34 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
             continue;
         }
         match state.placement(name, router, &mut out.issues) {
-            Ok(placed) => place(
-                closed(name, router, placed.rule, placed.priority),
-                placed.bindings,
-                &mut out,
-            ),
+            Ok(placed) => {
+                // Its hosts still select its options (refused when they are invalid).
+                let _ = state.binding_options(name, router, &placed, &mut sni);
+                let bindings = closed_bindings(&placed.bindings);
+                place(
+                    closed(name, router, placed.rule, placed.priority),
+                    bindings,
+                    &mut out,
+                )
+            }
             Err(issue) => out.issues.push(issue),
         }
+    }
+    let (selection, conflicts) = sni.finish(ctx.entrypoints, &default_options);
+    out.sni = selection;
+    for (router, message) in conflicts {
+        out.issues
+            .push(ConfigIssue::new(Element::Router, &router, message).with_key("tls.options"));
+    }
+    if let Err(reason) = &default_options {
+        out.issues.push(
+            ConfigIssue::new(
+                Element::Tls,
+                DEFAULT_TLS_OPTIONS,
+                format!("{reason}: TLS handshakes for hosts without other options are refused"),
+            )
+            .with_key("options"),
+        );
     }
 
     // Middlewares no router uses still say what they noticed (a user that can never log in).
@@ -165,6 +203,12 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
     out
 }
 
+/// A closed route's bindings: the TLS mode of each, no options (a closed route answers 503 on
+/// any connection).
+fn closed_bindings(bindings: &[(usize, bool)]) -> Vec<(usize, bool, u32)> {
+    bindings.iter().map(|&(i, tls)| (i, tls, 0)).collect()
+}
+
 /// Traefik order: higher priority first; equal priorities by name for a stable result.
 fn sort_by_priority(routes: &mut [Arc<Route>]) {
     routes.sort_by(|a, b| {
@@ -184,6 +228,7 @@ fn closed(name: &str, router: &RouterConfig, rule: Rule, priority: i64) -> Route
         middlewares: Box::default(),
         service: Arc::new(Service::Closed(router.service.clone())),
         tls: router.tls.is_some(),
+        tls_options: 0,
         closed: Some(Arc::from("configuration error")),
         metrics: Default::default(),
     }
@@ -292,8 +337,75 @@ impl State<'_> {
         })
     }
 
-    /// Builds a placed router: its service, TLS options and middlewares. An error makes it a
-    /// closed route.
+    /// The options set `name` (qualified) as a route needs it: an error when it is invalid or
+    /// does not exist. `default` exists unless a provider's `tls.options.default` is invalid.
+    fn tls_options(&self, name: &str) -> Result<OptionsRef, String> {
+        if let Some(reason) = self.cfg.invalid.tls_options.get(name) {
+            return Err(format!("TLS options {name:?} are invalid ({reason})"));
+        }
+        match self.cfg.tls.options.get(name) {
+            Some(cfg) => Ok(OptionsRef {
+                name: name.to_string(),
+                key: tls_key(name, Some(cfg)),
+            }),
+            None if name == DEFAULT_TLS_OPTIONS => Ok(OptionsRef {
+                name: name.to_string(),
+                key: tls_key(name, None),
+            }),
+            None => Err(format!("TLS options {name:?} do not exist")),
+        }
+    }
+
+    /// The bindings of a placed router with the key of the TLS options each TLS binding needs;
+    /// records its hosts' options for SNI selection. An error (invalid or missing options) makes
+    /// it a closed route.
+    fn binding_options(
+        &self,
+        name: &str,
+        router: &RouterConfig,
+        placed: &Placement,
+        sni: &mut SniCollector,
+    ) -> Result<Vec<(usize, bool, u32)>, ConfigIssue> {
+        let hosts = placed.rule.host_names();
+        let mut out = Vec::with_capacity(placed.bindings.len());
+        let mut failed = None;
+        for &(index, tls) in &placed.bindings {
+            if !tls {
+                out.push((index, tls, 0));
+                continue;
+            }
+            let (own, from_entrypoint) = match &router.tls {
+                Some(t) => (t.options.as_deref(), false),
+                None => (
+                    self.ctx
+                        .entrypoints
+                        .get(index)
+                        .and_then(|ep| ep.default_tls.as_ref())
+                        .and_then(|t| t.options.as_deref()),
+                    true,
+                ),
+            };
+            let options = self.tls_options(&options_name(name, own, from_entrypoint));
+            sni.add(index, name, &hosts, &options);
+            match options {
+                Ok(found) => out.push((index, tls, found.key)),
+                Err(reason) => {
+                    failed.get_or_insert(reason);
+                }
+            }
+        }
+        match failed {
+            None => Ok(out),
+            Some(reason) => Err(ConfigIssue::new(
+                Element::Router,
+                name,
+                format!("{reason}; TLS handshakes for its hosts are refused"),
+            )
+            .with_key("tls.options")),
+        }
+    }
+
+    /// Builds a placed router: its service and middlewares. An error makes it a closed route.
     fn router(
         &mut self,
         name: &str,
@@ -306,14 +418,6 @@ impl State<'_> {
         let service = self
             .service(&router.service)
             .map_err(|e| issue("service", format!("service {:?}: {e}", router.service)))?;
-        if let Some(options) = router.tls.as_ref().and_then(|t| t.options.as_deref()) {
-            if self.cfg.invalid.tls_options.contains_key(options) {
-                return Err(issue(
-                    "tls.options",
-                    format!("TLS options {options:?} are invalid"),
-                ));
-            }
-        }
         let mut middlewares = Vec::new();
         for mw in placed
             .ep_middlewares
@@ -330,6 +434,7 @@ impl State<'_> {
             middlewares: middlewares.into_boxed_slice(),
             service,
             tls: router.tls.is_some(),
+            tls_options: 0,
             closed: None,
             metrics: Default::default(),
         })

@@ -6,6 +6,7 @@
 
 mod compile;
 mod lookup;
+pub mod tls_options;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +30,9 @@ pub struct Route {
     pub middlewares: Box<[Arc<Middleware>]>,
     pub service: Arc<Service>,
     pub tls: bool,
+    /// The key of the `tls.options` this route needs (`tls_options::key`; 0 on plain routes): a
+    /// TLS request is served only when its connection was handshaken with them, else 421.
+    pub tls_options: u32,
     /// `Some(reason)` for a closed route: a router that could not be built keeps its rule and
     /// priority and answers 503 (its service is [`Service::Closed`]). The reason is for the API;
     /// the client only learns that the router is unavailable.

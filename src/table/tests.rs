@@ -428,3 +428,102 @@ fn a_v2_regexp_group_is_served_with_a_warning() {
     assert!(issue.warning && issue.name == "css" && issue.key.as_deref() == Some("rule"));
     assert!(issue.message.contains("Traefik v2"), "{}", issue.message);
 }
+
+#[test]
+fn tls_options_close_routers_and_select_handshakes_by_sni() {
+    let cfg: DynamicConfig = serde_yaml::from_str(
+        r#"
+http:
+  routers:
+    strong: { rule: "Host(`strong.test`)", service: demo@internal, tls: { options: mtls@file } }
+    weak: { rule: "Host(`weak.test`)", service: demo@internal, tls: {} }
+    missing: { rule: "Host(`missing.test`)", service: demo@internal, tls: { options: nosuch@file } }
+    broken: { rule: "Host(`broken.test`)", service: demo@internal, tls: { options: bad@file } }
+    c1: { rule: "Host(`both.test`) && Path(`/a`)", service: demo@internal, tls: { options: mtls@file } }
+    c2: { rule: "Host(`both.test`)", service: demo@internal, tls: {} }
+    nohost: { rule: "PathPrefix(`/n`)", service: demo@internal, tls: { options: mtls@file } }
+tls:
+  options:
+    mtls@file: { sniStrict: true }
+"#,
+    )
+    .unwrap();
+    let mut cfg = cfg;
+    cfg.invalid
+        .tls_options
+        .insert("bad@file".into(), "cipherSuites: nope".into());
+    let c = build_cfg(&cfg, &web());
+    let mtls = tls_options::key("mtls@file", cfg.tls.options.get("mtls@file"));
+    let default = tls_options::key("default", None);
+    // Missing or invalid options: closed route, reason in the issue.
+    for (name, reason) in [("missing", "do not exist"), ("broken", "are invalid")] {
+        assert!(c.table.routes[name].closed.is_some(), "{name}");
+        let issue = c.issues.iter().find(|i| i.name == name).unwrap();
+        assert!(
+            issue.message.contains(reason) && issue.message.contains("router closed"),
+            "{issue}"
+        );
+    }
+    assert_eq!(c.table.routes["strong"].tls_options, mtls);
+    assert_eq!(c.table.routes["weak"].tls_options, default);
+    // A router without Host keeps its own options (421 through any other).
+    assert_eq!(c.table.routes["nohost"].tls_options, mtls);
+    let sni = &c.sni[0];
+    let name = |host: &str| sni.hosts[host].as_ref().map(|o| o.name.as_str());
+    assert_eq!(name("strong.test"), Some("mtls@file"));
+    assert_eq!(name("weak.test"), Some("default"));
+    assert_eq!(name("missing.test"), None);
+    assert_eq!(name("broken.test"), None);
+    // Two routers, one host, different options: the host's handshakes are refused.
+    assert_eq!(name("both.test"), None);
+    for router in ["c1", "c2"] {
+        assert!(c
+            .issues
+            .iter()
+            .any(|i| i.name == router && i.message.contains("different TLS options")));
+    }
+    assert_eq!(sni.default.as_ref().map(|o| o.key), Some(default));
+    // Invalid default options: unknown SNIs are refused too.
+    cfg.invalid
+        .tls_options
+        .insert("default".into(), "bad".into());
+    let c = build_cfg(&cfg, &web());
+    assert!(c.sni[0].default.is_none());
+    assert!(c.table.routes["weak"].closed.is_some());
+}
+
+#[test]
+fn entrypoint_tls_options_are_qualified_with_the_router_provider() {
+    let cfg: DynamicConfig = serde_yaml::from_str(
+        r#"
+http:
+  routers:
+    r@swarm: { rule: "Host(`r.test`)", service: demo@internal }
+    own@swarm: { rule: "Host(`own.test`)", service: demo@internal, tls: {} }
+tls:
+  options:
+    modern@swarm: { minVersion: VersionTLS13 }
+"#,
+    )
+    .unwrap();
+    let eps = vec![EntryPointInfo {
+        name: "websecure".into(),
+        default_tls: Some(RouterTlsConfig {
+            options: Some("modern".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }];
+    let c = build_cfg(&cfg, &eps);
+    let modern = tls_options::key("modern@swarm", cfg.tls.options.get("modern@swarm"));
+    // The entrypoint's options apply to routers without their own `tls`.
+    let route = c.table.routes.get("r@swarm").unwrap();
+    assert!(route.closed.is_none());
+    let sni = &c.sni[0];
+    assert_eq!(sni.hosts["r.test"].as_ref().map(|o| o.key), Some(modern));
+    // A router with its own `tls` (no options) uses `default`, as Traefik.
+    assert_eq!(
+        sni.hosts["own.test"].as_ref().map(|o| o.name.as_str()),
+        Some("default")
+    );
+}

@@ -182,6 +182,7 @@ mod tests {
             peer: addr,
             local: addr,
             tls,
+            tls_options: 0,
         }
     }
 

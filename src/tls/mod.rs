@@ -10,10 +10,11 @@ pub mod acme;
 pub mod certs;
 pub mod edge;
 pub mod files;
+pub mod options;
 pub mod runtime;
 pub mod store;
 
-pub use accept::{detect, Accepted, Acceptor};
+pub use accept::{detect, Accepted, Acceptor, Chosen, EntrySni, SniPlan};
 pub use edge::{EdgeHooks, HttpChallenges, Redirect};
 pub use runtime::{Tls, TlsError};
 pub use store::{CertStatus, CertStore};

@@ -2,7 +2,7 @@
 //! Holds the certificate store, the acceptor every entrypoint shares, the HTTP-01 answers and
 //! the ACME manager; `update` takes each merged dynamic configuration from the compile loop.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,15 +11,19 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::accept::{Chosen, EntrySni, SniPlan};
 use super::acme::backend::BackendError;
 use super::acme::{Manager, Want};
 use super::certs::{self, CertError};
 use super::edge::HttpChallenges;
 use super::files::FileCerts;
-use super::{Acceptor, CertStore};
-use crate::config::dynamic::{DynamicConfig, TlsConfig, TlsDomain};
+use super::{options, Acceptor, CertStore};
+use crate::config::dynamic::{DynamicConfig, TlsConfig, TlsDomain, TlsOptionsConfig};
+use crate::config::merge::DEFAULT_TLS_OPTIONS;
 use crate::config::static_config::StaticConfig;
+use crate::config::{ConfigIssue, Element};
 use crate::rules::Rule;
+use crate::table::tls_options::SniOptions;
 use crate::table::EntryPointInfo;
 
 /// How often certificate files are re-read.
@@ -35,9 +39,18 @@ pub enum TlsError {
     Storage(#[from] BackendError),
 }
 
+/// The options sets built so far, by name, reused while their configuration and CA material
+/// stay the same (so their session caches survive reloads).
+type BuiltCache = HashMap<String, (TlsOptionsConfig, Vec<Vec<u8>>, Arc<rustls::ServerConfig>)>;
+
+/// The rustls configuration of each usable options set, by qualified name (`Tls::prepare`).
+pub type BuiltOptions = HashMap<String, Arc<rustls::ServerConfig>>;
+
 pub struct Tls {
     pub store: Arc<CertStore>,
-    pub acceptor: Acceptor,
+    /// What every entrypoint's handshakes choose from (`SniPlan`), replaced on each reload.
+    plan: Arc<ArcSwap<SniPlan>>,
+    built: Mutex<BuiltCache>,
     pub challenges: Arc<HttpChallenges>,
     acme: Option<Arc<Manager>>,
     files: Mutex<FileCerts>,
@@ -55,8 +68,19 @@ impl Tls {
         let store = Arc::new(CertStore::new(default));
         let challenges = Arc::new(HttpChallenges::default());
         let acme = Manager::new(cfg, base, &store, &challenges)?.map(Arc::new);
+        let fallback = options::builtin_default(&store).map_err(|e| {
+            TlsError::Rustls(rustls::Error::General(format!("default TLS options: {e}")))
+        })?;
+        let plan = SniPlan {
+            entrypoints: Vec::new(),
+            fallback: Some(Chosen {
+                config: fallback,
+                key: crate::table::tls_options::key(DEFAULT_TLS_OPTIONS, None),
+            }),
+        };
         Ok(Arc::new(Tls {
-            acceptor: Acceptor::new(Arc::clone(&store))?,
+            plan: Arc::new(ArcSwap::from_pointee(plan)),
+            built: Mutex::new(HashMap::new()),
             store,
             challenges,
             acme,
@@ -68,6 +92,47 @@ impl Tls {
     /// Whether HTTP-01 answers are needed on entrypoints (any resolver uses `httpChallenge`).
     pub fn has_acme(&self) -> bool {
         self.acme.is_some()
+    }
+
+    /// The TLS side of entrypoint `index` (its place in the table's entrypoint list).
+    pub fn acceptor(&self, index: usize) -> Acceptor {
+        Acceptor::new(Arc::clone(&self.plan), index)
+    }
+
+    /// Builds every `tls.options` set of `merged` (and Traefik's default one when no provider
+    /// defines `default`), before the table is compiled: a set that cannot be built is moved to
+    /// `merged.invalid.tls_options`, so its routers are closed. Reads CA files.
+    pub fn prepare(&self, merged: &mut DynamicConfig) -> (BuiltOptions, Vec<ConfigIssue>) {
+        let mut cache = self.built.lock().unwrap_or_else(|p| p.into_inner());
+        prepare_with(merged, &self.store, &mut cache)
+    }
+
+    /// Publishes the SNI selection `table::compile` made (`sni`, per entrypoint) with the
+    /// options `prepare` built; a name without a built set refuses its handshakes.
+    pub fn select(&self, sni: &[SniOptions], built: &BuiltOptions) {
+        let chosen = |o: &Option<crate::table::tls_options::OptionsRef>| {
+            let o = o.as_ref()?;
+            built.get(&o.name).map(|config| Chosen {
+                config: Arc::clone(config),
+                key: o.key,
+            })
+        };
+        let entrypoints = sni
+            .iter()
+            .map(|ep| EntrySni {
+                hosts: ep
+                    .hosts
+                    .iter()
+                    .map(|(host, o)| (host.clone(), chosen(o)))
+                    .collect(),
+                default: chosen(&ep.default),
+            })
+            .collect();
+        let fallback = self.plan.load().fallback.clone();
+        self.plan.store(Arc::new(SniPlan {
+            entrypoints,
+            fallback,
+        }));
     }
 
     /// Takes a new merged dynamic configuration: certificate files and ACME domains.
@@ -103,6 +168,70 @@ impl Tls {
         }
         tasks
     }
+}
+
+/// What `swarmgate check` reports about `tls.options`: `Tls::prepare` without a running TLS side
+/// (a throwaway certificate store); invalid sets move to `merged.invalid.tls_options`.
+pub fn check_options(merged: &mut DynamicConfig) -> Vec<ConfigIssue> {
+    match certs::self_signed(&["swarmgate.check.invalid".to_string()], "check") {
+        Ok(default) => {
+            let store = Arc::new(CertStore::new(default));
+            prepare_with(merged, &store, &mut BuiltCache::new()).1
+        }
+        Err(e) => vec![ConfigIssue::new(
+            Element::Tls,
+            "options",
+            format!("cannot check TLS options: {e}"),
+        )],
+    }
+}
+
+fn prepare_with(
+    merged: &mut DynamicConfig,
+    store: &Arc<CertStore>,
+    cache: &mut BuiltCache,
+) -> (BuiltOptions, Vec<ConfigIssue>) {
+    let mut issues = Vec::new();
+    let mut out = HashMap::new();
+    let mut wanted: Vec<(String, TlsOptionsConfig)> = merged
+        .tls
+        .options
+        .iter()
+        .map(|(name, cfg)| (name.clone(), cfg.clone()))
+        .collect();
+    let default_defined = merged.tls.options.contains_key(DEFAULT_TLS_OPTIONS)
+        || merged.invalid.tls_options.contains_key(DEFAULT_TLS_OPTIONS);
+    if !default_defined {
+        wanted.push((DEFAULT_TLS_OPTIONS.to_string(), TlsOptionsConfig::default()));
+    }
+    let mut kept = BuiltCache::new();
+    for (name, cfg) in wanted {
+        let issue = |message: String| {
+            ConfigIssue::new(Element::Tls, name.clone(), message).with_key("options")
+        };
+        let built = options::read_cas(&cfg).and_then(|cas| match cache.remove(&name) {
+            Some((old, old_cas, config)) if old == cfg && old_cas == cas => {
+                Ok((config, cas, Vec::new()))
+            }
+            _ => options::build(&cfg, &cas, store).map(|b| (b.config, cas, b.warnings)),
+        });
+        match built {
+            Ok((config, cas, warnings)) => {
+                issues.extend(warnings.into_iter().map(|w| issue(w).as_warning()));
+                out.insert(name.clone(), Arc::clone(&config));
+                kept.insert(name, (cfg, cas, config));
+            }
+            Err(reason) => {
+                issues.push(issue(format!(
+                    "{reason}; TLS options not used: their routers are closed and their hosts' TLS handshakes refused"
+                )));
+                merged.tls.options.remove(&name);
+                merged.invalid.tls_options.insert(name, reason);
+            }
+        }
+    }
+    *cache = kept;
+    (out, issues)
 }
 
 /// The certificates routers ask for: routers with `tls.certResolver` (their own or their

@@ -117,19 +117,21 @@ impl CertStore {
 
     /// The certificate a handshake for `server_name` (None: no SNI) gets.
     pub fn select(&self, server_name: Option<&str>) -> Arc<CertifiedKey> {
+        server_name
+            .and_then(|name| self.select_named(name))
+            .unwrap_or_else(|| Arc::clone(&self.current.load().default))
+    }
+
+    /// The certificate that names `server_name` (exactly, else by a one-label wildcard); never
+    /// the default one (`sniStrict`).
+    pub fn select_named(&self, server_name: &str) -> Option<Arc<CertifiedKey>> {
         let set = self.current.load();
-        if let Some(name) = server_name {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            if let Some(cert) = set.exact.get(&name) {
-                return Arc::clone(cert);
-            }
-            if let Some((_, parent)) = name.split_once('.') {
-                if let Some(cert) = set.wildcard.get(parent) {
-                    return Arc::clone(cert);
-                }
-            }
+        let name = server_name.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(cert) = set.exact.get(&name) {
+            return Some(Arc::clone(cert));
         }
-        Arc::clone(&set.default)
+        let (_, parent) = name.split_once('.')?;
+        set.wildcard.get(parent).map(Arc::clone)
     }
 
     /// Every certificate held (for the admin API and the expiry metric): where it came from, its

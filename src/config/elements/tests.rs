@@ -137,7 +137,12 @@ fn services_transports_and_tls_entries_are_read_one_by_one() {
         },
         "tls": {
             "certificates": [{"certFile": "a.pem", "keyFile": "a.key"}, {"certFile": "b.pem"}],
-            "options": {"modern": {"minVersion": "VersionTLS13"}, "broken": "x"},
+            "options": {
+                "modern": {"minVersion": "VersionTLS13", "clientAuth": {"caFiles": ["ca.pem"]}},
+                "broken": "x",
+                "typo": {"minVersoin": "VersionTLS13"},
+                "wrongtype": {"sniStrict": "yes please"},
+            },
         },
     }));
     let cfg = &r.config;
@@ -146,8 +151,22 @@ fn services_transports_and_tls_entries_are_read_one_by_one() {
     assert!(cfg.invalid.servers_transports.contains_key("t"));
     assert_eq!(cfg.tls.certificates.len(), 1);
     assert!(cfg.tls.options.contains_key("modern"));
-    assert!(cfg.invalid.tls_options.contains_key("broken"));
-    assert_eq!(r.issues.len(), 4, "{:?}", r.issues);
+    assert_eq!(
+        cfg.tls.options["modern"]
+            .client_auth
+            .as_ref()
+            .unwrap()
+            .ca_files,
+        ["ca.pem"]
+    );
+    // Each options set is typed on its own: an unknown key or a wrong type disables that set.
+    for name in ["broken", "typo", "wrongtype"] {
+        assert!(cfg.invalid.tls_options.contains_key(name), "{name}");
+        assert!(!cfg.tls.options.contains_key(name), "{name}");
+    }
+    let typo = r.issues.iter().find(|i| i.name == "typo").unwrap();
+    assert!(typo.message.contains("minVersoin"), "{typo}");
+    assert_eq!(r.issues.len(), 6, "{:?}", r.issues);
     let bad = r.issues.iter().find(|i| i.name == "bad").unwrap();
     assert_eq!(
         bad.key.as_deref(),

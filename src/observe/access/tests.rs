@@ -38,6 +38,7 @@ fn ping_route() -> Arc<Route> {
         middlewares: Box::new([]),
         service: Arc::new(Service::Internal(InternalService::Ping)),
         tls: false,
+        tls_options: 0,
         closed: None,
         metrics: Default::default(),
     })
