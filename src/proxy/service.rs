@@ -14,6 +14,7 @@ use super::error_pages;
 use super::forward::{self, ForwardedPolicy};
 use super::forward_auth;
 use super::internal;
+use super::mirror;
 use crate::middleware::{
     buffering, circuit_breaker, compress, retry, Flow, Middleware, RequestContext, RequestFacts,
 };
@@ -245,20 +246,38 @@ impl Proxy {
         };
         // The `errors` middlewares need the request after the response; no copy without them.
         let original = error_pages::capture(&route.middlewares[..applied], &parts);
+        // `mirroring` services on the way send their copies (boxed: rarely used) first.
+        let mut mirrorings = Vec::new();
+        let resolved = match answer {
+            Some(_) => Ok(None),
+            None => {
+                let now = std::time::Instant::now();
+                let service = route.service.resolve_mirrored(now, &mut mirrorings);
+                match mirrorings.is_empty() {
+                    true => Ok(service),
+                    false => Box::pin(mirror::dispatch(&mirrorings, &parts, &mut body, conn))
+                        .await
+                        .map(|()| service),
+                }
+            }
+        };
         let resp = match answer {
             Some(resp) => resp,
-            None => match route.service.resolve(std::time::Instant::now()) {
-                None | Some(Service::Weighted(_)) => ProxyError::NoEndpoint {
-                    service: route.service.name().to_string(),
+            None => match resolved {
+                Err(error) => error.into_response(),
+                Ok(None | Some(Service::Weighted(_) | Service::Failover(_) | Service::Mirroring(_))) => {
+                    ProxyError::NoEndpoint {
+                        service: route.service.name().to_string(),
+                    }
+                    .into_response()
                 }
-                .into_response(),
-                Some(Service::Closed(_)) => ProxyError::RouteClosed.into_response(),
-                Some(Service::Internal(service)) => match &self.observer {
+                Ok(Some(Service::Closed(_))) => ProxyError::RouteClosed.into_response(),
+                Ok(Some(Service::Internal(service))) => match &self.observer {
                     Some(o) => o.respond_internal(*service, &parts),
                     None => None,
                 }
                 .unwrap_or_else(|| internal::respond(*service, &parts, conn)),
-                Some(Service::LoadBalancer(lb)) => {
+                Ok(Some(Service::LoadBalancer(lb))) => {
                     // Middlewares wrapping the forward: buffering (which may send again per its
                     // retryExpression) around retry; no-ops without them.
                     let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
