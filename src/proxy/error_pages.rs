@@ -103,9 +103,7 @@ async fn page(
         | Some(Service::Weighted(_))
         | Some(Service::Failover(_))
         | Some(Service::Mirroring(_))
-        | Some(Service::Closed(_)) => {
-            Err("no server available".to_string())
-        }
+        | Some(Service::Closed(_)) => Err("no server available".to_string()),
     };
     match fetched {
         Ok(page) => {

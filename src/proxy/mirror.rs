@@ -61,7 +61,12 @@ pub async fn dispatch(
             Bytes::new()
         };
         for service in chosen {
-            send(service, copy_head(parts, mirroring.mirror_body), copy.clone(), *conn);
+            send(
+                service,
+                copy_head(parts, mirroring.mirror_body),
+                copy.clone(),
+                *conn,
+            );
         }
     }
     Ok(())
@@ -137,7 +142,10 @@ fn send(service: Arc<Service>, head: http::request::Parts, body: Bytes, conn: Co
                 }
             }
         };
-        if tokio::time::timeout(MIRROR_DEADLINE, exchange).await.is_err() {
+        if tokio::time::timeout(MIRROR_DEADLINE, exchange)
+            .await
+            .is_err()
+        {
             tracing::debug!(service = %service.name(), "mirrored request timed out");
         }
     });
@@ -174,7 +182,10 @@ mod tests {
 
     #[test]
     fn a_copy_without_body_announces_none() {
-        let (mut parts, ()) = Request::post("/x").body(()).unwrap_or_default().into_parts();
+        let (mut parts, ()) = Request::post("/x")
+            .body(())
+            .unwrap_or_default()
+            .into_parts();
         parts
             .headers
             .insert(header::CONTENT_LENGTH, http::HeaderValue::from_static("5"));

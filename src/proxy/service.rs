@@ -265,12 +265,13 @@ impl Proxy {
             Some(resp) => resp,
             None => match resolved {
                 Err(error) => error.into_response(),
-                Ok(None | Some(Service::Weighted(_) | Service::Failover(_) | Service::Mirroring(_))) => {
-                    ProxyError::NoEndpoint {
-                        service: route.service.name().to_string(),
-                    }
-                    .into_response()
+                Ok(
+                    None
+                    | Some(Service::Weighted(_) | Service::Failover(_) | Service::Mirroring(_)),
+                ) => ProxyError::NoEndpoint {
+                    service: route.service.name().to_string(),
                 }
+                .into_response(),
                 Ok(Some(Service::Closed(_))) => ProxyError::RouteClosed.into_response(),
                 Ok(Some(Service::Internal(service))) => match &self.observer {
                     Some(o) => o.respond_internal(*service, &parts),

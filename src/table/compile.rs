@@ -582,9 +582,7 @@ impl State<'_> {
             mirrors: mirrors.into_boxed_slice(),
             total: Default::default(),
             mirror_body: cfg.mirror_body.unwrap_or(true),
-            max_body_size: cfg
-                .max_body_size
-                .and_then(|size| u64::try_from(size).ok()),
+            max_body_size: cfg.max_body_size.and_then(|size| u64::try_from(size).ok()),
         })
     }
 

@@ -48,6 +48,8 @@ pub enum ProbeError {
     Status { status: StatusCode },
     #[error("connection closed before a response")]
     Closed,
+    #[error("stopped after {MAX_REDIRECTS} redirects")]
+    Redirects,
 }
 
 /// A prepared probe: everything derived from the config once, when the loop starts.
@@ -61,9 +63,16 @@ pub struct Probe {
     host_header: HeaderValue,
     headers: Vec<(HeaderName, HeaderValue)>,
     expected: Option<u16>,
+    /// Follow redirects (at most [`MAX_REDIRECTS`]) and judge the final answer (Traefik's default).
+    follow_redirects: bool,
     pub interval: Duration,
+    /// Interval while the server is down (`unhealthyInterval`, else `interval`).
+    pub unhealthy_interval: Duration,
     pub timeout: Duration,
 }
+
+/// Redirects a probe follows at most, as Go's HTTP client.
+pub const MAX_REDIRECTS: usize = 10;
 
 impl Probe {
     /// Prepares the probe of server `url` (`http://ip:port`, `https://…`, `h2c://…`) per `config`.
@@ -128,6 +137,11 @@ impl Probe {
         } else {
             None
         };
+        let interval = config
+            .interval
+            .map(|d| d.get())
+            .filter(|d| !d.is_zero())
+            .unwrap_or(DEFAULT_INTERVAL);
         Ok(Probe {
             host,
             port,
@@ -137,11 +151,14 @@ impl Probe {
             host_header,
             headers,
             expected: config.status,
-            interval: config
-                .interval
-                .map(|d| d.get())
-                .filter(|d| !d.is_zero())
-                .unwrap_or(DEFAULT_INTERVAL),
+            follow_redirects: config.follow_redirects.unwrap_or(true),
+            interval,
+            unhealthy_interval: match config.unhealthy_interval {
+                None => interval,
+                // Traefik: a non-positive unhealthyInterval means its default interval.
+                Some(d) if d.get().is_zero() => DEFAULT_INTERVAL,
+                Some(d) => d.get(),
+            },
             timeout: config
                 .timeout
                 .map(|d| d.get())
@@ -158,26 +175,32 @@ impl Probe {
     }
 
     async fn exchange(&self) -> Result<(), ProbeError> {
-        let addr = format!("{}:{}", self.host, self.port);
-        let tcp = TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|source| ProbeError::Connect {
-                addr: addr.clone(),
-                source,
-            })?;
-        let _ = tcp.set_nodelay(true);
-        let status = match &self.tls {
-            None => self.send(tcp).await?,
-            Some((config, name)) => {
-                let tls = tokio_rustls::TlsConnector::from(Arc::clone(config))
-                    .connect(name.clone(), tcp)
-                    .await
-                    .map_err(|source| ProbeError::Tls { addr, source })?;
-                self.send(tls).await?
+        let mut hop = Hop {
+            host: self.host.clone(),
+            port: self.port,
+            tls: self.tls.clone(),
+            method: self.method.clone(),
+            uri: self.uri.clone(),
+            host_header: self.host_header.clone(),
+        };
+        let mut redirects = 0;
+        let status = loop {
+            let (status, location) = self.exchange_once(&hop).await?;
+            if !self.follow_redirects || !is_followed(status) {
+                break status;
             }
+            let Some(location) = location else {
+                break status;
+            };
+            if redirects == MAX_REDIRECTS {
+                return Err(ProbeError::Redirects);
+            }
+            redirects += 1;
+            hop = hop.redirected(status, &location)?;
         };
         let ok = match self.expected {
             Some(code) => status.as_u16() == code,
+            // Traefik: anything from 200 to 399.
             None => status.is_success() || status.is_redirection(),
         };
         if ok {
@@ -187,16 +210,38 @@ impl Probe {
         }
     }
 
-    async fn send<IO>(&self, io: IO) -> Result<StatusCode, ProbeError>
+    /// One request on a fresh connection: the status and the `Location` header.
+    async fn exchange_once(&self, hop: &Hop) -> Result<(StatusCode, Option<String>), ProbeError> {
+        let addr = format!("{}:{}", hop.host, hop.port);
+        let tcp = TcpStream::connect((hop.host.as_str(), hop.port))
+            .await
+            .map_err(|source| ProbeError::Connect {
+                addr: addr.clone(),
+                source,
+            })?;
+        let _ = tcp.set_nodelay(true);
+        match &hop.tls {
+            None => self.send(tcp, hop).await,
+            Some((config, name)) => {
+                let tls = tokio_rustls::TlsConnector::from(Arc::clone(config))
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|source| ProbeError::Tls { addr, source })?;
+                self.send(tls, hop).await
+            }
+        }
+    }
+
+    async fn send<IO>(&self, io: IO, hop: &Hop) -> Result<(StatusCode, Option<String>), ProbeError>
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
         let mut request = Request::new(Empty::<Bytes>::new());
-        *request.method_mut() = self.method.clone();
-        *request.uri_mut() = self.uri.clone();
+        *request.method_mut() = hop.method.clone();
+        *request.uri_mut() = hop.uri.clone();
         let headers = request.headers_mut();
-        headers.insert(http::header::HOST, self.host_header.clone());
+        headers.insert(http::header::HOST, hop.host_header.clone());
         headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
         headers.insert(
             http::header::USER_AGENT,
@@ -222,7 +267,97 @@ impl Probe {
                 }
             }
         };
-        Ok(response.status())
+        let location = response
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok((response.status(), location))
+    }
+}
+
+/// Where one request of a probe goes (the server, or where a redirect pointed).
+struct Hop {
+    host: String,
+    port: u16,
+    tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    method: Method,
+    uri: Uri,
+    host_header: HeaderValue,
+}
+
+/// Redirect statuses Go's client follows.
+fn is_followed(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+impl Hop {
+    /// The next hop after a redirect to `location`, as Go's client: relative to the current URL;
+    /// 301/302/303 turn the method into GET (HEAD stays); a relative target keeps the `Host`.
+    fn redirected(self, status: StatusCode, location: &str) -> Result<Hop, ProbeError> {
+        let bad = || ProbeError::InvalidTarget {
+            url: location.to_string(),
+            reason: "unusable redirect location",
+        };
+        let method = match status.as_u16() {
+            301..=303 if self.method != Method::HEAD => Method::GET,
+            _ => self.method.clone(),
+        };
+        let absolute = location
+            .split_once("://")
+            .is_some_and(|(scheme, _)| scheme.bytes().all(|b| b.is_ascii_alphabetic()));
+        if !absolute {
+            // Relative: same server; a path relative to the current one is resolved against it.
+            let path = if location.starts_with('/') {
+                location.to_string()
+            } else {
+                let current = self.uri.path();
+                let dir = current.rfind('/').map_or("/", |i| &current[..=i]);
+                format!("{dir}{location}")
+            };
+            return Ok(Hop {
+                method,
+                uri: path.parse().map_err(|_| bad())?,
+                ..self
+            });
+        }
+        let target: Uri = location.parse().map_err(|_| bad())?;
+        let authority = target.authority().ok_or_else(bad)?;
+        let https = match target.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return Err(bad()),
+        };
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let tls = match (https, self.tls) {
+            (false, _) => None,
+            (true, current) => {
+                let config = match current {
+                    Some((config, _)) => config,
+                    None => insecure_tls_config()?,
+                };
+                let name = ServerName::try_from(host.clone()).map_err(|_| bad())?;
+                Some((config, name))
+            }
+        };
+        let path = target
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .parse()
+            .map_err(|_| bad())?;
+        Ok(Hop {
+            host_header: HeaderValue::from_str(authority.as_str()).map_err(|_| bad())?,
+            host,
+            port,
+            tls,
+            method,
+            uri: path,
+        })
     }
 }
 
