@@ -273,4 +273,6 @@ pub struct RoutingTable {
 }
 
 #[cfg(test)]
+mod service_tests;
+#[cfg(test)]
 mod tests;
