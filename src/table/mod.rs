@@ -83,9 +83,9 @@ impl Service {
             match service {
                 Service::Weighted(w) => service = w.pick(now)?,
                 Service::Failover(f) => {
-                    service = if f.main.is_up(now) {
+                    service = if f.main.is_up() {
                         &f.main
-                    } else if f.fallback.is_up(now) {
+                    } else if f.fallback.is_up() {
                         &f.fallback
                     } else {
                         return None;
@@ -107,11 +107,11 @@ impl Service {
     /// with a server in rotation that no active health check marked down; a weighted service
     /// with a child up (any child without `healthCheck`); a failover with its main or fallback
     /// up; a mirroring service as its main one.
-    pub fn is_up(&self, now: Instant) -> bool {
-        self.is_up_within(now, 16)
+    pub fn is_up(&self) -> bool {
+        self.is_up_within(16)
     }
 
-    fn is_up_within(&self, now: Instant, depth: u8) -> bool {
+    fn is_up_within(&self, depth: u8) -> bool {
         let Some(depth) = depth.checked_sub(1) else {
             return false;
         };
@@ -121,11 +121,9 @@ impl Service {
                 .children
                 .iter()
                 .zip(w.balancer.endpoints())
-                .any(|(child, slot)| slot.weight > 0 && child.is_up_within(now, depth)),
-            Service::Failover(f) => {
-                f.main.is_up_within(now, depth) || f.fallback.is_up_within(now, depth)
-            }
-            Service::Mirroring(m) => m.main.is_up_within(now, depth),
+                .any(|(child, slot)| slot.weight > 0 && child.is_up_within(depth)),
+            Service::Failover(f) => f.main.is_up_within(depth) || f.fallback.is_up_within(depth),
+            Service::Mirroring(m) => m.main.is_up_within(depth),
             Service::Internal(_) => true,
             Service::Closed(_) => false,
         }
@@ -151,7 +149,7 @@ impl WeightedService {
         let mut count = 0;
         if self.health_check {
             for (i, child) in self.children.iter().enumerate() {
-                if count < down.len() && !child.is_up(now) {
+                if count < down.len() && !child.is_up() {
                     down[count] = i;
                     count += 1;
                 }
