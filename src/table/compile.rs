@@ -597,6 +597,13 @@ impl State<'_> {
             let service = self
                 .service(&child.name)
                 .map_err(|e| format!("service {:?} {e}", child.name))?;
+            if cfg.health_check.is_some() && !self.reports_health(&child.name) {
+                // As Traefik: with healthCheck, every child must report its health.
+                return Err(format!(
+                    "child service {:?} of {name:?} has no healthCheck to report its status",
+                    child.name
+                ));
+            }
             children.push(service);
             slots.push(Endpoint {
                 url: child.name.clone(),

@@ -125,6 +125,18 @@ fn weighted_with_health_check_skips_children_that_are_down() {
 }
 
 #[test]
+fn weighted_with_health_check_needs_children_that_report_their_health() {
+    let front = "      weighted:\n        healthCheck: {}\n        services: [{name: main}, {name: plain}]\n";
+    let c = compile_yaml(&with_front(front), &EndpointRegistry::default());
+    assert!(c.table.routes["r"].closed.is_some());
+    assert!(
+        c.issues[0].message.contains("has no healthCheck"),
+        "{:?}",
+        c.issues
+    );
+}
+
+#[test]
 fn weighted_without_health_check_keeps_picking_every_child() {
     let endpoints = EndpointRegistry::default();
     let front = "      weighted:\n        services: [{name: main}, {name: spare}]\n";
