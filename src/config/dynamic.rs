@@ -311,6 +311,9 @@ pub struct StickyCookieConfig {
 pub struct WeightedConfig {
     #[serde(default)]
     pub services: Vec<WeightedServiceRef>,
+    /// Sticky sessions across the children (the cookie names a child service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticky: Option<StickyConfig>,
     /// Present (even empty): children without a healthy server are skipped, and the service
     /// reports its own health (any child up) to its parents.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -20,7 +20,7 @@ use crate::middleware::{
 };
 use crate::observe::Observer;
 use crate::rules::RequestView;
-use crate::table::{Route, RoutingTable, Service};
+use crate::table::{Route, RoutingTable, Service, Walk};
 use crate::upstream::UpstreamPool;
 
 /// What the entrypoint knows about a client connection.
@@ -247,15 +247,15 @@ impl Proxy {
         // The `errors` middlewares need the request after the response; no copy without them.
         let original = error_pages::capture(&route.middlewares[..applied], &parts);
         // `mirroring` services on the way send their copies (boxed: rarely used) first.
-        let mut mirrorings = Vec::new();
+        let mut walk = Walk::default();
         let resolved = match answer {
             Some(_) => Ok(None),
             None => {
                 let now = std::time::Instant::now();
-                let service = route.service.resolve_mirrored(now, &mut mirrorings);
-                match mirrorings.is_empty() {
+                let service = route.service.walk(now, Some(&parts.headers), &mut walk);
+                match walk.mirrors.is_empty() {
                     true => Ok(service),
-                    false => Box::pin(mirror::dispatch(&mirrorings, &parts, &mut body, conn))
+                    false => Box::pin(mirror::dispatch(&walk.mirrors, &parts, &mut body, conn))
                         .await
                         .map(|()| service),
                 }
@@ -299,6 +299,11 @@ impl Proxy {
                 }
             },
         };
+        let mut resp = resp;
+        // Sticky `weighted` services that picked anew pin the client (as Traefik, whatever the answer).
+        for cookie in walk.cookies.drain(..) {
+            resp.headers_mut().append(http::header::SET_COOKIE, cookie);
+        }
         let resp =
             error_pages::apply(&route.middlewares[..applied], original.as_ref(), resp, conn).await;
         circuit_breaker::record(&route.middlewares[..applied], started, resp.status());

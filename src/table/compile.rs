@@ -166,6 +166,15 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
     out
 }
 
+/// A child's name as its parent's provider wrote it (without the `@provider` the merge added when
+/// it is the parent's own): what Traefik hashes into a weighted service's sticky cookie.
+fn written_name<'n>(child: &'n str, parent: &str) -> &'n str {
+    match (child.rsplit_once('@'), parent.rsplit_once('@')) {
+        (Some((bare, provider)), Some((_, own))) if provider == own => bare,
+        _ => child,
+    }
+}
+
 /// Traefik order: higher priority first; equal priorities by name for a stable result.
 fn sort_by_priority(routes: &mut [Arc<Route>]) {
     routes.sort_by(|a, b| {
@@ -606,15 +615,20 @@ impl State<'_> {
             }
             children.push(service);
             slots.push(Endpoint {
-                url: child.name.clone(),
+                url: written_name(&child.name, name).to_string(),
                 weight: child.weight.unwrap_or(1),
                 draining: false,
                 state: Arc::new(EndpointState::new()),
             });
         }
+        let sticky = cfg
+            .sticky
+            .as_ref()
+            .and_then(|s| s.cookie.as_ref())
+            .map(|cookie| StickyCookie::new(name, cookie));
         Ok(WeightedService {
             name: name.to_string(),
-            balancer: Balancer::with_cursor(slots, None, self.ctx.endpoints.cursor(name)),
+            balancer: Balancer::with_cursor(slots, sticky, self.ctx.endpoints.cursor(name)),
             children: children.into_boxed_slice(),
             health_check: cfg.health_check.is_some(),
         })

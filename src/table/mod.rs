@@ -67,21 +67,24 @@ impl Service {
     /// load balancer or an internal service). `None` when nothing can answer (a weighted service
     /// with nothing to pick, a failover whose main and fallback are both down).
     pub fn resolve(self: &Arc<Self>, now: Instant) -> Option<&Service> {
-        self.resolve_mirrored(now, &mut Vec::new())
+        self.walk(now, None, &mut Walk::default())
     }
 
-    /// `resolve`, also collecting the `mirroring` services met on the way (outermost first), whose
-    /// mirrors get a copy of the request. `mirrors` does not allocate unless one is met.
-    pub fn resolve_mirrored<'s>(
+    /// `resolve` for a request: a sticky `weighted` service honours its cookie in `headers`
+    /// (the request's) and leaves the `Set-Cookie` to send in `walk.cookies`; the `mirroring` services met on the
+    /// way (outermost first), whose mirrors get a copy of the request, are left in
+    /// `walk.mirrors`. Nothing allocates unless a mirroring service or a new cookie is met.
+    pub fn walk<'s>(
         &'s self,
         now: Instant,
-        mirrors: &mut Vec<&'s MirroringService>,
+        headers: Option<&http::HeaderMap>,
+        walk: &mut Walk<'s>,
     ) -> Option<&'s Service> {
         let mut service: &Service = self;
         // compile() rejects cycles; the bound is a second guard.
         for _ in 0..16 {
             match service {
-                Service::Weighted(w) => service = w.pick(now)?,
+                Service::Weighted(w) => service = w.pick(now, headers, &mut walk.cookies)?,
                 Service::Failover(f) => {
                     service = if f.main.is_up() {
                         &f.main
@@ -92,7 +95,7 @@ impl Service {
                     }
                 }
                 Service::Mirroring(m) => {
-                    mirrors.push(m);
+                    walk.mirrors.push(m);
                     service = &m.main;
                 }
                 Service::LoadBalancer(_) | Service::Internal(_) | Service::Closed(_) => {
@@ -142,9 +145,15 @@ pub struct WeightedService {
 }
 
 impl WeightedService {
-    /// The next child by weight; with `healthCheck`, children that are down are skipped (at
-    /// most 64 of them are tracked; a larger service skips only the first 64 it finds down).
-    fn pick(&self, now: Instant) -> Option<&Service> {
+    /// The next child by weight (or the one its sticky cookie names); with `healthCheck`,
+    /// children that are down are skipped (at most 64 of them are tracked; a larger service skips
+    /// only the first 64 it finds down).
+    fn pick(
+        &self,
+        now: Instant,
+        headers: Option<&http::HeaderMap>,
+        cookies: &mut Vec<http::HeaderValue>,
+    ) -> Option<&Service> {
         let mut down = [usize::MAX; 64];
         let mut count = 0;
         if self.health_check {
@@ -155,9 +164,27 @@ impl WeightedService {
                 }
             }
         }
-        let picked = self.balancer.pick(now, &down[..count])?;
+        let cookie = match (self.balancer.sticky(), headers) {
+            (Some(sticky), Some(headers)) => sticky.value_in(headers),
+            _ => None,
+        };
+        let (picked, set_cookie) = self.balancer.pick_sticky(now, cookie, &down[..count])?;
+        if set_cookie {
+            if let Some(value) = self.balancer.set_cookie(picked) {
+                cookies.push(value.clone());
+            }
+        }
         self.children.get(picked).map(|c| &**c)
     }
+}
+
+/// What resolving a service for one request reads and leaves (see [`Service::walk`]).
+#[derive(Debug, Default)]
+pub struct Walk<'s> {
+    /// `mirroring` services met, outermost first.
+    pub mirrors: Vec<&'s MirroringService>,
+    /// `Set-Cookie` values of sticky weighted services that picked anew.
+    pub cookies: Vec<http::HeaderValue>,
 }
 
 /// A `failover` service: its main service while that is up, else the fallback.

@@ -154,10 +154,10 @@ fn mirroring_answers_with_its_main_service_and_counts_percentages_as_traefik() {
     let c = compile_yaml(&with_front(front), &EndpointRegistry::default());
     assert!(c.issues.is_empty(), "{:?}", c.issues);
     let front_service = &c.table.services["front"];
-    let mut met = Vec::new();
-    let answering = front_service.resolve_mirrored(Instant::now(), &mut met);
+    let mut walk = Walk::default();
+    let answering = front_service.walk(Instant::now(), None, &mut walk);
     assert_eq!(answering.map(|s| s.name()), Some("main"));
-    let Some(mirroring) = met.first() else {
+    let Some(mirroring) = walk.mirrors.first() else {
         panic!("mirroring not met");
     };
     let mut copies = Vec::new();
@@ -205,4 +205,35 @@ fn a_service_with_two_kinds_is_refused() {
         "      failover: {service: main, fallback: spare}\n      mirroring: {service: main}\n";
     let c = compile_yaml(&with_front(front), &EndpointRegistry::default());
     assert!(c.table.routes["r"].closed.is_some());
+}
+
+#[test]
+fn sticky_weighted_pins_a_child_by_its_written_name() {
+    let front = "      weighted:\n        sticky: {cookie: {name: pin}}\n        services: [{name: main}, {name: spare}]\n";
+    let c = compile_yaml(&with_front(front), &EndpointRegistry::default());
+    assert!(c.issues.is_empty(), "{:?}", c.issues);
+    let front_service = &c.table.services["front"];
+    // No cookie: a pick, and the cookie naming it (16 hex digits of SHA-256 of "main").
+    let mut walk = Walk::default();
+    let first = front_service.walk(Instant::now(), Some(&http::HeaderMap::new()), &mut walk);
+    assert_eq!(first.map(|s| s.name()), Some("main"));
+    let main_value = crate::balance::sticky::server_cookie_value("main");
+    assert_eq!(
+        walk.cookies.first().and_then(|v| v.to_str().ok()),
+        Some(format!("pin={main_value}; Path=/").as_str())
+    );
+    // The cookie of `spare` keeps the client there, without a new Set-Cookie.
+    let mut headers = http::HeaderMap::new();
+    let spare_value = crate::balance::sticky::server_cookie_value("spare");
+    headers.insert(
+        http::header::COOKIE,
+        http::HeaderValue::from_str(&format!("pin={spare_value}"))
+            .unwrap_or_else(|_| unreachable!()),
+    );
+    for _ in 0..3 {
+        let mut walk = Walk::default();
+        let picked = front_service.walk(Instant::now(), Some(&headers), &mut walk);
+        assert_eq!(picked.map(|s| s.name()), Some("spare"));
+        assert!(walk.cookies.is_empty());
+    }
 }
