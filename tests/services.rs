@@ -219,3 +219,51 @@ async fn sticky_cookie_attributes_as_traefik_writes_them() {
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn with_a_flush_interval_each_chunk_still_goes_out_as_it_arrives() {
+    use http_body::Frame;
+    use http_body_util::StreamBody;
+    type Chunk = Result<Frame<Bytes>, std::convert::Infallible>;
+    let addr = serve_fn(|_req: Request<hyper::body::Incoming>| async move {
+        let (tx, rx) = mpsc::channel::<Chunk>(2);
+        tokio::spawn(async move {
+            let _ = tx.send(Ok(Frame::data(Bytes::from_static(b"first")))).await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let _ = tx
+                .send(Ok(Frame::data(Bytes::from_static(b"second"))))
+                .await;
+        });
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        });
+        http::Response::new(StreamBody::new(stream))
+    })
+    .await;
+    let extra = "        responseForwarding:\n          flushInterval: 10s\n";
+    let gw = gateway(&route_yaml(
+        "PathPrefix(`/`)",
+        &[format!("http://{addr}")],
+        extra,
+    ))
+    .await;
+    let started = Instant::now();
+    let resp = client()
+        .request(
+            Request::get(gw.url("/"))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.into_body();
+    let first = tokio::time::timeout(Duration::from_secs(2), body.frame())
+        .await
+        .expect("the first chunk waited for the second")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.into_data().unwrap(), Bytes::from_static(b"first"));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    gw.stop().await;
+}
