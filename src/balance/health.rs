@@ -213,6 +213,8 @@ impl Hysteresis {
 }
 
 #[cfg(test)]
+mod grpc_tests;
+#[cfg(test)]
 mod redirect_tests;
 #[cfg(test)]
 mod tests;

@@ -251,7 +251,7 @@ pub struct HealthCheckConfig {
     pub unhealthy_interval: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
-    /// `http` (default) or `grpc`; swarmgate only probes over HTTP, so `grpc` is refused.
+    /// `http` (default) or `grpc` (the gRPC health protocol); anything else is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
     /// Follow redirects and judge the final answer (Traefik's default: true).

@@ -640,11 +640,9 @@ impl State<'_> {
         lb: &LoadBalancerConfig,
     ) -> Result<LoadBalancedService, String> {
         if let Some(mode) = lb.health_check.as_ref().and_then(|h| h.mode.as_deref()) {
-            if !mode.eq_ignore_ascii_case("http") {
+            if mode != "http" && mode != "grpc" {
                 // Fail closed: a health check swarmgate cannot run never leaves a server "up".
-                return Err(format!(
-                    "healthCheck.mode {mode:?} is not supported (swarmgate probes over HTTP only)"
-                ));
+                return Err(format!("healthCheck.mode {mode:?} is not http or grpc"));
             }
         }
         let transport_cfg = match &lb.servers_transport {

@@ -183,7 +183,7 @@ fn mirror_percent_out_of_range_and_unknown_mirrors_close_the_router() {
 }
 
 #[test]
-fn a_grpc_health_check_is_refused_not_skipped() {
+fn an_unknown_health_check_mode_is_refused_not_skipped() {
     let yaml = r#"
 http:
   routers:
@@ -192,7 +192,7 @@ http:
     s:
       loadBalancer:
         servers: [{url: "http://10.0.0.1"}]
-        healthCheck: {mode: grpc}
+        healthCheck: {mode: tcp}
 "#;
     let c = compile_yaml(yaml, &EndpointRegistry::default());
     assert!(c.table.routes["r"].closed.is_some());

@@ -1,7 +1,7 @@
 //! One health-check probe: a fresh connection per check (so it also proves the server still accepts), one request,
 //! status judged, connection dropped. Plain HTTP/1.1 over TCP; `https` uses rustls **without certificate
 //! verification** (health checks only: they talk to task IPs whose certificates rarely name them; no request data
-//! is at stake).
+//! is at stake). `mode: grpc` asks `grpc.health.v1.Health/Check` over HTTP/2 instead (h2c, or TLS offering `h2`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +50,8 @@ pub enum ProbeError {
     Closed,
     #[error("stopped after {MAX_REDIRECTS} redirects")]
     Redirects,
+    #[error("gRPC health check failed: {reason}")]
+    Grpc { reason: String },
 }
 
 /// A prepared probe: everything derived from the config once, when the loop starts.
@@ -65,6 +67,8 @@ pub struct Probe {
     expected: Option<u16>,
     /// Follow redirects (at most [`MAX_REDIRECTS`]) and judge the final answer (Traefik's default).
     follow_redirects: bool,
+    /// `mode: grpc`: the gRPC Health Checking Protocol v1 over HTTP/2 instead of an HTTP request.
+    grpc: bool,
     pub interval: Duration,
     /// Interval while the server is down (`unhealthyInterval`, else `interval`).
     pub unhealthy_interval: Duration,
@@ -130,10 +134,20 @@ impl Probe {
                 HeaderValue::from_str(value).map_err(|_| bad())?,
             ));
         }
+        let grpc = match config.mode.as_deref() {
+            None | Some("http") => false,
+            Some("grpc") => true,
+            Some(_) => return Err(invalid("mode must be http or grpc")),
+        };
         let tls = if https {
             let sni = config.hostname.clone().unwrap_or_else(|| host.clone());
             let name = ServerName::try_from(sni).map_err(|_| invalid("invalid TLS server name"))?;
-            Some((insecure_tls_config()?, name))
+            let config = if grpc {
+                grpc_tls_config()?
+            } else {
+                insecure_tls_config()?
+            };
+            Some((config, name))
         } else {
             None
         };
@@ -152,6 +166,7 @@ impl Probe {
             headers,
             expected: config.status,
             follow_redirects: config.follow_redirects.unwrap_or(true),
+            grpc,
             interval,
             unhealthy_interval: match config.unhealthy_interval {
                 None => interval,
@@ -175,6 +190,9 @@ impl Probe {
     }
 
     async fn exchange(&self) -> Result<(), ProbeError> {
+        if self.grpc {
+            return self.grpc_check().await;
+        }
         let mut hop = Hop {
             host: self.host.clone(),
             port: self.port,
@@ -207,6 +225,34 @@ impl Probe {
             Ok(())
         } else {
             Err(ProbeError::Status { status })
+        }
+    }
+
+    /// `grpc.health.v1.Health/Check` for the whole server (empty service name), as Traefik:
+    /// healthy when the answer is `SERVING`.
+    async fn grpc_check(&self) -> Result<(), ProbeError> {
+        let addr = format!("{}:{}", self.host, self.port);
+        let tcp = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|source| ProbeError::Connect {
+                addr: addr.clone(),
+                source,
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let authority = if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            addr.clone()
+        };
+        match &self.tls {
+            None => grpc_exchange(tcp, "http", &authority).await,
+            Some((config, name)) => {
+                let tls = tokio_rustls::TlsConnector::from(Arc::clone(config))
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|source| ProbeError::Tls { addr, source })?;
+                grpc_exchange(tls, "https", &authority).await
+            }
         }
     }
 
@@ -359,6 +405,117 @@ impl Hop {
             uri: path,
         })
     }
+}
+
+/// The gRPC health request and its answer over one HTTP/2 connection.
+async fn grpc_exchange<IO>(io: IO, scheme: &str, authority: &str) -> Result<(), ProbeError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    use http_body_util::BodyExt;
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(io),
+    )
+    .await?;
+    let conn = tokio::spawn(conn);
+    // An empty HealthCheckRequest: not compressed, length 0.
+    let body = http_body_util::Full::new(Bytes::from_static(&[0, 0, 0, 0, 0]));
+    let request = Request::post(format!("{scheme}://{authority}{GRPC_HEALTH_PATH}"))
+        .header(http::header::CONTENT_TYPE, "application/grpc")
+        .header(http::header::TE, "trailers")
+        .header(http::header::USER_AGENT, "swarmgate-healthcheck")
+        .body(body)
+        .map_err(|_| ProbeError::InvalidTarget {
+            url: authority.to_string(),
+            reason: "not a usable gRPC authority",
+        })?;
+    let result = async {
+        let response = sender.send_request(request).await?;
+        let (head, body) = response.into_parts();
+        if head.status != StatusCode::OK {
+            return Err(ProbeError::Status {
+                status: head.status,
+            });
+        }
+        let limited = http_body_util::Limited::new(body, 64 * 1024);
+        let collected = limited.collect().await.map_err(|_| ProbeError::Grpc {
+            reason: "unreadable answer".to_string(),
+        })?;
+        let grpc_status = collected
+            .trailers()
+            .and_then(|t| t.get("grpc-status"))
+            .or_else(|| head.headers.get("grpc-status"))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match grpc_status.as_deref() {
+            Some("0") => {}
+            Some("12") => {
+                return Err(ProbeError::Grpc {
+                    reason: "the server does not implement the health protocol".to_string(),
+                })
+            }
+            other => {
+                return Err(ProbeError::Grpc {
+                    reason: format!("grpc-status {}", other.unwrap_or("missing")),
+                })
+            }
+        }
+        match serving_status(&collected.to_bytes()) {
+            Some(1) => Ok(()),
+            status => Err(ProbeError::Grpc {
+                reason: format!("health status {} (not SERVING)", status.unwrap_or(0)),
+            }),
+        }
+    }
+    .await;
+    conn.abort();
+    result
+}
+
+/// The gRPC health service's method.
+const GRPC_HEALTH_PATH: &str = "/grpc.health.v1.Health/Check";
+
+/// The `status` (field 1, an enum) of a length-prefixed `HealthCheckResponse`; `None` when the
+/// message cannot be read (absent field: 0, UNKNOWN).
+fn serving_status(message: &[u8]) -> Option<u64> {
+    let (&compressed, rest) = message.split_first()?;
+    if compressed != 0 || rest.len() < 4 {
+        return None;
+    }
+    let (len, mut fields) = rest.split_at(4);
+    let len = u32::from_be_bytes(len.try_into().ok()?) as usize;
+    fields = fields.get(..len)?;
+    let mut status = 0;
+    while let Some((&key, rest)) = fields.split_first() {
+        let (value, rest) = varint(rest)?;
+        match key {
+            0x08 => status = value,
+            // Any other varint field is skipped; other wire types are not in this message.
+            k if k & 7 == 0 => {}
+            _ => return None,
+        }
+        fields = rest;
+    }
+    Some(status)
+}
+
+fn varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((value, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
+/// TLS for a gRPC probe: as the HTTP probe's, offering only `h2`.
+fn grpc_tls_config() -> Result<Arc<rustls::ClientConfig>, ProbeError> {
+    let mut config = (*insecure_tls_config()?).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(Arc::new(config))
 }
 
 fn insecure_tls_config() -> Result<Arc<rustls::ClientConfig>, ProbeError> {
