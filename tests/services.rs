@@ -267,3 +267,20 @@ async fn with_a_flush_interval_each_chunk_still_goes_out_as_it_arrives() {
     assert!(started.elapsed() < Duration::from_secs(2));
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn without_max_body_size_a_huge_body_is_not_held_for_the_mirrors() {
+    let main = backend("main").await;
+    let (mirror, mut seen) = mirror_backend(Duration::ZERO).await;
+    let gw = gateway(&mirroring_yaml(&main.url(), &[(&mirror, 100)], "")).await;
+    let big = vec![b'x'; 17 * 1024 * 1024];
+    let req = Request::post(gw.url("/upload"))
+        .body(Full::new(Bytes::from(big)))
+        .unwrap();
+    let reply = send(&client(), req).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body.len(), "main\n".len() + 17 * 1024 * 1024);
+    let copy = tokio::time::timeout(Duration::from_millis(500), seen.recv()).await;
+    assert!(copy.is_err(), "a 17 MiB body was mirrored");
+    gw.stop().await;
+}

@@ -7,7 +7,9 @@
 //! Differences, all so a mirror can never slow or fail the main request: copies are sent in
 //! their own tasks as soon as the body is known, not after the main answer; at most
 //! [`MAX_IN_FLIGHT`] copies run at once (more are dropped, logged at debug), each bounded by
-//! [`MIRROR_DEADLINE`]; with `mirrorBody: false` the copy carries no body and no
+//! [`MIRROR_DEADLINE`]; an unbounded `maxBodySize` (the default) copies at most
+//! [`DEFAULT_MAX_BODY`] bytes (a larger request is not mirrored, never held whole in memory);
+//! with `mirrorBody: false` the copy carries no body and no
 //! `Content-Length` (Traefik's copy would announce a body it cannot send).
 
 use std::sync::{Arc, OnceLock};
@@ -28,6 +30,9 @@ use crate::table::{MirroringService, Service};
 pub const MAX_IN_FLIGHT: usize = 512;
 /// How long one mirrored exchange (request and the whole answer) may take.
 pub const MIRROR_DEADLINE: Duration = Duration::from_secs(30);
+/// The body size mirrored at most when `maxBodySize` is left unbounded (Traefik's default `-1`
+/// would hold any upload in memory): a larger request goes to the main service only.
+pub const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
 
 fn permits() -> &'static Arc<Semaphore> {
     static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
@@ -50,7 +55,8 @@ pub async fn dispatch(
             continue;
         }
         let copy = if mirroring.mirror_body {
-            match read_bounded(body, mirroring.max_body_size).await? {
+            let max = mirroring.max_body_size.unwrap_or(DEFAULT_MAX_BODY);
+            match read_bounded(body, Some(max)).await? {
                 Some(bytes) => bytes,
                 None => {
                     tracing::debug!(service = %mirroring.name, "no mirroring: request body larger than maxBodySize");
