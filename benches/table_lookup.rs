@@ -49,7 +49,7 @@ fn config(n: usize) -> DynamicConfig {
                 servers: vec![ServerConfig::new("http://10.0.0.1:80")],
                 ..Default::default()
             }),
-            weighted: None,
+            ..Default::default()
         },
     );
     cfg

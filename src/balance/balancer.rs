@@ -167,6 +167,14 @@ impl Balancer {
         self.pick(now, exclude).map(|idx| (idx, true))
     }
 
+    /// Whether a server in rotation is up for the active health check (what Traefik propagates
+    /// to `failover` and health-checked `weighted` parents). Scans the endpoints.
+    pub fn has_active_up(&self) -> bool {
+        self.endpoints
+            .iter()
+            .any(|e| e.in_rotation() && e.state.is_active_up())
+    }
+
     /// The sticky cookie configuration, if any.
     pub fn sticky(&self) -> Option<&StickyCookie> {
         self.sticky.as_ref().map(|s| &s.cookie)

@@ -4,7 +4,8 @@
 //!
 //! Rules: a probe succeeds on 2xx/3xx (or exactly `status` when set); `fall` consecutive failures (default 1, as
 //! Traefik) take an up server down, `rise` consecutive successes (default 1) bring a down server back. The first
-//! probe runs at once, then every `interval` (default 30 s), each bounded by `timeout` (default 5 s). Transitions are
+//! probe runs at once, then every `interval` (default 30 s; `unhealthyInterval` while the server is
+//! down), redirects followed unless `followRedirects: false` (as Traefik), each bounded by `timeout` (default 5 s). Transitions are
 //! logged at info level ("server up" / "server down"). A server with no health check is up: when a target leaves
 //! the checker, its state is set back to up. See [`probe`] for the wire details (https without verification).
 
@@ -145,10 +146,9 @@ async fn check_loop(
     mut hysteresis: Hysteresis,
     state: Arc<EndpointState>,
 ) {
-    let mut ticker = tokio::time::interval(probe.interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next = tokio::time::Instant::now();
     loop {
-        ticker.tick().await;
+        tokio::time::sleep_until(next).await;
         let result = probe.check().await;
         let up = state.is_active_up();
         match (&result, hysteresis.observe(up, result.is_ok())) {
@@ -164,6 +164,17 @@ async fn check_loop(
                 tracing::debug!(service = %service, endpoint = %url, %error, "health check failed");
             }
             _ => {}
+        }
+        // Traefik checks servers that are down at `unhealthyInterval`.
+        let wait = if state.is_active_up() {
+            probe.interval
+        } else {
+            probe.unhealthy_interval
+        };
+        next += wait;
+        let now = tokio::time::Instant::now();
+        if next < now {
+            next = now + wait;
         }
     }
 }
@@ -201,6 +212,10 @@ impl Hysteresis {
     }
 }
 
+#[cfg(test)]
+mod grpc_tests;
+#[cfg(test)]
+mod redirect_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

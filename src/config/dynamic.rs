@@ -127,6 +127,62 @@ pub struct ServiceConfig {
     pub load_balancer: Option<LoadBalancerConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weighted: Option<WeightedConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirroring: Option<MirroringConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverConfig>,
+}
+
+/// `mirroring` service: `service` answers; each mirror gets a copy of `percent` % of the requests
+/// (fire and forget). Traefik's defaults: `mirrorBody: true`, `maxBodySize: -1` (unbounded).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MirroringConfig {
+    pub service: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_body: Option<bool>,
+    /// Largest body copied to the mirrors; a larger request is not mirrored. Negative: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<MirrorRef>,
+    /// Present (even empty): the service reports its main service's health to its parents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<EmptyHealthCheck>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MirrorRef {
+    pub name: String,
+    #[serde(default)]
+    pub percent: i64,
+}
+
+/// `failover` service: `service` while it has a healthy server, else `fallback`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailoverConfig {
+    pub service: String,
+    pub fallback: String,
+    /// Present (even empty): the service reports its health (main or fallback up) to its parents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<EmptyHealthCheck>,
+}
+
+/// The `healthCheck: {}` of a service made of services: it has no options, only presence.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyHealthCheck {}
+
+/// `loadBalancer.responseForwarding`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResponseForwardingConfig {
+    /// Accepted for compatibility: swarmgate writes each response chunk as it arrives
+    /// (as Traefik with a negative interval), so there is nothing to flush later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush_interval: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,6 +199,8 @@ pub struct LoadBalancerConfig {
     /// Name of a `serversTransports` entry (or `name@provider`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub servers_transport: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_forwarding: Option<ResponseForwardingConfig>,
 }
 
 impl Default for LoadBalancerConfig {
@@ -153,6 +211,7 @@ impl Default for LoadBalancerConfig {
             health_check: None,
             sticky: None,
             servers_transport: None,
+            response_forwarding: None,
         }
     }
 }
@@ -187,8 +246,17 @@ pub struct HealthCheckConfig {
     pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<Duration>,
+    /// Interval while the server is down (Traefik 3.3+); `interval` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_interval: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+    /// `http` (default) or `grpc` (the gRPC health protocol); anything else is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Follow redirects and judge the final answer (Traefik's default: true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_redirects: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -243,6 +311,13 @@ pub struct StickyCookieConfig {
 pub struct WeightedConfig {
     #[serde(default)]
     pub services: Vec<WeightedServiceRef>,
+    /// Sticky sessions across the children (the cookie names a child service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticky: Option<StickyConfig>,
+    /// Present (even empty): children without a healthy server are skipped, and the service
+    /// reports its own health (any child up) to its parents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<EmptyHealthCheck>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

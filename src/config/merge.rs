@@ -72,6 +72,16 @@ pub fn merge<'a>(
                     child.name = q(&child.name);
                 }
             }
+            if let Some(mirroring) = &mut service.mirroring {
+                mirroring.service = q(&mirroring.service);
+                for mirror in &mut mirroring.mirrors {
+                    mirror.name = q(&mirror.name);
+                }
+            }
+            if let Some(failover) = &mut service.failover {
+                failover.service = q(&failover.service);
+                failover.fallback = q(&failover.fallback);
+            }
             out.http.services.insert(qualified, service);
         }
         for (name, middleware) in &cfg.http.middlewares {

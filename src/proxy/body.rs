@@ -4,7 +4,8 @@
 //! bodies from the other side stream through as `Incoming`; synthetic answers are `Full`; an
 //! upstream HTTP/1 response is `Upstream`, which hands its keep-alive connection back to the pool
 //! the moment its last frame has been read (no task per request waits for that). A response the
-//! `compress` middleware re-encodes is `Compressed` (boxed, so the other variants stay small).
+//! `compress` middleware re-encodes is `Compressed` (boxed, so the other variants stay small). A request body read in part to
+//! decide on mirroring goes on as `Prefixed` (the bytes read, then the rest).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -26,6 +27,8 @@ pin_project_lite::pin_project! {
         Full { data: Option<Bytes> },
         // Boxed: the common variants stay small; only `compress` responses pay the allocation.
         Compressed { body: Box<crate::middleware::compress::CompressedBody> },
+        // Bytes already read, then the rest of the body (a request too large to mirror).
+        Prefixed { body: Box<(Option<Bytes>, ProxyBody)> },
     }
 }
 
@@ -103,6 +106,10 @@ impl Body for ProxyBody {
             }
             ProxyBodyProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             ProxyBodyProj::Compressed { body } => Pin::new(&mut **body).poll_frame(cx),
+            ProxyBodyProj::Prefixed { body } => match body.0.take() {
+                Some(head) => Poll::Ready(Some(Ok(Frame::data(head)))),
+                None => Pin::new(&mut body.1).poll_frame(cx),
+            },
         }
     }
 
@@ -111,6 +118,7 @@ impl Body for ProxyBody {
             ProxyBody::Incoming { body } | ProxyBody::Upstream { body, .. } => body.is_end_stream(),
             ProxyBody::Full { data } => data.is_none(),
             ProxyBody::Compressed { body } => body.is_end_stream(),
+            ProxyBody::Prefixed { body } => body.0.is_none() && body.1.is_end_stream(),
         }
     }
 
@@ -121,6 +129,16 @@ impl Body for ProxyBody {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
             ProxyBody::Compressed { body } => body.size_hint(),
+            ProxyBody::Prefixed { body } => {
+                let head = body.0.as_ref().map_or(0, |d| d.len() as u64);
+                let rest = body.1.size_hint();
+                let mut hint = SizeHint::new();
+                hint.set_lower(rest.lower().saturating_add(head));
+                if let Some(upper) = rest.upper() {
+                    hint.set_upper(upper.saturating_add(head));
+                }
+                hint
+            }
         }
     }
 }

@@ -99,9 +99,11 @@ async fn page(
                 .map_err(|e| e.to_string())
         }
         Some(Service::Internal(service)) => Ok(internal::respond(*service, &parts, conn)),
-        None | Some(Service::Weighted(_)) | Some(Service::Closed(_)) => {
-            Err("no server available".to_string())
-        }
+        None
+        | Some(Service::Weighted(_))
+        | Some(Service::Failover(_))
+        | Some(Service::Mirroring(_))
+        | Some(Service::Closed(_)) => Err("no server available".to_string()),
     };
     match fetched {
         Ok(page) => {

@@ -12,6 +12,7 @@ pub mod framing;
 pub mod hygiene;
 mod internal;
 pub mod limits;
+mod mirror;
 pub mod proxy_protocol;
 mod service;
 mod upgrade;

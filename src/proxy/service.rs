@@ -14,12 +14,13 @@ use super::error_pages;
 use super::forward::{self, ForwardedPolicy};
 use super::forward_auth;
 use super::internal;
+use super::mirror;
 use crate::middleware::{
     buffering, circuit_breaker, compress, retry, Flow, Middleware, RequestContext, RequestFacts,
 };
 use crate::observe::Observer;
 use crate::rules::RequestView;
-use crate::table::{Route, RoutingTable, Service};
+use crate::table::{Route, RoutingTable, Service, Walk};
 use crate::upstream::UpstreamPool;
 
 /// What the entrypoint knows about a client connection.
@@ -284,20 +285,39 @@ impl Proxy {
         };
         // The `errors` middlewares need the request after the response; no copy without them.
         let original = error_pages::capture(&route.middlewares[..applied], &parts);
+        // `mirroring` services on the way send their copies (boxed: rarely used) first.
+        let mut walk = Walk::default();
+        let resolved = match answer {
+            Some(_) => Ok(None),
+            None => {
+                let now = std::time::Instant::now();
+                let service = route.service.walk(now, Some(&parts.headers), &mut walk);
+                match walk.mirrors.is_empty() {
+                    true => Ok(service),
+                    false => Box::pin(mirror::dispatch(&walk.mirrors, &parts, &mut body, conn))
+                        .await
+                        .map(|()| service),
+                }
+            }
+        };
         let resp = match answer {
             Some(resp) => resp,
-            None => match route.service.resolve(std::time::Instant::now()) {
-                None | Some(Service::Weighted(_)) => ProxyError::NoEndpoint {
+            None => match resolved {
+                Err(error) => error.into_response(),
+                Ok(
+                    None
+                    | Some(Service::Weighted(_) | Service::Failover(_) | Service::Mirroring(_)),
+                ) => ProxyError::NoEndpoint {
                     service: route.service.name().to_string(),
                 }
                 .into_response(),
-                Some(Service::Closed(_)) => ProxyError::RouteClosed.into_response(),
-                Some(Service::Internal(service)) => match &self.observer {
+                Ok(Some(Service::Closed(_))) => ProxyError::RouteClosed.into_response(),
+                Ok(Some(Service::Internal(service))) => match &self.observer {
                     Some(o) => o.respond_internal(*service, &parts),
                     None => None,
                 }
                 .unwrap_or_else(|| internal::respond(*service, &parts, conn)),
-                Some(Service::LoadBalancer(lb)) => {
+                Ok(Some(Service::LoadBalancer(lb))) => {
                     // Middlewares wrapping the forward: buffering (which may send again per its
                     // retryExpression) around retry; no-ops without them.
                     let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
@@ -318,6 +338,11 @@ impl Proxy {
                 }
             },
         };
+        let mut resp = resp;
+        // Sticky `weighted` services that picked anew pin the client (as Traefik, whatever the answer).
+        for cookie in walk.cookies.drain(..) {
+            resp.headers_mut().append(http::header::SET_COOKIE, cookie);
+        }
         let resp =
             error_pages::apply(&route.middlewares[..applied], original.as_ref(), resp, conn).await;
         circuit_breaker::record(&route.middlewares[..applied], started, resp.status());

@@ -14,14 +14,15 @@ use std::sync::Arc;
 
 use super::tls_options::{key as tls_key, options_name, OptionsRef, SniCollector};
 use super::{
-    EntryTable, InternalService, LoadBalancedService, Route, RoutingTable, Service, WeightedService,
+    EntryTable, FailoverService, InternalService, LoadBalancedService, Mirror, MirroringService,
+    Route, RoutingTable, Service, WeightedService,
 };
 use crate::balance::{
     Balancer, Endpoint, EndpointRegistry, EndpointState, HealthTarget, StickyCookie,
 };
 use crate::config::dynamic::{
-    LoadBalancerConfig, RouterConfig, RouterTlsConfig, ServersTransportConfig, ServiceConfig,
-    WeightedConfig,
+    FailoverConfig, LoadBalancerConfig, MirroringConfig, RouterConfig, RouterTlsConfig,
+    ServersTransportConfig, ServiceConfig, WeightedConfig,
 };
 use crate::config::merge::DEFAULT_TLS_OPTIONS;
 use crate::config::{ConfigIssue, DynamicConfig, Element};
@@ -207,6 +208,15 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
 /// any connection).
 fn closed_bindings(bindings: &[(usize, bool)]) -> Vec<(usize, bool, u32)> {
     bindings.iter().map(|&(i, tls)| (i, tls, 0)).collect()
+}
+
+/// A child's name as its parent's provider wrote it (without the `@provider` the merge added when
+/// it is the parent's own): what Traefik hashes into a weighted service's sticky cookie.
+fn written_name<'n>(child: &'n str, parent: &str) -> &'n str {
+    match (child.rsplit_once('@'), parent.rsplit_once('@')) {
+        (Some((bare, provider)), Some((_, own))) if provider == own => bare,
+        _ => child,
+    }
 }
 
 /// Traefik order: higher priority first; equal priorities by name for a stable result.
@@ -570,12 +580,124 @@ impl State<'_> {
     }
 
     fn build_service(&mut self, name: &str, cfg: &ServiceConfig) -> Result<Service, String> {
-        match (&cfg.load_balancer, &cfg.weighted) {
-            (Some(lb), None) => self.load_balancer(name, lb).map(Service::LoadBalancer),
-            (None, Some(weighted)) => self.weighted(name, weighted).map(Service::Weighted),
-            (Some(_), Some(_)) => Err("a service must have exactly one kind".to_string()),
-            (None, None) => Err("a service needs a loadBalancer or weighted".to_string()),
+        let kinds = [
+            cfg.load_balancer.is_some(),
+            cfg.weighted.is_some(),
+            cfg.mirroring.is_some(),
+            cfg.failover.is_some(),
+        ];
+        match kinds.iter().filter(|k| **k).count() {
+            0 => {
+                return Err(
+                    "a service needs a loadBalancer, weighted, mirroring or failover".to_string(),
+                )
+            }
+            1 => {}
+            _ => return Err("a service must have exactly one kind".to_string()),
         }
+        if let Some(lb) = &cfg.load_balancer {
+            return self.load_balancer(name, lb).map(Service::LoadBalancer);
+        }
+        if let Some(weighted) = &cfg.weighted {
+            return self.weighted(name, weighted).map(Service::Weighted);
+        }
+        if let Some(mirroring) = &cfg.mirroring {
+            return self.mirroring(name, mirroring).map(Service::Mirroring);
+        }
+        match &cfg.failover {
+            Some(failover) => self.failover(name, failover).map(Service::Failover),
+            None => Err("a service needs a kind".to_string()),
+        }
+    }
+
+    /// Whether service `name` reports its health to a parent, as Traefik's status updaters: a
+    /// load balancer with a `healthCheck`, a weighted, mirroring or failover service with
+    /// `healthCheck` set; internal services never do.
+    fn reports_health(&self, name: &str) -> bool {
+        let Some(cfg) = self.cfg.http.services.get(name) else {
+            return false;
+        };
+        cfg.load_balancer
+            .as_ref()
+            .is_some_and(|lb| lb.health_check.is_some())
+            || cfg
+                .weighted
+                .as_ref()
+                .is_some_and(|w| w.health_check.is_some())
+            || cfg
+                .mirroring
+                .as_ref()
+                .is_some_and(|m| m.health_check.is_some())
+            || cfg
+                .failover
+                .as_ref()
+                .is_some_and(|f| f.health_check.is_some())
+    }
+
+    /// `failover`: Traefik needs the main service to report its health (else it could never
+    /// know when to fail over), and the fallback too when the failover reports its own.
+    fn failover(&mut self, name: &str, cfg: &FailoverConfig) -> Result<FailoverService, String> {
+        let no_health = |child: &str| {
+            format!("child service {child:?} of {name:?} has no healthCheck to report its status")
+        };
+        let main = self
+            .service(&cfg.service)
+            .map_err(|e| format!("service {:?} {e}", cfg.service))?;
+        if !self.reports_health(&cfg.service) {
+            return Err(no_health(&cfg.service));
+        }
+        let fallback = self
+            .service(&cfg.fallback)
+            .map_err(|e| format!("fallback {:?} {e}", cfg.fallback))?;
+        if cfg.health_check.is_some() && !self.reports_health(&cfg.fallback) {
+            return Err(no_health(&cfg.fallback));
+        }
+        Ok(FailoverService {
+            name: name.to_string(),
+            main,
+            fallback,
+        })
+    }
+
+    /// `mirroring`: the main service answers, the mirrors get copies.
+    fn mirroring(&mut self, name: &str, cfg: &MirroringConfig) -> Result<MirroringService, String> {
+        let main = self
+            .service(&cfg.service)
+            .map_err(|e| format!("service {:?} {e}", cfg.service))?;
+        if cfg.health_check.is_some() && !self.reports_health(&cfg.service) {
+            return Err(format!(
+                "service {:?} of mirroring {name:?} has no healthCheck to report its status",
+                cfg.service
+            ));
+        }
+        let mut mirrors = Vec::with_capacity(cfg.mirrors.len());
+        for mirror in &cfg.mirrors {
+            let percent = u64::try_from(mirror.percent)
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| {
+                    format!(
+                        "mirror {:?}: percent must be between 0 and 100",
+                        mirror.name
+                    )
+                })?;
+            let service = self
+                .service(&mirror.name)
+                .map_err(|e| format!("mirror {:?} {e}", mirror.name))?;
+            mirrors.push(Mirror {
+                service,
+                percent,
+                count: Default::default(),
+            });
+        }
+        Ok(MirroringService {
+            name: name.to_string(),
+            main,
+            mirrors: mirrors.into_boxed_slice(),
+            total: Default::default(),
+            mirror_body: cfg.mirror_body.unwrap_or(true),
+            max_body_size: cfg.max_body_size.and_then(|size| u64::try_from(size).ok()),
+        })
     }
 
     /// `weighted`: children picked by smooth WRR (the balancer's schedule over always-up slots).
@@ -589,18 +711,31 @@ impl State<'_> {
             let service = self
                 .service(&child.name)
                 .map_err(|e| format!("service {:?} {e}", child.name))?;
+            if cfg.health_check.is_some() && !self.reports_health(&child.name) {
+                // As Traefik: with healthCheck, every child must report its health.
+                return Err(format!(
+                    "child service {:?} of {name:?} has no healthCheck to report its status",
+                    child.name
+                ));
+            }
             children.push(service);
             slots.push(Endpoint {
-                url: child.name.clone(),
+                url: written_name(&child.name, name).to_string(),
                 weight: child.weight.unwrap_or(1),
                 draining: false,
                 state: Arc::new(EndpointState::new()),
             });
         }
+        let sticky = cfg
+            .sticky
+            .as_ref()
+            .and_then(|s| s.cookie.as_ref())
+            .map(|cookie| StickyCookie::new(name, cookie));
         Ok(WeightedService {
             name: name.to_string(),
-            balancer: Balancer::with_cursor(slots, None, self.ctx.endpoints.cursor(name)),
+            balancer: Balancer::with_cursor(slots, sticky, self.ctx.endpoints.cursor(name)),
             children: children.into_boxed_slice(),
+            health_check: cfg.health_check.is_some(),
         })
     }
 
@@ -609,6 +744,12 @@ impl State<'_> {
         name: &str,
         lb: &LoadBalancerConfig,
     ) -> Result<LoadBalancedService, String> {
+        if let Some(mode) = lb.health_check.as_ref().and_then(|h| h.mode.as_deref()) {
+            if mode != "http" && mode != "grpc" {
+                // Fail closed: a health check swarmgate cannot run never leaves a server "up".
+                return Err(format!("healthCheck.mode {mode:?} is not http or grpc"));
+            }
+        }
         let transport_cfg = match &lb.servers_transport {
             None => self.ctx.default_transport,
             Some(t) => match self.cfg.http.servers_transports.get(t) {

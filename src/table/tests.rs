@@ -336,7 +336,7 @@ fn a_bad_service_disables_only_the_routers_using_it() {
                 servers: vec![crate::config::dynamic::ServerConfig::new("ftp://nope")],
                 ..Default::default()
             }),
-            weighted: None,
+            ..Default::default()
         },
     );
     let c = build_cfg(&cfg, &web());

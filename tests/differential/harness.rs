@@ -213,7 +213,8 @@ fn dynamic_config(group: &Group, backends: &[(String, Echo)], group_name: &str) 
             assert!(!clash, "{group_name}: middleware {name:?} defined twice");
         }
         for (name, s) in &case.services {
-            let clash = services.insert(name.clone(), s.clone()).is_some();
+            let s = with_backend_urls(s, backends);
+            let clash = services.insert(name.clone(), s).is_some();
             assert!(!clash, "{group_name}: service {name:?} defined twice");
         }
     }

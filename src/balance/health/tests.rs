@@ -358,3 +358,34 @@ fn sync_outside_runtime_starts_nothing_then_starts_inside_one() {
         assert!(bad.state.is_active_up());
     });
 }
+
+#[tokio::test]
+async fn a_down_server_is_probed_at_the_unhealthy_interval() {
+    let srv = server().await;
+    srv.healthy.store(false, Ordering::SeqCst);
+    let probes_in = |unhealthy: Option<u64>| {
+        let srv_url = format!("http://{}", srv.addr);
+        let hits = Arc::clone(&srv.hits);
+        async move {
+            let before = hits.load(Ordering::SeqCst);
+            let state = Arc::new(EndpointState::new());
+            let mut checker = HealthChecker::new();
+            checker.sync(vec![HealthTarget {
+                service: "web@test".into(),
+                url: srv_url,
+                config: HealthCheckConfig {
+                    interval: Some(GoDuration::from_millis(10_000)),
+                    unhealthy_interval: unhealthy.map(GoDuration::from_millis),
+                    ..Default::default()
+                },
+                state,
+            }]);
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            drop(checker);
+            hits.load(Ordering::SeqCst) - before
+        }
+    };
+    // Down after the first probe: then every 50 ms instead of every 10 s.
+    assert!(probes_in(Some(50)).await >= 5);
+    assert_eq!(probes_in(None).await, 1);
+}

@@ -147,6 +147,10 @@ impl View<'_> {
                 "type".into(),
                 json!(if s.weighted.is_some() {
                     "weighted"
+                } else if s.mirroring.is_some() {
+                    "mirroring"
+                } else if s.failover.is_some() {
+                    "failover"
                 } else {
                     "loadbalancer"
                 }),

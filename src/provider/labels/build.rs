@@ -29,12 +29,8 @@ struct ServerLabels {
 /// Options Traefik v3 accepts that swarmgate does not implement: reported and ignored, the element
 /// stays enabled (paths below the service / router node, matched ignoring case).
 const UNSUPPORTED_SERVICE_OPTIONS: &[&str] = &[
-    "loadbalancer.responseforwarding",
     "loadbalancer.strategy",
     "loadbalancer.passivehealthcheck",
-    "loadbalancer.healthcheck.followredirects",
-    "loadbalancer.healthcheck.mode",
-    "loadbalancer.sticky.cookie.domain",
     "loadbalancer.server.preservepath",
 ];
 const UNSUPPORTED_ROUTER_OPTIONS: &[&str] = &["observability", "rulesyntax"];
@@ -128,6 +124,17 @@ impl Builder<'_> {
                 None => Node::default(),
             }
         };
+        // Traefik's labels cannot express these kinds (`label:"-"`): only the file provider can.
+        if let Some(kind) = node
+            .children
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case("mirroring") || k.eq_ignore_ascii_case("failover"))
+        {
+            let msg = format!("a {kind} service cannot be defined by labels (as in Traefik); use the file provider");
+            let kind = kind.clone();
+            self.issue(Element::Service, sname, &key(&kind), msg);
+            return None;
+        }
         let mut service: ServiceConfig = match from_node(&node) {
             Ok(s) => s,
             Err(e) => {

@@ -209,7 +209,7 @@ fn no_tasks_means_no_config_unless_allowed() {
         cfg.http.services["s"],
         ServiceConfig {
             load_balancer: Some(LoadBalancerConfig::default()),
-            weighted: None
+            ..Default::default()
         }
     );
 }

@@ -339,13 +339,10 @@ fn traefik_options_swarmgate_lacks_are_reported_not_fatal() {
             ("traefik.http.routers.r.rule", "Host(`u`)"),
             ("traefik.http.routers.r.observability.accesslogs", "false"),
             ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            ("traefik.http.services.s.loadbalancer.strategy", "p2c"),
             (
-                "traefik.http.services.s.loadbalancer.responseforwarding.flushinterval",
-                "100ms",
-            ),
-            (
-                "traefik.http.services.s.loadbalancer.healthcheck.mode",
-                "grpc",
+                "traefik.http.services.s.loadbalancer.passivehealthcheck.maxfailedattempts",
+                "3",
             ),
             (
                 "traefik.http.services.s.loadbalancer.healthcheck.path",
@@ -360,11 +357,80 @@ fn traefik_options_swarmgate_lacks_are_reported_not_fatal() {
     assert_eq!(
         keys,
         vec![
-            "traefik.http.services.s.loadbalancer.responseforwarding",
-            "traefik.http.services.s.loadbalancer.healthcheck.mode",
+            "traefik.http.services.s.loadbalancer.strategy",
+            "traefik.http.services.s.loadbalancer.passivehealthcheck",
             "traefik.http.routers.r.observability",
         ]
     );
+}
+
+#[test]
+fn load_balancer_options_from_labels() {
+    let lb = "traefik.http.services.s.loadbalancer";
+    let labels: Vec<(String, &str)> = [
+        ("server.port", "80"),
+        ("passhostheader", "false"),
+        ("responseforwarding.flushinterval", "10ms"),
+        ("healthcheck.path", "/h"),
+        ("healthcheck.followredirects", "false"),
+        ("healthcheck.mode", "http"),
+        ("healthcheck.unhealthyinterval", "3s"),
+        ("healthcheck.method", "HEAD"),
+        ("healthcheck.status", "204"),
+        ("healthcheck.hostname", "probe.local"),
+        ("healthcheck.headers.X-Probe", "1"),
+        ("sticky.cookie.name", "pin"),
+        ("sticky.cookie.domain", "example.com"),
+        ("sticky.cookie.samesite", "strict"),
+        ("sticky.cookie.maxage", "60"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("{lb}.{k}"), v))
+    .collect();
+    let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let (cfg, issues) = translate(&svc("s_lb", &labels));
+    assert!(issues.is_empty(), "{issues:?}");
+    let Some(lb) = cfg.http.services["s"].load_balancer.clone() else {
+        panic!("no load balancer");
+    };
+    assert!(!lb.pass_host_header);
+    let flush = lb.response_forwarding.and_then(|r| r.flush_interval);
+    assert_eq!(
+        flush.map(|d| d.get()),
+        Some(std::time::Duration::from_millis(10))
+    );
+    let Some(hc) = lb.health_check else {
+        panic!("no health check");
+    };
+    assert_eq!(hc.follow_redirects, Some(false));
+    assert_eq!(hc.mode.as_deref(), Some("http"));
+    assert_eq!(hc.unhealthy_interval.map(|d| d.get().as_secs()), Some(3));
+    assert_eq!(hc.status, Some(204));
+    assert_eq!(hc.headers.get("X-Probe").map(String::as_str), Some("1"));
+    let cookie = lb.sticky.and_then(|s| s.cookie);
+    assert_eq!(
+        cookie.and_then(|c| c.domain).as_deref(),
+        Some("example.com")
+    );
+}
+
+#[test]
+fn mirroring_and_failover_cannot_come_from_labels() {
+    for kind in ["mirroring.service", "failover.service"] {
+        let key = format!("traefik.http.services.s.{kind}");
+        let (cfg, issues) = translate(&svc(
+            "s_k",
+            &[
+                ("traefik.http.routers.r.rule", "Host(`k`)"),
+                (&key, "other"),
+            ],
+        ));
+        assert!(!cfg.http.services.contains_key("s"), "{kind}");
+        assert!(
+            issues.iter().any(|i| i.message.contains("file provider")),
+            "{issues:?}"
+        );
+    }
 }
 
 #[test]

@@ -1,0 +1,286 @@
+//! Services made of services over real sockets: mirroring (copies, never slower), failover
+//! (switches on health and back), weighted with health; load balancer options.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use support::*;
+use tokio::sync::mpsc;
+
+/// A mirror backend that reports "METHOD path body" of each request it gets, after `delay`.
+async fn mirror_backend(delay: Duration) -> (String, mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let addr = serve_fn(move |req: Request<hyper::body::Incoming>| {
+        let tx = tx.clone();
+        async move {
+            let head = format!("{} {}", req.method(), req.uri().path());
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let _ = tx.send(format!("{head} {}", String::from_utf8_lossy(&body)));
+            tokio::time::sleep(delay).await;
+            http::Response::new(Full::new(Bytes::from_static(b"mirror")))
+        }
+    })
+    .await;
+    (format!("http://{addr}"), rx)
+}
+
+/// A URL nothing listens on.
+async fn dead_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+fn mirroring_yaml(main: &str, mirrors: &[(&str, u32)], options: &str) -> String {
+    let mut yaml = format!(
+        "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n      service: front\n  services:\n    front:\n      mirroring:\n        service: main\n{options}        mirrors:\n"
+    );
+    for (i, (_, percent)) in mirrors.iter().enumerate() {
+        yaml.push_str(&format!(
+            "          - name: m{i}\n            percent: {percent}\n"
+        ));
+    }
+    yaml.push_str(&format!(
+        "    main:\n      loadBalancer:\n        servers:\n          - url: \"{main}\"\n"
+    ));
+    for (i, (url, _)) in mirrors.iter().enumerate() {
+        yaml.push_str(&format!(
+            "    m{i}:\n      loadBalancer:\n        servers:\n          - url: \"{url}\"\n"
+        ));
+    }
+    yaml
+}
+
+fn post(url: &str, body: &'static str) -> Request<Full<Bytes>> {
+    Request::post(url)
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_main_service_answers_and_the_mirror_gets_a_copy_with_its_body() {
+    let main = backend("main").await;
+    let (mirror, mut seen) = mirror_backend(Duration::ZERO).await;
+    let gw = gateway(&mirroring_yaml(&main.url(), &[(&mirror, 100)], "")).await;
+    let c = client();
+    let reply = send(&c, post(&gw.url("/submit"), "hello")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "main\nhello");
+    let copy = tokio::time::timeout(Duration::from_secs(5), seen.recv()).await;
+    assert_eq!(copy.unwrap().as_deref(), Some("POST /submit hello"));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_or_dead_mirror_never_delays_the_main_answer() {
+    let main = backend("main").await;
+    let (slow, mut seen) = mirror_backend(Duration::from_secs(5)).await;
+    let dead = dead_url().await;
+    let gw = gateway(&mirroring_yaml(
+        &main.url(),
+        &[(&slow, 100), (&dead, 100)],
+        "",
+    ))
+    .await;
+    let c = client();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let reply = send(&c, post(&gw.url("/"), "x")).await;
+        assert_eq!(reply.status, 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "main answer delayed"
+        );
+    }
+    // The slow mirror did get its copies.
+    let copy = tokio::time::timeout(Duration::from_secs(5), seen.recv()).await;
+    assert!(copy.unwrap().is_some());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn percent_and_max_body_size_choose_what_is_mirrored() {
+    let main = backend("main").await;
+    let (half, mut half_seen) = mirror_backend(Duration::ZERO).await;
+    let gw = gateway(&mirroring_yaml(
+        &main.url(),
+        &[(&half, 50)],
+        "        maxBodySize: 4\n",
+    ))
+    .await;
+    let c = client();
+    // Over maxBodySize: the main service still gets the whole body, the mirror nothing.
+    let reply = send(&c, post(&gw.url("/big"), "hello world")).await;
+    assert_eq!(reply.body, "main\nhello world");
+    for _ in 0..4 {
+        assert_eq!(send(&c, post(&gw.url("/small"), "abc")).await.status, 200);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut copies = Vec::new();
+    while let Ok(copy) = half_seen.try_recv() {
+        copies.push(copy);
+    }
+    // Traefik's counter: 50 % of 5 requests; the large one used its turn without a copy.
+    assert!(copies.iter().all(|c| c == "POST /small abc"), "{copies:?}");
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn without_mirror_body_the_copy_has_no_body() {
+    let main = backend("main").await;
+    let (mirror, mut seen) = mirror_backend(Duration::ZERO).await;
+    let gw = gateway(&mirroring_yaml(
+        &main.url(),
+        &[(&mirror, 100)],
+        "        mirrorBody: false\n",
+    ))
+    .await;
+    let reply = send(&client(), post(&gw.url("/p"), "secret")).await;
+    assert_eq!(reply.body, "main\nsecret");
+    let copy = tokio::time::timeout(Duration::from_secs(5), seen.recv()).await;
+    assert_eq!(copy.unwrap().as_deref(), Some("POST /p "));
+    gw.stop().await;
+}
+
+fn failover_yaml(main: &str, fallback: &str) -> String {
+    let hc = "        healthCheck:\n          path: /health\n          interval: 100ms\n          timeout: 500ms\n";
+    format!(
+        "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n      service: front\n  services:\n    front:\n      failover:\n        service: main\n        fallback: spare\n    main:\n      loadBalancer:\n{hc}        servers:\n          - url: \"{main}\"\n    spare:\n      loadBalancer:\n        servers:\n          - url: \"{fallback}\"\n"
+    )
+}
+
+async fn answered_by(c: &HttpClient, gw: &Gateway) -> String {
+    let reply = get(c, &gw.url("/"), None).await;
+    reply.body.lines().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn failover_switches_to_the_fallback_on_health_and_back() {
+    let (main, spare) = (backend("main").await, backend("spare").await);
+    let gw = gateway(&failover_yaml(&main.url(), &spare.url())).await;
+    let c = client();
+    assert_eq!(answered_by(&c, &gw).await, "main");
+    main.health_status.store(503, Ordering::SeqCst);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            answered_by(&c, &gw).await == "spare"
+        })
+        .await,
+        "never failed over"
+    );
+    main.health_status.store(200, Ordering::SeqCst);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            answered_by(&c, &gw).await == "main"
+        })
+        .await,
+        "never came back"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn failover_from_a_dead_main_server() {
+    let spare = backend("spare").await;
+    let gw = gateway(&failover_yaml(&dead_url().await, &spare.url())).await;
+    let c = client();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            answered_by(&c, &gw).await == "spare"
+        })
+        .await
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn sticky_cookie_attributes_as_traefik_writes_them() {
+    let a = backend("a").await;
+    let extra = "        sticky:\n          cookie:\n            name: pin\n            secure: true\n            httpOnly: true\n            sameSite: lax\n            maxAge: 60\n            path: /app\n            domain: example.com\n";
+    let gw = gateway(&route_yaml("PathPrefix(`/`)", &[a.url()], extra)).await;
+    let reply = get(&client(), &gw.url("/"), None).await;
+    let cookie = reply.headers["set-cookie"].to_str().unwrap().to_string();
+    let value = cookie
+        .strip_prefix("pin=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap();
+    assert_eq!(value.len(), 16, "{cookie}");
+    assert_eq!(
+        cookie,
+        format!("pin={value}; Path=/app; Domain=example.com; Max-Age=60; HttpOnly; Secure; SameSite=Lax")
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn with_a_flush_interval_each_chunk_still_goes_out_as_it_arrives() {
+    use http_body::Frame;
+    use http_body_util::StreamBody;
+    type Chunk = Result<Frame<Bytes>, std::convert::Infallible>;
+    let addr = serve_fn(|_req: Request<hyper::body::Incoming>| async move {
+        let (tx, rx) = mpsc::channel::<Chunk>(2);
+        tokio::spawn(async move {
+            let _ = tx.send(Ok(Frame::data(Bytes::from_static(b"first")))).await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let _ = tx
+                .send(Ok(Frame::data(Bytes::from_static(b"second"))))
+                .await;
+        });
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        });
+        http::Response::new(StreamBody::new(stream))
+    })
+    .await;
+    let extra = "        responseForwarding:\n          flushInterval: 10s\n";
+    let gw = gateway(&route_yaml(
+        "PathPrefix(`/`)",
+        &[format!("http://{addr}")],
+        extra,
+    ))
+    .await;
+    let started = Instant::now();
+    let resp = client()
+        .request(
+            Request::get(gw.url("/"))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.into_body();
+    let first = tokio::time::timeout(Duration::from_secs(2), body.frame())
+        .await
+        .expect("the first chunk waited for the second")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.into_data().unwrap(), Bytes::from_static(b"first"));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn without_max_body_size_a_huge_body_is_not_held_for_the_mirrors() {
+    let main = backend("main").await;
+    let (mirror, mut seen) = mirror_backend(Duration::ZERO).await;
+    let gw = gateway(&mirroring_yaml(&main.url(), &[(&mirror, 100)], "")).await;
+    let big = vec![b'x'; 17 * 1024 * 1024];
+    let req = Request::post(gw.url("/upload"))
+        .body(Full::new(Bytes::from(big)))
+        .unwrap();
+    let reply = send(&client(), req).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body.len(), "main\n".len() + 17 * 1024 * 1024);
+    let copy = tokio::time::timeout(Duration::from_millis(500), seen.recv()).await;
+    assert!(copy.is_err(), "a 17 MiB body was mirrored");
+    gw.stop().await;
+}
