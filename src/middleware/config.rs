@@ -21,6 +21,7 @@ pub enum MiddlewareConfig {
     RedirectRegex(RedirectRegexConfig),
     Headers(HeadersConfig),
     BasicAuth(BasicAuthConfig),
+    DigestAuth(DigestAuthConfig),
     IpAllowList(IpAllowListConfig),
     RateLimit(RateLimitConfig),
     InFlightReq(InFlightReqConfig),
@@ -46,6 +47,7 @@ impl MiddlewareConfig {
             MiddlewareConfig::RedirectRegex(_) => "redirectRegex",
             MiddlewareConfig::Headers(_) => "headers",
             MiddlewareConfig::BasicAuth(_) => "basicAuth",
+            MiddlewareConfig::DigestAuth(_) => "digestAuth",
             MiddlewareConfig::IpAllowList(_) => "ipAllowList",
             MiddlewareConfig::RateLimit(_) => "rateLimit",
             MiddlewareConfig::InFlightReq(_) => "inFlightReq",
@@ -191,6 +193,26 @@ pub struct BasicAuthConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<String>,
     /// Path of an htpasswd file; its users take precedence over `users`.
+    #[serde(default)]
+    pub users_file: String,
+    /// Default `traefik`.
+    #[serde(default)]
+    pub realm: String,
+    #[serde(default)]
+    pub remove_header: bool,
+    /// Request header that receives the authenticated user name.
+    #[serde(default)]
+    pub header_field: String,
+}
+
+/// `digestAuth`: HTTP Digest authentication against htdigest users.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DigestAuthConfig {
+    /// htdigest lines `user:realm:md5(user:realm:password)`; they override `usersFile` lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    /// Path of an htdigest file.
     #[serde(default)]
     pub users_file: String,
     /// Default `traefik`.

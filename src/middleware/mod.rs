@@ -6,10 +6,12 @@
 //! response head. Everything is parsed at compile time (header names/values, regexes, CIDRs,
 //! htpasswd hashes); a request that no middleware changes costs no allocation.
 //!
-//! Compile does no network I/O; `basicAuth.usersFile` is the one option that reads a file.
+//! Compile does no network I/O; `basicAuth.usersFile` and `digestAuth.usersFile` are the options
+//! that read a file.
 //! Lock policy: `rateLimit` keeps mutable state in a sharded map with one `std::sync::Mutex`
 //! per shard (see [`rate_limit`]); `inFlightReq` and `circuitBreaker` keep theirs in atomics
-//! (see [`circuit_breaker`]); nothing else locks.
+//! (see [`circuit_breaker`]); `digestAuth` keeps its issued nonces behind one mutex; nothing
+//! else locks.
 
 pub mod add_prefix;
 pub mod basic_auth;
@@ -17,6 +19,7 @@ pub mod buffering;
 pub mod circuit_breaker;
 pub mod compress;
 pub mod config;
+pub mod digest_auth;
 pub mod error;
 pub mod errors;
 pub mod forward_auth;
@@ -43,6 +46,7 @@ pub use buffering::Buffering;
 pub use circuit_breaker::CircuitBreaker;
 pub use compress::Compress;
 pub use config::MiddlewareConfig;
+pub use digest_auth::DigestAuth;
 pub use error::MiddlewareError;
 pub use forward_auth::ForwardAuth;
 pub use headers::Headers;
@@ -108,6 +112,7 @@ pub enum Middleware {
     RedirectRegex(RedirectRegex),
     Headers(Headers),
     BasicAuth(BasicAuth),
+    DigestAuth(DigestAuth),
     IpAllowList(IpAllowList),
     RateLimit(RateLimit),
     InFlightReq(InFlightReq),
@@ -148,6 +153,7 @@ impl Middleware {
             }
             MiddlewareConfig::Headers(c) => Middleware::Headers(Headers::compile(c)?),
             MiddlewareConfig::BasicAuth(c) => Middleware::BasicAuth(BasicAuth::compile(c)?),
+            MiddlewareConfig::DigestAuth(c) => Middleware::DigestAuth(DigestAuth::compile(c)?),
             MiddlewareConfig::IpAllowList(c) => Middleware::IpAllowList(IpAllowList::compile(c)?),
             MiddlewareConfig::RateLimit(c) => Middleware::RateLimit(RateLimit::compile(c)?),
             MiddlewareConfig::InFlightReq(c) => Middleware::InFlightReq(InFlightReq::compile(c)?),
@@ -188,6 +194,7 @@ impl Middleware {
             Middleware::RedirectRegex(m) => m.on_request(req, ctx),
             Middleware::Headers(m) => m.on_request(req),
             Middleware::BasicAuth(m) => m.on_request(req),
+            Middleware::DigestAuth(m) => m.on_request(req),
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
             Middleware::CircuitBreaker(m) => {
@@ -248,6 +255,7 @@ impl Middleware {
             | Middleware::RedirectScheme(_)
             | Middleware::RedirectRegex(_)
             | Middleware::BasicAuth(_)
+            | Middleware::DigestAuth(_)
             | Middleware::IpAllowList(_)
             | Middleware::RateLimit(_)
             | Middleware::InFlightReq(_)
@@ -276,6 +284,7 @@ impl Middleware {
     pub fn notices(&self) -> &[basic_auth::Notice] {
         match self {
             Middleware::BasicAuth(m) => m.notices(),
+            Middleware::DigestAuth(m) => m.notices(),
             _ => &[],
         }
     }
@@ -285,6 +294,7 @@ impl Middleware {
     pub fn missing_file(&self) -> Option<&std::path::Path> {
         match self {
             Middleware::BasicAuth(m) => m.missing_file(),
+            Middleware::DigestAuth(m) => m.missing_file(),
             _ => None,
         }
     }
@@ -301,6 +311,7 @@ impl Middleware {
             Middleware::RedirectRegex(_) => "redirectRegex",
             Middleware::Headers(_) => "headers",
             Middleware::BasicAuth(_) => "basicAuth",
+            Middleware::DigestAuth(_) => "digestAuth",
             Middleware::IpAllowList(_) => "ipAllowList",
             Middleware::RateLimit(_) => "rateLimit",
             Middleware::InFlightReq(_) => "inFlightReq",

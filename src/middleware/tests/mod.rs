@@ -2,6 +2,7 @@
 //! dynamic configuration (JSON here) so the option names are tested too.
 
 mod auth;
+mod digest;
 mod headers;
 mod ip;
 mod path;
