@@ -55,6 +55,7 @@ pub const MIDDLEWARE_TYPES: &[&str] = &[
     "headers",
     "inFlightReq",
     "ipAllowList",
+    "ipWhiteList",
     "rateLimit",
     "redirectRegex",
     "redirectScheme",
@@ -65,13 +66,8 @@ pub const MIDDLEWARE_TYPES: &[&str] = &[
     "stripPrefixRegex",
 ];
 /// Traefik v3 middleware types swarmgate does not implement: their users are closed.
-const TRAEFIK_ONLY_MIDDLEWARES: &[&str] = &[
-    "contentType",
-    "grpcWeb",
-    "ipWhiteList",
-    "passTLSClientCert",
-    "plugin",
-];
+const TRAEFIK_ONLY_MIDDLEWARES: &[&str] =
+    &["contentType", "grpcWeb", "passTLSClientCert", "plugin"];
 
 /// Reads one document; `origin` names it in the issues (a file path, `static config`).
 pub fn read(doc: Value, origin: &str, locate: Locate<'_>) -> Reading {

@@ -23,6 +23,8 @@ pub enum MiddlewareConfig {
     BasicAuth(BasicAuthConfig),
     DigestAuth(DigestAuthConfig),
     IpAllowList(IpAllowListConfig),
+    /// Traefik's deprecated name: `ipAllowList` without `rejectStatusCode`.
+    IpWhiteList(IpWhiteListConfig),
     RateLimit(RateLimitConfig),
     InFlightReq(InFlightReqConfig),
     Buffering(BufferingConfig),
@@ -49,6 +51,7 @@ impl MiddlewareConfig {
             MiddlewareConfig::BasicAuth(_) => "basicAuth",
             MiddlewareConfig::DigestAuth(_) => "digestAuth",
             MiddlewareConfig::IpAllowList(_) => "ipAllowList",
+            MiddlewareConfig::IpWhiteList(_) => "ipWhiteList",
             MiddlewareConfig::RateLimit(_) => "rateLimit",
             MiddlewareConfig::InFlightReq(_) => "inFlightReq",
             MiddlewareConfig::Buffering(_) => "buffering",
@@ -252,6 +255,16 @@ pub struct IpAllowListConfig {
     /// Status for rejected requests; default 403.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_status_code: Option<u16>,
+}
+
+/// `ipWhiteList` (deprecated in Traefik v3, still served): `ipAllowList` always answering 403.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IpWhiteListConfig {
+    #[serde(default)]
+    pub source_range: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_strategy: Option<IpStrategyConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -155,6 +155,13 @@ impl Middleware {
             MiddlewareConfig::BasicAuth(c) => Middleware::BasicAuth(BasicAuth::compile(c)?),
             MiddlewareConfig::DigestAuth(c) => Middleware::DigestAuth(DigestAuth::compile(c)?),
             MiddlewareConfig::IpAllowList(c) => Middleware::IpAllowList(IpAllowList::compile(c)?),
+            MiddlewareConfig::IpWhiteList(c) => {
+                Middleware::IpAllowList(IpAllowList::compile(&config::IpAllowListConfig {
+                    source_range: c.source_range.clone(),
+                    ip_strategy: c.ip_strategy.clone(),
+                    reject_status_code: None,
+                })?)
+            }
             MiddlewareConfig::RateLimit(c) => Middleware::RateLimit(RateLimit::compile(c)?),
             MiddlewareConfig::InFlightReq(c) => Middleware::InFlightReq(InFlightReq::compile(c)?),
             MiddlewareConfig::Buffering(c) => Middleware::Buffering(Buffering::compile(c)?),
