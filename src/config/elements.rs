@@ -49,6 +49,7 @@ pub const MIDDLEWARE_TYPES: &[&str] = &[
     "chain",
     "circuitBreaker",
     "compress",
+    "contentType",
     "digestAuth",
     "errors",
     "forwardAuth",

@@ -33,6 +33,7 @@ pub enum MiddlewareConfig {
     CircuitBreaker(CircuitBreakerConfig),
     Errors(ErrorsConfig),
     ForwardAuth(ForwardAuthConfig),
+    ContentType(ContentTypeConfig),
     Chain(ChainConfig),
 }
 
@@ -60,6 +61,7 @@ impl MiddlewareConfig {
             MiddlewareConfig::CircuitBreaker(_) => "circuitBreaker",
             MiddlewareConfig::Errors(_) => "errors",
             MiddlewareConfig::ForwardAuth(_) => "forwardAuth",
+            MiddlewareConfig::ContentType(_) => "contentType",
             MiddlewareConfig::Chain(_) => "chain",
         }
     }
@@ -329,6 +331,15 @@ pub struct RetryConfig {
     pub attempts: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_interval: Option<crate::config::duration::Duration>,
+}
+
+/// `contentType`: Content-Type detection for responses without one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContentTypeConfig {
+    /// Deprecated; `false` makes the middleware do nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_detect: Option<bool>,
 }
 
 /// `compress`: response compression (gzip, br, zstd) negotiated by `Accept-Encoding`.

@@ -19,6 +19,7 @@ pub mod buffering;
 pub mod circuit_breaker;
 pub mod compress;
 pub mod config;
+pub mod content_type;
 pub mod digest_auth;
 pub mod error;
 pub mod errors;
@@ -46,6 +47,7 @@ pub use buffering::Buffering;
 pub use circuit_breaker::CircuitBreaker;
 pub use compress::Compress;
 pub use config::MiddlewareConfig;
+pub use content_type::ContentType;
 pub use digest_auth::DigestAuth;
 pub use error::MiddlewareError;
 pub use forward_auth::ForwardAuth;
@@ -128,6 +130,8 @@ pub enum Middleware {
     Errors(errors::ErrorPages),
     /// Asks its authentication server before the later middlewares (`proxy::forward_auth`).
     ForwardAuth(ForwardAuth),
+    /// Applied to the response head and first body bytes (`content_type::sniff`).
+    ContentType(ContentType),
 }
 
 impl Middleware {
@@ -174,6 +178,7 @@ impl Middleware {
             MiddlewareConfig::ForwardAuth(c) => {
                 Middleware::ForwardAuth(ForwardAuth::compile(c, "", None)?)
             }
+            MiddlewareConfig::ContentType(c) => Middleware::ContentType(ContentType::compile(c)),
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -216,7 +221,8 @@ impl Middleware {
             | Middleware::Buffering(_)
             | Middleware::Retry(_)
             | Middleware::Compress(_)
-            | Middleware::Errors(_) => Flow::Continue,
+            | Middleware::Errors(_)
+            | Middleware::ContentType(_) => Flow::Continue,
             // Asynchronous: the proxy calls `proxy::forward_auth::check` instead.
             Middleware::ForwardAuth(_) => Flow::Continue,
         }
@@ -270,6 +276,7 @@ impl Middleware {
             | Middleware::Retry(_)
             | Middleware::Compress(_) => {}
             Middleware::CircuitBreaker(_) | Middleware::Errors(_) | Middleware::ForwardAuth(_) => {}
+            Middleware::ContentType(_) => {}
         }
     }
 
@@ -292,6 +299,7 @@ impl Middleware {
         match self {
             Middleware::BasicAuth(m) => m.notices(),
             Middleware::DigestAuth(m) => m.notices(),
+            Middleware::ContentType(m) => m.notices(),
             _ => &[],
         }
     }
@@ -328,6 +336,7 @@ impl Middleware {
             Middleware::CircuitBreaker(_) => "circuitBreaker",
             Middleware::Errors(_) => "errors",
             Middleware::ForwardAuth(_) => "forwardAuth",
+            Middleware::ContentType(_) => "contentType",
         }
     }
 }

@@ -15,7 +15,8 @@ use super::forward::{self, ForwardedPolicy};
 use super::forward_auth;
 use super::internal;
 use crate::middleware::{
-    buffering, circuit_breaker, compress, retry, Flow, Middleware, RequestContext, RequestFacts,
+    buffering, circuit_breaker, compress, content_type, retry, Flow, Middleware, RequestContext,
+    RequestFacts,
 };
 use crate::observe::Observer;
 use crate::rules::RequestView;
@@ -282,6 +283,7 @@ impl Proxy {
         let resp =
             error_pages::apply(&route.middlewares[..applied], original.as_ref(), resp, conn).await;
         circuit_breaker::record(&route.middlewares[..applied], started, resp.status());
+        let resp = content_type::sniff(&route.middlewares[..applied], resp).await;
         let resp = match compress {
             Some(plan) => plan.apply(resp).await,
             None => resp,

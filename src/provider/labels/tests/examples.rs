@@ -654,3 +654,37 @@ fn forward_auth_labels() {
         crate::middleware::Middleware::validate(&cfg.http.middlewares[name]).unwrap();
     }
 }
+
+#[test]
+fn content_type_digest_auth_and_ip_white_list_labels() {
+    let (cfg, issues) = translate(&svc(
+        "s_web",
+        &[
+            ("traefik.http.routers.web.middlewares", "ct,ct2,da,wl"),
+            ("traefik.http.middlewares.ct.contenttype", "true"),
+            ("traefik.http.middlewares.ct2.contenttype.autodetect", "false"),
+            (
+                "traefik.http.middlewares.da.digestauth.users",
+                "test:traefik:a2688e031edb4be6a3797f3882655c05",
+            ),
+            (
+                "traefik.http.middlewares.wl.ipwhitelist.sourcerange",
+                "10.0.0.0/8",
+            ),
+            ("traefik.http.services.web.loadbalancer.server.port", "80"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(
+        cfg.http.middlewares["ct"],
+        MiddlewareConfig::ContentType(Default::default())
+    );
+    assert_eq!(
+        cfg.http.middlewares["ct2"],
+        MiddlewareConfig::ContentType(crate::middleware::config::ContentTypeConfig {
+            auto_detect: Some(false)
+        })
+    );
+    assert_eq!(cfg.http.middlewares["da"].kind(), "digestAuth");
+    assert_eq!(cfg.http.middlewares["wl"].kind(), "ipWhiteList");
+}
