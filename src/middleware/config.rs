@@ -34,6 +34,7 @@ pub enum MiddlewareConfig {
     Errors(ErrorsConfig),
     ForwardAuth(ForwardAuthConfig),
     ContentType(ContentTypeConfig),
+    GrpcWeb(GrpcWebConfig),
     Chain(ChainConfig),
 }
 
@@ -62,6 +63,7 @@ impl MiddlewareConfig {
             MiddlewareConfig::Errors(_) => "errors",
             MiddlewareConfig::ForwardAuth(_) => "forwardAuth",
             MiddlewareConfig::ContentType(_) => "contentType",
+            MiddlewareConfig::GrpcWeb(_) => "grpcWeb",
             MiddlewareConfig::Chain(_) => "chain",
         }
     }
@@ -340,6 +342,15 @@ pub struct ContentTypeConfig {
     /// Deprecated; `false` makes the middleware do nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_detect: Option<bool>,
+}
+
+/// `grpcWeb`: gRPC-Web requests translated to gRPC.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GrpcWebConfig {
+    /// CORS origins allowed (`*` for any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_origins: Vec<String>,
 }
 
 /// `compress`: response compression (gzip, br, zstd) negotiated by `Accept-Encoding`.

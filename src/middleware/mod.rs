@@ -24,6 +24,7 @@ pub mod digest_auth;
 pub mod error;
 pub mod errors;
 pub mod forward_auth;
+pub mod grpc_web;
 pub mod headers;
 mod htpasswd;
 pub mod in_flight_req;
@@ -132,6 +133,8 @@ pub enum Middleware {
     ForwardAuth(ForwardAuth),
     /// Applied to the response head and first body bytes (`content_type::sniff`).
     ContentType(ContentType),
+    /// Translates gRPC-Web around forwarding (`grpc_web`, called by the proxy with the body).
+    GrpcWeb(grpc_web::GrpcWeb),
 }
 
 impl Middleware {
@@ -179,6 +182,7 @@ impl Middleware {
                 Middleware::ForwardAuth(ForwardAuth::compile(c, "", None)?)
             }
             MiddlewareConfig::ContentType(c) => Middleware::ContentType(ContentType::compile(c)),
+            MiddlewareConfig::GrpcWeb(c) => Middleware::GrpcWeb(grpc_web::GrpcWeb::compile(c)),
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -222,7 +226,8 @@ impl Middleware {
             | Middleware::Retry(_)
             | Middleware::Compress(_)
             | Middleware::Errors(_)
-            | Middleware::ContentType(_) => Flow::Continue,
+            | Middleware::ContentType(_)
+            | Middleware::GrpcWeb(_) => Flow::Continue,
             // Asynchronous: the proxy calls `proxy::forward_auth::check` instead.
             Middleware::ForwardAuth(_) => Flow::Continue,
         }
@@ -276,7 +281,7 @@ impl Middleware {
             | Middleware::Retry(_)
             | Middleware::Compress(_) => {}
             Middleware::CircuitBreaker(_) | Middleware::Errors(_) | Middleware::ForwardAuth(_) => {}
-            Middleware::ContentType(_) => {}
+            Middleware::ContentType(_) | Middleware::GrpcWeb(_) => {}
         }
     }
 
@@ -337,6 +342,7 @@ impl Middleware {
             Middleware::Errors(_) => "errors",
             Middleware::ForwardAuth(_) => "forwardAuth",
             Middleware::ContentType(_) => "contentType",
+            Middleware::GrpcWeb(_) => "grpcWeb",
         }
     }
 }

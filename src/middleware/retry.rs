@@ -58,9 +58,10 @@ pub(crate) fn replayable(body: &ProxyBody) -> Option<Bytes> {
         ProxyBody::Incoming { body } | ProxyBody::Upstream { body, .. } if body.is_end_stream() => {
             Some(Bytes::new())
         }
-        ProxyBody::Incoming { .. } | ProxyBody::Upstream { .. } | ProxyBody::Compressed { .. } => {
-            None
-        }
+        ProxyBody::Incoming { .. }
+        | ProxyBody::Upstream { .. }
+        | ProxyBody::Compressed { .. }
+        | ProxyBody::GrpcWeb { .. } => None,
     }
 }
 

@@ -26,6 +26,8 @@ pin_project_lite::pin_project! {
         Full { data: Option<Bytes> },
         // Boxed: the common variants stay small; only `compress` responses pay the allocation.
         Compressed { body: Box<crate::middleware::compress::CompressedBody> },
+        // A `grpcWeb` translation (decoded request or framed response).
+        GrpcWeb { body: Box<crate::middleware::grpc_web::GrpcWebBody> },
     }
 }
 
@@ -103,6 +105,7 @@ impl Body for ProxyBody {
             }
             ProxyBodyProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             ProxyBodyProj::Compressed { body } => Pin::new(&mut **body).poll_frame(cx),
+            ProxyBodyProj::GrpcWeb { body } => Pin::new(&mut **body).poll_frame(cx),
         }
     }
 
@@ -111,6 +114,7 @@ impl Body for ProxyBody {
             ProxyBody::Incoming { body } | ProxyBody::Upstream { body, .. } => body.is_end_stream(),
             ProxyBody::Full { data } => data.is_none(),
             ProxyBody::Compressed { body } => body.is_end_stream(),
+            ProxyBody::GrpcWeb { body } => body.is_end_stream(),
         }
     }
 
@@ -121,6 +125,7 @@ impl Body for ProxyBody {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
             ProxyBody::Compressed { body } => body.size_hint(),
+            ProxyBody::GrpcWeb { body } => body.size_hint(),
         }
     }
 }
