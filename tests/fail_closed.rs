@@ -38,8 +38,9 @@ http:
       basicAuth:
         users: [{auth_users}]
     forward:
-      digestAuth:
-        users: ["test:traefik:a2688e031edb4be6a3797f3882655c05"]
+      plugin:
+        demo:
+          answer: 42
   services:
     app:
       loadBalancer:
@@ -70,7 +71,7 @@ async fn a_broken_router_never_falls_through_to_the_host_router() {
         assert_eq!(r.status, 503, "{path}: {}", r.body);
         assert!(r.body.contains("configuration error"), "{path}: {}", r.body);
         assert!(
-            !r.body.contains("digestAuth") && !r.body.contains("nowhere"),
+            !r.body.contains("plugin") && !r.body.contains("nowhere"),
             "{}",
             r.body
         );

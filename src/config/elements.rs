@@ -5,7 +5,7 @@
 //! serversTransport and TLS entry is deserialized and validated on its own. A bad element becomes
 //! a [`ConfigIssue`] naming it, its key and (when the caller can locate it) its line, and is
 //! recorded in [`DynamicConfig::invalid`] so that whatever uses it fails closed when the table
-//! compiles; every other element is kept. Elements swarmgate does not implement (a `digestAuth`
+//! compiles; every other element is kept. Elements swarmgate does not implement (a `plugin`
 //! middleware, a `tcp:` or `udp:` section) are such bad elements. A router that cannot be read
 //! but whose rule can is kept as a closed route (`Invalid::routers`); a router whose rule does not
 //! parse has nothing to hold and is only reported.
@@ -49,12 +49,16 @@ pub const MIDDLEWARE_TYPES: &[&str] = &[
     "chain",
     "circuitBreaker",
     "compress",
+    "contentType",
+    "digestAuth",
     "encodedCharacters",
     "errors",
     "forwardAuth",
+    "grpcWeb",
     "headers",
     "inFlightReq",
     "ipAllowList",
+    "ipWhiteList",
     "rateLimit",
     "redirectRegex",
     "redirectScheme",
@@ -65,14 +69,7 @@ pub const MIDDLEWARE_TYPES: &[&str] = &[
     "stripPrefixRegex",
 ];
 /// Traefik v3 middleware types swarmgate does not implement: their users are closed.
-const TRAEFIK_ONLY_MIDDLEWARES: &[&str] = &[
-    "contentType",
-    "digestAuth",
-    "grpcWeb",
-    "ipWhiteList",
-    "passTLSClientCert",
-    "plugin",
-];
+const TRAEFIK_ONLY_MIDDLEWARES: &[&str] = &["passTLSClientCert", "plugin"];
 
 /// Reads one document; `origin` names it in the issues (a file path, `static config`).
 pub fn read(doc: Value, origin: &str, locate: Locate<'_>) -> Reading {

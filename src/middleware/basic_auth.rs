@@ -63,6 +63,7 @@ fn parse_lines<'a>(
             continue;
         }
         let err = |reason| MiddlewareError::Htpasswd {
+            middleware: M,
             origin: origin.to_owned(),
             line: i + 1,
             text: line.to_owned(),
@@ -103,6 +104,7 @@ impl BasicAuth {
                 Ok(text) => parse_lines(&cfg.users_file, text.lines(), &mut users, &mut notices)?,
                 Err(source) => {
                     let error = MiddlewareError::UsersFile {
+                        middleware: M,
                         path: cfg.users_file.clone().into(),
                         source,
                     };

@@ -21,7 +21,10 @@ pub enum MiddlewareConfig {
     RedirectRegex(RedirectRegexConfig),
     Headers(HeadersConfig),
     BasicAuth(BasicAuthConfig),
+    DigestAuth(DigestAuthConfig),
     IpAllowList(IpAllowListConfig),
+    /// Traefik's deprecated name: `ipAllowList` without `rejectStatusCode`.
+    IpWhiteList(IpWhiteListConfig),
     RateLimit(RateLimitConfig),
     InFlightReq(InFlightReqConfig),
     Buffering(BufferingConfig),
@@ -30,6 +33,8 @@ pub enum MiddlewareConfig {
     CircuitBreaker(CircuitBreakerConfig),
     Errors(ErrorsConfig),
     ForwardAuth(ForwardAuthConfig),
+    ContentType(ContentTypeConfig),
+    GrpcWeb(GrpcWebConfig),
     Chain(ChainConfig),
     EncodedCharacters(EncodedCharactersConfig),
 }
@@ -47,7 +52,9 @@ impl MiddlewareConfig {
             MiddlewareConfig::RedirectRegex(_) => "redirectRegex",
             MiddlewareConfig::Headers(_) => "headers",
             MiddlewareConfig::BasicAuth(_) => "basicAuth",
+            MiddlewareConfig::DigestAuth(_) => "digestAuth",
             MiddlewareConfig::IpAllowList(_) => "ipAllowList",
+            MiddlewareConfig::IpWhiteList(_) => "ipWhiteList",
             MiddlewareConfig::RateLimit(_) => "rateLimit",
             MiddlewareConfig::InFlightReq(_) => "inFlightReq",
             MiddlewareConfig::Buffering(_) => "buffering",
@@ -56,6 +63,8 @@ impl MiddlewareConfig {
             MiddlewareConfig::CircuitBreaker(_) => "circuitBreaker",
             MiddlewareConfig::Errors(_) => "errors",
             MiddlewareConfig::ForwardAuth(_) => "forwardAuth",
+            MiddlewareConfig::ContentType(_) => "contentType",
+            MiddlewareConfig::GrpcWeb(_) => "grpcWeb",
             MiddlewareConfig::Chain(_) => "chain",
             MiddlewareConfig::EncodedCharacters(_) => "encodedCharacters",
         }
@@ -226,6 +235,26 @@ pub struct BasicAuthConfig {
     pub header_field: String,
 }
 
+/// `digestAuth`: HTTP Digest authentication against htdigest users.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DigestAuthConfig {
+    /// htdigest lines `user:realm:md5(user:realm:password)`; they override `usersFile` lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    /// Path of an htdigest file.
+    #[serde(default)]
+    pub users_file: String,
+    /// Default `traefik`.
+    #[serde(default)]
+    pub realm: String,
+    #[serde(default)]
+    pub remove_header: bool,
+    /// Request header that receives the authenticated user name.
+    #[serde(default)]
+    pub header_field: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IpStrategyConfig {
@@ -253,6 +282,16 @@ pub struct IpAllowListConfig {
     /// Status for rejected requests; default 403.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_status_code: Option<u16>,
+}
+
+/// `ipWhiteList` (deprecated in Traefik v3, still served): `ipAllowList` always answering 403.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IpWhiteListConfig {
+    #[serde(default)]
+    pub source_range: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_strategy: Option<IpStrategyConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -317,6 +356,24 @@ pub struct RetryConfig {
     pub attempts: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_interval: Option<crate::config::duration::Duration>,
+}
+
+/// `contentType`: Content-Type detection for responses without one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContentTypeConfig {
+    /// Deprecated; `false` makes the middleware do nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_detect: Option<bool>,
+}
+
+/// `grpcWeb`: gRPC-Web requests translated to gRPC.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GrpcWebConfig {
+    /// CORS origins allowed (`*` for any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_origins: Vec<String>,
 }
 
 /// `compress`: response compression (gzip, br, zstd) negotiated by `Accept-Encoding`.

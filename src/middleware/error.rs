@@ -48,8 +48,10 @@ pub enum MiddlewareError {
         value: String,
         error: String,
     },
-    #[error("basicAuth: {origin} line {line}: {reason}: {text:?}")]
+    #[error("{middleware}: {origin} line {line}: {reason}: {text:?}")]
     Htpasswd {
+        /// `basicAuth` or `digestAuth`.
+        middleware: &'static str,
         /// `users` or the users file path.
         origin: String,
         /// 1-based line (or list entry) number.
@@ -57,8 +59,9 @@ pub enum MiddlewareError {
         text: String,
         reason: &'static str,
     },
-    #[error("basicAuth: option `usersFile`: cannot read {path:?}: {source}")]
+    #[error("{middleware}: option `usersFile`: cannot read {path:?}: {source}")]
     UsersFile {
+        middleware: &'static str,
         path: PathBuf,
         #[source]
         source: std::io::Error,

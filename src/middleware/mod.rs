@@ -6,10 +6,12 @@
 //! response head. Everything is parsed at compile time (header names/values, regexes, CIDRs,
 //! htpasswd hashes); a request that no middleware changes costs no allocation.
 //!
-//! Compile does no network I/O; `basicAuth.usersFile` is the one option that reads a file.
+//! Compile does no network I/O; `basicAuth.usersFile` and `digestAuth.usersFile` are the options
+//! that read a file.
 //! Lock policy: `rateLimit` keeps mutable state in a sharded map with one `std::sync::Mutex`
 //! per shard (see [`rate_limit`]); `inFlightReq` and `circuitBreaker` keep theirs in atomics
-//! (see [`circuit_breaker`]); nothing else locks.
+//! (see [`circuit_breaker`]); `digestAuth` keeps its issued nonces behind one mutex; nothing
+//! else locks.
 
 pub mod add_prefix;
 pub mod basic_auth;
@@ -17,10 +19,13 @@ pub mod buffering;
 pub mod circuit_breaker;
 pub mod compress;
 pub mod config;
+pub mod content_type;
+pub mod digest_auth;
 pub mod encoded_characters;
 pub mod error;
 pub mod errors;
 pub mod forward_auth;
+pub mod grpc_web;
 pub mod headers;
 mod htpasswd;
 pub mod in_flight_req;
@@ -44,6 +49,8 @@ pub use buffering::Buffering;
 pub use circuit_breaker::CircuitBreaker;
 pub use compress::Compress;
 pub use config::MiddlewareConfig;
+pub use content_type::ContentType;
+pub use digest_auth::DigestAuth;
 pub use encoded_characters::EncodedCharacters;
 pub use error::MiddlewareError;
 pub use forward_auth::ForwardAuth;
@@ -110,6 +117,7 @@ pub enum Middleware {
     RedirectRegex(RedirectRegex),
     Headers(Headers),
     BasicAuth(BasicAuth),
+    DigestAuth(DigestAuth),
     IpAllowList(IpAllowList),
     RateLimit(RateLimit),
     InFlightReq(InFlightReq),
@@ -126,6 +134,10 @@ pub enum Middleware {
     /// Asks its authentication server before the later middlewares (`proxy::forward_auth`).
     ForwardAuth(ForwardAuth),
     EncodedCharacters(EncodedCharacters),
+    /// Applied to the response head and first body bytes (`content_type::sniff`).
+    ContentType(ContentType),
+    /// Translates gRPC-Web around forwarding (`grpc_web`, called by the proxy with the body).
+    GrpcWeb(grpc_web::GrpcWeb),
 }
 
 impl Middleware {
@@ -151,7 +163,15 @@ impl Middleware {
             }
             MiddlewareConfig::Headers(c) => Middleware::Headers(Headers::compile(c)?),
             MiddlewareConfig::BasicAuth(c) => Middleware::BasicAuth(BasicAuth::compile(c)?),
+            MiddlewareConfig::DigestAuth(c) => Middleware::DigestAuth(DigestAuth::compile(c)?),
             MiddlewareConfig::IpAllowList(c) => Middleware::IpAllowList(IpAllowList::compile(c)?),
+            MiddlewareConfig::IpWhiteList(c) => {
+                Middleware::IpAllowList(IpAllowList::compile(&config::IpAllowListConfig {
+                    source_range: c.source_range.clone(),
+                    ip_strategy: c.ip_strategy.clone(),
+                    reject_status_code: None,
+                })?)
+            }
             MiddlewareConfig::RateLimit(c) => Middleware::RateLimit(RateLimit::compile(c)?),
             MiddlewareConfig::InFlightReq(c) => Middleware::InFlightReq(InFlightReq::compile(c)?),
             MiddlewareConfig::Buffering(c) => Middleware::Buffering(Buffering::compile(c)?),
@@ -167,6 +187,8 @@ impl Middleware {
             MiddlewareConfig::ForwardAuth(c) => {
                 Middleware::ForwardAuth(ForwardAuth::compile(c, "", None)?)
             }
+            MiddlewareConfig::ContentType(c) => Middleware::ContentType(ContentType::compile(c)),
+            MiddlewareConfig::GrpcWeb(c) => Middleware::GrpcWeb(grpc_web::GrpcWeb::compile(c)),
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -194,6 +216,7 @@ impl Middleware {
             Middleware::RedirectRegex(m) => m.on_request(req, ctx),
             Middleware::Headers(m) => m.on_request(req),
             Middleware::BasicAuth(m) => m.on_request(req),
+            Middleware::DigestAuth(m) => m.on_request(req),
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
             Middleware::EncodedCharacters(m) => m.on_request(req),
@@ -209,7 +232,9 @@ impl Middleware {
             | Middleware::Buffering(_)
             | Middleware::Retry(_)
             | Middleware::Compress(_)
-            | Middleware::Errors(_) => Flow::Continue,
+            | Middleware::Errors(_)
+            | Middleware::ContentType(_)
+            | Middleware::GrpcWeb(_) => Flow::Continue,
             // Asynchronous: the proxy calls `proxy::forward_auth::check` instead.
             Middleware::ForwardAuth(_) => Flow::Continue,
         }
@@ -255,6 +280,7 @@ impl Middleware {
             | Middleware::RedirectScheme(_)
             | Middleware::RedirectRegex(_)
             | Middleware::BasicAuth(_)
+            | Middleware::DigestAuth(_)
             | Middleware::IpAllowList(_)
             | Middleware::RateLimit(_)
             | Middleware::InFlightReq(_)
@@ -263,6 +289,7 @@ impl Middleware {
             | Middleware::Compress(_)
             | Middleware::EncodedCharacters(_) => {}
             Middleware::CircuitBreaker(_) | Middleware::Errors(_) | Middleware::ForwardAuth(_) => {}
+            Middleware::ContentType(_) | Middleware::GrpcWeb(_) => {}
         }
     }
 
@@ -284,6 +311,8 @@ impl Middleware {
     pub fn notices(&self) -> &[basic_auth::Notice] {
         match self {
             Middleware::BasicAuth(m) => m.notices(),
+            Middleware::DigestAuth(m) => m.notices(),
+            Middleware::ContentType(m) => m.notices(),
             _ => &[],
         }
     }
@@ -293,6 +322,7 @@ impl Middleware {
     pub fn missing_file(&self) -> Option<&std::path::Path> {
         match self {
             Middleware::BasicAuth(m) => m.missing_file(),
+            Middleware::DigestAuth(m) => m.missing_file(),
             _ => None,
         }
     }
@@ -309,6 +339,7 @@ impl Middleware {
             Middleware::RedirectRegex(_) => "redirectRegex",
             Middleware::Headers(_) => "headers",
             Middleware::BasicAuth(_) => "basicAuth",
+            Middleware::DigestAuth(_) => "digestAuth",
             Middleware::IpAllowList(_) => "ipAllowList",
             Middleware::RateLimit(_) => "rateLimit",
             Middleware::InFlightReq(_) => "inFlightReq",
@@ -319,6 +350,8 @@ impl Middleware {
             Middleware::Errors(_) => "errors",
             Middleware::ForwardAuth(_) => "forwardAuth",
             Middleware::EncodedCharacters(_) => "encodedCharacters",
+            Middleware::ContentType(_) => "contentType",
+            Middleware::GrpcWeb(_) => "grpcWeb",
         }
     }
 }

@@ -61,7 +61,8 @@ pub(crate) fn replayable(body: &ProxyBody) -> Option<Bytes> {
         ProxyBody::Incoming { .. }
         | ProxyBody::Upstream { .. }
         | ProxyBody::Compressed { .. }
-        | ProxyBody::Prefixed { .. } => None,
+        | ProxyBody::Prefixed { .. }
+        | ProxyBody::GrpcWeb { .. } => None,
     }
 }
 

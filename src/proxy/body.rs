@@ -29,6 +29,8 @@ pin_project_lite::pin_project! {
         Compressed { body: Box<crate::middleware::compress::CompressedBody> },
         // Bytes already read, then the rest of the body (a request too large to mirror).
         Prefixed { body: Box<(Option<Bytes>, ProxyBody)> },
+        // A `grpcWeb` translation (decoded request or framed response).
+        GrpcWeb { body: Box<crate::middleware::grpc_web::GrpcWebBody> },
     }
 }
 
@@ -110,6 +112,7 @@ impl Body for ProxyBody {
                 Some(head) => Poll::Ready(Some(Ok(Frame::data(head)))),
                 None => Pin::new(&mut body.1).poll_frame(cx),
             },
+            ProxyBodyProj::GrpcWeb { body } => Pin::new(&mut **body).poll_frame(cx),
         }
     }
 
@@ -119,6 +122,7 @@ impl Body for ProxyBody {
             ProxyBody::Full { data } => data.is_none(),
             ProxyBody::Compressed { body } => body.is_end_stream(),
             ProxyBody::Prefixed { body } => body.0.is_none() && body.1.is_end_stream(),
+            ProxyBody::GrpcWeb { body } => body.is_end_stream(),
         }
     }
 
@@ -139,6 +143,7 @@ impl Body for ProxyBody {
                 }
                 hint
             }
+            ProxyBody::GrpcWeb { body } => body.size_hint(),
         }
     }
 }

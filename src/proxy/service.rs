@@ -16,7 +16,8 @@ use super::forward_auth;
 use super::internal;
 use super::mirror;
 use crate::middleware::{
-    buffering, circuit_breaker, compress, retry, Flow, Middleware, RequestContext, RequestFacts,
+    buffering, circuit_breaker, compress, content_type, grpc_web, retry, Flow, Middleware,
+    RequestContext, RequestFacts,
 };
 use crate::observe::Observer;
 use crate::rules::RequestView;
@@ -241,6 +242,8 @@ impl Proxy {
         // Permits of middlewares wrapping the forward (inFlightReq); no allocation unless used.
         let mut held = Vec::new();
         let mut authed = forward_auth::Passed::default();
+        // A request `grpcWeb` translated, and the CORS headers its response gets.
+        let mut grpc = None;
         for (i, mw) in route.middlewares.iter().enumerate() {
             let flow = match &**mw {
                 // Asks its authentication server, in order among the middlewares.
@@ -263,6 +266,7 @@ impl Proxy {
                     );
                     Box::pin(check).await
                 }
+                Middleware::GrpcWeb(g) => g.on_request(&mut parts, &mut body, &mut grpc),
                 _ => mw.on_request_held(&mut parts, &ctx, &mut held),
             };
             if let Flow::Respond(resp) = flow {
@@ -346,6 +350,11 @@ impl Proxy {
         let resp =
             error_pages::apply(&route.middlewares[..applied], original.as_ref(), resp, conn).await;
         circuit_breaker::record(&route.middlewares[..applied], started, resp.status());
+        let resp = match grpc {
+            Some((translated, cors)) => grpc_web::respond(translated, cors, resp),
+            None => resp,
+        };
+        let resp = content_type::sniff(&route.middlewares[..applied], resp).await;
         let resp = match compress {
             Some(plan) => plan.apply(resp).await,
             None => resp,

@@ -181,7 +181,10 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
 
     // Middlewares no router uses still say what they noticed (a user that can never log in).
     for (name, mw) in &cfg.http.middlewares {
-        if let MiddlewareConfig::BasicAuth(_) = mw {
+        if let MiddlewareConfig::BasicAuth(_)
+        | MiddlewareConfig::DigestAuth(_)
+        | MiddlewareConfig::ContentType(_) = mw
+        {
             let _ = state.compiled(name, mw);
         }
     }

@@ -43,6 +43,12 @@ pub struct BackendSpec {
     /// Response headers the backend adds, in order.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
+    /// A fixed response body instead of the echo JSON (what the backend saw is then unknown).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Send no `Content-Type` (the echo JSON or `body` goes without one).
+    #[serde(default)]
+    pub no_content_type: bool,
 }
 
 #[derive(Debug, Deserialize)]

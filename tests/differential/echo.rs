@@ -18,6 +18,10 @@ use super::wire;
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// A fixed body instead of the echo JSON.
+    pub body: Option<String>,
+    /// No `Content-Type` header.
+    pub no_content_type: bool,
 }
 
 pub struct Echo {
@@ -73,7 +77,7 @@ fn serve(mut stream: TcpStream, id: &str, answer: &Answer) {
             Ok(Some(req)) => req,
             Ok(None) | Err(_) => return,
         };
-        let body = serde_json::json!({
+        let echo = serde_json::json!({
             "backend": id,
             "method": req.method,
             "target": req.target,
@@ -81,13 +85,19 @@ fn serve(mut stream: TcpStream, id: &str, answer: &Answer) {
             "body_len": req.body.len(),
         })
         .to_string();
+        let body = answer.body.clone().unwrap_or(echo);
         let status = if answer.status == 0 {
             200
         } else {
             answer.status
         };
+        let content_type = if answer.no_content_type {
+            ""
+        } else {
+            "Content-Type: application/json\r\n"
+        };
         let mut head = format!(
-            "HTTP/1.1 {status} Echo\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            "HTTP/1.1 {status} Echo\r\n{content_type}Content-Length: {}\r\n",
             body.len()
         );
         for (name, value) in &answer.headers {

@@ -418,6 +418,8 @@ fn run_group_once(name: &str, group: &Group, bins: &Binaries) -> Result<Vec<Outc
                     Answer {
                         status: spec.status,
                         headers: spec.headers.clone(),
+                        body: spec.body.clone(),
+                        no_content_type: spec.no_content_type,
                     },
                 )
             })

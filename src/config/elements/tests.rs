@@ -25,7 +25,7 @@ fn middlewares_are_read_one_by_one() {
     let r = read_json(json!({"http": {"middlewares": {
         "good": {"addPrefix": {"prefix": "/a"}},
         "typo": {"stripPrefixx": {"prefixes": ["/a"]}},
-        "fa": {"digestAuth": {"users": ["a:b:c"]}},
+        "fa": {"plugin": {"demo": {"answer": 42}}},
         "two": {"addPrefix": {"prefix": "/a"}, "replacePath": {"path": "/"}},
         "badopt": {"addPrefix": {"prefix": "/a", "prefixx": 1}},
         "badregex": {"replacePathRegex": {"regex": "(", "replacement": "/"}},
@@ -200,8 +200,8 @@ address = ":80"
 rule = "Host(`a`)"
 service = "s"
 
-[dynamic.http.middlewares.bad.digestAuth]
-users = ["a:b:c"]
+[dynamic.http.middlewares.bad.plugin.demo]
+answer = 42
 "#;
     let cfg: crate::config::StaticConfig = toml::from_str(toml).unwrap();
     let dynamic = cfg.dynamic.unwrap();

@@ -140,3 +140,37 @@ fn bad_ip_allow_list_configs_are_errors() {
         );
     }
 }
+
+/// `ipWhiteList`, Traefik's deprecated name: the same checks, always 403, no
+/// `rejectStatusCode` (an unknown option of that type), an empty `sourceRange` refused.
+#[test]
+fn ip_white_list_is_ip_allow_list_without_reject_status() {
+    let plain = json!({"ipWhiteList": {"sourceRange": ["127.0.0.1/32", "fd00::/8"]}});
+    let depth1 =
+        json!({"ipWhiteList": {"sourceRange": ["10.1.0.0/16"], "ipStrategy": {"depth": 1}}});
+    let cases = [
+        (&plain, "127.0.0.1:1", None, true),
+        (&plain, "127.0.0.2:1", None, false),
+        (&plain, "[fd12::1]:1", None, true),
+        (&depth1, "8.8.8.8:1", Some("1.1.1.1, 10.1.2.3"), true),
+        (&depth1, "10.1.0.1:1", Some("10.1.2.3, 8.8.8.8"), false),
+    ];
+    for (cfg, client, xff, want) in cases {
+        assert_eq!(allowed(cfg, client, xff), want, "{cfg} {client} {xff:?}");
+    }
+    let err = compile(json!({"ipWhiteList": {"sourceRange": []}})).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            MiddlewareError::Missing {
+                option: "sourceRange",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let unknown: Result<crate::middleware::MiddlewareConfig, _> = serde_json::from_value(
+        json!({"ipWhiteList": {"sourceRange": ["10.0.0.0/8"], "rejectStatusCode": 404}}),
+    );
+    assert!(unknown.is_err());
+}

@@ -2,6 +2,7 @@
 //! dynamic configuration (JSON here) so the option names are tested too.
 
 mod auth;
+mod digest;
 mod headers;
 mod ip;
 mod path;
@@ -144,5 +145,81 @@ rate:
     for (name, cfg) in &all {
         let m = Middleware::compile(cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(m.kind(), cfg.kind(), "{name}");
+    }
+}
+
+/// contentType: Go's `DetectContentType` (cases checked against the real Traefik 3.7.15 with a
+/// backend answering these bodies without Content-Type) and the `autoDetect` notice.
+mod content_type {
+    use crate::middleware::content_type::detect;
+    use crate::middleware::Middleware;
+
+    #[test]
+    fn detect_matches_go() {
+        let ws_html = format!("{}<html>", " ".repeat(600));
+        let mut eot = vec![0u8; 34];
+        eot.extend_from_slice(b"LP");
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "text/plain; charset=utf-8"),
+            (b"hello", "text/plain; charset=utf-8"),
+            (b"<html>", "text/html; charset=utf-8"),
+            (b"  <!DOCTYPE html>x", "text/html; charset=utf-8"),
+            (b"<HtMl><b>", "text/html; charset=utf-8"),
+            (b"<htmlx", "text/plain; charset=utf-8"),
+            (b"<p", "text/plain; charset=utf-8"),
+            (b"{\"a\":1}", "text/plain; charset=utf-8"),
+            (b"\x00\x01\x00\x00abc", "font/ttf"),
+            (b"OTTO", "font/otf"),
+            (b"ttcf", "font/collection"),
+            (b"wOFF", "font/woff"),
+            (b"wOF2", "font/woff2"),
+            (b"\x00asm\x01", "application/wasm"),
+            (b"Rar!\x1a\x07\x00", "application/x-rar-compressed"),
+            (b"Rar!\x1a\x07\x01\x00", "application/x-rar-compressed"),
+            (b"PK\x03\x04", "application/zip"),
+            (b"\x1f\x8b\x08", "application/x-gzip"),
+            (b"%PDF-1", "application/pdf"),
+            (b"\x89PNG\r\n\x1a\n", "image/png"),
+            (b"\xff\xd8\xff\xe0", "image/jpeg"),
+            (b"GIF89a", "image/gif"),
+            (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
+            (b"RIFF\x00\x00\x00\x00WAVEfmt ", "audio/wave"),
+            (b"ID3x", "audio/mpeg"),
+            (&eot, "application/vnd.ms-fontobject"),
+            (b"\x01\x02", "application/octet-stream"),
+            (b"<?xml ", "text/xml; charset=utf-8"),
+            (b"\xef\xbb\xbfab", "text/plain; charset=utf-8"),
+            (b"\xfe\xff\x00\x41", "text/plain; charset=utf-16be"),
+            (b"MThd\x00\x00\x00\x06", "audio/midi"),
+            (b"7z\xbc\xaf'\x1c", "application/octet-stream"),
+            (b"BM", "image/bmp"),
+            (b"\x00\x00\x01\x00", "image/x-icon"),
+            (
+                b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom",
+                "video/mp4",
+            ),
+            (b"\x1a\x45\xdf\xa3", "video/webm"),
+            // Only the first 512 bytes are looked at.
+            (ws_html.as_bytes(), "text/plain; charset=utf-8"),
+        ];
+        for (data, want) in cases {
+            assert_eq!(detect(data), *want, "{data:?}");
+        }
+    }
+
+    #[test]
+    fn auto_detect_is_deprecated_and_false_does_nothing() {
+        for (cfg, notices) in [
+            (serde_json::json!({"contentType": {}}), 0),
+            (serde_json::json!({"contentType": {"autoDetect": true}}), 1),
+            (serde_json::json!({"contentType": {"autoDetect": false}}), 1),
+        ] {
+            let m = super::compile(cfg.clone()).unwrap();
+            assert!(matches!(m, Middleware::ContentType(_)));
+            assert_eq!(m.notices().len(), notices, "{cfg}");
+        }
+        let unknown: Result<crate::middleware::MiddlewareConfig, _> =
+            serde_json::from_value(serde_json::json!({"contentType": {"other": 1}}));
+        assert!(unknown.is_err());
     }
 }

@@ -100,3 +100,26 @@ fn enums_by_tag_ignoring_case() {
     .unwrap_err();
     assert!(err.message.contains("exactly one type"), "{}", err.message);
 }
+
+#[test]
+fn digest_auth_from_labels() {
+    let m: MiddlewareConfig = from_node(&tree(&[
+        (
+            "digestauth.users",
+            "test:traefik:a2688e031edb4be6a3797f3882655c05,test2:traefik:518845800f9e2bfb1f1f740ec24f074e",
+        ),
+        ("digestauth.realm", "traefik"),
+        ("digestauth.headerfield", "X-WebAuth-User"),
+        ("digestauth.removeheader", "true"),
+        ("digestauth.usersfile", "/run/secrets/htdigest"),
+    ]))
+    .unwrap();
+    let MiddlewareConfig::DigestAuth(c) = m else {
+        panic!("{m:?}")
+    };
+    assert_eq!(c.users.len(), 2);
+    assert_eq!(c.realm, "traefik");
+    assert_eq!(c.header_field, "X-WebAuth-User");
+    assert!(c.remove_header);
+    assert_eq!(c.users_file, "/run/secrets/htdigest");
+}

@@ -748,3 +748,50 @@ fn encoded_characters_middleware_from_labels() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn content_type_digest_auth_ip_white_list_and_grpc_web_labels() {
+    let (cfg, issues) = translate(&svc(
+        "s_web",
+        &[
+            ("traefik.http.routers.web.middlewares", "ct,ct2,da,wl,gw"),
+            (
+                "traefik.http.middlewares.gw.grpcweb.alloworigins",
+                "https://a.example,https://b.example",
+            ),
+            ("traefik.http.middlewares.ct.contenttype", "true"),
+            (
+                "traefik.http.middlewares.ct2.contenttype.autodetect",
+                "false",
+            ),
+            (
+                "traefik.http.middlewares.da.digestauth.users",
+                "test:traefik:a2688e031edb4be6a3797f3882655c05",
+            ),
+            (
+                "traefik.http.middlewares.wl.ipwhitelist.sourcerange",
+                "10.0.0.0/8",
+            ),
+            ("traefik.http.services.web.loadbalancer.server.port", "80"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(
+        cfg.http.middlewares["ct"],
+        MiddlewareConfig::ContentType(Default::default())
+    );
+    assert_eq!(
+        cfg.http.middlewares["ct2"],
+        MiddlewareConfig::ContentType(crate::middleware::config::ContentTypeConfig {
+            auto_detect: Some(false)
+        })
+    );
+    assert_eq!(cfg.http.middlewares["da"].kind(), "digestAuth");
+    assert_eq!(cfg.http.middlewares["wl"].kind(), "ipWhiteList");
+    assert_eq!(
+        cfg.http.middlewares["gw"],
+        MiddlewareConfig::GrpcWeb(crate::middleware::config::GrpcWebConfig {
+            allow_origins: vec!["https://a.example".into(), "https://b.example".into()]
+        })
+    );
+}
