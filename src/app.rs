@@ -730,8 +730,7 @@ pub fn check_with(
         breakers: &BreakerRegistry::default(),
     };
     let compiled = compile(&merged, &ctx);
-    let references = reference_issues(cfg, &merged);
-    for issue in compiled.issues.into_iter().chain(references) {
+    for issue in compiled.issues {
         if !issues
             .iter()
             .any(|i: &ConfigIssue| i.element == issue.element && i.message == issue.message)
@@ -739,6 +738,7 @@ pub fn check_with(
             issues.push(issue);
         }
     }
+    issues.extend(reference_issues(cfg, &merged));
     issues
 }
 
@@ -845,6 +845,7 @@ dynamic:
     routers:
       good: { rule: "Host(`a.test`)", service: "demo@internal", tls: {certResolver: le, options: modern} }
       bad: { rule: "Host(`b.test`)", service: "demo@internal", tls: {certResolver: lets, options: nosuch} }
+      bad2: { rule: "Host(`c.test`)", service: "demo@internal", tls: {certResolver: lets} }
 "#,
         );
         let issues = check(&cfg, std::path::Path::new("."));
