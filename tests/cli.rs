@@ -548,3 +548,25 @@ fn check_stack_reads_several_stacks_and_stdin() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("nosuch.yml"), "{out}");
 }
+
+#[test]
+fn check_reports_every_bad_value_at_once_with_where_it_was_written() {
+    let (code, stdout, stderr) = run_quick(&[
+        "check",
+        "--entrypoints.web.address=:80",
+        "--providers.swarm.exposedByDefault=maybe",
+        "--entrypoints.web.transport.respondingTimeouts.readTimeout=xyz",
+        "--providers.swarm.exposedbydefualt=false",
+    ]);
+    // A value that is not a boolean used to stop loading before the others were looked at.
+    let out = format!("{stdout}{stderr}");
+    assert_eq!(code, Some(1), "{out}");
+    for want in [
+        "3 problems",
+        "--providers.swarm.exposedByDefault: invalid value \"maybe\": expected a boolean",
+        "--entrypoints.web.transport.respondingTimeouts.readTimeout: invalid value \"xyz\"",
+        "--providers.swarm.exposedbydefualt: not a Traefik option; did you mean",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in {out}");
+    }
+}
