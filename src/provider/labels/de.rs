@@ -73,7 +73,7 @@ impl de::Error for DeError {
 }
 
 /// The expected name nearest to `word` (case ignored), when it is near enough to be a typo.
-fn nearest(word: &str, expected: &[&'static str]) -> Option<&'static str> {
+pub(crate) fn nearest(word: &str, expected: &[&'static str]) -> Option<&'static str> {
     let lower = word.to_ascii_lowercase();
     expected
         .iter()
