@@ -185,6 +185,7 @@ impl Compiler {
         issues.extend(compiled.issues);
         // The handshakes' options before the table that checks them (see `table::tls_options`).
         self.tls.select(&compiled.sni, &built_options);
+        issues.extend(reference_issues(&self.static_cfg, &merged));
         self.tls.update(&merged, &self.infos);
         self.missing_files = compiled.missing_files;
         let routers = compiled.table.routes.len();
@@ -511,6 +512,89 @@ pub fn entrypoint_issues(cfg: &StaticConfig) -> Vec<ConfigIssue> {
     out
 }
 
+/// References from the dynamic configuration (and entrypoints) into the static one, and between
+/// the static options, that `table::compile` cannot see: a router's or entrypoint's
+/// `tls.certResolver` that no `certificatesResolvers` defines, an ACME `httpChallenge.entryPoint`
+/// that is no entrypoint (a router's `tls.options` that do not exist are the compiler's: it
+/// closes the router). Shared by `check` and every compile of `run`, so both report the same.
+pub fn reference_issues(cfg: &StaticConfig, merged: &DynamicConfig) -> Vec<ConfigIssue> {
+    use crate::config::Element;
+    let mut out = Vec::new();
+    let resolvers = || {
+        let names: Vec<&str> = cfg
+            .certificates_resolvers
+            .keys()
+            .map(String::as_str)
+            .collect();
+        if names.is_empty() {
+            "none is defined".to_string()
+        } else {
+            format!("defined: {}", names.join(", "))
+        }
+    };
+    for (name, ep) in &cfg.entry_points {
+        let tls = ep.http.as_ref().and_then(|h| h.tls.as_ref());
+        if let Some(r) = tls.and_then(|t| t.cert_resolver.as_deref()) {
+            if !r.is_empty() && !cfg.certificates_resolvers.contains_key(r) {
+                out.push(
+                    ConfigIssue::new(
+                        Element::EntryPoint,
+                        name.as_str(),
+                        format!(
+                            "certificate resolver {r:?} does not exist ({}): no certificate is requested for it",
+                            resolvers()
+                        ),
+                    )
+                    .with_key("http.tls.certResolver"),
+                );
+            }
+        }
+    }
+    for (name, resolver) in &cfg.certificates_resolvers {
+        let challenge = resolver
+            .acme
+            .as_ref()
+            .and_then(|a| a.http_challenge.as_ref());
+        if let Some(ch) = challenge {
+            if !cfg.entry_points.contains_key(&ch.entry_point) {
+                out.push(
+                    ConfigIssue::new(
+                        Element::Static,
+                        format!("certificatesResolvers.{name}"),
+                        format!(
+                            "httpChallenge.entryPoint {:?} is not an entrypoint (entrypoints: {}): the HTTP-01 challenge cannot be answered",
+                            ch.entry_point,
+                            cfg.entry_points.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .with_key("acme.httpChallenge.entryPoint"),
+                );
+            }
+        }
+    }
+    for (name, router) in &merged.http.routers {
+        let Some(tls) = &router.tls else {
+            continue;
+        };
+        if let Some(r) = tls.cert_resolver.as_deref() {
+            if !r.is_empty() && !cfg.certificates_resolvers.contains_key(r) {
+                out.push(
+                    ConfigIssue::new(
+                        Element::Router,
+                        name.as_str(),
+                        format!(
+                            "certificate resolver {r:?} does not exist ({}): no certificate is requested for its domains",
+                            resolvers()
+                        ),
+                    )
+                    .with_key("tls.certResolver"),
+                );
+            }
+        }
+    }
+    out
+}
+
 /// Resolves when any provider published; `false` when every provider is gone.
 async fn wait_any(sources: &mut [Source]) -> bool {
     if sources.is_empty() {
@@ -601,6 +685,15 @@ fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> En
 
 /// Loads every provider once, merges and compiles, and returns every issue (for `swarmgate check`).
 pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
+    check_with(cfg, base, None)
+}
+
+/// [`check`], with the Swarm provider's configuration given offline (`check --stack`).
+pub fn check_with(
+    cfg: &StaticConfig,
+    base: &std::path::Path,
+    swarm: Option<DynamicConfig>,
+) -> Vec<ConfigIssue> {
     let mut snapshots: Vec<(&str, DynamicConfig)> = Vec::new();
     let mut issues = entrypoint_issues(cfg);
     let qualify = crate::config::merge::qualify_issue;
@@ -618,6 +711,9 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
         let (config, found) = FileProvider::new(file_cfg, base).load();
         issues.extend(found.into_iter().map(|i| qualify(i, "file")));
         snapshots.push(("file", config));
+    }
+    if let Some(swarm) = swarm {
+        snapshots.push(("swarm", swarm));
     }
     snapshots.push(("internal", crate::observe::internal::internal_config(cfg)));
     let (mut merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
@@ -642,6 +738,7 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
             issues.push(issue);
         }
     }
+    issues.extend(reference_issues(cfg, &merged));
     issues
 }
 
@@ -707,6 +804,79 @@ dynamic:
         assert!(
             !issues.iter().any(|i| i.name == "pinned@static"),
             "{issues:?}"
+        );
+    }
+
+    /// Traefik 3.7.15 on the same input logs "'to' entry point field references a non-existing
+    /// entry point: websecure" and serves the entrypoint without its redirection; swarmgate
+    /// keeps it closed (fail closed: plain HTTP instead of the redirect), with a message that
+    /// names the missing entrypoint, the same for `check` and `run` (`bind_entrypoint`).
+    #[test]
+    fn a_redirection_to_a_missing_entrypoint_is_named_as_such() {
+        let cfg = static_cfg(
+            "entryPoints: {web: {address: ':80', http: {redirections: {entryPoint: {to: websecure}}}}, ok: {address: ':81', http: {redirections: {entryPoint: {to: ':443'}}}}}",
+        );
+        let found = entrypoint_issues(&cfg);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].name, "web");
+        assert!(
+            found[0].message.contains("\"websecure\"")
+                && found[0].message.contains("no entrypoint has this name"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    /// Each reference was given to Traefik 3.7.15: "Router uses a nonexistent certificate
+    /// resolver", "unknown TLS options: nosuch@file".
+    #[test]
+    fn references_to_static_names_are_checked_by_check_and_run_alike() {
+        let cfg = static_cfg(
+            r#"
+entryPoints:
+  web: {address: ':80', http: {tls: {certResolver: nope}}}
+certificatesResolvers:
+  le: {acme: {email: a@b.test, httpChallenge: {entryPoint: http}}}
+dynamic:
+  tls:
+    options:
+      modern: {minVersion: VersionTLS13}
+  http:
+    routers:
+      good: { rule: "Host(`a.test`)", service: "demo@internal", tls: {certResolver: le, options: modern} }
+      bad: { rule: "Host(`b.test`)", service: "demo@internal", tls: {certResolver: lets, options: nosuch} }
+      bad2: { rule: "Host(`c.test`)", service: "demo@internal", tls: {certResolver: lets} }
+"#,
+        );
+        let issues = check(&cfg, std::path::Path::new("."));
+        let has = |name: &str, key: &str, words: &str| {
+            issues.iter().any(|i| {
+                i.name == name && i.key.as_deref() == Some(key) && i.message.contains(words)
+            })
+        };
+        assert!(
+            has("bad@static", "tls.certResolver", "\"lets\" does not exist"),
+            "{issues:#?}"
+        );
+        assert!(
+            has("bad@static", "tls.options", "nosuch@static"),
+            "{issues:#?}"
+        );
+        assert!(
+            has("web", "http.tls.certResolver", "\"nope\""),
+            "{issues:#?}"
+        );
+        assert!(
+            has(
+                "certificatesResolvers.le",
+                "acme.httpChallenge.entryPoint",
+                "\"http\""
+            ),
+            "{issues:#?}"
+        );
+        assert!(
+            !issues.iter().any(|i| i.name == "good@static"),
+            "{issues:#?}"
         );
     }
 

@@ -13,6 +13,7 @@ pub mod observe;
 pub mod provider;
 pub mod proxy;
 pub mod rules;
+pub mod stack;
 pub mod table;
 pub mod tls;
 pub mod upstream;

@@ -10,6 +10,7 @@ use swarmgate::config::traefik::{
     to_native_toml, traefik_options, LoadOptions, Loaded, Source, Support,
 };
 use swarmgate::config::StaticConfig;
+use swarmgate::stack::{parse_stack, stack_config, StackIssue, StackService};
 
 const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
 
@@ -18,7 +19,7 @@ swarmgate — edge reverse proxy and load balancer for Docker Swarm (a drop-in f
 
 USAGE:
     swarmgate [run] [--config FILE] [TRAEFIK ARGUMENTS...]
-    swarmgate check [--unsupported] [--config FILE] [TRAEFIK ARGUMENTS...]
+    swarmgate check [--unsupported] [--stack FILE|-]... [--config FILE] [TRAEFIK ARGUMENTS...]
     swarmgate migrate [TRAEFIK ARGUMENTS...]
     swarmgate healthcheck [TRAEFIK ARGUMENTS...]
     swarmgate version
@@ -63,10 +64,18 @@ swarmgate check — validate the static and dynamic configuration without servin
 
 USAGE:
     swarmgate check [--config FILE | TRAEFIK ARGUMENTS...]
+    swarmgate check --stack docker-stack.yml [--stack other.yml | --stack -]... [STATIC CONFIG]
     swarmgate check --unsupported
 
 Prints every problem and exits 1 on any, including Traefik options swarmgate does not
 implement. `--unsupported` prints every Traefik static option swarmgate does not apply.
+
+`--stack FILE` (several allowed; `-` reads stdin, e.g. `docker stack config -c a.yml -c b.yml |
+swarmgate check --stack -`) also checks every service's `deploy.labels` offline, with the label
+compiler of the Swarm provider, against the static configuration from the other arguments. With
+no other static source, the `command:` of the stack's edge service (image `traefik` or
+`swarmgate`) is used. Each problem names its service and label; warnings (what Traefik would
+silently ignore) count as problems.
 ";
 
 const MIGRATE_HELP: &str = "\
@@ -124,6 +133,8 @@ struct Cli {
     strict: bool,
     /// `check --unsupported`: list the Traefik options swarmgate does not apply.
     list_unsupported: bool,
+    /// `check --stack FILE` (`-` is stdin), in order.
+    stacks: Vec<String>,
     /// Everything else: `--config F` and Traefik-style static configuration arguments.
     rest: Vec<String>,
 }
@@ -180,6 +191,7 @@ fn parse_cli(args: &[String]) -> Result<Parsed, String> {
         log_level: None,
         strict: false,
         list_unsupported: false,
+        stacks: Vec::new(),
         rest: Vec::new(),
     };
     let mut it = args.iter();
@@ -194,6 +206,14 @@ fn parse_cli(args: &[String]) -> Result<Parsed, String> {
             cli.log_level = Some(it.next().cloned().ok_or("--log-level needs a value")?);
         } else if arg == "--strict" {
             cli.strict = true;
+        } else if let (Some(file), Command::Check) = (arg.strip_prefix("--stack="), command) {
+            cli.stacks.push(file.to_string());
+        } else if arg == "--stack" && command == Command::Check {
+            cli.stacks.push(
+                it.next()
+                    .cloned()
+                    .ok_or("--stack needs a file (or - for stdin)")?,
+            );
         } else if arg == "--unsupported" && command == Command::Check {
             cli.list_unsupported = true;
         } else {
@@ -280,6 +300,7 @@ fn main() -> ExitCode {
     }
     let base = base_dir(&loaded.source);
     match cli.command {
+        Command::Check if !cli.stacks.is_empty() => check_stacks(&cli, loaded, &base),
         Command::Check => check(&loaded, &base),
         Command::Migrate => match to_native_toml(&loaded.config) {
             Ok(text) => {
@@ -357,6 +378,139 @@ fn check(loaded: &Loaded, base: &Path) -> ExitCode {
         } else {
             println!("error: {issue}");
         }
+    }
+    println!("{problems} problem(s) found");
+    ExitCode::FAILURE
+}
+
+/// Reads the stack files of `check --stack` (`-` is stdin), in order.
+fn read_stacks(files: &[String]) -> Result<Vec<(String, Vec<StackService>)>, String> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    for file in files {
+        let (label, text) = if file == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("stdin: {e}"))?;
+            ("<stdin>".to_string(), text)
+        } else {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+            (file.clone(), text)
+        };
+        let services = parse_stack(&text).map_err(|e| format!("{label}: {e}"))?;
+        out.push((label, services));
+    }
+    Ok(out)
+}
+
+/// `check --stack`: the static configuration (from the other arguments or, with none, the stack's
+/// edge service `command:`), then every service's labels, merged and compiled as `run` would.
+fn check_stacks(cli: &Cli, mut loaded: Loaded, base: &Path) -> ExitCode {
+    let stacks = match read_stacks(&cli.stacks) {
+        Ok(stacks) => stacks,
+        Err(e) => {
+            eprintln!("swarmgate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut services: Vec<StackService> = Vec::new();
+    let mut file_of: Vec<String> = Vec::new();
+    for (file, found) in stacks {
+        for svc in found {
+            file_of.push(file.clone());
+            services.push(svc);
+        }
+    }
+    if loaded.source == Source::Default {
+        if let Some((i, edge)) = services
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.is_edge() && s.command.is_some())
+        {
+            let args = edge.command.clone().unwrap_or_default();
+            let cwd = base.to_path_buf();
+            match swarmgate::config::traefik::load_traefik(&args, &[], &cwd, LoadOptions::default())
+            {
+                Ok(from_stack) => {
+                    println!(
+                        "static configuration from the command: of service {:?} in {}",
+                        edge.name, file_of[i]
+                    );
+                    loaded = from_stack;
+                    loaded.source = Source::Args;
+                }
+                Err(e) => {
+                    println!(
+                        "error: service {:?} in {} (command:): {e}",
+                        edge.name, file_of[i]
+                    );
+                    println!("1 problem(s) found");
+                    return ExitCode::FAILURE;
+                }
+            }
+        } else {
+            println!(
+                "static configuration from defaults (no edge service with a command: in the stack)"
+            );
+        }
+    } else {
+        println!("static configuration from {}", loaded.source);
+    }
+    for option in &loaded.ignored {
+        println!("note: accepted and ignored: {option}");
+    }
+    for option in &loaded.unsupported {
+        println!("error: unsupported option {option}");
+    }
+    let (swarm, mut issues) = stack_config(&services, &loaded.config);
+    let found = swarmgate::app::check_with(&loaded.config, base, Some(swarm));
+    for issue in found {
+        let said = |i: &StackIssue| {
+            i.issue.name == issue.name
+                && (i.issue.message == issue.message
+                    || (issue.key.as_deref() == Some("middlewares") && i.issue.key == issue.key))
+        };
+        if issues.iter().any(said) {
+            continue;
+        }
+        let issue = if issue.name.ends_with("@swarm") {
+            StackIssue::from_issue(&services, issue)
+        } else {
+            StackIssue {
+                service: None,
+                label: None,
+                issue,
+            }
+        };
+        issues.push(issue);
+    }
+    let problems = issues.len() + loaded.unsupported.len();
+    let index = |name: &Option<String>| {
+        name.as_ref()
+            .and_then(|n| services.iter().position(|s| &s.name == n))
+    };
+    for issue in &issues {
+        let file = index(&issue.service)
+            .map(|i| format!("{}: ", file_of[i]))
+            .unwrap_or_default();
+        if issue.issue.warning {
+            println!("{file}{issue}");
+        } else {
+            println!("error: {file}{issue}");
+        }
+    }
+    if problems == 0 {
+        let labelled = services
+            .iter()
+            .filter(|s| s.labels.keys().any(|k| k.starts_with("traefik.")))
+            .count();
+        println!(
+            "configuration OK: {} entrypoint(s), {} service(s), {labelled} with traefik labels",
+            loaded.config.entry_points.len(),
+            services.len()
+        );
+        return ExitCode::SUCCESS;
     }
     println!("{problems} problem(s) found");
     ExitCode::FAILURE

@@ -448,3 +448,154 @@ fn check_reports_tls_options_that_cannot_be_applied() {
         assert!(stdout.contains(needle), "{needle} not in {stdout}");
     }
 }
+
+/// `check --stack FILE [ARGS]`: stdout and exit code, from the repository root.
+fn check_stack(stacks: &[&str], args: &[&str], stdin: Option<&str>) -> (Option<i32>, String) {
+    use std::io::Write as _;
+    let mut cmd = swarmgate();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).arg("check");
+    for stack in stacks {
+        cmd.args(["--stack", stack]);
+    }
+    cmd.args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn check_stack_passes_the_repository_stacks_and_a_published_quick_start() {
+    for stack in [
+        "docker-stack.yml",
+        "docker-stack-ha.yml",
+        "tests/stacks/whoami-dashboard.yml",
+    ] {
+        let (code, out) = check_stack(&[stack], &[], None);
+        assert_eq!(code, Some(0), "{stack}: {out}");
+        // The edge's own `command:` is the static configuration when no other is given.
+        assert!(
+            out.contains("static configuration from the command: of service"),
+            "{stack}: {out}"
+        );
+        assert!(out.contains("configuration OK"), "{stack}: {out}");
+    }
+}
+
+#[test]
+fn check_stack_reads_the_static_configuration_from_the_other_arguments() {
+    // Portainer's published stack has no edge: its routers need `websecure` and resolver `le`.
+    let (code, out) = check_stack(&["tests/stacks/portainer.yml"], &[], None);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("entrypoint \"websecure\" does not exist"),
+        "{out}"
+    );
+    let (code, out) = check_stack(
+        &["tests/stacks/portainer.yml"],
+        &["--entrypoints.websecure.address=:443"],
+        None,
+    );
+    assert_eq!(code, Some(1), "{out}");
+    for router in ["portainer", "edge"] {
+        let label = format!("label traefik.http.routers.{router}.tls.certresolver");
+        assert!(
+            out.contains(&label) && out.contains("certificate resolver \"le\" does not exist"),
+            "{out}"
+        );
+    }
+    let (code, out) = check_stack(
+        &["tests/stacks/portainer.yml"],
+        &[
+            "--entrypoints.websecure.address=:443",
+            "--certificatesresolvers.le.acme.tlschallenge=true",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn check_stack_names_service_label_and_column_of_every_problem_in_one_pass() {
+    let (code, out) = check_stack(&["tests/stacks/typos.yml"], &[], None);
+    assert_eq!(code, Some(1), "{out}");
+    let expect = [
+        // A misspelled matcher: its column.
+        "service \"blog\", label traefik.http.routers.blog.rule: invalid rule",
+        "column 29: unknown matcher `PathPrefx`",
+        // A middleware no service defines, although the router's rule is broken too.
+        "service \"blog\", label traefik.http.routers.blog.middlewares: middleware \"secure-headers\" is defined nowhere",
+        // An unknown label key, with the nearest one.
+        "service \"shop\", label traefik.http.routers.shop.rul: unknown label key `rul`; did you mean `rule`?",
+        // One router name in two services with different rules: Traefik drops it.
+        "router defined multiple times with different configurations in admin, shop",
+        // traefik.enable as a container label, with exposedByDefault=false.
+        "service \"api\", label traefik.enable: a container label",
+        "service \"api\", label traefik.enable: has traefik labels but no `traefik.enable=true`",
+        // No port label, no published port: no port detection in Swarm.
+        "service \"worker\", label traefik.http.services.<name>.loadbalancer.server.port: no",
+    ];
+    for line in expect {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    assert!(out.contains("tests/stacks/typos.yml: "), "{out}");
+}
+
+#[test]
+fn check_stack_reads_several_stacks_and_stdin() {
+    // `docker stack config -c a.yml -c b.yml | swarmgate check --stack -`.
+    let typos = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stacks/typos.yml"),
+    )
+    .unwrap();
+    let (code, out) = check_stack(
+        &["tests/stacks/whoami-dashboard.yml", "-"],
+        &[],
+        Some(&typos),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("<stdin>: service \"shop\", label traefik.http.routers.shop.rul"),
+        "{out}"
+    );
+    // The edge of the first file gives the static configuration (exposedByDefault=false).
+    assert!(
+        out.contains("service \"traefik\" in tests/stacks/whoami-dashboard.yml"),
+        "{out}"
+    );
+    let (code, out) = check_stack(&["tests/stacks/nosuch.yml"], &[], None);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("nosuch.yml"), "{out}");
+}
+
+#[test]
+fn check_reports_every_bad_value_at_once_with_where_it_was_written() {
+    let (code, stdout, stderr) = run_quick(&[
+        "check",
+        "--entrypoints.web.address=:80",
+        "--providers.swarm.exposedByDefault=maybe",
+        "--entrypoints.web.transport.respondingTimeouts.readTimeout=xyz",
+        "--providers.swarm.exposedbydefualt=false",
+    ]);
+    // A value that is not a boolean used to stop loading before the others were looked at.
+    let out = format!("{stdout}{stderr}");
+    assert_eq!(code, Some(1), "{out}");
+    for want in [
+        "3 problems",
+        "--providers.swarm.exposedByDefault: invalid value \"maybe\": expected a boolean",
+        "--entrypoints.web.transport.respondingTimeouts.readTimeout: invalid value \"xyz\"",
+        "--providers.swarm.exposedbydefualt: not a Traefik option; did you mean",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in {out}");
+    }
+}

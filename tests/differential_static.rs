@@ -127,11 +127,20 @@ fn file_case(name: &'static str, file: &'static str, text: &str) -> Case {
 }
 
 /// Cases where swarmgate differs on purpose, with the reason.
-const DIFFERENCES: &[(&str, &str)] = &[(
-    "accesslog field dropped",
-    "deliberate: swarmgate does not implement access-log field redaction, and refuses to start \
-     rather than log a field the user asked to drop",
-)];
+const DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "accesslog field dropped",
+        "deliberate: swarmgate does not implement access-log field redaction, and refuses to start \
+         rather than log a field the user asked to drop",
+    ),
+    (
+        "arg: redirection to a missing entrypoint",
+        "deliberate: Traefik logs \"'to' entry point field references a non-existing entry point\" \
+         and serves the entrypoint without its redirection (plain HTTP); swarmgate keeps that \
+         entrypoint closed (fail closed) and, with no other entrypoint, does not start; \
+         `swarmgate check` says the same before deploy",
+    ),
+];
 
 #[test]
 #[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
@@ -167,6 +176,18 @@ fn typos_and_unknown_options_as_traefik() {
         arg_case(
             "accesslog field dropped",
             &["--accesslog.fields.names.ClientUsername=drop"],
+        ),
+        arg_case(
+            "arg: bad boolean",
+            &["--providers.swarm.exposedByDefault=maybe"],
+        ),
+        arg_case(
+            "arg: redirection to a port",
+            &["--entrypoints.web.http.redirections.entryPoint.to=:443"],
+        ),
+        arg_case(
+            "arg: redirection to a missing entrypoint",
+            &["--entrypoints.web.http.redirections.entryPoint.to=websecure"],
         ),
         env_case(
             "env: correct option",

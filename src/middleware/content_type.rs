@@ -312,7 +312,7 @@ fn mp4(data: &[u8]) -> bool {
         return false;
     }
     let size = u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as usize;
-    if size % 4 != 0 || data.len() < size || &data[4..8] != b"ftyp" {
+    if !size.is_multiple_of(4) || data.len() < size || &data[4..8] != b"ftyp" {
         return false;
     }
     (8..size)

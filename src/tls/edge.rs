@@ -73,7 +73,20 @@ impl Redirect {
     ) -> Result<Redirect, MiddlewareError> {
         let port = match entry_points.get(&cfg.to) {
             Some(ep) => port_of(&ep.address),
-            None => cfg.to.trim_start_matches(':').to_string(),
+            None => {
+                let port = cfg.to.trim_start_matches(':');
+                // Neither an entrypoint nor a port: a misspelled or missing entrypoint (Traefik:
+                // "'to' entry point field references a non-existing entry point").
+                if port.parse::<u16>().is_err() {
+                    return Err(MiddlewareError::Invalid {
+                        middleware: "redirections.entryPoint",
+                        option: "to",
+                        value: cfg.to.clone(),
+                        reason: "no entrypoint has this name, and it is not a port",
+                    });
+                }
+                port.to_string()
+            }
         };
         let scheme = RedirectScheme::compile(&RedirectSchemeConfig {
             scheme: Some(cfg.scheme.clone()),

@@ -25,6 +25,8 @@ pub(crate) struct Canon<'a> {
     pub refused: Vec<UnsupportedOption>,
     /// The text of the configuration file, to give the line of a report.
     pub text: Option<&'a str>,
+    /// Invalid values and missing required options, all of them (the walk goes on past each).
+    pub errors: Vec<StaticConfigError>,
 }
 
 impl Canon<'_> {
@@ -99,6 +101,36 @@ impl Canon<'_> {
             value,
             expected: expected.to_string(),
             origin: self.source.clone(),
+            written: None,
+        }
+    }
+
+    /// Adds where the option at `raw_path` was written (file line, argument as written).
+    fn locate(&self, mut err: StaticConfigError, raw_path: &[String]) -> StaticConfigError {
+        if let StaticConfigError::InvalidValue { written, .. } = &mut err {
+            if written.is_none() {
+                *written = Some(Box::new(super::Written {
+                    line: self.text.and_then(|t| line_of(t, raw_path)),
+                    as_written: (self.written)(raw_path),
+                }));
+            }
+        }
+        err
+    }
+
+    /// A child's problem is recorded and the walk goes on without the child.
+    fn keep_going(
+        &mut self,
+        result: Result<Option<Value>, StaticConfigError>,
+        raw_path: &[String],
+    ) -> Option<Value> {
+        match result {
+            Ok(value) => value,
+            Err(e) => {
+                let e = self.locate(e, raw_path);
+                self.errors.push(e);
+                None
+            }
         }
     }
 
@@ -112,9 +144,15 @@ impl Canon<'_> {
         raw_path: &mut Vec<String>,
     ) -> Result<Option<Value>, StaticConfigError> {
         match node {
-            Node::Leaf(kind) => self.leaf(raw, *kind, key).map(Some),
+            Node::Leaf(kind) => self
+                .leaf(raw, *kind, key)
+                .map(Some)
+                .map_err(|e| self.locate(e, raw_path)),
             Node::Struct(fields) => {
-                let Some(obj) = self.section(raw, key)? else {
+                let section = self
+                    .section(raw, key)
+                    .map_err(|e| self.locate(e, raw_path))?;
+                let Some(obj) = section else {
                     return Ok(None);
                 };
                 let mut out = Map::new();
@@ -128,7 +166,8 @@ impl Canon<'_> {
                         continue;
                     };
                     key.push(field.name.to_string());
-                    let value = self.walk(v, &field.node, key, raw_path)?;
+                    let walked = self.walk(v, &field.node, key, raw_path);
+                    let value = self.keep_going(walked, raw_path);
                     match field.status {
                         Status::Used | Status::Required => {}
                         Status::Ignored(why) | Status::Dropped(why) => {
@@ -154,20 +193,25 @@ impl Canon<'_> {
                             key: key.join("."),
                             origin: self.source.clone(),
                         };
-                        return Err(err);
+                        key.pop();
+                        self.errors.push(err);
                     }
                 }
                 Ok(Some(Value::Object(out)))
             }
             Node::Map(child) => {
-                let Some(obj) = self.section(raw, key)? else {
+                let section = self
+                    .section(raw, key)
+                    .map_err(|e| self.locate(e, raw_path))?;
+                let Some(obj) = section else {
                     return Ok(None);
                 };
                 let mut out = Map::new();
                 for (name, v) in obj.iter() {
                     key.push(name.clone());
                     raw_path.push(name.clone());
-                    let value = self.walk(v, child, key, raw_path)?;
+                    let walked = self.walk(v, child, key, raw_path);
+                    let value = self.keep_going(walked, raw_path);
                     key.pop();
                     raw_path.pop();
                     if let Some(value) = value {
@@ -177,12 +221,13 @@ impl Canon<'_> {
                 Ok(Some(Value::Object(out)))
             }
             Node::List(child) => {
-                let items = self.items(raw, key)?;
+                let items = self.items(raw, key).map_err(|e| self.locate(e, raw_path))?;
                 let mut out = Vec::new();
                 for (i, (raw_key, v)) in items.into_iter().enumerate() {
                     key.push(i.to_string());
                     raw_path.push(raw_key);
-                    let value = self.walk(&v, child, key, raw_path)?;
+                    let walked = self.walk(&v, child, key, raw_path);
+                    let value = self.keep_going(walked, raw_path);
                     key.pop();
                     raw_path.pop();
                     out.extend(value);

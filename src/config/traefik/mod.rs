@@ -119,12 +119,18 @@ pub struct LoadOptions {
 /// Why a static configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum StaticConfigError {
-    #[error("{origin}: {key}: invalid value {value:?}: expected {expected}")]
+    #[error(
+        "{origin}{}: {}: invalid value {value:?}: expected {expected}",
+        written_line(written),
+        written_key(written, key)
+    )]
     InvalidValue {
         key: String,
         value: String,
         expected: String,
         origin: Source,
+        /// Where it was written, when known.
+        written: Option<Box<Written>>,
     },
     #[error("{origin}: {key} is required")]
     Missing { key: String, origin: Source },
@@ -157,6 +163,46 @@ pub enum StaticConfigError {
     /// implement whose absence would weaken protection: swarmgate does not start.
     #[error("{}", lines(.0))]
     Refused(Vec<UnsupportedOption>),
+    /// Several of the above, all reported at once.
+    #[error("{}", several(.0))]
+    Several(Vec<StaticConfigError>),
+}
+
+fn several(errors: &[StaticConfigError]) -> String {
+    let mut items = Vec::new();
+    for e in errors {
+        match e {
+            StaticConfigError::Refused(options) => {
+                items.extend(options.iter().map(ToString::to_string));
+            }
+            other => items.push(other.to_string()),
+        }
+    }
+    let mut out = format!("{} problems, swarmgate does not start:", items.len());
+    for item in items {
+        out.push_str("\n  ");
+        out.push_str(&item);
+    }
+    out
+}
+
+/// Where an option was written: the line of a configuration file, the argument or variable as
+/// typed (`--providers.swarm.exposedbydefault`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    pub line: Option<usize>,
+    pub as_written: Option<String>,
+}
+
+fn written_line(written: &Option<Box<Written>>) -> String {
+    location(written.as_ref().and_then(|w| w.line), None)
+}
+
+fn written_key<'a>(written: &'a Option<Box<Written>>, key: &'a str) -> &'a str {
+    written
+        .as_ref()
+        .and_then(|w| w.as_written.as_deref())
+        .unwrap_or(key)
 }
 
 fn location(line: Option<usize>, column: Option<usize>) -> String {
@@ -259,13 +305,43 @@ pub fn load_traefik(
         ignored: Vec::new(),
         refused: Vec::new(),
         text: text.as_deref(),
+        errors: Vec::new(),
     };
     let walked = canon.walk(&raw, schema::schema(), &mut Vec::new(), &mut Vec::new());
-    // A typo explains a missing required option better than the missing option does.
+    // Every problem at once: typos first (a typo explains a missing required option better than
+    // the missing option does), then each invalid value.
+    let mut problems = std::mem::take(&mut canon.errors);
+    let walked = match walked {
+        Ok(tree) => tree,
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
     if !canon.refused.is_empty() {
-        return Err(StaticConfigError::Refused(canon.refused));
+        // `--entrypoints.web.adress` explains the missing `address`: said once, as the typo.
+        let refused = &canon.refused;
+        problems.retain(|p| match p {
+            StaticConfigError::Missing { key, .. } => {
+                let parent = key.rsplit_once('.').map_or("", |(p, _)| p);
+                !refused
+                    .iter()
+                    .any(|r| r.key.starts_with(&format!("{parent}.")))
+            }
+            _ => true,
+        });
+        problems.insert(
+            0,
+            StaticConfigError::Refused(std::mem::take(&mut canon.refused)),
+        );
     }
-    let mut tree = walked?.unwrap_or_else(|| Value::Object(Default::default()));
+    if problems.len() > 1 {
+        return Err(StaticConfigError::Several(problems));
+    }
+    if let Some(problem) = problems.pop() {
+        return Err(problem);
+    }
+    let mut tree = walked.unwrap_or_else(|| Value::Object(Default::default()));
     effective::fold_docker_into_swarm(&mut tree, &mut canon);
     let mut config: StaticConfig =
         serde_json::from_value(tree).map_err(|e| StaticConfigError::Invalid {

@@ -65,7 +65,15 @@ impl Builder<'_> {
                 "enable" | "http" | "swarm" | "docker" => continue,
                 "tcp" | "udp" => "TCP/UDP routing is not supported by swarmgate, ignored",
                 "tls" => "TLS options/stores from labels are not supported (use the file provider), ignored",
-                _ => "unknown label, ignored",
+                _ => {
+                    let known = ["enable", "http", "swarm", "docker", "tcp", "udp", "tls"];
+                    let msg = match super::de::nearest(key, &known) {
+                        Some(s) => format!("unknown label, ignored; did you mean `traefik.{s}`?"),
+                        None => "unknown label, ignored".to_string(),
+                    };
+                    self.issue(Element::Source, &name, key, msg);
+                    continue;
+                }
             };
             self.issue(Element::Source, &name, key, msg.into());
         }

@@ -46,6 +46,52 @@ impl de::Error for DeError {
             message: msg.to_string(),
         }
     }
+
+    /// A misspelled label key: the nearest option, as for static options.
+    fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
+        let message = match nearest(field, expected) {
+            Some(s) => format!("unknown label key `{field}`; did you mean `{s}`?"),
+            None => format!(
+                "unknown label key `{field}`, expected one of {}",
+                one_of(expected)
+            ),
+        };
+        de::Error::custom(message)
+    }
+
+    /// A misspelled middleware type (`stripprefx`).
+    fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
+        let message = match nearest(variant, expected) {
+            Some(s) => format!("unknown kind `{variant}`; did you mean `{s}`?"),
+            None => format!(
+                "unknown kind `{variant}`, expected one of {}",
+                one_of(expected)
+            ),
+        };
+        de::Error::custom(message)
+    }
+}
+
+/// The expected name nearest to `word` (case ignored), when it is near enough to be a typo.
+pub(crate) fn nearest(word: &str, expected: &[&'static str]) -> Option<&'static str> {
+    let lower = word.to_ascii_lowercase();
+    expected
+        .iter()
+        .map(|e| {
+            let d = crate::config::traefik::edit_distance(&lower, &e.to_ascii_lowercase());
+            (d, *e)
+        })
+        .filter(|(d, e)| *d <= 2.max(e.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, e)| e)
+}
+
+fn one_of(expected: &[&str]) -> String {
+    expected
+        .iter()
+        .map(|e| format!("`{e}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Deserializes `T` from a label subtree.

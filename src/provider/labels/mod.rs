@@ -209,12 +209,11 @@ pub fn service_config(
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "routers" | "services" | "middlewares"))
     {
-        b.issue(
-            Element::Source,
-            &svc.name,
-            &format!("http.{key}"),
-            "unknown label, ignored".into(),
-        );
+        let message = match de::nearest(key, &["routers", "services", "middlewares"]) {
+            Some(s) => format!("unknown label, ignored; did you mean `traefik.http.{s}`?"),
+            None => "unknown label, ignored".to_string(),
+        };
+        b.issue(Element::Source, &svc.name, &format!("http.{key}"), message);
     }
     let name = normalize(&svc.name);
 

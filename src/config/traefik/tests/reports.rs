@@ -87,13 +87,71 @@ fn bad_values_name_key_and_value() {
     ];
     for (a, want) in cases {
         let err = args(a).unwrap_err().to_string();
-        assert!(err.contains(want), "{a:?}: {err}");
+        // Named as written: the argument, not the canonical key.
+        let (key, rest) = want.split_once(": ").unwrap();
+        let written = a.last().unwrap().split('=').next().unwrap();
+        assert!(
+            err.contains(&format!("command-line arguments: {written}: {rest}")),
+            "{a:?}: {err}"
+        );
+        assert!(
+            written.eq_ignore_ascii_case(&format!("--{key}")),
+            "{written} {key}"
+        );
     }
     let err = from_file("traefik.yml", "entryPoints:\n  web:\n    address: [80]\n")
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("entryPoints.web.address: invalid value \"[80]\": expected a string"),
+        err.contains(
+            "traefik.yml:3: entryPoints.web.address: invalid value \"[80]\": expected a string"
+        ),
+        "{err}"
+    );
+}
+
+/// Five problems in one source, all reported at once, each with its location; before, loading
+/// stopped at the first bad value.
+#[test]
+fn every_problem_of_a_source_is_reported_at_once() {
+    let yml = "entryPoints:\n  web:\n    address: ':80'\n    transport:\n      respondingTimeouts:\n        readTimeout: xyz\n  other: {}\nproviders:\n  swarm:\n    exposedByDefault: maybe\n    exposedbydefualt: false\n";
+    let err = from_file("traefik.yml", yml).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, StaticConfigError::Several(ref v) if v.len() == 4),
+        "{msg}"
+    );
+    for want in [
+        "4 problems, swarmgate does not start",
+        "traefik.yml:11: providers.swarm.exposedbydefualt: not a Traefik option",
+        "traefik.yml: entryPoints.other.address is required",
+        "traefik.yml:6: entryPoints.web.transport.respondingTimeouts.readTimeout: invalid value \"xyz\"",
+        "traefik.yml:10: providers.swarm.exposedByDefault: invalid value \"maybe\"",
+    ] {
+        assert!(msg.contains(want), "missing {want:?} in {msg}");
+    }
+    let err = args(&[
+        "--entrypoints.web.address=:80",
+        "--providers.swarm.exposedByDefault=maybe",
+        "--api=perhaps",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("--providers.swarm.exposedByDefault: invalid value \"maybe\"")
+            && err.contains("--api: invalid value \"perhaps\""),
+        "{err}"
+    );
+    let err = from_env(&[
+        ("TRAEFIK_ENTRYPOINTS_WEB_ADDRESS", ":80"),
+        ("TRAEFIK_PROVIDERS_SWARM_EXPOSEDBYDEFAULT", "maybe"),
+        ("TRAEFIK_API", "perhaps"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("environment: TRAEFIK_PROVIDERS_SWARM_EXPOSEDBYDEFAULT: invalid value")
+            && err.contains("environment: TRAEFIK_API: invalid value"),
         "{err}"
     );
 }

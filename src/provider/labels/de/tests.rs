@@ -51,7 +51,16 @@ fn errors_carry_the_path() {
     let cases: &[Case<'_>] = &[
         (&[("maxage", "ten")], "maxage", "expected i64"),
         (&[("httponly", "maybe")], "httponly", "expected a boolean"),
-        (&[("bogus", "1")], "bogus", "unknown field"),
+        (
+            &[("bogus", "1")],
+            "bogus",
+            "unknown label key `bogus`, expected one of",
+        ),
+        (
+            &[("maxAg", "1")],
+            "maxAg",
+            "unknown label key `maxAg`; did you mean `maxAge`?",
+        ),
     ];
     for (pairs, path, msg) in cases {
         let err = from_node::<Sample>(&tree(pairs)).unwrap_err();
@@ -92,7 +101,17 @@ fn enums_by_tag_ignoring_case() {
     let m: MiddlewareConfig = from_node(&tree(&[("stripprefix.prefixes", "/api,/v2")])).unwrap();
     assert_eq!(m.kind(), "stripPrefix");
     let err = from_node::<MiddlewareConfig>(&tree(&[("nosuch.x", "1")])).unwrap_err();
-    assert!(err.message.contains("unknown variant"), "{}", err.message);
+    assert!(
+        err.message.contains("unknown kind `nosuch`"),
+        "{}",
+        err.message
+    );
+    let err = from_node::<MiddlewareConfig>(&tree(&[("stripprefx.prefixes", "/a")])).unwrap_err();
+    assert!(
+        err.message.contains("did you mean `stripPrefix`?"),
+        "{}",
+        err.message
+    );
     let err = from_node::<MiddlewareConfig>(&tree(&[
         ("addprefix.prefix", "/a"),
         ("stripprefix.prefixes", "/b"),

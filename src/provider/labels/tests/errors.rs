@@ -315,3 +315,49 @@ fn constraints_filter_services() {
         assert_eq!(!issues.is_empty(), issue, "{expr:?}: {issues:?}");
     }
 }
+
+#[test]
+fn misspelled_label_keys_get_the_nearest_one() {
+    let (_, issues) = translate(&svc(
+        "s_typo",
+        &[
+            ("traefik.enabel", "true"),
+            ("traefik.htp.routers.r.rule", "Host(`x`)"),
+            ("traefik.http.router.r.rule", "Host(`x`)"),
+            ("traefik.http.routers.r.rul", "Host(`x`)"),
+            ("traefik.http.middlewares.m.stripprefx.prefixes", "/a"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+        ],
+    ));
+    let said = |key: &str, words: &str| {
+        issues
+            .iter()
+            .any(|i| i.key.as_deref() == Some(key) && i.message.contains(words))
+    };
+    assert!(
+        said("traefik.enabel", "did you mean `traefik.enable`?"),
+        "{issues:#?}"
+    );
+    assert!(
+        said("traefik.htp", "did you mean `traefik.http`?"),
+        "{issues:#?}"
+    );
+    assert!(
+        said(
+            "traefik.http.router",
+            "did you mean `traefik.http.routers`?"
+        ),
+        "{issues:#?}"
+    );
+    assert!(
+        said("traefik.http.routers.r.rul", "did you mean `rule`?"),
+        "{issues:#?}"
+    );
+    assert!(
+        said(
+            "traefik.http.middlewares.m.stripprefx",
+            "did you mean `stripPrefix`?"
+        ),
+        "{issues:#?}"
+    );
+}

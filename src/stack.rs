@@ -1,0 +1,484 @@
+//! `swarmgate check --stack FILE`: a Compose/stack file's `deploy.labels` checked offline, before
+//! `docker stack deploy`, with the label compiler the Swarm provider uses (`provider::labels`),
+//! merged and compiled against the edge's static configuration as `run` would.
+//!
+//! Offline there is no Docker: every service is given one made-up task so that its labels are
+//! compiled (a service without running tasks is otherwise left out), and its published target
+//! ports stand in for the ports the Swarm API reports. An image's `EXPOSE` cannot be seen, so a
+//! service with neither a `loadbalancer.server.port` label nor a published port is reported:
+//! the Swarm provider has no port detection. Pure apart from what the caller reads.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde_yaml::Value;
+
+use crate::config::{ConfigIssue, DynamicConfig, Element, StaticConfig};
+use crate::provider::labels::{self, LabelOptions, SwarmService, TaskEndpoint};
+
+/// One service of a stack file, as far as the labels need it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StackService {
+    pub name: String,
+    pub image: Option<String>,
+    /// `deploy.labels`: the labels the Swarm provider reads.
+    pub labels: BTreeMap<String, String>,
+    /// `traefik.*` keys written under the service's own `labels:` (container labels), which the
+    /// Swarm provider never reads.
+    pub container_labels: Vec<String>,
+    /// Published target ports.
+    pub ports: Vec<u16>,
+    /// The service's `command:` (for the edge service's own static configuration).
+    pub command: Option<Vec<String>>,
+}
+
+impl StackService {
+    /// The edge itself: an image named `traefik` or `swarmgate` (any registry, any tag).
+    pub fn is_edge(&self) -> bool {
+        let Some(image) = &self.image else {
+            return false;
+        };
+        let repo = image.split(['@']).next().unwrap_or(image);
+        let last = repo.rsplit('/').next().unwrap_or(repo);
+        let name = last.split(':').next().unwrap_or(last);
+        name == "traefik" || name == "swarmgate"
+    }
+}
+
+/// Reads the services of a stack file (YAML as written, or `docker stack config` output).
+pub fn parse_stack(text: &str) -> Result<Vec<StackService>, String> {
+    let doc: Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let Some(services) = doc.get("services").and_then(Value::as_mapping) else {
+        return Err("no `services:` section".to_string());
+    };
+    let mut out = Vec::new();
+    for (name, svc) in services {
+        let name = scalar(name).ok_or("a service name is not a string")?;
+        let labels = svc
+            .get("deploy")
+            .and_then(|d| d.get("labels"))
+            .map(label_map)
+            .transpose()
+            .map_err(|e| format!("service {name:?}: deploy.labels: {e}"))?
+            .unwrap_or_default();
+        let container_labels = svc
+            .get("labels")
+            .map(label_map)
+            .transpose()
+            .map_err(|e| format!("service {name:?}: labels: {e}"))?
+            .unwrap_or_default()
+            .into_keys()
+            .filter(|k| is_traefik_key(k))
+            .collect();
+        let ports = svc
+            .get("ports")
+            .and_then(Value::as_sequence)
+            .map(|ports| ports.iter().filter_map(target_port).collect())
+            .unwrap_or_default();
+        let command = match svc.get("command") {
+            Some(Value::Sequence(items)) => Some(items.iter().filter_map(scalar).collect()),
+            Some(Value::String(s)) => Some(s.split_whitespace().map(str::to_string).collect()),
+            _ => None,
+        };
+        out.push(StackService {
+            name,
+            image: svc.get("image").and_then(scalar),
+            labels,
+            container_labels,
+            ports,
+            command,
+        });
+    }
+    Ok(out)
+}
+
+fn is_traefik_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    lower.starts_with("traefik.") || lower.starts_with("swarmgate.")
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A label value as `docker stack deploy` passes it: Compose's `$$` is one `$` (a basicAuth hash
+/// is written `$$apr1$$…`). Variables (`${X}`) are left as written: offline there is no
+/// environment to take them from.
+fn unescape(value: &str) -> String {
+    value.replace("$$", "$")
+}
+
+/// Labels as a mapping (`key: value`) or a list (`- key=value`).
+fn label_map(v: &Value) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    match v {
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let k = scalar(k).ok_or("a label key is not a string")?;
+                let v = match v {
+                    Value::Null => String::new(),
+                    other => scalar(other).ok_or(format!("label {k:?}: not a scalar value"))?,
+                };
+                out.insert(k, unescape(&v));
+            }
+        }
+        Value::Sequence(items) => {
+            for item in items {
+                let item = scalar(item).ok_or("a label is not a string")?;
+                let (k, v) = item.split_once('=').unwrap_or((item.as_str(), ""));
+                out.insert(k.to_string(), unescape(v));
+            }
+        }
+        Value::Null => {}
+        _ => return Err("expected a mapping or a list of key=value".to_string()),
+    }
+    Ok(out)
+}
+
+/// `"8080:80"`, `"80"`, `"127.0.0.1:8080:80/tcp"`, `{target: 80, published: 8080}` → 80.
+fn target_port(v: &Value) -> Option<u16> {
+    match v {
+        Value::Mapping(_) => v.get("target").and_then(scalar)?.parse().ok(),
+        other => {
+            let text = scalar(other)?;
+            let text = text.split('/').next().unwrap_or(&text);
+            let target = text.rsplit(':').next().unwrap_or(text);
+            // A range (`8000-8010`) names no single port.
+            target.parse().ok()
+        }
+    }
+}
+
+/// One problem of a stack, with the service (and label) it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackIssue {
+    /// The stack service the problem is in, when it is in one.
+    pub service: Option<String>,
+    /// The label it is written in, when known (`traefik.http.routers.blog.rule`).
+    pub label: Option<String>,
+    pub issue: ConfigIssue,
+}
+
+impl StackIssue {
+    /// A problem found by the label compiler or `table::compile`: the label is the issue's key
+    /// when that is a full label, else the label its element and key are written in.
+    pub fn from_issue(services: &[StackService], issue: ConfigIssue) -> StackIssue {
+        let service = issue
+            .origin
+            .clone()
+            .filter(|o| services.iter().any(|s| &s.name == o))
+            .or_else(|| defined_by(services, issue.element, &issue.name));
+        let label = match issue.key.as_deref() {
+            Some(k) if is_traefik_key(k) => Some(k.to_string()),
+            Some(k) if service.is_some() => {
+                let bare = issue.name.strip_suffix("@swarm").unwrap_or(&issue.name);
+                let section = match issue.element {
+                    Element::Router => Some("routers"),
+                    Element::Middleware => Some("middlewares"),
+                    Element::Service => Some("services"),
+                    _ => None,
+                };
+                section.map(|sec| format!("traefik.http.{sec}.{bare}.{}", k.to_ascii_lowercase()))
+            }
+            _ => None,
+        };
+        StackIssue {
+            service,
+            label,
+            issue,
+        }
+    }
+}
+
+impl std::fmt::Display for StackIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.issue.warning {
+            f.write_str("warning: ")?;
+        }
+        match (&self.service, &self.label) {
+            (Some(s), Some(l)) => write!(f, "service {s:?}, label {l}: {}", self.issue.message),
+            (Some(s), None) => {
+                let mut issue = self.issue.clone();
+                issue.origin = None;
+                issue.warning = false;
+                write!(f, "service {s:?}: {issue}")
+            }
+            (None, _) => {
+                let mut issue = self.issue.clone();
+                issue.warning = false;
+                write!(f, "{issue}")
+            }
+        }
+    }
+}
+
+/// The label configuration of a stack, as the Swarm provider would build it, and every problem
+/// the labels alone show.
+pub fn stack_config(
+    services: &[StackService],
+    cfg: &StaticConfig,
+) -> (DynamicConfig, Vec<StackIssue>) {
+    let swarm_cfg = cfg.providers.swarm.clone().unwrap_or_default();
+    let opts = LabelOptions::from_config(&swarm_cfg);
+    let mut issues = Vec::new();
+    let mut at = |service: &str, issue: ConfigIssue| {
+        issues.push(StackIssue {
+            service: Some(service.to_string()),
+            label: issue.key.clone(),
+            issue,
+        })
+    };
+    let mut swarm = Vec::new();
+    for (i, svc) in services.iter().enumerate() {
+        for key in &svc.container_labels {
+            at(
+                &svc.name,
+                ConfigIssue::new(
+                    Element::Source,
+                    &svc.name,
+                    "a container label: the Swarm provider reads only `deploy.labels`, so \
+                     Traefik and swarmgate ignore it; move it under `deploy:`",
+                )
+                .with_key(key.clone())
+                .as_warning(),
+            );
+        }
+        let has_traefik = svc.labels.keys().any(|k| is_traefik_key(k));
+        if !has_traefik {
+            continue;
+        }
+        let (settings, _) = labels::service_settings(&svc.name, &svc.labels, &opts);
+        let enable_written = svc
+            .labels
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("traefik.enable"));
+        if !settings.enabled && !enable_written && !opts.exposed_by_default {
+            at(
+                &svc.name,
+                ConfigIssue::new(
+                    Element::Source,
+                    &svc.name,
+                    "has traefik labels but no `traefik.enable=true`, and the edge runs with \
+                     `providers.swarm.exposedByDefault=false`: Traefik ignores the whole service",
+                )
+                .with_key("traefik.enable")
+                .as_warning(),
+            );
+        }
+        let port_written = svc.labels.keys().any(|k| {
+            k.to_ascii_lowercase()
+                .ends_with(".loadbalancer.server.port")
+        });
+        let url_written = svc
+            .labels
+            .keys()
+            .any(|k| k.to_ascii_lowercase().contains(".loadbalancer.servers"));
+        if settings.enabled && !port_written && !url_written && svc.ports.is_empty() {
+            at(
+                &svc.name,
+                ConfigIssue::new(
+                    Element::Service,
+                    &svc.name,
+                    "no `traefik.http.services.<name>.loadbalancer.server.port` label and no \
+                     published port: the Swarm provider has no port detection, and an image's \
+                     EXPOSE cannot be seen offline; Traefik drops the service. Set the port label",
+                )
+                .with_key("traefik.http.services.<name>.loadbalancer.server.port"),
+            );
+        }
+        // One made-up task per service so its labels are compiled (10.0.x.y).
+        let n = u16::try_from(i + 1).unwrap_or(u16::MAX);
+        let [hi, lo] = n.to_be_bytes();
+        swarm.push(SwarmService {
+            name: svc.name.clone(),
+            labels: svc.labels.clone(),
+            tasks: vec![TaskEndpoint {
+                ip: IpAddr::V4(Ipv4Addr::new(10, 0, hi, lo)),
+                draining: false,
+            }],
+            ports: svc.ports.clone(),
+            vip: Some(IpAddr::V4(Ipv4Addr::new(10, 1, hi, lo))),
+        });
+    }
+    let (config, found) = labels::build_config(&swarm, &opts);
+    for issue in found {
+        // The "no port" case is already said above, with what to do offline.
+        if issue.message.starts_with("port is missing") {
+            continue;
+        }
+        issues.push(StackIssue::from_issue(services, issue));
+    }
+    issues.extend(undefined_middlewares(services, &config));
+    (config, issues)
+}
+
+/// Routers' references to `@swarm` middlewares that no service of the stack defines, whatever
+/// else is wrong with the router (`table::compile` stops at a router's first problem).
+fn undefined_middlewares(services: &[StackService], config: &DynamicConfig) -> Vec<StackIssue> {
+    let mut out = Vec::new();
+    let routers = config
+        .http
+        .routers
+        .iter()
+        .chain(config.invalid.routers.iter().map(|(n, (r, _))| (n, r)));
+    for (name, router) in routers {
+        for m in &router.middlewares {
+            let bare = match m.split_once('@') {
+                None => m.as_str(),
+                Some((bare, "swarm")) => bare,
+                Some(_) => continue,
+            };
+            let prefix = format!("traefik.http.middlewares.{}.", bare.to_ascii_lowercase());
+            let defined = config.http.middlewares.contains_key(bare)
+                || services.iter().any(|s| {
+                    s.labels
+                        .keys()
+                        .any(|k| k.to_ascii_lowercase().starts_with(&prefix))
+                });
+            if defined {
+                continue;
+            }
+            let issue = ConfigIssue::new(
+                Element::Router,
+                format!("{name}@swarm"),
+                format!(
+                    "middleware {bare:?} is defined nowhere: no service of the stack has \
+                     `traefik.http.middlewares.{bare}.*` labels (one of another provider is \
+                     written `{bare}@file`); router closed (answers 503)"
+                ),
+            )
+            .with_key("middlewares");
+            out.push(StackIssue::from_issue(services, issue));
+        }
+    }
+    out
+}
+
+/// Which stack service defines router/middleware/service `name` (`name@swarm` or bare).
+pub fn defined_by(services: &[StackService], element: Element, name: &str) -> Option<String> {
+    let bare = name
+        .strip_suffix("@swarm")
+        .unwrap_or(name)
+        .to_ascii_lowercase();
+    let section = match element {
+        Element::Router => "routers",
+        Element::Middleware => "middlewares",
+        Element::Service => "services",
+        _ => return None,
+    };
+    let prefix = format!("traefik.http.{section}.{bare}.");
+    services
+        .iter()
+        .find(|s| {
+            s.labels
+                .keys()
+                .any(|k| k.to_ascii_lowercase().starts_with(&prefix))
+        })
+        .map(|s| s.name.clone())
+        .or_else(|| {
+            // A router or service named after its Swarm service (no explicit router labels).
+            services
+                .iter()
+                .find(|s| labels::normalize(&s.name) == bare)
+                .map(|s| s.name.clone())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_labels_as_list_or_mapping_ports_in_every_form_and_the_command() {
+        let text = r#"
+services:
+  edge:
+    image: traefik:v3.1
+    command: ["--providers.swarm.exposedByDefault=false", "--entrypoints.web.address=:80"]
+  a:
+    image: ghcr.io/acme/a:1
+    ports: ["8080:80", "127.0.0.1:9000:9001/tcp", {target: 7000, published: 7001}]
+    labels: [traefik.enable=true]
+    deploy:
+      labels:
+        - traefik.enable=true
+        - traefik.http.routers.a.rule=Host(`a.test`)
+        - "traefik.http.middlewares.auth.basicauth.users=u:$$apr1$$x$$y"
+  b:
+    image: registry:5000/swarmgate@sha256:abc
+    deploy:
+      labels:
+        traefik.enable: true
+        traefik.http.services.b.loadbalancer.server.port: 80
+"#;
+        let services = parse_stack(text).unwrap();
+        assert_eq!(services.len(), 3);
+        let edge = &services[0];
+        assert!(edge.is_edge());
+        assert_eq!(edge.command.as_ref().map(Vec::len), Some(2));
+        let a = &services[1];
+        assert!(!a.is_edge());
+        assert_eq!(a.ports, vec![80, 9001, 7000]);
+        assert_eq!(a.container_labels, vec!["traefik.enable".to_string()]);
+        assert_eq!(a.labels["traefik.http.routers.a.rule"], "Host(`a.test`)");
+        assert_eq!(
+            a.labels["traefik.http.middlewares.auth.basicauth.users"],
+            "u:$apr1$x$y"
+        );
+        let b = &services[2];
+        assert!(b.is_edge());
+        assert_eq!(b.labels["traefik.enable"], "true");
+        assert_eq!(
+            b.labels["traefik.http.services.b.loadbalancer.server.port"],
+            "80"
+        );
+    }
+
+    #[test]
+    fn a_stack_without_services_is_an_error() {
+        assert!(parse_stack("version: '3.8'\n").is_err());
+        assert!(parse_stack("services: [").is_err());
+    }
+
+    fn issues_of(text: &str, static_yaml: &str) -> Vec<String> {
+        let cfg: StaticConfig = serde_yaml::from_str(static_yaml).unwrap();
+        let services = parse_stack(text).unwrap();
+        let (_, issues) = stack_config(&services, &cfg);
+        issues.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn flags_what_traefik_silently_drops() {
+        let text = r#"
+services:
+  noport:
+    image: app
+    deploy:
+      labels: [traefik.enable=true, "traefik.http.routers.np.rule=Host(`np.test`)"]
+  forgotten:
+    image: app
+    deploy:
+      labels: ["traefik.http.routers.f.rule=Host(`f.test`)", traefik.http.services.f.loadbalancer.server.port=80]
+  container:
+    image: app
+    labels: [traefik.enable=true]
+"#;
+        let found = issues_of(
+            text,
+            "providers: {swarm: {exposedByDefault: false}}\nentryPoints: {web: {address: ':80'}}",
+        );
+        let has = |service: &str, words: &str| {
+            found
+                .iter()
+                .any(|i| i.contains(&format!("service {service:?}")) && i.contains(words))
+        };
+        assert!(has("noport", "no port detection"), "{found:#?}");
+        assert!(has("forgotten", "traefik.enable=true"), "{found:#?}");
+        assert!(has("container", "deploy.labels"), "{found:#?}");
+    }
+}
