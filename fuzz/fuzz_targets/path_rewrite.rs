@@ -94,6 +94,7 @@ fuzz_target!(|data: &[u8]| {
     let ctx = RequestContext {
         client_addr: std::net::SocketAddr::from(([10, 0, 0, 7], 1234)),
         tls: false,
+        conn_tls: false,
         entrypoint: "web",
     };
     if !matches!(middleware.on_request(&mut parts, &ctx), Flow::Continue) {
