@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use swarmgate::config::load::{load_static, split_config_flag};
+use swarmgate::config::load::{load_static, load_static_collecting, split_config_flag};
 use swarmgate::config::traefik::{
-    to_native_toml, traefik_options, LoadOptions, Loaded, Source, Support,
+    to_native_toml, traefik_options, LoadOptions, Loaded, Source, StaticConfigError, Support,
 };
 use swarmgate::config::StaticConfig;
 use swarmgate::stack::{parse_stack, stack_config, StackIssue, StackService};
@@ -238,8 +238,10 @@ fn one_source(native: &Path, traefik_args: &[String]) -> Result<(), String> {
     ))
 }
 
-/// Loads the static configuration from its one source, or the embedded default.
-fn load(cli: &Cli) -> anyhow::Result<Loaded> {
+/// Loads the static configuration from its one source, or the embedded default. For `check`
+/// (`collect`), the problems of the options come back beside the configuration read from
+/// everything else (so the dynamic configuration is still checked); otherwise they are the error.
+fn load(cli: &Cli, collect: bool) -> anyhow::Result<(Loaded, Vec<StaticConfigError>)> {
     let cwd = std::env::current_dir().context("no current directory")?;
     let env: Vec<(String, String)> = std::env::vars().collect();
     let (native, traefik_args) = split_config_flag(&cli.rest)?;
@@ -247,17 +249,26 @@ fn load(cli: &Cli) -> anyhow::Result<Loaded> {
         one_source(native, &traefik_args).map_err(anyhow::Error::msg)?;
     }
     let options = LoadOptions { strict: cli.strict };
-    match load_static(native.as_deref(), &traefik_args, &env, &cwd, options)? {
-        Some(loaded) => Ok(loaded),
+    let found = if collect {
+        load_static_collecting(native.as_deref(), &traefik_args, &env, &cwd, options)?
+    } else {
+        load_static(native.as_deref(), &traefik_args, &env, &cwd, options)?
+            .map(|loaded| (loaded, Vec::new()))
+    };
+    match found {
+        Some(found) => Ok(found),
         None => {
             let config: StaticConfig =
                 toml::from_str(DEFAULT_CONFIG).context("embedded default config")?;
-            Ok(Loaded {
-                config,
-                source: Source::Default,
-                unsupported: Vec::new(),
-                ignored: Vec::new(),
-            })
+            Ok((
+                Loaded {
+                    config,
+                    source: Source::Default,
+                    unsupported: Vec::new(),
+                    ignored: Vec::new(),
+                },
+                Vec::new(),
+            ))
         }
     }
 }
@@ -288,8 +299,8 @@ fn main() -> ExitCode {
     if cli.list_unsupported {
         return list_unsupported();
     }
-    let mut loaded = match load(&cli) {
-        Ok(loaded) => loaded,
+    let (mut loaded, static_problems) = match load(&cli, cli.command == Command::Check) {
+        Ok(found) => found,
         Err(e) => {
             eprintln!("swarmgate: {e:#}");
             return ExitCode::FAILURE;
@@ -300,8 +311,10 @@ fn main() -> ExitCode {
     }
     let base = base_dir(&loaded.source);
     match cli.command {
-        Command::Check if !cli.stacks.is_empty() => check_stacks(&cli, loaded, &base),
-        Command::Check => check(&loaded, &base),
+        Command::Check if !cli.stacks.is_empty() => {
+            check_stacks(&cli, loaded, static_problems, &base)
+        }
+        Command::Check => check(&loaded, &static_problems, &base),
         Command::Migrate => match to_native_toml(&loaded.config) {
             Ok(text) => {
                 print!("{text}");
@@ -356,17 +369,42 @@ fn list_unsupported() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn check(loaded: &Loaded, base: &Path) -> ExitCode {
+/// The problems of the static options, one line each (`Several` and `Refused` unfolded); their
+/// number.
+fn print_static_problems(problems: &[StaticConfigError]) -> usize {
+    let mut n = 0;
+    for problem in problems {
+        match problem {
+            StaticConfigError::Several(inner) => n += print_static_problems(inner),
+            StaticConfigError::Refused(options) => {
+                for option in options {
+                    println!("error: {option}");
+                    n += 1;
+                }
+            }
+            other => {
+                println!("error: {other}");
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn check(loaded: &Loaded, static_problems: &[StaticConfigError], base: &Path) -> ExitCode {
     let cfg = &loaded.config;
     println!("static configuration from {}", loaded.source);
+    let static_count = print_static_problems(static_problems);
     for option in &loaded.ignored {
         println!("note: accepted and ignored: {option}");
     }
     for option in &loaded.unsupported {
         println!("error: unsupported option {option}");
     }
+    // The dynamic configuration is checked even when the static one has problems: against what
+    // of it could be read, so every problem shows in one pass.
     let issues = swarmgate::app::check(cfg, base);
-    let problems = issues.len() + loaded.unsupported.len();
+    let problems = issues.len() + loaded.unsupported.len() + static_count;
     if problems == 0 {
         println!("configuration OK: {} entrypoint(s)", cfg.entry_points.len());
         return ExitCode::SUCCESS;
@@ -406,7 +444,12 @@ fn read_stacks(files: &[String]) -> Result<Vec<(String, Vec<StackService>)>, Str
 
 /// `check --stack`: the static configuration (from the other arguments or, with none, the stack's
 /// edge service `command:`), then every service's labels, merged and compiled as `run` would.
-fn check_stacks(cli: &Cli, mut loaded: Loaded, base: &Path) -> ExitCode {
+fn check_stacks(
+    cli: &Cli,
+    mut loaded: Loaded,
+    mut static_problems: Vec<StaticConfigError>,
+    base: &Path,
+) -> ExitCode {
     let stacks = match read_stacks(&cli.stacks) {
         Ok(stacks) => stacks,
         Err(e) => {
@@ -430,15 +473,26 @@ fn check_stacks(cli: &Cli, mut loaded: Loaded, base: &Path) -> ExitCode {
         {
             let args = edge.command.clone().unwrap_or_default();
             let cwd = base.to_path_buf();
-            match swarmgate::config::traefik::load_traefik(&args, &[], &cwd, LoadOptions::default())
-            {
-                Ok(from_stack) => {
+            match swarmgate::config::traefik::load_traefik_collecting(
+                &args,
+                &[],
+                &cwd,
+                LoadOptions::default(),
+            ) {
+                Ok((from_stack, problems)) => {
                     println!(
                         "static configuration from the command: of service {:?} in {}",
                         edge.name, file_of[i]
                     );
                     loaded = from_stack;
                     loaded.source = Source::Args;
+                    if !problems.is_empty() {
+                        println!(
+                            "service {:?} in {} (command:) has problems:",
+                            edge.name, file_of[i]
+                        );
+                    }
+                    static_problems = problems;
                 }
                 Err(e) => {
                     println!(
@@ -457,6 +511,7 @@ fn check_stacks(cli: &Cli, mut loaded: Loaded, base: &Path) -> ExitCode {
     } else {
         println!("static configuration from {}", loaded.source);
     }
+    let static_count = print_static_problems(&static_problems);
     for option in &loaded.ignored {
         println!("note: accepted and ignored: {option}");
     }
@@ -485,7 +540,7 @@ fn check_stacks(cli: &Cli, mut loaded: Loaded, base: &Path) -> ExitCode {
         };
         issues.push(issue);
     }
-    let problems = issues.len() + loaded.unsupported.len();
+    let problems = issues.len() + loaded.unsupported.len() + static_count;
     let index = |name: &Option<String>| {
         name.as_ref()
             .and_then(|n| services.iter().position(|s| &s.name == n))

@@ -14,6 +14,33 @@ fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
+/// `swarmgate check --config <config>` in a fresh directory holding `config` (its name and
+/// text) and `files` (e.g. the file provider's `dynamic.yml`): exit code and stdout.
+fn check_config(config: (&str, &str), files: &[(&str, &str)]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        write(dir.path(), name, text);
+    }
+    let cfg = write(dir.path(), config.0, config.1);
+    let out = swarmgate()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The native file of most `check` tests: `web` on `address`, the file provider on `dynamic`.
+fn native_with_file(address: &str, dynamic: &str) -> String {
+    format!(
+        "[entryPoints.web]\naddress = \"{address}\"\n[providers.file]\nfilename = \"{dynamic}\"\n"
+    )
+}
+
 #[test]
 fn version_prints_the_crate_version() {
     let out = swarmgate().arg("--version").output().unwrap();
@@ -26,24 +53,11 @@ fn version_prints_the_crate_version() {
 
 #[test]
 fn check_rejects_a_bad_rule_with_its_column_and_exit_code_1() {
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "dynamic.yml",
-        "http:\n  routers:\n    broken:\n      rule: \"Host(`a.com`) && PathPrefix(`/x`\"\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers: [{url: \"http://127.0.0.1:1\"}]\n",
+    let (code, stdout) = check_config(
+        ("swarmgate.toml", &native_with_file(":8080", "dynamic.yml")),
+        &[("dynamic.yml", "http:\n  routers:\n    broken:\n      rule: \"Host(`a.com`) && PathPrefix(`/x`\"\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers: [{url: \"http://127.0.0.1:1\"}]\n")],
     );
-    let cfg = write(
-        dir.path(),
-        "swarmgate.toml",
-        "[entryPoints.web]\naddress = \":8080\"\n[providers.file]\nfilename = \"dynamic.yml\"\n",
-    );
-    let out = swarmgate()
-        .args(["check", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("router \"broken@file\""), "{stdout}");
     assert!(stdout.contains("rule"), "{stdout}");
     assert!(
@@ -54,49 +68,20 @@ fn check_rejects_a_bad_rule_with_its_column_and_exit_code_1() {
 
 #[test]
 fn check_accepts_a_good_configuration() {
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "dynamic.toml",
-        "[http.routers.r]\nrule = \"Host(`a.com`)\"\nservice = \"s\"\n[http.services.s.loadBalancer]\nservers = [{url = \"http://127.0.0.1:1\"}]\n",
+    let (code, stdout) = check_config(
+        ("swarmgate.toml", &native_with_file(":8080", "dynamic.toml")),
+        &[("dynamic.toml", "[http.routers.r]\nrule = \"Host(`a.com`)\"\nservice = \"s\"\n[http.services.s.loadBalancer]\nservers = [{url = \"http://127.0.0.1:1\"}]\n")],
     );
-    let cfg = write(
-        dir.path(),
-        "swarmgate.toml",
-        "[entryPoints.web]\naddress = \":8080\"\n[providers.file]\nfilename = \"dynamic.toml\"\n",
-    );
-    let out = swarmgate()
-        .args(["check", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(code, Some(0), "{stdout}");
 }
 
 #[test]
 fn check_reports_references_to_missing_services_and_middlewares() {
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "dynamic.yml",
-        "http:\n  routers:\n    r:\n      rule: \"PathPrefix(`/`)\"\n      service: nowhere\n    m:\n      rule: \"PathPrefix(`/m`)\"\n      service: demo@internal\n      middlewares: [missing]\n",
+    let (code, stdout) = check_config(
+        ("swarmgate.toml", &native_with_file(":8080", "dynamic.yml")),
+        &[("dynamic.yml", "http:\n  routers:\n    r:\n      rule: \"PathPrefix(`/`)\"\n      service: nowhere\n    m:\n      rule: \"PathPrefix(`/m`)\"\n      service: demo@internal\n      middlewares: [missing]\n")],
     );
-    let cfg = write(
-        dir.path(),
-        "swarmgate.toml",
-        "[entryPoints.web]\naddress = \":8080\"\n[providers.file]\nfilename = \"dynamic.yml\"\n",
-    );
-    let out = swarmgate()
-        .args(["check", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("\"r@file\"") && stdout.contains("nowhere"),
         "{stdout}"
@@ -155,23 +140,10 @@ fn migrate_prints_native_toml_for_traefik_arguments() {
 /// probably not what was meant, as a warning naming the column.
 #[test]
 fn check_warns_about_a_v2_regexp_group() {
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "dynamic.yml",
-        "http:\n  routers:\n    css:\n      rule: \"PathRegexp(`^/{path:css}$`)\"\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers: [{url: \"http://127.0.0.1:1\"}]\n",
+    let (_, stdout) = check_config(
+        ("swarmgate.toml", &native_with_file(":8080", "dynamic.yml")),
+        &[("dynamic.yml", "http:\n  routers:\n    css:\n      rule: \"PathRegexp(`^/{path:css}$`)\"\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers: [{url: \"http://127.0.0.1:1\"}]\n")],
     );
-    let cfg = write(
-        dir.path(),
-        "swarmgate.toml",
-        "[entryPoints.web]\naddress = \":8080\"\n[providers.file]\nfilename = \"dynamic.yml\"\n",
-    );
-    let out = swarmgate()
-        .args(["check", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("warning: router \"css@file\" (rule): column 12:"),
         "{stdout}"
@@ -274,11 +246,12 @@ fn a_misspelled_option_stops_run_and_fails_check_with_a_suggestion() {
         stderr.contains("did you mean `providers.swarm.exposedByDefault`?"),
         "{stderr}"
     );
-    let (code, _, stderr) = run_quick(&["check", typo]);
-    assert_eq!(code, Some(1), "{stderr}");
+    // `check` lists it with the other problems (stdout) and exits 1.
+    let (code, stdout, _) = run_quick(&["check", typo]);
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
-        stderr.contains("--providers.swarm.exposedbydefualt"),
-        "{stderr}"
+        stdout.contains("error: command-line arguments: --providers.swarm.exposedbydefualt"),
+        "{stdout}"
     );
 }
 
@@ -422,24 +395,11 @@ fn reuse_port_lets_a_second_process_take_over_the_port() {
 
 #[test]
 fn check_reports_tls_options_that_cannot_be_applied() {
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        "dynamic.yml",
-        "http:\n  routers:\n    old:\n      rule: \"Host(`old.test`)\"\n      service: demo@internal\n      tls: { options: legacy }\n    typo:\n      rule: \"Host(`typo.test`)\"\n      service: demo@internal\n      tls: { options: modren }\ntls:\n  options:\n    legacy:\n      cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]\n    modern:\n      minVersion: VersionTLS13\n",
+    let (code, stdout) = check_config(
+        ("swarmgate.toml", &native_with_file(":8443", "dynamic.yml")),
+        &[("dynamic.yml", "http:\n  routers:\n    old:\n      rule: \"Host(`old.test`)\"\n      service: demo@internal\n      tls: { options: legacy }\n    typo:\n      rule: \"Host(`typo.test`)\"\n      service: demo@internal\n      tls: { options: modren }\ntls:\n  options:\n    legacy:\n      cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]\n    modern:\n      minVersion: VersionTLS13\n")],
     );
-    let cfg = write(
-        dir.path(),
-        "swarmgate.toml",
-        "[entryPoints.web]\naddress = \":8443\"\n[providers.file]\nfilename = \"dynamic.yml\"\n",
-    );
-    let out = swarmgate()
-        .args(["check", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(code, Some(1), "{stdout}");
     for needle in [
         "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA is not available",
         "\"old@file\"",
@@ -591,10 +551,109 @@ fn check_reports_every_bad_value_at_once_with_where_it_was_written() {
     let out = format!("{stdout}{stderr}");
     assert_eq!(code, Some(1), "{out}");
     for want in [
-        "3 problems",
+        "3 problem(s) found",
         "--providers.swarm.exposedByDefault: invalid value \"maybe\": expected a boolean",
         "--entrypoints.web.transport.respondingTimeouts.readTimeout: invalid value \"xyz\"",
         "--providers.swarm.exposedbydefualt: not a Traefik option; did you mean",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in {out}");
+    }
+}
+
+/// A dynamic file whose router names a service that exists nowhere (a dynamic problem).
+const DYNAMIC_WITH_A_MISSING_SERVICE: &str =
+    "http:\n  routers:\n    r:\n      rule: \"Host(`a.test`)\"\n      service: nowhere\n";
+
+/// swarmgate's own file (`--config`) with several bad keys: every one is reported in one pass,
+/// each with file, line, key and nearest valid name; and the dynamic configuration is still
+/// checked (it used to stop at the first bad key, and a static error skipped the dynamic checks).
+#[test]
+fn check_reports_every_problem_of_the_native_file_and_still_checks_the_dynamic_one() {
+    let native = "\
+[entryPoints.web]
+address = \":8080\"
+asDefualt = true
+
+[entryPoints.websecure]
+adress = \":8443\"
+
+[providers.swarm]
+exposedbydefualt = false
+
+[providers.file]
+filename = \"dynamic.yml\"
+";
+    let (code, stdout) = check_config(
+        ("swarmgate.toml", native),
+        &[("dynamic.yml", DYNAMIC_WITH_A_MISSING_SERVICE)],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    for want in [
+        "swarmgate.toml:3: entryPoints.web.asDefualt: unknown field `asDefualt`",
+        "did you mean `asDefault`?",
+        "swarmgate.toml:6: entryPoints.websecure.adress: unknown field `adress`",
+        "did you mean `address`?",
+        "swarmgate.toml:9: providers.swarm.exposedbydefualt: unknown field",
+        "did you mean `exposedByDefault`?",
+        "router \"r@file\"",
+        "nowhere",
+        "4 problem(s) found",
+    ] {
+        assert!(stdout.contains(want), "missing {want:?} in {stdout}");
+    }
+}
+
+/// The same with Traefik's arguments: a typo in the static options does not hide the dynamic
+/// file's problems.
+#[test]
+fn check_with_a_static_typo_still_checks_the_file_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "dynamic.yml", DYNAMIC_WITH_A_MISSING_SERVICE);
+    let out = swarmgate()
+        .args([
+            "check",
+            "--entrypoints.web.address=:8080",
+            "--providers.file.filename=dynamic.yml",
+            "--api.insecur=true",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for want in [
+        "--api.insecur: not a Traefik option; did you mean `api.insecure`?",
+        "router \"r@file\"",
+        "2 problem(s) found",
+    ] {
+        assert!(stdout.contains(want), "missing {want:?} in {stdout}");
+    }
+}
+
+/// `check --stack`: a typo in the edge service's `command:` and a label problem, both reported.
+#[test]
+fn check_stack_with_a_typo_in_the_edge_command_still_checks_the_labels() {
+    let stack = "\
+services:
+  traefik:
+    image: traefik:v3.7
+    command:
+      - --entrypoints.web.address=:80
+      - --providers.swarm.exposedbydefualt=false
+  app:
+    image: traefik/whoami
+    deploy:
+      labels:
+        - traefik.enable=true
+        - traefik.http.routers.app.rule=Host(`app.test`
+        - traefik.http.services.app.loadbalancer.server.port=80
+";
+    let (code, out) = check_stack(&["-"], &[], Some(stack));
+    assert_eq!(code, Some(1), "{out}");
+    for want in [
+        "--providers.swarm.exposedbydefualt: not a Traefik option",
+        "traefik.http.routers.app.rule",
+        "2 problem(s) found",
     ] {
         assert!(out.contains(want), "missing {want:?} in {out}");
     }

@@ -6,18 +6,39 @@
 
 use std::path::{Path, PathBuf};
 
-use super::traefik::{self, LoadOptions, Loaded, Source, StaticConfigError};
+use super::traefik::{self, collect, LoadOptions, Loaded, Source, StaticConfigError};
 use super::StaticConfig;
 
 /// Reads a native swarmgate configuration file (`swarmgate.toml`, or `.yml`/`.yaml`). Unknown
 /// keys and wrong values are errors carrying the file and the line/column.
+/// Every problem is reported at once ([`StaticConfigError::Several`]).
 pub fn load_native(path: &Path) -> Result<StaticConfig, StaticConfigError> {
-    traefik::read_file(path)
+    let (config, problems) = load_native_collecting(path)?;
+    match problems.is_empty() {
+        true => Ok(config),
+        false => Err(collect::several(problems)),
+    }
+}
+
+/// [`load_native`] that goes on past bad keys: the configuration without them, and one error
+/// per bad key (file, line, key, nearest valid name). A syntax error is an `Err`.
+pub fn load_native_collecting(
+    path: &Path,
+) -> Result<(StaticConfig, Vec<StaticConfigError>), StaticConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| StaticConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    collect::parse_native(path, &text)
 }
 
 /// Parses native configuration text as if read from `path` (the extension picks TOML or YAML).
 pub fn parse_native(path: &Path, text: &str) -> Result<StaticConfig, StaticConfigError> {
-    traefik::parse_text(path, text)
+    let (config, problems) = collect::parse_native(path, text)?;
+    match problems.is_empty() {
+        true => Ok(config),
+        false => Err(collect::several(problems)),
+    }
 }
 
 /// Removes swarmgate's `--config F` / `--config=F` from `args`; returns the path and the rest
@@ -67,6 +88,32 @@ pub fn load_static(
     }
     let loaded = traefik::load_traefik(traefik_args, env, cwd, options)?;
     Ok((loaded.source != Source::Default).then_some(loaded))
+}
+
+/// [`load_static`] for `check`: goes on past the problems of the options, returning them with
+/// the configuration read from everything else, so that the dynamic configuration is checked in
+/// the same pass. `Err` only when nothing can be read (an unreadable file, a syntax error).
+pub fn load_static_collecting(
+    native: Option<&Path>,
+    traefik_args: &[String],
+    env: &[(String, String)],
+    cwd: &Path,
+    options: LoadOptions,
+) -> Result<Option<(Loaded, Vec<StaticConfigError>)>, StaticConfigError> {
+    if let Some(path) = native {
+        let path = cwd.join(path);
+        let (mut config, problems) = load_native_collecting(&path)?;
+        traefik::apply_lego_ca_certificates(&mut config, env);
+        let loaded = Loaded {
+            config,
+            source: Source::Native(path),
+            unsupported: Vec::new(),
+            ignored: Vec::new(),
+        };
+        return Ok(Some((loaded, problems)));
+    }
+    let (loaded, problems) = traefik::load_traefik_collecting(traefik_args, env, cwd, options)?;
+    Ok((loaded.source != Source::Default).then_some((loaded, problems)))
 }
 
 #[cfg(test)]

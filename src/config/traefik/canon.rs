@@ -365,7 +365,7 @@ impl Canon<'_> {
 /// The line (1-based) of `text` where the option at `raw` is written: each segment is looked for
 /// as a key (`name:`, `name =`, `[a.name]`, `"name":`) after the line of the one before, so YAML
 /// nesting and TOML tables both lead to it.
-fn line_of(text: &str, raw: &[String]) -> Option<usize> {
+pub(super) fn line_of(text: &str, raw: &[String]) -> Option<usize> {
     let lines: Vec<String> = text.lines().map(str::to_ascii_lowercase).collect();
     let mut at = 0;
     let mut found = None;

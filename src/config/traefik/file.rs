@@ -106,7 +106,7 @@ pub fn parse_text<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Sta
 
 /// serde's "unknown field `exposedbydefualt`, expected one of `endpoint`, …" with the nearest
 /// expected field added ("; did you mean `exposedByDefault`?") when it is near enough to be a typo.
-fn with_suggestion(message: &str) -> String {
+pub(super) fn with_suggestion(message: &str) -> String {
     let Some(rest) = message.strip_prefix("unknown field `") else {
         return message.to_string();
     };

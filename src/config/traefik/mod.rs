@@ -12,6 +12,7 @@
 
 mod canon;
 pub(crate) mod catalogue;
+pub(crate) mod collect;
 mod effective;
 mod file;
 mod flat;
@@ -244,6 +245,27 @@ pub fn load_traefik(
     cwd: &Path,
     options: LoadOptions,
 ) -> Result<Loaded, StaticConfigError> {
+    let (loaded, mut problems) = load_traefik_collecting(args, env, cwd, options)?;
+    if problems.len() > 1 {
+        return Err(StaticConfigError::Several(problems));
+    }
+    if let Some(problem) = problems.pop() {
+        return Err(problem);
+    }
+    Ok(loaded)
+}
+
+/// [`load_traefik`] that goes on past the problems of the options (typos, invalid values,
+/// missing required options): returns them with the configuration read from everything else,
+/// so that `check` can still check what depends on it (the dynamic configuration) in the same
+/// pass. Only what stops reading altogether (an unreadable file, a syntax error, a malformed
+/// argument) is an `Err`. The problems are in the order `load_traefik` reports them.
+pub fn load_traefik_collecting(
+    args: &[String],
+    env: &[(String, String)],
+    cwd: &Path,
+    options: LoadOptions,
+) -> Result<(Loaded, Vec<StaticConfigError>), StaticConfigError> {
     let (arg_flat, arg_file) = flat::parse_args(args)?;
     let (env_flat, env_file) = flat::parse_env(env)?;
     let file = match arg_file.or(env_file) {
@@ -335,19 +357,21 @@ pub fn load_traefik(
             StaticConfigError::Refused(std::mem::take(&mut canon.refused)),
         );
     }
-    if problems.len() > 1 {
-        return Err(StaticConfigError::Several(problems));
-    }
-    if let Some(problem) = problems.pop() {
-        return Err(problem);
-    }
     let mut tree = walked.unwrap_or_else(|| Value::Object(Default::default()));
     effective::fold_docker_into_swarm(&mut tree, &mut canon);
-    let mut config: StaticConfig =
+    let mut config: StaticConfig = if problems.is_empty() {
         serde_json::from_value(tree).map_err(|e| StaticConfigError::Invalid {
             origin: source.clone(),
             message: e.to_string(),
-        })?;
+        })?
+    } else {
+        // Best effort past the problems already reported: what still does not read (a section
+        // whose required option was missing) is left out without a second report.
+        let origin = PathBuf::from(source.to_string());
+        collect::deserialize_collecting(tree, &origin, None)
+            .0
+            .unwrap_or_default()
+    };
     apply_traefik_defaults(&mut config);
     apply_lego_ca_certificates(&mut config, env);
     let Canon {
@@ -357,18 +381,21 @@ pub fn load_traefik(
         ..
     } = canon;
     if !refused.is_empty() {
-        return Err(StaticConfigError::Refused(refused));
+        problems.push(StaticConfigError::Refused(refused));
     }
     ignored.extend(shadowed);
-    if options.strict && !unsupported.is_empty() {
+    if problems.is_empty() && options.strict && !unsupported.is_empty() {
         return Err(StaticConfigError::Unsupported(unsupported));
     }
-    Ok(Loaded {
-        config,
-        source,
-        unsupported,
-        ignored,
-    })
+    Ok((
+        Loaded {
+            config,
+            source,
+            unsupported,
+            ignored,
+        },
+        problems,
+    ))
 }
 
 /// How swarmgate treats one of Traefik's static options, for `swarmgate check --unsupported`.
