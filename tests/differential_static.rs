@@ -249,3 +249,214 @@ fn typos_and_unknown_options_as_traefik() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A process serving a case, killed when dropped.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `bin` with `args` in `dir` and waits (at most 10 s) until every port in `ports`
+/// accepts, then 2 s more for the file provider to be read.
+fn serve(bin: &Path, args: &[String], dir: &Path, ports: &[u16]) -> Serving {
+    let child = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("HOME", dir)
+        .env("PATH", "/usr/bin:/bin")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let serving = Serving(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for port in ports {
+        while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "{} did not listen on {port}",
+                bin.display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    serving
+}
+
+/// `GET path` with `Host: host` (and a basic `Authorization` when given) on 127.0.0.1:`port`:
+/// the status code (0 when no answer came within 5 s).
+fn status(port: u16, host: &str, path: &str, auth: Option<&str>) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return 0;
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let auth = auth
+        .map(|a| format!("Authorization: Basic {a}\r\n"))
+        .unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return 0;
+    }
+    let mut head = [0u8; 12];
+    if stream.read_exact(&mut head).is_err() {
+        return 0;
+    }
+    String::from_utf8_lossy(&head[9..12]).parse().unwrap_or(0)
+}
+
+/// One routing case: static arguments (`P0`, `P1`, … replaced by free ports), a dynamic file
+/// `dyn.yml`, and requests `(port index, host, path, basic auth)`.
+struct RoutingCase {
+    name: &'static str,
+    args: Vec<&'static str>,
+    dynamic: &'static str,
+    requests: Vec<(usize, &'static str, &'static str, Option<&'static str>)>,
+}
+
+fn routing_answers(bin: &Path, case: &RoutingCase) -> Vec<u16> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("dyn.yml"), case.dynamic).unwrap();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut args: Vec<String> = case
+        .args
+        .iter()
+        .map(|a| {
+            let mut a = a.to_string();
+            for (i, p) in ports.iter().enumerate() {
+                a = a.replace(&format!("P{i}"), &p.to_string());
+            }
+            a
+        })
+        .collect();
+    args.push("--providers.file.filename=dyn.yml".to_string());
+    let used: Vec<u16> = ports
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| case.args.iter().any(|a| a.contains(&format!("P{i}"))))
+        .map(|(_, p)| *p)
+        .collect();
+    let _serving = serve(bin, &args, dir.path(), &used);
+    case.requests
+        .iter()
+        .map(|(i, host, path, auth)| status(ports[*i], host, path, *auth))
+        .collect()
+}
+
+/// Issue 20 §3 against the real Traefik: `asDefault` (routers without `entryPoints` attach only
+/// to the default entrypoints, never to `traefik`), `metrics.prometheus.manualRouting` (no
+/// `/metrics` on the metrics entrypoint; served only by the user's router to
+/// `prometheus@internal`, here behind basicAuth) and `ping.manualRouting`. Same static
+/// arguments, same dynamic file, same requests: the status codes must be equal.
+#[test]
+#[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
+fn as_default_and_manual_routing_route_as_traefik() {
+    // u:secret, in apr1 (htpasswd -m).
+    const AUTH_FILE: &str = "http:\n  routers:\n    r:\n      rule: Host(`r.test`)\n      service: ping@internal\n    metrics:\n      rule: Host(`m.test`) && Path(`/metrics`)\n      service: prometheus@internal\n      middlewares: [auth]\n  middlewares:\n    auth:\n      basicAuth:\n        users: ['u:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/']\n";
+    const GOOD: Option<&str> = Some("dTpzZWNyZXQ="); // u:secret
+    const BAD: Option<&str> = Some("dTp3cm9uZw=="); // u:wrong
+    let cases = vec![
+        RoutingCase {
+            name: "no asDefault: every entrypoint but traefik",
+            args: vec![
+                "--entrypoints.a.address=127.0.0.1:P0",
+                "--entrypoints.b.address=127.0.0.1:P1",
+                "--entrypoints.traefik.address=127.0.0.1:P2",
+                "--ping=true",
+                "--ping.entryPoint=a",
+            ],
+            dynamic: AUTH_FILE,
+            requests: vec![
+                (0, "r.test", "/", None),
+                (1, "r.test", "/", None),
+                (2, "r.test", "/", None),
+            ],
+        },
+        RoutingCase {
+            name: "asDefault on b: only b",
+            args: vec![
+                "--entrypoints.a.address=127.0.0.1:P0",
+                "--entrypoints.b.address=127.0.0.1:P1",
+                "--entrypoints.b.asDefault=true",
+                "--entrypoints.traefik.address=127.0.0.1:P2",
+                "--ping=true",
+                "--ping.entryPoint=a",
+            ],
+            dynamic: AUTH_FILE,
+            requests: vec![
+                (0, "r.test", "/", None),
+                (1, "r.test", "/", None),
+                (2, "r.test", "/", None),
+            ],
+        },
+        RoutingCase {
+            name: "asDefault only on traefik: no entrypoint at all",
+            args: vec![
+                "--entrypoints.a.address=127.0.0.1:P0",
+                "--entrypoints.traefik.address=127.0.0.1:P2",
+                "--entrypoints.traefik.asDefault=true",
+                "--ping=true",
+            ],
+            dynamic: AUTH_FILE,
+            requests: vec![
+                (0, "r.test", "/", None),
+                (2, "r.test", "/", None),
+                (2, "x.test", "/ping", None),
+            ],
+        },
+        RoutingCase {
+            name: "prometheus without manualRouting: /metrics on its entrypoint",
+            args: vec![
+                "--entrypoints.a.address=127.0.0.1:P0",
+                "--metrics.prometheus=true",
+                "--metrics.prometheus.entryPoint=a",
+            ],
+            dynamic: AUTH_FILE,
+            requests: vec![
+                (0, "x.test", "/metrics", None),
+                (0, "m.test", "/metrics", None),
+            ],
+        },
+        RoutingCase {
+            name: "prometheus manualRouting: only through the user's router",
+            args: vec![
+                "--entrypoints.a.address=127.0.0.1:P0",
+                "--metrics.prometheus=true",
+                "--metrics.prometheus.entryPoint=a",
+                "--metrics.prometheus.manualRouting=true",
+                "--ping=true",
+                "--ping.entryPoint=a",
+                "--ping.manualRouting=true",
+            ],
+            dynamic: AUTH_FILE,
+            requests: vec![
+                (0, "x.test", "/metrics", None),
+                (0, "m.test", "/metrics", None),
+                (0, "m.test", "/metrics", BAD),
+                (0, "m.test", "/metrics", GOOD),
+                (0, "x.test", "/ping", None),
+                (0, "r.test", "/ping", None),
+            ],
+        },
+    ];
+    let traefik = traefik_bin();
+    let swarmgate = PathBuf::from(env!("CARGO_BIN_EXE_swarmgate"));
+    let mut failures = Vec::new();
+    for case in &cases {
+        let t = routing_answers(&traefik, case);
+        let s = routing_answers(&swarmgate, case);
+        println!("{}: Traefik {t:?}, swarmgate {s:?}", case.name);
+        if t != s {
+            failures.push(format!("{}: Traefik {t:?}, swarmgate {s:?}", case.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -352,6 +352,10 @@ pub struct PingConfig {
     /// balancers in front stop sending during `requestAcceptGraceTimeout`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminating_status_code: Option<u16>,
+    /// `manualRouting`: no `ping` router is made; `/ping` is served only by a router of the
+    /// user's with `service: ping@internal`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manual_routing: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -374,6 +378,10 @@ pub struct PrometheusConfig {
     pub add_services_labels: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buckets: Vec<f64>,
+    /// `manualRouting`: no `prometheus` router on `entryPoint`; `/metrics` is served only by a
+    /// router of the user's with `service: prometheus@internal` (often behind basicAuth).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manual_routing: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -31,11 +31,18 @@ pub fn internal_config(cfg: &StaticConfig) -> DynamicConfig {
             },
         );
     };
-    if let Some(ping) = &cfg.ping {
+    // `manualRouting`: the service stays (`ping@internal`, `prometheus@internal`), the router is
+    // the user's to write.
+    if let Some(ping) = cfg.ping.as_ref().filter(|p| !p.manual_routing) {
         let ep = ping.entry_point.as_deref().unwrap_or(DEFAULT_ENTRYPOINT);
         add("ping", "PathPrefix(`/ping`)", ep, "ping@internal", TOP);
     }
-    if let Some(prometheus) = cfg.metrics.as_ref().and_then(|m| m.prometheus.as_ref()) {
+    if let Some(prometheus) = cfg
+        .metrics
+        .as_ref()
+        .and_then(|m| m.prometheus.as_ref())
+        .filter(|p| !p.manual_routing)
+    {
         let ep = prometheus
             .entry_point
             .as_deref()
@@ -98,6 +105,15 @@ mod tests {
             (
                 "[entryPoints.web]\naddress=':80'\n[metrics.prometheus]\nentryPoint='web'\n",
                 vec!["prometheus"],
+            ),
+            // `manualRouting`: the user writes the router (`service: prometheus@internal`).
+            (
+                "[entryPoints.web]\naddress=':80'\n[metrics.prometheus]\nentryPoint='web'\nmanualRouting=true\n[ping]\nentryPoint='web'\nmanualRouting=true\n",
+                vec![],
+            ),
+            (
+                "[entryPoints.web]\naddress=':80'\n[metrics.prometheus]\nentryPoint='web'\nmanualRouting=true\n[ping]\nentryPoint='web'\n",
+                vec!["ping"],
             ),
             // Default entrypoint missing: nothing to attach to.
             (

@@ -39,7 +39,7 @@ pub(crate) fn fold_docker_into_swarm(tree: &mut Value, canon: &mut Canon<'_>) {
 
 /// Traefik's effective configuration: an `http` entrypoint on `:80` when none is defined, and
 /// the internal `traefik` entrypoint on `:8080` when `api.insecure`, ping or Prometheus metrics
-/// use it (their default) and it is not defined.
+/// use it (their default, unless `manualRouting`) and it is not defined.
 pub fn apply_traefik_defaults(config: &mut StaticConfig) {
     let ep = |address: &str| EntryPointConfig {
         address: address.to_string(),
@@ -53,12 +53,12 @@ pub fn apply_traefik_defaults(config: &mut StaticConfig) {
         || config
             .ping
             .as_ref()
-            .is_some_and(|p| on_traefik(&p.entry_point))
+            .is_some_and(|p| !p.manual_routing && on_traefik(&p.entry_point))
         || config
             .metrics
             .as_ref()
             .and_then(|m| m.prometheus.as_ref())
-            .is_some_and(|p| on_traefik(&p.entry_point));
+            .is_some_and(|p| !p.manual_routing && on_traefik(&p.entry_point));
     if needs_internal && !config.entry_points.contains_key("traefik") {
         config
             .entry_points

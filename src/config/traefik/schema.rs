@@ -234,11 +234,9 @@ fn build() -> Node {
             f("network", leaf(Str)),
             f("defaultRule", leaf(Str)),
             f("constraints", leaf(Str)),
-            with(
-                "refreshSeconds",
-                leaf(Duration),
-                Status::Ignored("swarmgate watches Docker events; used only as the resync period"),
-            ),
+            // Traefik polls the swarm every `refreshSeconds`; swarmgate follows Docker's events
+            // and uses it as the period of its full resync (applied, see provider::swarm).
+            f("refreshSeconds", leaf(Duration)),
             f("watch", leaf(Bool)),
             with(
                 "useBindPortIP",
@@ -327,6 +325,7 @@ fn build() -> Node {
             st(vec![
                 f("entryPoint", leaf(Str)),
                 f("terminatingStatusCode", leaf(Int)),
+                f("manualRouting", leaf(Bool)),
             ]),
         ),
         f(
@@ -340,6 +339,7 @@ fn build() -> Node {
                         f("addRoutersLabels", leaf(Bool)),
                         f("addServicesLabels", leaf(Bool)),
                         f("buckets", leaf(FloatList)),
+                        f("manualRouting", leaf(Bool)),
                     ]),
                 ),
                 with("addInternals", leaf(Bool), Status::Dropped(NO_EFFECT)),

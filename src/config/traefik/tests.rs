@@ -502,3 +502,37 @@ fn entrypoint_path_options_are_read() {
     assert_eq!(enc.allow_encoded_hash, Some(true));
     assert_eq!(enc.allow_encoded_percent, None);
 }
+
+/// Issue 20 §3: the v3 static options published stacks use are accepted and applied, none of
+/// them reported as unsupported or ignored.
+#[test]
+fn v3_options_of_published_stacks_are_applied() {
+    let l = args(&[
+        "--entrypoints.web.address=:80",
+        "--entrypoints.websecure.address=:443",
+        "--entrypoints.websecure.asDefault=true",
+        "--metrics.prometheus=true",
+        "--metrics.prometheus.manualRouting=true",
+        "--metrics.prometheus.addEntryPointsLabels=true",
+        "--metrics.prometheus.addRoutersLabels=true",
+        "--metrics.prometheus.addServicesLabels=true",
+        "--metrics.prometheus.buckets=0.1,0.3,1.2,5",
+        "--ping.manualRouting=true",
+        "--providers.swarm.refreshSeconds=30",
+    ])
+    .unwrap();
+    assert!(l.unsupported.is_empty(), "{:?}", l.unsupported);
+    assert!(l.ignored.is_empty(), "{:?}", l.ignored);
+    assert!(l.config.entry_points["websecure"].as_default);
+    let prometheus = l.config.metrics.unwrap().prometheus.unwrap();
+    assert!(prometheus.manual_routing);
+    assert_eq!(prometheus.add_routers_labels, Some(true));
+    assert!(l.config.ping.unwrap().manual_routing);
+    // As Traefik: with manualRouting nothing uses the internal entrypoint, so it is not made.
+    assert!(!l.config.entry_points.contains_key("traefik"));
+    let resync = l.config.providers.swarm.unwrap().refresh_seconds.unwrap();
+    assert_eq!(resync.get(), std::time::Duration::from_secs(30));
+    // Without manualRouting, metrics make the `traefik` entrypoint on :8080 (Traefik's default).
+    let l = args(&["--entrypoints.web.address=:80", "--metrics.prometheus=true"]).unwrap();
+    assert_eq!(l.config.entry_points["traefik"].address, ":8080");
+}

@@ -176,13 +176,13 @@ fn accepted_but_ignored_options_are_listed_apart() {
     .unwrap();
     assert!(l.unsupported.is_empty());
     let keys: Vec<&str> = l.ignored.iter().map(|u| u.key.as_str()).collect();
+    // `refreshSeconds` is applied (the resync period), so it is not listed as ignored.
     assert_eq!(
         keys,
         vec![
             "global.checkNewVersion",
             "global.sendAnonymousUsage",
             "log.noColor",
-            "providers.swarm.refreshSeconds"
         ]
     );
     assert_eq!(l.config.global.unwrap().check_new_version, Some(false));
