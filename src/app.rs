@@ -78,6 +78,9 @@ impl Running {
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions {
     pub base_dir: Option<PathBuf>,
+    /// Problems of the static configuration that did not stop the start (unsupported options,
+    /// e.g. `experimental.plugins.*`): listed with every reload's issues (API, `/api/errors`).
+    pub static_issues: Vec<ConfigIssue>,
 }
 
 /// Traefik's default entrypoints, the ones a router without `entryPoints` attaches to: every
@@ -286,7 +289,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         static_cfg: Arc::clone(&cfg),
         infos,
         defaults: default_entrypoints(&cfg),
-        startup: Vec::new(),
+        startup: options.static_issues.clone(),
         endpoints: EndpointRegistry::default(),
         pools: PoolRegistry::default(),
         transports: TransportRegistry::default(),
@@ -329,9 +332,9 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         anyhow::bail!("no entrypoint could be started: {}", reasons.join("; "));
     }
     if !failed.is_empty() {
-        compiler.startup = failed;
-        let mut all = compiler.startup.clone();
+        let mut all = failed.clone();
         all.extend(compiler.issues.load().iter().cloned());
+        compiler.startup.splice(0..0, failed);
         compiler.issues.store(Arc::new(all));
     }
 

@@ -578,6 +578,11 @@ fn run(loaded: Loaded, base: PathBuf) -> ExitCode {
     for option in &loaded.unsupported {
         tracing::warn!(option = %option, "unsupported option, not applied");
     }
+    let static_issues: Vec<_> = loaded
+        .unsupported
+        .iter()
+        .map(|option| option.to_issue())
+        .collect();
     if !loaded.ignored.is_empty() {
         let list: Vec<String> = loaded.ignored.iter().map(ToString::to_string).collect();
         tracing::info!(options = %list.join("; "), "options accepted and ignored");
@@ -600,6 +605,7 @@ fn run(loaded: Loaded, base: PathBuf) -> ExitCode {
     let result = runtime.block_on(async move {
         let options = swarmgate::app::StartOptions {
             base_dir: Some(base),
+            static_issues,
         };
         let running = swarmgate::app::start(cfg, options).await?;
         tracing::info!(version = env!("CARGO_PKG_VERSION"), "swarmgate started");

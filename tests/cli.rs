@@ -658,3 +658,93 @@ services:
         assert!(out.contains(want), "missing {want:?} in {out}");
     }
 }
+
+/// `GET path` with `Host: host` on 127.0.0.1:`port`: status and body (`(0, "")` on no answer).
+fn http_get(port: u16, host: &str, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, String::new());
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let code = answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
+/// Issue 20 §3: `experimental.plugins.*` is named as unsupported (one warning, the API's error
+/// list, `check`), and only the routers that use a `plugin` middleware are closed.
+#[test]
+fn a_traefik_plugin_closes_only_the_routers_that_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "dyn.yml",
+        "http:\n  routers:\n    a:\n      rule: Host(`a.test`)\n      service: ping@internal\n      middlewares: [block]\n    b:\n      rule: Host(`b.test`)\n      service: ping@internal\n  middlewares:\n    block:\n      plugin:\n        sablier:\n          group: x\n",
+    );
+    let web = free_port();
+    let api = free_port();
+    let args = [
+        format!("--entrypoints.web.address=127.0.0.1:{web}"),
+        format!("--entrypoints.traefik.address=127.0.0.1:{api}"),
+        "--api.insecure=true".to_string(),
+        "--ping=true".to_string(),
+        "--ping.entryPoint=traefik".to_string(),
+        "--experimental.plugins.sablier.moduleName=github.com/acouvreur/sablier".to_string(),
+        "--experimental.plugins.sablier.version=v1.4.0".to_string(),
+        "--providers.file.filename=dyn.yml".to_string(),
+    ];
+    // `check`: named, with what it disables, exit 1.
+    let out = swarmgate()
+        .arg("check")
+        .args(&args)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for want in [
+        "Traefik plugin `sablier` (github.com/acouvreur/sablier v1.4.0) is not supported",
+        "middleware type `plugin` (Traefik plugin `sablier`) is not supported",
+        "router \"a@file\"",
+    ] {
+        assert!(stdout.contains(want), "missing {want:?} in {stdout}");
+    }
+    assert!(!stdout.contains("\"b@file\""), "{stdout}");
+    // `run`: starts, serves b, closes a, lists both in /api/errors.
+    let child = swarmgate()
+        .args(&args)
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _child = Kill(child);
+    assert!(
+        wait_for(20, || http_get(web, "b.test", "/").0 == 200),
+        "router b serves"
+    );
+    assert_eq!(http_get(web, "a.test", "/").0, 503);
+    let (code, errors) = http_get(api, "localhost", "/api/errors");
+    assert_eq!(code, 200, "{errors}");
+    assert!(errors.contains("experimental.plugins.sablier"), "{errors}");
+    assert!(errors.contains("block@file"), "{errors}");
+}

@@ -382,9 +382,22 @@ impl Reader<'_> {
         let at: Vec<&str> = key.iter().copied().chain([kind.as_str()]).collect();
         if !MIDDLEWARE_TYPES.contains(&kind.as_str()) {
             if TRAEFIK_ONLY_MIDDLEWARES.contains(&kind.as_str()) {
+                // A plugin is named: `plugin: {sablier: {...}}`.
+                let plugins: Vec<String> = value
+                    .get(kind.as_str())
+                    .and_then(Value::as_object)
+                    .map(|m| m.keys().map(|k| format!("`{k}`")).collect())
+                    .unwrap_or_default();
+                let what = match plugins.is_empty() {
+                    true => format!("middleware type `{kind}`"),
+                    false => format!(
+                        "middleware type `{kind}` (Traefik plugin {})",
+                        plugins.join(", ")
+                    ),
+                };
                 let message = format!(
-                    "middleware type `{kind}` is not supported by swarmgate; the routers using it \
-                     are closed (answer 503)"
+                    "{what} is not supported by swarmgate; the routers using it are closed \
+                     (answer 503), every other router is served"
                 );
                 return reject(self, &at, message, "is of an unsupported type");
             }

@@ -44,6 +44,11 @@ impl Canon<'_> {
     /// (refused, with a suggestion), or a Traefik option swarmgate does not implement
     /// (unsupported; refused when it protects). One report per option.
     fn classify(&mut self, raw: &Value, key: &mut Vec<String>, raw_path: &mut Vec<String>) {
+        if let Some(reason) = plugin_reason(key, raw) {
+            let report = self.report(key, raw_path, &reason);
+            self.unsupported.push(report);
+            return;
+        }
         match catalogue::lookup(key) {
             Known::No => {
                 let reason = match catalogue::suggest(key) {
@@ -397,6 +402,36 @@ fn is_key_on(line: &str, seg: &str) -> bool {
         from = end;
     }
     false
+}
+
+/// One report per Traefik plugin (`experimental.plugins.<name>`, `experimental.localPlugins.<name>`)
+/// rather than one per option of it, saying what it disables.
+fn plugin_reason(key: &[String], raw: &Value) -> Option<String> {
+    let [root, kind, name] = key else {
+        return None;
+    };
+    let local = kind.eq_ignore_ascii_case("localPlugins");
+    if !root.eq_ignore_ascii_case("experimental")
+        || !(local || kind.eq_ignore_ascii_case("plugins"))
+    {
+        return None;
+    }
+    let field = |f: &str| {
+        raw.as_object().and_then(|m| {
+            m.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(f))
+                .and_then(|(_, v)| v.as_str())
+        })
+    };
+    let module = match (field("moduleName"), field("version")) {
+        (Some(m), Some(v)) => format!(" ({m} {v})"),
+        (Some(m), None) => format!(" ({m})"),
+        _ => String::new(),
+    };
+    Some(format!(
+        "Traefik plugin `{name}`{module} is not supported by swarmgate (it runs no Go plugins); \
+         routers using a `plugin` middleware are closed (answer 503), every other router is served"
+    ))
 }
 
 /// Go's `strconv.ParseBool` spellings, plus JSON booleans.
