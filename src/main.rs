@@ -442,6 +442,27 @@ fn read_stacks(files: &[String]) -> Result<Vec<(String, Vec<StackService>)>, Str
     Ok(out)
 }
 
+/// The file provider's paths of an edge's `command:` are paths inside its container: read them
+/// where the edge's bind mounts take them from (`./dynamic:/dynamic` → `<stack dir>/dynamic`).
+fn mount_file_provider(cfg: &mut StaticConfig, edge: &StackService, stack_dir: &Path) {
+    let Some(file) = cfg.providers.file.as_mut() else {
+        return;
+    };
+    for path in [&mut file.filename, &mut file.directory]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(host) = edge.host_path(Path::new(path.as_str()), stack_dir) {
+            println!(
+                "note: providers.file {path} is read from {} (a volume of service {:?})",
+                host.display(),
+                edge.name
+            );
+            *path = host.display().to_string();
+        }
+    }
+}
+
 /// `check --stack`: the static configuration (from the other arguments or, with none, the stack's
 /// edge service `command:`), then every service's labels, merged and compiled as `run` would.
 fn check_stacks(
@@ -486,6 +507,11 @@ fn check_stacks(
                     );
                     loaded = from_stack;
                     loaded.source = Source::Args;
+                    let stack_dir = Path::new(&file_of[i])
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default();
+                    mount_file_provider(&mut loaded.config, edge, &stack_dir);
                     if !problems.is_empty() {
                         println!(
                             "service {:?} in {} (command:) has problems:",

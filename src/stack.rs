@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
@@ -30,6 +31,8 @@ pub struct StackService {
     pub ports: Vec<u16>,
     /// The service's `command:` (for the edge service's own static configuration).
     pub command: Option<Vec<String>>,
+    /// Bind mounts `(host source, container target)` of `volumes:` (named volumes left out).
+    pub mounts: Vec<(String, String)>,
 }
 
 impl StackService {
@@ -42,6 +45,54 @@ impl StackService {
         let last = repo.rsplit('/').next().unwrap_or(repo);
         let name = last.split(':').next().unwrap_or(last);
         name == "traefik" || name == "swarmgate"
+    }
+
+    /// Where a path inside this service's containers is on the host, through its bind mounts
+    /// (the longest target that contains it); a relative source is relative to `stack_dir`, the
+    /// directory of the stack file, as Compose reads it.
+    pub fn host_path(&self, inside: &Path, stack_dir: &Path) -> Option<PathBuf> {
+        self.mounts
+            .iter()
+            .filter_map(|(source, target)| {
+                let rest = inside.strip_prefix(target).ok()?;
+                Some((target.len(), source, rest))
+            })
+            .max_by_key(|(len, _, _)| *len)
+            .map(|(_, source, rest)| {
+                let source = Path::new(source.strip_prefix("./").unwrap_or(source));
+                let base = if source.is_absolute() {
+                    source.to_path_buf()
+                } else {
+                    stack_dir.join(source)
+                };
+                if rest.as_os_str().is_empty() {
+                    base
+                } else {
+                    base.join(rest)
+                }
+            })
+    }
+}
+
+/// A bind mount of `volumes:`: short syntax `./src:/target[:ro]` (a source that is a path), or
+/// long syntax with `type: bind`.
+fn bind_mount(v: &Value) -> Option<(String, String)> {
+    match v {
+        Value::String(s) => {
+            let mut parts = s.splitn(3, ':');
+            let source = parts.next()?;
+            let target = parts.next()?;
+            let is_path = source.starts_with(['/', '.', '~']);
+            is_path.then(|| (source.to_string(), target.to_string()))
+        }
+        Value::Mapping(_) => {
+            let kind = v.get("type").and_then(Value::as_str)?;
+            (kind == "bind").then_some(())?;
+            let source = v.get("source").and_then(scalar)?;
+            let target = v.get("target").and_then(scalar)?;
+            Some((source, target))
+        }
+        _ => None,
     }
 }
 
@@ -80,7 +131,13 @@ pub fn parse_stack(text: &str) -> Result<Vec<StackService>, String> {
             Some(Value::String(s)) => Some(s.split_whitespace().map(str::to_string).collect()),
             _ => None,
         };
+        let mounts = svc
+            .get("volumes")
+            .and_then(Value::as_sequence)
+            .map(|items| items.iter().filter_map(bind_mount).collect())
+            .unwrap_or_default();
         out.push(StackService {
+            mounts,
             name,
             image: svc.get("image").and_then(scalar),
             labels,

@@ -440,6 +440,7 @@ fn check_stack_passes_the_repository_stacks_and_a_published_quick_start() {
         "docker-stack.yml",
         "docker-stack-ha.yml",
         "tests/stacks/whoami-dashboard.yml",
+        "tests/stacks/traefik-docs-swarm-setup.yml",
     ] {
         let (code, out) = check_stack(&[stack], &[], None);
         assert_eq!(code, Some(0), "{stack}: {out}");
@@ -747,4 +748,60 @@ fn a_traefik_plugin_closes_only_the_routers_that_use_it() {
     assert_eq!(code, 200, "{errors}");
     assert!(errors.contains("experimental.plugins.sablier"), "{errors}");
     assert!(errors.contains("block@file"), "{errors}");
+}
+
+/// Traefik's own Swarm setup page: the file provider's `/dynamic/tls.yaml` is a path in the
+/// edge's container, read from the bind mount `./dynamic:/dynamic` beside the stack file.
+#[test]
+fn check_stack_reads_the_file_provider_through_the_edge_volumes() {
+    let (code, out) = check_stack(&["tests/stacks/traefik-docs-swarm-setup.yml"], &[], None);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(
+            "note: providers.file /dynamic/tls.yaml is read from tests/stacks/dynamic/tls.yaml"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("3 entrypoint(s), 2 service(s), 2 with traefik labels"),
+        "{out}"
+    );
+}
+
+/// dockerswarm.rocks' traefik.yml, the most copied Swarm stack (Traefik v2 options, a custom
+/// constraint label). As published it holds `${VAR?Variable not set}`, which only
+/// `docker stack deploy`/`docker stack config` fill: offline the admin user's hash is
+/// `${HASHED_PASSWORD…}` and `check` says that user can never log in (the one problem,
+/// deliberate). Filled as `docker stack config -c traefik.yml | swarmgate check --stack -`
+/// gives it, the stack checks clean.
+#[test]
+fn check_stack_passes_dockerswarm_rocks_traefik_yml() {
+    let stack = "tests/stacks/dockerswarm-rocks-traefik.yml";
+    let (code, out) = check_stack(&[stack], &[], None);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("1 problem(s) found"), "{out}");
+    assert!(
+        out.contains("user \"${USERNAME?Variable not set}\" has a hash of an unknown"),
+        "{out}"
+    );
+    // The custom label the constraints select on is not reported as unknown.
+    assert!(!out.contains("traefik.constraint-label"), "{out}");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/stacks/dockerswarm-rocks-traefik.yml"
+    ))
+    .unwrap()
+    .replace("${USERNAME?Variable not set}", "admin")
+    .replace(
+        "${HASHED_PASSWORD?Variable not set}",
+        "$$apr1$$abcdefgh$$h9FWgUz3n9YxylKLlR5SQ/",
+    )
+    .replace("${DOMAIN?Variable not set}", "traefik.sys.example.com")
+    .replace("${EMAIL?Variable not set}", "admin@example.com");
+    let (code, out) = check_stack(&["-"], &[], Some(&text));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("configuration OK: 2 entrypoint(s), 1 service(s), 1 with traefik labels"),
+        "{out}"
+    );
 }

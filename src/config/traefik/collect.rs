@@ -53,7 +53,7 @@ pub(crate) fn deserialize_collecting<T: DeserializeOwned>(
             .map(|(field, _)| field.to_string());
         let missing = message.starts_with("missing field `");
         let key = match &field {
-            Some(f) if !at.last().is_some_and(|last| last == f) => {
+            Some(f) if at.last().is_none_or(|last| last != f) => {
                 let mut k = at.clone();
                 k.push(f.clone());
                 k

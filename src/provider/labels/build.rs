@@ -65,6 +65,15 @@ impl Builder<'_> {
                 "enable" | "http" | "swarm" | "docker" => continue,
                 "tcp" | "udp" => "TCP/UDP routing is not supported by swarmgate, ignored",
                 "tls" => "TLS options/stores from labels are not supported (use the file provider), ignored",
+                // A label of the user's own that the provider's `constraints` select on
+                // (dockerswarm.rocks' `traefik.constraint-label`): used, not a typo.
+                _ if self.opts.constraints.as_deref().is_some_and(|c| {
+                    c.to_ascii_lowercase()
+                        .contains(&format!("traefik.{}", key.to_ascii_lowercase()))
+                }) =>
+                {
+                    continue
+                }
                 _ => {
                     let known = ["enable", "http", "swarm", "docker", "tcp", "udp", "tls"];
                     let msg = match super::de::nearest(key, &known) {

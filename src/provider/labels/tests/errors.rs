@@ -316,6 +316,29 @@ fn constraints_filter_services() {
     }
 }
 
+/// dockerswarm.rocks' stacks mark services with `traefik.constraint-label=traefik-public` and
+/// select them with `constraints=Label(`traefik.constraint-label`, `traefik-public`)`: that label
+/// is the user's own, used by the constraints, so it is no unknown label (Traefik ignores it too);
+/// without such a constraint it still is one.
+#[test]
+fn a_label_the_constraints_select_on_is_not_unknown() {
+    let labels = [
+        ("traefik.enable", "true"),
+        ("traefik.constraint-label", "traefik-public"),
+        ("traefik.http.services.s.loadbalancer.server.port", "80"),
+    ];
+    let opts = LabelOptions {
+        constraints: Some("Label(`traefik.constraint-label`, `traefik-public`)".into()),
+        ..LabelOptions::default()
+    };
+    let (cfg, issues) = service_config(&svc("s_c", &labels), &opts);
+    assert!(issues.is_empty(), "{issues:?}");
+    assert!(!cfg.http.services.is_empty());
+    let (_, issues) = translate(&svc("s_c", &labels));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].key.as_deref(), Some("traefik.constraint-label"));
+}
+
 #[test]
 fn misspelled_label_keys_get_the_nearest_one() {
     let (_, issues) = translate(&svc(
