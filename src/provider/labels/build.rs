@@ -33,7 +33,7 @@ const UNSUPPORTED_SERVICE_OPTIONS: &[&str] = &[
     "loadbalancer.passivehealthcheck",
     "loadbalancer.server.preservepath",
 ];
-const UNSUPPORTED_ROUTER_OPTIONS: &[&str] = &["observability", "rulesyntax"];
+const UNSUPPORTED_ROUTER_OPTIONS: &[&str] = &["observability"];
 
 pub(super) fn leaf(value: &str) -> Node {
     Node {
@@ -281,7 +281,10 @@ impl Builder<'_> {
                 labels: &self.svc.labels,
             };
             match render(&self.opts.default_rule, &model) {
-                Ok(rule) if !rule.trim().is_empty() => router.rule = rule,
+                Ok(rule) if !rule.trim().is_empty() => {
+                    router.rule = rule;
+                    router.default_rule = true;
+                }
                 Ok(_) => {
                     self.issue(
                         Element::Router,
