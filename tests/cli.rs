@@ -599,3 +599,40 @@ fn check_reports_every_bad_value_at_once_with_where_it_was_written() {
         assert!(out.contains(want), "missing {want:?} in {out}");
     }
 }
+
+/// A Traefik v2 Swarm stack as published (`providers.docker.swarmMode`, v2 rules in labels) passes
+/// `check` with the one line Traefik 3 needs too, `--core.defaultRuleSyntax=v2`; without it, each
+/// v2 rule is an error that names the way out.
+#[test]
+fn a_v2_stack_checks_clean_with_core_default_rule_syntax_v2() {
+    let (code, out) = check_stack(&["tests/stacks/traefik-v2.yml"], &[], None);
+    assert!(!out.contains("invalid rule"), "{out}");
+    assert!(!out.contains("ruleSyntax"), "{out}");
+    // The only problems left are the `traefik.constraint-label` labels (see the stack file).
+    let problems: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
+    assert!(
+        problems
+            .iter()
+            .all(|l| l.contains("traefik.constraint-label")),
+        "{out}"
+    );
+    let _ = code;
+
+    let dir = tempfile::tempdir().unwrap();
+    let stack = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stacks/traefik-v2.yml"),
+    )
+    .unwrap()
+    .replace("      - --core.defaultRuleSyntax=v2\n", "");
+    let without = write(dir.path(), "v2-as-published.yml", &stack);
+    let (code, out) = check_stack(&[without.to_str().unwrap()], &[], None);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("routers.whoami.rule: invalid rule")
+            && out.contains("core.defaultRuleSyntax v2"),
+        "{out}"
+    );
+    assert!(out.contains("unknown matcher `Headers`"), "{out}");
+    // A router with its own `ruleSyntax=v2` label needs no static option.
+    assert!(!out.contains("whoami-legacy"), "{out}");
+}

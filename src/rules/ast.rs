@@ -157,7 +157,8 @@ impl MatcherKind {
         };
         if let Some(v3) = v2 {
             return Some(format!(
-                "`{name}` is the Traefik v2 name; Traefik v3 calls it `{v3}`"
+                "`{name}` is the Traefik v2 name; Traefik v3 calls it `{v3}`; or keep the v2 rule \
+                 with the router's ruleSyntax v2 or core.defaultRuleSyntax v2"
             ));
         }
         if matches!(name, "HostSNI" | "HostSNIRegexp" | "ALPN") {

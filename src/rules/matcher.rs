@@ -221,7 +221,8 @@ fn check_arity(call: &Call) -> Result<(), ParseError> {
             .map(|a| format!("{name}(`{}`)", a.value))
             .collect();
         message.push_str(&format!(
-            " (Traefik v3 takes one value per matcher: instead of the v2 form {name}(`a`, `b`) write {})",
+            " (Traefik v3 takes one value per matcher: instead of the v2 form {name}(`a`, `b`) write {}; \
+             or keep the v2 rule with the router's ruleSyntax v2 or core.defaultRuleSyntax v2)",
             alternatives.join(" || ")
         ));
     }
