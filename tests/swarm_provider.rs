@@ -487,6 +487,14 @@ async fn unreachable_docker_publishes_nothing() {
 /// still routed, through the task's own network, with a warning naming the missing network
 /// (Traefik: "Could not find network named ... Defaulting to first available network"); and label
 /// names that differ only in case describe one router, as in Traefik's label parser.
+///
+/// Compared by hand with Traefik 3.7.15 on the same swarm (provider network absent from the
+/// task; labels `routers.Mixed.rule`, `routers.mixed.service=App`, `routers.MIXED.entrypoints`,
+/// `routers.r.rule`, `routers.R.Rule`, `services.App...port`, `services.app...passhostheader=false`):
+/// Traefik's API showed routers `MIXED@swarm` and `R@swarm` (rule `Host(`first.test`)`), one
+/// service `App@swarm` (passHostHeader false) with the task's address on the other network, and
+/// logged "Could not find network named ... Defaulting to first available network"; swarmgate's
+/// API showed the same routers, rules, service and URL, with the warning naming both networks.
 #[tokio::test]
 #[ignore = "needs a dockerd in swarm mode: bash .ci/docker-up.sh"]
 async fn a_missing_network_falls_back_to_the_task_s_network_with_a_warning() {

@@ -258,7 +258,7 @@ fn header_name(arg: &Arg, name: &str) -> Result<HeaderName, ParseError> {
 
 /// `(key, value)` pairs of `Headers`/`HeadersRegexp`, a repeated key keeping its last value.
 fn pairs<'a>(call: &'a Call, name: &str) -> Result<Vec<(&'a Arg, &'a Arg)>, ParseError> {
-    if call.args.len() % 2 != 0 {
+    if !call.args.len().is_multiple_of(2) {
         let column = call.args.last().map_or(call.close_column, |a| a.column);
         return Err(err(
             column,
@@ -357,7 +357,7 @@ fn compile_call(call: &Call) -> Result<Matcher, ParseError> {
                     None => pieces.push((a, &a.value)),
                 }
             }
-            if pieces.len() % 2 != 0 {
+            if !pieces.len().is_multiple_of(2) {
                 let culprit = args
                     .iter()
                     .find(|a| !a.value.contains('='))
