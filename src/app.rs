@@ -169,6 +169,7 @@ impl Compiler {
             .collect();
         let (mut merged, mut issues) = merge(snapshots.iter().map(|(n, s)| (*n, &s.config)));
         merged.apply_default_entrypoints(&self.defaults);
+        merged.apply_default_rule_syntax(self.static_cfg.default_rule_syntax());
         issues.splice(0..0, self.startup.iter().cloned());
         for (provider, snapshot) in &snapshots {
             let own = snapshot.issues.iter().cloned();
@@ -721,6 +722,7 @@ pub fn check_with(
     snapshots.push(("internal", crate::observe::internal::internal_config(cfg)));
     let (mut merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
     merged.apply_default_entrypoints(&default_entrypoints(cfg));
+    merged.apply_default_rule_syntax(cfg.default_rule_syntax());
     issues.extend(merge_issues);
     issues.extend(crate::tls::runtime::check_options(&mut merged));
     let infos = entrypoint_infos(cfg);

@@ -805,3 +805,31 @@ fn check_stack_passes_dockerswarm_rocks_traefik_yml() {
         "{out}"
     );
 }
+
+/// A Traefik v2 Swarm stack as published (`providers.docker.swarmMode`, v2 rules in labels) passes
+/// `check` with the one line Traefik 3 needs too, `--core.defaultRuleSyntax=v2`; without it, each
+/// v2 rule is an error that names the way out.
+#[test]
+fn a_v2_stack_checks_clean_with_core_default_rule_syntax_v2() {
+    let (code, out) = check_stack(&["tests/stacks/traefik-v2.yml"], &[], None);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("configuration OK"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let stack = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stacks/traefik-v2.yml"),
+    )
+    .unwrap()
+    .replace("      - --core.defaultRuleSyntax=v2\n", "");
+    let without = write(dir.path(), "v2-as-published.yml", &stack);
+    let (code, out) = check_stack(&[without.to_str().unwrap()], &[], None);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("routers.whoami.rule: invalid rule")
+            && out.contains("core.defaultRuleSyntax v2"),
+        "{out}"
+    );
+    assert!(out.contains("unknown matcher `Headers`"), "{out}");
+    // A router with its own `ruleSyntax=v2` label needs no static option.
+    assert!(!out.contains("whoami-legacy"), "{out}");
+}

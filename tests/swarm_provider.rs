@@ -482,3 +482,127 @@ async fn unreachable_docker_publishes_nothing() {
     assert!(!provider.is_finished(), "the provider keeps retrying");
     provider.abort();
 }
+
+/// Network selection as Traefik: a service whose tasks are not on the provider's `network` is
+/// still routed, through the task's own network, with a warning naming the missing network
+/// (Traefik: "Could not find network named ... Defaulting to first available network"); and label
+/// names that differ only in case describe one router, as in Traefik's label parser.
+///
+/// Compared by hand with Traefik 3.7.15 on the same swarm (provider network absent from the
+/// task; labels `routers.Mixed.rule`, `routers.mixed.service=App`, `routers.MIXED.entrypoints`,
+/// `routers.r.rule`, `routers.R.Rule`, `services.App...port`, `services.app...passhostheader=false`):
+/// Traefik's API showed routers `MIXED@swarm` and `R@swarm` (rule `Host(`first.test`)`), one
+/// service `App@swarm` (passHostHeader false) with the task's address on the other network, and
+/// logged "Could not find network named ... Defaulting to first available network"; swarmgate's
+/// API showed the same routers, rules, service and URL, with the warning naming both networks.
+#[tokio::test]
+#[ignore = "needs a dockerd in swarm mode: bash .ci/docker-up.sh"]
+async fn a_missing_network_falls_back_to_the_task_s_network_with_a_warning() {
+    let tag = std::process::id();
+    let public = format!("sgtest_pub_{tag}");
+    let back = format!("sgtest_back_{tag}");
+    let name = format!("sgtest_nw_{tag}");
+    let router = format!("SgNet{tag}");
+    let mut cleanup = Cleanup {
+        services: Vec::new(),
+        networks: Vec::new(),
+    };
+    docker(&["image", "inspect", IMAGE]);
+    for net in [&public, &back] {
+        docker(&[
+            "network",
+            "create",
+            "--driver",
+            "overlay",
+            "--attachable",
+            net,
+        ]);
+        cleanup.networks.push(net.clone());
+    }
+    let subnet = docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{(index .IPAM.Config 0).Subnet}}",
+        &back,
+    ]);
+    let prefix: String = {
+        // "10.0.3.0/24" -> "10.0.3."
+        let addr = subnet.split('/').next().unwrap_or_default();
+        let mut parts: Vec<&str> = addr.split('.').collect();
+        parts.pop();
+        format!("{}.", parts.join("."))
+    };
+
+    let cfg = SwarmProviderConfig {
+        exposed_by_default: false,
+        network: Some(public.clone()),
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
+    let provider = tokio::spawn(SwarmProvider::new(&cfg).run(tx));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let rule = format!("traefik.http.routers.{router}.rule=Host(`nw.test`)");
+    let service = format!(
+        "traefik.http.routers.{}.service={router}",
+        router.to_lowercase()
+    );
+    let port = format!("traefik.http.services.{router}.loadbalancer.server.port=80");
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--no-resolve-image",
+        "--stop-grace-period",
+        "1s",
+        "--name",
+        &name,
+        "--network",
+        &back,
+        "--label",
+        "traefik.enable=true",
+        "--label",
+        &rule,
+        "--label",
+        &service,
+        "--label",
+        &port,
+        IMAGE,
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    cleanup.services.push(name.clone());
+
+    let svc = router.clone();
+    wait_for(
+        &mut rx,
+        "the router and its task, through the fallback network",
+        Duration::from_secs(90),
+        |s| live(s, &svc) == 1,
+    )
+    .await;
+    let snap = rx.borrow().clone();
+    // One router, named by the first spelling in key order, with the rule and the service.
+    let routers: Vec<&String> = snap.config.http.routers.keys().collect();
+    assert_eq!(routers, vec![&router], "{routers:?}");
+    assert_eq!(snap.config.http.routers[&router].service, router);
+    let (url, _) = &servers(&snap, &router)[0];
+    assert!(
+        url.starts_with(&format!("http://{prefix}")),
+        "{url} is not on {back} ({subnet})"
+    );
+    let warning = snap
+        .issues
+        .iter()
+        .map(|i| i.to_string())
+        .find(|i| i.contains(&public))
+        .unwrap_or_else(|| panic!("no warning naming {public}: {:?}", snap.issues));
+    assert!(warning.contains(&back), "{warning}");
+    provider.abort();
+    drop(cleanup);
+}

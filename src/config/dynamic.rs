@@ -40,6 +40,23 @@ impl DynamicConfig {
     }
 }
 
+impl DynamicConfig {
+    /// Gives every router without `ruleSyntax` the static `core.defaultRuleSyntax`, as Traefik's
+    /// entrypoint models do, except routers whose rule came from `defaultRule` (Traefik leaves
+    /// those on v3).
+    pub fn apply_default_rule_syntax(&mut self, default: Option<crate::rules::Syntax>) {
+        let Some(default) = default else {
+            return;
+        };
+        let invalid = self.invalid.routers.values_mut().map(|(router, _)| router);
+        for router in self.http.routers.values_mut().chain(invalid) {
+            if router.rule_syntax.is_none() && !router.default_rule {
+                router.rule_syntax = Some(default.as_str().to_string());
+            }
+        }
+    }
+}
+
 /// The invalid elements of a provider's configuration (see `config::elements`), each with the
 /// short reason shown to the routers that use it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -98,6 +115,38 @@ pub struct RouterConfig {
     /// Present (even empty) means the router only matches on TLS entrypoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<RouterTlsConfig>,
+    /// `ruleSyntax`: `v2` or `v3` (Traefik 3's transition option); unset means the static
+    /// `core.defaultRuleSyntax`, given at merge by [`DynamicConfig::apply_default_rule_syntax`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_syntax: Option<String>,
+    /// The rule was made from the provider's `defaultRule` (Traefik's `DefaultRule`): such a
+    /// router keeps the v3 syntax whatever `core.defaultRuleSyntax` says, as in Traefik.
+    #[serde(skip)]
+    pub default_rule: bool,
+}
+
+impl RouterConfig {
+    /// The syntax the rule is written in: `ruleSyntax` when set, else v3.
+    pub fn syntax(&self) -> Result<crate::rules::Syntax, String> {
+        let explicit = match self.rule_syntax.as_deref() {
+            Some(value) => crate::rules::Syntax::from_option(value)?,
+            None => None,
+        };
+        Ok(explicit.unwrap_or_default())
+    }
+
+    /// Parses the rule under [`RouterConfig::syntax`]; the error reads
+    /// `invalid rule "...": column N: ...` (or names the bad `ruleSyntax`).
+    pub fn parse_rule(&self) -> Result<crate::rules::Rule, String> {
+        let syntax = self.syntax()?;
+        crate::rules::Rule::parse_with(&self.rule, syntax).map_err(|e| {
+            let under = match syntax {
+                crate::rules::Syntax::V2 => " (ruleSyntax v2)",
+                crate::rules::Syntax::V3 => "",
+            };
+            format!("invalid rule {:?}{under}: {e}", self.rule)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

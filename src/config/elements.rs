@@ -286,16 +286,15 @@ impl Reader<'_> {
     fn router(&mut self, name: &str, value: Value) {
         let key = ["http", "routers", name];
         match de::<RouterConfig>(value.clone()) {
-            Ok(router) => match Rule::parse(&router.rule) {
-                Ok(_) => {
+            Ok(router) => match rule_reads(&router) {
+                Ok(()) => {
                     self.out
                         .config
                         .http
                         .routers
                         .insert(name.to_string(), router);
                 }
-                Err(e) => {
-                    let message = format!("invalid rule {:?}: {e}", router.rule);
+                Err(message) => {
                     self.issue(
                         Element::Router,
                         name,
@@ -311,7 +310,7 @@ impl Reader<'_> {
                     .chain(path.iter().map(String::as_str))
                     .collect();
                 match lenient_router(&value) {
-                    Some(router) if Rule::parse(&router.rule).is_ok() => {
+                    Some(router) if rule_reads(&router).is_ok() => {
                         self.issue(
                             Element::Router,
                             name,
@@ -595,7 +594,27 @@ fn lenient_router(value: &Value) -> Option<RouterConfig> {
             .to_string(),
         middlewares: Vec::new(),
         tls,
+        rule_syntax: map
+            .get("ruleSyntax")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        default_rule: false,
     })
+}
+
+/// Whether the router's rule reads: under its `ruleSyntax`, or, with none, under v3 or v2 (the
+/// static `core.defaultRuleSyntax` is not known here; `table::compile` decides with it).
+fn rule_reads(router: &RouterConfig) -> Result<(), String> {
+    match router.parse_rule() {
+        Ok(_) => Ok(()),
+        Err(_)
+            if router.rule_syntax.is_none()
+                && Rule::parse_with(&router.rule, crate::rules::Syntax::V2).is_ok() =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The inline `dynamic` section of the static configuration, read element by element: issues

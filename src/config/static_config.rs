@@ -36,6 +36,9 @@ pub struct StaticConfig {
     pub servers_transport: ServersTransportConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global: Option<GlobalConfig>,
+    /// `core.defaultRuleSyntax`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core: Option<CoreConfig>,
     /// swarmgate extension: dynamic configuration written inline in the static file
     /// (provider name `static`), handy for small setups and the embedded demo.
     /// Read element by element (`config::elements`): a bad element is reported and closed, the
@@ -430,6 +433,23 @@ pub struct GlobalConfig {
     pub check_new_version: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_anonymous_usage: Option<bool>,
+}
+
+/// Traefik's `core` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CoreConfig {
+    /// `v2` or `v3`: the syntax of router rules that set no `ruleSyntax` (Traefik's default v3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_rule_syntax: Option<String>,
+}
+
+impl StaticConfig {
+    /// `core.defaultRuleSyntax` when set (and valid; the schema admits only `v2` and `v3`).
+    pub fn default_rule_syntax(&self) -> Option<crate::rules::Syntax> {
+        let value = self.core.as_ref()?.default_rule_syntax.as_deref()?;
+        crate::rules::Syntax::from_option(value).ok().flatten()
+    }
 }
 
 fn default_true() -> bool {

@@ -28,6 +28,9 @@ pub fn internal_config(cfg: &StaticConfig) -> DynamicConfig {
                 service: service.to_string(),
                 middlewares: Vec::new(),
                 tls: None,
+                rule_syntax: None,
+                // Traefik's internal routers keep the v3 syntax ("default").
+                default_rule: true,
             },
         );
     };

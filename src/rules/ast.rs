@@ -82,22 +82,67 @@ impl MatcherKind {
     /// capitalised-lowercase spelling (`Host`, `host`, `HOST`; `PathPrefix`, `pathprefix`,
     /// `PATHPREFIX`, `Pathprefix`).
     pub(crate) fn from_name(name: &str) -> Option<MatcherKind> {
-        MatcherKind::ALL.into_iter().find(|kind| {
-            let canonical = kind.name();
-            if name == canonical
-                || name == canonical.to_ascii_lowercase()
-                || name == canonical.to_ascii_uppercase()
-            {
-                return true;
-            }
-            let lower = canonical.to_ascii_lowercase();
-            let mut chars = lower.chars();
-            let title: String = chars
-                .next()
-                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default();
-            name == title
-        })
+        MatcherKind::ALL
+            .into_iter()
+            .find(|kind| spelt_as(name, kind.name()))
+    }
+
+    /// Resolves a name under `syntax`: v3's names, or Traefik 3.7's v2 names (`Host`,
+    /// `HostHeader`, `HostRegexp`, `ClientIP`, `Path`, `PathPrefix`, `Method`, `Headers`,
+    /// `HeadersRegexp`, `Query`), each in the same four spellings. Under v2, `Headers` and
+    /// `HeadersRegexp` are returned as [`MatcherKind::Header`] and [`MatcherKind::HeaderRegexp`]
+    /// and `HostHeader` as [`MatcherKind::Host`]; the v3-only matchers are unknown.
+    pub(crate) fn resolve(name: &str, syntax: super::Syntax) -> Option<MatcherKind> {
+        match syntax {
+            super::Syntax::V3 => MatcherKind::from_name(name),
+            super::Syntax::V2 => V2_NAMES
+                .iter()
+                .find(|(v2, _)| spelt_as(name, v2))
+                .map(|(_, kind)| *kind),
+        }
+    }
+
+    /// The name under `syntax` (`Headers` for [`MatcherKind::Header`] under v2).
+    pub(crate) fn name_in(self, syntax: super::Syntax) -> &'static str {
+        match (syntax, self) {
+            (super::Syntax::V2, MatcherKind::Header) => "Headers",
+            (super::Syntax::V2, MatcherKind::HeaderRegexp) => "HeadersRegexp",
+            _ => self.name(),
+        }
+    }
+
+    /// A suggestion for a name unknown under the v2 syntax.
+    pub(crate) fn hint_v2(name: &str) -> Option<String> {
+        let v3_only = match name {
+            "Header" => Some("; under the v2 syntax write `Headers`"),
+            "HeaderRegexp" => Some("; under the v2 syntax write `HeadersRegexp`"),
+            "PathRegexp" => Some("; under the v2 syntax write Path(`/{name:regexp}`)"),
+            "QueryRegexp" => Some("; under the v2 syntax write Query(`key={name:regexp}`)"),
+            _ => None,
+        };
+        if let Some(instead) = v3_only {
+            return Some(format!(
+                "`{name}` is a Traefik v3 matcher, unknown to the router's v2 rule syntax{instead} or set ruleSyntax v3"
+            ));
+        }
+        if matches!(name, "HostSNI" | "HostSNIRegexp" | "ALPN") {
+            return Some(format!(
+                "`{name}` is a TCP router matcher, not valid in an HTTP rule"
+            ));
+        }
+        V2_NAMES
+            .iter()
+            .find(|(v2, _)| v2.eq_ignore_ascii_case(name))
+            .map(|(v2, _)| format!("did you mean `{v2}`?"))
+    }
+
+    /// The v2 names, comma separated, for "unknown matcher" errors.
+    pub(crate) fn known_list_v2() -> String {
+        V2_NAMES
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// A suggestion for an unknown name: a v2 matcher's v3 replacement, a TCP-only matcher, or a
@@ -112,7 +157,8 @@ impl MatcherKind {
         };
         if let Some(v3) = v2 {
             return Some(format!(
-                "`{name}` is the Traefik v2 name; Traefik v3 calls it `{v3}`"
+                "`{name}` is the Traefik v2 name; Traefik v3 calls it `{v3}`; or keep the v2 rule \
+                 with the router's ruleSyntax v2 or core.defaultRuleSyntax v2"
             ));
         }
         if matches!(name, "HostSNI" | "HostSNIRegexp" | "ALPN") {
@@ -134,6 +180,38 @@ impl MatcherKind {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// Traefik 3.7's v2 matcher names (`httpFuncsV2`) and the kind each is parsed as.
+const V2_NAMES: [(&str, MatcherKind); 10] = [
+    ("ClientIP", MatcherKind::ClientIp),
+    ("Headers", MatcherKind::Header),
+    ("HeadersRegexp", MatcherKind::HeaderRegexp),
+    ("Host", MatcherKind::Host),
+    ("HostHeader", MatcherKind::Host),
+    ("HostRegexp", MatcherKind::HostRegexp),
+    ("Method", MatcherKind::Method),
+    ("Path", MatcherKind::Path),
+    ("PathPrefix", MatcherKind::PathPrefix),
+    ("Query", MatcherKind::Query),
+];
+
+/// Whether `name` is one of the spellings Traefik registers for `canonical`: as is, all
+/// lowercase, all uppercase, or lowercase with a capital first letter.
+fn spelt_as(name: &str, canonical: &str) -> bool {
+    if name == canonical
+        || name == canonical.to_ascii_lowercase()
+        || name == canonical.to_ascii_uppercase()
+    {
+        return true;
+    }
+    let lower = canonical.to_ascii_lowercase();
+    let mut chars = lower.chars();
+    let title: String = chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default();
+    name == title
 }
 
 /// One string argument and the column of its opening quote.

@@ -51,6 +51,8 @@ pub(crate) enum Matcher {
         re: regex::bytes::Regex,
     },
     ClientIp(IpNet),
+    /// A matcher of a rule parsed under the v2 syntax.
+    V2(Box<super::v2::Matcher>),
 }
 
 impl Matcher {
@@ -79,6 +81,7 @@ impl Matcher {
                 .query
                 .is_some_and(|q| query::has_value_matching(q, key, re)),
             Matcher::ClientIp(net) => net.contains(&req.client_ip.to_canonical()),
+            Matcher::V2(m) => m.matches(req),
         }
     }
 }
@@ -117,7 +120,8 @@ impl Node {
                 Matcher::HostRegexp(_)
                 | Matcher::PathRegexp(_)
                 | Matcher::HeaderRegexp { .. }
-                | Matcher::QueryRegexp { .. } => 2,
+                | Matcher::QueryRegexp { .. }
+                | Matcher::V2(_) => 2,
             },
             Node::Not(inner) => inner.cost(),
             Node::All(nodes) | Node::Any(nodes) => nodes.iter().map(Node::cost).max().unwrap_or(0),
@@ -155,6 +159,7 @@ impl Node {
             Node::Matcher(Matcher::Host(h)) if !negated && &*h.name != "*" => {
                 out.push(super::host::without_trailing_dot(&h.name).to_owned())
             }
+            Node::Matcher(Matcher::V2(m)) if !negated => m.host_names(out),
             Node::Matcher(_) => {}
             Node::Not(inner) => inner.host_names(!negated, out),
             Node::All(nodes) | Node::Any(nodes) => {
@@ -216,7 +221,8 @@ fn check_arity(call: &Call) -> Result<(), ParseError> {
             .map(|a| format!("{name}(`{}`)", a.value))
             .collect();
         message.push_str(&format!(
-            " (Traefik v3 takes one value per matcher: instead of the v2 form {name}(`a`, `b`) write {})",
+            " (Traefik v3 takes one value per matcher: instead of the v2 form {name}(`a`, `b`) write {}; \
+             or keep the v2 rule with the router's ruleSyntax v2 or core.defaultRuleSyntax v2)",
             alternatives.join(" || ")
         ));
     }
@@ -306,7 +312,7 @@ fn path(arg: &Arg, kind: MatcherKind) -> Result<Box<str>, ParseError> {
     }
 }
 
-fn client_ip(arg: &Arg) -> Result<IpNet, ParseError> {
+pub(crate) fn client_ip(arg: &Arg) -> Result<IpNet, ParseError> {
     let value = arg.value.trim();
     if value.contains('/') {
         let net: IpNet = value

@@ -38,6 +38,7 @@ mod lexer;
 mod matcher;
 mod parser;
 mod query;
+mod v2;
 
 #[cfg(test)]
 mod tests_examples;
@@ -45,6 +46,8 @@ mod tests_examples;
 mod tests_match;
 #[cfg(test)]
 mod tests_parse;
+#[cfg(test)]
+mod tests_v2;
 
 use std::net::IpAddr;
 
@@ -63,6 +66,37 @@ pub struct RequestView<'a> {
     pub headers: &'a http::HeaderMap,
     /// The peer address of the connection.
     pub client_ip: IpAddr,
+}
+
+/// Which of Traefik's rule languages a router's rule is written in (`ruleSyntax`,
+/// `core.defaultRuleSyntax`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Syntax {
+    /// Traefik v2's matchers, as Traefik 3.7 still evaluates them (see the `v2` module).
+    V2,
+    #[default]
+    V3,
+}
+
+impl Syntax {
+    /// Reads a `ruleSyntax` value as Traefik's muxer does: `v2` and `v3`; `default` (what Traefik
+    /// gives internal routers) and the empty string mean "not set". Anything else is `Err` with
+    /// the accepted values (Traefik would silently use v3; swarmgate refuses the router).
+    pub fn from_option(value: &str) -> Result<Option<Syntax>, String> {
+        match value {
+            "v2" => Ok(Some(Syntax::V2)),
+            "v3" => Ok(Some(Syntax::V3)),
+            "" | "default" => Ok(None),
+            other => Err(format!("unknown rule syntax {other:?}: write `v2` or `v3`")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Syntax::V2 => "v2",
+            Syntax::V3 => "v3",
+        }
+    }
 }
 
 /// A rule that could not be parsed or compiled; `column` is 1-based and counts characters.
@@ -100,10 +134,21 @@ impl std::fmt::Display for Rule {
 impl Rule {
     /// Parses and compiles `source`. Every error names the 1-based column where the problem starts.
     pub fn parse(source: &str) -> Result<Rule, ParseError> {
-        let expr = parser::parse(source)?;
-        let root = matcher::compile(&expr)?;
+        Rule::parse_with(source, Syntax::V3)
+    }
+
+    /// Parses and compiles `source` under `syntax` (Traefik's `ruleSyntax`).
+    pub fn parse_with(source: &str, syntax: Syntax) -> Result<Rule, ParseError> {
+        let expr = parser::parse(source, syntax)?;
         let mut warnings = Vec::new();
-        matcher::warnings(&expr, &mut warnings);
+        let root = match syntax {
+            Syntax::V3 => {
+                let root = matcher::compile(&expr)?;
+                matcher::warnings(&expr, &mut warnings);
+                root
+            }
+            Syntax::V2 => v2::compile(&expr)?,
+        };
         Ok(Rule {
             source: source.to_owned(),
             root,

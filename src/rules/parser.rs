@@ -12,13 +12,13 @@
 
 use super::ast::{Arg, Call, Expr, MatcherKind};
 use super::lexer::{tokenize, Token, TokenKind};
-use super::ParseError;
+use super::{ParseError, Syntax};
 
 /// Deepest nesting of parentheses and `!` accepted.
 pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Parses a whole rule.
-pub(crate) fn parse(source: &str) -> Result<Expr, ParseError> {
+pub(crate) fn parse(source: &str, syntax: Syntax) -> Result<Expr, ParseError> {
     let tokens = tokenize(source)?;
     if tokens.is_empty() {
         return Err(ParseError {
@@ -32,6 +32,7 @@ pub(crate) fn parse(source: &str) -> Result<Expr, ParseError> {
         pos: 0,
         end_column,
         depth: 0,
+        syntax,
     };
     let expr = parser.or()?;
     if let Some(token) = parser.peek() {
@@ -52,6 +53,7 @@ struct Parser {
     pos: usize,
     end_column: usize,
     depth: usize,
+    syntax: Syntax,
 }
 
 impl Parser {
@@ -162,16 +164,15 @@ impl Parser {
     }
 
     fn call(&mut self, name: &str, column: usize) -> Result<Expr, ParseError> {
-        let kind = MatcherKind::from_name(name).ok_or_else(|| {
-            let hint = MatcherKind::hint(name)
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
+        let kind = MatcherKind::resolve(name, self.syntax).ok_or_else(|| {
+            let (hint, known) = match self.syntax {
+                Syntax::V3 => (MatcherKind::hint(name), MatcherKind::known_list()),
+                Syntax::V2 => (MatcherKind::hint_v2(name), MatcherKind::known_list_v2()),
+            };
+            let hint = hint.map(|h| format!(" ({h})")).unwrap_or_default();
             Self::error(
                 column,
-                format!(
-                    "unknown matcher `{name}`{hint}; known matchers: {}",
-                    MatcherKind::known_list()
-                ),
+                format!("unknown matcher `{name}`{hint}; known matchers: {known}"),
             )
         })?;
         let open = match self.next() {

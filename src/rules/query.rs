@@ -85,6 +85,21 @@ pub(crate) fn has_value_matching(query: &str, key: &[u8], re: &Regex) -> bool {
     pairs(query).any(|(k, v)| decoded_eq(k, key) && value_matches(v, re))
 }
 
+/// The decoded first value of `key`, as Go's `url.Values.Get` after `url.ParseQuery` (pairs
+/// whose key or value is malformed are skipped). Allocates when the value is escaped.
+pub(crate) fn first_value<'q>(query: &'q str, key: &[u8]) -> Option<std::borrow::Cow<'q, [u8]>> {
+    let (_, raw) = pairs(query).find(|(k, v)| decoded_eq(k, key) && well_formed(v))?;
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return Some(std::borrow::Cow::Borrowed(raw.as_bytes()));
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    decode(raw, |b| {
+        out.push(b);
+        true
+    });
+    Some(std::borrow::Cow::Owned(out))
+}
+
 fn value_matches(raw: &str, re: &Regex) -> bool {
     if !raw.bytes().any(|b| b == b'%' || b == b'+') {
         return re.is_match(raw.as_bytes());

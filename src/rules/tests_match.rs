@@ -52,7 +52,12 @@ impl Req {
 }
 
 pub(super) fn check(rule: &str, cases: &[(Req, bool)]) {
-    let parsed = Rule::parse(rule).unwrap_or_else(|e| panic!("rule {rule:?} failed to parse: {e}"));
+    check_with(rule, super::Syntax::V3, cases)
+}
+
+pub(super) fn check_with(rule: &str, syntax: super::Syntax, cases: &[(Req, bool)]) {
+    let parsed = Rule::parse_with(rule, syntax)
+        .unwrap_or_else(|e| panic!("rule {rule:?} failed to parse: {e}"));
     for (i, (r, want)) in cases.iter().enumerate() {
         let mut headers = HeaderMap::new();
         for (name, value) in &r.headers {

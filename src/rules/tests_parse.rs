@@ -262,7 +262,8 @@ fn error_messages_read_well() {
         (
             "Host(`a`, `b`)",
             "column 11: Host takes exactly one value, got 2; write Host(`domain`) (Traefik v3 takes one value per matcher: \
-             instead of the v2 form Host(`a`, `b`) write Host(`a`) || Host(`b`))",
+             instead of the v2 form Host(`a`, `b`) write Host(`a`) || Host(`b`); or keep the v2 rule with the router's \
+             ruleSyntax v2 or core.defaultRuleSyntax v2)",
         ),
         ("Path(`/a`) &&", "column 14: expected a matcher, found the end of the rule"),
         ("ClientIP(`10.0.0.0/33`)", "column 10: invalid CIDR \"10.0.0.0/33\" in ClientIP"),

@@ -302,8 +302,7 @@ impl State<'_> {
         let issue = |key: &str, message: String| {
             ConfigIssue::new(Element::Router, name, message).with_key(key)
         };
-        let rule = Rule::parse(&router.rule)
-            .map_err(|e| issue("rule", format!("invalid rule {:?}: {e}", router.rule)))?;
+        let rule = router.parse_rule().map_err(|e| issue("rule", e))?;
         for warning in rule.warnings() {
             issues.push(issue("rule", warning.clone()).as_warning());
         }

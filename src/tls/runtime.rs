@@ -22,7 +22,6 @@ use crate::config::dynamic::{DynamicConfig, TlsConfig, TlsDomain, TlsOptionsConf
 use crate::config::merge::DEFAULT_TLS_OPTIONS;
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, Element};
-use crate::rules::Rule;
 use crate::table::tls_options::SniOptions;
 use crate::table::EntryPointInfo;
 
@@ -257,7 +256,7 @@ pub fn wanted(merged: &DynamicConfig, entrypoints: &[EntryPointInfo]) -> BTreeSe
                 out.extend(tls.domains.iter().map(|d| Want::from_domain(resolver, d)));
                 continue;
             }
-            let Ok(rule) = Rule::parse(&router.rule) else {
+            let Ok(rule) = router.parse_rule() else {
                 continue;
             };
             let names: Vec<String> = rule

@@ -109,6 +109,7 @@ fn st(fields: Vec<Field>) -> Node {
 }
 
 const FORMATS: &[&str] = &["common", "json"];
+const RULE_SYNTAXES: &[&str] = &["v2", "v3"];
 const NO_EFFECT: &str = "no effect in swarmgate";
 const NOT_APPLIED: &str = "parsed, not applied";
 const RENEWAL: &str = "not applied: renewal timing follows renewBefore (default 30 days)";
@@ -383,6 +384,10 @@ fn build() -> Node {
                     ]),
                 ),
             ]),
+        ),
+        f(
+            "core",
+            st(vec![f("defaultRuleSyntax", leaf(Enum(RULE_SYNTAXES)))]),
         ),
         f(
             "global",

@@ -536,3 +536,36 @@ fn v3_options_of_published_stacks_are_applied() {
     let l = args(&["--entrypoints.web.address=:80", "--metrics.prometheus=true"]).unwrap();
     assert_eq!(l.config.entry_points["traefik"].address, ":8080");
 }
+
+/// Traefik v2's Swarm options (`providers.docker` with `swarmMode`) as published stacks write them
+/// all land on `providers.swarm`; and `core.defaultRuleSyntax` is read (only `v2`/`v3`).
+#[test]
+fn v2_swarm_options_and_default_rule_syntax() {
+    let l = args(&[
+        "--providers.docker=true",
+        "--providers.docker.swarmMode=true",
+        "--providers.docker.endpoint=tcp://127.0.0.1:2375",
+        "--providers.docker.exposedByDefault=false",
+        "--providers.docker.network=traefik-public",
+        "--providers.docker.watch=false",
+        "--providers.docker.constraints=Label(`traefik.constraint-label`, `traefik-public`)",
+        "--core.defaultRuleSyntax=v2",
+    ])
+    .unwrap();
+    assert!(l.unsupported.is_empty(), "{:?}", l.unsupported);
+    let swarm = l.config.providers.swarm.clone().unwrap();
+    assert_eq!(swarm.endpoint, "tcp://127.0.0.1:2375");
+    assert!(!swarm.exposed_by_default);
+    assert_eq!(swarm.network.as_deref(), Some("traefik-public"));
+    assert!(!swarm.watch);
+    assert_eq!(
+        swarm.constraints.as_deref(),
+        Some("Label(`traefik.constraint-label`, `traefik-public`)")
+    );
+    assert_eq!(
+        l.config.default_rule_syntax(),
+        Some(crate::rules::Syntax::V2)
+    );
+    assert!(args(&["--core.defaultRuleSyntax=v4"]).is_err());
+    assert_eq!(args(&[]).unwrap().config.default_rule_syntax(), None);
+}

@@ -33,7 +33,7 @@ const UNSUPPORTED_SERVICE_OPTIONS: &[&str] = &[
     "loadbalancer.passivehealthcheck",
     "loadbalancer.server.preservepath",
 ];
-const UNSUPPORTED_ROUTER_OPTIONS: &[&str] = &["observability", "rulesyntax"];
+const UNSUPPORTED_ROUTER_OPTIONS: &[&str] = &["observability"];
 
 pub(super) fn leaf(value: &str) -> Node {
     Node {
@@ -58,6 +58,23 @@ impl Builder<'_> {
         );
     }
 
+    /// Whether the provider's `constraints` expression names the label `traefik.<key>`.
+    fn in_constraints(&self, key: &str) -> bool {
+        let Some(expr) = self.opts.constraints.as_deref() else {
+            return false;
+        };
+        let wanted = format!("traefik.{key}").to_ascii_lowercase();
+        let expr = expr.to_ascii_lowercase();
+        expr.match_indices(&wanted).any(|(i, _)| {
+            let after = expr.as_bytes().get(i + wanted.len()).copied();
+            let before = i
+                .checked_sub(1)
+                .and_then(|b| expr.as_bytes().get(b))
+                .copied();
+            matches!(after, Some(b'`' | b'"' | b'.')) && matches!(before, Some(b'`' | b'"'))
+        })
+    }
+
     pub(super) fn check_roots(&mut self, root: &Node) {
         let name = self.svc.name.clone();
         for key in root.children.keys() {
@@ -65,15 +82,9 @@ impl Builder<'_> {
                 "enable" | "http" | "swarm" | "docker" => continue,
                 "tcp" | "udp" => "TCP/UDP routing is not supported by swarmgate, ignored",
                 "tls" => "TLS options/stores from labels are not supported (use the file provider), ignored",
-                // A label of the user's own that the provider's `constraints` select on
-                // (dockerswarm.rocks' `traefik.constraint-label`): used, not a typo.
-                _ if self.opts.constraints.as_deref().is_some_and(|c| {
-                    c.to_ascii_lowercase()
-                        .contains(&format!("traefik.{}", key.to_ascii_lowercase()))
-                }) =>
-                {
-                    continue
-                }
+                // A label the provider's `constraints` reads (`traefik.constraint-label` in
+                // published stacks) is the user's own: Traefik ignores such labels too.
+                _ if self.in_constraints(key) => continue,
                 _ => {
                     let known = ["enable", "http", "swarm", "docker", "tcp", "udp", "tls"];
                     let msg = match super::de::nearest(key, &known) {
@@ -290,7 +301,10 @@ impl Builder<'_> {
                 labels: &self.svc.labels,
             };
             match render(&self.opts.default_rule, &model) {
-                Ok(rule) if !rule.trim().is_empty() => router.rule = rule,
+                Ok(rule) if !rule.trim().is_empty() => {
+                    router.rule = rule;
+                    router.default_rule = true;
+                }
                 Ok(_) => {
                     self.issue(
                         Element::Router,

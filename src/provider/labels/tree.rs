@@ -33,7 +33,7 @@ impl Node {
                 for seg in path.iter_mut().take(2) {
                     *seg = seg.to_ascii_lowercase();
                 }
-                root.insert_at(&path, value.clone(), 0);
+                root.insert_at(&path, value.clone());
             }
         }
         root
@@ -41,29 +41,26 @@ impl Node {
 
     #[cfg(test)]
     pub(crate) fn insert(&mut self, path: &[String], value: String) {
-        self.insert_at(path, value, 0);
+        self.insert_at(path, value);
     }
 
-    /// Inserts below this node (at `depth` from the root). Keys match ignoring ASCII case, as
-    /// Traefik's, except element names (depth 2: `http.routers.<name>`), which are kept distinct.
-    fn insert_at(&mut self, path: &[String], value: String, depth: usize) {
+    /// Inserts below this node. Keys match ignoring ASCII case, as in
+    /// Traefik's label parser (paerser's `DecodeToNode`), element names (`http.routers.<name>`)
+    /// included: `routers.Mixed.rule` and `routers.mixed.service` describe one router. The
+    /// spelling that comes first in byte order of the whole label key names it (paerser sorts
+    /// the keys and keeps the first node's name); for a leaf written twice, the last wins.
+    fn insert_at(&mut self, path: &[String], value: String) {
         let Some((head, rest)) = path.split_first() else {
             self.value = Some(value);
             return;
         };
-        let existing = if depth == 2 {
-            None
-        } else {
-            self.children
-                .keys()
-                .find(|k| k.eq_ignore_ascii_case(head) && *k != head)
-                .cloned()
-        };
+        let existing = self
+            .children
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(head) && *k != head)
+            .cloned();
         let key = existing.unwrap_or_else(|| head.clone());
-        self.children
-            .entry(key)
-            .or_default()
-            .insert_at(rest, value, depth + 1);
+        self.children.entry(key).or_default().insert_at(rest, value);
     }
 
     /// The child whose key equals `name` ignoring ASCII case.

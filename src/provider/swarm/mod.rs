@@ -13,6 +13,7 @@
 mod raw;
 mod read;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::query_parameters::EventsOptions;
@@ -56,6 +57,10 @@ pub struct SwarmProvider {
     resync: Duration,
     watch: bool,
     refresh_given: bool,
+    /// swarmgate's own container, to prefer the networks it shares with a task.
+    own_container: Option<String>,
+    /// The network each service was last routed through (its choice is logged when it changes).
+    logged_networks: std::sync::Arc<std::sync::Mutex<HashMap<String, String>>>,
 }
 
 impl SwarmProvider {
@@ -72,6 +77,8 @@ impl SwarmProvider {
             resync,
             watch: cfg.watch,
             refresh_given: cfg.refresh_seconds.is_some(),
+            own_container: read::own_container_id(),
+            logged_networks: Default::default(),
         }
     }
 
@@ -200,8 +207,33 @@ impl SwarmProvider {
         endpoint: &DockerEndpoint,
         tx: &SnapshotTx,
     ) -> Result<(), SwarmError> {
-        let (services, network_issues) =
-            read::read_state(docker, endpoint, self.network.as_deref(), &self.labels).await?;
+        let (services, network_issues, notes) = read::read_state(
+            docker,
+            endpoint,
+            self.network.as_deref(),
+            &self.labels,
+            self.own_container.as_deref(),
+        )
+        .await?;
+        if let Ok(mut logged) = self.logged_networks.lock() {
+            for note in notes {
+                if logged.get(&note.service) == Some(&note.network) {
+                    continue;
+                }
+                let why = match note.choice {
+                    read::NetworkChoice::Named => "the network named for it",
+                    read::NetworkChoice::Edge => "no network named; one swarmgate is attached to",
+                    read::NetworkChoice::First => {
+                        "no network named and none shared with swarmgate; the task's first non-ingress network"
+                    }
+                    read::NetworkChoice::Fallback => {
+                        "the named network is not among the task's; Traefik's fallback"
+                    }
+                };
+                tracing::info!(service = %note.service, network = %note.network, "swarm provider: routing through network ({why})");
+                logged.insert(note.service, note.network);
+            }
+        }
         let (config, mut issues) = build_config(&services, &self.labels);
         issues.extend(network_issues);
         let snapshot = ProviderSnapshot { config, issues };

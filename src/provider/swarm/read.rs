@@ -85,22 +85,72 @@ fn network_matches(net: &RawNetwork, wanted: &str, stack: Option<&str>) -> bool 
         || stack.is_some_and(|s| net.spec.name == format!("{s}_{wanted}"))
 }
 
-/// The address of a task to route to: only `running` tasks; on network `wanted` when given, else
-/// the first non-ingress network. Draining when the task's desired state is no longer `running`
-/// or its container is unhealthy. Returns the endpoint and the chosen network's ID.
+/// How a task's network was chosen (see [`choose_network`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NetworkChoice {
+    /// The network named by the label or the provider's `network`.
+    Named,
+    /// None named: a network the edge itself is attached to.
+    Edge,
+    /// None named and none shared with the edge: the task's first non-ingress network.
+    First,
+    /// The named network is not among the task's: its first non-ingress network, as Traefik
+    /// falls back (with a warning naming the network).
+    Fallback,
+}
+
+/// The attachment to route a task through, as Traefik chooses it, made deterministic: the named
+/// network when the task is on it; otherwise (none named, or the named one missing: Traefik warns
+/// and defaults to "the first available network", in Go map order) a non-ingress network the
+/// edge shares with the task, else the task's first non-ingress network. The ingress network is
+/// never chosen (its addresses belong to the routing mesh).
+pub(super) fn choose_network<'a>(
+    attachments: &'a [RawAttachment],
+    wanted: Option<&str>,
+    stack: Option<&str>,
+    edge_networks: &HashSet<String>,
+) -> Option<(&'a RawAttachment, NetworkChoice)> {
+    if let Some(w) = wanted {
+        if let Some(a) = attachments
+            .iter()
+            .find(|a| network_matches(&a.network, w, stack))
+        {
+            return Some((a, NetworkChoice::Named));
+        }
+    }
+    let usable = || attachments.iter().filter(|a| !a.network.spec.ingress);
+    if let Some(a) = usable().find(|a| edge_networks.contains(&a.network.id)) {
+        let choice = if wanted.is_some() {
+            NetworkChoice::Fallback
+        } else {
+            NetworkChoice::Edge
+        };
+        return Some((a, choice));
+    }
+    let a = usable().next()?;
+    let choice = if wanted.is_some() {
+        NetworkChoice::Fallback
+    } else {
+        NetworkChoice::First
+    };
+    Some((a, choice))
+}
+
+/// The address of a task to route to: only `running` tasks, on the network [`choose_network`]
+/// picks. Draining when the task's desired state is no longer `running` or its container is
+/// unhealthy. Returns the endpoint, the chosen network's ID and name, and how it was chosen.
 pub(super) fn select_task(
     task: &RawTask,
     wanted: Option<&str>,
     stack: Option<&str>,
     unhealthy: &HashSet<String>,
-) -> Option<(TaskEndpoint, String)> {
+    edge_networks: &HashSet<String>,
+) -> Option<(TaskEndpoint, String, String, NetworkChoice)> {
     if task.status.state != "running" {
         return None;
     }
-    let attachment = task.networks_attachments.iter().find(|a| match wanted {
-        Some(w) => network_matches(&a.network, w, stack),
-        None => !a.network.spec.ingress,
-    })?;
+    let (attachment, choice) =
+        choose_network(&task.networks_attachments, wanted, stack, edge_networks)?;
     let ip: IpAddr = attachment
         .addresses
         .iter()
@@ -111,7 +161,54 @@ pub(super) fn select_task(
         .as_ref()
         .is_some_and(|c| unhealthy.contains(&c.container_id));
     let draining = task.desired_state != "running" || unhealthy;
-    Some((TaskEndpoint { ip, draining }, attachment.network.id.clone()))
+    Some((
+        TaskEndpoint { ip, draining },
+        attachment.network.id.clone(),
+        attachment.network.spec.name.clone(),
+        choice,
+    ))
+}
+
+/// The networks (IDs) of the task whose container is `own_container` (swarmgate's own, when it
+/// runs as a Swarm task): a full ID or a prefix of at least 12 characters (a hostname).
+pub(super) fn edge_networks(tasks: &[RawTask], own_container: Option<&str>) -> HashSet<String> {
+    let Some(own) = own_container.filter(|o| o.len() >= 12) else {
+        return HashSet::new();
+    };
+    tasks
+        .iter()
+        .filter(|t| {
+            t.status
+                .container_status
+                .as_ref()
+                .is_some_and(|c| !c.container_id.is_empty() && c.container_id.starts_with(own))
+        })
+        .flat_map(|t| t.networks_attachments.iter().map(|a| a.network.id.clone()))
+        .collect()
+}
+
+/// swarmgate's own container ID, when it runs in a Docker container: from `/proc/self/mountinfo`
+/// (`.../containers/<64 hex>/...`), else the hostname when it is 12 hex digits (Docker's default).
+pub(super) fn own_container_id() -> Option<String> {
+    if let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") {
+        if let Some(id) = container_id_in_mountinfo(&info) {
+            return Some(id);
+        }
+    }
+    let host = std::env::var("HOSTNAME").ok()?;
+    (host.len() == 12 && host.bytes().all(|b| b.is_ascii_hexdigit())).then_some(host)
+}
+
+fn container_id_in_mountinfo(info: &str) -> Option<String> {
+    info.split(['/', ' ', '\n'])
+        .collect::<Vec<_>>()
+        .windows(2)
+        .find_map(|w| {
+            (w[0] == "containers"
+                && w[1].len() == 64
+                && w[1].bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| w[1].to_string())
+        })
 }
 
 /// Reads every service and its running tasks. Issues: services whose running tasks are not attached
@@ -121,7 +218,8 @@ pub(super) async fn read_state(
     endpoint: &DockerEndpoint,
     network: Option<&str>,
     opts: &LabelOptions,
-) -> Result<(Vec<SwarmService>, Vec<ConfigIssue>), SwarmError> {
+    own_container: Option<&str>,
+) -> Result<(Vec<SwarmService>, Vec<ConfigIssue>, Vec<NetworkNote>), SwarmError> {
     let services = docker
         .list_services(None::<ListServicesOptions>)
         .await
@@ -156,8 +254,10 @@ pub(super) async fn read_state(
             .push(task);
     }
 
+    let edge = edge_networks(&tasks, own_container);
     let mut out = Vec::new();
     let mut issues = Vec::new();
+    let mut notes = Vec::new();
     for service in services {
         let Some(spec) = service.spec.as_ref() else {
             continue;
@@ -179,18 +279,40 @@ pub(super) async fn read_state(
         let mut endpoints = Vec::new();
         let mut chosen_network = None;
         let mut running = 0usize;
+        let mut fallback = None;
         for task in by_service.get(id.as_str()).into_iter().flatten() {
             running += usize::from(task.status.state == "running");
-            if let Some((ep, net)) = select_task(task, wanted, stack, &unhealthy) {
+            if let Some((ep, net, net_name, choice)) =
+                select_task(task, wanted, stack, &unhealthy, &edge)
+            {
                 endpoints.push(ep);
+                if choice == NetworkChoice::Fallback {
+                    fallback.get_or_insert(net_name.clone());
+                }
+                if chosen_network.is_none() {
+                    notes.push(NetworkNote {
+                        service: name.clone(),
+                        network: net_name,
+                        choice,
+                    });
+                }
                 chosen_network.get_or_insert(net);
             }
         }
+        if let (Some(w), Some(used)) = (wanted, &fallback) {
+            let msg = format!(
+                "network {w:?} is not among the networks of this service's tasks (maybe the \
+                 stack's prefix is missing); routed through {used:?} instead, as Traefik falls \
+                 back to the task's first network"
+            );
+            issues.push(
+                ConfigIssue::new(Element::Service, name.clone(), msg)
+                    .with_origin(name.clone())
+                    .as_warning(),
+            );
+        }
         if running > 0 && endpoints.is_empty() {
-            let msg = match wanted {
-                Some(n) => format!("no running task is attached to network {n:?}"),
-                None => "no running task is attached to a non-ingress network".to_string(),
-            };
+            let msg = "no running task is attached to a non-ingress network".to_string();
             issues.push(
                 ConfigIssue::new(Element::Service, name.clone(), msg).with_origin(name.clone()),
             );
@@ -222,7 +344,15 @@ pub(super) async fn read_state(
             vip,
         });
     }
-    Ok((out, issues))
+    Ok((out, issues, notes))
+}
+
+/// Which network a service is routed through and why (logged once per service by the provider).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct NetworkNote {
+    pub service: String,
+    pub network: String,
+    pub choice: NetworkChoice,
 }
 
 #[cfg(test)]
@@ -294,14 +424,27 @@ mod tests {
                 &none,
                 Some(("10.0.2.5", false)),
             ),
-            ("running", "running", Some("other"), &none, None),
+            // A named network the task is not on: Traefik's fallback to the task's first one.
+            (
+                "running",
+                "running",
+                Some("other"),
+                &none,
+                Some(("10.0.1.5", false)),
+            ),
             ("running", "shutdown", None, &none, Some(("10.0.1.5", true))),
             ("running", "running", None, &sick, Some(("10.0.1.5", true))),
             ("starting", "running", None, &none, None),
         ];
         for (state, desired, wanted, unhealthy, want) in cases {
-            let got = select_task(&task(state, desired, &nets), wanted, Some("st"), unhealthy);
-            let got = got.map(|(ep, _)| (ep.ip.to_string(), ep.draining));
+            let got = select_task(
+                &task(state, desired, &nets),
+                wanted,
+                Some("st"),
+                unhealthy,
+                &HashSet::new(),
+            );
+            let got = got.map(|(ep, ..)| (ep.ip.to_string(), ep.draining));
             assert_eq!(
                 got,
                 want.map(|(ip, d)| (ip.to_string(), d)),
@@ -317,10 +460,85 @@ mod tests {
             "NetworksAttachments":[{"Network":{"ID":"nid","Spec":{"Name":"web","Driver":"overlay"}},"Addresses":["10.0.9.3/24"]}],
             "Spec":{"ContainerSpec":{"Image":"x"}}}]"#;
         let tasks: Vec<RawTask> = serde_json::from_str(json).unwrap();
-        let (ep, net) = select_task(&tasks[0], None, None, &HashSet::new()).unwrap();
+        let (ep, net, ..) =
+            select_task(&tasks[0], None, None, &HashSet::new(), &HashSet::new()).unwrap();
         assert_eq!(
             (ep.ip.to_string(), ep.draining, net.as_str()),
             ("10.0.9.3".to_string(), false, "nid")
         );
+    }
+
+    #[test]
+    fn network_choice_prefers_the_named_then_the_edge_s_own_then_the_first() {
+        let t = task(
+            "running",
+            "running",
+            &[
+                ("n0", "ingress", true, "10.0.0.5/24"),
+                ("n1", "st_db", false, "10.0.1.5/24"),
+                ("n2", "proxy", false, "10.0.2.5/24"),
+            ],
+        );
+        let edge = HashSet::from(["n2".to_string(), "n0".to_string()]);
+        let none = HashSet::new();
+        let pick = |wanted: Option<&str>, edge: &HashSet<String>| {
+            choose_network(&t.networks_attachments, wanted, Some("st"), edge)
+                .map(|(a, c)| (a.network.spec.name.as_str(), c))
+        };
+        // Named and present: that one, even if the edge shares another.
+        assert_eq!(
+            pick(Some("db"), &edge),
+            Some(("st_db", NetworkChoice::Named))
+        );
+        // None named: the one the edge is attached to (never ingress), not the first.
+        assert_eq!(pick(None, &edge), Some(("proxy", NetworkChoice::Edge)));
+        // None named, nothing shared: the first non-ingress network.
+        assert_eq!(pick(None, &none), Some(("st_db", NetworkChoice::First)));
+        // Named but absent: fall back (preferring the edge's network), marked for a warning.
+        assert_eq!(
+            pick(Some("public"), &edge),
+            Some(("proxy", NetworkChoice::Fallback))
+        );
+        assert_eq!(
+            pick(Some("public"), &none),
+            Some(("st_db", NetworkChoice::Fallback))
+        );
+        // Only on ingress: nothing to route to.
+        let only_ingress = task(
+            "running",
+            "running",
+            &[("n0", "ingress", true, "10.0.0.5/24")],
+        );
+        assert_eq!(
+            choose_network(&only_ingress.networks_attachments, Some("x"), None, &edge)
+                .map(|(_, c)| c),
+            None
+        );
+    }
+
+    #[test]
+    fn the_edge_finds_its_own_networks() {
+        let mut own = task(
+            "running",
+            "running",
+            &[("n2", "proxy", false, "10.0.2.9/24")],
+        );
+        if let Some(c) = own.status.container_status.as_mut() {
+            c.container_id = "0123456789abcdef".repeat(4);
+        }
+        let other = task("running", "running", &[("n1", "db", false, "10.0.1.5/24")]);
+        let tasks = [own, other];
+        assert_eq!(
+            edge_networks(&tasks, Some("0123456789ab")),
+            HashSet::from(["n2".to_string()])
+        );
+        assert!(edge_networks(&tasks, Some("0123")).is_empty());
+        assert!(edge_networks(&tasks, None).is_empty());
+        let id = "0123456789abcdef".repeat(4);
+        let mountinfo = format!(
+            "1 2 0:1 / / rw - overlay overlay rw\n3 1 8:1 /var/lib/docker/containers/{id}/hostname /etc/hostname rw - ext4 /dev/sda1 rw\n"
+        );
+        assert_eq!(container_id_in_mountinfo(&mountinfo), Some(id));
+        assert_eq!(container_id_in_mountinfo("1 2 0:1 / / rw\n"), None);
     }
 }

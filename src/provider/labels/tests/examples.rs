@@ -795,3 +795,69 @@ fn content_type_digest_auth_ip_white_list_and_grpc_web_labels() {
         })
     );
 }
+
+#[test]
+fn names_differing_only_in_case_describe_one_element_as_in_traefik() {
+    // paerser sorts the label keys and keeps the first spelling: "Mixed" < "mixed" in byte order.
+    let (cfg, issues) = translate(&svc(
+        "mystack_app",
+        &[
+            ("traefik.http.routers.Mixed.rule", "Host(`a.example.com`)"),
+            ("traefik.http.routers.mixed.middlewares", "Strip"),
+            ("traefik.http.routers.MIXED.entrypoints", "web"),
+            ("traefik.http.middlewares.strip.stripprefix.prefixes", "/a"),
+            (
+                "traefik.http.middlewares.Strip.stripprefix.forceSlash",
+                "false",
+            ),
+            ("traefik.http.services.App.loadbalancer.server.port", "8080"),
+            (
+                "traefik.http.services.app.loadbalancer.passhostheader",
+                "false",
+            ),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(cfg.http.routers.len(), 1, "{:?}", cfg.http.routers.keys());
+    let r = &cfg.http.routers["MIXED"];
+    assert_eq!(r.rule, "Host(`a.example.com`)");
+    assert_eq!(r.entry_points, vec!["web"]);
+    assert_eq!(r.middlewares, vec!["Strip"]);
+    assert_eq!(r.service, "App");
+    assert_eq!(cfg.http.middlewares.len(), 1);
+    assert!(cfg.http.middlewares.contains_key("Strip"));
+    assert_eq!(cfg.http.services.len(), 1);
+    let lb = cfg.http.services["App"].load_balancer.as_ref().unwrap();
+    assert!(!lb.pass_host_header);
+    // A field written twice in different case: the last in byte order wins, as in paerser.
+    let (cfg, _) = translate(&svc(
+        "mystack_app",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`first.example.com`)"),
+            ("traefik.http.routers.R.Rule", "Host(`second.example.com`)"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+        ],
+    ));
+    assert_eq!(cfg.http.routers.len(), 1);
+    assert_eq!(cfg.http.routers["R"].rule, "Host(`first.example.com`)");
+}
+
+#[test]
+fn a_label_the_constraints_read_is_not_an_unknown_label() {
+    let labels = [
+        ("traefik.constraint-label", "traefik-public"),
+        ("traefik.http.services.s.loadbalancer.server.port", "80"),
+    ];
+    let opts = LabelOptions {
+        constraints: Some("Label(`traefik.constraint-label`, `traefik-public`)".into()),
+        default_rule: "Host(`{{ normalize .Name }}`)".into(),
+        ..LabelOptions::default()
+    };
+    let (cfg, issues) = service_config(&svc("s_c", &labels), &opts);
+    assert!(issues.is_empty(), "{issues:?}");
+    assert!(cfg.http.services.contains_key("s"));
+    // Without such a constraint the label is still reported as unknown (a typo catch).
+    let (_, issues) = translate(&svc("s_c", &labels));
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].key.as_deref(), Some("traefik.constraint-label"));
+}
