@@ -340,7 +340,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     let mut terminating = shutdown_rx.clone();
     let pinged = Arc::clone(&observer);
     background.push(tokio::spawn(async move {
-        crate::proxy::entrypoint::stopped(&mut terminating).await;
+        crate::shutdown::stopped(&mut terminating).await;
         pinged.begin_terminating();
     }));
 
@@ -357,7 +357,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
             tokio::select! {
                 ok = changed => if !ok { return },
                 _ = wait_for_files(&compiler) => {}
-                _ = crate::proxy::entrypoint::stopped(&mut stop) => return,
+                _ = crate::shutdown::stopped(&mut stop) => return,
             }
             tokio::time::sleep(throttle).await;
             compiler.reload(&mut sources);

@@ -8,6 +8,7 @@ pub mod elements;
 pub mod issue;
 pub mod load;
 pub mod merge;
+pub mod middleware;
 pub mod static_config;
 pub mod traefik;
 

@@ -16,7 +16,7 @@ use http::{header, HeaderValue, Response, StatusCode};
 
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, DynamicConfig};
-use crate::proxy::body::ProxyBody;
+use crate::body::ProxyBody;
 use crate::table::RoutingTable;
 
 /// The embedded dashboard (one page, no external assets).

@@ -25,7 +25,7 @@ use self::access::{AccessLog, Entry};
 use self::api::ApiState;
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, DynamicConfig};
-use crate::proxy::body::ProxyBody;
+use crate::body::ProxyBody;
 use crate::proxy::ConnInfo;
 use crate::table::{InternalService, Route, RoutingTable};
 

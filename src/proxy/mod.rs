@@ -2,9 +2,7 @@
 //! `service` looks the route up and runs middlewares, `forward` rewrites and sends upstream,
 //! `upgrade` tunnels WebSockets, `error` is the only place failures become HTTP statuses.
 
-pub mod body;
 pub mod entrypoint;
-pub mod error;
 mod error_pages;
 mod forward;
 pub mod forward_auth;
@@ -16,6 +14,13 @@ mod mirror;
 pub mod proxy_protocol;
 mod service;
 mod upgrade;
+
+/// Moved to `crate::body` (the ground floor); this path is kept for one release.
+#[doc(hidden)]
+pub use crate::body;
+/// Moved to `crate::error` (the ground floor); this path is kept for one release.
+#[doc(hidden)]
+pub use crate::error;
 
 pub use entrypoint::{EntryPoint, EntryPointOptions};
 pub use forward::ForwardedPolicy;

@@ -27,7 +27,7 @@ use crate::config::dynamic::{
 use crate::config::merge::DEFAULT_TLS_OPTIONS;
 use crate::config::{ConfigIssue, DynamicConfig, Element};
 use crate::middleware::circuit_breaker::BreakerRegistry;
-use crate::middleware::config::ErrorsConfig;
+use crate::config::middleware::ErrorsConfig;
 use crate::middleware::errors::{ErrorPages, ErrorsOptions};
 use crate::middleware::{ForwardAuth, Middleware, MiddlewareConfig};
 use crate::rules::Rule;

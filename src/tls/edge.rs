@@ -11,9 +11,9 @@ use arc_swap::ArcSwap;
 use http::{header, HeaderValue, Request, Response};
 
 use crate::config::static_config::{EntryPointConfig, EntryPointRedirectConfig, StaticConfig};
-use crate::middleware::config::RedirectSchemeConfig;
+use crate::config::middleware::RedirectSchemeConfig;
 use crate::middleware::{Flow, MiddlewareError, RedirectScheme, RequestContext};
-use crate::proxy::body::ProxyBody;
+use crate::body::ProxyBody;
 use crate::proxy::ConnInfo;
 
 const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";

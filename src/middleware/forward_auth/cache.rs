@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use http::header::{HeaderName, HOST};
 
 use super::AuthAnswer;
-use crate::middleware::config::AuthResponseCacheConfig;
+use crate::config::middleware::AuthResponseCacheConfig;
 use crate::middleware::error::{header_name, MiddlewareError};
 
 const M: &str = "forwardAuth";

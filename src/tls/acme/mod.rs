@@ -212,7 +212,7 @@ impl Manager {
             tokio::select! {
                 changed = rx.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep(TICK) => {}
-                _ = crate::proxy::entrypoint::stopped(&mut shutdown) => return,
+                _ = crate::shutdown::stopped(&mut shutdown) => return,
             }
         }
     }

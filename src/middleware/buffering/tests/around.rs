@@ -11,8 +11,8 @@ use super::{chain, request};
 use crate::middleware::buffering::around;
 use crate::middleware::retry::Sent;
 use crate::middleware::Middleware;
-use crate::proxy::body::ProxyBody;
-use crate::proxy::error::ProxyError;
+use crate::body::ProxyBody;
+use crate::error::ProxyError;
 
 /// What the fake upstream answers to attempt n (1-based): a status, or `None` = unreachable.
 type Script = fn(usize) -> Option<u16>;
