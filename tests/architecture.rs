@@ -25,6 +25,7 @@ const FLOORS: &[(&str, &[&str])] = &[
     ("language", &["rules"]),
     ("configuration", &["config"]),
     ("series", &["observe::series"]),
+    ("connection", &["proxy::conn"]),
     ("discovery", &["provider"]),
     ("upstream", &["upstream"]),
     ("balancing", &["balance"]),
@@ -37,8 +38,17 @@ const FLOORS: &[(&str, &[&str])] = &[
     ("wiring", &["app", "stack", "healthcheck"]),
 ];
 
-/// Upward imports that remain, each with its reason (the issue allows at most three).
-const ALLOWED_UPWARD: &[(&str, &str, &str)] = &[];
+/// Upward imports that remain, each with its reason (the issue allows at most three): (from room,
+/// to room, file). An allowed upward import is left out of the circle check (it is the circle);
+/// every other import must form none.
+const ALLOWED_UPWARD: &[(&str, &str, &str)] = &[
+    // Reading a dynamic document validates each middleware by compiling it, so a bad one is
+    // disabled at read time with its file and line (fail closed per element). To remove: let the
+    // reader take the validator from its caller (provider/file.rs) or validate in table::compile.
+    ("config", "middleware", "src/config/elements.rs"),
+    // Test only: the Traefik label examples must build middlewares that compile.
+    ("provider", "middleware", "src/provider/labels/tests/examples.rs"),
+];
 
 fn main_rooms() -> Vec<(&'static str, usize)> {
     let mut rooms = Vec::new();
@@ -228,7 +238,10 @@ fn path_at(s: &[char], mut i: usize) -> (Vec<String>, usize) {
             break;
         }
         segments.push(s[start..i].iter().collect());
-        if s.get(i) == Some(&':') && s.get(i + 1) == Some(&':') && s.get(i + 2).is_some_and(|c| is_ident(*c)) {
+        if s.get(i) == Some(&':')
+            && s.get(i + 1) == Some(&':')
+            && s.get(i + 2).is_some_and(|c| is_ident(*c))
+        {
             i += 2;
         } else {
             break;
@@ -312,19 +325,28 @@ fn read_imports() -> Imports {
     };
     for file in files {
         let module = module_of(&src, &file);
-        let shown = file.strip_prefix(&src).unwrap_or(&file).display().to_string();
+        let shown = file
+            .strip_prefix(&src)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         if module.is_empty() || module == ["lib"] || module == ["main"] {
             continue; // lib.rs declares the rooms; main.rs is the binary on top
         }
         let Some(from) = room_of(&module) else {
-            imports.unplaced.insert(format!("src/{shown} (no room for module {})", module.join("::")));
+            imports.unplaced.insert(format!(
+                "src/{shown} (no room for module {})",
+                module.join("::")
+            ));
             continue;
         };
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         let code = code_only(&drop_compat_reexports(&text));
         for path in crate_paths(&code) {
             let Some(to) = room_of(&path) else {
-                imports.unplaced.insert(format!("src/{shown}: crate::{}", path.join("::")));
+                imports
+                    .unplaced
+                    .insert(format!("src/{shown}: crate::{}", path.join("::")));
                 continue;
             };
             if to != from {
@@ -340,7 +362,9 @@ fn read_imports() -> Imports {
 }
 
 /// Circles among the rooms (strongly connected components with more than one room).
-fn circles(edges: &BTreeMap<(&'static str, &'static str), BTreeSet<String>>) -> Vec<Vec<&'static str>> {
+fn circles(
+    edges: &BTreeMap<(&'static str, &'static str), BTreeSet<String>>,
+) -> Vec<Vec<&'static str>> {
     let rooms: BTreeSet<&str> = edges.keys().flat_map(|(a, b)| [*a, *b]).collect();
     let reach = |from: &str| -> BTreeSet<&'static str> {
         let mut seen = BTreeSet::new();
@@ -400,16 +424,38 @@ fn a_module_imports_only_modules_below_it() {
             }
         }
     }
-    let circles = circles(&imports.edges);
-    println!("circles: {}", if circles.is_empty() { "none".to_string() } else { format!("{circles:?}") });
+    let mut without_allowed = imports.edges.clone();
+    without_allowed.retain(|(from, to), sites| {
+        !sites.iter().all(|site| {
+            ALLOWED_UPWARD
+                .iter()
+                .any(|(f, t, file)| f == from && t == to && site.starts_with(file))
+        })
+    });
+    let circles = circles(&without_allowed);
+    println!(
+        "circles: {}",
+        if circles.is_empty() {
+            "none".to_string()
+        } else {
+            format!("{circles:?}")
+        }
+    );
     println!(
         "upward imports: {} (allowed: {})",
         upward.len(),
         ALLOWED_UPWARD.len()
     );
 
-    assert!(imports.unplaced.is_empty(), "modules or paths with no room in FLOORS: {:#?}", imports.unplaced);
-    assert!(ALLOWED_UPWARD.len() <= 3, "at most three upward imports may be allowed");
+    assert!(
+        imports.unplaced.is_empty(),
+        "modules or paths with no room in FLOORS: {:#?}",
+        imports.unplaced
+    );
+    assert!(
+        ALLOWED_UPWARD.len() <= 3,
+        "at most three upward imports may be allowed"
+    );
     let unexpected: Vec<_> = upward
         .iter()
         .filter(|(from, to, site)| {
@@ -418,8 +464,14 @@ fn a_module_imports_only_modules_below_it() {
                 .any(|(f, t, file)| f == from && t == to && site.starts_with(file))
         })
         .collect();
-    assert!(unexpected.is_empty(), "upward imports (a module imports only modules below it): {unexpected:#?}");
-    assert!(circles.is_empty(), "import circles between rooms: {circles:?}");
+    assert!(
+        unexpected.is_empty(),
+        "upward imports (a module imports only modules below it): {unexpected:#?}"
+    );
+    assert!(
+        circles.is_empty(),
+        "import circles between rooms: {circles:?}"
+    );
 }
 
 #[test]
@@ -429,8 +481,15 @@ fn the_reader_sees_every_kind_of_import() {
     );
     let found: Vec<String> = crate_paths(&code).iter().map(|p| p.join("::")).collect();
     assert_eq!(found, ["a::B", "c::D", "e", "h", "i::j"]);
-    let compat = drop_compat_reexports("#[doc(hidden)]\npub use crate::body;\nuse crate::error::X;\n");
+    let compat =
+        drop_compat_reexports("#[doc(hidden)]\npub use crate::body;\nuse crate::error::X;\n");
     assert_eq!(crate_paths(&code_only(&compat)).len(), 1);
-    assert_eq!(room_of(&["observe".into(), "series".into(), "RouteSlot".into()]), Some("observe::series"));
-    assert_eq!(room_of(&["observe".into(), "metrics".into()]), Some("observe"));
+    assert_eq!(
+        room_of(&["observe".into(), "series".into(), "RouteSlot".into()]),
+        Some("observe::series")
+    );
+    assert_eq!(
+        room_of(&["observe".into(), "metrics".into()]),
+        Some("observe")
+    );
 }

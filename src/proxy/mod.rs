@@ -2,6 +2,8 @@
 //! `service` looks the route up and runs middlewares, `forward` rewrites and sends upstream,
 //! `upgrade` tunnels WebSockets, `error` is the only place failures become HTTP statuses.
 
+pub mod conn;
+pub mod edge;
 pub mod entrypoint;
 mod error_pages;
 mod forward;
@@ -22,6 +24,8 @@ pub use crate::body;
 #[doc(hidden)]
 pub use crate::error;
 
+pub use conn::ConnInfo;
+pub use edge::{EdgeHooks, Redirect};
 pub use entrypoint::{EntryPoint, EntryPointOptions};
 pub use forward::ForwardedPolicy;
-pub use service::{ConnInfo, Proxy};
+pub use service::Proxy;

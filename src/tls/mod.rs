@@ -8,13 +8,18 @@
 pub mod accept;
 pub mod acme;
 pub mod certs;
-pub mod edge;
+pub mod challenges;
+/// Moved to `crate::proxy::edge` (a request phase); this path is kept for one release.
+#[doc(hidden)]
+pub use crate::proxy::edge;
 pub mod files;
 pub mod options;
 pub mod runtime;
 pub mod store;
 
+#[doc(hidden)]
+pub use crate::proxy::edge::{EdgeHooks, Redirect};
 pub use accept::{detect, Accepted, Acceptor, Chosen, EntrySni, SniPlan};
-pub use edge::{EdgeHooks, HttpChallenges, Redirect};
+pub use challenges::HttpChallenges;
 pub use runtime::{Tls, TlsError};
 pub use store::{CertStatus, CertStore};

@@ -15,7 +15,7 @@ use super::accept::{Chosen, EntrySni, SniPlan};
 use super::acme::backend::BackendError;
 use super::acme::{Manager, Want};
 use super::certs::{self, CertError};
-use super::edge::HttpChallenges;
+use super::challenges::HttpChallenges;
 use super::files::FileCerts;
 use super::{options, Acceptor, CertStore};
 use crate::config::dynamic::{DynamicConfig, TlsConfig, TlsDomain, TlsOptionsConfig};

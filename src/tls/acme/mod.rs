@@ -32,7 +32,7 @@ use self::swarm::{Snapshot, SwarmStore};
 use crate::config::dynamic::TlsDomain;
 use crate::config::static_config::{AcmeConfig, StaticConfig};
 use crate::tls::certs;
-use crate::tls::edge::HttpChallenges;
+use crate::tls::challenges::HttpChallenges;
 use crate::tls::store::CertStore;
 
 /// Let's Encrypt production, Traefik's default `caServer`.
