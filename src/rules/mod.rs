@@ -40,11 +40,7 @@ mod parser;
 mod query;
 
 #[cfg(test)]
-mod tests_examples;
-#[cfg(test)]
-mod tests_match;
-#[cfg(test)]
-mod tests_parse;
+mod tests;
 
 use std::net::IpAddr;
 

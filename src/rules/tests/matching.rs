@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use http::{HeaderMap, HeaderValue, Method};
 
-use super::{RequestView, Rule};
+use crate::rules::{RequestView, Rule};
 
 /// A request description for table rows; turned into a `RequestView` by `check`.
 #[derive(Clone)]
