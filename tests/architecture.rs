@@ -47,7 +47,11 @@ const ALLOWED_UPWARD: &[(&str, &str, &str)] = &[
     // reader take the validator from its caller (provider/file.rs) or validate in table::compile.
     ("config", "middleware", "src/config/elements.rs"),
     // Test only: the Traefik label examples must build middlewares that compile.
-    ("provider", "middleware", "src/provider/labels/tests/examples.rs"),
+    (
+        "provider",
+        "middleware",
+        "src/provider/labels/tests/examples.rs",
+    ),
 ];
 
 fn main_rooms() -> Vec<(&'static str, usize)> {
