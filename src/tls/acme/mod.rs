@@ -9,6 +9,7 @@
 //! has been read; one order per domain across replicas (the store's lock; a replica that finds it
 //! held waits and picks the certificate up from the store); after taking the lock the store is
 //! read again, so a certificate another replica just obtained or renewed is used, not re-ordered.
+#![allow(clippy::disallowed_types)] // std Mutex: ACME resolvers: config plane (orders, renewals)
 
 pub mod backend;
 pub mod order;

@@ -1,4 +1,5 @@
 //! `around`: the buffered request is sent again per `retryExpression`, whole each time.
+#![allow(clippy::disallowed_types)] // std Mutex: test
 
 use std::sync::{Arc, Mutex};
 
