@@ -8,6 +8,7 @@ pub mod entrypoint;
 mod error_pages;
 mod forward;
 pub mod forward_auth;
+mod forwarded;
 pub mod framing;
 pub mod hygiene;
 mod internal;
