@@ -344,7 +344,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     let mut terminating = shutdown_rx.clone();
     let pinged = Arc::clone(&observer);
     background.push(tokio::spawn(async move {
-        crate::proxy::entrypoint::stopped(&mut terminating).await;
+        crate::shutdown::stopped(&mut terminating).await;
         pinged.begin_terminating();
     }));
 
@@ -361,7 +361,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
             tokio::select! {
                 ok = changed => if !ok { return },
                 _ = wait_for_files(&compiler) => {}
-                _ = crate::proxy::entrypoint::stopped(&mut stop) => return,
+                _ = crate::shutdown::stopped(&mut stop) => return,
             }
             tokio::time::sleep(throttle).await;
             compiler.reload(&mut sources);
@@ -416,9 +416,12 @@ async fn bind_entrypoint(
             format!("{e:#}; entrypoint not started"),
         )
     })?;
-    let edge =
-        crate::tls::EdgeHooks::for_entrypoint(cfg, name, tls.has_acme().then_some(&tls.challenges))
-            .map_err(|e| issue("http.redirections", format!("{e}; entrypoint not started")))?;
+    let edge = crate::proxy::EdgeHooks::for_entrypoint(
+        cfg,
+        name,
+        tls.has_acme().then_some(&tls.challenges),
+    )
+    .map_err(|e| issue("http.redirections", format!("{e}; entrypoint not started")))?;
     let proxy = Proxy::new(Arc::clone(table), index, name, forwarded)
         .with_observer(Arc::clone(observer))
         .with_edge(edge)
@@ -484,7 +487,7 @@ pub fn entrypoint_issues(cfg: &StaticConfig) -> Vec<ConfigIssue> {
                 format!("{e:#}; entrypoint not started"),
             ));
         }
-        if let Err(e) = crate::tls::EdgeHooks::for_entrypoint(cfg, name, None) {
+        if let Err(e) = crate::proxy::EdgeHooks::for_entrypoint(cfg, name, None) {
             out.push(issue(
                 "http.redirections",
                 format!("{e}; entrypoint not started"),
@@ -626,13 +629,9 @@ fn forwarded_policy(
     })
 }
 
-/// `10.0.0.0/8` or a bare address (a /32 or /128).
-pub fn parse_net(s: &str) -> Option<ipnet::IpNet> {
-    let s = s.trim();
-    s.parse::<ipnet::IpNet>()
-        .ok()
-        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
-}
+/// Moved to `crate::config::net::parse_net`; this path is kept for one release.
+#[doc(hidden)]
+pub use crate::config::net::parse_net;
 
 fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> EntryPointOptions {
     let mut options = EntryPointOptions {

@@ -6,13 +6,16 @@
 
 pub mod app;
 pub mod balance;
+pub mod body;
 pub mod config;
+pub mod error;
 pub mod healthcheck;
 pub mod middleware;
 pub mod observe;
 pub mod provider;
 pub mod proxy;
 pub mod rules;
+pub mod shutdown;
 pub mod stack;
 pub mod table;
 pub mod tls;

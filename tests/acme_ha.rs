@@ -10,14 +10,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod support;
-mod tls_common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use tls_common::*;
+use support::tls::*;
 
 const PEBBLE_DIR: &str = "/tmp/swarmgate-pebble";
 const A: &str = "127.0.0.2";

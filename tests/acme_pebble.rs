@@ -5,15 +5,14 @@
 #![allow(clippy::unwrap_used)]
 
 mod support;
-mod tls_common;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use support::tls::*;
 use swarmgate::app::{Running, StartOptions};
 use swarmgate::config::StaticConfig;
-use tls_common::*;
 
 const PEBBLE_DIR: &str = "/tmp/swarmgate-pebble";
 

@@ -16,6 +16,8 @@
 //! handshakes with a rustls client (`differential/tls_options.rs`).
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 mod differential {
     pub mod cases;
     pub mod directory;

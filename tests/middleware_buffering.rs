@@ -1,6 +1,7 @@
 //! buffering through a running swarmgate: a request body over `maxRequestBodyBytes` is answered
 //! 413 without reaching the server; a small chunked one arrives with a Content-Length;
 //! `retryExpression` sends the buffered request again (whole) while it holds.
+#![allow(clippy::disallowed_types)] // std Mutex: test
 #![allow(clippy::unwrap_used)]
 
 mod support;

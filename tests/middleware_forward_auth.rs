@@ -2,6 +2,7 @@
 //! implements the contract oauth2-proxy / Authelia follow: 2xx with identity headers lets the
 //! request through, 401 with `WWW-Authenticate` or a 302 to a login page goes back to the
 //! client as it is; an unreachable server is a 500 and the app is never called.
+#![allow(clippy::disallowed_types)] // std Mutex: test
 #![allow(clippy::unwrap_used)]
 
 mod support;

@@ -2,6 +2,7 @@
 //! one message and `grpc-status`/`grpc-message` trailers): binary and `-text` requests are
 //! translated to gRPC over HTTP/2 and the answers back, trailers as a trailer frame; CORS
 //! preflights are answered for allowed origins; other requests pass untouched.
+#![allow(clippy::disallowed_types)] // std Mutex: test
 #![allow(clippy::unwrap_used)]
 
 mod support;

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod support;
-mod tls_common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,8 +13,8 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair}
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::ClientConfig;
+use support::tls::*;
 use support::{backend, gateway};
-use tls_common::*;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 

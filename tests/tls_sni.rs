@@ -4,12 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod support;
-mod tls_common;
 
 use std::time::Duration;
 
+use support::tls::*;
 use support::{backend, client, eventually, gateway_with, get};
-use tls_common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Routers: `secure` (TLS, Host a.test / b.test / *.wild.test) and `plain` (no TLS, Host plain.test).

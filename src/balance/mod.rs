@@ -9,12 +9,14 @@
 
 mod balancer;
 pub mod health;
+pub mod service;
 mod state;
 pub mod sticky;
 mod wrr;
 
 pub use balancer::{Balancer, Endpoint};
 pub use health::{HealthChecker, HealthTarget};
+pub use service::Service;
 pub use state::{
     passive_backoff, EndpointRegistry, EndpointState, InflightGuard, PASSIVE_BACKOFF_BASE,
     PASSIVE_BACKOFF_MAX,

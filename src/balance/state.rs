@@ -10,6 +10,7 @@
 //! [`PASSIVE_BACKOFF_BASE`] (1 s) and doubles per consecutive failure, capped at [`PASSIVE_BACKOFF_MAX`] (30 s):
 //! 1 s, 2 s, 4 s, 8 s, 16 s, 30 s, 30 s, … Failures reported during an ejection are ignored (they belong to requests
 //! already in flight). A reported success resets the count and lifts the ejection.
+#![allow(clippy::disallowed_types)] // std Mutex: the registries are config plane: touched only while compiling
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::duration::Duration;
-use crate::middleware::MiddlewareConfig;
+use crate::config::middleware::MiddlewareConfig;
 
 /// The whole dynamic configuration of one provider (or the merge of all of them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

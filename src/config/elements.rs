@@ -21,7 +21,8 @@ use super::dynamic::{
     ServiceConfig, TlsOptionsConfig, TlsStoreConfig,
 };
 use super::{ConfigIssue, Element};
-use crate::middleware::{Middleware, MiddlewareConfig};
+use crate::config::middleware::MiddlewareConfig;
+use crate::middleware::Middleware;
 use crate::rules::Rule;
 
 /// Finds the line (1-based) of a key path (`["http", "routers", "api"]`) in the source text.

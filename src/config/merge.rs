@@ -89,10 +89,10 @@ pub fn merge<'a>(
                 continue;
             };
             let mut middleware = middleware.clone();
-            if let crate::middleware::MiddlewareConfig::Chain(chain) = &mut middleware {
+            if let crate::config::middleware::MiddlewareConfig::Chain(chain) = &mut middleware {
                 chain.middlewares = chain.middlewares.iter().map(|m| q(m)).collect();
             }
-            if let crate::middleware::MiddlewareConfig::Errors(errors) = &mut middleware {
+            if let crate::config::middleware::MiddlewareConfig::Errors(errors) = &mut middleware {
                 errors.service = q(&errors.service);
             }
             out.http.middlewares.insert(qualified, middleware);

@@ -8,8 +8,11 @@ pub mod elements;
 pub mod issue;
 pub mod load;
 pub mod merge;
+pub mod middleware;
+pub mod net;
 pub mod static_config;
 pub mod traefik;
+pub mod yaml;
 
 pub use duration::Duration;
 pub use dynamic::DynamicConfig;

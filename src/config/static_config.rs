@@ -99,7 +99,7 @@ pub struct EntryPointHttpConfig {
     /// Encoded characters refused in the path of a request a router matched; an option not
     /// given allows its character (Traefik 3.7's defaults allow all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encoded_characters: Option<crate::middleware::config::EncodedCharactersConfig>,
+    pub encoded_characters: Option<crate::config::middleware::EncodedCharactersConfig>,
     /// Remove `.`/`..` segments and duplicate slashes from the path on arrival (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sanitize_path: Option<bool>,

@@ -32,7 +32,7 @@ use super::config::BufferingConfig;
 use super::error::MiddlewareError;
 use super::retry::{copy_head, replayable, Sent};
 use super::Middleware;
-use crate::proxy::body::ProxyBody;
+use crate::body::ProxyBody;
 
 const M: &str = "buffering";
 

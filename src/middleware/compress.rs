@@ -32,7 +32,7 @@ pub use body::CompressedBody;
 use super::config::CompressConfig;
 use super::error::MiddlewareError;
 use super::Middleware;
-use crate::proxy::body::ProxyBody;
+use crate::body::ProxyBody;
 
 const M: &str = "compress";
 

@@ -23,7 +23,7 @@ use super::basic_auth::Notice;
 use super::compress::CompressedBody;
 use super::config::ContentTypeConfig;
 use super::Middleware;
-use crate::proxy::body::ProxyBody;
+use crate::body::ProxyBody;
 
 /// Compiled `contentType`.
 #[derive(Debug)]

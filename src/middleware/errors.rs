@@ -18,7 +18,7 @@ use http::StatusCode;
 
 use super::config::ErrorsConfig;
 use super::error::MiddlewareError;
-use crate::table::Service;
+use crate::balance::Service;
 
 const M: &str = "errors";
 

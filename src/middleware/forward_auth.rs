@@ -161,7 +161,7 @@ pub struct ForwardAuth {
     signin_url: Option<HeaderValue>,
     cache: Option<cache::AuthCache>,
     /// Bound on the first call (`Metrics::record_auth`).
-    pub metrics: crate::observe::metrics::AuthSlot,
+    pub metrics: crate::observe::series::AuthSlot,
 }
 
 /// Where compile gets the connection pool: the reload-surviving registries (table compiler) or

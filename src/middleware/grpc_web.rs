@@ -34,7 +34,7 @@ use http_body::{Body, Frame, SizeHint};
 
 use super::config::GrpcWebConfig;
 use super::Flow;
-use crate::proxy::body::{BoxError, ProxyBody};
+use crate::body::{BoxError, ProxyBody};
 
 const GRPC_WEB: &str = "application/grpc-web";
 const GRPC_WEB_TEXT: &str = "application/grpc-web-text";

@@ -18,7 +18,10 @@ pub mod basic_auth;
 pub mod buffering;
 pub mod circuit_breaker;
 pub mod compress;
-pub mod config;
+/// Moved to `crate::config::middleware` (configuration types live in `config/`); this path is
+/// kept for one release.
+#[doc(hidden)]
+pub use crate::config::middleware as config;
 pub mod content_type;
 pub mod digest_auth;
 pub mod encoded_characters;

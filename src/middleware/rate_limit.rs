@@ -11,6 +11,7 @@
 //! operations, so there is no global lock. State is bounded: at most [`MAX_SOURCES`] sources
 //! (Traefik's limit). When a shard is full, buckets that have refilled completely are dropped
 //! first (lossless: a full bucket is the same as a new one), then an arbitrary one.
+#![allow(clippy::disallowed_types)] // std Mutex: the per-source map is sharded, one mutex per shard (ARCHITECTURE.md, lock policy)
 
 use std::collections::HashMap;
 use std::hash::RandomState;

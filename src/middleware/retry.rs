@@ -19,8 +19,8 @@ use http_body::Body;
 use super::config::RetryConfig;
 use super::error::MiddlewareError;
 use super::Middleware;
-use crate::proxy::body::ProxyBody;
-use crate::proxy::error::{ProxyError, Side};
+use crate::body::ProxyBody;
+use crate::error::{ProxyError, Side};
 
 const M: &str = "retry";
 const DEFAULT_INTERVAL: Duration = Duration::from_millis(100);

@@ -276,5 +276,14 @@ fn split_host(host: &str) -> (&str, &str) {
     }
 }
 
+/// Put in the response's extensions for the access log (written by `proxy::forward_auth`): the user the authentication server
+/// named (`headerField`) and the time spent asking it.
+#[derive(Debug, Clone, Default)]
+pub struct AuthLog {
+    pub user: Option<String>,
+    pub elapsed: std::time::Duration,
+    pub calls: u32,
+}
+
 #[cfg(test)]
 mod tests;

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use http::{header, HeaderValue, Response, StatusCode};
 
+use crate::body::ProxyBody;
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, DynamicConfig};
-use crate::proxy::body::ProxyBody;
 use crate::table::RoutingTable;
 
 /// The embedded dashboard (one page, no external assets).

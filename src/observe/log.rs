@@ -1,5 +1,6 @@
 //! `tracing` subscriber setup from the static `log` section (Traefik levels and formats).
 //! `RUST_LOG`, when set, overrides the level.
+#![allow(clippy::disallowed_types)] // std Mutex: the log file writer tracing serialises writes through
 
 use tracing_subscriber::EnvFilter;
 

@@ -5,6 +5,7 @@
 //! increments only: no lock, no allocation (a per-method code table is allocated the first time
 //! a method is seen on a route and entrypoint). Rendering (`render`) locks and allocates; it runs
 //! on scrape only. Must not know about HTTP serving (see `observe::api`).
+#![allow(clippy::disallowed_types)] // std Mutex: the registry locks when a route binds its series (once) and on scrape, never per request
 
 mod render;
 #[cfg(test)]
@@ -12,98 +13,19 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use http::Method;
 
+use super::series::{code_index, method_index, Series, CODES, FIRST_CODE, METHODS};
+pub use super::series::{AuthMetrics, AuthSlot, LabelSet, RouteMetrics, RouteSlot};
 use crate::config::static_config::PrometheusConfig;
 use crate::table::RoutingTable;
 
 /// Traefik's default histogram buckets (seconds).
 pub const DEFAULT_BUCKETS: [f64; 4] = [0.1, 0.3, 1.2, 5.0];
-
-/// Methods with their own slot. Traefik labels any method; other methods are folded into
-/// `OTHER` here to keep the number of series bounded.
-const METHODS: [&str; 10] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER",
-];
-/// Status codes 100..=599 have a slot each; others are clamped to the nearest end.
-const FIRST_CODE: u16 = 100;
-const CODES: usize = 500;
-
-fn method_index(method: &Method) -> usize {
-    match *method {
-        Method::GET => 0,
-        Method::HEAD => 1,
-        Method::POST => 2,
-        Method::PUT => 3,
-        Method::DELETE => 4,
-        Method::PATCH => 5,
-        Method::OPTIONS => 6,
-        Method::CONNECT => 7,
-        Method::TRACE => 8,
-        _ => 9,
-    }
-}
-
-fn code_index(code: u16) -> usize {
-    usize::from(code.clamp(FIRST_CODE, FIRST_CODE + CODES as u16 - 1) - FIRST_CODE)
-}
-
-/// Which labels the request series carry (Traefik's `addEntryPointsLabels`, `addRoutersLabels`,
-/// `addServicesLabels`; defaults true, false, true as in Traefik).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LabelSet {
-    pub entrypoint: bool,
-    pub router: bool,
-    pub service: bool,
-}
-
-/// Where a `Route` keeps its bound series; empty until the route's first request.
-pub type RouteSlot = OnceLock<Arc<RouteMetrics>>;
-
-/// The series of one (router, service) pair, one slot per entrypoint.
-#[derive(Debug)]
-pub struct RouteMetrics {
-    router: String,
-    service: String,
-    per_entrypoint: Box<[OnceLock<Box<Series>>]>,
-}
-
-/// Counters of one (entrypoint, router, service).
-#[derive(Debug)]
-struct Series {
-    /// Per method: request count per status code.
-    codes: [OnceLock<Box<[AtomicU64]>>; METHODS.len()],
-    /// Per bucket (non-cumulative), then the `+Inf` overflow slot.
-    buckets: Box<[AtomicU64]>,
-    sum_nanos: AtomicU64,
-    count: AtomicU64,
-}
-
-impl Series {
-    fn new(buckets: usize) -> Series {
-        Series {
-            codes: Default::default(),
-            buckets: (0..=buckets).map(|_| AtomicU64::new(0)).collect(),
-            sum_nanos: AtomicU64::new(0),
-            count: AtomicU64::new(0),
-        }
-    }
-}
-
-/// Where a compiled `forwardAuth` keeps its bound series; empty until its first call.
-pub type AuthSlot = OnceLock<Arc<AuthMetrics>>;
-
-/// The authentication calls of one `forwardAuth` middleware (by its qualified name): count per
-/// answer status and duration histogram. Kept across reloads.
-#[derive(Debug)]
-pub struct AuthMetrics {
-    middleware: String,
-    series: Series,
-}
 
 /// One TLS certificate for `swarmgate_tls_certs_not_after`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,16 +206,6 @@ impl Metrics {
     /// The whole registry in the Prometheus text format (version 0.0.4).
     pub fn render(&self) -> String {
         render::render(self)
-    }
-}
-
-impl RouteMetrics {
-    fn new(router: String, service: String, entrypoints: usize) -> RouteMetrics {
-        RouteMetrics {
-            router,
-            service,
-            per_entrypoint: (0..entrypoints).map(|_| OnceLock::new()).collect(),
-        }
     }
 }
 

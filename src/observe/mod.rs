@@ -11,6 +11,7 @@ pub mod clock;
 pub mod internal;
 pub mod log;
 pub mod metrics;
+pub mod series;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,10 +24,10 @@ pub use metrics::{CertInfo, ConnectionGuard, Metrics, RouteSlot};
 
 use self::access::{AccessLog, Entry};
 use self::api::ApiState;
+use crate::body::ProxyBody;
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, DynamicConfig};
-use crate::proxy::body::ProxyBody;
-use crate::proxy::ConnInfo;
+use crate::proxy::conn::ConnInfo;
 use crate::table::{InternalService, Route, RoutingTable};
 
 /// Metrics, access log and API state of one running swarmgate, shared by every entrypoint.
@@ -197,9 +198,7 @@ impl Observer {
             return;
         };
         let info = *info;
-        let auth = resp
-            .extensions()
-            .get::<crate::proxy::forward_auth::AuthLog>();
+        let auth = resp.extensions().get::<self::access::AuthLog>();
         log.submit(Entry {
             start: info.wall,
             duration: elapsed,

@@ -168,13 +168,9 @@ pub fn parse(text: &str, format: Format, origin: &str) -> Result<Reading, Config
     Ok(elements::read(value, origin, &locate))
 }
 
-/// YAML goes through a JSON value: serde_yaml reads externally tagged enums (middleware types)
-/// only as YAML tags, while Traefik files write them as maps. Errors name the path.
-pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
-    let json = serde_json::to_value(yaml).map_err(|e| e.to_string())?;
-    serde_path_to_error::deserialize(json).map_err(|e| format!("{}: {}", e.path(), e.inner()))
-}
+/// Moved to `crate::config::yaml::from_yaml`; this path is kept for one release.
+#[doc(hidden)]
+pub use crate::config::yaml::from_yaml;
 
 /// Parses every file and merges their good elements. A file that cannot be read or parsed uses
 /// its entry in `last_good` (updated here) when it has one.

@@ -266,7 +266,6 @@ impl EntryPoint {
     }
 }
 
-/// Resolves once the shutdown flag is set (or its sender is gone).
-pub async fn stopped(rx: &mut watch::Receiver<bool>) {
-    let _ = rx.wait_for(|stop| *stop).await;
-}
+/// Moved to `crate::shutdown::stopped` (the ground floor); this path is kept for one release.
+#[doc(hidden)]
+pub use crate::shutdown::stopped;

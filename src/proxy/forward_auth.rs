@@ -9,7 +9,7 @@
 //! request never reaches the service then.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -28,14 +28,7 @@ pub(super) struct Passed<'a> {
     log: AuthLog,
 }
 
-/// Put in the response's extensions for the access log: the user the authentication server
-/// named (`headerField`) and the time spent asking it.
-#[derive(Debug, Clone, Default)]
-pub struct AuthLog {
-    pub user: Option<String>,
-    pub elapsed: Duration,
-    pub calls: u32,
-}
+pub use crate::observe::access::AuthLog;
 
 impl Passed<'_> {
     /// Adds the authentication cookies and the log facts to the response head.

@@ -2,12 +2,13 @@
 //! `service` looks the route up and runs middlewares, `forward` rewrites and sends upstream,
 //! `upgrade` tunnels WebSockets, `error` is the only place failures become HTTP statuses.
 
-pub mod body;
+pub mod conn;
+pub mod edge;
 pub mod entrypoint;
-pub mod error;
 mod error_pages;
 mod forward;
 pub mod forward_auth;
+mod forwarded;
 pub mod framing;
 pub mod hygiene;
 mod internal;
@@ -17,6 +18,15 @@ pub mod proxy_protocol;
 mod service;
 mod upgrade;
 
+/// Moved to `crate::body` (the ground floor); this path is kept for one release.
+#[doc(hidden)]
+pub use crate::body;
+/// Moved to `crate::error` (the ground floor); this path is kept for one release.
+#[doc(hidden)]
+pub use crate::error;
+
+pub use conn::ConnInfo;
+pub use edge::{EdgeHooks, Redirect};
 pub use entrypoint::{EntryPoint, EntryPointOptions};
 pub use forward::ForwardedPolicy;
-pub use service::{ConnInfo, Proxy};
+pub use service::Proxy;

@@ -36,7 +36,7 @@ impl ProxyProtocolPolicy {
             .trusted_ips
             .iter()
             .filter_map(|s| {
-                let net = crate::app::parse_net(s);
+                let net = crate::config::net::parse_net(s);
                 if net.is_none() {
                     tracing::warn!(entry = %s, "proxyProtocol.trustedIPs: not an IP or CIDR; ignored");
                 }

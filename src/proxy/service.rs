@@ -2,7 +2,6 @@
 //! response; `handle_route()` runs the middlewares and the service as a plain `?` chain.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -24,15 +23,7 @@ use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service, Walk};
 use crate::upstream::UpstreamPool;
 
-/// What the entrypoint knows about a client connection.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnInfo {
-    pub peer: SocketAddr,
-    pub local: SocketAddr,
-    pub tls: bool,
-    /// The key of the TLS options the connection was handshaken with (0: plain).
-    pub tls_options: u32,
-}
+pub use super::conn::ConnInfo;
 
 /// The proxy as one entrypoint runs it. Shared by all its connections.
 pub struct Proxy {
@@ -44,8 +35,8 @@ pub struct Proxy {
     /// `http.sanitizePath` and `http.encodedCharacters` of this entrypoint.
     path_policy: super::hygiene::PathPolicy,
     observer: Option<Arc<Observer>>,
-    /// ACME HTTP-01 answers and the entrypoint redirection (`crate::tls::edge`).
-    edge: Option<Arc<crate::tls::EdgeHooks>>,
+    /// ACME HTTP-01 answers and the entrypoint redirection (`crate::proxy::edge`).
+    edge: Option<Arc<crate::proxy::EdgeHooks>>,
 }
 
 impl Proxy {
@@ -90,7 +81,7 @@ impl Proxy {
     }
 
     /// Adds the hooks that run before and around routing on this entrypoint.
-    pub fn with_edge(mut self, edge: Option<Arc<crate::tls::EdgeHooks>>) -> Self {
+    pub fn with_edge(mut self, edge: Option<Arc<crate::proxy::EdgeHooks>>) -> Self {
         self.edge = edge;
         self
     }

@@ -41,13 +41,7 @@ mod query;
 mod v2;
 
 #[cfg(test)]
-mod tests_examples;
-#[cfg(test)]
-mod tests_match;
-#[cfg(test)]
-mod tests_parse;
-#[cfg(test)]
-mod tests_v2;
+mod tests;
 
 use std::net::IpAddr;
 

@@ -25,9 +25,9 @@ use crate::config::dynamic::{
     ServersTransportConfig, ServiceConfig, WeightedConfig,
 };
 use crate::config::merge::DEFAULT_TLS_OPTIONS;
+use crate::config::middleware::ErrorsConfig;
 use crate::config::{ConfigIssue, DynamicConfig, Element};
 use crate::middleware::circuit_breaker::BreakerRegistry;
-use crate::middleware::config::ErrorsConfig;
 use crate::middleware::errors::{ErrorPages, ErrorsOptions};
 use crate::middleware::{ForwardAuth, Middleware, MiddlewareConfig};
 use crate::rules::Rule;

@@ -11,6 +11,7 @@
 //! gets its handshakes refused (Traefik serves it with the default options and logs an error),
 //! and a TLS router without a `Host` keeps its own options (reached only through an SNI that
 //! selects them; Traefik serves it with the default options).
+#![allow(clippy::disallowed_types)] // std Mutex: the tls.options key interning runs while compiling
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};

@@ -1,6 +1,7 @@
 //! `Tls`: the TLS side of a running swarmgate, built once at start from the static config.
 //! Holds the certificate store, the acceptor every entrypoint shares, the HTTP-01 answers and
 //! the ACME manager; `update` takes each merged dynamic configuration from the compile loop.
+#![allow(clippy::disallowed_types)] // std Mutex: certificate and options caches rebuilt before each compile, not during a handshake
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -15,7 +16,7 @@ use super::accept::{Chosen, EntrySni, SniPlan};
 use super::acme::backend::BackendError;
 use super::acme::{Manager, Want};
 use super::certs::{self, CertError};
-use super::edge::HttpChallenges;
+use super::challenges::HttpChallenges;
 use super::files::FileCerts;
 use super::{options, Acceptor, CertStore};
 use crate::config::dynamic::{DynamicConfig, TlsConfig, TlsDomain, TlsOptionsConfig};

@@ -5,6 +5,7 @@
 //! never touches established connections. Selection: exact name, then a one-label wildcard
 //! (`*.example.com` covers `a.example.com`, not `a.b.example.com`), then the default certificate.
 //! TLS-ALPN-01 handshakes (ALPN `acme-tls/1`) get only the challenge certificate for their name.
+#![allow(clippy::disallowed_types)] // std Mutex: the certificate sources change on reload; handshakes read an ArcSwap
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

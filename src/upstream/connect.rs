@@ -9,8 +9,8 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
 use super::{Target, Transport, UpstreamScheme};
-use crate::proxy::body::{BoxError, ProxyBody};
-use crate::proxy::error::ProxyError;
+use crate::body::{BoxError, ProxyBody};
+use crate::error::ProxyError;
 
 /// Either HTTP version's request sender.
 pub enum Sender {

@@ -3,6 +3,7 @@
 //! Pools live outside the routing table, in a `PoolRegistry` keyed by server URL and transport, so a
 //! reload keeps open connections. The registry locks (config plane only); the request path only
 //! touches a pool's lock-free idle queue.
+#![allow(clippy::disallowed_types)] // std Mutex: `PoolRegistry` and `TransportRegistry` are config plane: touched only while compiling
 
 mod connect;
 mod pool;

@@ -24,8 +24,8 @@ use hyper::client::conn::{http1, http2};
 
 use super::connect::{connect, Sender};
 use super::{Target, Transport, UpstreamScheme};
-use crate::proxy::body::{BoxError, ProxyBody};
-use crate::proxy::error::ProxyError;
+use crate::body::{BoxError, IdleQueue, ProxyBody};
+use crate::error::ProxyError;
 
 struct Idle {
     sender: http1::SendRequest<ProxyBody>,
@@ -38,30 +38,19 @@ pub struct Upstreamed {
     pub reuse: Option<Reuse>,
 }
 
-/// An HTTP/1 connection that goes back to its pool once its response body is done.
-pub struct Reuse {
-    pool: Arc<UpstreamPool>,
-    sender: http1::SendRequest<ProxyBody>,
-}
+/// `Reuse` moved to the ground floor (`crate::body::Reuse`); the pool is its `IdleQueue`.
+pub use crate::body::Reuse;
 
-impl Reuse {
-    /// Puts the connection back in the idle queue; a full queue drops it (`maxIdleConnsPerHost`).
-    pub fn release(self) {
-        if self.sender.is_closed() {
-            return;
-        }
-        let _ = self.pool.idle.push(Idle {
-            sender: self.sender,
+impl IdleQueue for UpstreamPool {
+    fn put_back(&self, sender: http1::SendRequest<ProxyBody>) {
+        let _ = self.idle.push(Idle {
+            sender,
             since: Instant::now(),
         });
     }
-}
 
-impl std::fmt::Debug for Reuse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reuse")
-            .field("target", &self.pool.target.url)
-            .finish()
+    fn target_url(&self) -> &str {
+        &self.target.url
     }
 }
 
@@ -265,10 +254,7 @@ impl UpstreamPool {
     ) -> Upstreamed {
         Upstreamed {
             response,
-            reuse: Some(Reuse {
-                pool: Arc::clone(self),
-                sender,
-            }),
+            reuse: Some(Reuse::new(Arc::clone(self) as Arc<dyn IdleQueue>, sender)),
         }
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! swarmgate runs inside the swarm because task IPs on an overlay network are not reachable from
 //! the host when dockerd runs without iptables (as `.ci/docker-up.sh` starts it).
+#![allow(clippy::disallowed_types)] // std Mutex: test harness
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! HTTP side of the Swarm end-to-end suite: a keep-alive client, testbackend answers parsed into
 //! (host, version), and a bounded load generator that records every outcome with its time.
+#![allow(clippy::disallowed_types)] // std Mutex: test
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,6 +1,9 @@
 //! Test harness: in-process backends, a swarmgate started on 127.0.0.1:0 with a watched dynamic
 //! file, and small HTTP clients. Every test reads as its scenario.
+#![allow(clippy::disallowed_types)] // std Mutex: test harness
 #![allow(dead_code, clippy::unwrap_used)]
+
+pub mod tls;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

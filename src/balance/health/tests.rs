@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_types)] // std Mutex: test
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;

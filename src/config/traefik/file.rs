@@ -84,7 +84,7 @@ pub fn parse_text<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Sta
         // Through a JSON value first: serde_yaml reads externally tagged enums (middleware types
         // in an inline `dynamic` section) only as YAML tags. On failure, parse directly for the
         // error's line and column.
-        if let Ok(value) = crate::provider::file::from_yaml::<T>(text) {
+        if let Ok(value) = crate::config::yaml::from_yaml::<T>(text) {
             return Ok(value);
         }
         serde_yaml::from_str(text).map_err(|e| {

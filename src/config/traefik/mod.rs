@@ -2,10 +2,26 @@
 //! `TRAEFIK_*` environment variables, or a `traefik.yml`/`traefik.toml` file, mapped onto
 //! [`StaticConfig`].
 //!
-//! Pipeline: source → raw `serde_json::Value` tree (`flat` for arguments/environment, `file` for
-//! files) → `canon` (case-insensitive keys against the `schema`, typed values, unknown keys
-//! collected) → v2 `providers.docker` + `swarmMode` folded into `providers.swarm` →
-//! `StaticConfig` → Traefik's effective defaults (`effective`).
+//! The pipeline (one source; every step collects its problems as `ConfigIssue`s):
+//!
+//! ```text
+//!  arguments (a stack's `command:`) ─┐ flat.rs: key paths → one serde_json::Value tree
+//!  TRAEFIK_* environment (`_FILE`)  ─┘
+//!  traefik.yml / traefik.toml ───────  file.rs (YAML through config::yaml)
+//!          │
+//!          ▼
+//!  canon.rs: keys matched case-blind against schema.rs, values typed; a key catalogue.rs
+//!            does not know is refused with the nearest option, an unimplemented one is
+//!            unsupported (refused when it protects)
+//!          │
+//!          ▼
+//!  effective.rs: v2 `providers.docker` + `swarmMode` folded into `providers.swarm`
+//!          │ serde
+//!          ▼
+//!  StaticConfig ──► effective.rs: Traefik's effective defaults
+//! ```
+//!
+//! `migrate.rs` writes the resulting `StaticConfig` as native TOML.
 //! As in Traefik, ONE source is used: a file if one is found (`--configFile`, `TRAEFIK_CONFIGFILE`
 //! or the default locations), else the arguments, else the environment.
 //! Owns no runtime state; the only I/O is finding and reading the configuration file.

@@ -11,7 +11,7 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 
 use super::Encoding;
-use crate::proxy::body::{BoxError, ProxyBody};
+use crate::body::{BoxError, ProxyBody};
 
 /// gzip level (flate2's default, as Go's).
 const GZIP_LEVEL: u32 = 6;

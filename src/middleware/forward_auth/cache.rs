@@ -12,6 +12,7 @@
 //!
 //! Lock policy: the map is split into shards, each behind its own `std::sync::Mutex` held only
 //! for a lookup or an insert (no await, no I/O), as `rateLimit` does.
+#![allow(clippy::disallowed_types)] // std Mutex: the opt-in answer cache is a sharded map (ARCHITECTURE.md, lock policy)
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 use http::header::{HeaderName, HOST};
 
 use super::AuthAnswer;
-use crate::middleware::config::AuthResponseCacheConfig;
+use crate::config::middleware::AuthResponseCacheConfig;
 use crate::middleware::error::{header_name, MiddlewareError};
 
 const M: &str = "forwardAuth";

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use super::{canonical, AuthAnswer, Decision, ForwardAuth};
-use crate::middleware::config::ForwardAuthConfig;
+use crate::config::middleware::ForwardAuthConfig;
 use crate::middleware::tests::{ctx_from, req, values};
 
 fn fa(cfg: serde_json::Value) -> ForwardAuth {

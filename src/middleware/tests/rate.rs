@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::{compile, ctx_from, req, responded, values};
-use crate::middleware::config::RateLimitConfig;
+use crate::config::middleware::RateLimitConfig;
 use crate::middleware::rate_limit::{RateLimit, MAX_SOURCES};
 use crate::middleware::{Flow, Middleware, MiddlewareError};
 

@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_types)] // std Mutex: test
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};

@@ -10,6 +10,8 @@
 //! stream breaks, nothing is published (the last snapshot stays in force) and the connection is
 //! retried with exponential back-off (100 ms → 5 s).
 
+#![allow(clippy::disallowed_types)] // std Mutex: the networks already logged per service, touched once per resync (control plane)
+
 mod raw;
 mod read;
 

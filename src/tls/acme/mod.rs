@@ -9,6 +9,7 @@
 //! has been read; one order per domain across replicas (the store's lock; a replica that finds it
 //! held waits and picks the certificate up from the store); after taking the lock the store is
 //! read again, so a certificate another replica just obtained or renewed is used, not re-ordered.
+#![allow(clippy::disallowed_types)] // std Mutex: ACME resolvers: config plane (orders, renewals)
 
 pub mod backend;
 pub mod order;
@@ -32,7 +33,7 @@ use self::swarm::{Snapshot, SwarmStore};
 use crate::config::dynamic::TlsDomain;
 use crate::config::static_config::{AcmeConfig, StaticConfig};
 use crate::tls::certs;
-use crate::tls::edge::HttpChallenges;
+use crate::tls::challenges::HttpChallenges;
 use crate::tls::store::CertStore;
 
 /// Let's Encrypt production, Traefik's default `caServer`.
@@ -212,7 +213,7 @@ impl Manager {
             tokio::select! {
                 changed = rx.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep(TICK) => {}
-                _ = crate::proxy::entrypoint::stopped(&mut shutdown) => return,
+                _ = crate::shutdown::stopped(&mut shutdown) => return,
             }
         }
     }

@@ -14,7 +14,7 @@ use instant_acme::{
 
 use super::swarm::{SwarmStore, SwarmStoreError};
 use crate::tls::certs;
-use crate::tls::edge::HttpChallenges;
+use crate::tls::challenges::HttpChallenges;
 use crate::tls::store::CertStore;
 
 /// How a resolver proves control of a name.

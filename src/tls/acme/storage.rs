@@ -7,6 +7,7 @@
 //! Rules: refuse a group/world-readable file (as Traefik); write atomically (temp file in the
 //! same directory, mode 0600, fsync, rename); a file that does not parse is reported, copied to
 //! `<file>.bak`, and not written over until a certificate has been obtained to replace it.
+#![allow(clippy::disallowed_types)] // std Mutex: ACME storage: config plane (orders, renewals)
 
 use std::collections::BTreeMap;
 use std::io::Write as _;

@@ -1,4 +1,5 @@
 //! `around`: the buffered request is sent again per `retryExpression`, whole each time.
+#![allow(clippy::disallowed_types)] // std Mutex: test
 
 use std::sync::{Arc, Mutex};
 
@@ -8,11 +9,11 @@ use http_body_util::BodyExt;
 use serde_json::json;
 
 use super::{chain, request};
+use crate::body::ProxyBody;
+use crate::error::ProxyError;
 use crate::middleware::buffering::around;
 use crate::middleware::retry::Sent;
 use crate::middleware::Middleware;
-use crate::proxy::body::ProxyBody;
-use crate::proxy::error::ProxyError;
 
 /// What the fake upstream answers to attempt n (1-based): a status, or `None` = unreachable.
 type Script = fn(usize) -> Option<u16>;

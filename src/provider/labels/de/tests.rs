@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::*;
 use crate::config::dynamic::{HealthCheckConfig, RouterTlsConfig};
-use crate::middleware::MiddlewareConfig;
+use crate::config::middleware::MiddlewareConfig;
 
 fn tree(pairs: &[(&str, &str)]) -> Node {
     let mut root = Node::default();

@@ -782,7 +782,7 @@ fn content_type_digest_auth_ip_white_list_and_grpc_web_labels() {
     );
     assert_eq!(
         cfg.http.middlewares["ct2"],
-        MiddlewareConfig::ContentType(crate::middleware::config::ContentTypeConfig {
+        MiddlewareConfig::ContentType(crate::config::middleware::ContentTypeConfig {
             auto_detect: Some(false)
         })
     );
@@ -790,7 +790,7 @@ fn content_type_digest_auth_ip_white_list_and_grpc_web_labels() {
     assert_eq!(cfg.http.middlewares["wl"].kind(), "ipWhiteList");
     assert_eq!(
         cfg.http.middlewares["gw"],
-        MiddlewareConfig::GrpcWeb(crate::middleware::config::GrpcWebConfig {
+        MiddlewareConfig::GrpcWeb(crate::config::middleware::GrpcWebConfig {
             allow_origins: vec!["https://a.example".into(), "https://b.example".into()]
         })
     );

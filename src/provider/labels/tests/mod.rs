@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
 use crate::config::dynamic::{LoadBalancerConfig, ServiceConfig};
-use crate::middleware::MiddlewareConfig;
+use crate::config::middleware::MiddlewareConfig;
 
 fn ip(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 0, 1, last))

@@ -33,11 +33,11 @@ impl SwarmStore {
                 error = self.follow(&mut apply) => {
                     tracing::warn!(%error, retry_in_s = backoff.as_secs(), "ACME Swarm store unreachable; serving what was loaded");
                 }
-                _ = crate::proxy::entrypoint::stopped(&mut shutdown) => return,
+                _ = crate::shutdown::stopped(&mut shutdown) => return,
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
-                _ = crate::proxy::entrypoint::stopped(&mut shutdown) => return,
+                _ = crate::shutdown::stopped(&mut shutdown) => return,
             }
             backoff = (backoff * 2).min(Duration::from_secs(30));
         }

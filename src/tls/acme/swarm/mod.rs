@@ -16,6 +16,7 @@
 //! Private keys sit in configs, which Swarm keeps in its Raft log (encrypted at rest on managers,
 //! sent over mutual TLS) and which only the API of a manager can read back — the same boundary as
 //! secrets, which the same API can mount into any service. See docs/acme-ha.md.
+#![allow(clippy::disallowed_types)] // std Mutex: ACME Swarm store: config plane
 
 mod follow;
 mod lock;

@@ -1,6 +1,6 @@
 //! Matching tests: operator precedence and Traefik's documented rule examples.
 
-use super::tests_match::{check, req};
+use super::matching::{check, req};
 
 #[test]
 fn precedence() {

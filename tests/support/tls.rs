@@ -1,6 +1,5 @@
 //! TLS test clients: a rustls client that records what the server presented (leaf names,
 //! ALPN, protocol) and sends one request over HTTP/1.1 or HTTP/2 as negotiated.
-#![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,9 +16,10 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-/// Accepts any certificate: the tests inspect what was presented instead.
+/// Accepts any certificate: the tests inspect what was presented instead. Checks signatures with
+/// the algorithms of the provider it holds (the one the client was built with).
 #[derive(Debug)]
-struct AcceptAll(Arc<rustls::crypto::CryptoProvider>);
+pub struct AcceptAll(pub Arc<rustls::crypto::CryptoProvider>);
 
 impl ServerCertVerifier for AcceptAll {
     fn verify_server_cert(

@@ -1,7 +1,7 @@
 //! Parsing tests: errors with exact columns, name spellings, `required_hosts`, `host_names`,
 //! default priority.
 
-use super::Rule;
+use crate::rules::Rule;
 
 #[test]
 fn errors_carry_exact_column() {
@@ -279,7 +279,7 @@ fn error_messages_read_well() {
 
 #[test]
 fn cheap_operands_are_evaluated_first() {
-    use super::matcher::Node;
+    use crate::rules::matcher::Node;
     let rule = Rule::parse(
         "PathRegexp(`^/a`) && Header(`X`, `1`) && Host(`a`) || HostRegexp(`x`) || Path(`/`)",
     )
@@ -301,7 +301,7 @@ fn cheap_operands_are_evaluated_first() {
 /// warning naming the column.
 #[test]
 fn v2_named_groups_compile_as_literal_braces_with_a_warning() {
-    use super::RequestView;
+    use crate::rules::RequestView;
     let headers = http::HeaderMap::new();
     let view = |path| RequestView {
         host: "localhost",

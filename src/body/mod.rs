@@ -12,11 +12,17 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-pub use crate::upstream::Reuse;
 use http_body::{Body, Frame, SizeHint};
+
+mod reuse;
+pub use reuse::{IdleQueue, Reuse};
 
 /// Error type of `ProxyBody`: whatever the streamed side failed with.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A body built upstairs (the `compress` and `grpcWeb` middlewares' re-encoded bodies), named here
+/// only by what it does, so this floor imports nothing of the crate.
+pub type DynBody = dyn Body<Data = Bytes, Error = BoxError> + Send + Sync + Unpin;
 
 pin_project_lite::pin_project! {
     /// A streamed (`Incoming`) or in-memory (`Full`) body, or none.
@@ -26,11 +32,11 @@ pin_project_lite::pin_project! {
         Upstream { #[pin] body: hyper::body::Incoming, reuse: Option<Reuse> },
         Full { data: Option<Bytes> },
         // Boxed: the common variants stay small; only `compress` responses pay the allocation.
-        Compressed { body: Box<crate::middleware::compress::CompressedBody> },
+        Compressed { body: Box<DynBody> },
         // Bytes already read, then the rest of the body (a request too large to mirror).
         Prefixed { body: Box<(Option<Bytes>, ProxyBody)> },
         // A `grpcWeb` translation (decoded request or framed response).
-        GrpcWeb { body: Box<crate::middleware::grpc_web::GrpcWebBody> },
+        GrpcWeb { body: Box<DynBody> },
     }
 }
 

@@ -2,10 +2,10 @@
 //! swarmgate's [`super::RequestView`] holds: lowercased host without port, routing path), and
 //! what sets v2 apart from v3.
 
-use super::tests_match::{check_with, req};
-use super::{Rule, Syntax};
+use super::matching::{check_with, req};
+use crate::rules::{Rule, Syntax};
 
-fn v2(rule: &str, cases: &[(super::tests_match::Req, bool)]) {
+fn v2(rule: &str, cases: &[(super::matching::Req, bool)]) {
     check_with(rule, Syntax::V2, cases)
 }
 

@@ -3,7 +3,7 @@
 
 use http::{header, HeaderValue, Response, StatusCode};
 
-use super::body::{BoxError, ProxyBody};
+use crate::body::{BoxError, ProxyBody};
 
 /// Which side of the proxy a failure came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

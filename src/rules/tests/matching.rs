@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use http::{HeaderMap, HeaderValue, Method};
 
-use super::{RequestView, Rule};
+use crate::rules::{RequestView, Rule};
 
 /// A request description for table rows; turned into a `RequestView` by `check`.
 #[derive(Clone)]
@@ -52,10 +52,10 @@ impl Req {
 }
 
 pub(super) fn check(rule: &str, cases: &[(Req, bool)]) {
-    check_with(rule, super::Syntax::V3, cases)
+    check_with(rule, crate::rules::Syntax::V3, cases)
 }
 
-pub(super) fn check_with(rule: &str, syntax: super::Syntax, cases: &[(Req, bool)]) {
+pub(super) fn check_with(rule: &str, syntax: crate::rules::Syntax, cases: &[(Req, bool)]) {
     let parsed = Rule::parse_with(rule, syntax)
         .unwrap_or_else(|e| panic!("rule {rule:?} failed to parse: {e}"));
     for (i, (r, want)) in cases.iter().enumerate() {

@@ -4,59 +4,16 @@
 //! of priority `MaxInt - 1` (unless configured) on the plain side of the entrypoint: it wins over
 //! every matching route of lower or equal priority. Lock-free: challenges sit behind `ArcSwap`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use http::{header, HeaderValue, Request, Response};
 
+use super::conn::ConnInfo;
+use crate::body::ProxyBody;
+use crate::config::middleware::RedirectSchemeConfig;
 use crate::config::static_config::{EntryPointConfig, EntryPointRedirectConfig, StaticConfig};
-use crate::middleware::config::RedirectSchemeConfig;
 use crate::middleware::{Flow, MiddlewareError, RedirectScheme, RequestContext};
-use crate::proxy::body::ProxyBody;
-use crate::proxy::ConnInfo;
-
-const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
-
-/// Pending HTTP-01 challenges: token → key authorization. Shared by every entrypoint. Holds
-/// this replica's own orders and, with the Swarm store, every replica's (`set_shared`).
-#[derive(Debug, Default)]
-pub struct HttpChallenges {
-    tokens: ArcSwap<HashMap<String, String>>,
-    shared: ArcSwap<HashMap<String, String>>,
-}
-
-impl HttpChallenges {
-    pub fn insert(&self, token: &str, key_authorization: &str) {
-        self.tokens.rcu(|map| {
-            let mut map = HashMap::clone(map);
-            map.insert(token.to_string(), key_authorization.to_string());
-            map
-        });
-    }
-
-    pub fn remove(&self, token: &str) {
-        self.tokens.rcu(|map| {
-            let mut map = HashMap::clone(map);
-            map.remove(token);
-            map
-        });
-    }
-
-    /// Replaces the tokens read from the shared (Swarm) store.
-    pub fn set_shared(&self, tokens: HashMap<String, String>) {
-        self.shared.store(Arc::new(tokens));
-    }
-
-    /// The answer for a request path, when it is a pending challenge.
-    fn answer(&self, path: &str) -> Option<String> {
-        let token = path.strip_prefix(CHALLENGE_PREFIX)?;
-        if let Some(answer) = self.tokens.load().get(token) {
-            return Some(answer.clone());
-        }
-        self.shared.load().get(token).cloned()
-    }
-}
+use crate::tls::challenges::HttpChallenges;
 
 /// The entrypoint redirection, compiled.
 #[derive(Debug)]
@@ -188,6 +145,7 @@ impl EdgeHooks {
 mod tests {
     use super::*;
     use http::StatusCode;
+    use std::collections::HashMap;
 
     fn conn(tls: bool) -> ConnInfo {
         let addr = "127.0.0.1:1".parse().unwrap();
