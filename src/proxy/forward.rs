@@ -31,11 +31,17 @@ static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port"
 static X_FORWARDED_SERVER: HeaderName = HeaderName::from_static("x-forwarded-server");
 static X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
 static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+static X_FORWARDED_TLS_CLIENT_CERT: HeaderName =
+    HeaderName::from_static("x-forwarded-tls-client-cert");
+static X_FORWARDED_TLS_CLIENT_CERT_INFO: HeaderName =
+    HeaderName::from_static("x-forwarded-tls-client-cert-info");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
-/// The headers an untrusted peer may not set (`sanitize_forwarded`).
-static FORWARDED: [&HeaderName; 7] = [
+/// The headers an untrusted peer may not set (`sanitize_forwarded`). The client certificate
+/// headers are among them as in Traefik: `passTLSClientCert` sets them only on mutual-TLS
+/// connections, so a forged one must not reach the upstream on the others.
+static FORWARDED: [&HeaderName; 9] = [
     &X_FORWARDED_FOR,
     &X_FORWARDED_PROTO,
     &X_FORWARDED_HOST,
@@ -43,6 +49,8 @@ static FORWARDED: [&HeaderName; 7] = [
     &X_FORWARDED_SERVER,
     &X_FORWARDED_PREFIX,
     &X_REAL_IP,
+    &X_FORWARDED_TLS_CLIENT_CERT,
+    &X_FORWARDED_TLS_CLIENT_CERT_INFO,
 ];
 
 /// Which peers may send `X-Forwarded-*` headers that swarmgate keeps (`forwardedHeaders`).
@@ -598,6 +606,7 @@ mod tests {
             local: "127.0.0.1:80".parse().unwrap(),
             tls: false,
             tls_options: 0,
+            client_certs: None,
         }
     }
 

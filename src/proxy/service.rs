@@ -25,13 +25,15 @@ use crate::table::{Route, RoutingTable, Service, Walk};
 use crate::upstream::UpstreamPool;
 
 /// What the entrypoint knows about a client connection.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub tls: bool,
     /// The key of the TLS options the connection was handshaken with (0: plain).
     pub tls_options: u32,
+    /// The certificates a mutual-TLS client sent (leaf first); `None` when it sent none.
+    pub client_certs: Option<Arc<[rustls::pki_types::CertificateDer<'static>]>>,
 }
 
 /// The proxy as one entrypoint runs it. Shared by all its connections.
@@ -235,6 +237,7 @@ impl Proxy {
             tls,
             conn_tls: conn.tls,
             entrypoint: &self.name,
+            client_certs: conn.client_certs.as_deref(),
         };
         let started = circuit_breaker::started(&route.middlewares);
         let mut applied = route.middlewares.len();

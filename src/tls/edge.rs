@@ -173,6 +173,7 @@ impl EdgeHooks {
             tls: false,
             conn_tls: conn.tls,
             entrypoint,
+            client_certs: None,
         };
         match redirect.scheme.on_request(&mut parts, &ctx) {
             Flow::Respond(resp) => {
@@ -196,6 +197,7 @@ mod tests {
             local: addr,
             tls,
             tls_options: 0,
+            client_certs: None,
         }
     }
 

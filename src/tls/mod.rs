@@ -14,7 +14,7 @@ pub mod options;
 pub mod runtime;
 pub mod store;
 
-pub use accept::{detect, Accepted, Acceptor, Chosen, EntrySni, SniPlan};
+pub use accept::{client_certs, detect, Accepted, Acceptor, Chosen, EntrySni, SniPlan};
 pub use edge::{EdgeHooks, HttpChallenges, Redirect};
 pub use runtime::{Tls, TlsError};
 pub use store::{CertStatus, CertStore};
