@@ -131,7 +131,7 @@ fn version(value: &str, key: &str) -> Result<Option<u16>, String> {
     }
 }
 
-fn versions(
+pub(crate) fn versions(
     min: Option<&str>,
     max: Option<&str>,
 ) -> Result<Vec<&'static SupportedProtocolVersion>, String> {
@@ -199,9 +199,9 @@ const GO_ONLY_SUITES: &[&str] = &[
 /// (TLS 1.2 suites, TLS 1.3 suites). Without a list: all of them. With one: the TLS 1.2 suites
 /// listed, and the TLS 1.3 suites listed or, when none is (Go ignores the list for TLS 1.3),
 /// all three. `TLS_FALLBACK_SCSV` is a signal, not a suite: accepted and ignored.
-type Suites = (Vec<SupportedCipherSuite>, Vec<SupportedCipherSuite>);
+pub(crate) type Suites = (Vec<SupportedCipherSuite>, Vec<SupportedCipherSuite>);
 
-fn cipher_suites(list: Option<&[String]>) -> Result<Suites, String> {
+pub(crate) fn cipher_suites(list: Option<&[String]>) -> Result<Suites, String> {
     let all = rustls::crypto::ring::ALL_CIPHER_SUITES;
     let is13 = |s: &SupportedCipherSuite| matches!(s, SupportedCipherSuite::Tls13(_));
     let Some(list) = list else {

@@ -1,0 +1,433 @@
+//! `serversTransports` per service, as Traefik 3.7: client certificates (mTLS to the server),
+//! `peerCertURI` / `peerCertSANs`, HTTP/2 through ALPN unless `disableHTTP2`, negative
+//! `maxIdleConnsPerHost`, and the options swarmgate refuses (fail closed).
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use support::*;
+
+/// A CA and certificates it signs.
+struct Ca {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let issuer = rcgen::CertifiedIssuer::self_signed(params, key).unwrap();
+        Ca { issuer }
+    }
+
+    fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A leaf for `names` (DNS), with `uri` as a URI SAN when given; (cert PEM, key PEM, DER).
+    fn issue(&self, cn: &str, names: &[&str], uri: Option<&str>) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        if let Some(uri) = uri {
+            params
+                .subject_alt_names
+                .push(rcgen::SanType::URI(uri.try_into().unwrap()));
+        }
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+fn der_chain(pem: &str) -> Vec<CertificateDer<'static>> {
+    rustls_pemfile::certs(&mut pem.as_bytes())
+        .map(|c| c.unwrap())
+        .collect()
+}
+
+fn der_key(pem: &str) -> PrivateKeyDer<'static> {
+    rustls_pemfile::private_key(&mut pem.as_bytes())
+        .unwrap()
+        .unwrap()
+}
+
+struct TlsBackend {
+    addr: std::net::SocketAddr,
+    connections: Arc<AtomicUsize>,
+}
+
+/// An HTTPS server with `cert`/`key`; `client_ca`: client certificates required and verified
+/// against it; `alpn`: protocols it offers. Answers `v=<version> cn=<client CN or ->`.
+async fn tls_backend(
+    cert: &(String, String),
+    client_ca: Option<&Ca>,
+    alpn: &[&[u8]],
+) -> TlsBackend {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca.issuer.der().clone()).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
+        .with_single_cert(der_chain(&cert.0), der_key(&cert.1))
+        .unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let counted = Arc::clone(&counted);
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                counted.fetch_add(1, Ordering::SeqCst);
+                let cn = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|c| {
+                        let (_, x) = x509_parser::parse_x509_certificate(c.as_ref()).unwrap();
+                        let cn = x.subject().iter_common_name().next().unwrap();
+                        cn.as_str().unwrap().to_string()
+                    })
+                    .unwrap_or_else(|| "-".to_string());
+                let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let cn = cn.clone();
+                    async move {
+                        Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(format!(
+                            "v={:?} cn={cn}",
+                            req.version()
+                        )))))
+                    }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    TlsBackend { addr, connections }
+}
+
+/// One router per (path, service, transport) over `url`; `transports` is the YAML body of
+/// `serversTransports`.
+fn config(routes: &[(&str, &str, Option<&str>)], transports: &str) -> String {
+    let mut routers = String::new();
+    let mut services = String::new();
+    for (name, url, transport) in routes {
+        routers.push_str(&format!(
+            "    {name}:\n      rule: \"PathPrefix(`/{name}`)\"\n      service: {name}\n"
+        ));
+        let t = transport
+            .map(|t| format!("        serversTransport: {t}\n"))
+            .unwrap_or_default();
+        services.push_str(&format!(
+            "    {name}:\n      loadBalancer:\n{t}        servers: [{{url: \"{url}\"}}]\n"
+        ));
+    }
+    format!("http:\n  routers:\n{routers}  services:\n{services}  serversTransports:\n{transports}")
+}
+
+fn indent(pem: &str, by: usize) -> String {
+    let pad = " ".repeat(by);
+    pem.lines()
+        .map(|l| format!("{pad}{l}\n"))
+        .collect::<String>()
+}
+
+#[tokio::test]
+async fn client_certificates_give_mtls_to_the_server() {
+    let server_ca = Ca::new("server ca");
+    let client_ca = Ca::new("client ca");
+    let backend = tls_backend(
+        &server_ca.issue("backend", &["localhost"], None),
+        Some(&client_ca),
+        &[b"http/1.1"],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("server-ca.pem");
+    std::fs::write(&ca_file, server_ca.pem()).unwrap();
+    let (cert_pem, key_pem) = client_ca.issue("edge-client", &["edge"], None);
+    let cert_file = dir.path().join("client.pem");
+    let key_file = dir.path().join("client.key");
+    std::fs::write(&cert_file, &cert_pem).unwrap();
+    std::fs::write(&key_file, &key_pem).unwrap();
+    let (inline_cert, inline_key) = client_ca.issue("inline-client", &["edge"], None);
+    let url = format!("https://localhost:{}", backend.addr.port());
+    let transports = format!(
+        r#"    files:
+      rootCAs: ["{ca}"]
+      certificates:
+        - certFile: "{cert}"
+          keyFile: "{key}"
+    inline:
+      serverName: localhost
+      rootCAs: ["{ca}"]
+      certificates:
+        - certFile: |
+{inline_cert}          keyFile: |
+{inline_key}    nocert:
+      rootCAs: ["{ca}"]
+"#,
+        ca = ca_file.display(),
+        cert = cert_file.display(),
+        key = key_file.display(),
+        inline_cert = indent(&inline_cert, 12),
+        inline_key = indent(&inline_key, 12),
+    );
+    let ip_url = format!("https://127.0.0.1:{}", backend.addr.port());
+    let yaml = config(
+        &[
+            ("files", &url, Some("files")),
+            ("inline", &ip_url, Some("inline")),
+            ("nocert", &url, Some("nocert")),
+        ],
+        &transports,
+    );
+    let gw = gateway(&yaml).await;
+    let issues = gw.running.as_ref().unwrap().issues.load();
+    assert!(issues.is_empty(), "{issues:?}");
+    let c = client();
+    let files = get(&c, &gw.url("/files"), None).await;
+    assert_eq!(files.status, 200, "{}", files.body);
+    assert_eq!(files.body, "v=HTTP/1.1 cn=edge-client");
+    // Inline PEM, and serverName naming the certificate's host for an IP URL.
+    let inline = get(&c, &gw.url("/inline"), None).await;
+    assert_eq!(inline.status, 200, "{}", inline.body);
+    assert_eq!(inline.body, "v=HTTP/1.1 cn=inline-client");
+    // Without a client certificate the server refuses the handshake.
+    let nocert = get(&c, &gw.url("/nocert"), None).await;
+    assert_eq!(nocert.status, 502, "{}", nocert.body);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn peer_cert_uri_and_sans_checked_on_the_server_certificate() {
+    let ca = Ca::new("mesh ca");
+    let backend = tls_backend(
+        &ca.issue("svc", &["svc.internal"], Some("spiffe://mesh/ns/app")),
+        None,
+        &[b"http/1.1"],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let other_ca = Ca::new("other");
+    let other_file = dir.path().join("other.pem");
+    std::fs::write(&other_file, other_ca.pem()).unwrap();
+    // The URL's host is not in the certificate: insecureSkipVerify drops the host name check
+    // only; the chain and the SAN are still checked (Traefik's VerifyPeerCertificate).
+    let url = format!("https://127.0.0.1:{}", backend.addr.port());
+    let transports = format!(
+        r#"    uri:
+      insecureSkipVerify: true
+      rootCAs: ["{ca}"]
+      peerCertURI: "spiffe://mesh/ns/app"
+    wronguri:
+      insecureSkipVerify: true
+      rootCAs: ["{ca}"]
+      peerCertURI: "spiffe://mesh/ns/other"
+    dns:
+      insecureSkipVerify: true
+      rootCAs: ["{ca}"]
+      peerCertSANs: [{{type: DNSName, value: svc.internal}}]
+    wrongchain:
+      insecureSkipVerify: true
+      rootCAs: ["{other}"]
+      peerCertURI: "spiffe://mesh/ns/app"
+    hostchecked:
+      rootCAs: ["{ca}"]
+      peerCertURI: "spiffe://mesh/ns/app"
+"#,
+        ca = ca_file.display(),
+        other = other_file.display()
+    );
+    let yaml = config(
+        &[
+            ("uri", &url, Some("uri")),
+            ("wronguri", &url, Some("wronguri")),
+            ("dns", &url, Some("dns")),
+            ("wrongchain", &url, Some("wrongchain")),
+            ("hostchecked", &url, Some("hostchecked")),
+        ],
+        &transports,
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    for (path, status) in [
+        ("/uri", 200),
+        ("/wronguri", 502),
+        ("/dns", 200),
+        ("/wrongchain", 502),
+        ("/hostchecked", 502),
+    ] {
+        let r = get(&c, &gw.url(path), None).await;
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+    }
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn https_servers_get_http2_through_alpn_unless_disabled() {
+    let ca = Ca::new("ca");
+    let backend = tls_backend(
+        &ca.issue("b", &["localhost"], None),
+        None,
+        &[b"h2", b"http/1.1"],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let url = format!("https://localhost:{}", backend.addr.port());
+    let transports = format!(
+        "    h2:\n      rootCAs: [\"{ca}\"]\n    h1:\n      rootCAs: [\"{ca}\"]\n      disableHTTP2: true\n",
+        ca = ca_file.display()
+    );
+    let yaml = config(
+        &[("h2", &url, Some("h2")), ("h1", &url, Some("h1"))],
+        &transports,
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    for _ in 0..3 {
+        let r = get(&c, &gw.url("/h2"), None).await;
+        assert_eq!(
+            (r.status.as_u16(), r.body.as_str()),
+            (200, "v=HTTP/2.0 cn=-")
+        );
+    }
+    let after_h2 = backend.connections.load(Ordering::SeqCst);
+    assert_eq!(after_h2, 1, "one shared HTTP/2 connection");
+    let r = get(&c, &gw.url("/h1"), None).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body.as_str()),
+        (200, "v=HTTP/1.1 cn=-")
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn negative_max_idle_conns_disables_reuse() {
+    let ca = Ca::new("ca");
+    let backend = tls_backend(&ca.issue("b", &["localhost"], None), None, &[]).await;
+    let url = format!("https://localhost:{}", backend.addr.port());
+    let transports = "    noreuse:\n      insecureSkipVerify: true\n      maxIdleConnsPerHost: -1\n    reuse:\n      insecureSkipVerify: true\n";
+    let yaml = config(
+        &[
+            ("noreuse", &url, Some("noreuse")),
+            ("reuse", &url, Some("reuse")),
+        ],
+        transports,
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    for _ in 0..3 {
+        assert_eq!(get(&c, &gw.url("/noreuse"), None).await.status, 200);
+    }
+    assert_eq!(backend.connections.load(Ordering::SeqCst), 3);
+    for _ in 0..3 {
+        assert_eq!(get(&c, &gw.url("/reuse"), None).await.status, 200);
+    }
+    assert_eq!(backend.connections.load(Ordering::SeqCst), 4);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn unusable_or_unknown_transports_disable_only_their_routers() {
+    let ca = Ca::new("ca");
+    let backend = tls_backend(&ca.issue("b", &["localhost"], None), None, &[]).await;
+    let url = format!("https://localhost:{}", backend.addr.port());
+    let transports = r#"    spiffe:
+      spiffe: {trustDomain: "mesh"}
+    cbc:
+      insecureSkipVerify: true
+      cipherSuites: [TLS_RSA_WITH_AES_128_CBC_SHA]
+    tls10:
+      insecureSkipVerify: true
+      minVersion: VersionTLS10
+    nokey:
+      insecureSkipVerify: true
+      certificates: [{certFile: /nonexistent/c.pem, keyFile: /nonexistent/k.pem}]
+    good:
+      insecureSkipVerify: true
+"#;
+    let yaml = config(
+        &[
+            ("spiffe", &url, Some("spiffe")),
+            ("cbc", &url, Some("cbc")),
+            ("tls10", &url, Some("tls10")),
+            ("nokey", &url, Some("nokey")),
+            ("unknown", &url, Some("goood")),
+            ("good", &url, Some("good@file")),
+        ],
+        transports,
+    );
+    let gw = gateway(&yaml).await;
+    let issues: Vec<String> = gw
+        .running
+        .as_ref()
+        .unwrap()
+        .issues
+        .load()
+        .iter()
+        .map(|i| format!("{i:?}"))
+        .collect();
+    let all = issues.join("\n");
+    eprintln!("{all}");
+    for needle in [
+        "spiffe",
+        "TLS_RSA_WITH_AES_128_CBC_SHA",
+        "VersionTLS10",
+        "/nonexistent/c.pem",
+        "serversTransport \\\"goood@file\\\" does not exist (did you mean \\\"good@file\\\"?)",
+    ] {
+        assert!(all.contains(needle), "no issue names {needle}: {all}");
+    }
+    let c = client();
+    for path in ["/spiffe", "/cbc", "/tls10", "/nokey", "/unknown"] {
+        // A closed router answers 503 (swarmgate's fail-closed answer) instead of serving.
+        let r = get(&c, &gw.url(path), None).await;
+        assert_eq!(r.status, 503, "{path}: {}", r.body);
+    }
+    assert_eq!(get(&c, &gw.url("/good"), None).await.status, 200);
+    gw.stop().await;
+}
