@@ -21,7 +21,7 @@ use super::harness::{free_ports, Binaries, Proc};
 
 /// The server is not the subject: any certificate is accepted.
 #[derive(Debug)]
-struct AcceptAll(Arc<rustls::crypto::CryptoProvider>);
+pub struct AcceptAll(pub Arc<rustls::crypto::CryptoProvider>);
 
 impl ServerCertVerifier for AcceptAll {
     fn verify_server_cert(
