@@ -431,3 +431,34 @@ async fn unusable_or_unknown_transports_disable_only_their_routers() {
     assert_eq!(get(&c, &gw.url("/good"), None).await.status, 200);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn static_servers_transport_is_the_default_transport() {
+    let ca = Ca::new("ca");
+    let backend = tls_backend(&ca.issue("b", &["localhost"], None), None, &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let url = format!("https://localhost:{}", backend.addr.port());
+    let yaml = format!(
+        "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n      service: app\n  services:\n    app:\n      loadBalancer:\n        servers: [{{url: \"{url}\"}}]\n"
+    );
+    // `default@internal`: the static rootCAs verify the server, and a negative
+    // maxIdleConnsPerHost turns reuse off.
+    let static_toml = format!(
+        "\n[serversTransport]\nrootCAs = [{:?}]\nmaxIdleConnsPerHost = -1\n",
+        ca_file.display().to_string()
+    );
+    let gw = gateway_with(&yaml, &static_toml).await;
+    let c = client();
+    for _ in 0..2 {
+        let r = get(&c, &gw.url("/"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    assert_eq!(backend.connections.load(Ordering::SeqCst), 2);
+    gw.stop().await;
+    // Without the static rootCAs the same server is not trusted.
+    let gw = gateway(&yaml).await;
+    assert_eq!(get(&c, &gw.url("/"), None).await.status, 502);
+    gw.stop().await;
+}
