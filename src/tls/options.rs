@@ -102,6 +102,10 @@ pub fn build(
         None => DEFAULT_ALPN.iter().map(|p| p.to_vec()).collect(),
         Some(list) => list.iter().map(|p| p.as_bytes().to_vec()).collect(),
     };
+    // Go (since 1.17, so Traefik 3) picks the cipher suite by its own order whatever the
+    // client lists first; rustls follows the client unless told. testssl calls client order
+    // on the server "NOT a cipher order configured" (HIGH).
+    config.ignore_client_order = true;
     if cfg.disable_session_tickets {
         config.send_tls13_tickets = 0;
         config.session_storage = Arc::new(NoServerSessionStorage {});
