@@ -71,6 +71,8 @@ fn der_key(pem: &str) -> PrivateKeyDer<'static> {
 struct TlsBackend {
     addr: std::net::SocketAddr,
     connections: Arc<AtomicUsize>,
+    /// The protocol version and cipher suite of the last handshake.
+    negotiated: Arc<std::sync::Mutex<Option<(rustls::ProtocolVersion, rustls::CipherSuite)>>>,
 }
 
 /// An HTTPS server with `cert`/`key`; `client_ca`: client certificates required and verified
@@ -107,15 +109,22 @@ async fn tls_backend(
     let addr = listener.local_addr().unwrap();
     let connections = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&connections);
+    let negotiated = Arc::new(std::sync::Mutex::new(None));
+    let seen = Arc::clone(&negotiated);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
             let counted = Arc::clone(&counted);
+            let seen = Arc::clone(&seen);
             tokio::spawn(async move {
                 let Ok(tls) = acceptor.accept(stream).await else {
                     return;
                 };
                 counted.fetch_add(1, Ordering::SeqCst);
+                let conn = tls.get_ref().1;
+                *seen.lock().unwrap() = conn
+                    .protocol_version()
+                    .zip(conn.negotiated_cipher_suite().map(|s| s.suite()));
                 let cn = tls
                     .get_ref()
                     .1
@@ -142,7 +151,11 @@ async fn tls_backend(
             });
         }
     });
-    TlsBackend { addr, connections }
+    TlsBackend {
+        addr,
+        connections,
+        negotiated,
+    }
 }
 
 /// One router per (path, service, transport) over `url`; `transports` is the YAML body of
@@ -460,5 +473,153 @@ async fn static_servers_transport_is_the_default_transport() {
     // Without the static rootCAs the same server is not trusted.
     let gw = gateway(&yaml).await;
     assert_eq!(get(&c, &gw.url("/"), None).await.status, 502);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn several_certificates_present_the_one_the_server_accepts() {
+    // As Go: each handshake presents the first certificate issued by a CA the server's
+    // CertificateRequest names; two servers trusting different CAs each get theirs.
+    let server_ca = Ca::new("server ca");
+    let (ca_a, ca_b) = (Ca::new("client ca A"), Ca::new("client ca B"));
+    let trusts_a = tls_backend(
+        &server_ca.issue("a", &["localhost"], None),
+        Some(&ca_a),
+        &[b"http/1.1"],
+    )
+    .await;
+    let trusts_b = tls_backend(
+        &server_ca.issue("b", &["localhost"], None),
+        Some(&ca_b),
+        &[b"http/1.1"],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("server-ca.pem");
+    std::fs::write(&ca_file, server_ca.pem()).unwrap();
+    let mut certificates = String::new();
+    for (i, (cert, key)) in [
+        ca_a.issue("client-of-a", &["edge"], None),
+        ca_b.issue("client-of-b", &["edge"], None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (c, k) = (
+            dir.path().join(format!("c{i}.pem")),
+            dir.path().join(format!("c{i}.key")),
+        );
+        std::fs::write(&c, cert).unwrap();
+        std::fs::write(&k, key).unwrap();
+        certificates.push_str(&format!(
+            "        - {{ certFile: \"{}\", keyFile: \"{}\" }}\n",
+            c.display(),
+            k.display()
+        ));
+    }
+    let transports = format!(
+        "    two:\n      rootCAs: [\"{}\"]\n      certificates:\n{certificates}",
+        ca_file.display()
+    );
+    let url = |b: &TlsBackend| format!("https://localhost:{}", b.addr.port());
+    let yaml = config(
+        &[
+            ("a", &url(&trusts_a), Some("two")),
+            ("b", &url(&trusts_b), Some("two")),
+        ],
+        &transports,
+    );
+    let gw = gateway(&yaml).await;
+    let issues = gw.running.as_ref().unwrap().issues.load();
+    assert!(issues.is_empty(), "{issues:?}");
+    let c = client();
+    let a = get(&c, &gw.url("/a"), None).await;
+    assert_eq!(
+        (a.status.as_u16(), a.body.as_str()),
+        (200, "v=HTTP/1.1 cn=client-of-a")
+    );
+    let b = get(&c, &gw.url("/b"), None).await;
+    assert_eq!(
+        (b.status.as_u16(), b.body.as_str()),
+        (200, "v=HTTP/1.1 cn=client-of-b")
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn cipher_suites_and_versions_shape_the_handshake_to_the_server() {
+    // rustls backend offering TLS 1.2 and 1.3 with every suite; each transport narrows what
+    // swarmgate offers, and the handshake succeeds with what it allowed.
+    let server_ca = Ca::new("server ca");
+    let backend = tls_backend(
+        &server_ca.issue("backend", &["localhost"], None),
+        None,
+        &[b"http/1.1"],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("server-ca.pem");
+    std::fs::write(&ca_file, server_ca.pem()).unwrap();
+    let ca = ca_file.display();
+    let transports = format!(
+        r#"    tls13:
+      rootCAs: ["{ca}"]
+      minVersion: VersionTLS13
+    aes256:
+      rootCAs: ["{ca}"]
+      maxVersion: VersionTLS12
+      cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]
+    chacha:
+      rootCAs: ["{ca}"]
+      minVersion: VersionTLS12
+      maxVersion: VersionTLS12
+      cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305]
+    rsaonly:
+      rootCAs: ["{ca}"]
+      maxVersion: VersionTLS12
+      cipherSuites: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384]
+"#
+    );
+    let url = format!("https://localhost:{}", backend.addr.port());
+    let names = ["tls13", "aes256", "chacha", "rsaonly"];
+    let routes: Vec<(&str, &str, Option<&str>)> =
+        names.iter().map(|n| (*n, url.as_str(), Some(*n))).collect();
+    // A new connection per route: no pooled connection carries one transport's handshake to
+    // another (each transport has its own pool anyway).
+    let gw = gateway(&config(&routes, &transports)).await;
+    let issues = gw.running.as_ref().unwrap().issues.load();
+    assert!(issues.is_empty(), "{issues:?}");
+    let c = client();
+    use rustls::{CipherSuite as S, ProtocolVersion as V};
+    for (name, expected) in [
+        ("tls13", Some((V::TLSv1_3, S::TLS13_AES_256_GCM_SHA384))),
+        (
+            "aes256",
+            Some((V::TLSv1_2, S::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)),
+        ),
+        (
+            "chacha",
+            Some((V::TLSv1_2, S::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256)),
+        ),
+        // The server's key is ECDSA: an RSA-only suite list leaves nothing in common.
+        ("rsaonly", None),
+    ] {
+        *backend.negotiated.lock().unwrap() = None;
+        let reply = get(&c, &gw.url(&format!("/{name}")), None).await;
+        match expected {
+            Some(handshake) => {
+                assert_eq!(reply.status.as_u16(), 200, "{name}: {}", reply.body);
+                assert_eq!(
+                    *backend.negotiated.lock().unwrap(),
+                    Some(handshake),
+                    "{name}"
+                );
+            }
+            None => {
+                assert_eq!(reply.status.as_u16(), 502, "{name}: {}", reply.body);
+                assert_eq!(*backend.negotiated.lock().unwrap(), None, "{name}");
+            }
+        }
+    }
     gw.stop().await;
 }

@@ -4,6 +4,7 @@
 //! reload keeps open connections. The registry locks (config plane only); the request path only
 //! touches a pool's lock-free idle queue.
 
+mod client_cert;
 mod connect;
 mod pool;
 mod transport;

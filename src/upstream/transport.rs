@@ -180,22 +180,36 @@ fn client_tls(cfg: &ServersTransportConfig) -> Result<rustls::ClientConfig, Tran
         Some(v) => builder.dangerous().with_custom_certificate_verifier(v),
         None => builder.with_root_certificates(roots),
     };
-    let config = match cfg.certificates.as_slice() {
-        [] => builder.with_no_client_auth(),
-        [first, rest @ ..] => {
-            if !rest.is_empty() {
-                tracing::debug!(
-                    "serversTransport: {} client certificates; the first is presented",
-                    cfg.certificates.len()
-                );
-            }
-            let chain = read_certs(&first.cert_file)
+    let config = if cfg.certificates.is_empty() {
+        builder.with_no_client_auth()
+    } else {
+        // Several certificates: each handshake presents the one the server's acceptable CAs
+        // name, as Go does (see `client_cert`).
+        let mut keys = Vec::with_capacity(cfg.certificates.len());
+        for entry in &cfg.certificates {
+            let chain = read_certs(&entry.cert_file)
                 .map_err(|e| TransportError::Invalid(format!("certificates: certFile {e}")))?;
-            let key = read_key(&first.key_file)?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| TransportError::Invalid(format!("certificates: {e}")))?
+            let key = provider
+                .key_provider
+                .load_private_key(read_key(&entry.key_file)?)
+                .map_err(|e| TransportError::Invalid(format!("certificates: {e}")))?;
+            let certified = rustls::sign::CertifiedKey::new(chain, key);
+            certified
+                .keys_match()
+                .or_else(|e| match e {
+                    // A key whose public half rustls cannot extract: nothing to compare.
+                    rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown) => Ok(()),
+                    other => Err(other),
+                })
+                .map_err(|e| {
+                    TransportError::Invalid(format!(
+                        "certificates: certFile {} and its keyFile: {e}",
+                        shown(&entry.cert_file)
+                    ))
+                })?;
+            keys.push(Arc::new(certified));
         }
+        builder.with_client_cert_resolver(Arc::new(super::client_cert::ByAcceptableCa::new(keys)))
     };
     Ok(config)
 }
