@@ -623,3 +623,141 @@ async fn cipher_suites_and_versions_shape_the_handshake_to_the_server() {
     }
     gw.stop().await;
 }
+
+/// Counts the HTTP/2 PING frames (not ACKs) a client sends, by reading the frame headers of
+/// the cleartext stream as it passes to the server.
+struct PingCounter<S> {
+    inner: S,
+    /// Bytes of the client preface still to skip.
+    preface: usize,
+    header: Vec<u8>,
+    /// Payload bytes of the current frame still to skip.
+    payload: usize,
+    pings: Arc<AtomicUsize>,
+}
+
+impl<S> PingCounter<S> {
+    fn scan(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.preface > 0 {
+                self.preface -= 1;
+            } else if self.payload > 0 {
+                self.payload -= 1;
+            } else {
+                self.header.push(b);
+                if self.header.len() == 9 {
+                    let h = &self.header;
+                    let len =
+                        (usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]);
+                    // Type 0x6 PING, flag 0x1 ACK.
+                    if h[3] == 0x6 && h[4] & 0x1 == 0 {
+                        self.pings.fetch_add(1, Ordering::SeqCst);
+                    }
+                    self.payload = len;
+                    self.header.clear();
+                }
+            }
+        }
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for PingCounter<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = &poll {
+            let new = buf.filled()[before..].to_vec();
+            self.scan(&new);
+        }
+        poll
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for PingCounter<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// An h2c server that counts the PINGs it receives.
+async fn h2c_ping_counting_backend() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let pings = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&pings);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let io = PingCounter {
+                inner: stream,
+                preface: 24,
+                header: Vec::new(),
+                payload: 0,
+                pings: Arc::clone(&counted),
+            };
+            tokio::spawn(async move {
+                let svc = service_fn(|_req: http::Request<hyper::body::Incoming>| async {
+                    Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from("h2"))))
+                });
+                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(io), svc)
+                    .await;
+            });
+        }
+    });
+    (addr, pings)
+}
+
+#[tokio::test]
+async fn read_idle_timeout_pings_an_idle_http2_server() {
+    // readIdleTimeout 300ms: swarmgate PINGs the idle pooled HTTP/2 connection; without it,
+    // no PING is sent in the same time.
+    let (pinged, pinged_count) = h2c_ping_counting_backend().await;
+    let (quiet, quiet_count) = h2c_ping_counting_backend().await;
+    let transports = "    pinging:\n      forwardingTimeouts: { readIdleTimeout: 300ms, pingTimeout: 2s }\n    plain: {}\n";
+    let yaml = config(
+        &[
+            ("pinged", &format!("h2c://{pinged}"), Some("pinging")),
+            ("quiet", &format!("h2c://{quiet}"), Some("plain")),
+        ],
+        transports,
+    );
+    let gw = gateway(&yaml).await;
+    let issues = gw.running.as_ref().unwrap().issues.load();
+    assert!(issues.is_empty(), "{issues:?}");
+    let c = client();
+    for path in ["/pinged", "/quiet"] {
+        let reply = get(&c, &gw.url(path), None).await;
+        assert_eq!(reply.status.as_u16(), 200, "{path}: {}", reply.body);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let pings = pinged_count.load(Ordering::SeqCst);
+    assert!(
+        pings >= 2,
+        "{pings} PINGs in 1.5 s of idle with readIdleTimeout 300ms"
+    );
+    assert_eq!(quiet_count.load(Ordering::SeqCst), 0);
+    // The PINGs were answered: the server is still served through the same transport.
+    let reply = get(&c, &gw.url("/pinged"), None).await;
+    assert_eq!(reply.status.as_u16(), 200);
+    gw.stop().await;
+}
