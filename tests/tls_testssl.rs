@@ -150,13 +150,22 @@ tls:
             .unwrap_or_default()
             .to_string()
     };
-    rows.iter()
+    let findings: Vec<Finding> = rows
+        .iter()
         .map(|row| Finding {
             id: field(row, "id"),
             severity: field(row, "severity"),
             finding: field(row, "finding"),
         })
-        .collect()
+        .collect();
+    // What testssl judged below MEDIUM but not OK, for the log.
+    for f in findings
+        .iter()
+        .filter(|f| matches!(f.severity.as_str(), "LOW" | "WARN"))
+    {
+        println!("testssl {}: {} {}", f.severity, f.id, f.finding);
+    }
+    findings
 }
 
 /// Which protocols testssl found offered (`offered` without `not`).
