@@ -220,8 +220,18 @@ async fn backend() -> std::net::SocketAddr {
     addr
 }
 
-/// One TLS entrypoint, `default.test` on the default options, `applied.test` on `applied`.
-fn gateway_config(backend: std::net::SocketAddr) -> StaticConfig {
+/// One TLS entrypoint, `default.test` on the default options, `applied.test` on `applied`,
+/// one certificate (written to `dir`) naming both.
+fn gateway_config(backend: std::net::SocketAddr, dir: &std::path::Path) -> StaticConfig {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["default.test".into(), "applied.test".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_file, key_file) = (dir.join("bench.crt"), dir.join("bench.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let (cert_file, key_file) = (cert_file.display(), key_file.display());
     let toml = format!(
         r#"[entryPoints.websecure]
 address = "127.0.0.1:0"
@@ -258,6 +268,10 @@ clientAuthType = "NoClientCert"
 
 [[dynamic.http.services.backend.loadBalancer.servers]]
 url = "http://{backend}"
+
+[[dynamic.tls.certificates]]
+certFile = "{cert_file}"
+keyFile = "{key_file}"
 "#
     );
     toml::from_str(&toml).unwrap()
@@ -292,6 +306,7 @@ async fn request(sender: &mut Sender, host: &str) {
         .header(http::header::HOST, host)
         .body(Empty::new())
         .unwrap();
+    sender.ready().await.unwrap();
     let resp = sender.send_request(req).await.unwrap();
     assert!(resp.status().is_success(), "{host}: {}", resp.status());
     let body = resp.into_body().collect().await.unwrap().to_bytes();
@@ -300,9 +315,10 @@ async fn request(sender: &mut Sender, host: &str) {
 
 fn options(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
     let running = rt.block_on(async {
         let backend = backend().await;
-        swarmgate::app::start(gateway_config(backend), StartOptions::default())
+        swarmgate::app::start(gateway_config(backend, dir.path()), StartOptions::default())
             .await
             .unwrap()
     });
