@@ -23,6 +23,7 @@ mod differential {
     pub mod directory;
     pub mod echo;
     pub mod harness;
+    pub mod pass_tls_client_cert;
     pub mod tls_options;
     pub mod wire;
 }
@@ -214,4 +215,10 @@ fn an_entrypoint_that_cannot_bind_takes_down_only_itself() {
 #[ignore = "needs the real Traefik binary (TRAEFIK_BIN); run by .ci/test-all.sh"]
 fn tls_options_are_applied_as_traefik_applies_them() {
     differential::tls_options::tls_options_as_traefik(&binaries());
+}
+
+#[test]
+#[ignore = "needs the real Traefik binary (TRAEFIK_BIN); run by .ci/test-all.sh"]
+fn pass_tls_client_cert_headers_are_traefiks() {
+    differential::pass_tls_client_cert::pass_tls_client_cert_as_traefik(&binaries());
 }

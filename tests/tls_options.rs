@@ -643,3 +643,45 @@ async fn default_options_replace_traefiks_for_every_other_host() {
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn the_server_chooses_the_cipher_suite_as_go_does() {
+    // Go (Traefik) picks the suite by its own order whatever the client lists first; testssl
+    // flags a server that follows the client ("NOT a cipher order configured", HIGH).
+    let s = setup().await;
+    use rustls::crypto::ring::cipher_suite as cs;
+    use rustls::version::TLS12;
+    for (host, first, second) in [
+        // TLS 1.2 with a client that lists AES-128 first.
+        (
+            "default.test",
+            cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        ),
+        // TLS 1.3 with a client that lists ChaCha20 first.
+        (
+            "tls13.test",
+            cs::TLS13_CHACHA20_POLY1305_SHA256,
+            cs::TLS13_AES_256_GCM_SHA384,
+        ),
+    ] {
+        let versions: &[&'static rustls::SupportedProtocolVersion] = if host == "tls13.test" {
+            &[&rustls::version::TLS13]
+        } else {
+            &[&TLS12]
+        };
+        let config = client(versions, &[first, second], &[], None);
+        let tcp = TcpStream::connect(s.gw.addr).await.unwrap();
+        let name = ServerName::try_from(host.to_string()).unwrap();
+        let tls = TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .unwrap();
+        let chosen = tls.get_ref().1.negotiated_cipher_suite().unwrap().suite();
+        assert_eq!(
+            chosen,
+            second.suite(),
+            "{host}: the client's first choice won"
+        );
+    }
+}

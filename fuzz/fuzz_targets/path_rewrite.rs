@@ -96,6 +96,7 @@ fuzz_target!(|data: &[u8]| {
         tls: false,
         conn_tls: false,
         entrypoint: "web",
+        client_certs: None,
     };
     if !matches!(middleware.on_request(&mut parts, &ctx), Flow::Continue) {
         return; // refused (400, 500): nothing forwarded

@@ -394,10 +394,62 @@ pub struct ServersTransportConfig {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub root_cas: Vec<String>,
+    /// Negative: no connection reuse (as Traefik/Go); 0 or absent: the default (200).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_idle_conns_per_host: Option<usize>,
+    pub max_idle_conns_per_host: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forwarding_timeouts: Option<ForwardingTimeoutsConfig>,
+    /// Client certificates presented to `https` servers (mTLS), files or inline PEM.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<TransportCertificateConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher_suites: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_version: Option<String>,
+    /// Speak HTTP/1.1 only to `https` servers (no `h2` offered in ALPN).
+    #[serde(default, rename = "disableHTTP2", alias = "disableHttp2")]
+    pub disable_http2: bool,
+    /// Deprecated in Traefik for `peerCertSANs`: the server certificate must carry this URI SAN.
+    #[serde(
+        default,
+        rename = "peerCertURI",
+        alias = "peerCertUri",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub peer_cert_uri: Option<String>,
+    /// The server certificate must carry one of these SANs (`type: URI|DNSName`, `value`).
+    #[serde(
+        default,
+        rename = "peerCertSANs",
+        alias = "peerCertSans",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub peer_cert_sans: Vec<PeerCertSanConfig>,
+    /// SPIFFE workload identity: not implemented; a transport that sets it is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spiffe: Option<serde_json::Value>,
+}
+
+/// `serversTransports.<n>.certificates[]`: a client certificate and its key, each a file path
+/// or the PEM itself (Traefik's `FileOrContent`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransportCertificateConfig {
+    pub cert_file: String,
+    pub key_file: String,
+}
+
+/// `serversTransports.<n>.peerCertSANs[]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PeerCertSanConfig {
+    /// `URI` or `DNSName`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -409,6 +461,12 @@ pub struct ForwardingTimeoutsConfig {
     pub response_header_timeout: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_conn_timeout: Option<Duration>,
+    /// HTTP/2 servers: a PING is sent after this long without a frame received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_idle_timeout: Option<Duration>,
+    /// HTTP/2 servers: the connection is closed when the PING is not answered in this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping_timeout: Option<Duration>,
 }
 
 /// Top-level `tls` section of the dynamic configuration.

@@ -60,6 +60,7 @@ pub const MIDDLEWARE_TYPES: &[&str] = &[
     "inFlightReq",
     "ipAllowList",
     "ipWhiteList",
+    "passTLSClientCert",
     "rateLimit",
     "redirectRegex",
     "redirectScheme",
@@ -70,7 +71,7 @@ pub const MIDDLEWARE_TYPES: &[&str] = &[
     "stripPrefixRegex",
 ];
 /// Traefik v3 middleware types swarmgate does not implement: their users are closed.
-const TRAEFIK_ONLY_MIDDLEWARES: &[&str] = &["passTLSClientCert", "plugin"];
+const TRAEFIK_ONLY_MIDDLEWARES: &[&str] = &["plugin"];
 
 /// Reads one document; `origin` names it in the issues (a file path, `static config`).
 pub fn read(doc: Value, origin: &str, locate: Locate<'_>) -> Reading {

@@ -37,6 +37,8 @@ pub enum MiddlewareConfig {
     GrpcWeb(GrpcWebConfig),
     Chain(ChainConfig),
     EncodedCharacters(EncodedCharactersConfig),
+    #[serde(rename = "passTLSClientCert")]
+    PassTlsClientCert(PassTlsClientCertConfig),
 }
 
 impl MiddlewareConfig {
@@ -67,6 +69,7 @@ impl MiddlewareConfig {
             MiddlewareConfig::GrpcWeb(_) => "grpcWeb",
             MiddlewareConfig::Chain(_) => "chain",
             MiddlewareConfig::EncodedCharacters(_) => "encodedCharacters",
+            MiddlewareConfig::PassTlsClientCert(_) => "passTLSClientCert",
         }
     }
 }
@@ -525,4 +528,76 @@ pub struct AuthResponseCacheConfig {
     /// Method, host, path and query are part of the key; default true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_includes_path: Option<bool>,
+}
+
+/// `passTLSClientCert`: the client certificate of a mutual-TLS connection passed to the
+/// upstream (`X-Forwarded-Tls-Client-Cert`, `X-Forwarded-Tls-Client-Cert-Info`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PassTlsClientCertConfig {
+    /// The certificates, base64 DER (PEM without armour and line breaks).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pem: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<TlsClientCertInfoConfig>,
+}
+
+/// `passTLSClientCert.info`: which certificate fields go into the info header.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsClientCertInfoConfig {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_after: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_before: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sans: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serial_number: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<TlsClientCertSubjectConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<TlsClientCertIssuerConfig>,
+}
+
+/// `passTLSClientCert.info.subject`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsClientCertSubjectConfig {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub country: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub province: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub locality: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub organization: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub organizational_unit: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub common_name: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serial_number: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub domain_component: bool,
+}
+
+/// `passTLSClientCert.info.issuer` (Traefik has no `organizationalUnit` here).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsClientCertIssuerConfig {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub country: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub province: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub locality: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub organization: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub common_name: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serial_number: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub domain_component: bool,
 }

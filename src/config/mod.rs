@@ -11,6 +11,7 @@ pub mod merge;
 pub mod middleware;
 pub mod net;
 pub mod static_config;
+pub mod tls_names;
 pub mod traefik;
 pub mod yaml;
 

@@ -34,6 +34,7 @@ mod htpasswd;
 pub mod in_flight_req;
 pub mod ip_allow_list;
 pub mod ip_strategy;
+pub mod pass_tls_client_cert;
 pub(crate) mod path;
 pub mod predicate;
 pub mod rate_limit;
@@ -60,6 +61,7 @@ pub use forward_auth::ForwardAuth;
 pub use headers::Headers;
 pub use in_flight_req::{InFlightReq, Permit};
 pub use ip_allow_list::IpAllowList;
+pub use pass_tls_client_cert::PassTlsClientCert;
 pub use rate_limit::RateLimit;
 pub use redirect::{RedirectRegex, RedirectScheme};
 pub use replace_path::{ReplacePath, ReplacePathRegex};
@@ -75,6 +77,9 @@ pub struct RequestContext<'a> {
     /// nothing else).
     pub conn_tls: bool,
     pub entrypoint: &'a str,
+    /// The certificates the client sent on a mutual-TLS connection (leaf first), as Go's
+    /// `req.TLS.PeerCertificates`; `passTLSClientCert` reads them.
+    pub client_certs: Option<&'a [rustls::pki_types::CertificateDer<'static>]>,
 }
 
 /// What the response phase needs to know about the request it answers. The proxy captures it
@@ -139,6 +144,7 @@ pub enum Middleware {
     EncodedCharacters(EncodedCharacters),
     /// Applied to the response head and first body bytes (`content_type::sniff`).
     ContentType(ContentType),
+    PassTlsClientCert(PassTlsClientCert),
     /// Translates gRPC-Web around forwarding (`grpc_web`, called by the proxy with the body).
     GrpcWeb(grpc_web::GrpcWeb),
 }
@@ -192,6 +198,9 @@ impl Middleware {
             }
             MiddlewareConfig::ContentType(c) => Middleware::ContentType(ContentType::compile(c)),
             MiddlewareConfig::GrpcWeb(c) => Middleware::GrpcWeb(grpc_web::GrpcWeb::compile(c)),
+            MiddlewareConfig::PassTlsClientCert(c) => {
+                Middleware::PassTlsClientCert(PassTlsClientCert::compile(c))
+            }
             MiddlewareConfig::Chain(_) => return Err(MiddlewareError::ChainNotCompiled),
         })
     }
@@ -223,6 +232,7 @@ impl Middleware {
             Middleware::IpAllowList(m) => m.on_request(req, ctx),
             Middleware::RateLimit(m) => m.on_request(req, ctx),
             Middleware::EncodedCharacters(m) => m.on_request(req),
+            Middleware::PassTlsClientCert(m) => m.on_request(req, ctx),
             Middleware::CircuitBreaker(m) => {
                 if m.admit(std::time::Instant::now()) {
                     Flow::Continue
@@ -293,6 +303,7 @@ impl Middleware {
             | Middleware::EncodedCharacters(_) => {}
             Middleware::CircuitBreaker(_) | Middleware::Errors(_) | Middleware::ForwardAuth(_) => {}
             Middleware::ContentType(_) | Middleware::GrpcWeb(_) => {}
+            Middleware::PassTlsClientCert(_) => {}
         }
     }
 
@@ -355,6 +366,7 @@ impl Middleware {
             Middleware::EncodedCharacters(_) => "encodedCharacters",
             Middleware::ContentType(_) => "contentType",
             Middleware::GrpcWeb(_) => "grpcWeb",
+            Middleware::PassTlsClientCert(_) => "passTLSClientCert",
         }
     }
 }

@@ -3,13 +3,16 @@
 //! must not import the rest of `proxy/`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// What the entrypoint knows about a client connection.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub peer: SocketAddr,
     pub local: SocketAddr,
     pub tls: bool,
     /// The key of the TLS options the connection was handshaken with (0: plain).
     pub tls_options: u32,
+    /// The certificates a mutual-TLS client sent (leaf first); `None` when it sent none.
+    pub client_certs: Option<Arc<[rustls::pki_types::CertificateDer<'static>]>>,
 }

@@ -130,6 +130,7 @@ impl EdgeHooks {
             tls: false,
             conn_tls: conn.tls,
             entrypoint,
+            client_certs: None,
         };
         match redirect.scheme.on_request(&mut parts, &ctx) {
             Flow::Respond(resp) => {
@@ -154,6 +155,7 @@ mod tests {
             local: addr,
             tls,
             tls_options: 0,
+            client_certs: None,
         }
     }
 

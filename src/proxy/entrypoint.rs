@@ -212,21 +212,25 @@ impl EntryPoint {
                 }
             };
             let accepted = crate::tls::detect(stream, tls.as_ref(), head_limit).await;
-            let (tls, tls_options) = match &accepted {
-                crate::tls::Accepted::Tls(_, key) => (true, *key),
-                _ => (false, 0),
+            let (tls, tls_options, client_certs) = match &accepted {
+                crate::tls::Accepted::Tls(stream, key) => {
+                    (true, *key, crate::tls::client_certs(stream))
+                }
+                _ => (false, 0, None),
             };
             let conn = ConnInfo {
                 peer,
                 local,
                 tls,
                 tls_options,
+                client_certs,
             };
             let activity = limits::Activity::new();
             let tracked = Arc::clone(&activity);
             let service = service_fn(move |req| {
                 let proxy = Arc::clone(&proxy);
                 let in_flight = tracked.begin();
+                let conn = conn.clone();
                 async move {
                     let resp = proxy.handle(req, &conn).await;
                     Ok::<_, Infallible>(resp.map(|b| limits::TrackedBody::new(b, in_flight)))

@@ -21,11 +21,15 @@ pub(super) static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forw
 pub(super) static X_FORWARDED_SERVER: HeaderName = HeaderName::from_static("x-forwarded-server");
 pub(super) static X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
 pub(super) static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+pub(super) static X_FORWARDED_TLS_CLIENT_CERT: HeaderName =
+    HeaderName::from_static("x-forwarded-tls-client-cert");
+pub(super) static X_FORWARDED_TLS_CLIENT_CERT_INFO: HeaderName =
+    HeaderName::from_static("x-forwarded-tls-client-cert-info");
 pub(super) static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 pub(super) static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
 /// The headers an untrusted peer may not set (`sanitize_forwarded`).
-pub(super) static FORWARDED: [&HeaderName; 7] = [
+pub(super) static FORWARDED: [&HeaderName; 9] = [
     &X_FORWARDED_FOR,
     &X_FORWARDED_PROTO,
     &X_FORWARDED_HOST,
@@ -33,6 +37,8 @@ pub(super) static FORWARDED: [&HeaderName; 7] = [
     &X_FORWARDED_SERVER,
     &X_FORWARDED_PREFIX,
     &X_REAL_IP,
+    &X_FORWARDED_TLS_CLIENT_CERT,
+    &X_FORWARDED_TLS_CLIENT_CERT_INFO,
 ];
 
 /// Which peers may send `X-Forwarded-*` headers that swarmgate keeps (`forwardedHeaders`).
@@ -417,6 +423,7 @@ mod tests {
             local: "127.0.0.1:80".parse().unwrap(),
             tls: false,
             tls_options: 0,
+            client_certs: None,
         }
     }
 

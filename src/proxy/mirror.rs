@@ -71,7 +71,7 @@ pub async fn dispatch(
                 service,
                 copy_head(parts, mirroring.mirror_body),
                 copy.clone(),
-                *conn,
+                conn.clone(),
             );
         }
     }

@@ -226,6 +226,7 @@ impl Proxy {
             tls,
             conn_tls: conn.tls,
             entrypoint: &self.name,
+            client_certs: conn.client_certs.as_deref(),
         };
         let started = circuit_breaker::started(&route.middlewares);
         let mut applied = route.middlewares.len();

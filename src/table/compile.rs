@@ -759,14 +759,29 @@ impl State<'_> {
                 None if self.cfg.invalid.servers_transports.contains_key(t) => {
                     return Err(format!("serversTransport {t:?} is invalid"))
                 }
-                None => return Err(format!("serversTransport {t:?} does not exist")),
+                None => {
+                    let names: Vec<&str> = self
+                        .cfg
+                        .http
+                        .servers_transports
+                        .keys()
+                        .map(String::as_str)
+                        .collect();
+                    let hint = crate::config::elements::nearest(t, &names)
+                        .map(|n| format!(" (did you mean {n:?}?)"))
+                        .unwrap_or_default();
+                    return Err(format!("serversTransport {t:?} does not exist{hint}"));
+                }
             },
         };
         let transport = self
             .ctx
             .transports
             .get_or_create(transport_cfg)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match &lb.servers_transport {
+                Some(t) => format!("serversTransport {t:?}: {e}"),
+                None => format!("serversTransport (static default): {e}"),
+            })?;
         let mut endpoints = Vec::with_capacity(lb.servers.len());
         let mut pools = Vec::with_capacity(lb.servers.len());
         for server in &lb.servers {

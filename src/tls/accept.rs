@@ -96,6 +96,18 @@ pub enum Accepted {
     Done,
 }
 
+/// The certificates the client sent in the handshake (leaf first), when it sent any: what
+/// `passTLSClientCert` passes on. Shared by the connection's requests.
+pub fn client_certs(
+    stream: &TlsStream<TcpStream>,
+) -> Option<std::sync::Arc<[rustls::pki_types::CertificateDer<'static>]>> {
+    let certs = stream.get_ref().1.peer_certificates()?;
+    if certs.is_empty() {
+        return None;
+    }
+    Some(certs.iter().map(|c| c.clone().into_owned()).collect())
+}
+
 /// Peeks the first byte (within `timeout`) and runs the TLS handshake when it is one: the
 /// ClientHello is read first, its SNI picks the options (`SniPlan::choose`), then the handshake
 /// goes on with their configuration; a refused SNI closes the connection. Without an acceptor

@@ -19,7 +19,7 @@ pub mod store;
 
 #[doc(hidden)]
 pub use crate::proxy::edge::{EdgeHooks, Redirect};
-pub use accept::{detect, Accepted, Acceptor, Chosen, EntrySni, SniPlan};
+pub use accept::{client_certs, detect, Accepted, Acceptor, Chosen, EntrySni, SniPlan};
 pub use challenges::HttpChallenges;
 pub use runtime::{Tls, TlsError};
 pub use store::{CertStatus, CertStore};

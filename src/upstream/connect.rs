@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 
 use hyper::client::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::sync::Arc;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
@@ -48,8 +50,13 @@ async fn tcp(target: &Target, transport: &Transport) -> Result<TcpStream, ProxyE
     }
 }
 
-/// Opens a new connection to `target`. `h2` asks for HTTP/2 (h2c targets always use it).
-pub async fn connect(target: &Target, transport: &Transport) -> Result<Sender, ProxyError> {
+/// Opens a new connection to `target`: h2c targets speak HTTP/2, `https` ones what ALPN chose
+/// (`h1_only`: offer `http/1.1` alone, for upgrades), `http` ones HTTP/1.1.
+pub async fn connect(
+    target: &Target,
+    transport: &Transport,
+    h1_only: bool,
+) -> Result<Sender, ProxyError> {
     let stream = tcp(target, transport).await?;
     let handshake_err = |source: BoxError| ProxyError::Connect {
         endpoint: target.url.clone(),
@@ -59,14 +66,19 @@ pub async fn connect(target: &Target, transport: &Transport) -> Result<Sender, P
         UpstreamScheme::Http => handshake_h1(TokioIo::new(stream))
             .await
             .map_err(handshake_err),
-        UpstreamScheme::H2c => handshake_h2(TokioIo::new(stream))
+        UpstreamScheme::H2c => handshake_h2(TokioIo::new(stream), transport)
             .await
             .map_err(handshake_err),
         UpstreamScheme::Https => {
             let name = transport.server_name.as_deref().unwrap_or(&target.host);
             let server_name = ServerName::try_from(name.to_string())
                 .map_err(|e| handshake_err(BoxError::from(e)))?;
-            let connector = tokio_rustls::TlsConnector::from(transport.tls.clone());
+            let config = if h1_only {
+                &transport.tls_h1
+            } else {
+                &transport.tls
+            };
+            let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
             let tls = tokio::time::timeout(
                 transport.connect_timeout,
                 connector.connect(server_name, stream),
@@ -76,7 +88,13 @@ pub async fn connect(target: &Target, transport: &Transport) -> Result<Sender, P
                 endpoint: target.url.clone(),
             })?
             .map_err(|e| handshake_err(BoxError::from(e)))?;
-            handshake_h1(TokioIo::new(tls)).await.map_err(handshake_err)
+            if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                handshake_h2(TokioIo::new(tls), transport)
+                    .await
+                    .map_err(handshake_err)
+            } else {
+                handshake_h1(TokioIo::new(tls)).await.map_err(handshake_err)
+            }
         }
     }
 }
@@ -94,13 +112,20 @@ where
     Ok(Sender::H1(sender))
 }
 
-async fn handshake_h2<IO>(io: IO) -> Result<Sender, BoxError>
+async fn handshake_h2<IO>(io: IO, transport: &Transport) -> Result<Sender, BoxError>
 where
     IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (sender, conn) = http2::Builder::new(TokioExecutor::new())
-        .handshake::<_, ProxyBody>(io)
-        .await?;
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    // `readIdleTimeout` / `pingTimeout`: PING a silent connection, close it when unanswered.
+    if let Some((idle, ping)) = transport.h2_ping {
+        builder
+            .timer(TokioTimer::new())
+            .keep_alive_interval(idle)
+            .keep_alive_timeout(ping)
+            .keep_alive_while_idle(true);
+    }
+    let (sender, conn) = builder.handshake::<_, ProxyBody>(io).await?;
     tokio::spawn(async move {
         if let Err(error) = conn.await {
             tracing::debug!(%error, "upstream h2 connection closed with error");

@@ -5,6 +5,7 @@
 //! touches a pool's lock-free idle queue.
 #![allow(clippy::disallowed_types)] // std Mutex: `PoolRegistry` and `TransportRegistry` are config plane: touched only while compiling
 
+mod client_cert;
 mod connect;
 mod pool;
 mod transport;

@@ -43,6 +43,10 @@ pub use crate::body::Reuse;
 
 impl IdleQueue for UpstreamPool {
     fn put_back(&self, sender: http1::SendRequest<ProxyBody>) {
+        // A negative `maxIdleConnsPerHost`: no connection is reused.
+        if !self.transport.reuse {
+            return;
+        }
         let _ = self.idle.push(Idle {
             sender,
             since: Instant::now(),
@@ -129,6 +133,10 @@ impl UpstreamPool {
     ) -> Result<Upstreamed, SendError> {
         match self.target.scheme {
             UpstreamScheme::H2c => self.send_h2(req).await,
+            // A server that chose HTTP/2 in ALPN keeps one shared connection (upgrades excepted).
+            UpstreamScheme::Https if !upgrade && self.h2_alive() => {
+                self.send_h2(to_h2(req, &self.target)).await
+            }
             UpstreamScheme::Http | UpstreamScheme::Https => self.send_h1(req, upgrade).await,
         }
     }
@@ -160,11 +168,21 @@ impl UpstreamPool {
                 }
             }
         }
-        let mut sender = match Box::pin(connect(&self.target, &self.transport)).await {
+        let mut sender = match Box::pin(connect(&self.target, &self.transport, upgrade)).await {
             Ok(Sender::H1(sender)) => sender,
-            Ok(Sender::H2(_)) => {
-                let source = BoxError::from("server negotiated HTTP/2 on an HTTP/1 connection");
-                return Err(self.exchange_failed(source, Some(req)));
+            Ok(Sender::H2(mut sender)) => {
+                // ALPN chose HTTP/2: the connection is shared by the requests that follow.
+                self.h2.store(Some(Arc::new(sender.clone())));
+                return match sender.try_send_request(to_h2(req, &self.target)).await {
+                    Ok(response) => Ok(Upstreamed {
+                        response,
+                        reuse: None,
+                    }),
+                    Err(mut e) => {
+                        let back = e.take_message();
+                        Err(self.exchange_failed(e.into_error().into(), back))
+                    }
+                };
             }
             Err(error) => {
                 return Err(SendError {
@@ -214,7 +232,7 @@ impl UpstreamPool {
             }
             self.h2.store(None);
         }
-        let mut sender = match Box::pin(connect(&self.target, &self.transport)).await {
+        let mut sender = match Box::pin(connect(&self.target, &self.transport, false)).await {
             Ok(Sender::H2(sender)) => sender,
             Ok(Sender::H1(_)) => {
                 let source = BoxError::from("expected an HTTP/2 connection");
@@ -237,6 +255,11 @@ impl UpstreamPool {
         }
     }
 
+    /// A shared HTTP/2 connection is open (an `https` server that chose `h2`).
+    fn h2_alive(&self) -> bool {
+        self.h2.load().as_ref().is_some_and(|s| !s.is_closed())
+    }
+
     fn exchange_failed(&self, source: BoxError, request: Option<Request<ProxyBody>>) -> SendError {
         SendError {
             error: ProxyError::Upstream {
@@ -257,4 +280,27 @@ impl UpstreamPool {
             reuse: Some(Reuse::new(Arc::clone(self) as Arc<dyn IdleQueue>, sender)),
         }
     }
+}
+
+/// An HTTP/1.1-form request (origin-form URI, `Host`) for an HTTP/2 connection to an `https`
+/// server: version 2, `https://<host><path>` (the `Host` header becomes `:authority`).
+fn to_h2(mut req: Request<ProxyBody>, target: &Target) -> Request<ProxyBody> {
+    *req.version_mut() = http::Version::HTTP_2;
+    let authority = req
+        .headers_mut()
+        .remove(http::header::HOST)
+        .and_then(|h| h.to_str().ok().and_then(|h| h.parse().ok()))
+        .unwrap_or_else(|| target.authority.clone());
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = Some(http::uri::Scheme::HTTPS);
+    parts.authority = Some(authority);
+    parts.path_and_query = req
+        .uri()
+        .path_and_query()
+        .cloned()
+        .or_else(|| Some(http::uri::PathAndQuery::from_static("/")));
+    if let Ok(uri) = http::Uri::from_parts(parts) {
+        *req.uri_mut() = uri;
+    }
+    req
 }

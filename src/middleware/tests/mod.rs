@@ -5,6 +5,7 @@ mod auth;
 mod digest;
 mod headers;
 mod ip;
+mod pass_tls_client_cert;
 mod path;
 mod rate;
 mod redirect;
@@ -34,6 +35,7 @@ pub(super) fn ctx_from(addr: &str, tls: bool) -> RequestContext<'static> {
         tls,
         conn_tls: tls,
         entrypoint: "web",
+        client_certs: None,
     }
 }
 

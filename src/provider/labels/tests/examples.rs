@@ -861,3 +861,43 @@ fn a_label_the_constraints_read_is_not_an_unknown_label() {
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert_eq!(issues[0].key.as_deref(), Some("traefik.constraint-label"));
 }
+
+#[test]
+fn pass_tls_client_cert_labels() {
+    let (cfg, issues) = translate(&svc(
+        "s_web",
+        &[
+            ("traefik.http.routers.web.middlewares", "ptc"),
+            ("traefik.http.middlewares.ptc.passtlsclientcert.pem", "true"),
+            (
+                "traefik.http.middlewares.ptc.passtlsclientcert.info.notafter",
+                "true",
+            ),
+            (
+                "traefik.http.middlewares.ptc.passtlsclientcert.info.subject.commonname",
+                "true",
+            ),
+            (
+                "traefik.http.middlewares.ptc.passtlsclientcert.info.subject.organizationalunit",
+                "true",
+            ),
+            (
+                "traefik.http.middlewares.ptc.passtlsclientcert.info.issuer.domaincomponent",
+                "true",
+            ),
+            ("traefik.http.services.web.loadbalancer.server.port", "80"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    match &cfg.http.middlewares["ptc"] {
+        MiddlewareConfig::PassTlsClientCert(c) => {
+            assert!(c.pem);
+            let info = c.info.as_ref().unwrap();
+            assert!(info.not_after && !info.not_before);
+            let subject = info.subject.as_ref().unwrap();
+            assert!(subject.common_name && subject.organizational_unit && !subject.country);
+            assert!(info.issuer.as_ref().unwrap().domain_component);
+        }
+        other => panic!("{other:?}"),
+    }
+}
