@@ -34,6 +34,7 @@ pub mod ip_strategy;
 pub(crate) mod path;
 pub mod predicate;
 pub mod rate_limit;
+pub mod rate_limit_redis;
 pub mod redirect;
 pub mod replace_path;
 mod response;

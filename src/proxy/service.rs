@@ -267,6 +267,10 @@ impl Proxy {
                     Box::pin(check).await
                 }
                 Middleware::GrpcWeb(g) => g.on_request(&mut parts, &mut body, &mut grpc),
+                // Asks redis (shared limit); may wait up to its maxDelay.
+                Middleware::RateLimit(rl) if rl.is_shared() => {
+                    Box::pin(rl.check_shared(&parts, &ctx)).await
+                }
                 _ => mw.on_request_held(&mut parts, &ctx, &mut held),
             };
             if let Flow::Respond(resp) = flow {

@@ -527,8 +527,14 @@ impl State<'_> {
         if let Some(done) = self.middlewares.get(name) {
             return done.clone();
         }
-        let built = Middleware::compile(cfg)
-            .map(Arc::new)
+        let built = match cfg {
+            // Its redis key carries the middleware's name, as Traefik's.
+            MiddlewareConfig::RateLimit(c) if c.redis.is_some() => {
+                crate::middleware::RateLimit::compile_named(c, name).map(Middleware::RateLimit)
+            }
+            _ => Middleware::compile(cfg),
+        }
+        .map(Arc::new)
             .map_err(|e| e.to_string());
         if let Ok(m) = &built {
             for notice in m.notices() {
