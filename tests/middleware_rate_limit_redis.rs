@@ -62,7 +62,9 @@ fn redis_cli(port: u16, args: &[&str]) -> String {
 async fn request(port: u16, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .await
         .unwrap();
     let mut out = Vec::new();
@@ -71,7 +73,10 @@ async fn request(port: u16, path: &str) -> (u16, String) {
         .unwrap()
         .unwrap();
     let text = String::from_utf8_lossy(&out).into_owned();
-    (text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0), text)
+    (
+        text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0),
+        text,
+    )
 }
 
 fn dynamic(dir: &Path, backend: &str, redis_port: u16) -> PathBuf {
@@ -172,7 +177,11 @@ async fn two_swarmgate_processes_share_one_limit_through_redis() {
 
     // Each process alone would let 4 through (8 in all); sharing, 4 in all.
     let statuses = alternate(pa, pb, 8).await;
-    assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 429, 429], "{statuses:?}");
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 429, 429, 429, 429],
+        "{statuses:?}"
+    );
     assert_eq!(be.hits() - probes, 4);
     // Traefik's key: rate:<middleware>@<provider>:<source>.
     let keys = redis_cli(redis_port, &["--raw", "keys", "rate:*"]);
@@ -208,7 +217,11 @@ async fn swarmgate_and_traefik_share_one_limit_through_redis() {
 
     // Same key, same script: the two proxies count against one bucket.
     let statuses = alternate(pt, pa, 8).await;
-    assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 429, 429], "{statuses:?}");
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 429, 429, 429, 429],
+        "{statuses:?}"
+    );
     assert_eq!(be.hits() - probes, 4);
     let keys = redis_cli(redis_port, &["--raw", "keys", "rate:*"]);
     assert_eq!(keys.trim(), "rate:limit@file:127.0.0.1", "{keys}");

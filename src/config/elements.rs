@@ -24,6 +24,8 @@ use super::{ConfigIssue, Element};
 use crate::middleware::{Middleware, MiddlewareConfig};
 use crate::rules::Rule;
 
+pub mod unimplemented;
+
 /// Finds the line (1-based) of a key path (`["http", "routers", "api"]`) in the source text.
 pub type Locate<'a> = &'a dyn Fn(&[&str]) -> Option<usize>;
 
@@ -69,7 +71,7 @@ pub const MIDDLEWARE_TYPES: &[&str] = &[
     "stripPrefixRegex",
 ];
 /// Traefik v3 middleware types swarmgate does not implement: their users are closed.
-const TRAEFIK_ONLY_MIDDLEWARES: &[&str] = &["passTLSClientCert", "plugin"];
+pub const TRAEFIK_ONLY_MIDDLEWARES: &[&str] = &["passTLSClientCert", "plugin"];
 
 /// Reads one document; `origin` names it in the issues (a file path, `static config`).
 pub fn read(doc: Value, origin: &str, locate: Locate<'_>) -> Reading {
@@ -330,8 +332,12 @@ impl Reader<'_> {
         }
     }
 
-    fn service(&mut self, name: &str, value: Value) {
-        match de::<ServiceConfig>(value) {
+    fn service(&mut self, name: &str, mut value: Value) {
+        let read = match unimplemented::check_service(&mut value) {
+            Some(refused) => Err(refused),
+            None => de::<ServiceConfig>(value),
+        };
+        match read {
             Ok(service) => {
                 self.out
                     .config

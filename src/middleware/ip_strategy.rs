@@ -178,7 +178,11 @@ impl SourceCriterion {
 
     /// The source as Traefik's extractor writes it (the rateLimit redis key): the IP, the
     /// header's value or the host; empty when there is none.
-    pub(crate) fn text(&self, req: &http::request::Parts, ctx: &super::RequestContext<'_>) -> String {
+    pub(crate) fn text(
+        &self,
+        req: &http::request::Parts,
+        ctx: &super::RequestContext<'_>,
+    ) -> String {
         let header = |v: Option<&http::HeaderValue>| {
             v.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .unwrap_or_default()

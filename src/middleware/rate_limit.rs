@@ -22,8 +22,8 @@ use http::{HeaderValue, StatusCode};
 use super::config::RateLimitConfig;
 use super::error::MiddlewareError;
 use super::ip_strategy::SourceCriterion;
-use super::response::respond;
 use super::rate_limit_redis::{self, RedisLimiter, Verdict};
+use super::response::respond;
 use super::{Flow, RequestContext};
 
 const M: &str = "rateLimit";
@@ -88,12 +88,9 @@ impl RateLimit {
         let criterion = SourceCriterion::compile(cfg.source_criterion.as_ref(), M)?;
         let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
         let shared = match (&cfg.redis, rate) {
-            (Some(redis), Some(rate)) => Some(RedisLimiter::compile(
-                redis,
-                name,
-                rate,
-                cfg.burst.max(1),
-            )?),
+            (Some(redis), Some(rate)) => {
+                Some(RedisLimiter::compile(redis, name, rate, cfg.burst.max(1))?)
+            }
             // Validated all the same (Traefik builds the client without a limit too).
             (Some(redis), None) => RedisLimiter::compile(redis, name, 1.0, 1).map(|_| None)?,
             (None, _) => None,
@@ -163,11 +160,7 @@ impl RateLimit {
 
     /// The redis-backed check: waits up to `maxDelay` as Traefik does, else 429; redis failing
     /// gives 500 (never passes unlimited).
-    pub async fn check_shared(
-        &self,
-        req: &http::request::Parts,
-        ctx: &RequestContext<'_>,
-    ) -> Flow {
+    pub async fn check_shared(&self, req: &http::request::Parts, ctx: &RequestContext<'_>) -> Flow {
         let Some(shared) = &self.shared else {
             return self.on_request_ref(req, ctx);
         };

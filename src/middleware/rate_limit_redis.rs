@@ -123,7 +123,10 @@ pub enum Reply {
 }
 
 fn protocol(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("redis protocol: {what}"))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("redis protocol: {what}"),
+    )
 }
 
 /// Encodes a command as a RESP array of bulk strings.
@@ -139,7 +142,10 @@ pub fn encode(args: &[&[u8]]) -> Vec<u8> {
 
 async fn read_line<R: AsyncBufReadExt + Unpin>(r: &mut R) -> io::Result<String> {
     let mut line = Vec::new();
-    let n = (&mut *r).take(MAX_BULK as u64).read_until(b'\n', &mut line).await?;
+    let n = (&mut *r)
+        .take(MAX_BULK as u64)
+        .read_until(b'\n', &mut line)
+        .await?;
     if n == 0 {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
@@ -302,12 +308,14 @@ impl Pool {
             .pop();
         let conn = match idle {
             Some(c) => c,
-            None => bounded(
-                Some(self.settings.dial_timeout),
-                "dial",
-                Conn::dial(&self.settings),
-            )
-            .await?,
+            None => {
+                bounded(
+                    Some(self.settings.dial_timeout),
+                    "dial",
+                    Conn::dial(&self.settings),
+                )
+                .await?
+            }
         };
         Ok((conn, permit))
     }
@@ -587,9 +595,8 @@ pub fn refusal(outcome: &io::Result<Verdict>) -> Option<Flow> {
             Some(Flow::Respond(resp))
         }
         Err(_) => {
-            let mut resp = http::Response::new(Bytes::from_static(
-                b"Could not insert/update bucket\n",
-            ));
+            let mut resp =
+                http::Response::new(Bytes::from_static(b"Could not insert/update bucket\n"));
             *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             let h = resp.headers_mut();
             h.insert(

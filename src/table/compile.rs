@@ -535,7 +535,7 @@ impl State<'_> {
             _ => Middleware::compile(cfg),
         }
         .map(Arc::new)
-            .map_err(|e| e.to_string());
+        .map_err(|e| e.to_string());
         if let Ok(m) = &built {
             for notice in m.notices() {
                 let issue = ConfigIssue::new(Element::Middleware, name, notice.message.clone())

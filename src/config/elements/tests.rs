@@ -210,3 +210,53 @@ answer = 42
     assert_eq!(dynamic.invalid.issues.len(), 1);
     assert_eq!(dynamic.invalid.issues[0].name, "bad");
 }
+
+/// Issue 18 §3: Traefik 3.7 service options swarmgate lacks are refused by name (not "unknown
+/// field"); `strategy: wrr` is Traefik's default and accepted.
+#[test]
+fn traefik_37_service_options_are_refused_by_name_and_wrr_is_accepted() {
+    let doc = serde_json::json!({"http": {"services": {
+        "ok": {"loadBalancer": {"strategy": "wrr", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "empty": {"loadBalancer": {"strategy": "", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "p2c": {"loadBalancer": {"strategy": "p2c", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "typo": {"loadBalancer": {"strategy": "WRR", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "hrw": {"highestRandomWeight": {"services": [{"name": "ok"}]}},
+        "mw": {"middlewares": ["x"], "loadBalancer": {"servers": [{"url": "http://127.0.0.1:9"}]}},
+        "fo": {"failover": {"service": "ok", "fallback": "ok", "errors": {"status": ["500"]}}},
+        "phc": {"loadBalancer": {"passiveHealthCheck": {"maxFailedAttempts": 2},
+                "servers": [{"url": "http://127.0.0.1:9"}]}},
+    }}});
+    let r = read(doc, "test", &|_| None);
+    let services = &r.config.http.services;
+    assert!(services.contains_key("ok") && services.contains_key("empty"));
+    for (name, key) in [
+        ("p2c", "http.services.p2c.loadBalancer.strategy"),
+        ("typo", "http.services.typo.loadBalancer.strategy"),
+        ("hrw", "http.services.hrw.highestRandomWeight"),
+        ("mw", "http.services.mw.middlewares"),
+        ("fo", "http.services.fo.failover.errors"),
+        ("phc", "http.services.phc.loadBalancer.passiveHealthCheck"),
+    ] {
+        assert!(!services.contains_key(name), "{name}");
+        assert!(r.config.invalid.services.contains_key(name), "{name}");
+        let issue = r.issues.iter().find(|i| i.name == name).unwrap();
+        assert_eq!(issue.key.as_deref(), Some(key));
+        assert!(
+            !issue.message.contains("unknown field"),
+            "{}",
+            issue.message
+        );
+    }
+    let p2c = r.issues.iter().find(|i| i.name == "p2c").unwrap();
+    assert!(
+        p2c.message.contains("not implemented by swarmgate"),
+        "{}",
+        p2c.message
+    );
+    let typo = r.issues.iter().find(|i| i.name == "typo").unwrap();
+    assert!(
+        typo.message.contains("unsupported load-balancer strategy"),
+        "{}",
+        typo.message
+    );
+}

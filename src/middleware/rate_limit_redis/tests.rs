@@ -31,7 +31,10 @@ async fn replies_parse() {
     );
     let mut r: &[u8] = b":42\r\n+OK\r\n$-1\r\n";
     assert_eq!(read_reply(&mut r).await.unwrap(), Reply::Int(42));
-    assert_eq!(read_reply(&mut r).await.unwrap(), Reply::Simple("OK".into()));
+    assert_eq!(
+        read_reply(&mut r).await.unwrap(),
+        Reply::Simple("OK".into())
+    );
     assert_eq!(read_reply(&mut r).await.unwrap(), Reply::Bulk(None));
     // Lua's tostring may use an exponent.
     let mut r: &[u8] = b"*3\r\n$4\r\ntrue\r\n$5\r\n1e+06\r\n$1\r\n0\r\n";
@@ -105,10 +108,16 @@ fn bad_redis_options_are_errors_naming_them() {
             serde_json::json!({"endpoints": ["a:1", "b:2"]}),
             "redis.endpoints",
         ),
-        (serde_json::json!({"endpoints": ["nohost"]}), "redis.endpoints"),
+        (
+            serde_json::json!({"endpoints": ["nohost"]}),
+            "redis.endpoints",
+        ),
         (serde_json::json!({"db": -1}), "redis.db"),
         (serde_json::json!({"poolSize": -1}), "redis.poolSize"),
-        (serde_json::json!({"maxActiveConns": -2}), "redis.maxActiveConns"),
+        (
+            serde_json::json!({"maxActiveConns": -2}),
+            "redis.maxActiveConns",
+        ),
         (
             serde_json::json!({"tls": {"ca": "/nonexistent/ca.pem"}}),
             "tls.ca",
@@ -131,7 +140,8 @@ async fn unreachable_redis_is_a_500_never_a_pass() {
         .local_addr()
         .unwrap()
         .port();
-    let c = cfg(serde_json::json!({"endpoints": [format!("127.0.0.1:{port}")], "dialTimeout": "1s"}));
+    let c =
+        cfg(serde_json::json!({"endpoints": [format!("127.0.0.1:{port}")], "dialTimeout": "1s"}));
     let l = RedisLimiter::compile(&c, "x", 1.0, 1).unwrap();
     let outcome = l.allow("10.0.0.1").await;
     assert!(outcome.is_err());

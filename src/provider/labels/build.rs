@@ -28,11 +28,7 @@ struct ServerLabels {
 
 /// Options Traefik v3 accepts that swarmgate does not implement: reported and ignored, the element
 /// stays enabled (paths below the service / router node, matched ignoring case).
-const UNSUPPORTED_SERVICE_OPTIONS: &[&str] = &[
-    "loadbalancer.strategy",
-    "loadbalancer.passivehealthcheck",
-    "loadbalancer.server.preservepath",
-];
+const UNSUPPORTED_SERVICE_OPTIONS: &[&str] = &["loadbalancer.server.preservepath"];
 const UNSUPPORTED_ROUTER_OPTIONS: &[&str] = &["observability", "rulesyntax"];
 
 pub(super) fn leaf(value: &str) -> Node {
@@ -105,6 +101,33 @@ impl Builder<'_> {
             )
         };
         let mut node = node.clone();
+        // Traefik 3.7's other strategies and passive health checks are not implemented: the
+        // service is refused (fail closed), as from the file provider; `wrr` is the default.
+        if let Some(strategy) = node.remove_path(&["loadbalancer", "strategy"]) {
+            let value = strategy.value.unwrap_or_default();
+            if !(value.is_empty() || value == "wrr") {
+                let msg = format!(
+                    "loadBalancer.strategy `{value}`: Traefik 3.7 option not implemented by \
+                     swarmgate (only wrr, the default); the service is refused"
+                );
+                self.issue(Element::Service, sname, &key("loadbalancer.strategy"), msg);
+                return None;
+            }
+        }
+        if node
+            .remove_path(&["loadbalancer", "passivehealthcheck"])
+            .is_some()
+        {
+            let msg = "loadBalancer.passiveHealthCheck: Traefik 3.7 option not implemented by \
+                       swarmgate (its own passive ejection is always on); the service is refused";
+            self.issue(
+                Element::Service,
+                sname,
+                &key("loadbalancer.passivehealthcheck"),
+                msg.into(),
+            );
+            return None;
+        }
         self.strip_unsupported(
             &mut node,
             Element::Service,

@@ -351,16 +351,47 @@ fn traefik_options_swarmgate_lacks_are_reported_not_fatal() {
         ],
     ));
     assert!(cfg.http.routers.contains_key("r"));
-    let lb = cfg.http.services["s"].load_balancer.clone().unwrap();
-    assert_eq!(lb.health_check.unwrap().path.as_deref(), Some("/h"));
+    // Traefik 3.7 strategies and passive health checks swarmgate lacks refuse the service
+    // (fail closed); a router option it lacks is reported and ignored.
+    assert!(!cfg.http.services.contains_key("s"));
     let keys: Vec<&str> = issues.iter().filter_map(|i| i.key.as_deref()).collect();
     assert_eq!(
         keys,
         vec![
             "traefik.http.services.s.loadbalancer.strategy",
-            "traefik.http.services.s.loadbalancer.passivehealthcheck",
             "traefik.http.routers.r.observability",
         ]
+    );
+    assert!(issues[0].message.contains("p2c"), "{}", issues[0].message);
+}
+
+#[test]
+fn wrr_strategy_label_is_the_default_and_passive_health_checks_are_refused() {
+    let (cfg, issues) = translate(&svc(
+        "s_w",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`w`)"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            ("traefik.http.services.s.loadbalancer.strategy", "wrr"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    assert!(cfg.http.services["s"].load_balancer.is_some());
+    let (cfg, issues) = translate(&svc(
+        "s_p",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`p`)"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.services.s.loadbalancer.passivehealthcheck.maxfailedattempts",
+                "3",
+            ),
+        ],
+    ));
+    assert!(!cfg.http.services.contains_key("s"));
+    assert_eq!(
+        issues[0].key.as_deref(),
+        Some("traefik.http.services.s.loadbalancer.passivehealthcheck")
     );
 }
 

@@ -1,0 +1,104 @@
+//! Traefik 3.7 dynamic (HTTP) options swarmgate does not implement. Each is refused with a message
+//! that says so (rather than serde's "unknown field"): the service or middleware is not read, so
+//! the routers that use it are closed (answer 503), never served without the option. Listed by
+//! `swarmgate check --unsupported`.
+
+use serde_json::Value;
+
+/// `(key below http.services.<name>, what it is)`, as `check --unsupported` lists them.
+pub const REFUSED_SERVICE_OPTIONS: &[(&str, &str)] = &[
+    (
+        "middlewares",
+        "service-level middlewares (put them on the routers instead)",
+    ),
+    (
+        "highestRandomWeight",
+        "the highestRandomWeight service kind (use weighted with sticky cookies)",
+    ),
+    (
+        "failover.errors",
+        "failover on the main service's status codes (failover on health is supported)",
+    ),
+    (
+        "loadBalancer.passiveHealthCheck",
+        "passive health checks (swarmgate's own passive ejection is always on)",
+    ),
+    (
+        "loadBalancer.strategy",
+        "strategies p2c, hrw and leasttime (wrr, the default, is supported)",
+    ),
+];
+
+/// Traefik 3.7's strategies (`dynamic.BalancerStrategy*`); only `wrr` is implemented.
+const STRATEGIES: &[&str] = &["wrr", "p2c", "hrw", "leasttime"];
+
+/// Checks one `http.services.<name>` value before it is read. `loadBalancer.strategy: wrr`
+/// (or empty, Traefik's default) is removed, as swarmgate's balancer is Traefik's wrr. Returns
+/// the key path and message of the first refused option.
+pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
+    let Value::Object(service) = value else {
+        return None;
+    };
+    let path = |keys: &[&str]| keys.iter().map(|k| (*k).to_string()).collect::<Vec<_>>();
+    let refuse = |key: &str, what: &str| {
+        format!(
+            "{key}: Traefik 3.7 option not implemented by swarmgate ({what}); the service is \
+             refused and its routers answer 503"
+        )
+    };
+    if service.contains_key("middlewares") {
+        return Some((
+            path(&["middlewares"]),
+            refuse("middlewares", REFUSED_SERVICE_OPTIONS[0].1),
+        ));
+    }
+    if service.contains_key("highestRandomWeight") {
+        return Some((
+            path(&["highestRandomWeight"]),
+            refuse("highestRandomWeight", REFUSED_SERVICE_OPTIONS[1].1),
+        ));
+    }
+    if let Some(Value::Object(failover)) = service.get("failover") {
+        if failover.contains_key("errors") {
+            return Some((
+                path(&["failover", "errors"]),
+                refuse("failover.errors", REFUSED_SERVICE_OPTIONS[2].1),
+            ));
+        }
+    }
+    let Some(Value::Object(lb)) = service.get_mut("loadBalancer") else {
+        return None;
+    };
+    if lb.contains_key("passiveHealthCheck") {
+        return Some((
+            path(&["loadBalancer", "passiveHealthCheck"]),
+            refuse(
+                "loadBalancer.passiveHealthCheck",
+                REFUSED_SERVICE_OPTIONS[3].1,
+            ),
+        ));
+    }
+    let at = path(&["loadBalancer", "strategy"]);
+    match lb.get("strategy") {
+        None => None,
+        Some(Value::String(s)) if s.is_empty() || s == "wrr" => {
+            lb.remove("strategy");
+            None
+        }
+        Some(Value::String(s)) if STRATEGIES.contains(&s.as_str()) => Some((
+            at,
+            refuse(
+                &format!("loadBalancer.strategy `{s}`"),
+                REFUSED_SERVICE_OPTIONS[4].1,
+            ),
+        )),
+        Some(other) => Some((
+            at,
+            format!(
+                "loadBalancer.strategy: unsupported load-balancer strategy {other} (Traefik's \
+                 are {}; swarmgate implements wrr)",
+                STRATEGIES.join(", ")
+            ),
+        )),
+    }
+}
