@@ -332,7 +332,7 @@ fn default_rule_and_auto_service() {
 }
 
 #[test]
-fn traefik_options_swarmgate_lacks_are_reported_not_fatal() {
+fn traefik_options_swarmgate_lacks_are_reported_and_service_ones_refuse_the_service() {
     let (cfg, issues) = translate(&svc(
         "s_u",
         &[
@@ -350,16 +350,18 @@ fn traefik_options_swarmgate_lacks_are_reported_not_fatal() {
             ),
         ],
     ));
-    assert!(cfg.http.routers.contains_key("r"));
     // Traefik 3.7 strategies and passive health checks swarmgate lacks refuse the service
-    // (fail closed); a router option it lacks is reported and ignored.
+    // (fail closed: its router is closed, answers 503); a router option it lacks is reported
+    // and ignored.
     assert!(!cfg.http.services.contains_key("s"));
+    assert!(cfg.invalid.routers.contains_key("r"));
     let keys: Vec<&str> = issues.iter().filter_map(|i| i.key.as_deref()).collect();
     assert_eq!(
         keys,
         vec![
             "traefik.http.services.s.loadbalancer.strategy",
             "traefik.http.routers.r.observability",
+            "traefik.http.routers.r",
         ]
     );
     assert!(issues[0].message.contains("p2c"), "{}", issues[0].message);
