@@ -284,3 +284,108 @@ async fn without_max_body_size_a_huge_body_is_not_held_for_the_mirrors() {
     assert!(copy.is_err(), "a 17 MiB body was mirrored");
     gw.stop().await;
 }
+
+/// Traefik 3.7 service middlewares: applied after the router's, around the router's service.
+#[tokio::test]
+async fn service_middlewares_apply_after_the_routers() {
+    let be = backend("app").await;
+    let yaml = format!(
+        r#"http:
+  routers:
+    app:
+      rule: "PathPrefix(`/`)"
+      service: app
+      middlewares: [first]
+  middlewares:
+    first:
+      addPrefix:
+        prefix: /router
+    second:
+      addPrefix:
+        prefix: /service
+    tag:
+      headers:
+        customRequestHeaders:
+          X-Service-Middleware: "yes"
+  services:
+    app:
+      middlewares: [second, tag]
+      loadBalancer:
+        strategy: wrr
+        servers:
+          - url: "{}"
+"#,
+        be.url()
+    );
+    let gw = gateway(&yaml).await;
+    let reply = get(&client(), &gw.url("/x"), None).await;
+    assert_eq!(reply.status, 200);
+    let seen = be.last_seen();
+    // Router's middleware first, then the service's (each adds its prefix in front).
+    assert_eq!(seen.uri, "/service/router/x");
+    assert_eq!(seen.headers["x-service-middleware"], "yes");
+    gw.stop().await;
+}
+
+/// Fail closed: a Traefik 3.7 option swarmgate lacks closes the routers that use it (503), and
+/// a child service with middlewares (applied by Traefik inside the parent) refuses its parent.
+#[tokio::test]
+async fn unimplemented_service_options_close_their_routers() {
+    let be = backend("app").await;
+    let yaml = format!(
+        r#"http:
+  routers:
+    p2c:
+      rule: "Host(`p2c`)"
+      service: p2c
+    nested:
+      rule: "Host(`nested`)"
+      service: nested
+    ok:
+      rule: "Host(`ok`)"
+      service: plain
+  middlewares:
+    tag:
+      headers:
+        customRequestHeaders:
+          X-Tag: "1"
+  services:
+    plain:
+      loadBalancer:
+        servers:
+          - url: "{url}"
+    p2c:
+      loadBalancer:
+        strategy: p2c
+        servers:
+          - url: "{url}"
+    tagged:
+      middlewares: [tag]
+      loadBalancer:
+        servers:
+          - url: "{url}"
+    nested:
+      weighted:
+        services:
+          - name: tagged
+"#,
+        url = be.url()
+    );
+    let gw = gateway(&yaml).await;
+    let c = client();
+    assert_eq!(get(&c, &gw.url("/"), Some("ok")).await.status, 200);
+    assert_eq!(get(&c, &gw.url("/"), Some("p2c")).await.status, 503);
+    assert_eq!(get(&c, &gw.url("/"), Some("nested")).await.status, 503);
+    let issues = gw.running.as_ref().unwrap().issues.load();
+    let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter().any(|t| t.contains("strategy `p2c`")
+            && t.contains("not implemented by swarmgate")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter().any(|t| t.contains("child service") && t.contains("has middlewares")),
+        "{text:#?}"
+    );
+    gw.stop().await;
+}

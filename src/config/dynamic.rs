@@ -123,6 +123,11 @@ pub struct TlsDomain {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceConfig {
+    /// Traefik 3.7's service middlewares: applied after the router's, around this service.
+    /// Only on a router's own service (a child of a weighted, mirroring or failover service
+    /// with middlewares is refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub middlewares: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<LoadBalancerConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

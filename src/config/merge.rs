@@ -64,6 +64,7 @@ pub fn merge<'a>(
                 continue;
             };
             let mut service = service.clone();
+            service.middlewares = service.middlewares.iter().map(|m| q(m)).collect();
             if let Some(lb) = &mut service.load_balancer {
                 lb.servers_transport = lb.servers_transport.as_deref().map(q);
             }

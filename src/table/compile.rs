@@ -440,6 +440,23 @@ impl State<'_> {
             self.middleware_into(name, mw, &mut Vec::new(), &mut middlewares)
                 .map_err(|e| issue("middlewares", format!("middleware {mw:?}: {e}")))?;
         }
+        // Traefik 3.7's service middlewares wrap the service, after the router's.
+        let service_middlewares = self
+            .cfg
+            .http
+            .services
+            .get(&router.service)
+            .map(|s| s.middlewares.clone())
+            .unwrap_or_default();
+        for mw in &service_middlewares {
+            self.middleware_into(name, mw, &mut Vec::new(), &mut middlewares)
+                .map_err(|e| {
+                    issue(
+                        "service",
+                        format!("service {:?}: middleware {mw:?}: {e}", router.service),
+                    )
+                })?;
+        }
         Ok(Route {
             name: name.to_string(),
             rule: placed.rule.clone(),
@@ -556,6 +573,19 @@ impl State<'_> {
 
     fn error_pages(&mut self, cfg: &ErrorsConfig) -> Resolved<Middleware> {
         let options = ErrorsOptions::compile(cfg).map_err(|e| e.to_string())?;
+        if self
+            .cfg
+            .http
+            .services
+            .get(&cfg.service)
+            .is_some_and(|s| !s.middlewares.is_empty())
+        {
+            return Err(format!(
+                "errors: service {:?} has middlewares, which swarmgate does not apply to an \
+                 error page service (Traefik 3.7 does): refused",
+                cfg.service
+            ));
+        }
         let service = self
             .service(&cfg.service)
             .map_err(|e| format!("errors: service {:?} {e}", cfg.service))?;
@@ -603,6 +633,28 @@ impl State<'_> {
             }
             1 => {}
             _ => return Err("a service must have exactly one kind".to_string()),
+        }
+        // Service middlewares are applied on a router's own service only (see `router`).
+        let children: Vec<&str> = match (&cfg.weighted, &cfg.mirroring, &cfg.failover) {
+            (Some(w), _, _) => w.services.iter().map(|c| c.name.as_str()).collect(),
+            (_, Some(m), _) => std::iter::once(m.service.as_str())
+                .chain(m.mirrors.iter().map(|c| c.name.as_str()))
+                .collect(),
+            (_, _, Some(f)) => vec![f.service.as_str(), f.fallback.as_str()],
+            _ => Vec::new(),
+        };
+        if let Some(child) = children.iter().find(|c| {
+            self.cfg
+                .http
+                .services
+                .get(**c)
+                .is_some_and(|s| !s.middlewares.is_empty())
+        }) {
+            return Err(format!(
+                "child service {child:?} has middlewares: Traefik 3.7 applies service middlewares \
+                 inside weighted, mirroring and failover services, swarmgate does not (put them \
+                 on the routers, or on the parent service)"
+            ));
         }
         if let Some(lb) = &cfg.load_balancer {
             return self.load_balancer(name, lb).map(Service::LoadBalancer);

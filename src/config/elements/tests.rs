@@ -229,11 +229,12 @@ fn traefik_37_service_options_are_refused_by_name_and_wrr_is_accepted() {
     let r = read(doc, "test", &|_| None);
     let services = &r.config.http.services;
     assert!(services.contains_key("ok") && services.contains_key("empty"));
+    // Service middlewares are read (applied on a router's own service, see table tests).
+    assert_eq!(services["mw"].middlewares, ["x"]);
     for (name, key) in [
         ("p2c", "http.services.p2c.loadBalancer.strategy"),
         ("typo", "http.services.typo.loadBalancer.strategy"),
         ("hrw", "http.services.hrw.highestRandomWeight"),
-        ("mw", "http.services.mw.middlewares"),
         ("fo", "http.services.fo.failover.errors"),
         ("phc", "http.services.phc.loadBalancer.passiveHealthCheck"),
     ] {

@@ -9,7 +9,8 @@ use serde_json::Value;
 pub const REFUSED_SERVICE_OPTIONS: &[(&str, &str)] = &[
     (
         "middlewares",
-        "service-level middlewares (put them on the routers instead)",
+        "service-level middlewares on a service used inside a weighted, mirroring or failover \
+         service (on a router's own service they are applied)",
     ),
     (
         "highestRandomWeight",
@@ -46,12 +47,6 @@ pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
              refused and its routers answer 503"
         )
     };
-    if service.contains_key("middlewares") {
-        return Some((
-            path(&["middlewares"]),
-            refuse("middlewares", REFUSED_SERVICE_OPTIONS[0].1),
-        ));
-    }
     if service.contains_key("highestRandomWeight") {
         return Some((
             path(&["highestRandomWeight"]),
