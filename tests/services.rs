@@ -335,9 +335,9 @@ async fn unimplemented_service_options_close_their_routers() {
     let yaml = format!(
         r#"http:
   routers:
-    p2c:
-      rule: "Host(`p2c`)"
-      service: p2c
+    lt:
+      rule: "Host(`lt`)"
+      service: lt
     nested:
       rule: "Host(`nested`)"
       service: nested
@@ -354,9 +354,9 @@ async fn unimplemented_service_options_close_their_routers() {
       loadBalancer:
         servers:
           - url: "{url}"
-    p2c:
+    lt:
       loadBalancer:
-        strategy: p2c
+        strategy: leasttime
         servers:
           - url: "{url}"
     tagged:
@@ -374,17 +374,19 @@ async fn unimplemented_service_options_close_their_routers() {
     let gw = gateway(&yaml).await;
     let c = client();
     assert_eq!(get(&c, &gw.url("/"), Some("ok")).await.status, 200);
-    assert_eq!(get(&c, &gw.url("/"), Some("p2c")).await.status, 503);
+    assert_eq!(get(&c, &gw.url("/"), Some("lt")).await.status, 503);
     assert_eq!(get(&c, &gw.url("/"), Some("nested")).await.status, 503);
     let issues = gw.running.as_ref().unwrap().issues.load();
     let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
     assert!(
-        text.iter().any(|t| t.contains("strategy `p2c`")
-            && t.contains("not implemented by swarmgate")),
+        text.iter()
+            .any(|t| t.contains("strategy `leasttime`")
+                && t.contains("not implemented by swarmgate")),
         "{text:#?}"
     );
     assert!(
-        text.iter().any(|t| t.contains("child service") && t.contains("has middlewares")),
+        text.iter()
+            .any(|t| t.contains("child service") && t.contains("has middlewares")),
         "{text:#?}"
     );
     gw.stop().await;

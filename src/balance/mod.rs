@@ -11,6 +11,7 @@ mod balancer;
 pub mod health;
 mod state;
 pub mod sticky;
+pub mod strategy;
 mod wrr;
 
 pub use balancer::{Balancer, Endpoint};

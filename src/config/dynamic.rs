@@ -206,6 +206,9 @@ pub struct LoadBalancerConfig {
     pub servers_transport: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_forwarding: Option<ResponseForwardingConfig>,
+    /// Traefik 3.7's `wrr` (default), `p2c` or `hrw` (`leasttime` is refused when read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
 }
 
 impl Default for LoadBalancerConfig {
@@ -217,6 +220,7 @@ impl Default for LoadBalancerConfig {
             sticky: None,
             servers_transport: None,
             response_forwarding: None,
+            strategy: None,
         }
     }
 }

@@ -143,7 +143,10 @@ pub async fn forward(
                 Some(picked) => picked,
                 None => break,
             },
-            (_, sticky) => match service.balancer.pick(now, &tried[..attempt]) {
+            (_, sticky) => match service
+                .balancer
+                .pick_for(now, &tried[..attempt], conn.peer.ip())
+            {
                 Some(index) => (index, sticky.is_some()),
                 None => break,
             },

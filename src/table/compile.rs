@@ -844,9 +844,11 @@ impl State<'_> {
             .as_ref()
             .and_then(|s| s.cookie.as_ref())
             .map(|cookie| StickyCookie::new(name, cookie));
+        let strategy = crate::balance::strategy::Strategy::parse(lb.strategy.as_deref())?;
         Ok(LoadBalancedService {
             name: name.to_string(),
-            balancer: Balancer::with_cursor(endpoints, sticky, self.ctx.endpoints.cursor(name)),
+            balancer: Balancer::with_cursor(endpoints, sticky, self.ctx.endpoints.cursor(name))
+                .with_strategy(strategy),
             pools: pools.into_boxed_slice(),
             pass_host_header: lb.pass_host_header,
         })

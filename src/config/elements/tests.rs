@@ -212,13 +212,15 @@ answer = 42
 }
 
 /// Issue 18 §3: Traefik 3.7 service options swarmgate lacks are refused by name (not "unknown
-/// field"); `strategy: wrr` is Traefik's default and accepted.
+/// field"); strategies wrr (Traefik's default), p2c and hrw are read.
 #[test]
 fn traefik_37_service_options_are_refused_by_name_and_wrr_is_accepted() {
     let doc = serde_json::json!({"http": {"services": {
         "ok": {"loadBalancer": {"strategy": "wrr", "servers": [{"url": "http://127.0.0.1:9"}]}},
         "empty": {"loadBalancer": {"strategy": "", "servers": [{"url": "http://127.0.0.1:9"}]}},
         "p2c": {"loadBalancer": {"strategy": "p2c", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "hrw-lb": {"loadBalancer": {"strategy": "hrw", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "lt": {"loadBalancer": {"strategy": "leasttime", "servers": [{"url": "http://127.0.0.1:9"}]}},
         "typo": {"loadBalancer": {"strategy": "WRR", "servers": [{"url": "http://127.0.0.1:9"}]}},
         "hrw": {"highestRandomWeight": {"services": [{"name": "ok"}]}},
         "mw": {"middlewares": ["x"], "loadBalancer": {"servers": [{"url": "http://127.0.0.1:9"}]}},
@@ -229,10 +231,13 @@ fn traefik_37_service_options_are_refused_by_name_and_wrr_is_accepted() {
     let r = read(doc, "test", &|_| None);
     let services = &r.config.http.services;
     assert!(services.contains_key("ok") && services.contains_key("empty"));
+    let strategy = |n: &str| services[n].load_balancer.as_ref().unwrap().strategy.clone();
+    assert_eq!(strategy("p2c").as_deref(), Some("p2c"));
+    assert_eq!(strategy("hrw-lb").as_deref(), Some("hrw"));
     // Service middlewares are read (applied on a router's own service, see table tests).
     assert_eq!(services["mw"].middlewares, ["x"]);
     for (name, key) in [
-        ("p2c", "http.services.p2c.loadBalancer.strategy"),
+        ("lt", "http.services.lt.loadBalancer.strategy"),
         ("typo", "http.services.typo.loadBalancer.strategy"),
         ("hrw", "http.services.hrw.highestRandomWeight"),
         ("fo", "http.services.fo.failover.errors"),
@@ -248,11 +253,11 @@ fn traefik_37_service_options_are_refused_by_name_and_wrr_is_accepted() {
             issue.message
         );
     }
-    let p2c = r.issues.iter().find(|i| i.name == "p2c").unwrap();
+    let lt = r.issues.iter().find(|i| i.name == "lt").unwrap();
     assert!(
-        p2c.message.contains("not implemented by swarmgate"),
+        lt.message.contains("not implemented by swarmgate"),
         "{}",
-        p2c.message
+        lt.message
     );
     let typo = r.issues.iter().find(|i| i.name == "typo").unwrap();
     assert!(

@@ -26,16 +26,17 @@ pub const REFUSED_SERVICE_OPTIONS: &[(&str, &str)] = &[
     ),
     (
         "loadBalancer.strategy",
-        "strategies p2c, hrw and leasttime (wrr, the default, is supported)",
+        "strategy leasttime (wrr, the default, p2c and hrw are supported)",
     ),
 ];
 
 /// Traefik 3.7's strategies (`dynamic.BalancerStrategy*`); only `wrr` is implemented.
 const STRATEGIES: &[&str] = &["wrr", "p2c", "hrw", "leasttime"];
+/// The ones swarmgate implements (`balance::strategy`).
+const IMPLEMENTED: &[&str] = &["", "wrr", "p2c", "hrw"];
 
-/// Checks one `http.services.<name>` value before it is read. `loadBalancer.strategy: wrr`
-/// (or empty, Traefik's default) is removed, as swarmgate's balancer is Traefik's wrr. Returns
-/// the key path and message of the first refused option.
+/// Checks one `http.services.<name>` value before it is read. Returns the key path and message
+/// of the first refused option.
 pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
     let Value::Object(service) = value else {
         return None;
@@ -76,10 +77,7 @@ pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
     let at = path(&["loadBalancer", "strategy"]);
     match lb.get("strategy") {
         None => None,
-        Some(Value::String(s)) if s.is_empty() || s == "wrr" => {
-            lb.remove("strategy");
-            None
-        }
+        Some(Value::String(s)) if IMPLEMENTED.contains(&s.as_str()) => None,
         Some(Value::String(s)) if STRATEGIES.contains(&s.as_str()) => Some((
             at,
             refuse(
@@ -91,7 +89,7 @@ pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
             at,
             format!(
                 "loadBalancer.strategy: unsupported load-balancer strategy {other} (Traefik's \
-                 are {}; swarmgate implements wrr)",
+                 are {}; swarmgate implements wrr, p2c and hrw)",
                 STRATEGIES.join(", ")
             ),
         )),

@@ -104,11 +104,19 @@ impl Builder<'_> {
         // Traefik 3.7's other strategies and passive health checks are not implemented: the
         // service is refused (fail closed), as from the file provider; `wrr` is the default.
         if let Some(strategy) = node.remove_path(&["loadbalancer", "strategy"]) {
-            let value = strategy.value.unwrap_or_default();
-            if !(value.is_empty() || value == "wrr") {
+            let value = strategy.value.clone().unwrap_or_default();
+            if ["", "wrr", "p2c", "hrw"].contains(&value.as_str()) {
+                if let Some((_, lb)) = node
+                    .children
+                    .iter_mut()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("loadbalancer"))
+                {
+                    lb.children.insert("strategy".into(), strategy);
+                }
+            } else {
                 let msg = format!(
-                    "loadBalancer.strategy `{value}`: Traefik 3.7 option not implemented by \
-                     swarmgate (only wrr, the default); the service is refused"
+                    "loadBalancer.strategy `{value}`: not implemented by swarmgate (wrr, the \
+                     default, p2c and hrw are); the service is refused"
                 );
                 self.issue(Element::Service, sname, &key("loadbalancer.strategy"), msg);
                 return None;

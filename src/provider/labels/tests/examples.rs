@@ -339,7 +339,7 @@ fn traefik_options_swarmgate_lacks_are_reported_and_service_ones_refuse_the_serv
             ("traefik.http.routers.r.rule", "Host(`u`)"),
             ("traefik.http.routers.r.observability.accesslogs", "false"),
             ("traefik.http.services.s.loadbalancer.server.port", "80"),
-            ("traefik.http.services.s.loadbalancer.strategy", "p2c"),
+            ("traefik.http.services.s.loadbalancer.strategy", "leasttime"),
             (
                 "traefik.http.services.s.loadbalancer.passivehealthcheck.maxfailedattempts",
                 "3",
@@ -364,7 +364,11 @@ fn traefik_options_swarmgate_lacks_are_reported_and_service_ones_refuse_the_serv
             "traefik.http.routers.r",
         ]
     );
-    assert!(issues[0].message.contains("p2c"), "{}", issues[0].message);
+    assert!(
+        issues[0].message.contains("leasttime"),
+        "{}",
+        issues[0].message
+    );
 }
 
 #[test]
@@ -374,11 +378,12 @@ fn wrr_strategy_label_is_the_default_and_passive_health_checks_are_refused() {
         &[
             ("traefik.http.routers.r.rule", "Host(`w`)"),
             ("traefik.http.services.s.loadbalancer.server.port", "80"),
-            ("traefik.http.services.s.loadbalancer.strategy", "wrr"),
+            ("traefik.http.services.s.loadbalancer.strategy", "hrw"),
         ],
     ));
     assert!(issues.is_empty(), "{issues:?}");
-    assert!(cfg.http.services["s"].load_balancer.is_some());
+    let lb = cfg.http.services["s"].load_balancer.clone().unwrap();
+    assert_eq!(lb.strategy.as_deref(), Some("hrw"));
     let (cfg, issues) = translate(&svc(
         "s_p",
         &[
