@@ -833,3 +833,47 @@ fn content_type_digest_auth_ip_white_list_and_grpc_web_labels() {
         })
     );
 }
+
+/// Issue 18 §3: `rateLimit.redis` from labels, as from the file provider.
+#[test]
+fn rate_limit_redis_from_labels() {
+    let rl = "traefik.http.middlewares.rl.ratelimit";
+    let labels: Vec<(String, &str)> = [
+        ("average", "10"),
+        ("burst", "20"),
+        ("redis.endpoints", "redis:6379"),
+        ("redis.username", "edge"),
+        ("redis.password", "secret"),
+        ("redis.db", "2"),
+        ("redis.poolsize", "4"),
+        ("redis.maxactiveconns", "8"),
+        ("redis.readtimeout", "2s"),
+        ("redis.dialtimeout", "1s"),
+        ("redis.tls.insecureskipverify", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("{rl}.{k}"), v))
+    .chain([(
+        "traefik.http.services.web.loadbalancer.server.port".to_string(),
+        "80",
+    )])
+    .collect();
+    let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let (cfg, issues) = translate(&svc("s_rl", &labels));
+    assert!(issues.is_empty(), "{issues:?}");
+    let MiddlewareConfig::RateLimit(c) = &cfg.http.middlewares["rl"] else {
+        panic!("not a rateLimit")
+    };
+    let redis = c.redis.as_ref().unwrap();
+    assert_eq!(redis.endpoints, ["redis:6379"]);
+    assert_eq!(
+        (redis.username.as_str(), redis.password.as_str()),
+        ("edge", "secret")
+    );
+    assert_eq!(
+        (redis.db, redis.pool_size, redis.max_active_conns),
+        (2, 4, 8)
+    );
+    assert!(redis.tls.as_ref().unwrap().insecure_skip_verify);
+    assert!(crate::middleware::Middleware::validate(&cfg.http.middlewares["rl"]).is_ok());
+}
