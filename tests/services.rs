@@ -201,6 +201,104 @@ async fn failover_from_a_dead_main_server() {
     gw.stop().await;
 }
 
+/// A main service that answers the status named by the path (`/503` → 503, else 200) with
+/// "main <body>", counting the requests it got.
+async fn status_backend() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = hits.clone();
+    let addr = serve_fn(move |req: Request<hyper::body::Incoming>| {
+        let seen = seen.clone();
+        async move {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let status = req.uri().path()[1..].parse::<u16>().unwrap_or(200);
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            http::Response::builder()
+                .status(status)
+                .header("x-from", "main")
+                .body(Full::new(Bytes::from(format!(
+                    "main {}",
+                    String::from_utf8_lossy(&body)
+                ))))
+                .unwrap()
+        }
+    })
+    .await;
+    (format!("http://{addr}"), hits)
+}
+
+fn failover_errors_yaml(main: &str, fallback: &str, errors: &str, spare_hc: bool) -> String {
+    let hc = if spare_hc {
+        "        healthCheck:\n          path: /health\n          interval: 100ms\n          timeout: 500ms\n"
+    } else {
+        ""
+    };
+    format!(
+        "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n      service: front\n  services:\n    front:\n      failover:\n        service: main\n        fallback: spare\n        errors:\n{errors}    main:\n      loadBalancer:\n        servers:\n          - url: \"{main}\"\n    spare:\n      loadBalancer:\n{hc}        servers:\n          - url: \"{fallback}\"\n"
+    )
+}
+
+#[tokio::test]
+async fn failover_errors_sends_the_same_request_to_the_fallback_on_a_listed_status() {
+    let ((main, hits), spare) = (status_backend().await, backend("spare").await);
+    let errors = "          status: [\"500\", \"502-504\"]\n";
+    let gw = gateway(&failover_errors_yaml(&main, &spare.url(), errors, false)).await;
+    let c = client();
+    // A listed status: the main answer is dropped; the fallback gets the same request and body.
+    let reply = send(&c, post(&gw.url("/503"), "payload")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "spare\npayload");
+    assert!(reply.headers.get("x-from").is_none(), "{:?}", reply.headers);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(spare.last_seen().uri, "/503");
+    // Unlisted statuses are the main service's answers.
+    for (path, status) in [("/200", 200), ("/404", 404), ("/501", 501)] {
+        let reply = send(&c, post(&gw.url(path), "x")).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.body.as_str()),
+            (status, "main x")
+        );
+        assert_eq!(reply.headers["x-from"], "main");
+    }
+    assert_eq!(spare.hits(), 1);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn failover_errors_refuses_a_body_over_max_request_body_bytes_with_413() {
+    let ((main, hits), spare) = (status_backend().await, backend("spare").await);
+    let errors = "          status: [\"500-599\"]\n          maxRequestBodyBytes: 4\n";
+    let gw = gateway(&failover_errors_yaml(&main, &spare.url(), errors, false)).await;
+    let c = client();
+    let reply = send(&c, post(&gw.url("/503"), "too long")).await;
+    assert_eq!(reply.status, 413);
+    assert_eq!(reply.body, "Request body too large\n");
+    assert_eq!(hits.load(Ordering::SeqCst) + spare.hits(), 0);
+    let reply = send(&c, post(&gw.url("/503"), "four")).await;
+    assert_eq!(reply.body, "spare\nfour");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn failover_errors_answers_503_when_the_fallback_is_down() {
+    let ((main, _), spare) = (status_backend().await, backend("spare").await);
+    spare.health_status.store(503, Ordering::SeqCst);
+    let errors = "          status: [\"500\"]\n";
+    let gw = gateway(&failover_errors_yaml(&main, &spare.url(), errors, true)).await;
+    let c = client();
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            send(&c, post(&gw.url("/500"), "x")).await.status == 503
+        })
+        .await
+    );
+    let reply = send(&c, post(&gw.url("/500"), "x")).await;
+    assert_eq!(reply.body, "Service Unavailable\n");
+    assert_eq!(spare.hits(), 0);
+    // The main service still answers what is not listed.
+    assert_eq!(send(&c, post(&gw.url("/200"), "x")).await.body, "main x");
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn sticky_cookie_attributes_as_traefik_writes_them() {
     let a = backend("a").await;

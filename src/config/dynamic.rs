@@ -173,6 +173,35 @@ pub struct FailoverConfig {
     /// Present (even empty): the service reports its health (main or fallback up) to its parents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<EmptyHealthCheck>,
+    /// `errors`: the main service's answers whose status is in `status` are dropped and the
+    /// request is sent again to the fallback (see `proxy::failover`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<FailoverErrorsConfig>,
+}
+
+/// `failover.errors` (Traefik 3.7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailoverErrorsConfig {
+    /// Status codes or ranges (`"500"`, `"502-504"`).
+    #[serde(default)]
+    pub status: Vec<String>,
+    /// Largest request body kept to send again; `-1` (Traefik's default): no limit.
+    #[serde(default = "unlimited_body")]
+    pub max_request_body_bytes: i64,
+}
+
+impl Default for FailoverErrorsConfig {
+    fn default() -> Self {
+        FailoverErrorsConfig {
+            status: Vec::new(),
+            max_request_body_bytes: -1,
+        }
+    }
+}
+
+fn unlimited_body() -> i64 {
+    -1
 }
 
 /// The `healthCheck: {}` of a service made of services: it has no options, only presence.

@@ -6,6 +6,7 @@ pub mod body;
 pub mod entrypoint;
 pub mod error;
 mod error_pages;
+mod failover;
 mod forward;
 pub mod forward_auth;
 pub mod framing;

@@ -704,7 +704,9 @@ impl State<'_> {
         let main = self
             .service(&cfg.service)
             .map_err(|e| format!("service {:?} {e}", cfg.service))?;
-        if !self.reports_health(&cfg.service) {
+        // With `errors.status` the answers tell when to fall back: no health needed (Traefik).
+        let on_errors = cfg.errors.as_ref().is_some_and(|e| !e.status.is_empty());
+        if !on_errors && !self.reports_health(&cfg.service) {
             return Err(no_health(&cfg.service));
         }
         let fallback = self
@@ -713,10 +715,16 @@ impl State<'_> {
         if cfg.health_check.is_some() && !self.reports_health(&cfg.fallback) {
             return Err(no_health(&cfg.fallback));
         }
+        let errors = cfg
+            .errors
+            .as_ref()
+            .map(super::failover_errors::FailoverErrors::compile)
+            .transpose()?;
         Ok(FailoverService {
             name: name.to_string(),
             main,
             fallback,
+            errors,
         })
     }
 

@@ -5,6 +5,7 @@
 //! Immutable once built, except for atomics inside balancers.
 
 mod compile;
+pub mod failover_errors;
 mod lookup;
 pub mod tls_options;
 
@@ -91,6 +92,12 @@ impl Service {
                 Service::Weighted(w) => service = w.pick(now, headers, &mut walk.cookies)?,
                 Service::Failover(f) => {
                     service = if f.main.is_up() {
+                        // `errors`: the answer decides; the outermost such failover is kept.
+                        if walk.failover.is_none()
+                            && f.errors.as_ref().is_some_and(|e| !e.status.is_empty())
+                        {
+                            walk.failover = Some(f);
+                        }
                         &f.main
                     } else if f.fallback.is_up() {
                         &f.fallback
@@ -189,6 +196,9 @@ pub struct Walk<'s> {
     pub mirrors: Vec<&'s MirroringService>,
     /// `Set-Cookie` values of sticky weighted services that picked anew.
     pub cookies: Vec<http::HeaderValue>,
+    /// The outermost `failover` with `errors` whose main service was taken: an answer with one
+    /// of its status codes is dropped and the request sent to its fallback.
+    pub failover: Option<&'s FailoverService>,
 }
 
 /// A `failover` service: its main service while that is up, else the fallback.
@@ -197,6 +207,8 @@ pub struct FailoverService {
     pub name: String,
     pub main: Arc<Service>,
     pub fallback: Arc<Service>,
+    /// `errors`: fall back on the main service's answer too.
+    pub errors: Option<failover_errors::FailoverErrors>,
 }
 
 /// A `mirroring` service: `main` answers; each mirror gets a copy of its share of the requests.

@@ -234,13 +234,24 @@ fn traefik_37_service_options_are_refused_by_name_and_wrr_is_accepted() {
     let strategy = |n: &str| services[n].load_balancer.as_ref().unwrap().strategy.clone();
     assert_eq!(strategy("p2c").as_deref(), Some("p2c"));
     assert_eq!(strategy("hrw-lb").as_deref(), Some("hrw"));
+    // failover.errors is read (Traefik 3.7, `proxy::failover`); maxRequestBodyBytes defaults to -1.
+    let errors = services["fo"]
+        .failover
+        .as_ref()
+        .unwrap()
+        .errors
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (errors.status, errors.max_request_body_bytes),
+        (vec!["500".to_string()], -1)
+    );
     // Service middlewares are read (applied on a router's own service, see table tests).
     assert_eq!(services["mw"].middlewares, ["x"]);
     for (name, key) in [
         ("lt", "http.services.lt.loadBalancer.strategy"),
         ("typo", "http.services.typo.loadBalancer.strategy"),
         ("hrw", "http.services.hrw.highestRandomWeight"),
-        ("fo", "http.services.fo.failover.errors"),
         ("phc", "http.services.phc.loadBalancer.passiveHealthCheck"),
     ] {
         assert!(!services.contains_key(name), "{name}");

@@ -17,10 +17,6 @@ pub const REFUSED_SERVICE_OPTIONS: &[(&str, &str)] = &[
         "the highestRandomWeight service kind (use weighted with sticky cookies)",
     ),
     (
-        "failover.errors",
-        "failover on the main service's status codes (failover on health is supported)",
-    ),
-    (
         "loadBalancer.passiveHealthCheck",
         "passive health checks (swarmgate's own passive ejection is always on)",
     ),
@@ -54,14 +50,6 @@ pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
             refuse("highestRandomWeight", REFUSED_SERVICE_OPTIONS[1].1),
         ));
     }
-    if let Some(Value::Object(failover)) = service.get("failover") {
-        if failover.contains_key("errors") {
-            return Some((
-                path(&["failover", "errors"]),
-                refuse("failover.errors", REFUSED_SERVICE_OPTIONS[2].1),
-            ));
-        }
-    }
     let Some(Value::Object(lb)) = service.get_mut("loadBalancer") else {
         return None;
     };
@@ -70,7 +58,7 @@ pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
             path(&["loadBalancer", "passiveHealthCheck"]),
             refuse(
                 "loadBalancer.passiveHealthCheck",
-                REFUSED_SERVICE_OPTIONS[3].1,
+                REFUSED_SERVICE_OPTIONS[2].1,
             ),
         ));
     }
@@ -82,7 +70,7 @@ pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
             at,
             refuse(
                 &format!("loadBalancer.strategy `{s}`"),
-                REFUSED_SERVICE_OPTIONS[4].1,
+                REFUSED_SERVICE_OPTIONS[3].1,
             ),
         )),
         Some(other) => Some((
