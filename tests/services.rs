@@ -299,6 +299,48 @@ async fn failover_errors_answers_503_when_the_fallback_is_down() {
     gw.stop().await;
 }
 
+/// `passiveHealthCheck` (Traefik 3.7): a server answering 500 twice within the window leaves the
+/// rotation for the window, then comes back; the good server answers meanwhile.
+#[tokio::test]
+async fn passive_health_check_takes_a_failing_server_out_for_the_failure_window() {
+    let ((bad, bad_hits), good) = (status_backend().await, backend("good").await);
+    let extra = "        passiveHealthCheck:\n          maxFailedAttempts: 2\n          failureWindow: 800ms\n";
+    let gw = gateway(&route_yaml("PathPrefix(`/`)", &[bad, good.url()], extra)).await;
+    let c = client();
+    let started = Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(get(&c, &gw.url("/500"), None).await.status.as_u16());
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(700),
+        "too slow to judge"
+    );
+    // Round robin: the bad server gets two requests, then is out for the window.
+    assert_eq!(bad_hits.load(Ordering::SeqCst), 2, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 500).count(), 2);
+    assert_eq!(good.hits(), 8);
+    // After the window it is back in rotation.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    for _ in 0..4 {
+        get(&c, &gw.url("/500"), None).await;
+    }
+    assert!(bad_hits.load(Ordering::SeqCst) > 2, "never came back");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn without_passive_health_check_a_server_answering_500_stays_in_rotation() {
+    let ((bad, bad_hits), good) = (status_backend().await, backend("good").await);
+    let gw = gateway(&route_yaml("PathPrefix(`/`)", &[bad, good.url()], "")).await;
+    let c = client();
+    for _ in 0..10 {
+        get(&c, &gw.url("/500"), None).await;
+    }
+    assert_eq!(bad_hits.load(Ordering::SeqCst), 5);
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn sticky_cookie_attributes_as_traefik_writes_them() {
     let a = backend("a").await;

@@ -238,6 +238,40 @@ pub struct LoadBalancerConfig {
     /// Traefik 3.7's `wrr` (default), `p2c` or `hrw` (`leasttime` is refused when read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
+    /// `passiveHealthCheck` (Traefik 3.7): servers failing in live traffic leave the rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passive_health_check: Option<PassiveHealthCheckConfig>,
+}
+
+/// `loadBalancer.passiveHealthCheck`: a server whose answers fail (no answer, or a status of 500
+/// or more) `maxFailedAttempts` times within `failureWindow` is out of rotation for `failureWindow`
+/// (with an active `healthCheck`: until its next passing probe).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PassiveHealthCheckConfig {
+    /// Default 10s (Traefik's).
+    #[serde(default = "default_failure_window")]
+    pub failure_window: Duration,
+    /// Default 1 (Traefik's).
+    #[serde(default = "default_max_failed_attempts")]
+    pub max_failed_attempts: i64,
+}
+
+impl Default for PassiveHealthCheckConfig {
+    fn default() -> Self {
+        PassiveHealthCheckConfig {
+            failure_window: default_failure_window(),
+            max_failed_attempts: default_max_failed_attempts(),
+        }
+    }
+}
+
+fn default_failure_window() -> Duration {
+    Duration(std::time::Duration::from_secs(10))
+}
+
+fn default_max_failed_attempts() -> i64 {
+    1
 }
 
 impl Default for LoadBalancerConfig {
@@ -250,6 +284,7 @@ impl Default for LoadBalancerConfig {
             servers_transport: None,
             response_forwarding: None,
             strategy: None,
+            passive_health_check: None,
         }
     }
 }

@@ -171,6 +171,10 @@ pub async fn forward(
             Ok(upstreamed) => {
                 endpoint.state.report_success();
                 let mut resp = finish_response(upstreamed, client_upgrade);
+                if let Some(passive) = &service.passive {
+                    let status = Some(resp.status().as_u16());
+                    passive.record(index, &endpoint.state, status, Instant::now());
+                }
                 if set_cookie {
                     if let Some(cookie) = service.balancer.set_cookie(index) {
                         resp.headers_mut()
@@ -188,6 +192,9 @@ pub async fn forward(
                 );
                 if failed.error.retry_safe() {
                     endpoint.state.report_failure(now);
+                }
+                if let Some(passive) = &service.passive {
+                    passive.record(index, &endpoint.state, None, Instant::now());
                 }
                 match failed.request {
                     Some(back) => req = back,

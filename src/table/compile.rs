@@ -859,6 +859,13 @@ impl State<'_> {
                 .with_strategy(strategy),
             pools: pools.into_boxed_slice(),
             pass_host_header: lb.pass_host_header,
+            passive: lb.passive_health_check.as_ref().map(|cfg| {
+                crate::balance::passive::PassiveHealthCheck::new(
+                    cfg,
+                    lb.servers.len(),
+                    lb.health_check.is_some(),
+                )
+            }),
         })
     }
 }

@@ -258,6 +258,8 @@ pub struct LoadBalancedService {
     pub balancer: Balancer,
     pub pools: Box<[Arc<UpstreamPool>]>,
     pub pass_host_header: bool,
+    /// `passiveHealthCheck`: live answers take failing servers out of rotation.
+    pub passive: Option<crate::balance::passive::PassiveHealthCheck>,
 }
 
 /// Services swarmgate answers itself (`name@internal`).

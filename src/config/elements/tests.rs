@@ -246,13 +246,24 @@ fn traefik_37_service_options_are_refused_by_name_and_wrr_is_accepted() {
         (errors.status, errors.max_request_body_bytes),
         (vec!["500".to_string()], -1)
     );
+    // passiveHealthCheck is read (Traefik 3.7, `balance::passive`); failureWindow defaults to 10s.
+    let phc = services["phc"]
+        .load_balancer
+        .as_ref()
+        .unwrap()
+        .passive_health_check
+        .clone();
+    let phc = phc.unwrap();
+    assert_eq!(
+        (phc.max_failed_attempts, phc.failure_window.get().as_secs()),
+        (2, 10)
+    );
     // Service middlewares are read (applied on a router's own service, see table tests).
     assert_eq!(services["mw"].middlewares, ["x"]);
     for (name, key) in [
         ("lt", "http.services.lt.loadBalancer.strategy"),
         ("typo", "http.services.typo.loadBalancer.strategy"),
         ("hrw", "http.services.hrw.highestRandomWeight"),
-        ("phc", "http.services.phc.loadBalancer.passiveHealthCheck"),
     ] {
         assert!(!services.contains_key(name), "{name}");
         assert!(r.config.invalid.services.contains_key(name), "{name}");

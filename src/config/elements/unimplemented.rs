@@ -17,10 +17,6 @@ pub const REFUSED_SERVICE_OPTIONS: &[(&str, &str)] = &[
         "the highestRandomWeight service kind (use weighted with sticky cookies)",
     ),
     (
-        "loadBalancer.passiveHealthCheck",
-        "passive health checks (swarmgate's own passive ejection is always on)",
-    ),
-    (
         "loadBalancer.strategy",
         "strategy leasttime (wrr, the default, p2c and hrw are supported)",
     ),
@@ -53,15 +49,6 @@ pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
     let Some(Value::Object(lb)) = service.get_mut("loadBalancer") else {
         return None;
     };
-    if lb.contains_key("passiveHealthCheck") {
-        return Some((
-            path(&["loadBalancer", "passiveHealthCheck"]),
-            refuse(
-                "loadBalancer.passiveHealthCheck",
-                REFUSED_SERVICE_OPTIONS[2].1,
-            ),
-        ));
-    }
     let at = path(&["loadBalancer", "strategy"]);
     match lb.get("strategy") {
         None => None,
@@ -70,7 +57,7 @@ pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
             at,
             refuse(
                 &format!("loadBalancer.strategy `{s}`"),
-                REFUSED_SERVICE_OPTIONS[3].1,
+                REFUSED_SERVICE_OPTIONS[2].1,
             ),
         )),
         Some(other) => Some((

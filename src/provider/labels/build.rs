@@ -101,8 +101,8 @@ impl Builder<'_> {
             )
         };
         let mut node = node.clone();
-        // Traefik 3.7's other strategies and passive health checks are not implemented: the
-        // service is refused (fail closed), as from the file provider; `wrr` is the default.
+        // Traefik 3.7's `leasttime` strategy is not implemented: the service is refused (fail
+        // closed), as from the file provider; `wrr` is the default.
         if let Some(strategy) = node.remove_path(&["loadbalancer", "strategy"]) {
             let value = strategy.value.clone().unwrap_or_default();
             if ["", "wrr", "p2c", "hrw"].contains(&value.as_str()) {
@@ -121,20 +121,6 @@ impl Builder<'_> {
                 self.issue(Element::Service, sname, &key("loadbalancer.strategy"), msg);
                 return None;
             }
-        }
-        if node
-            .remove_path(&["loadbalancer", "passivehealthcheck"])
-            .is_some()
-        {
-            let msg = "loadBalancer.passiveHealthCheck: Traefik 3.7 option not implemented by \
-                       swarmgate (its own passive ejection is always on); the service is refused";
-            self.issue(
-                Element::Service,
-                sname,
-                &key("loadbalancer.passivehealthcheck"),
-                msg.into(),
-            );
-            return None;
         }
         self.strip_unsupported(
             &mut node,

@@ -341,10 +341,6 @@ fn traefik_options_swarmgate_lacks_are_reported_and_service_ones_refuse_the_serv
             ("traefik.http.services.s.loadbalancer.server.port", "80"),
             ("traefik.http.services.s.loadbalancer.strategy", "leasttime"),
             (
-                "traefik.http.services.s.loadbalancer.passivehealthcheck.maxfailedattempts",
-                "3",
-            ),
-            (
                 "traefik.http.services.s.loadbalancer.healthcheck.path",
                 "/h",
             ),
@@ -372,7 +368,7 @@ fn traefik_options_swarmgate_lacks_are_reported_and_service_ones_refuse_the_serv
 }
 
 #[test]
-fn wrr_strategy_label_is_the_default_and_passive_health_checks_are_refused() {
+fn wrr_strategy_label_is_the_default_and_passive_health_checks_are_read() {
     let (cfg, issues) = translate(&svc(
         "s_w",
         &[
@@ -393,12 +389,20 @@ fn wrr_strategy_label_is_the_default_and_passive_health_checks_are_refused() {
                 "traefik.http.services.s.loadbalancer.passivehealthcheck.maxfailedattempts",
                 "3",
             ),
+            (
+                "traefik.http.services.s.loadbalancer.passivehealthcheck.failurewindow",
+                "30s",
+            ),
         ],
     ));
-    assert!(!cfg.http.services.contains_key("s"));
+    // passiveHealthCheck (Traefik 3.7) is read from labels.
+    assert!(issues.is_empty(), "{issues:?}");
+    let lb = cfg.http.services["s"].load_balancer.clone().unwrap();
+    let passive = lb.passive_health_check.unwrap();
+    assert_eq!(passive.max_failed_attempts, 3);
     assert_eq!(
-        issues[0].key.as_deref(),
-        Some("traefik.http.services.s.loadbalancer.passivehealthcheck")
+        passive.failure_window.get(),
+        std::time::Duration::from_secs(30)
     );
 }
 
