@@ -341,6 +341,49 @@ async fn without_passive_health_check_a_server_answering_500_stays_in_rotation()
     gw.stop().await;
 }
 
+fn hrw_yaml(a: &str, b: &str) -> String {
+    let hc = "        healthCheck:\n          path: /health\n          interval: 100ms\n          timeout: 500ms\n";
+    format!(
+        "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n      service: front\n  services:\n    front:\n      highestRandomWeight:\n        healthCheck: {{}}\n        services:\n          - name: alpha\n          - name: beta\n            weight: 2\n    alpha:\n      loadBalancer:\n{hc}        servers:\n          - url: \"{a}\"\n    beta:\n      loadBalancer:\n{hc}        servers:\n          - url: \"{b}\"\n"
+    )
+}
+
+/// `highestRandomWeight` (Traefik 3.7): the client (127.0.0.1) sticks to the child Traefik's
+/// formula picks; with `healthCheck: {}` the other child answers while that one is down.
+#[tokio::test]
+async fn highest_random_weight_sticks_the_client_to_its_child_and_skips_it_when_down() {
+    use swarmgate::balance::strategy::hrw_score;
+    let (alpha, beta) = (backend("alpha").await, backend("beta").await);
+    let gw = gateway(&hrw_yaml(&alpha.url(), &beta.url())).await;
+    let c = client();
+    let (first, other, first_backend) =
+        if hrw_score("127.0.0.1", "alpha", 1) > hrw_score("127.0.0.1", "beta", 2) {
+            ("alpha", "beta", &alpha)
+        } else {
+            ("beta", "alpha", &beta)
+        };
+    for _ in 0..5 {
+        assert_eq!(answered_by(&c, &gw).await, first);
+    }
+    first_backend.health_status.store(503, Ordering::SeqCst);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            answered_by(&c, &gw).await == other
+        })
+        .await,
+        "never skipped the child that is down"
+    );
+    first_backend.health_status.store(200, Ordering::SeqCst);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            answered_by(&c, &gw).await == first
+        })
+        .await,
+        "never came back"
+    );
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn sticky_cookie_attributes_as_traefik_writes_them() {
     let a = backend("a").await;

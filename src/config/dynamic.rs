@@ -136,6 +136,32 @@ pub struct ServiceConfig {
     pub mirroring: Option<MirroringConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failover: Option<FailoverConfig>,
+    /// Traefik 3.7's `highestRandomWeight` kind: each client IP sticks to one child service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highest_random_weight: Option<HighestRandomWeightConfig>,
+}
+
+/// `highestRandomWeight` service: the child with the highest `weight / -ln(FNV-1a(client IP +
+/// child name) / 2^64)` answers (Traefik's `hrw` balancer over services).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HighestRandomWeightConfig {
+    #[serde(default)]
+    pub services: Vec<HrwServiceRef>,
+    /// Present (even empty): children that are down are skipped, and the service reports its
+    /// own health (any child up) to its parents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<EmptyHealthCheck>,
+}
+
+/// One child of a `highestRandomWeight` service; `weight` defaults to 1, 0 or less leaves the
+/// child out (Traefik).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HrwServiceRef {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
 }
 
 /// `mirroring` service: `service` answers; each mirror gets a copy of `percent` % of the requests

@@ -79,6 +79,11 @@ pub fn merge<'a>(
                     mirror.name = q(&mirror.name);
                 }
             }
+            if let Some(hrw) = &mut service.highest_random_weight {
+                for child in &mut hrw.services {
+                    child.name = q(&child.name);
+                }
+            }
             if let Some(failover) = &mut service.failover {
                 failover.service = q(&failover.service);
                 failover.fallback = q(&failover.fallback);

@@ -295,7 +295,10 @@ impl Proxy {
         // The `errors` middlewares need the request after the response; no copy without them.
         let original = error_pages::capture(&route.middlewares[..applied], &parts);
         // `mirroring` services on the way send their copies (boxed: rarely used) first.
-        let mut walk = Walk::default();
+        let mut walk = Walk {
+            client: Some(conn.peer.ip()),
+            ..Walk::default()
+        };
         let resolved = match answer {
             Some(_) => Ok(None),
             None => {
@@ -415,12 +418,16 @@ impl Proxy {
         served: &mut Option<Arc<UpstreamPool>>,
     ) -> Response<ProxyBody> {
         match resolved {
-            None | Some(Service::Weighted(_) | Service::Failover(_) | Service::Mirroring(_)) => {
-                ProxyError::NoEndpoint {
-                    service: route.service.name().to_string(),
-                }
-                .into_response()
+            None
+            | Some(
+                Service::Weighted(_)
+                | Service::Hrw(_)
+                | Service::Failover(_)
+                | Service::Mirroring(_),
+            ) => ProxyError::NoEndpoint {
+                service: route.service.name().to_string(),
             }
+            .into_response(),
             Some(Service::Closed(_)) => ProxyError::RouteClosed.into_response(),
             Some(Service::Internal(service)) => match &self.observer {
                 Some(o) => o.respond_internal(*service, &parts),

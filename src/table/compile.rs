@@ -624,11 +624,14 @@ impl State<'_> {
             cfg.weighted.is_some(),
             cfg.mirroring.is_some(),
             cfg.failover.is_some(),
+            cfg.highest_random_weight.is_some(),
         ];
         match kinds.iter().filter(|k| **k).count() {
             0 => {
                 return Err(
-                    "a service needs a loadBalancer, weighted, mirroring or failover".to_string(),
+                    "a service needs a loadBalancer, weighted, mirroring, failover or \
+                     highestRandomWeight"
+                        .to_string(),
                 )
             }
             1 => {}
@@ -641,7 +644,11 @@ impl State<'_> {
                 .chain(m.mirrors.iter().map(|c| c.name.as_str()))
                 .collect(),
             (_, _, Some(f)) => vec![f.service.as_str(), f.fallback.as_str()],
-            _ => Vec::new(),
+            _ => cfg
+                .highest_random_weight
+                .iter()
+                .flat_map(|h| h.services.iter().map(|c| c.name.as_str()))
+                .collect(),
         };
         if let Some(child) = children.iter().find(|c| {
             self.cfg
@@ -664,6 +671,9 @@ impl State<'_> {
         }
         if let Some(mirroring) = &cfg.mirroring {
             return self.mirroring(name, mirroring).map(Service::Mirroring);
+        }
+        if let Some(hrw) = &cfg.highest_random_weight {
+            return self.hrw(name, hrw).map(Service::Hrw);
         }
         match &cfg.failover {
             Some(failover) => self.failover(name, failover).map(Service::Failover),
@@ -693,6 +703,42 @@ impl State<'_> {
                 .failover
                 .as_ref()
                 .is_some_and(|f| f.health_check.is_some())
+            || cfg
+                .highest_random_weight
+                .as_ref()
+                .is_some_and(|h| h.health_check.is_some())
+    }
+
+    /// `highestRandomWeight`: children with a positive weight (default 1); with `healthCheck`,
+    /// every child must report its health (Traefik).
+    fn hrw(
+        &mut self,
+        name: &str,
+        cfg: &crate::config::dynamic::HighestRandomWeightConfig,
+    ) -> Result<super::hrw_service::HrwService, String> {
+        let mut children = Vec::with_capacity(cfg.services.len());
+        for child in &cfg.services {
+            let service = self
+                .service(&child.name)
+                .map_err(|e| format!("service {:?} {e}", child.name))?;
+            if cfg.health_check.is_some() && !self.reports_health(&child.name) {
+                return Err(format!(
+                    "child service {:?} of {name:?} has no healthCheck to report its status",
+                    child.name
+                ));
+            }
+            let weight = child.weight.unwrap_or(1);
+            if weight <= 0 {
+                continue;
+            }
+            let written = written_name(&child.name, name).to_string();
+            children.push((written, weight, service));
+        }
+        Ok(super::hrw_service::HrwService::new(
+            name,
+            children,
+            cfg.health_check.is_some(),
+        ))
     }
 
     /// `failover`: Traefik needs the main service to report its health (else it could never

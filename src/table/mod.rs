@@ -6,6 +6,7 @@
 
 mod compile;
 pub mod failover_errors;
+pub mod hrw_service;
 mod lookup;
 pub mod tls_options;
 
@@ -51,6 +52,8 @@ pub enum Service {
     Weighted(WeightedService),
     Failover(FailoverService),
     Mirroring(MirroringService),
+    /// Traefik 3.7's `highestRandomWeight` kind (see `hrw_service`).
+    Hrw(hrw_service::HrwService),
     Internal(InternalService),
     /// The service of a closed route, by the name its router gave: answers 503.
     Closed(String),
@@ -62,6 +65,7 @@ impl Service {
             Service::LoadBalancer(lb) => &lb.name,
             Service::Weighted(w) => &w.name,
             Service::Failover(f) => &f.name,
+            Service::Hrw(h) => &h.name,
             Service::Mirroring(m) => &m.name,
             Service::Internal(internal) => internal.name(),
             Service::Closed(name) => name,
@@ -90,6 +94,7 @@ impl Service {
         for _ in 0..16 {
             match service {
                 Service::Weighted(w) => service = w.pick(now, headers, &mut walk.cookies)?,
+                Service::Hrw(h) => service = h.pick(walk.client)?,
                 Service::Failover(f) => {
                     service = if f.main.is_up() {
                         // `errors`: the answer decides; the outermost such failover is kept.
@@ -137,6 +142,7 @@ impl Service {
                 .zip(w.balancer.endpoints())
                 .any(|(child, slot)| slot.weight > 0 && child.is_up_within(depth)),
             Service::Failover(f) => f.main.is_up_within(depth) || f.fallback.is_up_within(depth),
+            Service::Hrw(h) => h.children.iter().any(|c| c.is_up_within(depth)),
             Service::Mirroring(m) => m.main.is_up_within(depth),
             Service::Internal(_) => true,
             Service::Closed(_) => false,
@@ -199,6 +205,8 @@ pub struct Walk<'s> {
     /// The outermost `failover` with `errors` whose main service was taken: an answer with one
     /// of its status codes is dropped and the request sent to its fallback.
     pub failover: Option<&'s FailoverService>,
+    /// The client's IP (what `highestRandomWeight` services hash); set before the walk.
+    pub client: Option<std::net::IpAddr>,
 }
 
 /// A `failover` service: its main service while that is up, else the fallback.

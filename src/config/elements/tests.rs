@@ -246,6 +246,12 @@ fn traefik_37_service_options_are_refused_by_name_and_wrr_is_accepted() {
         (errors.status, errors.max_request_body_bytes),
         (vec!["500".to_string()], -1)
     );
+    // highestRandomWeight is read (Traefik 3.7, `table::hrw_service`).
+    let hrw = services["hrw"].highest_random_weight.as_ref().unwrap();
+    assert_eq!(
+        (hrw.services[0].name.as_str(), hrw.services[0].weight),
+        ("ok", None)
+    );
     // passiveHealthCheck is read (Traefik 3.7, `balance::passive`); failureWindow defaults to 10s.
     let phc = services["phc"]
         .load_balancer
@@ -263,7 +269,6 @@ fn traefik_37_service_options_are_refused_by_name_and_wrr_is_accepted() {
     for (name, key) in [
         ("lt", "http.services.lt.loadBalancer.strategy"),
         ("typo", "http.services.typo.loadBalancer.strategy"),
-        ("hrw", "http.services.hrw.highestRandomWeight"),
     ] {
         assert!(!services.contains_key(name), "{name}");
         assert!(r.config.invalid.services.contains_key(name), "{name}");

@@ -13,10 +13,6 @@ pub const REFUSED_SERVICE_OPTIONS: &[(&str, &str)] = &[
          service (on a router's own service they are applied)",
     ),
     (
-        "highestRandomWeight",
-        "the highestRandomWeight service kind (use weighted with sticky cookies)",
-    ),
-    (
         "loadBalancer.strategy",
         "strategy leasttime (wrr, the default, p2c and hrw are supported)",
     ),
@@ -40,12 +36,6 @@ pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
              refused and its routers answer 503"
         )
     };
-    if service.contains_key("highestRandomWeight") {
-        return Some((
-            path(&["highestRandomWeight"]),
-            refuse("highestRandomWeight", REFUSED_SERVICE_OPTIONS[1].1),
-        ));
-    }
     let Some(Value::Object(lb)) = service.get_mut("loadBalancer") else {
         return None;
     };
@@ -57,7 +47,7 @@ pub fn check_service(value: &mut Value) -> Option<(Vec<String>, String)> {
             at,
             refuse(
                 &format!("loadBalancer.strategy `{s}`"),
-                REFUSED_SERVICE_OPTIONS[2].1,
+                REFUSED_SERVICE_OPTIONS[1].1,
             ),
         )),
         Some(other) => Some((
