@@ -384,6 +384,43 @@ async fn highest_random_weight_sticks_the_client_to_its_child_and_skips_it_when_
     gw.stop().await;
 }
 
+/// A backend that answers "slow" after 150 ms, counting its requests.
+async fn slow_backend() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = hits.clone();
+    let addr = serve_fn(move |_req: Request<hyper::body::Incoming>| {
+        let seen = seen.clone();
+        async move {
+            seen.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            http::Response::new(Full::new(Bytes::from_static(b"slow")))
+        }
+    })
+    .await;
+    (format!("http://{addr}"), hits)
+}
+
+/// `strategy: leasttime` (Traefik 3.7): once the slow server's time to first byte is known, the
+/// fast one gets the requests; round robin (the default) keeps sending half to the slow one.
+#[tokio::test]
+async fn leasttime_sends_requests_to_the_server_answering_first() {
+    for (strategy, slow_at_most, slow_at_least) in [("leasttime", 2, 0), ("wrr", 5, 5)] {
+        let ((slow, slow_hits), fast) = (slow_backend().await, backend("fast").await);
+        let extra = format!("        strategy: {strategy}\n");
+        let gw = gateway(&route_yaml("PathPrefix(`/`)", &[slow, fast.url()], &extra)).await;
+        let c = client();
+        for _ in 0..10 {
+            assert_eq!(get(&c, &gw.url("/"), None).await.status, 200);
+        }
+        let slow = slow_hits.load(Ordering::SeqCst);
+        assert!(
+            (slow_at_least..=slow_at_most).contains(&slow),
+            "{strategy}: slow server got {slow} of 10"
+        );
+        gw.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn sticky_cookie_attributes_as_traefik_writes_them() {
     let a = backend("a").await;
@@ -510,7 +547,7 @@ async fn service_middlewares_apply_after_the_routers() {
     gw.stop().await;
 }
 
-/// Fail closed: a Traefik 3.7 option swarmgate lacks closes the routers that use it (503), and
+/// Fail closed: a strategy Traefik does not know closes the routers that use it (503), and
 /// a child service with middlewares (applied by Traefik inside the parent) refuses its parent.
 #[tokio::test]
 async fn unimplemented_service_options_close_their_routers() {
@@ -539,7 +576,7 @@ async fn unimplemented_service_options_close_their_routers() {
           - url: "{url}"
     lt:
       loadBalancer:
-        strategy: leasttime
+        strategy: fastest
         servers:
           - url: "{url}"
     tagged:
@@ -563,8 +600,7 @@ async fn unimplemented_service_options_close_their_routers() {
     let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
     assert!(
         text.iter()
-            .any(|t| t.contains("strategy `leasttime`")
-                && t.contains("not implemented by swarmgate")),
+            .any(|t| t.contains("\"fastest\"") && t.contains("unsupported load-balancer strategy")),
         "{text:#?}"
     );
     assert!(

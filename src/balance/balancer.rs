@@ -62,6 +62,8 @@ pub struct Balancer {
     cursor: Arc<AtomicUsize>,
     sticky: Option<StickyTable>,
     strategy: super::strategy::Strategy,
+    /// `leasttime` state (only with that strategy).
+    least_time: Option<super::least_time::LeastTime>,
 }
 
 impl Balancer {
@@ -97,6 +99,7 @@ impl Balancer {
             cursor,
             sticky,
             strategy: super::strategy::Strategy::Wrr,
+            least_time: None,
         }
     }
 
@@ -104,7 +107,18 @@ impl Balancer {
     #[must_use]
     pub fn with_strategy(mut self, strategy: super::strategy::Strategy) -> Self {
         self.strategy = strategy;
+        if strategy == super::strategy::Strategy::LeastTime {
+            let weights: Vec<u32> = self.endpoints.iter().map(|e| e.weight).collect();
+            self.least_time = Some(super::least_time::LeastTime::new(&weights));
+        }
         self
+    }
+
+    /// `leasttime`: records a server's time to first byte (no-op with other strategies).
+    pub fn record_ttfb(&self, index: usize, ttfb: std::time::Duration) {
+        if let Some(lt) = &self.least_time {
+            lt.record(index, ttfb);
+        }
     }
 
     /// [`Balancer::pick`] by the balancer's strategy; `client` is the client's IP (`hrw`).
@@ -120,6 +134,19 @@ impl Balancer {
             // None usable: the round robin's panic mode.
             (_, []) => self.pick(now, exclude),
             (_, [one]) => Some(*one),
+            (Strategy::LeastTime, _) => {
+                let candidates: Vec<(usize, u32, usize)> = usable
+                    .iter()
+                    .map(|i| {
+                        let e = &self.endpoints[*i];
+                        (*i, e.weight, e.state.inflight())
+                    })
+                    .collect();
+                match &self.least_time {
+                    Some(lt) => lt.pick(&candidates),
+                    None => self.pick(now, exclude),
+                }
+            }
             (Strategy::P2c, _) => {
                 let random = std::hash::BuildHasher::hash_one(
                     &std::hash::RandomState::new(),

@@ -9,6 +9,7 @@
 
 mod balancer;
 pub mod health;
+pub mod least_time;
 pub mod passive;
 mod state;
 pub mod sticky;

@@ -2,7 +2,7 @@
 //! random choices, the one with fewer requests in flight) and `hrw` (highest random weight: the
 //! server with the highest `weight / -ln(h)` where `h` is the FNV-1a 64 hash of the client IP
 //! followed by the server URL, scaled to [0, 1), as Traefik's `hrw` balancer computes it, so the
-//! same client lands on the same server in both). `leasttime` is refused at read time.
+//! same client lands on the same server in both); `leasttime` (see `least_time`).
 
 use std::net::IpAddr;
 
@@ -13,6 +13,8 @@ pub enum Strategy {
     Wrr,
     P2c,
     Hrw,
+    /// `leasttime` (see `balance::least_time`).
+    LeastTime,
 }
 
 impl Strategy {
@@ -22,8 +24,9 @@ impl Strategy {
             "" | "wrr" => Ok(Strategy::Wrr),
             "p2c" => Ok(Strategy::P2c),
             "hrw" => Ok(Strategy::Hrw),
+            "leasttime" => Ok(Strategy::LeastTime),
             other => Err(format!(
-                "loadBalancer.strategy {other:?} is not supported by swarmgate (wrr, p2c, hrw)"
+                "loadBalancer.strategy {other:?} is not supported by swarmgate (wrr, p2c, hrw, leasttime)"
             )),
         }
     }
@@ -84,7 +87,8 @@ mod tests {
     fn names_and_scores() {
         assert_eq!(Strategy::parse(None), Ok(Strategy::Wrr));
         assert_eq!(Strategy::parse(Some("hrw")), Ok(Strategy::Hrw));
-        assert!(Strategy::parse(Some("leasttime")).is_err());
+        assert_eq!(Strategy::parse(Some("leasttime")), Ok(Strategy::LeastTime));
+        assert!(Strategy::parse(Some("LeastTime")).is_err());
         let s = hrw_score("127.0.0.1", "http://a", 1);
         assert!(s > 0.0 && s.is_finite());
         assert!((hrw_score("127.0.0.1", "http://a", 3) - 3.0 * s).abs() < 1e-9);

@@ -167,8 +167,10 @@ pub async fn forward(
         )?;
         let _inflight = endpoint.state.start_request();
         *served = Some(Arc::clone(pool));
+        let sent_at = Instant::now();
         match pool.send(req, upgrade_proto.is_some()).await {
             Ok(upstreamed) => {
+                service.balancer.record_ttfb(index, sent_at.elapsed());
                 endpoint.state.report_success();
                 let mut resp = finish_response(upstreamed, client_upgrade);
                 if let Some(passive) = &service.passive {

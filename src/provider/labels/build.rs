@@ -101,11 +101,11 @@ impl Builder<'_> {
             )
         };
         let mut node = node.clone();
-        // Traefik 3.7's `leasttime` strategy is not implemented: the service is refused (fail
-        // closed), as from the file provider; `wrr` is the default.
+        // A strategy Traefik 3.7 does not know refuses the service (fail closed), as from the
+        // file provider; `wrr` is the default.
         if let Some(strategy) = node.remove_path(&["loadbalancer", "strategy"]) {
             let value = strategy.value.clone().unwrap_or_default();
-            if ["", "wrr", "p2c", "hrw"].contains(&value.as_str()) {
+            if ["", "wrr", "p2c", "hrw", "leasttime"].contains(&value.as_str()) {
                 if let Some((_, lb)) = node
                     .children
                     .iter_mut()
@@ -115,8 +115,9 @@ impl Builder<'_> {
                 }
             } else {
                 let msg = format!(
-                    "loadBalancer.strategy `{value}`: not implemented by swarmgate (wrr, the \
-                     default, p2c and hrw are); the service is refused"
+                    "loadBalancer.strategy `{value}`: unsupported load-balancer strategy \
+                     (Traefik's are wrr, the default, p2c, hrw and leasttime); the service is \
+                     refused"
                 );
                 self.issue(Element::Service, sname, &key("loadbalancer.strategy"), msg);
                 return None;

@@ -339,7 +339,7 @@ fn traefik_options_swarmgate_lacks_are_reported_and_service_ones_refuse_the_serv
             ("traefik.http.routers.r.rule", "Host(`u`)"),
             ("traefik.http.routers.r.observability.accesslogs", "false"),
             ("traefik.http.services.s.loadbalancer.server.port", "80"),
-            ("traefik.http.services.s.loadbalancer.strategy", "leasttime"),
+            ("traefik.http.services.s.loadbalancer.strategy", "fastest"),
             (
                 "traefik.http.services.s.loadbalancer.healthcheck.path",
                 "/h",
@@ -361,7 +361,7 @@ fn traefik_options_swarmgate_lacks_are_reported_and_service_ones_refuse_the_serv
         ]
     );
     assert!(
-        issues[0].message.contains("leasttime"),
+        issues[0].message.contains("fastest") && issues[0].message.contains("leasttime"),
         "{}",
         issues[0].message
     );
@@ -380,6 +380,17 @@ fn wrr_strategy_label_is_the_default_and_passive_health_checks_are_read() {
     assert!(issues.is_empty(), "{issues:?}");
     let lb = cfg.http.services["s"].load_balancer.clone().unwrap();
     assert_eq!(lb.strategy.as_deref(), Some("hrw"));
+    let (cfg, issues) = translate(&svc(
+        "s_l",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`l`)"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            ("traefik.http.services.s.loadbalancer.strategy", "leasttime"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let lb = cfg.http.services["s"].load_balancer.clone().unwrap();
+    assert_eq!(lb.strategy.as_deref(), Some("leasttime"));
     let (cfg, issues) = translate(&svc(
         "s_p",
         &[
