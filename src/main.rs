@@ -364,6 +364,18 @@ fn list_unsupported() -> ExitCode {
             let _ = writeln!(out, "  {option}  ({why})");
         }
     }
+    // Dynamic (HTTP) options: a service or middleware that uses one is refused, so the routers
+    // using it are closed (503) and `check` reports it.
+    out.push_str(
+        "\nTraefik 3.7 HTTP middleware types swarmgate refuses (their routers answer 503):\n",
+    );
+    for kind in swarmgate::config::elements::TRAEFIK_ONLY_MIDDLEWARES {
+        let _ = writeln!(out, "  http.middlewares.<name>.{kind}");
+    }
+    out.push_str("\nTraefik 3.7 HTTP service options swarmgate refuses (the service is refused, its routers answer 503):\n");
+    for (key, why) in swarmgate::config::elements::unimplemented::REFUSED_SERVICE_OPTIONS {
+        let _ = writeln!(out, "  http.services.<name>.{key}  ({why})");
+    }
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::stdout().write_all(out.as_bytes());
     ExitCode::SUCCESS

@@ -5,6 +5,7 @@
 //! ejection, retry exclusion) is skipped *and consumed*: the shared cursor moves past it, so the skipped
 //! endpoint's share is spread over the others in proportion to their weights (with equal weights, exactly evenly).
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,6 +61,9 @@ pub struct Balancer {
     schedule: Box<[u16]>,
     cursor: Arc<AtomicUsize>,
     sticky: Option<StickyTable>,
+    strategy: super::strategy::Strategy,
+    /// `leasttime` state (only with that strategy).
+    least_time: Option<super::least_time::LeastTime>,
 }
 
 impl Balancer {
@@ -94,6 +98,80 @@ impl Balancer {
             schedule,
             cursor,
             sticky,
+            strategy: super::strategy::Strategy::Wrr,
+            least_time: None,
+        }
+    }
+
+    /// Sets Traefik's `loadBalancer.strategy` (see [`super::strategy`]).
+    #[must_use]
+    pub fn with_strategy(mut self, strategy: super::strategy::Strategy) -> Self {
+        self.strategy = strategy;
+        if strategy == super::strategy::Strategy::LeastTime {
+            let weights: Vec<u32> = self.endpoints.iter().map(|e| e.weight).collect();
+            self.least_time = Some(super::least_time::LeastTime::new(&weights));
+        }
+        self
+    }
+
+    /// `leasttime`: records a server's time to first byte (no-op with other strategies).
+    pub fn record_ttfb(&self, index: usize, ttfb: std::time::Duration) {
+        if let Some(lt) = &self.least_time {
+            lt.record(index, ttfb);
+        }
+    }
+
+    /// [`Balancer::pick`] by the balancer's strategy; `client` is the client's IP (`hrw`).
+    pub fn pick_for(&self, now: Instant, exclude: &[usize], client: IpAddr) -> Option<usize> {
+        use super::strategy::{hrw_key, hrw_score, two_choices, Strategy};
+        if self.strategy == Strategy::Wrr {
+            return self.pick(now, exclude);
+        }
+        let usable: Vec<usize> = (0..self.endpoints.len())
+            .filter(|i| self.usable(*i, now, exclude))
+            .collect();
+        match (self.strategy, usable.as_slice()) {
+            // None usable: the round robin's panic mode.
+            (_, []) => self.pick(now, exclude),
+            (_, [one]) => Some(*one),
+            (Strategy::LeastTime, _) => {
+                let candidates: Vec<(usize, u32, usize)> = usable
+                    .iter()
+                    .map(|i| {
+                        let e = &self.endpoints[*i];
+                        (*i, e.weight, e.state.inflight())
+                    })
+                    .collect();
+                match &self.least_time {
+                    Some(lt) => lt.pick(&candidates),
+                    None => self.pick(now, exclude),
+                }
+            }
+            (Strategy::P2c, _) => {
+                let random = std::hash::BuildHasher::hash_one(
+                    &std::hash::RandomState::new(),
+                    self.cursor.fetch_add(1, Ordering::Relaxed),
+                );
+                let (a, b) = two_choices(usable.len(), random);
+                let (a, b) = (usable[a], usable[b]);
+                if self.endpoints[b].state.inflight() < self.endpoints[a].state.inflight() {
+                    Some(b)
+                } else {
+                    Some(a)
+                }
+            }
+            (_, _) => {
+                let key = hrw_key(client);
+                let mut best: Option<(usize, f64)> = None;
+                for i in usable {
+                    let e = &self.endpoints[i];
+                    let score = hrw_score(&key, &e.url, e.weight);
+                    if best.is_none_or(|(_, s)| score > s) {
+                        best = Some((i, score));
+                    }
+                }
+                best.map(|(i, _)| i)
+            }
         }
     }
 

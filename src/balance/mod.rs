@@ -8,10 +8,15 @@
 //! locks or allocates per request (the registry and the health checker are config-plane only).
 
 mod balancer;
+pub mod failover_errors;
 pub mod health;
+pub mod hrw_service;
+pub mod least_time;
+pub mod passive;
 pub mod service;
 mod state;
 pub mod sticky;
+pub mod strategy;
 mod wrr;
 
 pub use balancer::{Balancer, Endpoint};

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::Balancer;
+use super::{failover_errors, hrw_service, Balancer};
 use crate::upstream::UpstreamPool;
 
 /// One compiled service.
@@ -18,6 +18,8 @@ pub enum Service {
     Weighted(WeightedService),
     Failover(FailoverService),
     Mirroring(MirroringService),
+    /// Traefik 3.7's `highestRandomWeight` kind (see `hrw_service`).
+    Hrw(hrw_service::HrwService),
     Internal(InternalService),
     /// The service of a closed route, by the name its router gave: answers 503.
     Closed(String),
@@ -29,6 +31,7 @@ impl Service {
             Service::LoadBalancer(lb) => &lb.name,
             Service::Weighted(w) => &w.name,
             Service::Failover(f) => &f.name,
+            Service::Hrw(h) => &h.name,
             Service::Mirroring(m) => &m.name,
             Service::Internal(internal) => internal.name(),
             Service::Closed(name) => name,
@@ -57,8 +60,15 @@ impl Service {
         for _ in 0..16 {
             match service {
                 Service::Weighted(w) => service = w.pick(now, headers, &mut walk.cookies)?,
+                Service::Hrw(h) => service = h.pick(walk.client)?,
                 Service::Failover(f) => {
                     service = if f.main.is_up() {
+                        // `errors`: the answer decides; the outermost such failover is kept.
+                        if walk.failover.is_none()
+                            && f.errors.as_ref().is_some_and(|e| !e.status.is_empty())
+                        {
+                            walk.failover = Some(f);
+                        }
                         &f.main
                     } else if f.fallback.is_up() {
                         &f.fallback
@@ -98,6 +108,7 @@ impl Service {
                 .zip(w.balancer.endpoints())
                 .any(|(child, slot)| slot.weight > 0 && child.is_up_within(depth)),
             Service::Failover(f) => f.main.is_up_within(depth) || f.fallback.is_up_within(depth),
+            Service::Hrw(h) => h.children.iter().any(|c| c.is_up_within(depth)),
             Service::Mirroring(m) => m.main.is_up_within(depth),
             Service::Internal(_) => true,
             Service::Closed(_) => false,
@@ -157,6 +168,11 @@ pub struct Walk<'s> {
     pub mirrors: Vec<&'s MirroringService>,
     /// `Set-Cookie` values of sticky weighted services that picked anew.
     pub cookies: Vec<http::HeaderValue>,
+    /// The outermost `failover` with `errors` whose main service was taken: an answer with one
+    /// of its status codes is dropped and the request sent to its fallback.
+    pub failover: Option<&'s FailoverService>,
+    /// The client's IP (what `highestRandomWeight` services hash); set before the walk.
+    pub client: Option<std::net::IpAddr>,
 }
 
 /// A `failover` service: its main service while that is up, else the fallback.
@@ -165,6 +181,8 @@ pub struct FailoverService {
     pub name: String,
     pub main: Arc<Service>,
     pub fallback: Arc<Service>,
+    /// `errors`: fall back on the main service's answer too.
+    pub errors: Option<failover_errors::FailoverErrors>,
 }
 
 /// A `mirroring` service: `main` answers; each mirror gets a copy of its share of the requests.
@@ -214,6 +232,8 @@ pub struct LoadBalancedService {
     pub balancer: Balancer,
     pub pools: Box<[Arc<UpstreamPool>]>,
     pub pass_host_header: bool,
+    /// `passiveHealthCheck`: live answers take failing servers out of rotation.
+    pub passive: Option<crate::balance::passive::PassiveHealthCheck>,
 }
 
 /// Services swarmgate answers itself (`name@internal`).

@@ -172,6 +172,11 @@ pub struct TlsDomain {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceConfig {
+    /// Traefik 3.7's service middlewares: applied after the router's, around this service.
+    /// Only on a router's own service (a child of a weighted, mirroring or failover service
+    /// with middlewares is refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub middlewares: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<LoadBalancerConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,6 +185,32 @@ pub struct ServiceConfig {
     pub mirroring: Option<MirroringConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failover: Option<FailoverConfig>,
+    /// Traefik 3.7's `highestRandomWeight` kind: each client IP sticks to one child service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highest_random_weight: Option<HighestRandomWeightConfig>,
+}
+
+/// `highestRandomWeight` service: the child with the highest `weight / -ln(FNV-1a(client IP +
+/// child name) / 2^64)` answers (Traefik's `hrw` balancer over services).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HighestRandomWeightConfig {
+    #[serde(default)]
+    pub services: Vec<HrwServiceRef>,
+    /// Present (even empty): children that are down are skipped, and the service reports its
+    /// own health (any child up) to its parents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<EmptyHealthCheck>,
+}
+
+/// One child of a `highestRandomWeight` service; `weight` defaults to 1, 0 or less leaves the
+/// child out (Traefik).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HrwServiceRef {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
 }
 
 /// `mirroring` service: `service` answers; each mirror gets a copy of `percent` % of the requests
@@ -217,6 +248,35 @@ pub struct FailoverConfig {
     /// Present (even empty): the service reports its health (main or fallback up) to its parents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<EmptyHealthCheck>,
+    /// `errors`: the main service's answers whose status is in `status` are dropped and the
+    /// request is sent again to the fallback (see `proxy::failover`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<FailoverErrorsConfig>,
+}
+
+/// `failover.errors` (Traefik 3.7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailoverErrorsConfig {
+    /// Status codes or ranges (`"500"`, `"502-504"`).
+    #[serde(default)]
+    pub status: Vec<String>,
+    /// Largest request body kept to send again; `-1` (Traefik's default): no limit.
+    #[serde(default = "unlimited_body")]
+    pub max_request_body_bytes: i64,
+}
+
+impl Default for FailoverErrorsConfig {
+    fn default() -> Self {
+        FailoverErrorsConfig {
+            status: Vec::new(),
+            max_request_body_bytes: -1,
+        }
+    }
+}
+
+fn unlimited_body() -> i64 {
+    -1
 }
 
 /// The `healthCheck: {}` of a service made of services: it has no options, only presence.
@@ -250,6 +310,43 @@ pub struct LoadBalancerConfig {
     pub servers_transport: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_forwarding: Option<ResponseForwardingConfig>,
+    /// Traefik 3.7's `wrr` (default), `p2c` or `hrw` (`leasttime` is refused when read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// `passiveHealthCheck` (Traefik 3.7): servers failing in live traffic leave the rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passive_health_check: Option<PassiveHealthCheckConfig>,
+}
+
+/// `loadBalancer.passiveHealthCheck`: a server whose answers fail (no answer, or a status of 500
+/// or more) `maxFailedAttempts` times within `failureWindow` is out of rotation for `failureWindow`
+/// (with an active `healthCheck`: until its next passing probe).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PassiveHealthCheckConfig {
+    /// Default 10s (Traefik's).
+    #[serde(default = "default_failure_window")]
+    pub failure_window: Duration,
+    /// Default 1 (Traefik's).
+    #[serde(default = "default_max_failed_attempts")]
+    pub max_failed_attempts: i64,
+}
+
+impl Default for PassiveHealthCheckConfig {
+    fn default() -> Self {
+        PassiveHealthCheckConfig {
+            failure_window: default_failure_window(),
+            max_failed_attempts: default_max_failed_attempts(),
+        }
+    }
+}
+
+fn default_failure_window() -> Duration {
+    Duration(std::time::Duration::from_secs(10))
+}
+
+fn default_max_failed_attempts() -> i64 {
+    1
 }
 
 impl Default for LoadBalancerConfig {
@@ -261,6 +358,8 @@ impl Default for LoadBalancerConfig {
             sticky: None,
             servers_transport: None,
             response_forwarding: None,
+            strategy: None,
+            passive_health_check: None,
         }
     }
 }

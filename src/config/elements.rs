@@ -25,6 +25,8 @@ use crate::config::middleware::MiddlewareConfig;
 use crate::middleware::Middleware;
 use crate::rules::Rule;
 
+pub mod unimplemented;
+
 /// Finds the line (1-based) of a key path (`["http", "routers", "api"]`) in the source text.
 pub type Locate<'a> = &'a dyn Fn(&[&str]) -> Option<usize>;
 
@@ -71,7 +73,7 @@ pub const MIDDLEWARE_TYPES: &[&str] = &[
     "stripPrefixRegex",
 ];
 /// Traefik v3 middleware types swarmgate does not implement: their users are closed.
-const TRAEFIK_ONLY_MIDDLEWARES: &[&str] = &["plugin"];
+pub const TRAEFIK_ONLY_MIDDLEWARES: &[&str] = &["plugin"];
 
 /// Reads one document; `origin` names it in the issues (a file path, `static config`).
 pub fn read(doc: Value, origin: &str, locate: Locate<'_>) -> Reading {
@@ -331,8 +333,12 @@ impl Reader<'_> {
         }
     }
 
-    fn service(&mut self, name: &str, value: Value) {
-        match de::<ServiceConfig>(value) {
+    fn service(&mut self, name: &str, mut value: Value) {
+        let read = match unimplemented::check_service(&mut value) {
+            Some(refused) => Err(refused),
+            None => de::<ServiceConfig>(value),
+        };
+        match read {
             Ok(service) => {
                 self.out
                     .config

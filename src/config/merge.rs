@@ -64,6 +64,7 @@ pub fn merge<'a>(
                 continue;
             };
             let mut service = service.clone();
+            service.middlewares = service.middlewares.iter().map(|m| q(m)).collect();
             if let Some(lb) = &mut service.load_balancer {
                 lb.servers_transport = lb.servers_transport.as_deref().map(q);
             }
@@ -76,6 +77,11 @@ pub fn merge<'a>(
                 mirroring.service = q(&mirroring.service);
                 for mirror in &mut mirroring.mirrors {
                     mirror.name = q(&mirror.name);
+                }
+            }
+            if let Some(hrw) = &mut service.highest_random_weight {
+                for child in &mut hrw.services {
+                    child.name = q(&child.name);
                 }
             }
             if let Some(failover) = &mut service.failover {

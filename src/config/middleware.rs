@@ -322,6 +322,38 @@ pub struct RateLimitConfig {
     pub burst: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_criterion: Option<SourceCriterionConfig>,
+    /// Buckets kept in redis, shared by every proxy that uses the same redis (Traefik 3.4+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RateLimitRedisConfig>,
+}
+
+/// `rateLimit.redis`: Traefik's `dynamic.Redis` (durations as Traefik writes them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimitRedisConfig {
+    /// `host:port`; Traefik's default `localhost:6379`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ForwardAuthTlsConfig>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub username: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub password: String,
+    #[serde(default)]
+    pub db: i64,
+    #[serde(default)]
+    pub pool_size: i64,
+    #[serde(default)]
+    pub min_idle_conns: i64,
+    #[serde(default)]
+    pub max_active_conns: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_timeout: Option<crate::config::duration::Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_timeout: Option<crate::config::duration::Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dial_timeout: Option<crate::config::duration::Duration>,
 }
 
 /// `inFlightReq`: at most `amount` concurrent requests per source.

@@ -714,8 +714,17 @@ fn hostname() -> Option<&'static HeaderValue> {
 
 /// Root CAs, client certificate and verification for an `https` authentication server.
 fn client_tls(tls: &ForwardAuthTlsConfig) -> Result<rustls::ClientConfig, MiddlewareError> {
+    client_tls_for(M, tls)
+}
+
+/// A TLS client configuration from Traefik's `ClientTLS` (`ca`, `cert`, `key`,
+/// `insecureSkipVerify`); errors name middleware `m`. Also used by `rateLimit.redis.tls`.
+pub(crate) fn client_tls_for(
+    m: &'static str,
+    tls: &ForwardAuthTlsConfig,
+) -> Result<rustls::ClientConfig, MiddlewareError> {
     let bad = |option: &'static str, value: &str, reason: &'static str| {
-        MiddlewareError::invalid(M, option, value, reason)
+        MiddlewareError::invalid(m, option, value, reason)
     };
     let builder = || {
         rustls::ClientConfig::builder_with_provider(Arc::new(

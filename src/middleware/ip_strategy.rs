@@ -176,6 +176,34 @@ impl SourceCriterion {
         })
     }
 
+    /// The source as Traefik's extractor writes it (the rateLimit redis key): the IP, the
+    /// header's value or the host; empty when there is none.
+    pub(crate) fn text(
+        &self,
+        req: &http::request::Parts,
+        ctx: &super::RequestContext<'_>,
+    ) -> String {
+        let header = |v: Option<&http::HeaderValue>| {
+            v.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default()
+        };
+        match self {
+            SourceCriterion::Ip(strategy) => strategy
+                .client_ip(&req.headers, ctx)
+                .map(|ip| ip.to_string())
+                .unwrap_or_default(),
+            SourceCriterion::Header(name) => header(req.headers.get(name)),
+            SourceCriterion::Host => match req.headers.get(http::header::HOST) {
+                Some(h) => header(Some(h)),
+                None => req
+                    .uri
+                    .authority()
+                    .map(|a| a.as_str().to_string())
+                    .unwrap_or_default(),
+            },
+        }
+    }
+
     /// Hash of the request's source under `hasher`. Allocation-free.
     pub(crate) fn hash(
         &self,

@@ -38,6 +38,7 @@ pub mod pass_tls_client_cert;
 pub(crate) mod path;
 pub mod predicate;
 pub mod rate_limit;
+pub mod rate_limit_redis;
 pub mod redirect;
 pub mod replace_path;
 mod response;

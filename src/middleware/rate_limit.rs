@@ -23,6 +23,7 @@ use http::{HeaderValue, StatusCode};
 use super::config::RateLimitConfig;
 use super::error::MiddlewareError;
 use super::ip_strategy::SourceCriterion;
+use super::rate_limit_redis::{self, RedisLimiter, Verdict};
 use super::response::respond;
 use super::{Flow, RequestContext};
 
@@ -42,6 +43,8 @@ pub struct RateLimit {
     criterion: SourceCriterion,
     hasher: RandomState,
     shards: Box<[Mutex<HashMap<u64, Bucket>>]>,
+    /// `redis`: the buckets live there (see [`super::rate_limit_redis`]); `None` without a limit.
+    shared: Option<RedisLimiter>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +62,12 @@ impl Bucket {
 
 impl RateLimit {
     pub fn compile(cfg: &RateLimitConfig) -> Result<Self, MiddlewareError> {
+        Self::compile_named(cfg, "")
+    }
+
+    /// As [`RateLimit::compile`]; `name` (the qualified middleware name) is part of the redis
+    /// key, as in Traefik.
+    pub fn compile_named(cfg: &RateLimitConfig, name: &str) -> Result<Self, MiddlewareError> {
         if cfg.average < 0 {
             return Err(MiddlewareError::invalid(
                 M,
@@ -79,7 +88,16 @@ impl RateLimit {
         let burst = cfg.burst.max(1) as f64;
         let criterion = SourceCriterion::compile(cfg.source_criterion.as_ref(), M)?;
         let shards = (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect();
+        let shared = match (&cfg.redis, rate) {
+            (Some(redis), Some(rate)) => {
+                Some(RedisLimiter::compile(redis, name, rate, cfg.burst.max(1))?)
+            }
+            // Validated all the same (Traefik builds the client without a limit too).
+            (Some(redis), None) => RedisLimiter::compile(redis, name, 1.0, 1).map(|_| None)?,
+            (None, _) => None,
+        };
         Ok(RateLimit {
+            shared,
             rate,
             burst,
             criterion,
@@ -129,6 +147,43 @@ impl RateLimit {
         self.check(req, ctx, Instant::now())
     }
 
+    /// The limit is kept in redis: the proxy calls [`RateLimit::check_shared`] instead of
+    /// `on_request`.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Traefik's source string (the client IP as its `ipStrategy` picks it, the header's value,
+    /// or the request host), part of the redis key.
+    fn source_text(&self, req: &http::request::Parts, ctx: &RequestContext<'_>) -> String {
+        self.criterion.text(req, ctx)
+    }
+
+    /// The redis-backed check: waits up to `maxDelay` as Traefik does, else 429; redis failing
+    /// gives 500 (never passes unlimited).
+    pub async fn check_shared(&self, req: &http::request::Parts, ctx: &RequestContext<'_>) -> Flow {
+        let Some(shared) = &self.shared else {
+            return self.on_request_ref(req, ctx);
+        };
+        let outcome = shared.allow(&self.source_text(req, ctx)).await;
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "rateLimit: could not insert/update bucket in redis");
+        }
+        if let Some(flow) = rate_limit_redis::refusal(&outcome) {
+            return flow;
+        }
+        if let Ok(Verdict::Pass(wait)) = outcome {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn on_request_ref(&self, req: &http::request::Parts, ctx: &RequestContext<'_>) -> Flow {
+        self.check(req, ctx, Instant::now())
+    }
+
     pub(crate) fn check(
         &self,
         req: &http::request::Parts,
@@ -138,6 +193,11 @@ impl RateLimit {
         let Some(rate) = self.rate else {
             return Flow::Continue;
         };
+        if self.shared.is_some() {
+            // Only `check_shared` can ask redis; never let a request through unlimited.
+            return rate_limit_redis::refusal(&Err(std::io::Error::other("not asked")))
+                .unwrap_or(Flow::Continue);
+        }
         match self.take(self.source(req, ctx), rate, now) {
             Ok(()) => Flow::Continue,
             Err(wait) => {

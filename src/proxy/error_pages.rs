@@ -101,6 +101,7 @@ async fn page(
         Some(Service::Internal(service)) => Ok(internal::respond(*service, &parts, conn)),
         None
         | Some(Service::Weighted(_))
+        | Some(Service::Hrw(_))
         | Some(Service::Failover(_))
         | Some(Service::Mirroring(_))
         | Some(Service::Closed(_)) => Err("no server available".to_string()),

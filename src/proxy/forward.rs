@@ -70,7 +70,10 @@ pub async fn forward(
                 Some(picked) => picked,
                 None => break,
             },
-            (_, sticky) => match service.balancer.pick(now, &tried[..attempt]) {
+            (_, sticky) => match service
+                .balancer
+                .pick_for(now, &tried[..attempt], conn.peer.ip())
+            {
                 Some(index) => (index, sticky.is_some()),
                 None => break,
             },
@@ -91,10 +94,16 @@ pub async fn forward(
         )?;
         let _inflight = endpoint.state.start_request();
         *served = Some(Arc::clone(pool));
+        let sent_at = Instant::now();
         match pool.send(req, upgrade_proto.is_some()).await {
             Ok(upstreamed) => {
+                service.balancer.record_ttfb(index, sent_at.elapsed());
                 endpoint.state.report_success();
                 let mut resp = finish_response(upstreamed, client_upgrade);
+                if let Some(passive) = &service.passive {
+                    let status = Some(resp.status().as_u16());
+                    passive.record(index, &endpoint.state, status, Instant::now());
+                }
                 if set_cookie {
                     if let Some(cookie) = service.balancer.set_cookie(index) {
                         resp.headers_mut()
@@ -112,6 +121,9 @@ pub async fn forward(
                 );
                 if failed.error.retry_safe() {
                     endpoint.state.report_failure(now);
+                }
+                if let Some(passive) = &service.passive {
+                    passive.record(index, &endpoint.state, None, Instant::now());
                 }
                 match failed.request {
                     Some(back) => req = back,

@@ -80,7 +80,10 @@ pub async fn dispatch(
 
 /// Reads the whole body into memory when it is at most `max` bytes (`None`: no limit) and puts
 /// it back in `body`; `Ok(None)` when it is larger, with `body` holding what was read and the rest.
-async fn read_bounded(body: &mut ProxyBody, max: Option<u64>) -> Result<Option<Bytes>, ProxyError> {
+pub(super) async fn read_bounded(
+    body: &mut ProxyBody,
+    max: Option<u64>,
+) -> Result<Option<Bytes>, ProxyError> {
     let limit = max.map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
     if max.is_some_and(|m| http_body::Body::size_hint(&*body).lower() > m) {
         return Ok(None);

@@ -6,6 +6,7 @@ pub mod conn;
 pub mod edge;
 pub mod entrypoint;
 mod error_pages;
+mod failover;
 mod forward;
 pub mod forward_auth;
 mod forwarded;

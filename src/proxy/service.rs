@@ -10,6 +10,7 @@ use http::{Request, Response};
 use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::error_pages;
+use super::failover;
 use super::forward::{self, ForwardedPolicy};
 use super::forward_auth;
 use super::internal;
@@ -259,6 +260,10 @@ impl Proxy {
                     Box::pin(check).await
                 }
                 Middleware::GrpcWeb(g) => g.on_request(&mut parts, &mut body, &mut grpc),
+                // Asks redis (shared limit); may wait up to its maxDelay.
+                Middleware::RateLimit(rl) if rl.is_shared() => {
+                    Box::pin(rl.check_shared(&parts, &ctx)).await
+                }
                 _ => mw.on_request_held(&mut parts, &ctx, &mut held),
             };
             if let Flow::Respond(resp) = flow {
@@ -282,7 +287,10 @@ impl Proxy {
         // The `errors` middlewares need the request after the response; no copy without them.
         let original = error_pages::capture(&route.middlewares[..applied], &parts);
         // `mirroring` services on the way send their copies (boxed: rarely used) first.
-        let mut walk = Walk::default();
+        let mut walk = Walk {
+            client: Some(conn.peer.ip()),
+            ..Walk::default()
+        };
         let resolved = match answer {
             Some(_) => Ok(None),
             None => {
@@ -296,41 +304,26 @@ impl Proxy {
                 }
             }
         };
-        let resp = match answer {
-            Some(resp) => resp,
-            None => match resolved {
-                Err(error) => error.into_response(),
-                Ok(
-                    None
-                    | Some(Service::Weighted(_) | Service::Failover(_) | Service::Mirroring(_)),
-                ) => ProxyError::NoEndpoint {
-                    service: route.service.name().to_string(),
+        let resp = match (answer, resolved) {
+            (Some(resp), _) => resp,
+            (None, Err(error)) => error.into_response(),
+            (None, Ok(resolved)) => match walk.failover {
+                // `failover.errors`: the answer may send the request again to the fallback.
+                Some(failover) => {
+                    let serve = self.serve_failover(
+                        route,
+                        failover,
+                        resolved,
+                        (parts, body),
+                        conn,
+                        served,
+                        &mut walk.cookies,
+                    );
+                    Box::pin(serve).await
                 }
-                .into_response(),
-                Ok(Some(Service::Closed(_))) => ProxyError::RouteClosed.into_response(),
-                Ok(Some(Service::Internal(service))) => match &self.observer {
-                    Some(o) => o.respond_internal(*service, &parts),
-                    None => None,
-                }
-                .unwrap_or_else(|| internal::respond(*service, &parts, conn)),
-                Ok(Some(Service::LoadBalancer(lb))) => {
-                    // Middlewares wrapping the forward: buffering (which may send again per its
-                    // retryExpression) around retry; no-ops without them.
-                    let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
-                        retry::around(&route.middlewares, p, b, |p, b| async move {
-                            let mut by = None;
-                            (forward::forward(lb, p, b, conn, &mut by).await, by)
-                        })
-                    })
-                    .await;
-                    *served = by;
-                    match sent {
-                        Ok(resp) => resp,
-                        Err(error) => {
-                            tracing::debug!(router = %route.name, service = %lb.name, %error, "request failed");
-                            error.into_response()
-                        }
-                    }
+                None => {
+                    self.serve_resolved(route, resolved, parts, body, conn, served)
+                        .await
                 }
             },
         };
@@ -358,6 +351,101 @@ impl Proxy {
         }
         drop(held);
         Response::from_parts(head, body)
+    }
+
+    /// `failover.errors`: the main service answers unless its status is one of `errors.status`;
+    /// then the same request goes to the fallback (503 when that is down). The fallback's own
+    /// `failover.errors` and `mirroring` are not followed (its sticky cookies are).
+    #[allow(clippy::too_many_arguments)]
+    async fn serve_failover<'r>(
+        &self,
+        route: &'r Route,
+        failover: &'r crate::table::FailoverService,
+        resolved: Option<&'r Service>,
+        (parts, mut body): (http::request::Parts, ProxyBody),
+        conn: &ConnInfo,
+        served: &mut Option<Arc<UpstreamPool>>,
+        cookies: &mut Vec<http::HeaderValue>,
+    ) -> Response<ProxyBody> {
+        let kept = match failover::plan(failover, &mut body).await {
+            failover::Plan::Keep(bytes) => bytes,
+            failover::Plan::MainOnly => {
+                return self
+                    .serve_resolved(route, resolved, parts, body, conn, served)
+                    .await
+            }
+            failover::Plan::Answer(resp) => return resp,
+        };
+        let again = failover::copy_head(&parts);
+        let resp = self
+            .serve_resolved(route, resolved, parts, body, conn, served)
+            .await;
+        if !failover::falls_back(failover, &resp) {
+            return resp;
+        }
+        // The main answer is dropped (its connection is released as its body is).
+        drop(resp);
+        if !failover.fallback.is_up() {
+            return failover::unavailable();
+        }
+        let mut walk = Walk::default();
+        let fallback =
+            failover
+                .fallback
+                .walk(std::time::Instant::now(), Some(&again.headers), &mut walk);
+        cookies.append(&mut walk.cookies);
+        self.serve_resolved(route, fallback, again, ProxyBody::full(kept), conn, served)
+            .await
+    }
+
+    /// Answers with the service a walk resolved to (a load balancer forwards, through the
+    /// `buffering`/`retry` middlewares wrapping the forward).
+    async fn serve_resolved(
+        &self,
+        route: &Route,
+        resolved: Option<&Service>,
+        parts: http::request::Parts,
+        body: ProxyBody,
+        conn: &ConnInfo,
+        served: &mut Option<Arc<UpstreamPool>>,
+    ) -> Response<ProxyBody> {
+        match resolved {
+            None
+            | Some(
+                Service::Weighted(_)
+                | Service::Hrw(_)
+                | Service::Failover(_)
+                | Service::Mirroring(_),
+            ) => ProxyError::NoEndpoint {
+                service: route.service.name().to_string(),
+            }
+            .into_response(),
+            Some(Service::Closed(_)) => ProxyError::RouteClosed.into_response(),
+            Some(Service::Internal(service)) => match &self.observer {
+                Some(o) => o.respond_internal(*service, &parts),
+                None => None,
+            }
+            .unwrap_or_else(|| internal::respond(*service, &parts, conn)),
+            Some(Service::LoadBalancer(lb)) => {
+                // Middlewares wrapping the forward: buffering (which may send again per its
+                // retryExpression) around retry; no-ops without them.
+                let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
+                    retry::around(&route.middlewares, p, b, |p, b| async move {
+                        let mut by = None;
+                        (forward::forward(lb, p, b, conn, &mut by).await, by)
+                    })
+                })
+                .await;
+                *served = by;
+                match sent {
+                    Ok(resp) => resp,
+                    Err(error) => {
+                        tracing::debug!(router = %route.name, service = %lb.name, %error, "request failed");
+                        error.into_response()
+                    }
+                }
+            }
+        }
     }
 }
 

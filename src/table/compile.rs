@@ -439,6 +439,23 @@ impl State<'_> {
             self.middleware_into(name, mw, &mut Vec::new(), &mut middlewares)
                 .map_err(|e| issue("middlewares", format!("middleware {mw:?}: {e}")))?;
         }
+        // Traefik 3.7's service middlewares wrap the service, after the router's.
+        let service_middlewares = self
+            .cfg
+            .http
+            .services
+            .get(&router.service)
+            .map(|s| s.middlewares.clone())
+            .unwrap_or_default();
+        for mw in &service_middlewares {
+            self.middleware_into(name, mw, &mut Vec::new(), &mut middlewares)
+                .map_err(|e| {
+                    issue(
+                        "service",
+                        format!("service {:?}: middleware {mw:?}: {e}", router.service),
+                    )
+                })?;
+        }
         Ok(Route {
             name: name.to_string(),
             rule: placed.rule.clone(),
@@ -526,9 +543,15 @@ impl State<'_> {
         if let Some(done) = self.middlewares.get(name) {
             return done.clone();
         }
-        let built = Middleware::compile(cfg)
-            .map(Arc::new)
-            .map_err(|e| e.to_string());
+        let built = match cfg {
+            // Its redis key carries the middleware's name, as Traefik's.
+            MiddlewareConfig::RateLimit(c) if c.redis.is_some() => {
+                crate::middleware::RateLimit::compile_named(c, name).map(Middleware::RateLimit)
+            }
+            _ => Middleware::compile(cfg),
+        }
+        .map(Arc::new)
+        .map_err(|e| e.to_string());
         if let Ok(m) = &built {
             for notice in m.notices() {
                 let issue = ConfigIssue::new(Element::Middleware, name, notice.message.clone())
@@ -549,6 +572,19 @@ impl State<'_> {
 
     fn error_pages(&mut self, cfg: &ErrorsConfig) -> Resolved<Middleware> {
         let options = ErrorsOptions::compile(cfg).map_err(|e| e.to_string())?;
+        if self
+            .cfg
+            .http
+            .services
+            .get(&cfg.service)
+            .is_some_and(|s| !s.middlewares.is_empty())
+        {
+            return Err(format!(
+                "errors: service {:?} has middlewares, which swarmgate does not apply to an \
+                 error page service (Traefik 3.7 does): refused",
+                cfg.service
+            ));
+        }
         let service = self
             .service(&cfg.service)
             .map_err(|e| format!("errors: service {:?} {e}", cfg.service))?;
@@ -587,15 +623,44 @@ impl State<'_> {
             cfg.weighted.is_some(),
             cfg.mirroring.is_some(),
             cfg.failover.is_some(),
+            cfg.highest_random_weight.is_some(),
         ];
         match kinds.iter().filter(|k| **k).count() {
             0 => {
                 return Err(
-                    "a service needs a loadBalancer, weighted, mirroring or failover".to_string(),
+                    "a service needs a loadBalancer, weighted, mirroring, failover or \
+                     highestRandomWeight"
+                        .to_string(),
                 )
             }
             1 => {}
             _ => return Err("a service must have exactly one kind".to_string()),
+        }
+        // Service middlewares are applied on a router's own service only (see `router`).
+        let children: Vec<&str> = match (&cfg.weighted, &cfg.mirroring, &cfg.failover) {
+            (Some(w), _, _) => w.services.iter().map(|c| c.name.as_str()).collect(),
+            (_, Some(m), _) => std::iter::once(m.service.as_str())
+                .chain(m.mirrors.iter().map(|c| c.name.as_str()))
+                .collect(),
+            (_, _, Some(f)) => vec![f.service.as_str(), f.fallback.as_str()],
+            _ => cfg
+                .highest_random_weight
+                .iter()
+                .flat_map(|h| h.services.iter().map(|c| c.name.as_str()))
+                .collect(),
+        };
+        if let Some(child) = children.iter().find(|c| {
+            self.cfg
+                .http
+                .services
+                .get(**c)
+                .is_some_and(|s| !s.middlewares.is_empty())
+        }) {
+            return Err(format!(
+                "child service {child:?} has middlewares: Traefik 3.7 applies service middlewares \
+                 inside weighted, mirroring and failover services, swarmgate does not (put them \
+                 on the routers, or on the parent service)"
+            ));
         }
         if let Some(lb) = &cfg.load_balancer {
             return self.load_balancer(name, lb).map(Service::LoadBalancer);
@@ -605,6 +670,9 @@ impl State<'_> {
         }
         if let Some(mirroring) = &cfg.mirroring {
             return self.mirroring(name, mirroring).map(Service::Mirroring);
+        }
+        if let Some(hrw) = &cfg.highest_random_weight {
+            return self.hrw(name, hrw).map(Service::Hrw);
         }
         match &cfg.failover {
             Some(failover) => self.failover(name, failover).map(Service::Failover),
@@ -634,6 +702,42 @@ impl State<'_> {
                 .failover
                 .as_ref()
                 .is_some_and(|f| f.health_check.is_some())
+            || cfg
+                .highest_random_weight
+                .as_ref()
+                .is_some_and(|h| h.health_check.is_some())
+    }
+
+    /// `highestRandomWeight`: children with a positive weight (default 1); with `healthCheck`,
+    /// every child must report its health (Traefik).
+    fn hrw(
+        &mut self,
+        name: &str,
+        cfg: &crate::config::dynamic::HighestRandomWeightConfig,
+    ) -> Result<super::hrw_service::HrwService, String> {
+        let mut children = Vec::with_capacity(cfg.services.len());
+        for child in &cfg.services {
+            let service = self
+                .service(&child.name)
+                .map_err(|e| format!("service {:?} {e}", child.name))?;
+            if cfg.health_check.is_some() && !self.reports_health(&child.name) {
+                return Err(format!(
+                    "child service {:?} of {name:?} has no healthCheck to report its status",
+                    child.name
+                ));
+            }
+            let weight = child.weight.unwrap_or(1);
+            if weight <= 0 {
+                continue;
+            }
+            let written = written_name(&child.name, name).to_string();
+            children.push((written, weight, service));
+        }
+        Ok(super::hrw_service::HrwService::new(
+            name,
+            children,
+            cfg.health_check.is_some(),
+        ))
     }
 
     /// `failover`: Traefik needs the main service to report its health (else it could never
@@ -645,7 +749,9 @@ impl State<'_> {
         let main = self
             .service(&cfg.service)
             .map_err(|e| format!("service {:?} {e}", cfg.service))?;
-        if !self.reports_health(&cfg.service) {
+        // With `errors.status` the answers tell when to fall back: no health needed (Traefik).
+        let on_errors = cfg.errors.as_ref().is_some_and(|e| !e.status.is_empty());
+        if !on_errors && !self.reports_health(&cfg.service) {
             return Err(no_health(&cfg.service));
         }
         let fallback = self
@@ -654,10 +760,16 @@ impl State<'_> {
         if cfg.health_check.is_some() && !self.reports_health(&cfg.fallback) {
             return Err(no_health(&cfg.fallback));
         }
+        let errors = cfg
+            .errors
+            .as_ref()
+            .map(super::failover_errors::FailoverErrors::compile)
+            .transpose()?;
         Ok(FailoverService {
             name: name.to_string(),
             main,
             fallback,
+            errors,
         })
     }
 
@@ -800,11 +912,20 @@ impl State<'_> {
             .as_ref()
             .and_then(|s| s.cookie.as_ref())
             .map(|cookie| StickyCookie::new(name, cookie));
+        let strategy = crate::balance::strategy::Strategy::parse(lb.strategy.as_deref())?;
         Ok(LoadBalancedService {
             name: name.to_string(),
-            balancer: Balancer::with_cursor(endpoints, sticky, self.ctx.endpoints.cursor(name)),
+            balancer: Balancer::with_cursor(endpoints, sticky, self.ctx.endpoints.cursor(name))
+                .with_strategy(strategy),
             pools: pools.into_boxed_slice(),
             pass_host_header: lb.pass_host_header,
+            passive: lb.passive_health_check.as_ref().map(|cfg| {
+                crate::balance::passive::PassiveHealthCheck::new(
+                    cfg,
+                    lb.servers.len(),
+                    lb.health_check.is_some(),
+                )
+            }),
         })
     }
 }

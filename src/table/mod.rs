@@ -7,6 +7,8 @@
 mod compile;
 mod lookup;
 pub mod tls_options;
+#[doc(hidden)]
+pub use crate::balance::{failover_errors, hrw_service};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

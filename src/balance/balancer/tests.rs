@@ -1,3 +1,4 @@
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::*;
@@ -214,4 +215,44 @@ fn panic_mode_tries_passively_ejected_servers_when_nothing_else_is_left() {
     assert_eq!(seen[2], 0, "an actively checked-down server stays out");
     // Excluded (already tried for this request) servers stay out too.
     assert_eq!(b.pick(now, &[0, 1]), None);
+}
+
+#[test]
+fn p2c_picks_the_server_with_fewer_requests_in_flight() {
+    use crate::balance::strategy::Strategy;
+    let b = Balancer::new(endpoints(&[1, 1]), None).with_strategy(Strategy::P2c);
+    let ip: IpAddr = "10.0.0.1".parse().unwrap();
+    let now = Instant::now();
+    let _busy = b.endpoints()[0].state.start_request();
+    // With two servers both are always drawn: the idle one wins every time.
+    for _ in 0..50 {
+        assert_eq!(b.pick_for(now, &[], ip), Some(1));
+    }
+    // Excluded (already tried): the other one, however busy.
+    assert_eq!(b.pick_for(now, &[1], ip), Some(0));
+}
+
+#[test]
+fn hrw_is_stable_per_client_and_follows_traefiks_score() {
+    use crate::balance::strategy::{hrw_score, Strategy};
+    let eps = endpoints(&[1, 2, 1, 3]);
+    let b = Balancer::new(eps.clone(), None).with_strategy(Strategy::Hrw);
+    let now = Instant::now();
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..64u8 {
+        let ip = IpAddr::from([192, 168, 1, i]);
+        let picked = b.pick_for(now, &[], ip).unwrap();
+        assert_eq!(b.pick_for(now, &[], ip), Some(picked), "stable");
+        let best = (0..eps.len())
+            .max_by(|x, y| {
+                let s = |k: usize| hrw_score(&ip.to_string(), &eps[k].url, eps[k].weight);
+                s(*x).total_cmp(&s(*y))
+            })
+            .unwrap();
+        assert_eq!(picked, best);
+        // Another server when that one was tried.
+        assert_ne!(b.pick_for(now, &[picked], ip), Some(picked));
+        seen.insert(picked);
+    }
+    assert!(seen.len() > 1, "every client on one server");
 }

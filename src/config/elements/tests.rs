@@ -210,3 +210,76 @@ answer = 42
     assert_eq!(dynamic.invalid.issues.len(), 1);
     assert_eq!(dynamic.invalid.issues[0].name, "bad");
 }
+
+/// Issue 18 §3: Traefik 3.7's service options are read (strategies wrr, p2c, hrw, leasttime,
+/// failover.errors, highestRandomWeight, passiveHealthCheck); a strategy Traefik does not know is
+/// refused by name with the list (not "unknown field").
+#[test]
+fn traefik_37_service_options_are_read_and_an_unknown_strategy_refused_by_name() {
+    let doc = serde_json::json!({"http": {"services": {
+        "ok": {"loadBalancer": {"strategy": "wrr", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "empty": {"loadBalancer": {"strategy": "", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "p2c": {"loadBalancer": {"strategy": "p2c", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "hrw-lb": {"loadBalancer": {"strategy": "hrw", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "lt": {"loadBalancer": {"strategy": "leasttime", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "typo": {"loadBalancer": {"strategy": "WRR", "servers": [{"url": "http://127.0.0.1:9"}]}},
+        "hrw": {"highestRandomWeight": {"services": [{"name": "ok"}]}},
+        "mw": {"middlewares": ["x"], "loadBalancer": {"servers": [{"url": "http://127.0.0.1:9"}]}},
+        "fo": {"failover": {"service": "ok", "fallback": "ok", "errors": {"status": ["500"]}}},
+        "phc": {"loadBalancer": {"passiveHealthCheck": {"maxFailedAttempts": 2},
+                "servers": [{"url": "http://127.0.0.1:9"}]}},
+    }}});
+    let r = read(doc, "test", &|_| None);
+    let services = &r.config.http.services;
+    assert!(services.contains_key("ok") && services.contains_key("empty"));
+    let strategy = |n: &str| services[n].load_balancer.as_ref().unwrap().strategy.clone();
+    assert_eq!(strategy("p2c").as_deref(), Some("p2c"));
+    assert_eq!(strategy("hrw-lb").as_deref(), Some("hrw"));
+    assert_eq!(strategy("lt").as_deref(), Some("leasttime"));
+    // failover.errors is read (Traefik 3.7, `proxy::failover`); maxRequestBodyBytes defaults to -1.
+    let errors = services["fo"]
+        .failover
+        .as_ref()
+        .unwrap()
+        .errors
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (errors.status, errors.max_request_body_bytes),
+        (vec!["500".to_string()], -1)
+    );
+    // highestRandomWeight is read (Traefik 3.7, `table::hrw_service`).
+    let hrw = services["hrw"].highest_random_weight.as_ref().unwrap();
+    assert_eq!(
+        (hrw.services[0].name.as_str(), hrw.services[0].weight),
+        ("ok", None)
+    );
+    // passiveHealthCheck is read (Traefik 3.7, `balance::passive`); failureWindow defaults to 10s.
+    let phc = services["phc"]
+        .load_balancer
+        .as_ref()
+        .unwrap()
+        .passive_health_check
+        .clone();
+    let phc = phc.unwrap();
+    assert_eq!(
+        (phc.max_failed_attempts, phc.failure_window.get().as_secs()),
+        (2, 10)
+    );
+    // Service middlewares are read (applied on a router's own service, see table tests).
+    assert_eq!(services["mw"].middlewares, ["x"]);
+    assert!(!services.contains_key("typo"));
+    assert!(r.config.invalid.services.contains_key("typo"));
+    assert_eq!(r.issues.len(), 1, "{:?}", r.issues);
+    let typo = r.issues.iter().find(|i| i.name == "typo").unwrap();
+    assert_eq!(
+        typo.key.as_deref(),
+        Some("http.services.typo.loadBalancer.strategy")
+    );
+    assert!(
+        typo.message.contains("unsupported load-balancer strategy")
+            && typo.message.contains("leasttime"),
+        "{}",
+        typo.message
+    );
+}

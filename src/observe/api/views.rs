@@ -151,6 +151,8 @@ impl View<'_> {
                     "mirroring"
                 } else if s.failover.is_some() {
                     "failover"
+                } else if s.highest_random_weight.is_some() {
+                    "highestrandomweight"
                 } else {
                     "loadbalancer"
                 }),

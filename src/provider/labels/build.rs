@@ -28,11 +28,7 @@ struct ServerLabels {
 
 /// Options Traefik v3 accepts that swarmgate does not implement: reported and ignored, the element
 /// stays enabled (paths below the service / router node, matched ignoring case).
-const UNSUPPORTED_SERVICE_OPTIONS: &[&str] = &[
-    "loadbalancer.strategy",
-    "loadbalancer.passivehealthcheck",
-    "loadbalancer.server.preservepath",
-];
+const UNSUPPORTED_SERVICE_OPTIONS: &[&str] = &["loadbalancer.server.preservepath"];
 const UNSUPPORTED_ROUTER_OPTIONS: &[&str] = &["observability"];
 
 pub(super) fn leaf(value: &str) -> Node {
@@ -125,6 +121,28 @@ impl Builder<'_> {
             )
         };
         let mut node = node.clone();
+        // A strategy Traefik 3.7 does not know refuses the service (fail closed), as from the
+        // file provider; `wrr` is the default.
+        if let Some(strategy) = node.remove_path(&["loadbalancer", "strategy"]) {
+            let value = strategy.value.clone().unwrap_or_default();
+            if ["", "wrr", "p2c", "hrw", "leasttime"].contains(&value.as_str()) {
+                if let Some((_, lb)) = node
+                    .children
+                    .iter_mut()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("loadbalancer"))
+                {
+                    lb.children.insert("strategy".into(), strategy);
+                }
+            } else {
+                let msg = format!(
+                    "loadBalancer.strategy `{value}`: unsupported load-balancer strategy \
+                     (Traefik's are wrr, the default, p2c, hrw and leasttime); the service is \
+                     refused"
+                );
+                self.issue(Element::Service, sname, &key("loadbalancer.strategy"), msg);
+                return None;
+            }
+        }
         self.strip_unsupported(
             &mut node,
             Element::Service,

@@ -332,35 +332,88 @@ fn default_rule_and_auto_service() {
 }
 
 #[test]
-fn traefik_options_swarmgate_lacks_are_reported_not_fatal() {
+fn traefik_options_swarmgate_lacks_are_reported_and_service_ones_refuse_the_service() {
     let (cfg, issues) = translate(&svc(
         "s_u",
         &[
             ("traefik.http.routers.r.rule", "Host(`u`)"),
             ("traefik.http.routers.r.observability.accesslogs", "false"),
             ("traefik.http.services.s.loadbalancer.server.port", "80"),
-            ("traefik.http.services.s.loadbalancer.strategy", "p2c"),
-            (
-                "traefik.http.services.s.loadbalancer.passivehealthcheck.maxfailedattempts",
-                "3",
-            ),
+            ("traefik.http.services.s.loadbalancer.strategy", "fastest"),
             (
                 "traefik.http.services.s.loadbalancer.healthcheck.path",
                 "/h",
             ),
         ],
     ));
-    assert!(cfg.http.routers.contains_key("r"));
-    let lb = cfg.http.services["s"].load_balancer.clone().unwrap();
-    assert_eq!(lb.health_check.unwrap().path.as_deref(), Some("/h"));
+    // Traefik 3.7 strategies and passive health checks swarmgate lacks refuse the service
+    // (fail closed: its router is closed, answers 503); a router option it lacks is reported
+    // and ignored.
+    assert!(!cfg.http.services.contains_key("s"));
+    assert!(cfg.invalid.routers.contains_key("r"));
     let keys: Vec<&str> = issues.iter().filter_map(|i| i.key.as_deref()).collect();
     assert_eq!(
         keys,
         vec![
             "traefik.http.services.s.loadbalancer.strategy",
-            "traefik.http.services.s.loadbalancer.passivehealthcheck",
             "traefik.http.routers.r.observability",
+            "traefik.http.routers.r",
         ]
+    );
+    assert!(
+        issues[0].message.contains("fastest") && issues[0].message.contains("leasttime"),
+        "{}",
+        issues[0].message
+    );
+}
+
+#[test]
+fn wrr_strategy_label_is_the_default_and_passive_health_checks_are_read() {
+    let (cfg, issues) = translate(&svc(
+        "s_w",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`w`)"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            ("traefik.http.services.s.loadbalancer.strategy", "hrw"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let lb = cfg.http.services["s"].load_balancer.clone().unwrap();
+    assert_eq!(lb.strategy.as_deref(), Some("hrw"));
+    let (cfg, issues) = translate(&svc(
+        "s_l",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`l`)"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            ("traefik.http.services.s.loadbalancer.strategy", "leasttime"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let lb = cfg.http.services["s"].load_balancer.clone().unwrap();
+    assert_eq!(lb.strategy.as_deref(), Some("leasttime"));
+    let (cfg, issues) = translate(&svc(
+        "s_p",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`p`)"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+            (
+                "traefik.http.services.s.loadbalancer.passivehealthcheck.maxfailedattempts",
+                "3",
+            ),
+            (
+                "traefik.http.services.s.loadbalancer.passivehealthcheck.failurewindow",
+                "30s",
+            ),
+        ],
+    ));
+    // passiveHealthCheck (Traefik 3.7) is read from labels.
+    assert!(issues.is_empty(), "{issues:?}");
+    let lb = cfg.http.services["s"].load_balancer.clone().unwrap();
+    let passive = lb.passive_health_check.unwrap();
+    assert_eq!(passive.max_failed_attempts, 3);
+    assert_eq!(
+        passive.failure_window.get(),
+        std::time::Duration::from_secs(30)
     );
 }
 
@@ -900,4 +953,48 @@ fn pass_tls_client_cert_labels() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// Issue 18 §3: `rateLimit.redis` from labels, as from the file provider.
+#[test]
+fn rate_limit_redis_from_labels() {
+    let rl = "traefik.http.middlewares.rl.ratelimit";
+    let labels: Vec<(String, &str)> = [
+        ("average", "10"),
+        ("burst", "20"),
+        ("redis.endpoints", "redis:6379"),
+        ("redis.username", "edge"),
+        ("redis.password", "secret"),
+        ("redis.db", "2"),
+        ("redis.poolsize", "4"),
+        ("redis.maxactiveconns", "8"),
+        ("redis.readtimeout", "2s"),
+        ("redis.dialtimeout", "1s"),
+        ("redis.tls.insecureskipverify", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("{rl}.{k}"), v))
+    .chain([(
+        "traefik.http.services.web.loadbalancer.server.port".to_string(),
+        "80",
+    )])
+    .collect();
+    let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let (cfg, issues) = translate(&svc("s_rl", &labels));
+    assert!(issues.is_empty(), "{issues:?}");
+    let MiddlewareConfig::RateLimit(c) = &cfg.http.middlewares["rl"] else {
+        panic!("not a rateLimit")
+    };
+    let redis = c.redis.as_ref().unwrap();
+    assert_eq!(redis.endpoints, ["redis:6379"]);
+    assert_eq!(
+        (redis.username.as_str(), redis.password.as_str()),
+        ("edge", "secret")
+    );
+    assert_eq!(
+        (redis.db, redis.pool_size, redis.max_active_conns),
+        (2, 4, 8)
+    );
+    assert!(redis.tls.as_ref().unwrap().insecure_skip_verify);
+    assert!(crate::middleware::Middleware::validate(&cfg.http.middlewares["rl"]).is_ok());
 }
