@@ -108,7 +108,7 @@ pub fn default_entrypoints(cfg: &StaticConfig) -> Vec<String> {
         .filter(|(name, ep)| {
             (!marked || ep.as_default)
                 && !ep.is_udp()
-                && name.as_str() != crate::observe::internal::DEFAULT_ENTRYPOINT
+                && name.as_str() != crate::admin::internal::DEFAULT_ENTRYPOINT
         })
         .map(|(name, _)| name.clone())
         .collect()
@@ -291,7 +291,11 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
             &base,
             infos.iter().map(|i| i.name.clone()).collect(),
             Arc::clone(&table),
-            Arc::clone(&issues),
+            Arc::new(crate::admin::api::ApiState::new(
+                &cfg,
+                Arc::clone(&table),
+                Arc::clone(&issues),
+            )),
         )
         .context("accessLog.filePath cannot be opened")?,
     );
@@ -312,7 +316,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         table: Arc::clone(&table),
         issues: Arc::clone(&issues),
         internal: ProviderSnapshot {
-            config: crate::observe::internal::internal_config(&cfg),
+            config: crate::admin::internal::internal_config(&cfg),
             issues: Vec::new(),
         },
         observer: Arc::clone(&observer),
@@ -731,7 +735,7 @@ pub fn check_with(
     if let Some(swarm) = swarm {
         snapshots.push(("swarm", swarm));
     }
-    snapshots.push(("internal", crate::observe::internal::internal_config(cfg)));
+    snapshots.push(("internal", crate::admin::internal::internal_config(cfg)));
     let (mut merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
     merged.apply_default_entrypoints(&default_entrypoints(cfg));
     issues.extend(merge_issues);
