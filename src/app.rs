@@ -42,6 +42,24 @@ fn path_policy(
     }
 }
 
+/// `Middleware::validate` as the configuration readers' check (`config::elements::Check`):
+/// `config/` and `provider/` sit below `middleware/`, so the wiring hands it to them.
+fn check_middleware(cfg: &crate::config::middleware::MiddlewareConfig) -> Result<(), String> {
+    crate::middleware::Middleware::validate(cfg).map_err(|e| e.to_string())
+}
+
+/// The static configuration's inline `dynamic` section with its middlewares checked (serde read
+/// it element by element but could not compile them).
+fn inline_dynamic(cfg: &StaticConfig) -> Option<DynamicConfig> {
+    let mut dynamic = cfg.dynamic.clone()?;
+    crate::config::elements::check_middlewares(
+        &mut dynamic,
+        crate::config::elements::INLINE_ORIGIN,
+        check_middleware,
+    );
+    Some(dynamic)
+}
+
 /// The default minimum time between two reloads.
 const DEFAULT_THROTTLE: Duration = Duration::from_millis(100);
 
@@ -93,7 +111,7 @@ pub fn default_entrypoints(cfg: &StaticConfig) -> Vec<String> {
         .filter(|(name, ep)| {
             (!marked || ep.as_default)
                 && !ep.is_udp()
-                && name.as_str() != crate::observe::internal::DEFAULT_ENTRYPOINT
+                && name.as_str() != crate::admin::internal::DEFAULT_ENTRYPOINT
         })
         .map(|(name, _)| name.clone())
         .collect()
@@ -235,9 +253,8 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
 
     // Providers.
     let mut sources = Vec::new();
-    if let Some(dynamic) = &cfg.dynamic {
+    if let Some(mut config) = inline_dynamic(&cfg) {
         // Read element by element when the static configuration was (`config::elements`).
-        let mut config = dynamic.clone();
         let issues = std::mem::take(&mut config.invalid.issues);
         let (tx, rx) = watch::channel(ProviderSnapshot { config, issues });
         sources.push(Source {
@@ -247,7 +264,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         });
     }
     if let Some(file_cfg) = &cfg.providers.file {
-        let provider = FileProvider::new(file_cfg, &base);
+        let provider = FileProvider::new(file_cfg, &base, check_middleware);
         // Load synchronously once so the first table already has the file's routes.
         let (config, issues) = provider.load();
         let initial = ProviderSnapshot { config, issues };
@@ -278,7 +295,11 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
             &base,
             infos.iter().map(|i| i.name.clone()).collect(),
             Arc::clone(&table),
-            Arc::clone(&issues),
+            Arc::new(crate::admin::api::ApiState::new(
+                &cfg,
+                Arc::clone(&table),
+                Arc::clone(&issues),
+            )),
         )
         .context("accessLog.filePath cannot be opened")?,
     );
@@ -299,7 +320,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         table: Arc::clone(&table),
         issues: Arc::clone(&issues),
         internal: ProviderSnapshot {
-            config: crate::observe::internal::internal_config(&cfg),
+            config: crate::admin::internal::internal_config(&cfg),
             issues: Vec::new(),
         },
         observer: Arc::clone(&observer),
@@ -700,7 +721,7 @@ pub fn check_with(
     let mut snapshots: Vec<(&str, DynamicConfig)> = Vec::new();
     let mut issues = entrypoint_issues(cfg);
     let qualify = crate::config::merge::qualify_issue;
-    if let Some(dynamic) = &cfg.dynamic {
+    if let Some(dynamic) = inline_dynamic(cfg) {
         issues.extend(
             dynamic
                 .invalid
@@ -708,17 +729,17 @@ pub fn check_with(
                 .iter()
                 .map(|i| qualify(i.clone(), "static")),
         );
-        snapshots.push(("static", dynamic.clone()));
+        snapshots.push(("static", dynamic));
     }
     if let Some(file_cfg) = &cfg.providers.file {
-        let (config, found) = FileProvider::new(file_cfg, base).load();
+        let (config, found) = FileProvider::new(file_cfg, base, check_middleware).load();
         issues.extend(found.into_iter().map(|i| qualify(i, "file")));
         snapshots.push(("file", config));
     }
     if let Some(swarm) = swarm {
         snapshots.push(("swarm", swarm));
     }
-    snapshots.push(("internal", crate::observe::internal::internal_config(cfg)));
+    snapshots.push(("internal", crate::admin::internal::internal_config(cfg)));
     let (mut merged, merge_issues) = merge(snapshots.iter().map(|(n, c)| (*n, c)));
     merged.apply_default_entrypoints(&default_entrypoints(cfg));
     merged.apply_default_rule_syntax(cfg.default_rule_syntax());
@@ -752,6 +773,43 @@ mod tests {
 
     fn static_cfg(yaml: &str) -> StaticConfig {
         serde_yaml::from_str(yaml).unwrap()
+    }
+
+    /// The wiring hands `Middleware::validate` to the readers below `middleware/`: a middleware
+    /// that reads but does not compile is reported as itself, with its file and line (file
+    /// provider) or its inline key, not only as the routers it closes.
+    #[test]
+    fn middlewares_that_do_not_compile_are_reported_where_they_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rules.yml");
+        let rules = "http:\n  middlewares:\n    filebad:\n      replacePathRegex:\n        regex: \"(\"\n        replacement: /\n";
+        std::fs::write(&file, rules).unwrap();
+        let yaml = format!(
+            "entryPoints: {{web: {{address: ':80'}}}}\nproviders: {{file: {{filename: '{}'}}}}\ndynamic: {{http: {{middlewares: {{inlinebad: {{ipAllowList: {{sourceRange: ['127.0.0.1/32'], rejectStatusCode: 700}}}}}}}}}}\n",
+            file.display()
+        );
+        let issues = check(&static_cfg(&yaml), dir.path());
+        let found = |name: &str| {
+            issues
+                .iter()
+                .find(|i| {
+                    i.name.starts_with(name) && i.element == crate::config::Element::Middleware
+                })
+                .unwrap_or_else(|| panic!("no middleware issue for {name}: {issues:#?}"))
+        };
+        let filebad = found("filebad");
+        assert!(
+            filebad.message.starts_with("line 4: "),
+            "{}",
+            filebad.message
+        );
+        assert!(filebad.message.contains("regex"), "{}", filebad.message);
+        let inlinebad = found("inlinebad");
+        assert!(inlinebad.message.contains("700"), "{}", inlinebad.message);
+        assert_eq!(
+            inlinebad.key.as_deref(),
+            Some("http.middlewares.inlinebad.ipAllowList")
+        );
     }
 
     /// Each case was run through Traefik 3.7.15 (`/api/http/routers` shows the entrypoints it

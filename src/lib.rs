@@ -4,6 +4,7 @@
 //! → request path (`proxy`). See ARCHITECTURE.md.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod app;
 pub mod balance;
 pub mod body;

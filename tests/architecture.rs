@@ -42,10 +42,6 @@ const FLOORS: &[(&str, &[&str])] = &[
 /// to room, file). An allowed upward import is left out of the circle check (it is the circle);
 /// every other import must form none.
 const ALLOWED_UPWARD: &[(&str, &str, &str)] = &[
-    // Reading a dynamic document validates each middleware by compiling it, so a bad one is
-    // disabled at read time with its file and line (fail closed per element). To remove: let the
-    // reader take the validator from its caller (provider/file.rs) or validate in table::compile.
-    ("config", "middleware", "src/config/elements.rs"),
     // Test only: the Traefik label examples must build middlewares that compile.
     (
         "provider",

@@ -245,7 +245,7 @@ pub enum InternalService {
     Ping,
     /// `noop@internal`: answers nothing useful; for routers that only redirect.
     Noop,
-    /// `api@internal`: the admin API and the dashboard (`observe::api`).
+    /// `api@internal`: the admin API and the dashboard (`admin::api`).
     Api,
     /// `dashboard@internal`: the dashboard (and the API it reads).
     Dashboard,

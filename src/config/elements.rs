@@ -22,13 +22,26 @@ use super::dynamic::{
 };
 use super::{ConfigIssue, Element};
 use crate::config::middleware::MiddlewareConfig;
-use crate::middleware::Middleware;
 use crate::rules::Rule;
 
 pub mod unimplemented;
 
 /// Finds the line (1-based) of a key path (`["http", "routers", "api"]`) in the source text.
 pub type Locate<'a> = &'a dyn Fn(&[&str]) -> Option<usize>;
+
+/// Checks a middleware that deserialized (its regexes compile, its status codes are valid, …):
+/// the message of `Err` becomes the element's issue. `config/` cannot compile a middleware (that
+/// is `middleware/`, a floor up), so the wiring passes `Middleware::validate` in (`app.rs`); see
+/// [`accept`] for readers that have none.
+pub type Check = fn(&MiddlewareConfig) -> Result<(), String>;
+
+/// The check of a reader that has no compiler at hand (tests of the floors below `middleware/`,
+/// the inline section serde reads): every middleware that deserializes passes. Nothing is lost
+/// by it: the table compiles every middleware and closes the routers of one that fails; the
+/// wiring runs the real check over the inline section with [`check_middlewares`].
+pub fn accept(_: &MiddlewareConfig) -> Result<(), String> {
+    Ok(())
+}
 
 /// What [`read`] made of one document.
 #[derive(Debug, Default)]
@@ -75,11 +88,13 @@ pub const MIDDLEWARE_TYPES: &[&str] = &[
 /// Traefik v3 middleware types swarmgate does not implement: their users are closed.
 pub const TRAEFIK_ONLY_MIDDLEWARES: &[&str] = &["plugin"];
 
-/// Reads one document; `origin` names it in the issues (a file path, `static config`).
-pub fn read(doc: Value, origin: &str, locate: Locate<'_>) -> Reading {
+/// Reads one document; `origin` names it in the issues (a file path, `static config`), `check`
+/// validates each middleware that deserialized.
+pub fn read(doc: Value, origin: &str, locate: Locate<'_>, check: Check) -> Reading {
     let mut r = Reader {
         origin,
         locate,
+        check,
         out: Reading::default(),
     };
     match doc {
@@ -172,6 +187,7 @@ fn de<T: DeserializeOwned>(v: Value) -> Result<T, (Vec<String>, String)> {
 struct Reader<'a> {
     origin: &'a str,
     locate: Locate<'a>,
+    check: Check,
     out: Reading,
 }
 
@@ -428,8 +444,8 @@ impl Reader<'_> {
                 return reject(self, &at, message, "cannot be read");
             }
         };
-        if let Err(e) = Middleware::validate(&cfg) {
-            return reject(self, &at, e.to_string(), "is invalid");
+        if let Err(message) = (self.check)(&cfg) {
+            return reject(self, &at, message, "is invalid");
         }
         self.out
             .config
@@ -633,11 +649,46 @@ where
 {
     let value = <Option<Value> as serde::Deserialize>::deserialize(d)?;
     Ok(value.map(|v| {
-        let reading = read(v, "static config (dynamic)", &|_| None);
+        // serde passes no compiler: the wiring checks the middlewares afterwards
+        // (`check_middlewares`).
+        let reading = read(v, INLINE_ORIGIN, &|_| None, accept);
         let mut cfg = reading.config;
         cfg.invalid.issues = reading.issues;
         cfg
     }))
+}
+
+/// The origin the issues of the inline `dynamic` section name.
+pub const INLINE_ORIGIN: &str = "static config (dynamic)";
+
+/// Runs `check` over the middlewares of a document read without it (the inline `dynamic` section,
+/// which serde reads with [`accept`]): a middleware that fails moves to `invalid` and its issue
+/// joins `invalid.issues`, as [`read`] would have done (no line: the inline section has none).
+pub fn check_middlewares(cfg: &mut DynamicConfig, origin: &str, check: Check) {
+    let failed: Vec<(String, String)> = cfg
+        .http
+        .middlewares
+        .iter()
+        .filter_map(|(name, mw)| check(mw).err().map(|message| (name.clone(), message)))
+        .collect();
+    for (name, message) in failed {
+        let Some(mw) = cfg.http.middlewares.remove(&name) else {
+            continue;
+        };
+        // The key names the middleware type, as `read` does (`http.middlewares.<name>.<type>`).
+        let key = ["http", "middlewares", name.as_str(), mw.kind()];
+        let mut r = Reader {
+            origin,
+            locate: &|_| None,
+            check,
+            out: Reading::default(),
+        };
+        r.issue(Element::Middleware, &name, &key, message);
+        cfg.invalid.issues.append(&mut r.out.issues);
+        cfg.invalid
+            .middlewares
+            .insert(name, "is invalid".to_string());
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! and survive reloads (keyed by router and service name), so the request path does atomic
 //! increments only: no lock, no allocation (a per-method code table is allocated the first time
 //! a method is seen on a route and entrypoint). Rendering (`render`) locks and allocates; it runs
-//! on scrape only. Must not know about HTTP serving (see `observe::api`).
+//! on scrape only. Must not know about HTTP serving (see `admin::api`).
 #![allow(clippy::disallowed_types)] // std Mutex: the registry locks when a route binds its series (once) and on scrape, never per request
 
 mod render;

@@ -1,14 +1,13 @@
-//! Observability: log setup, Prometheus metrics, the access log, the admin API and dashboard.
+//! Observability: log setup, Prometheus metrics and the access log, the hooks of the request path.
 //!
 //! `Observer` is what the proxy calls: `begin` before routing, `finish` after the response head,
 //! `respond_internal` for `api@internal`, `dashboard@internal` and `prometheus@internal`, and the
-//! compile loop calls `reloaded`. The request path does atomic increments and, only when the
+//! compile loop calls `reloaded`. The admin API and dashboard live in `admin/` (a floor up); the
+//! observer reaches them through [`AdminApi`], handed in by the wiring. The request path does atomic increments and, only when the
 //! access log is on, builds one entry; it never locks or waits on I/O.
 
 pub mod access;
-pub mod api;
 pub mod clock;
-pub mod internal;
 pub mod log;
 pub mod metrics;
 pub mod series;
@@ -23,12 +22,29 @@ use http::{header, Method, Request, Response};
 pub use metrics::{CertInfo, ConnectionGuard, Metrics, RouteSlot};
 
 use self::access::{AccessLog, Entry};
-use self::api::ApiState;
 use crate::body::ProxyBody;
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, DynamicConfig};
 use crate::proxy::conn::ConnInfo;
 use crate::table::{InternalService, Route, RoutingTable};
+
+/// Moved to `crate::admin::api`; this path is kept for one release.
+#[doc(hidden)]
+pub use crate::admin::api;
+/// Moved to `crate::admin::internal`; this path is kept for one release.
+#[doc(hidden)]
+pub use crate::admin::internal;
+
+/// The admin API and dashboard as the observer answers them (`admin::api::ApiState` implements
+/// it; `observe/` sits below `admin/` and never names it).
+pub trait AdminApi: Send + Sync + std::fmt::Debug {
+    /// Answers `api@internal` / `dashboard@internal`.
+    fn respond(&self, req: &http::request::Parts) -> Response<ProxyBody>;
+    /// Answers a JSON value the way the API answers (`/api/tls/certificates`).
+    fn respond_json(&self, value: serde_json::Value) -> Response<ProxyBody>;
+    /// The merged configuration of the last reload.
+    fn set_config(&self, merged: &DynamicConfig);
+}
 
 /// Metrics, access log and API state of one running swarmgate, shared by every entrypoint.
 #[derive(Debug)]
@@ -36,7 +52,7 @@ pub struct Observer {
     entrypoints: Box<[Arc<str>]>,
     metrics: Option<Arc<Metrics>>,
     access: Option<AccessLog>,
-    api: ApiState,
+    api: Arc<dyn AdminApi>,
     /// The TLS certificate store, once TLS is set up: read for `/api/tls/certificates` and the
     /// certificate expiry metric.
     certs: std::sync::OnceLock<Arc<crate::tls::CertStore>>,
@@ -70,13 +86,14 @@ struct RequestInfo {
 
 impl Observer {
     /// Builds what the static configuration enables. `entrypoints` is the table's entrypoint
-    /// order. Fails only when the access log file cannot be opened.
+    /// order; `api` answers the admin API and dashboard (`admin::api::ApiState`). Fails only
+    /// when the access log file cannot be opened.
     pub fn new(
         cfg: &StaticConfig,
         base: &Path,
         entrypoints: Vec<String>,
         table: Arc<ArcSwap<RoutingTable>>,
-        issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
+        api: Arc<dyn AdminApi>,
     ) -> std::io::Result<Observer> {
         let metrics = cfg
             .metrics
@@ -97,7 +114,7 @@ impl Observer {
             entrypoints: entrypoints.iter().map(|e| Arc::from(e.as_str())).collect(),
             metrics,
             access,
-            api: ApiState::new(cfg, table, issues),
+            api,
             certs: std::sync::OnceLock::new(),
             terminating: std::sync::atomic::AtomicBool::new(false),
             terminating_status: cfg
@@ -259,13 +276,13 @@ impl Observer {
                             log.dropped()
                         ));
                     }
-                    api::text(
+                    plain_text(
                         http::StatusCode::OK,
                         "text/plain; version=0.0.4; charset=utf-8",
                         text,
                     )
                 }
-                None => api::text(
+                None => plain_text(
                     http::StatusCode::NOT_FOUND,
                     "text/plain",
                     "metrics are not enabled".to_string(),
@@ -295,6 +312,25 @@ impl Observer {
             m.reloaded(issues.is_empty(), now);
         }
     }
+}
+
+/// A complete response with a content type, not cached (as the API's).
+fn plain_text(
+    status: http::StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<ProxyBody> {
+    let mut resp = Response::new(ProxyBody::full(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    resp
 }
 
 fn proto(v: http::Version) -> &'static str {

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::dynamic::DynamicConfig;
-use crate::config::elements::{self, Reading};
+use crate::config::elements::{self, Check, Reading};
 use crate::config::static_config::FileProviderConfig;
 use crate::config::{ConfigIssue, Element};
 use crate::provider::{ProviderSnapshot, SnapshotTx};
@@ -32,6 +32,9 @@ pub struct FileProvider {
     filename: Option<PathBuf>,
     directory: Option<PathBuf>,
     watch: bool,
+    /// Validates each middleware as its file is read (`Middleware::validate`, passed in by the
+    /// wiring: `middleware/` is a floor up), so a bad one is reported with its file and line.
+    check: Check,
 }
 
 /// What was read of each file (or why it could not be), to tell whether anything changed.
@@ -41,8 +44,9 @@ type Contents = BTreeMap<PathBuf, Result<Vec<u8>, String>>;
 type LastGood = BTreeMap<PathBuf, DynamicConfig>;
 
 impl FileProvider {
-    /// Relative paths are resolved against `base` (the static config file's folder or the cwd).
-    pub fn new(cfg: &FileProviderConfig, base: &Path) -> FileProvider {
+    /// Relative paths are resolved against `base` (the static config file's folder or the cwd);
+    /// `check` validates each middleware that deserialized (see [`elements::Check`]).
+    pub fn new(cfg: &FileProviderConfig, base: &Path, check: Check) -> FileProvider {
         let resolve = |p: &String| {
             let p = PathBuf::from(p);
             if p.is_absolute() {
@@ -55,6 +59,7 @@ impl FileProvider {
             filename: cfg.filename.as_ref().map(resolve),
             directory: cfg.directory.as_ref().map(resolve),
             watch: cfg.watch,
+            check,
         }
     }
 
@@ -72,7 +77,7 @@ impl FileProvider {
     /// Reads, parses and validates everything this provider points at, once: the good elements
     /// and every issue found.
     pub fn load(&self) -> (DynamicConfig, Vec<ConfigIssue>) {
-        build(&self.read_all(), &mut LastGood::new())
+        build(&self.read_all(), &mut LastGood::new(), self.check)
     }
 
     /// Publishes the configuration, then (when `watch` is on) every change.
@@ -82,7 +87,7 @@ impl FileProvider {
         loop {
             let current = self.read_all();
             if seen.as_ref() != Some(&current) {
-                let (config, issues) = build(&current, &mut last_good);
+                let (config, issues) = build(&current, &mut last_good, self.check);
                 seen = Some(current);
                 tracing::info!(
                     provider = "file",
@@ -144,9 +149,22 @@ pub fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
-/// Parses one dynamic-config document element by element. `Err` only when the document cannot
-/// be parsed at all (a syntax error), with the origin and, where the parser knows it, the line.
+/// Parses one dynamic-config document element by element, every middleware that deserializes
+/// accepted (the table's compile still closes the routers of one that does not compile; see
+/// [`parse_checked`]).
 pub fn parse(text: &str, format: Format, origin: &str) -> Result<Reading, ConfigIssue> {
+    parse_checked(text, format, origin, elements::accept)
+}
+
+/// Parses one dynamic-config document element by element, each middleware validated by `check`.
+/// `Err` only when the document cannot be parsed at all (a syntax error), with the origin and,
+/// where the parser knows it, the line.
+pub fn parse_checked(
+    text: &str,
+    format: Format,
+    origin: &str,
+    check: Check,
+) -> Result<Reading, ConfigIssue> {
     let whole = |message: String| {
         ConfigIssue::new(Element::Source, origin, message.trim().to_string()).with_origin(origin)
     };
@@ -165,7 +183,7 @@ pub fn parse(text: &str, format: Format, origin: &str) -> Result<Reading, Config
         Format::Toml => locate::toml_line(text, path),
         Format::Yaml => locate::yaml_line(text, path),
     };
-    Ok(elements::read(value, origin, &locate))
+    Ok(elements::read(value, origin, &locate, check))
 }
 
 /// Moved to `crate::config::yaml::from_yaml`; this path is kept for one release.
@@ -174,7 +192,11 @@ pub use crate::config::yaml::from_yaml;
 
 /// Parses every file and merges their good elements. A file that cannot be read or parsed uses
 /// its entry in `last_good` (updated here) when it has one.
-fn build(files: &Contents, last_good: &mut LastGood) -> (DynamicConfig, Vec<ConfigIssue>) {
+fn build(
+    files: &Contents,
+    last_good: &mut LastGood,
+    check: Check,
+) -> (DynamicConfig, Vec<ConfigIssue>) {
     let mut merged = DynamicConfig::default();
     let mut issues = Vec::new();
     last_good.retain(|path, _| files.contains_key(path));
@@ -191,7 +213,9 @@ fn build(files: &Contents, last_good: &mut LastGood) -> (DynamicConfig, Vec<Conf
                 "unknown format: use .toml, .yml or .yaml",
             )
             .with_origin(&origin)),
-            (Ok(data), Some(format)) => parse(&String::from_utf8_lossy(data), format, &origin),
+            (Ok(data), Some(format)) => {
+                parse_checked(&String::from_utf8_lossy(data), format, &origin, check)
+            }
         };
         match parsed {
             Ok(reading) => {

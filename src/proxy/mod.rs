@@ -1,6 +1,20 @@
 //! The request path, in the order a request meets it: `entrypoint` accepts and speaks HTTP,
 //! `service` looks the route up and runs middlewares, `forward` rewrites and sends upstream,
 //! `upgrade` tunnels WebSockets, `error` is the only place failures become HTTP statuses.
+//!
+//! The forward wrappers of `buffering` and `retry` (`middleware::buffering::around`,
+//! `middleware::retry::around`) stay with their middlewares: each takes the forward step as a
+//! closure from `service` and names nothing of `proxy/`, so they import only downward and
+//! `service.rs` is the one place that nests them. (A `proxy/wrap.rs` would split each
+//! middleware's options from its behaviour for no import gained.)
+//!
+//! Homes for the request paths still to come, beside this HTTP one and sharing `conn`,
+//! `entrypoint` (listeners, PROXY protocol, limits) and `tls/`: `proxy/tcp/` (TCP routers,
+//! `HostSNI`, passthrough) and `proxy/udp/` (UDP routers), as Traefik's
+//! `pkg/server/router/{tcp,udp}`; HTTP/3 as `proxy/http3/`, a second listener handing requests
+//! to the same `service`. When they land, the HTTP-only files here (`service`, `forward*`,
+//! `framing`, `upgrade`, `mirror`, `error_pages`, `internal`) move under `proxy/http/` by
+//! `git mv`, with `pub use` for the public paths.
 
 pub mod conn;
 pub mod edge;

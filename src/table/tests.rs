@@ -305,9 +305,7 @@ http:
       chain:
         middlewares: [a]
 "#;
-    let cfg = crate::provider::file::parse(yaml, crate::provider::file::Format::Yaml, "t")
-        .unwrap()
-        .config;
+    let cfg: DynamicConfig = crate::config::yaml::from_yaml(yaml).unwrap();
     let c = build_cfg(&cfg, &web());
     let r = &c.table.routes["r"];
     let kinds: Vec<&str> = r.middlewares.iter().map(|m| m.kind()).collect();
@@ -366,9 +364,7 @@ http:
       weighted:
         services: [{name: a}]
 "#;
-    let cfg = crate::provider::file::parse(yaml, crate::provider::file::Format::Yaml, "t")
-        .unwrap()
-        .config;
+    let cfg: DynamicConfig = crate::config::yaml::from_yaml(yaml).unwrap();
     let c = build_cfg(&cfg, &web());
     assert!(c.table.routes["r"].closed.is_some(), "held closed");
     assert!(

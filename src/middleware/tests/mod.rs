@@ -225,3 +225,49 @@ mod content_type {
         assert!(unknown.is_err());
     }
 }
+
+/// `Middleware::validate` as the file reader's check (the wiring passes it, `config/` cannot
+/// name `middleware/`): a middleware that deserializes but does not compile is disabled at read
+/// time with the compiler's message and its line.
+#[test]
+fn validate_as_the_readers_check_disables_what_does_not_compile() {
+    use crate::config::elements::read;
+    let check = |cfg: &MiddlewareConfig| Middleware::validate(cfg).map_err(|e| e.to_string());
+    let doc = serde_json::json!({"http": {"middlewares": {
+        "good": {"addPrefix": {"prefix": "/a"}},
+        "badregex": {"replacePathRegex": {"regex": "(", "replacement": "/"}},
+        "ip": {"ipAllowList": {"sourceRange": ["127.0.0.1/32"], "rejectStatusCode": 700}},
+    }}});
+    let locate = |path: &[&str]| (path.len() == 4 && path[2] == "badregex").then_some(3);
+    let r = read(doc, "t.yml", &locate, check);
+    assert_eq!(
+        r.config.http.middlewares.keys().collect::<Vec<_>>(),
+        ["good"]
+    );
+    let invalid: Vec<&str> = r
+        .config
+        .invalid
+        .middlewares
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(invalid, ["badregex", "ip"]);
+    let message = |name: &str| {
+        r.issues
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.message.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        message("badregex").starts_with("line 3: "),
+        "{}",
+        message("badregex")
+    );
+    assert!(
+        message("badregex").contains("regex"),
+        "{}",
+        message("badregex")
+    );
+    assert!(message("ip").contains("700"), "{}", message("ip"));
+}

@@ -1,6 +1,7 @@
 //! The file provider: per-file, per-element reading of files and directories.
 
 use super::*;
+use crate::config::elements::accept;
 
 const YAML: &str = r#"
 http:
@@ -28,6 +29,7 @@ fn provider_for(dir: &Path, filename: Option<&Path>) -> FileProvider {
             watch: false,
         },
         dir,
+        accept,
     )
 }
 
@@ -171,14 +173,14 @@ fn a_broken_file_keeps_its_last_good_version_and_a_fix_is_picked_up() {
     .unwrap();
     let provider = provider_for(dir.path(), None);
     let mut kept = LastGood::new();
-    let (cfg, issues) = build(&provider.read_all(), &mut kept);
+    let (cfg, issues) = build(&provider.read_all(), &mut kept, accept);
     assert!(issues.is_empty(), "{issues:?}");
     assert!(cfg.http.middlewares.contains_key("m"));
 
     // b.yml breaks, a.yml changes: a's change applies, b keeps its last good version.
     std::fs::write(&b, "http:\n  middlewares:\n    [oops\n").unwrap();
     std::fs::write(&a, YAML.replace("/api", "/v2")).unwrap();
-    let (cfg, issues) = build(&provider.read_all(), &mut kept);
+    let (cfg, issues) = build(&provider.read_all(), &mut kept, accept);
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert!(
         issues[0].message.contains("keeping the last version"),
@@ -194,7 +196,7 @@ fn a_broken_file_keeps_its_last_good_version_and_a_fix_is_picked_up() {
         "http:\n  middlewares:\n    m:\n      addPrefix:\n        prefix: 5\n        extra: 1\n    n:\n      addPrefix:\n        prefix: /n\n",
     )
     .unwrap();
-    let (cfg, issues) = build(&provider.read_all(), &mut kept);
+    let (cfg, issues) = build(&provider.read_all(), &mut kept, accept);
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert_eq!(issues[0].name, "m");
     assert!(!cfg.http.middlewares.contains_key("m"));

@@ -65,7 +65,8 @@ impl ApiState {
             table,
             issues,
             config: ArcSwap::default(),
-            started: super::clock::Civil::from_system(std::time::SystemTime::now()).rfc3339(),
+            started: crate::observe::clock::Civil::from_system(std::time::SystemTime::now())
+                .rfc3339(),
         }
     }
 
