@@ -24,14 +24,25 @@ use crate::table::RoutingTable;
 /// Traefik's default histogram buckets (seconds).
 pub const DEFAULT_BUCKETS: [f64; 4] = [0.1, 0.3, 1.2, 5.0];
 
-/// Methods with their own slot. Traefik labels any method; other methods are folded into
-/// `OTHER` here to keep the number of series bounded.
-const METHODS: [&str; 10] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "OTHER",
+/// Methods with their own slot, as Traefik labels them: the standard methods by name, any other
+/// as `EXTENSION_METHOD` (which also keeps the number of series bounded).
+const METHODS: [&str; 11] = [
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "DELETE",
+    "PATCH",
+    "OPTIONS",
+    "CONNECT",
+    "TRACE",
+    "PRI",
+    "EXTENSION_METHOD",
 ];
-/// Status codes 100..=599 have a slot each; others are clamped to the nearest end.
-const FIRST_CODE: u16 = 100;
-const CODES: usize = 500;
+/// Status codes 0..=599 have a slot each (gRPC status codes are small numbers); others are
+/// clamped to the nearest end.
+const FIRST_CODE: u16 = 0;
+const CODES: usize = 600;
 
 fn method_index(method: &Method) -> usize {
     match *method {
@@ -44,12 +55,90 @@ fn method_index(method: &Method) -> usize {
         Method::OPTIONS => 6,
         Method::CONNECT => 7,
         Method::TRACE => 8,
-        _ => 9,
+        _ if method.as_str() == "PRI" => 9,
+        _ => 10,
     }
 }
 
 fn code_index(code: u16) -> usize {
     usize::from(code.clamp(FIRST_CODE, FIRST_CODE + CODES as u16 - 1) - FIRST_CODE)
+}
+
+/// The `protocol` label of Traefik's request families, decided from the request headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Protocol {
+    Http,
+    Websocket,
+    Sse,
+    GrpcWeb,
+    Grpc,
+}
+
+const PROTOCOLS: usize = 5;
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Websocket => "websocket",
+            Protocol::Sse => "sse",
+            Protocol::GrpcWeb => "grpc-web",
+            Protocol::Grpc => "grpc",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    const ALL: [Protocol; PROTOCOLS] = [
+        Protocol::Http,
+        Protocol::Websocket,
+        Protocol::Sse,
+        Protocol::GrpcWeb,
+        Protocol::Grpc,
+    ];
+
+    /// As Traefik decides it: a websocket handshake, then an event-stream `Accept`, then a
+    /// gRPC-Web, then a gRPC `Content-Type`; anything else is `http`.
+    pub fn of(headers: &http::HeaderMap) -> Protocol {
+        let lists = |name: http::header::HeaderName, value: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| {
+                    v.split(',')
+                        .any(|item| item.trim().eq_ignore_ascii_case(value))
+                })
+        };
+        let content_type = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if lists(http::header::CONNECTION, "upgrade") && lists(http::header::UPGRADE, "websocket") {
+            Protocol::Websocket
+        } else if lists(http::header::ACCEPT, "text/event-stream") {
+            Protocol::Sse
+        } else if content_type.starts_with("application/grpc-web") {
+            Protocol::GrpcWeb
+        } else if content_type.starts_with("application/grpc") {
+            Protocol::Grpc
+        } else {
+            Protocol::Http
+        }
+    }
+}
+
+/// One finished request, as the request families count it.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    pub method: &'a Method,
+    pub protocol: Protocol,
+    /// The HTTP status, or for gRPC the `grpc-status` (as Traefik).
+    pub code: u16,
+    pub elapsed: Duration,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
 }
 
 /// Which labels the request series carry (Traefik's `addEntryPointsLabels`, `addRoutersLabels`,
@@ -72,25 +161,42 @@ pub struct RouteMetrics {
     per_entrypoint: Box<[OnceLock<Box<Series>>]>,
 }
 
-/// Counters of one (entrypoint, router, service).
+/// Counters of one (entrypoint, router, service): one cell per (method, protocol, code).
 #[derive(Debug)]
 struct Series {
-    /// Per method: request count per status code.
-    codes: [OnceLock<Box<[AtomicU64]>>; METHODS.len()],
+    cells: [OnceLock<Box<[OnceLock<Box<Cell>>]>>; METHODS.len() * PROTOCOLS],
+}
+
+/// Counters of one (method, protocol, code) of a series.
+#[derive(Debug)]
+struct Cell {
+    count: AtomicU64,
+    request_bytes: AtomicU64,
+    response_bytes: AtomicU64,
     /// Per bucket (non-cumulative), then the `+Inf` overflow slot.
     buckets: Box<[AtomicU64]>,
     sum_nanos: AtomicU64,
-    count: AtomicU64,
 }
 
 impl Series {
-    fn new(buckets: usize) -> Series {
+    fn new() -> Series {
         Series {
-            codes: Default::default(),
-            buckets: (0..=buckets).map(|_| AtomicU64::new(0)).collect(),
-            sum_nanos: AtomicU64::new(0),
-            count: AtomicU64::new(0),
+            cells: std::array::from_fn(|_| OnceLock::new()),
         }
+    }
+
+    /// Each used cell with its method, protocol and code.
+    fn cells(&self) -> impl Iterator<Item = (&'static str, Protocol, u16, &Cell)> {
+        self.cells.iter().enumerate().flat_map(|(i, codes)| {
+            let method = METHODS[i / PROTOCOLS];
+            let protocol = Protocol::ALL[i % PROTOCOLS];
+            codes.get().into_iter().flat_map(move |codes| {
+                codes.iter().enumerate().filter_map(move |(ci, cell)| {
+                    cell.get()
+                        .map(|c| (method, protocol, FIRST_CODE + ci as u16, &**c))
+                })
+            })
+        })
     }
 }
 
@@ -105,7 +211,7 @@ pub struct AuthMetrics {
     series: Series,
 }
 
-/// One TLS certificate for `swarmgate_tls_certs_not_after`.
+/// One TLS certificate for `traefik_tls_certs_not_after`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertInfo {
     pub cn: String,
@@ -197,20 +303,13 @@ impl Metrics {
     }
 
     /// Counts one request. `route` is `None` when no router matched.
-    pub fn record(
-        &self,
-        route: Option<&RouteMetrics>,
-        entrypoint: usize,
-        method: &Method,
-        code: u16,
-        elapsed: Duration,
-    ) {
+    pub fn record(&self, route: Option<&RouteMetrics>, entrypoint: usize, sample: Sample<'_>) {
         let route = route.unwrap_or(&self.unrouted);
         let Some(slot) = route.per_entrypoint.get(entrypoint) else {
             return;
         };
-        let series = slot.get_or_init(|| Box::new(Series::new(self.buckets.len())));
-        self.observe(series, method, code, elapsed);
+        let series = slot.get_or_init(|| Box::new(Series::new()));
+        self.observe(series, sample);
     }
 
     /// Counts one `forwardAuth` call of the middleware `name` (answer status, or the status
@@ -222,28 +321,51 @@ impl Metrics {
             Arc::clone(auths.entry(name.to_string()).or_insert_with(|| {
                 Arc::new(AuthMetrics {
                     middleware: name.to_string(),
-                    series: Series::new(self.buckets.len()),
+                    series: Series::new(),
                 })
             }))
         });
-        self.observe(&bound.series, &Method::GET, code, elapsed);
+        let sample = Sample {
+            method: &Method::GET,
+            protocol: Protocol::Http,
+            code,
+            elapsed,
+            request_bytes: 0,
+            response_bytes: 0,
+        };
+        self.observe(&bound.series, sample);
     }
 
     /// Adds one observation to a series.
-    fn observe(&self, series: &Series, method: &Method, code: u16, elapsed: Duration) {
-        let codes = series.codes[method_index(method)]
-            .get_or_init(|| (0..CODES).map(|_| AtomicU64::new(0)).collect());
-        codes[code_index(code)].fetch_add(1, Ordering::Relaxed);
-        let secs = elapsed.as_secs_f64();
+    fn observe(&self, series: &Series, sample: Sample<'_>) {
+        let slot = method_index(sample.method) * PROTOCOLS + sample.protocol.index();
+        let codes =
+            series.cells[slot].get_or_init(|| (0..CODES).map(|_| OnceLock::new()).collect());
+        let cell = codes[code_index(sample.code)].get_or_init(|| {
+            Box::new(Cell {
+                count: AtomicU64::new(0),
+                request_bytes: AtomicU64::new(0),
+                response_bytes: AtomicU64::new(0),
+                buckets: (0..=self.buckets.len())
+                    .map(|_| AtomicU64::new(0))
+                    .collect(),
+                sum_nanos: AtomicU64::new(0),
+            })
+        });
+        cell.count.fetch_add(1, Ordering::Relaxed);
+        cell.request_bytes
+            .fetch_add(sample.request_bytes, Ordering::Relaxed);
+        cell.response_bytes
+            .fetch_add(sample.response_bytes, Ordering::Relaxed);
+        let secs = sample.elapsed.as_secs_f64();
         let bucket = self
             .buckets
             .iter()
             .position(|b| secs <= *b)
             .unwrap_or(self.buckets.len());
-        series.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        series.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-        series.count.fetch_add(1, Ordering::Relaxed);
+        cell.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(sample.elapsed.as_nanos()).unwrap_or(u64::MAX);
+        cell.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
     /// An open connection on an entrypoint; the count drops when the guard does.
@@ -297,7 +419,7 @@ impl RouteMetrics {
     }
 }
 
-/// Decrements `swarmgate_open_connections` when dropped.
+/// Decrements `traefik_open_connections` when dropped.
 #[derive(Debug)]
 pub struct ConnectionGuard {
     metrics: Arc<Metrics>,

@@ -19,7 +19,7 @@ use std::time::{Instant, SystemTime};
 use arc_swap::ArcSwap;
 use http::{header, Method, Request, Response};
 
-pub use metrics::{CertInfo, ConnectionGuard, Metrics, RouteSlot};
+pub use metrics::{CertInfo, ConnectionGuard, Metrics, Protocol, RouteSlot, Sample};
 
 use self::access::{AccessLog, Entry};
 use self::api::ApiState;
@@ -50,6 +50,10 @@ pub struct Pending {
     started: Instant,
     method: Method,
     entrypoint: usize,
+    /// Traefik's `protocol` label.
+    protocol: metrics::Protocol,
+    /// The request's `Content-Length` (0 when unknown).
+    request_bytes: u64,
     /// Only when the access log is on.
     request: Option<Box<RequestInfo>>,
 }
@@ -173,6 +177,8 @@ impl Observer {
             started: Instant::now(),
             method: req.method().clone(),
             entrypoint,
+            protocol: metrics::Protocol::of(req.headers()),
+            request_bytes: content_length(req.headers()),
             request,
         }
     }
@@ -191,7 +197,25 @@ impl Observer {
         let status = resp.status().as_u16();
         if let Some(m) = &self.metrics {
             let series = route.map(|r| m.bind(&r.metrics, &r.name, r.service.name()));
-            m.record(series, pending.entrypoint, &pending.method, status, elapsed);
+            let code = match pending.protocol {
+                // Traefik counts gRPC calls by their `grpc-status` (2, Unknown, when absent).
+                metrics::Protocol::Grpc | metrics::Protocol::GrpcWeb => resp
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(2),
+                _ => status,
+            };
+            let sample = metrics::Sample {
+                method: &pending.method,
+                protocol: pending.protocol,
+                code,
+                elapsed,
+                request_bytes: pending.request_bytes,
+                response_bytes: content_length(resp.headers()),
+            };
+            m.record(series, pending.entrypoint, sample);
         }
         let (Some(log), Some(info)) = (&self.access, pending.request) else {
             return;
