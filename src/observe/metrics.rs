@@ -139,7 +139,14 @@ pub struct Sample<'a> {
     pub elapsed: Duration,
     pub request_bytes: u64,
     pub response_bytes: u64,
+    /// False when a middleware answered before the service was reached (e.g. basicAuth's 401):
+    /// Traefik then counts the request on the entrypoint and router, not on the service.
+    pub reached_service: bool,
 }
+
+/// Marks a response a middleware gave instead of the service (see `Sample::reached_service`).
+#[derive(Debug, Clone, Copy)]
+pub struct NotServed;
 
 /// Which labels the request series carry (Traefik's `addEntryPointsLabels`, `addRoutersLabels`,
 /// `addServicesLabels`; defaults true, false, true as in Traefik).
@@ -164,7 +171,8 @@ pub struct RouteMetrics {
 /// Counters of one (entrypoint, router, service): one cell per (method, protocol, code).
 #[derive(Debug)]
 struct Series {
-    cells: [OnceLock<Box<[OnceLock<Box<Cell>>]>>; METHODS.len() * PROTOCOLS],
+    /// Indexed by (method, protocol, reached the service).
+    cells: [OnceLock<Box<[OnceLock<Box<Cell>>]>>; METHODS.len() * PROTOCOLS * 2],
 }
 
 /// Counters of one (method, protocol, code) of a series.
@@ -185,15 +193,16 @@ impl Series {
         }
     }
 
-    /// Each used cell with its method, protocol and code.
-    fn cells(&self) -> impl Iterator<Item = (&'static str, Protocol, u16, &Cell)> {
+    /// Each used cell with its method, protocol, code and whether it reached the service.
+    fn cells(&self) -> impl Iterator<Item = (&'static str, Protocol, u16, bool, &Cell)> {
         self.cells.iter().enumerate().flat_map(|(i, codes)| {
-            let method = METHODS[i / PROTOCOLS];
-            let protocol = Protocol::ALL[i % PROTOCOLS];
+            let reached = i % 2 == 1;
+            let method = METHODS[i / 2 / PROTOCOLS];
+            let protocol = Protocol::ALL[(i / 2) % PROTOCOLS];
             codes.get().into_iter().flat_map(move |codes| {
                 codes.iter().enumerate().filter_map(move |(ci, cell)| {
                     cell.get()
-                        .map(|c| (method, protocol, FIRST_CODE + ci as u16, &**c))
+                        .map(|c| (method, protocol, FIRST_CODE + ci as u16, reached, &**c))
                 })
             })
         })
@@ -332,13 +341,15 @@ impl Metrics {
             elapsed,
             request_bytes: 0,
             response_bytes: 0,
+            reached_service: true,
         };
         self.observe(&bound.series, sample);
     }
 
     /// Adds one observation to a series.
     fn observe(&self, series: &Series, sample: Sample<'_>) {
-        let slot = method_index(sample.method) * PROTOCOLS + sample.protocol.index();
+        let slot = (method_index(sample.method) * PROTOCOLS + sample.protocol.index()) * 2
+            + usize::from(sample.reached_service);
         let codes =
             series.cells[slot].get_or_init(|| (0..CODES).map(|_| OnceLock::new()).collect());
         let cell = codes[code_index(sample.code)].get_or_init(|| {

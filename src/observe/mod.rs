@@ -69,6 +69,8 @@ struct RequestInfo {
     referer: Option<String>,
     user_agent: Option<String>,
     request_size: u64,
+    /// The user named by a Basic or Digest `Authorization` header, as received.
+    auth_user: Option<String>,
 }
 
 impl Observer {
@@ -171,6 +173,7 @@ impl Observer {
                 referer: header(header::REFERER),
                 user_agent: header(header::USER_AGENT),
                 request_size: content_length(req.headers()),
+                auth_user: authorization_user(req.headers()),
             })
         });
         Pending {
@@ -213,7 +216,8 @@ impl Observer {
                 code,
                 elapsed,
                 request_bytes: pending.request_bytes,
-                response_bytes: content_length(resp.headers()),
+                response_bytes: response_size(resp),
+                reached_service: resp.extensions().get::<metrics::NotServed>().is_none(),
             };
             m.record(series, pending.entrypoint, sample);
         }
@@ -239,13 +243,31 @@ impl Observer {
                 .cloned()
                 .unwrap_or_else(|| Arc::from("")),
             status,
-            size: content_length(resp.headers()),
+            size: response_size(resp),
             request_size: info.request_size,
             referer: info.referer,
             user_agent: info.user_agent,
-            user: auth.and_then(|a| a.user.clone()),
+            // Traefik's `ClientUsername`: the user a forwardAuth server named, else the user the
+            // route's basicAuth/digestAuth checked (also when the check failed, as Traefik).
+            user: auth.and_then(|a| a.user.clone()).or_else(|| {
+                let checks = route.is_some_and(|r| {
+                    r.middlewares.iter().any(|m| {
+                        matches!(
+                            &**m,
+                            crate::middleware::Middleware::BasicAuth(_)
+                                | crate::middleware::Middleware::DigestAuth(_)
+                        )
+                    })
+                });
+                if checks {
+                    info.auth_user
+                } else {
+                    None
+                }
+            }),
             auth_duration: auth.map(|a| a.elapsed),
             route: route.cloned(),
+            reached_service: resp.extensions().get::<metrics::NotServed>().is_none(),
             served,
             count: log.next_count(),
         });
@@ -270,9 +292,9 @@ impl Observer {
                     for cert in self.cert_status() {
                         let key = format!("{}|{}", cert.source, cert.names.join(","));
                         let info = metrics::CertInfo {
-                            cn: cert.names.first().cloned().unwrap_or_default(),
-                            sans: cert.names.join(","),
-                            serial: cert.source.clone(),
+                            cn: cert.labels.cn.clone(),
+                            sans: cert.labels.sans.clone(),
+                            serial: cert.labels.serial.clone(),
                             not_after: cert.not_after,
                         };
                         m.set_tls_cert(&key, info);
@@ -329,6 +351,41 @@ fn proto(v: http::Version) -> &'static str {
         http::Version::HTTP_2 => "HTTP/2.0",
         http::Version::HTTP_3 => "HTTP/3.0",
         _ => "HTTP/1.1",
+    }
+}
+
+/// The user of a `Basic` (base64 `user:password`) or `Digest` (`username="user"`)
+/// `Authorization` header.
+fn authorization_user(headers: &http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("basic") {
+        use base64::Engine as _;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        let (user, _) = decoded.split_once(':')?;
+        Some(user.to_string())
+    } else if scheme.eq_ignore_ascii_case("digest") {
+        rest.split(',').find_map(|part| {
+            let (k, v) = part.trim().split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("username")
+                .then(|| v.trim().trim_matches('"').to_string())
+        })
+    } else {
+        None
+    }
+}
+
+/// Bytes of the response body: its `Content-Length`, else the body's exact size when known
+/// (internal and middleware answers, which get their length only when written).
+fn response_size(resp: &Response<ProxyBody>) -> u64 {
+    use http_body::Body as _;
+    match resp.headers().get(header::CONTENT_LENGTH) {
+        Some(_) => content_length(resp.headers()),
+        None => resp.body().size_hint().exact().unwrap_or(0),
     }
 }
 

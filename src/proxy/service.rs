@@ -305,7 +305,12 @@ impl Proxy {
             }
         };
         let resp = match answer {
-            Some(resp) => resp,
+            Some(mut resp) => {
+                // For the metrics: the service was not reached (Traefik counts it on the router).
+                resp.extensions_mut()
+                    .insert(crate::observe::metrics::NotServed);
+                resp
+            }
             None => match resolved {
                 Err(error) => error.into_response(),
                 Ok(

@@ -25,6 +25,7 @@ fn entry(route: Option<Arc<Route>>) -> Entry {
         user: None,
         auth_duration: None,
         route,
+        reached_service: true,
         served: None,
         count: 3,
     }

@@ -64,7 +64,7 @@ pub(super) fn render(m: &Metrics) -> String {
     for (route, routed) in all {
         for (ep, slot) in route.per_entrypoint.iter().enumerate() {
             let Some(series) = slot.get() else { continue };
-            for (method, protocol, code, cell) in series.cells() {
+            for (method, protocol, code, reached, cell) in series.cells() {
                 let code = code.to_string();
                 let base = [
                     ("code", code.as_str()),
@@ -89,7 +89,7 @@ pub(super) fn render(m: &Metrics) -> String {
                     pairs.push(("service", &route.service));
                     routers.entry(labels_of(&mut pairs)).or_default().add(cell);
                 }
-                if m.labels.service && !route.service.is_empty() {
+                if m.labels.service && reached && !route.service.is_empty() {
                     let mut pairs = base.to_vec();
                     pairs.push(("service", &route.service));
                     services.entry(labels_of(&mut pairs)).or_default().add(cell);
@@ -260,7 +260,7 @@ fn render_auths(m: &Metrics, out: &mut String) {
         let mut labels = String::new();
         push_label(&mut labels, "middleware", &auth.middleware);
         let mut codes: BTreeMap<u16, u64> = BTreeMap::new();
-        for (_, _, code, cell) in auth.series.cells() {
+        for (_, _, code, _, cell) in auth.series.cells() {
             *codes.entry(code).or_default() += cell.count.load(Ordering::Relaxed);
         }
         for (code, n) in codes {
@@ -279,7 +279,7 @@ fn render_auths(m: &Metrics, out: &mut String) {
         let mut labels = String::new();
         push_label(&mut labels, "middleware", &auth.middleware);
         let mut agg = Agg::default();
-        for (_, _, _, cell) in auth.series.cells() {
+        for (_, _, _, _, cell) in auth.series.cells() {
             agg.add(cell);
         }
         let mut cumulative = 0u64;
