@@ -51,6 +51,6 @@ async fn certificate_expiry_is_a_metric() {
         !serial.is_empty() && serial.bytes().all(|b| b.is_ascii_digit()),
         "serial not decimal: {line}"
     );
-    assert!(line.contains("cn=\"TRAEFIK DEFAULT CERT\""), "{line}");
+    assert!(line.contains("cn=\"SWARMGATE DEFAULT CERT\""), "{line}");
     gw.stop().await;
 }
