@@ -149,7 +149,7 @@ stage "end to end: two edge replicas sharing ACME state through the Swarm store 
 run_tests_within 600 --test acme_ha -- --ignored --nocapture --test-threads=1
 
 stage "dashboard in a real browser (headless chromium)"
-install_packages chromium
+install_packages chromium nodejs
 run_tests --test dashboard -- --ignored --nocapture
 
 stage "wait for the background stages (fuzzing, differential)"
