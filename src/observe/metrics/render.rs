@@ -207,7 +207,8 @@ fn render_family(m: &Metrics, out: &mut String, level: &str, what: &str, family:
         );
         let _ = writeln!(out, "{name}_count{{{labels}}} {}", agg.count);
     }
-    let counters: [(&str, &str, fn(&Agg) -> u64); 3] = [
+    type Counter = (&'static str, &'static str, fn(&Agg) -> u64);
+    let counters: [Counter; 3] = [
         (
             "requests_bytes_total",
             "The total size of requests in bytes handled by",
