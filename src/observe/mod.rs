@@ -278,6 +278,7 @@ impl Observer {
         &self,
         service: InternalService,
         req: &http::request::Parts,
+        tls: bool,
     ) -> Option<Response<ProxyBody>> {
         match service {
             InternalService::Ping
@@ -326,7 +327,7 @@ impl Observer {
                         .respond_json(serde_json::to_value(self.cert_status()).unwrap_or_default()),
                 )
             }
-            InternalService::Api | InternalService::Dashboard => Some(self.api.respond(req)),
+            InternalService::Api | InternalService::Dashboard => Some(self.api.respond(req, tls)),
             _ => None,
         }
     }

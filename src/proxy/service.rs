@@ -322,7 +322,7 @@ impl Proxy {
                 .into_response(),
                 Ok(Some(Service::Closed(_))) => ProxyError::RouteClosed.into_response(),
                 Ok(Some(Service::Internal(service))) => match &self.observer {
-                    Some(o) => o.respond_internal(*service, &parts),
+                    Some(o) => o.respond_internal(*service, &parts, conn.tls),
                     None => None,
                 }
                 .unwrap_or_else(|| internal::respond(*service, &parts, conn)),
