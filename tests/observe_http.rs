@@ -25,6 +25,10 @@ fn dynamic(backend_url: &str) -> String {
       rule: "Host(`admin.local`)"
       service: api@internal
       middlewares: [local-only]
+    checked:
+      entryPoints: [web]
+      rule: "Host(`checked.local`)"
+      service: checked
   middlewares:
     office-only:
       ipAllowList:
@@ -35,6 +39,13 @@ fn dynamic(backend_url: &str) -> String {
   services:
     app:
       loadBalancer:
+        servers:
+          - url: "{backend_url}"
+    checked:
+      loadBalancer:
+        healthCheck:
+          path: /
+          interval: 1s
         servers:
           - url: "{backend_url}"
 "#
@@ -74,8 +85,9 @@ async fn metrics_api_ping_and_access_log() {
         r#"traefik_router_requests_total{code="200",method="GET",protocol="http",router="app@file",service="app@file"} 3"#,
         r#"traefik_service_requests_total{code="200",method="GET",protocol="http",service="app@file"} 3"#,
         r#"traefik_service_requests_bytes_total{code="200",method="GET",protocol="http",service="app@file"} 0"#,
+        // Only for the health-checked service, as Traefik.
         &format!(
-            r#"traefik_service_server_up{{service="app@file",url="{}"}} 1"#,
+            r#"traefik_service_server_up{{service="checked@file",url="{}"}} 1"#,
             b.url()
         ),
         "traefik_config_reloads_total 1",
@@ -88,6 +100,13 @@ async fn metrics_api_ping_and_access_log() {
             metrics.body
         );
     }
+    assert!(
+        !metrics
+            .body
+            .contains(r#"traefik_service_server_up{service="app@file""#),
+        "server_up for a service without healthCheck:\n{}",
+        metrics.body
+    );
 
     // Ping.
     let ping = get(&c, &format!("http://{admin}/ping"), None).await;

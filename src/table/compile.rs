@@ -803,6 +803,7 @@ impl State<'_> {
             balancer: Balancer::with_cursor(endpoints, sticky, self.ctx.endpoints.cursor(name)),
             pools: pools.into_boxed_slice(),
             pass_host_header: lb.pass_host_header,
+            health_checked: lb.health_check.is_some(),
         })
     }
 }

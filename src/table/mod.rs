@@ -246,6 +246,8 @@ pub struct LoadBalancedService {
     pub balancer: Balancer,
     pub pools: Box<[Arc<UpstreamPool>]>,
     pub pass_host_header: bool,
+    /// Has an active `healthCheck` (Traefik writes `traefik_service_server_up` only for these).
+    pub health_checked: bool,
 }
 
 /// Services swarmgate answers itself (`name@internal`).

@@ -310,29 +310,38 @@ fn render_auths(m: &Metrics, out: &mut String) {
     }
 }
 
-/// `traefik_service_server_up{service,url}` from the live table: 1 when the server takes
-/// traffic. (Traefik writes it only for services with a health check; swarmgate for every
-/// load-balanced server, since it also marks servers down passively.)
+/// `traefik_service_server_up{service,url}` from the live table, for the servers of services
+/// with a `healthCheck` only, as Traefik (its health checker writes the gauge): 1 when the
+/// server takes traffic.
 fn render_servers(m: &Metrics, out: &mut String) {
+    let Some(table) = &m.table else { return };
+    let table = table.load();
+    let now = Instant::now();
+    let mut lines = String::new();
+    for (name, service) in &table.services {
+        let Service::LoadBalancer(lb) = &**service else {
+            continue;
+        };
+        if !lb.health_checked {
+            continue;
+        }
+        for endpoint in lb.balancer.endpoints() {
+            let labels = labels_of(&mut [("service", name), ("url", &endpoint.url)]);
+            let up = u8::from(endpoint.state.is_available(now));
+            let _ = writeln!(lines, "traefik_service_server_up{{{labels}}} {up}");
+        }
+    }
+    // Like Traefik's exposition: no family header without a series.
+    if lines.is_empty() {
+        return;
+    }
     header(
         out,
         "traefik_service_server_up",
         "gauge",
         "service server is up, described by gauge value of 0 or 1.",
     );
-    let Some(table) = &m.table else { return };
-    let table = table.load();
-    let now = Instant::now();
-    for (name, service) in &table.services {
-        let Service::LoadBalancer(lb) = &**service else {
-            continue;
-        };
-        for endpoint in lb.balancer.endpoints() {
-            let labels = labels_of(&mut [("service", name), ("url", &endpoint.url)]);
-            let up = u8::from(endpoint.state.is_available(now));
-            let _ = writeln!(out, "traefik_service_server_up{{{labels}}} {up}");
-        }
-    }
+    out.push_str(&lines);
 }
 
 fn entrypoint_name(m: &Metrics, index: usize) -> &str {
