@@ -55,6 +55,8 @@ pub struct Entry {
     pub served: Option<Arc<UpstreamPool>>,
     /// Sequence number of this request since start (Traefik's request count).
     pub count: u64,
+    /// Requests the `retry` middleware sent again (Traefik's `RetryAttempts`).
+    pub retries: u32,
 }
 
 impl Entry {
@@ -234,7 +236,7 @@ pub fn json(e: &Entry) -> String {
         "RequestPort": port,
         "RequestProtocol": e.proto,
         "RequestScheme": if e.tls { "https" } else { "http" },
-        "RetryAttempts": 0,
+        "RetryAttempts": e.retries,
         "StartUTC": start,
         "StartLocal": start,
         "entryPointName": &*e.entrypoint,

@@ -166,6 +166,8 @@ pub struct RouteMetrics {
     router: String,
     service: String,
     per_entrypoint: Box<[OnceLock<Box<Series>>]>,
+    /// `traefik_service_retries_total`'s share of this route (summed by service).
+    retries: AtomicU64,
 }
 
 /// Counters of one (entrypoint, router, service): one cell per (method, protocol, code).
@@ -429,7 +431,13 @@ impl RouteMetrics {
             router,
             service,
             per_entrypoint: (0..entrypoints).map(|_| OnceLock::new()).collect(),
+            retries: AtomicU64::new(0),
         }
+    }
+
+    /// Counts `n` requests the `retry` middleware sent again.
+    pub fn retried(&self, n: u32) {
+        self.retries.fetch_add(u64::from(n), Ordering::Relaxed);
     }
 }
 

@@ -198,6 +198,10 @@ impl Observer {
     ) {
         let elapsed = pending.started.elapsed();
         let status = resp.status().as_u16();
+        let retries = resp
+            .extensions()
+            .get::<crate::middleware::retry::Retries>()
+            .copied();
         if let Some(m) = &self.metrics {
             let series = route.map(|r| m.bind(&r.metrics, &r.name, r.service.name()));
             let code = match pending.protocol {
@@ -220,6 +224,9 @@ impl Observer {
                 reached_service: resp.extensions().get::<metrics::NotServed>().is_none(),
             };
             m.record(series, pending.entrypoint, sample);
+            if let (Some(series), Some(r)) = (series, retries) {
+                series.retried(r.0);
+            }
         }
         let (Some(log), Some(info)) = (&self.access, pending.request) else {
             return;
@@ -270,6 +277,7 @@ impl Observer {
             reached_service: resp.extensions().get::<metrics::NotServed>().is_none(),
             served,
             count: log.next_count(),
+            retries: retries.map_or(0, |r| r.0),
         });
     }
 

@@ -237,6 +237,8 @@ impl Proxy {
             entrypoint: &self.name,
         };
         let started = circuit_breaker::started(&route.middlewares);
+        // Requests the `retry` middleware sent again (for the metrics and the access log).
+        let retries = std::sync::atomic::AtomicU32::new(0);
         let mut applied = route.middlewares.len();
         let mut answer = None;
         // Permits of middlewares wrapping the forward (inFlightReq); no allocation unless used.
@@ -329,8 +331,9 @@ impl Proxy {
                 Ok(Some(Service::LoadBalancer(lb))) => {
                     // Middlewares wrapping the forward: buffering (which may send again per its
                     // retryExpression) around retry; no-ops without them.
+                    let retried = &retries;
                     let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
-                        retry::around(&route.middlewares, p, b, |p, b| async move {
+                        retry::around(&route.middlewares, p, b, retried, |p, b| async move {
                             let mut by = None;
                             (forward::forward(lb, p, b, conn, &mut by).await, by)
                         })
@@ -365,6 +368,10 @@ impl Proxy {
             None => resp,
         };
         let (mut head, body) = resp.into_parts();
+        let retries = retries.into_inner();
+        if retries > 0 {
+            head.extensions.insert(retry::Retries(retries));
+        }
         authed.finish(&mut head);
         for mw in route.middlewares[..applied].iter().rev() {
             mw.on_response_with(&mut head, &facts, &ctx);

@@ -28,6 +28,7 @@ fn entry(route: Option<Arc<Route>>) -> Entry {
         reached_service: true,
         served: None,
         count: 3,
+        retries: 0,
     }
 }
 

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Cell, Metrics};
+use super::{Cell, Metrics, RouteMetrics};
 use crate::table::Service;
 
 /// Totals of one label set of a request family.
@@ -144,6 +145,7 @@ pub(super) fn render(m: &Metrics) -> String {
     }
     if m.labels.service {
         render_family(m, &mut out, "service", "a service", &services);
+        render_retries(&routes, &mut out);
         render_servers(m, &mut out);
     }
 
@@ -313,6 +315,31 @@ fn render_auths(m: &Metrics, out: &mut String) {
 /// `traefik_service_server_up{service,url}` from the live table, for the servers of services
 /// with a `healthCheck` only, as Traefik (its health checker writes the gauge): 1 when the
 /// server takes traffic.
+/// `traefik_service_retries_total{service}`: the retry middleware's new attempts, summed over
+/// the routers using the service (Traefik's retry listener counts by service).
+fn render_retries(routes: &[Arc<RouteMetrics>], out: &mut String) {
+    let mut by_service: BTreeMap<&str, u64> = BTreeMap::new();
+    for route in routes {
+        let n = route.retries.load(Ordering::Relaxed);
+        if n > 0 && !route.service.is_empty() {
+            *by_service.entry(&route.service).or_default() += n;
+        }
+    }
+    if by_service.is_empty() {
+        return;
+    }
+    header(
+        out,
+        "traefik_service_retries_total",
+        "counter",
+        "How many request retries happened on a service.",
+    );
+    for (service, n) in by_service {
+        let labels = labels_of(&mut [("service", service)]);
+        let _ = writeln!(out, "traefik_service_retries_total{{{labels}}} {n}");
+    }
+}
+
 fn render_servers(m: &Metrics, out: &mut String) {
     let Some(table) = &m.table else { return };
     let table = table.load();
