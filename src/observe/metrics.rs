@@ -20,6 +20,7 @@ use http::Method;
 
 use crate::config::static_config::PrometheusConfig;
 use crate::table::RoutingTable;
+use crate::tls::negotiated::{self, Negotiated};
 
 /// Traefik's default histogram buckets (seconds).
 pub const DEFAULT_BUCKETS: [f64; 4] = [0.1, 0.3, 1.2, 5.0];
@@ -168,7 +169,15 @@ pub struct RouteMetrics {
     per_entrypoint: Box<[OnceLock<Box<Series>>]>,
     /// `traefik_service_retries_total`'s share of this route (summed by service).
     retries: AtomicU64,
+    /// `*_requests_tls_total` per entrypoint: one counter per (TLS version, cipher, reached
+    /// the service), allocated on the first TLS request.
+    tls: Box<[OnceLock<TlsCells>]>,
 }
+
+/// Indexed by `Negotiated::index() * 2 + reached`.
+type TlsCells = Box<[AtomicU64]>;
+
+const TLS_CELLS: usize = negotiated::VERSIONS.len() * negotiated::CIPHERS.len() * 2;
 
 /// Counters of one (entrypoint, router, service): one cell per (method, protocol, code).
 #[derive(Debug)]
@@ -326,6 +335,24 @@ impl Metrics {
         self.observe(series, sample);
     }
 
+    /// Counts one request over TLS (`*_requests_tls_total`), like `record`.
+    pub fn record_tls(
+        &self,
+        route: Option<&RouteMetrics>,
+        entrypoint: usize,
+        tls: Negotiated,
+        reached_service: bool,
+    ) {
+        let route = route.unwrap_or(&self.unrouted);
+        let Some(slot) = route.tls.get(entrypoint) else {
+            return;
+        };
+        let cells = slot.get_or_init(|| (0..TLS_CELLS).map(|_| AtomicU64::new(0)).collect());
+        if let Some(c) = cells.get(tls.index() * 2 + usize::from(reached_service)) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Counts one `forwardAuth` call of the middleware `name` (answer status, or the status
     /// the client got when the server could not answer). Locks once per compiled middleware
     /// (binding `slot`), never per call.
@@ -432,7 +459,22 @@ impl RouteMetrics {
             service,
             per_entrypoint: (0..entrypoints).map(|_| OnceLock::new()).collect(),
             retries: AtomicU64::new(0),
+            tls: (0..entrypoints).map(|_| OnceLock::new()).collect(),
         }
+    }
+
+    /// Each used TLS counter of entrypoint `ep`: (version, cipher, reached the service, count).
+    fn tls_cells(&self, ep: usize) -> impl Iterator<Item = (Negotiated, bool, u64)> + '_ {
+        self.tls
+            .get(ep)
+            .and_then(OnceLock::get)
+            .into_iter()
+            .flat_map(|cells| cells.iter().enumerate())
+            .filter_map(|(i, c)| {
+                let n = c.load(Ordering::Relaxed);
+                let tls = Negotiated::from_index(i / 2)?;
+                (n > 0).then_some((tls, i % 2 == 1, n))
+            })
     }
 
     /// Counts `n` requests the `retry` middleware sent again.

@@ -56,6 +56,8 @@ pub struct Pending {
     request_bytes: u64,
     /// Only when the access log is on.
     request: Option<Box<RequestInfo>>,
+    /// The connection's TLS version and cipher (`*_requests_tls_total`).
+    negotiated: Option<crate::tls::negotiated::Negotiated>,
 }
 
 #[derive(Debug)]
@@ -183,6 +185,7 @@ impl Observer {
             protocol: metrics::Protocol::of(req.headers()),
             request_bytes: content_length(req.headers()),
             request,
+            negotiated: conn.negotiated,
         }
     }
 
@@ -224,6 +227,9 @@ impl Observer {
                 reached_service: resp.extensions().get::<metrics::NotServed>().is_none(),
             };
             m.record(series, pending.entrypoint, sample);
+            if let Some(tls) = pending.negotiated {
+                m.record_tls(series, pending.entrypoint, tls, sample.reached_service);
+            }
             if let (Some(series), Some(r)) = (series, retries) {
                 series.retried(r.0);
             }

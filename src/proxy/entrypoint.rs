@@ -212,15 +212,20 @@ impl EntryPoint {
                 }
             };
             let accepted = crate::tls::detect(stream, tls.as_ref(), head_limit).await;
-            let (tls, tls_options) = match &accepted {
-                crate::tls::Accepted::Tls(_, key) => (true, *key),
-                _ => (false, 0),
+            let (tls, tls_options, negotiated) = match &accepted {
+                crate::tls::Accepted::Tls(stream, key) => (
+                    true,
+                    *key,
+                    crate::tls::negotiated::Negotiated::of(stream.get_ref().1),
+                ),
+                _ => (false, 0, None),
             };
             let conn = ConnInfo {
                 peer,
                 local,
                 tls,
                 tls_options,
+                negotiated,
             };
             let activity = limits::Activity::new();
             let tracked = Arc::clone(&activity);

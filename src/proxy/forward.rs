@@ -603,6 +603,7 @@ mod tests {
             local: "127.0.0.1:80".parse().unwrap(),
             tls: false,
             tls_options: 0,
+            negotiated: None,
         }
     }
 

@@ -99,6 +99,7 @@ mod tests {
             local: addr,
             tls,
             tls_options: 0,
+            negotiated: None,
         };
         describe(&parts, &conn)
     }

@@ -32,6 +32,8 @@ pub struct ConnInfo {
     pub tls: bool,
     /// The key of the TLS options the connection was handshaken with (0: plain).
     pub tls_options: u32,
+    /// The negotiated TLS version and cipher suite (Traefik's `*_requests_tls_total` labels).
+    pub negotiated: Option<crate::tls::negotiated::Negotiated>,
 }
 
 /// The proxy as one entrypoint runs it. Shared by all its connections.

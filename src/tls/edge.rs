@@ -196,6 +196,7 @@ mod tests {
             local: addr,
             tls,
             tls_options: 0,
+            negotiated: None,
         }
     }
 

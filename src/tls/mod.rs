@@ -10,6 +10,7 @@ pub mod acme;
 pub mod certs;
 pub mod edge;
 pub mod files;
+pub mod negotiated;
 pub mod options;
 pub mod runtime;
 pub mod store;

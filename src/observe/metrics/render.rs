@@ -143,6 +143,7 @@ pub(super) fn render(m: &Metrics) -> String {
     if m.labels.router {
         render_family(m, &mut out, "router", "a router", &routers);
     }
+    render_tls(m, &routes, &mut out);
     if m.labels.service {
         render_family(m, &mut out, "service", "a service", &services);
         render_retries(&routes, &mut out);
@@ -315,6 +316,58 @@ fn render_auths(m: &Metrics, out: &mut String) {
 /// `traefik_service_server_up{service,url}` from the live table, for the servers of services
 /// with a `healthCheck` only, as Traefik (its health checker writes the gauge): 1 when the
 /// server takes traffic.
+/// Traefik's `traefik_{entrypoint,router,service}_requests_tls_total` with `tls_version` and
+/// `tls_cipher` (Go's names), counted like the request families.
+fn render_tls(m: &Metrics, routes: &[Arc<RouteMetrics>], out: &mut String) {
+    let mut entrypoints: BTreeMap<String, u64> = BTreeMap::new();
+    let mut routers: BTreeMap<String, u64> = BTreeMap::new();
+    let mut services: BTreeMap<String, u64> = BTreeMap::new();
+    let all = routes
+        .iter()
+        .map(|r| (&**r, true))
+        .chain(std::iter::once((&*m.unrouted, false)));
+    for (route, routed) in all {
+        for ep in 0..route.tls.len() {
+            for (tls, reached, n) in route.tls_cells(ep) {
+                let base = [("tls_cipher", tls.cipher()), ("tls_version", tls.version())];
+                if m.labels.entrypoint {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("entrypoint", entrypoint_name(m, ep)));
+                    *entrypoints.entry(labels_of(&mut pairs)).or_default() += n;
+                }
+                if !routed {
+                    continue;
+                }
+                if m.labels.router {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("router", &route.router));
+                    pairs.push(("service", &route.service));
+                    *routers.entry(labels_of(&mut pairs)).or_default() += n;
+                }
+                if m.labels.service && reached && !route.service.is_empty() {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("service", &route.service));
+                    *services.entry(labels_of(&mut pairs)).or_default() += n;
+                }
+            }
+        }
+    }
+    for (level, help, family) in [
+        ("entrypoint", "How many HTTP requests with TLS processed on an entrypoint, partitioned by TLS Version and TLS cipher Used.", entrypoints),
+        ("router", "How many HTTP requests with TLS are processed on a router, partitioned by service, TLS Version, and TLS cipher Used.", routers),
+        ("service", "How many HTTP requests with TLS processed on a service, partitioned by TLS version and TLS cipher.", services),
+    ] {
+        if family.is_empty() {
+            continue;
+        }
+        let name = format!("traefik_{level}_requests_tls_total");
+        header(out, &name, "counter", help);
+        for (labels, n) in family {
+            let _ = writeln!(out, "{name}{{{labels}}} {n}");
+        }
+    }
+}
+
 /// `traefik_service_retries_total{service}`: the retry middleware's new attempts, summed over
 /// the routers using the service (Traefik's retry listener counts by service).
 fn render_retries(routes: &[Arc<RouteMetrics>], out: &mut String) {
