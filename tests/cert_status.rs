@@ -37,9 +37,20 @@ async fn certificate_expiry_is_a_metric() {
     let line = reply
         .body
         .lines()
-        .find(|l| l.starts_with("swarmgate_tls_certs_not_after{"))
+        .find(|l| l.starts_with("traefik_tls_certs_not_after{"))
         .unwrap_or_else(|| panic!("no certificate metric in:\n{}", reply.body));
     let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(value > 1.0e9, "{line}");
+    // As Traefik: the serial in decimal, the subject CN, the DNS SANs.
+    let serial = line
+        .split("serial=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no serial label in {line}"));
+    assert!(
+        !serial.is_empty() && serial.bytes().all(|b| b.is_ascii_digit()),
+        "serial not decimal: {line}"
+    );
+    assert!(line.contains("cn=\"SWARMGATE DEFAULT CERT\""), "{line}");
     gw.stop().await;
 }

@@ -25,6 +25,10 @@ fn dynamic(backend_url: &str) -> String {
       rule: "Host(`admin.local`)"
       service: api@internal
       middlewares: [local-only]
+    checked:
+      entryPoints: [web]
+      rule: "Host(`checked.local`)"
+      service: checked
   middlewares:
     office-only:
       ipAllowList:
@@ -35,6 +39,13 @@ fn dynamic(backend_url: &str) -> String {
   services:
     app:
       loadBalancer:
+        servers:
+          - url: "{backend_url}"
+    checked:
+      loadBalancer:
+        healthCheck:
+          path: /
+          interval: 1s
         servers:
           - url: "{backend_url}"
 "#
@@ -69,14 +80,18 @@ async fn metrics_api_ping_and_access_log() {
         .unwrap()
         .starts_with("text/plain"));
     for line in [
-        r#"swarmgate_requests_total{entrypoint="web",router="app@file",service="app@file",code="200",method="GET"} 3"#,
-        r#"swarmgate_request_duration_seconds_count{entrypoint="web",router="app@file",service="app@file"} 3"#,
+        r#"traefik_entrypoint_requests_total{code="200",entrypoint="web",method="GET",protocol="http"} 3"#,
+        r#"traefik_entrypoint_request_duration_seconds_count{code="200",entrypoint="web",method="GET",protocol="http"} 3"#,
+        r#"traefik_router_requests_total{code="200",method="GET",protocol="http",router="app@file",service="app@file"} 3"#,
+        r#"traefik_service_requests_total{code="200",method="GET",protocol="http",service="app@file"} 3"#,
+        r#"traefik_service_requests_bytes_total{code="200",method="GET",protocol="http",service="app@file"} 0"#,
+        // Only for the health-checked service, as Traefik.
         &format!(
-            r#"swarmgate_server_up{{service="app@file",url="{}"}} 1"#,
+            r#"traefik_service_server_up{{service="checked@file",url="{}"}} 1"#,
             b.url()
         ),
-        r#"swarmgate_config_reloads_total{result="success"} 1"#,
-        r#"swarmgate_open_connections{entrypoint="traefik"} 1"#,
+        "traefik_config_reloads_total 1",
+        r#"traefik_open_connections{entrypoint="traefik",protocol="TCP"} 1"#,
         "swarmgate_accesslog_dropped_total 0",
     ] {
         assert!(
@@ -85,6 +100,13 @@ async fn metrics_api_ping_and_access_log() {
             metrics.body
         );
     }
+    assert!(
+        !metrics
+            .body
+            .contains(r#"traefik_service_server_up{service="app@file""#),
+        "server_up for a service without healthCheck:\n{}",
+        metrics.body
+    );
 
     // Ping.
     let ping = get(&c, &format!("http://{admin}/ping"), None).await;
@@ -141,9 +163,14 @@ async fn metrics_api_ping_and_access_log() {
         assert_eq!(r.status, 200, "{path}");
         serde_json::from_str::<serde_json::Value>(&r.body).unwrap();
     }
+    // As Traefik 3.7.15's `dashboard_redirect@internal`: 301 to an absolute URL.
     let dash = get(&c, &format!("http://{admin}/"), None).await;
-    assert_eq!(dash.status, 302);
-    assert_eq!(dash.headers["location"], "/dashboard/");
+    assert_eq!(dash.status, 301);
+    assert_eq!(
+        dash.headers["location"],
+        format!("http://{admin}/dashboard/").as_str()
+    );
+    assert_eq!(dash.body, "Moved Permanently");
 
     // api@internal behind routers with middlewares.
     let denied = get(&c, &gw.url("/api/version"), Some("denied.local")).await;
@@ -302,26 +329,76 @@ async fn metrics_on_a_named_entrypoint_and_unrouted_requests() {
     assert_eq!(get(&c, &gw.url("/"), Some("app.local")).await.status, 200);
     let m = get(&c, &gw.url("/metrics"), None).await;
     assert_eq!(m.status, 200);
-    for line in [
-        r#"swarmgate_requests_total{service="",code="404",method="GET"} 1"#,
-        r#"swarmgate_requests_total{service="app@file",code="200",method="GET"} 1"#,
-    ] {
-        assert!(m.body.contains(line), "missing {line:?} in\n{}", m.body);
-    }
-    // No api section: api@internal answers 404 even when routed to.
+    let line = r#"traefik_service_requests_total{code="200",method="GET",protocol="http",service="app@file"} 1"#;
+    assert!(m.body.contains(line), "missing {line:?} in\n{}", m.body);
+    // addEntryPointsLabels=false: no entrypoint families; the unrouted 404 is counted nowhere
+    // else (as in Traefik).
+    assert!(!m.body.contains("traefik_entrypoint_"), "{}", m.body);
+    assert!(!m.body.contains(r#"code="404""#), "{}", m.body);
+    // No api section: the router to api@internal is disabled ("api is not enabled"), so 404.
     gw.write_dynamic(
         "http:\n  routers:\n    a:\n      rule: \"PathPrefix(`/api`)\"\n      service: api@internal\n",
     );
+    let running = gw.running.as_ref().unwrap();
     assert!(
-        eventually(Duration::from_secs(5), || {
-            let c = c.clone();
-            let url = gw.url("/api/version");
-            async move {
-                let r = get(&c, &url, None).await;
-                r.status == 404 && r.body.contains("api is not enabled")
-            }
+        eventually(Duration::from_secs(5), || async {
+            let issues = running.issues.load();
+            issues
+                .iter()
+                .any(|i| i.to_string().contains("api is not enabled"))
         })
         .await
     );
+    assert_eq!(get(&c, &gw.url("/api/version"), None).await.status, 404);
+    gw.stop().await;
+}
+
+/// As Traefik 3.7.15 (checked with curl against the real binary): a router to an internal
+/// service whose feature is off (`ping`, `prometheus`, `api`, `dashboard`) is disabled with
+/// "<name> is not enabled", so its requests get 404; with `api` on, `api@internal` is served.
+#[tokio::test]
+async fn routers_to_disabled_internal_services_answer_404() {
+    let dynamic = r#"http:
+  routers:
+    p:
+      rule: "PathPrefix(`/p`)"
+      service: ping@internal
+    m:
+      rule: "PathPrefix(`/m`)"
+      service: prometheus@internal
+    a:
+      rule: "PathPrefix(`/api`)"
+      service: api@internal
+    d:
+      rule: "PathPrefix(`/dashboard`)"
+      service: dashboard@internal
+"#;
+    let c = client();
+    let gw = gateway_with(dynamic, "").await;
+    for path in ["/p", "/m", "/api/rawdata", "/dashboard/"] {
+        let r = get(&c, &gw.url(path), None).await;
+        assert_eq!(r.status, 404, "{path} with nothing enabled");
+    }
+    gw.stop().await;
+
+    let gw = gateway_with(dynamic, "[api]\ndashboard = false\n").await;
+    for (path, want) in [
+        ("/p", 404),
+        ("/m", 404),
+        ("/api/rawdata", 200),
+        ("/dashboard/", 404),
+    ] {
+        let r = get(&c, &gw.url(path), None).await;
+        assert_eq!(r.status, want, "{path} with api (no dashboard)");
+    }
+    let r = get(&c, &gw.url("/api/http/services"), None).await;
+    assert!(!r.body.contains("ping@internal"), "{}", r.body);
+    gw.stop().await;
+
+    let gw = gateway_with(dynamic, "[ping]\n[metrics.prometheus]\n[api]\n").await;
+    for path in ["/p", "/m", "/api/rawdata", "/dashboard/"] {
+        let r = get(&c, &gw.url(path), None).await;
+        assert_eq!(r.status, 200, "{path} with everything enabled");
+    }
     gw.stop().await;
 }

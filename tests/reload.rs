@@ -80,7 +80,7 @@ async fn editing_the_dynamic_file_under_load_fails_no_request() {
 #[tokio::test]
 async fn file_reloads_keep_working_next_to_an_inline_dynamic_section() {
     let (v1, v2) = (backend("v1").await, backend("v2").await);
-    let inline = "\n[dynamic.http.routers.ping]\nrule = \"Path(`/ping`)\"\nservice = \"ping@internal\"\npriority = 1000\n";
+    let inline = "\n[ping]\n[dynamic.http.routers.ping]\nrule = \"Path(`/ping`)\"\nservice = \"ping@internal\"\npriority = 1000\n";
     let gw = gateway_with(&route_yaml("PathPrefix(`/`)", &[v1.url()], ""), inline).await;
     let c = client();
     assert_eq!(get(&c, &gw.url("/ping"), None).await.body, "OK");

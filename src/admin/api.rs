@@ -84,8 +84,8 @@ impl ApiState {
         text(StatusCode::OK, "application/json", value.to_string())
     }
 
-    /// Answers one API or dashboard request.
-    pub fn respond(&self, req: &http::request::Parts) -> Response<ProxyBody> {
+    /// Answers one API or dashboard request (`tls`: whether it came over TLS).
+    pub fn respond(&self, req: &http::request::Parts, tls: bool) -> Response<ProxyBody> {
         if !self.enabled {
             return text(
                 StatusCode::NOT_FOUND,
@@ -100,10 +100,13 @@ impl ApiState {
                 "method not allowed".into(),
             );
         }
+        if let Some(to) = dashboard_redirect(req, tls) {
+            return redirect(to);
+        }
         let path = req.uri.path();
         match path {
-            "/" | "/dashboard" => return redirect("/dashboard/"),
-            "/dashboard/" | "/dashboard/index.html" => {
+            // Traefik strips `/dashboard` and serves the page for what is left (`/` included).
+            "/" | "/dashboard" | "/dashboard/" | "/dashboard/index.html" => {
                 return text(
                     StatusCode::OK,
                     "text/html; charset=utf-8",
@@ -192,11 +195,58 @@ fn not_found() -> Response<ProxyBody> {
     )
 }
 
-fn redirect(to: &'static str) -> Response<ProxyBody> {
-    let mut resp = Response::new(ProxyBody::empty());
-    *resp.status_mut() = StatusCode::FOUND;
-    resp.headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static(to));
+/// Traefik's `dashboard_redirect@internal` (a permanent `redirectRegex`
+/// `^(http:\/\/(\[[\w:.]+\]|[\w\._-]+)(:\d+)?)\/$` → `${1}/dashboard/`): only a plain-HTTP
+/// request for exactly `/` (no query) with a simple host is sent to `http://host/dashboard/`.
+pub(crate) fn dashboard_redirect(req: &http::request::Parts, tls: bool) -> Option<String> {
+    if tls || req.uri.path() != "/" || req.uri.query().is_some() {
+        return None;
+    }
+    let host = match req.uri.authority() {
+        Some(a) => a.as_str(),
+        None => req.headers.get(header::HOST)?.to_str().ok()?,
+    };
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let port = match host.strip_prefix('[') {
+        Some(rest) => {
+            let (inner, after) = rest.split_once(']')?;
+            let ok = !inner.is_empty() && inner.chars().all(|c| word(c) || c == ':' || c == '.');
+            if !ok {
+                return None;
+            }
+            after
+        }
+        None => {
+            let end = host.find(':').unwrap_or(host.len());
+            let name = &host[..end];
+            let ok = !name.is_empty() && name.chars().all(|c| word(c) || c == '.' || c == '-');
+            if !ok {
+                return None;
+            }
+            &host[end..]
+        }
+    };
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !port_ok {
+        return None;
+    }
+    Some(format!("http://{host}/dashboard/"))
+}
+
+/// A permanent redirect as Traefik's `redirectRegex` writes it (`Moved Permanently` body).
+fn redirect(to: String) -> Response<ProxyBody> {
+    let mut resp = text(
+        StatusCode::MOVED_PERMANENTLY,
+        "text/plain; charset=utf-8",
+        "Moved Permanently".into(),
+    );
+    resp.headers_mut().remove(header::CACHE_CONTROL);
+    if let Ok(v) = HeaderValue::from_str(&to) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
     resp
 }
 

@@ -76,6 +76,24 @@ pub fn internal_config(cfg: &StaticConfig) -> DynamicConfig {
             TOP - 2,
         );
     }
+    // Services that do not exist because their feature is off: a router naming one is disabled
+    // with Traefik's error, so its requests get 404 (Traefik's `internalhandler.go`).
+    let api = cfg.api.as_ref();
+    for (name, enabled) in [
+        ("api", api.is_some()),
+        ("dashboard", api.is_some_and(|a| a.dashboard)),
+        ("ping", cfg.ping.is_some()),
+        (
+            "prometheus",
+            cfg.metrics.as_ref().is_some_and(|m| m.prometheus.is_some()),
+        ),
+    ] {
+        if !enabled {
+            out.invalid
+                .services
+                .insert(name.to_string(), format!("{name} is not enabled"));
+        }
+    }
     out
 }
 
@@ -132,6 +150,9 @@ mod tests {
         let got = internal_config(&cfg(
             "[entryPoints.web]\naddress=':80'\n[metrics.prometheus]\nentryPoint='web'\n",
         ));
+        let off: Vec<&str> = got.invalid.services.keys().map(String::as_str).collect();
+        assert_eq!(off, ["api", "dashboard", "ping"]);
+        assert_eq!(got.invalid.services["ping"], "ping is not enabled");
         let r = &got.http.routers["prometheus"];
         assert_eq!(r.entry_points, ["web"]);
         assert_eq!(r.service, "prometheus@internal");

@@ -20,8 +20,8 @@ use crate::config::DynamicConfig;
 use crate::observe::AdminApi;
 
 impl AdminApi for api::ApiState {
-    fn respond(&self, req: &http::request::Parts) -> Response<ProxyBody> {
-        api::ApiState::respond(self, req)
+    fn respond(&self, req: &http::request::Parts, tls: bool) -> Response<ProxyBody> {
+        api::ApiState::respond(self, req, tls)
     }
 
     fn respond_json(&self, value: serde_json::Value) -> Response<ProxyBody> {

@@ -234,6 +234,8 @@ pub struct LoadBalancedService {
     pub pass_host_header: bool,
     /// `passiveHealthCheck`: live answers take failing servers out of rotation.
     pub passive: Option<crate::balance::passive::PassiveHealthCheck>,
+    /// Has an active `healthCheck` (Traefik writes `traefik_service_server_up` only for these).
+    pub health_checked: bool,
 }
 
 /// Services swarmgate answers itself (`name@internal`).

@@ -9,6 +9,7 @@ pub mod issue;
 pub mod load;
 pub mod merge;
 pub mod middleware;
+pub mod negotiated;
 pub mod net;
 pub mod static_config;
 pub mod tls_names;

@@ -187,10 +187,15 @@ impl BasicAuth {
 
     pub(crate) fn on_request(&self, req: &mut http::request::Parts) -> Flow {
         let Some(user) = self.authenticate(&req.headers) else {
-            return Flow::Respond(respond(
+            // As Traefik (go-http-auth's RequireAuth): `401 Unauthorized\n`, text/plain.
+            let mut resp = respond(
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, self.challenge.clone())],
-            ));
+            );
+            *resp.body_mut() = bytes::Bytes::from_static(b"401 Unauthorized\n");
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            return Flow::Respond(resp);
         };
         if let Some(field) = &self.header_field {
             req.headers.insert(field.clone(), user);

@@ -86,11 +86,18 @@ pub(crate) fn copy_head(p: &http::request::Parts) -> http::request::Parts {
     head
 }
 
-/// Forwards through `send`, retrying per the route's first `retry` middleware (if any).
+/// How many times the `retry` middleware sent a request again (Traefik's retry listener:
+/// `traefik_service_retries_total`, the access log's `RetryAttempts`); on the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retries(pub u32);
+
+/// Forwards through `send`, retrying per the route's first `retry` middleware (if any); adds
+/// each retry to `retries`.
 pub async fn around<F, Fut, S>(
     middlewares: &[Arc<Middleware>],
     parts: http::request::Parts,
     body: ProxyBody,
+    retries: &std::sync::atomic::AtomicU32,
     mut send: F,
 ) -> Sent<S>
 where
@@ -115,6 +122,7 @@ where
         match result {
             Err(error) if retriable(&error) && attempt < policy.attempts => {
                 tracing::debug!(%error, attempt, "retrying");
+                retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tokio::time::sleep(interval).await;
                 interval = interval.saturating_mul(2);
                 attempt += 1;

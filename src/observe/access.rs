@@ -48,10 +48,15 @@ pub struct Entry {
     /// Time spent in `forwardAuth` calls, when the route has one (swarmgate's `AuthDuration`).
     pub auth_duration: Option<Duration>,
     pub route: Option<Arc<Route>>,
+    /// False when a middleware answered before the service (Traefik then writes no
+    /// `ServiceName` and an `OriginContentSize` of 0).
+    pub reached_service: bool,
     /// The server that handled it.
     pub served: Option<Arc<UpstreamPool>>,
     /// Sequence number of this request since start (Traefik's request count).
     pub count: u64,
+    /// Requests the `retry` middleware sent again (Traefik's `RetryAttempts`).
+    pub retries: u32,
 }
 
 impl Entry {
@@ -219,7 +224,7 @@ pub fn json(e: &Entry) -> String {
         "DownstreamContentSize": e.size,
         "DownstreamStatus": e.status,
         "Duration": nanos,
-        "OriginContentSize": e.size,
+        "OriginContentSize": if e.reached_service { e.size } else { 0 },
         "OriginDuration": nanos,
         "OriginStatus": if url.is_empty() { 0 } else { e.status },
         "RequestAddr": e.host,
@@ -231,7 +236,7 @@ pub fn json(e: &Entry) -> String {
         "RequestPort": port,
         "RequestProtocol": e.proto,
         "RequestScheme": if e.tls { "https" } else { "http" },
-        "RetryAttempts": 0,
+        "RetryAttempts": e.retries,
         "StartUTC": start,
         "StartLocal": start,
         "entryPointName": &*e.entrypoint,
@@ -242,7 +247,9 @@ pub fn json(e: &Entry) -> String {
     if let Some(map) = v.as_object_mut() {
         if e.route.is_some() {
             map.insert("RouterName".into(), e.router().into());
-            map.insert("ServiceName".into(), e.service().into());
+            if e.reached_service {
+                map.insert("ServiceName".into(), e.service().into());
+            }
         }
         if !url.is_empty() {
             map.insert("ServiceURL".into(), url.into());

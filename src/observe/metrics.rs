@@ -4,7 +4,8 @@
 //! and survive reloads (keyed by router and service name), so the request path does atomic
 //! increments only: no lock, no allocation (a per-method code table is allocated the first time
 //! a method is seen on a route and entrypoint). Rendering (`render`) locks and allocates; it runs
-//! on scrape only. Must not know about HTTP serving (see `admin::api`).
+//! on scrape only. Must not know about HTTP serving (see `observe::api`).
+
 #![allow(clippy::disallowed_types)] // std Mutex: the registry locks when a route binds its series (once) and on scrape, never per request
 
 mod render;
@@ -13,21 +14,43 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use http::Method;
 
-use super::series::{code_index, method_index, Series, CODES, FIRST_CODE, METHODS};
-pub use super::series::{AuthMetrics, AuthSlot, LabelSet, RouteMetrics, RouteSlot};
+use crate::config::negotiated::Negotiated;
 use crate::config::static_config::PrometheusConfig;
 use crate::table::RoutingTable;
+
+use super::series::{code_index, method_index, Cell, Series, CODES, PROTOCOLS, TLS_CELLS};
+pub use super::series::{AuthMetrics, AuthSlot, LabelSet, Protocol, RouteMetrics, RouteSlot};
 
 /// Traefik's default histogram buckets (seconds).
 pub const DEFAULT_BUCKETS: [f64; 4] = [0.1, 0.3, 1.2, 5.0];
 
-/// One TLS certificate for `swarmgate_tls_certs_not_after`.
+/// Methods with their own slot, as Traefik labels them: the standard methods by name, any other
+/// One finished request, as the request families count it.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    pub method: &'a Method,
+    pub protocol: Protocol,
+    /// The HTTP status, or for gRPC the `grpc-status` (as Traefik).
+    pub code: u16,
+    pub elapsed: Duration,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    /// False when a middleware answered before the service was reached (e.g. basicAuth's 401):
+    /// Traefik then counts the request on the entrypoint and router, not on the service.
+    pub reached_service: bool,
+}
+
+/// Marks a response a middleware gave instead of the service (see `Sample::reached_service`).
+#[derive(Debug, Clone, Copy)]
+pub struct NotServed;
+
+/// One TLS certificate for `traefik_tls_certs_not_after`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertInfo {
     pub cn: String,
@@ -119,20 +142,31 @@ impl Metrics {
     }
 
     /// Counts one request. `route` is `None` when no router matched.
-    pub fn record(
-        &self,
-        route: Option<&RouteMetrics>,
-        entrypoint: usize,
-        method: &Method,
-        code: u16,
-        elapsed: Duration,
-    ) {
+    pub fn record(&self, route: Option<&RouteMetrics>, entrypoint: usize, sample: Sample<'_>) {
         let route = route.unwrap_or(&self.unrouted);
         let Some(slot) = route.per_entrypoint.get(entrypoint) else {
             return;
         };
-        let series = slot.get_or_init(|| Box::new(Series::new(self.buckets.len())));
-        self.observe(series, method, code, elapsed);
+        let series = slot.get_or_init(|| Box::new(Series::new()));
+        self.observe(series, sample);
+    }
+
+    /// Counts one request over TLS (`*_requests_tls_total`), like `record`.
+    pub fn record_tls(
+        &self,
+        route: Option<&RouteMetrics>,
+        entrypoint: usize,
+        tls: Negotiated,
+        reached_service: bool,
+    ) {
+        let route = route.unwrap_or(&self.unrouted);
+        let Some(slot) = route.tls.get(entrypoint) else {
+            return;
+        };
+        let cells = slot.get_or_init(|| (0..TLS_CELLS).map(|_| AtomicU64::new(0)).collect());
+        if let Some(c) = cells.get(tls.index() * 2 + usize::from(reached_service)) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Counts one `forwardAuth` call of the middleware `name` (answer status, or the status
@@ -144,28 +178,53 @@ impl Metrics {
             Arc::clone(auths.entry(name.to_string()).or_insert_with(|| {
                 Arc::new(AuthMetrics {
                     middleware: name.to_string(),
-                    series: Series::new(self.buckets.len()),
+                    series: Series::new(),
                 })
             }))
         });
-        self.observe(&bound.series, &Method::GET, code, elapsed);
+        let sample = Sample {
+            method: &Method::GET,
+            protocol: Protocol::Http,
+            code,
+            elapsed,
+            request_bytes: 0,
+            response_bytes: 0,
+            reached_service: true,
+        };
+        self.observe(&bound.series, sample);
     }
 
     /// Adds one observation to a series.
-    fn observe(&self, series: &Series, method: &Method, code: u16, elapsed: Duration) {
-        let codes = series.codes[method_index(method)]
-            .get_or_init(|| (0..CODES).map(|_| AtomicU64::new(0)).collect());
-        codes[code_index(code)].fetch_add(1, Ordering::Relaxed);
-        let secs = elapsed.as_secs_f64();
+    fn observe(&self, series: &Series, sample: Sample<'_>) {
+        let slot = (method_index(sample.method) * PROTOCOLS + sample.protocol.index()) * 2
+            + usize::from(sample.reached_service);
+        let codes =
+            series.cells[slot].get_or_init(|| (0..CODES).map(|_| OnceLock::new()).collect());
+        let cell = codes[code_index(sample.code)].get_or_init(|| {
+            Box::new(Cell {
+                count: AtomicU64::new(0),
+                request_bytes: AtomicU64::new(0),
+                response_bytes: AtomicU64::new(0),
+                buckets: (0..=self.buckets.len())
+                    .map(|_| AtomicU64::new(0))
+                    .collect(),
+                sum_nanos: AtomicU64::new(0),
+            })
+        });
+        cell.count.fetch_add(1, Ordering::Relaxed);
+        cell.request_bytes
+            .fetch_add(sample.request_bytes, Ordering::Relaxed);
+        cell.response_bytes
+            .fetch_add(sample.response_bytes, Ordering::Relaxed);
+        let secs = sample.elapsed.as_secs_f64();
         let bucket = self
             .buckets
             .iter()
             .position(|b| secs <= *b)
             .unwrap_or(self.buckets.len());
-        series.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        series.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-        series.count.fetch_add(1, Ordering::Relaxed);
+        cell.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(sample.elapsed.as_nanos()).unwrap_or(u64::MAX);
+        cell.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
     /// An open connection on an entrypoint; the count drops when the guard does.
@@ -209,7 +268,7 @@ impl Metrics {
     }
 }
 
-/// Decrements `swarmgate_open_connections` when dropped.
+/// Decrements `traefik_open_connections` when dropped.
 #[derive(Debug)]
 pub struct ConnectionGuard {
     metrics: Arc<Metrics>,

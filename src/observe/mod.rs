@@ -19,7 +19,7 @@ use std::time::{Instant, SystemTime};
 use arc_swap::ArcSwap;
 use http::{header, Method, Request, Response};
 
-pub use metrics::{CertInfo, ConnectionGuard, Metrics, RouteSlot};
+pub use metrics::{CertInfo, ConnectionGuard, Metrics, Protocol, RouteSlot, Sample};
 
 use self::access::{AccessLog, Entry};
 use crate::body::ProxyBody;
@@ -38,8 +38,9 @@ pub use crate::admin::internal;
 /// The admin API and dashboard as the observer answers them (`admin::api::ApiState` implements
 /// it; `observe/` sits below `admin/` and never names it).
 pub trait AdminApi: Send + Sync + std::fmt::Debug {
-    /// Answers `api@internal` / `dashboard@internal`.
-    fn respond(&self, req: &http::request::Parts) -> Response<ProxyBody>;
+    /// Answers `api@internal` / `dashboard@internal` (`tls`: the request came over TLS, which
+    /// Traefik's dashboard redirect leaves alone).
+    fn respond(&self, req: &http::request::Parts, tls: bool) -> Response<ProxyBody>;
     /// Answers a JSON value the way the API answers (`/api/tls/certificates`).
     fn respond_json(&self, value: serde_json::Value) -> Response<ProxyBody>;
     /// The merged configuration of the last reload.
@@ -67,8 +68,14 @@ pub struct Pending {
     started: Instant,
     method: Method,
     entrypoint: usize,
+    /// Traefik's `protocol` label.
+    protocol: metrics::Protocol,
+    /// The request's `Content-Length` (0 when unknown).
+    request_bytes: u64,
     /// Only when the access log is on.
     request: Option<Box<RequestInfo>>,
+    /// The connection's TLS version and cipher (`*_requests_tls_total`).
+    negotiated: Option<crate::config::negotiated::Negotiated>,
 }
 
 #[derive(Debug)]
@@ -82,6 +89,8 @@ struct RequestInfo {
     referer: Option<String>,
     user_agent: Option<String>,
     request_size: u64,
+    /// The user named by a Basic or Digest `Authorization` header, as received.
+    auth_user: Option<String>,
 }
 
 impl Observer {
@@ -185,13 +194,17 @@ impl Observer {
                 referer: header(header::REFERER),
                 user_agent: header(header::USER_AGENT),
                 request_size: content_length(req.headers()),
+                auth_user: authorization_user(req.headers()),
             })
         });
         Pending {
             started: Instant::now(),
             method: req.method().clone(),
             entrypoint,
+            protocol: metrics::Protocol::of(req.headers()),
+            request_bytes: content_length(req.headers()),
             request,
+            negotiated: conn.negotiated,
         }
     }
 
@@ -207,9 +220,38 @@ impl Observer {
     ) {
         let elapsed = pending.started.elapsed();
         let status = resp.status().as_u16();
+        let retries = resp
+            .extensions()
+            .get::<crate::middleware::retry::Retries>()
+            .copied();
         if let Some(m) = &self.metrics {
             let series = route.map(|r| m.bind(&r.metrics, &r.name, r.service.name()));
-            m.record(series, pending.entrypoint, &pending.method, status, elapsed);
+            let code = match pending.protocol {
+                // Traefik counts gRPC calls by their `grpc-status` (2, Unknown, when absent).
+                metrics::Protocol::Grpc | metrics::Protocol::GrpcWeb => resp
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(2),
+                _ => status,
+            };
+            let sample = metrics::Sample {
+                method: &pending.method,
+                protocol: pending.protocol,
+                code,
+                elapsed,
+                request_bytes: pending.request_bytes,
+                response_bytes: response_size(resp),
+                reached_service: resp.extensions().get::<metrics::NotServed>().is_none(),
+            };
+            m.record(series, pending.entrypoint, sample);
+            if let Some(tls) = pending.negotiated {
+                m.record_tls(series, pending.entrypoint, tls, sample.reached_service);
+            }
+            if let (Some(series), Some(r)) = (series, retries) {
+                series.retried(r.0);
+            }
         }
         let (Some(log), Some(info)) = (&self.access, pending.request) else {
             return;
@@ -231,15 +273,34 @@ impl Observer {
                 .cloned()
                 .unwrap_or_else(|| Arc::from("")),
             status,
-            size: content_length(resp.headers()),
+            size: response_size(resp),
             request_size: info.request_size,
             referer: info.referer,
             user_agent: info.user_agent,
-            user: auth.and_then(|a| a.user.clone()),
+            // Traefik's `ClientUsername`: the user a forwardAuth server named, else the user the
+            // route's basicAuth/digestAuth checked (also when the check failed, as Traefik).
+            user: auth.and_then(|a| a.user.clone()).or_else(|| {
+                let checks = route.is_some_and(|r| {
+                    r.middlewares.iter().any(|m| {
+                        matches!(
+                            &**m,
+                            crate::middleware::Middleware::BasicAuth(_)
+                                | crate::middleware::Middleware::DigestAuth(_)
+                        )
+                    })
+                });
+                if checks {
+                    info.auth_user
+                } else {
+                    None
+                }
+            }),
             auth_duration: auth.map(|a| a.elapsed),
             route: route.cloned(),
+            reached_service: resp.extensions().get::<metrics::NotServed>().is_none(),
             served,
             count: log.next_count(),
+            retries: retries.map_or(0, |r| r.0),
         });
     }
 
@@ -248,6 +309,7 @@ impl Observer {
         &self,
         service: InternalService,
         req: &http::request::Parts,
+        tls: bool,
     ) -> Option<Response<ProxyBody>> {
         match service {
             InternalService::Ping
@@ -262,9 +324,9 @@ impl Observer {
                     for cert in self.cert_status() {
                         let key = format!("{}|{}", cert.source, cert.names.join(","));
                         let info = metrics::CertInfo {
-                            cn: cert.names.first().cloned().unwrap_or_default(),
-                            sans: cert.names.join(","),
-                            serial: cert.source.clone(),
+                            cn: cert.labels.cn.clone(),
+                            sans: cert.labels.sans.clone(),
+                            serial: cert.labels.serial.clone(),
                             not_after: cert.not_after,
                         };
                         m.set_tls_cert(&key, info);
@@ -296,7 +358,7 @@ impl Observer {
                         .respond_json(serde_json::to_value(self.cert_status()).unwrap_or_default()),
                 )
             }
-            InternalService::Api | InternalService::Dashboard => Some(self.api.respond(req)),
+            InternalService::Api | InternalService::Dashboard => Some(self.api.respond(req, tls)),
             _ => None,
         }
     }
@@ -340,6 +402,41 @@ fn proto(v: http::Version) -> &'static str {
         http::Version::HTTP_2 => "HTTP/2.0",
         http::Version::HTTP_3 => "HTTP/3.0",
         _ => "HTTP/1.1",
+    }
+}
+
+/// The user of a `Basic` (base64 `user:password`) or `Digest` (`username="user"`)
+/// `Authorization` header.
+fn authorization_user(headers: &http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("basic") {
+        use base64::Engine as _;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        let (user, _) = decoded.split_once(':')?;
+        Some(user.to_string())
+    } else if scheme.eq_ignore_ascii_case("digest") {
+        rest.split(',').find_map(|part| {
+            let (k, v) = part.trim().split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("username")
+                .then(|| v.trim().trim_matches('"').to_string())
+        })
+    } else {
+        None
+    }
+}
+
+/// Bytes of the response body: its `Content-Length`, else the body's exact size when known
+/// (internal and middleware answers, which get their length only when written).
+fn response_size(resp: &Response<ProxyBody>) -> u64 {
+    use http_body::Body as _;
+    match resp.headers().get(header::CONTENT_LENGTH) {
+        Some(_) => content_length(resp.headers()),
+        None => resp.body().size_hint().exact().unwrap_or(0),
     }
 }
 

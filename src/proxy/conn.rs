@@ -15,4 +15,6 @@ pub struct ConnInfo {
     pub tls_options: u32,
     /// The certificates a mutual-TLS client sent (leaf first); `None` when it sent none.
     pub client_certs: Option<Arc<[rustls::pki_types::CertificateDer<'static>]>>,
+    /// The negotiated TLS version and cipher suite (Traefik's `*_requests_tls_total` labels).
+    pub negotiated: Option<crate::config::negotiated::Negotiated>,
 }

@@ -156,6 +156,7 @@ mod tests {
             tls,
             tls_options: 0,
             client_certs: None,
+            negotiated: None,
         }
     }
 

@@ -212,11 +212,14 @@ impl EntryPoint {
                 }
             };
             let accepted = crate::tls::detect(stream, tls.as_ref(), head_limit).await;
-            let (tls, tls_options, client_certs) = match &accepted {
-                crate::tls::Accepted::Tls(stream, key) => {
-                    (true, *key, crate::tls::client_certs(stream))
-                }
-                _ => (false, 0, None),
+            let (tls, tls_options, client_certs, negotiated) = match &accepted {
+                crate::tls::Accepted::Tls(stream, key) => (
+                    true,
+                    *key,
+                    crate::tls::client_certs(stream),
+                    crate::config::negotiated::Negotiated::of(stream.get_ref().1),
+                ),
+                _ => (false, 0, None, None),
             };
             let conn = ConnInfo {
                 peer,
@@ -224,6 +227,7 @@ impl EntryPoint {
                 tls,
                 tls_options,
                 client_certs,
+                negotiated,
             };
             let activity = limits::Activity::new();
             let tracked = Arc::clone(&activity);

@@ -206,5 +206,10 @@ fn finish_response(
         }
     }
     remove_hop_by_hop(&mut parts.headers);
+    // An HTTP/1.0 server's answer goes to the client as HTTP/1.1 (the server would make the
+    // client connection close): only the upstream connection ends, as in Traefik.
+    if parts.version == http::Version::HTTP_10 {
+        parts.version = http::Version::HTTP_11;
+    }
     Response::from_parts(parts, ProxyBody::upstream(body, reuse))
 }

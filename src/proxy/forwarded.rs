@@ -424,6 +424,7 @@ mod tests {
             tls: false,
             tls_options: 0,
             client_certs: None,
+            negotiated: None,
         }
     }
 

@@ -100,6 +100,7 @@ mod tests {
             tls,
             tls_options: 0,
             client_certs: None,
+            negotiated: None,
         };
         describe(&parts, &conn)
     }

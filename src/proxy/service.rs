@@ -230,6 +230,8 @@ impl Proxy {
             client_certs: conn.client_certs.as_deref(),
         };
         let started = circuit_breaker::started(&route.middlewares);
+        // Requests the `retry` middleware sent again (for the metrics and the access log).
+        let retries = std::sync::atomic::AtomicU32::new(0);
         let mut applied = route.middlewares.len();
         let mut answer = None;
         // Permits of middlewares wrapping the forward (inFlightReq); no allocation unless used.
@@ -305,7 +307,12 @@ impl Proxy {
             }
         };
         let resp = match (answer, resolved) {
-            (Some(resp), _) => resp,
+            (Some(mut resp), _) => {
+                // For the metrics: the service was not reached (Traefik counts it on the router).
+                resp.extensions_mut()
+                    .insert(crate::observe::metrics::NotServed);
+                resp
+            }
             (None, Err(error)) => error.into_response(),
             (None, Ok(resolved)) => match walk.failover {
                 // `failover.errors`: the answer may send the request again to the fallback.
@@ -318,11 +325,12 @@ impl Proxy {
                         conn,
                         served,
                         &mut walk.cookies,
+                        &retries,
                     );
                     Box::pin(serve).await
                 }
                 None => {
-                    self.serve_resolved(route, resolved, parts, body, conn, served)
+                    self.serve_resolved(route, resolved, parts, body, conn, served, &retries)
                         .await
                 }
             },
@@ -345,6 +353,10 @@ impl Proxy {
             None => resp,
         };
         let (mut head, body) = resp.into_parts();
+        let retries = retries.into_inner();
+        if retries > 0 {
+            head.extensions.insert(retry::Retries(retries));
+        }
         authed.finish(&mut head);
         for mw in route.middlewares[..applied].iter().rev() {
             mw.on_response_with(&mut head, &facts, &ctx);
@@ -366,19 +378,20 @@ impl Proxy {
         conn: &ConnInfo,
         served: &mut Option<Arc<UpstreamPool>>,
         cookies: &mut Vec<http::HeaderValue>,
+        retried: &std::sync::atomic::AtomicU32,
     ) -> Response<ProxyBody> {
         let kept = match failover::plan(failover, &mut body).await {
             failover::Plan::Keep(bytes) => bytes,
             failover::Plan::MainOnly => {
                 return self
-                    .serve_resolved(route, resolved, parts, body, conn, served)
+                    .serve_resolved(route, resolved, parts, body, conn, served, retried)
                     .await
             }
             failover::Plan::Answer(resp) => return resp,
         };
         let again = failover::copy_head(&parts);
         let resp = self
-            .serve_resolved(route, resolved, parts, body, conn, served)
+            .serve_resolved(route, resolved, parts, body, conn, served, retried)
             .await;
         if !failover::falls_back(failover, &resp) {
             return resp;
@@ -394,12 +407,21 @@ impl Proxy {
                 .fallback
                 .walk(std::time::Instant::now(), Some(&again.headers), &mut walk);
         cookies.append(&mut walk.cookies);
-        self.serve_resolved(route, fallback, again, ProxyBody::full(kept), conn, served)
-            .await
+        self.serve_resolved(
+            route,
+            fallback,
+            again,
+            ProxyBody::full(kept),
+            conn,
+            served,
+            retried,
+        )
+        .await
     }
 
     /// Answers with the service a walk resolved to (a load balancer forwards, through the
     /// `buffering`/`retry` middlewares wrapping the forward).
+    #[allow(clippy::too_many_arguments)]
     async fn serve_resolved(
         &self,
         route: &Route,
@@ -408,6 +430,7 @@ impl Proxy {
         body: ProxyBody,
         conn: &ConnInfo,
         served: &mut Option<Arc<UpstreamPool>>,
+        retried: &std::sync::atomic::AtomicU32,
     ) -> Response<ProxyBody> {
         match resolved {
             None
@@ -422,7 +445,7 @@ impl Proxy {
             .into_response(),
             Some(Service::Closed(_)) => ProxyError::RouteClosed.into_response(),
             Some(Service::Internal(service)) => match &self.observer {
-                Some(o) => o.respond_internal(*service, &parts),
+                Some(o) => o.respond_internal(*service, &parts, conn.tls),
                 None => None,
             }
             .unwrap_or_else(|| internal::respond(*service, &parts, conn)),
@@ -430,7 +453,7 @@ impl Proxy {
                 // Middlewares wrapping the forward: buffering (which may send again per its
                 // retryExpression) around retry; no-ops without them.
                 let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
-                    retry::around(&route.middlewares, p, b, |p, b| async move {
+                    retry::around(&route.middlewares, p, b, retried, |p, b| async move {
                         let mut by = None;
                         (forward::forward(lb, p, b, conn, &mut by).await, by)
                     })

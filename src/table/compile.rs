@@ -129,6 +129,14 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
         };
         match built {
             Ok((route, keys)) => place(route, keys, &mut out),
+            // A disabled internal service (`ping` off…) does not exist in Traefik: the router
+            // is left out (404 there), not closed.
+            Err(issue)
+                if InternalService::by_name(&router.service).is_some()
+                    && cfg.invalid.services.contains_key(&router.service) =>
+            {
+                out.issues.push(issue);
+            }
             Err(mut issue) => {
                 // Fail closed: the router keeps its place and answers 503, so its requests never
                 // reach a lower-priority router meant for something else.
@@ -606,7 +614,11 @@ impl State<'_> {
             InternalService::by_name(name),
             self.cfg.http.services.get(name),
         ) {
-            (Some(internal), _) => Ok(Arc::new(Service::Internal(internal))),
+            // Unless its feature is off (the internal provider lists it as invalid).
+            (Some(internal), _) => match self.cfg.invalid.services.get(name) {
+                Some(reason) => Err(reason.clone()),
+                None => Ok(Arc::new(Service::Internal(internal))),
+            },
             (None, None) => match self.cfg.invalid.services.get(name) {
                 Some(reason) => Err(reason.clone()),
                 None => Err("does not exist".to_string()),
@@ -926,6 +938,7 @@ impl State<'_> {
                     lb.health_check.is_some(),
                 )
             }),
+            health_checked: lb.health_check.is_some(),
         })
     }
 }

@@ -32,6 +32,17 @@ pub struct Loaded {
     /// Lowercase DNS names (SANs, else the CN), wildcards as `*.example.com`, and IP addresses.
     pub names: Vec<String>,
     pub not_after: SystemTime,
+    /// The leaf's subject CN, serial number (decimal) and DNS SANs (comma-separated), as
+    /// Traefik labels `traefik_tls_certs_not_after`.
+    pub labels: CertLabels,
+}
+
+/// The labels of a certificate in `traefik_tls_certs_not_after`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertLabels {
+    pub cn: String,
+    pub serial: String,
+    pub sans: String,
 }
 
 impl std::fmt::Debug for Loaded {
@@ -71,7 +82,7 @@ pub fn parse_pair(cert_pem: &[u8], key_pem: &[u8], what: &str) -> Result<Loaded,
         .ok_or_else(|| CertError::NoKey {
             what: what.to_string(),
         })?;
-    let (names, not_after) = leaf_facts(leaf, what)?;
+    let (names, not_after, labels) = leaf_facts(leaf, what)?;
     let signing = any_supported_type(&key).map_err(|e| CertError::Invalid {
         what: what.to_string(),
         message: e.to_string(),
@@ -80,6 +91,7 @@ pub fn parse_pair(cert_pem: &[u8], key_pem: &[u8], what: &str) -> Result<Loaded,
         key: Arc::new(CertifiedKey::new(chain, signing)),
         names,
         not_after,
+        labels,
     })
 }
 
@@ -97,17 +109,19 @@ pub fn load_pair(cert_file: &str, key_file: &str) -> Result<Loaded, CertError> {
 fn leaf_facts(
     leaf: &CertificateDer<'_>,
     what: &str,
-) -> Result<(Vec<String>, SystemTime), CertError> {
+) -> Result<(Vec<String>, SystemTime, CertLabels), CertError> {
     let (_, cert) =
         x509_parser::parse_x509_certificate(leaf.as_ref()).map_err(|e| CertError::Invalid {
             what: what.to_string(),
             message: e.to_string(),
         })?;
     let mut names = Vec::new();
+    let mut dns_names = Vec::new();
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {
             match name {
                 x509_parser::extensions::GeneralName::DNSName(dns) => {
+                    dns_names.push(dns.to_string());
                     names.push(dns.to_ascii_lowercase())
                 }
                 x509_parser::extensions::GeneralName::IPAddress(bytes) => {
@@ -126,9 +140,20 @@ fn leaf_facts(
             }
         }
     }
+    let labels = CertLabels {
+        cn: cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .unwrap_or("")
+            .to_string(),
+        serial: cert.serial.to_string(),
+        sans: dns_names.join(","),
+    };
     let secs = cert.validity().not_after.timestamp();
     let not_after = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
-    Ok((names, not_after))
+    Ok((names, not_after, labels))
 }
 
 fn ip_from_bytes(bytes: &[u8]) -> Option<std::net::IpAddr> {

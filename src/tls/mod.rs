@@ -13,6 +13,8 @@ pub mod challenges;
 #[doc(hidden)]
 pub use crate::proxy::edge;
 pub mod files;
+#[doc(hidden)]
+pub use crate::config::negotiated;
 pub mod options;
 pub mod runtime;
 pub mod store;

@@ -48,6 +48,9 @@ pub struct CertStatus {
     /// Expiry as Unix seconds.
     #[serde(rename = "notAfter")]
     pub not_after: i64,
+    /// CN, decimal serial and DNS SANs for `traefik_tls_certs_not_after`.
+    #[serde(skip)]
+    pub labels: super::certs::CertLabels,
 }
 
 pub struct CertStore {
@@ -146,6 +149,7 @@ impl CertStore {
                 .not_after
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            labels: cert.labels.clone(),
         };
         let mut out = vec![entry("default".to_string(), &sources.default)];
         if let Some(configured) = &sources.configured_default {

@@ -73,6 +73,11 @@ async fn dashboard_shows_routers_services_and_health() {
       rule: "Host(`app.local`) && PathPrefix(`/`)"
       service: app
       middlewares: [secure]
+    top:
+      entryPoints: [web]
+      rule: "Host(`top.local`)"
+      service: app
+      priority: 9223372036854775806
   middlewares:
     secure:
       headers:
@@ -109,6 +114,8 @@ async fn dashboard_shows_routers_services_and_health() {
             format!(r#"data-url="{}" data-status="UP""#, two.url()),
             "api@internal".to_string(),
             "updated ".to_string(),
+            // Exactly, not rounded to 9223372036854775808 by a JavaScript number.
+            "<td>9223372036854775806</td>".to_string(),
         ],
     )
     .await;
@@ -144,4 +151,40 @@ async fn dashboard_shows_routers_services_and_health() {
         "screenshot too small"
     );
     gw.stop().await;
+}
+
+/// The page's JSON reading keeps router priorities exact (issue 20 section 4): run its
+/// `exactJson` (between the `exact-json` markers of the page) in Node on what the API writes.
+#[test]
+#[ignore = "needs node"]
+fn dashboard_reads_large_priorities_exactly() {
+    let page = include_str!("../../src/admin/dashboard/index.html");
+    let begin = page
+        .find("// exact-json begin")
+        .expect("exact-json begin marker");
+    let end = page
+        .find("// exact-json end")
+        .expect("exact-json end marker");
+    let function = &page[begin..end];
+    let api = serde_json::json!([
+        {"name": "a@file", "priority": 9_223_372_036_854_775_806_i64, "rule": "Path(`/\"priority\":1`)"},
+        {"name": "b@file", "priority": -3},
+    ])
+    .to_string();
+    let script = format!(
+        "{function}\nconst v = exactJson({api:?});\nprocess.stdout.write(v.map(r => `${{r.priority}}|${{r.rule || ''}}`).join('\\n'));"
+    );
+    let out = std::process::Command::new("node")
+        .args(["-e", &script])
+        .output()
+        .expect("node runs (apt-get install nodejs)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "9223372036854775806|Path(`/\"priority\":1`)\n-3|"
+    );
 }

@@ -37,10 +37,11 @@ async fn call(state: &ApiState, method: &str, path: &str) -> (StatusCode, String
     let (parts, ()) = Request::builder()
         .method(method)
         .uri(path)
+        .header("host", "127.0.0.1:8080")
         .body(())
         .unwrap()
         .into_parts();
-    let resp = state.respond(&parts);
+    let resp = state.respond(&parts, false);
     let status = resp.status();
     let location = resp
         .headers()
@@ -55,8 +56,15 @@ async fn call(state: &ApiState, method: &str, path: &str) -> (StatusCode, String
 async fn routes_paths_like_traefik() {
     let s = state(true);
     for (method, path, status, location) in [
-        ("GET", "/", StatusCode::FOUND, "/dashboard/"),
-        ("GET", "/dashboard", StatusCode::FOUND, "/dashboard/"),
+        // As Traefik 3.7.15 (`dashboard_redirect@internal`, seen with curl): 301, absolute.
+        (
+            "GET",
+            "/",
+            StatusCode::MOVED_PERMANENTLY,
+            "http://127.0.0.1:8080/dashboard/",
+        ),
+        ("GET", "/?a=b", StatusCode::OK, ""),
+        ("GET", "/dashboard", StatusCode::OK, ""),
         ("GET", "/dashboard/", StatusCode::OK, ""),
         ("GET", "/api/version", StatusCode::OK, ""),
         ("GET", "/api/nope", StatusCode::NOT_FOUND, ""),
@@ -72,6 +80,43 @@ async fn routes_paths_like_traefik() {
             && !html.contains("http://")
             && !html.contains("https://")
     );
+}
+
+#[test]
+fn dashboard_redirect_matches_traefiks_regex() {
+    let parts = |host: &str, path: &str| {
+        Request::builder()
+            .uri(path)
+            .header("host", host)
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    };
+    for (host, path, tls, want) in [
+        (
+            "example.com",
+            "/",
+            false,
+            Some("http://example.com/dashboard/"),
+        ),
+        (
+            "a_b-c.d:8080",
+            "/",
+            false,
+            Some("http://a_b-c.d:8080/dashboard/"),
+        ),
+        ("[::1]:9", "/", false, Some("http://[::1]:9/dashboard/")),
+        ("example.com", "/", true, None),
+        ("example.com", "/x", false, None),
+        ("example.com", "/?q", false, None),
+        ("example.com:", "/", false, None),
+        ("exa mple", "/", false, None),
+        ("[::1", "/", false, None),
+    ] {
+        let got = super::dashboard_redirect(&parts(host, path), tls);
+        assert_eq!(got.as_deref(), want, "{host} {path} {tls}");
+    }
 }
 
 #[tokio::test]

@@ -101,7 +101,8 @@ impl View<'_> {
 
     /// Elements a provider could not read: listed by name, disabled, with their errors.
     fn unread(&self, element: Element, names: &BTreeMap<String, String>, out: &mut Vec<Value>) {
-        for name in names.keys() {
+        // `ping@internal` & co. when their feature is off: absent, as in Traefik's API.
+        for name in names.keys().filter(|n| !n.ends_with("@internal")) {
             let errors = self.errors(element, name);
             out.push(json!({
                 "name": name,

@@ -23,7 +23,8 @@ async fn run(
     body: ProxyBody,
 ) -> (Result<u16, String>, u32) {
     let tries = AtomicU32::new(0);
-    let (result, served) = around(mws, req("POST", "/", &[]), body, |_, b| {
+    let retries = AtomicU32::new(0);
+    let (result, served) = around(mws, req("POST", "/", &[]), body, &retries, |_, b| {
         let n = tries.fetch_add(1, Ordering::SeqCst);
         async move {
             drop(b);
@@ -41,7 +42,10 @@ async fn run(
     if result.is_ok() {
         assert_eq!(served, Some(1));
     }
-    (result, tries.load(Ordering::SeqCst))
+    let tries = tries.load(Ordering::SeqCst);
+    // Traefik's listener counts each new attempt: one less than the tries.
+    assert_eq!(retries.load(Ordering::SeqCst), tries - 1);
+    (result, tries)
 }
 
 #[tokio::test]

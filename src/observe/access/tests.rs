@@ -26,8 +26,10 @@ fn entry(route: Option<Arc<Route>>) -> Entry {
         user: None,
         auth_duration: None,
         route,
+        reached_service: true,
         served: None,
         count: 3,
+        retries: 0,
     }
 }
 

@@ -3,80 +3,197 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Metrics, Series, CODES, FIRST_CODE, METHODS};
+use super::{Cell, Metrics, RouteMetrics};
 use crate::table::Service;
 
-/// Histogram totals of one label set: per-bucket counts (non-cumulative), sum (ns), count.
+/// Totals of one label set of a request family.
 #[derive(Default)]
-struct Hist {
+struct Agg {
+    count: u64,
+    request_bytes: u64,
+    response_bytes: u64,
+    /// Per bucket, non-cumulative; then `+Inf`.
     buckets: Vec<u64>,
     sum_nanos: u64,
-    count: u64,
+}
+
+impl Agg {
+    fn add(&mut self, cell: &Cell) {
+        self.count += cell.count.load(Ordering::Relaxed);
+        self.request_bytes += cell.request_bytes.load(Ordering::Relaxed);
+        self.response_bytes += cell.response_bytes.load(Ordering::Relaxed);
+        self.buckets.resize(cell.buckets.len(), 0);
+        for (i, b) in cell.buckets.iter().enumerate() {
+            self.buckets[i] += b.load(Ordering::Relaxed);
+        }
+        self.sum_nanos = self
+            .sum_nanos
+            .saturating_add(cell.sum_nanos.load(Ordering::Relaxed));
+    }
+}
+
+/// Label sets (rendered, names in alphabetical order as Prometheus' Go client writes them) to
+/// their totals.
+type Family = BTreeMap<String, Agg>;
+
+/// Renders `pairs` sorted by label name.
+fn labels_of(pairs: &mut [(&str, &str)]) -> String {
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out = String::new();
+    for (name, value) in pairs.iter() {
+        push_label(&mut out, name, value);
+    }
+    out
 }
 
 pub(super) fn render(m: &Metrics) -> String {
     let mut out = String::with_capacity(4096);
-    // Series sharing a label set (labels switched off) are summed.
-    let mut requests: BTreeMap<(String, u16, &'static str), u64> = BTreeMap::new();
-    let mut durations: BTreeMap<String, Hist> = BTreeMap::new();
+    let mut entrypoints = Family::new();
+    let mut routers = Family::new();
+    let mut services = Family::new();
     let routes: Vec<_> = {
         let routes = m.routes.lock().unwrap_or_else(|p| p.into_inner());
         routes.values().cloned().collect()
     };
     let all = routes
         .iter()
-        .map(|r| &**r)
-        .chain(std::iter::once(&*m.unrouted));
-    for route in all {
+        .map(|r| (&**r, true))
+        .chain(std::iter::once((&*m.unrouted, false)));
+    for (route, routed) in all {
         for (ep, slot) in route.per_entrypoint.iter().enumerate() {
             let Some(series) = slot.get() else { continue };
-            let mut labels = String::new();
-            if m.labels.entrypoint {
-                push_label(&mut labels, "entrypoint", entrypoint_name(m, ep));
+            for (method, protocol, code, reached, cell) in series.cells() {
+                let code = code.to_string();
+                let base = [
+                    ("code", code.as_str()),
+                    ("method", method),
+                    ("protocol", protocol.as_str()),
+                ];
+                if m.labels.entrypoint {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("entrypoint", entrypoint_name(m, ep)));
+                    entrypoints
+                        .entry(labels_of(&mut pairs))
+                        .or_default()
+                        .add(cell);
+                }
+                // Requests no router took count on the entrypoint only, as in Traefik.
+                if !routed {
+                    continue;
+                }
+                if m.labels.router {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("router", &route.router));
+                    pairs.push(("service", &route.service));
+                    routers.entry(labels_of(&mut pairs)).or_default().add(cell);
+                }
+                if m.labels.service && reached && !route.service.is_empty() {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("service", &route.service));
+                    services.entry(labels_of(&mut pairs)).or_default().add(cell);
+                }
             }
-            if m.labels.router {
-                push_label(&mut labels, "router", &route.router);
-            }
-            if m.labels.service {
-                push_label(&mut labels, "service", &route.service);
-            }
-            collect_codes(series, &labels, &mut requests);
-            let hist = durations.entry(labels).or_default();
-            hist.buckets.resize(series.buckets.len(), 0);
-            for (i, b) in series.buckets.iter().enumerate() {
-                hist.buckets[i] += b.load(Ordering::Relaxed);
-            }
-            hist.sum_nanos = hist
-                .sum_nanos
-                .saturating_add(series.sum_nanos.load(Ordering::Relaxed));
-            hist.count += series.count.load(Ordering::Relaxed);
         }
     }
 
+    let last = f64::from_bits(m.last_success_secs.load(Ordering::Relaxed));
     header(
         &mut out,
-        "swarmgate_requests_total",
-        "counter",
-        "How many HTTP requests were processed, by code and method.",
+        "traefik_config_last_reload_success",
+        "gauge",
+        "Last config reload success",
     );
-    for ((labels, code, method), n) in &requests {
-        let mut all = labels.clone();
-        push_label(&mut all, "code", &code.to_string());
-        push_label(&mut all, "method", method);
-        let _ = writeln!(out, "swarmgate_requests_total{{{all}}} {n}");
+    let _ = writeln!(
+        out,
+        "traefik_config_last_reload_success {}",
+        format_float(last)
+    );
+    let ok = m.reloads_success.load(Ordering::Relaxed);
+    let failed = m.reloads_failure.load(Ordering::Relaxed);
+    header(
+        &mut out,
+        "traefik_config_reloads_total",
+        "counter",
+        "Config reloads",
+    );
+    let _ = writeln!(out, "traefik_config_reloads_total {}", ok + failed);
+
+    if m.labels.entrypoint {
+        render_family(m, &mut out, "entrypoint", "an entrypoint", &entrypoints);
     }
 
     header(
         &mut out,
-        "swarmgate_request_duration_seconds",
-        "histogram",
-        "How long requests took until the response head, in seconds.",
+        "traefik_open_connections",
+        "gauge",
+        "How many open connections exist, by entryPoint and protocol",
     );
-    for (labels, hist) in &durations {
+    for (ep, n) in m.open_connections.iter().enumerate() {
+        let labels = labels_of(&mut [("entrypoint", entrypoint_name(m, ep)), ("protocol", "TCP")]);
+        let _ = writeln!(
+            out,
+            "traefik_open_connections{{{labels}}} {}",
+            n.load(Ordering::Relaxed).max(0)
+        );
+    }
+
+    if m.labels.router {
+        render_family(m, &mut out, "router", "a router", &routers);
+    }
+    render_tls(m, &routes, &mut out);
+    if m.labels.service {
+        render_family(m, &mut out, "service", "a service", &services);
+        render_retries(&routes, &mut out);
+        render_servers(m, &mut out);
+    }
+
+    let certs = m.certs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if !certs.is_empty() {
+        header(
+            &mut out,
+            "traefik_tls_certs_not_after",
+            "gauge",
+            "Certificate expiration timestamp",
+        );
+    }
+    for cert in certs.values() {
+        let labels = labels_of(&mut [
+            ("cn", &cert.cn),
+            ("sans", &cert.sans),
+            ("serial", &cert.serial),
+        ]);
+        let _ = writeln!(
+            out,
+            "traefik_tls_certs_not_after{{{labels}}} {}",
+            cert.not_after
+        );
+    }
+
+    render_auths(m, &mut out);
+    out
+}
+
+/// The four request families of one level (`entrypoint`, `router`, `service`), by Traefik's
+/// names: `traefik_<level>_request_duration_seconds`, `_requests_bytes_total`,
+/// `_requests_total`, `_responses_bytes_total`. A family without series is left out, as the Go
+/// client does.
+fn render_family(m: &Metrics, out: &mut String, level: &str, what: &str, family: &Family) {
+    if family.is_empty() {
+        return;
+    }
+    let name = format!("traefik_{level}_request_duration_seconds");
+    header(
+        out,
+        &name,
+        "histogram",
+        &format!("How long it took to process the request on {what}, partitioned by status code, protocol, and method."),
+    );
+    for (labels, agg) in family {
         let mut cumulative = 0u64;
-        for (i, n) in hist.buckets.iter().enumerate() {
+        for (i, n) in agg.buckets.iter().enumerate() {
             cumulative += n;
             let le = match m.buckets.get(i) {
                 Some(b) => format_float(*b),
@@ -84,95 +201,45 @@ pub(super) fn render(m: &Metrics) -> String {
             };
             let mut all = labels.clone();
             push_label(&mut all, "le", &le);
-            let _ = writeln!(
-                out,
-                "swarmgate_request_duration_seconds_bucket{{{all}}} {cumulative}"
-            );
+            let _ = writeln!(out, "{name}_bucket{{{all}}} {cumulative}");
         }
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
         let _ = writeln!(
             out,
-            "swarmgate_request_duration_seconds_sum{braces} {}",
-            format_float(hist.sum_nanos as f64 / 1e9)
+            "{name}_sum{{{labels}}} {}",
+            format_float(agg.sum_nanos as f64 / 1e9)
         );
-        let _ = writeln!(
-            out,
-            "swarmgate_request_duration_seconds_count{braces} {}",
-            hist.count
-        );
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", agg.count);
     }
-
-    header(
-        &mut out,
-        "swarmgate_open_connections",
-        "gauge",
-        "How many connections are open, by entrypoint.",
-    );
-    for (ep, n) in m.open_connections.iter().enumerate() {
-        let mut labels = String::new();
-        push_label(&mut labels, "entrypoint", entrypoint_name(m, ep));
-        let _ = writeln!(
+    type Counter = (&'static str, &'static str, fn(&Agg) -> u64);
+    let counters: [Counter; 3] = [
+        (
+            "requests_bytes_total",
+            "The total size of requests in bytes handled by",
+            |a| a.request_bytes,
+        ),
+        (
+            "requests_total",
+            "How many HTTP requests processed on",
+            |a| a.count,
+        ),
+        (
+            "responses_bytes_total",
+            "The total size of responses in bytes handled by",
+            |a| a.response_bytes,
+        ),
+    ];
+    for (suffix, help, value) in counters {
+        let name = format!("traefik_{level}_{suffix}");
+        header(
             out,
-            "swarmgate_open_connections{{{labels}}} {}",
-            n.load(Ordering::Relaxed).max(0)
+            &name,
+            "counter",
+            &format!("{help} {what}, partitioned by status code, protocol, and method."),
         );
+        for (labels, agg) in family {
+            let _ = writeln!(out, "{name}{{{labels}}} {}", value(agg));
+        }
     }
-
-    render_servers(m, &mut out);
-    render_auths(m, &mut out);
-
-    header(
-        &mut out,
-        "swarmgate_config_reloads_total",
-        "counter",
-        "Configuration reloads; failure = the reload reported configuration issues.",
-    );
-    let ok = m.reloads_success.load(Ordering::Relaxed);
-    let failed = m.reloads_failure.load(Ordering::Relaxed);
-    let _ = writeln!(
-        out,
-        "swarmgate_config_reloads_total{{result=\"success\"}} {ok}"
-    );
-    let _ = writeln!(
-        out,
-        "swarmgate_config_reloads_total{{result=\"failure\"}} {failed}"
-    );
-    header(
-        &mut out,
-        "swarmgate_config_last_reload_success_timestamp_seconds",
-        "gauge",
-        "Unix time of the last reload without issues.",
-    );
-    let last = f64::from_bits(m.last_success_secs.load(Ordering::Relaxed));
-    let _ = writeln!(
-        out,
-        "swarmgate_config_last_reload_success_timestamp_seconds {}",
-        format_float(last)
-    );
-
-    header(
-        &mut out,
-        "swarmgate_tls_certs_not_after",
-        "gauge",
-        "Expiry of each served certificate, as Unix seconds.",
-    );
-    let certs = m.certs.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    for cert in certs.values() {
-        let mut labels = String::new();
-        push_label(&mut labels, "cn", &cert.cn);
-        push_label(&mut labels, "sans", &cert.sans);
-        push_label(&mut labels, "serial", &cert.serial);
-        let _ = writeln!(
-            out,
-            "swarmgate_tls_certs_not_after{{{labels}}} {}",
-            cert.not_after
-        );
-    }
-    out
 }
 
 /// `forwardAuth` calls: `swarmgate_forwardauth_requests_total{middleware,code}` and the
@@ -196,10 +263,12 @@ fn render_auths(m: &Metrics, out: &mut String) {
     for auth in &auths {
         let mut labels = String::new();
         push_label(&mut labels, "middleware", &auth.middleware);
-        let mut codes = BTreeMap::new();
-        collect_codes(&auth.series, &labels, &mut codes);
-        for ((labels, code, _), n) in codes {
-            let mut all = labels;
+        let mut codes: BTreeMap<u16, u64> = BTreeMap::new();
+        for (_, _, code, _, cell) in auth.series.cells() {
+            *codes.entry(code).or_default() += cell.count.load(Ordering::Relaxed);
+        }
+        for (code, n) in codes {
+            let mut all = labels.clone();
             push_label(&mut all, "code", &code.to_string());
             let _ = writeln!(out, "swarmgate_forwardauth_requests_total{{{all}}} {n}");
         }
@@ -213,10 +282,13 @@ fn render_auths(m: &Metrics, out: &mut String) {
     for auth in &auths {
         let mut labels = String::new();
         push_label(&mut labels, "middleware", &auth.middleware);
-        let s = &auth.series;
+        let mut agg = Agg::default();
+        for (_, _, _, _, cell) in auth.series.cells() {
+            agg.add(cell);
+        }
         let mut cumulative = 0u64;
-        for (i, b) in s.buckets.iter().enumerate() {
-            cumulative += b.load(Ordering::Relaxed);
+        for (i, b) in agg.buckets.iter().enumerate() {
+            cumulative += b;
             let le = match m.buckets.get(i) {
                 Some(b) => format_float(*b),
                 None => "+Inf".to_string(),
@@ -231,61 +303,125 @@ fn render_auths(m: &Metrics, out: &mut String) {
         let _ = writeln!(
             out,
             "swarmgate_forwardauth_request_duration_seconds_sum{{{labels}}} {}",
-            format_float(s.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9)
+            format_float(agg.sum_nanos as f64 / 1e9)
         );
         let _ = writeln!(
             out,
             "swarmgate_forwardauth_request_duration_seconds_count{{{labels}}} {}",
-            s.count.load(Ordering::Relaxed)
+            agg.count
         );
     }
 }
 
-fn collect_codes(
-    series: &Series,
-    labels: &str,
-    requests: &mut BTreeMap<(String, u16, &'static str), u64>,
-) {
-    for (mi, per_method) in series.codes.iter().enumerate() {
-        let Some(codes) = per_method.get() else {
-            continue;
-        };
-        for (ci, n) in codes.iter().enumerate().take(CODES) {
-            let n = n.load(Ordering::Relaxed);
-            if n == 0 {
-                continue;
+/// `traefik_service_server_up{service,url}` from the live table, for the servers of services
+/// with a `healthCheck` only, as Traefik (its health checker writes the gauge): 1 when the
+/// server takes traffic.
+/// Traefik's `traefik_{entrypoint,router,service}_requests_tls_total` with `tls_version` and
+/// `tls_cipher` (Go's names), counted like the request families.
+fn render_tls(m: &Metrics, routes: &[Arc<RouteMetrics>], out: &mut String) {
+    let mut entrypoints: BTreeMap<String, u64> = BTreeMap::new();
+    let mut routers: BTreeMap<String, u64> = BTreeMap::new();
+    let mut services: BTreeMap<String, u64> = BTreeMap::new();
+    let all = routes
+        .iter()
+        .map(|r| (&**r, true))
+        .chain(std::iter::once((&*m.unrouted, false)));
+    for (route, routed) in all {
+        for ep in 0..route.tls.len() {
+            for (tls, reached, n) in route.tls_cells(ep) {
+                let base = [("tls_cipher", tls.cipher()), ("tls_version", tls.version())];
+                if m.labels.entrypoint {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("entrypoint", entrypoint_name(m, ep)));
+                    *entrypoints.entry(labels_of(&mut pairs)).or_default() += n;
+                }
+                if !routed {
+                    continue;
+                }
+                if m.labels.router {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("router", &route.router));
+                    pairs.push(("service", &route.service));
+                    *routers.entry(labels_of(&mut pairs)).or_default() += n;
+                }
+                if m.labels.service && reached && !route.service.is_empty() {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("service", &route.service));
+                    *services.entry(labels_of(&mut pairs)).or_default() += n;
+                }
             }
-            let code = FIRST_CODE + ci as u16;
-            *requests
-                .entry((labels.to_string(), code, METHODS[mi]))
-                .or_default() += n;
+        }
+    }
+    for (level, help, family) in [
+        ("entrypoint", "How many HTTP requests with TLS processed on an entrypoint, partitioned by TLS Version and TLS cipher Used.", entrypoints),
+        ("router", "How many HTTP requests with TLS are processed on a router, partitioned by service, TLS Version, and TLS cipher Used.", routers),
+        ("service", "How many HTTP requests with TLS processed on a service, partitioned by TLS version and TLS cipher.", services),
+    ] {
+        if family.is_empty() {
+            continue;
+        }
+        let name = format!("traefik_{level}_requests_tls_total");
+        header(out, &name, "counter", help);
+        for (labels, n) in family {
+            let _ = writeln!(out, "{name}{{{labels}}} {n}");
         }
     }
 }
 
-/// `swarmgate_server_up{service,url}` from the live table: 1 when the server takes traffic.
-fn render_servers(m: &Metrics, out: &mut String) {
+/// `traefik_service_retries_total{service}`: the retry middleware's new attempts, summed over
+/// the routers using the service (Traefik's retry listener counts by service).
+fn render_retries(routes: &[Arc<RouteMetrics>], out: &mut String) {
+    let mut by_service: BTreeMap<&str, u64> = BTreeMap::new();
+    for route in routes {
+        let n = route.retries.load(Ordering::Relaxed);
+        if n > 0 && !route.service.is_empty() {
+            *by_service.entry(&route.service).or_default() += n;
+        }
+    }
+    if by_service.is_empty() {
+        return;
+    }
     header(
         out,
-        "swarmgate_server_up",
-        "gauge",
-        "Whether a service's server is up (1) or down (0).",
+        "traefik_service_retries_total",
+        "counter",
+        "How many request retries happened on a service.",
     );
+    for (service, n) in by_service {
+        let labels = labels_of(&mut [("service", service)]);
+        let _ = writeln!(out, "traefik_service_retries_total{{{labels}}} {n}");
+    }
+}
+
+fn render_servers(m: &Metrics, out: &mut String) {
     let Some(table) = &m.table else { return };
     let table = table.load();
     let now = Instant::now();
+    let mut lines = String::new();
     for (name, service) in &table.services {
         let Service::LoadBalancer(lb) = &**service else {
             continue;
         };
+        if !lb.health_checked {
+            continue;
+        }
         for endpoint in lb.balancer.endpoints() {
-            let mut labels = String::new();
-            push_label(&mut labels, "service", name);
-            push_label(&mut labels, "url", &endpoint.url);
+            let labels = labels_of(&mut [("service", name), ("url", &endpoint.url)]);
             let up = u8::from(endpoint.state.is_available(now));
-            let _ = writeln!(out, "swarmgate_server_up{{{labels}}} {up}");
+            let _ = writeln!(lines, "traefik_service_server_up{{{labels}}} {up}");
         }
     }
+    // Like Traefik's exposition: no family header without a series.
+    if lines.is_empty() {
+        return;
+    }
+    header(
+        out,
+        "traefik_service_server_up",
+        "gauge",
+        "service server is up, described by gauge value of 0 or 1.",
+    );
+    out.push_str(&lines);
 }
 
 fn entrypoint_name(m: &Metrics, index: usize) -> &str {

@@ -6,6 +6,26 @@ use http::Method;
 use super::*;
 use crate::config::static_config::PrometheusConfig;
 
+fn rec(
+    m: &Metrics,
+    route: Option<&RouteMetrics>,
+    ep: usize,
+    method: &Method,
+    code: u16,
+    elapsed: Duration,
+) {
+    let sample = Sample {
+        method,
+        protocol: Protocol::Http,
+        code,
+        elapsed,
+        request_bytes: 3,
+        response_bytes: 10,
+        reached_service: true,
+    };
+    m.record(route, ep, sample);
+}
+
 fn registry(cfg: PrometheusConfig) -> Arc<Metrics> {
     Arc::new(Metrics::new(
         &cfg,
@@ -25,22 +45,29 @@ fn counts_by_code_and_method_with_default_labels() {
         (Method::POST, 502),
         (Method::from_bytes(b"PROPFIND").unwrap(), 207),
     ] {
-        m.record(Some(route), 0, &method, code, Duration::from_millis(50));
+        rec(&m, Some(route), 0, &method, code, Duration::from_millis(50));
     }
-    m.record(None, 0, &Method::GET, 404, Duration::from_millis(1));
+    rec(&m, None, 0, &Method::GET, 404, Duration::from_millis(1));
     let text = m.render();
     for line in [
-        r#"swarmgate_requests_total{entrypoint="web",service="app@file",code="200",method="GET"} 2"#,
-        r#"swarmgate_requests_total{entrypoint="web",service="app@file",code="502",method="POST"} 1"#,
-        r#"swarmgate_requests_total{entrypoint="web",service="app@file",code="207",method="OTHER"} 1"#,
-        r#"swarmgate_requests_total{entrypoint="web",service="",code="404",method="GET"} 1"#,
-        r#"swarmgate_request_duration_seconds_bucket{entrypoint="web",service="app@file",le="0.1"} 4"#,
-        r#"swarmgate_request_duration_seconds_bucket{entrypoint="web",service="app@file",le="+Inf"} 4"#,
-        r#"swarmgate_request_duration_seconds_count{entrypoint="web",service="app@file"} 4"#,
-        "# TYPE swarmgate_request_duration_seconds histogram",
+        r#"traefik_entrypoint_requests_total{code="200",entrypoint="web",method="GET",protocol="http"} 2"#,
+        r#"traefik_entrypoint_requests_total{code="404",entrypoint="web",method="GET",protocol="http"} 1"#,
+        r#"traefik_entrypoint_requests_total{code="207",entrypoint="web",method="EXTENSION_METHOD",protocol="http"} 1"#,
+        r#"traefik_service_requests_total{code="200",method="GET",protocol="http",service="app@file"} 2"#,
+        r#"traefik_service_requests_total{code="502",method="POST",protocol="http",service="app@file"} 1"#,
+        r#"traefik_service_requests_bytes_total{code="200",method="GET",protocol="http",service="app@file"} 6"#,
+        r#"traefik_service_responses_bytes_total{code="200",method="GET",protocol="http",service="app@file"} 20"#,
+        r#"traefik_service_request_duration_seconds_bucket{code="200",method="GET",protocol="http",service="app@file",le="0.1"} 2"#,
+        r#"traefik_service_request_duration_seconds_bucket{code="200",method="GET",protocol="http",service="app@file",le="+Inf"} 2"#,
+        r#"traefik_service_request_duration_seconds_count{code="502",method="POST",protocol="http",service="app@file"} 1"#,
+        r#"traefik_entrypoint_request_duration_seconds_bucket{code="200",entrypoint="web",method="GET",protocol="http",le="0.3"} 2"#,
+        "# TYPE traefik_entrypoint_request_duration_seconds histogram",
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
+    // Routers are off by default; a request no router took counts on the entrypoint only.
+    assert!(!text.contains("traefik_router_"), "{text}");
+    assert!(!text.contains(r#"service="""#), "{text}");
 }
 
 #[test]
@@ -55,29 +82,46 @@ fn label_switches_and_buckets_follow_config() {
     let m = registry(cfg);
     let a = m.route("a@file", "s@file");
     let b = m.route("b@file", "s@file");
-    m.record(Some(&a), 0, &Method::GET, 200, Duration::from_millis(10));
-    m.record(Some(&a), 1, &Method::GET, 200, Duration::from_millis(100));
-    m.record(Some(&b), 0, &Method::GET, 200, Duration::from_secs(2));
+    rec(
+        &m,
+        Some(&a),
+        0,
+        &Method::GET,
+        200,
+        Duration::from_millis(10),
+    );
+    rec(
+        &m,
+        Some(&a),
+        1,
+        &Method::GET,
+        200,
+        Duration::from_millis(100),
+    );
+    rec(&m, Some(&b), 0, &Method::GET, 200, Duration::from_secs(2));
     let text = m.render();
     for line in [
-        // Both entrypoints fold into one series when the entrypoint label is off.
-        r#"swarmgate_requests_total{router="a@file",code="200",method="GET"} 2"#,
-        r#"swarmgate_requests_total{router="b@file",code="200",method="GET"} 1"#,
-        r#"swarmgate_request_duration_seconds_bucket{router="a@file",le="0.05"} 1"#,
-        r#"swarmgate_request_duration_seconds_bucket{router="a@file",le="0.5"} 2"#,
-        r#"swarmgate_request_duration_seconds_bucket{router="b@file",le="0.5"} 0"#,
-        r#"swarmgate_request_duration_seconds_bucket{router="b@file",le="+Inf"} 1"#,
-        r#"swarmgate_request_duration_seconds_sum{router="b@file"} 2"#,
+        // Both entrypoints fold into one router series.
+        r#"traefik_router_requests_total{code="200",method="GET",protocol="http",router="a@file",service="s@file"} 2"#,
+        r#"traefik_router_requests_total{code="200",method="GET",protocol="http",router="b@file",service="s@file"} 1"#,
+        r#"traefik_router_request_duration_seconds_bucket{code="200",method="GET",protocol="http",router="a@file",service="s@file",le="0.05"} 1"#,
+        r#"traefik_router_request_duration_seconds_bucket{code="200",method="GET",protocol="http",router="a@file",service="s@file",le="0.5"} 2"#,
+        r#"traefik_router_request_duration_seconds_bucket{code="200",method="GET",protocol="http",router="b@file",service="s@file",le="0.5"} 0"#,
+        r#"traefik_router_request_duration_seconds_bucket{code="200",method="GET",protocol="http",router="b@file",service="s@file",le="+Inf"} 1"#,
+        r#"traefik_router_request_duration_seconds_sum{code="200",method="GET",protocol="http",router="b@file",service="s@file"} 2"#,
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
+    assert!(!text.contains("traefik_entrypoint_"), "{text}");
+    assert!(!text.contains("traefik_service_requests"), "{text}");
 }
 
 #[test]
 fn series_survive_rebinding_after_reload() {
     let m = registry(PrometheusConfig::default());
     let first = RouteSlot::new();
-    m.record(
+    rec(
+        &m,
         Some(m.bind(&first, "r", "s")),
         0,
         &Method::GET,
@@ -85,7 +129,8 @@ fn series_survive_rebinding_after_reload() {
         Duration::ZERO,
     );
     let second = RouteSlot::new(); // the route of a newly compiled table
-    m.record(
+    rec(
+        &m,
         Some(m.bind(&second, "r", "s")),
         0,
         &Method::GET,
@@ -93,7 +138,7 @@ fn series_survive_rebinding_after_reload() {
         Duration::ZERO,
     );
     assert!(m.render().contains(
-        r#"swarmgate_requests_total{entrypoint="web",service="s",code="200",method="GET"} 2"#
+        r#"traefik_service_requests_total{code="200",method="GET",protocol="http",service="s"} 2"#
     ));
 }
 
@@ -110,25 +155,24 @@ fn connections_reloads_and_certs() {
         CertInfo {
             cn: "example.com".into(),
             sans: "example.com,www.example.com".into(),
-            serial: "0a".into(),
+            serial: "10".into(),
             not_after: 1_800_000_000,
         },
     );
     let text = m.render();
     for line in [
-        r#"swarmgate_open_connections{entrypoint="traefik"} 1"#,
-        r#"swarmgate_open_connections{entrypoint="web"} 0"#,
-        r#"swarmgate_config_reloads_total{result="success"} 1"#,
-        r#"swarmgate_config_reloads_total{result="failure"} 1"#,
-        "swarmgate_config_last_reload_success_timestamp_seconds 1700000000",
-        r#"swarmgate_tls_certs_not_after{cn="example.com",sans="example.com,www.example.com",serial="0a"} 1800000000"#,
+        r#"traefik_open_connections{entrypoint="traefik",protocol="TCP"} 1"#,
+        r#"traefik_open_connections{entrypoint="web",protocol="TCP"} 0"#,
+        "traefik_config_reloads_total 2",
+        "traefik_config_last_reload_success 1700000000",
+        r#"traefik_tls_certs_not_after{cn="example.com",sans="example.com,www.example.com",serial="10"} 1800000000"#,
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
     drop(b);
     m.remove_tls_cert("default/example.com");
     let text = m.render();
-    assert!(text.contains(r#"swarmgate_open_connections{entrypoint="traefik"} 0"#));
+    assert!(text.contains(r#"traefik_open_connections{entrypoint="traefik",protocol="TCP"} 0"#));
     assert!(!text.contains("cn=\"example.com\""));
 }
 
@@ -138,4 +182,36 @@ fn label_values_are_escaped() {
     super::render::push_label(&mut out, "a", "x\"y\\z\n");
     super::render::push_label(&mut out, "b", "");
     assert_eq!(out, r#"a="x\"y\\z\n",b="""#);
+}
+
+#[test]
+fn protocol_label_as_traefik_decides_it() {
+    let headers = |pairs: &[(&'static str, &'static str)]| {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, http::HeaderValue::from_static(v));
+        }
+        h
+    };
+    assert_eq!(Protocol::of(&headers(&[])), Protocol::Http);
+    assert_eq!(
+        Protocol::of(&headers(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "WebSocket")
+        ])),
+        Protocol::Websocket
+    );
+    assert_eq!(
+        Protocol::of(&headers(&[("accept", "text/html, text/event-stream")])),
+        Protocol::Sse
+    );
+    assert_eq!(
+        Protocol::of(&headers(&[("content-type", "application/grpc-web+proto")])),
+        Protocol::GrpcWeb
+    );
+    assert_eq!(
+        Protocol::of(&headers(&[("content-type", "application/grpc")])),
+        Protocol::Grpc
+    );
+    assert_eq!(Protocol::Grpc.as_str(), "grpc");
 }
