@@ -375,6 +375,11 @@ pub struct ServerConfig {
     /// in-flight requests finish. Not a Traefik field.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub draining: bool,
+    /// Swarm provider: a task's address on an overlay network, connected within
+    /// `dialTimeout` or swarmgate's short default for tasks (a gone task blackholes SYNs). Not a
+    /// Traefik field.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overlay: bool,
 }
 
 impl ServerConfig {
@@ -383,6 +388,7 @@ impl ServerConfig {
             url: url.into(),
             weight: None,
             draining: false,
+            overlay: false,
         }
     }
 }

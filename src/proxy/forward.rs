@@ -1,6 +1,7 @@
 //! Forwarding to a load-balanced service: rewrite the request for the upstream (hop-by-hop headers,
-//! `X-Forwarded-*`, Host, URI form), pick a server, send through its pool, retry once elsewhere when
-//! nothing was sent, and clean the response head.
+//! `X-Forwarded-*`, Host, URI form), pick a server, send through its pool, retry elsewhere while
+//! nothing was sent (each failed server is ejected for the requests that follow), and clean the
+//! response head.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,11 +23,14 @@ use crate::middleware::headers::ForwardedOverrides;
 use crate::table::LoadBalancedService;
 use crate::upstream::{Target, UpstreamPool, UpstreamScheme, Upstreamed};
 
-/// Attempts per request: the first pick plus one retry on another server when the first could not
-/// be reached.
-const MAX_ATTEMPTS: usize = 2;
+/// Attempts per request: the first pick plus retries on other servers while none could be reached
+/// (nothing was sent, so any method may go again). Several: during a rolling update on a
+/// multi-node swarm more than one task address may be stale at once, and a request another
+/// server could answer must not fail (issue 27). Each attempt costs at most the connect timeout
+/// (short for Swarm tasks), and a failed server is ejected, so later requests skip it.
+const MAX_ATTEMPTS: usize = 8;
 
-/// Sends the request to one of the service's servers (retrying once when nothing was sent).
+/// Sends the request to one of the service's servers (retrying elsewhere while nothing was sent).
 /// `served` is set to the pool of the last server tried (for the access log).
 pub async fn forward(
     service: &LoadBalancedService,

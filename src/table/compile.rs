@@ -917,7 +917,11 @@ impl State<'_> {
                 draining: server.draining,
                 state,
             });
-            pools.push(self.ctx.pools.get_or_create(&target, &transport));
+            pools.push(
+                self.ctx
+                    .pools
+                    .get_or_create_for(&target, &transport, server.overlay),
+            );
         }
         let sticky = lb
             .sticky

@@ -2,6 +2,7 @@
 //! server is `https`, then the HTTP/1.1 or HTTP/2 handshake with the connection driven by a task.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use hyper::client::conn::{http1, http2};
 use std::sync::Arc;
@@ -30,7 +31,7 @@ async fn resolve(target: &Target) -> Result<SocketAddr, BoxError> {
         .ok_or_else(|| BoxError::from(format!("{} resolves to no address", target.host)))
 }
 
-async fn tcp(target: &Target, transport: &Transport) -> Result<TcpStream, ProxyError> {
+async fn tcp(target: &Target, limit: Duration) -> Result<TcpStream, ProxyError> {
     let endpoint = || target.url.clone();
     let attempt = async {
         let addr = resolve(target).await?;
@@ -38,7 +39,7 @@ async fn tcp(target: &Target, transport: &Transport) -> Result<TcpStream, ProxyE
         stream.set_nodelay(true)?;
         Ok::<_, BoxError>(stream)
     };
-    match tokio::time::timeout(transport.connect_timeout, attempt).await {
+    match tokio::time::timeout(limit, attempt).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(source)) => Err(ProxyError::Connect {
             endpoint: endpoint(),
@@ -51,13 +52,15 @@ async fn tcp(target: &Target, transport: &Transport) -> Result<TcpStream, ProxyE
 }
 
 /// Opens a new connection to `target`: h2c targets speak HTTP/2, `https` ones what ALPN chose
-/// (`h1_only`: offer `http/1.1` alone, for upgrades), `http` ones HTTP/1.1.
+/// (`h1_only`: offer `http/1.1` alone, for upgrades), `http` ones HTTP/1.1. `limit` bounds the
+/// TCP connect and, separately, the TLS handshake.
 pub async fn connect(
     target: &Target,
     transport: &Transport,
+    limit: Duration,
     h1_only: bool,
 ) -> Result<Sender, ProxyError> {
-    let stream = tcp(target, transport).await?;
+    let stream = tcp(target, limit).await?;
     let handshake_err = |source: BoxError| ProxyError::Connect {
         endpoint: target.url.clone(),
         source,
@@ -79,15 +82,12 @@ pub async fn connect(
                 &transport.tls
             };
             let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
-            let tls = tokio::time::timeout(
-                transport.connect_timeout,
-                connector.connect(server_name, stream),
-            )
-            .await
-            .map_err(|_| ProxyError::ConnectTimeout {
-                endpoint: target.url.clone(),
-            })?
-            .map_err(|e| handshake_err(BoxError::from(e)))?;
+            let tls = tokio::time::timeout(limit, connector.connect(server_name, stream))
+                .await
+                .map_err(|_| ProxyError::ConnectTimeout {
+                    endpoint: target.url.clone(),
+                })?
+                .map_err(|e| handshake_err(BoxError::from(e)))?;
             if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
                 handshake_h2(TokioIo::new(tls), transport)
                     .await

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 pub use pool::{Reuse, SendError, UpstreamPool, Upstreamed};
 pub use transport::{
     insecure_client_config, read_certs, Transport, TransportError, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_TASK_CONNECT_TIMEOUT,
 };
 
 /// How swarmgate speaks to a server.
@@ -96,19 +97,32 @@ impl Target {
 /// Pools by (server URL, transport), surviving reloads. Config plane: locks.
 #[derive(Default)]
 pub struct PoolRegistry {
-    pools: Mutex<HashMap<(String, usize), Arc<UpstreamPool>>>,
+    pools: Mutex<HashMap<(String, usize, bool), Arc<UpstreamPool>>>,
 }
 
 impl PoolRegistry {
     /// The pool for `target` over `transport`; the same `Arc` while both stay the same.
     pub fn get_or_create(&self, target: &Target, transport: &Arc<Transport>) -> Arc<UpstreamPool> {
-        let key = (target.url.clone(), Arc::as_ptr(transport) as usize);
+        self.get_or_create_for(target, transport, false)
+    }
+
+    /// As [`PoolRegistry::get_or_create`]; `overlay`: the server is a Swarm task's overlay address,
+    /// connected within the transport's `task_connect_timeout`.
+    pub fn get_or_create_for(
+        &self,
+        target: &Target,
+        transport: &Arc<Transport>,
+        overlay: bool,
+    ) -> Arc<UpstreamPool> {
+        let key = (target.url.clone(), Arc::as_ptr(transport) as usize, overlay);
         let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(
-            pools.entry(key).or_insert_with(|| {
-                Arc::new(UpstreamPool::new(target.clone(), Arc::clone(transport)))
-            }),
-        )
+        Arc::clone(pools.entry(key).or_insert_with(|| {
+            let pool = UpstreamPool::new(target.clone(), Arc::clone(transport));
+            Arc::new(match overlay {
+                true => pool.with_connect_timeout(transport.task_connect_timeout),
+                false => pool,
+            })
+        }))
     }
 
     /// Drop pools that no compiled table uses any more.

@@ -14,13 +14,14 @@
 #![allow(clippy::result_large_err)]
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use crossbeam_queue::ArrayQueue;
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
+use tokio::sync::Notify;
 
 use super::connect::{connect, Sender};
 use super::{Target, Transport, UpstreamScheme};
@@ -67,8 +68,14 @@ pub struct SendError {
 pub struct UpstreamPool {
     target: Target,
     transport: Arc<Transport>,
+    /// The transport's connect timeout, or its `task_connect_timeout` for a Swarm task.
+    connect_timeout: Duration,
     idle: ArrayQueue<Idle>,
     h2: ArcSwapOption<http2::SendRequest<ProxyBody>>,
+    /// Woken when a connect to this server fails: the connects in flight to it give up at once
+    /// (they would wait out the same timeout against a task that is gone) and their requests go
+    /// to another server. Only the connection-opening path (already boxed, rare) touches it.
+    connect_failed: Notify,
 }
 
 impl std::fmt::Debug for UpstreamPool {
@@ -85,9 +92,41 @@ impl UpstreamPool {
         let idle = ArrayQueue::new(transport.max_idle);
         UpstreamPool {
             target,
+            connect_timeout: transport.connect_timeout,
             transport,
             idle,
             h2: ArcSwapOption::empty(),
+            connect_failed: Notify::new(),
+        }
+    }
+
+    /// The same pool with another connect timeout (Swarm tasks: `Transport::task_connect_timeout`).
+    pub fn with_connect_timeout(mut self, limit: Duration) -> Self {
+        self.connect_timeout = limit;
+        self
+    }
+
+    /// How long a connect to this server may take.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// Opens a connection within the connect timeout; a failure makes every other connect in
+    /// flight to this server give up too (see `connect_failed`).
+    async fn open(&self, h1_only: bool) -> Result<Sender, ProxyError> {
+        let failed_elsewhere = self.connect_failed.notified();
+        tokio::select! {
+            biased;
+            opened = connect(&self.target, &self.transport, self.connect_timeout, h1_only) => {
+                if opened.is_err() {
+                    self.connect_failed.notify_waiters();
+                }
+                opened
+            }
+            () = failed_elsewhere => Err(ProxyError::Connect {
+                endpoint: self.target.url.clone(),
+                source: BoxError::from("another connection to this server just failed"),
+            }),
         }
     }
 
@@ -168,7 +207,7 @@ impl UpstreamPool {
                 }
             }
         }
-        let mut sender = match Box::pin(connect(&self.target, &self.transport, upgrade)).await {
+        let mut sender = match Box::pin(self.open(upgrade)).await {
             Ok(Sender::H1(sender)) => sender,
             Ok(Sender::H2(mut sender)) => {
                 // ALPN chose HTTP/2: the connection is shared by the requests that follow.
@@ -232,7 +271,7 @@ impl UpstreamPool {
             }
             self.h2.store(None);
         }
-        let mut sender = match Box::pin(connect(&self.target, &self.transport, false)).await {
+        let mut sender = match Box::pin(self.open(false)).await {
             Ok(Sender::H2(sender)) => sender,
             Ok(Sender::H1(_)) => {
                 let source = BoxError::from("expected an HTTP/2 connection");

@@ -15,6 +15,11 @@ use crate::config::dynamic::ServersTransportConfig;
 /// Default upstream connect timeout. Short on purpose: on an overlay network a vanished task drops
 /// SYNs instead of refusing, and a long dial timeout turns every such connect into a hang.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default connect timeout to a Swarm task's overlay address (servers the Swarm provider marks
+/// `overlay`) when `forwardingTimeouts.dialTimeout` is not set: a task that is gone blackholes
+/// SYNs, and a connect on a live overlay answers in well under a millisecond, so a few hundred
+/// milliseconds bound what a stale endpoint costs before the request goes to another task.
+pub const DEFAULT_TASK_CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
 /// Traefik's default `maxIdleConnsPerHost`.
 pub const DEFAULT_MAX_IDLE: usize = 200;
 /// How long an idle upstream connection is kept (Traefik: `idleConnTimeout` 90 s).
@@ -41,6 +46,9 @@ pub enum TransportError {
 #[derive(Debug)]
 pub struct Transport {
     pub connect_timeout: Duration,
+    /// Connect timeout to Swarm task addresses: `dialTimeout` when set, else
+    /// [`DEFAULT_TASK_CONNECT_TIMEOUT`].
+    pub task_connect_timeout: Duration,
     pub response_header_timeout: Option<Duration>,
     pub idle_timeout: Duration,
     pub max_idle: usize,
@@ -81,6 +89,8 @@ impl Transport {
         let max_idle = cfg.max_idle_conns_per_host.unwrap_or(0);
         Ok(Transport {
             connect_timeout: nonzero(timeouts.dial_timeout).unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            task_connect_timeout: nonzero(timeouts.dial_timeout)
+                .unwrap_or(DEFAULT_TASK_CONNECT_TIMEOUT),
             response_header_timeout: nonzero(timeouts.response_header_timeout),
             idle_timeout: nonzero(timeouts.idle_conn_timeout).unwrap_or(DEFAULT_IDLE_TIMEOUT),
             max_idle: match max_idle {

@@ -257,6 +257,7 @@ impl Builder<'_> {
                 url: url(vip),
                 weight: server.weight,
                 draining: false,
+                overlay: false,
             }]
         } else {
             let mut tasks = self.svc.tasks.clone();
@@ -268,6 +269,7 @@ impl Builder<'_> {
                     url: url(t.ip),
                     weight: server.weight,
                     draining: t.draining,
+                    overlay: true,
                 })
                 .collect()
         };

@@ -5,17 +5,22 @@
 //! `provider::labels`' job; this module never interprets a label beyond what selects task addresses.
 //!
 //! Loop: subscribe to events → full read → publish if changed → on a relevant event wait ~100 ms for
-//! the burst to end, re-read, then re-read again after 1, 2, 4, 8 s (tasks on other nodes send no
-//! events here) → full resync every 60 s (or `refreshSeconds`). When Docker is unreachable or the
+//! the burst to end, re-read, and put the services the events concern under watch (`watch.rs`:
+//! their tasks polled every 250 ms with one filtered call until they settle, since tasks on other
+//! nodes send no events here; a full read only when the poll sees a change) → full resync every
+//! 60 s (or `refreshSeconds`). Tasks leave the rotation before they go (`drain.rs`). When Docker is unreachable or the
 //! stream breaks, nothing is published (the last snapshot stays in force) and the connection is
 //! retried with exponential back-off (100 ms → 5 s).
 
 #![allow(clippy::disallowed_types)] // std Mutex: the networks already logged per service, touched once per resync (control plane)
 
+mod drain;
 mod raw;
 mod read;
+mod watch;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bollard::query_parameters::EventsOptions;
@@ -24,6 +29,7 @@ use futures_util::StreamExt;
 use tokio::time::{sleep, sleep_until, Instant};
 
 pub use raw::DockerEndpoint;
+use watch::Watch;
 
 use super::labels::{build_config, LabelOptions};
 use super::{ProviderSnapshot, SnapshotTx};
@@ -46,9 +52,6 @@ const DEBOUNCE: Duration = Duration::from_millis(100);
 const DEFAULT_RESYNC: Duration = Duration::from_secs(60);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// Follow-up re-reads after an event burst start here and double up to `FOLLOWUP_MAX`.
-const FOLLOWUP_FIRST: Duration = Duration::from_secs(1);
-const FOLLOWUP_MAX: Duration = Duration::from_secs(8);
 
 /// Watches one Docker endpoint; see the module docs.
 #[derive(Debug, Clone)]
@@ -63,6 +66,17 @@ pub struct SwarmProvider {
     own_container: Option<String>,
     /// The network each service was last routed through (its choice is logged when it changes).
     logged_networks: std::sync::Arc<std::sync::Mutex<HashMap<String, String>>>,
+    /// Docker API requests made so far (the event subscription counts one per session).
+    calls: std::sync::Arc<AtomicU64>,
+}
+
+/// What the last full read found that the watch needs.
+#[derive(Debug, Default)]
+struct Observed {
+    /// Services being updated (or rolled back).
+    updating: HashSet<String>,
+    /// Node ID → services with a task on it.
+    on_node: HashMap<String, HashSet<String>>,
 }
 
 impl SwarmProvider {
@@ -81,7 +95,18 @@ impl SwarmProvider {
             refresh_given: cfg.refresh_seconds.is_some(),
             own_container: read::own_container_id(),
             logged_networks: Default::default(),
+            calls: Default::default(),
         }
+    }
+
+    /// The count of Docker API requests this provider makes (shared: keeps counting once the
+    /// provider runs). For measurements and tests.
+    pub fn api_calls(&self) -> std::sync::Arc<AtomicU64> {
+        std::sync::Arc::clone(&self.calls)
+    }
+
+    fn count_call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Runs until the task is dropped; publishes on `tx` only when the snapshot changes.
@@ -131,20 +156,29 @@ impl SwarmProvider {
             .negotiate_version()
             .await
             .map_err(SwarmError::Docker)?;
+        self.count_call();
         // Subscribe before the first read, so nothing that happens during it is missed.
         let mut events = if self.watch {
             let filters = [("type", vec!["service", "container", "network", "node"])]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
                 .collect();
+            self.count_call();
+            // bollard sends the request when the stream is first polled (after the first read):
+            // `since` makes Docker replay what happened from now on, so nothing in between is lost.
+            let since = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
+                .ok();
             Some(docker.events(Some(EventsOptions {
+                since,
                 filters: Some(filters),
                 ..Default::default()
             })))
         } else {
             None
         };
-        self.refresh(&docker, &endpoint, tx).await?;
+        let mut last = self.refresh(&docker, &endpoint, tx).await?;
         if *connected != Some(true) {
             let v = docker.client_version();
             tracing::info!(endpoint = %self.endpoint, api = %format!("{}.{}", v.major_version, v.minor_version), "swarm provider: connected to Docker");
@@ -153,9 +187,10 @@ impl SwarmProvider {
         *backoff = BACKOFF_MIN;
 
         let mut next_resync = Instant::now() + self.resync;
-        let mut followup: Option<(Instant, Duration)> = None;
+        let mut watch = Watch::default();
+        let mut next_poll = Instant::now();
+        let prefix = read::api_prefix(&docker);
         loop {
-            let followup_at = followup.map(|(at, _)| at);
             let event = async {
                 match events.as_mut() {
                     Some(ev) => ev.next().await,
@@ -164,13 +199,14 @@ impl SwarmProvider {
             };
             tokio::select! {
                 ev = event => {
-                    match ev {
+                    let first = match ev {
                         None => return Err(SwarmError::StreamEnded),
                         Some(Err(e)) => return Err(SwarmError::Docker(e)),
-                        Some(Ok(msg)) if relevant(&msg) => {}
+                        Some(Ok(msg)) if relevant(&msg) => msg,
                         Some(Ok(_)) => continue,
-                    }
+                    };
                     // Debounce: let the burst finish (bounded), then read once.
+                    let mut burst = vec![first];
                     let deadline = Instant::now() + DEBOUNCE;
                     if let Some(ev) = events.as_mut() {
                         loop {
@@ -178,24 +214,39 @@ impl SwarmProvider {
                                 more = ev.next() => match more {
                                     None => return Err(SwarmError::StreamEnded),
                                     Some(Err(e)) => return Err(SwarmError::Docker(e)),
+                                    Some(Ok(msg)) if relevant(&msg) => burst.push(msg),
                                     Some(Ok(_)) => {}
                                 },
                                 _ = sleep_until(deadline) => break,
                             }
                         }
                     }
-                    self.refresh(&docker, &endpoint, tx).await?;
-                    followup = Some((Instant::now() + FOLLOWUP_FIRST, FOLLOWUP_FIRST));
+                    last = self.refresh(&docker, &endpoint, tx).await?;
+                    // What the events concern is watched until it settles (tasks on other
+                    // nodes send no events here).
+                    let now = Instant::now();
+                    let was_idle = watch.is_empty();
+                    for msg in &burst {
+                        for id in concerned_services(msg, &last.on_node) {
+                            watch.add(&id, now);
+                        }
+                    }
+                    if was_idle && !watch.is_empty() {
+                        next_poll = now + watch::POLL;
+                    }
                 }
-                _ = sleep_until(followup_at.unwrap_or(next_resync)), if followup_at.is_some() => {
-                    self.refresh(&docker, &endpoint, tx).await?;
-                    followup = followup.and_then(|(_, step)| {
-                        let step = step * 2;
-                        (step <= FOLLOWUP_MAX).then(|| (Instant::now() + step, step))
-                    });
+                _ = sleep_until(next_poll), if !watch.is_empty() => {
+                    let path = watch::tasks_path(&prefix, &watch.services());
+                    let tasks: Vec<read::RawTask> = raw::get_json(&endpoint, &path).await?;
+                    self.count_call();
+                    if watch.observe(&tasks, Instant::now()) {
+                        last = self.refresh(&docker, &endpoint, tx).await?;
+                    }
+                    watch.settle(&tasks, &last.updating, Instant::now());
+                    next_poll = Instant::now() + watch::POLL;
                 }
                 _ = sleep_until(next_resync) => {
-                    self.refresh(&docker, &endpoint, tx).await?;
+                    last = self.refresh(&docker, &endpoint, tx).await?;
                     next_resync = Instant::now() + self.resync;
                 }
             }
@@ -208,8 +259,8 @@ impl SwarmProvider {
         docker: &Docker,
         endpoint: &DockerEndpoint,
         tx: &SnapshotTx,
-    ) -> Result<(), SwarmError> {
-        let (services, network_issues, notes) = read::read_state(
+    ) -> Result<Observed, SwarmError> {
+        let read = read::read_state(
             docker,
             endpoint,
             self.network.as_deref(),
@@ -217,6 +268,16 @@ impl SwarmProvider {
             self.own_container.as_deref(),
         )
         .await?;
+        self.calls
+            .fetch_add(read::FULL_READ_CALLS, Ordering::Relaxed);
+        let read::Read {
+            services,
+            issues: network_issues,
+            notes,
+            updating,
+            on_node,
+        } = read;
+
         if let Ok(mut logged) = self.logged_networks.lock() {
             for note in notes {
                 if logged.get(&note.service) == Some(&note.network) {
@@ -266,7 +327,7 @@ impl SwarmProvider {
         for issue in &fresh_issues {
             tracing::warn!(%issue, "swarm provider: label issue");
         }
-        Ok(())
+        Ok(Observed { updating, on_node })
     }
 }
 
@@ -282,6 +343,31 @@ pub(crate) fn connect(endpoint: &DockerEndpoint) -> Result<Docker, SwarmError> {
         }
     }
     .map_err(SwarmError::Docker)
+}
+
+/// The services an event puts under watch: a service event's service, a local task container's
+/// service, every service with a task on a node that changed.
+fn concerned_services(
+    msg: &bollard::models::EventMessage,
+    on_node: &HashMap<String, HashSet<String>>,
+) -> Vec<String> {
+    use bollard::models::EventMessageTypeEnum as T;
+    let actor = msg.actor.as_ref();
+    let id = actor.and_then(|a| a.id.clone()).unwrap_or_default();
+    match msg.typ {
+        Some(T::SERVICE) => vec![id],
+        Some(T::NODE) => on_node
+            .get(&id)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default(),
+        Some(T::CONTAINER) => actor
+            .and_then(|a| a.attributes.as_ref())
+            .and_then(|a| a.get("com.docker.swarm.service.id"))
+            .cloned()
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Events that can change routing: any service/network/node event; container events of Swarm tasks

@@ -16,6 +16,7 @@ use bollard::query_parameters::{ListContainersOptions, ListServicesOptions};
 use bollard::Docker;
 use serde::Deserialize;
 
+use super::drain::{draining_tasks, unusable_nodes, RawNode};
 use super::raw::{get_json, DockerEndpoint};
 use super::SwarmError;
 use crate::config::{ConfigIssue, Element};
@@ -25,8 +26,15 @@ use crate::provider::labels::{service_settings, LabelOptions, SwarmService, Task
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(super) struct RawTask {
+    #[serde(rename = "ID", default)]
+    pub id: String,
     #[serde(rename = "ServiceID", default)]
     pub service_id: String,
+    #[serde(rename = "NodeID", default)]
+    pub node_id: String,
+    /// Replicated services: the replica's slot (1…n); global services have none (0).
+    #[serde(default)]
+    pub slot: u64,
     #[serde(default)]
     pub status: RawTaskStatus,
     #[serde(default)]
@@ -211,28 +219,66 @@ fn container_id_in_mountinfo(info: &str) -> Option<String> {
         })
 }
 
+/// What one full read found: the services to publish, their issues and network notes, and what
+/// the provider's watch needs (services being updated, the services with tasks on each node).
+#[derive(Debug, Default)]
+pub(super) struct Read {
+    pub services: Vec<SwarmService>,
+    pub issues: Vec<ConfigIssue>,
+    pub notes: Vec<NetworkNote>,
+    /// IDs of services whose update (or rollback) is in progress.
+    pub updating: HashSet<String>,
+    /// Node ID → IDs of the services with a task on it.
+    pub on_node: HashMap<String, HashSet<String>>,
+}
+
+/// Docker API requests one [`read_state`] makes.
+pub(super) const FULL_READ_CALLS: u64 = 4;
+
+/// The API version prefix bollard negotiated (`/v1.47`).
+pub(super) fn api_prefix(docker: &Docker) -> String {
+    let version = docker.client_version();
+    format!("/v{}.{}", version.major_version, version.minor_version)
+}
+
 /// Reads every service and its running tasks. Issues: services whose running tasks are not attached
-/// to the selected network (they get no servers).
+/// to the selected network (they get no servers). Four API calls: services, tasks, unhealthy
+/// containers, nodes.
 pub(super) async fn read_state(
     docker: &Docker,
     endpoint: &DockerEndpoint,
     network: Option<&str>,
     opts: &LabelOptions,
     own_container: Option<&str>,
-) -> Result<(Vec<SwarmService>, Vec<ConfigIssue>, Vec<NetworkNote>), SwarmError> {
+) -> Result<Read, SwarmError> {
     let services = docker
         .list_services(None::<ListServicesOptions>)
         .await
         .map_err(SwarmError::Docker)?;
-    let version = docker.client_version();
-    let tasks: Vec<RawTask> = get_json(
-        endpoint,
-        &format!(
-            "/v{}.{}/tasks",
-            version.major_version, version.minor_version
-        ),
-    )
-    .await?;
+    let prefix = api_prefix(docker);
+    let tasks: Vec<RawTask> = get_json(endpoint, &format!("{prefix}/tasks")).await?;
+    let nodes: Vec<RawNode> = get_json(endpoint, &format!("{prefix}/nodes")).await?;
+    let bad_nodes = unusable_nodes(&nodes);
+    let mut on_node: HashMap<String, HashSet<String>> = HashMap::new();
+    for t in &tasks {
+        if !t.node_id.is_empty() && t.desired_state == "running" {
+            on_node
+                .entry(t.node_id.clone())
+                .or_default()
+                .insert(t.service_id.clone());
+        }
+    }
+    let updating = services
+        .iter()
+        .filter(|s| {
+            use bollard::models::ServiceUpdateStatusStateEnum as U;
+            s.update_status
+                .as_ref()
+                .and_then(|u| u.state)
+                .is_some_and(|st| matches!(st, U::UPDATING | U::ROLLBACK_STARTED))
+        })
+        .filter_map(|s| s.id.clone())
+        .collect();
     let unhealthy: HashSet<String> = docker
         .list_containers(Some(ListContainersOptions {
             filters: Some(HashMap::from([(
@@ -280,11 +326,14 @@ pub(super) async fn read_state(
         let mut chosen_network = None;
         let mut running = 0usize;
         let mut fallback = None;
-        for task in by_service.get(id.as_str()).into_iter().flatten() {
+        let own_tasks: &[&RawTask] = by_service.get(id.as_str()).map_or(&[], Vec::as_slice);
+        let drains = draining_tasks(own_tasks, &bad_nodes);
+        for task in own_tasks {
             running += usize::from(task.status.state == "running");
-            if let Some((ep, net, net_name, choice)) =
+            if let Some((mut ep, net, net_name, choice)) =
                 select_task(task, wanted, stack, &unhealthy, &edge)
             {
+                ep.draining |= drains.get(task.id.as_str()).copied().unwrap_or(false);
                 endpoints.push(ep);
                 if choice == NetworkChoice::Fallback {
                     fallback.get_or_insert(net_name.clone());
@@ -344,7 +393,13 @@ pub(super) async fn read_state(
             vip,
         });
     }
-    Ok((out, issues, notes))
+    Ok(Read {
+        services: out,
+        issues,
+        notes,
+        updating,
+        on_node,
+    })
 }
 
 /// Which network a service is routed through and why (logged once per service by the provider).
@@ -369,6 +424,9 @@ mod tests {
                 }),
             },
             desired_state: desired.into(),
+            id: String::new(),
+            node_id: String::new(),
+            slot: 0,
             networks_attachments: nets
                 .iter()
                 .map(|(id, name, ingress, addr)| RawAttachment {
