@@ -10,10 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET="$(uname -m)-unknown-linux-gnu"
-OUT=target/$TARGET/release
+# IMAGE_PROFILE=debug builds unoptimised binaries (a cold build in a few minutes instead of many,
+# for trying the end-to-end suites on a busy machine); CI uses release.
+PROFILE=${IMAGE_PROFILE:-release}
+OUT=target/$TARGET/$PROFILE
 log() { echo "build-images: $*" >&2; }
 
-RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -j2 --target "$TARGET" \
+profile_flag=--release
+[ "$PROFILE" = debug ] && profile_flag=
+RUSTFLAGS='-C target-feature=+crt-static' cargo build $profile_flag -j2 --target "$TARGET" \
     --bin swarmgate --example testbackend
 
 for bin in "$OUT/swarmgate" "$OUT/examples/testbackend"; do

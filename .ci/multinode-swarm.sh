@@ -20,7 +20,7 @@ down() {
   for p in $pids; do kill "$p" 2>/dev/null || true; done
   for _ in $(seq 40); do alive=0; for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done; [[ $alive == 0 ]] && break; sleep 0.5; done
   for m in $(awk '$2 ~ "^/tmp/sgnode" {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done
-  rm -rf /tmp/sgnode[0-9]*
+  rm -rf /tmp/sgnode[0-9]* /tmp/sgnode-images.tar
   for ns in $(ip netns list | awk '/^sgn[0-9]+/{print $1}'); do ip netns del "$ns"; done
   for l in $(ip -o link show | awk -F': ' '/sgv[0-9]+@/{print $2}' | cut -d@ -f1); do ip link del "$l" 2>/dev/null || true; done
   ip link del sgbr 2>/dev/null || true

@@ -147,6 +147,14 @@ stage "end to end: swarmgate as a Swarm service (images, seed stack, scenarios)"
 bash .ci/build-images.sh
 run_tests_within 1500 --test e2e_swarm -- --ignored --nocapture --test-threads=1
 
+stage "end to end: a three-node swarm (edge on the manager, six app tasks on two workers, under load)"
+# One dockerd per network namespace on a bridge (.ci/multinode-swarm.sh, about 1 min to start);
+# the test brings it up and down itself; the trap takes it down if the stage is cut short.
+install_packages iproute2 util-linux
+trap 'kill $(jobs -p) 2>/dev/null || true; bash .ci/multinode-swarm.sh down >/dev/null 2>&1 || true' EXIT
+run_tests_within 480 --test e2e_multinode -- --ignored --nocapture --test-threads=1
+bash .ci/multinode-swarm.sh down >/dev/null 2>&1 || true
+
 stage "end to end: ACME against Pebble"
 bash .ci/pebble-up.sh
 run_tests_within 600 --test acme_pebble -- --ignored --nocapture --test-threads=1

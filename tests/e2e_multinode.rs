@@ -9,7 +9,7 @@
 //!
 //! Needs root, the main dockerd (`bash .ci/docker-up.sh`) and the images
 //! (`bash .ci/build-images.sh`). The test brings the swarm up and down itself (down also when it
-//! fails). Run: `cargo test --release --test e2e_multinode -- --ignored --nocapture`.
+//! fails). Run: `cargo test --test e2e_multinode -- --ignored --nocapture`.
 #![allow(clippy::unwrap_used)]
 
 #[path = "e2e_swarm/load.rs"]
