@@ -57,11 +57,16 @@ fn on(node: usize, args: &[&str]) -> String {
 }
 
 fn script(args: &[&str]) -> Result<(), String> {
+    script_with(args, 1)
+}
+
+fn script_with(args: &[&str], managers: usize) -> Result<(), String> {
     let root = env!("CARGO_MANIFEST_DIR");
     let out = Command::new("bash")
         .arg(format!("{root}/.ci/multinode-swarm.sh"))
         .args(args)
         .env("IMAGES", format!("swarmgate:dev {V1} {V2}"))
+        .env("MANAGERS", managers.to_string())
         .output()
         .map_err(|e| e.to_string())?;
     match out.status.success() {
@@ -79,8 +84,13 @@ struct Swarm;
 
 impl Swarm {
     fn up() -> Swarm {
+        Swarm::up_with(1)
+    }
+
+    /// Three nodes of which the first `managers` are managers.
+    fn up_with(managers: usize) -> Swarm {
         let _ = script(&["down"]);
-        script(&["up", "3"]).unwrap_or_else(|e| panic!("{e}"));
+        script_with(&["up", "3"], managers).unwrap_or_else(|e| panic!("{e}"));
         Swarm
     }
 }
@@ -489,4 +499,180 @@ fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     let secs = u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()?;
     let nanos: u32 = format!("{frac:0<9}").get(..9)?.parse().ok()?;
     Some(SystemTime::UNIX_EPOCH + Duration::new(secs, nanos))
+}
+
+/// An edge pinned to node `i`, reading that node's own Docker socket, on a host-mode port.
+fn edge_on(i: usize, node_id: &str) {
+    let name = format!("{EDGE}{i}");
+    let publish = format!("mode=host,published={PORT},target=80");
+    let mount = format!("type=bind,src=/tmp/sgnode{i}/docker.sock,dst=/var/run/docker.sock");
+    let constraint = format!("node.id=={node_id}");
+    on(
+        1,
+        &[
+            "service",
+            "create",
+            "--quiet",
+            "--detach",
+            "--name",
+            &name,
+            "--network",
+            NET,
+            "--publish",
+            &publish,
+            "--mount",
+            &mount,
+            "--constraint",
+            &constraint,
+            "--no-resolve-image",
+            "swarmgate:dev",
+            "--providers.swarm.exposedByDefault=false",
+            &format!("--providers.swarm.network={NET}"),
+            "--providers.swarm.endpoint=unix:///var/run/docker.sock",
+            "--entrypoints.web.address=:80",
+            "--log.level=INFO",
+        ],
+    );
+}
+
+async fn reaches_all(url: &str, hosts: usize) -> bool {
+    let c = client();
+    for _ in 0..300 {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..30 {
+            if let Ok(a) = get(&c, url).await {
+                if a.status == 200 {
+                    seen.insert(a.host);
+                }
+            }
+        }
+        if seen.len() == hosts {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs root, dockerd and the images: .ci/docker-up.sh, .ci/build-images.sh"]
+async fn edges_on_three_managers_survive_an_update_and_the_loss_of_a_manager() {
+    let _swarm = Swarm::up_with(3);
+    let nodes = node_ids();
+    on(
+        1,
+        &[
+            "network",
+            "create",
+            "--driver",
+            "overlay",
+            "--attachable",
+            NET,
+        ],
+    );
+    for (i, (id, _)) in nodes.iter().enumerate() {
+        edge_on(i + 1, id);
+    }
+    let mut args = vec![
+        "service",
+        "create",
+        "--quiet",
+        "--detach",
+        "--name",
+        APP,
+        "--network",
+        NET,
+        "--replicas",
+        "6",
+        "--update-order",
+        "start-first",
+        "--update-parallelism",
+        "1",
+        "--update-delay",
+        "0s",
+        "--update-monitor",
+        "1s",
+        "--stop-grace-period",
+        "10s",
+        "--no-resolve-image",
+        "--label",
+        "traefik.enable=true",
+        "--label",
+        "traefik.http.routers.app.rule=PathPrefix(`/app`)",
+        "--label",
+        "traefik.http.services.app.loadbalancer.server.port=8080",
+    ];
+    args.push(V1);
+    on(1, &args);
+    wait_until(Duration::from_secs(120), "6 running app tasks", || {
+        running(APP).len() == 6
+    });
+    let urls: Vec<String> = (1..=3)
+        .map(|i| format!("http://198.51.100.1{i}:{PORT}/app"))
+        .collect();
+    for url in &urls {
+        assert!(reaches_all(url, 6).await, "{url} never reached all 6 tasks");
+    }
+    // A third of the load through each edge.
+    let loads: Vec<Load> = urls.iter().map(|u| Load::start(u, 4, 8)).collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let before: Vec<Stats> = loads.iter().map(Load::snapshot).collect();
+    on(
+        1,
+        &[
+            "service", "update", "--quiet", "--detach", "--image", V2, APP,
+        ],
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    wait_until(Duration::from_secs(240), "the update to complete", || {
+        update_state(APP) == "completed"
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut updated = 0;
+    for (i, (load, b)) in loads.iter().zip(&before).enumerate() {
+        updated += report(
+            &format!("3 managers, rolling update, edge {}", i + 1),
+            b,
+            &load.snapshot(),
+        );
+    }
+
+    // Manager 3 lost (quorum kept by 1 and 2): the clients of edges 1 and 2.
+    let mut loads = loads;
+    let edge3 = loads.pop().map(Load::finish);
+    if let Some(f) = edge3 {
+        f.await;
+    }
+    let lost = &nodes[2].0;
+    let on_lost = running(APP).iter().filter(|t| &t.1 == lost).count();
+    let before: Vec<Stats> = loads.iter().map(Load::snapshot).collect();
+    let pid = std::fs::read_to_string("/tmp/sgnode3/pid").unwrap_or_default();
+    let _ = Command::new("kill").arg("-9").arg(pid.trim()).output();
+    let _ = Command::new("ip")
+        .args(["link", "set", "sgv3", "down"])
+        .output();
+    wait_until(
+        Duration::from_secs(120),
+        "6 tasks running off the lost manager",
+        || running(APP).iter().filter(|t| &t.1 != lost).count() == 6,
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut lost_n = 0;
+    for (i, (load, b)) in loads.iter().zip(&before).enumerate() {
+        lost_n += report(
+            &format!(
+                "manager 3 lost ({on_lost} of 6 tasks on it), edge {}",
+                i + 1
+            ),
+            b,
+            &load.snapshot(),
+        );
+    }
+    for load in loads {
+        load.finish().await;
+    }
+    println!("[multinode] 3 managers: update {updated} failed, manager lost {lost_n} failed");
+    assert_eq!(updated, 0, "failed requests during the update");
+    assert!(lost_n <= 8, "{lost_n} failed when a manager was lost");
 }
