@@ -31,6 +31,7 @@ pub mod limits;
 mod mirror;
 pub mod proxy_protocol;
 mod service;
+pub mod udp;
 mod upgrade;
 
 /// Moved to `crate::body` (the ground floor); this path is kept for one release.

@@ -41,10 +41,10 @@ fn unknown_keys_are_listed_with_their_source() {
     assert_eq!(e.unsupported[0].source, Source::Env);
     let f = from_file(
         "traefik.yml",
-        "entryPoints:\n  web:\n    address: ':80'\n    udp: {}\n",
+        "entryPoints:\n  web:\n    address: ':80'\n    http3: {}\n",
     )
     .unwrap();
-    assert_eq!(f.unsupported[0].key, "entryPoints.web.udp");
+    assert_eq!(f.unsupported[0].key, "entryPoints.web.http3");
     assert!(matches!(f.unsupported[0].source, Source::File(_)));
 }
 

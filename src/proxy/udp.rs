@@ -1,0 +1,14 @@
+//! UDP routers (Traefik's `pkg/udp` and `pkg/server/router/udp`): entrypoints whose address ends
+//! in `/udp` receive datagrams, group them in sessions by client address and forward each session
+//! to one server of the router's service; replies go back to the client from the entrypoint's
+//! address.
+//!
+//! `table`: the compiled routing (pure, swapped whole on reload by `app`); `listener`: the socket,
+//! the sessions and their idle timeout, the cap on sessions. Shares nothing with the HTTP path but
+//! `entrypoint::parse_address`.
+
+pub mod listener;
+pub mod table;
+
+pub use listener::{Counters, UdpEntryPoint, UdpOptions, DEFAULT_MAX_SESSIONS};
+pub use table::{compile, UdpRoute, UdpService, UdpTable};
