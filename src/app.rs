@@ -207,7 +207,7 @@ impl Compiler {
         issues.extend(option_issues);
         let compiled = compile(&merged, &ctx);
         issues.extend(compiled.issues);
-        let (udp, udp_issues) = compile_udp(&self.static_cfg, &merged);
+        let (udp, udp_issues) = compile_udp(&self.static_cfg, &merged, &self.udp.load());
         issues.extend(udp_issues);
         self.udp.store(Arc::new(udp));
         // The handshakes' options before the table that checks them (see `table::tls_options`).
@@ -487,6 +487,7 @@ async fn bind_entrypoint(
 fn compile_udp(
     cfg: &StaticConfig,
     merged: &DynamicConfig,
+    previous: &crate::proxy::udp::UdpTable,
 ) -> (crate::proxy::udp::UdpTable, Vec<ConfigIssue>) {
     let all: Vec<String> = cfg.entry_points.keys().cloned().collect();
     let udp: Vec<String> = cfg
@@ -495,7 +496,7 @@ fn compile_udp(
         .filter(|(_, ep)| ep.is_udp())
         .map(|(name, _)| name.clone())
         .collect();
-    crate::proxy::udp::compile(merged, &udp, &all)
+    crate::proxy::udp::compile(merged, &udp, &all, previous)
 }
 
 /// Binds one `/udp` entrypoint; an error is the issue that names it.
@@ -508,7 +509,9 @@ async fn bind_udp_entrypoint(
         return Err(found);
     }
     let options = crate::proxy::udp::UdpOptions {
-        timeout: ep.udp_timeout().unwrap_or(crate::config::static_config::DEFAULT_UDP_TIMEOUT),
+        timeout: ep
+            .udp_timeout()
+            .unwrap_or(crate::config::static_config::DEFAULT_UDP_TIMEOUT),
         ..Default::default()
     };
     crate::proxy::udp::UdpEntryPoint::bind(&ep.address, name, Arc::clone(table), options)
@@ -517,7 +520,10 @@ async fn bind_udp_entrypoint(
             ConfigIssue::new(
                 crate::config::Element::EntryPoint,
                 name,
-                format!("cannot listen on {:?}: {e}; entrypoint not started", ep.address),
+                format!(
+                    "cannot listen on {:?}: {e}; entrypoint not started",
+                    ep.address
+                ),
             )
             .with_key("address")
         })
@@ -834,7 +840,7 @@ pub fn check_with(
             issues.push(issue);
         }
     }
-    issues.extend(compile_udp(cfg, &merged).1);
+    issues.extend(compile_udp(cfg, &merged, &Default::default()).1);
     issues.extend(reference_issues(cfg, &merged));
     issues
 }

@@ -24,8 +24,8 @@ use super::{ConfigIssue, Element};
 use crate::config::middleware::MiddlewareConfig;
 use crate::rules::Rule;
 
-pub mod unimplemented;
 mod udp;
+pub mod unimplemented;
 
 /// Finds the line (1-based) of a key path (`["http", "routers", "api"]`) in the source text.
 pub type Locate<'a> = &'a dyn Fn(&[&str]) -> Option<usize>;

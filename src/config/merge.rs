@@ -343,8 +343,8 @@ mod tests {
 
     #[test]
     fn udp_names_and_references_are_qualified() {
-        use crate::config::udp::{UdpRouterConfig, UdpServiceConfig, UdpWeightedConfig};
         use crate::config::udp::UdpWeightedServiceRef;
+        use crate::config::udp::{UdpRouterConfig, UdpServiceConfig, UdpWeightedConfig};
         let mut file = DynamicConfig::default();
         file.udp.routers.insert(
             "dns".into(),

@@ -104,12 +104,16 @@ impl UdpServiceConfig {
             (Some(_), Some(_)) => Err("loadBalancer and weighted are exclusive: a UDP service \
                                        has one kind (declare two services)"
                 .to_string()),
-            (None, None) => Err("the UDP service has no kind (expected loadBalancer or weighted)"
-                .to_string()),
+            (None, None) => {
+                Err("the UDP service has no kind (expected loadBalancer or weighted)".to_string())
+            }
             (Some(lb), None) => {
                 for (i, server) in lb.servers.iter().enumerate() {
                     split_address(&server.address).map_err(|e| {
-                        format!("loadBalancer.servers[{i}].address {:?}: {e}", server.address)
+                        format!(
+                            "loadBalancer.servers[{i}].address {:?}: {e}",
+                            server.address
+                        )
                     })?;
                 }
                 Ok(())

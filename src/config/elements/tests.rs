@@ -140,13 +140,7 @@ fn tcp_elements_are_reported_by_name() {
         .iter()
         .map(|i| (i.name.as_str(), i.element))
         .collect();
-    assert_eq!(
-        names,
-        [
-            ("db", Element::Router),
-            ("dbs", Element::Service),
-        ]
-    );
+    assert_eq!(names, [("db", Element::Router), ("dbs", Element::Service),]);
     assert!(
         r.issues[0]
             .message
@@ -358,6 +352,9 @@ fn udp_section_is_read_beside_http() {
     assert!(misspelt.contains("did you mean `address`?"), "{misspelt}");
     assert!(message("noport").1.contains("host:port"));
     assert!(message("both").1.contains("exclusive"));
-    let section = r.issues.iter().find(|i| i.key.as_deref() == Some("udp.middlewares"));
+    let section = r
+        .issues
+        .iter()
+        .find(|i| i.key.as_deref() == Some("udp.middlewares"));
     assert!(section.is_some_and(|i| i.message.contains("UDP has routers and services")));
 }

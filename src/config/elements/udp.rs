@@ -44,11 +44,7 @@ impl Reader<'_> {
         let key = ["udp", "routers", name];
         match de::<UdpRouterConfig>(value.clone()) {
             Ok(router) => {
-                self.out
-                    .config
-                    .udp
-                    .routers
-                    .insert(name.to_string(), router);
+                self.out.config.udp.routers.insert(name.to_string(), router);
             }
             Err((path, message)) => {
                 let at: Vec<&str> = key
@@ -56,7 +52,10 @@ impl Reader<'_> {
                     .copied()
                     .chain(path.iter().map(String::as_str))
                     .collect();
-                let message = format!("{}; router closed (its datagrams are dropped)", hint(&message));
+                let message = format!(
+                    "{}; router closed (its datagrams are dropped)",
+                    hint(&message)
+                );
                 self.issue(Element::UdpRouter, name, &at, message);
                 let held = udp::lenient_router(&value);
                 self.out

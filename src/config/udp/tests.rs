@@ -5,7 +5,14 @@ fn addresses_are_host_and_port() {
     assert_eq!(split_address("10.0.0.1:53"), Ok(("10.0.0.1", 53)));
     assert_eq!(split_address("[::1]:5353"), Ok(("::1", 5353)));
     assert_eq!(split_address("dns.internal:53"), Ok(("dns.internal", 53)));
-    for bad in ["10.0.0.1", ":53", "10.0.0.1:0", "10.0.0.1:65536", "::1:53", "a:b"] {
+    for bad in [
+        "10.0.0.1",
+        ":53",
+        "10.0.0.1:0",
+        "10.0.0.1:65536",
+        "::1:53",
+        "a:b",
+    ] {
         assert!(split_address(bad).is_err(), "{bad}");
     }
 }

@@ -123,7 +123,10 @@ fn merge_udp(
     }
     for (name, router) in udp.routers {
         let key = (Element::UdpRouter, name.clone());
-        origins.entry(key.clone()).or_default().push(origin.to_string());
+        origins
+            .entry(key.clone())
+            .or_default()
+            .push(origin.to_string());
         match out.udp.routers.get(&name) {
             Some(existing) if *existing != router => {
                 conflicts.insert(key);
@@ -136,7 +139,10 @@ fn merge_udp(
     }
     for (name, service) in udp.services {
         let key = (Element::UdpService, name.clone());
-        origins.entry(key.clone()).or_default().push(origin.to_string());
+        origins
+            .entry(key.clone())
+            .or_default()
+            .push(origin.to_string());
         let Some(existing) = out.udp.services.get_mut(&name) else {
             out.udp.services.insert(name, service);
             continue;

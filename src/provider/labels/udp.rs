@@ -117,7 +117,12 @@ impl Builder<'_> {
                                 "unknown label{}; service disabled",
                                 hint(lk, &["server"], &key("loadbalancer"))
                             );
-                            self.issue(Element::UdpService, name, &key(&format!("loadbalancer.{lk}")), message);
+                            self.issue(
+                                Element::UdpService,
+                                name,
+                                &key(&format!("loadbalancer.{lk}")),
+                                message,
+                            );
                             return None;
                         }
                         for (sk, sv) in &lv.children {
@@ -155,7 +160,12 @@ impl Builder<'_> {
                 Ok(port) if port > 0 => port,
                 _ => {
                     let message = format!("invalid port {p:?}; service disabled");
-                    self.issue(Element::UdpService, name, &key("loadbalancer.server.port"), message);
+                    self.issue(
+                        Element::UdpService,
+                        name,
+                        &key("loadbalancer.server.port"),
+                        message,
+                    );
                     return None;
                 }
             },

@@ -215,7 +215,11 @@ impl Loop<'_> {
             self.pending.fetch_sub(data.len(), Ordering::AcqRel);
             return;
         }
-        if session.queue.try_send(Bytes::copy_from_slice(data)).is_err() {
+        if session
+            .queue
+            .try_send(Bytes::copy_from_slice(data))
+            .is_err()
+        {
             self.pending.fetch_sub(data.len(), Ordering::AcqRel);
         }
     }
@@ -228,7 +232,11 @@ impl Loop<'_> {
                 self.sweep();
             }
             if self.sessions.len() >= self.entry.options.max_sessions {
-                if counters.refused.fetch_add(1, Ordering::Relaxed) % 10_000 == 0 {
+                if counters
+                    .refused
+                    .fetch_add(1, Ordering::Relaxed)
+                    .is_multiple_of(10_000)
+                {
                     tracing::warn!(
                         entrypoint = %self.entry.name,
                         sessions = self.sessions.len(),
@@ -380,7 +388,9 @@ impl SessionTask {
             let n = backend.try_recv(&mut buf)?;
             let now = self.epoch.elapsed().as_millis() as u64;
             self.shared.last.store(now, Ordering::Relaxed);
-            let _ = self.client.try_send_to(&buf[..n.min(MAX_DATAGRAM)], self.peer);
+            let _ = self
+                .client
+                .try_send_to(&buf[..n.min(MAX_DATAGRAM)], self.peer);
             Ok(())
         })
     }

@@ -18,6 +18,9 @@ use crate::config::{ConfigIssue, DynamicConfig, Element};
 #[derive(Debug, Default)]
 pub struct UdpTable {
     pub routes: BTreeMap<String, Arc<UdpRoute>>,
+    /// Every service that compiled, by name (their round-robin cursors carry over to the next
+    /// table, so frequent reloads do not send every new session to the first server).
+    pub services: BTreeMap<String, Arc<UdpService>>,
 }
 
 impl UdpTable {
@@ -70,6 +73,12 @@ pub enum UdpService {
 }
 
 impl UdpService {
+    fn cursor(&self) -> &AtomicUsize {
+        match self {
+            UdpService::Servers { cursor, .. } | UdpService::Weighted { cursor, .. } => cursor,
+        }
+    }
+
     pub fn pick(&self) -> Option<&str> {
         match self {
             UdpService::Servers { addresses, cursor } => {
@@ -104,11 +113,12 @@ const MAX_SCHEDULE: u64 = 4096;
 /// Smooth weighted round robin (nginx's): each child appears `weight` times (GCD-reduced),
 /// interleaved. Zero weights are left out.
 fn schedule(weights: &[u64]) -> Box<[u16]> {
-    let gcd = weights
-        .iter()
-        .copied()
-        .filter(|w| *w > 0)
-        .fold(0, |a, b| if a == 0 { b } else { gcd(a, b) });
+    let gcd =
+        weights
+            .iter()
+            .copied()
+            .filter(|w| *w > 0)
+            .fold(0, |a, b| if a == 0 { b } else { gcd(a, b) });
     if gcd == 0 {
         return Box::new([]);
     }
@@ -151,17 +161,24 @@ fn gcd(a: u64, b: u64) -> u64 {
 }
 
 /// Compiles the merged `udp:` section for the UDP entrypoints (`udp_entrypoints`, by name) among
-/// all entrypoints (`all_entrypoints`, to tell "not UDP" from "unknown").
+/// all entrypoints (`all_entrypoints`, to tell "not UDP" from "unknown"); `previous` is the table
+/// it replaces (its cursors are carried over).
 pub fn compile(
     cfg: &DynamicConfig,
     udp_entrypoints: &[String],
     all_entrypoints: &[String],
+    previous: &UdpTable,
 ) -> (UdpTable, Vec<ConfigIssue>) {
     let mut issues = Vec::new();
+    let cx = Cx { cfg, previous };
     let mut routes: BTreeMap<String, Arc<UdpRoute>> = BTreeMap::new();
     let mut built: BTreeMap<String, Result<Arc<UdpService>, String>> = BTreeMap::new();
     let udp = &cfg.udp;
-    let held = udp.invalid.routers.iter().map(|(n, (r, why))| (n, r, Some(why)));
+    let held = udp
+        .invalid
+        .routers
+        .iter()
+        .map(|(n, (r, why))| (n, r, Some(why)));
     let good = udp.routers.iter().map(|(n, r)| (n, r, None));
     let mut routers: Vec<_> = good.chain(held).collect();
     routers.sort_by(|a, b| a.0.cmp(b.0));
@@ -174,7 +191,7 @@ pub fn compile(
         };
         let target = match unreadable {
             Some(why) => Target::Closed(format!("the router {why}")),
-            None => match service(cfg, &router.service, &mut built, &mut BTreeSet::new()) {
+            None => match service(&cx, &router.service, &mut built, &mut BTreeSet::new()) {
                 Ok(service) => Target::Service(service),
                 Err(why) => {
                     let message = format!("closed (its datagrams are dropped): {why}");
@@ -224,7 +241,24 @@ pub fn compile(
             }
         }
     }
-    (UdpTable { routes }, issues)
+    let services = built
+        .into_iter()
+        .filter_map(|(name, s)| s.ok().map(|s| (name, s)))
+        .collect();
+    (UdpTable { routes, services }, issues)
+}
+
+struct Cx<'a> {
+    cfg: &'a DynamicConfig,
+    previous: &'a UdpTable,
+}
+
+impl Cx<'_> {
+    /// The cursor `name` had in the previous table (0 for a new service).
+    fn cursor(&self, name: &str) -> AtomicUsize {
+        let at = self.previous.services.get(name);
+        AtomicUsize::new(at.map_or(0, |s| s.cursor().load(Ordering::Relaxed)))
+    }
 }
 
 fn list(names: &[String]) -> String {
@@ -237,7 +271,7 @@ fn list(names: &[String]) -> String {
 
 /// Builds (once) the service `name`; `Err` is why its routers are closed.
 fn service(
-    cfg: &DynamicConfig,
+    cx: &Cx<'_>,
     name: &str,
     built: &mut BTreeMap<String, Result<Arc<UdpService>, String>>,
     visiting: &mut BTreeSet<String>,
@@ -248,18 +282,19 @@ fn service(
     if !visiting.insert(name.to_string()) {
         return Err(format!("UDP service {name:?} refers to itself"));
     }
-    let result = build(cfg, name, built, visiting);
+    let result = build(cx, name, built, visiting);
     visiting.remove(name);
     built.insert(name.to_string(), result.clone());
     result
 }
 
 fn build(
-    cfg: &DynamicConfig,
+    cx: &Cx<'_>,
     name: &str,
     built: &mut BTreeMap<String, Result<Arc<UdpService>, String>>,
     visiting: &mut BTreeSet<String>,
 ) -> Result<Arc<UdpService>, String> {
+    let cfg = cx.cfg;
     if let Some(why) = cfg.udp.invalid.services.get(name) {
         return Err(format!("its UDP service {name:?} {why}"));
     }
@@ -279,7 +314,7 @@ fn build(
             ..
         } => Ok(Arc::new(UdpService::Servers {
             addresses: lb.servers.iter().map(|s| s.address.clone()).collect(),
-            cursor: AtomicUsize::new(0),
+            cursor: cx.cursor(name),
         })),
         UdpServiceConfig {
             weighted: Some(w), ..
@@ -287,7 +322,7 @@ fn build(
             let mut children = Vec::with_capacity(w.services.len());
             let mut weights = Vec::with_capacity(w.services.len());
             for child in &w.services {
-                children.push(service(cfg, &child.name, built, visiting)?);
+                children.push(service(cx, &child.name, built, visiting)?);
                 weights.push(child.weight.unwrap_or(1).max(0) as u64);
             }
             if children.len() > usize::from(u16::MAX) {
@@ -296,7 +331,7 @@ fn build(
             Ok(Arc::new(UdpService::Weighted {
                 schedule: schedule(&weights),
                 children: children.into_boxed_slice(),
-                cursor: AtomicUsize::new(0),
+                cursor: cx.cursor(name),
             }))
         }
         _ => Err(format!("its UDP service {name:?} has no kind")),
