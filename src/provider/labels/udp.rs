@@ -79,6 +79,15 @@ impl Builder<'_> {
                     }
                 }
             }
+            if let Some((at, message)) = bad {
+                // Held closed whatever its service: its entrypoints never fall to another router.
+                let message = format!("{message}; router closed (its datagrams are dropped)");
+                self.issue(Element::UdpRouter, name, &at, message);
+                out.invalid
+                    .routers
+                    .insert(name.clone(), (router, "has invalid labels".to_string()));
+                continue;
+            }
             if router.service.is_empty() {
                 if services.len() == 1 {
                     router.service = services.keys().next().cloned().unwrap_or_default();
@@ -88,18 +97,7 @@ impl Builder<'_> {
                     continue;
                 }
             }
-            match bad {
-                Some((at, message)) => {
-                    let message = format!("{message}; router closed (its datagrams are dropped)");
-                    self.issue(Element::UdpRouter, name, &at, message);
-                    out.invalid
-                        .routers
-                        .insert(name.clone(), (router, "has invalid labels".to_string()));
-                }
-                None => {
-                    out.routers.insert(name.clone(), router);
-                }
-            }
+            out.routers.insert(name.clone(), router);
         }
         out
     }
