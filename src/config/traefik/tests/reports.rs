@@ -332,3 +332,41 @@ fn file_variables_read_secrets_from_files() {
         "{msg}"
     );
 }
+
+#[test]
+fn udp_timeout_is_read_from_every_source() {
+    let l = args(&[
+        "--entrypoints.dns.address=:53/udp",
+        "--entrypoints.dns.udp.timeout=5s",
+    ])
+    .unwrap();
+    assert!(l.unsupported.is_empty(), "{:?}", l.unsupported);
+    let dns = &l.config.entry_points["dns"];
+    assert!(dns.is_udp());
+    assert_eq!(dns.udp_timeout(), Ok(std::time::Duration::from_secs(5)));
+    let e = from_env(&[
+        ("TRAEFIK_ENTRYPOINTS_DNS_ADDRESS", ":53/udp"),
+        ("TRAEFIK_ENTRYPOINTS_DNS_UDP_TIMEOUT", "10"),
+    ])
+    .unwrap();
+    let dns = &e.config.entry_points["dns"];
+    assert_eq!(dns.udp_timeout(), Ok(std::time::Duration::from_secs(10)));
+    let f = from_file(
+        "traefik.yml",
+        "entryPoints:\n  dns:\n    address: ':53/udp'\n",
+    )
+    .unwrap();
+    // Traefik's default.
+    let dns = &f.config.entry_points["dns"];
+    assert_eq!(dns.udp_timeout(), Ok(std::time::Duration::from_secs(3)));
+    // A typo is refused with the nearest option.
+    let typo = args(&[
+        "--entrypoints.dns.address=:53/udp",
+        "--entrypoints.dns.udp.timout=5s",
+    ]);
+    let message = match typo {
+        Ok(l) => format!("{:?}", l.unsupported),
+        Err(e) => e.to_string(),
+    };
+    assert!(message.contains("timeout"), "{message}");
+}
