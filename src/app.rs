@@ -853,6 +853,39 @@ mod tests {
         serde_yaml::from_str(yaml).unwrap()
     }
 
+    /// `check --stack`: `traefik.udp.*` labels are compiled against the edge's entrypoints.
+    #[test]
+    fn check_validates_udp_labels_against_udp_entrypoints() {
+        let cfg = static_cfg("entryPoints: {web: {address: ':80'}, dns: {address: ':53/udp'}}");
+        let stack = crate::stack::parse_stack(
+            r#"
+services:
+  dns:
+    image: coredns
+    deploy:
+      labels: [traefik.udp.routers.dns.entrypoints=dns, traefik.udp.services.dns.loadbalancer.server.port=53]
+  game:
+    image: game
+    deploy:
+      labels: [traefik.udp.routers.game.entrypoints=web, traefik.udp.services.game.loadbalancer.server.port=27015]
+"#,
+        )
+        .unwrap();
+        let (swarm, _) = crate::stack::stack_config(&stack, &cfg);
+        let issues = check_with(&cfg, std::path::Path::new("."), Some(swarm));
+        let udp: Vec<&ConfigIssue> = issues
+            .iter()
+            .filter(|i| i.element == crate::config::Element::UdpRouter)
+            .collect();
+        assert_eq!(udp.len(), 1, "{issues:#?}");
+        assert_eq!(udp[0].name, "game@swarm");
+        assert!(
+            udp[0].message.contains("\"web\" is not a UDP entrypoint"),
+            "{}",
+            udp[0]
+        );
+    }
+
     /// The wiring hands `Middleware::validate` to the readers below `middleware/`: a middleware
     /// that reads but does not compile is reported as itself, with its file and line (file
     /// provider) or its inline key, not only as the routers it closes.
