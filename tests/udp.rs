@@ -216,3 +216,34 @@ async fn a_flood_of_source_addresses_stays_under_the_session_cap() {
     assert!(counters.opened.load(Ordering::Relaxed) <= 34);
     let _ = stop.send(true);
 }
+
+#[tokio::test]
+async fn a_refusing_server_ends_the_session_and_the_next_datagram_goes_elsewhere() {
+    // A port nobody listens on: the kernel answers ICMP port unreachable.
+    let dead = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let alive = udp_server(b'a').await;
+    let gw = gateway_with(&udp_yaml(&[dead, alive]), DNS_ENTRYPOINT).await;
+    let dns = gw.running.as_ref().unwrap().address("dns").unwrap();
+    let one = udp_client().await;
+    let mut buf = vec![0u8; 1024];
+    let mut answered = None;
+    // Well within the 3 s idle timeout: only the refusal can move this client on.
+    for attempt in 0..4 {
+        one.send_to(b"q", dns).await.unwrap();
+        let got = tokio::time::timeout(Duration::from_millis(300), one.recv_from(&mut buf)).await;
+        if let Ok(Ok((n, _))) = got {
+            answered = Some((attempt, buf[..n].to_vec()));
+            break;
+        }
+    }
+    let (attempt, reply) = answered.expect("the client reached the live server");
+    assert_eq!(reply, b"aq");
+    assert!(
+        attempt >= 1,
+        "the first session went to the dead server (round robin)"
+    );
+    gw.stop().await;
+}
