@@ -512,7 +512,13 @@ async fn bind_udp_entrypoint(
         timeout: ep
             .udp_timeout()
             .unwrap_or(crate::config::static_config::DEFAULT_UDP_TIMEOUT),
-        ..Default::default()
+        // `transport.maxConnections` (a swarmgate extension) caps sessions on a UDP entrypoint.
+        max_sessions: ep
+            .transport
+            .as_ref()
+            .and_then(|t| t.max_connections)
+            .filter(|n| *n > 0)
+            .unwrap_or(crate::proxy::udp::DEFAULT_MAX_SESSIONS),
     };
     crate::proxy::udp::UdpEntryPoint::bind(&ep.address, name, Arc::clone(table), options)
         .await

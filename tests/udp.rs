@@ -247,3 +247,21 @@ async fn a_refusing_server_ends_the_session_and_the_next_datagram_goes_elsewhere
     );
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn transport_max_connections_caps_the_sessions_of_a_udp_entrypoint() {
+    let a = udp_server(b'a').await;
+    let extra = format!("{DNS_ENTRYPOINT}[entryPoints.dns.transport]\nmaxConnections = 2\n");
+    let gw = gateway_with(&udp_yaml(&[a]), &extra).await;
+    let dns = gw.running.as_ref().unwrap().address("dns").unwrap();
+    let (one, two, three) = (udp_client().await, udp_client().await, udp_client().await);
+    assert!(ask(&one, dns, b"1").await.is_some());
+    assert!(ask(&two, dns, b"2").await.is_some());
+    assert!(
+        ask(&three, dns, b"3").await.is_none(),
+        "a third session is refused"
+    );
+    // The first two are still served.
+    assert!(ask(&one, dns, b"1").await.is_some());
+    gw.stop().await;
+}
