@@ -4,10 +4,11 @@
 //! address.
 //!
 //! `table`: the compiled routing (pure, swapped whole on reload by `app`); `listener`: the socket,
-//! the sessions and their idle timeout, the cap on sessions. Shares nothing with the HTTP path but
-//! `entrypoint::parse_address`.
+//! the session map and its cap; `session`: one session's task (its server, replies, idle
+//! timeout). Shares nothing with the HTTP path but `entrypoint::parse_address`.
 
 pub mod listener;
+mod session;
 pub mod table;
 
 pub use listener::{Counters, UdpEntryPoint, UdpOptions, DEFAULT_MAX_SESSIONS};
