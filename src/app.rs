@@ -168,6 +168,8 @@ struct Compiler {
     tls: Arc<crate::tls::Tls>,
     /// Files the last table needed but could not read (`basicAuth.usersFile`).
     missing_files: Vec<PathBuf>,
+    /// The UDP routing (`proxy::udp`), compiled beside the HTTP table.
+    udp: Arc<ArcSwap<crate::proxy::udp::UdpTable>>,
 }
 
 impl Compiler {
@@ -205,6 +207,9 @@ impl Compiler {
         issues.extend(option_issues);
         let compiled = compile(&merged, &ctx);
         issues.extend(compiled.issues);
+        let (udp, udp_issues) = compile_udp(&self.static_cfg, &merged, &self.udp.load());
+        issues.extend(udp_issues);
+        self.udp.store(Arc::new(udp));
         // The handshakes' options before the table that checks them (see `table::tls_options`).
         self.tls.select(&compiled.sni, &built_options);
         issues.extend(reference_issues(&self.static_cfg, &merged));
@@ -246,6 +251,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
     let table: Arc<ArcSwap<RoutingTable>> = Arc::default();
+    let udp_table: Arc<ArcSwap<crate::proxy::udp::UdpTable>> = Arc::default();
     let issues: Arc<ArcSwap<Vec<ConfigIssue>>> = Arc::default();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut background = Vec::new();
@@ -326,6 +332,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         observer: Arc::clone(&observer),
         tls: Arc::clone(&tls),
         missing_files: Vec::new(),
+        udp: Arc::clone(&udp_table),
     };
     compiler.reload(&mut sources);
     background.extend(tls.spawn(&shutdown_rx));
@@ -336,6 +343,21 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     let mut entrypoints = Vec::new();
     let mut failed = Vec::new();
     for (index, (name, ep)) in cfg.entry_points.iter().enumerate() {
+        if ep.is_udp() {
+            match bind_udp_entrypoint(name, ep, &udp_table).await {
+                Ok(bound) => {
+                    let addr = bound.local_addr()?;
+                    tracing::info!(entrypoint = %name, address = %addr, "listening (UDP)");
+                    addresses.insert(name.clone(), addr);
+                    entrypoints.push(tokio::spawn(bound.serve(shutdown_rx.clone())));
+                }
+                Err(issue) => {
+                    tracing::error!(entrypoint = %name, error = %issue, "entrypoint not started; the others serve");
+                    failed.push(issue);
+                }
+            }
+            continue;
+        }
         match bind_entrypoint(&cfg, &tls, &table, &observer, index, name, ep).await {
             Ok(bound) => {
                 let addr = bound.local_addr()?;
@@ -461,8 +483,60 @@ async fn bind_entrypoint(
     Ok(bound.with_tls(tls.acceptor(index)))
 }
 
-/// What makes an entrypoint unusable before anything is bound: a UDP address (swarmgate serves
-/// TCP only; Traefik's UDP routers are not implemented), an address that does not parse.
+/// The UDP routing of `merged` for the static configuration's `/udp` entrypoints.
+fn compile_udp(
+    cfg: &StaticConfig,
+    merged: &DynamicConfig,
+    previous: &crate::proxy::udp::UdpTable,
+) -> (crate::proxy::udp::UdpTable, Vec<ConfigIssue>) {
+    let all: Vec<String> = cfg.entry_points.keys().cloned().collect();
+    let udp: Vec<String> = cfg
+        .entry_points
+        .iter()
+        .filter(|(_, ep)| ep.is_udp())
+        .map(|(name, _)| name.clone())
+        .collect();
+    crate::proxy::udp::compile(merged, &udp, &all, previous)
+}
+
+/// Binds one `/udp` entrypoint; an error is the issue that names it.
+async fn bind_udp_entrypoint(
+    name: &str,
+    ep: &crate::config::static_config::EntryPointConfig,
+    table: &Arc<ArcSwap<crate::proxy::udp::UdpTable>>,
+) -> Result<crate::proxy::udp::UdpEntryPoint, ConfigIssue> {
+    if let Some(found) = static_entrypoint_issue(name, ep) {
+        return Err(found);
+    }
+    let options = crate::proxy::udp::UdpOptions {
+        timeout: ep
+            .udp_timeout()
+            .unwrap_or(crate::config::static_config::DEFAULT_UDP_TIMEOUT),
+        // `transport.maxConnections` (a swarmgate extension) caps sessions on a UDP entrypoint.
+        max_sessions: ep
+            .transport
+            .as_ref()
+            .and_then(|t| t.max_connections)
+            .filter(|n| *n > 0)
+            .unwrap_or(crate::proxy::udp::DEFAULT_MAX_SESSIONS),
+    };
+    crate::proxy::udp::UdpEntryPoint::bind(&ep.address, name, Arc::clone(table), options)
+        .await
+        .map_err(|e| {
+            ConfigIssue::new(
+                crate::config::Element::EntryPoint,
+                name,
+                format!(
+                    "cannot listen on {:?}: {e}; entrypoint not started",
+                    ep.address
+                ),
+            )
+            .with_key("address")
+        })
+}
+
+/// What makes an entrypoint unusable before anything is bound: an address that does not parse,
+/// a `udp.timeout` of zero on a UDP entrypoint.
 fn static_entrypoint_issue(
     name: &str,
     ep: &crate::config::static_config::EntryPointConfig,
@@ -473,10 +547,16 @@ fn static_entrypoint_issue(
         )
     };
     if ep.is_udp() {
-        return issue(format!(
-            "{:?} is a UDP address: swarmgate does not serve UDP (no UDP routers); entrypoint not started",
-            ep.address
-        ));
+        if let Err(e) = ep.udp_timeout() {
+            return Some(
+                ConfigIssue::new(
+                    crate::config::Element::EntryPoint,
+                    name,
+                    format!("{e}; entrypoint not started"),
+                )
+                .with_key("udp.timeout"),
+            );
+        }
     }
     if let Err(e) = crate::proxy::entrypoint::parse_address(&ep.address) {
         return issue(format!(
@@ -492,7 +572,7 @@ fn static_entrypoint_issue(
 /// would fail to bind).
 pub fn entrypoint_issues(cfg: &StaticConfig) -> Vec<ConfigIssue> {
     let mut out = Vec::new();
-    let mut listening: Vec<(&str, SocketAddr)> = Vec::new();
+    let mut listening: Vec<(&str, (SocketAddr, bool))> = Vec::new();
     for (name, ep) in &cfg.entry_points {
         if let Some(found) = static_entrypoint_issue(name, ep) {
             out.push(found);
@@ -520,13 +600,16 @@ pub fn entrypoint_issues(cfg: &StaticConfig) -> Vec<ConfigIssue> {
         if addr.port() == 0 {
             continue;
         }
-        let overlapping = |other: &SocketAddr| {
-            other.port() == addr.port()
+        // A TCP and a UDP entrypoint may share a port (`:53` and `:53/udp`).
+        let udp = ep.is_udp();
+        let overlapping = |(other, other_udp): &(SocketAddr, bool)| {
+            *other_udp == udp
+                && other.port() == addr.port()
                 && (other.ip() == addr.ip()
                     || other.ip().is_unspecified()
                     || addr.ip().is_unspecified())
         };
-        if let Some((first, other)) = listening.iter().find(|(_, other)| overlapping(other)) {
+        if let Some((first, (other, _))) = listening.iter().find(|(_, other)| overlapping(other)) {
             out.push(issue(
                 "address",
                 format!(
@@ -535,7 +618,7 @@ pub fn entrypoint_issues(cfg: &StaticConfig) -> Vec<ConfigIssue> {
                 ),
             ));
         }
-        listening.push((name.as_str(), addr));
+        listening.push((name.as_str(), (addr, udp)));
     }
     out
 }
@@ -763,6 +846,7 @@ pub fn check_with(
             issues.push(issue);
         }
     }
+    issues.extend(compile_udp(cfg, &merged, &Default::default()).1);
     issues.extend(reference_issues(cfg, &merged));
     issues
 }
@@ -773,6 +857,39 @@ mod tests {
 
     fn static_cfg(yaml: &str) -> StaticConfig {
         serde_yaml::from_str(yaml).unwrap()
+    }
+
+    /// `check --stack`: `traefik.udp.*` labels are compiled against the edge's entrypoints.
+    #[test]
+    fn check_validates_udp_labels_against_udp_entrypoints() {
+        let cfg = static_cfg("entryPoints: {web: {address: ':80'}, dns: {address: ':53/udp'}}");
+        let stack = crate::stack::parse_stack(
+            r#"
+services:
+  dns:
+    image: coredns
+    deploy:
+      labels: [traefik.udp.routers.dns.entrypoints=dns, traefik.udp.services.dns.loadbalancer.server.port=53]
+  game:
+    image: game
+    deploy:
+      labels: [traefik.udp.routers.game.entrypoints=web, traefik.udp.services.game.loadbalancer.server.port=27015]
+"#,
+        )
+        .unwrap();
+        let (swarm, _) = crate::stack::stack_config(&stack, &cfg);
+        let issues = check_with(&cfg, std::path::Path::new("."), Some(swarm));
+        let udp: Vec<&ConfigIssue> = issues
+            .iter()
+            .filter(|i| i.element == crate::config::Element::UdpRouter)
+            .collect();
+        assert_eq!(udp.len(), 1, "{issues:#?}");
+        assert_eq!(udp[0].name, "game@swarm");
+        assert!(
+            udp[0].message.contains("\"web\" is not a UDP entrypoint"),
+            "{}",
+            udp[0]
+        );
     }
 
     /// The wiring hands `Middleware::validate` to the readers below `middleware/`: a middleware
@@ -952,6 +1069,8 @@ entryPoints:
   other: {address: '127.0.0.1:81'}
   six: {address: '[::]:81'}
   dns: {address: ':53/udp'}
+  dnsagain: {address: '127.0.0.1:53/udp'}
+  dnszero: {address: ':5353/udp', udp: {timeout: 0s}}
   dnstcp: {address: ':53'}
   broken: {address: 'nowhere'}
   ephemeral: {address: '127.0.0.1:0'}
@@ -965,8 +1084,12 @@ entryPoints:
         let named = |n: &str| found.iter().filter(|(name, _)| name == n).count();
         // BTreeMap order: broken, dns, dnstcp, ephemeral, ephemeral2, local, other, six, web.
         assert_eq!(named("broken"), 1, "{found:?}");
-        assert_eq!(named("dns"), 1, "{found:?}");
+        // UDP entrypoints serve; one UDP port cannot be bound twice, but beside TCP it can.
+        assert_eq!(named("dns"), 0, "{found:?}");
+        assert_eq!(named("dnsagain"), 1, "{found:?}");
         assert_eq!(named("dnstcp"), 0, "{found:?}");
+        let zero = &found.iter().find(|(n, _)| n == "dnszero").unwrap().1;
+        assert!(zero.contains("udp.timeout is 0"), "{zero}");
         assert_eq!(named("ephemeral") + named("ephemeral2"), 0, "{found:?}");
         assert_eq!(named("local"), 0, "{found:?}");
         assert_eq!(named("other"), 0, "{found:?}");
@@ -974,6 +1097,6 @@ entryPoints:
         assert_eq!(named("web"), 1, "{found:?}");
         let web = &found.iter().find(|(n, _)| n == "web").unwrap().1;
         assert!(web.contains("\"local\""), "{web}");
-        assert_eq!(found.len(), 4, "{found:?}");
+        assert_eq!(found.len(), 5, "{found:?}");
     }
 }

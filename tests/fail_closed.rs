@@ -340,11 +340,9 @@ mod entrypoints {
         let b = backend("app").await;
         let occupied = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let busy = occupied.local_addr().unwrap();
-        let udp_port = std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // A UDP entrypoint serves now; one whose port is taken does not.
+        let occupied_udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let udp_port = occupied_udp.local_addr().unwrap().port();
         let static_toml = format!(
             "[entryPoints.web]\naddress = \"127.0.0.1:0\"\n\
              [entryPoints.busy]\naddress = \"{busy}\"\n\
@@ -378,6 +376,7 @@ mod entrypoints {
         );
         running.shutdown().await;
         drop(occupied);
+        drop(occupied_udp);
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@
 
 #[cfg(test)]
 mod tests;
+mod udp_views;
 mod views;
 
 use std::sync::Arc;
@@ -142,6 +143,8 @@ impl ApiState {
             "http/routers" => Some(filter.apply(view.routers())),
             "http/services" => Some(filter.apply(view.services())),
             "http/middlewares" => Some(filter.apply(view.middlewares())),
+            "udp/routers" => Some(filter.apply(view.udp_routers())),
+            "udp/services" => Some(filter.apply(view.udp_services())),
             other => one(&view, other),
         };
         match body {
@@ -159,6 +162,8 @@ fn one(view: &views::View<'_>, rest: &str) -> Option<serde_json::Value> {
         "http/routers" => view.routers(),
         "http/services" => view.services(),
         "http/middlewares" => view.middlewares(),
+        "udp/routers" => view.udp_routers(),
+        "udp/services" => view.udp_services(),
         "entrypoints" => view.entrypoints(),
         _ => return None,
     };

@@ -19,6 +19,9 @@ pub struct DynamicConfig {
     pub http: HttpConfig,
     #[serde(default, skip_serializing_if = "TlsConfig::is_empty")]
     pub tls: TlsConfig,
+    /// `udp:` routers and services (`config::udp`).
+    #[serde(default, skip_serializing_if = "super::udp::UdpConfig::is_empty")]
+    pub udp: super::udp::UdpConfig,
     /// Elements a provider found invalid. They are not served, but their names stay known so
     /// whatever uses them fails closed (`table::compile`); never read from or written to a file.
     #[serde(skip)]

@@ -21,6 +21,10 @@ pub enum Element {
     /// A whole file or label set that could not be read.
     Source,
     Static,
+    /// `udp.routers.<name>` (a name of its own: an HTTP router may have the same one).
+    UdpRouter,
+    /// `udp.services.<name>`.
+    UdpService,
 }
 
 impl fmt::Display for Element {
@@ -35,6 +39,8 @@ impl fmt::Display for Element {
             Element::Provider => "provider",
             Element::Source => "source",
             Element::Static => "static",
+            Element::UdpRouter => "UDP router",
+            Element::UdpService => "UDP service",
         })
     }
 }

@@ -21,7 +21,12 @@ pub fn qualify(name: &str, provider: &str) -> String {
 pub fn qualify_issue(mut issue: ConfigIssue, provider: &str) -> ConfigIssue {
     let element = matches!(
         issue.element,
-        Element::Router | Element::Service | Element::Middleware | Element::ServersTransport
+        Element::Router
+            | Element::Service
+            | Element::Middleware
+            | Element::ServersTransport
+            | Element::UdpRouter
+            | Element::UdpService
     );
     if element && !issue.name.contains('@') {
         issue.name = qualify(&issue.name, provider);
@@ -112,6 +117,7 @@ pub fn merge<'a>(
                 .insert(qualified, transport.clone());
         }
         merge_invalid(&mut out, cfg, provider);
+        merge_udp(&mut out, cfg, provider, &mut issues);
         out.tls
             .certificates
             .extend(cfg.tls.certificates.iter().cloned());
@@ -203,6 +209,56 @@ fn merge_invalid(out: &mut DynamicConfig, cfg: &DynamicConfig, provider: &str) {
     }
 }
 
+/// A provider's `udp:` section, qualified like the HTTP elements (routers' services too), its
+/// invalid elements included.
+fn merge_udp(
+    out: &mut DynamicConfig,
+    cfg: &DynamicConfig,
+    provider: &str,
+    issues: &mut Vec<ConfigIssue>,
+) {
+    let q = |name: &str| qualify(name, provider);
+    let mut own = |element: Element, name: &str| {
+        if name.contains('@') {
+            issues.push(
+                ConfigIssue::new(element, name, "names must not contain '@'").with_origin(provider),
+            );
+            None
+        } else {
+            Some(q(name))
+        }
+    };
+    let (to, from) = (&mut out.udp, &cfg.udp);
+    for (name, router) in &from.routers {
+        if let Some(qualified) = own(Element::UdpRouter, name) {
+            let mut router = router.clone();
+            router.service = q(&router.service);
+            to.routers.insert(qualified, router);
+        }
+    }
+    for (name, service) in &from.services {
+        if let Some(qualified) = own(Element::UdpService, name) {
+            let mut service = service.clone();
+            if let Some(weighted) = &mut service.weighted {
+                for child in &mut weighted.services {
+                    child.name = q(&child.name);
+                }
+            }
+            to.services.insert(qualified, service);
+        }
+    }
+    for (name, (router, reason)) in &from.invalid.routers {
+        let mut router = router.clone();
+        if !router.service.is_empty() {
+            router.service = q(&router.service);
+        }
+        to.invalid.routers.insert(q(name), (router, reason.clone()));
+    }
+    for (name, reason) in &from.invalid.services {
+        to.invalid.services.insert(q(name), reason.clone());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,5 +339,49 @@ mod tests {
         assert!(!merged.tls.options.contains_key("default"));
         assert!(merged.invalid.tls_options["default"].contains("file, swarm"));
         assert!(issues.iter().any(|i| i.name == "default"));
+    }
+
+    #[test]
+    fn udp_names_and_references_are_qualified() {
+        use crate::config::udp::UdpWeightedServiceRef;
+        use crate::config::udp::{UdpRouterConfig, UdpServiceConfig, UdpWeightedConfig};
+        let mut file = DynamicConfig::default();
+        file.udp.routers.insert(
+            "dns".into(),
+            UdpRouterConfig {
+                entry_points: vec!["dns".into()],
+                service: "split".into(),
+            },
+        );
+        let child = |name: &str| UdpWeightedServiceRef {
+            name: name.into(),
+            weight: None,
+        };
+        file.udp.services.insert(
+            "split".into(),
+            UdpServiceConfig {
+                load_balancer: None,
+                weighted: Some(UdpWeightedConfig {
+                    services: vec![child("a"), child("b@swarm")],
+                }),
+            },
+        );
+        file.udp
+            .invalid
+            .services
+            .insert("bad".into(), "cannot be read".into());
+        let (merged, issues) = merge([("file", &file)]);
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(merged.udp.routers["dns@file"].service, "split@file");
+        let children: Vec<&str> = merged.udp.services["split@file"]
+            .weighted
+            .as_ref()
+            .unwrap()
+            .services
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(children, ["a@file", "b@swarm"]);
+        assert!(merged.udp.invalid.services.contains_key("bad@file"));
     }
 }

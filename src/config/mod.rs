@@ -14,6 +14,7 @@ pub mod net;
 pub mod static_config;
 pub mod tls_names;
 pub mod traefik;
+pub mod udp;
 pub mod yaml;
 
 pub use duration::Duration;

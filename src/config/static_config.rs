@@ -74,7 +74,22 @@ pub struct EntryPointConfig {
     /// network) can listen on the same port while this one drains.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reuse_port: bool,
+    /// `udp.timeout`: how long a UDP session lives without a datagram either way (default 3s,
+    /// as Traefik). Read on `/udp` entrypoints only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<EntryPointUdpConfig>,
 }
+
+/// `entryPoints.<name>.udp`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntryPointUdpConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+}
+
+/// Traefik's default `udp.timeout`.
+pub const DEFAULT_UDP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl EntryPointConfig {
     /// Whether the address names UDP (`:53/udp`); Traefik's default protocol is TCP.
@@ -82,6 +97,20 @@ impl EntryPointConfig {
         self.address
             .rsplit_once('/')
             .is_some_and(|(_, proto)| proto.eq_ignore_ascii_case("udp"))
+    }
+
+    /// `udp.timeout`, or Traefik's default (3s); `Err` when it is zero (a session would end
+    /// before its answer).
+    pub fn udp_timeout(&self) -> Result<std::time::Duration, String> {
+        match self.udp.as_ref().and_then(|u| u.timeout) {
+            None => Ok(DEFAULT_UDP_TIMEOUT),
+            Some(d) if d.0.is_zero() => Err(
+                "udp.timeout is 0: every UDP session would end before its answer (Traefik's \
+                 default is 3s)"
+                    .to_string(),
+            ),
+            Some(d) => Ok(d.0),
+        }
     }
 }
 

@@ -67,6 +67,8 @@ pub struct Metrics {
     buckets: Box<[f64]>,
     entrypoints: Box<[String]>,
     open_connections: Box<[AtomicI64]>,
+    /// Entrypoints (by index) that are UDP: Traefik 3.7 writes no series for them.
+    udp: Box<[bool]>,
     routes: Mutex<HashMap<(String, String), Arc<RouteMetrics>>>,
     /// `forwardAuth` calls by middleware name.
     auths: Mutex<HashMap<String, Arc<AuthMetrics>>>,
@@ -106,6 +108,7 @@ impl Metrics {
             },
             buckets: buckets.into_boxed_slice(),
             open_connections: (0..n).map(|_| AtomicI64::new(0)).collect(),
+            udp: vec![false; n].into_boxed_slice(),
             unrouted: Arc::new(RouteMetrics::new(String::new(), String::new(), n)),
             entrypoints: entrypoints.into_boxed_slice(),
             routes: Mutex::default(),
@@ -116,6 +119,20 @@ impl Metrics {
             certs: Mutex::default(),
             table,
         }
+    }
+
+    /// Marks the UDP entrypoints (by index): they get no `traefik_open_connections` series, as
+    /// in Traefik 3.7, which counts no UDP sessions.
+    pub fn with_udp_entrypoints(mut self, udp: &[bool]) -> Self {
+        for (flag, is) in self.udp.iter_mut().zip(udp) {
+            *flag = *is;
+        }
+        self
+    }
+
+    /// Whether entrypoint `index` is UDP.
+    pub(crate) fn is_udp(&self, index: usize) -> bool {
+        self.udp.get(index).copied().unwrap_or(false)
     }
 
     pub fn labels(&self) -> LabelSet {

@@ -109,11 +109,14 @@ impl Observer {
             .as_ref()
             .and_then(|m| m.prometheus.as_ref())
             .map(|p| {
-                Arc::new(Metrics::new(
-                    p,
-                    entrypoints.clone(),
-                    Some(Arc::clone(&table)),
-                ))
+                let udp: Vec<bool> = entrypoints
+                    .iter()
+                    .map(|e| cfg.entry_points.get(e).is_some_and(|ep| ep.is_udp()))
+                    .collect();
+                Arc::new(
+                    Metrics::new(p, entrypoints.clone(), Some(Arc::clone(&table)))
+                        .with_udp_entrypoints(&udp),
+                )
             });
         let access = match &cfg.access_log {
             Some(a) => Some(AccessLog::start(a, base)?),

@@ -302,6 +302,22 @@ fn absorb(
         origin,
         issues,
     );
+    add(
+        &mut into.udp.routers,
+        from.udp.routers,
+        Element::UdpRouter,
+        origin,
+        issues,
+    );
+    add(
+        &mut into.udp.services,
+        from.udp.services,
+        Element::UdpService,
+        origin,
+        issues,
+    );
+    into.udp.invalid.routers.extend(from.udp.invalid.routers);
+    into.udp.invalid.services.extend(from.udp.invalid.services);
     into.tls.certificates.extend(from.tls.certificates);
     into.tls.stores.extend(from.tls.stores);
     into.tls.options.extend(from.tls.options);

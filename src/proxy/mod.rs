@@ -8,10 +8,11 @@
 //! `service.rs` is the one place that nests them. (A `proxy/wrap.rs` would split each
 //! middleware's options from its behaviour for no import gained.)
 //!
-//! Homes for the request paths still to come, beside this HTTP one and sharing `conn`,
-//! `entrypoint` (listeners, PROXY protocol, limits) and `tls/`: `proxy/tcp/` (TCP routers,
-//! `HostSNI`, passthrough) and `proxy/udp/` (UDP routers), as Traefik's
-//! `pkg/server/router/{tcp,udp}`; HTTP/3 as `proxy/http3/`, a second listener handing requests
+//! `udp/` holds the UDP routers (datagram sessions on `/udp` entrypoints; it shares only
+//! `entrypoint::parse_address` with the HTTP path). Homes for the request paths still to come,
+//! beside this HTTP one and sharing `conn`, `entrypoint` (listeners, PROXY protocol, limits) and
+//! `tls/`: `proxy/tcp/` (TCP routers, `HostSNI`, passthrough), as Traefik's
+//! `pkg/server/router/tcp`; HTTP/3 as `proxy/http3/`, a second listener handing requests
 //! to the same `service`. When they land, the HTTP-only files here (`service`, `forward*`,
 //! `framing`, `upgrade`, `mirror`, `error_pages`, `internal`) move under `proxy/http/` by
 //! `git mv`, with `pub use` for the public paths.
@@ -31,6 +32,7 @@ pub mod limits;
 mod mirror;
 pub mod proxy_protocol;
 mod service;
+pub mod udp;
 mod upgrade;
 
 /// Moved to `crate::body` (the ground floor); this path is kept for one release.

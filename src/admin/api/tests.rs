@@ -177,3 +177,46 @@ fn filters_and_decoding() {
         assert_eq!(percent_decode(input), want);
     }
 }
+
+#[tokio::test]
+async fn udp_routers_and_services_are_listed_with_their_errors() {
+    let mut cfg: StaticConfig = toml::from_str("[entryPoints.dns]\naddress = ':53/udp'\n").unwrap();
+    cfg.api = Some(Default::default());
+    let issue = ConfigIssue::new(
+        crate::config::Element::UdpRouter,
+        "bad@file",
+        "closed (its datagrams are dropped): the UDP service \"nope@file\" does not exist",
+    );
+    let s = ApiState::new(
+        &cfg,
+        Arc::default(),
+        Arc::new(ArcSwap::from_pointee(vec![issue])),
+    );
+    let dynamic: DynamicConfig = serde_yaml::from_str(
+        "udp:\n  routers:\n    dns@file:\n      entryPoints: [dns]\n      service: dns@file\n    bad@file:\n      service: nope@file\n  services:\n    dns@file:\n      loadBalancer:\n        servers:\n          - address: 10.0.0.1:53\n",
+    )
+    .unwrap();
+    s.set_config(&dynamic);
+    let (status, _, body) = call(&s, "GET", "/api/udp/routers").await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v[0]["name"], "bad@file");
+    assert_eq!(v[0]["status"], "disabled");
+    assert!(v[0]["error"][0]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
+    assert_eq!(v[1]["name"], "dns@file");
+    assert_eq!(v[1]["status"], "enabled");
+    assert_eq!(v[1]["entryPoints"], json!(["dns"]));
+    let (_, _, body) = call(&s, "GET", "/api/udp/services/dns%40file").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["loadBalancer"]["servers"][0]["address"], "10.0.0.1:53");
+    assert_eq!(v["usedBy"], json!(["dns@file"]));
+    let (_, _, body) = call(&s, "GET", "/api/overview").await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["udp"]["routers"],
+        json!({"total": 2, "warnings": 0, "errors": 1})
+    );
+}

@@ -21,7 +21,7 @@ pub struct View<'a> {
 }
 
 /// `name@provider` → `provider` (empty when unqualified).
-fn provider(name: &str) -> &str {
+pub(super) fn provider(name: &str) -> &str {
     name.rsplit_once('@').map(|(_, p)| p).unwrap_or("")
 }
 
@@ -247,6 +247,10 @@ impl View<'_> {
                 "services": count(self.services()),
                 "middlewares": count(self.middlewares()),
             },
+            "udp": {
+                "routers": count(self.udp_routers()),
+                "services": count(self.udp_services()),
+            },
             "features": features,
             "providers": providers,
             "errors": self.issues.len(),
@@ -268,6 +272,8 @@ impl View<'_> {
             "routers": keyed(self.routers()),
             "services": keyed(self.services()),
             "middlewares": keyed(self.middlewares()),
+            "udpRouters": keyed(self.udp_routers()),
+            "udpServices": keyed(self.udp_services()),
         })
     }
 }

@@ -129,10 +129,9 @@ fn a_router_that_cannot_be_read_is_held_closed_with_what_can_be_read() {
 }
 
 #[test]
-fn tcp_and_udp_elements_are_reported_by_name() {
+fn tcp_elements_are_reported_by_name() {
     let r = read_json(json!({
         "tcp": {"routers": {"db": {"rule": "HostSNI(`*`)"}}, "services": {"dbs": {}}},
-        "udp": {"routers": {"dns": {}}},
         "http": {"routers": {"web": {"rule": "Host(`a`)", "service": "s"}}},
     }));
     assert!(r.config.http.routers.contains_key("web"));
@@ -141,14 +140,7 @@ fn tcp_and_udp_elements_are_reported_by_name() {
         .iter()
         .map(|i| (i.name.as_str(), i.element))
         .collect();
-    assert_eq!(
-        names,
-        [
-            ("db", Element::Router),
-            ("dbs", Element::Service),
-            ("dns", Element::Router)
-        ]
-    );
+    assert_eq!(names, [("db", Element::Router), ("dbs", Element::Service),]);
     assert!(
         r.issues[0]
             .message
@@ -315,4 +307,54 @@ fn traefik_37_service_options_are_read_and_an_unknown_strategy_refused_by_name()
         "{}",
         typo.message
     );
+}
+
+#[test]
+fn udp_section_is_read_beside_http() {
+    let r = read_json(json!({
+        "udp": {
+            "routers": {
+                "dns": {"entryPoints": ["dns"], "service": "dns"},
+                "typo": {"entryPoints": ["game"], "servise": "g"},
+            },
+            "services": {
+                "dns": {"loadBalancer": {"servers": [{"address": "10.0.0.1:53"}, {"address": "[::1]:53"}]}},
+                "split": {"weighted": {"services": [{"name": "dns", "weight": 3}, {"name": "other"}]}},
+                "noport": {"loadBalancer": {"servers": [{"address": "10.0.0.1"}]}},
+                "both": {"loadBalancer": {"servers": []}, "weighted": {"services": []}},
+                "misspelt": {"loadBalancer": {"servers": [{"adress": "10.0.0.1:53"}]}},
+            },
+            "middlewares": {},
+        },
+        "http": {"routers": {"web": {"rule": "Host(`a`)", "service": "s"}}},
+    }));
+    // HTTP routers are kept whatever the UDP section holds.
+    assert!(r.config.http.routers.contains_key("web"));
+    let udp = &r.config.udp;
+    assert_eq!(udp.routers.keys().collect::<Vec<_>>(), ["dns"]);
+    assert_eq!(udp.services.keys().collect::<Vec<_>>(), ["dns", "split"]);
+    assert_eq!(udp.invalid.routers["typo"].0.entry_points, ["game"]);
+    let bad: Vec<&str> = udp.invalid.services.keys().map(String::as_str).collect();
+    assert_eq!(bad, ["both", "misspelt", "noport"]);
+    let message = |name: &str| {
+        r.issues
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| (i.element, i.message.clone()))
+            .unwrap()
+    };
+    let (element, typo) = message("typo");
+    assert_eq!(element, Element::UdpRouter);
+    assert!(typo.contains("did you mean `service`?"), "{typo}");
+    assert!(typo.contains("router closed"), "{typo}");
+    let (element, misspelt) = message("misspelt");
+    assert_eq!(element, Element::UdpService);
+    assert!(misspelt.contains("did you mean `address`?"), "{misspelt}");
+    assert!(message("noport").1.contains("host:port"));
+    assert!(message("both").1.contains("exclusive"));
+    let section = r
+        .issues
+        .iter()
+        .find(|i| i.key.as_deref() == Some("udp.middlewares"));
+    assert!(section.is_some_and(|i| i.message.contains("UDP has routers and services")));
 }

@@ -227,6 +227,7 @@ fn build() -> Node {
         f("forwardedHeaders", trusted()),
         f("proxyProtocol", trusted()),
         f("reusePort", leaf(Bool)),
+        f("udp", st(vec![f("timeout", leaf(Duration))])),
     ]);
     let swarm_fields = |docker: bool| {
         let mut v = vec![

@@ -132,6 +132,9 @@ pub(super) fn render(m: &Metrics) -> String {
         "How many open connections exist, by entryPoint and protocol",
     );
     for (ep, n) in m.open_connections.iter().enumerate() {
+        if m.is_udp(ep) {
+            continue;
+        }
         let labels = labels_of(&mut [("entrypoint", entrypoint_name(m, ep)), ("protocol", "TCP")]);
         let _ = writeln!(
             out,

@@ -215,3 +215,16 @@ fn protocol_label_as_traefik_decides_it() {
     );
     assert_eq!(Protocol::Grpc.as_str(), "grpc");
 }
+
+#[test]
+fn udp_entrypoints_have_no_open_connections_series() {
+    let m = Metrics::new(
+        &PrometheusConfig::default(),
+        vec!["dns".to_string(), "web".to_string()],
+        None,
+    )
+    .with_udp_entrypoints(&[true, false]);
+    let text = m.render();
+    assert!(text.contains(r#"traefik_open_connections{entrypoint="web",protocol="TCP"} 0"#));
+    assert!(!text.contains(r#"entrypoint="dns""#), "{text}");
+}

@@ -81,6 +81,7 @@ pub fn build_config(
                 }
             }
         }
+        merge_udp(&mut out, cfg.udp, &svc.name, &mut origins, &mut conflicts);
     }
     for (element, name) in conflicts {
         let from = origins
@@ -90,6 +91,8 @@ pub fn build_config(
         match element {
             Element::Router => out.http.routers.remove(&name).map(|_| ()),
             Element::Middleware => out.http.middlewares.remove(&name).map(|_| ()),
+            Element::UdpRouter => out.udp.routers.remove(&name).map(|_| ()),
+            Element::UdpService => out.udp.services.remove(&name).map(|_| ()),
             _ => out.http.services.remove(&name).map(|_| ()),
         };
         let msg = format!(
@@ -99,6 +102,64 @@ pub fn build_config(
         issues.push(ConfigIssue::new(element, name, msg).with_origin(from.join(",")));
     }
     (out, issues)
+}
+
+type Origins = BTreeMap<(Element, String), Vec<String>>;
+
+/// One Swarm service's `udp:` into the provider's: identical routers kept once, services with the
+/// same shape get their servers united (one task each), anything else is a conflict.
+fn merge_udp(
+    out: &mut DynamicConfig,
+    udp: crate::config::udp::UdpConfig,
+    origin: &str,
+    origins: &mut Origins,
+    conflicts: &mut BTreeSet<(Element, String)>,
+) {
+    for (name, held) in udp.invalid.routers {
+        out.udp.invalid.routers.entry(name).or_insert(held);
+    }
+    for (name, reason) in udp.invalid.services {
+        out.udp.invalid.services.entry(name).or_insert(reason);
+    }
+    for (name, router) in udp.routers {
+        let key = (Element::UdpRouter, name.clone());
+        origins
+            .entry(key.clone())
+            .or_default()
+            .push(origin.to_string());
+        match out.udp.routers.get(&name) {
+            Some(existing) if *existing != router => {
+                conflicts.insert(key);
+            }
+            Some(_) => {}
+            None => {
+                out.udp.routers.insert(name, router);
+            }
+        }
+    }
+    for (name, service) in udp.services {
+        let key = (Element::UdpService, name.clone());
+        origins
+            .entry(key.clone())
+            .or_default()
+            .push(origin.to_string());
+        let Some(existing) = out.udp.services.get_mut(&name) else {
+            out.udp.services.insert(name, service);
+            continue;
+        };
+        match (existing.load_balancer.as_mut(), service.load_balancer) {
+            (Some(have), Some(new)) if existing.weighted.is_none() => {
+                for server in new.servers {
+                    if !have.servers.contains(&server) {
+                        have.servers.push(server);
+                    }
+                }
+            }
+            _ => {
+                conflicts.insert(key);
+            }
+        }
+    }
 }
 
 fn same_but_servers(

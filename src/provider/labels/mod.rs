@@ -25,6 +25,7 @@ mod de;
 mod merge;
 mod template;
 mod tree;
+mod udp;
 
 #[cfg(test)]
 mod tests;
@@ -203,6 +204,19 @@ pub fn service_config(
     };
     b.check_roots(&root);
     let empty = Node::default();
+    if let Some(udp) = root.child("udp") {
+        out.udp = b.udp(udp, &normalize(&svc.name));
+        // As Traefik: a service with only TCP/UDP labels gets no default HTTP router.
+        let http = root.child("http");
+        let http_empty = http.is_none_or(|h| {
+            ["routers", "services", "middlewares"]
+                .iter()
+                .all(|s| h.child(s).is_none())
+        });
+        if http_empty {
+            return (out, issues);
+        }
+    }
     let http = root.child("http").unwrap_or(&empty);
     for (key, _) in http
         .children

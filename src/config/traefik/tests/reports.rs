@@ -41,10 +41,10 @@ fn unknown_keys_are_listed_with_their_source() {
     assert_eq!(e.unsupported[0].source, Source::Env);
     let f = from_file(
         "traefik.yml",
-        "entryPoints:\n  web:\n    address: ':80'\n    udp: {}\n",
+        "entryPoints:\n  web:\n    address: ':80'\n    http3: {}\n",
     )
     .unwrap();
-    assert_eq!(f.unsupported[0].key, "entryPoints.web.udp");
+    assert_eq!(f.unsupported[0].key, "entryPoints.web.http3");
     assert!(matches!(f.unsupported[0].source, Source::File(_)));
 }
 
@@ -331,4 +331,42 @@ fn file_variables_read_secrets_from_files() {
         msg.contains("TRAEFIK_API_INSECURE_FILE: secret file /nonexistent/secret"),
         "{msg}"
     );
+}
+
+#[test]
+fn udp_timeout_is_read_from_every_source() {
+    let l = args(&[
+        "--entrypoints.dns.address=:53/udp",
+        "--entrypoints.dns.udp.timeout=5s",
+    ])
+    .unwrap();
+    assert!(l.unsupported.is_empty(), "{:?}", l.unsupported);
+    let dns = &l.config.entry_points["dns"];
+    assert!(dns.is_udp());
+    assert_eq!(dns.udp_timeout(), Ok(std::time::Duration::from_secs(5)));
+    let e = from_env(&[
+        ("TRAEFIK_ENTRYPOINTS_DNS_ADDRESS", ":53/udp"),
+        ("TRAEFIK_ENTRYPOINTS_DNS_UDP_TIMEOUT", "10"),
+    ])
+    .unwrap();
+    let dns = &e.config.entry_points["dns"];
+    assert_eq!(dns.udp_timeout(), Ok(std::time::Duration::from_secs(10)));
+    let f = from_file(
+        "traefik.yml",
+        "entryPoints:\n  dns:\n    address: ':53/udp'\n",
+    )
+    .unwrap();
+    // Traefik's default.
+    let dns = &f.config.entry_points["dns"];
+    assert_eq!(dns.udp_timeout(), Ok(std::time::Duration::from_secs(3)));
+    // A typo is refused with the nearest option.
+    let typo = args(&[
+        "--entrypoints.dns.address=:53/udp",
+        "--entrypoints.dns.udp.timout=5s",
+    ]);
+    let message = match typo {
+        Ok(l) => format!("{:?}", l.unsupported),
+        Err(e) => e.to_string(),
+    };
+    assert!(message.contains("timeout"), "{message}");
 }

@@ -3,6 +3,7 @@
 
 mod errors;
 mod examples;
+mod udp;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
