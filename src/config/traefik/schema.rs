@@ -282,6 +282,24 @@ fn build() -> Node {
             st(vec![with("entryPoint", leaf(Str), Status::Required)]),
         ),
         f("tlsChallenge", st(vec![])),
+        f(
+            "dnsChallenge",
+            st(vec![
+                with("provider", leaf(Str), Status::Required),
+                f("resolvers", leaf(StrList)),
+                f("delayBeforeCheck", leaf(Duration)),
+                f("disablePropagationCheck", leaf(Bool)),
+                f(
+                    "propagation",
+                    st(vec![
+                        f("delayBeforeChecks", leaf(Duration)),
+                        f("disableChecks", leaf(Bool)),
+                        f("requireAllRNS", leaf(Bool)),
+                        f("disableANSChecks", leaf(Bool)),
+                    ]),
+                ),
+            ]),
+        ),
         f("caCertificates", leaf(StrList)),
         f("renewBefore", leaf(Duration)),
     ]);

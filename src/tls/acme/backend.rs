@@ -20,6 +20,13 @@ pub enum BackendError {
     File(#[from] StorageError),
     #[error(transparent)]
     Swarm(#[from] SwarmStoreError),
+    /// A `dnsChallenge` that cannot work: unknown provider, missing variable.
+    #[error("certificatesResolvers.{resolver}.acme.dnsChallenge: {source}")]
+    Dns {
+        resolver: String,
+        #[source]
+        source: super::dns::SetupError,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -12,6 +12,7 @@
 #![allow(clippy::disallowed_types)] // std Mutex: ACME resolvers: config plane (orders, renewals)
 
 pub mod backend;
+pub mod dns;
 pub mod order;
 mod replicas;
 pub mod storage;
@@ -71,6 +72,11 @@ impl Want {
         }
     }
 
+    /// Whether a name is a wildcard (`*.example.com`), which only DNS-01 can prove.
+    pub fn has_wildcard(&self) -> bool {
+        self.names().iter().any(|n| n.starts_with("*."))
+    }
+
     fn names(&self) -> Vec<String> {
         std::iter::once(self.main.clone())
             .chain(self.sans.iter().cloned())
@@ -83,6 +89,7 @@ struct Resolver {
     cfg: AcmeConfig,
     base: std::path::PathBuf,
     kind: ChallengeKind,
+    dns: Option<Arc<dns::Dns01>>,
     renew_before: Duration,
     storage: Backend,
     account: tokio::sync::Mutex<Option<Account>>,
@@ -115,10 +122,23 @@ impl Manager {
             .map_or(backend::DEFAULT_DOCKER, |s| s.endpoint.as_str());
         let mut opened = Opened::default();
         let mut resolvers = BTreeMap::new();
+        let lookup = |k: &str| std::env::var(k).ok();
+        let env = dns::Env::new(&lookup);
         for (name, resolver) in &cfg.certificates_resolvers {
             let Some(acme) = &resolver.acme else { continue };
             let storage = opened.open(acme, base, docker)?;
-            let kind = if acme.http_challenge.is_some() {
+            let dns = match &acme.dns_challenge {
+                Some(dns) => Some(Arc::new(dns::Dns01::new(dns, &env).map_err(|source| {
+                    BackendError::Dns {
+                        resolver: name.clone(),
+                        source,
+                    }
+                })?)),
+                None => None,
+            };
+            let kind = if dns.is_some() {
+                ChallengeKind::Dns01
+            } else if acme.http_challenge.is_some() {
                 ChallengeKind::Http01
             } else {
                 ChallengeKind::TlsAlpn01
@@ -133,6 +153,7 @@ impl Manager {
                     cfg: acme.clone(),
                     base: base.to_path_buf(),
                     kind,
+                    dns,
                     renew_before: acme.renew_before.map_or(DEFAULT_RENEW_BEFORE, |d| d.0),
                     storage,
                     account: tokio::sync::Mutex::new(None),
@@ -154,11 +175,15 @@ impl Manager {
 
     /// Replaces the set of certificates the routers need.
     pub fn want(&self, wanted: BTreeSet<Want>) {
-        for want in &wanted {
-            if !self.resolvers.contains_key(&want.resolver) {
+        let mut wanted = wanted;
+        wanted.retain(|want| match self.resolvers.get(&want.resolver) {
+            None => {
                 tracing::warn!(resolver = %want.resolver, domain = %want.main, "router names an unknown certificate resolver");
+                true
             }
-        }
+            // Reported for the router by `app::reference_issues`; never ordered.
+            Some(r) => r.kind == ChallengeKind::Dns01 || !want.has_wildcard(),
+        });
         self.wanted.send_if_modified(|current| {
             let changed = *current != wanted;
             *current = wanted;
@@ -259,6 +284,7 @@ impl Manager {
             http: &self.http,
             store: &self.store,
             shared,
+            dns: resolver.dns.as_deref(),
         };
         let names = want.names();
         let (chain, key) = order::obtain(&account, &names, resolver.kind, &responders).await?;

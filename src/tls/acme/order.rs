@@ -3,7 +3,9 @@
 //! fresh key, and return the PEM chain and key. Challenge answers are removed whatever happens.
 //! With a shared (Swarm) store, each answer (HTTP-01 token, or TLS-ALPN-01 key authorization) is
 //! also written there, and the CA is told to validate only `challengeDelay` later, so whichever
-//! replica the CA reaches answers.
+//! replica the CA reaches answers. DNS-01: each TXT record is presented through the resolver's
+//! provider and checked for propagation before its challenge is set ready; every presented
+//! record is cleaned up afterwards, whether the order succeeded or not.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +14,8 @@ use instant_acme::{
     Account, AuthorizationStatus, ChallengeType, Identifier, NewOrder, OrderStatus, RetryPolicy,
 };
 
+use super::dns::propagation::PropagationError;
+use super::dns::{Dns01, ProviderError, TxtRecord};
 use super::swarm::{SwarmStore, SwarmStoreError};
 use crate::tls::certs;
 use crate::tls::challenges::HttpChallenges;
@@ -22,6 +26,8 @@ use crate::tls::store::CertStore;
 pub enum ChallengeKind {
     Http01,
     TlsAlpn01,
+    /// DNS-01 through the resolver's `dns::Dns01` (`Responders::dns`).
+    Dns01,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +48,10 @@ pub enum OrderError {
     ChallengeCert(#[from] certs::CertError),
     #[error("publishing the challenge answer: {0}")]
     Shared(#[from] SwarmStoreError),
+    #[error("DNS-01 record: {0}")]
+    Dns(#[from] ProviderError),
+    #[error("DNS-01 propagation: {0}")]
+    Propagation(#[from] PropagationError),
 }
 
 /// Where challenge answers are published.
@@ -50,6 +60,8 @@ pub struct Responders<'a> {
     pub store: &'a CertStore,
     /// The Swarm store, where HTTP-01 answers go for the other replicas.
     pub shared: Option<&'a SwarmStore>,
+    /// The DNS provider of a DNS-01 resolver.
+    pub dns: Option<&'a Dns01>,
 }
 
 /// Orders a certificate for `names` (the first is the main domain); returns (chain PEM, key PEM).
@@ -64,6 +76,7 @@ pub async fn obtain(
         tokens: Vec::new(),
         names: Vec::new(),
         shared: Vec::new(),
+        records: Vec::new(),
     };
     let result = run(account, names, kind, &mut published).await;
     published.clear().await;
@@ -76,6 +89,8 @@ struct Published<'a, 'b> {
     names: Vec<String>,
     /// Object ids of the answers written to the shared store.
     shared: Vec<String>,
+    /// DNS-01 TXT records presented.
+    records: Vec<TxtRecord>,
 }
 
 impl Published<'_, '_> {
@@ -85,6 +100,16 @@ impl Published<'_, '_> {
         }
         for name in self.names.drain(..) {
             self.responders.store.clear_challenge(&name);
+        }
+        if let Some(dns) = self.responders.dns {
+            for record in self.records.drain(..) {
+                match dns.provider.cleanup(&record).await {
+                    Ok(()) => tracing::debug!(fqdn = %record.fqdn, "DNS-01 record removed"),
+                    Err(error) => {
+                        tracing::warn!(fqdn = %record.fqdn, %error, "cannot remove the DNS-01 TXT record")
+                    }
+                }
+            }
         }
         if let Some(shared) = self.responders.shared {
             for id in self.shared.drain(..) {
@@ -125,6 +150,7 @@ async fn run(
         let challenge_type = match kind {
             ChallengeKind::Http01 => ChallengeType::Http01,
             ChallengeKind::TlsAlpn01 => ChallengeType::TlsAlpn01,
+            ChallengeKind::Dns01 => ChallengeType::Dns01,
         };
         let mut challenge =
             authz
@@ -147,8 +173,29 @@ async fn run(
                 published.responders.store.set_challenge(&name, cert);
                 published.names.push(name.clone());
             }
+            ChallengeKind::Dns01 => {
+                let Some(dns) = published.responders.dns else {
+                    return Err(OrderError::NoChallenge { name, kind });
+                };
+                let record = TxtRecord::new(
+                    &name,
+                    &challenge.token,
+                    key_auth.as_str(),
+                    &key_auth.dns_value(),
+                );
+                tracing::info!(fqdn = %record.fqdn, "presenting DNS-01 TXT record");
+                // Kept for cleanup before it is presented: a half-done present is undone too.
+                published.records.push(record.clone());
+                dns.provider.present(&record).await?;
+                dns.check.wait(&record).await?;
+            }
         }
-        if let Some(shared) = published.responders.shared {
+        // DNS-01 answers live in the DNS, where every replica's CA query finds them.
+        let shared = published
+            .responders
+            .shared
+            .filter(|_| kind != ChallengeKind::Dns01);
+        if let Some(shared) = shared {
             let alpn_name = (kind == ChallengeKind::TlsAlpn01).then_some(name.as_str());
             let id = shared
                 .publish_token(&challenge.token, key_auth.as_str(), alpn_name)
