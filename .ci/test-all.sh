@@ -138,6 +138,11 @@ background differential 600 differential_suite
 # testssl.sh against swarmgate's TLS listener: nothing MEDIUM or worse on the default options,
 # TLS 1.3 only with minVersion VersionTLS13 (about 2 x 1 min alone).
 background testssl 600 cargo test --test tls_testssl -- --ignored --nocapture --test-threads=1
+# ACME DNS-01 (tests/acme_dns.rs): BIND (named, TSIG key, zone example.test) and a Pebble of the
+# test's own, both on free ports, started by the test; one test at a time (providers read the
+# process environment the tests set).
+install_packages bind9 bind9-utils dnsutils pebble openssl
+background acme-dns 600 cargo test --test acme_dns -- --ignored --nocapture --test-threads=1
 
 stage "end to end: real dockerd in swarm mode"
 bash .ci/docker-up.sh
