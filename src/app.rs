@@ -618,9 +618,52 @@ pub fn reference_issues(cfg: &StaticConfig, merged: &DynamicConfig) -> Vec<Confi
                     .with_key("tls.certResolver"),
                 );
             }
+            if let Some(issue) = wildcard_issue(cfg, r, &tls.domains) {
+                out.push(
+                    ConfigIssue::new(Element::Router, name.as_str(), issue).with_key("tls.domains"),
+                );
+            }
+        }
+    }
+    for (name, ep) in &cfg.entry_points {
+        let Some(tls) = ep.http.as_ref().and_then(|h| h.tls.as_ref()) else {
+            continue;
+        };
+        if let Some(r) = tls.cert_resolver.as_deref() {
+            if let Some(issue) = wildcard_issue(cfg, r, &tls.domains) {
+                out.push(
+                    ConfigIssue::new(Element::EntryPoint, name.as_str(), issue)
+                        .with_key("http.tls.domains"),
+                );
+            }
         }
     }
     out
+}
+
+/// A wildcard domain asked of a resolver without `dnsChallenge`: only DNS-01 proves a wildcard
+/// (RFC 8555 §7.1.3), so no certificate is ordered for it (`tls::acme::Manager::want`).
+fn wildcard_issue(
+    cfg: &StaticConfig,
+    resolver: &str,
+    domains: &[crate::config::dynamic::TlsDomain],
+) -> Option<String> {
+    let acme = cfg.certificates_resolvers.get(resolver)?.acme.as_ref()?;
+    if acme.dns_challenge.is_some() {
+        return None;
+    }
+    let wildcard = domains
+        .iter()
+        .flat_map(|d| std::iter::once(&d.main).chain(&d.sans))
+        .find(|n| n.starts_with("*."))?;
+    let has = if acme.http_challenge.is_some() {
+        "httpChallenge"
+    } else {
+        "tlsChallenge"
+    };
+    Some(format!(
+        "wildcard domain {wildcard:?} needs a DNS-01 challenge, but certificate resolver {resolver:?} has only {has} (add certificatesResolvers.{resolver}.acme.dnsChallenge): no certificate is requested for these domains"
+    ))
 }
 
 /// Resolves when any provider published; `false` when every provider is gone.
@@ -770,6 +813,35 @@ pub fn check_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wildcard_on_a_resolver_without_dns_challenge_is_an_issue_of_its_router() {
+        let cfg = static_cfg(
+            "entryPoints: {websecure: {address: ':443'}}\ncertificatesResolvers:\n  http: {acme: {httpChallenge: {entryPoint: websecure}}}\n  dns: {acme: {dnsChallenge: {provider: exec}}}\n",
+        );
+        let merged: DynamicConfig = serde_yaml::from_str(
+            r#"
+http:
+  routers:
+    wild: { rule: "Host(`a.example.com`)", service: s, tls: { certResolver: http, domains: [{ main: example.com, sans: ["*.example.com"] }] } }
+    fine: { rule: "Host(`b.example.com`)", service: s, tls: { certResolver: dns, domains: [{ main: "*.example.com" }] } }
+    plain: { rule: "Host(`c.example.com`)", service: s, tls: { certResolver: http } }
+"#,
+        )
+        .unwrap();
+        let issues = reference_issues(&cfg, &merged);
+        assert_eq!(issues.len(), 1, "{issues:#?}");
+        assert_eq!(issues[0].name, "wild");
+        assert_eq!(issues[0].key.as_deref(), Some("tls.domains"));
+        assert!(
+            issues[0]
+                .message
+                .contains("\"*.example.com\" needs a DNS-01 challenge")
+                && issues[0].message.contains("httpChallenge"),
+            "{}",
+            issues[0].message
+        );
+    }
 
     fn static_cfg(yaml: &str) -> StaticConfig {
         serde_yaml::from_str(yaml).unwrap()

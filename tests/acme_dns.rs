@@ -393,10 +393,18 @@ async fn rfc2136_wildcard_and_apex_in_one_order_served_for_two_names_cleaned_up_
 async fn rfc2136_with_a_wrong_tsig_secret_gets_no_certificate_and_says_why() {
     let setup = Setup::new(false).await;
     set_rfc2136_env(&setup.bind);
-    std::env::set_var("RFC2136_TSIG_SECRET", "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZw==");
+    std::env::set_var(
+        "RFC2136_TSIG_SECRET",
+        "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZw==",
+    );
     let running = setup.start("rfc2136", "").await.unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let stream = connect(insecure_config(&["http/1.1"]), setup.websecure, "a.example.test").await;
+    let stream = connect(
+        insecure_config(&["http/1.1"]),
+        setup.websecure,
+        "a.example.test",
+    )
+    .await;
     assert_eq!(leaf_names(&stream), vec!["swarmgate.default.invalid"]);
     assert_eq!(setup.pebble.issued(), 0);
     setup.no_challenge_records_left();

@@ -285,7 +285,7 @@ fn build() -> Node {
         f(
             "dnsChallenge",
             st(vec![
-                with("provider", leaf(Str), Status::Required),
+                f("provider", leaf(Str)),
                 f("resolvers", leaf(StrList)),
                 f("delayBeforeCheck", leaf(Duration)),
                 f("disablePropagationCheck", leaf(Bool)),
