@@ -498,3 +498,156 @@ provider = "{provider}"
     };
     assert!(err.contains("HTTPREQ_ENDPOINT"), "{err}");
 }
+
+/// The size in bits of the leaf's EC public key (256 for P-256, 384 for P-384).
+fn leaf_ec_bits(stream: &tokio_rustls::client::TlsStream<tokio::net::TcpStream>) -> usize {
+    let leaf = &stream.get_ref().1.peer_certificates().unwrap()[0];
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).unwrap();
+    match cert.public_key().parsed().unwrap() {
+        x509_parser::public_key::PublicKey::EC(point) => (point.data().len() - 1) / 2 * 8,
+        other => panic!("not an EC key: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs bind9 and pebble; run by .ci/test-all.sh"]
+async fn external_account_binding_required_by_the_ca_and_key_type_ec384() {
+    let setup = Setup::new(true).await;
+    set_rfc2136_env(&setup.bind);
+
+    // Without eab the CA refuses the account: no certificate.
+    let running = setup.start("rfc2136", "").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stream = connect(
+        insecure_config(&["http/1.1"]),
+        setup.websecure,
+        "a.example.test",
+    )
+    .await;
+    assert_eq!(leaf_names(&stream), vec!["swarmgate.default.invalid"]);
+    assert_eq!(setup.pebble.issued(), 0);
+    running.shutdown().await;
+
+    // With eab (and keyType EC384) the account is bound and the certificate issued.
+    let extra = format!(
+        "keyType = \"EC384\"\n[certificatesResolvers.le.acme.eab]\nkid = \"{EAB_KID}\"\nhmacEncoded = \"{EAB_HMAC}\"\n"
+    );
+    let running = setup.start("rfc2136", &extra).await.unwrap();
+    setup
+        .wait_for_wildcard("a.example.test", Duration::from_secs(60))
+        .await;
+    let stream = connect(
+        insecure_config(&["http/1.1"]),
+        setup.websecure,
+        "a.example.test",
+    )
+    .await;
+    assert_eq!(leaf_ec_bits(&stream), 384);
+    running.shutdown().await;
+}
+
+/// A lego `httpreq` endpoint: checks basic auth, records each call, applies it to BIND with
+/// `nsupdate`.
+async fn httpreq_server(
+    bind_port: u16,
+    calls: std::sync::Arc<tokio::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+) -> SocketAddr {
+    use http_body_util::BodyExt as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let calls = calls.clone();
+            let service = hyper::service::service_fn(
+                move |req: hyper::Request<hyper::body::Incoming>| {
+                    let calls = calls.clone();
+                    async move {
+                        let path = req.uri().path().to_string();
+                        let auth = req
+                            .headers()
+                            .get("authorization")
+                            .map(|v| v.to_str().unwrap().to_string());
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                        // "user:pass"
+                        if auth.as_deref() != Some("Basic dXNlcjpwYXNz") {
+                            return Ok::<_, std::convert::Infallible>(
+                                hyper::Response::builder()
+                                    .status(401)
+                                    .body(http_body_util::Full::new(bytes::Bytes::from("no")))
+                                    .unwrap(),
+                            );
+                        }
+                        calls.lock().await.push((path.clone(), json.clone()));
+                        let (op, ttl) = if path == "/present" {
+                            ("add", "60")
+                        } else {
+                            ("delete", "")
+                        };
+                        let script = format!(
+                        "server 127.0.0.1 {bind_port}\nzone example.test\nupdate {op} {} {ttl} TXT \"{}\"\nsend\n",
+                        json["fqdn"].as_str().unwrap(),
+                        json["value"].as_str().unwrap()
+                    );
+                        let mut child = tokio::process::Command::new("nsupdate")
+                            .args(["-y", &format!("hmac-sha256:{KEY}:{SECRET}")])
+                            .stdin(Stdio::piped())
+                            .spawn()
+                            .unwrap();
+                        use tokio::io::AsyncWriteExt as _;
+                        child
+                            .stdin
+                            .take()
+                            .unwrap()
+                            .write_all(script.as_bytes())
+                            .await
+                            .unwrap();
+                        let status = child.wait().await.unwrap();
+                        let code = if status.success() { 200 } else { 500 };
+                        Ok(hyper::Response::builder()
+                            .status(code)
+                            .body(http_body_util::Full::new(bytes::Bytes::new()))
+                            .unwrap())
+                    }
+                },
+            );
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service),
+            );
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs bind9 and pebble; run by .ci/test-all.sh"]
+async fn httpreq_provider_posts_lego_json_with_basic_auth() {
+    let setup = Setup::new(false).await;
+    let calls = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let server = httpreq_server(setup.bind.port, calls.clone()).await;
+    std::env::set_var("HTTPREQ_ENDPOINT", format!("http://{server}/"));
+    std::env::set_var("HTTPREQ_USERNAME", "user");
+    std::env::set_var("HTTPREQ_PASSWORD", "pass");
+    std::env::set_var("HTTPREQ_POLLING_INTERVAL", "1");
+    let running = setup.start("httpreq", "").await.unwrap();
+    setup
+        .wait_for_wildcard("a.example.test", Duration::from_secs(60))
+        .await;
+    let calls = calls.lock().await.clone();
+    let paths: Vec<&str> = calls.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["/present", "/present", "/cleanup", "/cleanup"]);
+    for (_, body) in &calls {
+        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["fqdn", "value"]);
+        assert_eq!(body["fqdn"], "_acme-challenge.example.test.");
+        assert_eq!(
+            body["value"].as_str().unwrap().len(),
+            43,
+            "base64url SHA-256"
+        );
+    }
+    setup.no_challenge_records_left();
+    running.shutdown().await;
+}

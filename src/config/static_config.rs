@@ -310,13 +310,22 @@ pub struct AcmeConfig {
     pub key_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_chain: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `certificatesDuration` (hours, Traefik 3; `certDuration` is its v2 name): how long the
+    /// CA's certificates last, which sets when they are renewed (`tls::acme::renew_before`).
+    #[serde(
+        default,
+        alias = "certificatesDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cert_duration: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_challenge: Option<HttpChallengeConfig>,
     /// Present (even empty) enables TLS-ALPN-01.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_challenge: Option<serde_json::Value>,
+    /// External Account Binding (ZeroSSL, Google Trust Services, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eab: Option<EabConfig>,
     /// DNS-01 through a lego provider (`tls::acme::dns`); takes precedence over the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_challenge: Option<DnsChallengeConfig>,
@@ -327,6 +336,16 @@ pub struct AcmeConfig {
     /// swarmgate extension: renew when less than this remains (default 30 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renew_before: Option<Duration>,
+}
+
+/// `certificatesResolvers.<r>.acme.eab`: the CA's key id and base64url MAC key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EabConfig {
+    #[serde(default)]
+    pub kid: String,
+    #[serde(default)]
+    pub hmac_encoded: String,
 }
 
 /// `certificatesResolvers.<r>.acme.dnsChallenge`, Traefik 3.7's names (the older

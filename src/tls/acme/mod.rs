@@ -90,6 +90,9 @@ struct Resolver {
     base: std::path::PathBuf,
     kind: ChallengeKind,
     dns: Option<Arc<dns::Dns01>>,
+    key: order::KeyKind,
+    /// `eab`: the key id and the decoded MAC key.
+    eab: Option<(String, Vec<u8>)>,
     renew_before: Duration,
     storage: Backend,
     account: tokio::sync::Mutex<Option<Account>>,
@@ -136,6 +139,19 @@ impl Manager {
                 })?)),
                 None => None,
             };
+            let config_error = |message: String| BackendError::Config {
+                resolver: name.clone(),
+                message,
+            };
+            let (key, warning) =
+                order::KeyKind::parse(acme.key_type.as_deref()).map_err(config_error)?;
+            if let Some(warning) = warning {
+                tracing::warn!(resolver = %name, key_type = ?acme.key_type, "{warning}");
+            }
+            let eab = match &acme.eab {
+                Some(eab) => Some(eab_key(eab).map_err(config_error)?),
+                None => None,
+            };
             let kind = if dns.is_some() {
                 ChallengeKind::Dns01
             } else if acme.http_challenge.is_some() {
@@ -154,7 +170,9 @@ impl Manager {
                     base: base.to_path_buf(),
                     kind,
                     dns,
-                    renew_before: acme.renew_before.map_or(DEFAULT_RENEW_BEFORE, |d| d.0),
+                    key,
+                    eab,
+                    renew_before: renew_before(acme),
                     storage,
                     account: tokio::sync::Mutex::new(None),
                 }),
@@ -287,7 +305,8 @@ impl Manager {
             dns: resolver.dns.as_deref(),
         };
         let names = want.names();
-        let (chain, key) = order::obtain(&account, &names, resolver.kind, &responders).await?;
+        let (chain, key) =
+            order::obtain(&account, &names, resolver.kind, resolver.key, &responders).await?;
         let loaded = certs::parse_pair(chain.as_bytes(), key.as_bytes(), "ACME certificate")?;
         let domain = TlsDomain {
             main: want.main.clone(),
@@ -342,6 +361,10 @@ impl Manager {
             .ca_server
             .clone()
             .unwrap_or_else(|| LETS_ENCRYPT.to_string());
+        let eab = resolver
+            .eab
+            .as_ref()
+            .map(|(kid, hmac)| instant_acme::ExternalAccountKey::new(kid.clone(), hmac));
         let (account, credentials) = builder()?
             .create(
                 &NewAccount {
@@ -350,7 +373,7 @@ impl Manager {
                     only_return_existing: false,
                 },
                 server,
-                None,
+                eab.as_ref(),
             )
             .await?;
         let value = serde_json::to_value(&credentials).map_err(AcmeError::Credentials)?;
@@ -390,6 +413,39 @@ impl From<swarm::SwarmStoreError> for AcmeError {
     fn from(error: swarm::SwarmStoreError) -> AcmeError {
         AcmeError::Storage(BackendError::Swarm(error))
     }
+}
+
+/// How long before expiry a certificate is renewed: `renewBefore` when set, else Traefik's
+/// period for `certificatesDuration` (hours): 4 months from a year, 30 days from 90 days, 1 day
+/// from 7 days, 6 hours from a day, 20 minutes below; 30 days when neither is set.
+pub fn renew_before(acme: &AcmeConfig) -> Duration {
+    if let Some(d) = acme.renew_before {
+        return d.0;
+    }
+    let Some(hours) = acme.cert_duration else {
+        return DEFAULT_RENEW_BEFORE;
+    };
+    const HOUR: u64 = 3600;
+    Duration::from_secs(match hours {
+        h if h >= 365 * 24 => 4 * 30 * 24 * HOUR,
+        h if h >= 3 * 30 * 24 => 30 * 24 * HOUR,
+        h if h >= 7 * 24 => 24 * HOUR,
+        h if h >= 24 => 6 * HOUR,
+        _ => 20 * 60,
+    })
+}
+
+/// `eab.kid` and `eab.hmacEncoded` (base64url, padded or not, as Traefik reads it).
+fn eab_key(eab: &crate::config::static_config::EabConfig) -> Result<(String, Vec<u8>), String> {
+    use base64::Engine as _;
+    if eab.kid.trim().is_empty() || eab.hmac_encoded.trim().is_empty() {
+        return Err("eab needs both kid and hmacEncoded".into());
+    }
+    let text = eab.hmac_encoded.trim().trim_end_matches('=');
+    let hmac = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|e| format!("eab.hmacEncoded is not base64url: {e}"))?;
+    Ok((eab.kid.trim().to_string(), hmac))
 }
 
 /// Puts the stored, still-valid certificates of `resolver` into the store.
@@ -436,3 +492,6 @@ fn humantime_utc(t: SystemTime) -> String {
         .map_or(0, |d| d.as_secs());
     format!("@{secs}")
 }
+
+#[cfg(test)]
+mod tests;
