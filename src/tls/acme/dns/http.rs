@@ -138,3 +138,26 @@ where
         .to_bytes();
     Ok(Answer { status, body })
 }
+
+/// A JSON API call: `body` sent as JSON when given; the answer's status and JSON (`Null` when
+/// the body is empty or not JSON).
+pub async fn json(
+    method: http::Method,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Option<&serde_json::Value>,
+    timeout: Duration,
+) -> Result<(http::StatusCode, serde_json::Value), HttpError> {
+    let mut all: Vec<(&str, String)> = headers.to_vec();
+    all.push(("accept", "application/json".into()));
+    let bytes = match body {
+        Some(b) => {
+            all.push(("content-type", "application/json".into()));
+            b.to_string().into_bytes()
+        }
+        None => Vec::new(),
+    };
+    let answer = request(method, url, &all, bytes, timeout).await?;
+    let value = serde_json::from_slice(&answer.body).unwrap_or(serde_json::Value::Null);
+    Ok((answer.status, value))
+}

@@ -5,10 +5,16 @@
 //!
 //! A provider is built at startup: an unknown name, a missing or malformed variable is a startup
 //! error naming it (never a fallback to another challenge). One file per provider:
-//! `rfc2136.rs` (DNS UPDATE + TSIG, `wire.rs`/`client.rs`), `exec.rs`, `httpreq.rs`, `manual.rs`.
+//! `rfc2136.rs` (DNS UPDATE + TSIG, `wire.rs`/`client.rs`), `exec.rs`, `httpreq.rs`, `manual.rs`,
+//! and hosted APIs over `http.rs`: `cloudflare.rs`, `digitalocean.rs`, `hetzner.rs`. A hosted
+//! provider finds the zone through its own API (the longest of `zone_candidates` it knows) and
+//! remembers the id of each record it created, to delete exactly that one.
 
 pub mod client;
+mod cloudflare;
+mod digitalocean;
 mod exec;
+mod hetzner;
 mod http;
 mod httpreq;
 mod manual;
@@ -23,7 +29,15 @@ use std::time::Duration;
 use crate::config::static_config::DnsChallengeConfig;
 
 /// Providers swarmgate implements, by lego name.
-pub const PROVIDERS: &[&str] = &["exec", "httpreq", "manual", "rfc2136"];
+pub const PROVIDERS: &[&str] = &[
+    "cloudflare",
+    "digitalocean",
+    "exec",
+    "hetzner",
+    "httpreq",
+    "manual",
+    "rfc2136",
+];
 
 /// A boxed future, so `DnsProvider` stays object safe (config plane: one allocation per call).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -55,6 +69,29 @@ impl TxtRecord {
             key_auth: key_auth.to_string(),
         }
     }
+}
+
+/// The zones that may hold `domain`, longest first: `a.b.example.com`, `b.example.com`,
+/// `example.com` (never a bare top-level label). Hosted providers ask their API for each.
+pub fn zone_candidates(domain: &str) -> Vec<String> {
+    let labels: Vec<&str> = domain
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+        .collect();
+    (0..labels.len().saturating_sub(1))
+        .map(|i| labels[i..].join("."))
+        .collect()
+}
+
+/// The part of `fqdn` (`_acme-challenge.a.example.com.`) left of `zone` (`_acme-challenge.a`).
+pub fn relative_name(fqdn: &str, zone: &str) -> String {
+    let fqdn = fqdn.trim_end_matches('.');
+    fqdn.strip_suffix(zone.trim_end_matches('.'))
+        .map(|s| s.trim_end_matches('.'))
+        .filter(|s| !s.is_empty())
+        .unwrap_or("@")
+        .to_string()
 }
 
 /// How long a provider's records may take to be visible, and how often to look.
@@ -247,6 +284,9 @@ impl Dns01 {
             "exec" => Box::new(exec::Exec::from_env(env)?),
             "httpreq" => Box::new(httpreq::HttpReq::from_env(env)?),
             "manual" => Box::new(manual::Manual::from_env(env)?),
+            "cloudflare" => Box::new(cloudflare::Cloudflare::from_env(env)?),
+            "digitalocean" => Box::new(digitalocean::DigitalOcean::from_env(env)?),
+            "hetzner" => Box::new(hetzner::Hetzner::from_env(env)?),
             _ => {
                 return Err(SetupError::UnknownProvider {
                     nearest: crate::config::elements::nearest(&name, PROVIDERS),

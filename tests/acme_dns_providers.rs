@@ -1,0 +1,286 @@
+//! The hosted DNS providers against a local server of this test implementing the documented
+//! endpoints each provider calls: the recorded requests (method, path, auth headers, JSON body)
+//! are the API's documented shapes; the answers are the API's documented answers, including
+//! its error bodies. No daemon needed.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::BodyExt as _;
+use serde_json::{json, Value};
+use swarmgate::config::static_config::DnsChallengeConfig;
+use swarmgate::tls::acme::dns::{Dns01, Env, TxtRecord};
+
+#[derive(Debug, Clone)]
+struct Call {
+    method: String,
+    path: String,
+    headers: HashMap<String, String>,
+    body: Value,
+}
+
+type Answer = Arc<dyn Fn(&Call) -> (u16, Value) + Send + Sync>;
+
+/// A fake API: records every call, answers with `answer`.
+async fn fake_api(answer: Answer) -> (SocketAddr, Arc<Mutex<Vec<Call>>>) {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let recorded = calls.clone();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let calls = recorded.clone();
+            let answer = answer.clone();
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let calls = calls.clone();
+                    let answer = answer.clone();
+                    async move {
+                        let method = req.method().to_string();
+                        let path = req.uri().to_string();
+                        let headers = req
+                            .headers()
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+                            .collect();
+                        let bytes = req.into_body().collect().await.unwrap().to_bytes();
+                        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                        let call = Call {
+                            method,
+                            path,
+                            headers,
+                            body,
+                        };
+                        let (status, value) = answer(&call);
+                        calls.lock().unwrap().push(call);
+                        Ok::<_, std::convert::Infallible>(
+                            hyper::Response::builder()
+                                .status(status)
+                                .header("content-type", "application/json")
+                                .body(http_body_util::Full::new(bytes::Bytes::from(
+                                    value.to_string(),
+                                )))
+                                .unwrap(),
+                        )
+                    }
+                });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service),
+            );
+        }
+    });
+    (addr, calls)
+}
+
+fn provider(name: &str, vars: &[(&str, String)]) -> Dns01 {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let lookup = move |k: &str| map.get(k).cloned();
+    let cfg = DnsChallengeConfig {
+        provider: name.into(),
+        ..Default::default()
+    };
+    Dns01::new(&cfg, &Env::new(&lookup)).unwrap()
+}
+
+fn record() -> TxtRecord {
+    TxtRecord::new("*.app.example.com", "tok", "tok.thumb", "VALUE-43")
+}
+
+fn summary(calls: &Arc<Mutex<Vec<Call>>>) -> Vec<(String, String)> {
+    calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| (c.method.clone(), c.path.clone()))
+        .collect()
+}
+
+fn s(a: &str, b: &str) -> (String, String) {
+    (a.to_string(), b.to_string())
+}
+
+#[tokio::test]
+async fn cloudflare_with_an_api_token() {
+    let (addr, calls) = fake_api(Arc::new(|c: &Call| {
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/client/v4/zones?name=example.com") => (
+                200,
+                json!({"success": true, "errors": [], "result": [{"id": "zone-1", "name": "example.com"}]}),
+            ),
+            ("GET", _) => (200, json!({"success": true, "errors": [], "result": []})),
+            ("POST", "/client/v4/zones/zone-1/dns_records") => (
+                200,
+                json!({"success": true, "errors": [], "result": {"id": "rec-9"}}),
+            ),
+            ("DELETE", "/client/v4/zones/zone-1/dns_records/rec-9") => {
+                (200, json!({"success": true, "errors": [], "result": {"id": "rec-9"}}))
+            }
+            _ => (
+                404,
+                json!({"success": false, "errors": [{"code": 7003, "message": "Could not route"}]}),
+            ),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "cloudflare",
+        &[
+            ("CF_DNS_API_TOKEN", "tok-abc".into()),
+            ("CLOUDFLARE_BASE_URL", format!("http://{addr}/client/v4")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s("GET", "/client/v4/zones?name=app.example.com"),
+            s("GET", "/client/v4/zones?name=example.com"),
+            s("POST", "/client/v4/zones/zone-1/dns_records"),
+            s("DELETE", "/client/v4/zones/zone-1/dns_records/rec-9"),
+        ]
+    );
+    let calls = calls.lock().unwrap();
+    assert!(calls
+        .iter()
+        .all(|c| c.headers["authorization"] == "Bearer tok-abc"));
+    assert_eq!(
+        calls[2].body,
+        json!({"type": "TXT", "name": "_acme-challenge.app.example.com", "content": "VALUE-43", "ttl": 120})
+    );
+}
+
+#[tokio::test]
+async fn cloudflare_with_email_and_global_key_and_its_error_body() {
+    let (addr, calls) = fake_api(Arc::new(|_c: &Call| {
+        (
+            403,
+            json!({"success": false, "errors": [{"code": 9109, "message": "Invalid access token"}]}),
+        )
+    }))
+    .await;
+    let dns = provider(
+        "cloudflare",
+        &[
+            ("CF_API_EMAIL", "ops@example.com".into()),
+            ("CF_API_KEY", "global-key".into()),
+            ("CLOUDFLARE_BASE_URL", format!("http://{addr}")),
+        ],
+    );
+    let err = dns
+        .provider
+        .present(&record())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("403") && err.contains("Invalid access token"),
+        "{err}"
+    );
+    let calls = calls.lock().unwrap();
+    assert_eq!(calls[0].headers["x-auth-email"], "ops@example.com");
+    assert_eq!(calls[0].headers["x-auth-key"], "global-key");
+}
+
+#[tokio::test]
+async fn digitalocean() {
+    let (addr, calls) = fake_api(Arc::new(|c: &Call| {
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/v2/domains/example.com") => {
+                (200, json!({"domain": {"name": "example.com", "ttl": 1800}}))
+            }
+            ("POST", "/v2/domains/example.com/records") => (
+                201,
+                json!({"domain_record": {"id": 28448433, "type": "TXT", "name": "_acme-challenge.app"}}),
+            ),
+            ("DELETE", "/v2/domains/example.com/records/28448433") => (204, Value::Null),
+            _ => (
+                404,
+                json!({"id": "not_found", "message": "The resource you requested could not be found."}),
+            ),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "digitalocean",
+        &[
+            ("DO_AUTH_TOKEN", "do-token".into()),
+            ("DO_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s("GET", "/v2/domains/app.example.com"),
+            s("GET", "/v2/domains/example.com"),
+            s("POST", "/v2/domains/example.com/records"),
+            s("DELETE", "/v2/domains/example.com/records/28448433"),
+        ]
+    );
+    let calls = calls.lock().unwrap();
+    assert!(calls
+        .iter()
+        .all(|c| c.headers["authorization"] == "Bearer do-token"));
+    assert_eq!(
+        calls[2].body,
+        json!({"type": "TXT", "name": "_acme-challenge.app.example.com.", "data": "VALUE-43", "ttl": 30})
+    );
+}
+
+#[tokio::test]
+async fn hetzner() {
+    let (addr, calls) = fake_api(Arc::new(|c: &Call| {
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/api/v1/zones?name=example.com") => (
+                200,
+                json!({"zones": [{"id": "z-77", "name": "example.com"}], "meta": {}}),
+            ),
+            ("GET", _) => (
+                404,
+                json!({"zones": [], "error": {"message": "zone not found", "code": 404}}),
+            ),
+            ("POST", "/api/v1/records") => (200, json!({"record": {"id": "r-5", "type": "TXT"}})),
+            ("DELETE", "/api/v1/records/r-5") => (200, Value::Null),
+            _ => (404, json!({"error": {"message": "not found", "code": 404}})),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "hetzner",
+        &[
+            ("HETZNER_API_KEY", "hz-key".into()),
+            ("HETZNER_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s("GET", "/api/v1/zones?name=app.example.com"),
+            s("GET", "/api/v1/zones?name=example.com"),
+            s("POST", "/api/v1/records"),
+            s("DELETE", "/api/v1/records/r-5"),
+        ]
+    );
+    let calls = calls.lock().unwrap();
+    assert!(calls
+        .iter()
+        .all(|c| c.headers["auth-api-token"] == "hz-key"));
+    assert_eq!(
+        calls[2].body,
+        json!({"name": "_acme-challenge.app", "ttl": 120, "type": "TXT", "value": "VALUE-43", "zone_id": "z-77"})
+    );
+}
