@@ -3,6 +3,7 @@
 //! are the API's documented shapes; the answers are the API's documented answers, including
 //! its error bodies. No daemon needed.
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::disallowed_types)] // std Mutex: the fake API records calls (test only)
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
