@@ -651,3 +651,94 @@ async fn httpreq_provider_posts_lego_json_with_basic_auth() {
     setup.no_challenge_records_left();
     running.shutdown().await;
 }
+
+/// The same BIND, Pebble, static options and router through the real Traefik (`TRAEFIK_BIN`):
+/// Traefik reads the same option names and lego variables and issues a certificate with the same
+/// names swarmgate does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs bind9, pebble and TRAEFIK_BIN; run by .ci/test-all.sh (differential stage)"]
+async fn traefik_issues_the_same_names_with_the_same_options() {
+    let Ok(traefik) = std::env::var("TRAEFIK_BIN") else {
+        panic!("TRAEFIK_BIN must name Traefik 3.7's binary");
+    };
+    let setup = Setup::new(false).await;
+    let dynamic = setup.dir.path().join("traefik-dynamic.yml");
+    std::fs::write(
+        &dynamic,
+        format!(
+            "http:\n  routers:\n    app:\n      rule: \"Host(`a.example.test`) || Host(`example.test`)\"\n      entryPoints: [websecure]\n      service: app\n      tls:\n        certResolver: le\n        domains:\n          - main: \"*.example.test\"\n            sans: [\"example.test\"]\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n",
+            setup.backend.url()
+        ),
+    )
+    .unwrap();
+    let storage = setup.dir.path().join("traefik-acme.json");
+    let log = std::fs::File::create(setup.dir.path().join("traefik.log")).unwrap();
+    let child = Command::new(traefik)
+        .args([
+            format!("--entrypoints.websecure.address={}", setup.websecure),
+            format!("--providers.file.filename={}", dynamic.display()),
+            "--certificatesresolvers.le.acme.email=ops@example.com".into(),
+            format!(
+                "--certificatesresolvers.le.acme.caserver=https://127.0.0.1:{}/dir",
+                setup.pebble.port
+            ),
+            format!(
+                "--certificatesresolvers.le.acme.storage={}",
+                storage.display()
+            ),
+            "--certificatesresolvers.le.acme.dnschallenge.provider=rfc2136".into(),
+            format!(
+                "--certificatesresolvers.le.acme.dnschallenge.resolvers={}",
+                setup.bind.addr()
+            ),
+            "--certificatesresolvers.le.acme.dnschallenge.propagation.requireallrns=true".into(),
+            "--certificatesresolvers.le.acme.dnschallenge.propagation.disableanschecks=true".into(),
+            "--log.level=DEBUG".into(),
+        ])
+        .env(
+            "LEGO_CA_CERTIFICATES",
+            setup.pebble.dir.join("ca.pem").display().to_string(),
+        )
+        .env("RFC2136_NAMESERVER", setup.bind.addr())
+        .env("RFC2136_TSIG_KEY", KEY)
+        .env("RFC2136_TSIG_SECRET", SECRET)
+        .env("RFC2136_TSIG_ALGORITHM", "hmac-sha256.")
+        .env("RFC2136_POLLING_INTERVAL", "1")
+        .env("RFC2136_PROPAGATION_TIMEOUT", "20")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let _traefik = Daemon(child);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let names = loop {
+        if let Ok(Ok(tcp)) = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::net::TcpStream::connect(setup.websecure),
+        )
+        .await
+        {
+            drop(tcp);
+            let stream = connect(
+                insecure_config(&["http/1.1"]),
+                setup.websecure,
+                "a.example.test",
+            )
+            .await;
+            let mut names = leaf_names(&stream);
+            names.sort();
+            if names.iter().any(|n| n.ends_with("example.test")) {
+                break names;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Traefik got no certificate; its log:\n{}",
+            std::fs::read_to_string(setup.dir.path().join("traefik.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(names, ["*.example.test", "example.test"]);
+    assert_eq!(setup.pebble.issued(), 1);
+    setup.no_challenge_records_left();
+}
