@@ -62,7 +62,11 @@ async fn fake_api(answer: Answer) -> (SocketAddr, Arc<Mutex<Vec<Call>>>) {
                                 .status(status)
                                 .header("content-type", "application/json")
                                 .body(http_body_util::Full::new(bytes::Bytes::from(
-                                    value.to_string(),
+                                    // A JSON string is sent as plain text (DuckDNS's `OK`).
+                                    match value {
+                                        Value::String(text) => text,
+                                        other => other.to_string(),
+                                    },
                                 )))
                                 .unwrap(),
                         )
@@ -284,4 +288,156 @@ async fn hetzner() {
         calls[2].body,
         json!({"name": "_acme-challenge.app", "ttl": 120, "type": "TXT", "value": "VALUE-43", "zone_id": "z-77"})
     );
+}
+
+#[tokio::test]
+async fn duckdns() {
+    let (addr, calls) = fake_api(Arc::new(|c: &Call| {
+        if c.path.contains("token=duck-token") && c.path.contains("domains=myhome") {
+            (200, json!("OK"))
+        } else {
+            (200, json!("KO"))
+        }
+    }))
+    .await;
+    let dns = provider(
+        "duckdns",
+        &[
+            ("DUCKDNS_TOKEN", "duck-token".into()),
+            ("DUCKDNS_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let r = TxtRecord::new("*.myhome.duckdns.org", "t", "t.k", "VALUE-43");
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s(
+                "GET",
+                "/update?domains=myhome&token=duck-token&txt=VALUE-43"
+            ),
+            s(
+                "GET",
+                "/update?domains=myhome&token=duck-token&txt=&clear=true"
+            ),
+        ]
+    );
+    // `KO` (a wrong token) is an error that does not show the token.
+    let wrong = provider(
+        "duckdns",
+        &[
+            ("DUCKDNS_TOKEN", "bad-token".into()),
+            ("DUCKDNS_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let err = wrong.provider.present(&r).await.unwrap_err().to_string();
+    assert!(err.contains("KO") && !err.contains("bad-token"), "{err}");
+    let other = TxtRecord::new("example.com", "t", "t.k", "v");
+    assert!(dns.provider.present(&other).await.is_err());
+}
+
+#[tokio::test]
+async fn gandi_v5_adds_to_and_removes_from_the_rrset() {
+    let state = Arc::new(Mutex::new(vec!["\"other\"".to_string()]));
+    let st = state.clone();
+    let (addr, calls) = fake_api(Arc::new(move |c: &Call| {
+        let rrset = "/v5/livedns/domains/example.com/records/_acme-challenge.app/TXT";
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/v5/livedns/domains/example.com") => (200, json!({"fqdn": "example.com"})),
+            ("GET", p) if p == rrset => (
+                200,
+                json!({"rrset_name": "_acme-challenge.app", "rrset_type": "TXT", "rrset_ttl": 300, "rrset_values": st.lock().unwrap().clone()}),
+            ),
+            ("PUT", p) if p == rrset => {
+                *st.lock().unwrap() = c.body["rrset_values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .collect();
+                (201, json!({"message": "DNS Record Created"}))
+            }
+            _ => (404, json!({"code": 404, "message": "Unknown domain", "object": "LiveDNSError"})),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "gandiv5",
+        &[
+            ("GANDIV5_PERSONAL_ACCESS_TOKEN", "pat".into()),
+            ("GANDIV5_API_URL", format!("http://{addr}/v5/livedns")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    assert_eq!(*state.lock().unwrap(), vec!["other", "VALUE-43"]);
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(*state.lock().unwrap(), vec!["other"]);
+    let calls = calls.lock().unwrap();
+    assert!(calls
+        .iter()
+        .all(|c| c.headers["authorization"] == "Bearer pat"));
+    let put = calls.iter().find(|c| c.method == "PUT").unwrap();
+    assert_eq!(
+        put.body,
+        json!({"rrset_ttl": 300, "rrset_values": ["other", "VALUE-43"]})
+    );
+}
+
+#[tokio::test]
+async fn godaddy_rewrites_the_txt_list_and_deletes_it_when_empty() {
+    let state: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let st = state.clone();
+    let (addr, calls) = fake_api(Arc::new(move |c: &Call| {
+        let path = "/v1/domains/example.com/records/TXT/_acme-challenge.app";
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/v1/domains/example.com") => (200, json!({"domain": "example.com"})),
+            ("GET", p) if p == path => (
+                200,
+                Value::Array(
+                    st.lock()
+                        .unwrap()
+                        .iter()
+                        .map(|v| json!({"data": v, "name": "_acme-challenge.app", "ttl": 600, "type": "TXT"}))
+                        .collect(),
+                ),
+            ),
+            ("PUT", p) if p == path => {
+                *st.lock().unwrap() = c.body
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["data"].as_str().unwrap().to_string())
+                    .collect();
+                (200, Value::Null)
+            }
+            ("DELETE", p) if p == path => {
+                st.lock().unwrap().clear();
+                (204, Value::Null)
+            }
+            _ => (404, json!({"code": "NOT_FOUND", "message": "The domain was not found"})),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "godaddy",
+        &[
+            ("GODADDY_API_KEY", "key".into()),
+            ("GODADDY_API_SECRET", "secret".into()),
+            ("GODADDY_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    assert_eq!(*state.lock().unwrap(), vec!["VALUE-43"]);
+    dns.provider.cleanup(&r).await.unwrap();
+    assert!(state.lock().unwrap().is_empty());
+    let calls = calls.lock().unwrap();
+    assert!(calls
+        .iter()
+        .all(|c| c.headers["authorization"] == "sso-key key:secret"));
+    assert!(calls.iter().any(|c| c.method == "DELETE"));
+    let put = calls.iter().find(|c| c.method == "PUT").unwrap();
+    assert_eq!(put.body, json!([{"data": "VALUE-43", "ttl": 600}]));
 }

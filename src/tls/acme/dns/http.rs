@@ -161,3 +161,22 @@ pub async fn json(
     let value = serde_json::from_slice(&answer.body).unwrap_or(serde_json::Value::Null);
     Ok((answer.status, value))
 }
+
+/// `json`, with any answer but 2xx an error carrying the status and body, for the providers.
+pub async fn call(
+    provider: &'static str,
+    method: http::Method,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Option<&serde_json::Value>,
+    timeout: Duration,
+) -> Result<serde_json::Value, super::ProviderError> {
+    let failed = |message: String| super::ProviderError::Failed { provider, message };
+    let (status, value) = json(method, url, headers, body, timeout)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if !status.is_success() {
+        return Err(failed(format!("{url} answered {status}: {value}")));
+    }
+    Ok(value)
+}

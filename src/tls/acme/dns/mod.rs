@@ -6,14 +6,18 @@
 //! A provider is built at startup: an unknown name, a missing or malformed variable is a startup
 //! error naming it (never a fallback to another challenge). One file per provider:
 //! `rfc2136.rs` (DNS UPDATE + TSIG, `wire.rs`/`client.rs`), `exec.rs`, `httpreq.rs`, `manual.rs`,
-//! and hosted APIs over `http.rs`: `cloudflare.rs`, `digitalocean.rs`, `hetzner.rs`. A hosted
+//! and hosted APIs over `http.rs`: `cloudflare.rs`, `digitalocean.rs`, `duckdns.rs`,
+//! `gandiv5.rs`, `godaddy.rs`, `hetzner.rs`. A hosted
 //! provider finds the zone through its own API (the longest of `zone_candidates` it knows) and
 //! remembers the id of each record it created, to delete exactly that one.
 
 pub mod client;
 mod cloudflare;
 mod digitalocean;
+mod duckdns;
 mod exec;
+mod gandiv5;
+mod godaddy;
 mod hetzner;
 mod http;
 mod httpreq;
@@ -32,7 +36,10 @@ use crate::config::static_config::DnsChallengeConfig;
 pub const PROVIDERS: &[&str] = &[
     "cloudflare",
     "digitalocean",
+    "duckdns",
     "exec",
+    "gandiv5",
+    "godaddy",
     "hetzner",
     "httpreq",
     "manual",
@@ -287,6 +294,9 @@ impl Dns01 {
             "cloudflare" => Box::new(cloudflare::Cloudflare::from_env(env)?),
             "digitalocean" => Box::new(digitalocean::DigitalOcean::from_env(env)?),
             "hetzner" => Box::new(hetzner::Hetzner::from_env(env)?),
+            "duckdns" => Box::new(duckdns::DuckDns::from_env(env)?),
+            "gandiv5" => Box::new(gandiv5::GandiV5::from_env(env)?),
+            "godaddy" => Box::new(godaddy::GoDaddy::from_env(env)?),
             _ => {
                 return Err(SetupError::UnknownProvider {
                     nearest: crate::config::elements::nearest(&name, PROVIDERS),
