@@ -742,3 +742,52 @@ async fn traefik_issues_the_same_names_with_the_same_options() {
     assert_eq!(setup.pebble.issued(), 1);
     setup.no_challenge_records_left();
 }
+
+/// The propagation check on its own against BIND: not visible → an error after the provider's
+/// timeout; visible at the resolver → done; the authoritative check asks the zone's NS
+/// (ns.example.test = 127.0.0.1, port 53, where BIND does not listen) and so fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs bind9; run by .ci/test-all.sh"]
+async fn propagation_check_waits_for_the_record_and_gives_up_in_time() {
+    use swarmgate::config::static_config::{DnsChallengeConfig, PropagationConfig};
+    use swarmgate::tls::acme::dns::propagation::Check;
+    use swarmgate::tls::acme::dns::{Timing, TxtRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let bind = Bind::start(dir.path());
+    let timing = Timing {
+        propagation_timeout: Duration::from_secs(3),
+        polling_interval: Duration::from_millis(500),
+    };
+    let cfg = |ans: bool| DnsChallengeConfig {
+        provider: "exec".into(),
+        propagation: Some(PropagationConfig {
+            require_all_rns: true,
+            disable_ans_checks: !ans,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let resolvers = vec![bind.addr().parse().unwrap()];
+    let rns = Check::new(&cfg(false), resolvers.clone(), timing);
+    let record = TxtRecord::new("example.test", "t", "t.k", "propagated-value");
+
+    let started = std::time::Instant::now();
+    let err = rns.wait(&record).await.unwrap_err().to_string();
+    assert!(err.contains("not visible"), "{err}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+
+    let status = Command::new("bash")
+        .args(["-c", &format!("printf 'server 127.0.0.1 {}\\nzone example.test\\nupdate add _acme-challenge.example.test. 60 TXT \"propagated-value\"\\nsend\\n' | nsupdate -y hmac-sha256:{KEY}:{SECRET}", bind.port)])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    rns.wait(&record).await.unwrap();
+
+    let ans = Check::new(&cfg(true), resolvers, timing);
+    let err = ans.wait(&record).await.unwrap_err().to_string();
+    assert!(err.contains("127.0.0.1:53"), "{err}");
+}
