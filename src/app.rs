@@ -750,6 +750,30 @@ fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> En
     options
 }
 
+/// `dnsChallenge` setups that would stop `run` (unknown provider, missing or malformed
+/// variable), read from `env` as `run` reads the process environment.
+fn dns_challenge_issues(
+    cfg: &StaticConfig,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Vec<ConfigIssue> {
+    let env = crate::tls::acme::dns::Env::new(env);
+    cfg.certificates_resolvers
+        .iter()
+        .filter_map(|(name, r)| Some((name, r.acme.as_ref()?.dns_challenge.as_ref()?)))
+        .filter_map(|(name, dns)| {
+            let error = crate::tls::acme::dns::Dns01::new(dns, &env).err()?;
+            Some(
+                ConfigIssue::new(
+                    crate::config::Element::Static,
+                    format!("certificatesResolvers.{name}"),
+                    format!("{error}: swarmgate does not start"),
+                )
+                .with_key("acme.dnsChallenge"),
+            )
+        })
+        .collect()
+}
+
 /// Loads every provider once, merges and compiles, and returns every issue (for `swarmgate check`).
 pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
     check_with(cfg, base, None)
@@ -763,6 +787,7 @@ pub fn check_with(
 ) -> Vec<ConfigIssue> {
     let mut snapshots: Vec<(&str, DynamicConfig)> = Vec::new();
     let mut issues = entrypoint_issues(cfg);
+    issues.extend(dns_challenge_issues(cfg, &|k| std::env::var(k).ok()));
     let qualify = crate::config::merge::qualify_issue;
     if let Some(dynamic) = inline_dynamic(cfg) {
         issues.extend(
@@ -813,6 +838,36 @@ pub fn check_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_reports_a_dns_challenge_that_would_stop_the_start() {
+        let cfg = static_cfg(
+            "certificatesResolvers:\n  a: {acme: {dnsChallenge: {provider: cloudflair}}}\n  b: {acme: {dnsChallenge: {provider: exec}}}\n  c: {acme: {dnsChallenge: {provider: exec}}}\n",
+        );
+        let set = |k: &str| (k == "EXEC_PATH").then(|| "/bin/true".to_string());
+        let issues = dns_challenge_issues(&cfg, &|_| None);
+        let names: Vec<&str> = issues.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "certificatesResolvers.a",
+                "certificatesResolvers.b",
+                "certificatesResolvers.c"
+            ]
+        );
+        assert!(
+            issues[0].message.contains("\"cloudflare\""),
+            "{}",
+            issues[0].message
+        );
+        assert!(
+            issues[1].message.contains("EXEC_PATH"),
+            "{}",
+            issues[1].message
+        );
+        let issues = dns_challenge_issues(&cfg, &set);
+        assert_eq!(issues.len(), 1, "{issues:#?}");
+    }
 
     #[test]
     fn a_wildcard_on_a_resolver_without_dns_challenge_is_an_issue_of_its_router() {
