@@ -1,7 +1,7 @@
 //! `rfc2136`: DNS UPDATE (RFC 2136) of the zone's primary, signed with TSIG when a key is set
 //! (BIND, Knot, PowerDNS). lego's variables: `RFC2136_NAMESERVER` (required, `host[:port]`),
 //! `RFC2136_TSIG_KEY` + `RFC2136_TSIG_SECRET` (base64), `RFC2136_TSIG_ALGORITHM` (default
-//! `hmac-sha1.`), `RFC2136_TTL` (120), `RFC2136_PROPAGATION_TIMEOUT` (60),
+//! `hmac-sha1.`), or `RFC2136_TSIG_FILE` (a BIND key file, as `tsig-keygen` writes), `RFC2136_TTL` (120), `RFC2136_PROPAGATION_TIMEOUT` (60),
 //! `RFC2136_POLLING_INTERVAL` (2), `RFC2136_DNS_TIMEOUT` (10), all seconds.
 //!
 //! The zone to update is found by SOA queries to the nameserver itself (lego asks the recursive
@@ -38,9 +38,28 @@ impl Rfc2136 {
         };
         let server = client::server_addr(&nameserver)
             .map_err(|e| invalid("RFC2136_NAMESERVER", &nameserver, e.to_string()))?;
+        let from_file = match env.get(NAME, "RFC2136_TSIG_FILE")? {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    invalid("RFC2136_TSIG_FILE", &path, format!("cannot read: {e}"))
+                })?;
+                Some(key_file(&text).ok_or_else(|| {
+                    invalid(
+                        "RFC2136_TSIG_FILE",
+                        &path,
+                        "no `key \"name\" { algorithm …; secret \"…\"; };` in it".into(),
+                    )
+                })?)
+            }
+        };
+        let (file_key, file_secret, file_algorithm) = match from_file {
+            Some((k, a, s)) => (Some(k), Some(s), Some(a)),
+            None => (None, None, None),
+        };
         let key = match (
-            env.get(NAME, "RFC2136_TSIG_KEY")?,
-            env.get(NAME, "RFC2136_TSIG_SECRET")?,
+            file_key.or(env.get(NAME, "RFC2136_TSIG_KEY")?),
+            file_secret.or(env.get(NAME, "RFC2136_TSIG_SECRET")?),
         ) {
             (None, None) => None,
             (Some(_), None) => {
@@ -56,9 +75,12 @@ impl Rfc2136 {
                 })
             }
             (Some(name), Some(secret)) => {
-                let alg_name = env
-                    .get(NAME, "RFC2136_TSIG_ALGORITHM")?
-                    .unwrap_or_else(|| "hmac-sha1.".to_string());
+                let alg_name = match file_algorithm {
+                    Some(a) => a,
+                    None => env
+                        .get(NAME, "RFC2136_TSIG_ALGORITHM")?
+                        .unwrap_or_else(|| "hmac-sha1.".to_string()),
+                };
                 let algorithm = TsigAlgorithm::parse(&alg_name).ok_or_else(|| {
                     invalid(
                         "RFC2136_TSIG_ALGORITHM",
@@ -141,6 +163,24 @@ impl Rfc2136 {
     }
 }
 
+/// (key name, algorithm, secret) of a BIND key file (`tsig-keygen`'s output):
+/// `key "name" { algorithm hmac-sha256; secret "…"; };`
+pub fn key_file(text: &str) -> Option<(String, String, String)> {
+    let after = |s: &str, word: &str| -> Option<String> {
+        let start = s.find(word)? + word.len();
+        let rest = s[start..].trim_start();
+        let end = rest.find(';')?;
+        Some(rest[..end].trim().trim_matches('"').to_string())
+    };
+    let start = text.find("key")? + 3;
+    let rest = text[start..].trim_start();
+    let name = rest.strip_prefix('"')?.split('"').next()?.to_string();
+    let body = &rest[rest.find('{')?..];
+    let algorithm = after(body, "algorithm")?;
+    let secret = after(body, "secret")?;
+    (!name.is_empty() && !secret.is_empty()).then_some((name, algorithm, secret))
+}
+
 impl DnsProvider for Rfc2136 {
     fn present<'a>(&'a self, record: &'a TxtRecord) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(self.change(record, Change::Add(self.ttl)))
@@ -154,3 +194,6 @@ impl DnsProvider for Rfc2136 {
         self.timing
     }
 }
+
+#[cfg(test)]
+mod tests;
