@@ -162,3 +162,56 @@ fn records_name_the_base_domain_of_a_wildcard() {
     assert_eq!(r.domain, "example.test");
     assert_eq!(r.fqdn, "_acme-challenge.example.test.");
 }
+
+#[tokio::test]
+async fn exec_raw_mode_passes_domain_token_and_key_authorization() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("hook.sh");
+    let out = dir.path().join("args");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = script.display().to_string();
+    let raw = build("exec", &[("EXEC_PATH", &path), ("EXEC_MODE", "RAW")]).unwrap();
+    let record = TxtRecord::new("*.example.com", "tok", "tok.thumb", "val");
+    raw.provider.present(&record).await.unwrap();
+    raw.provider.cleanup(&record).await.unwrap();
+    let plain = build("exec", &[("EXEC_PATH", &path)]).unwrap();
+    plain.provider.present(&record).await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "present example.com tok tok.thumb\ncleanup example.com tok tok.thumb\npresent _acme-challenge.example.com. val\n"
+    );
+    // A failing program is an error carrying its output.
+    std::fs::write(&script, "#!/bin/sh\necho 'zone refused' >&2\nexit 3\n").unwrap();
+    let err = plain
+        .provider
+        .present(&record)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("zone refused"), "{err}");
+    let err = build("exec", &[("EXEC_PATH", &path), ("EXEC_MODE", "JSON")]).unwrap_err();
+    assert!(
+        matches!(&err, SetupError::Invalid { var, .. } if var == "EXEC_MODE"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn manual_waits_at_most_its_timeout() {
+    let manual = build("manual", &[("MANUAL_TIMEOUT", "1")]).unwrap();
+    let record = TxtRecord::new("example.com", "t", "t.k", "v");
+    let started = std::time::Instant::now();
+    manual.provider.present(&record).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    manual.provider.cleanup(&record).await.unwrap();
+    assert_eq!(
+        manual.check.timing.propagation_timeout,
+        Duration::from_secs(600)
+    );
+}
