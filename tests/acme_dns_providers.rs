@@ -441,3 +441,64 @@ async fn godaddy_rewrites_the_txt_list_and_deletes_it_when_empty() {
     let put = calls.iter().find(|c| c.method == "PUT").unwrap();
     assert_eq!(put.body, json!([{"data": "VALUE-43", "ttl": 600}]));
 }
+
+#[tokio::test]
+async fn porkbun() {
+    let (addr, calls) = fake_api(Arc::new(|c: &Call| {
+        if c.body["apikey"] != "pk" || c.body["secretapikey"] != "sk" {
+            return (
+                400,
+                json!({"status": "ERROR", "message": "Invalid API key. (002)"}),
+            );
+        }
+        match c.path.as_str() {
+            "/api/json/v3/dns/retrieve/example.com" => {
+                (200, json!({"status": "SUCCESS", "records": []}))
+            }
+            "/api/json/v3/dns/create/example.com" => {
+                (200, json!({"status": "SUCCESS", "id": 106926659}))
+            }
+            "/api/json/v3/dns/delete/example.com/106926659" => (200, json!({"status": "SUCCESS"})),
+            _ => (
+                400,
+                json!({"status": "ERROR", "message": "Invalid domain."}),
+            ),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "porkbun",
+        &[
+            ("PORKBUN_API_KEY", "pk".into()),
+            ("PORKBUN_SECRET_API_KEY", "sk".into()),
+            ("PORKBUN_API_URL", format!("http://{addr}/api/json/v3")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s("POST", "/api/json/v3/dns/retrieve/app.example.com"),
+            s("POST", "/api/json/v3/dns/retrieve/example.com"),
+            s("POST", "/api/json/v3/dns/create/example.com"),
+            s("POST", "/api/json/v3/dns/delete/example.com/106926659"),
+        ]
+    );
+    let create = calls.lock().unwrap()[2].body.clone();
+    assert_eq!(
+        create,
+        json!({"apikey": "pk", "secretapikey": "sk", "name": "_acme-challenge.app", "type": "TXT", "content": "VALUE-43", "ttl": "300"})
+    );
+    let wrong = provider(
+        "porkbun",
+        &[
+            ("PORKBUN_API_KEY", "pk".into()),
+            ("PORKBUN_SECRET_API_KEY", "nope".into()),
+            ("PORKBUN_API_URL", format!("http://{addr}/api/json/v3")),
+        ],
+    );
+    let err = wrong.provider.present(&r).await.unwrap_err().to_string();
+    assert!(err.contains("Invalid API key"), "{err}");
+}

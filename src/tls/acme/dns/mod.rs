@@ -7,7 +7,7 @@
 //! error naming it (never a fallback to another challenge). One file per provider:
 //! `rfc2136.rs` (DNS UPDATE + TSIG, `wire.rs`/`client.rs`), `exec.rs`, `httpreq.rs`, `manual.rs`,
 //! and hosted APIs over `http.rs`: `cloudflare.rs`, `digitalocean.rs`, `duckdns.rs`,
-//! `gandiv5.rs`, `godaddy.rs`, `hetzner.rs`. A hosted
+//! `gandiv5.rs`, `godaddy.rs`, `hetzner.rs`, `porkbun.rs`. A hosted
 //! provider finds the zone through its own API (the longest of `zone_candidates` it knows) and
 //! remembers the id of each record it created, to delete exactly that one.
 
@@ -22,6 +22,7 @@ mod hetzner;
 mod http;
 mod httpreq;
 mod manual;
+mod porkbun;
 pub mod propagation;
 mod rfc2136;
 pub mod wire;
@@ -43,6 +44,7 @@ pub const PROVIDERS: &[&str] = &[
     "hetzner",
     "httpreq",
     "manual",
+    "porkbun",
     "rfc2136",
 ];
 
@@ -297,6 +299,7 @@ impl Dns01 {
             "duckdns" => Box::new(duckdns::DuckDns::from_env(env)?),
             "gandiv5" => Box::new(gandiv5::GandiV5::from_env(env)?),
             "godaddy" => Box::new(godaddy::GoDaddy::from_env(env)?),
+            "porkbun" => Box::new(porkbun::Porkbun::from_env(env)?),
             _ => {
                 return Err(SetupError::UnknownProvider {
                     nearest: crate::config::elements::nearest(&name, PROVIDERS),
