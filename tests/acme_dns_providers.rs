@@ -20,6 +20,8 @@ struct Call {
     path: String,
     headers: HashMap<String, String>,
     body: Value,
+    /// The body as text (XML APIs).
+    raw: String,
 }
 
 type Answer = Arc<dyn Fn(&Call) -> (u16, Value) + Send + Sync>;
@@ -54,6 +56,7 @@ async fn fake_api(answer: Answer) -> (SocketAddr, Arc<Mutex<Vec<Call>>>) {
                             path,
                             headers,
                             body,
+                            raw: String::from_utf8_lossy(&bytes).into_owned(),
                         };
                         let (status, value) = answer(&call);
                         calls.lock().unwrap().push(call);
@@ -501,4 +504,83 @@ async fn porkbun() {
     );
     let err = wrong.provider.present(&r).await.unwrap_err().to_string();
     assert!(err.contains("Invalid API key"), "{err}");
+}
+
+#[tokio::test]
+async fn route53_signs_requests_and_upserts_then_deletes_the_txt_set() {
+    let state: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let st = state.clone();
+    let (addr, calls) = fake_api(Arc::new(move |c: &Call| {
+        let xml = |s: String| Value::String(s);
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/2013-04-01/hostedzonesbyname?dnsname=app.example.com&maxitems=1") => (200, xml(
+                "<ListHostedZonesByNameResponse><HostedZones><HostedZone><Id>/hostedzone/ZOTHER</Id><Name>example.com.</Name></HostedZone></HostedZones></ListHostedZonesByNameResponse>".into(),
+            )),
+            ("GET", "/2013-04-01/hostedzonesbyname?dnsname=example.com&maxitems=1") => (200, xml(
+                "<ListHostedZonesByNameResponse><HostedZones><HostedZone><Id>/hostedzone/Z123</Id><Name>example.com.</Name></HostedZone></HostedZones></ListHostedZonesByNameResponse>".into(),
+            )),
+            ("GET", p) if p.starts_with("/2013-04-01/hostedzone/Z123/rrset?") => {
+                let values: String = st.lock().unwrap().iter().map(|v| format!("<ResourceRecord><Value>\"{v}\"</Value></ResourceRecord>")).collect();
+                let set = if values.is_empty() { String::new() } else {
+                    format!("<ResourceRecordSet><Name>_acme-challenge.app.example.com.</Name><Type>TXT</Type><TTL>10</TTL><ResourceRecords>{values}</ResourceRecords></ResourceRecordSet>")
+                };
+                (200, xml(format!("<ListResourceRecordSetsResponse><ResourceRecordSets>{set}</ResourceRecordSets></ListResourceRecordSetsResponse>")))
+            }
+            ("POST", "/2013-04-01/hostedzone/Z123/rrset") => {
+                let body = c.raw.clone();
+                let values: Vec<String> = body.split("<Value>\"").skip(1).map(|v| v.split('"').next().unwrap().to_string()).collect();
+                if body.contains("<Action>UPSERT</Action>") { *st.lock().unwrap() = values; } else { st.lock().unwrap().clear(); }
+                (200, xml("<ChangeResourceRecordSetsResponse><ChangeInfo><Id>/change/C9</Id><Status>PENDING</Status></ChangeInfo></ChangeResourceRecordSetsResponse>".into()))
+            }
+            ("GET", "/2013-04-01/change/C9") => (200, xml("<GetChangeResponse><ChangeInfo><Id>/change/C9</Id><Status>INSYNC</Status></ChangeInfo></GetChangeResponse>".into())),
+            _ => (400, xml("<ErrorResponse><Error><Code>InvalidInput</Code><Message>bad request</Message></Error></ErrorResponse>".into())),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "route53",
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
+            ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+            ("AWS_ROUTE53_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    assert_eq!(*state.lock().unwrap(), vec!["VALUE-43"]);
+    dns.provider.cleanup(&r).await.unwrap();
+    assert!(state.lock().unwrap().is_empty());
+    let calls = calls.lock().unwrap();
+    let actions: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.method == "POST")
+        .map(|c| {
+            if c.raw.contains("UPSERT") {
+                "UPSERT"
+            } else {
+                "DELETE"
+            }
+        })
+        .collect();
+    assert_eq!(actions, ["UPSERT", "DELETE"]);
+    for c in calls.iter() {
+        let auth = &c.headers["authorization"];
+        let date = &c.headers["x-amz-date"];
+        assert!(
+            auth.starts_with(&format!(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{}/us-east-1/route53/aws4_request, SignedHeaders=host;x-amz-date, Signature=",
+                &date[..8]
+            )),
+            "{auth}"
+        );
+        assert_eq!(auth.rsplit('=').next().unwrap().len(), 64);
+    }
+    let upsert = calls.iter().find(|c| c.method == "POST").unwrap();
+    assert!(
+        upsert
+            .raw
+            .contains("<Name>_acme-challenge.app.example.com.</Name><Type>TXT</Type><TTL>10</TTL>"),
+        "{}",
+        upsert.raw
+    );
 }

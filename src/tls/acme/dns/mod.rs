@@ -7,7 +7,7 @@
 //! error naming it (never a fallback to another challenge). One file per provider:
 //! `rfc2136.rs` (DNS UPDATE + TSIG, `wire.rs`/`client.rs`), `exec.rs`, `httpreq.rs`, `manual.rs`,
 //! and hosted APIs over `http.rs`: `cloudflare.rs`, `digitalocean.rs`, `duckdns.rs`,
-//! `gandiv5.rs`, `godaddy.rs`, `hetzner.rs`, `porkbun.rs`. A hosted
+//! `gandiv5.rs`, `godaddy.rs`, `hetzner.rs`, `porkbun.rs`, `route53.rs`. A hosted
 //! provider finds the zone through its own API (the longest of `zone_candidates` it knows) and
 //! remembers the id of each record it created, to delete exactly that one.
 
@@ -25,6 +25,7 @@ mod manual;
 mod porkbun;
 pub mod propagation;
 mod rfc2136;
+mod route53;
 pub mod wire;
 
 use std::future::Future;
@@ -46,6 +47,7 @@ pub const PROVIDERS: &[&str] = &[
     "manual",
     "porkbun",
     "rfc2136",
+    "route53",
 ];
 
 /// A boxed future, so `DnsProvider` stays object safe (config plane: one allocation per call).
@@ -300,6 +302,7 @@ impl Dns01 {
             "gandiv5" => Box::new(gandiv5::GandiV5::from_env(env)?),
             "godaddy" => Box::new(godaddy::GoDaddy::from_env(env)?),
             "porkbun" => Box::new(porkbun::Porkbun::from_env(env)?),
+            "route53" => Box::new(route53::Route53::from_env(env)?),
             _ => {
                 return Err(SetupError::UnknownProvider {
                     nearest: crate::config::elements::nearest(&name, PROVIDERS),
