@@ -55,3 +55,46 @@ fn eab_mac_key_is_base64url_padded_or_not() {
     assert!(eab("", "_-8").unwrap_err().contains("kid"));
     assert!(eab("k", "not base64!").unwrap_err().contains("base64url"));
 }
+
+#[test]
+fn a_wildcard_is_never_ordered_from_a_resolver_without_dns_challenge() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg: StaticConfig = serde_yaml::from_str(
+        "certificatesResolvers:\n  http: {acme: {storage: a.json, httpChallenge: {entryPoint: web}}}\n  dns: {acme: {storage: a.json, dnsChallenge: {provider: manual}}}\n",
+    )
+    .unwrap();
+    let store = Arc::new(CertStore::new(
+        certs::self_signed(&["default.invalid".to_string()], "test").unwrap(),
+    ));
+    let http = Arc::new(HttpChallenges::default());
+    let manager = Manager::new(&cfg, dir.path(), &store, &http)
+        .unwrap()
+        .unwrap();
+    let want = |resolver: &str, main: &str| Want {
+        resolver: resolver.into(),
+        main: main.into(),
+        sans: vec!["example.com".into()],
+    };
+    manager.want(
+        [
+            want("http", "*.example.com"),
+            want("dns", "*.example.com"),
+            want("http", "www.example.com"),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    let kept: Vec<(String, String)> = manager
+        .wanted
+        .borrow()
+        .iter()
+        .map(|w| (w.resolver.clone(), w.main.clone()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("dns".to_string(), "*.example.com".to_string()),
+            ("http".to_string(), "www.example.com".to_string())
+        ]
+    );
+}
