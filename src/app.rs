@@ -701,9 +701,52 @@ pub fn reference_issues(cfg: &StaticConfig, merged: &DynamicConfig) -> Vec<Confi
                     .with_key("tls.certResolver"),
                 );
             }
+            if let Some(issue) = wildcard_issue(cfg, r, &tls.domains) {
+                out.push(
+                    ConfigIssue::new(Element::Router, name.as_str(), issue).with_key("tls.domains"),
+                );
+            }
+        }
+    }
+    for (name, ep) in &cfg.entry_points {
+        let Some(tls) = ep.http.as_ref().and_then(|h| h.tls.as_ref()) else {
+            continue;
+        };
+        if let Some(r) = tls.cert_resolver.as_deref() {
+            if let Some(issue) = wildcard_issue(cfg, r, &tls.domains) {
+                out.push(
+                    ConfigIssue::new(Element::EntryPoint, name.as_str(), issue)
+                        .with_key("http.tls.domains"),
+                );
+            }
         }
     }
     out
+}
+
+/// A wildcard domain asked of a resolver without `dnsChallenge`: only DNS-01 proves a wildcard
+/// (RFC 8555 §7.1.3), so no certificate is ordered for it (`tls::acme::Manager::want`).
+fn wildcard_issue(
+    cfg: &StaticConfig,
+    resolver: &str,
+    domains: &[crate::config::dynamic::TlsDomain],
+) -> Option<String> {
+    let acme = cfg.certificates_resolvers.get(resolver)?.acme.as_ref()?;
+    if acme.dns_challenge.is_some() {
+        return None;
+    }
+    let wildcard = domains
+        .iter()
+        .flat_map(|d| std::iter::once(&d.main).chain(&d.sans))
+        .find(|n| n.starts_with("*."))?;
+    let has = if acme.http_challenge.is_some() {
+        "httpChallenge"
+    } else {
+        "tlsChallenge"
+    };
+    Some(format!(
+        "wildcard domain {wildcard:?} needs a DNS-01 challenge, but certificate resolver {resolver:?} has only {has} (add certificatesResolvers.{resolver}.acme.dnsChallenge): no certificate is requested for these domains"
+    ))
 }
 
 /// Resolves when any provider published; `false` when every provider is gone.
@@ -790,6 +833,30 @@ fn entrypoint_options(ep: &crate::config::static_config::EntryPointConfig) -> En
     options
 }
 
+/// `dnsChallenge` setups that would stop `run` (unknown provider, missing or malformed
+/// variable), read from `env` as `run` reads the process environment.
+fn dns_challenge_issues(
+    cfg: &StaticConfig,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Vec<ConfigIssue> {
+    let env = crate::tls::acme::dns::Env::new(env);
+    cfg.certificates_resolvers
+        .iter()
+        .filter_map(|(name, r)| Some((name, r.acme.as_ref()?.dns_challenge.as_ref()?)))
+        .filter_map(|(name, dns)| {
+            let error = crate::tls::acme::dns::Dns01::new(dns, &env).err()?;
+            Some(
+                ConfigIssue::new(
+                    crate::config::Element::Static,
+                    format!("certificatesResolvers.{name}"),
+                    format!("{error}: swarmgate does not start"),
+                )
+                .with_key("acme.dnsChallenge"),
+            )
+        })
+        .collect()
+}
+
 /// Loads every provider once, merges and compiles, and returns every issue (for `swarmgate check`).
 pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
     check_with(cfg, base, None)
@@ -803,6 +870,7 @@ pub fn check_with(
 ) -> Vec<ConfigIssue> {
     let mut snapshots: Vec<(&str, DynamicConfig)> = Vec::new();
     let mut issues = entrypoint_issues(cfg);
+    issues.extend(dns_challenge_issues(cfg, &|k| std::env::var(k).ok()));
     let qualify = crate::config::merge::qualify_issue;
     if let Some(dynamic) = inline_dynamic(cfg) {
         issues.extend(
@@ -854,6 +922,65 @@ pub fn check_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_reports_a_dns_challenge_that_would_stop_the_start() {
+        let cfg = static_cfg(
+            "certificatesResolvers:\n  a: {acme: {dnsChallenge: {provider: cloudflair}}}\n  b: {acme: {dnsChallenge: {provider: exec}}}\n  c: {acme: {dnsChallenge: {provider: exec}}}\n",
+        );
+        let set = |k: &str| (k == "EXEC_PATH").then(|| "/bin/true".to_string());
+        let issues = dns_challenge_issues(&cfg, &|_| None);
+        let names: Vec<&str> = issues.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "certificatesResolvers.a",
+                "certificatesResolvers.b",
+                "certificatesResolvers.c"
+            ]
+        );
+        assert!(
+            issues[0].message.contains("\"cloudflare\""),
+            "{}",
+            issues[0].message
+        );
+        assert!(
+            issues[1].message.contains("EXEC_PATH"),
+            "{}",
+            issues[1].message
+        );
+        let issues = dns_challenge_issues(&cfg, &set);
+        assert_eq!(issues.len(), 1, "{issues:#?}");
+    }
+
+    #[test]
+    fn a_wildcard_on_a_resolver_without_dns_challenge_is_an_issue_of_its_router() {
+        let cfg = static_cfg(
+            "entryPoints: {websecure: {address: ':443'}}\ncertificatesResolvers:\n  http: {acme: {httpChallenge: {entryPoint: websecure}}}\n  dns: {acme: {dnsChallenge: {provider: exec}}}\n",
+        );
+        let merged: DynamicConfig = serde_yaml::from_str(
+            r#"
+http:
+  routers:
+    wild: { rule: "Host(`a.example.com`)", service: s, tls: { certResolver: http, domains: [{ main: example.com, sans: ["*.example.com"] }] } }
+    fine: { rule: "Host(`b.example.com`)", service: s, tls: { certResolver: dns, domains: [{ main: "*.example.com" }] } }
+    plain: { rule: "Host(`c.example.com`)", service: s, tls: { certResolver: http } }
+"#,
+        )
+        .unwrap();
+        let issues = reference_issues(&cfg, &merged);
+        assert_eq!(issues.len(), 1, "{issues:#?}");
+        assert_eq!(issues[0].name, "wild");
+        assert_eq!(issues[0].key.as_deref(), Some("tls.domains"));
+        assert!(
+            issues[0]
+                .message
+                .contains("\"*.example.com\" needs a DNS-01 challenge")
+                && issues[0].message.contains("httpChallenge"),
+            "{}",
+            issues[0].message
+        );
+    }
 
     fn static_cfg(yaml: &str) -> StaticConfig {
         serde_yaml::from_str(yaml).unwrap()

@@ -93,9 +93,11 @@ struct Store {
 
 impl Store {
     fn new(test: &str) -> Store {
-        Store {
-            prefix: format!("ha{test}{}", std::process::id() % 100_000),
-        }
+        Store::named(format!("ha{test}{}", std::process::id() % 100_000))
+    }
+
+    fn named(prefix: String) -> Store {
+        Store { prefix }
     }
 
     fn objects(&self) -> Vec<(String, String)> {
@@ -574,4 +576,81 @@ fn the_ha_stack_file_runs_global_on_managers_with_the_swarm_store() {
     assert_eq!(acme.storage.as_deref(), Some("swarm://edge?lockTtl=60s"));
     // The resolver opens its store (no I/O until it runs).
     swarmgate::tls::Tls::new(&loaded.config, dir.path()).unwrap();
+}
+
+/// DNS-01 with the Swarm store: the `exec` provider publishes the TXT record in
+/// pebble-challtestsrv's DNS (its management API), where Pebble looks. One order for both
+/// replicas: only the lock holder presents a record and orders; the other serves the result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs dockerd in swarm mode and Pebble; run by .ci/test-all.sh"]
+async fn a_dns01_order_in_flight_on_one_replica_is_not_repeated_by_the_other() {
+    script("docker-up.sh");
+    script("pebble-up.sh");
+    let env = Env {
+        dir: tempfile::tempdir().unwrap(),
+        backend: support::backend("app").await,
+        store: Store::named(format!("dns-ha{}", std::process::id() % 100_000)),
+    };
+    let host = "ha-dns01.test";
+    let hook = env.dir.path().join("dns-hook.sh");
+    let calls = env.dir.path().join("dns-calls.log");
+    std::fs::write(
+        &hook,
+        format!(
+            r#"#!/bin/sh
+set -e
+echo "$PPID $@" >> {calls}
+case "$1" in
+  present) curl -sf -XPOST -d "{{\"host\":\"$2\",\"value\":\"$3\"}}" http://127.0.0.1:8055/set-txt ;;
+  cleanup) curl -sf -XPOST -d "{{\"host\":\"$2\"}}" http://127.0.0.1:8055/clear-txt ;;
+esac
+"#,
+            calls = calls.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::env::set_var("EXEC_PATH", &hook);
+    std::env::set_var("EXEC_POLLING_INTERVAL", "1");
+    let dns01 = "[certificatesResolvers.le.acme.dnsChallenge]\nprovider = \"exec\"\nresolvers = [\"127.0.0.1:8053\"]\n[certificatesResolvers.le.acme.dnsChallenge.propagation]\nrequireAllRNS = true\ndisableANSChecks = true";
+    let issued_before = pebble_issued().len();
+    let a = env.replica_with(A, host, dns01);
+    let b = env.replica_with(B, host, dns01);
+
+    let owner = env.store.lock_owner(host, Duration::from_secs(30)).await;
+    let (holder, other) = if a.holds(&owner) { (&a, &b) } else { (&b, &a) };
+    assert!(
+        holder.holds(&owner),
+        "lock owner {owner:?} is neither replica"
+    );
+    let serial = wait_for_cert(holder, host, None, Duration::from_secs(60)).await;
+    assert_eq!(
+        wait_for_cert(other, host, None, Duration::from_secs(30)).await,
+        serial
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(pebble_issued()[issued_before..].to_vec(), vec![serial]);
+    assert_eq!(env.store.certs(), 1);
+    assert!(holder.log().contains("ordering ACME certificate"));
+    assert!(
+        !other.log().contains("ordering ACME certificate"),
+        "{}",
+        other.log()
+    );
+    // Only the holder ran the hook: one present and one cleanup, from its process.
+    let log = std::fs::read_to_string(&calls).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    for line in &lines {
+        assert!(line.starts_with(&format!("{} ", holder.pid())), "{log}");
+    }
+    assert!(
+        lines[0].contains(" present _acme-challenge.ha-dns01.test. "),
+        "{log}"
+    );
+    assert!(
+        lines[1].contains(" cleanup _acme-challenge.ha-dns01.test. "),
+        "{log}"
+    );
 }

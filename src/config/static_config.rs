@@ -339,13 +339,25 @@ pub struct AcmeConfig {
     pub key_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_chain: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `certificatesDuration` (hours, Traefik 3; `certDuration` is its v2 name): how long the
+    /// CA's certificates last, which sets when they are renewed (`tls::acme::renew_before`).
+    #[serde(
+        default,
+        alias = "certificatesDuration",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cert_duration: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_challenge: Option<HttpChallengeConfig>,
     /// Present (even empty) enables TLS-ALPN-01.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_challenge: Option<serde_json::Value>,
+    /// External Account Binding (ZeroSSL, Google Trust Services, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eab: Option<EabConfig>,
+    /// DNS-01 through a lego provider (`tls::acme::dns`); takes precedence over the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_challenge: Option<DnsChallengeConfig>,
     /// swarmgate extension: PEM file(s) with the CA roots of the ACME directory
     /// (Traefik reads `LEGO_CA_CERTIFICATES` for this).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -353,6 +365,58 @@ pub struct AcmeConfig {
     /// swarmgate extension: renew when less than this remains (default 30 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renew_before: Option<Duration>,
+}
+
+/// `certificatesResolvers.<r>.acme.eab`: the CA's key id and base64url MAC key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EabConfig {
+    #[serde(default)]
+    pub kid: String,
+    #[serde(default)]
+    pub hmac_encoded: String,
+}
+
+/// `certificatesResolvers.<r>.acme.dnsChallenge`, Traefik 3.7's names (the older
+/// `delayBeforeCheck` / `disablePropagationCheck` and the newer `propagation.*` both read).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DnsChallengeConfig {
+    /// A lego provider name (`rfc2136`, `exec`, `httpreq`, `manual`, `cloudflare`, ...).
+    #[serde(default)]
+    pub provider: String,
+    /// Recursive resolvers (`host[:port]`) used to find the zone and, with
+    /// `propagation.disableANSChecks`, to check propagation; default: `/etc/resolv.conf`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolvers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_before_check: Option<Duration>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_propagation_check: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<PropagationConfig>,
+}
+
+/// `dnsChallenge.propagation` (Traefik 3.7).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PropagationConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_before_checks: Option<Duration>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_checks: bool,
+    #[serde(
+        default,
+        rename = "requireAllRNS",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub require_all_rns: bool,
+    #[serde(
+        default,
+        rename = "disableANSChecks",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub disable_ans_checks: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -112,7 +112,6 @@ const FORMATS: &[&str] = &["common", "json"];
 const RULE_SYNTAXES: &[&str] = &["v2", "v3"];
 const NO_EFFECT: &str = "no effect in swarmgate";
 const NOT_APPLIED: &str = "parsed, not applied";
-const RENEWAL: &str = "not applied: renewal timing follows renewBefore (default 30 days)";
 const NO_ROTATION: &str = "swarmgate does not rotate log files; use logrotate";
 
 /// The root of the Traefik static option tree.
@@ -266,23 +265,45 @@ fn build() -> Node {
         f("email", leaf(Str)),
         f("storage", leaf(Str)),
         f("caServer", leaf(Str)),
-        with(
-            "keyType",
-            leaf(Str),
-            Status::Ignored("not applied: certificate keys are ECDSA P-256"),
+        f("keyType", leaf(Str)),
+        f(
+            "eab",
+            st(vec![f("kid", leaf(Str)), f("hmacEncoded", leaf(Str))]),
         ),
         with(
             "preferredChain",
             leaf(Str),
             Status::Ignored("not applied: the CA's default chain is used"),
         ),
-        with("certificatesDuration", leaf(Int), Status::Dropped(RENEWAL)),
-        with("certDuration", leaf(Int), Status::Ignored(RENEWAL)),
+        with(
+            "certificatesDuration",
+            leaf(Int),
+            Status::MapsTo("certDuration"),
+        ),
+        f("certDuration", leaf(Int)),
         f(
             "httpChallenge",
             st(vec![with("entryPoint", leaf(Str), Status::Required)]),
         ),
         f("tlsChallenge", st(vec![])),
+        f(
+            "dnsChallenge",
+            st(vec![
+                f("provider", leaf(Str)),
+                f("resolvers", leaf(StrList)),
+                f("delayBeforeCheck", leaf(Duration)),
+                f("disablePropagationCheck", leaf(Bool)),
+                f(
+                    "propagation",
+                    st(vec![
+                        f("delayBeforeChecks", leaf(Duration)),
+                        f("disableChecks", leaf(Bool)),
+                        f("requireAllRNS", leaf(Bool)),
+                        f("disableANSChecks", leaf(Bool)),
+                    ]),
+                ),
+            ]),
+        ),
         f("caCertificates", leaf(StrList)),
         f("renewBefore", leaf(Duration)),
     ]);

@@ -569,3 +569,60 @@ fn v2_swarm_options_and_default_rule_syntax() {
     assert!(args(&["--core.defaultRuleSyntax=v4"]).is_err());
     assert_eq!(args(&[]).unwrap().config.default_rule_syntax(), None);
 }
+
+#[test]
+fn dns_challenge_options_from_arguments_and_environment() {
+    let l = args(&[
+        "--certificatesresolvers.le.acme.dnschallenge.provider=rfc2136",
+        "--certificatesresolvers.le.acme.dnschallenge.resolvers=127.0.0.1:5353,10.0.0.1",
+        "--certificatesresolvers.le.acme.dnschallenge.delaybeforecheck=5",
+        "--certificatesresolvers.le.acme.dnschallenge.propagation.requireallrns=true",
+        "--certificatesresolvers.le.acme.dnschallenge.propagation.disableanschecks=true",
+        "--certificatesresolvers.le.acme.dnschallenge.propagation.delaybeforechecks=2s",
+    ])
+    .unwrap();
+    let dns = l.config.certificates_resolvers["le"]
+        .acme
+        .as_ref()
+        .unwrap()
+        .dns_challenge
+        .clone()
+        .unwrap();
+    assert_eq!(dns.provider, "rfc2136");
+    assert_eq!(dns.resolvers, strings(&["127.0.0.1:5353", "10.0.0.1"]));
+    assert_eq!(
+        dns.delay_before_check,
+        Some(crate::config::Duration::from_secs(5))
+    );
+    let p = dns.propagation.unwrap();
+    assert!(p.require_all_rns && p.disable_ans_checks && !p.disable_checks);
+    assert_eq!(
+        p.delay_before_checks,
+        Some(crate::config::Duration::from_secs(2))
+    );
+    let l = from_env(&[
+        (
+            "TRAEFIK_CERTIFICATESRESOLVERS_LE_ACME_DNSCHALLENGE_PROVIDER",
+            "exec",
+        ),
+        (
+            "TRAEFIK_CERTIFICATESRESOLVERS_LE_ACME_DNSCHALLENGE_DISABLEPROPAGATIONCHECK",
+            "true",
+        ),
+    ])
+    .unwrap();
+    let dns = l.config.certificates_resolvers["le"]
+        .acme
+        .as_ref()
+        .unwrap()
+        .dns_challenge
+        .clone()
+        .unwrap();
+    assert_eq!(dns.provider, "exec");
+    assert!(dns.disable_propagation_check);
+    // A typo inside dnsChallenge is refused with the nearest option.
+    let err = args(&["--certificatesresolvers.le.acme.dnschallenge.propagation.requireallrn=true"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("requireAllRNS"), "{err}");
+}

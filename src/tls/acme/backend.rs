@@ -20,6 +20,16 @@ pub enum BackendError {
     File(#[from] StorageError),
     #[error(transparent)]
     Swarm(#[from] SwarmStoreError),
+    /// An option of the resolver that cannot work (`keyType`, `eab`).
+    #[error("certificatesResolvers.{resolver}.acme: {message}")]
+    Config { resolver: String, message: String },
+    /// A `dnsChallenge` that cannot work: unknown provider, missing variable.
+    #[error("certificatesResolvers.{resolver}.acme.dnsChallenge: {source}")]
+    Dns {
+        resolver: String,
+        #[source]
+        source: super::dns::SetupError,
+    },
 }
 
 #[derive(Debug, Clone)]

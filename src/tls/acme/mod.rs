@@ -12,6 +12,7 @@
 #![allow(clippy::disallowed_types)] // std Mutex: ACME resolvers: config plane (orders, renewals)
 
 pub mod backend;
+pub mod dns;
 pub mod order;
 mod replicas;
 pub mod storage;
@@ -71,6 +72,11 @@ impl Want {
         }
     }
 
+    /// Whether a name is a wildcard (`*.example.com`), which only DNS-01 can prove.
+    pub fn has_wildcard(&self) -> bool {
+        self.names().iter().any(|n| n.starts_with("*."))
+    }
+
     fn names(&self) -> Vec<String> {
         std::iter::once(self.main.clone())
             .chain(self.sans.iter().cloned())
@@ -83,6 +89,10 @@ struct Resolver {
     cfg: AcmeConfig,
     base: std::path::PathBuf,
     kind: ChallengeKind,
+    dns: Option<Arc<dns::Dns01>>,
+    key: order::KeyKind,
+    /// `eab`: the key id and the decoded MAC key.
+    eab: Option<(String, Vec<u8>)>,
     renew_before: Duration,
     storage: Backend,
     account: tokio::sync::Mutex<Option<Account>>,
@@ -115,10 +125,36 @@ impl Manager {
             .map_or(backend::DEFAULT_DOCKER, |s| s.endpoint.as_str());
         let mut opened = Opened::default();
         let mut resolvers = BTreeMap::new();
+        let lookup = |k: &str| std::env::var(k).ok();
+        let env = dns::Env::new(&lookup);
         for (name, resolver) in &cfg.certificates_resolvers {
             let Some(acme) = &resolver.acme else { continue };
             let storage = opened.open(acme, base, docker)?;
-            let kind = if acme.http_challenge.is_some() {
+            let dns = match &acme.dns_challenge {
+                Some(dns) => Some(Arc::new(dns::Dns01::new(dns, &env).map_err(|source| {
+                    BackendError::Dns {
+                        resolver: name.clone(),
+                        source,
+                    }
+                })?)),
+                None => None,
+            };
+            let config_error = |message: String| BackendError::Config {
+                resolver: name.clone(),
+                message,
+            };
+            let (key, warning) =
+                order::KeyKind::parse(acme.key_type.as_deref()).map_err(config_error)?;
+            if let Some(warning) = warning {
+                tracing::warn!(resolver = %name, key_type = ?acme.key_type, "{warning}");
+            }
+            let eab = match &acme.eab {
+                Some(eab) => Some(eab_key(eab).map_err(config_error)?),
+                None => None,
+            };
+            let kind = if dns.is_some() {
+                ChallengeKind::Dns01
+            } else if acme.http_challenge.is_some() {
                 ChallengeKind::Http01
             } else {
                 ChallengeKind::TlsAlpn01
@@ -133,7 +169,10 @@ impl Manager {
                     cfg: acme.clone(),
                     base: base.to_path_buf(),
                     kind,
-                    renew_before: acme.renew_before.map_or(DEFAULT_RENEW_BEFORE, |d| d.0),
+                    dns,
+                    key,
+                    eab,
+                    renew_before: renew_before(acme),
                     storage,
                     account: tokio::sync::Mutex::new(None),
                 }),
@@ -154,11 +193,15 @@ impl Manager {
 
     /// Replaces the set of certificates the routers need.
     pub fn want(&self, wanted: BTreeSet<Want>) {
-        for want in &wanted {
-            if !self.resolvers.contains_key(&want.resolver) {
+        let mut wanted = wanted;
+        wanted.retain(|want| match self.resolvers.get(&want.resolver) {
+            None => {
                 tracing::warn!(resolver = %want.resolver, domain = %want.main, "router names an unknown certificate resolver");
+                true
             }
-        }
+            // Reported for the router by `app::reference_issues`; never ordered.
+            Some(r) => r.kind == ChallengeKind::Dns01 || !want.has_wildcard(),
+        });
         self.wanted.send_if_modified(|current| {
             let changed = *current != wanted;
             *current = wanted;
@@ -259,9 +302,11 @@ impl Manager {
             http: &self.http,
             store: &self.store,
             shared,
+            dns: resolver.dns.as_deref(),
         };
         let names = want.names();
-        let (chain, key) = order::obtain(&account, &names, resolver.kind, &responders).await?;
+        let (chain, key) =
+            order::obtain(&account, &names, resolver.kind, resolver.key, &responders).await?;
         let loaded = certs::parse_pair(chain.as_bytes(), key.as_bytes(), "ACME certificate")?;
         let domain = TlsDomain {
             main: want.main.clone(),
@@ -316,6 +361,10 @@ impl Manager {
             .ca_server
             .clone()
             .unwrap_or_else(|| LETS_ENCRYPT.to_string());
+        let eab = resolver
+            .eab
+            .as_ref()
+            .map(|(kid, hmac)| instant_acme::ExternalAccountKey::new(kid.clone(), hmac));
         let (account, credentials) = builder()?
             .create(
                 &NewAccount {
@@ -324,7 +373,7 @@ impl Manager {
                     only_return_existing: false,
                 },
                 server,
-                None,
+                eab.as_ref(),
             )
             .await?;
         let value = serde_json::to_value(&credentials).map_err(AcmeError::Credentials)?;
@@ -364,6 +413,39 @@ impl From<swarm::SwarmStoreError> for AcmeError {
     fn from(error: swarm::SwarmStoreError) -> AcmeError {
         AcmeError::Storage(BackendError::Swarm(error))
     }
+}
+
+/// How long before expiry a certificate is renewed: `renewBefore` when set, else Traefik's
+/// period for `certificatesDuration` (hours): 4 months from a year, 30 days from 90 days, 1 day
+/// from 7 days, 6 hours from a day, 20 minutes below; 30 days when neither is set.
+pub fn renew_before(acme: &AcmeConfig) -> Duration {
+    if let Some(d) = acme.renew_before {
+        return d.0;
+    }
+    let Some(hours) = acme.cert_duration else {
+        return DEFAULT_RENEW_BEFORE;
+    };
+    const HOUR: u64 = 3600;
+    Duration::from_secs(match hours {
+        h if h >= 365 * 24 => 4 * 30 * 24 * HOUR,
+        h if h >= 3 * 30 * 24 => 30 * 24 * HOUR,
+        h if h >= 7 * 24 => 24 * HOUR,
+        h if h >= 24 => 6 * HOUR,
+        _ => 20 * 60,
+    })
+}
+
+/// `eab.kid` and `eab.hmacEncoded` (base64url, padded or not, as Traefik reads it).
+fn eab_key(eab: &crate::config::static_config::EabConfig) -> Result<(String, Vec<u8>), String> {
+    use base64::Engine as _;
+    if eab.kid.trim().is_empty() || eab.hmac_encoded.trim().is_empty() {
+        return Err("eab needs both kid and hmacEncoded".into());
+    }
+    let text = eab.hmac_encoded.trim().trim_end_matches('=');
+    let hmac = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|e| format!("eab.hmacEncoded is not base64url: {e}"))?;
+    Ok((eab.kid.trim().to_string(), hmac))
 }
 
 /// Puts the stored, still-valid certificates of `resolver` into the store.
@@ -410,3 +492,6 @@ fn humantime_utc(t: SystemTime) -> String {
         .map_or(0, |d| d.as_secs());
     format!("@{secs}")
 }
+
+#[cfg(test)]
+mod tests;

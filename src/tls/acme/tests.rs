@@ -1,0 +1,100 @@
+use super::*;
+use crate::config::static_config::EabConfig;
+
+#[test]
+fn certificates_duration_sets_the_renewal_period_as_traefik() {
+    let with = |hours: Option<u64>| {
+        renew_before(&AcmeConfig {
+            cert_duration: hours,
+            ..Default::default()
+        })
+    };
+    let h = |n: u64| Duration::from_secs(n * 3600);
+    assert_eq!(with(None), h(30 * 24));
+    assert_eq!(with(Some(2160)), h(30 * 24));
+    assert_eq!(with(Some(365 * 24)), h(4 * 30 * 24));
+    assert_eq!(with(Some(7 * 24)), h(24));
+    assert_eq!(with(Some(24)), h(6));
+    assert_eq!(with(Some(1)), Duration::from_secs(20 * 60));
+    let explicit = AcmeConfig {
+        cert_duration: Some(24),
+        renew_before: Some(crate::config::Duration::from_secs(60)),
+        ..Default::default()
+    };
+    assert_eq!(renew_before(&explicit), Duration::from_secs(60));
+    let from_traefik: AcmeConfig =
+        serde_json::from_str(r#"{"certificatesDuration": 168}"#).unwrap();
+    assert_eq!(renew_before(&from_traefik), h(24));
+}
+
+#[test]
+fn key_types_as_traefik_names_them() {
+    use order::KeyKind;
+    assert_eq!(KeyKind::parse(None).unwrap(), (KeyKind::Ec256, None));
+    assert_eq!(KeyKind::parse(Some("EC384")).unwrap().0, KeyKind::Ec384);
+    assert_eq!(KeyKind::parse(Some("ec256")).unwrap().0, KeyKind::Ec256);
+    let (kind, warning) = KeyKind::parse(Some("RSA4096")).unwrap();
+    assert_eq!(kind, KeyKind::Ec256);
+    assert!(warning.is_some());
+    assert!(KeyKind::parse(Some("EC521")).unwrap_err().contains("EC521"));
+}
+
+#[test]
+fn eab_mac_key_is_base64url_padded_or_not() {
+    let eab = |kid: &str, hmac: &str| {
+        eab_key(&EabConfig {
+            kid: kid.into(),
+            hmac_encoded: hmac.into(),
+        })
+    };
+    assert_eq!(
+        eab("k", "_-8").unwrap(),
+        ("k".to_string(), vec![0xff, 0xef])
+    );
+    assert_eq!(eab("k", "_-8=").unwrap().1, vec![0xff, 0xef]);
+    assert!(eab("", "_-8").unwrap_err().contains("kid"));
+    assert!(eab("k", "not base64!").unwrap_err().contains("base64url"));
+}
+
+#[test]
+fn a_wildcard_is_never_ordered_from_a_resolver_without_dns_challenge() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg: StaticConfig = serde_yaml::from_str(
+        "certificatesResolvers:\n  http: {acme: {storage: a.json, httpChallenge: {entryPoint: web}}}\n  dns: {acme: {storage: a.json, dnsChallenge: {provider: manual}}}\n",
+    )
+    .unwrap();
+    let store = Arc::new(CertStore::new(
+        certs::self_signed(&["default.invalid".to_string()], "test").unwrap(),
+    ));
+    let http = Arc::new(HttpChallenges::default());
+    let manager = Manager::new(&cfg, dir.path(), &store, &http)
+        .unwrap()
+        .unwrap();
+    let want = |resolver: &str, main: &str| Want {
+        resolver: resolver.into(),
+        main: main.into(),
+        sans: vec!["example.com".into()],
+    };
+    manager.want(
+        [
+            want("http", "*.example.com"),
+            want("dns", "*.example.com"),
+            want("http", "www.example.com"),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    let kept: Vec<(String, String)> = manager
+        .wanted
+        .borrow()
+        .iter()
+        .map(|w| (w.resolver.clone(), w.main.clone()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("dns".to_string(), "*.example.com".to_string()),
+            ("http".to_string(), "www.example.com".to_string())
+        ]
+    );
+}

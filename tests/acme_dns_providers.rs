@@ -1,0 +1,586 @@
+//! The hosted DNS providers against a local server of this test implementing the documented
+//! endpoints each provider calls: the recorded requests (method, path, auth headers, JSON body)
+//! are the API's documented shapes; the answers are the API's documented answers, including
+//! its error bodies. No daemon needed.
+#![allow(clippy::unwrap_used)]
+#![allow(clippy::disallowed_types)] // std Mutex: the fake API records calls (test only)
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::BodyExt as _;
+use serde_json::{json, Value};
+use swarmgate::config::static_config::DnsChallengeConfig;
+use swarmgate::tls::acme::dns::{Dns01, Env, TxtRecord};
+
+#[derive(Debug, Clone)]
+struct Call {
+    method: String,
+    path: String,
+    headers: HashMap<String, String>,
+    body: Value,
+    /// The body as text (XML APIs).
+    raw: String,
+}
+
+type Answer = Arc<dyn Fn(&Call) -> (u16, Value) + Send + Sync>;
+
+/// A fake API: records every call, answers with `answer`.
+async fn fake_api(answer: Answer) -> (SocketAddr, Arc<Mutex<Vec<Call>>>) {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let recorded = calls.clone();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let calls = recorded.clone();
+            let answer = answer.clone();
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let calls = calls.clone();
+                    let answer = answer.clone();
+                    async move {
+                        let method = req.method().to_string();
+                        let path = req.uri().to_string();
+                        let headers = req
+                            .headers()
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
+                            .collect();
+                        let bytes = req.into_body().collect().await.unwrap().to_bytes();
+                        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                        let call = Call {
+                            method,
+                            path,
+                            headers,
+                            body,
+                            raw: String::from_utf8_lossy(&bytes).into_owned(),
+                        };
+                        let (status, value) = answer(&call);
+                        calls.lock().unwrap().push(call);
+                        Ok::<_, std::convert::Infallible>(
+                            hyper::Response::builder()
+                                .status(status)
+                                .header("content-type", "application/json")
+                                .body(http_body_util::Full::new(bytes::Bytes::from(
+                                    // A JSON string is sent as plain text (DuckDNS's `OK`).
+                                    match value {
+                                        Value::String(text) => text,
+                                        other => other.to_string(),
+                                    },
+                                )))
+                                .unwrap(),
+                        )
+                    }
+                });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service),
+            );
+        }
+    });
+    (addr, calls)
+}
+
+fn provider(name: &str, vars: &[(&str, String)]) -> Dns01 {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let lookup = move |k: &str| map.get(k).cloned();
+    let cfg = DnsChallengeConfig {
+        provider: name.into(),
+        ..Default::default()
+    };
+    Dns01::new(&cfg, &Env::new(&lookup)).unwrap()
+}
+
+fn record() -> TxtRecord {
+    TxtRecord::new("*.app.example.com", "tok", "tok.thumb", "VALUE-43")
+}
+
+fn summary(calls: &Arc<Mutex<Vec<Call>>>) -> Vec<(String, String)> {
+    calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| (c.method.clone(), c.path.clone()))
+        .collect()
+}
+
+fn s(a: &str, b: &str) -> (String, String) {
+    (a.to_string(), b.to_string())
+}
+
+#[tokio::test]
+async fn cloudflare_with_an_api_token() {
+    let (addr, calls) = fake_api(Arc::new(|c: &Call| {
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/client/v4/zones?name=example.com") => (
+                200,
+                json!({"success": true, "errors": [], "result": [{"id": "zone-1", "name": "example.com"}]}),
+            ),
+            ("GET", _) => (200, json!({"success": true, "errors": [], "result": []})),
+            ("POST", "/client/v4/zones/zone-1/dns_records") => (
+                200,
+                json!({"success": true, "errors": [], "result": {"id": "rec-9"}}),
+            ),
+            ("DELETE", "/client/v4/zones/zone-1/dns_records/rec-9") => {
+                (200, json!({"success": true, "errors": [], "result": {"id": "rec-9"}}))
+            }
+            _ => (
+                404,
+                json!({"success": false, "errors": [{"code": 7003, "message": "Could not route"}]}),
+            ),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "cloudflare",
+        &[
+            ("CF_DNS_API_TOKEN", "tok-abc".into()),
+            ("CLOUDFLARE_BASE_URL", format!("http://{addr}/client/v4")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s("GET", "/client/v4/zones?name=app.example.com"),
+            s("GET", "/client/v4/zones?name=example.com"),
+            s("POST", "/client/v4/zones/zone-1/dns_records"),
+            s("DELETE", "/client/v4/zones/zone-1/dns_records/rec-9"),
+        ]
+    );
+    let calls = calls.lock().unwrap();
+    assert!(calls
+        .iter()
+        .all(|c| c.headers["authorization"] == "Bearer tok-abc"));
+    assert_eq!(
+        calls[2].body,
+        json!({"type": "TXT", "name": "_acme-challenge.app.example.com", "content": "VALUE-43", "ttl": 120})
+    );
+}
+
+#[tokio::test]
+async fn cloudflare_with_email_and_global_key_and_its_error_body() {
+    let (addr, calls) = fake_api(Arc::new(|_c: &Call| {
+        (
+            403,
+            json!({"success": false, "errors": [{"code": 9109, "message": "Invalid access token"}]}),
+        )
+    }))
+    .await;
+    let dns = provider(
+        "cloudflare",
+        &[
+            ("CF_API_EMAIL", "ops@example.com".into()),
+            ("CF_API_KEY", "global-key".into()),
+            ("CLOUDFLARE_BASE_URL", format!("http://{addr}")),
+        ],
+    );
+    let err = dns
+        .provider
+        .present(&record())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("403") && err.contains("Invalid access token"),
+        "{err}"
+    );
+    let calls = calls.lock().unwrap();
+    assert_eq!(calls[0].headers["x-auth-email"], "ops@example.com");
+    assert_eq!(calls[0].headers["x-auth-key"], "global-key");
+}
+
+#[tokio::test]
+async fn digitalocean() {
+    let (addr, calls) = fake_api(Arc::new(|c: &Call| {
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/v2/domains/example.com") => {
+                (200, json!({"domain": {"name": "example.com", "ttl": 1800}}))
+            }
+            ("POST", "/v2/domains/example.com/records") => (
+                201,
+                json!({"domain_record": {"id": 28448433, "type": "TXT", "name": "_acme-challenge.app"}}),
+            ),
+            ("DELETE", "/v2/domains/example.com/records/28448433") => (204, Value::Null),
+            _ => (
+                404,
+                json!({"id": "not_found", "message": "The resource you requested could not be found."}),
+            ),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "digitalocean",
+        &[
+            ("DO_AUTH_TOKEN", "do-token".into()),
+            ("DO_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s("GET", "/v2/domains/app.example.com"),
+            s("GET", "/v2/domains/example.com"),
+            s("POST", "/v2/domains/example.com/records"),
+            s("DELETE", "/v2/domains/example.com/records/28448433"),
+        ]
+    );
+    let calls = calls.lock().unwrap();
+    assert!(calls
+        .iter()
+        .all(|c| c.headers["authorization"] == "Bearer do-token"));
+    assert_eq!(
+        calls[2].body,
+        json!({"type": "TXT", "name": "_acme-challenge.app.example.com.", "data": "VALUE-43", "ttl": 30})
+    );
+}
+
+#[tokio::test]
+async fn hetzner() {
+    let (addr, calls) = fake_api(Arc::new(|c: &Call| {
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/api/v1/zones?name=example.com") => (
+                200,
+                json!({"zones": [{"id": "z-77", "name": "example.com"}], "meta": {}}),
+            ),
+            ("GET", _) => (
+                404,
+                json!({"zones": [], "error": {"message": "zone not found", "code": 404}}),
+            ),
+            ("POST", "/api/v1/records") => (200, json!({"record": {"id": "r-5", "type": "TXT"}})),
+            ("DELETE", "/api/v1/records/r-5") => (200, Value::Null),
+            _ => (404, json!({"error": {"message": "not found", "code": 404}})),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "hetzner",
+        &[
+            ("HETZNER_API_KEY", "hz-key".into()),
+            ("HETZNER_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s("GET", "/api/v1/zones?name=app.example.com"),
+            s("GET", "/api/v1/zones?name=example.com"),
+            s("POST", "/api/v1/records"),
+            s("DELETE", "/api/v1/records/r-5"),
+        ]
+    );
+    let calls = calls.lock().unwrap();
+    assert!(calls
+        .iter()
+        .all(|c| c.headers["auth-api-token"] == "hz-key"));
+    assert_eq!(
+        calls[2].body,
+        json!({"name": "_acme-challenge.app", "ttl": 120, "type": "TXT", "value": "VALUE-43", "zone_id": "z-77"})
+    );
+}
+
+#[tokio::test]
+async fn duckdns() {
+    let (addr, calls) = fake_api(Arc::new(|c: &Call| {
+        if c.path.contains("token=duck-token") && c.path.contains("domains=myhome") {
+            (200, json!("OK"))
+        } else {
+            (200, json!("KO"))
+        }
+    }))
+    .await;
+    let dns = provider(
+        "duckdns",
+        &[
+            ("DUCKDNS_TOKEN", "duck-token".into()),
+            ("DUCKDNS_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let r = TxtRecord::new("*.myhome.duckdns.org", "t", "t.k", "VALUE-43");
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s(
+                "GET",
+                "/update?domains=myhome&token=duck-token&txt=VALUE-43"
+            ),
+            s(
+                "GET",
+                "/update?domains=myhome&token=duck-token&txt=&clear=true"
+            ),
+        ]
+    );
+    // `KO` (a wrong token) is an error that does not show the token.
+    let wrong = provider(
+        "duckdns",
+        &[
+            ("DUCKDNS_TOKEN", "bad-token".into()),
+            ("DUCKDNS_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let err = wrong.provider.present(&r).await.unwrap_err().to_string();
+    assert!(err.contains("KO") && !err.contains("bad-token"), "{err}");
+    let other = TxtRecord::new("example.com", "t", "t.k", "v");
+    assert!(dns.provider.present(&other).await.is_err());
+}
+
+#[tokio::test]
+async fn gandi_v5_adds_to_and_removes_from_the_rrset() {
+    let state = Arc::new(Mutex::new(vec!["\"other\"".to_string()]));
+    let st = state.clone();
+    let (addr, calls) = fake_api(Arc::new(move |c: &Call| {
+        let rrset = "/v5/livedns/domains/example.com/records/_acme-challenge.app/TXT";
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/v5/livedns/domains/example.com") => (200, json!({"fqdn": "example.com"})),
+            ("GET", p) if p == rrset => (
+                200,
+                json!({"rrset_name": "_acme-challenge.app", "rrset_type": "TXT", "rrset_ttl": 300, "rrset_values": st.lock().unwrap().clone()}),
+            ),
+            ("PUT", p) if p == rrset => {
+                *st.lock().unwrap() = c.body["rrset_values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .collect();
+                (201, json!({"message": "DNS Record Created"}))
+            }
+            _ => (404, json!({"code": 404, "message": "Unknown domain", "object": "LiveDNSError"})),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "gandiv5",
+        &[
+            ("GANDIV5_PERSONAL_ACCESS_TOKEN", "pat".into()),
+            ("GANDIV5_API_URL", format!("http://{addr}/v5/livedns")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    assert_eq!(*state.lock().unwrap(), vec!["other", "VALUE-43"]);
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(*state.lock().unwrap(), vec!["other"]);
+    let calls = calls.lock().unwrap();
+    assert!(calls
+        .iter()
+        .all(|c| c.headers["authorization"] == "Bearer pat"));
+    let put = calls.iter().find(|c| c.method == "PUT").unwrap();
+    assert_eq!(
+        put.body,
+        json!({"rrset_ttl": 300, "rrset_values": ["other", "VALUE-43"]})
+    );
+}
+
+#[tokio::test]
+async fn godaddy_rewrites_the_txt_list_and_deletes_it_when_empty() {
+    let state: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let st = state.clone();
+    let (addr, calls) = fake_api(Arc::new(move |c: &Call| {
+        let path = "/v1/domains/example.com/records/TXT/_acme-challenge.app";
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/v1/domains/example.com") => (200, json!({"domain": "example.com"})),
+            ("GET", p) if p == path => (
+                200,
+                Value::Array(
+                    st.lock()
+                        .unwrap()
+                        .iter()
+                        .map(|v| json!({"data": v, "name": "_acme-challenge.app", "ttl": 600, "type": "TXT"}))
+                        .collect(),
+                ),
+            ),
+            ("PUT", p) if p == path => {
+                *st.lock().unwrap() = c.body
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["data"].as_str().unwrap().to_string())
+                    .collect();
+                (200, Value::Null)
+            }
+            ("DELETE", p) if p == path => {
+                st.lock().unwrap().clear();
+                (204, Value::Null)
+            }
+            _ => (404, json!({"code": "NOT_FOUND", "message": "The domain was not found"})),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "godaddy",
+        &[
+            ("GODADDY_API_KEY", "key".into()),
+            ("GODADDY_API_SECRET", "secret".into()),
+            ("GODADDY_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    assert_eq!(*state.lock().unwrap(), vec!["VALUE-43"]);
+    dns.provider.cleanup(&r).await.unwrap();
+    assert!(state.lock().unwrap().is_empty());
+    let calls = calls.lock().unwrap();
+    assert!(calls
+        .iter()
+        .all(|c| c.headers["authorization"] == "sso-key key:secret"));
+    assert!(calls.iter().any(|c| c.method == "DELETE"));
+    let put = calls.iter().find(|c| c.method == "PUT").unwrap();
+    assert_eq!(put.body, json!([{"data": "VALUE-43", "ttl": 600}]));
+}
+
+#[tokio::test]
+async fn porkbun() {
+    let (addr, calls) = fake_api(Arc::new(|c: &Call| {
+        if c.body["apikey"] != "pk" || c.body["secretapikey"] != "sk" {
+            return (
+                400,
+                json!({"status": "ERROR", "message": "Invalid API key. (002)"}),
+            );
+        }
+        match c.path.as_str() {
+            "/api/json/v3/dns/retrieve/example.com" => {
+                (200, json!({"status": "SUCCESS", "records": []}))
+            }
+            "/api/json/v3/dns/create/example.com" => {
+                (200, json!({"status": "SUCCESS", "id": 106926659}))
+            }
+            "/api/json/v3/dns/delete/example.com/106926659" => (200, json!({"status": "SUCCESS"})),
+            _ => (
+                400,
+                json!({"status": "ERROR", "message": "Invalid domain."}),
+            ),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "porkbun",
+        &[
+            ("PORKBUN_API_KEY", "pk".into()),
+            ("PORKBUN_SECRET_API_KEY", "sk".into()),
+            ("PORKBUN_API_URL", format!("http://{addr}/api/json/v3")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s("POST", "/api/json/v3/dns/retrieve/app.example.com"),
+            s("POST", "/api/json/v3/dns/retrieve/example.com"),
+            s("POST", "/api/json/v3/dns/create/example.com"),
+            s("POST", "/api/json/v3/dns/delete/example.com/106926659"),
+        ]
+    );
+    let create = calls.lock().unwrap()[2].body.clone();
+    assert_eq!(
+        create,
+        json!({"apikey": "pk", "secretapikey": "sk", "name": "_acme-challenge.app", "type": "TXT", "content": "VALUE-43", "ttl": "300"})
+    );
+    let wrong = provider(
+        "porkbun",
+        &[
+            ("PORKBUN_API_KEY", "pk".into()),
+            ("PORKBUN_SECRET_API_KEY", "nope".into()),
+            ("PORKBUN_API_URL", format!("http://{addr}/api/json/v3")),
+        ],
+    );
+    let err = wrong.provider.present(&r).await.unwrap_err().to_string();
+    assert!(err.contains("Invalid API key"), "{err}");
+}
+
+#[tokio::test]
+async fn route53_signs_requests_and_upserts_then_deletes_the_txt_set() {
+    let state: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let st = state.clone();
+    let (addr, calls) = fake_api(Arc::new(move |c: &Call| {
+        let xml = |s: String| Value::String(s);
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/2013-04-01/hostedzonesbyname?dnsname=app.example.com&maxitems=1") => (200, xml(
+                "<ListHostedZonesByNameResponse><HostedZones><HostedZone><Id>/hostedzone/ZOTHER</Id><Name>example.com.</Name></HostedZone></HostedZones></ListHostedZonesByNameResponse>".into(),
+            )),
+            ("GET", "/2013-04-01/hostedzonesbyname?dnsname=example.com&maxitems=1") => (200, xml(
+                "<ListHostedZonesByNameResponse><HostedZones><HostedZone><Id>/hostedzone/Z123</Id><Name>example.com.</Name></HostedZone></HostedZones></ListHostedZonesByNameResponse>".into(),
+            )),
+            ("GET", p) if p.starts_with("/2013-04-01/hostedzone/Z123/rrset?") => {
+                let values: String = st.lock().unwrap().iter().map(|v| format!("<ResourceRecord><Value>\"{v}\"</Value></ResourceRecord>")).collect();
+                let set = if values.is_empty() { String::new() } else {
+                    format!("<ResourceRecordSet><Name>_acme-challenge.app.example.com.</Name><Type>TXT</Type><TTL>10</TTL><ResourceRecords>{values}</ResourceRecords></ResourceRecordSet>")
+                };
+                (200, xml(format!("<ListResourceRecordSetsResponse><ResourceRecordSets>{set}</ResourceRecordSets></ListResourceRecordSetsResponse>")))
+            }
+            ("POST", "/2013-04-01/hostedzone/Z123/rrset") => {
+                let body = c.raw.clone();
+                let values: Vec<String> = body.split("<Value>\"").skip(1).map(|v| v.split('"').next().unwrap().to_string()).collect();
+                if body.contains("<Action>UPSERT</Action>") { *st.lock().unwrap() = values; } else { st.lock().unwrap().clear(); }
+                (200, xml("<ChangeResourceRecordSetsResponse><ChangeInfo><Id>/change/C9</Id><Status>PENDING</Status></ChangeInfo></ChangeResourceRecordSetsResponse>".into()))
+            }
+            ("GET", "/2013-04-01/change/C9") => (200, xml("<GetChangeResponse><ChangeInfo><Id>/change/C9</Id><Status>INSYNC</Status></ChangeInfo></GetChangeResponse>".into())),
+            _ => (400, xml("<ErrorResponse><Error><Code>InvalidInput</Code><Message>bad request</Message></Error></ErrorResponse>".into())),
+        }
+    }))
+    .await;
+    let dns = provider(
+        "route53",
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
+            ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+            ("AWS_ROUTE53_API_URL", format!("http://{addr}")),
+        ],
+    );
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    assert_eq!(*state.lock().unwrap(), vec!["VALUE-43"]);
+    dns.provider.cleanup(&r).await.unwrap();
+    assert!(state.lock().unwrap().is_empty());
+    let calls = calls.lock().unwrap();
+    let actions: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.method == "POST")
+        .map(|c| {
+            if c.raw.contains("UPSERT") {
+                "UPSERT"
+            } else {
+                "DELETE"
+            }
+        })
+        .collect();
+    assert_eq!(actions, ["UPSERT", "DELETE"]);
+    for c in calls.iter() {
+        let auth = &c.headers["authorization"];
+        let date = &c.headers["x-amz-date"];
+        assert!(
+            auth.starts_with(&format!(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{}/us-east-1/route53/aws4_request, SignedHeaders=host;x-amz-date, Signature=",
+                &date[..8]
+            )),
+            "{auth}"
+        );
+        assert_eq!(auth.rsplit('=').next().unwrap().len(), 64);
+    }
+    let upsert = calls.iter().find(|c| c.method == "POST").unwrap();
+    assert!(
+        upsert
+            .raw
+            .contains("<Name>_acme-challenge.app.example.com.</Name><Type>TXT</Type><TTL>10</TTL>"),
+        "{}",
+        upsert.raw
+    );
+}
