@@ -161,6 +161,8 @@ struct Compiler {
     breakers: BreakerRegistry,
     health: HealthChecker,
     table: Arc<ArcSwap<RoutingTable>>,
+    /// TCP routers (`proxy::tcp`), compiled beside the HTTP table.
+    tcp: Arc<ArcSwap<crate::proxy::tcp::TcpTable>>,
     issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
     /// The `internal` provider's routers (api, dashboard, ping, prometheus).
     internal: ProviderSnapshot,
@@ -213,6 +215,9 @@ impl Compiler {
         let routers = compiled.table.routes.len();
         let services = compiled.table.services.len();
         self.table.store(Arc::new(compiled.table));
+        let (tcp, tcp_issues) = crate::proxy::tcp::compile(&merged, &self.infos);
+        issues.extend(tcp_issues);
+        self.tcp.store(Arc::new(tcp));
         self.health.sync(compiled.health);
         self.pools.retain_used();
         self.endpoints.prune_unreferenced();
@@ -246,6 +251,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         .clone()
         .unwrap_or_else(|| PathBuf::from("."));
     let table: Arc<ArcSwap<RoutingTable>> = Arc::default();
+    let tcp: Arc<ArcSwap<crate::proxy::tcp::TcpTable>> = Arc::default();
     let issues: Arc<ArcSwap<Vec<ConfigIssue>>> = Arc::default();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut background = Vec::new();
@@ -318,6 +324,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         breakers: BreakerRegistry::default(),
         health: HealthChecker::new(),
         table: Arc::clone(&table),
+        tcp: Arc::clone(&tcp),
         issues: Arc::clone(&issues),
         internal: ProviderSnapshot {
             config: crate::admin::internal::internal_config(&cfg),
@@ -338,6 +345,9 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     for (index, (name, ep)) in cfg.entry_points.iter().enumerate() {
         match bind_entrypoint(&cfg, &tls, &table, &observer, index, name, ep).await {
             Ok(bound) => {
+                let tcp = crate::proxy::tcp::TcpEntry::new(Arc::clone(&tcp), index, name)
+                    .with_tls(Some(tls.acceptor(index)));
+                let bound = bound.with_tcp(tcp);
                 let addr = bound.local_addr()?;
                 tracing::info!(entrypoint = %name, address = %addr, "listening");
                 addresses.insert(name.clone(), addr);
@@ -764,6 +774,7 @@ pub fn check_with(
         }
     }
     issues.extend(reference_issues(cfg, &merged));
+    issues.extend(crate::proxy::tcp::compile(&merged, &infos).1);
     issues
 }
 

@@ -19,6 +19,9 @@ pub struct DynamicConfig {
     pub http: HttpConfig,
     #[serde(default, skip_serializing_if = "TlsConfig::is_empty")]
     pub tls: TlsConfig,
+    /// `tcp:` (see `config::tcp`).
+    #[serde(default, skip_serializing_if = "super::tcp::TcpConfig::is_empty")]
+    pub tcp: super::tcp::TcpConfig,
     /// Elements a provider found invalid. They are not served, but their names stay known so
     /// whatever uses them fails closed (`table::compile`); never read from or written to a file.
     #[serde(skip)]
@@ -37,6 +40,7 @@ impl DynamicConfig {
                 router.entry_points = defaults.to_vec();
             }
         }
+        self.tcp.apply_default_entrypoints(defaults);
     }
 }
 

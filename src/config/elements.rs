@@ -6,7 +6,7 @@
 //! a [`ConfigIssue`] naming it, its key and (when the caller can locate it) its line, and is
 //! recorded in [`DynamicConfig::invalid`] so that whatever uses it fails closed when the table
 //! compiles; every other element is kept. Elements swarmgate does not implement (a `plugin`
-//! middleware, a `tcp:` or `udp:` section) are such bad elements. A router that cannot be read
+//! middleware, a `udp:` section) are such bad elements; `tcp:` is read by `elements/tcp.rs`. A router that cannot be read
 //! but whose rule can is kept as a closed route (`Invalid::routers`); a router whose rule does not
 //! parse has nothing to hold and is only reported.
 //!
@@ -24,6 +24,7 @@ use super::{ConfigIssue, Element};
 use crate::config::middleware::MiddlewareConfig;
 use crate::rules::Rule;
 
+mod tcp;
 pub mod unimplemented;
 
 /// Finds the line (1-based) of a key path (`["http", "routers", "api"]`) in the source text.
@@ -231,7 +232,8 @@ impl Reader<'_> {
             match key.as_str() {
                 "http" => self.http(value),
                 "tls" => self.tls(value),
-                "tcp" | "udp" => self.unsupported_section(&key, value),
+                "tcp" => self.tcp(value),
+                "udp" => self.unsupported_section(&key, value),
                 other => {
                     let hint = did_you_mean(other, TOP);
                     let before = self.out.issues.len();

@@ -112,6 +112,7 @@ pub fn merge<'a>(
                 .insert(qualified, transport.clone());
         }
         merge_invalid(&mut out, cfg, provider);
+        cfg.tcp.merge_into(&mut out.tcp, provider, &mut issues);
         out.tls
             .certificates
             .extend(cfg.tls.certificates.iter().cloned());

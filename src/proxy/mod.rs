@@ -31,6 +31,7 @@ pub mod limits;
 mod mirror;
 pub mod proxy_protocol;
 mod service;
+pub mod tcp;
 mod upgrade;
 
 /// Moved to `crate::body` (the ground floor); this path is kept for one release.

@@ -75,8 +75,8 @@ impl Builder<'_> {
         let name = self.svc.name.clone();
         for key in root.children.keys() {
             let msg = match key.as_str() {
-                "enable" | "http" | "swarm" | "docker" => continue,
-                "tcp" | "udp" => "TCP/UDP routing is not supported by swarmgate, ignored",
+                "enable" | "http" | "tcp" | "swarm" | "docker" => continue,
+                "udp" => "UDP routing is not supported by swarmgate, ignored",
                 "tls" => "TLS options/stores from labels are not supported (use the file provider), ignored",
                 // A label the provider's `constraints` reads (`traefik.constraint-label` in
                 // published stacks) is the user's own: Traefik ignores such labels too.

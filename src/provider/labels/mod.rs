@@ -23,6 +23,7 @@ mod build;
 mod constraints;
 mod de;
 mod merge;
+mod tcp;
 mod template;
 mod tree;
 
@@ -204,6 +205,10 @@ pub fn service_config(
     b.check_roots(&root);
     let empty = Node::default();
     let http = root.child("http").unwrap_or(&empty);
+    // As Traefik: a set with TCP routers or services gets no made-up HTTP router or service.
+    if tcp::read(&mut b, &root, &mut out) && http.children.is_empty() {
+        return (out, issues);
+    }
     for (key, _) in http
         .children
         .iter()

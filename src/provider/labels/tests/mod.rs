@@ -3,6 +3,7 @@
 
 mod errors;
 mod examples;
+mod tcp;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
