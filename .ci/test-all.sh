@@ -138,6 +138,11 @@ background differential 600 differential_suite
 # testssl.sh against swarmgate's TLS listener: nothing MEDIUM or worse on the default options,
 # TLS 1.3 only with minVersion VersionTLS13 (about 2 x 1 min alone).
 background testssl 600 cargo test --test tls_testssl -- --ignored --nocapture --test-threads=1
+# TCP routers with real parts: redis-cli through HostSNI(*), openssl s_server behind passthrough,
+# psql sslmode=require routed by HostSNI to a PostgreSQL cluster the test starts (initdb as the
+# postgres user).
+install_packages openssl postgresql
+background tcp-real 300 cargo test --test tcp_real -- --ignored --nocapture --test-threads=1
 
 stage "end to end: real dockerd in swarm mode"
 bash .ci/docker-up.sh
