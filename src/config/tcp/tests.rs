@@ -95,3 +95,27 @@ fn merge_qualifies_tcp_names_and_references() {
         .unwrap();
     assert_eq!(lb.servers_transport.as_deref(), Some("t@file"));
 }
+
+#[test]
+fn what_swarmgate_cannot_honour_is_refused_by_name() {
+    let r = read(
+        json!({"tcp": {
+            "services": {"hc": {"loadBalancer": {
+                "servers": [{"address": "127.0.0.1:5432"}],
+                "healthCheck": {"interval": "5s"}}}},
+            "serversTransports": {"sp": {"tls": {"spiffe": {"ids": ["x"]}}}},
+        }}),
+        "f",
+        &|_| None,
+        accept,
+    );
+    assert!(r.config.tcp.services.is_empty());
+    assert!(r.config.tcp.servers_transports.is_empty());
+    let text: Vec<String> = r.issues.iter().map(|i| i.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("healthCheck is not supported")),
+        "{text:?}"
+    );
+    assert!(text.iter().any(|t| t.contains("spiffe")), "{text:?}");
+}

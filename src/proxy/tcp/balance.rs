@@ -164,6 +164,11 @@ impl Balancer {
                 Ok(Ok(stream)) => {
                     server.succeeded();
                     let _ = stream.set_nodelay(true);
+                    if !self.transport.keep_alive.is_zero() {
+                        let keep =
+                            socket2::TcpKeepalive::new().with_time(self.transport.keep_alive);
+                        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keep);
+                    }
                     return Ok(Connected {
                         stream,
                         server,

@@ -21,6 +21,8 @@ use super::middleware::TcpMiddleware;
 
 /// Traefik's default dial timeout for TCP servers.
 const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Traefik's default `dialKeepAlive`.
+const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Everything a TCP connection is routed by; replaced whole on each reload.
 #[derive(Default)]
@@ -102,6 +104,8 @@ impl std::fmt::Debug for TcpRoute {
 #[derive(Clone)]
 pub struct TcpTransport {
     pub dial_timeout: Duration,
+    /// TCP keep-alive probes to the servers (`dialKeepAlive`, Traefik's default 15s; zero: off).
+    pub keep_alive: Duration,
     /// How long the other direction may go on after one side closed (`None`: until it ends).
     pub termination_delay: Option<Duration>,
     /// PROXY protocol version sent to the servers first.
@@ -114,6 +118,7 @@ impl Default for TcpTransport {
     fn default() -> Self {
         TcpTransport {
             dial_timeout: DEFAULT_DIAL_TIMEOUT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
             termination_delay: None,
             proxy_protocol: None,
             tls: None,
@@ -238,6 +243,15 @@ pub fn compile(
                 }
             }
         }
+        let terminated = router.tls.as_ref().filter(|t| !t.passthrough);
+        if let Some(o) = terminated.and_then(|t| t.options.as_deref()) {
+            if o != crate::config::merge::DEFAULT_TLS_OPTIONS {
+                closed.get_or_insert(format!(
+                    "tls.options {o:?} on a TCP router is not supported by swarmgate yet (TCP \
+                     handshakes use the options the HTTPS side chose for the server name)"
+                ));
+            }
+        }
         if let Some(reason) = &closed {
             report(
                 &mut issues,
@@ -312,6 +326,7 @@ fn transport(t: &crate::config::tcp::TcpServersTransportConfig) -> Result<TcpTra
     };
     Ok(TcpTransport {
         dial_timeout: t.dial_timeout.map_or(DEFAULT_DIAL_TIMEOUT, |d| d.0),
+        keep_alive: t.dial_keep_alive.map_or(DEFAULT_KEEP_ALIVE, |d| d.0),
         // Traefik: a negative delay waits for ever; our duration type has no sign, so a
         // zero-length delay is read as "close both at once", as Traefik's 0.
         termination_delay: t.termination_delay.map(|d| d.0),
