@@ -5,6 +5,7 @@
 //! and each server's health) and the current issues. Off the request path of proxied traffic;
 //! allocates freely. Must not mutate anything.
 
+mod tcp;
 #[cfg(test)]
 mod tests;
 mod views;
@@ -142,6 +143,9 @@ impl ApiState {
             "http/routers" => Some(filter.apply(view.routers())),
             "http/services" => Some(filter.apply(view.services())),
             "http/middlewares" => Some(filter.apply(view.middlewares())),
+            "tcp/routers" => Some(filter.apply(tcp::routers(&cfg, &issues))),
+            "tcp/services" => Some(filter.apply(tcp::services(&cfg, &issues))),
+            "tcp/middlewares" => Some(filter.apply(tcp::middlewares(&cfg, &issues))),
             other => one(&view, other),
         };
         match body {
@@ -159,6 +163,9 @@ fn one(view: &views::View<'_>, rest: &str) -> Option<serde_json::Value> {
         "http/routers" => view.routers(),
         "http/services" => view.services(),
         "http/middlewares" => view.middlewares(),
+        "tcp/routers" => tcp::routers(view.cfg, view.issues),
+        "tcp/services" => tcp::services(view.cfg, view.issues),
+        "tcp/middlewares" => tcp::middlewares(view.cfg, view.issues),
         "entrypoints" => view.entrypoints(),
         _ => return None,
     };

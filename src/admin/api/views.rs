@@ -247,6 +247,11 @@ impl View<'_> {
                 "services": count(self.services()),
                 "middlewares": count(self.middlewares()),
             },
+            "tcp": {
+                "routers": count(super::tcp::routers(self.cfg, self.issues)),
+                "services": count(super::tcp::services(self.cfg, self.issues)),
+                "middlewares": count(super::tcp::middlewares(self.cfg, self.issues)),
+            },
             "features": features,
             "providers": providers,
             "errors": self.issues.len(),
