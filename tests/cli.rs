@@ -67,6 +67,49 @@ fn check_rejects_a_bad_rule_with_its_column_and_exit_code_1() {
 }
 
 #[test]
+fn check_validates_tcp_routers_and_keeps_the_http_ones() {
+    let dynamic = r#"http:
+  routers:
+    web:
+      rule: "Host(`a.com`)"
+      service: s
+  services:
+    s:
+      loadBalancer:
+        servers: [{url: "http://127.0.0.1:1"}]
+tcp:
+  routers:
+    pg:
+      rule: "HostSNI(`db.test`)"
+      service: pg
+      tls: {passthrough: true}
+    typo:
+      rule: "HostSNI(`*`)"
+      service: pg
+      middlewares: [lan]
+  middlewares:
+    lan:
+      ipAlowList: {sourceRange: ["10.0.0.0/8"]}
+  services:
+    pg:
+      loadBalancer:
+        servers: [{address: "127.0.0.1:5432"}]
+"#;
+    let (code, stdout) = check_config(
+        ("swarmgate.toml", &native_with_file(":8080", "dynamic.yml")),
+        &[("dynamic.yml", dynamic)],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("did you mean `ipAllowList`"), "{stdout}");
+    assert!(
+        stdout.contains("\"typo@file\"") && stdout.contains("closed"),
+        "the router using it is closed: {stdout}"
+    );
+    assert!(!stdout.contains("\"pg@file\""), "{stdout}");
+    assert!(!stdout.contains("\"web@file\""), "{stdout}");
+}
+
+#[test]
 fn check_accepts_a_good_configuration() {
     let (code, stdout) = check_config(
         ("swarmgate.toml", &native_with_file(":8080", "dynamic.toml")),
