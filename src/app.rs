@@ -217,6 +217,7 @@ impl Compiler {
         self.table.store(Arc::new(compiled.table));
         let (tcp, tcp_issues) = crate::proxy::tcp::compile(&merged, &self.infos);
         issues.extend(tcp_issues);
+        crate::proxy::tcp::health::spawn_checks(&tcp);
         self.tcp.store(Arc::new(tcp));
         self.health.sync(compiled.health);
         self.pools.retain_used();

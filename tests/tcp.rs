@@ -194,3 +194,28 @@ async fn an_open_session_finishes_during_the_grace_period() {
         .expect("shutdown ends once the session is closed")
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_server_failing_its_health_check_leaves_the_rotation() {
+    let good = echo().await;
+    // Accepts and closes at once: a dial succeeds, so only the health check can tell.
+    let bad = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bad_addr = bad.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = bad.accept().await {
+            drop(s);
+        }
+    });
+    let dynamic = format!(
+        "tcp:\n  routers:\n    all:\n      rule: \"HostSNI(`*`)\"\n      service: echo\n  services:\n{}        healthCheck:\n          send: \"PING\"\n          expect: \"PING\"\n          interval: 100ms\n          timeout: 500ms\n",
+        tcp_service("echo", &[bad_addr.to_string(), good.to_string()])
+    );
+    let gw = gateway_with(&dynamic, "").await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    for i in 0..6 {
+        let msg = format!("hello {i}");
+        let back = round_trip(TcpStream::connect(gw.addr).await.unwrap(), msg.as_bytes()).await;
+        assert_eq!(back, msg.as_bytes(), "connection {i}");
+    }
+    gw.stop().await;
+}

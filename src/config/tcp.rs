@@ -379,14 +379,15 @@ pub fn check_service(service: &TcpServiceConfig) -> Result<(), String> {
             if let Some(pp) = &lb.proxy_protocol {
                 check_proxy_protocol(pp).map_err(|e| format!("loadBalancer.proxyProtocol: {e}"))?;
             }
-            if lb.health_check.is_some() {
-                // Not implemented yet: refused rather than silently unchecked. Passive checks
-                // (a failed dial skips the server, the connection goes to the next) always run.
-                return Err(concat!(
-                    "loadBalancer.healthCheck is not supported by swarmgate for TCP services yet ",
-                    "(a server whose dial fails is skipped without it); the service is refused"
-                )
-                .to_string());
+            if let Some(hc) = &lb.health_check {
+                let probes = hc.send.is_some() || hc.expect.is_some();
+                if probes && lb.servers.iter().any(|s| s.tls) {
+                    return Err(concat!(
+                        "loadBalancer.healthCheck.send/expect with `tls: true` servers is not ",
+                        "supported by swarmgate (a connect check is); the service is refused"
+                    )
+                    .to_string());
+                }
             }
             Ok(())
         }

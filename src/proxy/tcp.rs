@@ -17,6 +17,7 @@
 //! Lock-free on the connection path: one `ArcSwap::load()`, the route's `Arc` held across awaits.
 
 pub mod balance;
+pub mod health;
 pub mod hello;
 pub mod middleware;
 pub mod session;

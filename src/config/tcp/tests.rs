@@ -101,8 +101,8 @@ fn what_swarmgate_cannot_honour_is_refused_by_name() {
     let r = read(
         json!({"tcp": {
             "services": {"hc": {"loadBalancer": {
-                "servers": [{"address": "127.0.0.1:5432"}],
-                "healthCheck": {"interval": "5s"}}}},
+                "servers": [{"address": "127.0.0.1:5432", "tls": true}],
+                "healthCheck": {"interval": "5s", "send": "PING", "expect": "PONG"}}}},
             "serversTransports": {"sp": {"tls": {"spiffe": {"ids": ["x"]}}}},
         }}),
         "f",
@@ -114,7 +114,7 @@ fn what_swarmgate_cannot_honour_is_refused_by_name() {
     let text: Vec<String> = r.issues.iter().map(|i| i.to_string()).collect();
     assert!(
         text.iter()
-            .any(|t| t.contains("healthCheck is not supported")),
+            .any(|t| t.contains("healthCheck.send/expect with `tls: true`")),
         "{text:?}"
     );
     assert!(text.iter().any(|t| t.contains("spiffe")), "{text:?}");

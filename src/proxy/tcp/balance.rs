@@ -34,6 +34,8 @@ pub struct Server {
     down_until: AtomicU64,
     /// Consecutive failed connects (the back-off's exponent).
     failures: AtomicU32,
+    /// The active health check's verdict (`healthCheck`); true without one.
+    pub healthy: std::sync::atomic::AtomicBool,
 }
 
 impl Server {
@@ -45,11 +47,15 @@ impl Server {
             draining,
             down_until: AtomicU64::new(0),
             failures: AtomicU32::new(0),
+            healthy: std::sync::atomic::AtomicBool::new(true),
         }
     }
 
     fn usable(&self, now: u64) -> bool {
-        !self.draining && self.weight > 0 && self.down_until.load(Ordering::Relaxed) <= now
+        !self.draining
+            && self.weight > 0
+            && self.healthy.load(Ordering::Relaxed)
+            && self.down_until.load(Ordering::Relaxed) <= now
     }
 
     fn failed(&self) {
@@ -121,6 +127,8 @@ pub struct Balancer {
     schedule: Box<[u16]>,
     cursor: AtomicUsize,
     pub transport: TcpTransport,
+    /// `healthCheck`: probed by `health::spawn_checks`.
+    pub health: Option<crate::config::tcp::TcpHealthCheckConfig>,
 }
 
 /// A connected server.
@@ -139,6 +147,7 @@ impl Balancer {
             servers,
             cursor: AtomicUsize::new(0),
             transport,
+            health: None,
         }
     }
 
@@ -209,8 +218,10 @@ impl Balancer {
                 }
             }
         }
-        (0..self.servers.len())
-            .find(|&i| !tried[i] && !self.servers[i].draining && self.servers[i].weight > 0)
+        (0..self.servers.len()).find(|&i| {
+            let s = &self.servers[i];
+            !tried[i] && !s.draining && s.weight > 0 && s.healthy.load(Ordering::Relaxed)
+        })
     }
 }
 

@@ -29,8 +29,10 @@ const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub struct TcpTable {
     /// Indexed like the routing table's entrypoints.
     pub entrypoints: Vec<EntryTcp>,
-    /// Every TCP router and service by qualified name (for the API).
+    /// Every TCP router by qualified name.
     pub routers: BTreeMap<String, Arc<TcpRoute>>,
+    /// Every service that compiled (their active health checks run from here).
+    pub services: Vec<Arc<TcpService>>,
 }
 
 /// One entrypoint's TCP routes and its HTTPS claims.
@@ -136,6 +138,7 @@ pub fn compile(
     let mut table = TcpTable {
         entrypoints: entrypoints.iter().map(|_| EntryTcp::default()).collect(),
         routers: BTreeMap::new(),
+        services: Vec::new(),
     };
     let index_of = |name: &str| entrypoints.iter().position(|e| e.name == name);
 
@@ -292,6 +295,7 @@ pub fn compile(
         }
         table.routers.insert(name.clone(), route);
     }
+    table.services = services.into_values().filter_map(Result::ok).collect();
     for entry in &mut table.entrypoints {
         for list in [&mut entry.plain, &mut entry.tls] {
             list.sort_by(|a, b| {
@@ -392,9 +396,9 @@ fn build_service(
             .iter()
             .map(|s| Server::new(&s.address, s.tls, s.weight.unwrap_or(1), s.draining))
             .collect();
-        return Ok(Arc::new(TcpService::Servers(Balancer::new(
-            name, servers, transport,
-        ))));
+        let mut balancer = Balancer::new(name, servers, transport);
+        balancer.health = lb.health_check.clone();
+        return Ok(Arc::new(TcpService::Servers(balancer)));
     }
     let Some(weighted) = &cfg.weighted else {
         return Err("defines no kind".to_string());
