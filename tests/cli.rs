@@ -876,3 +876,41 @@ fn a_v2_stack_checks_clean_with_core_default_rule_syntax_v2() {
     // A router with its own `ruleSyntax=v2` label needs no static option.
     assert!(!out.contains("whoami-legacy"), "{out}");
 }
+
+#[test]
+fn check_stack_names_the_tcp_labels_at_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = r#"services:
+  edge:
+    image: swarmgate
+    command: ["--entryPoints.postgres.address=:5432", "--providers.swarm=true"]
+  db:
+    image: postgres:16
+    deploy:
+      labels:
+        traefik.enable: "true"
+        traefik.tcp.routers.db.rule: HostSNI(`db.example.com`)
+        traefik.tcp.routers.db.tls: "true"
+        traefik.tcp.routers.db.middlewares: office
+        traefik.tcp.services.db.loadbalancer.server.port: "5432"
+        traefik.tcp.middlewares.office.ipalowlist.sourcerange: 203.0.113.0/24
+"#;
+    let file = write(dir.path(), "stack.yml", stack);
+    let out = swarmgate()
+        .args(["check", "--stack"])
+        .arg(&file)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("label traefik.tcp.middlewares.office.ipalowlist")
+            && stdout.contains("did you mean `ipAllowList`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("label traefik.tcp.routers.db: closed"),
+        "{stdout}"
+    );
+}
