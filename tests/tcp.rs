@@ -219,3 +219,34 @@ async fn a_server_failing_its_health_check_leaves_the_rotation() {
     }
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn tcp_sessions_count_against_the_entrypoint_connection_cap() {
+    let echo = echo().await;
+    let dynamic = format!(
+        "tcp:\n  routers:\n    all:\n      rule: \"HostSNI(`*`)\"\n      service: echo\n  services:\n{}",
+        tcp_service("echo", &[echo.to_string()])
+    );
+    let gw = gateway_with(
+        &dynamic,
+        "[entryPoints.web.transport]\nmaxConnections = 1\n",
+    )
+    .await;
+    let mut first = TcpStream::connect(gw.addr).await.unwrap();
+    first.write_all(b"a").await.unwrap();
+    let mut byte = [0u8; 1];
+    first.read_exact(&mut byte).await.unwrap();
+    // Over the cap: refused (closed) while the first session is open.
+    let mut second = TcpStream::connect(gw.addr).await.unwrap();
+    let _ = second.write_all(b"b").await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), second.read_to_end(&mut answer)).await;
+    assert_ne!(answer, b"b", "second session was served");
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        round_trip(TcpStream::connect(gw.addr).await.unwrap(), b"c").await,
+        b"c"
+    );
+    gw.stop().await;
+}
