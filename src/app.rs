@@ -161,6 +161,8 @@ struct Compiler {
     breakers: BreakerRegistry,
     health: HealthChecker,
     table: Arc<ArcSwap<RoutingTable>>,
+    /// TCP routers (`proxy::tcp`), compiled beside the HTTP table.
+    tcp: Arc<ArcSwap<crate::proxy::tcp::TcpTable>>,
     issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
     /// The `internal` provider's routers (api, dashboard, ping, prometheus).
     internal: ProviderSnapshot,
@@ -218,6 +220,10 @@ impl Compiler {
         let routers = compiled.table.routes.len();
         let services = compiled.table.services.len();
         self.table.store(Arc::new(compiled.table));
+        let (tcp, tcp_issues) = crate::proxy::tcp::compile(&merged, &self.infos);
+        issues.extend(tcp_issues);
+        crate::proxy::tcp::health::spawn_checks(&tcp);
+        self.tcp.store(Arc::new(tcp));
         self.health.sync(compiled.health);
         self.pools.retain_used();
         self.endpoints.prune_unreferenced();
@@ -252,6 +258,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         .unwrap_or_else(|| PathBuf::from("."));
     let table: Arc<ArcSwap<RoutingTable>> = Arc::default();
     let udp_table: Arc<ArcSwap<crate::proxy::udp::UdpTable>> = Arc::default();
+    let tcp: Arc<ArcSwap<crate::proxy::tcp::TcpTable>> = Arc::default();
     let issues: Arc<ArcSwap<Vec<ConfigIssue>>> = Arc::default();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut background = Vec::new();
@@ -324,6 +331,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         breakers: BreakerRegistry::default(),
         health: HealthChecker::new(),
         table: Arc::clone(&table),
+        tcp: Arc::clone(&tcp),
         issues: Arc::clone(&issues),
         internal: ProviderSnapshot {
             config: crate::admin::internal::internal_config(&cfg),
@@ -360,6 +368,9 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         }
         match bind_entrypoint(&cfg, &tls, &table, &observer, index, name, ep).await {
             Ok(bound) => {
+                let tcp = crate::proxy::tcp::TcpEntry::new(Arc::clone(&tcp), index, name)
+                    .with_tls(Some(tls.acceptor(index)));
+                let bound = bound.with_tcp(tcp);
                 let addr = bound.local_addr()?;
                 tracing::info!(entrypoint = %name, address = %addr, "listening");
                 addresses.insert(name.clone(), addr);
@@ -916,6 +927,7 @@ pub fn check_with(
     }
     issues.extend(compile_udp(cfg, &merged, &Default::default()).1);
     issues.extend(reference_issues(cfg, &merged));
+    issues.extend(crate::proxy::tcp::compile(&merged, &infos).1);
     issues
 }
 

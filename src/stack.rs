@@ -232,6 +232,10 @@ impl StackIssue {
             .or_else(|| defined_by(services, issue.element, &issue.name));
         let label = match issue.key.as_deref() {
             Some(k) if is_traefik_key(k) => Some(k.to_string()),
+            // A TCP element's issue from the compiler: `tcp.routers.<name>@swarm`.
+            Some(k) if k.starts_with("tcp.") && service.is_some() => {
+                Some(format!("traefik.{}", k.replace("@swarm", "")))
+            }
             Some(k) if service.is_some() => {
                 let bare = issue.name.strip_suffix("@swarm").unwrap_or(&issue.name);
                 let section = match issue.element {

@@ -67,6 +67,49 @@ fn check_rejects_a_bad_rule_with_its_column_and_exit_code_1() {
 }
 
 #[test]
+fn check_validates_tcp_routers_and_keeps_the_http_ones() {
+    let dynamic = r#"http:
+  routers:
+    web:
+      rule: "Host(`a.com`)"
+      service: s
+  services:
+    s:
+      loadBalancer:
+        servers: [{url: "http://127.0.0.1:1"}]
+tcp:
+  routers:
+    pg:
+      rule: "HostSNI(`db.test`)"
+      service: pg
+      tls: {passthrough: true}
+    typo:
+      rule: "HostSNI(`*`)"
+      service: pg
+      middlewares: [lan]
+  middlewares:
+    lan:
+      ipAlowList: {sourceRange: ["10.0.0.0/8"]}
+  services:
+    pg:
+      loadBalancer:
+        servers: [{address: "127.0.0.1:5432"}]
+"#;
+    let (code, stdout) = check_config(
+        ("swarmgate.toml", &native_with_file(":8080", "dynamic.yml")),
+        &[("dynamic.yml", dynamic)],
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("did you mean `ipAllowList`"), "{stdout}");
+    assert!(
+        stdout.contains("\"typo@file\"") && stdout.contains("closed"),
+        "the router using it is closed: {stdout}"
+    );
+    assert!(!stdout.contains("\"pg@file\""), "{stdout}");
+    assert!(!stdout.contains("\"web@file\""), "{stdout}");
+}
+
+#[test]
 fn check_accepts_a_good_configuration() {
     let (code, stdout) = check_config(
         ("swarmgate.toml", &native_with_file(":8080", "dynamic.toml")),
@@ -832,4 +875,42 @@ fn a_v2_stack_checks_clean_with_core_default_rule_syntax_v2() {
     assert!(out.contains("unknown matcher `Headers`"), "{out}");
     // A router with its own `ruleSyntax=v2` label needs no static option.
     assert!(!out.contains("whoami-legacy"), "{out}");
+}
+
+#[test]
+fn check_stack_names_the_tcp_labels_at_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = r#"services:
+  edge:
+    image: swarmgate
+    command: ["--entryPoints.postgres.address=:5432", "--providers.swarm=true"]
+  db:
+    image: postgres:16
+    deploy:
+      labels:
+        traefik.enable: "true"
+        traefik.tcp.routers.db.rule: HostSNI(`db.example.com`)
+        traefik.tcp.routers.db.tls: "true"
+        traefik.tcp.routers.db.middlewares: office
+        traefik.tcp.services.db.loadbalancer.server.port: "5432"
+        traefik.tcp.middlewares.office.ipalowlist.sourcerange: 203.0.113.0/24
+"#;
+    let file = write(dir.path(), "stack.yml", stack);
+    let out = swarmgate()
+        .args(["check", "--stack"])
+        .arg(&file)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("label traefik.tcp.middlewares.office.ipalowlist")
+            && stdout.contains("did you mean `ipAllowList`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("label traefik.tcp.routers.db: closed"),
+        "{stdout}"
+    );
 }

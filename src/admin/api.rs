@@ -5,6 +5,7 @@
 //! and each server's health) and the current issues. Off the request path of proxied traffic;
 //! allocates freely. Must not mutate anything.
 
+mod tcp;
 #[cfg(test)]
 mod tests;
 mod udp_views;
@@ -145,6 +146,9 @@ impl ApiState {
             "http/middlewares" => Some(filter.apply(view.middlewares())),
             "udp/routers" => Some(filter.apply(view.udp_routers())),
             "udp/services" => Some(filter.apply(view.udp_services())),
+            "tcp/routers" => Some(filter.apply(tcp::routers(&cfg, &issues))),
+            "tcp/services" => Some(filter.apply(tcp::services(&cfg, &issues))),
+            "tcp/middlewares" => Some(filter.apply(tcp::middlewares(&cfg, &issues))),
             other => one(&view, other),
         };
         match body {
@@ -164,6 +168,9 @@ fn one(view: &views::View<'_>, rest: &str) -> Option<serde_json::Value> {
         "http/middlewares" => view.middlewares(),
         "udp/routers" => view.udp_routers(),
         "udp/services" => view.udp_services(),
+        "tcp/routers" => tcp::routers(view.cfg, view.issues),
+        "tcp/services" => tcp::services(view.cfg, view.issues),
+        "tcp/middlewares" => tcp::middlewares(view.cfg, view.issues),
         "entrypoints" => view.entrypoints(),
         _ => return None,
     };

@@ -22,6 +22,9 @@ pub struct DynamicConfig {
     /// `udp:` routers and services (`config::udp`).
     #[serde(default, skip_serializing_if = "super::udp::UdpConfig::is_empty")]
     pub udp: super::udp::UdpConfig,
+    /// `tcp:` (see `config::tcp`).
+    #[serde(default, skip_serializing_if = "super::tcp::TcpConfig::is_empty")]
+    pub tcp: super::tcp::TcpConfig,
     /// Elements a provider found invalid. They are not served, but their names stay known so
     /// whatever uses them fails closed (`table::compile`); never read from or written to a file.
     #[serde(skip)]
@@ -40,6 +43,7 @@ impl DynamicConfig {
                 router.entry_points = defaults.to_vec();
             }
         }
+        self.tcp.apply_default_entrypoints(defaults);
     }
 }
 

@@ -6,7 +6,8 @@
 //! a [`ConfigIssue`] naming it, its key and (when the caller can locate it) its line, and is
 //! recorded in [`DynamicConfig::invalid`] so that whatever uses it fails closed when the table
 //! compiles; every other element is kept. Elements swarmgate does not implement (a `plugin`
-//! middleware, a `tcp:` section) are such bad elements; `udp:` is read by `elements/udp.rs`. A router that cannot be read
+//! middleware) are such bad elements; `tcp:` and `udp:` are read by `elements/tcp.rs` and
+//! `elements/udp.rs`. A router that cannot be read
 //! but whose rule can is kept as a closed route (`Invalid::routers`); a router whose rule does not
 //! parse has nothing to hold and is only reported.
 //!
@@ -24,6 +25,7 @@ use super::{ConfigIssue, Element};
 use crate::config::middleware::MiddlewareConfig;
 use crate::rules::Rule;
 
+mod tcp;
 mod udp;
 pub mod unimplemented;
 
@@ -232,8 +234,8 @@ impl Reader<'_> {
             match key.as_str() {
                 "http" => self.http(value),
                 "tls" => self.tls(value),
+                "tcp" => self.tcp(value),
                 "udp" => self.udp(value),
-                "tcp" => self.unsupported_section(&key, value),
                 other => {
                     let hint = did_you_mean(other, TOP);
                     let before = self.out.issues.len();
@@ -554,36 +556,6 @@ impl Reader<'_> {
                         format!("unknown section `tls.{other}`{hint}: not read"),
                     );
                 }
-            }
-        }
-    }
-
-    /// `tcp:` / `udp:`: swarmgate serves HTTP only; each element is reported by name.
-    fn unsupported_section(&mut self, section: &str, value: Value) {
-        let upper = section.to_ascii_uppercase();
-        for (key, value) in self.named(&[section], value) {
-            let element = match key.as_str() {
-                "routers" => Element::Router,
-                "services" => Element::Service,
-                "middlewares" => Element::Middleware,
-                "serversTransports" => Element::ServersTransport,
-                other => {
-                    let hint = did_you_mean(other, HTTP);
-                    self.issue(
-                        Element::Source,
-                        self.origin,
-                        &[section, other],
-                        format!("unknown section `{section}.{other}`{hint}: not read"),
-                    );
-                    continue;
-                }
-            };
-            for (name, _) in self.named(&[section, &key], value) {
-                let message = format!(
-                    "{upper} {element}s are not supported by swarmgate: `{section}.{key}.{name}` \
-                     is not served"
-                );
-                self.issue(element, &name, &[section, &key, &name], message);
             }
         }
     }

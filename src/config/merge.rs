@@ -118,6 +118,7 @@ pub fn merge<'a>(
         }
         merge_invalid(&mut out, cfg, provider);
         merge_udp(&mut out, cfg, provider, &mut issues);
+        cfg.tcp.merge_into(&mut out.tcp, provider, &mut issues);
         out.tls
             .certificates
             .extend(cfg.tls.certificates.iter().cloned());

@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod negotiated;
 pub mod net;
 pub mod static_config;
+pub mod tcp;
 pub mod tls_names;
 pub mod traefik;
 pub mod udp;

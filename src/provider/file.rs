@@ -318,6 +318,37 @@ fn absorb(
     );
     into.udp.invalid.routers.extend(from.udp.invalid.routers);
     into.udp.invalid.services.extend(from.udp.invalid.services);
+    let (tcp, from_tcp) = (&mut into.tcp, from.tcp);
+    add(
+        &mut tcp.routers,
+        from_tcp.routers,
+        Element::Router,
+        origin,
+        issues,
+    );
+    add(
+        &mut tcp.services,
+        from_tcp.services,
+        Element::Service,
+        origin,
+        issues,
+    );
+    add(
+        &mut tcp.middlewares,
+        from_tcp.middlewares,
+        Element::Middleware,
+        origin,
+        issues,
+    );
+    let transports = from_tcp.servers_transports;
+    add(
+        &mut tcp.servers_transports,
+        transports,
+        Element::ServersTransport,
+        origin,
+        issues,
+    );
+    tcp.invalid.extend(from_tcp.invalid);
     into.tls.certificates.extend(from.tls.certificates);
     into.tls.stores.extend(from.tls.stores);
     into.tls.options.extend(from.tls.options);

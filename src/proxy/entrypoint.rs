@@ -83,6 +83,8 @@ pub struct EntryPoint {
     options: EntryPointOptions,
     /// TLS is detected per connection (first byte) when set; see `crate::tls::accept`.
     tls: Option<crate::tls::Acceptor>,
+    /// TCP routers, asked before HTTP (see `proxy::tcp`).
+    tcp: Option<super::tcp::TcpEntry>,
     gate: ConnectionGate,
 }
 
@@ -118,6 +120,7 @@ impl EntryPoint {
             gate: ConnectionGate::new(options.max_connections),
             options,
             tls: None,
+            tcp: None,
         })
     }
 
@@ -127,13 +130,22 @@ impl EntryPoint {
         self
     }
 
+    /// Routes connections to TCP routers before HTTP (`proxy::tcp`).
+    pub fn with_tcp(mut self, tcp: super::tcp::TcpEntry) -> Self {
+        self.tcp = Some(tcp);
+        self
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
     /// Accepts until `shutdown` turns true (plus `accept_grace`), then waits up to the grace
     /// period for open connections to finish their in-flight requests.
-    pub async fn serve(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn serve(mut self, mut shutdown: watch::Receiver<bool>) {
+        if let Some(tcp) = &mut self.tcp {
+            tcp.set_shutdown(shutdown.clone(), self.options.grace);
+        }
         let builder = limits::http_builder(&self.options);
         let graceful = GracefulShutdown::new();
         let name = self.proxy.name().to_string();
@@ -198,6 +210,7 @@ impl EntryPoint {
         let max_head = self.options.max_header_bytes;
         let open = (proxy.observer()).and_then(|o| o.connection_opened(proxy.entrypoint_index()));
         let tls = self.tls.clone();
+        let tcp = self.tcp.clone();
         tokio::spawn(async move {
             let _admission = admission;
             let _open = open; // swarmgate_open_connections, until the connection ends
@@ -210,6 +223,13 @@ impl EntryPoint {
                         Err(error) => return tracing::debug!(%peer, %error, "PROXY header refused"),
                     }
                 }
+            };
+            let stream = match &tcp {
+                Some(tcp) => match tcp.route(stream, peer, local, head_limit).await {
+                    Some(stream) => stream,
+                    None => return, // a TCP router took it (`watcher` held the drain open)
+                },
+                None => stream,
             };
             let accepted = crate::tls::detect(stream, tls.as_ref(), head_limit).await;
             let (tls, tls_options, client_certs, negotiated) = match &accepted {

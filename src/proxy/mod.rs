@@ -32,6 +32,7 @@ pub mod limits;
 mod mirror;
 pub mod proxy_protocol;
 mod service;
+pub mod tcp;
 pub mod udp;
 mod upgrade;
 

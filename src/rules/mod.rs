@@ -38,6 +38,7 @@ mod lexer;
 mod matcher;
 mod parser;
 mod query;
+pub mod tcp;
 mod v2;
 
 #[cfg(test)]

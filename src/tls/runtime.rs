@@ -276,12 +276,55 @@ pub fn wanted(merged: &DynamicConfig, entrypoints: &[EntryPointInfo]) -> BTreeSe
             }
         }
     }
+    // TCP routers that terminate TLS: `tls.domains`, else their `HostSNI` names.
+    for router in merged.tcp.routers.values() {
+        let Some(tls) = router.tls.as_ref().filter(|t| !t.passthrough) else {
+            continue;
+        };
+        let Some(resolver) = tls.cert_resolver.as_deref().filter(|r| !r.is_empty()) else {
+            continue;
+        };
+        if !tls.domains.is_empty() {
+            out.extend(tls.domains.iter().map(|d| Want::from_domain(resolver, d)));
+            continue;
+        }
+        let Ok(rule) = crate::rules::tcp::TcpRule::parse(&router.rule) else {
+            continue;
+        };
+        let names: Vec<String> = rule.host_snis().into_iter().filter(|n| n != "*").collect();
+        if let Some((main, sans)) = names.split_first() {
+            let domain = TlsDomain {
+                main: main.clone(),
+                sans: sans.to_vec(),
+            };
+            out.insert(Want::from_domain(resolver, &domain));
+        }
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminating_tcp_routers_want_their_host_sni_names() {
+        let merged: DynamicConfig = serde_yaml::from_str(
+            r#"
+tcp:
+  routers:
+    db: { rule: "HostSNI(`db.test`) || HostSNI(`*`)", service: s, tls: { certResolver: le } }
+    pass: { rule: "HostSNI(`pass.test`)", service: s, tls: { certResolver: le, passthrough: true } }
+"#,
+        )
+        .unwrap();
+        let names: Vec<String> = wanted(&merged, &[])
+            .into_iter()
+            .map(|w| format!("{w:?}"))
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(names[0].contains("db.test"), "{names:?}");
+    }
 
     #[test]
     fn wanted_domains_come_from_tls_domains_or_host_rules() {

@@ -220,3 +220,63 @@ async fn udp_routers_and_services_are_listed_with_their_errors() {
         json!({"total": 2, "warnings": 0, "errors": 1})
     );
 }
+
+#[tokio::test]
+async fn tcp_routers_services_and_their_errors_are_listed() {
+    let mut cfg: StaticConfig = toml::from_str("[entryPoints.web]\naddress = ':80'\n").unwrap();
+    cfg.api = Some(Default::default());
+    let closed = ConfigIssue::new(
+        crate::config::Element::Router,
+        "bad@file",
+        "closed (its connections are closed): its service \"gone@file\" does not exist",
+    )
+    .with_key("tcp.routers.bad@file");
+    let state = ApiState::new(
+        &cfg,
+        Arc::default(),
+        Arc::new(ArcSwap::from_pointee(vec![closed])),
+    );
+    let dynamic: DynamicConfig = serde_yaml::from_str(
+        r#"
+tcp:
+  routers:
+    pg@file: { rule: "HostSNI(`db.test`)", service: pg@file, entryPoints: [web], tls: { passthrough: true } }
+    bad@file: { rule: "HostSNI(`*`)", service: gone@file, entryPoints: [web] }
+  services:
+    pg@file: { loadBalancer: { servers: [{ address: "10.0.0.5:5432" }] } }
+"#,
+    )
+    .unwrap();
+    state.set_config(&dynamic);
+    let (status, _, body) = call(&state, "GET", "/api/tcp/routers").await;
+    assert_eq!(status, StatusCode::OK);
+    let routers: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let by = |name: &str| {
+        routers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by("pg@file")["status"], "enabled");
+    assert_eq!(by("pg@file")["provider"], "file");
+    assert_eq!(by("pg@file")["tls"]["passthrough"], true);
+    assert_eq!(by("bad@file")["status"], "disabled");
+    assert!(by("bad@file")["error"][0]
+        .as_str()
+        .unwrap()
+        .contains("gone@file"));
+    let (_, _, one) = call(&state, "GET", "/api/tcp/services/pg%40file").await;
+    let service: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(service["usedBy"], json!(["pg@file"]));
+    assert_eq!(
+        service["loadBalancer"]["servers"][0]["address"],
+        "10.0.0.5:5432"
+    );
+    let (_, _, overview) = call(&state, "GET", "/api/overview").await;
+    let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
+    assert_eq!(overview["tcp"]["routers"]["total"], 2);
+    assert_eq!(overview["tcp"]["routers"]["errors"], 1);
+}

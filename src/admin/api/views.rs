@@ -251,6 +251,11 @@ impl View<'_> {
                 "routers": count(self.udp_routers()),
                 "services": count(self.udp_services()),
             },
+            "tcp": {
+                "routers": count(super::tcp::routers(self.cfg, self.issues)),
+                "services": count(super::tcp::services(self.cfg, self.issues)),
+                "middlewares": count(super::tcp::middlewares(self.cfg, self.issues)),
+            },
             "features": features,
             "providers": providers,
             "errors": self.issues.len(),

@@ -129,25 +129,21 @@ fn a_router_that_cannot_be_read_is_held_closed_with_what_can_be_read() {
 }
 
 #[test]
-fn tcp_elements_are_reported_by_name() {
+fn tcp_is_read_beside_http() {
     let r = read_json(json!({
-        "tcp": {"routers": {"db": {"rule": "HostSNI(`*`)"}}, "services": {"dbs": {}}},
+        "tcp": {"routers": {"db": {"rule": "HostSNI(`*`)", "service": "dbs"}},
+                "services": {"dbs": {"loadBalancer": {"servers": [{"address": "10.0.0.5:5432"}]}}}},
         "http": {"routers": {"web": {"rule": "Host(`a`)", "service": "s"}}},
     }));
     assert!(r.config.http.routers.contains_key("web"));
+    assert!(r.config.tcp.routers.contains_key("db"));
+    assert!(r.config.tcp.services.contains_key("dbs"));
     let names: Vec<(&str, Element)> = r
         .issues
         .iter()
         .map(|i| (i.name.as_str(), i.element))
         .collect();
-    assert_eq!(names, [("db", Element::Router), ("dbs", Element::Service),]);
-    assert!(
-        r.issues[0]
-            .message
-            .contains("TCP routers are not supported"),
-        "{}",
-        r.issues[0]
-    );
+    assert_eq!(names, []);
 }
 
 #[test]

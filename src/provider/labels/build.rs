@@ -75,8 +75,7 @@ impl Builder<'_> {
         let name = self.svc.name.clone();
         for key in root.children.keys() {
             let msg = match key.as_str() {
-                "enable" | "http" | "swarm" | "docker" | "udp" => continue,
-                "tcp" => "TCP routing is not supported by swarmgate, ignored",
+                "enable" | "http" | "tcp" | "udp" | "swarm" | "docker" => continue,
                 "tls" => "TLS options/stores from labels are not supported (use the file provider), ignored",
                 // A label the provider's `constraints` reads (`traefik.constraint-label` in
                 // published stacks) is the user's own: Traefik ignores such labels too.

@@ -21,9 +21,11 @@ pub fn build_config(
     // element → name → swarm services defining it
     let mut origins: BTreeMap<(Element, String), Vec<String>> = BTreeMap::new();
     let mut conflicts: BTreeSet<(Element, String)> = BTreeSet::new();
+    let mut tcp = super::tcp::Merge::default();
     for svc in ordered {
-        let (cfg, mut found) = service_config(svc, opts);
+        let (mut cfg, mut found) = service_config(svc, opts);
         issues.append(&mut found);
+        tcp.add(std::mem::take(&mut cfg.tcp), &svc.name);
         // Routers held closed (their middleware or service is invalid): kept by name.
         for (name, held) in cfg.invalid.routers {
             out.invalid.routers.entry(name).or_insert(held);
@@ -101,6 +103,7 @@ pub fn build_config(
         );
         issues.push(ConfigIssue::new(element, name, msg).with_origin(from.join(",")));
     }
+    tcp.finish(&mut out.tcp, &mut issues);
     (out, issues)
 }
 

@@ -23,6 +23,7 @@ mod build;
 mod constraints;
 mod de;
 mod merge;
+mod tcp;
 mod template;
 mod tree;
 mod udp;
@@ -204,20 +205,17 @@ pub fn service_config(
     };
     b.check_roots(&root);
     let empty = Node::default();
+    let http = root.child("http").unwrap_or(&empty);
+    let mut layer4 = false;
     if let Some(udp) = root.child("udp") {
         out.udp = b.udp(udp, &normalize(&svc.name));
-        // As Traefik: a service with only TCP/UDP labels gets no default HTTP router.
-        let http = root.child("http");
-        let http_empty = http.is_none_or(|h| {
-            ["routers", "services", "middlewares"]
-                .iter()
-                .all(|s| h.child(s).is_none())
-        });
-        if http_empty {
-            return (out, issues);
-        }
+        layer4 = true;
     }
-    let http = root.child("http").unwrap_or(&empty);
+    layer4 |= tcp::read(&mut b, &root, &mut out);
+    // As Traefik: a set with only TCP/UDP labels gets no made-up HTTP router or service.
+    if layer4 && http.children.is_empty() {
+        return (out, issues);
+    }
     for (key, _) in http
         .children
         .iter()

@@ -572,14 +572,14 @@ fn middlewares_map_generically_onto_their_types() {
 #[test]
 fn unsupported_sections_and_bad_default_rule() {
     let (cfg, issues) = translate(&svc(
-        "s_tcp",
+        "s_tls",
         &[
-            ("traefik.tcp.routers.t.rule", "HostSNI(`*`)"),
+            ("traefik.tls.options.t.minversion", "VersionTLS12"),
             ("traefik.http.services.s.loadbalancer.server.port", "80"),
         ],
     ));
     assert_eq!(issues.len(), 1, "{issues:?}");
-    assert_eq!(issues[0].key.as_deref(), Some("traefik.tcp"));
+    assert_eq!(issues[0].key.as_deref(), Some("traefik.tls"));
     assert!(cfg.http.services.contains_key("s"));
 
     let opts = LabelOptions {

@@ -3,6 +3,7 @@
 
 mod errors;
 mod examples;
+mod tcp;
 mod udp;
 
 use std::collections::BTreeMap;

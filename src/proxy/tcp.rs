@@ -1,0 +1,244 @@
+//! TCP routers (Traefik's `pkg/server/router/tcp`): what an entrypoint does with a connection
+//! before HTTP sees it. `table` compiles the `tcp:` configuration; `hello` peeks the opening
+//! (ClientHello, Postgres SSLRequest) without consuming it; [`TcpEntry::route`] decides with
+//! Traefik 3.7's precedence and either runs the session (`session`: passthrough, termination,
+//! proxying with half-close) or hands the untouched connection back to the HTTP path.
+//!
+//! Precedence on one entrypoint, as Traefik 3.7 behaves:
+//! 1. Plain TCP routers only (no TLS TCP router, no HTTPS router): matched at once, without
+//!    waiting for the client to speak (server-first protocols: SMTP, MySQL, …).
+//! 2. A Postgres SSLRequest is answered `S` and the ClientHello that follows is matched against
+//!    the TLS TCP routers only (none: the connection is closed).
+//! 3. Not TLS: the plain TCP routers, else HTTP.
+//! 4. TLS: an HTTPS router whose `Host` names the SNI wins; then a TCP router other than
+//!    ``HostSNI(`*`)``; then an HTTPS router without `Host` (a catch-all); then a TCP
+//!    ``HostSNI(`*`)`` router; then HTTPS (which answers 404).
+//!
+//! Lock-free on the connection path: one `ArcSwap::load()`, the route's `Arc` held across awaits.
+
+pub mod balance;
+pub mod health;
+pub mod hello;
+pub mod middleware;
+pub mod session;
+pub mod table;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::rules::tcp::ConnView;
+use hello::Opening;
+pub use table::{compile, TcpRoute, TcpTable, TlsMode};
+
+/// One entrypoint's TCP side; cheap to clone.
+#[derive(Clone)]
+pub struct TcpEntry {
+    table: Arc<ArcSwap<TcpTable>>,
+    index: usize,
+    name: Arc<str>,
+    acceptor: Option<crate::tls::Acceptor>,
+    /// Shutdown signal and grace period: a session still open a grace period after shutdown
+    /// began is closed.
+    stop: Option<(watch::Receiver<bool>, Duration)>,
+}
+
+impl TcpEntry {
+    pub fn new(table: Arc<ArcSwap<TcpTable>>, index: usize, name: &str) -> TcpEntry {
+        TcpEntry {
+            table,
+            index,
+            name: Arc::from(name),
+            acceptor: None,
+            stop: None,
+        }
+    }
+
+    /// Terminates TLS for TCP routers without `passthrough` with the HTTP side's certificates
+    /// and options.
+    pub fn with_tls(mut self, acceptor: Option<crate::tls::Acceptor>) -> TcpEntry {
+        self.acceptor = acceptor;
+        self
+    }
+
+    pub fn set_shutdown(&mut self, stop: watch::Receiver<bool>, grace: Duration) {
+        self.stop = Some((stop, grace));
+    }
+
+    /// Runs the connection when a TCP router takes it (`None`), or gives it back untouched
+    /// (`Some`) for the HTTP path. `timeout` bounds the wait for the client's first bytes.
+    pub async fn route(
+        &self,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        local: SocketAddr,
+        timeout: Duration,
+    ) -> Option<TcpStream> {
+        let (plain_only, has_tls_routes) = {
+            let table = self.table.load();
+            let entry = table.entrypoints.get(self.index)?;
+            if entry.is_empty() {
+                return Some(stream);
+            }
+            (
+                !entry.plain.is_empty() && entry.tls.is_empty() && !entry.has_https,
+                !entry.tls.is_empty(),
+            )
+        };
+        let no_tls = ConnView {
+            server_name: "",
+            alpn: &[],
+            client_ip: peer.ip(),
+        };
+        if plain_only {
+            if let Some(route) = self.find(false, &no_tls) {
+                self.serve(route, session::Client::Plain(stream), peer, local, false)
+                    .await;
+                return None;
+            }
+        }
+        match hello::peek_hello(&stream, timeout, has_tls_routes).await {
+            Opening::Plain => match self.find(false, &no_tls) {
+                Some(route) => {
+                    self.serve(route, session::Client::Plain(stream), peer, local, false)
+                        .await;
+                    None
+                }
+                None => Some(stream),
+            },
+            Opening::Postgres => {
+                let mut request = [0u8; 8];
+                let answered = async {
+                    stream.read_exact(&mut request).await?;
+                    stream.write_all(b"S").await
+                };
+                if tokio::time::timeout(timeout, answered).await.is_err() {
+                    return None;
+                }
+                let Opening::Tls { server_name, alpn } =
+                    hello::peek_hello(&stream, timeout, false).await
+                else {
+                    return None;
+                };
+                let view = ConnView {
+                    server_name: &server_name,
+                    alpn: &alpn,
+                    client_ip: peer.ip(),
+                };
+                let route = self.find(true, &view)?;
+                self.serve_tls(route, stream, peer, local, timeout, true)
+                    .await;
+                None
+            }
+            Opening::Tls { server_name, alpn } => {
+                let view = ConnView {
+                    server_name: &server_name,
+                    alpn: &alpn,
+                    client_ip: peer.ip(),
+                };
+                let route = {
+                    let table = self.table.load();
+                    let entry = table.entrypoints.get(self.index)?;
+                    if entry.https_claims(&server_name) {
+                        return Some(stream);
+                    }
+                    let tcp = entry.tls.iter().find(|r| r.rule.matches(&view));
+                    match tcp {
+                        Some(r) if !r.catch_all => Arc::clone(r),
+                        _ if entry.https_catch_all => return Some(stream),
+                        Some(r) => Arc::clone(r),
+                        None => return Some(stream),
+                    }
+                };
+                self.serve_tls(route, stream, peer, local, timeout, false)
+                    .await;
+                None
+            }
+        }
+    }
+
+    /// The first route of the entrypoint's plain (or TLS) list that matches.
+    fn find(&self, tls: bool, view: &ConnView<'_>) -> Option<Arc<TcpRoute>> {
+        let table = self.table.load();
+        let entry = table.entrypoints.get(self.index)?;
+        let list = if tls { &entry.tls } else { &entry.plain };
+        list.iter().find(|r| r.rule.matches(view)).cloned()
+    }
+
+    async fn serve_tls(
+        &self,
+        route: Arc<TcpRoute>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        local: SocketAddr,
+        timeout: Duration,
+        postgres: bool,
+    ) {
+        match route.tls {
+            Some(TlsMode::Terminate) => {
+                match crate::tls::detect(stream, self.acceptor.as_ref(), timeout).await {
+                    crate::tls::Accepted::Tls(tls, _) => {
+                        self.serve(route, session::Client::Tls(tls), peer, local, false)
+                            .await
+                    }
+                    crate::tls::Accepted::Plain(_) | crate::tls::Accepted::Done => {
+                        tracing::debug!(entrypoint = %self.name, router = %route.name, %peer, "TCP router: TLS handshake failed");
+                    }
+                }
+            }
+            _ => {
+                self.serve(route, session::Client::Plain(stream), peer, local, postgres)
+                    .await
+            }
+        }
+    }
+
+    async fn serve(
+        &self,
+        route: Arc<TcpRoute>,
+        client: session::Client,
+        peer: SocketAddr,
+        local: SocketAddr,
+        postgres: bool,
+    ) {
+        let started = Instant::now();
+        let run = session::run(&route, client, peer, local, postgres);
+        let outcome = match &self.stop {
+            None => run.await,
+            Some((stop, grace)) => {
+                let mut stop = stop.clone();
+                let grace = *grace;
+                let late = async move {
+                    crate::shutdown::stopped(&mut stop).await;
+                    tokio::time::sleep(grace).await;
+                };
+                tokio::select! {
+                    outcome = run => outcome,
+                    () = late => session::Outcome {
+                        error: Some("closed: shutdown grace period over".to_string()),
+                        ..Default::default()
+                    },
+                }
+            }
+        };
+        let service = route.service.as_ref().map_or("", |s| s.name());
+        tracing::info!(
+            target: "swarmgate::tcp",
+            entrypoint = %self.name,
+            router = %route.name,
+            service,
+            endpoint = outcome.endpoint.as_deref().unwrap_or(""),
+            client = %peer,
+            bytes_to_server = outcome.to_server,
+            bytes_to_client = outcome.to_client,
+            duration_ms = started.elapsed().as_secs_f64() * 1e3,
+            error = outcome.error.as_deref().unwrap_or(""),
+            "TCP session"
+        );
+    }
+}

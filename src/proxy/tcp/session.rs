@@ -1,0 +1,303 @@
+//! One TCP session once a router took it: middlewares, the server connection (PROXY header,
+//! TLS to the server, Postgres' SSLRequest for passthrough), then bytes both ways until both
+//! sides are done. Each half-close is forwarded (a client that stops sending still gets every
+//! byte of the answer), with backpressure (a bounded buffer per direction).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use super::balance;
+use super::hello::POSTGRES_SSL_REQUEST;
+use super::table::{TcpRoute, TlsMode};
+
+/// Buffer per direction: large enough for throughput, small enough for many sessions.
+const BUFFER: usize = 64 * 1024;
+
+/// What happened, for the log line.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub to_server: u64,
+    pub to_client: u64,
+    pub endpoint: Option<String>,
+    pub error: Option<String>,
+}
+
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Where the client's bytes come from.
+pub enum Client {
+    Plain(TcpStream),
+    /// TLS terminated by swarmgate.
+    Tls(Box<dyn Io>),
+}
+
+/// Runs the session to its end. `postgres`: the client's SSLRequest was consumed and answered;
+/// for passthrough the server is asked the same before the client's TLS goes through.
+pub async fn run(
+    route: &TcpRoute,
+    client: Client,
+    peer: SocketAddr,
+    local: SocketAddr,
+    postgres: bool,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    let service = match &route.service {
+        Ok(s) => Arc::clone(s),
+        Err(reason) => {
+            outcome.error = Some(format!("router closed: {reason}"));
+            return outcome;
+        }
+    };
+    let mut guards = Vec::new();
+    for mw in &route.middlewares {
+        match mw.admit(peer.ip()) {
+            Ok(guard) => guards.push(guard),
+            Err(refused) => {
+                outcome.error = Some(refused.to_string());
+                return outcome;
+            }
+        }
+    }
+    let connected = match balance::connect(&service).await {
+        Ok(c) => c,
+        Err(e) => {
+            outcome.error = Some(format!("no server answered: {e}"));
+            return outcome;
+        }
+    };
+    outcome.endpoint = Some(connected.server.address.clone());
+    let transport = connected.transport;
+    let mut server = connected.stream;
+    if let Some(version) = transport.proxy_protocol {
+        let header = proxy_header(version, peer, local);
+        if let Err(e) = server.write_all(&header).await {
+            outcome.error = Some(format!("PROXY header: {e}"));
+            return outcome;
+        }
+    }
+    if postgres && route.tls == Some(TlsMode::Passthrough) {
+        let mut answer = [0u8; 1];
+        let asked = async {
+            server.write_all(&POSTGRES_SSL_REQUEST).await?;
+            server.read_exact(&mut answer).await
+        };
+        if let Err(e) = asked.await {
+            outcome.error = Some(format!("Postgres SSLRequest to the server: {e}"));
+            return outcome;
+        }
+        if answer[0] != b'S' {
+            outcome.error = Some("the Postgres server refused TLS".to_string());
+            return outcome;
+        }
+    }
+    let wants_tls = connected.server.tls && route.tls != Some(TlsMode::Passthrough);
+    let server: Server = if wants_tls {
+        let address = connected.server.address.as_str();
+        let (config, name) = match &transport.tls {
+            Some((config, name)) => (Arc::clone(config), name.clone()),
+            // `tls: true` without a serversTransport: verified against the system roots.
+            None => match default_client_tls() {
+                Some(config) => (config, None),
+                None => {
+                    outcome.error = Some("no TLS client configuration".to_string());
+                    return outcome;
+                }
+            },
+        };
+        let host = name.unwrap_or_else(|| {
+            address
+                .rsplit_once(':')
+                .map_or(address, |(h, _)| h)
+                .trim_matches(|c| c == '[' || c == ']')
+                .to_string()
+        });
+        let connecting = match rustls::pki_types::ServerName::try_from(host) {
+            Ok(name) => tokio_rustls::TlsConnector::from(config)
+                .connect(name, server)
+                .await
+                .map_err(|e| format!("TLS to the server: {e}")),
+            Err(e) => Err(format!("TLS server name: {e}")),
+        };
+        match connecting {
+            Ok(tls) => Server::Tls(Box::new(tls)),
+            Err(e) => {
+                outcome.error = Some(e);
+                return outcome;
+            }
+        }
+    } else {
+        Server::Plain(server)
+    };
+    let delay = transport.termination_delay;
+    let (up, down) = match (client, server) {
+        (Client::Plain(c), Server::Plain(s)) => {
+            let (cr, cw) = c.into_split();
+            let (sr, sw) = s.into_split();
+            pipe(cr, cw, sr, sw, delay).await
+        }
+        (Client::Plain(c), Server::Tls(s)) => {
+            let (cr, cw) = c.into_split();
+            let (sr, sw) = tokio::io::split(s);
+            pipe(cr, cw, sr, sw, delay).await
+        }
+        (Client::Tls(c), Server::Plain(s)) => {
+            let (cr, cw) = tokio::io::split(c);
+            let (sr, sw) = s.into_split();
+            pipe(cr, cw, sr, sw, delay).await
+        }
+        (Client::Tls(c), Server::Tls(s)) => {
+            let (cr, cw) = tokio::io::split(c);
+            let (sr, sw) = tokio::io::split(s);
+            pipe(cr, cw, sr, sw, delay).await
+        }
+    };
+    drop(guards);
+    outcome.to_server = up.0;
+    outcome.to_client = down.0;
+    outcome.error = up.1.or(down.1);
+    outcome
+}
+
+enum Server {
+    Plain(TcpStream),
+    Tls(Box<dyn Io>),
+}
+
+/// Traefik's default TCP transport to a `tls: true` server: verified against the system roots,
+/// no ALPN. `None` when it cannot be built (then such a server is not dialled with TLS).
+fn default_client_tls() -> Option<Arc<rustls::ClientConfig>> {
+    static CONFIG: std::sync::OnceLock<Option<Arc<rustls::ClientConfig>>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let http = crate::config::dynamic::ServersTransportConfig {
+                disable_http2: true,
+                ..Default::default()
+            };
+            let built = crate::upstream::Transport::from_config(&http).ok()?;
+            let mut client = (*built.tls_h1).clone();
+            client.alpn_protocols.clear();
+            Some(Arc::new(client))
+        })
+        .clone()
+}
+
+/// Bytes one way and the error that ended them, if any.
+type Way = (u64, Option<String>);
+
+/// Copies both ways. When one side ends its sending (EOF), the other side's write half is shut
+/// down (the half-close goes through) and the other direction goes on until it ends too, or for
+/// `delay` when set (Traefik's `terminationDelay`).
+async fn pipe<CR, CW, SR, SW>(
+    cr: CR,
+    mut cw: CW,
+    sr: SR,
+    mut sw: SW,
+    delay: Option<Duration>,
+) -> (Way, Way)
+where
+    CR: AsyncRead + Unpin,
+    CW: AsyncWrite + Unpin,
+    SR: AsyncRead + Unpin,
+    SW: AsyncWrite + Unpin,
+{
+    let up = async {
+        let mut from = BufReader::with_capacity(BUFFER, cr);
+        let r = tokio::io::copy_buf(&mut from, &mut sw).await;
+        let _ = sw.shutdown().await;
+        way(r)
+    };
+    let down = async {
+        let mut from = BufReader::with_capacity(BUFFER, sr);
+        let r = tokio::io::copy_buf(&mut from, &mut cw).await;
+        let _ = cw.shutdown().await;
+        way(r)
+    };
+    tokio::pin!(up, down);
+    tokio::select! {
+        u = &mut up => {
+            let d = match delay {
+                Some(limit) => tokio::time::timeout(limit, &mut down).await.unwrap_or((0, None)),
+                None => down.await,
+            };
+            (u, d)
+        }
+        d = &mut down => {
+            let u = match delay {
+                Some(limit) => tokio::time::timeout(limit, &mut up).await.unwrap_or((0, None)),
+                None => up.await,
+            };
+            (u, d)
+        }
+    }
+}
+
+fn way(r: std::io::Result<u64>) -> Way {
+    match r {
+        Ok(n) => (n, None),
+        Err(e) => (0, Some(e.to_string())),
+    }
+}
+
+/// The PROXY protocol header (v1 text, else v2 binary) for a connection from `peer` to `local`.
+pub fn proxy_header(version: u8, peer: SocketAddr, local: SocketAddr) -> Vec<u8> {
+    let (peer, local) = match (peer, local) {
+        (SocketAddr::V6(p), SocketAddr::V4(_)) => match p.ip().to_ipv4_mapped() {
+            Some(v4) => (SocketAddr::from((v4, p.port())), local),
+            None => (peer, local),
+        },
+        other => other,
+    };
+    if version == 1 {
+        return match (peer, local) {
+            (SocketAddr::V4(p), SocketAddr::V4(l)) => format!(
+                "PROXY TCP4 {} {} {} {}\r\n",
+                p.ip(),
+                l.ip(),
+                p.port(),
+                l.port()
+            ),
+            (p, l) => format!(
+                "PROXY TCP6 {} {} {} {}\r\n",
+                v6(p),
+                v6(l),
+                p.port(),
+                l.port()
+            ),
+        }
+        .into_bytes();
+    }
+    let mut out = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    out.push(0x21); // version 2, PROXY
+    match (peer, local) {
+        (SocketAddr::V4(p), SocketAddr::V4(l)) => {
+            out.push(0x11); // TCP over IPv4
+            out.extend_from_slice(&12u16.to_be_bytes());
+            out.extend_from_slice(&p.ip().octets());
+            out.extend_from_slice(&l.ip().octets());
+            out.extend_from_slice(&p.port().to_be_bytes());
+            out.extend_from_slice(&l.port().to_be_bytes());
+        }
+        (p, l) => {
+            out.push(0x21); // TCP over IPv6
+            out.extend_from_slice(&36u16.to_be_bytes());
+            out.extend_from_slice(&v6(p).octets());
+            out.extend_from_slice(&v6(l).octets());
+            out.extend_from_slice(&p.port().to_be_bytes());
+            out.extend_from_slice(&l.port().to_be_bytes());
+        }
+    }
+    out
+}
+
+fn v6(addr: SocketAddr) -> std::net::Ipv6Addr {
+    match addr {
+        SocketAddr::V4(a) => a.ip().to_ipv6_mapped(),
+        SocketAddr::V6(a) => *a.ip(),
+    }
+}
