@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::net::IpRange;
+
 // Config-plane data, built once per reload: boxing the big `headers` variant buys nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -269,7 +271,7 @@ pub struct IpStrategyConfig {
         alias = "excludedIps",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub excluded_ips: Vec<String>,
+    pub excluded_ips: Vec<IpRange>,
     /// When the selected IP is IPv6, use the first address of its `/ipv6Subnet` network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6_subnet: Option<u8>,
@@ -279,7 +281,7 @@ pub struct IpStrategyConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IpAllowListConfig {
     #[serde(default)]
-    pub source_range: Vec<String>,
+    pub source_range: Vec<IpRange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_strategy: Option<IpStrategyConfig>,
     /// Status for rejected requests; default 403.
@@ -292,7 +294,7 @@ pub struct IpAllowListConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IpWhiteListConfig {
     #[serde(default)]
-    pub source_range: Vec<String>,
+    pub source_range: Vec<IpRange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_strategy: Option<IpStrategyConfig>,
 }
