@@ -221,33 +221,24 @@ pub struct HeadersConfig {
     pub add_vary_header: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BasicAuthConfig {
-    /// htpasswd lines `user:hash`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub users: Vec<String>,
-    /// Path of an htpasswd file; its users take precedence over `users`.
-    #[serde(default)]
-    pub users_file: String,
-    /// Default `traefik`.
-    #[serde(default)]
-    pub realm: String,
-    #[serde(default)]
-    pub remove_header: bool,
-    /// Request header that receives the authenticated user name.
-    #[serde(default)]
-    pub header_field: String,
-}
+/// `basicAuth`: HTTP Basic authentication against htpasswd users.
+pub type BasicAuthConfig = UsersAuthConfig;
 
 /// `digestAuth`: HTTP Digest authentication against htdigest users.
+pub type DigestAuthConfig = UsersAuthConfig;
+
+/// The options `basicAuth` and `digestAuth` share (the same five in Traefik). One type, so the
+/// unknown-option errors list the same names for both; serde `flatten` would have lost them
+/// (it does not combine with `deny_unknown_fields`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DigestAuthConfig {
-    /// htdigest lines `user:realm:md5(user:realm:password)`; they override `usersFile` lines.
+pub struct UsersAuthConfig {
+    /// `basicAuth`: htpasswd lines `user:hash`. `digestAuth`: htdigest lines
+    /// `user:realm:md5(user:realm:password)`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<String>,
-    /// Path of an htdigest file.
+    /// Path of an htpasswd (`basicAuth`) or htdigest (`digestAuth`) file. `basicAuth`: its users
+    /// take precedence over `users`; `digestAuth`: `users` lines override its lines.
     #[serde(default)]
     pub users_file: String,
     /// Default `traefik`.
