@@ -779,7 +779,10 @@ fn forwarded_policy(
     let trusted = cfg
         .trusted_ips
         .iter()
-        .map(|s| parse_net(s).with_context(|| format!("invalid IP or CIDR {s:?}")))
+        .map(|r| {
+            r.net()
+                .with_context(|| format!("invalid IP or CIDR {:?}", r.as_str()))
+        })
         .collect::<anyhow::Result<_>>()?;
     Ok(ForwardedPolicy {
         insecure: cfg.insecure,

@@ -25,6 +25,7 @@ mod differential {
     pub mod harness;
     pub mod pass_tls_client_cert;
     pub mod tls_options;
+    pub mod tls_probe;
     pub mod wire;
 }
 

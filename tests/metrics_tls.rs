@@ -7,31 +7,6 @@ mod support;
 use support::tls::*;
 use support::{backend, client, gateway_with, get};
 
-fn dynamic(backend_url: &str, cert: &(String, String)) -> String {
-    format!(
-        r#"http:
-  routers:
-    secure:
-      rule: "Host(`a.test`)"
-      service: app
-      tls: {{}}
-    plain:
-      rule: "Host(`plain.test`)"
-      service: app
-  services:
-    app:
-      loadBalancer:
-        servers:
-          - url: "{backend_url}"
-tls:
-  certificates:
-    - certFile: "{}"
-      keyFile: "{}"
-"#,
-        cert.0, cert.1
-    )
-}
-
 /// Go's name of what rustls negotiated (Go drops rustls' `TLS13_` prefix).
 fn go_cipher(stream: &tokio_rustls::client::TlsStream<tokio::net::TcpStream>) -> String {
     let suite = stream
@@ -49,7 +24,7 @@ async fn tls_requests_are_counted_by_version_and_cipher() {
     let cert = write_cert(dir.path(), "a", &["a.test"]);
     let app = backend("app").await;
     let gw = gateway_with(
-        &dynamic(&app.url(), &cert),
+        &secure_and_plain(&app.url(), &[cert]),
         "[metrics.prometheus]\nentryPoint = \"web\"\naddRoutersLabels = true\n",
     )
     .await;

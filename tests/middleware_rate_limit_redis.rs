@@ -124,10 +124,29 @@ async fn ready(port: u16) {
     assert!(up, "proxy on {port} did not start");
 }
 
-fn swarmgate(port: u16, dynamic: &Path) -> Proc {
+/// A proxy binary these tests start.
+#[derive(Clone, Copy)]
+enum Bin {
+    Swarmgate,
+    /// The real Traefik 3.7, named by `TRAEFIK_BIN`.
+    Traefik,
+}
+
+/// `bin` serving `dynamic` on `port`, with the same command line arguments for both.
+fn proxy(bin: Bin, port: u16, dynamic: &Path) -> Proc {
+    let mut command = match bin {
+        Bin::Swarmgate => {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_swarmgate"));
+            command.arg("run");
+            command
+        }
+        Bin::Traefik => Command::new(
+            std::env::var("TRAEFIK_BIN")
+                .expect("TRAEFIK_BIN must name the real Traefik 3.7 binary for this test"),
+        ),
+    };
     Proc(
-        Command::new(env!("CARGO_BIN_EXE_swarmgate"))
-            .arg("run")
+        command
             .arg(format!("--entryPoints.web.address=127.0.0.1:{port}"))
             .arg(format!("--providers.file.filename={}", dynamic.display()))
             .stdout(Stdio::null())
@@ -137,18 +156,43 @@ fn swarmgate(port: u16, dynamic: &Path) -> Proc {
     )
 }
 
-fn traefik(port: u16, dynamic: &Path) -> Proc {
-    let bin = std::env::var("TRAEFIK_BIN")
-        .expect("TRAEFIK_BIN must name the real Traefik 3.7 binary for this test");
-    Proc(
-        Command::new(bin)
-            .arg(format!("--entryPoints.web.address=127.0.0.1:{port}"))
-            .arg(format!("--providers.file.filename={}", dynamic.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+/// One backend, one redis and two proxies serving the same dynamic file, both ready. Bind every
+/// field when taking it apart: a field left in the value is dropped (its process killed) at once.
+struct Shared {
+    be: Backend,
+    redis_port: u16,
+    store: Proc,
+    /// The two proxies' ports, in the order asked.
+    ports: (u16, u16),
+    /// Backend hits before the test's own requests (the readiness probes).
+    probes: usize,
+    _proxies: (Proc, Proc),
+    _dir: tempfile::TempDir,
+}
+
+async fn shared(first: Bin, second: Bin) -> Shared {
+    let be = backend("app").await;
+    let redis_port = free_port();
+    let store = redis(redis_port).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dynamic = dynamic(dir.path(), &be.url(), redis_port);
+    let ports = (free_port(), free_port());
+    let proxies = (
+        proxy(first, ports.0, &dynamic),
+        proxy(second, ports.1, &dynamic),
+    );
+    ready(ports.0).await;
+    ready(ports.1).await;
+    let probes = be.hits();
+    Shared {
+        be,
+        redis_port,
+        store,
+        ports,
+        probes,
+        _proxies: proxies,
+        _dir: dir,
+    }
 }
 
 /// Alternates requests over two proxies; returns the statuses in order.
@@ -163,17 +207,15 @@ async fn alternate(a: u16, b: u16, n: usize) -> Vec<u16> {
 #[tokio::test]
 #[ignore = "needs redis-server (Debian package); run by .ci/test-all.sh"]
 async fn two_swarmgate_processes_share_one_limit_through_redis() {
-    let be = backend("app").await;
-    let redis_port = free_port();
-    let store = redis(redis_port).await;
-    let dir = tempfile::tempdir().unwrap();
-    let dynamic = dynamic(dir.path(), &be.url(), redis_port);
-    let (pa, pb) = (free_port(), free_port());
-    let _a = swarmgate(pa, &dynamic);
-    let _b = swarmgate(pb, &dynamic);
-    ready(pa).await;
-    ready(pb).await;
-    let probes = be.hits();
+    let Shared {
+        be,
+        redis_port,
+        store,
+        ports: (pa, pb),
+        probes,
+        _proxies,
+        _dir,
+    } = shared(Bin::Swarmgate, Bin::Swarmgate).await;
 
     // Each process alone would let 4 through (8 in all); sharing, 4 in all.
     let statuses = alternate(pa, pb, 8).await;
@@ -203,17 +245,15 @@ async fn two_swarmgate_processes_share_one_limit_through_redis() {
 #[tokio::test]
 #[ignore = "needs redis-server and TRAEFIK_BIN (the real Traefik 3.7); run by .ci/test-all.sh"]
 async fn swarmgate_and_traefik_share_one_limit_through_redis() {
-    let be = backend("app").await;
-    let redis_port = free_port();
-    let _store = redis(redis_port).await;
-    let dir = tempfile::tempdir().unwrap();
-    let dynamic = dynamic(dir.path(), &be.url(), redis_port);
-    let (pa, pt) = (free_port(), free_port());
-    let _a = swarmgate(pa, &dynamic);
-    let _t = traefik(pt, &dynamic);
-    ready(pa).await;
-    ready(pt).await;
-    let probes = be.hits();
+    let Shared {
+        be,
+        redis_port,
+        store: _store,
+        ports: (pa, pt),
+        probes,
+        _proxies,
+        _dir,
+    } = shared(Bin::Swarmgate, Bin::Traefik).await;
 
     // Same key, same script: the two proxies count against one bucket.
     let statuses = alternate(pt, pa, 8).await;

@@ -25,10 +25,48 @@ fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Removes what a test created, even when it panics.
+/// Creates the test's networks and services and removes them when the test ends, even when it
+/// panics.
+#[derive(Default)]
 struct Cleanup {
     services: Vec<String>,
     networks: Vec<String>,
+}
+
+impl Cleanup {
+    /// An attachable overlay network.
+    fn network(&mut self, name: &str) {
+        docker(&[
+            "network",
+            "create",
+            "--driver",
+            "overlay",
+            "--attachable",
+            name,
+        ]);
+        self.networks.push(name.to_string());
+    }
+
+    /// A service on `network` running busybox httpd on port 80 (`--detach`, stopped within
+    /// `grace`); `options` go before the image (labels, health checks).
+    fn httpd(&mut self, name: &str, network: &str, grace: &str, options: &[&str]) {
+        let mut args = vec![
+            "service",
+            "create",
+            "--detach",
+            "--no-resolve-image",
+            "--stop-grace-period",
+            grace,
+            "--name",
+            name,
+            "--network",
+            network,
+        ];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&[IMAGE, "httpd", "-f", "-p", "80", "-h", "/www"]);
+        docker(&args);
+        self.services.push(name.to_string());
+    }
 }
 
 impl Drop for Cleanup {
@@ -99,20 +137,9 @@ async fn discovers_scales_and_removes_a_service() {
     let net = format!("sgtest_net_{tag}");
     let name = format!("sgtest_web_{tag}");
     let router = format!("sgweb{tag}");
-    let mut cleanup = Cleanup {
-        services: Vec::new(),
-        networks: Vec::new(),
-    };
+    let mut cleanup = Cleanup::default();
     docker(&["image", "inspect", IMAGE]);
-    docker(&[
-        "network",
-        "create",
-        "--driver",
-        "overlay",
-        "--attachable",
-        &net,
-    ]);
-    cleanup.networks.push(net.clone());
+    cleanup.network(&net);
 
     let cfg = SwarmProviderConfig {
         exposed_by_default: false,
@@ -127,32 +154,19 @@ async fn discovers_scales_and_removes_a_service() {
     let rule = format!("traefik.http.routers.{router}.rule=Host(`web.test`)");
     let port = format!("traefik.http.services.{router}.loadbalancer.server.port=80");
     let created = Instant::now();
-    docker(&[
-        "service",
-        "create",
-        "--detach",
-        "--no-resolve-image",
-        "--stop-grace-period",
-        "4s",
-        "--name",
+    cleanup.httpd(
         &name,
-        "--network",
         &net,
-        "--label",
-        "traefik.enable=true",
-        "--label",
-        &rule,
-        "--label",
-        &port,
-        IMAGE,
-        "httpd",
-        "-f",
-        "-p",
-        "80",
-        "-h",
-        "/www",
-    ]);
-    cleanup.services.push(name.clone());
+        "4s",
+        &[
+            "--label",
+            "traefik.enable=true",
+            "--label",
+            &rule,
+            "--label",
+            &port,
+        ],
+    );
 
     let svc = router.clone();
     wait_for(
@@ -254,19 +268,8 @@ async fn tasks_become_servers_only_once_healthy() {
     let net = format!("sgtest_hnet_{tag}");
     let sick = format!("sgtest_sick_{tag}");
     let well = format!("sgtest_well_{tag}");
-    let mut cleanup = Cleanup {
-        services: Vec::new(),
-        networks: Vec::new(),
-    };
-    docker(&[
-        "network",
-        "create",
-        "--driver",
-        "overlay",
-        "--attachable",
-        &net,
-    ]);
-    cleanup.networks.push(net.clone());
+    let mut cleanup = Cleanup::default();
+    cleanup.network(&net);
 
     let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
     let cfg = SwarmProviderConfig {
@@ -281,34 +284,16 @@ async fn tasks_become_servers_only_once_healthy() {
             "traefik.http.services.{}.loadbalancer.server.port=80",
             name.replace('_', "")
         );
-        docker(&[
-            "service",
-            "create",
-            "--detach",
-            "--no-resolve-image",
-            "--name",
-            name,
-            "--network",
-            &net,
-            "--stop-grace-period",
-            "1s",
+        let health = [
             "--health-cmd",
             check,
             "--health-interval",
             "1s",
             "--health-retries",
             "1",
-            "--label",
-            &router,
-            IMAGE,
-            "httpd",
-            "-f",
-            "-p",
-            "80",
-            "-h",
-            "/www",
-        ]);
-        cleanup.services.push(name.to_string());
+        ];
+        let options = [&health[..], &["--label", &router]].concat();
+        cleanup.httpd(name, &net, "1s", &options);
     }
     let (sick_svc, well_svc) = (sick.replace('_', ""), well.replace('_', ""));
     let became = wait_for(
@@ -380,42 +365,10 @@ async fn keeps_the_last_snapshot_while_docker_is_unreachable_then_catches_up() {
     let net = format!("sgtest_rnet_{tag}");
     let name = format!("sgtest_relay_{tag}");
     let router = format!("sgrelay{tag}");
-    let mut cleanup = Cleanup {
-        services: Vec::new(),
-        networks: Vec::new(),
-    };
-    docker(&[
-        "network",
-        "create",
-        "--driver",
-        "overlay",
-        "--attachable",
-        &net,
-    ]);
-    cleanup.networks.push(net.clone());
+    let mut cleanup = Cleanup::default();
+    cleanup.network(&net);
     let port_label = format!("traefik.http.services.{router}.loadbalancer.server.port=80");
-    docker(&[
-        "service",
-        "create",
-        "--detach",
-        "--no-resolve-image",
-        "--stop-grace-period",
-        "1s",
-        "--name",
-        &name,
-        "--network",
-        &net,
-        "--label",
-        &port_label,
-        IMAGE,
-        "httpd",
-        "-f",
-        "-p",
-        "80",
-        "-h",
-        "/www",
-    ]);
-    cleanup.services.push(name.clone());
+    cleanup.httpd(&name, &net, "1s", &["--label", &port_label]);
 
     let mut relay = Relay::start(0).await;
     let cfg = SwarmProviderConfig {
@@ -503,22 +456,10 @@ async fn a_missing_network_falls_back_to_the_task_s_network_with_a_warning() {
     let back = format!("sgtest_back_{tag}");
     let name = format!("sgtest_nw_{tag}");
     let router = format!("SgNet{tag}");
-    let mut cleanup = Cleanup {
-        services: Vec::new(),
-        networks: Vec::new(),
-    };
+    let mut cleanup = Cleanup::default();
     docker(&["image", "inspect", IMAGE]);
-    for net in [&public, &back] {
-        docker(&[
-            "network",
-            "create",
-            "--driver",
-            "overlay",
-            "--attachable",
-            net,
-        ]);
-        cleanup.networks.push(net.clone());
-    }
+    cleanup.network(&public);
+    cleanup.network(&back);
     let subnet = docker(&[
         "network",
         "inspect",
@@ -549,17 +490,7 @@ async fn a_missing_network_falls_back_to_the_task_s_network_with_a_warning() {
         router.to_lowercase()
     );
     let port = format!("traefik.http.services.{router}.loadbalancer.server.port=80");
-    docker(&[
-        "service",
-        "create",
-        "--detach",
-        "--no-resolve-image",
-        "--stop-grace-period",
-        "1s",
-        "--name",
-        &name,
-        "--network",
-        &back,
+    let labels = [
         "--label",
         "traefik.enable=true",
         "--label",
@@ -568,15 +499,8 @@ async fn a_missing_network_falls_back_to_the_task_s_network_with_a_warning() {
         &service,
         "--label",
         &port,
-        IMAGE,
-        "httpd",
-        "-f",
-        "-p",
-        "80",
-        "-h",
-        "/www",
-    ]);
-    cleanup.services.push(name.clone());
+    ];
+    cleanup.httpd(&name, &back, "1s", &labels);
 
     let svc = router.clone();
     wait_for(

@@ -11,33 +11,6 @@ use support::tls::*;
 use support::{backend, client, eventually, gateway_with, get};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Routers: `secure` (TLS, Host a.test / b.test / *.wild.test) and `plain` (no TLS, Host plain.test).
-fn dynamic(backend_url: &str, certs: &[(String, String)]) -> String {
-    let certs: String = certs
-        .iter()
-        .map(|(c, k)| format!("    - certFile: \"{c}\"\n      keyFile: \"{k}\"\n"))
-        .collect();
-    format!(
-        r#"http:
-  routers:
-    secure:
-      rule: "Host(`a.test`) || Host(`b.test`) || HostRegexp(`^.+\\.wild\\.test$`)"
-      service: app
-      tls: {{}}
-    plain:
-      rule: "Host(`plain.test`)"
-      service: app
-  services:
-    app:
-      loadBalancer:
-        servers:
-          - url: "{backend_url}"
-tls:
-  certificates:
-{certs}"#
-    )
-}
-
 struct Setup {
     gw: support::Gateway,
     dir: tempfile::TempDir,
@@ -52,7 +25,7 @@ async fn setup() -> Setup {
         write_cert(dir.path(), "wild", &["*.wild.test"]),
     ];
     let app = backend("app").await;
-    let gw = gateway_with(&dynamic(&app.url(), &certs), "").await;
+    let gw = gateway_with(&secure_and_plain(&app.url(), &certs), "").await;
     Setup {
         gw,
         dir,

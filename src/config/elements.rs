@@ -13,21 +13,29 @@
 //!
 //! Pure: no I/O. Traefik ignores unknown top-level keys and rejects a whole directory for one
 //! unknown field; swarmgate reports both per element (see README, "bad input").
+//!
+//! This file reads the document's sections, services, middlewares and serversTransports;
+//! `routers.rs`, `tls.rs` and `unimplemented.rs` read theirs, `inline.rs` is the static
+//! configuration's `dynamic` section, `suggest.rs` the nearest name for a misspelt one.
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::dynamic::{
-    CertificateConfig, DynamicConfig, RouterConfig, RouterTlsConfig, ServersTransportConfig,
-    ServiceConfig, TlsOptionsConfig, TlsStoreConfig,
-};
+use super::dynamic::{DynamicConfig, ServersTransportConfig, ServiceConfig};
 use super::{ConfigIssue, Element};
 use crate::config::middleware::MiddlewareConfig;
-use crate::rules::Rule;
 
+mod inline;
+mod routers;
+mod suggest;
 mod tcp;
+mod tls;
 mod udp;
 pub mod unimplemented;
+
+pub use inline::{check_middlewares, deserialize_inline, INLINE_ORIGIN};
+use suggest::did_you_mean;
+pub use suggest::nearest;
 
 /// Finds the line (1-based) of a key path (`["http", "routers", "api"]`) in the source text.
 pub type Locate<'a> = &'a dyn Fn(&[&str]) -> Option<usize>;
@@ -114,44 +122,6 @@ pub fn read(doc: Value, origin: &str, locate: Locate<'_>, check: Check) -> Readi
         ),
     }
     r.out
-}
-
-/// The nearest of `candidates` to `word` when it looks like a misspelling of it.
-pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let lower = word.to_ascii_lowercase();
-    candidates
-        .iter()
-        .map(|c| (distance(&lower, &c.to_ascii_lowercase()), *c))
-        .filter(|(d, c)| *d <= 2.min(c.len() / 2).max(1) || (*d <= 2 && word.len() > 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// Levenshtein distance (bytes; names are ASCII).
-fn distance(a: &str, b: &str) -> usize {
-    let b = b.as_bytes();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(cur)
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-fn did_you_mean(word: &str, candidates: &[&str]) -> String {
-    match nearest(word, candidates) {
-        Some(n) => format!(" (did you mean `{n}`?)"),
-        None => format!(" (expected one of: {})", candidates.join(", ")),
-    }
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -307,52 +277,6 @@ impl Reader<'_> {
         }
     }
 
-    fn router(&mut self, name: &str, value: Value) {
-        let key = ["http", "routers", name];
-        match de::<RouterConfig>(value.clone()) {
-            Ok(router) => match rule_reads(&router) {
-                Ok(()) => {
-                    self.out
-                        .config
-                        .http
-                        .routers
-                        .insert(name.to_string(), router);
-                }
-                Err(message) => {
-                    self.issue(
-                        Element::Router,
-                        name,
-                        &[&key[..], &["rule"]].concat(),
-                        message,
-                    );
-                }
-            },
-            Err((path, message)) => {
-                let at: Vec<&str> = key
-                    .iter()
-                    .copied()
-                    .chain(path.iter().map(String::as_str))
-                    .collect();
-                match lenient_router(&value) {
-                    Some(router) if rule_reads(&router).is_ok() => {
-                        self.issue(
-                            Element::Router,
-                            name,
-                            &at,
-                            format!("{message}; router closed (answers 503)"),
-                        );
-                        self.out
-                            .config
-                            .invalid
-                            .routers
-                            .insert(name.to_string(), (router, "cannot be read".to_string()));
-                    }
-                    _ => self.issue(Element::Router, name, &at, message),
-                }
-            }
-        }
-    }
-
     fn service(&mut self, name: &str, mut value: Value) {
         let read = match unimplemented::check_service(&mut value) {
             Some(refused) => Err(refused),
@@ -480,188 +404,6 @@ impl Reader<'_> {
                     .insert(name.to_string(), "cannot be read".to_string());
             }
         }
-    }
-
-    fn tls(&mut self, value: Value) {
-        for (key, value) in self.named(&["tls"], value) {
-            match key.as_str() {
-                "certificates" => {
-                    let list = match value {
-                        Value::Array(list) => list,
-                        Value::Null => Vec::new(),
-                        other => {
-                            let message = format!("expected a list, found {}", kind(&other));
-                            self.issue(
-                                Element::Tls,
-                                "certificates",
-                                &["tls", "certificates"],
-                                message,
-                            );
-                            continue;
-                        }
-                    };
-                    for (i, cert) in list.into_iter().enumerate() {
-                        match de::<CertificateConfig>(cert) {
-                            Ok(c) => self.out.config.tls.certificates.push(c),
-                            Err((_, message)) => self.issue(
-                                Element::Tls,
-                                &format!("certificates[{i}]"),
-                                &["tls", "certificates"],
-                                format!("{message}; certificate not loaded"),
-                            ),
-                        }
-                    }
-                }
-                "stores" => {
-                    for (name, v) in self.named(&["tls", "stores"], value) {
-                        match de::<TlsStoreConfig>(v) {
-                            Ok(store) => {
-                                self.out.config.tls.stores.insert(name, store);
-                            }
-                            Err((_, message)) => {
-                                self.issue(Element::Tls, &name, &["tls", "stores", &name], message)
-                            }
-                        }
-                    }
-                }
-                "options" => {
-                    for (name, v) in self.named(&["tls", "options"], value) {
-                        match de::<TlsOptionsConfig>(v) {
-                            Ok(options) => {
-                                self.out.config.tls.options.insert(name, options);
-                            }
-                            Err((_, message)) => {
-                                let message = format!("{message}; TLS options not used");
-                                self.issue(
-                                    Element::Tls,
-                                    &name,
-                                    &["tls", "options", &name],
-                                    message,
-                                );
-                                self.out
-                                    .config
-                                    .invalid
-                                    .tls_options
-                                    .insert(name, "cannot be read".to_string());
-                            }
-                        }
-                    }
-                }
-                other => {
-                    let hint = did_you_mean(other, TLS);
-                    self.issue(
-                        Element::Tls,
-                        other,
-                        &["tls", other],
-                        format!("unknown section `tls.{other}`{hint}: not read"),
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// What can be read of a router that does not deserialize: its rule (required), priority,
-/// entrypoints and TLS mode, to hold its place as a closed route. Missing or malformed
-/// entrypoints mean every entrypoint (the widest closing).
-fn lenient_router(value: &Value) -> Option<RouterConfig> {
-    let map = value.as_object()?;
-    let rule = map.get("rule")?.as_str()?.to_string();
-    let entry_points = map
-        .get("entryPoints")
-        .and_then(Value::as_array)
-        .map(|l| {
-            l.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    let tls = match map.get("tls") {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => None,
-        Some(_) => Some(RouterTlsConfig::default()),
-    };
-    Some(RouterConfig {
-        entry_points,
-        rule,
-        priority: map.get("priority").and_then(Value::as_i64),
-        service: map
-            .get("service")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        middlewares: Vec::new(),
-        tls,
-        rule_syntax: map
-            .get("ruleSyntax")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        default_rule: false,
-    })
-}
-
-/// Whether the router's rule reads: under its `ruleSyntax`, or, with none, under v3 or v2 (the
-/// static `core.defaultRuleSyntax` is not known here; `table::compile` decides with it).
-fn rule_reads(router: &RouterConfig) -> Result<(), String> {
-    match router.parse_rule() {
-        Ok(_) => Ok(()),
-        Err(_)
-            if router.rule_syntax.is_none()
-                && Rule::parse_with(&router.rule, crate::rules::Syntax::V2).is_ok() =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// The inline `dynamic` section of the static configuration, read element by element: issues
-/// travel in `invalid.issues` (serde has nowhere else to put them).
-pub fn deserialize_inline<'de, D>(d: D) -> Result<Option<DynamicConfig>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    let value = <Option<Value> as serde::Deserialize>::deserialize(d)?;
-    Ok(value.map(|v| {
-        // serde passes no compiler: the wiring checks the middlewares afterwards
-        // (`check_middlewares`).
-        let reading = read(v, INLINE_ORIGIN, &|_| None, accept);
-        let mut cfg = reading.config;
-        cfg.invalid.issues = reading.issues;
-        cfg
-    }))
-}
-
-/// The origin the issues of the inline `dynamic` section name.
-pub const INLINE_ORIGIN: &str = "static config (dynamic)";
-
-/// Runs `check` over the middlewares of a document read without it (the inline `dynamic` section,
-/// which serde reads with [`accept`]): a middleware that fails moves to `invalid` and its issue
-/// joins `invalid.issues`, as [`read`] would have done (no line: the inline section has none).
-pub fn check_middlewares(cfg: &mut DynamicConfig, origin: &str, check: Check) {
-    let failed: Vec<(String, String)> = cfg
-        .http
-        .middlewares
-        .iter()
-        .filter_map(|(name, mw)| check(mw).err().map(|message| (name.clone(), message)))
-        .collect();
-    for (name, message) in failed {
-        let Some(mw) = cfg.http.middlewares.remove(&name) else {
-            continue;
-        };
-        // The key names the middleware type, as `read` does (`http.middlewares.<name>.<type>`).
-        let key = ["http", "middlewares", name.as_str(), mw.kind()];
-        let mut r = Reader {
-            origin,
-            locate: &|_| None,
-            check,
-            out: Reading::default(),
-        };
-        r.issue(Element::Middleware, &name, &key, message);
-        cfg.invalid.issues.append(&mut r.out.issues);
-        cfg.invalid
-            .middlewares
-            .insert(name, "is invalid".to_string());
     }
 }
 

@@ -2,10 +2,27 @@
 //!
 //! `MiddlewareConfig` is externally tagged, so `{ stripPrefix: { prefixes: [...] } }` reads as
 //! `MiddlewareConfig::StripPrefix(..)`. Pure serde data.
+//!
+//! The options of the authentication middlewares are in `middleware/auth.rs`, those of the
+//! middlewares that pick sources (IP lists, rate and in-flight limits) in `middleware/sources.rs`;
+//! the rest are here.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+mod auth;
+mod sources;
+
+pub use auth::{
+    AuthResponseCacheConfig, BasicAuthConfig, DigestAuthConfig, ForwardAuthConfig,
+    ForwardAuthTlsConfig, PassTlsClientCertConfig, TlsClientCertInfoConfig,
+    TlsClientCertIssuerConfig, TlsClientCertSubjectConfig, UsersAuthConfig,
+};
+pub use sources::{
+    InFlightReqConfig, IpAllowListConfig, IpStrategyConfig, IpWhiteListConfig, RateLimitConfig,
+    RateLimitRedisConfig, SourceCriterionConfig,
+};
 
 // Config-plane data, built once per reload: boxing the big `headers` variant buys nothing.
 #[allow(clippy::large_enum_variant)]
@@ -219,154 +236,6 @@ pub struct HeadersConfig {
     pub add_vary_header: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BasicAuthConfig {
-    /// htpasswd lines `user:hash`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub users: Vec<String>,
-    /// Path of an htpasswd file; its users take precedence over `users`.
-    #[serde(default)]
-    pub users_file: String,
-    /// Default `traefik`.
-    #[serde(default)]
-    pub realm: String,
-    #[serde(default)]
-    pub remove_header: bool,
-    /// Request header that receives the authenticated user name.
-    #[serde(default)]
-    pub header_field: String,
-}
-
-/// `digestAuth`: HTTP Digest authentication against htdigest users.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DigestAuthConfig {
-    /// htdigest lines `user:realm:md5(user:realm:password)`; they override `usersFile` lines.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub users: Vec<String>,
-    /// Path of an htdigest file.
-    #[serde(default)]
-    pub users_file: String,
-    /// Default `traefik`.
-    #[serde(default)]
-    pub realm: String,
-    #[serde(default)]
-    pub remove_header: bool,
-    /// Request header that receives the authenticated user name.
-    #[serde(default)]
-    pub header_field: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IpStrategyConfig {
-    #[serde(default)]
-    pub depth: i64,
-    #[serde(
-        default,
-        rename = "excludedIPs",
-        alias = "excludedIps",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub excluded_ips: Vec<String>,
-    /// When the selected IP is IPv6, use the first address of its `/ipv6Subnet` network.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ipv6_subnet: Option<u8>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IpAllowListConfig {
-    #[serde(default)]
-    pub source_range: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_strategy: Option<IpStrategyConfig>,
-    /// Status for rejected requests; default 403.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reject_status_code: Option<u16>,
-}
-
-/// `ipWhiteList` (deprecated in Traefik v3, still served): `ipAllowList` always answering 403.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IpWhiteListConfig {
-    #[serde(default)]
-    pub source_range: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_strategy: Option<IpStrategyConfig>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SourceCriterionConfig {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_strategy: Option<IpStrategyConfig>,
-    #[serde(default)]
-    pub request_header_name: String,
-    #[serde(default)]
-    pub request_host: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RateLimitConfig {
-    /// Requests per `period`; 0 = no limit (Traefik).
-    #[serde(default)]
-    pub average: i64,
-    /// Default 1s.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub period: Option<crate::config::duration::Duration>,
-    /// Bucket size; values below 1 mean 1 (Traefik).
-    #[serde(default)]
-    pub burst: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_criterion: Option<SourceCriterionConfig>,
-    /// Buckets kept in redis, shared by every proxy that uses the same redis (Traefik 3.4+).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redis: Option<RateLimitRedisConfig>,
-}
-
-/// `rateLimit.redis`: Traefik's `dynamic.Redis` (durations as Traefik writes them).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RateLimitRedisConfig {
-    /// `host:port`; Traefik's default `localhost:6379`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub endpoints: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<ForwardAuthTlsConfig>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub username: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub password: String,
-    #[serde(default)]
-    pub db: i64,
-    #[serde(default)]
-    pub pool_size: i64,
-    #[serde(default)]
-    pub min_idle_conns: i64,
-    #[serde(default)]
-    pub max_active_conns: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_timeout: Option<crate::config::duration::Duration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub write_timeout: Option<crate::config::duration::Duration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dial_timeout: Option<crate::config::duration::Duration>,
-}
-
-/// `inFlightReq`: at most `amount` concurrent requests per source.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct InFlightReqConfig {
-    /// Required, > 0.
-    #[serde(default)]
-    pub amount: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_criterion: Option<SourceCriterionConfig>,
-}
-
 /// `buffering`: byte limits, 0 = none.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -472,164 +341,4 @@ pub struct ErrorsConfig {
     /// Status code rewrites: `"500-503": 500`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub status_rewrites: BTreeMap<String, i64>,
-}
-
-/// `forwardAuth` (Traefik v3): asks an authentication server about each request.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ForwardAuthConfig {
-    /// URL of the authentication server (`http://` or `https://`), path and query included.
-    #[serde(default)]
-    pub address: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls: Option<ForwardAuthTlsConfig>,
-    /// Unset, `true` and `false` are three behaviours in Traefik (see `middleware::forward_auth`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trust_forward_header: Option<bool>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub auth_response_headers: Vec<String>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub auth_response_headers_regex: String,
-    /// Request headers sent to the authentication server; empty = all.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub auth_request_headers: Vec<String>,
-    /// Cookie names copied from the authentication server's answer to the response.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub add_auth_cookies_to_response: Vec<String>,
-    /// The authentication server's response header naming the user (access log `ClientUsername`).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub header_field: String,
-    #[serde(default)]
-    pub forward_body: bool,
-    /// Bytes of request body sent with `forwardBody`; unset or -1 = no limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_body_size: Option<i64>,
-    /// Bytes of the authentication server's answer read; unset or -1 = no limit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_response_body_size: Option<i64>,
-    #[serde(default)]
-    pub preserve_location_header: bool,
-    #[serde(default)]
-    pub preserve_request_method: bool,
-    /// Where a 401 from the authentication server redirects (302).
-    #[serde(default, rename = "authSigninURL", alias = "authSigninUrl")]
-    pub auth_signin_url: String,
-    /// swarmgate extension: cache of the authentication server's answers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_response_cache: Option<AuthResponseCacheConfig>,
-}
-
-/// `forwardAuth.tls`: how swarmgate connects to an `https` authentication server. Each of `ca`,
-/// `cert` and `key` is a file path or the PEM text itself.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ForwardAuthTlsConfig {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub ca: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub cert: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub key: String,
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
-    /// Deprecated in Traefik and without effect on a client; accepted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_optional: Option<bool>,
-}
-
-/// `forwardAuth.authResponseCache` (swarmgate extension, not in Traefik): keeps the
-/// authentication server's answers for `ttl`, keyed by the values of `keyHeaders` (and, unless
-/// `keyIncludesPath: false`, the method, host, path and query), so a busy route does not ask the
-/// server about every request.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AuthResponseCacheConfig {
-    /// Request headers whose values make the key (`Cookie`, `Authorization`); required. A request
-    /// that has none of them is never answered from the cache.
-    #[serde(default)]
-    pub key_headers: Vec<String>,
-    /// How long an answer is kept; required, > 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttl: Option<crate::config::duration::Duration>,
-    /// Answers kept at most; default 10000.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_entries: Option<i64>,
-    /// Also keep non-2xx answers (denials, login redirects); default false.
-    #[serde(default)]
-    pub cache_denials: bool,
-    /// Method, host, path and query are part of the key; default true.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_includes_path: Option<bool>,
-}
-
-/// `passTLSClientCert`: the client certificate of a mutual-TLS connection passed to the
-/// upstream (`X-Forwarded-Tls-Client-Cert`, `X-Forwarded-Tls-Client-Cert-Info`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PassTlsClientCertConfig {
-    /// The certificates, base64 DER (PEM without armour and line breaks).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub pem: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub info: Option<TlsClientCertInfoConfig>,
-}
-
-/// `passTLSClientCert.info`: which certificate fields go into the info header.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TlsClientCertInfoConfig {
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub not_after: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub not_before: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub sans: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub serial_number: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<TlsClientCertSubjectConfig>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<TlsClientCertIssuerConfig>,
-}
-
-/// `passTLSClientCert.info.subject`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TlsClientCertSubjectConfig {
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub country: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub province: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub locality: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub organization: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub organizational_unit: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub common_name: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub serial_number: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub domain_component: bool,
-}
-
-/// `passTLSClientCert.info.issuer` (Traefik has no `organizationalUnit` here).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TlsClientCertIssuerConfig {
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub country: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub province: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub locality: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub organization: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub common_name: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub serial_number: bool,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub domain_component: bool,
 }

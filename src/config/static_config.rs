@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::duration::Duration;
 use super::dynamic::{DynamicConfig, ServersTransportConfig};
+use super::net::IpRange;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -222,7 +223,7 @@ pub struct ForwardedHeadersConfig {
         alias = "trustedIps",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub trusted_ips: Vec<String>,
+    pub trusted_ips: Vec<IpRange>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -237,7 +238,7 @@ pub struct ProxyProtocolConfig {
         alias = "trustedIps",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub trusted_ips: Vec<String>,
+    pub trusted_ips: Vec<IpRange>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -18,9 +18,22 @@
 //!
 //! Compile reads the `tls` PEM files (or inline PEM); nothing else does I/O here.
 
+mod answer;
 pub mod cache;
+mod client_tls;
+mod head;
 #[cfg(test)]
 mod tests;
+
+pub use answer::apply_cookies;
+use answer::{cookie_name, found, resolve};
+use client_tls::client_tls;
+pub(crate) use client_tls::client_tls_for;
+pub use head::{canonical, remove_x_headers};
+use head::{
+    entrypoint_headers, forwarded_port, remove_connection_listed, request_host, HOP, NOT_SENT,
+    X_HEADERS,
+};
 
 use std::sync::Arc;
 
@@ -29,7 +42,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Response, StatusCode, Uri};
 use regex::Regex;
 
-use super::config::{ForwardAuthConfig, ForwardAuthTlsConfig};
+use super::config::ForwardAuthConfig;
 use super::error::{header_name, MiddlewareError};
 use super::RequestContext;
 use crate::upstream::{PoolRegistry, Target, Transport, TransportRegistry, UpstreamPool};
@@ -37,89 +50,6 @@ use crate::upstream::{PoolRegistry, Target, Transport, TransportRegistry, Upstre
 const M: &str = "forwardAuth";
 /// Traefik's http.Client timeout for the whole authentication call.
 pub const AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// The `X-*` headers Traefik manages (its `forwardedheaders.XHeadersSet`), lowercase.
-const X_HEADERS: [&str; 13] = [
-    "x-forwarded-proto",
-    "x-forwarded-scheme",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-port",
-    "x-forwarded-server",
-    "x-forwarded-uri",
-    "x-forwarded-method",
-    "x-forwarded-prefix",
-    "x-forwarded-tls-client-cert",
-    "x-forwarded-tls-client-cert-info",
-    "x-scheme",
-    "x-real-ip",
-];
-
-/// Headers Traefik never sends to the authentication server (oxy's hop headers; note that
-/// `Proxy-Authorization` does go, RFC 7235 §4.4). `Host` and the body framing are the auth
-/// request's own.
-const NOT_SENT: [&str; 10] = [
-    "connection",
-    "keep-alive",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    "trailer",
-    "expect",
-];
-
-/// Hop headers removed from an answer passed back to the client.
-const HOP: [&str; 6] = [
-    "connection",
-    "keep-alive",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-];
-
-/// Whether `name` (lowercase, `_` read as `-`) is one of Traefik's managed `X-*` headers.
-fn is_x_header(name: &str) -> bool {
-    if !name.starts_with('x') {
-        return false;
-    }
-    if X_HEADERS.contains(&name) {
-        return true;
-    }
-    name.contains('_') && X_HEADERS.contains(&name.replace('_', "-").as_str())
-}
-
-/// Drops every managed `X-*` header (and its underscore spellings).
-pub fn remove_x_headers(headers: &mut HeaderMap) {
-    let names: Vec<HeaderName> = headers
-        .keys()
-        .filter(|n| is_x_header(n.as_str()))
-        .cloned()
-        .collect();
-    for name in names {
-        headers.remove(name);
-    }
-}
-
-/// Go's `http.CanonicalHeaderKey` (`x-auth-user` → `X-Auth-User`), which Traefik's
-/// `authResponseHeadersRegex` is matched against.
-pub fn canonical(name: &str) -> String {
-    let mut upper = true;
-    name.chars()
-        .map(|c| {
-            let out = if upper {
-                c.to_ascii_uppercase()
-            } else {
-                c.to_ascii_lowercase()
-            };
-            upper = c == '-';
-            out
-        })
-        .collect()
-}
 
 /// What the authentication server answered (kept whole: it may be replayed from the cache).
 #[derive(Debug, Clone)]
@@ -516,281 +446,4 @@ impl ForwardAuth {
         }
         resp
     }
-}
-
-/// Applies `addAuthCookiesToResponse` to the service's response: its cookies of those names go,
-/// the authentication server's take their place.
-pub fn apply_cookies(headers: &mut HeaderMap, cookies: &[HeaderValue], names: &ForwardAuth) {
-    if cookies.is_empty() {
-        return;
-    }
-    let kept: Vec<HeaderValue> = headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter(|v| !cookie_name(v).is_some_and(|n| names.auth_cookies.iter().any(|c| c == n)))
-        .cloned()
-        .collect();
-    headers.remove(header::SET_COOKIE);
-    for v in kept.into_iter().chain(cookies.iter().cloned()) {
-        headers.append(header::SET_COOKIE, v);
-    }
-}
-
-/// The name of a `Set-Cookie` value.
-fn cookie_name(v: &HeaderValue) -> Option<&str> {
-    let s = v.to_str().ok()?;
-    let (name, _) = s.split_once('=')?;
-    let name = name.trim();
-    (!name.is_empty()).then_some(name)
-}
-
-/// Go's `http.Redirect(rw, req, url, 302)`.
-fn found(url: &HeaderValue, method: &Method) -> Response<Bytes> {
-    let body = if *method == Method::GET || *method == Method::HEAD {
-        let href = url.to_str().unwrap_or("");
-        Bytes::from(format!("<a href=\"{}\">Found</a>.\n\n", html_escape(href)))
-    } else {
-        Bytes::new()
-    };
-    let mut resp = Response::new(body);
-    *resp.status_mut() = StatusCode::FOUND;
-    resp.headers_mut().insert(header::LOCATION, url.clone());
-    if *method == Method::GET || *method == Method::HEAD {
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-    }
-    resp
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&#34;")
-        .replace('\'', "&#39;")
-}
-
-/// A `Location` resolved against the authentication server's URL (Go's `Response.Location`).
-fn resolve(base: &Uri, loc: &str) -> Option<HeaderValue> {
-    let scheme = base.scheme_str().unwrap_or("http");
-    let authority = base.authority().map_or("", |a| a.as_str());
-    let abs = if loc.contains("://") && loc.parse::<Uri>().is_ok_and(|u| u.scheme().is_some()) {
-        loc.to_string()
-    } else if let Some(rest) = loc.strip_prefix("//") {
-        format!("{scheme}://{rest}")
-    } else if loc.starts_with('/') {
-        format!("{scheme}://{authority}{loc}")
-    } else if loc.is_empty() {
-        format!(
-            "{scheme}://{authority}{}",
-            base.path_and_query().map_or("", |p| p.as_str())
-        )
-    } else {
-        let dir = base.path().rsplit_once('/').map_or("", |(d, _)| d);
-        format!("{scheme}://{authority}{dir}/{loc}")
-    };
-    HeaderValue::from_str(&abs).ok()
-}
-
-/// Traefik's entrypoint sets these before any middleware (`forwardedheaders.XForwarded`);
-/// swarmgate sets them when forwarding, so the authentication request gets them here.
-fn entrypoint_headers(
-    h: &mut HeaderMap,
-    req: &http::request::Parts,
-    ctx: &RequestContext<'_>,
-    host: &str,
-) {
-    let set_if_missing = |h: &mut HeaderMap, name: &'static str, v: HeaderValue| {
-        if !h.contains_key(name) {
-            h.insert(HeaderName::from_static(name), v);
-        }
-    };
-    if let Ok(ip) = HeaderValue::from_str(&ctx.client_addr.ip().to_string()) {
-        set_if_missing(h, "x-real-ip", ip);
-    }
-    let websocket = has_token(&req.headers, header::CONNECTION, "upgrade")
-        && has_token(&req.headers, header::UPGRADE, "websocket");
-    let proto = match (websocket, ctx.tls) {
-        (true, true) => "wss",
-        (true, false) => "ws",
-        (false, true) => "https",
-        (false, false) => "http",
-    };
-    set_if_missing(h, "x-forwarded-proto", HeaderValue::from_static(proto));
-    if !h.contains_key("x-forwarded-port") {
-        let (fixed, from_host) = forwarded_port(host, h, ctx.tls);
-        h.insert(
-            HeaderName::from_static("x-forwarded-port"),
-            from_host.unwrap_or(HeaderValue::from_static(fixed)),
-        );
-    }
-    if !host.is_empty() {
-        if let Ok(v) = HeaderValue::from_str(host) {
-            set_if_missing(h, "x-forwarded-host", v);
-        }
-    }
-    let xff: Vec<&str> = h
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if xff.len() > 1 {
-        if let Ok(v) = HeaderValue::from_str(&xff.join(", ")) {
-            h.insert(HeaderName::from_static("x-forwarded-for"), v);
-        }
-    }
-    if let Some(name) = hostname() {
-        h.insert(HeaderName::from_static("x-forwarded-server"), name.clone());
-    }
-}
-
-/// Traefik's `forwardedPort`: the Host's port, else 443 for https/wss (or TLS), else 80.
-/// The port from the Host comes back as a value; the fixed ones as a static string.
-fn forwarded_port(host: &str, h: &HeaderMap, tls: bool) -> (&'static str, Option<HeaderValue>) {
-    let port = if host.starts_with('[') {
-        host.rsplit_once("]:").map(|(_, p)| p)
-    } else {
-        host.rsplit_once(':').map(|(_, p)| p)
-    };
-    if let Some(p) = port.filter(|p| !p.is_empty()) {
-        if let Ok(v) = HeaderValue::from_str(p) {
-            return ("80", Some(v));
-        }
-    }
-    let xfp = h.get("x-forwarded-proto").map(HeaderValue::as_bytes);
-    if xfp == Some(b"https") || xfp == Some(b"wss") || tls {
-        return ("443", None);
-    }
-    ("80", None)
-}
-
-/// The request's host as the client gave it (URI authority, else `Host`): Go's `req.Host`.
-fn request_host(req: &http::request::Parts) -> &str {
-    match req.uri.authority() {
-        Some(a) => a.as_str(),
-        None => req
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(""),
-    }
-}
-
-/// Whether the first `name` header lists `token` (Go's `containsHeader` in forwardedheaders).
-fn has_token(h: &HeaderMap, name: HeaderName, token: &str) -> bool {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-}
-
-/// Go's `RemoveConnectionHeaders`: names listed in `Connection` go (an `Upgrade` stays).
-fn remove_connection_listed(h: &mut HeaderMap) {
-    let listed: Vec<String> = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty() && t != "upgrade")
-        .collect();
-    for name in listed {
-        h.remove(name.as_str());
-    }
-}
-
-/// This machine's name (Traefik's `X-Forwarded-Server`), read once.
-fn hostname() -> Option<&'static HeaderValue> {
-    static NAME: std::sync::OnceLock<Option<HeaderValue>> = std::sync::OnceLock::new();
-    NAME.get_or_init(|| {
-        let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-            .ok()?;
-        HeaderValue::from_str(name.trim()).ok()
-    })
-    .as_ref()
-}
-
-/// Root CAs, client certificate and verification for an `https` authentication server.
-fn client_tls(tls: &ForwardAuthTlsConfig) -> Result<rustls::ClientConfig, MiddlewareError> {
-    client_tls_for(M, tls)
-}
-
-/// A TLS client configuration from Traefik's `ClientTLS` (`ca`, `cert`, `key`,
-/// `insecureSkipVerify`); errors name middleware `m`. Also used by `rateLimit.redis.tls`.
-pub(crate) fn client_tls_for(
-    m: &'static str,
-    tls: &ForwardAuthTlsConfig,
-) -> Result<rustls::ClientConfig, MiddlewareError> {
-    let bad = |option: &'static str, value: &str, reason: &'static str| {
-        MiddlewareError::invalid(m, option, value, reason)
-    };
-    let builder = || {
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|_| bad("tls", "", "no TLS protocol version available"))
-    };
-    let mut config = if tls.insecure_skip_verify {
-        crate::upstream::insecure_client_config()
-            .map_err(|_| bad("tls.insecureSkipVerify", "true", "cannot build"))?
-    } else {
-        let mut roots = rustls::RootCertStore::empty();
-        if tls.ca.is_empty() {
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        } else {
-            let pem = pem_text(&tls.ca).map_err(|r| bad("tls.ca", &tls.ca, r))?;
-            let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
-                .filter_map(Result::ok)
-                .collect();
-            if certs.is_empty() {
-                return Err(bad("tls.ca", &tls.ca, "holds no certificate"));
-            }
-            for cert in certs {
-                roots
-                    .add(cert)
-                    .map_err(|_| bad("tls.ca", &tls.ca, "unusable certificate"))?;
-            }
-        }
-        builder()?
-            .with_root_certificates(roots)
-            .with_no_client_auth()
-    };
-    match (tls.cert.is_empty(), tls.key.is_empty()) {
-        (true, true) => {}
-        (false, false) => {
-            let cert_pem = pem_text(&tls.cert).map_err(|r| bad("tls.cert", &tls.cert, r))?;
-            let certs: Vec<_> = rustls_pemfile::certs(&mut cert_pem.as_slice())
-                .filter_map(Result::ok)
-                .collect();
-            if certs.is_empty() {
-                return Err(bad("tls.cert", &tls.cert, "holds no certificate"));
-            }
-            let key_pem = pem_text(&tls.key).map_err(|r| bad("tls.key", "(hidden)", r))?;
-            let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
-                .ok()
-                .flatten()
-                .ok_or_else(|| bad("tls.key", "(hidden)", "holds no private key"))?;
-            // The client certificate is the same whichever way the server is verified.
-            let with_cert = builder()?
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_client_auth_cert(certs, key)
-                .map_err(|_| bad("tls.key", "(hidden)", "does not match tls.cert"))?;
-            config.client_auth_cert_resolver = with_cert.client_auth_cert_resolver;
-        }
-        (true, false) => return Err(bad("tls.cert", "", "is required with tls.key")),
-        (false, true) => return Err(bad("tls.key", "", "is required with tls.cert")),
-    }
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
-}
-
-/// PEM text given inline or as a file path (Traefik's `types.FileOrContent`).
-fn pem_text(value: &str) -> Result<Vec<u8>, &'static str> {
-    if value.contains("-----BEGIN") {
-        return Ok(value.as_bytes().to_vec());
-    }
-    std::fs::read(value).map_err(|_| "cannot read the file")
 }

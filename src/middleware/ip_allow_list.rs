@@ -7,7 +7,7 @@ use ipnet::IpNet;
 
 use super::config::IpAllowListConfig;
 use super::error::MiddlewareError;
-use super::ip_strategy::{parse_range, IpStrategy};
+use super::ip_strategy::{range, IpStrategy};
 use super::response::respond;
 use super::{Flow, RequestContext};
 
@@ -32,7 +32,7 @@ impl IpAllowList {
         let ranges = cfg
             .source_range
             .iter()
-            .map(|s| parse_range(M, "sourceRange", s))
+            .map(|entry| range(M, "sourceRange", entry))
             .collect::<Result<_, _>>()?;
         // As Traefik (Go's `http.StatusText`): 0 means the default, any other code must be a
         // known status. 1xx are refused too: they cannot end an exchange (Traefik's client sees

@@ -11,6 +11,7 @@ use ipnet::IpNet;
 use super::config::IpStrategyConfig;
 use super::error::MiddlewareError;
 use super::RequestContext;
+use crate::config::net::IpRange;
 
 const X_FORWARDED_FOR: http::HeaderName = http::HeaderName::from_static("x-forwarded-for");
 
@@ -29,19 +30,21 @@ enum Source {
     Excluded(Vec<IpNet>),
 }
 
-/// Parses an IP or CIDR as Traefik's IP checker does (a bare IP is a one-address range).
-pub(crate) fn parse_range(
+/// The range an entry was parsed into when the configuration was read (an IP or CIDR, as
+/// Traefik's IP checker takes them; a bare IP is a one-address range), or the error naming it.
+pub(crate) fn range(
     middleware: &'static str,
     option: &'static str,
-    s: &str,
+    entry: &IpRange,
 ) -> Result<IpNet, MiddlewareError> {
-    let s = s.trim();
-    let parsed = if s.contains('/') {
-        s.parse::<IpNet>().ok()
-    } else {
-        s.parse::<IpAddr>().ok().map(IpNet::from)
-    };
-    parsed.ok_or_else(|| MiddlewareError::invalid(middleware, option, s, "not an IP or CIDR"))
+    entry.net().ok_or_else(|| {
+        MiddlewareError::invalid(
+            middleware,
+            option,
+            entry.as_str().trim(),
+            "not an IP or CIDR",
+        )
+    })
 }
 
 /// Parses an address as found in `X-Forwarded-For` (an IP, or an IP with a port).
@@ -106,7 +109,7 @@ impl Source {
             let nets = cfg
                 .excluded_ips
                 .iter()
-                .map(|s| parse_range(middleware, "ipStrategy.excludedIPs", s))
+                .map(|entry| range(middleware, "ipStrategy.excludedIPs", entry))
                 .collect::<Result<_, _>>()?;
             return Ok(Source::Excluded(nets));
         }

@@ -15,23 +15,31 @@
 //! or less: none, as Traefik), each connection set-up by `dialTimeout` (default 5 s). `AUTH`
 //! (with `username` when set) and `SELECT db` run once per connection. Several `endpoints`
 //! (a redis cluster for go-redis) are refused at compile time: only one redis is supported.
+//!
+//! This file holds the middleware (compile, the script call, the verdict); `resp.rs` the wire
+//! format, `pool.rs` the connections.
 
 #![allow(clippy::disallowed_types)] // std Mutex: the idle redis connection pool, taken once per rate-limited request (the wait for redis dominates)
 
 use std::io;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use super::config::RateLimitRedisConfig;
 use super::error::MiddlewareError;
 use super::Flow;
+
+mod pool;
+mod resp;
+
+use pool::{Pool, Settings};
+use resp::protocol;
+pub use resp::{encode, read_reply, Reply};
 
 const M: &str = "rateLimit";
 
@@ -81,254 +89,6 @@ redis.call('hset', key, 'last', t, 'tokens', tokens)
 redis.call('expire', key, ttl)
 
 return {tostring(true), tostring(wait_duration), tostring(tokens)}";
-
-/// Largest bulk string or array accepted from redis (the script answers three short strings).
-const MAX_BULK: usize = 64 * 1024;
-const MAX_ARRAY: usize = 64;
-
-/// Connection settings, checked at compile time.
-#[derive(Debug)]
-struct Settings {
-    endpoint: String,
-    host: String,
-    tls: Option<Arc<rustls::ClientConfig>>,
-    username: String,
-    password: String,
-    db: i64,
-    pool_size: usize,
-    read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
-    dial_timeout: Duration,
-}
-
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Stream for T {}
-
-struct Conn {
-    io: BufReader<Box<dyn Stream>>,
-}
-
-impl std::fmt::Debug for Conn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Conn")
-    }
-}
-
-/// A RESP2 reply.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    Simple(String),
-    Error(String),
-    Int(i64),
-    Bulk(Option<Vec<u8>>),
-    Array(Option<Vec<Reply>>),
-}
-
-fn protocol(what: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("redis protocol: {what}"),
-    )
-}
-
-/// Encodes a command as a RESP array of bulk strings.
-pub fn encode(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-async fn read_line<R: AsyncBufReadExt + Unpin>(r: &mut R) -> io::Result<String> {
-    let mut line = Vec::new();
-    let n = (&mut *r)
-        .take(MAX_BULK as u64)
-        .read_until(b'\n', &mut line)
-        .await?;
-    if n == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "redis closed the connection",
-        ));
-    }
-    if !line.ends_with(b"\r\n") {
-        return Err(protocol("line without CRLF"));
-    }
-    line.truncate(line.len() - 2);
-    String::from_utf8(line).map_err(|_| protocol("line is not UTF-8"))
-}
-
-fn length(s: &str, max: usize) -> io::Result<Option<usize>> {
-    let n: i64 = s.parse().map_err(|_| protocol("bad length"))?;
-    match n {
-        -1 => Ok(None),
-        n if n < 0 => Err(protocol("negative length")),
-        n => {
-            let n = usize::try_from(n).map_err(|_| protocol("length too large"))?;
-            if n > max {
-                return Err(protocol("reply too large"));
-            }
-            Ok(Some(n))
-        }
-    }
-}
-
-/// Reads one reply (arrays nest at most a few levels in practice; bounded by `MAX_ARRAY`).
-pub async fn read_reply<R: AsyncBufReadExt + Unpin + Send>(r: &mut R) -> io::Result<Reply> {
-    read_nested(r, 0).await
-}
-
-fn read_nested<'a, R: AsyncBufReadExt + Unpin + Send>(
-    r: &'a mut R,
-    depth: usize,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<Reply>> + Send + 'a>> {
-    Box::pin(async move {
-        if depth > 4 {
-            return Err(protocol("replies nested too deep"));
-        }
-        let line = read_line(r).await?;
-        let (kind, rest) = line.split_at(line.len().min(1));
-        Ok(match kind {
-            "+" => Reply::Simple(rest.to_string()),
-            "-" => Reply::Error(rest.to_string()),
-            ":" => Reply::Int(rest.parse().map_err(|_| protocol("bad integer"))?),
-            "$" => match length(rest, MAX_BULK)? {
-                None => Reply::Bulk(None),
-                Some(n) => {
-                    let mut buf = vec![0; n + 2];
-                    r.read_exact(&mut buf).await?;
-                    if !buf.ends_with(b"\r\n") {
-                        return Err(protocol("bulk string without CRLF"));
-                    }
-                    buf.truncate(n);
-                    Reply::Bulk(Some(buf))
-                }
-            },
-            "*" => match length(rest, MAX_ARRAY)? {
-                None => Reply::Array(None),
-                Some(n) => {
-                    let mut items = Vec::with_capacity(n);
-                    for _ in 0..n {
-                        items.push(read_nested(r, depth + 1).await?);
-                    }
-                    Reply::Array(Some(items))
-                }
-            },
-            _ => return Err(protocol("unknown reply type")),
-        })
-    })
-}
-
-async fn bounded<T>(
-    limit: Option<Duration>,
-    what: &str,
-    fut: impl std::future::Future<Output = io::Result<T>>,
-) -> io::Result<T> {
-    match limit {
-        None => fut.await,
-        Some(d) => tokio::time::timeout(d, fut).await.map_err(|_| {
-            io::Error::new(io::ErrorKind::TimedOut, format!("redis {what} timed out"))
-        })?,
-    }
-}
-
-impl Conn {
-    async fn command(&mut self, s: &Settings, args: &[&[u8]]) -> io::Result<Reply> {
-        let bytes = encode(args);
-        bounded(s.write_timeout, "write", async {
-            self.io.get_mut().write_all(&bytes).await?;
-            self.io.get_mut().flush().await
-        })
-        .await?;
-        bounded(s.read_timeout, "read", read_reply(&mut self.io)).await
-    }
-
-    async fn dial(s: &Settings) -> io::Result<Conn> {
-        let tcp = TcpStream::connect(&s.endpoint).await?;
-        let _ = tcp.set_nodelay(true);
-        let stream: Box<dyn Stream> = match &s.tls {
-            None => Box::new(tcp),
-            Some(cfg) => {
-                let name = rustls::pki_types::ServerName::try_from(s.host.clone())
-                    .map_err(|_| protocol("endpoint host is not a valid TLS server name"))?;
-                let tls = tokio_rustls::TlsConnector::from(Arc::clone(cfg))
-                    .connect(name, tcp)
-                    .await?;
-                Box::new(tls)
-            }
-        };
-        let mut conn = Conn {
-            io: BufReader::new(stream),
-        };
-        if !s.password.is_empty() {
-            let reply = if s.username.is_empty() {
-                conn.command(s, &[b"AUTH", s.password.as_bytes()]).await?
-            } else {
-                conn.command(s, &[b"AUTH", s.username.as_bytes(), s.password.as_bytes()])
-                    .await?
-            };
-            if let Reply::Error(e) = reply {
-                return Err(io::Error::other(format!("redis AUTH: {e}")));
-            }
-        }
-        if s.db != 0 {
-            let db = s.db.to_string();
-            if let Reply::Error(e) = conn.command(s, &[b"SELECT", db.as_bytes()]).await? {
-                return Err(io::Error::other(format!("redis SELECT {db}: {e}")));
-            }
-        }
-        Ok(conn)
-    }
-}
-
-/// The connections of one middleware.
-#[derive(Debug)]
-struct Pool {
-    settings: Settings,
-    idle: Mutex<Vec<Conn>>,
-    active: Option<Arc<Semaphore>>,
-}
-
-impl Pool {
-    async fn take(&self) -> io::Result<(Conn, Option<OwnedSemaphorePermit>)> {
-        let permit = match &self.active {
-            None => None,
-            Some(sem) => Some(
-                Arc::clone(sem)
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| io::Error::other("redis pool closed"))?,
-            ),
-        };
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let conn = match idle {
-            Some(c) => c,
-            None => {
-                bounded(
-                    Some(self.settings.dial_timeout),
-                    "dial",
-                    Conn::dial(&self.settings),
-                )
-                .await?
-            }
-        };
-        Ok((conn, permit))
-    }
-
-    fn give_back(&self, conn: Conn) {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < self.settings.pool_size {
-            idle.push(conn);
-        }
-    }
-}
 
 /// A compiled `rateLimit.redis`.
 #[derive(Debug)]

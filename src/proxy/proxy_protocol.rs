@@ -30,15 +30,16 @@ pub struct ProxyProtocolPolicy {
 }
 
 impl ProxyProtocolPolicy {
-    /// From the static configuration; invalid entries are skipped with a warning.
+    /// From the static configuration (ranges parsed when it was read); invalid entries are
+    /// skipped with a warning.
     pub fn from_config(cfg: &crate::config::static_config::ProxyProtocolConfig) -> Self {
         let trusted = cfg
             .trusted_ips
             .iter()
-            .filter_map(|s| {
-                let net = crate::config::net::parse_net(s);
+            .filter_map(|range| {
+                let net = range.net();
                 if net.is_none() {
-                    tracing::warn!(entry = %s, "proxyProtocol.trustedIPs: not an IP or CIDR; ignored");
+                    tracing::warn!(entry = %range, "proxyProtocol.trustedIPs: not an IP or CIDR; ignored");
                 }
                 net
             })

@@ -206,11 +206,11 @@ impl Proxy {
             );
         }
         let (parts, body) = req.into_parts();
-        let mut served = None;
+        let mut served = Served::default();
         let resp = self
             .handle_route(&route, parts, body.into(), conn, &mut served)
             .await;
-        (resp, Some(route), served)
+        (resp, Some(route), served.pool)
     }
 
     async fn handle_route(
@@ -219,7 +219,7 @@ impl Proxy {
         mut parts: http::request::Parts,
         mut body: ProxyBody,
         conn: &ConnInfo,
-        served: &mut Option<Arc<UpstreamPool>>,
+        served: &mut Served,
     ) -> Response<ProxyBody> {
         let tls = forward::effective_tls(&parts.headers, conn, &self.forwarded);
         let ctx = RequestContext {
@@ -230,8 +230,6 @@ impl Proxy {
             client_certs: conn.client_certs.as_deref(),
         };
         let started = circuit_breaker::started(&route.middlewares);
-        // Requests the `retry` middleware sent again (for the metrics and the access log).
-        let retries = std::sync::atomic::AtomicU32::new(0);
         let mut applied = route.middlewares.len();
         let mut answer = None;
         // Permits of middlewares wrapping the forward (inFlightReq); no allocation unless used.
@@ -317,20 +315,14 @@ impl Proxy {
             (None, Ok(resolved)) => match walk.failover {
                 // `failover.errors`: the answer may send the request again to the fallback.
                 Some(failover) => {
-                    let serve = self.serve_failover(
-                        route,
-                        failover,
-                        resolved,
-                        (parts, body),
-                        conn,
-                        served,
-                        &mut walk.cookies,
-                        &retries,
-                    );
-                    Box::pin(serve).await
+                    let serve =
+                        self.serve_failover(route, failover, resolved, (parts, body), conn, served);
+                    let (resp, mut cookies) = Box::pin(serve).await;
+                    walk.cookies.append(&mut cookies);
+                    resp
                 }
                 None => {
-                    self.serve_resolved(route, resolved, parts, body, conn, served, &retries)
+                    self.serve_resolved(route, resolved, parts, body, conn, served)
                         .await
                 }
             },
@@ -353,7 +345,7 @@ impl Proxy {
             None => resp,
         };
         let (mut head, body) = resp.into_parts();
-        let retries = retries.into_inner();
+        let retries = *served.retries.get_mut();
         if retries > 0 {
             head.extensions.insert(retry::Retries(retries));
         }
@@ -367,8 +359,8 @@ impl Proxy {
 
     /// `failover.errors`: the main service answers unless its status is one of `errors.status`;
     /// then the same request goes to the fallback (503 when that is down). The fallback's own
-    /// `failover.errors` and `mirroring` are not followed (its sticky cookies are).
-    #[allow(clippy::too_many_arguments)]
+    /// `failover.errors` and `mirroring` are not followed (its sticky cookies are: returned with
+    /// the answer, for the caller to add after the main walk's).
     async fn serve_failover<'r>(
         &self,
         route: &'r Route,
@@ -376,52 +368,43 @@ impl Proxy {
         resolved: Option<&'r Service>,
         (parts, mut body): (http::request::Parts, ProxyBody),
         conn: &ConnInfo,
-        served: &mut Option<Arc<UpstreamPool>>,
-        cookies: &mut Vec<http::HeaderValue>,
-        retried: &std::sync::atomic::AtomicU32,
-    ) -> Response<ProxyBody> {
+        served: &mut Served,
+    ) -> (Response<ProxyBody>, Vec<http::HeaderValue>) {
         let kept = match failover::plan(failover, &mut body).await {
             failover::Plan::Keep(bytes) => bytes,
             failover::Plan::MainOnly => {
-                return self
-                    .serve_resolved(route, resolved, parts, body, conn, served, retried)
-                    .await
+                let resp = self
+                    .serve_resolved(route, resolved, parts, body, conn, served)
+                    .await;
+                return (resp, Vec::new());
             }
-            failover::Plan::Answer(resp) => return resp,
+            failover::Plan::Answer(resp) => return (resp, Vec::new()),
         };
         let again = failover::copy_head(&parts);
         let resp = self
-            .serve_resolved(route, resolved, parts, body, conn, served, retried)
+            .serve_resolved(route, resolved, parts, body, conn, served)
             .await;
         if !failover::falls_back(failover, &resp) {
-            return resp;
+            return (resp, Vec::new());
         }
         // The main answer is dropped (its connection is released as its body is).
         drop(resp);
         if !failover.fallback.is_up() {
-            return failover::unavailable();
+            return (failover::unavailable(), Vec::new());
         }
         let mut walk = Walk::default();
         let fallback =
             failover
                 .fallback
                 .walk(std::time::Instant::now(), Some(&again.headers), &mut walk);
-        cookies.append(&mut walk.cookies);
-        self.serve_resolved(
-            route,
-            fallback,
-            again,
-            ProxyBody::full(kept),
-            conn,
-            served,
-            retried,
-        )
-        .await
+        let resp = self
+            .serve_resolved(route, fallback, again, ProxyBody::full(kept), conn, served)
+            .await;
+        (resp, walk.cookies)
     }
 
     /// Answers with the service a walk resolved to (a load balancer forwards, through the
     /// `buffering`/`retry` middlewares wrapping the forward).
-    #[allow(clippy::too_many_arguments)]
     async fn serve_resolved(
         &self,
         route: &Route,
@@ -429,8 +412,7 @@ impl Proxy {
         parts: http::request::Parts,
         body: ProxyBody,
         conn: &ConnInfo,
-        served: &mut Option<Arc<UpstreamPool>>,
-        retried: &std::sync::atomic::AtomicU32,
+        served: &mut Served,
     ) -> Response<ProxyBody> {
         match resolved {
             None
@@ -452,6 +434,7 @@ impl Proxy {
             Some(Service::LoadBalancer(lb)) => {
                 // Middlewares wrapping the forward: buffering (which may send again per its
                 // retryExpression) around retry; no-ops without them.
+                let retried = &served.retries;
                 let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
                     retry::around(&route.middlewares, p, b, retried, |p, b| async move {
                         let mut by = None;
@@ -459,7 +442,7 @@ impl Proxy {
                     })
                 })
                 .await;
-                *served = by;
+                served.pool = by;
                 match sent {
                     Ok(resp) => resp,
                     Err(error) => {
@@ -470,6 +453,15 @@ impl Proxy {
             }
         }
     }
+}
+
+/// What serving a request leaves for the metrics and the access log besides the response.
+#[derive(Default)]
+struct Served {
+    /// The upstream pool that answered; `None` when no upstream did.
+    pool: Option<Arc<UpstreamPool>>,
+    /// Requests the `retry` middleware sent again.
+    retries: std::sync::atomic::AtomicU32,
 }
 
 /// An HTTP/1 request that may switch protocols (the framing guard stops following such a

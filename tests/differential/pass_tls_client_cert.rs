@@ -4,43 +4,17 @@
 //! and `X-Forwarded-Tls-Client-Cert-Info` headers each proxy sent. They must be byte-identical;
 //! without a client certificate both send neither, even when the client forged them.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, SanType,
     SerialNumber,
 };
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::ClientConfig;
 
 use super::echo::{Answer, Echo, Seen};
 use super::harness::{free_ports, Binaries, Proc};
-
-type ClientCert = (Vec<CertificateDer<'static>>, String);
-
-fn client_config(cert: Option<&ClientCert>) -> ClientConfig {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(crate::support::tls::AcceptAll(provider)));
-    let mut config = match cert {
-        None => builder.with_no_client_auth(),
-        Some((chain, key)) => builder
-            .with_client_auth_cert(
-                chain.clone(),
-                PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("client key"),
-            )
-            .expect("client certificate"),
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    config
-}
+use super::tls_probe::{exchange, status, Client, ClientCert, DEFAULT};
 
 /// (status, echo headers) of one request over a fresh TLS connection.
 fn fetch(
@@ -49,29 +23,16 @@ fn fetch(
     host: &str,
     extra: &str,
 ) -> (String, Option<Seen>) {
-    let Ok(mut tcp) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
-        return ("connect failed".to_string(), None);
-    };
-    let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
-    let name = ServerName::try_from(host.to_string()).expect("server name");
-    let Ok(mut conn) = rustls::ClientConnection::new(Arc::new(client_config(cert)), name) else {
-        return ("client error".to_string(), None);
-    };
-    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+    let client = Client { cert, ..DEFAULT };
     let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n");
-    if tls.write_all(request.as_bytes()).is_err() {
-        return ("refused".to_string(), None);
+    match exchange(addr, &client, host, &request) {
+        Ok(text) => {
+            let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+            // The echo answers without chunking (Content-Length), so the body is the JSON.
+            (status(&text), Seen::parse(body.as_bytes()))
+        }
+        Err(instead) => (instead, None),
     }
-    let mut answer = Vec::new();
-    let _ = tls.read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let status = text
-        .strip_prefix("HTTP/1.1 ")
-        .map(|r| r.chars().take(3).collect())
-        .unwrap_or_else(|| "refused".to_string());
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    // The echo answers without chunking (Content-Length), so the body is the JSON.
-    (status, Seen::parse(body.as_bytes()))
 }
 
 struct Pki {

@@ -5,113 +5,20 @@
 //! read) fails. Where the two agree the test asserts Traefik's outcome; where swarmgate refuses
 //! what Traefik serves with less protection, the test asserts both and says why.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::ClientConfig;
 
 use super::echo::{Answer, Echo};
 use super::harness::{free_ports, Binaries, Proc};
-// The server is not the subject: any certificate is accepted (one copy, in tests/support).
-use crate::support::tls::AcceptAll;
-
-type ClientCert = (Vec<CertificateDer<'static>>, String);
-
-/// How one probe's client is built.
-#[derive(Clone, Copy)]
-struct Client<'a> {
-    tls12_only: bool,
-    tls13_only: bool,
-    suite: Option<rustls::SupportedCipherSuite>,
-    x25519_only: bool,
-    cert: Option<&'a ClientCert>,
-    h2: bool,
-}
-
-const DEFAULT: Client<'static> = Client {
-    tls12_only: false,
-    tls13_only: false,
-    suite: None,
-    x25519_only: false,
-    cert: None,
-    h2: false,
-};
-
-fn config(c: &Client<'_>) -> ClientConfig {
-    let mut provider = rustls::crypto::ring::default_provider();
-    if let Some(suite) = c.suite {
-        provider.cipher_suites = vec![suite];
-    }
-    if c.x25519_only {
-        provider.kx_groups = vec![rustls::crypto::ring::kx_group::X25519];
-    }
-    let provider = Arc::new(provider);
-    let versions: &[&'static rustls::SupportedProtocolVersion] = if c.tls12_only {
-        &[&rustls::version::TLS12]
-    } else if c.tls13_only {
-        &[&rustls::version::TLS13]
-    } else {
-        rustls::DEFAULT_VERSIONS
-    };
-    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_protocol_versions(versions)
-        .expect("client versions")
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAll(provider)));
-    let mut config = match c.cert {
-        None => builder.with_no_client_auth(),
-        Some((chain, key)) => builder
-            .with_client_auth_cert(
-                chain.clone(),
-                PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("client key"),
-            )
-            .expect("client certificate"),
-    };
-    config.alpn_protocols = if c.h2 {
-        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
-    } else {
-        vec![b"http/1.1".to_vec()]
-    };
-    config
-}
-
+use super::tls_probe::{exchange, status, Client, ClientCert, DEFAULT};
 /// `refused`, `alpn <proto>` (for an h2 probe) or the HTTP status.
 fn probe(addr: SocketAddr, c: &Client<'_>, sni: &str, host: &str, path: &str) -> String {
-    let Ok(mut tcp) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
-        return "connect failed".to_string();
-    };
-    let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
-    let name = ServerName::try_from(sni.to_string()).expect("server name");
-    let Ok(mut conn) = rustls::ClientConnection::new(Arc::new(config(c)), name) else {
-        return "client error".to_string();
-    };
-    while conn.is_handshaking() {
-        if conn.complete_io(&mut tcp).is_err() {
-            return "refused".to_string();
-        }
-    }
-    if c.h2 {
-        let alpn = conn
-            .alpn_protocol()
-            .map(|p| String::from_utf8_lossy(p).into_owned());
-        return format!("alpn {}", alpn.unwrap_or_default());
-    }
-    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
     let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    if tls.write_all(request.as_bytes()).is_err() {
-        return "refused".to_string();
-    }
-    let mut answer = Vec::new();
-    let _ = tls.read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer);
-    match text.strip_prefix("HTTP/1.1 ") {
-        Some(rest) => rest.chars().take(3).collect(),
-        None => "refused".to_string(),
+    match exchange(addr, c, sni, &request) {
+        Ok(answer) => status(&answer),
+        Err(instead) => instead,
     }
 }
 

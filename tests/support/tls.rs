@@ -179,6 +179,34 @@ pub async fn tls_get(addr: SocketAddr, host: &str, path: &str) -> TlsReply {
     .await
 }
 
+/// A dynamic file with two routers to `backend_url`: `secure` (TLS, Host a.test / b.test /
+/// *.wild.test) and `plain` (no TLS, Host plain.test), and `certs` (paths from [`write_cert`]).
+pub fn secure_and_plain(backend_url: &str, certs: &[(String, String)]) -> String {
+    let certs: String = certs
+        .iter()
+        .map(|(c, k)| format!("    - certFile: \"{c}\"\n      keyFile: \"{k}\"\n"))
+        .collect();
+    format!(
+        r#"http:
+  routers:
+    secure:
+      rule: "Host(`a.test`) || Host(`b.test`) || HostRegexp(`^.+\\.wild\\.test$`)"
+      service: app
+      tls: {{}}
+    plain:
+      rule: "Host(`plain.test`)"
+      service: app
+  services:
+    app:
+      loadBalancer:
+        servers:
+          - url: "{backend_url}"
+tls:
+  certificates:
+{certs}"#
+    )
+}
+
 /// Writes a self-signed certificate for `names` to `<dir>/<stem>.crt|.key`; returns the paths.
 pub fn write_cert(dir: &std::path::Path, stem: &str, names: &[&str]) -> (String, String) {
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();

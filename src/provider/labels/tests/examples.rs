@@ -896,26 +896,6 @@ fn names_differing_only_in_case_describe_one_element_as_in_traefik() {
 }
 
 #[test]
-fn a_label_the_constraints_read_is_not_an_unknown_label() {
-    let labels = [
-        ("traefik.constraint-label", "traefik-public"),
-        ("traefik.http.services.s.loadbalancer.server.port", "80"),
-    ];
-    let opts = LabelOptions {
-        constraints: Some("Label(`traefik.constraint-label`, `traefik-public`)".into()),
-        default_rule: "Host(`{{ normalize .Name }}`)".into(),
-        ..LabelOptions::default()
-    };
-    let (cfg, issues) = service_config(&svc("s_c", &labels), &opts);
-    assert!(issues.is_empty(), "{issues:?}");
-    assert!(cfg.http.services.contains_key("s"));
-    // Without such a constraint the label is still reported as unknown (a typo catch).
-    let (_, issues) = translate(&svc("s_c", &labels));
-    assert_eq!(issues.len(), 1, "{issues:?}");
-    assert_eq!(issues[0].key.as_deref(), Some("traefik.constraint-label"));
-}
-
-#[test]
 fn pass_tls_client_cert_labels() {
     let (cfg, issues) = translate(&svc(
         "s_web",
