@@ -236,6 +236,13 @@ impl SwarmProvider {
                 logged.insert(note.service, note.network);
             }
         }
+        // v2 labels: one notice per service and label for the life of the process.
+        for svc in &services {
+            for (label, instead) in crate::config::deprecation::v2_labels(svc.labels.keys()) {
+                let key = format!("label|{}|{}", svc.name, label.to_ascii_lowercase());
+                crate::config::deprecation::notice(&key, label, instead, &svc.name);
+            }
+        }
         let (config, mut issues) = build_config(&services, &self.labels);
         issues.extend(network_issues);
         let snapshot = ProviderSnapshot { config, issues };
