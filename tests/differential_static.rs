@@ -127,15 +127,13 @@ fn file_case(name: &'static str, file: &'static str, text: &str) -> Case {
 }
 
 /// Cases where swarmgate differs on purpose, with the reason.
-const DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "arg: redirection to a missing entrypoint",
-        "deliberate: Traefik logs \"'to' entry point field references a non-existing entry point\" \
+const DIFFERENCES: &[(&str, &str)] = &[(
+    "arg: redirection to a missing entrypoint",
+    "deliberate: Traefik logs \"'to' entry point field references a non-existing entry point\" \
          and serves the entrypoint without its redirection (plain HTTP); swarmgate keeps that \
          entrypoint closed (fail closed) and, with no other entrypoint, does not start; \
          `swarmgate check` says the same before deploy",
-    ),
-];
+)];
 
 #[test]
 #[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
