@@ -84,6 +84,14 @@ impl SwarmProvider {
         }
     }
 
+    /// Sets swarmgate's own container ID (by default read from the process: its mounts, else a
+    /// 12-hex-digit hostname), whose task's networks are preferred when no network is named.
+    /// For an edge whose container the process cannot see, and for tests.
+    pub fn with_own_container(mut self, id: Option<String>) -> Self {
+        self.own_container = id;
+        self
+    }
+
     /// Runs until the task is dropped; publishes on `tx` only when the snapshot changes.
     pub async fn run(self, tx: SnapshotTx) {
         if self.refresh_given {
