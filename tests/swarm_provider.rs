@@ -3,6 +3,8 @@
 //! `#[ignore]`d in a plain `cargo test`; run with `cargo test --test swarm_provider -- --ignored --nocapture`.
 //! When dockerd or the image is missing these tests fail loudly rather than skip.
 
+#![allow(clippy::unwrap_used, clippy::disallowed_types)] // test: a std Mutex holds captured log lines
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
