@@ -186,3 +186,34 @@ async fn sigusr1_reopens_the_file_after_a_rotation() {
     assert_eq!(paths(&rotated), ["/before", "/missing?end"]);
     gw.stop().await;
 }
+
+/// Fail closed: a field name that is not one of Traefik's, or a malformed status range, stops
+/// `run` (and `check`) with where it was written and the nearest valid name.
+#[test]
+fn unknown_field_names_and_bad_ranges_are_static_errors() {
+    for (arg, want) in [
+        (
+            "--accesslog.fields.names.ClientUsrname=drop",
+            "unknown access-log field \"ClientUsrname\" (did you mean \"ClientUsername\"?)",
+        ),
+        (
+            "--accesslog.filters.statuscodes=5xx",
+            "status code range \"5xx\"",
+        ),
+    ] {
+        for command in ["run", "check"] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_swarmgate"))
+                .args([command, "--entrypoints.web.address=127.0.0.1:0", arg])
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.status.code(), Some(1), "{command} {arg}: {text}");
+            assert!(text.contains("command-line arguments"), "{text}");
+            assert!(text.contains(want), "{command} {arg}: {text}");
+        }
+    }
+}
