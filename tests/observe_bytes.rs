@@ -211,3 +211,57 @@ async fn a_client_leaving_mid_body_is_logged_with_what_it_was_sent() {
     assert_eq!(e["DownstreamContentSize"], 5000, "{e}");
     gw.stop().await;
 }
+
+/// A gRPC call whose `grpc-status` comes only in the trailers is counted `code="2"` (Unknown),
+/// as Traefik 3.7 counts it (it reads the response headers; confirmed against the real Traefik
+/// in `tests/differential_access_log.rs`), with the bytes it sent, once its stream ends.
+#[tokio::test]
+async fn grpc_status_only_in_trailers_counts_as_traefik() {
+    let b = support::serve_fn(|_req: Request<hyper::body::Incoming>| async move {
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("grpc-status", http::HeaderValue::from_static("5"));
+        let frames = futures_util::stream::iter([
+            Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"\0\0\0\0\x01z"))),
+            Ok(Frame::trailers(trailers)),
+        ]);
+        let body: Chunks = StreamBody::new(Box::pin(frames));
+        Response::builder()
+            .header("content-type", "application/grpc")
+            .body(body)
+            .unwrap()
+    })
+    .await;
+    let dynamic = format!(
+        "http:\n  routers:\n    grpc:\n      rule: \"PathPrefix(`/`)\"\n      service: grpc\n  services:\n    grpc:\n      loadBalancer:\n        servers:\n          - url: \"h2c://{b}\"\n"
+    );
+    let extra = "[entryPoints.traefik]\naddress = \"127.0.0.1:0\"\n[metrics.prometheus]\n";
+    let gw = gateway_with(&dynamic, extra).await;
+    let req = Request::post(gw.url("/pkg.Svc/Get"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Full::new(Bytes::from_static(b"\0\0\0\0\0")))
+        .unwrap();
+    let resp = support::h2_client().request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let got = resp.into_body().collect().await.unwrap();
+    assert_eq!(
+        got.trailers()
+            .and_then(|t| t.get("grpc-status"))
+            .map(|v| v.as_bytes()),
+        Some(&b"5"[..])
+    );
+    let admin = gw.running.as_ref().unwrap().address("traefik").unwrap();
+    let c = client();
+    let line = r#"traefik_service_requests_total{code="2",method="POST",protocol="grpc",service="grpc@file"} 1"#;
+    let seen = eventually(Duration::from_secs(5), || {
+        let c = c.clone();
+        let url = format!("http://{admin}/metrics");
+        async move { get(&c, &url, None).await.body.contains(line) }
+    })
+    .await;
+    let m = get(&c, &format!("http://{admin}/metrics"), None).await.body;
+    assert!(seen, "{line} missing in\n{m}");
+    let bytes = r#"traefik_service_responses_bytes_total{code="2",method="POST",protocol="grpc",service="grpc@file"} 6"#;
+    assert!(m.contains(bytes), "{bytes} missing in\n{m}");
+    gw.stop().await;
+}
