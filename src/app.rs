@@ -318,6 +318,19 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     );
 
     observer.watch_certificates(Arc::clone(&tls.store));
+    // SIGUSR1: reopen the access log file (log rotation), as Traefik.
+    if cfg.access_log.is_some() {
+        if let Ok(mut usr1) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        {
+            let observer = Arc::clone(&observer);
+            background.push(tokio::spawn(async move {
+                while usr1.recv().await.is_some() {
+                    observer.reopen_logs();
+                }
+            }));
+        }
+    }
 
     // First compile before serving.
     let mut compiler = Compiler {

@@ -82,7 +82,11 @@ const MIGRATE_HELP: &str = "\
 swarmgate migrate — print the native swarmgate TOML equivalent of a Traefik configuration
 
 USAGE:
-    swarmgate migrate [TRAEFIK ARGUMENTS...]
+    swarmgate migrate [TRAEFIK ARGUMENTS...] [--stack FILE]...
+
+Traefik v2 Swarm options (`--providers.docker.swarmMode` with `network`, `exposedByDefault`, …)
+come out as `providers.swarm`. With `--stack`, the services' v2 labels (`traefik.docker.network`,
+`traefik.docker.lbswarm`, `ipWhiteList` middlewares) follow in their v3 spelling, as comments.
 ";
 
 const HEALTHCHECK_HELP: &str = "\
@@ -206,9 +210,11 @@ fn parse_cli(args: &[String]) -> Result<Parsed, String> {
             cli.log_level = Some(it.next().cloned().ok_or("--log-level needs a value")?);
         } else if arg == "--strict" {
             cli.strict = true;
-        } else if let (Some(file), Command::Check) = (arg.strip_prefix("--stack="), command) {
+        } else if let (Some(file), Command::Check | Command::Migrate) =
+            (arg.strip_prefix("--stack="), command)
+        {
             cli.stacks.push(file.to_string());
-        } else if arg == "--stack" && command == Command::Check {
+        } else if arg == "--stack" && matches!(command, Command::Check | Command::Migrate) {
             cli.stacks.push(
                 it.next()
                     .cloned()
@@ -266,6 +272,7 @@ fn load(cli: &Cli, collect: bool) -> anyhow::Result<(Loaded, Vec<StaticConfigErr
                     source: Source::Default,
                     unsupported: Vec::new(),
                     ignored: Vec::new(),
+                    deprecated: Vec::new(),
                 },
                 Vec::new(),
             ))
@@ -318,7 +325,7 @@ fn main() -> ExitCode {
         Command::Migrate => match to_native_toml(&loaded.config) {
             Ok(text) => {
                 print!("{text}");
-                ExitCode::SUCCESS
+                migrate_labels(&cli.stacks)
             }
             Err(e) => {
                 eprintln!("swarmgate: {e}");
@@ -410,6 +417,9 @@ fn check(loaded: &Loaded, static_problems: &[StaticConfigError], base: &Path) ->
     for option in &loaded.ignored {
         println!("note: accepted and ignored: {option}");
     }
+    for option in &loaded.deprecated {
+        println!("warning: {option}");
+    }
     for option in &loaded.unsupported {
         println!("error: unsupported option {option}");
     }
@@ -431,6 +441,46 @@ fn check(loaded: &Loaded, static_problems: &[StaticConfigError], base: &Path) ->
     }
     println!("{problems} problem(s) found");
     ExitCode::FAILURE
+}
+
+/// `migrate --stack FILE`: the services' v2 labels in their v3 spelling, as TOML comments after
+/// the static configuration (so the output still reads as TOML).
+fn migrate_labels(stacks: &[String]) -> ExitCode {
+    if stacks.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    let stacks = match read_stacks(stacks) {
+        Ok(stacks) => stacks,
+        Err(e) => {
+            eprintln!("swarmgate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("\n# Labels written in Traefik v2 spellings, in their v3 form (deploy.labels):");
+    let mut any = false;
+    for (file, services) in stacks {
+        for svc in services {
+            let changed: Vec<(String, String, &String)> = svc
+                .labels
+                .iter()
+                .filter_map(|(k, v)| {
+                    swarmgate::config::deprecation::v3_label(k).map(|v3| (k.clone(), v3, v))
+                })
+                .collect();
+            if changed.is_empty() {
+                continue;
+            }
+            any = true;
+            println!("# service {:?} ({file}):", svc.name);
+            for (v2, v3, value) in changed {
+                println!("#   - \"{v3}={value}\"    (was {v2})");
+            }
+        }
+    }
+    if !any {
+        println!("# (none)");
+    }
+    ExitCode::SUCCESS
 }
 
 /// Reads the stack files of `check --stack` (`-` is stdin), in order.
@@ -553,6 +603,9 @@ fn check_stacks(
     for option in &loaded.ignored {
         println!("note: accepted and ignored: {option}");
     }
+    for option in &loaded.deprecated {
+        println!("warning: {option}");
+    }
     for option in &loaded.unsupported {
         println!("error: unsupported option {option}");
     }
@@ -615,6 +668,10 @@ fn run(loaded: Loaded, base: PathBuf) -> ExitCode {
     tracing::info!(source = %loaded.source, "static configuration loaded");
     for option in &loaded.unsupported {
         tracing::warn!(option = %option, "unsupported option, not applied");
+    }
+    // Read once at start: one notice per option.
+    for option in &loaded.deprecated {
+        tracing::warn!(option = %option, "deprecated option, applied under its v3 name");
     }
     let static_issues: Vec<_> = loaded
         .unsupported

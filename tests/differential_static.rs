@@ -127,20 +127,13 @@ fn file_case(name: &'static str, file: &'static str, text: &str) -> Case {
 }
 
 /// Cases where swarmgate differs on purpose, with the reason.
-const DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "accesslog field dropped",
-        "deliberate: swarmgate does not implement access-log field redaction, and refuses to start \
-         rather than log a field the user asked to drop",
-    ),
-    (
-        "arg: redirection to a missing entrypoint",
-        "deliberate: Traefik logs \"'to' entry point field references a non-existing entry point\" \
+const DIFFERENCES: &[(&str, &str)] = &[(
+    "arg: redirection to a missing entrypoint",
+    "deliberate: Traefik logs \"'to' entry point field references a non-existing entry point\" \
          and serves the entrypoint without its redirection (plain HTTP); swarmgate keeps that \
          entrypoint closed (fail closed) and, with no other entrypoint, does not start; \
          `swarmgate check` says the same before deploy",
-    ),
-];
+)];
 
 #[test]
 #[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
@@ -167,7 +160,7 @@ fn typos_and_unknown_options_as_traefik() {
         arg_case("arg: unknown section", &["--metrics.prometheus.bogus=1"]),
         arg_case(
             "arg: real option swarmgate does not implement",
-            &["--accesslog.filters.statuscodes=500"],
+            &["--accesslog.dualoutput=true"],
         ),
         arg_case(
             "accesslog field kept",

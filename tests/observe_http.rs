@@ -211,7 +211,12 @@ async fn common_access_log_to_file() {
     let b = backend("one").await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
-    let extra = format!("[accessLog]\nfilePath = {:?}\n", log.display().to_string());
+    // Referer and User-Agent are written only when headers are kept (Traefik drops them by
+    // default: `"-" "-"`, checked against Traefik 3.7.15).
+    let extra = format!(
+        "[accessLog]\nfilePath = {:?}\n[accessLog.fields.headers]\ndefaultMode = \"keep\"\n",
+        log.display().to_string()
+    );
     let gw = gateway_with(
         &support::route_yaml("PathPrefix(`/`)", &[b.url()], ""),
         &extra,

@@ -3,6 +3,8 @@
 //! `#[ignore]`d in a plain `cargo test`; run with `cargo test --test swarm_provider -- --ignored --nocapture`.
 //! When dockerd or the image is missing these tests fail loudly rather than skip.
 
+#![allow(clippy::unwrap_used, clippy::disallowed_types)] // test: a std Mutex holds captured log lines
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -528,5 +530,199 @@ async fn a_missing_network_falls_back_to_the_task_s_network_with_a_warning() {
         .unwrap_or_else(|| panic!("no warning naming {public}: {:?}", snap.issues));
     assert!(warning.contains(&back), "{warning}");
     provider.abort();
+    drop(cleanup);
+}
+
+/// A `tracing` writer into a shared buffer (the provider's log lines, for counting).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The running task of `service` (its ID), once there is one with a container; then its
+/// container ID.
+async fn running_task(service: &str) -> (String, String) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let tasks = docker(&[
+            "service",
+            "ps",
+            "--no-trunc",
+            "-q",
+            "--filter",
+            "desired-state=running",
+            service,
+        ]);
+        if let Some(task) = tasks.lines().next() {
+            // Fails until the task has a container.
+            let out = Command::new("docker")
+                .args([
+                    "inspect",
+                    "-f",
+                    "{{.Status.ContainerStatus.ContainerID}}",
+                    task,
+                ])
+                .output()
+                .unwrap();
+            let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if id.len() == 64 {
+                return (task.to_string(), id);
+            }
+        }
+        assert!(Instant::now() < deadline, "{service}: no task ever ran");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Issue 20 §2 on a real swarm: with no network named, a service on two overlay networks is
+/// reached on the one the edge's own task is attached to, not on its first non-ingress one
+/// (the edge is put on the other); the choice is logged once for the service, not at every
+/// resync.
+#[tokio::test]
+#[ignore = "needs a dockerd in swarm mode: bash .ci/docker-up.sh"]
+async fn prefers_the_network_the_edge_task_is_on_and_logs_it_once() {
+    let tag = std::process::id();
+    let nets = [format!("i20-one-{tag}"), format!("i20-two-{tag}")];
+    let (app, edge) = (format!("i20-app-{tag}"), format!("i20-edge-{tag}"));
+    let router = format!("i20app{tag}");
+    let mut cleanup = Cleanup {
+        services: Vec::new(),
+        networks: Vec::new(),
+    };
+    docker(&["image", "inspect", IMAGE]);
+    for net in &nets {
+        docker(&[
+            "network",
+            "create",
+            "--driver",
+            "overlay",
+            "--attachable",
+            net,
+        ]);
+        cleanup.networks.push(net.clone());
+    }
+    let rule = format!("traefik.http.routers.{router}.rule=Host(`i20.test`)");
+    let port = format!("traefik.http.services.{router}.loadbalancer.server.port=80");
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--no-resolve-image",
+        "--stop-grace-period",
+        "1s",
+        "--name",
+        &app,
+        "--network",
+        &nets[0],
+        "--network",
+        &nets[1],
+        "--label",
+        "traefik.enable=true",
+        "--label",
+        &rule,
+        "--label",
+        &port,
+        IMAGE,
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/www",
+    ]);
+    cleanup.services.push(app.clone());
+    // The app task's first attachment is what swarmgate would pick without the edge's networks:
+    // the edge goes on the other one.
+    let (task, _) = running_task(&app).await;
+    let first_id = docker(&[
+        "inspect",
+        "-f",
+        "{{(index .NetworksAttachments 0).Network.ID}}",
+        &task,
+    ]);
+    let first_name = docker(&["network", "inspect", "-f", "{{.Name}}", &first_id]);
+    let other = nets.iter().find(|n| **n != first_name).unwrap().clone();
+    docker(&[
+        "service",
+        "create",
+        "--detach",
+        "--no-resolve-image",
+        "--stop-grace-period",
+        "1s",
+        "--name",
+        &edge,
+        "--network",
+        &other,
+        IMAGE,
+        "sleep",
+        "600",
+    ]);
+    cleanup.services.push(edge.clone());
+    let (_, container) = running_task(&edge).await;
+    let subnet = docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{(index .IPAM.Config 0).Subnet}}",
+        &other,
+    ]);
+    let prefix = {
+        let addr = subnet.split('/').next().unwrap_or_default().to_string();
+        let mut parts: Vec<&str> = addr.split('.').collect();
+        parts.pop();
+        format!("http://{}.", parts.join("."))
+    };
+
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let cfg = SwarmProviderConfig {
+        exposed_by_default: false,
+        refresh_seconds: Some(swarmgate::config::Duration::from_secs(1)),
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
+    let provider = SwarmProvider::new(&cfg).with_own_container(Some(container[..12].to_string()));
+    let running = tokio::spawn(provider.run(tx));
+    let svc = router.clone();
+    wait_for(
+        &mut rx,
+        "the app's task on the edge's network",
+        Duration::from_secs(90),
+        |s| live(s, &svc) == 1,
+    )
+    .await;
+    let (url, _) = servers(&rx.borrow(), &router)[0].clone();
+    assert!(
+        url.starts_with(&prefix),
+        "{url} is not on {other} ({subnet}); the task's first network is {first_name}"
+    );
+    // Several resyncs later, still one line for the service.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    running.abort();
+    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("routing through network") && l.contains(&app))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(
+        lines[0].contains(&other) && lines[0].contains("swarmgate is attached to"),
+        "{}",
+        lines[0]
+    );
     drop(cleanup);
 }

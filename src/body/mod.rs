@@ -37,6 +37,9 @@ pin_project_lite::pin_project! {
         Prefixed { body: Box<(Option<Bytes>, ProxyBody)> },
         // A `grpcWeb` translation (decoded request or framed response).
         GrpcWeb { body: Box<DynBody> },
+        // A response of unknown length whose bytes are counted as they go out (the access log
+        // and metrics record it at its end); or the origin's bytes of a re-encoded response.
+        Counted { body: Box<DynBody> },
     }
 }
 
@@ -118,7 +121,9 @@ impl Body for ProxyBody {
                 Some(head) => Poll::Ready(Some(Ok(Frame::data(head)))),
                 None => Pin::new(&mut body.1).poll_frame(cx),
             },
-            ProxyBodyProj::GrpcWeb { body } => Pin::new(&mut **body).poll_frame(cx),
+            ProxyBodyProj::GrpcWeb { body } | ProxyBodyProj::Counted { body } => {
+                Pin::new(&mut **body).poll_frame(cx)
+            }
         }
     }
 
@@ -128,7 +133,7 @@ impl Body for ProxyBody {
             ProxyBody::Full { data } => data.is_none(),
             ProxyBody::Compressed { body } => body.is_end_stream(),
             ProxyBody::Prefixed { body } => body.0.is_none() && body.1.is_end_stream(),
-            ProxyBody::GrpcWeb { body } => body.is_end_stream(),
+            ProxyBody::GrpcWeb { body } | ProxyBody::Counted { body } => body.is_end_stream(),
         }
     }
 
@@ -149,7 +154,7 @@ impl Body for ProxyBody {
                 }
                 hint
             }
-            ProxyBody::GrpcWeb { body } => body.size_hint(),
+            ProxyBody::GrpcWeb { body } | ProxyBody::Counted { body } => body.size_hint(),
         }
     }
 }

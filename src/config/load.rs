@@ -84,6 +84,7 @@ pub fn load_static(
             source: Source::Native(path),
             unsupported: Vec::new(),
             ignored: Vec::new(),
+            deprecated: Vec::new(),
         }));
     }
     let loaded = traefik::load_traefik(traefik_args, env, cwd, options)?;
@@ -109,6 +110,7 @@ pub fn load_static_collecting(
             source: Source::Native(path),
             unsupported: Vec::new(),
             ignored: Vec::new(),
+            deprecated: Vec::new(),
         };
         return Ok(Some((loaded, problems)));
     }

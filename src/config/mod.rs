@@ -2,6 +2,8 @@
 //!
 //! No I/O beyond reading the files it is asked to read.
 
+pub mod access_log;
+pub mod deprecation;
 pub mod duration;
 pub mod dynamic;
 pub mod elements;

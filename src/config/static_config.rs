@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::access_log::{AccessLogFields, AccessLogFilters, FieldMode, HeaderFields};
 use super::duration::Duration;
 use super::dynamic::{DynamicConfig, ServersTransportConfig};
 use super::net::IpRange;
@@ -490,6 +491,15 @@ pub struct AccessLogConfig {
     pub format: AccessLogFormat,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buffering_size: Option<usize>,
+    /// Which requests are written (`config/access_log.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<AccessLogFilters>,
+    /// Which fields and headers each line holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<AccessLogFields>,
+    /// Also log requests to swarmgate's own routers (`api@internal`, `ping@internal`…).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub add_internals: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

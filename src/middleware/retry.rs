@@ -62,7 +62,8 @@ pub(crate) fn replayable(body: &ProxyBody) -> Option<Bytes> {
         | ProxyBody::Upstream { .. }
         | ProxyBody::Compressed { .. }
         | ProxyBody::Prefixed { .. }
-        | ProxyBody::GrpcWeb { .. } => None,
+        | ProxyBody::GrpcWeb { .. }
+        | ProxyBody::Counted { .. } => None,
     }
 }
 

@@ -3,18 +3,20 @@
 //! The request path only builds an `Entry` and hands it over with `try_send` on a bounded
 //! channel; when the channel is full the entry is dropped and counted, never waited for. A writer
 //! thread formats and writes (file or stdout), flushing every `bufferingSize` lines and when idle.
+//! `filters` decide which requests are written (checked before an entry is built), `fields`
+//! which fields and headers each line holds (`access/format.rs`). SIGUSR1 asks the writer to
+//! reopen the file (log rotation), as Traefik.
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::Method;
 
-use super::clock::Civil;
 use crate::config::static_config::{AccessLogConfig, AccessLogFormat};
 use crate::table::Route;
 use crate::upstream::UpstreamPool;
@@ -38,11 +40,18 @@ pub struct Entry {
     pub tls: bool,
     pub entrypoint: Arc<str>,
     pub status: u16,
-    /// Response `Content-Length` (0 when unknown: streamed bodies are not counted).
+    /// Response body bytes sent to the client (Traefik's `DownstreamContentSize`).
     pub size: u64,
+    /// Body bytes the service sent (Traefik's `OriginContentSize`; differs from `size` when
+    /// `compress` re-encoded them).
+    pub origin_size: u64,
     pub request_size: u64,
-    pub referer: Option<String>,
-    pub user_agent: Option<String>,
+    /// The request's headers, when the configuration writes any header (`fields.headers`).
+    pub request_headers: Option<Box<http::HeaderMap>>,
+    /// The service's response headers, likewise (`origin_<Header>`).
+    pub origin_headers: Option<Box<http::HeaderMap>>,
+    /// The response headers sent to the client, likewise (`downstream_<Header>`).
+    pub downstream_headers: Option<Box<http::HeaderMap>>,
     /// The user a `forwardAuth` server named (`headerField`); Traefik's `ClientUsername`.
     pub user: Option<String>,
     /// Time spent in `forwardAuth` calls, when the route has one (swarmgate's `AuthDuration`).
@@ -82,25 +91,22 @@ pub struct AccessLog {
     tx: SyncSender<Entry>,
     dropped: AtomicU64,
     count: AtomicU64,
+    policy: Arc<Policy>,
+    /// Set by `reopen`, read by the writer.
+    reopen: Arc<AtomicBool>,
 }
 
 impl AccessLog {
     /// Opens the output and starts the writer thread; relative paths resolve from `base`.
     pub fn start(cfg: &AccessLogConfig, base: &Path) -> std::io::Result<AccessLog> {
-        let out: Box<dyn Write + Send> = match &cfg.file_path {
-            Some(path) => {
-                let path = base.join(path);
-                Box::new(
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(path)?,
-                )
-            }
+        let path = cfg.file_path.as_ref().map(|p| base.join(p));
+        let out: Box<dyn Write + Send> = match &path {
+            Some(path) => Box::new(open_append(path)?),
             None => Box::new(std::io::stdout()),
         };
         let flush_every = cfg.buffering_size.unwrap_or(0).max(1);
-        AccessLog::with_writer(out, cfg.format, flush_every, CHANNEL_CAPACITY)
+        let policy = Policy::new(cfg);
+        AccessLog::spawn(out, path, cfg.format, policy, flush_every, CHANNEL_CAPACITY)
     }
 
     /// Starts the writer thread over any output; `capacity` entries may wait before drops.
@@ -110,15 +116,51 @@ impl AccessLog {
         flush_every: usize,
         capacity: usize,
     ) -> std::io::Result<AccessLog> {
+        let policy = Policy::new(&AccessLogConfig::default());
+        AccessLog::spawn(out, None, format, policy, flush_every, capacity)
+    }
+
+    fn spawn(
+        out: Box<dyn Write + Send>,
+        path: Option<PathBuf>,
+        format: AccessLogFormat,
+        policy: Policy,
+        flush_every: usize,
+        capacity: usize,
+    ) -> std::io::Result<AccessLog> {
         let (tx, rx) = mpsc::sync_channel(capacity);
+        let policy = Arc::new(policy);
+        let reopen = Arc::new(AtomicBool::new(false));
+        let writer = Writer {
+            rx,
+            out: std::io::BufWriter::new(out),
+            path,
+            format,
+            policy: Arc::clone(&policy),
+            reopen: Arc::clone(&reopen),
+            flush_every: flush_every.max(1),
+        };
         std::thread::Builder::new()
             .name("access-log".to_string())
-            .spawn(move || write_loop(rx, out, format, flush_every.max(1)))?;
+            .spawn(move || writer.run())?;
         Ok(AccessLog {
             tx,
             dropped: AtomicU64::new(0),
             count: AtomicU64::new(0),
+            policy,
+            reopen,
         })
+    }
+
+    /// Which requests and fields are written.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Asks the writer to close and open its file again (after a rotation moved it); done
+    /// before the next line, or within a second when idle.
+    pub fn reopen(&self) {
+        self.reopen.store(true, Ordering::Relaxed);
     }
 
     /// The next request sequence number.
@@ -142,144 +184,78 @@ impl AccessLog {
     }
 }
 
-fn write_loop(
+fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
+/// The writer thread's side.
+struct Writer {
     rx: Receiver<Entry>,
-    out: Box<dyn Write + Send>,
+    out: std::io::BufWriter<Box<dyn Write + Send>>,
+    /// The file, for reopening; `None` for stdout.
+    path: Option<PathBuf>,
     format: AccessLogFormat,
+    policy: Arc<Policy>,
+    reopen: Arc<AtomicBool>,
     flush_every: usize,
-) {
-    let mut out = std::io::BufWriter::new(out);
-    let mut pending = 0usize;
-    loop {
-        match rx.recv_timeout(IDLE_FLUSH) {
-            Ok(entry) => {
-                let line = match format {
-                    AccessLogFormat::Common => common(&entry),
-                    AccessLogFormat::Json => json(&entry),
-                };
-                let _ = out.write_all(line.as_bytes());
-                let _ = out.write_all(b"\n");
-                pending += 1;
-                if pending >= flush_every {
-                    let _ = out.flush();
-                    pending = 0;
+}
+
+impl Writer {
+    fn run(mut self) {
+        let mut pending = 0usize;
+        loop {
+            let received = self.rx.recv_timeout(IDLE_FLUSH);
+            if self.reopen.swap(false, Ordering::Relaxed) {
+                self.reopen_file();
+                pending = 0;
+            }
+            match received {
+                Ok(entry) => {
+                    let line = match self.format {
+                        AccessLogFormat::Common => format::common(&entry, &self.policy),
+                        AccessLogFormat::Json => format::json(&entry, &self.policy),
+                    };
+                    let _ = self.out.write_all(line.as_bytes());
+                    let _ = self.out.write_all(b"\n");
+                    pending += 1;
+                    if pending >= self.flush_every {
+                        let _ = self.out.flush();
+                        pending = 0;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if pending > 0 {
+                        let _ = self.out.flush();
+                        pending = 0;
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.out.flush();
+                    return;
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {
-                if pending > 0 {
-                    let _ = out.flush();
-                    pending = 0;
-                }
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                let _ = out.flush();
-                return;
-            }
         }
     }
-}
 
-fn or_dash(s: Option<&str>) -> &str {
-    match s {
-        Some(s) if !s.is_empty() => s,
-        _ => "-",
-    }
-}
-
-/// Traefik's Common Log Format variant:
-/// `<client> - <user> [<time>] "<method> <path> <proto>" <status> <size> "<referer>" "<ua>" <count> "<router>" "<url>" <ms>ms`.
-pub fn common(e: &Entry) -> String {
-    format!(
-        "{} - {} [{}] \"{} {} {}\" {} {} \"{}\" \"{}\" {} \"{}\" \"{}\" {}ms",
-        e.client.ip(),
-        or_dash(e.user.as_deref()),
-        Civil::from_system(e.start).clf(),
-        e.method,
-        e.path,
-        e.proto,
-        e.status,
-        e.size,
-        or_dash(e.referer.as_deref()),
-        or_dash(e.user_agent.as_deref()),
-        e.count,
-        or_dash(Some(e.router())),
-        or_dash(Some(e.url())),
-        e.duration.as_millis()
-    )
-}
-
-/// One JSON object with Traefik's field names.
-pub fn json(e: &Entry) -> String {
-    let url = e.url();
-    let service_addr = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
-    let service_addr = service_addr.split('/').next().unwrap_or("");
-    let (host, port) = split_host(&e.host);
-    let nanos = u64::try_from(e.duration.as_nanos()).unwrap_or(u64::MAX);
-    let start = Civil::from_system(e.start).rfc3339();
-    let mut v = serde_json::json!({
-        "ClientAddr": e.client.to_string(),
-        "ClientHost": e.client.ip().to_string(),
-        "ClientPort": e.client.port().to_string(),
-        "ClientUsername": or_dash(e.user.as_deref()),
-        "DownstreamContentSize": e.size,
-        "DownstreamStatus": e.status,
-        "Duration": nanos,
-        "OriginContentSize": if e.reached_service { e.size } else { 0 },
-        "OriginDuration": nanos,
-        "OriginStatus": if url.is_empty() { 0 } else { e.status },
-        "RequestAddr": e.host,
-        "RequestContentSize": e.request_size,
-        "RequestCount": e.count,
-        "RequestHost": host,
-        "RequestMethod": e.method.as_str(),
-        "RequestPath": e.path,
-        "RequestPort": port,
-        "RequestProtocol": e.proto,
-        "RequestScheme": if e.tls { "https" } else { "http" },
-        "RetryAttempts": e.retries,
-        "StartUTC": start,
-        "StartLocal": start,
-        "entryPointName": &*e.entrypoint,
-        "level": "info",
-        "msg": "",
-        "time": start,
-    });
-    if let Some(map) = v.as_object_mut() {
-        if e.route.is_some() {
-            map.insert("RouterName".into(), e.router().into());
-            if e.reached_service {
-                map.insert("ServiceName".into(), e.service().into());
-            }
-        }
-        if !url.is_empty() {
-            map.insert("ServiceURL".into(), url.into());
-            map.insert("ServiceAddr".into(), service_addr.into());
-        }
-        if let Some(d) = e.auth_duration {
-            let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-            map.insert("AuthDuration".into(), nanos.into());
-        }
-        if let Some(r) = &e.referer {
-            map.insert("request_Referer".into(), r.as_str().into());
-        }
-        if let Some(ua) = &e.user_agent {
-            map.insert("request_User-Agent".into(), ua.as_str().into());
-        }
-    }
-    v.to_string()
-}
-
-/// `example.com:8080` → (`example.com`, `8080`); `-` when there is no port (as Traefik).
-fn split_host(host: &str) -> (&str, &str) {
-    if host.starts_with('[') {
-        return match host.rsplit_once("]:") {
-            Some((h, p)) => (&host[..h.len() + 1], p),
-            None => (host, "-"),
+    /// Flushes, then writes to a freshly opened file at the same path; keeps the old one when
+    /// the new cannot be opened (logged).
+    fn reopen_file(&mut self) {
+        let _ = self.out.flush();
+        let Some(path) = &self.path else {
+            return;
         };
-    }
-    match host.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => (h, p),
-        _ => (host, "-"),
+        match open_append(path) {
+            Ok(file) => {
+                self.out = std::io::BufWriter::new(Box::new(file));
+                tracing::info!(path = %path.display(), "access log reopened");
+            }
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "access log could not be reopened; still writing to the old file")
+            }
+        }
     }
 }
 
@@ -291,6 +267,11 @@ pub struct AuthLog {
     pub elapsed: std::time::Duration,
     pub calls: u32,
 }
+
+mod format;
+mod policy;
+pub use format::{common, json};
+pub use policy::Policy;
 
 #[cfg(test)]
 mod tests;

@@ -41,6 +41,9 @@ pub struct Sample<'a> {
     pub elapsed: Duration,
     pub request_bytes: u64,
     pub response_bytes: u64,
+    /// Body bytes the service sent (the service families count these, as Traefik's service
+    /// metrics sit inside the router's middlewares: before `compress`).
+    pub origin_bytes: u64,
     /// False when a middleware answered before the service was reached (e.g. basicAuth's 401):
     /// Traefik then counts the request on the entrypoint and router, not on the service.
     pub reached_service: bool,
@@ -206,6 +209,7 @@ impl Metrics {
             elapsed,
             request_bytes: 0,
             response_bytes: 0,
+            origin_bytes: 0,
             reached_service: true,
         };
         self.observe(&bound.series, sample);
@@ -222,6 +226,7 @@ impl Metrics {
                 count: AtomicU64::new(0),
                 request_bytes: AtomicU64::new(0),
                 response_bytes: AtomicU64::new(0),
+                origin_offset: AtomicU64::new(0),
                 buckets: (0..=self.buckets.len())
                     .map(|_| AtomicU64::new(0))
                     .collect(),
@@ -233,6 +238,11 @@ impl Metrics {
             .fetch_add(sample.request_bytes, Ordering::Relaxed);
         cell.response_bytes
             .fetch_add(sample.response_bytes, Ordering::Relaxed);
+        if sample.origin_bytes != sample.response_bytes {
+            // Wrapping: the service's bytes are `response_bytes + origin_offset` modulo 2^64.
+            let offset = sample.origin_bytes.wrapping_sub(sample.response_bytes);
+            cell.origin_offset.fetch_add(offset, Ordering::Relaxed);
+        }
         let secs = sample.elapsed.as_secs_f64();
         let bucket = self
             .buckets

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod clock;
+pub mod counted;
 pub mod log;
 pub mod metrics;
 pub mod series;
@@ -62,6 +63,58 @@ pub struct Observer {
     terminating_status: http::StatusCode,
 }
 
+/// The service's response headers, for `origin_<Header>` fields (put in the response's
+/// extensions by the proxy when `Observer::wants_headers`).
+#[derive(Debug, Clone)]
+pub struct OriginHeaders(pub Box<http::HeaderMap>);
+
+/// What the response head says, kept for `record` (which may run when the body ends).
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    status: u16,
+    /// Traefik's `code` label: the status, or for gRPC the `grpc-status` header.
+    code: u16,
+    /// Requests the `retry` middleware sent again.
+    retries: Option<u32>,
+    auth: Option<self::access::AuthLog>,
+    reached_service: bool,
+    origin: Option<counted::OriginBytes>,
+    /// Only when the access log writes headers.
+    origin_headers: Option<Box<http::HeaderMap>>,
+    downstream_headers: Option<Box<http::HeaderMap>>,
+}
+
+impl Outcome {
+    fn of(resp: &Response<ProxyBody>, protocol: metrics::Protocol, headers: bool) -> Outcome {
+        let status = resp.status().as_u16();
+        let code = match protocol {
+            // Traefik counts gRPC calls by their `grpc-status` header (2, Unknown, when absent:
+            // a status sent only in trailers is not read, as Traefik's `rw.Header()`).
+            metrics::Protocol::Grpc | metrics::Protocol::GrpcWeb => resp
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(2),
+            _ => status,
+        };
+        let ext = resp.extensions();
+        Outcome {
+            status,
+            code,
+            retries: ext.get::<crate::middleware::retry::Retries>().map(|r| r.0),
+            auth: ext.get::<self::access::AuthLog>().cloned(),
+            reached_service: ext.get::<metrics::NotServed>().is_none(),
+            origin: ext.get::<counted::OriginBytes>().cloned(),
+            origin_headers: ext
+                .get::<OriginHeaders>()
+                .filter(|_| headers)
+                .map(|h| h.0.clone()),
+            downstream_headers: headers.then(|| Box::new(resp.headers().clone())),
+        }
+    }
+}
+
 /// What `begin` captured about a request, for `finish`.
 #[derive(Debug)]
 pub struct Pending {
@@ -86,8 +139,8 @@ struct RequestInfo {
     proto: &'static str,
     host: String,
     tls: bool,
-    referer: Option<String>,
-    user_agent: Option<String>,
+    /// Only when the access log writes headers.
+    headers: Option<Box<http::HeaderMap>>,
     request_size: u64,
     /// The user named by a Basic or Digest `Authorization` header, as received.
     auth_user: Option<String>,
@@ -138,6 +191,21 @@ impl Observer {
         })
     }
 
+    /// Whether the access log writes headers (then the proxy keeps the service's response
+    /// headers in an `OriginHeaders` extension).
+    pub fn wants_headers(&self) -> bool {
+        self.access
+            .as_ref()
+            .is_some_and(|log| log.policy().wants_headers())
+    }
+
+    /// SIGUSR1: the access log file is closed and opened again (log rotation), as Traefik.
+    pub fn reopen_logs(&self) {
+        if let Some(log) = &self.access {
+            log.reopen();
+        }
+    }
+
     /// Shutdown has begun: health checks of swarmgate itself (`/ping`) start failing while the
     /// entrypoints still accept for `requestAcceptGraceTimeout`.
     pub fn begin_terminating(&self) {
@@ -170,7 +238,7 @@ impl Observer {
 
     /// Captures the start of a request.
     pub fn begin<B>(&self, entrypoint: usize, req: &Request<B>, conn: &ConnInfo) -> Pending {
-        let request = self.access.as_ref().map(|_| {
+        let request = self.access.as_ref().map(|log| {
             let header = |name: header::HeaderName| {
                 req.headers()
                     .get(name)
@@ -194,8 +262,10 @@ impl Observer {
                 proto: proto(req.version()),
                 host,
                 tls: conn.tls,
-                referer: header(header::REFERER),
-                user_agent: header(header::USER_AGENT),
+                headers: log
+                    .policy()
+                    .wants_headers()
+                    .then(|| Box::new(req.headers().clone())),
                 request_size: content_length(req.headers()),
                 auth_user: authorization_user(req.headers()),
             })
@@ -211,56 +281,87 @@ impl Observer {
         }
     }
 
-    /// Records a finished request: metrics, then the access log entry.
-    /// `served` is the pool of the server that answered (of the route's service, or of the
-    /// service a `weighted` one picked).
+    /// Records a finished request: metrics, then the access log entry. `served` is the pool of
+    /// the server that answered (of the route's service, or of the service a `weighted` one
+    /// picked). A response of known length is recorded now; one without (compressed, chunked,
+    /// streamed) when its body has been sent, with the bytes the client was sent
+    /// (`counted.rs`).
     pub fn finish(
+        self: &Arc<Self>,
+        pending: Pending,
+        route: Option<&Arc<Route>>,
+        served: Option<Arc<crate::upstream::UpstreamPool>>,
+        resp: Response<ProxyBody>,
+    ) -> Response<ProxyBody> {
+        let headers = self
+            .access
+            .as_ref()
+            .is_some_and(|log| log.policy().wants_headers());
+        let outcome = Outcome::of(&resp, pending.protocol, headers);
+        match known_size(&resp) {
+            Some(size) => {
+                self.record(pending, route, served, outcome, size);
+                resp
+            }
+            None => counted::defer(
+                resp,
+                counted::Deferred {
+                    observer: Arc::clone(self),
+                    pending,
+                    route: route.cloned(),
+                    served,
+                    outcome,
+                },
+            ),
+        }
+    }
+
+    /// Counts the request in the metrics and hands its access log entry to the writer;
+    /// `size`: the response body bytes sent.
+    fn record(
         &self,
         pending: Pending,
         route: Option<&Arc<Route>>,
         served: Option<Arc<crate::upstream::UpstreamPool>>,
-        resp: &Response<ProxyBody>,
+        outcome: Outcome,
+        size: u64,
     ) {
         let elapsed = pending.started.elapsed();
-        let status = resp.status().as_u16();
-        let retries = resp
-            .extensions()
-            .get::<crate::middleware::retry::Retries>()
-            .copied();
+        let status = outcome.status;
+        let retries = outcome.retries;
+        // The service's bytes: what a re-encoding middleware read, else what was sent.
+        let origin = outcome.origin.as_ref().map_or(size, |o| o.get());
         if let Some(m) = &self.metrics {
             let series = route.map(|r| m.bind(&r.metrics, &r.name, r.service.name()));
-            let code = match pending.protocol {
-                // Traefik counts gRPC calls by their `grpc-status` (2, Unknown, when absent).
-                metrics::Protocol::Grpc | metrics::Protocol::GrpcWeb => resp
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(2),
-                _ => status,
-            };
             let sample = metrics::Sample {
                 method: &pending.method,
                 protocol: pending.protocol,
-                code,
+                code: outcome.code,
                 elapsed,
                 request_bytes: pending.request_bytes,
-                response_bytes: response_size(resp),
-                reached_service: resp.extensions().get::<metrics::NotServed>().is_none(),
+                response_bytes: size,
+                origin_bytes: origin,
+                reached_service: outcome.reached_service,
             };
             m.record(series, pending.entrypoint, sample);
             if let Some(tls) = pending.negotiated {
                 m.record_tls(series, pending.entrypoint, tls, sample.reached_service);
             }
             if let (Some(series), Some(r)) = (series, retries) {
-                series.retried(r.0);
+                series.retried(r);
             }
         }
         let (Some(log), Some(info)) = (&self.access, pending.request) else {
             return;
         };
+        let policy = log.policy();
+        if !policy.keeps(status, retries.unwrap_or(0), elapsed)
+            || (!policy.logs_internal() && route.is_some_and(|r| r.name.ends_with("@internal")))
+        {
+            return;
+        }
         let info = *info;
-        let auth = resp.extensions().get::<self::access::AuthLog>();
+        let auth = outcome.auth;
         log.submit(Entry {
             start: info.wall,
             duration: elapsed,
@@ -276,13 +377,15 @@ impl Observer {
                 .cloned()
                 .unwrap_or_else(|| Arc::from("")),
             status,
-            size: response_size(resp),
+            size,
+            origin_size: origin,
             request_size: info.request_size,
-            referer: info.referer,
-            user_agent: info.user_agent,
+            request_headers: info.headers,
+            origin_headers: outcome.origin_headers,
+            downstream_headers: outcome.downstream_headers,
             // Traefik's `ClientUsername`: the user a forwardAuth server named, else the user the
             // route's basicAuth/digestAuth checked (also when the check failed, as Traefik).
-            user: auth.and_then(|a| a.user.clone()).or_else(|| {
+            user: auth.as_ref().and_then(|a| a.user.clone()).or_else(|| {
                 let checks = route.is_some_and(|r| {
                     r.middlewares.iter().any(|m| {
                         matches!(
@@ -300,10 +403,10 @@ impl Observer {
             }),
             auth_duration: auth.map(|a| a.elapsed),
             route: route.cloned(),
-            reached_service: resp.extensions().get::<metrics::NotServed>().is_none(),
+            reached_service: outcome.reached_service,
             served,
             count: log.next_count(),
-            retries: retries.map_or(0, |r| r.0),
+            retries: retries.unwrap_or(0),
         });
     }
 
@@ -433,14 +536,18 @@ fn authorization_user(headers: &http::HeaderMap) -> Option<String> {
     }
 }
 
-/// Bytes of the response body: its `Content-Length`, else the body's exact size when known
-/// (internal and middleware answers, which get their length only when written).
-fn response_size(resp: &Response<ProxyBody>) -> u64 {
+/// Bytes of the response body when known at its head: its `Content-Length`, else the body's
+/// exact size (internal and middleware answers, which get their length only when written).
+fn known_size(resp: &Response<ProxyBody>) -> Option<u64> {
     use http_body::Body as _;
-    match resp.headers().get(header::CONTENT_LENGTH) {
-        Some(_) => content_length(resp.headers()),
-        None => resp.body().size_hint().exact().unwrap_or(0),
-    }
+    content_length_of(resp.headers()).or_else(|| resp.body().size_hint().exact())
+}
+
+fn content_length_of(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 fn content_length(headers: &http::HeaderMap) -> u64 {

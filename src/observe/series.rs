@@ -161,6 +161,9 @@ pub(super) struct Cell {
     pub(super) count: AtomicU64,
     pub(super) request_bytes: AtomicU64,
     pub(super) response_bytes: AtomicU64,
+    /// The service's body bytes minus `response_bytes` (wrapping); 0 unless `compress`
+    /// re-encoded responses.
+    pub(super) origin_offset: AtomicU64,
     /// Per bucket (non-cumulative), then the `+Inf` overflow slot.
     pub(super) buckets: Box<[AtomicU64]>,
     pub(super) sum_nanos: AtomicU64,

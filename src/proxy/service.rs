@@ -102,8 +102,7 @@ impl Proxy {
             Some(observer) => {
                 let pending = observer.begin(self.entrypoint, &req, conn);
                 let (resp, route, served) = self.route_and_serve(req, conn).await;
-                observer.finish(pending, route.as_ref(), served, &resp);
-                resp
+                observer.finish(pending, route.as_ref(), served, resp)
             }
         };
         if let Some(connect) = upgrade {
@@ -328,6 +327,11 @@ impl Proxy {
             },
         };
         let mut resp = resp;
+        if self.observer.as_ref().is_some_and(|o| o.wants_headers()) {
+            // The access log's `origin_<Header>` fields: the head as the service sent it.
+            let origin = crate::observe::OriginHeaders(Box::new(resp.headers().clone()));
+            resp.extensions_mut().insert(origin);
+        }
         // Sticky `weighted` services that picked anew pin the client (as Traefik, whatever the answer).
         for cookie in walk.cookies.drain(..) {
             resp.headers_mut().append(http::header::SET_COOKIE, cookie);
@@ -341,6 +345,11 @@ impl Proxy {
         };
         let resp = content_type::sniff(&route.middlewares[..applied], resp).await;
         let resp = match compress {
+            // The service's bytes are counted before they are re-encoded (`OriginContentSize`).
+            Some(plan) if self.observer.is_some() => {
+                plan.apply(crate::observe::counted::count_origin(resp))
+                    .await
+            }
             Some(plan) => plan.apply(resp).await,
             None => resp,
         };

@@ -21,6 +21,8 @@ pub(crate) struct Canon<'a> {
     pub written: &'a dyn Fn(&[String]) -> Option<String>,
     pub unsupported: Vec<UnsupportedOption>,
     pub ignored: Vec<UnsupportedOption>,
+    /// Traefik v2 spellings applied under their v3 names (one notice each).
+    pub deprecated: Vec<UnsupportedOption>,
     /// Not Traefik options (typos), and unsupported options that protect: both refused.
     pub refused: Vec<UnsupportedOption>,
     /// The text of the configuration file, to give the line of a report.

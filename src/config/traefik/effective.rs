@@ -30,6 +30,24 @@ pub(crate) fn fold_docker_into_swarm(tree: &mut Value, canon: &mut Canon<'_>) {
     } else if providers.contains_key("swarm") {
         "providers.swarm is also set; providers.docker is not read"
     } else {
+        // Applied under the v3 names, each option with one deprecation notice.
+        let mut options = vec!["swarmMode".to_string()];
+        if let Some(d) = docker.as_object() {
+            options.extend(d.keys().cloned());
+        }
+        for option in options {
+            // `swarmModeRefreshSeconds` was already read as `refreshSeconds`.
+            let v2 = match option.as_str() {
+                "refreshSeconds" => "swarmModeRefreshSeconds".to_string(),
+                _ => option.clone(),
+            };
+            let path = ["providers".to_string(), "docker".to_string(), v2.clone()];
+            let instead = crate::config::deprecation::v3_swarm_option(&v2);
+            let why =
+                format!("deprecated (Traefik v2), applied as `{instead}`: write that instead");
+            let report = canon.report(&path, &path, &why);
+            canon.deprecated.push(report);
+        }
         providers.insert("swarm".to_string(), docker);
         return;
     };

@@ -124,6 +124,9 @@ pub struct Loaded {
     /// Options accepted without effect (`global.checkNewVersion`, `log.noColor`, arguments
     /// shadowed by a configuration file, …).
     pub ignored: Vec<UnsupportedOption>,
+    /// Traefik v2 spellings applied under their v3 names (`providers.docker` with
+    /// `swarmMode`): one deprecation notice each, naming the v3 spelling.
+    pub deprecated: Vec<UnsupportedOption>,
 }
 
 /// How to load.
@@ -341,6 +344,7 @@ pub fn load_traefik_collecting(
         written: &written,
         unsupported: Vec::new(),
         ignored: Vec::new(),
+        deprecated: Vec::new(),
         refused: Vec::new(),
         text: text.as_deref(),
         errors: Vec::new(),
@@ -394,6 +398,7 @@ pub fn load_traefik_collecting(
         unsupported,
         mut ignored,
         refused,
+        deprecated,
         ..
     } = canon;
     if !refused.is_empty() {
@@ -409,6 +414,7 @@ pub fn load_traefik_collecting(
             source,
             unsupported,
             ignored,
+            deprecated,
         },
         problems,
     ))

@@ -109,6 +109,7 @@ fn st(fields: Vec<Field>) -> Node {
 }
 
 const FORMATS: &[&str] = &["common", "json"];
+const FIELD_MODES: &[&str] = &["keep", "drop", "redact"];
 const RULE_SYNTAXES: &[&str] = &["v2", "v3"];
 const NO_EFFECT: &str = "no effect in swarmgate";
 const NOT_APPLIED: &str = "parsed, not applied";
@@ -374,7 +375,29 @@ fn build() -> Node {
                 f("filePath", leaf(Str)),
                 f("format", leaf(Enum(FORMATS))),
                 f("bufferingSize", leaf(Int)),
-                with("addInternals", leaf(Bool), Status::Dropped(NO_EFFECT)),
+                f("addInternals", leaf(Bool)),
+                f(
+                    "filters",
+                    st(vec![
+                        f("statusCodes", leaf(StrList)),
+                        f("retryAttempts", leaf(Bool)),
+                        f("minDuration", leaf(Duration)),
+                    ]),
+                ),
+                f(
+                    "fields",
+                    st(vec![
+                        f("defaultMode", leaf(Enum(FIELD_MODES))),
+                        f("names", Node::Map(Box::new(leaf(Enum(FIELD_MODES))))),
+                        f(
+                            "headers",
+                            st(vec![
+                                f("defaultMode", leaf(Enum(FIELD_MODES))),
+                                f("names", Node::Map(Box::new(leaf(Enum(FIELD_MODES))))),
+                            ]),
+                        ),
+                    ]),
+                ),
             ]),
         ),
         f(

@@ -60,7 +60,13 @@ fn sample(node: &Node) -> Value {
                     Status::MapsTo(target) => target,
                     _ => f.name,
                 };
-                m.insert(name.to_string(), sample(&f.node));
+                let value = match (name, &f.node) {
+                    // Values these options check: a status range, an access-log field name.
+                    ("statusCodes", _) => json!(["200-299"]),
+                    ("names", Node::Map(child)) => json!({ "ClientHost": sample(child) }),
+                    _ => sample(&f.node),
+                };
+                m.insert(name.to_string(), value);
             }
             Value::Object(m)
         }
@@ -407,7 +413,15 @@ fn every_schema_option_is_a_traefik_option_or_a_listed_extension() {
 
 /// A command line setting `option` (catalogue spelling) with what it needs to load.
 fn arguments_for(option: &str, value: &str) -> Vec<String> {
-    let concrete = option.replace("<name>", "n").replace("[n]", "[0]");
+    let mut concrete = option.replace("<name>", "n").replace("[n]", "[0]");
+    let mut value = value;
+    // Values these options check: an access-log field name, a status range.
+    if option.eq_ignore_ascii_case("accessLog.fields.names.<name>") {
+        concrete = "accessLog.fields.names.ClientHost".into();
+    }
+    if option.eq_ignore_ascii_case("accessLog.filters.statusCodes") {
+        value = "200-299";
+    }
     let lower = concrete.to_ascii_lowercase();
     let mut out = vec![format!("--{concrete}={value}")];
     if lower.starts_with("entrypoints.n.") && lower != "entrypoints.n.address" {

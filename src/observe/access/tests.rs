@@ -20,9 +20,18 @@ fn entry(route: Option<Arc<Route>>) -> Entry {
         entrypoint: Arc::from("web"),
         status: 200,
         size: 42,
+        origin_size: 42,
         request_size: 0,
-        referer: None,
-        user_agent: Some("curl/8".to_string()),
+        request_headers: Some(Box::new(
+            [(
+                http::header::USER_AGENT,
+                http::HeaderValue::from_static("curl/8"),
+            )]
+            .into_iter()
+            .collect(),
+        )),
+        origin_headers: None,
+        downstream_headers: None,
         user: None,
         auth_duration: None,
         route,
@@ -47,18 +56,33 @@ fn ping_route() -> Arc<Route> {
     })
 }
 
+/// Headers kept (Traefik drops them unless `fields.headers` says otherwise).
+fn keep_headers() -> Policy {
+    let cfg: AccessLogConfig = serde_json::from_value(serde_json::json!({
+        "fields": {"headers": {"defaultMode": "keep"}}
+    }))
+    .unwrap();
+    Policy::new(&cfg)
+}
+
 #[test]
 fn common_format_is_traefiks_clf_variant() {
+    let dflt = Policy::default();
     assert_eq!(
-        common(&entry(None)),
+        common(&entry(None), &dflt),
+        r#"10.0.0.7 - - [25/Nov/2026:23:30:45 +0000] "GET /a?b=1 HTTP/1.1" 200 42 "-" "-" 3 "-" "-" 12ms"#
+    );
+    assert_eq!(
+        common(&entry(None), &keep_headers()),
         r#"10.0.0.7 - - [25/Nov/2026:23:30:45 +0000] "GET /a?b=1 HTTP/1.1" 200 42 "-" "curl/8" 3 "-" "-" 12ms"#
     );
-    assert!(common(&entry(Some(ping_route()))).contains(r#" 3 "ping@internal" "-" 12ms"#));
+    assert!(common(&entry(Some(ping_route())), &dflt).contains(r#" 3 "ping@internal" "-" 12ms"#));
 }
 
 #[test]
 fn json_format_uses_traefik_field_names() {
-    let v: serde_json::Value = serde_json::from_str(&json(&entry(Some(ping_route())))).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&json(&entry(Some(ping_route())), &keep_headers())).unwrap();
     for (key, want) in [
         ("ClientAddr", serde_json::json!("10.0.0.7:51000")),
         ("ClientHost", serde_json::json!("10.0.0.7")),
@@ -90,7 +114,7 @@ fn split_host_handles_ports_and_ipv6() {
         ("[::1]:8080", ("[::1]", "8080")),
         ("[::1]", ("[::1]", "-")),
     ] {
-        assert_eq!(split_host(input), want, "{input}");
+        assert_eq!(format::split_host(input), want, "{input}");
     }
 }
 
@@ -133,4 +157,54 @@ fn a_slow_writer_drops_entries_instead_of_blocking() {
         assert!(std::time::Instant::now() < deadline, "lines never written");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+fn policy(fields: serde_json::Value) -> Policy {
+    let cfg: AccessLogConfig = serde_json::from_value(fields).unwrap();
+    Policy::new(&cfg)
+}
+
+#[test]
+fn fields_are_kept_dropped_or_redacted_by_name() {
+    let p = policy(serde_json::json!({"fields": {
+        "defaultMode": "keep",
+        "names": {"ClientHost": "drop", "ClientUsername": "redact"},
+        "headers": {"defaultMode": "drop", "names": {"user-agent": "redact", "X-Kept": "keep"}}
+    }}));
+    let mut e = entry(None);
+    let headers = e.request_headers.as_mut().unwrap();
+    headers.insert("x-kept", http::HeaderValue::from_static("yes"));
+    headers.insert("x-dropped", http::HeaderValue::from_static("no"));
+    let v: serde_json::Value = serde_json::from_str(&json(&e, &p)).unwrap();
+    assert!(v.get("ClientHost").is_none(), "{v}");
+    assert_eq!(v["ClientUsername"], "REDACTED");
+    assert_eq!(v["ClientAddr"], "10.0.0.7:51000");
+    assert_eq!(v["request_User-Agent"], "REDACTED");
+    assert_eq!(v["request_X-Kept"], "yes");
+    assert!(v.get("request_X-Dropped").is_none(), "{v}");
+    // The common format writes what JSON would: a dropped field is `-`.
+    let line = common(&e, &p);
+    assert!(line.starts_with("- - REDACTED [25/Nov/2026"), "{line}");
+    assert!(line.contains(r#" "-" "REDACTED" 3 "#), "{line}");
+
+    let none = policy(
+        serde_json::json!({"fields": {"defaultMode": "drop", "names": {"DownstreamStatus": "keep"}}}),
+    );
+    let v: serde_json::Value = serde_json::from_str(&json(&e, &none)).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(keys, ["DownstreamStatus", "level", "msg", "time"]);
+}
+
+#[test]
+fn headers_are_copied_only_when_some_may_be_written() {
+    assert!(!Policy::default().wants_headers());
+    assert!(
+        !policy(serde_json::json!({"fields": {"headers": {"names": {"A": "drop"}}}}))
+            .wants_headers()
+    );
+    assert!(
+        policy(serde_json::json!({"fields": {"headers": {"names": {"A": "redact"}}}}))
+            .wants_headers()
+    );
+    assert!(keep_headers().wants_headers());
 }

@@ -15,6 +15,8 @@ struct Agg {
     count: u64,
     request_bytes: u64,
     response_bytes: u64,
+    /// The service's body bytes (before `compress`).
+    origin_bytes: u64,
     /// Per bucket, non-cumulative; then `+Inf`.
     buckets: Vec<u64>,
     sum_nanos: u64,
@@ -24,7 +26,11 @@ impl Agg {
     fn add(&mut self, cell: &Cell) {
         self.count += cell.count.load(Ordering::Relaxed);
         self.request_bytes += cell.request_bytes.load(Ordering::Relaxed);
-        self.response_bytes += cell.response_bytes.load(Ordering::Relaxed);
+        let sent = cell.response_bytes.load(Ordering::Relaxed);
+        self.response_bytes += sent;
+        self.origin_bytes = self
+            .origin_bytes
+            .wrapping_add(sent.wrapping_add(cell.origin_offset.load(Ordering::Relaxed)));
         self.buckets.resize(cell.buckets.len(), 0);
         for (i, b) in cell.buckets.iter().enumerate() {
             self.buckets[i] += b.load(Ordering::Relaxed);
@@ -231,7 +237,12 @@ fn render_family(m: &Metrics, out: &mut String, level: &str, what: &str, family:
             |a| a.response_bytes,
         ),
     ];
-    for (suffix, help, value) in counters {
+    for (suffix, help, mut value) in counters {
+        if level == "service" && suffix == "responses_bytes_total" {
+            // Traefik's service metrics sit inside the router's middlewares: `compress` has not
+            // re-encoded what they count.
+            value = |a| a.origin_bytes;
+        }
         let name = format!("traefik_{level}_{suffix}");
         header(
             out,

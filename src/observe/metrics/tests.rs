@@ -21,6 +21,7 @@ fn rec(
         elapsed,
         request_bytes: 3,
         response_bytes: 10,
+        origin_bytes: 10,
         reached_service: true,
     };
     m.record(route, ep, sample);

@@ -109,6 +109,14 @@ impl SwarmProvider {
         self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Sets swarmgate's own container ID (by default read from the process: its mounts, else a
+    /// 12-hex-digit hostname), whose task's networks are preferred when no network is named.
+    /// For an edge whose container the process cannot see, and for tests.
+    pub fn with_own_container(mut self, id: Option<String>) -> Self {
+        self.own_container = id;
+        self
+    }
+
     /// Runs until the task is dropped; publishes on `tx` only when the snapshot changes.
     pub async fn run(self, tx: SnapshotTx) {
         if self.refresh_given {
@@ -295,6 +303,13 @@ impl SwarmProvider {
                 };
                 tracing::info!(service = %note.service, network = %note.network, "swarm provider: routing through network ({why})");
                 logged.insert(note.service, note.network);
+            }
+        }
+        // v2 labels: one notice per service and label for the life of the process.
+        for svc in &services {
+            for (label, instead) in crate::config::deprecation::v2_labels(svc.labels.keys()) {
+                let key = format!("label|{}|{}", svc.name, label.to_ascii_lowercase());
+                crate::config::deprecation::notice(&key, label, instead, &svc.name);
             }
         }
         let (config, mut issues) = build_config(&services, &self.labels);

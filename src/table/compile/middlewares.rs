@@ -85,6 +85,15 @@ impl State<'_> {
         if let Some(done) = self.middlewares.get(name) {
             return done.clone();
         }
+        if let MiddlewareConfig::IpWhiteList(_) = cfg {
+            // Traefik v3 still reads it; one notice per middleware for the life of the process.
+            crate::config::deprecation::notice(
+                &format!("middleware|{name}|ipWhiteList"),
+                &format!("{name}: ipWhiteList"),
+                "ipAllowList",
+                name,
+            );
+        }
         let built = match cfg {
             // Its redis key carries the middleware's name, as Traefik's.
             MiddlewareConfig::RateLimit(c) if c.redis.is_some() => {

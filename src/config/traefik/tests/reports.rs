@@ -249,34 +249,29 @@ fn a_typo_is_refused_from_every_source_with_a_suggestion() {
 #[test]
 fn real_traefik_options_without_effect_are_unsupported_one_per_option() {
     let l = args(&[
-        "--accesslog.filters.statuscodes=200-299",
-        "--accesslog.filters.retryattempts",
         "--metrics.otlp.http.endpoint=http://collector:4318",
+        "--metrics.otlp.pushinterval=10s",
     ])
     .unwrap();
     let keys: Vec<&str> = l.unsupported.iter().map(|u| u.key.as_str()).collect();
     assert_eq!(
         keys,
-        vec![
-            "accessLog.filters.retryattempts",
-            "accessLog.filters.statuscodes",
-            "metrics.otlp.http.endpoint"
-        ]
+        vec!["metrics.otlp.http.endpoint", "metrics.otlp.pushinterval"]
     );
 }
 
 #[test]
 fn unsupported_options_that_protect_refuse_to_start() {
-    let err = args(&["--accesslog.fields.names.ClientUsername=drop"]).unwrap_err();
+    let err = args(&["--accesslog.fields.queryparameters.defaultmode=redact"]).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, StaticConfigError::Refused(_)), "{msg}");
     assert!(
-        msg.contains("--accesslog.fields.names.ClientUsername"),
+        msg.contains("--accesslog.fields.queryparameters.defaultmode"),
         "{msg}"
     );
     assert!(msg.contains("refuses to start"), "{msg}");
     // Keeping a field asks for more, not less: a warning only.
-    let keep = args(&["--accesslog.fields.headers.names.User-Agent=keep"]).unwrap();
+    let keep = args(&["--accesslog.fields.queryparameters.defaultmode=keep"]).unwrap();
     assert_eq!(keep.unsupported.len(), 1, "{:?}", keep.unsupported);
     let err = args(&["--providers.swarm.tls.ca=/ca.pem"]).unwrap_err();
     assert!(matches!(err, StaticConfigError::Refused(_)), "{err}");
