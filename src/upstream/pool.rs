@@ -374,3 +374,6 @@ fn to_h2(mut req: Request<ProxyBody>, target: &Target) -> Request<ProxyBody> {
     }
     req
 }
+
+#[cfg(test)]
+mod tests;
