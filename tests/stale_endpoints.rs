@@ -123,3 +123,126 @@ async fn dial_timeout_still_sets_the_task_connect_timeout() {
     );
     gw.stop().await;
 }
+
+/// A server on a node that vanishes mid keep-alive: it answers the first request of each
+/// connection, then reads the next one, stays silent and finally resets the connection, as the
+/// kernel does to a pooled connection whose request bytes are never acknowledged once
+/// `TCP_USER_TIMEOUT` fires (loopback always acknowledges, so the reset stands in for it).
+/// Counts the requests it read and those it answered.
+async fn vanishing_after_one() -> (SocketAddr, Counts) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counts = Counts::default();
+    let all = counts.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counts = all.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                for answered in [true, false] {
+                    // One request head (the test sends no bodies).
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let mut chunk = [0u8; 4096];
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buf.clear();
+                    counts.read.fetch_add(1, Ordering::SeqCst);
+                    if answered {
+                        counts.answered.fetch_add(1, Ordering::SeqCst);
+                        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nvanish1";
+                        if stream.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                drop(stream);
+            });
+        }
+    });
+    (addr, counts)
+}
+
+#[derive(Clone, Default)]
+struct Counts {
+    read: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Counts {
+    fn get(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering;
+        (
+            self.read.load(Ordering::SeqCst),
+            self.answered.load(Ordering::SeqCst),
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_request_lost_on_a_dead_pooled_connection_goes_to_another_server() {
+    let good = backend("good").await;
+    let (bad, counts) = vanishing_after_one().await;
+    let gw = gateway(&overlay_service(&[format!("http://{bad}"), good.url()])).await;
+    let client = client();
+    for (i, method) in [
+        "GET", "GET", "GET", "HEAD", "PUT", "DELETE", "OPTIONS", "GET",
+    ]
+    .iter()
+    .cycle()
+    .take(16)
+    .enumerate()
+    {
+        let req = http::Request::builder()
+            .method(*method)
+            .uri(gw.url("/"))
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap();
+        let reply = send(&client, req).await;
+        assert_eq!(reply.status, 200, "request {i} ({method}): {}", reply.body);
+    }
+    let (read, answered) = counts.get();
+    // Requests reached the vanishing server over a pooled connection, were lost there and
+    // answered by `good`: every request answered exactly once.
+    assert!(
+        read > answered,
+        "nothing was lost: {read} read, {answered} answered"
+    );
+    assert_eq!(
+        good.hits() + answered,
+        16,
+        "{read} read, {answered} answered"
+    );
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_lost_on_a_dead_pooled_connection_is_not_sent_twice() {
+    let good = backend("good").await;
+    let (bad, counts) = vanishing_after_one().await;
+    let gw = gateway(&overlay_service(&[format!("http://{bad}"), good.url()])).await;
+    let client = client();
+    let mut failed = 0;
+    for _ in 0..8 {
+        let req = http::Request::post(gw.url("/"))
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap();
+        let reply = send(&client, req).await;
+        failed += usize::from(reply.status == 502);
+    }
+    let (read, answered) = counts.get();
+    assert_eq!(
+        read - answered,
+        failed,
+        "a lost POST is a 502, not a replay"
+    );
+    assert!(failed >= 1);
+    assert_eq!(good.hits() + read, 8, "every POST reached one server once");
+    gw.stop().await;
+}

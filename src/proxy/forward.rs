@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use http::header::{self, HeaderValue};
 use http::uri::{PathAndQuery, Scheme};
-use http::{Request, Response, StatusCode, Uri, Version};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body::Body as _;
 
 use super::body::ProxyBody;
 use super::error::ProxyError;
@@ -29,6 +30,52 @@ use crate::upstream::{Target, UpstreamPool, UpstreamScheme, Upstreamed};
 /// server could answer must not fail (issue 27). Each attempt costs at most the connect timeout
 /// (short for Swarm tasks), and a failed server is ejected, so later requests skip it.
 const MAX_ATTEMPTS: usize = 8;
+
+/// Of those attempts, how many may send again a request that was already written: an idempotent
+/// request without a body whose connection failed before any response (as nginx's
+/// `proxy_next_upstream error`). Bounded so that a request that crashes its server does not take
+/// every server down with it.
+const MAX_REPLAYS: usize = 2;
+
+/// A written request that may be sent again: method, URI, version and headers (no body, no
+/// extension: replays are for bodiless requests that are not upgrades).
+struct Replay {
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: http::HeaderMap,
+}
+
+impl Replay {
+    /// `Some` for an idempotent method (RFC 9110: GET, HEAD, OPTIONS, TRACE, PUT, DELETE) with an
+    /// empty body, not an upgrade.
+    fn of(req: &Request<ProxyBody>, upgrade: bool) -> Option<Replay> {
+        let idempotent = matches!(
+            *req.method(),
+            Method::GET
+                | Method::HEAD
+                | Method::OPTIONS
+                | Method::TRACE
+                | Method::PUT
+                | Method::DELETE
+        );
+        (idempotent && !upgrade && req.body().is_end_stream()).then(|| Replay {
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            version: req.version(),
+            headers: req.headers().clone(),
+        })
+    }
+
+    fn request(self) -> Request<ProxyBody> {
+        let mut req = Request::new(ProxyBody::empty());
+        *req.method_mut() = self.method;
+        *req.uri_mut() = self.uri;
+        *req.version_mut() = self.version;
+        *req.headers_mut() = self.headers;
+        req
+    }
+}
 
 /// Sends the request to one of the service's servers (retrying elsewhere while nothing was sent).
 /// `served` is set to the pool of the last server tried (for the access log).
@@ -67,6 +114,7 @@ pub async fn forward(
 
     let mut tried = [usize::MAX; MAX_ATTEMPTS];
     let mut last_error = None;
+    let mut replays = 0;
     for attempt in 0..MAX_ATTEMPTS {
         let now = Instant::now();
         let (index, set_cookie) = match (attempt, sticky_first) {
@@ -99,6 +147,10 @@ pub async fn forward(
         let _inflight = endpoint.state.start_request();
         *served = Some(Arc::clone(pool));
         let sent_at = Instant::now();
+        let replay = match replays < MAX_REPLAYS {
+            true => Replay::of(&req, upgrade_proto.is_some()),
+            false => None,
+        };
         match pool.send(req, upgrade_proto.is_some()).await {
             Ok(upstreamed) => {
                 service.balancer.record_ttfb(index, sent_at.elapsed());
@@ -123,15 +175,26 @@ pub async fn forward(
                     error = %failed.error,
                     "upstream request failed"
                 );
-                if failed.error.retry_safe() {
+                // Written, then the connection failed with no response (reset, or the server's
+                // node vanished and `TCP_USER_TIMEOUT` fired): an idempotent bodiless request
+                // goes to another server, as nginx's `proxy_next_upstream error` does.
+                let replay = match (&failed.request, &failed.error) {
+                    (None, ProxyError::Upstream { .. }) => replay,
+                    _ => None,
+                };
+                if failed.error.retry_safe() || replay.is_some() {
                     endpoint.state.report_failure(now);
                 }
                 if let Some(passive) = &service.passive {
                     passive.record(index, &endpoint.state, None, Instant::now());
                 }
-                match failed.request {
-                    Some(back) => req = back,
-                    None => return Err(failed.error),
+                match (failed.request, replay) {
+                    (Some(back), _) => req = back,
+                    (None, Some(replay)) => {
+                        replays += 1;
+                        req = replay.request();
+                    }
+                    (None, None) => return Err(failed.error),
                 }
                 last_error = Some(failed.error);
             }

@@ -31,12 +31,34 @@ async fn resolve(target: &Target) -> Result<SocketAddr, BoxError> {
         .ok_or_else(|| BoxError::from(format!("{} resolves to no address", target.host)))
 }
 
-async fn tcp(target: &Target, limit: Duration) -> Result<TcpStream, ProxyError> {
+/// Bounds how long written bytes may stay unacknowledged on a connection (`TCP_USER_TIMEOUT`), and
+/// probes an idle one with TCP keepalive after the same time: when the node behind a Swarm task
+/// vanishes, a request sent over a pooled connection to it errors within `limit` instead of
+/// waiting for a response that never comes (issue 27).
+pub(crate) fn bound_unacknowledged(stream: &TcpStream, limit: Duration) -> std::io::Result<()> {
+    let socket = socket2::SockRef::from(stream);
+    socket.set_tcp_user_timeout(Some(limit))?;
+    let probe = limit.max(Duration::from_secs(1));
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(probe)
+        .with_interval(probe)
+        .with_retries(3);
+    socket.set_tcp_keepalive(&keepalive)
+}
+
+async fn tcp(
+    target: &Target,
+    limit: Duration,
+    user_timeout: Option<Duration>,
+) -> Result<TcpStream, ProxyError> {
     let endpoint = || target.url.clone();
     let attempt = async {
         let addr = resolve(target).await?;
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
+        if let Some(user_timeout) = user_timeout {
+            bound_unacknowledged(&stream, user_timeout)?;
+        }
         Ok::<_, BoxError>(stream)
     };
     match tokio::time::timeout(limit, attempt).await {
@@ -53,14 +75,16 @@ async fn tcp(target: &Target, limit: Duration) -> Result<TcpStream, ProxyError> 
 
 /// Opens a new connection to `target`: h2c targets speak HTTP/2, `https` ones what ALPN chose
 /// (`h1_only`: offer `http/1.1` alone, for upgrades), `http` ones HTTP/1.1. `limit` bounds the
-/// TCP connect and, separately, the TLS handshake.
+/// TCP connect and, separately, the TLS handshake; `user_timeout`, when set, bounds unacknowledged
+/// bytes on the connection (see [`bound_unacknowledged`]).
 pub async fn connect(
     target: &Target,
     transport: &Transport,
     limit: Duration,
+    user_timeout: Option<Duration>,
     h1_only: bool,
 ) -> Result<Sender, ProxyError> {
-    let stream = tcp(target, limit).await?;
+    let stream = tcp(target, limit, user_timeout).await?;
     let handshake_err = |source: BoxError| ProxyError::Connect {
         endpoint: target.url.clone(),
         source,
@@ -133,3 +157,6 @@ where
     });
     Ok(Sender::H2(sender))
 }
+
+#[cfg(test)]
+mod tests;

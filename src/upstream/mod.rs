@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 pub use pool::{Reuse, SendError, UpstreamPool, Upstreamed};
 pub use transport::{
     insecure_client_config, read_certs, Transport, TransportError, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_TASK_CONNECT_TIMEOUT,
+    DEFAULT_TASK_CONNECT_TIMEOUT, MIN_TASK_USER_TIMEOUT,
 };
 
 /// How swarmgate speaks to a server.
@@ -119,7 +119,9 @@ impl PoolRegistry {
         Arc::clone(pools.entry(key).or_insert_with(|| {
             let pool = UpstreamPool::new(target.clone(), Arc::clone(transport));
             Arc::new(match overlay {
-                true => pool.with_connect_timeout(transport.task_connect_timeout),
+                true => pool
+                    .with_connect_timeout(transport.task_connect_timeout)
+                    .with_user_timeout(transport.task_user_timeout),
                 false => pool,
             })
         }))

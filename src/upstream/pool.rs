@@ -70,6 +70,8 @@ pub struct UpstreamPool {
     transport: Arc<Transport>,
     /// The transport's connect timeout, or its `task_connect_timeout` for a Swarm task.
     connect_timeout: Duration,
+    /// `TCP_USER_TIMEOUT` on this server's connections (Swarm tasks: `Transport::task_user_timeout`).
+    user_timeout: Option<Duration>,
     idle: ArrayQueue<Idle>,
     h2: ArcSwapOption<http2::SendRequest<ProxyBody>>,
     /// Woken when a connect to this server fails: the connects in flight to it give up at once
@@ -93,6 +95,7 @@ impl UpstreamPool {
         UpstreamPool {
             target,
             connect_timeout: transport.connect_timeout,
+            user_timeout: None,
             transport,
             idle,
             h2: ArcSwapOption::empty(),
@@ -106,6 +109,18 @@ impl UpstreamPool {
         self
     }
 
+    /// The same pool whose connections error once written bytes stay unacknowledged this long
+    /// (Swarm tasks: a request over a pooled connection to a vanished node fails fast).
+    pub fn with_user_timeout(mut self, limit: Duration) -> Self {
+        self.user_timeout = Some(limit);
+        self
+    }
+
+    /// The `TCP_USER_TIMEOUT` set on this server's connections, if any.
+    pub fn user_timeout(&self) -> Option<Duration> {
+        self.user_timeout
+    }
+
     /// How long a connect to this server may take.
     pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
@@ -117,7 +132,13 @@ impl UpstreamPool {
         let failed_elsewhere = self.connect_failed.notified();
         tokio::select! {
             biased;
-            opened = connect(&self.target, &self.transport, self.connect_timeout, h1_only) => {
+            opened = connect(
+                &self.target,
+                &self.transport,
+                self.connect_timeout,
+                self.user_timeout,
+                h1_only,
+            ) => {
                 if opened.is_err() {
                     self.connect_failed.notify_waiters();
                 }
@@ -202,7 +223,10 @@ impl UpstreamPool {
                     Err(mut e) => match e.take_message() {
                         // Closed between the check and the write: nothing sent, try the next.
                         Some(back) => req = back,
-                        None => return Err(self.exchange_failed(e.into_error().into(), None)),
+                        None => {
+                            self.forget_idle();
+                            return Err(self.exchange_failed(e.into_error().into(), None));
+                        }
                     },
                 }
             }
@@ -294,6 +318,13 @@ impl UpstreamPool {
         }
     }
 
+    /// A pooled connection failed after the request was written (reset, or `TCP_USER_TIMEOUT`
+    /// when the server's node vanished): its idle siblings most likely share its fate, so none is
+    /// reused; the next request opens a fresh connection (within the connect timeout).
+    fn forget_idle(&self) {
+        while self.idle.pop().is_some() {}
+    }
+
     /// A shared HTTP/2 connection is open (an `https` server that chose `h2`).
     fn h2_alive(&self) -> bool {
         self.h2.load().as_ref().is_some_and(|s| !s.is_closed())
@@ -343,3 +374,6 @@ fn to_h2(mut req: Request<ProxyBody>, target: &Target) -> Request<ProxyBody> {
     }
     req
 }
+
+#[cfg(test)]
+mod tests;

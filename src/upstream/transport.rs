@@ -20,6 +20,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// SYNs, and a connect on a live overlay answers in well under a millisecond, so a few hundred
 /// milliseconds bound what a stale endpoint costs before the request goes to another task.
 pub const DEFAULT_TASK_CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
+/// Least `TCP_USER_TIMEOUT` on connections to Swarm task addresses: unacknowledged request bytes
+/// error the connection after this long (a node that vanished), well above a retransmission or
+/// two on a live overlay. `dialTimeout` raises it.
+pub const MIN_TASK_USER_TIMEOUT: Duration = Duration::from_secs(1);
 /// Traefik's default `maxIdleConnsPerHost`.
 pub const DEFAULT_MAX_IDLE: usize = 200;
 /// How long an idle upstream connection is kept (Traefik: `idleConnTimeout` 90 s).
@@ -49,6 +53,9 @@ pub struct Transport {
     /// Connect timeout to Swarm task addresses: `dialTimeout` when set, else
     /// [`DEFAULT_TASK_CONNECT_TIMEOUT`].
     pub task_connect_timeout: Duration,
+    /// `TCP_USER_TIMEOUT` (and keepalive probe time) on connections to Swarm task addresses: the
+    /// larger of `dialTimeout` and [`MIN_TASK_USER_TIMEOUT`].
+    pub task_user_timeout: Duration,
     pub response_header_timeout: Option<Duration>,
     pub idle_timeout: Duration,
     pub max_idle: usize,
@@ -91,6 +98,8 @@ impl Transport {
             connect_timeout: nonzero(timeouts.dial_timeout).unwrap_or(DEFAULT_CONNECT_TIMEOUT),
             task_connect_timeout: nonzero(timeouts.dial_timeout)
                 .unwrap_or(DEFAULT_TASK_CONNECT_TIMEOUT),
+            task_user_timeout: nonzero(timeouts.dial_timeout)
+                .map_or(MIN_TASK_USER_TIMEOUT, |d| d.max(MIN_TASK_USER_TIMEOUT)),
             response_header_timeout: nonzero(timeouts.response_header_timeout),
             idle_timeout: nonzero(timeouts.idle_conn_timeout).unwrap_or(DEFAULT_IDLE_TIMEOUT),
             max_idle: match max_idle {
