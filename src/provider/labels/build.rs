@@ -2,7 +2,7 @@
 //! Pure; used by `labels::service_config`.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::Deserialize;
 
@@ -52,6 +52,34 @@ impl Builder<'_> {
                 .with_key(format!("traefik.{key}"))
                 .with_origin(&self.svc.name),
         );
+    }
+
+    /// The port of a service's servers: `written` (`loadbalancer.server.port`, at `key`), else the
+    /// lowest published port. `None` after an issue on `element` `name` (`consequence` appended
+    /// to its message) when the written port is no port or there is none at all.
+    pub(super) fn server_port(
+        &mut self,
+        element: Element,
+        name: &str,
+        written: Option<&str>,
+        key: &str,
+        consequence: &str,
+    ) -> Option<u16> {
+        let message = match written.map(str::trim) {
+            Some(p) => match p.parse::<u16>() {
+                Ok(port) if port > 0 => return Some(port),
+                _ => format!("invalid port {p:?}{consequence}"),
+            },
+            None => match self.svc.ports.iter().min() {
+                Some(port) => return Some(*port),
+                None => format!(
+                    "port is missing: set loadbalancer.server.port (Swarm has no port \
+                     detection){consequence}"
+                ),
+            },
+        };
+        self.issue(element, name, key, message);
+        None
     }
 
     /// Whether the provider's `constraints` expression names the label `traefik.<key>`.
@@ -212,39 +240,15 @@ impl Builder<'_> {
             // Explicit `servers[n].url` labels: used as written, as Traefik does.
             return Some(service);
         }
-        let port = match server.port.as_deref().map(str::trim) {
-            Some(p) => match p.parse::<u16>() {
-                Ok(port) if port > 0 => port,
-                _ => {
-                    let msg = format!("invalid port {p:?}");
-                    self.issue(
-                        Element::Service,
-                        sname,
-                        &key("loadbalancer.server.port"),
-                        msg,
-                    );
-                    return None;
-                }
-            },
-            None => match self.svc.ports.iter().min() {
-                Some(port) => *port,
-                None => {
-                    let msg = "port is missing: set loadbalancer.server.port (Swarm has no port detection)";
-                    self.issue(
-                        Element::Service,
-                        sname,
-                        &key("loadbalancer.server.port"),
-                        msg.into(),
-                    );
-                    return None;
-                }
-            },
-        };
+        let port = self.server_port(
+            Element::Service,
+            sname,
+            server.port.as_deref(),
+            &key("loadbalancer.server.port"),
+            "",
+        )?;
         let scheme = server.scheme.unwrap_or_else(|| "http".to_string());
-        let url = |ip: IpAddr| match ip {
-            IpAddr::V4(v4) => format!("{scheme}://{v4}:{port}"),
-            IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}"),
-        };
+        let url = |ip: IpAddr| format!("{scheme}://{}", SocketAddr::new(ip, port));
         lb.servers = if self.settings.lb_swarm {
             let Some(vip) = self.svc.vip else {
                 let msg =

@@ -8,7 +8,7 @@
 //! middleware disables only itself (and the routers using it). Pure.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::Deserialize;
 
@@ -201,39 +201,14 @@ fn service(b: &mut Builder<'_>, name: &str, node: &Node) -> Option<TcpServiceCon
     };
     let lb = service.load_balancer.get_or_insert_with(Default::default);
     if lb.servers.is_empty() {
-        let port = match server.port.as_deref().map(str::trim) {
-            Some(p) => match p.parse::<u16>() {
-                Ok(port) if port > 0 => port,
-                _ => {
-                    let msg = format!("invalid port {p:?}");
-                    b.issue(
-                        Element::Service,
-                        name,
-                        &key("loadbalancer.server.port"),
-                        msg,
-                    );
-                    return None;
-                }
-            },
-            None => match b.svc.ports.iter().min() {
-                Some(port) => *port,
-                None => {
-                    let msg = "port is missing: set loadbalancer.server.port (Swarm has no port \
-                               detection)";
-                    b.issue(
-                        Element::Service,
-                        name,
-                        &key("loadbalancer.server.port"),
-                        msg.into(),
-                    );
-                    return None;
-                }
-            },
-        };
-        let address = |ip: IpAddr| match ip {
-            IpAddr::V4(v4) => format!("{v4}:{port}"),
-            IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-        };
+        let port = b.server_port(
+            Element::Service,
+            name,
+            server.port.as_deref(),
+            &key("loadbalancer.server.port"),
+            "",
+        )?;
+        let address = |ip: IpAddr| SocketAddr::new(ip, port).to_string();
         let server_of = |ip: IpAddr, draining: bool| TcpServerConfig {
             address: address(ip),
             tls: server.tls.unwrap_or(false),

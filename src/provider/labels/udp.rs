@@ -8,7 +8,7 @@
 //! key named. Pure.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::config::udp::{
     UdpConfig, UdpLoadBalancerConfig, UdpRouterConfig, UdpServerConfig, UdpServiceConfig,
@@ -153,39 +153,14 @@ impl Builder<'_> {
                 }
             }
         }
-        let port = match port_label {
-            Some(p) => match p.parse::<u16>() {
-                Ok(port) if port > 0 => port,
-                _ => {
-                    let message = format!("invalid port {p:?}; service disabled");
-                    self.issue(
-                        Element::UdpService,
-                        name,
-                        &key("loadbalancer.server.port"),
-                        message,
-                    );
-                    return None;
-                }
-            },
-            None => match self.svc.ports.iter().min() {
-                Some(port) => *port,
-                None => {
-                    let message = "port is missing: set loadbalancer.server.port (Swarm has no \
-                                   port detection); service disabled";
-                    self.issue(
-                        Element::UdpService,
-                        name,
-                        &key("loadbalancer.server.port"),
-                        message.into(),
-                    );
-                    return None;
-                }
-            },
-        };
-        let address = |ip: IpAddr| match ip {
-            IpAddr::V4(v4) => format!("{v4}:{port}"),
-            IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-        };
+        let port = self.server_port(
+            Element::UdpService,
+            name,
+            port_label.as_deref(),
+            &key("loadbalancer.server.port"),
+            "; service disabled",
+        )?;
+        let address = |ip: IpAddr| SocketAddr::new(ip, port).to_string();
         let servers: Vec<UdpServerConfig> = if self.settings.lb_swarm {
             let Some(vip) = self.svc.vip else {
                 let message = "lbswarm is set but the service has no virtual IP on the selected \
