@@ -354,7 +354,8 @@ pub fn check_router(router: &TcpRouterConfig) -> Result<(), String> {
         .map_err(|e| format!("invalid rule {:?}: {e}", router.rule))?;
     if router.tls.is_none() && rule.host_snis().iter().any(|h| h != "*") {
         return Err(format!(
-            "invalid rule {:?}: HostSNI names a server name but the router has no `tls` (only              HostSNI(`*`) matches plain TCP)",
+            "invalid rule {:?}: HostSNI names a server name but the router has no `tls` (only \
+             HostSNI(`*`) matches plain TCP)",
             router.rule
         ));
     }
