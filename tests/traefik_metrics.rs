@@ -530,7 +530,23 @@ async fn live_traefik_and_swarmgate_write_the_same_families() {
     // Requests sent before the file provider's routers are in place would count as 404s.
     tokio::time::sleep(Duration::from_secs(2)).await;
     send_recorded_requests_to(&format!("http://127.0.0.1:{web}")).await;
-    let theirs = get(&c, &format!("http://127.0.0.1:{metrics}/metrics"), None).await;
+    // Traefik lowers `traefik_open_connections{entrypoint="web"}` only once it has seen the
+    // client's connection close, which can come after the scrape: scrape until it has (bounded).
+    let settled = |body: &str| {
+        !body.lines().any(|l| {
+            l.starts_with("traefik_open_connections{")
+                && l.contains("entrypoint=\"web\"")
+                && !l.ends_with(" 0")
+        })
+    };
+    let mut theirs = get(&c, &format!("http://127.0.0.1:{metrics}/metrics"), None).await;
+    for _ in 0..50 {
+        if settled(&theirs.body) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        theirs = get(&c, &format!("http://127.0.0.1:{metrics}/metrics"), None).await;
+    }
     let _ = traefik.kill().await;
 
     let gw = gateway_with(
