@@ -426,11 +426,10 @@ fn check(loaded: &Loaded, static_problems: &[StaticConfigError], base: &Path) ->
     // The dynamic configuration is checked even when the static one has problems: against what
     // of it could be read, so every problem shows in one pass.
     let issues = swarmgate::app::check(cfg, base);
-    let problems = issues.len() + loaded.unsupported.len() + static_count;
-    if problems == 0 {
-        println!("configuration OK: {} entrypoint(s)", cfg.entry_points.len());
-        return ExitCode::SUCCESS;
-    }
+    // Warnings (deprecated spellings still applied) are printed but are not problems: a v2 stack that
+    // swarmgate serves as Traefik would passes `check`, as it does without `--stack`.
+    let errors = issues.iter().filter(|i| !i.warning).count();
+    let problems = errors + loaded.unsupported.len() + static_count;
     for issue in &issues {
         // A warning says so itself (`ConfigIssue`'s Display).
         if issue.warning {
@@ -438,6 +437,10 @@ fn check(loaded: &Loaded, static_problems: &[StaticConfigError], base: &Path) ->
         } else {
             println!("error: {issue}");
         }
+    }
+    if problems == 0 {
+        println!("configuration OK: {} entrypoint(s)", cfg.entry_points.len());
+        return ExitCode::SUCCESS;
     }
     println!("{problems} problem(s) found");
     ExitCode::FAILURE
@@ -631,7 +634,10 @@ fn check_stacks(
         };
         issues.push(issue);
     }
-    let problems = issues.len() + loaded.unsupported.len() + static_count;
+    // Warnings (deprecated spellings still applied) are printed but are not problems: a v2 stack that
+    // swarmgate serves as Traefik would passes `check`, as it does without `--stack`.
+    let errors = issues.iter().filter(|i| !i.issue.warning).count();
+    let problems = errors + loaded.unsupported.len() + static_count;
     let index = |name: &Option<String>| {
         name.as_ref()
             .and_then(|n| services.iter().position(|s| &s.name == n))
@@ -644,6 +650,16 @@ fn check_stacks(
             println!("{file}{issue}");
         } else {
             println!("error: {file}{issue}");
+        }
+    }
+    for (i, svc) in services.iter().enumerate() {
+        for label in svc.labels.keys() {
+            if let Some(v3) = swarmgate::config::deprecation::v3_label(label) {
+                println!(
+                    "warning: {}: service {:?}: label {label}: deprecated Traefik v2 spelling, still applied: write {v3} instead",
+                    file_of[i], svc.name
+                );
+            }
         }
     }
     if problems == 0 {

@@ -813,17 +813,17 @@ fn check_stack_reads_the_file_provider_through_the_edge_volumes() {
 /// dockerswarm.rocks' traefik.yml, the most copied Swarm stack (Traefik v2 options, a custom
 /// constraint label). As published it holds `${VAR?Variable not set}`, which only
 /// `docker stack deploy`/`docker stack config` fill: offline the admin user's hash is
-/// `${HASHED_PASSWORD…}` and `check` says that user can never log in (the one problem,
-/// deliberate). Filled as `docker stack config -c traefik.yml | swarmgate check --stack -`
-/// gives it, the stack checks clean.
+/// `${HASHED_PASSWORD…}` and `check` warns that user can never log in (a warning, as the v2
+/// spellings: served as Traefik serves it, so `check` passes). Filled as `docker stack config -c
+/// traefik.yml | swarmgate check --stack -` gives it, the stack checks clean of that warning.
 #[test]
 fn check_stack_passes_dockerswarm_rocks_traefik_yml() {
     let stack = "tests/stacks/dockerswarm-rocks-traefik.yml";
     let (code, out) = check_stack(&[stack], &[], None);
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("1 problem(s) found"), "{out}");
+    assert_eq!(code, Some(0), "{out}");
     assert!(
-        out.contains("user \"${USERNAME?Variable not set}\" has a hash of an unknown"),
+        out.lines().any(|l| l.contains("warning:")
+            && l.contains("user \"${USERNAME?Variable not set}\" has a hash of an unknown")),
         "{out}"
     );
     // The custom label the constraints select on is not reported as unknown.
@@ -842,6 +842,7 @@ fn check_stack_passes_dockerswarm_rocks_traefik_yml() {
     .replace("${EMAIL?Variable not set}", "admin@example.com");
     let (code, out) = check_stack(&["-"], &[], Some(&text));
     assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("can never authenticate"), "{out}");
     assert!(
         out.contains("configuration OK: 2 entrypoint(s), 1 service(s), 1 with traefik labels"),
         "{out}"

@@ -99,6 +99,46 @@ fn migrate_prints_the_v3_form_of_options_and_labels() {
     assert!(!text.contains("routers.web.rule"), "{text}");
 }
 
+/// `check --stack` on a Traefik v2 stack: each v2 label gets a `warning:` naming its service, file
+/// and v3 spelling, and warnings are not problems (the stack is served as Traefik serves it).
+#[test]
+fn check_stack_notices_v2_labels_and_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack.yml");
+    std::fs::write(
+        &stack,
+        "services:\n  web:\n    image: nginx\n    deploy:\n      labels:\n        - traefik.enable=true\n        - traefik.docker.network=proxy\n        - traefik.http.middlewares.office.ipwhitelist.sourcerange=10.0.0.0/8\n        - traefik.http.routers.web.rule=Host(`a.example`)\n        - traefik.http.routers.web.middlewares=office\n        - traefik.http.services.web.loadbalancer.server.port=80\n",
+    )
+    .unwrap();
+    let out = swarmgate()
+        .arg("check")
+        .args(V2)
+        .arg("--stack")
+        .arg(&stack)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    for (v2, v3) in [
+        ("traefik.docker.network", "traefik.swarm.network"),
+        (
+            "traefik.http.middlewares.office.ipwhitelist.sourcerange",
+            "traefik.http.middlewares.office.ipallowlist.sourcerange",
+        ),
+    ] {
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("warning:") && l.contains(&format!("label {v2}:")))
+            .collect();
+        assert_eq!(lines.len(), 1, "{v2}:\n{text}");
+        assert!(
+            lines[0].contains("\"web\"") && lines[0].contains("stack.yml") && lines[0].contains(v3),
+            "{v2} → {v3}:\n{text}"
+        );
+    }
+    assert!(text.contains("configuration OK"), "{text}");
+}
+
 /// `ipWhiteList` is served as `ipAllowList` and noticed once per middleware, not per reload.
 #[tokio::test]
 async fn ip_white_list_is_noticed_once_per_middleware() {
