@@ -676,3 +676,186 @@ async fn edges_on_three_managers_survive_an_update_and_the_loss_of_a_manager() {
     assert_eq!(updated, 0, "failed requests during the update");
     assert!(lost_n <= 8, "{lost_n} failed when a manager was lost");
 }
+
+/// Node index (1..=3) of the Raft leader, asked of node `ask`; `None` while there is none (an
+/// election in progress, or no quorum).
+fn leader(ask: usize, nodes: &[(String, String)]) -> Option<usize> {
+    let list = try_on(
+        ask,
+        &["node", "ls", "--format", "{{.ID}} {{.ManagerStatus}}"],
+    )
+    .ok()?;
+    let id = list
+        .lines()
+        .find(|l| l.ends_with(" Leader"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    nodes.iter().position(|(n, _)| *n == id).map(|i| i + 1)
+}
+
+/// The expiry label of the lock config `name`, read through node `via`.
+fn lock_expiry(via: usize, name: &str) -> u64 {
+    try_on(
+        via,
+        &[
+            "config",
+            "inspect",
+            "--format",
+            "{{index .Spec.Labels \"swarmgate.acme.expires\"}}",
+            name,
+        ],
+    )
+    .ok()
+    .and_then(|s| s.trim().parse().ok())
+    .unwrap_or(0)
+}
+
+/// Issue 27: the shared ACME store (`storage = "swarm://…"`, Docker configs in the managers' Raft
+/// log) across the loss of the Raft leader, three managers. What an edge on each manager relies
+/// on: the account and certificates written through the leader are read through the survivors;
+/// a certificate written after the election reaches the other survivor; an order lock held
+/// through a survivor keeps being extended across the election (no second order); a lock whose
+/// holder died with the leader is taken over once expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root and the main dockerd: .ci/docker-up.sh"]
+async fn acme_store_survives_the_loss_of_the_raft_leader() {
+    use std::sync::Arc;
+    use swarmgate::config::dynamic::TlsDomain;
+    use swarmgate::tls::acme::storage::StoredCert;
+    use swarmgate::tls::acme::swarm::{LockOutcome, SwarmStore};
+
+    let _swarm = Swarm::up_with(3);
+    let nodes = node_ids();
+    let old = leader(1, &nodes).expect("a leader after swarm init");
+    let survivors: Vec<usize> = (1..=3).filter(|i| *i != old).collect();
+    let (s1, s2) = (survivors[0], survivors[1]);
+    let store = |node: usize, query: &str| {
+        Arc::new(SwarmStore::open(&format!("swarm://mnacme{query}"), &sock(node)).unwrap())
+    };
+    let cert = |name: &str| {
+        let c = rcgen::generate_simple_self_signed(vec![name.to_string()]).unwrap();
+        StoredCert::new(
+            TlsDomain {
+                main: name.to_string(),
+                sans: Vec::new(),
+            },
+            &c.cert.pem(),
+            &c.signing_key.serialize_pem(),
+        )
+    };
+
+    // Written through the leader.
+    let on_leader = store(old, "?lockTtl=6s");
+    let account = serde_json::json!({"id": "https://acme.test/acct/1"});
+    on_leader.save_account("le", account.clone()).await.unwrap();
+    on_leader
+        .put_certificate("le", &cert("before.mn.test"))
+        .await
+        .unwrap();
+    let orphan = match on_leader.try_lock("le", "orphan.mn.test").await.unwrap() {
+        LockOutcome::Acquired(lease) => lease,
+        LockOutcome::Busy { .. } => panic!("a fresh lock was busy"),
+    };
+    // Held through a survivor across the election: lockTtl 30 s, extended every 10 s.
+    let holder = store(s1, "?lockTtl=30s");
+    let held = match holder.try_lock("le", "held.mn.test").await.unwrap() {
+        LockOutcome::Acquired(lease) => lease,
+        LockOutcome::Busy { .. } => panic!("a fresh lock was busy"),
+    };
+    let held_name = holder.naming.lock("le", "held.mn.test");
+    let expiry_before = lock_expiry(s1, &held_name);
+    assert!(expiry_before > 0, "no expiry label on {held_name}");
+
+    // The leader's dockerd killed and its link cut.
+    let pid = std::fs::read_to_string(format!("/tmp/sgnode{old}/pid")).unwrap_or_default();
+    let _ = Command::new("kill").arg("-9").arg(pid.trim()).output();
+    let _ = Command::new("ip")
+        .args(["link", "set", &format!("sgv{old}"), "down"])
+        .output();
+    let killed = Instant::now();
+    let mut new = None;
+    wait_until(Duration::from_secs(90), "a new leader", || {
+        new = leader(s1, &nodes).filter(|n| *n != old);
+        new.is_some()
+    });
+    let elected = killed.elapsed();
+
+    // Read through either survivor: the account and the certificate.
+    let reader = store(s2, "");
+    assert_eq!(reader.account("le").await.unwrap(), Some(account));
+    let snap = reader.snapshot().await.unwrap();
+    assert!(
+        snap.certs
+            .contains_key(&("le".to_string(), "before.mn.test".to_string())),
+        "{:?}",
+        snap.certs.keys().collect::<Vec<_>>()
+    );
+    // Written through one survivor, read through the other.
+    let written = Instant::now();
+    reader
+        .put_certificate("le", &cert("after.mn.test"))
+        .await
+        .unwrap();
+    let key = ("le".to_string(), "after.mn.test".to_string());
+    let mut replicated = false;
+    while written.elapsed() < Duration::from_secs(15) {
+        if holder
+            .snapshot()
+            .await
+            .is_ok_and(|s| s.certs.contains_key(&key))
+        {
+            replicated = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen_after = written.elapsed();
+    assert!(
+        replicated,
+        "a certificate written through node {s2} never read through node {s1}"
+    );
+
+    // The lock held through the survivor is extended after the election and stays held.
+    let mut extended = false;
+    let waited = Instant::now();
+    while waited.elapsed() < Duration::from_secs(40) {
+        if lock_expiry(s1, &held_name) > expiry_before {
+            extended = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        extended,
+        "the lock held through node {s1} was never extended after the election"
+    );
+    assert!(
+        matches!(
+            reader.try_lock("le", "held.mn.test").await.unwrap(),
+            LockOutcome::Busy { .. }
+        ),
+        "a live lock was taken over"
+    );
+    // The dead leader's lock (6 s) is taken over.
+    let mut taken = None;
+    let waited = Instant::now();
+    while taken.is_none() && waited.elapsed() < Duration::from_secs(30) {
+        if let Ok(LockOutcome::Acquired(lease)) = reader.try_lock("le", "orphan.mn.test").await {
+            taken = Some(lease);
+        } else {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    println!(
+        "[multinode] ACME store, leader node{old} lost: node{} elected after {:.1}s; a certificate written through node{s2} read through node{s1} after {:.2}s; the lock held through node{s1} extended across the election; the dead leader's lock taken over after {:.1}s",
+        new.unwrap_or(0),
+        elected.as_secs_f64(),
+        seen_after.as_secs_f64(),
+        killed.elapsed().as_secs_f64(),
+    );
+    let taken = taken.expect("the dead leader's expired lock was never taken over");
+    taken.release().await;
+    held.release().await;
+    drop(orphan);
+}
