@@ -66,24 +66,40 @@ fn check_gives_one_notice_per_v2_swarm_option() {
     assert!(!text.contains("deprecated"), "{text}");
 }
 
-#[test]
-fn migrate_prints_the_v3_form_of_options_and_labels() {
+/// `swarmgate <command> <V2 options> --stack <a stack.yml holding labels>`: (success, stdout).
+fn with_stack(command: &str, labels: &[&str]) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let stack = dir.path().join("stack.yml");
-    std::fs::write(
-        &stack,
-        "services:\n  web:\n    image: nginx\n    deploy:\n      labels:\n        - traefik.docker.network=proxy\n        - traefik.docker.lbswarm=true\n        - traefik.http.middlewares.office.ipwhitelist.sourcerange=10.0.0.0/8\n        - traefik.http.routers.web.rule=Host(`a.example`)\n",
-    )
-    .unwrap();
+    let mut yaml = "services:\n  web:\n    image: nginx\n    deploy:\n      labels:\n".to_string();
+    for label in labels {
+        yaml.push_str(&format!("        - {label}\n"));
+    }
+    std::fs::write(&stack, yaml).unwrap();
     let out = swarmgate()
-        .arg("migrate")
+        .arg(command)
         .args(V2)
         .arg("--stack")
         .arg(&stack)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{text}");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn migrate_prints_the_v3_form_of_options_and_labels() {
+    let (ok, text) = with_stack(
+        "migrate",
+        &[
+            "traefik.docker.network=proxy",
+            "traefik.docker.lbswarm=true",
+            "traefik.http.middlewares.office.ipwhitelist.sourcerange=10.0.0.0/8",
+            "traefik.http.routers.web.rule=Host(`a.example`)",
+        ],
+    );
+    assert!(ok, "{text}");
     let cfg: swarmgate::config::StaticConfig = toml::from_str(&text).unwrap();
     assert!(cfg.providers.docker.is_none(), "{text}");
     let swarm = cfg.providers.swarm.unwrap();
@@ -103,22 +119,18 @@ fn migrate_prints_the_v3_form_of_options_and_labels() {
 /// and v3 spelling, and warnings are not problems (the stack is served as Traefik serves it).
 #[test]
 fn check_stack_notices_v2_labels_and_passes() {
-    let dir = tempfile::tempdir().unwrap();
-    let stack = dir.path().join("stack.yml");
-    std::fs::write(
-        &stack,
-        "services:\n  web:\n    image: nginx\n    deploy:\n      labels:\n        - traefik.enable=true\n        - traefik.docker.network=proxy\n        - traefik.http.middlewares.office.ipwhitelist.sourcerange=10.0.0.0/8\n        - traefik.http.routers.web.rule=Host(`a.example`)\n        - traefik.http.routers.web.middlewares=office\n        - traefik.http.services.web.loadbalancer.server.port=80\n",
-    )
-    .unwrap();
-    let out = swarmgate()
-        .arg("check")
-        .args(V2)
-        .arg("--stack")
-        .arg(&stack)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{text}");
+    let (ok, text) = with_stack(
+        "check",
+        &[
+            "traefik.enable=true",
+            "traefik.docker.network=proxy",
+            "traefik.http.middlewares.office.ipwhitelist.sourcerange=10.0.0.0/8",
+            "traefik.http.routers.web.rule=Host(`a.example`)",
+            "traefik.http.routers.web.middlewares=office",
+            "traefik.http.services.web.loadbalancer.server.port=80",
+        ],
+    );
+    assert!(ok, "{text}");
     for (v2, v3) in [
         ("traefik.docker.network", "traefik.swarm.network"),
         (
