@@ -50,7 +50,7 @@ finish_background() {
   return "$failed"
 }
 
-# Bounded fuzzing of every target (60 s each), in a scratch copy of the seed corpus so new inputs do
+# Bounded fuzzing of every target (45 s each: nine targets, beside the e2e stages), in a scratch copy of the seed corpus so new inputs do
 # not land in the repository; a crash exits non-zero (its input is left in fuzz/artifacts/).
 fuzz_all() {
   if ! command -v cargo-fuzz >/dev/null 2>&1; then
@@ -62,7 +62,7 @@ fuzz_all() {
     work="$(mktemp -d)"
     cp fuzz/corpus/"$target"/seed-* "$work"/
     echo "fuzz: $target"
-    (cd fuzz && cargo +nightly fuzz run "$target" "$work" -- -max_total_time=60 -rss_limit_mb=2048)
+    (cd fuzz && cargo +nightly fuzz run "$target" "$work" -- -max_total_time=45 -rss_limit_mb=2048)
     rm -rf "$work"
   done
 }
@@ -143,7 +143,7 @@ run_tests $(for bench in benches/*.rs; do printf -- '--bench %s ' "$(basename "$
 # far above that).
 # BIND and Pebble for tests/acme_dns.rs (the acme-dns stage and the differential suite).
 install_packages bind9 bind9-utils dnsutils pebble openssl
-background fuzzing 1500 fuzz_all
+background fuzzing 1800 fuzz_all
 background differential 900 differential_suite
 # testssl.sh against swarmgate's TLS listener: nothing MEDIUM or worse on the default options,
 # TLS 1.3 only with minVersion VersionTLS13 (about 2 x 1 min alone).
