@@ -50,8 +50,9 @@ finish_background() {
   return "$failed"
 }
 
-# Bounded fuzzing of every target (45 s each: nine targets, beside the e2e stages), in a scratch copy of the seed corpus so new inputs do
-# not land in the repository; a crash exits non-zero (its input is left in fuzz/artifacts/).
+# Bounded fuzzing of every target (45 s each, beside the e2e stages), in a scratch copy of the
+# seed corpus so new inputs do not land in the repository; a crash exits non-zero (its input is
+# left in fuzz/artifacts/).
 fuzz_all() {
   if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
