@@ -51,12 +51,38 @@ pub struct CertStatus {
     /// CN, decimal serial and DNS SANs for `traefik_tls_certs_not_after`.
     #[serde(skip)]
     pub labels: super::certs::CertLabels,
+    /// The issuer's CN (swarmgate, for the dashboard).
+    pub issuer: String,
+    /// The certificate resolver of an ACME certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<String>,
+    /// What the ACME manager last did for it (none yet: loaded from storage, or not ACME).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewal: Option<Renewal>,
+}
+
+/// The ACME manager's last step for one (resolver, main domain), for the API and dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Renewal {
+    /// `ordering`, `valid` (obtained or renewed) or `failed`.
+    pub state: &'static str,
+    /// The error of the last failed order (kept until an order succeeds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Unix seconds of this step.
+    pub at: i64,
+    /// Unix seconds of the next attempt after a failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt: Option<i64>,
 }
 
 pub struct CertStore {
     current: ArcSwap<CertSet>,
     challenges: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
     sources: Mutex<Sources>,
+    /// The ACME manager's last step per (resolver, main domain).
+    renewals: Mutex<BTreeMap<(String, String), Renewal>>,
 }
 
 impl std::fmt::Debug for CertStore {
@@ -78,7 +104,40 @@ impl CertStore {
             current: ArcSwap::from_pointee(build(&sources)),
             challenges: ArcSwap::default(),
             sources: Mutex::new(sources),
+            renewals: Mutex::default(),
         }
+    }
+
+    /// Records the ACME manager's step for `main` of `resolver` (`error` on a failure, with the
+    /// time of the next attempt); a failure's error stays until a later step succeeds.
+    pub fn note_acme(
+        &self,
+        resolver: &str,
+        main: &str,
+        state: &'static str,
+        error: Option<String>,
+        next_attempt: Option<std::time::SystemTime>,
+    ) {
+        let secs = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        };
+        let mut renewals = self.renewals.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (resolver.to_string(), main.to_string());
+        let last_error = match (&error, state) {
+            (Some(_), _) => error,
+            (None, "valid") => None,
+            (None, _) => renewals.get(&key).and_then(|r| r.last_error.clone()),
+        };
+        renewals.insert(
+            key,
+            Renewal {
+                state,
+                last_error,
+                at: secs(std::time::SystemTime::now()),
+                next_attempt: next_attempt.map(secs),
+            },
+        );
     }
 
     /// Replaces the certificates from `tls.certificates` and the configured default.
@@ -142,6 +201,7 @@ impl CertStore {
     /// names and its expiry. Config plane: takes the sources lock.
     pub fn status(&self) -> Vec<CertStatus> {
         let sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        let renewals = self.renewals.lock().unwrap_or_else(|p| p.into_inner());
         let entry = |source: String, cert: &Loaded| CertStatus {
             source,
             names: cert.names.clone(),
@@ -150,18 +210,34 @@ impl CertStore {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
             labels: cert.labels.clone(),
+            issuer: cert.labels.issuer.clone(),
+            resolver: None,
+            renewal: None,
         };
         let mut out = vec![entry("default".to_string(), &sources.default)];
         if let Some(configured) = &sources.configured_default {
             out.push(entry("tls.stores.default".to_string(), configured));
         }
         out.extend(sources.files.iter().map(|c| entry("file".to_string(), c)));
-        out.extend(
-            sources
-                .acme
-                .iter()
-                .map(|((resolver, _), c)| entry(format!("acme:{resolver}"), c)),
-        );
+        out.extend(sources.acme.iter().map(|((resolver, main), c)| CertStatus {
+            resolver: Some(resolver.clone()),
+            renewal: renewals.get(&(resolver.clone(), main.clone())).cloned(),
+            ..entry(format!("acme:{resolver}"), c)
+        }));
+        // Names the ACME manager tried for and holds no certificate of (yet).
+        for ((resolver, main), renewal) in renewals.iter() {
+            if !sources.acme.contains_key(&(resolver.clone(), main.clone())) {
+                out.push(CertStatus {
+                    source: format!("acme:{resolver}"),
+                    names: vec![main.clone()],
+                    not_after: 0,
+                    labels: Default::default(),
+                    issuer: String::new(),
+                    resolver: Some(resolver.clone()),
+                    renewal: Some(renewal.clone()),
+                });
+            }
+        }
         out
     }
 
