@@ -383,9 +383,9 @@ async fn traffic_is_summed_per_entrypoint_router_and_service() {
     assert_eq!(b["name"], "b@file");
     assert_eq!(b["status5xx"][SLOTS - 1], 10);
     assert_eq!(b["bytesOut"][SLOTS - 1], 10_000);
-    let p99 = b["p99Ms"][SLOTS - 1].as_f64().unwrap();
+    let p99 = b["p99MsByBucket"][SLOTS - 1].as_f64().unwrap();
     assert!((65.0..=132.0).contains(&p99), "{p99}");
-    assert_eq!(b["p50Ms"][0], serde_json::Value::Null);
+    assert_eq!(b["p50MsByBucket"][0], serde_json::Value::Null);
     // An object without traffic: zeros, not 404; an unknown kind: 404.
     let (status, _, body) = call(&s, "GET", "/api/traffic/entrypoints/traefik").await;
     assert_eq!(status, StatusCode::OK);

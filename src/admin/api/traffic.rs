@@ -94,8 +94,8 @@ impl Traffic {
             m.insert("status5xx".into(), per(|b| json!(b.status_5xx)));
             m.insert("bytesIn".into(), per(|b| json!(b.bytes_in)));
             m.insert("bytesOut".into(), per(|b| json!(b.bytes_out)));
-            m.insert("p50Ms".into(), per(|b| ms(b.quantile_ms(0.5))));
-            m.insert("p99Ms".into(), per(|b| ms(b.quantile_ms(0.99))));
+            m.insert("p50MsByBucket".into(), per(|b| ms(b.quantile_ms(0.5))));
+            m.insert("p99MsByBucket".into(), per(|b| ms(b.quantile_ms(0.99))));
         }
         Some(v)
     }
