@@ -293,6 +293,53 @@ mod tests {
     }
 
     #[test]
+    fn status_reports_issuer_resolver_and_the_acme_managers_last_step() {
+        let store = CertStore::new(cert(&["default.invalid"]));
+        let soon =
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_000_000_000);
+        store.note_acme("le", "a.test", "ordering", None, None);
+        store.note_acme(
+            "le",
+            "a.test",
+            "failed",
+            Some("rate limited".into()),
+            Some(soon),
+        );
+        let status = store.status();
+        let a = status.iter().find(|c| c.names == ["a.test"]).unwrap();
+        // No certificate yet: listed with its failure, so the dashboard shows why.
+        assert_eq!((a.source.as_str(), a.not_after), ("acme:le", 0));
+        assert_eq!(a.resolver.as_deref(), Some("le"));
+        let r = a.renewal.clone().unwrap();
+        assert_eq!(
+            (r.state, r.last_error.as_deref()),
+            ("failed", Some("rate limited"))
+        );
+        assert_eq!(r.next_attempt, Some(2_000_000_000));
+        // The next try keeps the last error until an order succeeds.
+        store.note_acme("le", "a.test", "ordering", None, None);
+        let r = store.status()[1].renewal.clone().unwrap();
+        assert_eq!(
+            (r.state, r.last_error.as_deref()),
+            ("ordering", Some("rate limited"))
+        );
+        store.set_acme("le", "a.test", cert(&["a.test"]));
+        store.note_acme("le", "a.test", "valid", None, None);
+        let status = store.status();
+        assert_eq!(status.len(), 2);
+        let a = &status[1];
+        assert_eq!(a.issuer, "test");
+        assert!(a.not_after > 0);
+        let r = a.renewal.clone().unwrap();
+        assert_eq!((r.state, r.last_error), ("valid", None));
+        let json = serde_json::to_value(a).unwrap();
+        assert_eq!(json["renewal"]["state"], "valid");
+        assert_eq!(json["resolver"], "le");
+        assert_eq!(status[0].issuer, "test");
+        assert!(status[0].renewal.is_none());
+    }
+
+    #[test]
     fn selection_prefers_exact_then_one_label_wildcard_then_default() {
         let default = cert(&["default.invalid"]);
         let a = cert(&["a.example.com"]);
