@@ -159,7 +159,10 @@ impl ApiState {
             "tcp/routers" => Some(filter.apply(tcp::routers(&cfg, &issues))),
             "tcp/services" => Some(filter.apply(tcp::services(&cfg, &issues))),
             "tcp/middlewares" => Some(filter.apply(tcp::middlewares(&cfg, &issues))),
-            "traffic" => Some(self.traffic(&table).summaries()),
+            "traffic" => Some(
+                self.traffic(&table)
+                    .summaries(&traffic::Select::from_query(query)),
+            ),
             other => match other.strip_prefix("traffic/") {
                 Some(rest) => rest.split_once('/').and_then(|(kind, name)| {
                     self.traffic(&table).detail(kind, &percent_decode(name))

@@ -378,6 +378,14 @@ async fn traffic_is_summed_per_entrypoint_router_and_service() {
     assert!(rps > 0.0 && rps <= 30.0, "{rps}");
     assert!(v["routers"]["b@file"]["rate5xx"].as_f64().unwrap() > 0.0);
 
+    // Only the kinds asked for, the busiest first.
+    let (_, _, body) = call(&s, "GET", "/api/traffic?kind=routers&top=2").await;
+    let v = json_of(&body);
+    let names: Vec<&String> = v["routers"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["a@file", "b@file"]);
+    assert_eq!(v["services"], json!({}));
+    assert_eq!(v["entrypoints"], json!({}));
+
     let (_, _, body) = call(&s, "GET", "/api/traffic/routers/b%40file").await;
     let b = json_of(&body);
     assert_eq!(b["name"], "b@file");

@@ -57,11 +57,21 @@ impl Traffic {
         out
     }
 
-    /// `/api/traffic`: a summary of every object with traffic.
-    pub fn summaries(&self) -> Value {
-        let all = |map: &BTreeMap<String, Window>| {
+    /// `/api/traffic`: a summary of every object with traffic (of the kinds `select` names, the
+    /// busiest `top` of each when set).
+    pub fn summaries(&self, select: &Select) -> Value {
+        let all = |kind: &str, map: &BTreeMap<String, Window>| {
             let mut out = Map::new();
-            for (name, w) in map {
+            if !select.wants(kind) {
+                return Value::Object(out);
+            }
+            let mut entries: Vec<(&String, &Window)> = map.iter().collect();
+            if let Some(top) = select.top {
+                let recent = |w: &Window| w.recent(MINUTE).requests;
+                entries.sort_by_key(|(_, w)| std::cmp::Reverse(recent(w)));
+                entries.truncate(top);
+            }
+            for (name, w) in entries {
                 out.insert(name.clone(), self.summary(w));
             }
             Value::Object(out)
@@ -69,9 +79,9 @@ impl Traffic {
         json!({
             "bucketSeconds": BUCKET_SECS,
             "buckets": SLOTS,
-            "entrypoints": all(&self.entrypoints),
-            "routers": all(&self.routers),
-            "services": all(&self.services),
+            "entrypoints": all("entrypoints", &self.entrypoints),
+            "routers": all("routers", &self.routers),
+            "services": all("services", &self.services),
         })
     }
 
@@ -126,4 +136,35 @@ fn round(x: f64) -> f64 {
 
 fn ms(v: Option<f64>) -> Value {
     v.map_or(Value::Null, |x| json!((x * 1000.0).round() / 1000.0))
+}
+
+/// `/api/traffic?kind=routers,services&top=10`: which kinds (all when not given) and how many of
+/// each (the busiest of the last minute; all when not given). The dashboard's lists ask for their
+/// kind only, so a page over 1 000 routers does not also carry the services.
+#[derive(Debug, Default, PartialEq)]
+pub struct Select {
+    kinds: Option<Vec<String>>,
+    top: Option<usize>,
+}
+
+impl Select {
+    pub fn from_query(query: &str) -> Select {
+        let mut s = Select::default();
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("kind", v)) if !v.is_empty() => {
+                    s.kinds = Some(v.split(',').map(str::to_string).collect())
+                }
+                Some(("top", v)) => s.top = v.parse().ok(),
+                _ => {}
+            }
+        }
+        s
+    }
+
+    fn wants(&self, kind: &str) -> bool {
+        self.kinds
+            .as_ref()
+            .is_none_or(|k| k.iter().any(|k| k == kind))
+    }
 }
