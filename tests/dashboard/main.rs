@@ -306,6 +306,8 @@ async fn dashboard_shows_routers_services_and_health() {
         &[
             r#"<span class="badge down">down</span>"#.to_string(),
             "20 answers 5xx in 5 min".to_string(),
+            // Its recent failures, with their status.
+            r#"class="recent-error" data-status="503""#.to_string(),
         ],
     )
     .await;

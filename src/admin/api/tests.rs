@@ -391,6 +391,12 @@ async fn traffic_is_summed_per_entrypoint_router_and_service() {
     assert_eq!(b["name"], "b@file");
     assert_eq!(b["status5xx"][SLOTS - 1], 10);
     assert_eq!(b["bytesOut"][SLOTS - 1], 10_000);
+    assert_eq!(b["recentErrors"].as_array().unwrap().len(), 10);
+    assert_eq!(b["recentErrors"][0]["status"], 502);
+    assert_eq!(b["recentErrors"][0]["entrypoint"], "web");
+    // A service's recent failures are its routers'.
+    let (_, _, body) = call(&s, "GET", "/api/traffic/services/other%40file").await;
+    assert_eq!(json_of(&body)["recentErrors"][0]["status"], 404);
     let p99 = b["p99MsByBucket"][SLOTS - 1].as_f64().unwrap();
     assert!((65.0..=132.0).contains(&p99), "{p99}");
     assert_eq!(b["p50MsByBucket"][0], serde_json::Value::Null);

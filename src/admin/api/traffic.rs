@@ -12,7 +12,9 @@ use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
-use crate::observe::series::live::{Bucket, Live, Snapshot, Window, BUCKET_SECS, SLOTS};
+use crate::observe::series::live::{
+    Bucket, Live, RecentError, Snapshot, Window, BUCKET_SECS, RECENT_ERRORS, SLOTS,
+};
 use crate::table::RoutingTable;
 
 /// Buckets in "the last minute".
@@ -26,6 +28,8 @@ pub struct Traffic {
     pub entrypoints: BTreeMap<String, Window>,
     pub routers: BTreeMap<String, Window>,
     pub services: BTreeMap<String, Window>,
+    /// The last error answers of each router and service, newest first.
+    errors: BTreeMap<(&'static str, String), Vec<RecentError>>,
 }
 
 impl Traffic {
@@ -53,6 +57,16 @@ impl Traffic {
                     .merge(&window);
             }
             out.routers.entry(router).or_default().merge(&window);
+        }
+        for (router, errors) in snap.errors {
+            if let Some(route) = table.routes.get(&router) {
+                let key = ("services", route.service.name().to_string());
+                let list = out.errors.entry(key).or_default();
+                list.extend(errors.iter().cloned());
+                list.sort_by(|a, b| b.at_ms.cmp(&a.at_ms));
+                list.truncate(RECENT_ERRORS);
+            }
+            out.errors.insert(("routers", router), errors);
         }
         out
     }
@@ -106,6 +120,16 @@ impl Traffic {
             m.insert("bytesOut".into(), per(|b| json!(b.bytes_out)));
             m.insert("p50MsByBucket".into(), per(|b| ms(b.quantile_ms(0.5))));
             m.insert("p99MsByBucket".into(), per(|b| ms(b.quantile_ms(0.99))));
+            let errors = ["routers", "services"]
+                .into_iter()
+                .find(|k| *k == kind)
+                .and_then(|k| self.errors.get(&(k, name.to_string())));
+            let errors: Vec<Value> = errors
+                .into_iter()
+                .flatten()
+                .map(|e| json!({"atMs": e.at_ms, "status": e.status, "entrypoint": e.entrypoint}))
+                .collect();
+            m.insert("recentErrors".into(), Value::Array(errors));
         }
         Some(v)
     }

@@ -14,9 +14,9 @@
 mod tests;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Seconds per bucket.
 pub const BUCKET_SECS: u64 = 5;
@@ -255,17 +255,62 @@ impl Window {
 /// Where a compiled `Route` keeps its bound rings; empty until the route's first request.
 pub type LiveSlot = OnceLock<Arc<RouteLive>>;
 
-/// The rings of one router, one per entrypoint (allocated on the first request there).
+/// Answers of status 400 and above a router keeps (the most recent).
+pub const RECENT_ERRORS: usize = 16;
+
+/// The rings of one router, one per entrypoint (allocated on the first request there), and its
+/// last error answers.
 #[derive(Debug)]
 pub struct RouteLive {
     per_entrypoint: Box<[OnceLock<Box<Ring>>]>,
+    /// Each packs Unix milliseconds (bits 16..), the entrypoint (10..16) and the status (0..10);
+    /// 0 is empty. Written only for error answers: one add on `next`, one store.
+    errors: [AtomicU64; RECENT_ERRORS],
+    next: AtomicUsize,
+}
+
+/// One error answer of a router.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentError {
+    /// Unix milliseconds.
+    pub at_ms: u64,
+    pub status: u16,
+    pub entrypoint: String,
 }
 
 impl RouteLive {
     fn new(entrypoints: usize) -> RouteLive {
         RouteLive {
             per_entrypoint: (0..entrypoints).map(|_| OnceLock::new()).collect(),
+            errors: std::array::from_fn(|_| AtomicU64::new(0)),
+            next: AtomicUsize::new(0),
         }
+    }
+
+    fn note_error(&self, at_ms: u64, entrypoint: usize, status: u16) {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % RECENT_ERRORS;
+        let packed = at_ms << 16 | (entrypoint.min(63) as u64) << 10 | u64::from(status.min(1023));
+        self.errors[i].store(packed, Ordering::Relaxed);
+    }
+
+    /// The kept error answers, newest first.
+    fn recent_errors(&self, entrypoints: &[String]) -> Vec<RecentError> {
+        let mut out: Vec<RecentError> = self
+            .errors
+            .iter()
+            .map(|e| e.load(Ordering::Relaxed))
+            .filter(|v| *v != 0)
+            .map(|v| RecentError {
+                at_ms: v >> 16,
+                status: (v & 1023) as u16,
+                entrypoint: entrypoints
+                    .get(((v >> 10) & 63) as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+            })
+            .collect();
+        out.sort_by(|a, b| b.at_ms.cmp(&a.at_ms));
+        out
     }
 }
 
@@ -273,6 +318,8 @@ impl RouteLive {
 #[derive(Debug)]
 pub struct Live {
     base: Instant,
+    /// `base` on the wall clock, for the times of recent errors.
+    base_wall: SystemTime,
     entrypoints: Box<[String]>,
     routes: Mutex<HashMap<String, Arc<RouteLive>>>,
     unrouted: Arc<RouteLive>,
@@ -287,6 +334,8 @@ pub struct Snapshot {
     /// Seconds since the registry started (caps rates while the window is not yet full).
     pub uptime_secs: f64,
     pub series: Vec<(Option<String>, String, Window)>,
+    /// Each router's last error answers (routers that have some), newest first.
+    pub errors: Vec<(String, Vec<RecentError>)>,
 }
 
 impl Live {
@@ -295,6 +344,7 @@ impl Live {
         let n = entrypoints.len();
         Live {
             base: Instant::now(),
+            base_wall: SystemTime::now(),
             entrypoints: entrypoints.into_boxed_slice(),
             routes: Mutex::default(),
             unrouted: Arc::new(RouteLive::new(n)),
@@ -321,6 +371,13 @@ impl Live {
         let Some(ring) = rings.per_entrypoint.get(entrypoint) else {
             return;
         };
+        if sample.status >= 400 && route.is_some() {
+            let wall = self.base_wall + sample.at.saturating_duration_since(self.base);
+            let ms = wall
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+            rings.note_error(ms, entrypoint, sample.status);
+        }
         ring.get_or_init(Box::default)
             .add(self.bucket_of(sample.at), &sample);
     }
@@ -351,13 +408,19 @@ impl Live {
                     .iter()
                     .any(|r| r.get().is_some_and(|r| !r.is_idle(newest)))
         });
+        let mut errors = Vec::new();
         for (name, rings) in routes.iter() {
             read(Some(name.clone()), rings);
+            let recent = rings.recent_errors(&self.entrypoints);
+            if !recent.is_empty() {
+                errors.push((name.clone(), recent));
+            }
         }
         Snapshot {
             current_secs: since - (newest * BUCKET_SECS) as f64,
             uptime_secs: since,
             series,
+            errors,
         }
     }
 }

@@ -147,3 +147,44 @@ fn concurrent_writers_lose_nothing_inside_a_bucket() {
         (40_000, 4_000, 4_000_000)
     );
 }
+
+#[test]
+fn a_router_keeps_its_last_error_answers() {
+    let live = Live::new(vec!["web".into(), "websecure".into()]);
+    let slot = LiveSlot::new();
+    let t0 = live.base;
+    live.record(Some((&slot, "a@file")), 0, sample(t0, 1, 200));
+    live.record(
+        Some((&slot, "a@file")),
+        1,
+        sample(t0 + Duration::from_millis(5), 1, 502),
+    );
+    live.record(
+        Some((&slot, "a@file")),
+        0,
+        sample(t0 + Duration::from_millis(9), 1, 404),
+    );
+    // Requests no router matched keep none (they have no detail page).
+    live.record(None, 0, sample(t0, 1, 404));
+    let snap = live.snapshot(t0);
+    assert_eq!(snap.errors.len(), 1);
+    let (name, errors) = &snap.errors[0];
+    assert_eq!(name, "a@file");
+    let got: Vec<(u16, &str)> = errors
+        .iter()
+        .map(|e| (e.status, e.entrypoint.as_str()))
+        .collect();
+    assert_eq!(got, [(404, "web"), (502, "websecure")]);
+    assert_eq!(errors[1].at_ms + 4, errors[0].at_ms);
+    // Only the last RECENT_ERRORS are kept.
+    for i in 0..40 {
+        live.record(
+            Some((&slot, "a@file")),
+            0,
+            sample(t0 + Duration::from_millis(100 + i), 1, 500),
+        );
+    }
+    let snap = live.snapshot(t0);
+    assert_eq!(snap.errors[0].1.len(), RECENT_ERRORS);
+    assert!(snap.errors[0].1.iter().all(|e| e.status == 500));
+}
