@@ -63,7 +63,7 @@ impl Traffic {
                 let key = ("services", route.service.name().to_string());
                 let list = out.errors.entry(key).or_default();
                 list.extend(errors.iter().cloned());
-                list.sort_by(|a, b| b.at_ms.cmp(&a.at_ms));
+                list.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
                 list.truncate(RECENT_ERRORS);
             }
             out.errors.insert(("routers", router), errors);

@@ -309,7 +309,7 @@ impl RouteLive {
                     .unwrap_or_default(),
             })
             .collect();
-        out.sort_by(|a, b| b.at_ms.cmp(&a.at_ms));
+        out.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
         out
     }
 }
