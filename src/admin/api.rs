@@ -8,10 +8,11 @@
 mod tcp;
 #[cfg(test)]
 mod tests;
+mod traffic;
 mod udp_views;
 mod views;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use http::{header, HeaderValue, Response, StatusCode};
@@ -19,6 +20,7 @@ use http::{header, HeaderValue, Response, StatusCode};
 use crate::body::ProxyBody;
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, DynamicConfig};
+use crate::observe::series::live::Live;
 use crate::table::RoutingTable;
 
 /// The embedded dashboard (one page, no external assets).
@@ -35,6 +37,8 @@ pub struct ApiState {
     issues: Arc<ArcSwap<Vec<ConfigIssue>>>,
     config: ArcSwap<DynamicConfig>,
     started: String,
+    /// Live traffic, once the observer hands it over.
+    live: OnceLock<Arc<Live>>,
 }
 
 impl ApiState {
@@ -69,7 +73,13 @@ impl ApiState {
             config: ArcSwap::default(),
             started: crate::observe::clock::Civil::from_system(std::time::SystemTime::now())
                 .rfc3339(),
+            live: OnceLock::new(),
         }
+    }
+
+    /// Lets `/api/traffic` read the observer's live traffic.
+    pub fn watch_traffic(&self, live: Arc<Live>) {
+        let _ = self.live.set(live);
     }
 
     /// Keeps the merged configuration of the latest reload.
@@ -149,12 +159,31 @@ impl ApiState {
             "tcp/routers" => Some(filter.apply(tcp::routers(&cfg, &issues))),
             "tcp/services" => Some(filter.apply(tcp::services(&cfg, &issues))),
             "tcp/middlewares" => Some(filter.apply(tcp::middlewares(&cfg, &issues))),
-            other => one(&view, other),
+            "traffic" => Some(
+                self.traffic(&table)
+                    .summaries(&traffic::Select::from_query(query)),
+            ),
+            other => match other.strip_prefix("traffic/") {
+                Some(rest) => rest.split_once('/').and_then(|(kind, name)| {
+                    self.traffic(&table).detail(kind, &percent_decode(name))
+                }),
+                None => one(&view, other),
+            },
         };
         match body {
             Some(v) => text(StatusCode::OK, "application/json", v.to_string()),
             None => not_found(),
         }
+    }
+}
+
+impl ApiState {
+    /// The live traffic as of now (empty before the observer handed it over).
+    fn traffic(&self, table: &RoutingTable) -> traffic::Traffic {
+        self.live
+            .get()
+            .map(|live| traffic::Traffic::read(live, table))
+            .unwrap_or_default()
     }
 }
 

@@ -31,4 +31,8 @@ impl AdminApi for api::ApiState {
     fn set_config(&self, merged: &DynamicConfig) {
         api::ApiState::set_config(self, merged)
     }
+
+    fn watch_traffic(&self, live: std::sync::Arc<crate::observe::series::live::Live>) {
+        api::ApiState::watch_traffic(self, live)
+    }
 }

@@ -46,6 +46,8 @@ pub trait AdminApi: Send + Sync + std::fmt::Debug {
     fn respond_json(&self, value: serde_json::Value) -> Response<ProxyBody>;
     /// The merged configuration of the last reload.
     fn set_config(&self, merged: &DynamicConfig);
+    /// The live traffic registry the observer counts into (when the API is on).
+    fn watch_traffic(&self, _live: Arc<series::live::Live>) {}
 }
 
 /// Metrics, access log and API state of one running swarmgate, shared by every entrypoint.
@@ -54,6 +56,8 @@ pub struct Observer {
     entrypoints: Box<[Arc<str>]>,
     metrics: Option<Arc<Metrics>>,
     access: Option<AccessLog>,
+    /// Live traffic for the dashboard; only when the API is on.
+    live: Option<Arc<series::live::Live>>,
     api: Arc<dyn AdminApi>,
     /// The TLS certificate store, once TLS is set up: read for `/api/tls/certificates` and the
     /// certificate expiry metric.
@@ -175,10 +179,16 @@ impl Observer {
             Some(a) => Some(AccessLog::start(a, base)?),
             None => None,
         };
+        let live = cfg.api.is_some().then(|| {
+            let live = Arc::new(series::live::Live::new(entrypoints.clone()));
+            api.watch_traffic(Arc::clone(&live));
+            live
+        });
         Ok(Observer {
             entrypoints: entrypoints.iter().map(|e| Arc::from(e.as_str())).collect(),
             metrics,
             access,
+            live,
             api,
             certs: std::sync::OnceLock::new(),
             terminating: std::sync::atomic::AtomicBool::new(false),
@@ -350,6 +360,20 @@ impl Observer {
             if let (Some(series), Some(r)) = (series, retries) {
                 series.retried(r);
             }
+        }
+        if let Some(live) = &self.live {
+            let sample = series::live::LiveSample {
+                at: pending.started + elapsed,
+                elapsed,
+                status,
+                bytes_in: pending.request_bytes,
+                bytes_out: size,
+            };
+            live.record(
+                route.map(|r| (&r.live, r.name.as_str())),
+                pending.entrypoint,
+                sample,
+            );
         }
         let (Some(log), Some(info)) = (&self.access, pending.request) else {
             return;

@@ -3,6 +3,8 @@
 //! path without a lock or an allocation. The registry and rendering are in `observe::metrics`.
 //! Sits low (just above `config`) so `table` and `middleware` can hold slots.
 
+pub mod live;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 

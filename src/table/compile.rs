@@ -100,6 +100,7 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
                         tls_options,
                         closed: route.closed.clone(),
                         metrics: Default::default(),
+                        live: Default::default(),
                     });
                 }
                 slot[usize::from(tls)].push(route);
@@ -250,6 +251,7 @@ fn closed(name: &str, router: &RouterConfig, rule: Rule, priority: i64) -> Route
         tls_options: 0,
         closed: Some(Arc::from("configuration error")),
         metrics: Default::default(),
+        live: Default::default(),
     }
 }
 
@@ -449,6 +451,7 @@ impl State<'_> {
             tls_options: 0,
             closed: None,
             metrics: Default::default(),
+            live: Default::default(),
         })
     }
 }

@@ -43,6 +43,8 @@ pub struct Route {
     pub closed: Option<Arc<str>>,
     /// This route's metric series, bound on its first request (see `observe::metrics`).
     pub metrics: crate::observe::series::RouteSlot,
+    /// This route's live traffic rings (the dashboard), bound on its first request.
+    pub live: crate::observe::series::live::LiveSlot,
 }
 
 /// The compiled routing table.

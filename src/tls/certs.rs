@@ -43,6 +43,8 @@ pub struct CertLabels {
     pub cn: String,
     pub serial: String,
     pub sans: String,
+    /// The issuer's CN (its whole name when it has none), for the dashboard.
+    pub issuer: String,
 }
 
 impl std::fmt::Debug for Loaded {
@@ -150,6 +152,12 @@ fn leaf_facts(
             .to_string(),
         serial: cert.serial.to_string(),
         sans: dns_names.join(","),
+        issuer: cert
+            .issuer()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map_or_else(|| cert.issuer().to_string(), str::to_string),
     };
     let secs = cert.validity().not_after.timestamp();
     let not_after = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));

@@ -51,12 +51,38 @@ pub struct CertStatus {
     /// CN, decimal serial and DNS SANs for `traefik_tls_certs_not_after`.
     #[serde(skip)]
     pub labels: super::certs::CertLabels,
+    /// The issuer's CN (swarmgate, for the dashboard).
+    pub issuer: String,
+    /// The certificate resolver of an ACME certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<String>,
+    /// What the ACME manager last did for it (none yet: loaded from storage, or not ACME).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewal: Option<Renewal>,
+}
+
+/// The ACME manager's last step for one (resolver, main domain), for the API and dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Renewal {
+    /// `ordering`, `valid` (obtained or renewed) or `failed`.
+    pub state: &'static str,
+    /// The error of the last failed order (kept until an order succeeds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Unix seconds of this step.
+    pub at: i64,
+    /// Unix seconds of the next attempt after a failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt: Option<i64>,
 }
 
 pub struct CertStore {
     current: ArcSwap<CertSet>,
     challenges: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
     sources: Mutex<Sources>,
+    /// The ACME manager's last step per (resolver, main domain).
+    renewals: Mutex<BTreeMap<(String, String), Renewal>>,
 }
 
 impl std::fmt::Debug for CertStore {
@@ -78,7 +104,40 @@ impl CertStore {
             current: ArcSwap::from_pointee(build(&sources)),
             challenges: ArcSwap::default(),
             sources: Mutex::new(sources),
+            renewals: Mutex::default(),
         }
+    }
+
+    /// Records the ACME manager's step for `main` of `resolver` (`error` on a failure, with the
+    /// time of the next attempt); a failure's error stays until a later step succeeds.
+    pub fn note_acme(
+        &self,
+        resolver: &str,
+        main: &str,
+        state: &'static str,
+        error: Option<String>,
+        next_attempt: Option<std::time::SystemTime>,
+    ) {
+        let secs = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        };
+        let mut renewals = self.renewals.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (resolver.to_string(), main.to_string());
+        let last_error = match (&error, state) {
+            (Some(_), _) => error,
+            (None, "valid") => None,
+            (None, _) => renewals.get(&key).and_then(|r| r.last_error.clone()),
+        };
+        renewals.insert(
+            key,
+            Renewal {
+                state,
+                last_error,
+                at: secs(std::time::SystemTime::now()),
+                next_attempt: next_attempt.map(secs),
+            },
+        );
     }
 
     /// Replaces the certificates from `tls.certificates` and the configured default.
@@ -142,6 +201,7 @@ impl CertStore {
     /// names and its expiry. Config plane: takes the sources lock.
     pub fn status(&self) -> Vec<CertStatus> {
         let sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        let renewals = self.renewals.lock().unwrap_or_else(|p| p.into_inner());
         let entry = |source: String, cert: &Loaded| CertStatus {
             source,
             names: cert.names.clone(),
@@ -150,18 +210,34 @@ impl CertStore {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
             labels: cert.labels.clone(),
+            issuer: cert.labels.issuer.clone(),
+            resolver: None,
+            renewal: None,
         };
         let mut out = vec![entry("default".to_string(), &sources.default)];
         if let Some(configured) = &sources.configured_default {
             out.push(entry("tls.stores.default".to_string(), configured));
         }
         out.extend(sources.files.iter().map(|c| entry("file".to_string(), c)));
-        out.extend(
-            sources
-                .acme
-                .iter()
-                .map(|((resolver, _), c)| entry(format!("acme:{resolver}"), c)),
-        );
+        out.extend(sources.acme.iter().map(|((resolver, main), c)| CertStatus {
+            resolver: Some(resolver.clone()),
+            renewal: renewals.get(&(resolver.clone(), main.clone())).cloned(),
+            ..entry(format!("acme:{resolver}"), c)
+        }));
+        // Names the ACME manager tried for and holds no certificate of (yet).
+        for ((resolver, main), renewal) in renewals.iter() {
+            if !sources.acme.contains_key(&(resolver.clone(), main.clone())) {
+                out.push(CertStatus {
+                    source: format!("acme:{resolver}"),
+                    names: vec![main.clone()],
+                    not_after: 0,
+                    labels: Default::default(),
+                    issuer: String::new(),
+                    resolver: Some(resolver.clone()),
+                    renewal: Some(renewal.clone()),
+                });
+            }
+        }
         out
     }
 
@@ -214,6 +290,53 @@ mod tests {
     fn cert(names: &[&str]) -> Loaded {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         self_signed(&names, "test").unwrap()
+    }
+
+    #[test]
+    fn status_reports_issuer_resolver_and_the_acme_managers_last_step() {
+        let store = CertStore::new(cert(&["default.invalid"]));
+        let soon =
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_000_000_000);
+        store.note_acme("le", "a.test", "ordering", None, None);
+        store.note_acme(
+            "le",
+            "a.test",
+            "failed",
+            Some("rate limited".into()),
+            Some(soon),
+        );
+        let status = store.status();
+        let a = status.iter().find(|c| c.names == ["a.test"]).unwrap();
+        // No certificate yet: listed with its failure, so the dashboard shows why.
+        assert_eq!((a.source.as_str(), a.not_after), ("acme:le", 0));
+        assert_eq!(a.resolver.as_deref(), Some("le"));
+        let r = a.renewal.clone().unwrap();
+        assert_eq!(
+            (r.state, r.last_error.as_deref()),
+            ("failed", Some("rate limited"))
+        );
+        assert_eq!(r.next_attempt, Some(2_000_000_000));
+        // The next try keeps the last error until an order succeeds.
+        store.note_acme("le", "a.test", "ordering", None, None);
+        let r = store.status()[1].renewal.clone().unwrap();
+        assert_eq!(
+            (r.state, r.last_error.as_deref()),
+            ("ordering", Some("rate limited"))
+        );
+        store.set_acme("le", "a.test", cert(&["a.test"]));
+        store.note_acme("le", "a.test", "valid", None, None);
+        let status = store.status();
+        assert_eq!(status.len(), 2);
+        let a = &status[1];
+        assert_eq!(a.issuer, "test");
+        assert!(a.not_after > 0);
+        let r = a.renewal.clone().unwrap();
+        assert_eq!((r.state, r.last_error), ("valid", None));
+        let json = serde_json::to_value(a).unwrap();
+        assert_eq!(json["renewal"]["state"], "valid");
+        assert_eq!(json["resolver"], "le");
+        assert_eq!(status[0].issuer, "test");
+        assert!(status[0].renewal.is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::views::Filter;
 use super::*;
+use crate::observe::series::live::Live;
 
 fn state(api: bool) -> ApiState {
     let mut cfg: StaticConfig = toml::from_str(
@@ -279,4 +280,169 @@ tcp:
     let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
     assert_eq!(overview["tcp"]["routers"]["total"], 2);
     assert_eq!(overview["tcp"]["routers"]["errors"], 1);
+}
+
+/// An API over a compiled table: routers `a` and `b` on service `app` (two servers), `c` on
+/// `other`; entrypoints `web` and `traefik`.
+fn compiled_state() -> (ApiState, Arc<RoutingTable>, Arc<Live>) {
+    use crate::table::{compile, CompileContext, EntryPointInfo};
+    let mut cfg: StaticConfig = toml::from_str(
+        "[entryPoints.web]\naddress = ':80'\n[entryPoints.traefik]\naddress = ':8080'\n[api]\n",
+    )
+    .unwrap();
+    cfg.api = Some(Default::default());
+    let mut dynamic: DynamicConfig = serde_yaml::from_str(
+        r#"
+http:
+  routers:
+    a@file: { rule: "Host(`a.test`)", service: app@file, entryPoints: [web] }
+    b@file: { rule: "Host(`b.test`)", service: app@file, entryPoints: [web] }
+    c@file: { rule: "Host(`c.test`)", service: other@file, entryPoints: [web] }
+  services:
+    app@file: { loadBalancer: { servers: [{ url: "http://10.0.0.1:80" }, { url: "http://10.0.0.2:80", weight: 3 }] } }
+    other@file: { loadBalancer: { servers: [{ url: "http://10.0.0.3:80" }] } }
+"#,
+    )
+    .unwrap();
+    dynamic.apply_default_entrypoints(&["web".to_string()]);
+    let eps: Vec<EntryPointInfo> = ["web", "traefik"]
+        .iter()
+        .map(|n| EntryPointInfo {
+            name: n.to_string(),
+            ..Default::default()
+        })
+        .collect();
+    let ctx = CompileContext {
+        entrypoints: &eps,
+        endpoints: &Default::default(),
+        pools: &Default::default(),
+        transports: &Default::default(),
+        default_transport: &Default::default(),
+        breakers: &Default::default(),
+    };
+    let table = Arc::new(compile(&dynamic, &ctx).table);
+    let state = ApiState::new(
+        &cfg,
+        Arc::new(ArcSwap::new(Arc::clone(&table))),
+        Arc::default(),
+    );
+    state.set_config(&dynamic);
+    let live = Arc::new(Live::new(vec!["web".into(), "traefik".into()]));
+    state.watch_traffic(Arc::clone(&live));
+    (state, table, live)
+}
+
+fn json_of(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap()
+}
+
+#[tokio::test]
+async fn traffic_is_summed_per_entrypoint_router_and_service() {
+    use crate::observe::series::live::{LiveSample, BUCKET_SECS, SLOTS};
+    let (s, table, live) = compiled_state();
+    let sample = |ms: u64, status: u16| LiveSample {
+        at: std::time::Instant::now(),
+        elapsed: std::time::Duration::from_millis(ms),
+        status,
+        bytes_in: 0,
+        bytes_out: 1000,
+    };
+    let route = |name: &str| {
+        let r = &table.routes[name];
+        (&r.live, r.name.as_str())
+    };
+    for _ in 0..30 {
+        live.record(Some(route("a@file")), 0, sample(1, 200));
+    }
+    for _ in 0..10 {
+        live.record(Some(route("b@file")), 0, sample(100, 502));
+    }
+    live.record(Some(route("c@file")), 0, sample(1, 404));
+    live.record(None, 0, sample(1, 404));
+
+    let (status, _, body) = call(&s, "GET", "/api/traffic").await;
+    assert_eq!(status, StatusCode::OK);
+    let v = json_of(&body);
+    assert_eq!(v["bucketSeconds"], BUCKET_SECS);
+    assert_eq!(v["entrypoints"]["web"]["total"], 42);
+    assert!(v["entrypoints"].get("traefik").is_none());
+    assert_eq!(v["routers"]["a@file"]["total"], 30);
+    assert_eq!(v["services"]["app@file"]["total"], 40);
+    assert_eq!(v["services"]["app@file"]["total5xx"], 10);
+    assert_eq!(v["services"]["other@file"]["total"], 1);
+    let spark = v["routers"]["b@file"]["errors"].as_array().unwrap();
+    assert_eq!(spark.len(), SLOTS);
+    assert_eq!(spark[SLOTS - 1], 10);
+    // The rate of a minute that has only just begun is over at least one second.
+    let rps = v["routers"]["a@file"]["rps"].as_f64().unwrap();
+    assert!(rps > 0.0 && rps <= 30.0, "{rps}");
+    assert!(v["routers"]["b@file"]["rate5xx"].as_f64().unwrap() > 0.0);
+
+    // Only the kinds asked for, the busiest first.
+    let (_, _, body) = call(&s, "GET", "/api/traffic?kind=routers&top=2").await;
+    let v = json_of(&body);
+    let names: Vec<&String> = v["routers"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["a@file", "b@file"]);
+    assert_eq!(v["services"], json!({}));
+    assert_eq!(v["entrypoints"], json!({}));
+
+    let (_, _, body) = call(&s, "GET", "/api/traffic/routers/b%40file").await;
+    let b = json_of(&body);
+    assert_eq!(b["name"], "b@file");
+    assert_eq!(b["status5xx"][SLOTS - 1], 10);
+    assert_eq!(b["bytesOut"][SLOTS - 1], 10_000);
+    assert_eq!(b["recentErrors"].as_array().unwrap().len(), 10);
+    assert_eq!(b["recentErrors"][0]["status"], 502);
+    assert_eq!(b["recentErrors"][0]["entrypoint"], "web");
+    // A service's recent failures are its routers'.
+    let (_, _, body) = call(&s, "GET", "/api/traffic/services/other%40file").await;
+    assert_eq!(json_of(&body)["recentErrors"][0]["status"], 404);
+    let p99 = b["p99MsByBucket"][SLOTS - 1].as_f64().unwrap();
+    assert!((65.0..=132.0).contains(&p99), "{p99}");
+    assert_eq!(b["p50MsByBucket"][0], serde_json::Value::Null);
+    // An object without traffic: zeros, not 404; an unknown kind: 404.
+    let (status, _, body) = call(&s, "GET", "/api/traffic/entrypoints/traefik").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json_of(&body)["total"], 0);
+    let (status, _, _) = call(&s, "GET", "/api/traffic/nope/x").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_service_whose_servers_are_all_down_is_down_with_its_failures() {
+    let (s, table, _) = compiled_state();
+    let service = |body: &str, name: &str| {
+        json_of(body)
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let (_, _, body) = call(&s, "GET", "/api/http/services").await;
+    let app = service(&body, "app@file");
+    assert_eq!(app["health"], "up");
+    assert_eq!(app["servers"][1]["weight"], 3);
+    let Some(crate::table::Service::LoadBalancer(lb)) =
+        table.services.get("app@file").map(|s| &**s)
+    else {
+        panic!("app@file is a load balancer")
+    };
+    let now = std::time::Instant::now();
+    // One server fails its active check: degraded.
+    lb.balancer.endpoints()[0].state.set_active_up(false);
+    let (_, _, body) = call(&s, "GET", "/api/http/services").await;
+    assert_eq!(service(&body, "app@file")["health"], "degraded");
+    // The other is ejected by passive failures: down, failures counted.
+    lb.balancer.endpoints()[1].state.report_failure(now);
+    let (_, _, body) = call(&s, "GET", "/api/http/services").await;
+    let app = service(&body, "app@file");
+    assert_eq!(app["health"], "down");
+    assert_eq!(app["failures"], 1);
+    assert_eq!(app["servers"][1]["ejected"], true);
+    assert_eq!(app["serverStatus"]["http://10.0.0.2:80"], "DOWN");
+    assert_eq!(service(&body, "other@file")["health"], "up");
+    let (_, _, body) = call(&s, "GET", "/api/overview").await;
+    assert_eq!(json_of(&body)["http"]["services"]["down"], 1);
 }

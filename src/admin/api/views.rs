@@ -163,12 +163,7 @@ impl View<'_> {
                 json!(used.get(name.as_str()).cloned().unwrap_or_default()),
             );
             if let Some(Service::LoadBalancer(lb)) = compiled.map(|c| &**c) {
-                let mut status = Map::new();
-                for e in lb.balancer.endpoints() {
-                    let up = e.state.is_available(now) && !e.draining;
-                    status.insert(e.url.clone(), json!(if up { "UP" } else { "DOWN" }));
-                }
-                map.insert("serverStatus".into(), Value::Object(status));
+                health(lb, now, map);
             }
             if !errors.is_empty() {
                 map.insert("error".into(), json!(errors));
@@ -241,10 +236,19 @@ impl View<'_> {
                 "errors": with("disabled"),
             })
         };
+        let services = {
+            let list = self.services();
+            let down = list
+                .as_array()
+                .map_or(0, |l| l.iter().filter(|v| v["health"] == "down").count());
+            let mut c = count(list);
+            c["down"] = json!(down);
+            c
+        };
         json!({
             "http": {
                 "routers": count(self.routers()),
-                "services": count(self.services()),
+                "services": services,
                 "middlewares": count(self.middlewares()),
             },
             "udp": {
@@ -281,6 +285,45 @@ impl View<'_> {
             "udpServices": keyed(self.udp_services()),
         })
     }
+}
+
+/// `serverStatus` (Traefik's), and swarmgate's `servers` (health, drain, weight, passive
+/// failures, requests in flight), `health` (`up`, `degraded`: some servers down, `down`: all of
+/// them, by active check or passive ejection) and `failures` (consecutive, summed).
+fn health(lb: &crate::table::LoadBalancedService, now: Instant, map: &mut Map<String, Value>) {
+    let mut status = Map::new();
+    let mut servers = Vec::new();
+    let (mut up_count, mut failures) = (0usize, 0u64);
+    let endpoints = lb.balancer.endpoints();
+    for e in endpoints {
+        let available = e.state.is_available(now);
+        let up = available && !e.draining;
+        up_count += usize::from(up);
+        let f = e.state.consecutive_failures();
+        failures += u64::from(f);
+        status.insert(e.url.clone(), json!(if up { "UP" } else { "DOWN" }));
+        servers.push(json!({
+            "url": e.url,
+            "status": if up { "UP" } else { "DOWN" },
+            "weight": e.weight,
+            "draining": e.draining,
+            "activeUp": e.state.is_active_up(),
+            "ejected": e.state.is_active_up() && !available,
+            "failures": f,
+            "inflight": e.state.inflight(),
+        }));
+    }
+    let health = match (up_count, endpoints.len()) {
+        (_, 0) | (0, _) => "down",
+        (n, total) if n < total => "degraded",
+        _ => "up",
+    };
+    map.insert("serverStatus".into(), Value::Object(status));
+    map.insert("servers".into(), Value::Array(servers));
+    map.insert("health".into(), json!(health));
+    map.insert("failures".into(), json!(failures));
+    map.insert("sticky".into(), json!(lb.balancer.sticky().is_some()));
+    map.insert("healthChecked".into(), json!(lb.health_checked));
 }
 
 /// Traefik's list filters: `search` (substring of the name) and `status`.

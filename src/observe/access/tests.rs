@@ -53,6 +53,7 @@ fn ping_route() -> Arc<Route> {
         tls_options: 0,
         closed: None,
         metrics: Default::default(),
+        live: Default::default(),
     })
 }
 

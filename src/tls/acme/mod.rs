@@ -238,8 +238,14 @@ impl Manager {
                     continue;
                 };
                 let backoff = schedule.get(want).map_or(FIRST_BACKOFF, |(_, b)| *b);
+                let note = |state, error, next| {
+                    self.store
+                        .note_acme(&resolver.name, &want.main, state, error, next)
+                };
+                note("ordering", None, None);
                 match self.issue(resolver, want, reason).await {
                     Ok(Issued::Done | Issued::FromStore) => {
+                        note("valid", None, None);
                         schedule.insert(want.clone(), (Instant::now() + HOLD_OFF, FIRST_BACKOFF));
                     }
                     Ok(Issued::Busy) => {
@@ -248,6 +254,11 @@ impl Manager {
                     Err(error) => {
                         let error = error_chain(&error);
                         tracing::error!(resolver = %resolver.name, domain = %want.main, %error, retry_in_s = backoff.as_secs(), "unable to obtain ACME certificate");
+                        note(
+                            "failed",
+                            Some(error.clone()),
+                            Some(SystemTime::now() + backoff),
+                        );
                         let next = (backoff * 2).min(MAX_BACKOFF);
                         schedule.insert(want.clone(), (Instant::now() + backoff, next));
                     }
