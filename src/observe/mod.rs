@@ -459,6 +459,9 @@ impl Observer {
                             log.dropped()
                         ));
                     }
+                    if let Some(tracer) = &self.tracer {
+                        text.push_str(&tracer.exporter.stats.render());
+                    }
                     plain_text(
                         http::StatusCode::OK,
                         "text/plain; version=0.0.4; charset=utf-8",

@@ -51,6 +51,36 @@ pub struct ExportStats {
     pub failed_requests: AtomicU64,
 }
 
+impl ExportStats {
+    /// The counters in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (name, help, value) in [
+            (
+                "swarmgate_tracing_spans_dropped_total",
+                "Spans dropped because the export queue was full (collector down or slow).",
+                &self.dropped,
+            ),
+            (
+                "swarmgate_tracing_spans_exported_total",
+                "Spans the collector accepted.",
+                &self.exported,
+            ),
+            (
+                "swarmgate_tracing_export_failures_total",
+                "Span export requests that failed.",
+                &self.failed_requests,
+            ),
+        ] {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                value.load(Ordering::Relaxed)
+            ));
+        }
+        out
+    }
+}
+
 /// The queue between the request path and the export task.
 #[derive(Debug)]
 pub struct Exporter {
