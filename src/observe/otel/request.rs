@@ -191,20 +191,11 @@ impl ServerSpan {
         span.int("network.peer.port", i64::from(conn.peer.port()));
         span.str("client.address", conn.peer.ip().to_string());
         span.int("client.port", i64::from(conn.peer.port()));
+        // As Traefik (Go's `req.Host`): the authority as the client wrote it, port included.
         let host = uri
-            .host()
-            .map(str::to_string)
-            .or_else(|| {
-                headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .map(|h| match h.rsplit_once(':') {
-                        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
-                            name.to_string()
-                        }
-                        _ => h.to_string(),
-                    })
-            })
+            .authority()
+            .map(|a| a.as_str().to_string())
+            .or_else(|| headers.get(header::HOST).map(text))
             .unwrap_or_default();
         span.str("server.address", host);
         span.str("url.path", uri.path());
