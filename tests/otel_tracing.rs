@@ -292,3 +292,48 @@ async fn a_dead_collector_never_slows_requests_and_drops_are_counted() {
     assert!(dropped > 0, "{}", metrics.body);
     gw.stop().await;
 }
+
+/// req/s of `wrk` (2 s warm-up, then `secs` seconds, 1 thread, 20 connections) on `url`.
+fn wrk(url: &str, secs: u32) -> f64 {
+    let run = |d: u32| {
+        let out = std::process::Command::new("wrk")
+            .args(["-t1", "-c20", &format!("-d{d}s"), url])
+            .output()
+            .expect("wrk is installed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(2);
+    let text = run(secs);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no rate in {text}"))
+}
+
+/// Tracing on (sampleRate 1, collector up) against off, on the same route: the ratio for
+/// BENCHMARKS.md. Bounded (2 × 7 s of wrk); `#[ignore]`: a measurement, not a check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by hand with --ignored --nocapture"]
+async fn bench_tracing_overhead() {
+    let receiver = Receiver::start().await;
+    let be = backend("a").await;
+    let route = route_yaml("PathPrefix(`/`)", &[be.url()], "");
+    let off = gateway_with(&route, "").await;
+    let url = off.url("/");
+    let rate_off = tokio::task::spawn_blocking(move || wrk(&url, 5))
+        .await
+        .unwrap();
+    off.stop().await;
+    let on = gateway_with(&route, &tracing_toml(&receiver.http_endpoint(), "")).await;
+    let url = on.url("/");
+    let rate_on = tokio::task::spawn_blocking(move || wrk(&url, 5))
+        .await
+        .unwrap();
+    let spans = receiver.wait_for(1).await.len();
+    on.stop().await;
+    eprintln!(
+        "tracing off: {rate_off:.0} req/s, on: {rate_on:.0} req/s, ratio {:.3} ({spans} spans received)",
+        rate_on / rate_off
+    );
+    assert!(spans > 0);
+}
