@@ -904,6 +904,17 @@ pub fn check_with(
 ) -> Vec<ConfigIssue> {
     let mut snapshots: Vec<(&str, DynamicConfig)> = Vec::new();
     let mut issues = entrypoint_issues(cfg);
+    if let Err(problem) = crate::observe::otel::Tracer::from_config(cfg, &[]) {
+        // `run` refuses to start on it (fail closed: no half-configured tracing).
+        issues.push(
+            ConfigIssue::new(
+                crate::config::Element::Static,
+                "tracing",
+                format!("{problem}; swarmgate does not start"),
+            )
+            .with_key("tracing"),
+        );
+    }
     issues.extend(dns_challenge_issues(cfg, &|k| std::env::var(k).ok()));
     let qualify = crate::config::merge::qualify_issue;
     if let Some(dynamic) = inline_dynamic(cfg) {

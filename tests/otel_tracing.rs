@@ -337,3 +337,18 @@ async fn bench_tracing_overhead() {
     );
     assert!(spans > 0);
 }
+
+#[test]
+fn check_refuses_tracing_it_cannot_apply() {
+    let cfg: swarmgate::config::StaticConfig = toml::from_str(
+        "[entryPoints.web]\naddress = \"127.0.0.1:0\"\n[tracing.otlp.grpc]\nendpoint = \"collector:4317\"\n",
+    )
+    .unwrap();
+    let issues = swarmgate::app::check(&cfg, std::path::Path::new("."));
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.to_string().contains("tracing.otlp.grpc") && !i.warning),
+        "{issues:?}"
+    );
+}

@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(test)]
+mod tests;
+
 /// Traefik's default collector for `tracing: {}` / `tracing.otlp.http` without an endpoint.
 pub const DEFAULT_OTLP_HTTP_TRACES: &str = "http://localhost:4318/v1/traces";
 /// Traefik's default gRPC collector (`host:port`).
