@@ -59,6 +59,7 @@ async fn start(bin: &Path, dir: &Path, receiver: &Receiver, extra: &[String]) ->
         ),
         format!("--tracing.otlp.http.endpoint={}", receiver.http_endpoint()),
         "--tracing.serviceName=edge".to_string(),
+        "--tracing.globalAttributes.team=edge".to_string(),
         "--tracing.safeQueryParams=page".to_string(),
         "--tracing.capturedRequestHeaders=X-Team".to_string(),
         "--tracing.capturedResponseHeaders=Content-Type".to_string(),
@@ -177,6 +178,12 @@ async fn run(extra: &[String]) -> (Shape, Shape) {
         for s in spans.iter().filter(|s| s.trace_id == TRACE) {
             eprintln!("{} {:?} {:?}", s.name, s.kind, s.attributes);
         }
+        // `globalAttributes` travel as resource attributes.
+        assert!(
+            spans.iter().all(|s| s.resource("team") == Some("edge")),
+            "{}: globalAttributes in the resource",
+            bin.display()
+        );
         out.push(shape(&spans));
         drop(proxy);
     }

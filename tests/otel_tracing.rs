@@ -19,7 +19,7 @@ const INCOMING: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 fn tracing_toml(endpoint: &str, extra: &str) -> String {
     format!(
-        "[tracing]\nserviceName = \"edge\"\nsafeQueryParams = [\"page\"]\ncapturedRequestHeaders = [\"X-Team\"]\ncapturedResponseHeaders = [\"X-Backend\"]\n[tracing.resourceAttributes]\n\"deployment.environment\" = \"test\"\n[tracing.otlp.http]\nendpoint = \"{endpoint}\"\n{extra}"
+        "[tracing]\nserviceName = \"edge\"\nsafeQueryParams = [\"page\"]\ncapturedRequestHeaders = [\"X-Team\"]\ncapturedResponseHeaders = [\"X-Backend\"]\n[tracing.resourceAttributes]\n\"deployment.environment\" = \"test\"\n[tracing.globalAttributes]\nteam = \"edge\"\n[tracing.otlp.http]\nendpoint = \"{endpoint}\"\n{extra}"
     )
 }
 
@@ -129,6 +129,8 @@ async fn incoming_trace_is_continued_and_the_backend_is_a_child_of_reverse_proxy
 
     assert_eq!(server.resource("service.name"), Some("edge"));
     assert_eq!(server.resource("deployment.environment"), Some("test"));
+    assert_eq!(server.resource("team"), Some("edge"), "globalAttributes");
+    assert_eq!(server.attr("team"), None);
     let arrivals = receiver.arrivals();
     assert!(arrivals.iter().all(|a| a.path == "/v1/traces" && !a.grpc));
     gw.stop().await;

@@ -26,6 +26,9 @@ pub struct TracingConfig {
     pub sample_rate: Option<f64>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resource_attributes: BTreeMap<String, String>,
+    /// `globalAttributes` (deprecated by Traefik): resource attributes, as Traefik 3.7 sends them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub global_attributes: BTreeMap<String, String>,
     /// Request headers recorded as `http.request.header.<name>` on the entrypoint span.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub captured_request_headers: Vec<String>,

@@ -192,7 +192,13 @@ fn resource(tracing: &TracingConfig) -> ResourceInfo {
             env!("CARGO_PKG_VERSION").to_string(),
         ),
     ];
-    for (k, v) in &tracing.resource_attributes {
+    // Traefik 3.7 sends the deprecated `globalAttributes` as resource attributes too (seen in
+    // tests/differential_tracing.rs); `resourceAttributes` wins on the same key.
+    for (k, v) in tracing
+        .global_attributes
+        .iter()
+        .chain(&tracing.resource_attributes)
+    {
         match attributes.iter_mut().find(|(key, _)| key == k) {
             Some(slot) => slot.1 = v.clone(),
             None => attributes.push((k.clone(), v.clone())),

@@ -418,6 +418,7 @@ fn build() -> Node {
                 f("serviceName", leaf(Str)),
                 f("sampleRate", leaf(Float)),
                 f("resourceAttributes", Node::Map(Box::new(leaf(Str)))),
+                f("globalAttributes", Node::Map(Box::new(leaf(Str)))),
                 f("capturedRequestHeaders", leaf(StrList)),
                 f("capturedResponseHeaders", leaf(StrList)),
                 f("safeQueryParams", leaf(StrList)),
