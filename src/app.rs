@@ -302,6 +302,12 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     }
 
     let infos = entrypoint_infos(&cfg);
+    let names: Vec<String> = infos.iter().map(|i| i.name.clone()).collect();
+    let tracing = crate::observe::otel::Tracer::from_config(&cfg, &names)
+        .map_err(|problem| anyhow::anyhow!("tracing: {problem}"))?;
+    if let Some(setup) = &tracing {
+        background.push(setup.spawn(shutdown_rx.clone()));
+    }
     let observer = Arc::new(
         Observer::new(
             &cfg,
@@ -314,7 +320,8 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
                 Arc::clone(&issues),
             )),
         )
-        .context("accessLog.filePath cannot be opened")?,
+        .context("accessLog.filePath cannot be opened")?
+        .with_tracer(tracing.map(|setup| setup.tracer)),
     );
 
     observer.watch_certificates(Arc::clone(&tls.store));
@@ -897,6 +904,17 @@ pub fn check_with(
 ) -> Vec<ConfigIssue> {
     let mut snapshots: Vec<(&str, DynamicConfig)> = Vec::new();
     let mut issues = entrypoint_issues(cfg);
+    if let Err(problem) = crate::observe::otel::Tracer::from_config(cfg, &[]) {
+        // `run` refuses to start on it (fail closed: no half-configured tracing).
+        issues.push(
+            ConfigIssue::new(
+                crate::config::Element::Static,
+                "tracing",
+                format!("{problem}; swarmgate does not start"),
+            )
+            .with_key("tracing"),
+        );
+    }
     issues.extend(dns_challenge_issues(cfg, &|k| std::env::var(k).ok()));
     let qualify = crate::config::merge::qualify_issue;
     if let Some(dynamic) = inline_dynamic(cfg) {

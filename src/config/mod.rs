@@ -13,6 +13,7 @@ pub mod merge;
 pub mod middleware;
 pub mod negotiated;
 pub mod net;
+pub mod observability;
 pub mod static_config;
 pub mod tcp;
 pub mod tls_names;

@@ -13,6 +13,7 @@ pub use super::access_log::{AccessLogFields, AccessLogFilters, FieldMode, Header
 use super::duration::Duration;
 use super::dynamic::{DynamicConfig, ServersTransportConfig};
 use super::net::IpRange;
+pub use super::observability::{EntryPointObservability, TraceVerbosity, TracingConfig};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -31,6 +32,9 @@ pub struct StaticConfig {
     pub metrics: Option<MetricsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log: Option<AccessLogConfig>,
+    /// `tracing`: OpenTelemetry traces (`config::observability`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<TracingConfig>,
     #[serde(default)]
     pub log: LogConfig,
     /// Default transport to upstream servers (Traefik's static `serversTransport`).
@@ -72,6 +76,9 @@ pub struct EntryPointConfig {
     pub forwarded_headers: Option<ForwardedHeadersConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_protocol: Option<ProxyProtocolConfig>,
+    /// `observability`: what this entrypoint reports (tracing, metrics, access logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observability: Option<EntryPointObservability>,
     /// `reusePort`: bind with `SO_REUSEPORT`, so another process (a new edge task on the host
     /// network) can listen on the same port while this one drains.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod counted;
 pub mod log;
 pub mod metrics;
+pub mod otel;
 pub mod series;
 
 use std::path::Path;
@@ -65,6 +66,8 @@ pub struct Observer {
     /// Set when shutdown begins: `/ping` then answers `terminating_status`.
     terminating: std::sync::atomic::AtomicBool,
     terminating_status: http::StatusCode,
+    /// OpenTelemetry tracing, when `tracing` is configured.
+    tracer: Option<Arc<otel::Tracer>>,
 }
 
 /// The service's response headers, for `origin_<Header>` fields (put in the response's
@@ -198,7 +201,19 @@ impl Observer {
                 .and_then(|p| p.terminating_status_code)
                 .and_then(|code| http::StatusCode::from_u16(code).ok())
                 .unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE),
+            tracer: None,
         })
+    }
+
+    /// Traces requests with `tracer` (built by `otel::Tracer::from_config`).
+    pub fn with_tracer(mut self, tracer: Option<Arc<otel::Tracer>>) -> Self {
+        self.tracer = tracer;
+        self
+    }
+
+    /// The tracer, when tracing is on.
+    pub fn tracer(&self) -> Option<&Arc<otel::Tracer>> {
+        self.tracer.as_ref()
     }
 
     /// Whether the access log writes headers (then the proxy keeps the service's response
@@ -467,6 +482,9 @@ impl Observer {
                             "# HELP swarmgate_accesslog_dropped_total Access log lines dropped because the writer was behind.\n# TYPE swarmgate_accesslog_dropped_total counter\nswarmgate_accesslog_dropped_total {}\n",
                             log.dropped()
                         ));
+                    }
+                    if let Some(tracer) = &self.tracer {
+                        text.push_str(&tracer.exporter.stats.render());
                     }
                     plain_text(
                         http::StatusCode::OK,

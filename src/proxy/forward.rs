@@ -21,6 +21,7 @@ pub use super::forwarded::{
 };
 use super::forwarded::{original_host, remove_hop_by_hop, rewrite_request_headers};
 use crate::middleware::headers::ForwardedOverrides;
+use crate::observe::otel::ClientSpan;
 use crate::table::LoadBalancedService;
 use crate::upstream::{Target, UpstreamPool, UpstreamScheme, Upstreamed};
 
@@ -99,6 +100,8 @@ pub async fn forward(
 
     let overrides = parts.extensions.get::<ForwardedOverrides>();
     rewrite_request_headers(&mut parts.headers, conn, original_host.as_ref(), overrides);
+    // Traced: the backend's `traceparent` names this call's span (recorded when it drops).
+    let mut client_span = ClientSpan::start(&mut parts);
     if let Some(proto) = &upgrade_proto {
         parts
             .headers
@@ -145,6 +148,9 @@ pub async fn forward(
             original_host.as_ref(),
         )?;
         let _inflight = endpoint.state.start_request();
+        if let Some(span) = &mut client_span {
+            span.aimed(pool.target(), &path_and_query);
+        }
         *served = Some(Arc::clone(pool));
         let sent_at = Instant::now();
         let replay = match replays < MAX_REPLAYS {
@@ -156,6 +162,9 @@ pub async fn forward(
                 service.balancer.record_ttfb(index, sent_at.elapsed());
                 endpoint.state.report_success();
                 let mut resp = finish_response(upstreamed, client_upgrade);
+                if let Some(span) = client_span.take() {
+                    span.answered(&resp);
+                }
                 if let Some(passive) = &service.passive {
                     let status = Some(resp.status().as_u16());
                     passive.record(index, &endpoint.state, status, Instant::now());

@@ -19,6 +19,7 @@ use crate::middleware::{
     buffering, circuit_breaker, compress, content_type, grpc_web, retry, Flow, Middleware,
     RequestContext, RequestFacts,
 };
+use crate::observe::otel::ServerSpan;
 use crate::observe::Observer;
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service, Walk};
@@ -92,7 +93,7 @@ impl Proxy {
     }
 
     /// Serves one request; never fails (errors become short plain responses).
-    pub async fn handle<B>(&self, req: Request<B>, conn: &ConnInfo) -> Response<ProxyBody>
+    pub async fn handle<B>(&self, mut req: Request<B>, conn: &ConnInfo) -> Response<ProxyBody>
     where
         B: Into<ProxyBody>,
     {
@@ -100,8 +101,14 @@ impl Proxy {
         let mut resp = match &self.observer {
             None => self.route_and_serve(req, conn).await.0,
             Some(observer) => {
+                let span = observer
+                    .tracer()
+                    .and_then(|t| ServerSpan::start(t, self.entrypoint, &mut req, conn));
                 let pending = observer.begin(self.entrypoint, &req, conn);
                 let (resp, route, served) = self.route_and_serve(req, conn).await;
+                if let Some(span) = span {
+                    span.end(route.as_ref(), &resp);
+                }
                 observer.finish(pending, route.as_ref(), served, resp)
             }
         };

@@ -309,6 +309,7 @@ impl Canon<'_> {
                     .map_err(|_| bad("an integer")),
                 _ => Err(bad("an integer")),
             },
+            Kind::Float => as_float(raw).ok_or_else(|| bad("a number")),
             Kind::Duration => {
                 let text = scalar_string(raw).ok_or_else(|| bad("a duration"))?;
                 text.parse::<crate::config::Duration>()

@@ -248,6 +248,8 @@ const PROTECTIVE: &[(&str, &str)] = &[
         "access-log field redaction (dropped or redacted fields would be written)",
     ),
     ("core.stricttlsoptions", "strict TLS options"),
+    ("tracing.otlp.http.tls", "TLS to the trace collector"),
+    ("tracing.otlp.grpc.tls", "TLS to the trace collector"),
 ];
 
 /// Why leaving out the option at `path` set to `value` would weaken protection, if it would.

@@ -13,6 +13,8 @@ pub(crate) enum Kind {
     Bool,
     Str,
     Int,
+    /// A number (`tracing.sampleRate`).
+    Float,
     Duration,
     StrList,
     FloatList,
@@ -111,6 +113,7 @@ fn st(fields: Vec<Field>) -> Node {
 const FORMATS: &[&str] = &["common", "json"];
 const FIELD_MODES: &[&str] = &["keep", "drop", "redact"];
 const RULE_SYNTAXES: &[&str] = &["v2", "v3"];
+const TRACE_VERBOSITIES: &[&str] = &["minimal", "detailed"];
 const NO_EFFECT: &str = "no effect in swarmgate";
 const NOT_APPLIED: &str = "parsed, not applied";
 const NO_ROTATION: &str = "swarmgate does not rotate log files; use logrotate";
@@ -228,6 +231,15 @@ fn build() -> Node {
         f("proxyProtocol", trusted()),
         f("reusePort", leaf(Bool)),
         f("udp", st(vec![f("timeout", leaf(Duration))])),
+        f(
+            "observability",
+            st(vec![
+                f("accessLogs", leaf(Bool)),
+                f("metrics", leaf(Bool)),
+                f("tracing", leaf(Bool)),
+                f("traceVerbosity", leaf(Enum(TRACE_VERBOSITIES))),
+            ]),
+        ),
     ]);
     let swarm_fields = |docker: bool| {
         let mut v = vec![
@@ -394,6 +406,39 @@ fn build() -> Node {
                             st(vec![
                                 f("defaultMode", leaf(Enum(FIELD_MODES))),
                                 f("names", Node::Map(Box::new(leaf(Enum(FIELD_MODES))))),
+                            ]),
+                        ),
+                    ]),
+                ),
+            ]),
+        ),
+        f(
+            "tracing",
+            st(vec![
+                f("serviceName", leaf(Str)),
+                f("sampleRate", leaf(Float)),
+                f("resourceAttributes", Node::Map(Box::new(leaf(Str)))),
+                f("globalAttributes", Node::Map(Box::new(leaf(Str)))),
+                f("capturedRequestHeaders", leaf(StrList)),
+                f("capturedResponseHeaders", leaf(StrList)),
+                f("safeQueryParams", leaf(StrList)),
+                f("addInternals", leaf(Bool)),
+                f(
+                    "otlp",
+                    st(vec![
+                        f(
+                            "http",
+                            st(vec![
+                                f("endpoint", leaf(Str)),
+                                f("headers", Node::Map(Box::new(leaf(Str)))),
+                            ]),
+                        ),
+                        f(
+                            "grpc",
+                            st(vec![
+                                f("endpoint", leaf(Str)),
+                                f("insecure", leaf(Bool)),
+                                f("headers", Node::Map(Box::new(leaf(Str)))),
                             ]),
                         ),
                     ]),

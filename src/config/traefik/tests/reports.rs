@@ -9,7 +9,7 @@ fn unknown_keys_are_listed_with_their_source() {
     let l = args(&[
         "--entrypoints.web.address=:80",
         "--entrypoints.web.http3",
-        "--tracing.otlp=true",
+        "--metrics.otlp=true",
     ])
     .unwrap();
     let got: Vec<(&str, &str, &Source)> = l
@@ -25,7 +25,7 @@ fn unknown_keys_are_listed_with_their_source() {
                 "--entrypoints.web.http3",
                 &Source::Args
             ),
-            ("tracing.otlp", "--tracing.otlp", &Source::Args),
+            ("metrics.otlp", "--metrics.otlp", &Source::Args),
         ]
     );
     let e = from_env(&[
@@ -52,7 +52,7 @@ fn unknown_keys_are_listed_with_their_source() {
 fn strict_mode_rejects_unsupported_options() {
     let dir = empty_dir();
     let strict = LoadOptions { strict: true };
-    let err = load_traefik(&strings(&["--tracing"]), &[], dir.path(), strict).unwrap_err();
+    let err = load_traefik(&strings(&["--metrics.otlp"]), &[], dir.path(), strict).unwrap_err();
     assert!(
         matches!(err, StaticConfigError::Unsupported(ref v) if v.len() == 1),
         "{err}"

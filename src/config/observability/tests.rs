@@ -1,0 +1,68 @@
+use super::*;
+
+fn with_otlp(otlp: OtlpConfig) -> TracingConfig {
+    TracingConfig {
+        otlp: Some(otlp),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn defaults_and_plain_collectors_are_accepted() {
+    assert_eq!(TracingConfig::default().problem(), None);
+    let http = with_otlp(OtlpConfig {
+        http: Some(OtlpHttpConfig {
+            endpoint: Some("http://collector:4318/v1/traces".into()),
+            ..Default::default()
+        }),
+        grpc: None,
+    });
+    assert_eq!(http.problem(), None);
+    let grpc = with_otlp(OtlpConfig {
+        http: None,
+        grpc: Some(OtlpGrpcConfig {
+            endpoint: Some("collector:4317".into()),
+            insecure: true,
+            ..Default::default()
+        }),
+    });
+    assert_eq!(grpc.problem(), None);
+}
+
+#[test]
+fn what_cannot_be_applied_is_refused_by_name() {
+    let rate = TracingConfig {
+        sample_rate: Some(1.5),
+        ..Default::default()
+    };
+    assert!(rate.problem().unwrap().contains("tracing.sampleRate"));
+    let https = with_otlp(OtlpConfig {
+        http: Some(OtlpHttpConfig {
+            endpoint: Some("https://collector:4318/v1/traces".into()),
+            ..Default::default()
+        }),
+        grpc: None,
+    });
+    assert!(https
+        .problem()
+        .unwrap()
+        .contains("tracing.otlp.http.endpoint"));
+    let tls_grpc = with_otlp(OtlpConfig {
+        http: None,
+        grpc: Some(OtlpGrpcConfig::default()),
+    });
+    assert!(tls_grpc.problem().unwrap().contains("insecure"));
+    let both = with_otlp(OtlpConfig {
+        http: Some(OtlpHttpConfig::default()),
+        grpc: Some(OtlpGrpcConfig {
+            insecure: true,
+            ..Default::default()
+        }),
+    });
+    assert!(both.problem().unwrap().contains("both"));
+    let header = TracingConfig {
+        captured_request_headers: vec!["bad header".into()],
+        ..Default::default()
+    };
+    assert!(header.problem().unwrap().contains("bad header"));
+}

@@ -1,0 +1,208 @@
+//! OpenTelemetry tracing as Traefik 3.7 sends it: W3C trace context in and out, a SERVER span per
+//! request named after its method, a CLIENT span `ReverseProxy` per upstream call, and with
+//! `traceVerbosity: detailed` `Router` and `Service` spans; exported as OTLP protobuf over HTTP
+//! or gRPC by one background task.
+//!
+//! Owns: `context` (traceparent, ids), `span` (the span model and its OTLP form), `export`
+//! (bounded queue, batches, the collector call), `request` (the spans of one request).
+//! Lock policy: none on the request path (a lock-free bounded queue; a full one drops spans and
+//! counts them); the exporter task is the only one that waits on the collector.
+
+pub mod context;
+pub mod export;
+pub mod request;
+pub mod span;
+
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use http::HeaderName;
+use tokio::sync::watch;
+
+use crate::config::observability::{
+    TraceVerbosity, TracingConfig, DEFAULT_OTLP_GRPC, DEFAULT_OTLP_HTTP_TRACES,
+};
+use crate::config::static_config::StaticConfig;
+
+pub use export::{ExportStats, Exporter, Target};
+pub use request::{ClientSpan, ServerSpan, Traced};
+pub use span::ResourceInfo;
+
+/// What one entrypoint traces.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EntryTrace {
+    pub on: bool,
+    pub detailed: bool,
+}
+
+/// The tracer shared by every entrypoint: settings read once, and the exporter's queue.
+#[derive(Debug)]
+pub struct Tracer {
+    pub exporter: Arc<Exporter>,
+    sample_rate: f64,
+    /// By entrypoint index (the table's order).
+    entrypoints: Box<[EntryTrace]>,
+    entrypoint_names: Box<[Arc<str>]>,
+    /// Header and its attribute key (`http.request.header.<lowercase name>`).
+    captured_request: Box<[(HeaderName, String)]>,
+    captured_response: Box<[(HeaderName, String)]>,
+    safe_query_params: Box<[String]>,
+    add_internals: bool,
+}
+
+/// A tracer and what its exporter task needs.
+pub struct Setup {
+    pub tracer: Arc<Tracer>,
+    pub target: Target,
+    pub resource: ResourceInfo,
+}
+
+impl Tracer {
+    /// The tracer `cfg.tracing` asks for (`None` when tracing is off); `Err` names the option
+    /// that cannot be applied. `entrypoints` is the table's entrypoint order.
+    pub fn from_config(
+        cfg: &StaticConfig,
+        entrypoints: &[String],
+    ) -> Result<Option<Setup>, String> {
+        let Some(tracing) = &cfg.tracing else {
+            return Ok(None);
+        };
+        if let Some(problem) = tracing.problem() {
+            return Err(problem);
+        }
+        let target = target(tracing)?;
+        let per_entrypoint = entrypoints
+            .iter()
+            .map(|name| {
+                let obs = cfg
+                    .entry_points
+                    .get(name)
+                    .and_then(|ep| ep.observability.as_ref());
+                EntryTrace {
+                    on: obs.and_then(|o| o.tracing).unwrap_or(true),
+                    detailed: obs.and_then(|o| o.trace_verbosity) == Some(TraceVerbosity::Detailed),
+                }
+            })
+            .collect();
+        let captured = |names: &[String], side: &str| -> Result<Box<[_]>, String> {
+            names
+                .iter()
+                .map(|name| {
+                    let header = HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|_| format!("tracing.captured{side}Headers: {name:?}"))?;
+                    let key = format!("http.{}.header.{}", side.to_ascii_lowercase(), header);
+                    Ok((header, key))
+                })
+                .collect()
+        };
+        let tracer = Tracer {
+            exporter: Arc::new(Exporter::new(export::QUEUE)),
+            sample_rate: tracing.sample_rate.unwrap_or(1.0),
+            entrypoints: per_entrypoint,
+            entrypoint_names: entrypoints.iter().map(|e| Arc::from(e.as_str())).collect(),
+            captured_request: captured(&tracing.captured_request_headers, "Request")?,
+            captured_response: captured(&tracing.captured_response_headers, "Response")?,
+            safe_query_params: tracing.safe_query_params.clone().into_boxed_slice(),
+            add_internals: tracing.add_internals,
+        };
+        Ok(Some(Setup {
+            tracer: Arc::new(tracer),
+            target,
+            resource: resource(tracing),
+        }))
+    }
+
+    /// What entrypoint `index` traces.
+    pub fn entrypoint(&self, index: usize) -> EntryTrace {
+        self.entrypoints.get(index).copied().unwrap_or_default()
+    }
+
+    fn entrypoint_name(&self, index: usize) -> Cow<'static, str> {
+        self.entrypoint_names
+            .get(index)
+            .map(|n| Cow::Owned(n.to_string()))
+            .unwrap_or(Cow::Borrowed(""))
+    }
+}
+
+impl Setup {
+    /// Starts the exporter task; it ends (after a last flush) when `stop` is set.
+    pub fn spawn(&self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(export::run(
+            Arc::clone(&self.tracer.exporter),
+            self.target.clone(),
+            self.resource.clone(),
+            stop,
+        ))
+    }
+}
+
+fn target(tracing: &TracingConfig) -> Result<Target, String> {
+    let otlp = tracing.otlp.as_ref();
+    if let Some(grpc) = otlp.and_then(|o| o.grpc.as_ref()) {
+        return Ok(Target::Grpc {
+            authority: grpc
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| DEFAULT_OTLP_GRPC.to_string()),
+            headers: export::headers("tracing.otlp.grpc", &grpc.headers)?,
+        });
+    }
+    let http = otlp.and_then(|o| o.http.as_ref());
+    let endpoint = http
+        .and_then(|h| h.endpoint.as_deref())
+        .unwrap_or(DEFAULT_OTLP_HTTP_TRACES);
+    let mut uri: http::Uri = endpoint
+        .parse()
+        .map_err(|_| format!("tracing.otlp.http.endpoint {endpoint:?} is not a URL"))?;
+    if uri.path() == "/" && !endpoint.ends_with('/') {
+        // `http://collector:4318`: the OTLP path is implied.
+        let mut parts = uri.into_parts();
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/v1/traces"));
+        uri = http::Uri::from_parts(parts)
+            .map_err(|_| format!("tracing.otlp.http.endpoint {endpoint:?} is not a URL"))?;
+    }
+    let headers = match http {
+        Some(h) => export::headers("tracing.otlp.http", &h.headers)?,
+        None => http::HeaderMap::new(),
+    };
+    Ok(Target::Http { uri, headers })
+}
+
+fn resource(tracing: &TracingConfig) -> ResourceInfo {
+    let mut attributes = vec![
+        (
+            "service.name".to_string(),
+            tracing
+                .service_name
+                .clone()
+                .unwrap_or_else(|| "traefik".to_string()),
+        ),
+        (
+            "service.version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+        ("telemetry.sdk.language".to_string(), "rust".to_string()),
+        ("telemetry.sdk.name".to_string(), "swarmgate".to_string()),
+        (
+            "telemetry.sdk.version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+    ];
+    // Traefik 3.7 sends the deprecated `globalAttributes` as resource attributes too (seen in
+    // tests/differential_tracing.rs); `resourceAttributes` wins on the same key.
+    for (k, v) in tracing
+        .global_attributes
+        .iter()
+        .chain(&tracing.resource_attributes)
+    {
+        match attributes.iter_mut().find(|(key, _)| key == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => attributes.push((k.clone(), v.clone())),
+        }
+    }
+    ResourceInfo { attributes }
+}

