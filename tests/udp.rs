@@ -13,24 +13,8 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use tokio::net::UdpSocket;
 
+use support::udp::udp_server;
 use support::*;
-
-/// A UDP server answering every datagram with its one-byte tag followed by the datagram.
-async fn udp_server(tag: u8) -> SocketAddr {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_536];
-        let mut out = Vec::with_capacity(65_536);
-        while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-            out.clear();
-            out.push(tag);
-            out.extend_from_slice(&buf[..n]);
-            let _ = socket.send_to(&out, peer).await;
-        }
-    });
-    addr
-}
 
 async fn udp_client() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").await.unwrap()

@@ -5,6 +5,7 @@
 
 pub mod tcp;
 pub mod tls;
+pub mod udp;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
