@@ -543,6 +543,12 @@ async fn bind_udp_entrypoint(
             .and_then(|t| t.max_connections)
             .filter(|n| *n > 0)
             .unwrap_or(crate::proxy::udp::DEFAULT_MAX_SESSIONS),
+        grace: ep
+            .transport
+            .as_ref()
+            .and_then(|t| t.life_cycle.as_ref())
+            .and_then(|l| l.grace_time_out)
+            .map_or(crate::proxy::udp::DEFAULT_GRACE, |g| g.0),
     };
     crate::proxy::udp::UdpEntryPoint::bind(&ep.address, name, Arc::clone(table), options)
         .await
