@@ -222,6 +222,7 @@ impl Compiler {
         self.table.store(Arc::new(compiled.table));
         let (tcp, tcp_issues) = crate::proxy::tcp::compile(&merged, &self.infos);
         issues.extend(tcp_issues);
+        tcp.carry_health_from(&self.tcp.load());
         crate::proxy::tcp::health::spawn_checks(&tcp);
         self.tcp.store(Arc::new(tcp));
         self.health.sync(compiled.health);

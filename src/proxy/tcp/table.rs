@@ -131,6 +131,35 @@ impl Default for TcpTransport {
     }
 }
 
+impl TcpTable {
+    /// Carries the servers' health (passive back-off, active verdict) from the table this one
+    /// replaces, by service name and server address, so a reload (a Swarm event) does not send
+    /// connections to a server already known down until its next probe.
+    pub fn carry_health_from(&self, previous: &TcpTable) {
+        let old: BTreeMap<&str, &Balancer> = previous
+            .services
+            .iter()
+            .filter_map(|s| match &**s {
+                TcpService::Servers(b) => Some((b.name.as_str(), b)),
+                TcpService::Weighted { .. } => None,
+            })
+            .collect();
+        for service in &self.services {
+            let TcpService::Servers(b) = &**service else {
+                continue;
+            };
+            let Some(before) = old.get(b.name.as_str()) else {
+                continue;
+            };
+            for server in &b.servers {
+                if let Some(prev) = before.servers.iter().find(|p| p.address == server.address) {
+                    server.carry_from(prev, b.health.is_some() && before.health.is_some());
+                }
+            }
+        }
+    }
+}
+
 /// The key of the `tls.options` a terminating TCP router asks for (`default` when it names
 /// none). Other options than `default` need `HostSNI` names: the ClientHello's server name is
 /// what selects them (`table::compile` maps the names to the options as it does HTTPS hosts).
@@ -439,3 +468,6 @@ fn build_service(
     }
     Ok(Arc::new(TcpService::weighted(name, children)))
 }
+
+#[cfg(test)]
+mod tests;
