@@ -659,6 +659,23 @@ async fn layer4_sessions(
     (during, after)
 }
 
+/// swarmgate with the layer-4 configuration (access log at `log`) after `layer4_sessions`:
+/// (gateway, scrape during, scrape after).
+async fn swarmgate_layer4_sessions(
+    echo: SocketAddr,
+    udp: SocketAddr,
+    log: &std::path::Path,
+) -> (Gateway, String, String) {
+    let gw = gateway_with(&layer4_dynamic(echo, udp), &layer4_static(log)).await;
+    let running = gw.running.as_ref().unwrap();
+    let (dns, metrics) = (
+        running.address("dns").unwrap(),
+        running.address("metrics").unwrap(),
+    );
+    let (during, after) = layer4_sessions(gw.addr, dns, metrics).await;
+    (gw, during, after)
+}
+
 /// Lines of an access log (none when the file was never written).
 fn access_lines(path: &std::path::Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
@@ -672,13 +689,7 @@ async fn tcp_sessions_count_as_open_connections_udp_has_no_series_and_no_access_
     );
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.json");
-    let gw = gateway_with(&layer4_dynamic(echo, udp), &layer4_static(&log)).await;
-    let running = gw.running.as_ref().unwrap();
-    let (dns, metrics) = (
-        running.address("dns").unwrap(),
-        running.address("metrics").unwrap(),
-    );
-    let (during, after) = layer4_sessions(gw.addr, dns, metrics).await;
+    let (gw, during, after) = swarmgate_layer4_sessions(echo, udp, &log).await;
     assert!(
         during.contains(r#"traefik_open_connections{entrypoint="web",protocol="TCP"} 1"#),
         "{during}"
@@ -745,13 +756,7 @@ async fn live_traefik_and_swarmgate_export_the_same_for_tcp_and_udp_sessions() {
     let _ = traefik.kill().await;
 
     let log = dir.path().join("access.json");
-    let gw = gateway_with(&layer4_dynamic(echo, udp), &layer4_static(&log)).await;
-    let running = gw.running.as_ref().unwrap();
-    let (s_dns, s_metrics) = (
-        running.address("dns").unwrap(),
-        running.address("metrics").unwrap(),
-    );
-    let (during, after) = layer4_sessions(gw.addr, s_dns, s_metrics).await;
+    let (gw, during, after) = swarmgate_layer4_sessions(echo, udp, &log).await;
     println!("traefik, session open:\n{t_during}\nswarmgate, session open:\n{during}");
     println!("traefik, after:\n{t_after}\nswarmgate, after:\n{after}");
     compare(&parse(&t_during), &parse(&during));
