@@ -375,6 +375,7 @@ fn transport(t: &crate::config::tcp::TcpServersTransportConfig) -> Result<TcpTra
                 insecure_skip_verify: tls.insecure_skip_verify,
                 root_cas: tls.root_cas.clone(),
                 certificates: tls.certificates.clone(),
+                peer_cert_uri: tls.peer_cert_uri.clone(),
                 disable_http2: true,
                 ..Default::default()
             };
