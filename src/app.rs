@@ -222,6 +222,7 @@ impl Compiler {
         self.table.store(Arc::new(compiled.table));
         let (tcp, tcp_issues) = crate::proxy::tcp::compile(&merged, &self.infos);
         issues.extend(tcp_issues);
+        tcp.carry_health_from(&self.tcp.load());
         crate::proxy::tcp::health::spawn_checks(&tcp);
         self.tcp.store(Arc::new(tcp));
         self.health.sync(compiled.health);
@@ -550,6 +551,12 @@ async fn bind_udp_entrypoint(
             .and_then(|t| t.max_connections)
             .filter(|n| *n > 0)
             .unwrap_or(crate::proxy::udp::DEFAULT_MAX_SESSIONS),
+        grace: ep
+            .transport
+            .as_ref()
+            .and_then(|t| t.life_cycle.as_ref())
+            .and_then(|l| l.grace_time_out)
+            .map_or(crate::proxy::udp::DEFAULT_GRACE, |g| g.0),
     };
     crate::proxy::udp::UdpEntryPoint::bind(&ep.address, name, Arc::clone(table), options)
         .await

@@ -316,3 +316,84 @@ tls:
     );
     gw.stop().await;
 }
+
+/// `openssl s_client` through a terminating TCP router to an echo: what comes back (empty when
+/// the handshake failed). `version`: `-tls1_2` or `-tls1_3`.
+async fn s_client_echo(port: u16, server_name: &str, version: &str) -> String {
+    let (connect, name, version) = (
+        format!("127.0.0.1:{port}"),
+        server_name.to_string(),
+        version.to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut child = Command::new("timeout")
+            .args(["10", "openssl", "s_client", "-connect", &connect])
+            .args(["-servername", &name, &version, "-quiet"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(b"ping\n");
+        // Let the echo come back before the client closes.
+        std::thread::sleep(Duration::from_millis(500));
+        drop(stdin);
+        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs openssl"]
+async fn tls_options_of_a_terminating_tcp_router_apply_to_its_handshakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = support::tcp::echo().await;
+    let names = ["modern.example.test", "any.example.test"];
+    let (cert, key) = write_cert(dir.path(), "edge", &names);
+    let dynamic = format!(
+        r#"tcp:
+  routers:
+    modern:
+      rule: "HostSNI(`modern.example.test`)"
+      service: echo
+      tls:
+        options: tls13
+    any:
+      rule: "HostSNI(`any.example.test`)"
+      service: echo
+      tls: {{}}
+  services:
+    echo:
+      loadBalancer:
+        servers:
+          - address: "{echo}"
+tls:
+  options:
+    tls13:
+      minVersion: VersionTLS13
+  certificates:
+    - certFile: "{cert}"
+      keyFile: "{key}"
+"#
+    );
+    let gw = gateway_with(&dynamic, "").await;
+    let port = gw.addr.port();
+    // The router's options: TLS 1.3 only.
+    assert_eq!(
+        s_client_echo(port, "modern.example.test", "-tls1_3").await,
+        "ping\n"
+    );
+    assert_eq!(
+        s_client_echo(port, "modern.example.test", "-tls1_2").await,
+        ""
+    );
+    // The router beside it keeps the default options (TLS 1.2 allowed).
+    assert_eq!(
+        s_client_echo(port, "any.example.test", "-tls1_2").await,
+        "ping\n"
+    );
+    gw.stop().await;
+}

@@ -13,24 +13,8 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use tokio::net::UdpSocket;
 
+use support::udp::udp_server;
 use support::*;
-
-/// A UDP server answering every datagram with its one-byte tag followed by the datagram.
-async fn udp_server(tag: u8) -> SocketAddr {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_536];
-        let mut out = Vec::with_capacity(65_536);
-        while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-            out.clear();
-            out.push(tag);
-            out.extend_from_slice(&buf[..n]);
-            let _ = socket.send_to(&out, peer).await;
-        }
-    });
-    addr
-}
 
 async fn udp_client() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").await.unwrap()
@@ -89,6 +73,35 @@ async fn sessions_are_balanced_and_replies_reach_their_own_client() {
     let reply = get(&support::client(), &gw.url("/"), Some("a.test")).await;
     assert_eq!(reply.status, 200);
     gw.stop().await;
+}
+
+#[tokio::test]
+async fn on_shutdown_open_sessions_go_on_until_idle_and_new_clients_get_nothing() {
+    let a = udp_server(b'a').await;
+    let extra = format!(
+        "{DNS_ENTRYPOINT}[entryPoints.dns.udp]\ntimeout = \"1s\"\n[entryPoints.dns.transport.lifeCycle]\ngraceTimeOut = \"20s\"\n"
+    );
+    let gw = gateway_with(&udp_yaml(&[a]), &extra).await;
+    let dns = gw.running.as_ref().unwrap().address("dns").unwrap();
+    let one = udp_client().await;
+    assert!(ask(&one, dns, b"before").await.is_some());
+    let started = std::time::Instant::now();
+    let stopping = tokio::spawn(gw.stop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The open session is still served during the grace period…
+    assert_eq!(
+        ask(&one, dns, b"during").await,
+        Some((b'a', b"during".to_vec()))
+    );
+    // …a new client is not.
+    assert_eq!(ask(&udp_client().await, dns, b"new").await, None);
+    // Once the session has been idle for `udp.timeout`, the entrypoint stops, long before the
+    // 20 s grace period.
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("shutdown ends when the last session does")
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 #[tokio::test]
@@ -176,6 +189,7 @@ async fn capped_entrypoint(
     let options = swarmgate::proxy::udp::UdpOptions {
         timeout,
         max_sessions: max,
+        ..Default::default()
     };
     let table = Arc::new(ArcSwap::from_pointee(table));
     let entry =

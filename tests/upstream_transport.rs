@@ -762,3 +762,71 @@ async fn read_idle_timeout_pings_an_idle_http2_server() {
     assert_eq!(reply.status.as_u16(), 200);
     gw.stop().await;
 }
+
+/// What an HTTP/1.1 request through the plain TCP entrypoint at `addr` gets back (empty when the
+/// connection closes without an answer, as when the TLS connect to the server fails).
+async fn raw_http(addr: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: svc.internal\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut out),
+    )
+    .await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn peer_cert_uri_is_checked_on_tcp_servers_transports() {
+    let ca = Ca::new("mesh ca");
+    let backend = tls_backend(
+        &ca.issue("svc", &["svc.internal"], Some("spiffe://mesh/ns/app")),
+        None,
+        &[],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    for (uri, answered) in [
+        ("spiffe://mesh/ns/app", true),
+        ("spiffe://mesh/ns/other", false),
+    ] {
+        let dynamic = format!(
+            r#"tcp:
+  routers:
+    r:
+      rule: "HostSNI(`*`)"
+      service: s
+  services:
+    s:
+      loadBalancer:
+        serversTransport: mesh
+        servers:
+          - address: "127.0.0.1:{port}"
+            tls: true
+  serversTransports:
+    mesh:
+      tls:
+        serverName: svc.internal
+        rootCAs: ["{ca}"]
+        peerCertURI: "{uri}"
+"#,
+            port = backend.addr.port(),
+            ca = ca_file.display(),
+        );
+        let gw = gateway_with(&dynamic, "").await;
+        let reply = raw_http(gw.addr).await;
+        assert_eq!(
+            reply.starts_with("HTTP/1.1 200"),
+            answered,
+            "peerCertURI {uri}: {reply:?}"
+        );
+        gw.stop().await;
+    }
+}

@@ -468,6 +468,10 @@ pub struct PingConfig {
 pub struct MetricsConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<PrometheusConfig>,
+    /// `metrics.addInternals`: also count requests to swarmgate's own routers
+    /// (`prometheus@internal`, `api@internal`…); off by default, as in Traefik 3.7.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub add_internals: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -330,6 +330,7 @@ pub struct TcpClientTlsConfig {
         alias = "peerCertUri",
         skip_serializing_if = "Option::is_none"
     )]
+    /// A URI SAN the server's certificate must carry (checked as HTTP's serversTransports do).
     pub peer_cert_uri: Option<String>,
     /// SPIFFE: not implemented; a transport that sets it is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -445,9 +446,6 @@ pub fn check_transport(transport: &TcpServersTransportConfig) -> Result<(), Stri
     if let Some(tls) = &transport.tls {
         if tls.spiffe.is_some() {
             return Err("tls.spiffe is not supported by swarmgate".to_string());
-        }
-        if tls.peer_cert_uri.is_some() {
-            return Err("tls.peerCertURI is not supported by swarmgate for TCP".to_string());
         }
     }
     Ok(())

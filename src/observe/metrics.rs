@@ -72,6 +72,8 @@ pub struct Metrics {
     open_connections: Box<[AtomicI64]>,
     /// Entrypoints (by index) that are UDP: Traefik 3.7 writes no series for them.
     udp: Box<[bool]>,
+    /// `metrics.addInternals`: whether requests to `@internal` routers are counted.
+    internals: bool,
     routes: Mutex<HashMap<(String, String), Arc<RouteMetrics>>>,
     /// `forwardAuth` calls by middleware name.
     auths: Mutex<HashMap<String, Arc<AuthMetrics>>>,
@@ -112,6 +114,7 @@ impl Metrics {
             buckets: buckets.into_boxed_slice(),
             open_connections: (0..n).map(|_| AtomicI64::new(0)).collect(),
             udp: vec![false; n].into_boxed_slice(),
+            internals: false,
             unrouted: Arc::new(RouteMetrics::new(String::new(), String::new(), n)),
             entrypoints: entrypoints.into_boxed_slice(),
             routes: Mutex::default(),
@@ -131,6 +134,18 @@ impl Metrics {
             *flag = *is;
         }
         self
+    }
+
+    /// Counts requests to `@internal` routers too (`metrics.addInternals`); Traefik 3.7 leaves
+    /// them out by default, so scraping `/metrics` moves no request series.
+    pub fn with_internals(mut self, internals: bool) -> Self {
+        self.internals = internals;
+        self
+    }
+
+    /// Whether a request routed by `router` is counted.
+    pub(crate) fn counts(&self, router: Option<&str>) -> bool {
+        self.internals || !router.is_some_and(|r| r.ends_with("@internal"))
     }
 
     /// Whether entrypoint `index` is UDP.

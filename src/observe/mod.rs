@@ -164,20 +164,18 @@ impl Observer {
         table: Arc<ArcSwap<RoutingTable>>,
         api: Arc<dyn AdminApi>,
     ) -> std::io::Result<Observer> {
-        let metrics = cfg
-            .metrics
-            .as_ref()
-            .and_then(|m| m.prometheus.as_ref())
-            .map(|p| {
-                let udp: Vec<bool> = entrypoints
-                    .iter()
-                    .map(|e| cfg.entry_points.get(e).is_some_and(|ep| ep.is_udp()))
-                    .collect();
-                Arc::new(
-                    Metrics::new(p, entrypoints.clone(), Some(Arc::clone(&table)))
-                        .with_udp_entrypoints(&udp),
-                )
-            });
+        let metrics = cfg.metrics.as_ref().and_then(|metrics| {
+            let p = metrics.prometheus.as_ref()?;
+            let udp: Vec<bool> = entrypoints
+                .iter()
+                .map(|e| cfg.entry_points.get(e).is_some_and(|ep| ep.is_udp()))
+                .collect();
+            Some(Arc::new(
+                Metrics::new(p, entrypoints.clone(), Some(Arc::clone(&table)))
+                    .with_udp_entrypoints(&udp)
+                    .with_internals(metrics.add_internals),
+            ))
+        });
         let access = match &cfg.access_log {
             Some(a) => Some(AccessLog::start(a, base)?),
             None => None,
@@ -356,7 +354,11 @@ impl Observer {
         let retries = outcome.retries;
         // The service's bytes: what a re-encoding middleware read, else what was sent.
         let origin = outcome.origin.as_ref().map_or(size, |o| o.get());
-        if let Some(m) = &self.metrics {
+        if let Some(m) = self
+            .metrics
+            .as_ref()
+            .filter(|m| m.counts(route.map(|r| r.name.as_str())))
+        {
             let series = route.map(|r| m.bind(&r.metrics, &r.name, r.service.name()));
             let sample = metrics::Sample {
                 method: &pending.method,

@@ -182,9 +182,13 @@ impl TcpEntry {
         match route.tls {
             Some(TlsMode::Terminate) => {
                 match crate::tls::detect(stream, self.acceptor.as_ref(), timeout).await {
-                    crate::tls::Accepted::Tls(tls, _) => {
+                    crate::tls::Accepted::Tls(tls, key) if key == route.tls_options => {
                         self.serve(route, session::Client::Tls(tls), peer, local, false)
                             .await
+                    }
+                    crate::tls::Accepted::Tls(..) => {
+                        // Another router's options were chosen for this server name.
+                        tracing::debug!(entrypoint = %self.name, router = %route.name, %peer, "TCP router: handshaken with other tls.options; closed");
                     }
                     crate::tls::Accepted::Plain(_) | crate::tls::Accepted::Done => {
                         tracing::debug!(entrypoint = %self.name, router = %route.name, %peer, "TCP router: TLS handshake failed");

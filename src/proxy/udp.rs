@@ -11,5 +11,5 @@ pub mod listener;
 mod session;
 pub mod table;
 
-pub use listener::{Counters, UdpEntryPoint, UdpOptions, DEFAULT_MAX_SESSIONS};
+pub use listener::{Counters, UdpEntryPoint, UdpOptions, DEFAULT_GRACE, DEFAULT_MAX_SESSIONS};
 pub use table::{compile, UdpRoute, UdpService, UdpTable};

@@ -169,6 +169,23 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
             Err(issue) => out.issues.push(issue),
         }
     }
+    // Terminating TCP routers: their `HostSNI` names select their `tls.options` at ClientHello
+    // like an HTTPS router's `Host` (the TCP table checks the handshake got them).
+    for (name, router) in &cfg.tcp.routers {
+        let Some(tls) = router.tls.as_ref().filter(|t| !t.passthrough) else {
+            continue;
+        };
+        let Ok(rule) = crate::rules::tcp::TcpRule::parse(&router.rule) else {
+            continue;
+        };
+        let hosts: Vec<String> = rule.host_snis().into_iter().filter(|h| h != "*").collect();
+        let options = state.tls_options(&options_name(name, tls.options.as_deref(), false));
+        for ep in &router.entry_points {
+            if let Some(index) = ctx.entrypoints.iter().position(|e| e.name == *ep) {
+                sni.add(index, name, &hosts, &options);
+            }
+        }
+    }
     let (selection, conflicts) = sni.finish(ctx.entrypoints, &default_options);
     out.sni = selection;
     for (router, message) in conflicts {

@@ -6,6 +6,7 @@
 pub mod otlp;
 pub mod tcp;
 pub mod tls;
+pub mod udp;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

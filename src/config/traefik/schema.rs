@@ -378,7 +378,7 @@ fn build() -> Node {
                         f("manualRouting", leaf(Bool)),
                     ]),
                 ),
-                with("addInternals", leaf(Bool), Status::Dropped(NO_EFFECT)),
+                f("addInternals", leaf(Bool)),
             ]),
         ),
         f(

@@ -64,6 +64,21 @@ impl Server {
         self.down_until.store(now_ms() + backoff, Ordering::Relaxed);
     }
 
+    /// Takes over what `previous` (the same address in the table before a reload) learnt:
+    /// passive back-off, and the active check's verdict when this service still has a check.
+    pub fn carry_from(&self, previous: &Server, checked: bool) {
+        self.down_until.store(
+            previous.down_until.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        self.failures
+            .store(previous.failures.load(Ordering::Relaxed), Ordering::Relaxed);
+        if checked {
+            self.healthy
+                .store(previous.healthy.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
     fn succeeded(&self) {
         if self.failures.load(Ordering::Relaxed) != 0 {
             self.failures.store(0, Ordering::Relaxed);

@@ -87,6 +87,9 @@ pub struct TcpRoute {
     pub catch_all: bool,
     /// `None`: a plain TCP router.
     pub tls: Option<TlsMode>,
+    /// With [`TlsMode::Terminate`]: the key of the `tls.options` its handshakes must have been
+    /// made with (`table::tls_options::key`); a connection handshaken with others is closed.
+    pub tls_options: u32,
     pub middlewares: Vec<Arc<TcpMiddleware>>,
     /// `Err`: the router is closed, with the reason.
     pub service: Result<Arc<TcpService>, String>,
@@ -126,6 +129,57 @@ impl Default for TcpTransport {
             tls: None,
         }
     }
+}
+
+impl TcpTable {
+    /// Carries the servers' health (passive back-off, active verdict) from the table this one
+    /// replaces, by service name and server address, so a reload (a Swarm event) does not send
+    /// connections to a server already known down until its next probe.
+    pub fn carry_health_from(&self, previous: &TcpTable) {
+        let old: BTreeMap<&str, &Balancer> = previous
+            .services
+            .iter()
+            .filter_map(|s| match &**s {
+                TcpService::Servers(b) => Some((b.name.as_str(), b)),
+                TcpService::Weighted { .. } => None,
+            })
+            .collect();
+        for service in &self.services {
+            let TcpService::Servers(b) = &**service else {
+                continue;
+            };
+            let Some(before) = old.get(b.name.as_str()) else {
+                continue;
+            };
+            for server in &b.servers {
+                if let Some(prev) = before.servers.iter().find(|p| p.address == server.address) {
+                    server.carry_from(prev, b.health.is_some() && before.health.is_some());
+                }
+            }
+        }
+    }
+}
+
+/// The key of the `tls.options` a terminating TCP router asks for (`default` when it names
+/// none). Other options than `default` need `HostSNI` names: the ClientHello's server name is
+/// what selects them (`table::compile` maps the names to the options as it does HTTPS hosts).
+fn tls_options_key(cfg: &DynamicConfig, rule: &TcpRule, own: Option<&str>) -> Result<u32, String> {
+    use crate::config::merge::DEFAULT_TLS_OPTIONS;
+    let name = own.filter(|o| !o.is_empty()).unwrap_or(DEFAULT_TLS_OPTIONS);
+    if let Some(reason) = cfg.invalid.tls_options.get(name) {
+        return Err(format!("its TLS options {name:?} are invalid ({reason})"));
+    }
+    let options = cfg.tls.options.get(name);
+    if options.is_none() && name != DEFAULT_TLS_OPTIONS {
+        return Err(format!("its TLS options {name:?} do not exist"));
+    }
+    if name != DEFAULT_TLS_OPTIONS && !rule.host_snis().iter().any(|h| h != "*") {
+        return Err(format!(
+            "tls.options {name:?} need a HostSNI naming the server (the ClientHello's server \
+             name selects the options; HostSNI(`*`) and HostSNIRegexp get the default ones)"
+        ));
+    }
+    Ok(crate::table::tls_options::key(name, options))
 }
 
 /// Builds the table from the merged configuration; `entrypoints` in the routing table's order.
@@ -247,14 +301,16 @@ pub fn compile(
             }
         }
         let terminated = router.tls.as_ref().filter(|t| !t.passthrough);
-        if let Some(o) = terminated.and_then(|t| t.options.as_deref()) {
-            if o != crate::config::merge::DEFAULT_TLS_OPTIONS {
-                closed.get_or_insert(format!(
-                    "tls.options {o:?} on a TCP router is not supported by swarmgate yet (TCP \
-                     handshakes use the options the HTTPS side chose for the server name)"
-                ));
-            }
-        }
+        let tls_options = match terminated {
+            None => 0,
+            Some(t) => match tls_options_key(cfg, &rule, t.options.as_deref()) {
+                Ok(key) => key,
+                Err(reason) => {
+                    closed.get_or_insert(reason);
+                    0
+                }
+            },
+        };
         if let Some(reason) = &closed {
             report(
                 &mut issues,
@@ -271,6 +327,7 @@ pub fn compile(
             catch_all: rule.is_catch_all(),
             rule,
             tls,
+            tls_options,
             middlewares: mws,
             service: match closed {
                 Some(reason) => Err(reason),
@@ -318,6 +375,7 @@ fn transport(t: &crate::config::tcp::TcpServersTransportConfig) -> Result<TcpTra
                 insecure_skip_verify: tls.insecure_skip_verify,
                 root_cas: tls.root_cas.clone(),
                 certificates: tls.certificates.clone(),
+                peer_cert_uri: tls.peer_cert_uri.clone(),
                 disable_http2: true,
                 ..Default::default()
             };
@@ -411,3 +469,6 @@ fn build_service(
     }
     Ok(Arc::new(TcpService::weighted(name, children)))
 }
+
+#[cfg(test)]
+mod tests;

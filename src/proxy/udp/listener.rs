@@ -43,6 +43,9 @@ pub struct UdpOptions {
     pub timeout: Duration,
     /// Most sessions at once; datagrams of new clients over it are dropped.
     pub max_sessions: usize,
+    /// `transport.lifeCycle.graceTimeOut`: on shutdown, open sessions go on (no new ones) until
+    /// they end by `timeout` or this has passed, as Traefik's UDP listener.
+    pub grace: Duration,
 }
 
 impl Default for UdpOptions {
@@ -50,6 +53,7 @@ impl Default for UdpOptions {
         UdpOptions {
             timeout: crate::config::static_config::DEFAULT_UDP_TIMEOUT,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            grace: DEFAULT_GRACE,
         }
     }
 }
@@ -71,6 +75,9 @@ pub struct Counters {
     /// the entrypoint.
     pub unrouted: AtomicU64,
 }
+
+/// Traefik's default `lifeCycle.graceTimeOut`.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
 /// A bound UDP entrypoint; [`UdpEntryPoint::serve`] runs it until shutdown.
 pub struct UdpEntryPoint {
@@ -113,7 +120,8 @@ impl UdpEntryPoint {
         Arc::clone(&self.counters)
     }
 
-    /// Receives until shutdown; then every session ends (UDP has nothing to drain).
+    /// Receives until shutdown; then the open sessions go on (datagrams of new clients are
+    /// dropped) until they have all ended or the grace period is over, when the rest end.
     pub async fn serve(self, mut shutdown: watch::Receiver<bool>) {
         let mut state = Loop {
             entry: &self,
@@ -121,18 +129,42 @@ impl UdpEntryPoint {
             pending: Arc::new(AtomicUsize::new(0)),
             epoch: Instant::now(),
             last_sweep: Instant::now(),
+            draining: false,
         };
+        let mut grace_over: Option<tokio::time::Instant> = None;
         let mut buf = vec![0u8; MAX_DATAGRAM + 1].into_boxed_slice();
         let mut sweep = tokio::time::interval((self.options.timeout / 2).max(ms(10)));
         loop {
+            let over = async {
+                match grace_over {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 received = self.socket.recv_from(&mut buf) => match received {
                     Ok((n, peer)) => state.datagram(&buf[..n.min(MAX_DATAGRAM)], peer),
                     // An ICMP error for an earlier reply, or a transient failure: go on.
                     Err(e) => tracing::debug!(entrypoint = %self.name, error = %e, "UDP receive"),
                 },
-                _ = sweep.tick() => state.sweep(),
-                _ = crate::shutdown::stopped(&mut shutdown) => break,
+                _ = sweep.tick() => {
+                    state.sweep();
+                    if state.draining && state.sessions.is_empty() {
+                        break;
+                    }
+                }
+                _ = crate::shutdown::stopped(&mut shutdown), if !state.draining => {
+                    if state.sessions.is_empty() || self.options.grace.is_zero() {
+                        break;
+                    }
+                    tracing::info!(entrypoint = %self.name, sessions = state.sessions.len(), grace = ?self.options.grace, "shutting down; open UDP sessions may go on for the grace period");
+                    state.draining = true;
+                    grace_over = Some(tokio::time::Instant::now() + self.options.grace);
+                }
+                () = over => {
+                    tracing::warn!(entrypoint = %self.name, sessions = state.sessions.len(), "grace period over; ending the open UDP sessions");
+                    break;
+                }
             }
         }
         for (_, session) in state.sessions.drain() {
@@ -154,6 +186,8 @@ struct Loop<'a> {
     pending: Arc<AtomicUsize>,
     epoch: Instant,
     last_sweep: Instant,
+    /// Shutting down: no new sessions.
+    draining: bool,
 }
 
 struct Session {
@@ -191,6 +225,9 @@ impl Loop<'_> {
                 old.task.abort();
                 self.entry.counters.open.fetch_sub(1, Ordering::Relaxed);
             }
+        }
+        if self.draining {
+            return;
         }
         self.open(data, peer, now);
     }
