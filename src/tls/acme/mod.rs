@@ -143,11 +143,7 @@ impl Manager {
                 resolver: name.clone(),
                 message,
             };
-            let (key, warning) =
-                order::KeyKind::parse(acme.key_type.as_deref()).map_err(config_error)?;
-            if let Some(warning) = warning {
-                tracing::warn!(resolver = %name, key_type = ?acme.key_type, "{warning}");
-            }
+            let key = order::KeyKind::parse(acme.key_type.as_deref()).map_err(config_error)?;
             let eab = match &acme.eab {
                 Some(eab) => Some(eab_key(eab).map_err(config_error)?),
                 None => None,

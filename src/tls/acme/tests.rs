@@ -30,13 +30,46 @@ fn certificates_duration_sets_the_renewal_period_as_traefik() {
 #[test]
 fn key_types_as_traefik_names_them() {
     use order::KeyKind;
-    assert_eq!(KeyKind::parse(None).unwrap(), (KeyKind::Ec256, None));
-    assert_eq!(KeyKind::parse(Some("EC384")).unwrap().0, KeyKind::Ec384);
-    assert_eq!(KeyKind::parse(Some("ec256")).unwrap().0, KeyKind::Ec256);
-    let (kind, warning) = KeyKind::parse(Some("RSA4096")).unwrap();
-    assert_eq!(kind, KeyKind::Ec256);
-    assert!(warning.is_some());
-    assert!(KeyKind::parse(Some("EC521")).unwrap_err().contains("EC521"));
+    assert_eq!(KeyKind::parse(None).unwrap(), KeyKind::Ec256);
+    assert_eq!(KeyKind::parse(Some("EC384")).unwrap(), KeyKind::Ec384);
+    assert_eq!(KeyKind::parse(Some("ec256")).unwrap(), KeyKind::Ec256);
+    assert_eq!(KeyKind::parse(Some("RSA2048")).unwrap(), KeyKind::Rsa(2048));
+    assert_eq!(KeyKind::parse(Some("rsa4096")).unwrap(), KeyKind::Rsa(4096));
+    assert_eq!(KeyKind::parse(Some("RSA8192")).unwrap(), KeyKind::Rsa(8192));
+    for wrong in ["EC521", "RSA1024", "RSA"] {
+        let error = KeyKind::parse(Some(wrong)).unwrap_err();
+        assert!(error.contains(wrong), "{error}");
+        assert!(
+            error.contains("EC256, EC384, RSA2048, RSA4096, RSA8192"),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_rsa_key_type_makes_an_rsa_key_that_signs_a_csr_and_serves_tls() {
+    let key = order::KeyKind::Rsa(2048).generate().await.unwrap();
+    assert!(key.is_compatible(&rcgen::PKCS_RSA_SHA256));
+    let pem = key.serialize_pem();
+    assert!(pem.contains("BEGIN PRIVATE KEY"), "{pem}");
+    let params = rcgen::CertificateParams::new(vec!["rsa.example.test".to_string()]).unwrap();
+    let csr = params.serialize_request(&key).unwrap();
+    use x509_parser::prelude::FromDer;
+    let parsed = x509_parser::certification_request::X509CertificationRequest::from_der(csr.der())
+        .unwrap()
+        .1;
+    let spki = &parsed.certification_request_info.subject_pki;
+    assert_eq!(
+        spki.algorithm.algorithm,
+        x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION
+    );
+    match spki.parsed().unwrap() {
+        x509_parser::public_key::PublicKey::RSA(rsa) => assert_eq!(rsa.key_size(), 2048),
+        other => panic!("not an RSA key: {other:?}"),
+    }
+    // The PEM key loads as a TLS signing key, as the store loads an issued certificate.
+    let cert = params.self_signed(&key).unwrap();
+    crate::tls::certs::parse_pair(cert.pem().as_bytes(), pem.as_bytes(), "test").unwrap();
 }
 
 #[test]
