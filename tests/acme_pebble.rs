@@ -213,6 +213,27 @@ async fn rsa_key_type_is_issued_and_served_with_an_rsa_key_of_that_size() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
+async fn a_profile_the_ca_does_not_offer_gets_no_certificate_under_another() {
+    // Debian's Pebble (2.4) lists no profiles in its directory: nothing may be issued.
+    pebble(None);
+    let env = Env::new().await;
+    let running = env
+        .start("profile.test", TLSALPN01, "profile = \"shortlived\"")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        presented(websecure(), "profile.test").await,
+        vec!["swarmgate.default.invalid"]
+    );
+    assert!(!std::fs::read_to_string(env.storage())
+        .unwrap_or_default()
+        .contains("profile.test"));
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_key_type_refuses_to_start_naming_the_valid_ones() {
     let env = Env::new().await;
     let err = match env

@@ -301,8 +301,15 @@ impl Manager {
             dns: resolver.dns.as_deref(),
         };
         let names = want.names();
-        let (chain, key) =
-            order::obtain(&account, &names, resolver.kind, resolver.key, &responders).await?;
+        let (chain, key) = order::obtain(
+            &account,
+            &names,
+            resolver.kind,
+            resolver.key,
+            resolver.cfg.profile.as_deref().filter(|p| !p.is_empty()),
+            &responders,
+        )
+        .await?;
         let loaded = certs::parse_pair(chain.as_bytes(), key.as_bytes(), "ACME certificate")?;
         let domain = TlsDomain {
             main: want.main.clone(),

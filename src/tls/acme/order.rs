@@ -54,6 +54,8 @@ pub enum OrderError {
     Dns(#[from] ProviderError),
     #[error("DNS-01 propagation: {0}")]
     Propagation(#[from] PropagationError),
+    #[error("the CA offers no ACME profile {wanted:?} (profile); it offers: {offered}")]
+    Profile { wanted: String, offered: String },
 }
 
 /// The certificate key (`keyType`). EC keys come from ring through rcgen; RSA keys, which ring
@@ -117,6 +119,27 @@ fn rsa_key(bits: usize) -> Result<rcgen::KeyPair, OrderError> {
     )?)
 }
 
+/// `Ok` when the CA's directory (`meta.profiles`) offers `wanted`; a CA without profiles offers
+/// none, and the order is not sent rather than issued under the CA's default profile.
+pub fn offered_profile<'a>(
+    wanted: &str,
+    offered: impl Iterator<Item = &'a str>,
+) -> Result<(), OrderError> {
+    let mut names: Vec<&str> = offered.collect();
+    if names.contains(&wanted) {
+        return Ok(());
+    }
+    names.sort_unstable();
+    Err(OrderError::Profile {
+        wanted: wanted.to_string(),
+        offered: if names.is_empty() {
+            "none (its directory lists no profiles)".to_string()
+        } else {
+            names.join(", ")
+        },
+    })
+}
+
 /// Where challenge answers are published.
 pub struct Responders<'a> {
     pub http: &'a HttpChallenges,
@@ -133,8 +156,12 @@ pub async fn obtain(
     names: &[String],
     kind: ChallengeKind,
     key: KeyKind,
+    profile: Option<&str>,
     responders: &Responders<'_>,
 ) -> Result<(String, String), OrderError> {
+    if let Some(wanted) = profile {
+        offered_profile(wanted, account.profiles().map(|p| p.name))?;
+    }
     let mut published = Published {
         responders,
         tokens: Vec::new(),
@@ -142,7 +169,7 @@ pub async fn obtain(
         shared: Vec::new(),
         records: Vec::new(),
     };
-    let result = run(account, names, kind, key, &mut published).await;
+    let result = run(account, names, kind, key, profile, &mut published).await;
     published.clear().await;
     result
 }
@@ -197,10 +224,15 @@ async fn run(
     names: &[String],
     kind: ChallengeKind,
     key_kind: KeyKind,
+    profile: Option<&str>,
     published: &mut Published<'_, '_>,
 ) -> Result<(String, String), OrderError> {
     let identifiers: Vec<Identifier> = names.iter().map(|n| identifier(n)).collect();
-    let mut order = account.new_order(&NewOrder::new(&identifiers)).await?;
+    let mut new_order = NewOrder::new(&identifiers);
+    if let Some(profile) = profile {
+        new_order = new_order.profile(profile);
+    }
+    let mut order = account.new_order(&new_order).await?;
     let mut authorizations = order.authorizations();
     while let Some(authz) = authorizations.next().await {
         let mut authz = authz?;

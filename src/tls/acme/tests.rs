@@ -131,3 +131,24 @@ fn a_wildcard_is_never_ordered_from_a_resolver_without_dns_challenge() {
         ]
     );
 }
+
+#[test]
+fn a_profile_is_asked_for_only_when_the_ca_offers_it() {
+    let offered = ["classic", "shortlived", "tlsserver"];
+    assert!(order::offered_profile("shortlived", offered.into_iter()).is_ok());
+    let error = order::offered_profile("tlsclient", ["tlsserver", "classic"].into_iter())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("\"tlsclient\""), "{error}");
+    assert!(error.contains("offers: classic, tlsserver"), "{error}");
+    let none = order::offered_profile("shortlived", std::iter::empty())
+        .unwrap_err()
+        .to_string();
+    assert!(none.contains("none"), "{none}");
+}
+
+#[test]
+fn profile_is_read_from_traefik_configuration() {
+    let acme: AcmeConfig = serde_json::from_str(r#"{"profile": "shortlived"}"#).unwrap();
+    assert_eq!(acme.profile.as_deref(), Some("shortlived"));
+}
