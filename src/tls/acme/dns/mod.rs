@@ -140,6 +140,13 @@ pub enum ProviderError {
         provider: &'static str,
         message: String,
     },
+    #[error("{provider}: the answer of {server} is not trusted (TSIG key {key}): {reason}; the update's outcome is unknown")]
+    Unverified {
+        provider: &'static str,
+        server: String,
+        key: String,
+        reason: wire::TsigCheck,
+    },
 }
 
 /// A startup error of `dnsChallenge`: what is missing or wrong, by name.
