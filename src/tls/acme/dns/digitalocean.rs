@@ -105,16 +105,15 @@ impl DigitalOcean {
             return Err(failed(format!("no record of ours for {}", record.fqdn)));
         };
         let url = format!("{}/v2/domains/{zone}/records/{id}", self.base);
-        let (status, answer) =
-            http::json(::http::Method::DELETE, &url, &self.auth, None, self.timeout)
-                .await
-                .map_err(|e| failed(e.to_string()))?;
-        if !status.is_success() {
-            return Err(failed(format!(
-                "{url} answered {status}: {}",
-                answer["message"]
-            )));
-        }
+        http::call(
+            NAME,
+            ::http::Method::DELETE,
+            &url,
+            &self.auth,
+            None,
+            self.timeout,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -120,16 +120,15 @@ impl Hetzner {
             return Err(failed(format!("no record of ours for {}", record.fqdn)));
         };
         let url = format!("{}/api/v1/records/{id}", self.base);
-        let (status, answer) =
-            http::json(::http::Method::DELETE, &url, &self.auth, None, self.timeout)
-                .await
-                .map_err(|e| failed(e.to_string()))?;
-        if !status.is_success() {
-            return Err(failed(format!(
-                "{url} answered {status}: {}",
-                answer["error"]
-            )));
-        }
+        http::call(
+            NAME,
+            ::http::Method::DELETE,
+            &url,
+            &self.auth,
+            None,
+            self.timeout,
+        )
+        .await?;
         Ok(())
     }
 }
