@@ -218,14 +218,39 @@ async fn a_profile_the_ca_does_not_offer_gets_no_certificate_under_another() {
     // Debian's Pebble (2.4) lists no profiles in its directory: nothing may be issued.
     pebble(None);
     let env = Env::new().await;
+    let port = free_port();
+    let metrics = format!(
+        "profile = \"shortlived\"\n[entryPoints.metrics]\naddress = \"127.0.0.1:{port}\"\n[metrics.prometheus]\nentryPoint = \"metrics\"\n"
+    );
     let running = env
-        .start("profile.test", TLSALPN01, "profile = \"shortlived\"")
+        .start("profile.test", TLSALPN01, &metrics)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(
         presented(websecure(), "profile.test").await,
         vec!["swarmgate.default.invalid"]
+    );
+    // The failure is counted for the resolver, with the domain's next attempt (swarmgate_acme_*).
+    let scraped = support::get(
+        &support::client(),
+        &format!("http://127.0.0.1:{port}/metrics"),
+        None,
+    )
+    .await;
+    assert!(
+        scraped
+            .body
+            .contains(r#"swarmgate_acme_orders_total{resolver="le",result="failed"} 1"#),
+        "{}",
+        scraped.body
+    );
+    assert!(
+        scraped.body.contains(
+            r#"swarmgate_acme_next_attempt_timestamp_seconds{domain="profile.test",resolver="le"}"#
+        ),
+        "{}",
+        scraped.body
     );
     assert!(!std::fs::read_to_string(env.storage())
         .unwrap_or_default()

@@ -57,6 +57,8 @@ pub struct CertStore {
     current: ArcSwap<CertSet>,
     challenges: ArcSwap<HashMap<String, Arc<CertifiedKey>>>,
     sources: Mutex<Sources>,
+    /// ACME orders per resolver and pending retries (`swarmgate_acme_*` metrics).
+    pub acme_attempts: super::acme::attempts::Attempts,
 }
 
 impl std::fmt::Debug for CertStore {
@@ -78,6 +80,7 @@ impl CertStore {
             current: ArcSwap::from_pointee(build(&sources)),
             challenges: ArcSwap::default(),
             sources: Mutex::new(sources),
+            acme_attempts: Default::default(),
         }
     }
 

@@ -11,6 +11,7 @@
 //! read again, so a certificate another replica just obtained or renewed is used, not re-ordered.
 #![allow(clippy::disallowed_types)] // std Mutex: ACME resolvers: config plane (orders, renewals)
 
+pub mod attempts;
 pub mod backend;
 pub mod dns;
 pub mod order;
@@ -235,7 +236,12 @@ impl Manager {
                 };
                 let backoff = schedule.get(want).map_or(FIRST_BACKOFF, |(_, b)| *b);
                 match self.issue(resolver, want, reason).await {
-                    Ok(Issued::Done | Issued::FromStore) => {
+                    Ok(issued @ (Issued::Done | Issued::FromStore)) => {
+                        let attempts = &self.store.acme_attempts;
+                        match issued {
+                            Issued::Done => attempts.issued(&resolver.name, &want.main),
+                            _ => attempts.settled(&resolver.name, &want.main),
+                        }
                         schedule.insert(want.clone(), (Instant::now() + HOLD_OFF, FIRST_BACKOFF));
                     }
                     Ok(Issued::Busy) => {
@@ -244,6 +250,13 @@ impl Manager {
                     Err(error) => {
                         let error = error_chain(&error);
                         tracing::error!(resolver = %resolver.name, domain = %want.main, %error, retry_in_s = backoff.as_secs(), "unable to obtain ACME certificate");
+                        let retry_at = SystemTime::now() + backoff;
+                        self.store.acme_attempts.failed(
+                            &resolver.name,
+                            &want.main,
+                            &error,
+                            retry_at,
+                        );
                         let next = (backoff * 2).min(MAX_BACKOFF);
                         schedule.insert(want.clone(), (Instant::now() + backoff, next));
                     }
