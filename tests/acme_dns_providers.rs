@@ -584,3 +584,139 @@ async fn route53_signs_requests_and_upserts_then_deletes_the_txt_set() {
         upsert.raw
     );
 }
+
+/// OVH checks each call's signature: `$1$` + hex SHA-1 of
+/// `secret+consumer+METHOD+full URL+body+timestamp`, the timestamp within OVH's window of its
+/// own clock (here 1000 s ahead of ours, so a client that does not ask `/auth/time` fails).
+#[tokio::test]
+async fn ovh_signs_every_call_with_the_servers_clock() {
+    use sha1::Digest as _;
+    let skew = 1000;
+    let server_now = move || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            + skew
+    };
+    let (addr, calls) = fake_api(Arc::new(move |c: &Call| {
+        if (c.method.as_str(), c.path.as_str()) == ("GET", "/1.0/auth/time") {
+            return (200, json!(server_now()));
+        }
+        let h = |k: &str| c.headers.get(k).cloned().unwrap_or_default();
+        let ts: i64 = h("x-ovh-timestamp").parse().unwrap_or(0);
+        let url = format!("http://{}{}", h("host"), c.path);
+        let expected = sha1::Sha1::digest(format!(
+            "ovh-secret+ovh-consumer+{}+{url}+{}+{ts}",
+            c.method, c.raw
+        ));
+        let expected: String = expected.iter().map(|b| format!("{b:02x}")).collect();
+        if h("x-ovh-application") != "ovh-app"
+            || h("x-ovh-consumer") != "ovh-consumer"
+            || (ts - server_now()).abs() > 5
+            || h("x-ovh-signature") != format!("$1${expected}")
+        {
+            return (
+                400,
+                json!({"errorCode": "INVALID_SIGNATURE", "httpCode": "400 Bad Request", "message": "Invalid signature"}),
+            );
+        }
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/1.0/domain/zone/example.com") => {
+                (200, json!({"name": "example.com", "hasDnsAnycast": false}))
+            }
+            ("GET", _) => (
+                404,
+                json!({"class": "Client::NotFound", "message": "This service does not exist"}),
+            ),
+            ("POST", "/1.0/domain/zone/example.com/record") => (
+                200,
+                json!({"id": 5088, "fieldType": "TXT", "subDomain": "_acme-challenge.app", "target": "VALUE-43", "ttl": 120, "zone": "example.com"}),
+            ),
+            ("POST", "/1.0/domain/zone/example.com/refresh") => (200, Value::Null),
+            ("DELETE", "/1.0/domain/zone/example.com/record/5088") => (200, Value::Null),
+            _ => (
+                404,
+                json!({"class": "Client::NotFound", "message": "Got an invalid (or empty) URL"}),
+            ),
+        }
+    }))
+    .await;
+    let vars = |secret: &str| {
+        vec![
+            ("OVH_ENDPOINT", format!("http://{addr}/1.0")),
+            ("OVH_APPLICATION_KEY", "ovh-app".into()),
+            ("OVH_APPLICATION_SECRET", secret.to_string()),
+            ("OVH_CONSUMER_KEY", "ovh-consumer".into()),
+        ]
+    };
+    let dns = provider("ovh", &vars("ovh-secret"));
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s("GET", "/1.0/auth/time"),
+            s("GET", "/1.0/domain/zone/app.example.com"),
+            s("GET", "/1.0/domain/zone/example.com"),
+            s("POST", "/1.0/domain/zone/example.com/record"),
+            s("POST", "/1.0/domain/zone/example.com/refresh"),
+            s("DELETE", "/1.0/domain/zone/example.com/record/5088"),
+            s("POST", "/1.0/domain/zone/example.com/refresh"),
+        ]
+    );
+    assert_eq!(
+        calls.lock().unwrap()[3].body,
+        json!({"fieldType": "TXT", "subDomain": "_acme-challenge.app", "target": "VALUE-43", "ttl": 120})
+    );
+
+    // A wrong secret: OVH's error body is in the error.
+    let wrong = provider("ovh", &vars("not-the-secret"));
+    let error = wrong.provider.present(&r).await.unwrap_err().to_string();
+    assert!(error.contains("INVALID_SIGNATURE"), "{error}");
+}
+
+#[test]
+fn ovh_needs_its_four_variables_and_a_known_endpoint() {
+    let lookup = |vars: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let cfg = DnsChallengeConfig {
+        provider: "ovh".into(),
+        ..Default::default()
+    };
+    let only_endpoint = lookup(&[("OVH_ENDPOINT", "ovh-eu")]);
+    let error = Dns01::new(&cfg, &Env::new(&only_endpoint))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET, OVH_CONSUMER_KEY"),
+        "{error}"
+    );
+    let bad_endpoint = lookup(&[
+        ("OVH_ENDPOINT", "ovh-moon"),
+        ("OVH_APPLICATION_KEY", "a"),
+        ("OVH_APPLICATION_SECRET", "b"),
+        ("OVH_CONSUMER_KEY", "c"),
+    ]);
+    let error = Dns01::new(&cfg, &Env::new(&bad_endpoint))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("ovh-moon") && error.contains("ovh-eu"),
+        "{error}"
+    );
+    let oauth = lookup(&[("OVH_ENDPOINT", "ovh-eu"), ("OVH_CLIENT_ID", "id")]);
+    let error = Dns01::new(&cfg, &Env::new(&oauth))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("OAuth2"), "{error}");
+}

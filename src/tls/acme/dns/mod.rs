@@ -22,6 +22,7 @@ mod hetzner;
 mod http;
 mod httpreq;
 mod manual;
+mod ovh;
 mod porkbun;
 pub mod propagation;
 mod rfc2136;
@@ -45,6 +46,7 @@ pub const PROVIDERS: &[&str] = &[
     "hetzner",
     "httpreq",
     "manual",
+    "ovh",
     "porkbun",
     "rfc2136",
     "route53",
@@ -309,6 +311,7 @@ impl Dns01 {
             "gandiv5" => Box::new(gandiv5::GandiV5::from_env(env)?),
             "godaddy" => Box::new(godaddy::GoDaddy::from_env(env)?),
             "porkbun" => Box::new(porkbun::Porkbun::from_env(env)?),
+            "ovh" => Box::new(ovh::Ovh::from_env(env)?),
             "route53" => Box::new(route53::Route53::from_env(env)?),
             _ => {
                 return Err(SetupError::UnknownProvider {
