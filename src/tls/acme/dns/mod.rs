@@ -97,6 +97,35 @@ pub fn zone_candidates(domain: &str) -> Vec<String> {
         .collect()
 }
 
+/// Finds the zone holding `domain` by asking the API about each of `zone_candidates`, longest
+/// first: `get(zone)` gives the answer's status and body; a 2xx that `pick` accepts ends the
+/// walk, a 404 (or a 2xx `pick` refuses) tries the parent, any other status is an error with
+/// the body.
+pub async fn walk_zones<T, Fut>(
+    provider: &'static str,
+    domain: &str,
+    mut get: impl FnMut(String) -> Fut,
+    pick: impl Fn(&str, &serde_json::Value) -> Option<T>,
+) -> Result<T, ProviderError>
+where
+    Fut: Future<Output = Result<(::http::StatusCode, serde_json::Value), ProviderError>>,
+{
+    let failed = |message| ProviderError::Failed { provider, message };
+    for zone in zone_candidates(domain) {
+        let (status, answer) = get(zone.clone()).await?;
+        if status.is_success() {
+            if let Some(found) = pick(&zone, &answer) {
+                return Ok(found);
+            }
+        } else if status != ::http::StatusCode::NOT_FOUND {
+            return Err(failed(format!(
+                "asking for zone {zone} answered {status}: {answer}"
+            )));
+        }
+    }
+    Err(failed(format!("no zone of this account holds {domain}")))
+}
+
 /// The part of `fqdn` (`_acme-challenge.a.example.com.`) left of `zone` (`_acme-challenge.a`).
 pub fn relative_name(fqdn: &str, zone: &str) -> String {
     let fqdn = fqdn.trim_end_matches('.');

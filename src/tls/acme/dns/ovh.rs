@@ -19,7 +19,7 @@ use sha1::{Digest as _, Sha1};
 
 use super::http;
 use super::{
-    relative_name, zone_candidates, BoxFuture, DnsProvider, Env, ProviderError, SetupError, Timing,
+    relative_name, walk_zones, BoxFuture, DnsProvider, Env, ProviderError, SetupError, Timing,
     TxtRecord,
 };
 
@@ -193,17 +193,11 @@ impl Ovh {
     }
 
     async fn zone(&self, domain: &str) -> Result<String, ProviderError> {
-        for zone in zone_candidates(domain) {
-            let path = format!("/domain/zone/{zone}");
-            let (status, answer) = self.call(::http::Method::GET, &path, None).await?;
-            if status.is_success() {
-                return Ok(zone);
-            }
-            if status != ::http::StatusCode::NOT_FOUND {
-                return Err(failed(format!("{path} answered {status}: {answer}")));
-            }
-        }
-        Err(failed(format!("no zone of this account holds {domain}")))
+        let get = |zone: String| async move {
+            self.call(::http::Method::GET, &format!("/domain/zone/{zone}"), None)
+                .await
+        };
+        walk_zones(NAME, domain, get, |zone, _| Some(zone.to_string())).await
     }
 
     async fn present(&self, record: &TxtRecord) -> Result<(), ProviderError> {
