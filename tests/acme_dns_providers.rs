@@ -720,3 +720,122 @@ fn ovh_needs_its_four_variables_and_a_known_endpoint() {
         .to_string();
     assert!(error.contains("OAuth2"), "{error}");
 }
+
+/// Azure: a client-credentials token from the tenant's authority (form body as Entra ID reads
+/// it), then Resource Manager calls with that bearer token and `api-version`; the TXT set is
+/// read, written with our value next to one already there, and written back without it.
+#[tokio::test]
+async fn azuredns_gets_a_token_and_rewrites_the_txt_set() {
+    const ZONES: &str =
+        "/subscriptions/sub-1/resourceGroups/rg-dns/providers/Microsoft.Network/dnsZones";
+    let set = Arc::new(Mutex::new(vec!["other-value".to_string()]));
+    let state = set.clone();
+    let (addr, calls) = fake_api(Arc::new(move |c: &Call| {
+        if c.path == "/tenant-9/oauth2/v2.0/token" {
+            let form: HashMap<String, String> = c
+                .raw
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let ok = c.method == "POST"
+                && c.headers.get("content-type").map(String::as_str)
+                    == Some("application/x-www-form-urlencoded")
+                && form.get("grant_type").map(String::as_str) == Some("client_credentials")
+                && form.get("client_id").map(String::as_str) == Some("app-id")
+                && form.get("client_secret").map(String::as_str) == Some("s%2Bcr%26t%3D")
+                && form.get("scope").map(String::as_str)
+                    == Some("https%3A%2F%2Fmanagement.azure.com%2F.default")
+                && form.len() == 4;
+            return if ok {
+                (200, json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "tok-1"}))
+            } else {
+                (401, json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}))
+            };
+        }
+        if c.headers.get("authorization").map(String::as_str) != Some("Bearer tok-1") {
+            return (401, json!({"error": {"code": "AuthenticationFailed", "message": "no token"}}));
+        }
+        let Some(path) = c.path.strip_suffix("?api-version=2018-05-01") else {
+            return (400, json!({"error": {"code": "MissingApiVersionParameter"}}));
+        };
+        let txt = format!("{ZONES}/example.com/TXT/_acme-challenge.app");
+        let mut values = state.lock().unwrap();
+        match (c.method.as_str(), path) {
+            ("GET", p) if p == format!("{ZONES}/example.com") => (200, json!({"name": "example.com"})),
+            ("GET", p) if p == txt => {
+                let records: Vec<Value> = values.iter().map(|v| json!({"value": [v]})).collect();
+                (200, json!({"properties": {"TTL": 60, "TXTRecords": records}}))
+            }
+            ("PUT", p) if p == txt => {
+                *values = c.body["properties"]["TXTRecords"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["value"][0].as_str().unwrap().to_string())
+                    .collect();
+                (200, c.body.clone())
+            }
+            ("DELETE", p) if p == txt => {
+                values.clear();
+                (200, Value::Null)
+            }
+            _ => (404, json!({"error": {"code": "ResourceNotFound", "message": "not found"}})),
+        }
+    }))
+    .await;
+    let vars = |secret: &str| {
+        vec![
+            ("AZURE_CLIENT_ID", "app-id".to_string()),
+            ("AZURE_CLIENT_SECRET", secret.to_string()),
+            ("AZURE_TENANT_ID", "tenant-9".into()),
+            ("AZURE_SUBSCRIPTION_ID", "sub-1".into()),
+            ("AZURE_RESOURCE_GROUP", "rg-dns".into()),
+            ("AZURE_AUTHORITY_HOST", format!("http://{addr}")),
+            ("AZURE_API_URL", format!("http://{addr}")),
+        ]
+    };
+    let dns = provider("azuredns", &vars("s+cr&t="));
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    assert_eq!(*set.lock().unwrap(), vec!["other-value", "VALUE-43"]);
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(*set.lock().unwrap(), vec!["other-value"]);
+    let paths: Vec<(String, String)> = summary(&calls)
+        .into_iter()
+        .map(|(m, p)| {
+            (
+                m,
+                p.replace(ZONES, "Z").replace("?api-version=2018-05-01", ""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            s("POST", "/tenant-9/oauth2/v2.0/token"),
+            s("GET", "Z/app.example.com"),
+            s("GET", "Z/example.com"),
+            s("GET", "Z/example.com/TXT/_acme-challenge.app"),
+            s("PUT", "Z/example.com/TXT/_acme-challenge.app"),
+            s("GET", "Z/app.example.com"),
+            s("GET", "Z/example.com"),
+            s("GET", "Z/example.com/TXT/_acme-challenge.app"),
+            s("PUT", "Z/example.com/TXT/_acme-challenge.app"),
+        ],
+        "one token for every call"
+    );
+    assert_eq!(calls.lock().unwrap()[4].body["properties"]["TTL"], 60);
+
+    // Ours the only value: the set is deleted, not left empty.
+    set.lock().unwrap().clear();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert!(set.lock().unwrap().is_empty());
+    assert_eq!(calls.lock().unwrap().last().unwrap().method, "DELETE");
+
+    // A wrong secret: Entra ID's answer is in the error.
+    let wrong = provider("azuredns", &vars("nope"));
+    let error = wrong.provider.present(&r).await.unwrap_err().to_string();
+    assert!(error.contains("AADSTS7000215"), "{error}");
+}

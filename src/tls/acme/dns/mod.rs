@@ -11,6 +11,7 @@
 //! provider finds the zone through its own API (the longest of `zone_candidates` it knows) and
 //! remembers the id of each record it created, to delete exactly that one.
 
+mod azuredns;
 pub mod client;
 mod cloudflare;
 mod digitalocean;
@@ -37,6 +38,7 @@ use crate::config::static_config::DnsChallengeConfig;
 
 /// Providers swarmgate implements, by lego name.
 pub const PROVIDERS: &[&str] = &[
+    "azuredns",
     "cloudflare",
     "digitalocean",
     "duckdns",
@@ -341,6 +343,7 @@ impl Dns01 {
             "godaddy" => Box::new(godaddy::GoDaddy::from_env(env)?),
             "porkbun" => Box::new(porkbun::Porkbun::from_env(env)?),
             "ovh" => Box::new(ovh::Ovh::from_env(env)?),
+            "azuredns" => Box::new(azuredns::AzureDns::from_env(env)?),
             "route53" => Box::new(route53::Route53::from_env(env)?),
             _ => {
                 return Err(SetupError::UnknownProvider {
