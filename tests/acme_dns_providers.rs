@@ -584,3 +584,258 @@ async fn route53_signs_requests_and_upserts_then_deletes_the_txt_set() {
         upsert.raw
     );
 }
+
+/// OVH checks each call's signature: `$1$` + hex SHA-1 of
+/// `secret+consumer+METHOD+full URL+body+timestamp`, the timestamp within OVH's window of its
+/// own clock (here 1000 s ahead of ours, so a client that does not ask `/auth/time` fails).
+#[tokio::test]
+async fn ovh_signs_every_call_with_the_servers_clock() {
+    use sha1::Digest as _;
+    let skew = 1000;
+    let server_now = move || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            + skew
+    };
+    let (addr, calls) = fake_api(Arc::new(move |c: &Call| {
+        if (c.method.as_str(), c.path.as_str()) == ("GET", "/1.0/auth/time") {
+            return (200, json!(server_now()));
+        }
+        let h = |k: &str| c.headers.get(k).cloned().unwrap_or_default();
+        let ts: i64 = h("x-ovh-timestamp").parse().unwrap_or(0);
+        let url = format!("http://{}{}", h("host"), c.path);
+        let expected = sha1::Sha1::digest(format!(
+            "ovh-secret+ovh-consumer+{}+{url}+{}+{ts}",
+            c.method, c.raw
+        ));
+        let expected: String = expected.iter().map(|b| format!("{b:02x}")).collect();
+        if h("x-ovh-application") != "ovh-app"
+            || h("x-ovh-consumer") != "ovh-consumer"
+            || (ts - server_now()).abs() > 5
+            || h("x-ovh-signature") != format!("$1${expected}")
+        {
+            return (
+                400,
+                json!({"errorCode": "INVALID_SIGNATURE", "httpCode": "400 Bad Request", "message": "Invalid signature"}),
+            );
+        }
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", "/1.0/domain/zone/example.com") => {
+                (200, json!({"name": "example.com", "hasDnsAnycast": false}))
+            }
+            ("GET", _) => (
+                404,
+                json!({"class": "Client::NotFound", "message": "This service does not exist"}),
+            ),
+            ("POST", "/1.0/domain/zone/example.com/record") => (
+                200,
+                json!({"id": 5088, "fieldType": "TXT", "subDomain": "_acme-challenge.app", "target": "VALUE-43", "ttl": 120, "zone": "example.com"}),
+            ),
+            ("POST", "/1.0/domain/zone/example.com/refresh") => (200, Value::Null),
+            ("DELETE", "/1.0/domain/zone/example.com/record/5088") => (200, Value::Null),
+            _ => (
+                404,
+                json!({"class": "Client::NotFound", "message": "Got an invalid (or empty) URL"}),
+            ),
+        }
+    }))
+    .await;
+    let vars = |secret: &str| {
+        vec![
+            ("OVH_ENDPOINT", format!("http://{addr}/1.0")),
+            ("OVH_APPLICATION_KEY", "ovh-app".into()),
+            ("OVH_APPLICATION_SECRET", secret.to_string()),
+            ("OVH_CONSUMER_KEY", "ovh-consumer".into()),
+        ]
+    };
+    let dns = provider("ovh", &vars("ovh-secret"));
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(
+        summary(&calls),
+        vec![
+            s("GET", "/1.0/auth/time"),
+            s("GET", "/1.0/domain/zone/app.example.com"),
+            s("GET", "/1.0/domain/zone/example.com"),
+            s("POST", "/1.0/domain/zone/example.com/record"),
+            s("POST", "/1.0/domain/zone/example.com/refresh"),
+            s("DELETE", "/1.0/domain/zone/example.com/record/5088"),
+            s("POST", "/1.0/domain/zone/example.com/refresh"),
+        ]
+    );
+    assert_eq!(
+        calls.lock().unwrap()[3].body,
+        json!({"fieldType": "TXT", "subDomain": "_acme-challenge.app", "target": "VALUE-43", "ttl": 120})
+    );
+
+    // A wrong secret: OVH's error body is in the error.
+    let wrong = provider("ovh", &vars("not-the-secret"));
+    let error = wrong.provider.present(&r).await.unwrap_err().to_string();
+    assert!(error.contains("INVALID_SIGNATURE"), "{error}");
+}
+
+#[test]
+fn ovh_needs_its_four_variables_and_a_known_endpoint() {
+    let lookup = |vars: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let cfg = DnsChallengeConfig {
+        provider: "ovh".into(),
+        ..Default::default()
+    };
+    let only_endpoint = lookup(&[("OVH_ENDPOINT", "ovh-eu")]);
+    let error = Dns01::new(&cfg, &Env::new(&only_endpoint))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET, OVH_CONSUMER_KEY"),
+        "{error}"
+    );
+    let bad_endpoint = lookup(&[
+        ("OVH_ENDPOINT", "ovh-moon"),
+        ("OVH_APPLICATION_KEY", "a"),
+        ("OVH_APPLICATION_SECRET", "b"),
+        ("OVH_CONSUMER_KEY", "c"),
+    ]);
+    let error = Dns01::new(&cfg, &Env::new(&bad_endpoint))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("ovh-moon") && error.contains("ovh-eu"),
+        "{error}"
+    );
+    let oauth = lookup(&[("OVH_ENDPOINT", "ovh-eu"), ("OVH_CLIENT_ID", "id")]);
+    let error = Dns01::new(&cfg, &Env::new(&oauth))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("OAuth2"), "{error}");
+}
+
+/// Azure: a client-credentials token from the tenant's authority (form body as Entra ID reads
+/// it), then Resource Manager calls with that bearer token and `api-version`; the TXT set is
+/// read, written with our value next to one already there, and written back without it.
+#[tokio::test]
+async fn azuredns_gets_a_token_and_rewrites_the_txt_set() {
+    const ZONES: &str =
+        "/subscriptions/sub-1/resourceGroups/rg-dns/providers/Microsoft.Network/dnsZones";
+    let set = Arc::new(Mutex::new(vec!["other-value".to_string()]));
+    let state = set.clone();
+    let (addr, calls) = fake_api(Arc::new(move |c: &Call| {
+        if c.path == "/tenant-9/oauth2/v2.0/token" {
+            let form: HashMap<String, String> = c
+                .raw
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let ok = c.method == "POST"
+                && c.headers.get("content-type").map(String::as_str)
+                    == Some("application/x-www-form-urlencoded")
+                && form.get("grant_type").map(String::as_str) == Some("client_credentials")
+                && form.get("client_id").map(String::as_str) == Some("app-id")
+                && form.get("client_secret").map(String::as_str) == Some("s%2Bcr%26t%3D")
+                && form.get("scope").map(String::as_str)
+                    == Some("https%3A%2F%2Fmanagement.azure.com%2F.default")
+                && form.len() == 4;
+            return if ok {
+                (200, json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "tok-1"}))
+            } else {
+                (401, json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}))
+            };
+        }
+        if c.headers.get("authorization").map(String::as_str) != Some("Bearer tok-1") {
+            return (401, json!({"error": {"code": "AuthenticationFailed", "message": "no token"}}));
+        }
+        let Some(path) = c.path.strip_suffix("?api-version=2018-05-01") else {
+            return (400, json!({"error": {"code": "MissingApiVersionParameter"}}));
+        };
+        let txt = format!("{ZONES}/example.com/TXT/_acme-challenge.app");
+        let mut values = state.lock().unwrap();
+        match (c.method.as_str(), path) {
+            ("GET", p) if p == format!("{ZONES}/example.com") => (200, json!({"name": "example.com"})),
+            ("GET", p) if p == txt => {
+                let records: Vec<Value> = values.iter().map(|v| json!({"value": [v]})).collect();
+                (200, json!({"properties": {"TTL": 60, "TXTRecords": records}}))
+            }
+            ("PUT", p) if p == txt => {
+                *values = c.body["properties"]["TXTRecords"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["value"][0].as_str().unwrap().to_string())
+                    .collect();
+                (200, c.body.clone())
+            }
+            ("DELETE", p) if p == txt => {
+                values.clear();
+                (200, Value::Null)
+            }
+            _ => (404, json!({"error": {"code": "ResourceNotFound", "message": "not found"}})),
+        }
+    }))
+    .await;
+    let vars = |secret: &str| {
+        vec![
+            ("AZURE_CLIENT_ID", "app-id".to_string()),
+            ("AZURE_CLIENT_SECRET", secret.to_string()),
+            ("AZURE_TENANT_ID", "tenant-9".into()),
+            ("AZURE_SUBSCRIPTION_ID", "sub-1".into()),
+            ("AZURE_RESOURCE_GROUP", "rg-dns".into()),
+            ("AZURE_AUTHORITY_HOST", format!("http://{addr}")),
+            ("AZURE_API_URL", format!("http://{addr}")),
+        ]
+    };
+    let dns = provider("azuredns", &vars("s+cr&t="));
+    let r = record();
+    dns.provider.present(&r).await.unwrap();
+    assert_eq!(*set.lock().unwrap(), vec!["other-value", "VALUE-43"]);
+    dns.provider.cleanup(&r).await.unwrap();
+    assert_eq!(*set.lock().unwrap(), vec!["other-value"]);
+    let paths: Vec<(String, String)> = summary(&calls)
+        .into_iter()
+        .map(|(m, p)| {
+            (
+                m,
+                p.replace(ZONES, "Z").replace("?api-version=2018-05-01", ""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            s("POST", "/tenant-9/oauth2/v2.0/token"),
+            s("GET", "Z/app.example.com"),
+            s("GET", "Z/example.com"),
+            s("GET", "Z/example.com/TXT/_acme-challenge.app"),
+            s("PUT", "Z/example.com/TXT/_acme-challenge.app"),
+            s("GET", "Z/app.example.com"),
+            s("GET", "Z/example.com"),
+            s("GET", "Z/example.com/TXT/_acme-challenge.app"),
+            s("PUT", "Z/example.com/TXT/_acme-challenge.app"),
+        ],
+        "one token for every call"
+    );
+    assert_eq!(calls.lock().unwrap()[4].body["properties"]["TTL"], 60);
+
+    // Ours the only value: the set is deleted, not left empty.
+    set.lock().unwrap().clear();
+    dns.provider.present(&r).await.unwrap();
+    dns.provider.cleanup(&r).await.unwrap();
+    assert!(set.lock().unwrap().is_empty());
+    assert_eq!(calls.lock().unwrap().last().unwrap().method, "DELETE");
+
+    // A wrong secret: Entra ID's answer is in the error.
+    let wrong = provider("azuredns", &vars("nope"));
+    let error = wrong.provider.present(&r).await.unwrap_err().to_string();
+    assert!(error.contains("AADSTS7000215"), "{error}");
+}

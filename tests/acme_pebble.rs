@@ -190,6 +190,94 @@ async fn tls_alpn01_certificate_for_a_router_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
+async fn rsa_key_type_is_issued_and_served_with_an_rsa_key_of_that_size() {
+    pebble(None);
+    let env = Env::new().await;
+    let running = env
+        .start("rsa.test", TLSALPN01, "keyType = \"RSA4096\"")
+        .await
+        .unwrap();
+    wait_for_cert("rsa.test", None, Duration::from_secs(90)).await;
+    let stream = connect(insecure_config(&["http/1.1"]), websecure(), "rsa.test").await;
+    let leaf = &stream.get_ref().1.peer_certificates().unwrap()[0];
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).unwrap();
+    match cert.public_key().parsed().unwrap() {
+        x509_parser::public_key::PublicKey::RSA(rsa) => assert_eq!(rsa.key_size(), 4096),
+        other => panic!("the served certificate has no RSA key: {other:?}"),
+    }
+    // Signed by Pebble's root, and a client completes a request with it.
+    let roots = pebble_roots().await;
+    let stream = connect(trusting_config(&roots), websecure(), "rsa.test").await;
+    assert_eq!(request(stream, "rsa.test", "/").await.status, 200);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
+async fn a_profile_the_ca_does_not_offer_gets_no_certificate_under_another() {
+    // Debian's Pebble (2.4) lists no profiles in its directory: nothing may be issued.
+    pebble(None);
+    let env = Env::new().await;
+    let port = free_port();
+    let metrics = format!(
+        "profile = \"shortlived\"\n[entryPoints.metrics]\naddress = \"127.0.0.1:{port}\"\n[metrics.prometheus]\nentryPoint = \"metrics\"\n"
+    );
+    let running = env
+        .start("profile.test", TLSALPN01, &metrics)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        presented(websecure(), "profile.test").await,
+        vec!["swarmgate.default.invalid"]
+    );
+    // The failure is counted for the resolver, with the domain's next attempt (swarmgate_acme_*).
+    let scraped = support::get(
+        &support::client(),
+        &format!("http://127.0.0.1:{port}/metrics"),
+        None,
+    )
+    .await;
+    assert!(
+        scraped
+            .body
+            .contains(r#"swarmgate_acme_orders_total{resolver="le",result="failed"} 1"#),
+        "{}",
+        scraped.body
+    );
+    assert!(
+        scraped.body.contains(
+            r#"swarmgate_acme_next_attempt_timestamp_seconds{domain="profile.test",resolver="le"}"#
+        ),
+        "{}",
+        scraped.body
+    );
+    assert!(!std::fs::read_to_string(env.storage())
+        .unwrap_or_default()
+        .contains("profile.test"));
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_key_type_refuses_to_start_naming_the_valid_ones() {
+    let env = Env::new().await;
+    let err = match env
+        .start("key.test", TLSALPN01, "keyType = \"RSA1024\"")
+        .await
+    {
+        Ok(_) => panic!("start must fail"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("RSA1024"), "{err}");
+    assert!(
+        err.contains("EC256, EC384, RSA2048, RSA4096, RSA8192"),
+        "{err}"
+    );
+    assert!(err.contains("le"), "names the resolver: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
 async fn renewal_window_longer_than_the_lifetime_serves_a_new_certificate_without_restart() {
     pebble(None);
     let env = Env::new().await;

@@ -348,6 +348,10 @@ pub struct AcmeConfig {
     pub key_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred_chain: Option<String>,
+    /// `profile`: the ACME profile asked for in each order (draft-aaron-acme-profiles); the CA's
+    /// directory must offer it, else no order is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// `certificatesDuration` (hours, Traefik 3; `certDuration` is its v2 name): how long the
     /// CA's certificates last, which sets when they are renewed (`tls::acme::renew_before`).
     #[serde(

@@ -305,6 +305,14 @@ impl Metrics {
     }
 
     /// The whole registry in the Prometheus text format (version 0.0.4).
+    /// The `swarmgate_acme_*` families of `attempts` (the certificate store's), appended when
+    /// scraped.
+    pub fn render_acme(attempts: &crate::tls::acme::attempts::Snapshot) -> String {
+        let mut out = String::new();
+        render::acme(&mut out, attempts);
+        out
+    }
+
     pub fn render(&self) -> String {
         render::render(self)
     }

@@ -479,6 +479,9 @@ impl Observer {
                         m.set_tls_cert(&key, info);
                     }
                     let mut text = m.render();
+                    if let Some(store) = self.certs.get() {
+                        text.push_str(&Metrics::render_acme(&store.acme_attempts.snapshot()));
+                    }
                     if let Some(log) = &self.access {
                         text.push_str(&format!(
                             "# HELP swarmgate_accesslog_dropped_total Access log lines dropped because the writer was behind.\n# TYPE swarmgate_accesslog_dropped_total counter\nswarmgate_accesslog_dropped_total {}\n",

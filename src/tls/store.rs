@@ -83,6 +83,8 @@ pub struct CertStore {
     sources: Mutex<Sources>,
     /// The ACME manager's last step per (resolver, main domain).
     renewals: Mutex<BTreeMap<(String, String), Renewal>>,
+    /// ACME orders per resolver and pending retries (`swarmgate_acme_*` metrics).
+    pub acme_attempts: super::acme::attempts::Attempts,
 }
 
 impl std::fmt::Debug for CertStore {
@@ -105,6 +107,7 @@ impl CertStore {
             challenges: ArcSwap::default(),
             sources: Mutex::new(sources),
             renewals: Mutex::default(),
+            acme_attempts: Default::default(),
         }
     }
 

@@ -279,6 +279,7 @@ fn build() -> Node {
         f("storage", leaf(Str)),
         f("caServer", leaf(Str)),
         f("keyType", leaf(Str)),
+        f("profile", leaf(Str)),
         f(
             "eab",
             st(vec![f("kid", leaf(Str)), f("hmacEncoded", leaf(Str))]),

@@ -473,3 +473,39 @@ fn format_float(v: f64) -> String {
         format!("{v}")
     }
 }
+
+/// swarmgate's ACME families (Traefik has none): `swarmgate_acme_orders_total{resolver,result}`
+/// (`result` is `issued` or `failed`) and, for each domain whose last order failed,
+/// `swarmgate_acme_next_attempt_timestamp_seconds{resolver,domain}`.
+pub fn acme(out: &mut String, attempts: &crate::tls::acme::attempts::Snapshot) {
+    if !attempts.orders.is_empty() {
+        header(
+            out,
+            "swarmgate_acme_orders_total",
+            "counter",
+            "ACME orders by certificate resolver, issued or failed.",
+        );
+    }
+    for (resolver, issued, failed) in &attempts.orders {
+        for (result, count) in [("failed", failed), ("issued", issued)] {
+            let labels = labels_of(&mut [("resolver", resolver), ("result", result)]);
+            let _ = writeln!(out, "swarmgate_acme_orders_total{{{labels}}} {count}");
+        }
+    }
+    if !attempts.retries.is_empty() {
+        header(
+            out,
+            "swarmgate_acme_next_attempt_timestamp_seconds",
+            "gauge",
+            "When the next ACME order is due for a domain whose last order failed (Unix seconds).",
+        );
+    }
+    for retry in &attempts.retries {
+        let labels = labels_of(&mut [("domain", &retry.domain), ("resolver", &retry.resolver)]);
+        let _ = writeln!(
+            out,
+            "swarmgate_acme_next_attempt_timestamp_seconds{{{labels}}} {}",
+            retry.next_attempt
+        );
+    }
+}

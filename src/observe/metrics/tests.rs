@@ -229,3 +229,27 @@ fn udp_entrypoints_have_no_open_connections_series() {
     assert!(text.contains(r#"traefik_open_connections{entrypoint="web",protocol="TCP"} 0"#));
     assert!(!text.contains(r#"entrypoint="dns""#), "{text}");
 }
+
+#[test]
+fn acme_orders_and_next_attempts_are_written_per_resolver_and_domain() {
+    use crate::tls::acme::attempts::Attempts;
+    let attempts = Attempts::default();
+    assert_eq!(Metrics::render_acme(&attempts.snapshot()), "");
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    attempts.failed("le", "*.example.test", "NOTAUTH", at);
+    attempts.issued("le", "a.example.test");
+    attempts.issued("le", "b.example.test");
+    let text = Metrics::render_acme(&attempts.snapshot());
+    assert_eq!(
+        text,
+        "# HELP swarmgate_acme_orders_total ACME orders by certificate resolver, issued or failed.\n\
+         # TYPE swarmgate_acme_orders_total counter\n\
+         swarmgate_acme_orders_total{resolver=\"le\",result=\"failed\"} 1\n\
+         swarmgate_acme_orders_total{resolver=\"le\",result=\"issued\"} 2\n\
+         # HELP swarmgate_acme_next_attempt_timestamp_seconds When the next ACME order is due for a domain whose last order failed (Unix seconds).\n\
+         # TYPE swarmgate_acme_next_attempt_timestamp_seconds gauge\n\
+         swarmgate_acme_next_attempt_timestamp_seconds{domain=\"*.example.test\",resolver=\"le\"} 1800000000\n"
+    );
+    attempts.issued("le", "*.example.test");
+    assert!(!Metrics::render_acme(&attempts.snapshot()).contains("next_attempt"));
+}

@@ -11,6 +11,7 @@
 //! read again, so a certificate another replica just obtained or renewed is used, not re-ordered.
 #![allow(clippy::disallowed_types)] // std Mutex: ACME resolvers: config plane (orders, renewals)
 
+pub mod attempts;
 pub mod backend;
 pub mod dns;
 pub mod order;
@@ -143,11 +144,7 @@ impl Manager {
                 resolver: name.clone(),
                 message,
             };
-            let (key, warning) =
-                order::KeyKind::parse(acme.key_type.as_deref()).map_err(config_error)?;
-            if let Some(warning) = warning {
-                tracing::warn!(resolver = %name, key_type = ?acme.key_type, "{warning}");
-            }
+            let key = order::KeyKind::parse(acme.key_type.as_deref()).map_err(config_error)?;
             let eab = match &acme.eab {
                 Some(eab) => Some(eab_key(eab).map_err(config_error)?),
                 None => None,
@@ -244,8 +241,13 @@ impl Manager {
                 };
                 note("ordering", None, None);
                 match self.issue(resolver, want, reason).await {
-                    Ok(Issued::Done | Issued::FromStore) => {
+                    Ok(issued @ (Issued::Done | Issued::FromStore)) => {
+                        let attempts = &self.store.acme_attempts;
                         note("valid", None, None);
+                        match issued {
+                            Issued::Done => attempts.issued(&resolver.name, &want.main),
+                            _ => attempts.settled(&resolver.name, &want.main),
+                        }
                         schedule.insert(want.clone(), (Instant::now() + HOLD_OFF, FIRST_BACKOFF));
                     }
                     Ok(Issued::Busy) => {
@@ -254,10 +256,13 @@ impl Manager {
                     Err(error) => {
                         let error = error_chain(&error);
                         tracing::error!(resolver = %resolver.name, domain = %want.main, %error, retry_in_s = backoff.as_secs(), "unable to obtain ACME certificate");
-                        note(
-                            "failed",
-                            Some(error.clone()),
-                            Some(SystemTime::now() + backoff),
+                        let retry_at = SystemTime::now() + backoff;
+                        note("failed", Some(error.clone()), Some(retry_at));
+                        self.store.acme_attempts.failed(
+                            &resolver.name,
+                            &want.main,
+                            &error,
+                            retry_at,
                         );
                         let next = (backoff * 2).min(MAX_BACKOFF);
                         schedule.insert(want.clone(), (Instant::now() + backoff, next));
@@ -316,8 +321,15 @@ impl Manager {
             dns: resolver.dns.as_deref(),
         };
         let names = want.names();
-        let (chain, key) =
-            order::obtain(&account, &names, resolver.kind, resolver.key, &responders).await?;
+        let (chain, key) = order::obtain(
+            &account,
+            &names,
+            resolver.kind,
+            resolver.key,
+            resolver.cfg.profile.as_deref().filter(|p| !p.is_empty()),
+            &responders,
+        )
+        .await?;
         let loaded = certs::parse_pair(chain.as_bytes(), key.as_bytes(), "ACME certificate")?;
         let domain = TlsDomain {
             main: want.main.clone(),

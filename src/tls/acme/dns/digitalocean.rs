@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::http;
 use super::{
-    zone_candidates, BoxFuture, DnsProvider, Env, ProviderError, SetupError, Timing, TxtRecord,
+    walk_zones, BoxFuture, DnsProvider, Env, ProviderError, SetupError, Timing, TxtRecord,
 };
 
 const NAME: &str = "digitalocean";
@@ -54,19 +54,13 @@ impl DigitalOcean {
     }
 
     async fn zone(&self, domain: &str) -> Result<String, ProviderError> {
-        for zone in zone_candidates(domain) {
+        let get = |zone: String| async move {
             let url = format!("{}/v2/domains/{zone}", self.base);
-            let (status, _) = http::json(::http::Method::GET, &url, &self.auth, None, self.timeout)
+            http::json(::http::Method::GET, &url, &self.auth, None, self.timeout)
                 .await
-                .map_err(|e| failed(e.to_string()))?;
-            if status.is_success() {
-                return Ok(zone);
-            }
-            if status != ::http::StatusCode::NOT_FOUND {
-                return Err(failed(format!("{url} answered {status}")));
-            }
-        }
-        Err(failed(format!("no domain of this account holds {domain}")))
+                .map_err(|e| failed(e.to_string()))
+        };
+        walk_zones(NAME, domain, get, |zone, _| Some(zone.to_string())).await
     }
 
     async fn present(&self, record: &TxtRecord) -> Result<(), ProviderError> {
@@ -105,16 +99,15 @@ impl DigitalOcean {
             return Err(failed(format!("no record of ours for {}", record.fqdn)));
         };
         let url = format!("{}/v2/domains/{zone}/records/{id}", self.base);
-        let (status, answer) =
-            http::json(::http::Method::DELETE, &url, &self.auth, None, self.timeout)
-                .await
-                .map_err(|e| failed(e.to_string()))?;
-        if !status.is_success() {
-            return Err(failed(format!(
-                "{url} answered {status}: {}",
-                answer["message"]
-            )));
-        }
+        http::call(
+            NAME,
+            ::http::Method::DELETE,
+            &url,
+            &self.auth,
+            None,
+            self.timeout,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::http;
 use super::{
-    relative_name, zone_candidates, BoxFuture, DnsProvider, Env, ProviderError, SetupError, Timing,
+    relative_name, walk_zones, BoxFuture, DnsProvider, Env, ProviderError, SetupError, Timing,
     TxtRecord,
 };
 
@@ -61,23 +61,17 @@ impl Hetzner {
     }
 
     async fn zone(&self, domain: &str) -> Result<(String, String), ProviderError> {
-        for zone in zone_candidates(domain) {
+        let get = |zone: String| async move {
             let url = format!("{}/api/v1/zones?name={zone}", self.base);
-            let (status, answer) =
-                http::json(::http::Method::GET, &url, &self.auth, None, self.timeout)
-                    .await
-                    .map_err(|e| failed(e.to_string()))?;
-            if let (true, Some(id)) = (status.is_success(), answer["zones"][0]["id"].as_str()) {
-                return Ok((zone, id.to_string()));
-            }
-            if !status.is_success() && status != ::http::StatusCode::NOT_FOUND {
-                return Err(failed(format!(
-                    "{url} answered {status}: {}",
-                    answer["error"]
-                )));
-            }
-        }
-        Err(failed(format!("no zone of this account holds {domain}")))
+            http::json(::http::Method::GET, &url, &self.auth, None, self.timeout)
+                .await
+                .map_err(|e| failed(e.to_string()))
+        };
+        walk_zones(NAME, domain, get, |zone, answer| {
+            let id = answer["zones"][0]["id"].as_str()?;
+            Some((zone.to_string(), id.to_string()))
+        })
+        .await
     }
 
     async fn present(&self, record: &TxtRecord) -> Result<(), ProviderError> {
@@ -120,16 +114,15 @@ impl Hetzner {
             return Err(failed(format!("no record of ours for {}", record.fqdn)));
         };
         let url = format!("{}/api/v1/records/{id}", self.base);
-        let (status, answer) =
-            http::json(::http::Method::DELETE, &url, &self.auth, None, self.timeout)
-                .await
-                .map_err(|e| failed(e.to_string()))?;
-        if !status.is_success() {
-            return Err(failed(format!(
-                "{url} answered {status}: {}",
-                answer["error"]
-            )));
-        }
+        http::call(
+            NAME,
+            ::http::Method::DELETE,
+            &url,
+            &self.auth,
+            None,
+            self.timeout,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -11,6 +11,7 @@
 //! provider finds the zone through its own API (the longest of `zone_candidates` it knows) and
 //! remembers the id of each record it created, to delete exactly that one.
 
+mod azuredns;
 pub mod client;
 mod cloudflare;
 mod digitalocean;
@@ -22,6 +23,7 @@ mod hetzner;
 mod http;
 mod httpreq;
 mod manual;
+mod ovh;
 mod porkbun;
 pub mod propagation;
 mod rfc2136;
@@ -36,6 +38,7 @@ use crate::config::static_config::DnsChallengeConfig;
 
 /// Providers swarmgate implements, by lego name.
 pub const PROVIDERS: &[&str] = &[
+    "azuredns",
     "cloudflare",
     "digitalocean",
     "duckdns",
@@ -45,6 +48,7 @@ pub const PROVIDERS: &[&str] = &[
     "hetzner",
     "httpreq",
     "manual",
+    "ovh",
     "porkbun",
     "rfc2136",
     "route53",
@@ -95,6 +99,35 @@ pub fn zone_candidates(domain: &str) -> Vec<String> {
         .collect()
 }
 
+/// Finds the zone holding `domain` by asking the API about each of `zone_candidates`, longest
+/// first: `get(zone)` gives the answer's status and body; a 2xx that `pick` accepts ends the
+/// walk, a 404 (or a 2xx `pick` refuses) tries the parent, any other status is an error with
+/// the body.
+pub async fn walk_zones<T, Fut>(
+    provider: &'static str,
+    domain: &str,
+    mut get: impl FnMut(String) -> Fut,
+    pick: impl Fn(&str, &serde_json::Value) -> Option<T>,
+) -> Result<T, ProviderError>
+where
+    Fut: Future<Output = Result<(::http::StatusCode, serde_json::Value), ProviderError>>,
+{
+    let failed = |message| ProviderError::Failed { provider, message };
+    for zone in zone_candidates(domain) {
+        let (status, answer) = get(zone.clone()).await?;
+        if status.is_success() {
+            if let Some(found) = pick(&zone, &answer) {
+                return Ok(found);
+            }
+        } else if status != ::http::StatusCode::NOT_FOUND {
+            return Err(failed(format!(
+                "asking for zone {zone} answered {status}: {answer}"
+            )));
+        }
+    }
+    Err(failed(format!("no zone of this account holds {domain}")))
+}
+
 /// The part of `fqdn` (`_acme-challenge.a.example.com.`) left of `zone` (`_acme-challenge.a`).
 pub fn relative_name(fqdn: &str, zone: &str) -> String {
     let fqdn = fqdn.trim_end_matches('.');
@@ -139,6 +172,13 @@ pub enum ProviderError {
     Failed {
         provider: &'static str,
         message: String,
+    },
+    #[error("{provider}: the answer of {server} is not trusted (TSIG key {key}): {reason}; the update's outcome is unknown")]
+    Unverified {
+        provider: &'static str,
+        server: String,
+        key: String,
+        reason: wire::TsigCheck,
     },
 }
 
@@ -302,6 +342,8 @@ impl Dns01 {
             "gandiv5" => Box::new(gandiv5::GandiV5::from_env(env)?),
             "godaddy" => Box::new(godaddy::GoDaddy::from_env(env)?),
             "porkbun" => Box::new(porkbun::Porkbun::from_env(env)?),
+            "ovh" => Box::new(ovh::Ovh::from_env(env)?),
+            "azuredns" => Box::new(azuredns::AzureDns::from_env(env)?),
             "route53" => Box::new(route53::Route53::from_env(env)?),
             _ => {
                 return Err(SetupError::UnknownProvider {

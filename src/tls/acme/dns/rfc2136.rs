@@ -6,7 +6,8 @@
 //!
 //! The zone to update is found by SOA queries to the nameserver itself (lego asks the recursive
 //! resolvers; asking the server that takes the update also works where no resolver knows it).
-//! The answer's own TSIG signature is not verified: its status code is all that is read.
+//! With a key, the answer must be signed by it (RFC 8945 §5.3: MAC over our request's MAC and
+//! the answer, time within the fudge); an answer that is not is an error, whatever it says.
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
@@ -137,15 +138,28 @@ impl Rfc2136 {
             change,
         )
         .map_err(|e| dns(e.into()))?;
-        if let Some(key) = &self.key {
-            let now = SystemTime::now()
+        let now = || {
+            SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            wire::sign(&mut message, key, now).map_err(|e| dns(e.into()))?;
-        }
+                .map_or(0, |d| d.as_secs())
+        };
+        let request_mac = match &self.key {
+            Some(key) => Some(wire::sign(&mut message, key, now()).map_err(|e| dns(e.into()))?),
+            None => None,
+        };
         let answer = client::exchange(self.server, &message, self.timeout)
             .await
             .map_err(dns)?;
+        // A TSIG error (BADKEY, BADSIG, BADTIME) comes back unsigned: reported as refused below.
+        if let (Some(key), Some(mac), None | Some(0)) = (&self.key, &request_mac, answer.tsig_error)
+        {
+            wire::verify(&answer, key, mac, now()).map_err(|reason| ProviderError::Unverified {
+                provider: NAME,
+                server: self.server.to_string(),
+                key: key.name.clone(),
+                reason,
+            })?;
+        }
         if answer.rcode != 0 || answer.tsig_error.is_some_and(|e| e != 0) {
             let detail = match answer.tsig_error.filter(|e| *e != 0) {
                 Some(e) => format!(" (TSIG {})", wire::rcode_name(e)),

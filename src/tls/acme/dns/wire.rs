@@ -200,22 +200,43 @@ pub fn update(
 /// Signs `message` with `key` at `now` (seconds since the epoch): appends the TSIG record and
 /// counts it in ARCOUNT. Returns the MAC (to check the answer's signature).
 pub fn sign(message: &mut Vec<u8>, key: &TsigKey, now: u64) -> Result<Vec<u8>, WireError> {
+    sign_after(message, key, now, None)
+}
+
+/// [`sign`] for an answer to a request whose MAC was `request_mac` (RFC 8945 §4.3.3): what a
+/// server does, so tests can play one.
+pub fn sign_answer(
+    message: &mut Vec<u8>,
+    key: &TsigKey,
+    now: u64,
+    request_mac: &[u8],
+) -> Result<Vec<u8>, WireError> {
+    sign_after(message, key, now, Some(request_mac))
+}
+
+fn sign_after(
+    message: &mut Vec<u8>,
+    key: &TsigKey,
+    now: u64,
+    request_mac: Option<&[u8]>,
+) -> Result<Vec<u8>, WireError> {
     if message.len() < 12 {
         return Err(WireError::Malformed("message shorter than its header"));
     }
     let id = [message[0], message[1]];
     let time = now.to_be_bytes();
     let time48 = &time[2..8];
-    let mut signed = message.clone();
-    put_name(&mut signed, &key.name)?;
-    signed.extend(CLASS_ANY.to_be_bytes());
-    signed.extend(0u32.to_be_bytes());
-    put_name(&mut signed, key.algorithm.wire_name())?;
-    signed.extend(time48);
-    signed.extend(FUDGE.to_be_bytes());
-    signed.extend(0u16.to_be_bytes()); // error
-    signed.extend(0u16.to_be_bytes()); // other len
-    let mac = key.algorithm.mac(&key.secret, &signed);
+    let variables = TsigVariables {
+        key: &key.name,
+        algorithm: key.algorithm.wire_name(),
+        time48,
+        fudge: FUDGE,
+        error: 0,
+        other: &[],
+    };
+    let mac = key
+        .algorithm
+        .mac(&key.secret, &mac_input(request_mac, message, &variables)?);
 
     let mut rdata = Vec::with_capacity(64 + mac.len());
     put_name(&mut rdata, key.algorithm.wire_name())?;
@@ -237,6 +258,126 @@ pub fn sign(message: &mut Vec<u8>, key: &TsigKey, now: u64) -> Result<Vec<u8>, W
     Ok(mac)
 }
 
+/// The TSIG variables a MAC covers after the message (RFC 8945 §4.3.3).
+struct TsigVariables<'a> {
+    key: &'a str,
+    algorithm: &'a str,
+    time48: &'a [u8],
+    fudge: u16,
+    error: u16,
+    other: &'a [u8],
+}
+
+/// What a TSIG MAC is computed over: the request's MAC (answers only), the message without its
+/// TSIG record, then the TSIG variables, names in canonical (lowercase, uncompressed) form.
+fn mac_input(
+    request_mac: Option<&[u8]>,
+    message: &[u8],
+    v: &TsigVariables<'_>,
+) -> Result<Vec<u8>, WireError> {
+    let mut data = Vec::with_capacity(message.len() + 128);
+    if let Some(prior) = request_mac {
+        let len = u16::try_from(prior.len()).map_err(|_| WireError::Malformed("MAC too long"))?;
+        data.extend(len.to_be_bytes());
+        data.extend(prior);
+    }
+    data.extend(message);
+    put_name(&mut data, v.key)?;
+    data.extend(CLASS_ANY.to_be_bytes());
+    data.extend(0u32.to_be_bytes());
+    put_name(&mut data, v.algorithm)?;
+    data.extend(v.time48);
+    data.extend(v.fudge.to_be_bytes());
+    data.extend(v.error.to_be_bytes());
+    let other_len =
+        u16::try_from(v.other.len()).map_err(|_| WireError::Malformed("TSIG other data"))?;
+    data.extend(other_len.to_be_bytes());
+    data.extend(v.other);
+    Ok(data)
+}
+
+/// The TSIG record of an answer, with the bytes its MAC covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tsig {
+    /// Key and algorithm names, lowercase, without the final dot.
+    pub key: String,
+    pub algorithm: String,
+    pub time: u64,
+    pub fudge: u16,
+    pub mac: Vec<u8>,
+    pub original_id: u16,
+    pub error: u16,
+    pub other: Vec<u8>,
+    /// The message before the TSIG record, with the original id and ARCOUNT less this record.
+    signed: Vec<u8>,
+}
+
+/// Why an answer's TSIG signature is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TsigCheck {
+    #[error("the answer is not signed")]
+    Unsigned,
+    #[error("the answer is signed with key {0:?}, not ours")]
+    OtherKey(String),
+    #[error("the answer is signed with {0}, not the key's algorithm")]
+    OtherAlgorithm(String),
+    #[error("the answer's MAC does not verify (BADSIG)")]
+    BadMac,
+    #[error(
+        "the answer was signed at {signed}, {skew} s from our clock (fudge {fudge} s; BADTIME)"
+    )]
+    BadTime { signed: u64, skew: u64, fudge: u16 },
+}
+
+/// Checks that `answer` is signed by `key` in reply to the request whose MAC was `request_mac`,
+/// at a time within the answer's fudge of `now` (RFC 8945 §5.3).
+pub fn verify(
+    answer: &Message,
+    key: &TsigKey,
+    request_mac: &[u8],
+    now: u64,
+) -> Result<(), TsigCheck> {
+    let tsig = answer.tsig.as_ref().ok_or(TsigCheck::Unsigned)?;
+    let ours = key.name.trim_end_matches('.').to_ascii_lowercase();
+    if tsig.key != ours {
+        return Err(TsigCheck::OtherKey(tsig.key.clone()));
+    }
+    if TsigAlgorithm::parse(&tsig.algorithm) != Some(key.algorithm) {
+        return Err(TsigCheck::OtherAlgorithm(tsig.algorithm.clone()));
+    }
+    let time = tsig.time.to_be_bytes();
+    let variables = TsigVariables {
+        key: &tsig.key,
+        algorithm: key.algorithm.wire_name(),
+        time48: &time[2..8],
+        fudge: tsig.fudge,
+        error: tsig.error,
+        other: &tsig.other,
+    };
+    let input =
+        mac_input(Some(request_mac), &tsig.signed, &variables).map_err(|_| TsigCheck::BadMac)?;
+    let expected = key.algorithm.mac(&key.secret, &input);
+    // Compared in constant time; a truncated MAC (RFC 8945 §5.2.2.1) is not accepted.
+    let same = expected.len() == tsig.mac.len()
+        && expected
+            .iter()
+            .zip(&tsig.mac)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return Err(TsigCheck::BadMac);
+    }
+    let skew = now.abs_diff(tsig.time);
+    if skew > u64::from(tsig.fudge) {
+        return Err(TsigCheck::BadTime {
+            signed: tsig.time,
+            skew,
+            fudge: tsig.fudge,
+        });
+    }
+    Ok(())
+}
+
 /// One resource record of an answer; names are lowercase, without the final dot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -255,8 +396,8 @@ pub enum RData {
     Other,
 }
 
-/// A parsed answer: its id, response code, the TSIG error when a TSIG record came back, and
-/// the answer and authority sections.
+/// A parsed answer: its id, response code, the TSIG error when a TSIG record came back (and
+/// the record, to [`verify`]), and the answer and authority sections.
 #[derive(Debug, Clone, Default)]
 pub struct Message {
     pub id: u16,
@@ -265,6 +406,7 @@ pub struct Message {
     pub answers: Vec<Record>,
     pub authority: Vec<Record>,
     pub tsig_error: Option<u16>,
+    pub tsig: Option<Tsig>,
 }
 
 struct Reader<'a> {
@@ -333,7 +475,7 @@ impl<'a> Reader<'a> {
         Err(WireError::Malformed("name compression loop"))
     }
 
-    fn record(&mut self) -> Result<(Record, Option<u16>), WireError> {
+    fn record(&mut self) -> Result<(Record, Option<Tsig>), WireError> {
         let name = self.name()?;
         let rtype = self.u16()?;
         let _class = self.u16()?;
@@ -341,7 +483,7 @@ impl<'a> Reader<'a> {
         let len = usize::from(self.u16()?);
         let start = self.pos;
         let rdata = self.take(len)?;
-        let mut tsig_error = None;
+        let mut tsig = None;
         let data = match rtype {
             TYPE_NS | TYPE_CNAME | TYPE_SOA => {
                 let mut inner = Reader {
@@ -372,20 +514,37 @@ impl<'a> Reader<'a> {
                 RData::Txt(String::from_utf8_lossy(&text).into_owned())
             }
             TYPE_TSIG => {
+                // Read within the record's own data: a length past it is malformed.
                 let mut inner = Reader {
-                    buf: self.buf,
+                    buf: &self.buf[..start + len],
                     pos: start,
                 };
-                inner.name()?;
-                inner.take(8)?;
+                let algorithm = inner.name()?;
+                let t = inner.take(6)?;
+                let time = t.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+                let fudge = inner.u16()?;
                 let mac_len = usize::from(inner.u16()?);
-                inner.take(mac_len + 2)?;
-                tsig_error = Some(inner.u16()?);
+                let mac = inner.take(mac_len)?.to_vec();
+                let original_id = inner.u16()?;
+                let error = inner.u16()?;
+                let other_len = usize::from(inner.u16()?);
+                let other = inner.take(other_len)?.to_vec();
+                tsig = Some(Tsig {
+                    key: name.clone(),
+                    algorithm,
+                    time,
+                    fudge,
+                    mac,
+                    original_id,
+                    error,
+                    other,
+                    signed: Vec::new(),
+                });
                 RData::Other
             }
             _ => RData::Other,
         };
-        Ok((Record { name, rtype, data }, tsig_error))
+        Ok((Record { name, rtype, data }, tsig))
     }
 }
 
@@ -415,9 +574,16 @@ pub fn parse(buf: &[u8]) -> Result<Message, WireError> {
         msg.authority.push(r.record()?.0);
     }
     for _ in 0..ar {
+        let start = r.pos;
         let Ok((_, tsig)) = r.record() else { break };
-        if tsig.is_some() {
-            msg.tsig_error = tsig;
+        if let Some(mut tsig) = tsig {
+            // The signed bytes: the message as it was before the signer added this record.
+            let mut signed = buf[..start].to_vec();
+            signed[0..2].copy_from_slice(&tsig.original_id.to_be_bytes());
+            signed[10..12].copy_from_slice(&ar.saturating_sub(1).to_be_bytes());
+            tsig.signed = signed;
+            msg.tsig_error = Some(tsig.error);
+            msg.tsig = Some(tsig);
         }
     }
     Ok(msg)

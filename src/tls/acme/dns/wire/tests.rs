@@ -175,3 +175,113 @@ fn malformed_answers_are_errors_never_panics() {
         }
     }
 }
+
+/// A signed update and the server's NOERROR answer to it, signed with `server_key` at `at`.
+fn signed_exchange(server_key: &TsigKey, at: u64) -> (TsigKey, Vec<u8>, Vec<u8>) {
+    let key = TsigKey {
+        name: "Acme-Key.".into(),
+        algorithm: TsigAlgorithm::HmacSha256,
+        secret: vec![7; 32],
+    };
+    let mut request = update(
+        0x1234,
+        "example.test",
+        "_acme-challenge.example.test",
+        "v",
+        Change::Add(120),
+    )
+    .unwrap();
+    let request_mac = sign(&mut request, &key, 1_700_000_000).unwrap();
+    let mut answer = Vec::new();
+    header(&mut answer, 0x1234, 0xa800, [1, 0, 0, 0]);
+    put_name(&mut answer, "example.test").unwrap();
+    answer.extend([0, 6, 0, 1]);
+    sign_answer(&mut answer, server_key, at, &request_mac).unwrap();
+    (key, request_mac, answer)
+}
+
+#[test]
+fn an_answer_signed_by_the_key_over_the_request_mac_verifies() {
+    let server_key = TsigKey {
+        name: "acme-key".into(),
+        algorithm: TsigAlgorithm::HmacSha256,
+        secret: vec![7; 32],
+    };
+    let (key, mac, answer) = signed_exchange(&server_key, 1_700_000_010);
+    let parsed = parse(&answer).unwrap();
+    assert_eq!(parsed.tsig_error, Some(0));
+    assert_eq!(verify(&parsed, &key, &mac, 1_700_000_020), Ok(()));
+    // Outside the fudge (300 s) of our clock.
+    assert!(matches!(
+        verify(&parsed, &key, &mac, 1_700_000_400),
+        Err(TsigCheck::BadTime { skew: 390, .. })
+    ));
+    // Not an answer to this request (another request MAC).
+    assert_eq!(
+        verify(&parsed, &key, &[0; 32], 1_700_000_020),
+        Err(TsigCheck::BadMac)
+    );
+}
+
+#[test]
+fn an_answer_with_a_bad_mac_forged_body_other_key_or_none_is_refused() {
+    let server_key = TsigKey {
+        name: "acme-key".into(),
+        algorithm: TsigAlgorithm::HmacSha256,
+        secret: vec![7; 32],
+    };
+    let (key, mac, answer) = signed_exchange(&server_key, 1_700_000_010);
+    let now = 1_700_000_010;
+    // One bit of the MAC flipped (the MAC is the 32 bytes before original id, error, other len).
+    let mut bad_mac = answer.clone();
+    let at = bad_mac.len() - 6 - 1;
+    bad_mac[at] ^= 1;
+    assert_eq!(
+        verify(&parse(&bad_mac).unwrap(), &key, &mac, now),
+        Err(TsigCheck::BadMac)
+    );
+    // The rcode changed from NOERROR to REFUSED by someone on the path.
+    let mut forged = answer.clone();
+    forged[3] |= 5;
+    assert_eq!(
+        verify(&parse(&forged).unwrap(), &key, &mac, now),
+        Err(TsigCheck::BadMac)
+    );
+    // Signed with another secret under the same name.
+    let wrong = TsigKey {
+        secret: vec![8; 32],
+        ..server_key.clone()
+    };
+    let (_, mac2, by_wrong) = signed_exchange(&wrong, now);
+    assert_eq!(
+        verify(&parse(&by_wrong).unwrap(), &key, &mac2, now),
+        Err(TsigCheck::BadMac)
+    );
+    let other = TsigKey {
+        name: "other".into(),
+        ..server_key.clone()
+    };
+    let (_, mac3, by_other) = signed_exchange(&other, now);
+    assert_eq!(
+        verify(&parse(&by_other).unwrap(), &key, &mac3, now),
+        Err(TsigCheck::OtherKey("other".into()))
+    );
+    let sha1 = TsigKey {
+        algorithm: TsigAlgorithm::HmacSha1,
+        ..server_key.clone()
+    };
+    let (_, mac4, by_sha1) = signed_exchange(&sha1, now);
+    assert_eq!(
+        verify(&parse(&by_sha1).unwrap(), &key, &mac4, now),
+        Err(TsigCheck::OtherAlgorithm("hmac-sha1".into()))
+    );
+    // The TSIG record stripped: unsigned.
+    let mut stripped = Vec::new();
+    header(&mut stripped, 0x1234, 0xa800, [1, 0, 0, 0]);
+    put_name(&mut stripped, "example.test").unwrap();
+    stripped.extend([0, 6, 0, 1]);
+    assert_eq!(
+        verify(&parse(&stripped).unwrap(), &key, &mac, now),
+        Err(TsigCheck::Unsigned)
+    );
+}
