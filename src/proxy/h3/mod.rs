@@ -258,6 +258,10 @@ impl Conn {
             .and_then(|o| o.connection_opened(self.proxy.entrypoint_index()));
         let mut h3 = match h3::server::builder()
             .max_field_section_size(self.options.max_header_bytes as u64)
+            // No GREASE frames nor streams (RFC 9114 §7.2.8): aioquic 1.3 never reports the end of
+            // a response whose last frame is one (its client waits forever), and quic-go, which
+            // serves Traefik's HTTP/3, sends none either.
+            .send_grease(false)
             .build::<_, bytes::Bytes>(h3_quinn::Connection::new(connection.clone()))
             .await
         {
