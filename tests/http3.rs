@@ -330,3 +330,111 @@ tls:
     assert_eq!(backend.hits(), 1);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn an_upstream_alt_svc_follows_the_edge_one() {
+    // As Traefik: its own value is in the header map before the upstream's are copied in.
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = support::serve_fn(|_req: Request<hyper::body::Incoming>| async move {
+        http::Response::builder()
+            .header("alt-svc", "h2=\":9999\"")
+            .body(http_body_util::Full::new(Bytes::new()))
+            .unwrap()
+    })
+    .await;
+    let gw = h3_gateway(&format!("http://{upstream}"), dir.path()).await;
+    let tcp = tls_get(gw.addr, "a.test", "/").await;
+    let values: Vec<&str> = tcp
+        .headers
+        .get_all("alt-svc")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let ours = format!("h3=\":{}\"; ma=2592000", gw.addr.port());
+    assert_eq!(values, [ours.as_str(), "h2=\":9999\""]);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn the_connection_cap_counts_quic_connections_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = support::backend("app").await;
+    let cert = write_cert(dir.path(), "a", &["a.test"]);
+    let gw = support::gateway_with(
+        &secure_and_plain(&backend.url(), &[cert]),
+        "[entryPoints.web.http3]\n[entryPoints.web.transport]\nmaxConnections = 1\n",
+    )
+    .await;
+    let first = connect(gw.addr, "a.test").await.unwrap();
+    assert_eq!(first.get("a.test", "/").await.unwrap().status, 200);
+    let second = tokio::time::timeout(Duration::from_secs(5), connect(gw.addr, "a.test")).await;
+    assert!(
+        !matches!(second, Ok(Ok(_))),
+        "a second connection past maxConnections = 1"
+    );
+    first.connection.close(0u32.into(), b"done");
+    let freed = support::eventually(Duration::from_secs(5), || {
+        let addr = gw.addr;
+        async move {
+            match connect(addr, "a.test").await {
+                Ok(c) => c.get("a.test", "/").await.is_ok_and(|r| r.status == 200),
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    assert!(freed, "the closed connection's place was not given back");
+    gw.stop().await;
+}
+
+/// A bare HTTP/3 endpoint (empty routing table: every request 404) with Retry above `retry_above`
+/// handshakes in progress; its address and its count of Retries sent.
+async fn bare_endpoint(
+    retry_above: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    use std::sync::Arc;
+    use swarmgate::proxy::h3::{H3EntryPoint, H3Options};
+    let cfg: swarmgate::config::StaticConfig =
+        toml::from_str("[entryPoints.web]\naddress = \"127.0.0.1:0\"\n").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tls = swarmgate::tls::Tls::new(&cfg, dir.path()).unwrap();
+    let table = Arc::new(arc_swap::ArcSwap::from_pointee(
+        swarmgate::table::RoutingTable::default(),
+    ));
+    let proxy = swarmgate::proxy::Proxy::new(table, 0, "web", Default::default());
+    let mut options = H3Options::from_entrypoint(&swarmgate::proxy::EntryPointOptions::default());
+    options.retry_above = retry_above;
+    let h3 = H3EntryPoint::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(proxy),
+        tls.acceptor(0),
+        options,
+        swarmgate::proxy::limits::ConnectionGate::new(None),
+    )
+    .unwrap();
+    let addr = h3.local_addr().unwrap();
+    let retries = h3.retries();
+    tokio::spawn(h3.serve(stop));
+    (addr, retries)
+}
+
+#[tokio::test]
+async fn unvalidated_clients_get_a_retry_once_handshakes_pile_up() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    // Threshold 0 (as under a flood): the first Initial gets a Retry, the client comes back with
+    // its token and is served.
+    let (flooded, retries) = bare_endpoint(0, stopped.clone()).await;
+    let client = connect(flooded, "any.test").await.unwrap();
+    assert_eq!(client.get("any.test", "/").await.unwrap().status, 404);
+    assert_eq!(retries.load(SeqCst), 1);
+    // The default threshold: a lone client pays no extra round trip.
+    let (calm, none) = bare_endpoint(swarmgate::proxy::h3::RETRY_ABOVE, stopped).await;
+    let client = connect(calm, "any.test").await.unwrap();
+    assert_eq!(client.get("any.test", "/").await.unwrap().status, 404);
+    assert_eq!(none.load(SeqCst), 0);
+}

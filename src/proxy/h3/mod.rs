@@ -19,7 +19,7 @@ mod body;
 mod request;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,6 +75,7 @@ pub struct H3EntryPoint {
     options: H3Options,
     gate: ConnectionGate,
     handshaking: Arc<AtomicUsize>,
+    retries: Arc<AtomicU64>,
 }
 
 impl H3EntryPoint {
@@ -107,7 +108,14 @@ impl H3EntryPoint {
             options,
             gate,
             handshaking: Arc::new(AtomicUsize::new(0)),
+            retries: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// How many connection attempts were answered with a Retry so far (it keeps counting while
+    /// the endpoint serves).
+    pub fn retries(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.retries)
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -192,7 +200,9 @@ impl H3EntryPoint {
             && incoming.may_retry()
             && self.handshaking.load(Ordering::Relaxed) >= self.options.retry_above
         {
-            let _ = incoming.retry();
+            if incoming.retry().is_ok() {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+            }
             return;
         }
         let Some(admission) = self.gate.admit() else {
