@@ -21,7 +21,7 @@ fn unknown_keys_are_listed_with_their_source() {
         got,
         vec![
             (
-                "entryPoints.web.allowACMEByPass",
+                "entryPoints.web.allowacmebypass",
                 "--entrypoints.web.allowacmebypass",
                 &Source::Args
             ),
@@ -197,7 +197,7 @@ fn unsupported_options_become_config_issues() {
     .unwrap();
     let issue = l.unsupported[0].to_issue();
     assert_eq!(issue.element, crate::config::Element::Static);
-    assert_eq!(issue.name, "entryPoints.web.allowACMEByPass");
+    assert_eq!(issue.name, "entryPoints.web.allowacmebypass");
     assert_eq!(
         issue.key.as_deref(),
         Some("--entrypoints.web.allowacmebypass")
