@@ -365,6 +365,10 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     let mut failed = Vec::new();
     for (index, (name, ep)) in cfg.entry_points.iter().enumerate() {
         if ep.is_udp() {
+            if ep.http3.is_some() {
+                // Traefik 3.7.15 ignores it there too, silently.
+                tracing::warn!(entrypoint = %name, "http3 has no effect on a UDP entrypoint: HTTP/3 is served beside a TCP (TLS) entrypoint, on its port");
+            }
             match bind_udp_entrypoint(name, ep, &udp_table).await {
                 Ok(bound) => {
                     let addr = bound.local_addr()?;
