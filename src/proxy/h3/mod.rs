@@ -99,6 +99,11 @@ impl H3EntryPoint {
             .ok()
             .and_then(|tls| quinn::crypto::rustls::QuicServerConfig::try_from(tls).ok())
             .map(|crypto| quinn::ServerConfig::with_crypto(Arc::new(crypto)))
+            .map(|mut config| {
+                // Read from the endpoint's own configuration: attempts quinn holds at most.
+                config.max_incoming(MAX_INCOMING);
+                config
+            })
             .ok_or_else(|| std::io::Error::other("QUIC server configuration"))?;
         let endpoint = quinn::Endpoint::new(endpoint_config, Some(placeholder), socket, runtime)?;
         Ok(H3EntryPoint {
@@ -153,7 +158,6 @@ impl H3EntryPoint {
                 .and_then(|d| quinn::IdleTimeout::try_from(d).ok()),
         );
         config.transport_config(Arc::new(transport));
-        config.max_incoming(MAX_INCOMING);
         let config = Arc::new(config);
         *cached = Some((tls, Arc::clone(&config)));
         Some(config)
