@@ -163,7 +163,7 @@ async fn concurrent_streams_on_one_connection() {
 }
 
 #[tokio::test]
-async fn access_log_says_http3() {
+async fn access_log_and_metrics_count_http3() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
     let backend = support::backend("app").await;
@@ -171,7 +171,7 @@ async fn access_log_says_http3() {
     let gw = support::gateway_with(
         &secure_and_plain(&backend.url(), &[cert]),
         &format!(
-            "[entryPoints.web.http3]\n[accessLog]\nformat = \"json\"\nfilePath = {:?}\n",
+            "[entryPoints.web.http3]\n[metrics.prometheus]\nentryPoint = \"web\"\n[accessLog]\nformat = \"json\"\nfilePath = {:?}\n",
             log.display().to_string()
         ),
     )
@@ -194,6 +194,19 @@ async fn access_log_says_http3() {
         found,
         "{}",
         std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    // Counted in the entrypoint's series like any other request.
+    let metrics = support::get(&support::client(), &gw.url("/metrics"), None).await;
+    let counted = |prefix: &str| {
+        metrics
+            .body
+            .lines()
+            .any(|l| l.starts_with(prefix) && l.contains("code=\"200\"") && l.ends_with(" 1"))
+    };
+    assert!(
+        counted("traefik_entrypoint_requests_total{"),
+        "{}",
+        metrics.body
     );
     gw.stop().await;
 }
