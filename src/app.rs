@@ -373,6 +373,10 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     let mut failed = Vec::new();
     for (index, (name, ep)) in cfg.entry_points.iter().enumerate() {
         if ep.is_udp() {
+            if ep.http3.is_some() {
+                // Traefik 3.7.15 ignores it there too, silently.
+                tracing::warn!(entrypoint = %name, "http3 has no effect on a UDP entrypoint: HTTP/3 is served beside a TCP (TLS) entrypoint, on its port");
+            }
             match bind_udp_entrypoint(name, ep, &udp_table).await {
                 Ok(bound) => {
                     let addr = bound.local_addr()?;
@@ -393,6 +397,18 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
                     .with_tls(Some(tls.acceptor(index)));
                 let bound = bound.with_tcp(tcp);
                 let addr = bound.local_addr()?;
+                let bound = match bind_http3(name, ep, bound, addr, tls.acceptor(index)) {
+                    (bound, Ok(None)) => bound,
+                    (bound, Ok(Some(h3))) => {
+                        entrypoints.push(tokio::spawn(h3.serve(shutdown_rx.clone())));
+                        bound
+                    }
+                    (bound, Err(issue)) => {
+                        tracing::error!(entrypoint = %name, error = %issue, "HTTP/3 not started; HTTP/1.1 and HTTP/2 serve");
+                        failed.push(issue);
+                        bound
+                    }
+                };
                 tracing::info!(entrypoint = %name, address = %addr, "listening");
                 addresses.insert(name.clone(), addr);
                 entrypoints.push(tokio::spawn(bound.serve(shutdown_rx.clone())));
@@ -513,6 +529,47 @@ async fn bind_entrypoint(
             )
         })?;
     Ok(bound.with_tls(tls.acceptor(index)))
+}
+
+/// `http3`: binds the QUIC listener on the UDP side of the entrypoint's address (`addr`, where
+/// its TCP listener is bound) and has the entrypoint announce it (`Alt-Svc`, with
+/// `advertisedPort` when set). Without `http3`, nothing; when the UDP port cannot be bound, the
+/// issue, and the entrypoint serves TCP without announcing HTTP/3.
+fn bind_http3(
+    name: &str,
+    ep: &crate::config::static_config::EntryPointConfig,
+    bound: EntryPoint,
+    addr: std::net::SocketAddr,
+    tls: crate::tls::Acceptor,
+) -> (
+    EntryPoint,
+    Result<Option<crate::proxy::h3::H3EntryPoint>, ConfigIssue>,
+) {
+    let Some(http3) = &ep.http3 else {
+        return (bound, Ok(None));
+    };
+    let options = crate::proxy::h3::H3Options::from_entrypoint(bound.options());
+    let proxy = Arc::clone(bound.proxy());
+    match crate::proxy::h3::H3EntryPoint::bind(addr, proxy, tls, options, bound.gate()) {
+        Ok(h3) => {
+            let port = http3
+                .advertised_port
+                .filter(|p| *p > 0)
+                .or_else(|| h3.local_addr().ok().map(|a| a.port()))
+                .unwrap_or(addr.port());
+            tracing::info!(entrypoint = %name, address = %addr, advertised = port, "listening (HTTP/3, UDP)");
+            (bound.with_alt_svc(port), Ok(Some(h3)))
+        }
+        Err(e) => {
+            let issue = ConfigIssue::new(
+                crate::config::Element::EntryPoint,
+                name,
+                format!("http3: cannot listen on UDP {addr}: {e}; HTTP/3 not served"),
+            )
+            .with_key("http3");
+            (bound, Err(issue))
+        }
+    }
 }
 
 /// The UDP routing of `merged` for the static configuration's `/udp` entrypoints.

@@ -70,6 +70,10 @@ pub struct EntryPointConfig {
     /// `http2.maxConcurrentStreams`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http2: Option<EntryPointHttp2Config>,
+    /// `http3`: also serve HTTP/3 over QUIC on the same address (UDP), and advertise it with
+    /// `Alt-Svc` on the TLS responses of this entrypoint (`proxy::h3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http3: Option<EntryPointHttp3Config>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<EntryPointTransportConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,6 +183,16 @@ pub struct EntryPointTlsConfig {
 pub struct EntryPointHttp2Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent_streams: Option<u32>,
+}
+
+/// `entryPoints.<name>.http3`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntryPointHttp3Config {
+    /// The UDP port announced in `Alt-Svc` when it differs from the one listened on (a port
+    /// published elsewhere, as Traefik's `http3.advertisedPort`); 0 or none: the listening port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertised_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

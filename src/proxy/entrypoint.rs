@@ -86,6 +86,8 @@ pub struct EntryPoint {
     /// TCP routers, asked before HTTP (see `proxy::tcp`).
     tcp: Option<super::tcp::TcpEntry>,
     gate: ConnectionGate,
+    /// `Alt-Svc` for the responses of TLS connections when HTTP/3 is served (`proxy::h3`).
+    alt_svc: Option<http::HeaderValue>,
 }
 
 /// `:80` → all interfaces; `127.0.0.1:8080`, `[::]:443` as written.
@@ -121,6 +123,7 @@ impl EntryPoint {
             options,
             tls: None,
             tcp: None,
+            alt_svc: None,
         })
     }
 
@@ -136,8 +139,29 @@ impl EntryPoint {
         self
     }
 
+    /// Announces HTTP/3 on UDP `port` in every response of a TLS connection, as Traefik does
+    /// when `http3` is on: `Alt-Svc: h3=":PORT"; ma=2592000`, before any the response carries.
+    pub fn with_alt_svc(mut self, port: u16) -> Self {
+        self.alt_svc = http::HeaderValue::from_str(&alt_svc(port)).ok();
+        self
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The request path this entrypoint serves (shared with its HTTP/3 listener).
+    pub fn proxy(&self) -> &Arc<Proxy> {
+        &self.proxy
+    }
+
+    /// The connection cap (shared with its HTTP/3 listener).
+    pub fn gate(&self) -> ConnectionGate {
+        self.gate.clone()
+    }
+
+    pub fn options(&self) -> &EntryPointOptions {
+        &self.options
     }
 
     /// Accepts until `shutdown` turns true (plus `accept_grace`), then waits up to the grace
@@ -211,6 +235,7 @@ impl EntryPoint {
         let open = (proxy.observer()).and_then(|o| o.connection_opened(proxy.entrypoint_index()));
         let tls = self.tls.clone();
         let tcp = self.tcp.clone();
+        let alt_svc = self.alt_svc.clone();
         tokio::spawn(async move {
             let _admission = admission;
             let _open = open; // swarmgate_open_connections, until the connection ends
@@ -251,12 +276,17 @@ impl EntryPoint {
             };
             let activity = limits::Activity::new();
             let tracked = Arc::clone(&activity);
+            let alt_svc = alt_svc.filter(|_| tls);
             let service = service_fn(move |req| {
                 let proxy = Arc::clone(&proxy);
                 let in_flight = tracked.begin();
                 let conn = conn.clone();
+                let alt_svc = alt_svc.clone();
                 async move {
-                    let resp = proxy.handle(req, &conn).await;
+                    let mut resp = proxy.handle(req, &conn).await;
+                    if let Some(value) = alt_svc {
+                        announce(resp.headers_mut(), value);
+                    }
                     Ok::<_, Infallible>(resp.map(|b| limits::TrackedBody::new(b, in_flight)))
                 }
             });
@@ -291,6 +321,29 @@ impl EntryPoint {
                 tracing::debug!(%peer, %error, "connection ended with error");
             }
         });
+    }
+}
+
+/// `Alt-Svc` as quic-go's `SetQUICHeaders` writes it for Traefik.
+pub fn alt_svc(port: u16) -> String {
+    format!("h3=\":{port}\"; ma=2592000")
+}
+
+/// Puts `value` first among the response's `Alt-Svc` values (Traefik adds its own to the header
+/// map before the upstream's are copied in).
+fn announce(headers: &mut http::HeaderMap, value: http::HeaderValue) {
+    if !headers.contains_key(http::header::ALT_SVC) {
+        headers.insert(http::header::ALT_SVC, value);
+        return;
+    }
+    let theirs: Vec<http::HeaderValue> = headers
+        .get_all(http::header::ALT_SVC)
+        .iter()
+        .cloned()
+        .collect();
+    headers.insert(http::header::ALT_SVC, value);
+    for other in theirs {
+        headers.append(http::header::ALT_SVC, other);
     }
 }
 

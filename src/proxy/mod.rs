@@ -8,12 +8,14 @@
 //! `service.rs` is the one place that nests them. (A `proxy/wrap.rs` would split each
 //! middleware's options from its behaviour for no import gained.)
 //!
+//! `h3/` is HTTP/3: a QUIC listener beside a TLS entrypoint, the third front end of this one
+//! request path (its requests go to the same `Proxy::handle`).
+//!
 //! `udp/` holds the UDP routers (datagram sessions on `/udp` entrypoints; it shares only
 //! `entrypoint::parse_address` with the HTTP path). Homes for the request paths still to come,
 //! beside this HTTP one and sharing `conn`, `entrypoint` (listeners, PROXY protocol, limits) and
 //! `tls/`: `proxy/tcp/` (TCP routers, `HostSNI`, passthrough), as Traefik's
-//! `pkg/server/router/tcp`; HTTP/3 as `proxy/http3/`, a second listener handing requests
-//! to the same `service`. When they land, the HTTP-only files here (`service`, `forward*`,
+//! `pkg/server/router/tcp`. When they land, the HTTP-only files here (`service`, `forward*`,
 //! `framing`, `upgrade`, `mirror`, `error_pages`, `internal`) move under `proxy/http/` by
 //! `git mv`, with `pub use` for the public paths.
 
@@ -26,6 +28,7 @@ mod forward;
 pub mod forward_auth;
 mod forwarded;
 pub mod framing;
+pub mod h3;
 pub mod hygiene;
 mod internal;
 pub mod limits;

@@ -85,6 +85,11 @@ impl Acceptor {
     pub fn new(plan: Arc<ArcSwap<SniPlan>>, entrypoint: usize) -> Acceptor {
         Acceptor { plan, entrypoint }
     }
+
+    /// The options a handshake with `sni` gets now (`SniPlan::choose`); `None`: refuse.
+    pub fn choose(&self, sni: Option<&str>) -> Option<Chosen> {
+        self.plan.load().choose(self.entrypoint, sni).cloned()
+    }
 }
 
 /// A connection after detection.

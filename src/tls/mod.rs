@@ -16,6 +16,7 @@ pub mod files;
 #[doc(hidden)]
 pub use crate::config::negotiated;
 pub mod options;
+pub mod quic;
 pub mod runtime;
 pub mod store;
 

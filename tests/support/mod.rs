@@ -3,6 +3,7 @@
 #![allow(clippy::disallowed_types)] // std Mutex: test harness
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod h3;
 pub mod otlp;
 pub mod tcp;
 pub mod tls;

@@ -135,6 +135,7 @@ pub async fn presented(addr: SocketAddr, sni: &str) -> Vec<String> {
 pub struct TlsReply {
     pub status: http::StatusCode,
     pub version: http::Version,
+    pub headers: http::HeaderMap,
     pub body: String,
 }
 
@@ -161,10 +162,12 @@ pub async fn request(stream: TlsStream<TcpStream>, host: &str, path: &str) -> Tl
     };
     let status = resp.status();
     let version = resp.version();
+    let headers = resp.headers().clone();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     TlsReply {
         status,
         version,
+        headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     }
 }

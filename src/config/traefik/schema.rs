@@ -204,6 +204,7 @@ fn build() -> Node {
             ]),
         ),
         f("http2", st(vec![f("maxConcurrentStreams", leaf(Int))])),
+        f("http3", st(vec![f("advertisedPort", leaf(Int))])),
         f(
             "transport",
             st(vec![

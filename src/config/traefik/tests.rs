@@ -519,6 +519,40 @@ fn entrypoint_path_options_are_read() {
     assert_eq!(enc.allow_encoded_percent, None);
 }
 
+/// Issue 25: `http3` (a bare flag or `true`) and `http3.advertisedPort` are read from
+/// arguments, the environment and files, none reported unsupported.
+#[test]
+fn http3_options_are_read() {
+    use crate::config::static_config::EntryPointHttp3Config;
+    let l = args(&[
+        "--entrypoints.websecure.address=:443",
+        "--entrypoints.websecure.http3",
+        "--entrypoints.web.address=:80",
+        "--entrypoints.web.http3.advertisedport=8443",
+    ])
+    .unwrap();
+    assert!(l.unsupported.is_empty(), "{:?}", l.unsupported);
+    let on = |advertised_port| Some(EntryPointHttp3Config { advertised_port });
+    assert_eq!(l.config.entry_points["websecure"].http3, on(None));
+    assert_eq!(l.config.entry_points["web"].http3, on(Some(8443)));
+    let e = from_env(&[
+        ("TRAEFIK_ENTRYPOINTS_WEBSECURE_ADDRESS", ":443"),
+        ("TRAEFIK_ENTRYPOINTS_WEBSECURE_HTTP3", "true"),
+    ])
+    .unwrap();
+    assert!(e.unsupported.is_empty(), "{:?}", e.unsupported);
+    assert_eq!(e.config.entry_points["websecure"].http3, on(None));
+    let f = from_file(
+        "traefik.yml",
+        "entryPoints:\n  websecure:\n    address: ':443'\n    http3:\n      advertisedPort: 443\n",
+    )
+    .unwrap();
+    assert!(f.unsupported.is_empty(), "{:?}", f.unsupported);
+    assert_eq!(f.config.entry_points["websecure"].http3, on(Some(443)));
+    let off = args(&["--entrypoints.web.address=:80"]).unwrap();
+    assert_eq!(off.config.entry_points["web"].http3, None);
+}
+
 /// Issue 20 §3: the v3 static options published stacks use are accepted and applied, none of
 /// them reported as unsupported or ignored.
 #[test]

@@ -8,7 +8,7 @@ use super::{empty_dir, load_traefik, strings, LoadOptions};
 fn unknown_keys_are_listed_with_their_source() {
     let l = args(&[
         "--entrypoints.web.address=:80",
-        "--entrypoints.web.http3",
+        "--entrypoints.web.allowacmebypass",
         "--metrics.otlp=true",
     ])
     .unwrap();
@@ -21,8 +21,8 @@ fn unknown_keys_are_listed_with_their_source() {
         got,
         vec![
             (
-                "entryPoints.web.http3",
-                "--entrypoints.web.http3",
+                "entryPoints.web.allowacmebypass",
+                "--entrypoints.web.allowacmebypass",
                 &Source::Args
             ),
             ("metrics.otlp", "--metrics.otlp", &Source::Args),
@@ -41,10 +41,10 @@ fn unknown_keys_are_listed_with_their_source() {
     assert_eq!(e.unsupported[0].source, Source::Env);
     let f = from_file(
         "traefik.yml",
-        "entryPoints:\n  web:\n    address: ':80'\n    http3: {}\n",
+        "entryPoints:\n  web:\n    address: ':80'\n    allowACMEByPass: true\n",
     )
     .unwrap();
-    assert_eq!(f.unsupported[0].key, "entryPoints.web.http3");
+    assert_eq!(f.unsupported[0].key, "entryPoints.web.allowACMEByPass");
     assert!(matches!(f.unsupported[0].source, Source::File(_)));
 }
 
@@ -190,11 +190,18 @@ fn accepted_but_ignored_options_are_listed_apart() {
 
 #[test]
 fn unsupported_options_become_config_issues() {
-    let l = args(&["--entrypoints.web.address=:80", "--entrypoints.web.http3"]).unwrap();
+    let l = args(&[
+        "--entrypoints.web.address=:80",
+        "--entrypoints.web.allowacmebypass",
+    ])
+    .unwrap();
     let issue = l.unsupported[0].to_issue();
     assert_eq!(issue.element, crate::config::Element::Static);
-    assert_eq!(issue.name, "entryPoints.web.http3");
-    assert_eq!(issue.key.as_deref(), Some("--entrypoints.web.http3"));
+    assert_eq!(issue.name, "entryPoints.web.allowacmebypass");
+    assert_eq!(
+        issue.key.as_deref(),
+        Some("--entrypoints.web.allowacmebypass")
+    );
     assert_eq!(issue.origin.as_deref(), Some("command-line arguments"));
 }
 
