@@ -1,7 +1,8 @@
 //! `testbackend`: the tiny HTTP server the Swarm end-to-end tests deploy behind swarmgate.
 //!
 //! Answers every request with `host=<hostname> version=<$VERSION> path=<path>` (200, text/plain);
-//! `/health` answers `ok`. Listens on `0.0.0.0:$PORT` (default 8080). On SIGTERM/SIGINT it keeps
+//! `/health` answers `ok`. Listens on `0.0.0.0:$PORT` (default 8080); with `$UDP_PORT`, also answers
+//! each UDP datagram there with `host=<hostname> <datagram>` (the UDP router tests). On SIGTERM/SIGINT it keeps
 //! serving for `$STOP_GRACE_MS` milliseconds (default 2000, like an application with a
 //! `stop_grace_period`) and then exits, so an orchestrator's rolling update does not cut requests
 //! that were routed to it just before the proxy learned it is going away.
@@ -50,6 +51,20 @@ async fn main() -> std::io::Result<()> {
             .into_boxed_str(),
     );
     let listener = TcpListener::bind(("0.0.0.0", port as u16)).await?;
+    if let Some(udp_port) = std::env::var("UDP_PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+    {
+        let socket = tokio::net::UdpSocket::bind(("0.0.0.0", udp_port)).await?;
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 2048];
+            while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+                let mut reply = format!("host={host} ").into_bytes();
+                reply.extend_from_slice(&buf[..n]);
+                let _ = socket.send_to(&reply, from).await;
+            }
+        });
+    }
     eprintln!("testbackend {host} version={version} listening on :{port}");
 
     let mut term = signal(SignalKind::terminate())?;

@@ -26,11 +26,11 @@ use harness::{
 use load::{client, get, Load};
 use relay::Relay;
 
-/// Sends GETs until every host in `hosts` has answered (or `limit` passes).
 /// How long a test waits for every running task to have answered once before it starts measuring. Setup, not
 /// the thing measured: generous, since CI runs other suites beside this one on two cores.
 const SETTLE: Duration = Duration::from_secs(30);
 
+/// Sends GETs until every host in `hosts` has answered (or `limit` passes).
 async fn wait_all_hosts(url: &str, hosts: &HashSet<String>, limit: Duration) -> bool {
     let c = client();
     let seen = RefCell::new(HashSet::new());
@@ -402,4 +402,184 @@ async fn seed_stack_file_deploys_and_routes_api_with_strip_prefix() {
 #[test]
 fn seed_stack_file_means_what_a_traefik_user_expects() {
     stack_file::check_static();
+}
+
+/// One HTTP/1.0 request over a fresh connection to 127.0.0.1:`port` (a TCP router passes the bytes
+/// through): the answering task's host, or what went wrong.
+async fn tcp_exchange(port: u16) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        s.write_all(b"GET /l4 HTTP/1.0\r\nHost: l4\r\n\r\n")
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        if !text.starts_with("HTTP/1.0 200") && !text.starts_with("HTTP/1.1 200") {
+            return Err(format!("answer: {text:?}"));
+        }
+        host_of(&text).ok_or_else(|| format!("no host in {text:?}"))
+    };
+    tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .map_err(|_| "timed out".to_string())?
+}
+
+/// One datagram from a fresh socket (a new UDP session) to 127.0.0.1:`port`: the answering task's
+/// host, or what went wrong (no answer within 2 s).
+async fn udp_exchange(port: u16, n: u64) -> Result<String, String> {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("bind: {e}"))?;
+    let payload = format!("ping-{n}");
+    socket
+        .send_to(payload.as_bytes(), ("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    let mut buf = [0u8; 2048];
+    let got = tokio::time::timeout(Duration::from_secs(2), socket.recv(&mut buf))
+        .await
+        .map_err(|_| "no answer".to_string())?
+        .map_err(|e| format!("recv: {e}"))?;
+    let text = String::from_utf8_lossy(&buf[..got]).into_owned();
+    if !text.ends_with(&payload) {
+        return Err(format!("answer {text:?} to {payload:?}"));
+    }
+    host_of(&text).ok_or_else(|| format!("no host in {text:?}"))
+}
+
+fn host_of(text: &str) -> Option<String> {
+    let at = text.find("host=")? + 5;
+    Some(text[at..].split_whitespace().next()?.to_string())
+}
+
+/// Issue 22: `traefik.tcp.*` and `traefik.udp.*` labels on a Swarm service are routed to its task
+/// addresses (a `HostSNI(*)` TCP router on a plain entrypoint, a UDP router on a `/udp` one), and a
+/// start-first rolling update loses no TCP connection and no datagram: each connection and each
+/// datagram (from a new source port, so a new UDP session) reaches a task that is running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs dockerd in swarm mode and the images: .ci/docker-up.sh, .ci/build-images.sh"]
+async fn tcp_and_udp_labels_route_to_tasks_and_a_rolling_update_loses_nothing() {
+    const TCP: u16 = 18091;
+    const UDP: u16 = 18092;
+    let stack = Stack::with_entrypoints(
+        "l4",
+        18090,
+        None,
+        &[("tcp", TCP, 9000, "tcp"), ("dns", UDP, 9053, "udp")],
+    )
+    .await;
+    let r = format!("{}l4", stack.tag);
+    let labels = [
+        format!("traefik.tcp.routers.{r}.rule=HostSNI(`*`)"),
+        format!("traefik.tcp.routers.{r}.entrypoints=tcp"),
+        format!("traefik.tcp.routers.{r}.service={r}"),
+        format!("traefik.tcp.services.{r}.loadbalancer.server.port=8080"),
+        format!("traefik.udp.routers.{r}.entrypoints=dns"),
+        format!("traefik.udp.routers.{r}.service={r}u"),
+        format!("traefik.udp.services.{r}u.loadbalancer.server.port=9999"),
+    ];
+    let svc = stack.backend_with_env("l4", 2, BACKEND_V1, &labels, &["UDP_PORT=9999"]);
+    let hosts = host_set(&wait_running(&svc, 2, Duration::from_secs(90)));
+
+    // Both tasks answer over TCP and over UDP.
+    let seen_tcp = RefCell::new(HashSet::new());
+    let seen_udp = RefCell::new(HashSet::new());
+    let settled = eventually(SETTLE, || async {
+        for n in 0..10 {
+            if let Ok(h) = tcp_exchange(TCP).await {
+                seen_tcp.borrow_mut().insert(h);
+            }
+            if let Ok(h) = udp_exchange(UDP, n).await {
+                seen_udp.borrow_mut().insert(h);
+            }
+        }
+        hosts
+            .iter()
+            .all(|h| seen_tcp.borrow().contains(h) && seen_udp.borrow().contains(h))
+    })
+    .await;
+    assert!(
+        settled,
+        "tasks {hosts:?}: TCP reached {:?}, UDP reached {:?}; logs:\n{}",
+        seen_tcp.borrow(),
+        seen_udp.borrow(),
+        stack.gateway_logs()
+    );
+
+    // Load: two TCP and two UDP clients, a new connection / source port per exchange.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for udp in [false, false, true, true] {
+        let stop = std::sync::Arc::clone(&stop);
+        clients.push(tokio::spawn(async move {
+            let (mut ok, mut failures) = (0u64, Vec::new());
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                let r = if udp {
+                    udp_exchange(UDP, n).await
+                } else {
+                    tcp_exchange(TCP).await
+                };
+                match r {
+                    Ok(_) => ok += 1,
+                    Err(e) => failures.push(e),
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (udp, ok, failures)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    docker(&[
+        "service",
+        "update",
+        "--quiet",
+        "--detach=false",
+        "--image",
+        BACKEND_V2,
+        "--no-resolve-image",
+        "--update-order",
+        "start-first",
+        "--update-monitor",
+        "2s",
+        &svc,
+    ]);
+    let old_gone = eventually(Duration::from_secs(30), || async {
+        let r = running(&svc);
+        r.len() == 2 && r.iter().all(|t| !hosts.contains(&t.host))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut tcp_ok, mut udp_ok, mut failures) = (0, 0, Vec::new());
+    for c in clients {
+        let (udp, ok, f) = c.await.unwrap();
+        if udp {
+            udp_ok += ok;
+        } else {
+            tcp_ok += ok;
+        }
+        failures.extend(
+            f.into_iter()
+                .map(|e| format!("{} {e}", if udp { "udp" } else { "tcp" })),
+        );
+    }
+    println!(
+        "TCP/UDP rolling update: {tcp_ok} TCP connections and {udp_ok} datagrams answered, {} failed {failures:?}",
+        failures.len()
+    );
+    assert!(
+        old_gone,
+        "old tasks still running: {:?}",
+        harness::tasks(&svc)
+    );
+    assert!(tcp_ok > 100 && udp_ok > 100, "too little load to judge");
+    assert!(failures.is_empty(), "{failures:?}");
 }

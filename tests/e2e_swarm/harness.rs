@@ -155,6 +155,17 @@ impl Stack {
     /// A fresh overlay network and swarmgate on it, published (host mode) on 127.0.0.1:`port`.
     /// With `relay_dir`, swarmgate reads Docker through `<relay_dir>/docker.sock` (see `Relay`).
     pub async fn new(name: &str, port: u16, relay_dir: Option<PathBuf>) -> Stack {
+        Stack::with_entrypoints(name, port, relay_dir, &[]).await
+    }
+
+    /// `new` with more entrypoints: each (name, published port, target port, protocol `tcp` or
+    /// `udp`) is published in host mode and given to swarmgate as `--entrypoints.<name>.address`.
+    pub async fn with_entrypoints(
+        name: &str,
+        port: u16,
+        relay_dir: Option<PathBuf>,
+        extra: &[(&str, u16, u16, &str)],
+    ) -> Stack {
         for image in [GATEWAY_IMAGE, BACKEND_V1, BACKEND_V2] {
             docker(&["image", "inspect", "--format", "{{.Id}}", image]);
         }
@@ -190,7 +201,16 @@ impl Stack {
         let endpoint_arg = format!("--providers.swarm.endpoint={endpoint}");
         stack.track(&stack.gateway);
         let started = Instant::now();
-        docker(&[
+        let mut publishes = vec![publish];
+        let mut entrypoints = Vec::new();
+        for (ep, published, target, proto) in extra {
+            publishes.push(format!(
+                "mode=host,published={published},target={target},protocol={proto}"
+            ));
+            let suffix = if *proto == "udp" { "/udp" } else { "" };
+            entrypoints.push(format!("--entrypoints.{ep}.address=:{target}{suffix}"));
+        }
+        let mut args: Vec<&str> = vec![
             "service",
             "create",
             "--quiet",
@@ -199,8 +219,11 @@ impl Stack {
             &stack.gateway,
             "--network",
             &stack.net,
-            "--publish",
-            &publish,
+        ];
+        for p in &publishes {
+            args.extend(["--publish", p.as_str()]);
+        }
+        args.extend([
             "--mount",
             &mount,
             "--constraint",
@@ -213,6 +236,8 @@ impl Stack {
             "--entrypoints.web.address=:80",
             "--log.level=INFO",
         ]);
+        args.extend(entrypoints.iter().map(String::as_str));
+        docker(&args);
         wait_running(&stack.gateway, 1, Duration::from_secs(60));
         let client = super::load::client();
         let url = stack.url("/");
@@ -252,6 +277,18 @@ impl Stack {
         image: &str,
         extra_labels: &[String],
     ) -> String {
+        self.backend_with_env(name, replicas, image, extra_labels, &[])
+    }
+
+    /// `backend` with environment variables (`KEY=VALUE`) for its tasks.
+    pub fn backend_with_env(
+        &self,
+        name: &str,
+        replicas: u32,
+        image: &str,
+        extra_labels: &[String],
+        env: &[&str],
+    ) -> String {
         let full = format!("{}_{name}", self.tag);
         let router = format!("{}{name}", self.tag);
         let mut labels = vec![
@@ -289,6 +326,10 @@ impl Stack {
             args.push(l);
         }
         // Experiments: how the suite fares when the backend stops at once on SIGTERM.
+        for e in env {
+            args.push("--env");
+            args.push(e);
+        }
         let grace = std::env::var("SGE2E_STOP_GRACE_MS")
             .ok()
             .map(|ms| format!("STOP_GRACE_MS={ms}"));
