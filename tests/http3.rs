@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request};
-use support::h3::{body_of, connect, echo};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use support::h3::{body_of, connect, connect_with, echo};
 use support::tls::{secure_and_plain, tls_get, write_cert};
 
 /// A gateway on 127.0.0.1:0 with `http3` on its entrypoint, routing `a.test` (TLS) and
@@ -294,59 +296,327 @@ async fn shutdown_lets_requests_in_flight_finish() {
     drop(client);
 }
 
-#[tokio::test]
-async fn unknown_sni_with_other_tls_options_is_refused_over_quic() {
-    // `b.test` has its own TLS options (client certificates required): QUIC cannot apply them
-    // per server name, so its handshake is refused there rather than served without them.
-    let dir = tempfile::tempdir().unwrap();
-    let backend = support::backend("app").await;
-    let a = write_cert(dir.path(), "a", &["a.test"]);
-    let b = write_cert(dir.path(), "b", &["b.test"]);
-    let dynamic = format!(
+/// A client CA, a client certificate it signed (chain, PEM key) and a self-signed stranger's.
+struct ClientPki {
+    ca_file: String,
+    client: (Vec<CertificateDer<'static>>, String),
+    stranger: (Vec<CertificateDer<'static>>, String),
+}
+
+fn client_pki(dir: &std::path::Path) -> ClientPki {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "h3 client CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["client.test".to_string()]).unwrap();
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let stranger_key = KeyPair::generate().unwrap();
+    let stranger = CertificateParams::new(vec!["stranger.test".to_string()])
+        .unwrap()
+        .self_signed(&stranger_key)
+        .unwrap();
+    let ca_file = dir.join("client-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    ClientPki {
+        ca_file: ca_file.display().to_string(),
+        client: (vec![cert.der().clone()], key.serialize_pem()),
+        stranger: (vec![stranger.der().clone()], stranger_key.serialize_pem()),
+    }
+}
+
+/// A TLS 1.3 client offering `suites` and `groups` (empty: all of ring's), with `cert` if given.
+fn quic_client(
+    suites: &[rustls::SupportedCipherSuite],
+    groups: &[&'static dyn rustls::crypto::SupportedKxGroup],
+    cert: Option<&(Vec<CertificateDer<'static>>, String)>,
+) -> rustls::ClientConfig {
+    let mut provider = rustls::crypto::ring::default_provider();
+    if !suites.is_empty() {
+        provider.cipher_suites = suites.to_vec();
+    }
+    if !groups.is_empty() {
+        provider.kx_groups = groups.to_vec();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(support::tls::accept_all());
+    match cert {
+        None => builder.with_no_client_auth(),
+        Some((chain, key)) => {
+            let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+            builder.with_client_auth_cert(chain.clone(), key).unwrap()
+        }
+    }
+}
+
+/// GET `https://{sni}/` over QUIC with `tls`: the status, or why the handshake or the request
+/// failed (a client certificate refused after a TLS 1.3 handshake shows on the request).
+async fn quic_status(
+    addr: std::net::SocketAddr,
+    sni: &str,
+    tls: rustls::ClientConfig,
+) -> Result<u16, String> {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        let client = connect_with(addr, sni, tls).await?;
+        client.get(sni, "/").await.map(|r| r.status)
+    })
+    .await
+    .map_err(|_| "timed out".to_string())?
+}
+
+/// Hosts with their own `tls.options` (the TCP side's `tests/tls_options.rs` shapes) on an
+/// entrypoint with `http3`; `default` options are `sniStrict`.
+fn per_host_options(backend: &str, cert: &(String, String), ca_file: &str) -> String {
+    let mut routers = String::new();
+    for (host, options) in [
+        ("a", None),
+        ("mtls", Some("mtls")),
+        ("aes256", Some("aes256")),
+        ("curves", Some("curves")),
+        ("h1", Some("h1")),
+        ("tls12", Some("tls12")),
+    ] {
+        let tls = options.map_or("{}".to_string(), |o| format!("{{ options: {o} }}"));
+        routers.push_str(&format!(
+            "    {host}: {{ rule: \"Host(`{host}.test`)\", service: app, middlewares: [certs], tls: {tls} }}\n"
+        ));
+    }
+    format!(
         r#"http:
   routers:
-    a:
-      rule: "Host(`a.test`)"
-      service: app
-      tls: {{}}
-    b:
-      rule: "Host(`b.test`)"
-      service: app
-      tls:
-        options: mtls
+{routers}  middlewares:
+    certs: {{ passTLSClientCert: {{ pem: true }} }}
   services:
     app:
       loadBalancer:
         servers:
-          - url: "{}"
+          - url: "{backend}"
 tls:
-  options:
-    mtls:
-      clientAuth:
-        caFiles: ["{}"]
-        clientAuthType: RequireAndVerifyClientCert
   certificates:
-    - certFile: "{}"
-      keyFile: "{}"
-    - certFile: "{}"
-      keyFile: "{}"
+    - certFile: "{cert}"
+      keyFile: "{key}"
+  options:
+    default: {{ sniStrict: true }}
+    mtls: {{ clientAuth: {{ caFiles: ["{ca_file}"], clientAuthType: RequireAndVerifyClientCert }} }}
+    aes256: {{ cipherSuites: [TLS_AES_256_GCM_SHA384] }}
+    curves: {{ curvePreferences: [CurveP384] }}
+    h1: {{ alpnProtocols: [http/1.1] }}
+    tls12: {{ maxVersion: VersionTLS12 }}
 "#,
-        backend.url(),
-        a.0,
-        a.0,
-        a.1,
-        b.0,
-        b.1
+        cert = cert.0,
+        key = cert.1,
+    )
+}
+
+#[tokio::test]
+async fn tls_options_apply_per_server_name_over_quic() {
+    use rustls::crypto::ring::{cipher_suite, kx_group};
+    let dir = tempfile::tempdir().unwrap();
+    let pki = client_pki(dir.path());
+    let backend = support::backend("app").await;
+    let cert = write_cert(
+        dir.path(),
+        "hosts",
+        &[
+            "a.test",
+            "mtls.test",
+            "aes256.test",
+            "curves.test",
+            "h1.test",
+            "tls12.test",
+        ],
     );
-    let gw = support::gateway_with(&dynamic, "[entryPoints.web.http3]\n").await;
-    let ok = connect(gw.addr, "a.test").await.unwrap();
-    assert_eq!(ok.get("a.test", "/").await.unwrap().status, 200);
-    let refused = tokio::time::timeout(Duration::from_secs(5), connect(gw.addr, "b.test")).await;
+    let gw = support::gateway_with(
+        &per_host_options(&backend.url(), &cert, &pki.ca_file),
+        "[entryPoints.web.http3]\n",
+    )
+    .await;
+    let addr = gw.addr;
+
+    // Default options (sniStrict, with a certificate for the name): served as before.
+    assert_eq!(
+        quic_status(addr, "a.test", quic_client(&[], &[], None)).await,
+        Ok(200)
+    );
+    assert!(backend
+        .last_seen()
+        .headers
+        .get("x-forwarded-tls-client-cert")
+        .is_none());
+
+    // clientAuth RequireAndVerifyClientCert: no certificate, or one no listed CA signed, fails;
+    // the CA's client is served and its certificate reaches passTLSClientCert.
+    let hits = backend.hits();
+    let without = quic_status(addr, "mtls.test", quic_client(&[], &[], None)).await;
     assert!(
-        !matches!(refused, Ok(Ok(_))),
-        "b.test was served over QUIC without its client-certificate options"
+        without.is_err(),
+        "served without a client certificate: {without:?}"
     );
-    assert_eq!(backend.hits(), 1);
+    let stranger = quic_status(
+        addr,
+        "mtls.test",
+        quic_client(&[], &[], Some(&pki.stranger)),
+    )
+    .await;
+    assert!(
+        stranger.is_err(),
+        "served a certificate no CA signed: {stranger:?}"
+    );
+    assert_eq!(backend.hits(), hits);
+    assert_eq!(
+        quic_status(addr, "mtls.test", quic_client(&[], &[], Some(&pki.client))).await,
+        Ok(200)
+    );
+    let passed = backend.last_seen().headers["x-forwarded-tls-client-cert"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(passed.starts_with("MII"), "{passed}");
+    // The default host asks for no certificate even from a client that has one.
+    assert_eq!(
+        quic_status(addr, "a.test", quic_client(&[], &[], Some(&pki.client))).await,
+        Ok(200)
+    );
+    assert!(backend
+        .last_seen()
+        .headers
+        .get("x-forwarded-tls-client-cert")
+        .is_none());
+
+    // cipherSuites (TLS 1.3): only AES-256-GCM; a client without it fails, one with it is served.
+    let aes128 = [cipher_suite::TLS13_AES_128_GCM_SHA256];
+    let aes256 = [cipher_suite::TLS13_AES_256_GCM_SHA384];
+    assert!(
+        quic_status(addr, "aes256.test", quic_client(&aes128, &[], None))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        quic_status(addr, "aes256.test", quic_client(&aes256, &[], None)).await,
+        Ok(200)
+    );
+    assert_eq!(
+        quic_status(addr, "a.test", quic_client(&aes128, &[], None)).await,
+        Ok(200),
+        "the default options keep every TLS 1.3 suite"
+    );
+
+    // curvePreferences: P-384 only.
+    assert!(quic_status(
+        addr,
+        "curves.test",
+        quic_client(&[], &[kx_group::X25519], None)
+    )
+    .await
+    .is_err());
+    assert_eq!(
+        quic_status(
+            addr,
+            "curves.test",
+            quic_client(&[], &[kx_group::SECP384R1], None)
+        )
+        .await,
+        Ok(200)
+    );
+
+    // alpnProtocols does not take h3 away over QUIC (quic-go sets h3 itself).
+    assert_eq!(
+        quic_status(addr, "h1.test", quic_client(&[], &[], None)).await,
+        Ok(200)
+    );
+
+    // sniStrict (default options): a name without a certificate is refused over QUIC too.
+    assert!(
+        quic_status(addr, "unknown.test", quic_client(&[], &[], None))
+            .await
+            .is_err()
+    );
+
+    // maxVersion TLS 1.2 cannot serve QUIC: refused there, and not announced over TCP.
+    assert!(quic_status(addr, "tls12.test", quic_client(&[], &[], None))
+        .await
+        .is_err());
+    let tcp = tls_get(addr, "tls12.test", "/").await;
+    assert_eq!(tcp.status, 200);
+    assert!(tcp.headers.get("alt-svc").is_none(), "{:?}", tcp.headers);
+    let tcp = tls_get(addr, "a.test", "/").await;
+    assert!(tcp.headers.get("alt-svc").is_some(), "{:?}", tcp.headers);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn changed_tls_options_apply_to_the_next_quic_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = client_pki(dir.path());
+    let backend = support::backend("app").await;
+    let cert = write_cert(dir.path(), "a", &["a.test"]);
+    let open = secure_and_plain(&backend.url(), &[cert]);
+    let gw = support::gateway_with(&open, "[entryPoints.web.http3]\n").await;
+    assert_eq!(
+        quic_status(gw.addr, "a.test", quic_client(&[], &[], None)).await,
+        Ok(200)
+    );
+    // The default options now require a client certificate: the next handshake asks for one.
+    let strict = format!(
+        "{open}  options:\n    default:\n      clientAuth:\n        caFiles: [\"{}\"]\n",
+        pki.ca_file
+    );
+    std::fs::write(&gw.dynamic_file, strict).unwrap();
+    let refused = support::eventually(Duration::from_secs(10), || async {
+        quic_status(gw.addr, "a.test", quic_client(&[], &[], None))
+            .await
+            .is_err()
+    })
+    .await;
+    assert!(refused, "the reloaded clientAuth was not applied over QUIC");
+    assert_eq!(
+        quic_status(gw.addr, "a.test", quic_client(&[], &[], Some(&pki.client))).await,
+        Ok(200)
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn http3_requests_are_counted_in_requests_tls_total() {
+    // As Traefik: quic-go gives each HTTP/3 request its connection's TLS state (`req.TLS`),
+    // which the metrics middleware counts by version and cipher.
+    use rustls::crypto::ring::cipher_suite;
+    let dir = tempfile::tempdir().unwrap();
+    let backend = support::backend("app").await;
+    let cert = write_cert(dir.path(), "a", &["a.test"]);
+    let gw = support::gateway_with(
+        &secure_and_plain(&backend.url(), &[cert]),
+        "[entryPoints.web.http3]\n[metrics.prometheus]\nentryPoint = \"web\"\naddRoutersLabels = true\naddServicesLabels = true\n",
+    )
+    .await;
+    let chacha = [cipher_suite::TLS13_CHACHA20_POLY1305_SHA256];
+    let client = connect_with(gw.addr, "a.test", quic_client(&chacha, &[], None))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(client.get("a.test", "/").await.unwrap().status, 200);
+    }
+    let metrics = support::get(&support::client(), &gw.url("/metrics"), None).await;
+    let tls = r#"tls_cipher="TLS_CHACHA20_POLY1305_SHA256",tls_version="1.3"} 2"#;
+    for family in [
+        r#"traefik_entrypoint_requests_tls_total{entrypoint="web","#,
+        r#"traefik_router_requests_tls_total{router="secure@file",service="app@file","#,
+        r#"traefik_service_requests_tls_total{service="app@file","#,
+    ] {
+        let line = format!("{family}{tls}");
+        assert!(
+            metrics.body.lines().any(|l| l == line),
+            "{line} not in\n{}",
+            metrics.body
+        );
+    }
     gw.stop().await;
 }
 

@@ -31,14 +31,30 @@ impl H3Reply {
 
 /// Connects to `addr` (UDP) with SNI `sni` and ALPN `h3`.
 pub async fn connect(addr: SocketAddr, sni: &str) -> Result<H3Client, String> {
-    let mut tls = rustls::ClientConfig::builder_with_provider(super::tls::provider())
+    let tls = rustls::ClientConfig::builder_with_provider(super::tls::provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| e.to_string())?
         .dangerous()
         .with_custom_certificate_verifier(super::tls::accept_all())
         .with_no_client_auth();
+    connect_with(addr, sni, tls).await
+}
+
+/// Connects with the client's own TLS configuration (suites, groups, client certificate); ALPN
+/// is set to `h3`. Initial packets use TLS_AES_128_GCM_SHA256 even when the configuration does
+/// not offer it (RFC 9001 §5.2).
+pub async fn connect_with(
+    addr: SocketAddr,
+    sni: &str,
+    mut tls: rustls::ClientConfig,
+) -> Result<H3Client, String> {
     tls.alpn_protocols = vec![b"h3".to_vec()];
-    let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| e.to_string())?;
+    let initial = rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256
+        .tls13()
+        .and_then(|s| s.quic_suite())
+        .ok_or("no initial suite")?;
+    let quic = quinn::crypto::rustls::QuicClientConfig::with_initial(Arc::new(tls), initial)
+        .map_err(|e| e.to_string())?;
     let mut endpoint =
         quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).map_err(|e| e.to_string())?;
     endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(quic)));
