@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use support::h3::{body_of, connect, connect_with, echo};
+use support::h3::{
+    body_of, client_pki, connect, connect_with, echo, per_host_options, quic_client, quic_status,
+    PER_HOST_NAMES,
+};
 use support::tls::{secure_and_plain, tls_get, write_cert};
 
 /// A gateway on 127.0.0.1:0 with `http3` on its entrypoint, routing `a.test` (TLS) and
@@ -296,143 +297,13 @@ async fn shutdown_lets_requests_in_flight_finish() {
     drop(client);
 }
 
-/// A client CA, a client certificate it signed (chain, PEM key) and a self-signed stranger's.
-struct ClientPki {
-    ca_file: String,
-    client: (Vec<CertificateDer<'static>>, String),
-    stranger: (Vec<CertificateDer<'static>>, String),
-}
-
-fn client_pki(dir: &std::path::Path) -> ClientPki {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "h3 client CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec!["client.test".to_string()]).unwrap();
-    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
-    let cert = params.signed_by(&key, &ca).unwrap();
-    let stranger_key = KeyPair::generate().unwrap();
-    let stranger = CertificateParams::new(vec!["stranger.test".to_string()])
-        .unwrap()
-        .self_signed(&stranger_key)
-        .unwrap();
-    let ca_file = dir.join("client-ca.pem");
-    std::fs::write(&ca_file, ca.pem()).unwrap();
-    ClientPki {
-        ca_file: ca_file.display().to_string(),
-        client: (vec![cert.der().clone()], key.serialize_pem()),
-        stranger: (vec![stranger.der().clone()], stranger_key.serialize_pem()),
-    }
-}
-
-/// A TLS 1.3 client offering `suites` and `groups` (empty: all of ring's), with `cert` if given.
-fn quic_client(
-    suites: &[rustls::SupportedCipherSuite],
-    groups: &[&'static dyn rustls::crypto::SupportedKxGroup],
-    cert: Option<&(Vec<CertificateDer<'static>>, String)>,
-) -> rustls::ClientConfig {
-    let mut provider = rustls::crypto::ring::default_provider();
-    if !suites.is_empty() {
-        provider.cipher_suites = suites.to_vec();
-    }
-    if !groups.is_empty() {
-        provider.kx_groups = groups.to_vec();
-    }
-    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(support::tls::accept_all());
-    match cert {
-        None => builder.with_no_client_auth(),
-        Some((chain, key)) => {
-            let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
-            builder.with_client_auth_cert(chain.clone(), key).unwrap()
-        }
-    }
-}
-
-/// GET `https://{sni}/` over QUIC with `tls`: the status, or why the handshake or the request
-/// failed (a client certificate refused after a TLS 1.3 handshake shows on the request).
-async fn quic_status(
-    addr: std::net::SocketAddr,
-    sni: &str,
-    tls: rustls::ClientConfig,
-) -> Result<u16, String> {
-    tokio::time::timeout(Duration::from_secs(5), async {
-        let client = connect_with(addr, sni, tls).await?;
-        client.get(sni, "/").await.map(|r| r.status)
-    })
-    .await
-    .map_err(|_| "timed out".to_string())?
-}
-
-/// Hosts with their own `tls.options` (the TCP side's `tests/tls_options.rs` shapes) on an
-/// entrypoint with `http3`; `default` options are `sniStrict`.
-fn per_host_options(backend: &str, cert: &(String, String), ca_file: &str) -> String {
-    let mut routers = String::new();
-    for (host, options) in [
-        ("a", None),
-        ("mtls", Some("mtls")),
-        ("aes256", Some("aes256")),
-        ("curves", Some("curves")),
-        ("h1", Some("h1")),
-        ("tls12", Some("tls12")),
-    ] {
-        let tls = options.map_or("{}".to_string(), |o| format!("{{ options: {o} }}"));
-        routers.push_str(&format!(
-            "    {host}: {{ rule: \"Host(`{host}.test`)\", service: app, middlewares: [certs], tls: {tls} }}\n"
-        ));
-    }
-    format!(
-        r#"http:
-  routers:
-{routers}  middlewares:
-    certs: {{ passTLSClientCert: {{ pem: true }} }}
-  services:
-    app:
-      loadBalancer:
-        servers:
-          - url: "{backend}"
-tls:
-  certificates:
-    - certFile: "{cert}"
-      keyFile: "{key}"
-  options:
-    default: {{ sniStrict: true }}
-    mtls: {{ clientAuth: {{ caFiles: ["{ca_file}"], clientAuthType: RequireAndVerifyClientCert }} }}
-    aes256: {{ cipherSuites: [TLS_AES_256_GCM_SHA384] }}
-    curves: {{ curvePreferences: [CurveP384] }}
-    h1: {{ alpnProtocols: [http/1.1] }}
-    tls12: {{ maxVersion: VersionTLS12 }}
-"#,
-        cert = cert.0,
-        key = cert.1,
-    )
-}
-
 #[tokio::test]
 async fn tls_options_apply_per_server_name_over_quic() {
     use rustls::crypto::ring::{cipher_suite, kx_group};
     let dir = tempfile::tempdir().unwrap();
     let pki = client_pki(dir.path());
     let backend = support::backend("app").await;
-    let cert = write_cert(
-        dir.path(),
-        "hosts",
-        &[
-            "a.test",
-            "mtls.test",
-            "aes256.test",
-            "curves.test",
-            "h1.test",
-            "tls12.test",
-        ],
-    );
+    let cert = write_cert(dir.path(), "hosts", PER_HOST_NAMES);
     let gw = support::gateway_with(
         &per_host_options(&backend.url(), &cert, &pki.ca_file),
         "[entryPoints.web.http3]\n",
