@@ -35,9 +35,10 @@ use crate::config::negotiated::Negotiated;
 /// ALPN of HTTP/3 (RFC 9114).
 pub const ALPN_H3: &[u8] = b"h3";
 
-/// Largest ClientHello buffered before the options are chosen (a handshake message is at most
-/// 2^24 bytes; real ones are a few KiB, post-quantum key shares included).
-const MAX_HELLO: usize = 64 * 1024;
+/// Largest ClientHello buffered before the options are chosen (a handshake message may claim up
+/// to 2^24 bytes; real ones are a few KiB, post-quantum key shares included). Bounds what each
+/// handshake in progress holds, as quinn's own 16 KiB `crypto_buffer_size` does.
+const MAX_HELLO: usize = 16 * 1024;
 
 /// TLS alerts sent as QUIC CRYPTO_ERROR codes (RFC 9001 §4.8).
 const ALERT_HANDSHAKE_FAILURE: u8 = 40;
@@ -179,7 +180,7 @@ impl QuicSession {
         if length + 4 > MAX_HELLO {
             return Err(alert(
                 ALERT_HANDSHAKE_FAILURE,
-                "QUIC ClientHello larger than 64 KiB",
+                "QUIC ClientHello larger than 16 KiB",
             ));
         }
         if buffered.len() < length + 4 {
