@@ -10,7 +10,7 @@ use swarmgate::config::traefik::{
     to_native_toml, traefik_options, LoadOptions, Loaded, Source, StaticConfigError, Support,
 };
 use swarmgate::config::StaticConfig;
-use swarmgate::stack::{parse_stack, stack_config, StackIssue, StackService};
+use swarmgate::stack::{http3_ports, parse_stack, stack_config, StackIssue, StackService};
 
 const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
 
@@ -613,6 +613,7 @@ fn check_stacks(
         println!("error: unsupported option {option}");
     }
     let (swarm, mut issues) = stack_config(&services, &loaded.config);
+    issues.extend(http3_ports(&services, &loaded.config));
     let found = swarmgate::app::check_with(&loaded.config, base, Some(swarm));
     for issue in found {
         let said = |i: &StackIssue| {

@@ -29,10 +29,23 @@ pub struct StackService {
     pub container_labels: Vec<String>,
     /// Published target ports.
     pub ports: Vec<u16>,
+    /// Published ports with their protocol (`ports` is their targets).
+    pub published: Vec<PublishedPort>,
     /// The service's `command:` (for the edge service's own static configuration).
     pub command: Option<Vec<String>>,
     /// Bind mounts `(host source, container target)` of `volumes:` (named volumes left out).
     pub mounts: Vec<(String, String)>,
+}
+
+/// One entry of a service's `ports:`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublishedPort {
+    /// The port inside the containers.
+    pub target: u16,
+    /// The port published on the nodes, when written.
+    pub published: Option<u16>,
+    /// `/udp` or `protocol: udp` (else TCP).
+    pub udp: bool,
 }
 
 impl StackService {
@@ -121,11 +134,12 @@ pub fn parse_stack(text: &str) -> Result<Vec<StackService>, String> {
             .into_keys()
             .filter(|k| is_traefik_key(k))
             .collect();
-        let ports = svc
+        let published: Vec<PublishedPort> = svc
             .get("ports")
             .and_then(Value::as_sequence)
-            .map(|ports| ports.iter().filter_map(target_port).collect())
+            .map(|ports| ports.iter().filter_map(published_port).collect())
             .unwrap_or_default();
+        let ports = published.iter().map(|p| p.target).collect();
         let command = match svc.get("command") {
             Some(Value::Sequence(items)) => Some(items.iter().filter_map(scalar).collect()),
             Some(Value::String(s)) => Some(s.split_whitespace().map(str::to_string).collect()),
@@ -143,6 +157,7 @@ pub fn parse_stack(text: &str) -> Result<Vec<StackService>, String> {
             labels,
             container_labels,
             ports,
+            published,
             command,
         });
     }
@@ -197,18 +212,81 @@ fn label_map(v: &Value) -> Result<BTreeMap<String, String>, String> {
     Ok(out)
 }
 
-/// `"8080:80"`, `"80"`, `"127.0.0.1:8080:80/tcp"`, `{target: 80, published: 8080}` → 80.
-fn target_port(v: &Value) -> Option<u16> {
+/// `"8080:80"`, `"80"`, `"127.0.0.1:8080:80/tcp"`, `"443:443/udp"`, `{target: 80, published:
+/// 8080, protocol: udp}` → target 80 (published 8080, UDP or not).
+fn published_port(v: &Value) -> Option<PublishedPort> {
     match v {
-        Value::Mapping(_) => v.get("target").and_then(scalar)?.parse().ok(),
+        Value::Mapping(_) => Some(PublishedPort {
+            target: v.get("target").and_then(scalar)?.parse().ok()?,
+            published: v
+                .get("published")
+                .and_then(scalar)
+                .and_then(|p| p.parse().ok()),
+            udp: v
+                .get("protocol")
+                .and_then(scalar)
+                .is_some_and(|p| p.eq_ignore_ascii_case("udp")),
+        }),
         other => {
             let text = scalar(other)?;
-            let text = text.split('/').next().unwrap_or(&text);
-            let target = text.rsplit(':').next().unwrap_or(text);
+            let (ports, protocol) = text.split_once('/').unwrap_or((&text, "tcp"));
+            let mut parts = ports.rsplit(':');
             // A range (`8000-8010`) names no single port.
-            target.parse().ok()
+            let target = parts.next()?.parse().ok()?;
+            Some(PublishedPort {
+                target,
+                published: parts.next().and_then(|p| p.parse().ok()),
+                udp: protocol.eq_ignore_ascii_case("udp"),
+            })
         }
     }
+}
+
+/// `http3` on an entrypoint of the stack's edge service whose port it publishes as TCP only:
+/// QUIC never reaches it (browsers still see `Alt-Svc`, try, and fall back after a delay). A
+/// warning per such port, naming the line to add.
+pub fn http3_ports(services: &[StackService], cfg: &StaticConfig) -> Vec<StackIssue> {
+    let mut out = Vec::new();
+    for edge in services.iter().filter(|s| s.is_edge()) {
+        for (name, ep) in &cfg.entry_points {
+            if ep.http3.is_none() {
+                continue;
+            }
+            let address = ep.address.split('/').next().unwrap_or(&ep.address);
+            let Some(port) = address
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+            else {
+                continue;
+            };
+            let same = |p: &&PublishedPort| p.target == port;
+            let Some(tcp) = edge.published.iter().filter(same).find(|p| !p.udp) else {
+                continue;
+            };
+            if edge.published.iter().filter(same).any(|p| p.udp) {
+                continue;
+            }
+            let published = tcp.published.unwrap_or(port);
+            let issue = ConfigIssue::new(
+                Element::EntryPoint,
+                name,
+                format!(
+                    "http3 is on, but port {port} is published as TCP only: QUIC (UDP) never \
+                     reaches the edge. Publish it as UDP too: `- \"{published}:{port}/udp\"` (or \
+                     `target: {port}, published: {published}, protocol: udp, mode: host`)"
+                ),
+            )
+            .with_key("http3")
+            .as_warning();
+            out.push(StackIssue {
+                service: Some(edge.name.clone()),
+                label: None,
+                issue,
+            });
+        }
+    }
+    out
 }
 
 /// One problem of a stack, with the service (and label) it comes from.

@@ -914,3 +914,69 @@ fn check_stack_names_the_tcp_labels_at_fault() {
         "{stdout}"
     );
 }
+
+#[test]
+fn check_stack_warns_when_the_http3_port_is_published_as_tcp_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = |ports: &str| {
+        format!(
+            r#"services:
+  edge:
+    image: swarmgate
+    command: ["--entrypoints.web.address=:80", "--entrypoints.websecure.address=:443", "--entrypoints.websecure.http3=true", "--providers.swarm=true"]
+    ports:
+{ports}
+"#
+        )
+    };
+    let run = |name: &str, ports: &str| {
+        let file = write(dir.path(), name, &stack(ports));
+        let out = swarmgate()
+            .args(["check", "--stack"])
+            .arg(&file)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // TCP only, long and short syntax: a warning naming the port and the line to add; not a
+    // problem (Traefik serves the stack the same way).
+    for (name, ports) in [
+        (
+            "long.yml",
+            "      - {target: 80, published: 80, mode: host}\n      - {target: 443, published: 8443, protocol: tcp, mode: host}",
+        ),
+        ("short.yml", "      - \"80:80\"\n      - \"8443:443\""),
+    ] {
+        let (code, out) = run(name, ports);
+        assert_eq!(code, Some(0), "{out}");
+        let warning = out
+            .lines()
+            .find(|l| l.contains("http3"))
+            .unwrap_or_else(|| panic!("no http3 warning:\n{out}"));
+        assert!(warning.contains(": warning: service \"edge\""), "{warning}");
+        assert!(warning.contains("service \"edge\""), "{warning}");
+        assert!(warning.contains("websecure"), "{warning}");
+        assert!(
+            warning.contains("port 443 is published as TCP only"),
+            "{warning}"
+        );
+        assert!(warning.contains("\"8443:443/udp\""), "{warning}");
+        assert!(!out.contains("port 80 "), "web has no http3:\n{out}");
+    }
+    // The README's form (TCP and UDP, host mode) and the short `/udp` form: no warning.
+    for (name, ports) in [
+        (
+            "readme.yml",
+            "      - {target: 443, published: 443, protocol: tcp, mode: host}\n      - {target: 443, published: 443, protocol: udp, mode: host}",
+        ),
+        ("both.yml", "      - \"443:443\"\n      - \"443:443/udp\""),
+    ] {
+        let (code, out) = run(name, ports);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(!out.contains("http3"), "{name}:\n{out}");
+    }
+}

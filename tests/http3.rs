@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request};
-use support::h3::{body_of, connect, echo};
+use support::h3::{
+    body_of, client_pki, connect, connect_with, echo, per_host_options, quic_client, quic_status,
+    PER_HOST_NAMES,
+};
 use support::tls::{secure_and_plain, tls_get, write_cert};
 
 /// A gateway on 127.0.0.1:0 with `http3` on its entrypoint, routing `a.test` (TLS) and
@@ -295,58 +298,196 @@ async fn shutdown_lets_requests_in_flight_finish() {
 }
 
 #[tokio::test]
-async fn unknown_sni_with_other_tls_options_is_refused_over_quic() {
-    // `b.test` has its own TLS options (client certificates required): QUIC cannot apply them
-    // per server name, so its handshake is refused there rather than served without them.
+async fn tls_options_apply_per_server_name_over_quic() {
+    use rustls::crypto::ring::{cipher_suite, kx_group};
+    let dir = tempfile::tempdir().unwrap();
+    let pki = client_pki(dir.path());
+    let backend = support::backend("app").await;
+    let cert = write_cert(dir.path(), "hosts", PER_HOST_NAMES);
+    let gw = support::gateway_with(
+        &per_host_options(&backend.url(), &cert, &pki.ca_file),
+        "[entryPoints.web.http3]\n",
+    )
+    .await;
+    let addr = gw.addr;
+
+    // Default options (sniStrict, with a certificate for the name): served as before.
+    assert_eq!(
+        quic_status(addr, "a.test", quic_client(&[], &[], None)).await,
+        Ok(200)
+    );
+    assert!(backend
+        .last_seen()
+        .headers
+        .get("x-forwarded-tls-client-cert")
+        .is_none());
+
+    // clientAuth RequireAndVerifyClientCert: no certificate, or one no listed CA signed, fails;
+    // the CA's client is served and its certificate reaches passTLSClientCert.
+    let hits = backend.hits();
+    let without = quic_status(addr, "mtls.test", quic_client(&[], &[], None)).await;
+    assert!(
+        without.is_err(),
+        "served without a client certificate: {without:?}"
+    );
+    let stranger = quic_status(
+        addr,
+        "mtls.test",
+        quic_client(&[], &[], Some(&pki.stranger)),
+    )
+    .await;
+    assert!(
+        stranger.is_err(),
+        "served a certificate no CA signed: {stranger:?}"
+    );
+    assert_eq!(backend.hits(), hits);
+    assert_eq!(
+        quic_status(addr, "mtls.test", quic_client(&[], &[], Some(&pki.client))).await,
+        Ok(200)
+    );
+    let passed = backend.last_seen().headers["x-forwarded-tls-client-cert"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(passed.starts_with("MII"), "{passed}");
+    // The default host asks for no certificate even from a client that has one.
+    assert_eq!(
+        quic_status(addr, "a.test", quic_client(&[], &[], Some(&pki.client))).await,
+        Ok(200)
+    );
+    assert!(backend
+        .last_seen()
+        .headers
+        .get("x-forwarded-tls-client-cert")
+        .is_none());
+
+    // cipherSuites (TLS 1.3): only AES-256-GCM; a client without it fails, one with it is served.
+    let aes128 = [cipher_suite::TLS13_AES_128_GCM_SHA256];
+    let aes256 = [cipher_suite::TLS13_AES_256_GCM_SHA384];
+    assert!(
+        quic_status(addr, "aes256.test", quic_client(&aes128, &[], None))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        quic_status(addr, "aes256.test", quic_client(&aes256, &[], None)).await,
+        Ok(200)
+    );
+    assert_eq!(
+        quic_status(addr, "a.test", quic_client(&aes128, &[], None)).await,
+        Ok(200),
+        "the default options keep every TLS 1.3 suite"
+    );
+
+    // curvePreferences: P-384 only.
+    assert!(quic_status(
+        addr,
+        "curves.test",
+        quic_client(&[], &[kx_group::X25519], None)
+    )
+    .await
+    .is_err());
+    assert_eq!(
+        quic_status(
+            addr,
+            "curves.test",
+            quic_client(&[], &[kx_group::SECP384R1], None)
+        )
+        .await,
+        Ok(200)
+    );
+
+    // alpnProtocols does not take h3 away over QUIC (quic-go sets h3 itself).
+    assert_eq!(
+        quic_status(addr, "h1.test", quic_client(&[], &[], None)).await,
+        Ok(200)
+    );
+
+    // sniStrict (default options): a name without a certificate is refused over QUIC too.
+    assert!(
+        quic_status(addr, "unknown.test", quic_client(&[], &[], None))
+            .await
+            .is_err()
+    );
+
+    // maxVersion TLS 1.2 cannot serve QUIC: refused there, and not announced over TCP.
+    assert!(quic_status(addr, "tls12.test", quic_client(&[], &[], None))
+        .await
+        .is_err());
+    let tcp = tls_get(addr, "tls12.test", "/").await;
+    assert_eq!(tcp.status, 200);
+    assert!(tcp.headers.get("alt-svc").is_none(), "{:?}", tcp.headers);
+    let tcp = tls_get(addr, "a.test", "/").await;
+    assert!(tcp.headers.get("alt-svc").is_some(), "{:?}", tcp.headers);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn changed_tls_options_apply_to_the_next_quic_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = client_pki(dir.path());
+    let backend = support::backend("app").await;
+    let cert = write_cert(dir.path(), "a", &["a.test"]);
+    let open = secure_and_plain(&backend.url(), &[cert]);
+    let gw = support::gateway_with(&open, "[entryPoints.web.http3]\n").await;
+    assert_eq!(
+        quic_status(gw.addr, "a.test", quic_client(&[], &[], None)).await,
+        Ok(200)
+    );
+    // The default options now require a client certificate: the next handshake asks for one.
+    let strict = format!(
+        "{open}  options:\n    default:\n      clientAuth:\n        caFiles: [\"{}\"]\n",
+        pki.ca_file
+    );
+    std::fs::write(&gw.dynamic_file, strict).unwrap();
+    let refused = support::eventually(Duration::from_secs(10), || async {
+        quic_status(gw.addr, "a.test", quic_client(&[], &[], None))
+            .await
+            .is_err()
+    })
+    .await;
+    assert!(refused, "the reloaded clientAuth was not applied over QUIC");
+    assert_eq!(
+        quic_status(gw.addr, "a.test", quic_client(&[], &[], Some(&pki.client))).await,
+        Ok(200)
+    );
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn http3_requests_are_counted_in_requests_tls_total() {
+    // As Traefik: quic-go gives each HTTP/3 request its connection's TLS state (`req.TLS`),
+    // which the metrics middleware counts by version and cipher.
+    use rustls::crypto::ring::cipher_suite;
     let dir = tempfile::tempdir().unwrap();
     let backend = support::backend("app").await;
-    let a = write_cert(dir.path(), "a", &["a.test"]);
-    let b = write_cert(dir.path(), "b", &["b.test"]);
-    let dynamic = format!(
-        r#"http:
-  routers:
-    a:
-      rule: "Host(`a.test`)"
-      service: app
-      tls: {{}}
-    b:
-      rule: "Host(`b.test`)"
-      service: app
-      tls:
-        options: mtls
-  services:
-    app:
-      loadBalancer:
-        servers:
-          - url: "{}"
-tls:
-  options:
-    mtls:
-      clientAuth:
-        caFiles: ["{}"]
-        clientAuthType: RequireAndVerifyClientCert
-  certificates:
-    - certFile: "{}"
-      keyFile: "{}"
-    - certFile: "{}"
-      keyFile: "{}"
-"#,
-        backend.url(),
-        a.0,
-        a.0,
-        a.1,
-        b.0,
-        b.1
-    );
-    let gw = support::gateway_with(&dynamic, "[entryPoints.web.http3]\n").await;
-    let ok = connect(gw.addr, "a.test").await.unwrap();
-    assert_eq!(ok.get("a.test", "/").await.unwrap().status, 200);
-    let refused = tokio::time::timeout(Duration::from_secs(5), connect(gw.addr, "b.test")).await;
-    assert!(
-        !matches!(refused, Ok(Ok(_))),
-        "b.test was served over QUIC without its client-certificate options"
-    );
-    assert_eq!(backend.hits(), 1);
+    let cert = write_cert(dir.path(), "a", &["a.test"]);
+    let gw = support::gateway_with(
+        &secure_and_plain(&backend.url(), &[cert]),
+        "[entryPoints.web.http3]\n[metrics.prometheus]\nentryPoint = \"web\"\naddRoutersLabels = true\naddServicesLabels = true\n",
+    )
+    .await;
+    let chacha = [cipher_suite::TLS13_CHACHA20_POLY1305_SHA256];
+    let client = connect_with(gw.addr, "a.test", quic_client(&chacha, &[], None))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(client.get("a.test", "/").await.unwrap().status, 200);
+    }
+    let metrics = support::get(&support::client(), &gw.url("/metrics"), None).await;
+    let tls = r#"tls_cipher="TLS_CHACHA20_POLY1305_SHA256",tls_version="1.3"} 2"#;
+    for family in [
+        r#"traefik_entrypoint_requests_tls_total{entrypoint="web","#,
+        r#"traefik_router_requests_tls_total{router="secure@file",service="app@file","#,
+        r#"traefik_service_requests_tls_total{service="app@file","#,
+    ] {
+        let line = format!("{family}{tls}");
+        assert!(
+            metrics.body.lines().any(|l| l == line),
+            "{line} not in\n{}",
+            metrics.body
+        );
+    }
     gw.stop().await;
 }
 

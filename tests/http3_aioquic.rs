@@ -1,6 +1,7 @@
 //! HTTP/3 with a client of another QUIC stack, aioquic (`tests/h3/client.py`): `Alt-Svc` seen
 //! over TLS first, then the port it names answers GET, a 1 MB POST and concurrent streams on one
-//! connection; and side by side with the real Traefik 3.7 on the same configuration.
+//! connection; and side by side with the real Traefik 3.7 on the same configuration, including
+//! per-host `tls.options` over QUIC (with the quinn client of `tests/support/h3.rs`).
 //!
 //! `#[ignore]`: needs `AIOQUIC_PYTHON` (a Python with aioquic; `.ci/test-all.sh` makes the venv)
 //! and, for the comparison, `TRAEFIK_BIN`. Stages `http3` and `differential`.
@@ -190,6 +191,97 @@ async fn traefik_gives_the_same_alt_svc_and_h3_answers() {
         seen.push((alt, summary));
     }
     assert_eq!(seen[0].0, ["h3=\":PORT\"; ma=2592000"]);
+    assert_eq!(seen[0], seen[1], "swarmgate differs from Traefik");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TRAEFIK_BIN (the real Traefik 3.7)"]
+async fn traefik_applies_the_same_tls_options_per_server_name_over_quic() {
+    // The quinn client of `tests/http3.rs` against both proxies on one file: which handshakes
+    // and requests succeed must match host by host.
+    use rustls::crypto::ring::{cipher_suite, kx_group};
+    use support::h3::{client_pki, per_host_options, quic_client, quic_status, PER_HOST_NAMES};
+    let dir = tempfile::tempdir().unwrap();
+    let pki = client_pki(dir.path());
+    let backend = support::backend("app").await;
+    let cert = write_cert(dir.path(), "hosts", PER_HOST_NAMES);
+    let dynamic = per_host_options(&backend.url(), &cert, &pki.ca_file);
+    let file = dir.path().join("traefik.yml");
+    std::fs::write(&file, &dynamic).unwrap();
+    let bin = std::env::var("TRAEFIK_BIN")
+        .expect("TRAEFIK_BIN must name the real Traefik 3.7 binary for this test");
+    let port = free_port();
+    let _traefik = Proc(
+        Command::new(bin)
+            .arg(format!("--entryPoints.web.address=127.0.0.1:{port}"))
+            .arg("--entryPoints.web.http3=true")
+            .arg(format!("--providers.file.filename={}", file.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let up = support::eventually(Duration::from_secs(20), || async move {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+    })
+    .await;
+    assert!(up, "Traefik did not start");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let gw = support::gateway_with(&dynamic, "[entryPoints.web.http3]\n").await;
+
+    let aes128 = [cipher_suite::TLS13_AES_128_GCM_SHA256];
+    let aes256 = [cipher_suite::TLS13_AES_256_GCM_SHA384];
+    let traefik_addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut seen = Vec::new();
+    let mut announced = Vec::new();
+    for (who, addr) in [("traefik", traefik_addr), ("swarmgate", gw.addr)] {
+        let cases = [
+            ("a.test", quic_client(&[], &[], None)),
+            ("mtls.test", quic_client(&[], &[], None)),
+            ("mtls.test", quic_client(&[], &[], Some(&pki.stranger))),
+            ("mtls.test", quic_client(&[], &[], Some(&pki.client))),
+            ("aes256.test", quic_client(&aes128, &[], None)),
+            ("aes256.test", quic_client(&aes256, &[], None)),
+            ("curves.test", quic_client(&[], &[kx_group::X25519], None)),
+            (
+                "curves.test",
+                quic_client(&[], &[kx_group::SECP384R1], None),
+            ),
+            ("h1.test", quic_client(&[], &[], None)),
+            ("unknown.test", quic_client(&[], &[], None)),
+            ("tls12.test", quic_client(&[], &[], None)),
+        ];
+        let mut outcomes = Vec::new();
+        for (sni, tls) in cases {
+            let served = quic_status(addr, sni, tls).await.ok();
+            let cert = (sni == "mtls.test" && served.is_some()).then(|| {
+                backend.last_seen().headers["x-forwarded-tls-client-cert"]
+                    .to_str()
+                    .unwrap()
+                    .len()
+            });
+            outcomes.push((sni, served, cert));
+        }
+        let tls12 = tls_get(addr, "tls12.test", "/").await;
+        announced.push(tls12.headers.get("alt-svc").is_some());
+        println!(
+            "{who}: {outcomes:?}; Alt-Svc over TLS 1.2: {}",
+            announced.last().unwrap()
+        );
+        seen.push(outcomes);
+    }
+    // Traefik announces HTTP/3 on tls12.test, whose QUIC handshakes both refuse; swarmgate sends
+    // `Alt-Svc` on TLS 1.3 connections only.
+    assert_eq!(announced, [true, false]);
+    // One difference, the TCP side's (docs/tls.md, `cipherSuites`): Go ignores a TLS 1.3 suite
+    // list, so Traefik serves AES-128 to aes256.test; swarmgate applies the list it was given.
+    let index = 4;
+    assert_eq!(seen[0][index], ("aes256.test", Some(200), None));
+    assert_eq!(seen[1][index], ("aes256.test", None, None));
+    seen[0][index].1 = None;
     assert_eq!(seen[0], seen[1], "swarmgate differs from Traefik");
     gw.stop().await;
 }

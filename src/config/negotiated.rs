@@ -36,6 +36,20 @@ impl Negotiated {
         Some(Negotiated { version, cipher })
     }
 
+    /// A `version` and `suite` agreed elsewhere (a QUIC handshake); `None` for a version Go
+    /// does not name.
+    pub fn from_parts(version: ProtocolVersion, suite: CipherSuite) -> Option<Negotiated> {
+        Some(Negotiated {
+            version: version_index(version)?,
+            cipher: cipher_index(suite),
+        })
+    }
+
+    /// Whether TLS 1.3 was negotiated (what QUIC needs).
+    pub fn is_tls13(self) -> bool {
+        usize::from(self.version) == VERSIONS.len() - 1
+    }
+
     pub fn version(self) -> &'static str {
         VERSIONS[usize::from(self.version) % VERSIONS.len()]
     }

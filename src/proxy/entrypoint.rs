@@ -139,8 +139,10 @@ impl EntryPoint {
         self
     }
 
-    /// Announces HTTP/3 on UDP `port` in every response of a TLS connection, as Traefik does
+    /// Announces HTTP/3 on UDP `port` in every response of a TLS 1.3 connection, as Traefik does
     /// when `http3` is on: `Alt-Svc: h3=":PORT"; ma=2592000`, before any the response carries.
+    /// (Traefik announces it on TLS 1.2 connections too, also for server names whose options
+    /// cap TLS at 1.2, which its QUIC side then refuses: a dead end for the client.)
     pub fn with_alt_svc(mut self, port: u16) -> Self {
         self.alt_svc = http::HeaderValue::from_str(&alt_svc(port)).ok();
         self
@@ -266,6 +268,10 @@ impl EntryPoint {
                 ),
                 _ => (false, 0, None, None),
             };
+            // HTTP/3 is announced on TLS 1.3 connections only: a client that negotiated less,
+            // or whose server name's options stop below 1.3, cannot use QUIC (TLS 1.3 only;
+            // `tls::quic` refuses those names).
+            let alt_svc = alt_svc.filter(|_| negotiated.is_some_and(|n| n.is_tls13()));
             let conn = ConnInfo {
                 peer,
                 local,
@@ -276,7 +282,6 @@ impl EntryPoint {
             };
             let activity = limits::Activity::new();
             let tracked = Arc::clone(&activity);
-            let alt_svc = alt_svc.filter(|_| tls);
             let service = service_fn(move |req| {
                 let proxy = Arc::clone(&proxy);
                 let in_flight = tracked.begin();

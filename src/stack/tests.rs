@@ -88,3 +88,32 @@ services:
     assert!(has("forgotten", "traefik.enable=true"), "{found:#?}");
     assert!(has("container", "deploy.labels"), "{found:#?}");
 }
+
+#[test]
+fn published_ports_keep_their_protocol() {
+    let stack = parse_stack(
+        r#"services:
+  edge:
+    image: swarmgate
+    ports: ["443:443", "8443:443/udp", "53/UDP", {target: 80, published: 8080, protocol: udp}, "[::1]:9000:9001", {target: 7000}]
+"#,
+    )
+    .unwrap();
+    let p = |target, published, udp| PublishedPort {
+        target,
+        published,
+        udp,
+    };
+    assert_eq!(
+        stack[0].published,
+        [
+            p(443, Some(443), false),
+            p(443, Some(8443), true),
+            p(53, None, true),
+            p(80, Some(8080), true),
+            p(9001, Some(9000), false),
+            p(7000, None, false),
+        ]
+    );
+    assert_eq!(stack[0].ports, [443, 443, 53, 80, 9001, 7000]);
+}

@@ -86,6 +86,11 @@ impl Acceptor {
         Acceptor { plan, entrypoint }
     }
 
+    /// The entrypoint's index in the table.
+    pub fn entrypoint(&self) -> usize {
+        self.entrypoint
+    }
+
     /// The options a handshake with `sni` gets now (`SniPlan::choose`); `None`: refuse.
     pub fn choose(&self, sni: Option<&str>) -> Option<Chosen> {
         self.plan.load().choose(self.entrypoint, sni).cloned()

@@ -4,7 +4,8 @@
 //! and HTTP/2 requests do (same table, middlewares, balancers, pools, metrics and access log,
 //! protocol `HTTP/3.0`); the response streams back, trailers included (`request.rs`).
 //!
-//! TLS comes from `tls::quic` (the entrypoint's SNI plan and certificate store; TLS 1.3,
+//! TLS comes from `tls::quic` (per server name, the options set and certificates the TCP side
+//! would use; TLS 1.3,
 //! ALPN `h3`). Limits are the entrypoint's: streams per connection
 //! (`http2.maxConcurrentStreams`), header size (`transport.maxHeaderBytes`), idle timeout
 //! (`respondingTimeouts.idleTimeout`), the connection cap (`transport.maxConnections`, one gate
@@ -28,7 +29,7 @@ use tokio::task::JoinSet;
 
 use super::limits::{Admission, ConnectionGate};
 use super::service::{ConnInfo, Proxy};
-use crate::tls::quic::{self, QuicTls};
+use crate::tls::quic::{QuicHandshake, QuicTls};
 
 pub use body::RequestBody;
 
@@ -71,7 +72,6 @@ impl H3Options {
 pub struct H3EntryPoint {
     endpoint: quinn::Endpoint,
     proxy: Arc<Proxy>,
-    tls: crate::tls::Acceptor,
     options: H3Options,
     gate: ConnectionGate,
     handshaking: Arc<AtomicUsize>,
@@ -93,23 +93,26 @@ impl H3EntryPoint {
         let mut endpoint_config = quinn::EndpointConfig::default();
         // A QUIC bit always set: some middleboxes drop packets without it.
         endpoint_config.grease_quic_bit(false);
-        // Without a server configuration quinn drops connection attempts before the accept
-        // loop sees them; each is accepted with the configuration of its time (`admit`).
-        let placeholder = quic::refusing()
-            .ok()
-            .and_then(|tls| quinn::crypto::rustls::QuicServerConfig::try_from(tls).ok())
-            .map(|crypto| quinn::ServerConfig::with_crypto(Arc::new(crypto)))
-            .map(|mut config| {
-                // Read from the endpoint's own configuration: attempts quinn holds at most.
-                config.max_incoming(MAX_INCOMING);
-                config
-            })
-            .ok_or_else(|| std::io::Error::other("QUIC server configuration"))?;
-        let endpoint = quinn::Endpoint::new(endpoint_config, Some(placeholder), socket, runtime)?;
+        // One crypto configuration for every handshake: it chooses the TLS options per server
+        // name from the entrypoint's plan of the moment (`tls::quic`).
+        let crypto = QuicTls::new(tls).map_err(std::io::Error::other)?;
+        let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+        let mut transport = quinn::TransportConfig::default();
+        transport.max_concurrent_bidi_streams(options.max_concurrent_streams.into());
+        // Control, QPACK encoder and decoder streams, and room for a few unknown ones.
+        transport.max_concurrent_uni_streams(8u32.into());
+        transport.max_idle_timeout(
+            options
+                .idle_timeout
+                .and_then(|d| quinn::IdleTimeout::try_from(d).ok()),
+        );
+        config.transport_config(Arc::new(transport));
+        // Read from the endpoint's own configuration: attempts quinn holds at most.
+        config.max_incoming(MAX_INCOMING);
+        let endpoint = quinn::Endpoint::new(endpoint_config, Some(config), socket, runtime)?;
         Ok(H3EntryPoint {
             endpoint,
             proxy,
-            tls,
             options,
             gate,
             handshaking: Arc::new(AtomicUsize::new(0)),
@@ -127,53 +130,16 @@ impl H3EntryPoint {
         self.endpoint.local_addr()
     }
 
-    /// The quinn configuration for the TLS options of now (rebuilt when a reload changed them).
-    fn server_config(
-        &self,
-        cached: &mut Option<(QuicTls, Arc<quinn::ServerConfig>)>,
-    ) -> Option<Arc<quinn::ServerConfig>> {
-        if let Some((tls, config)) = cached.as_ref() {
-            if quic::is_current(&self.tls, tls) {
-                return Some(Arc::clone(config));
-            }
-        }
-        let tls = quic::config(&self.tls)?;
-        let crypto = match quinn::crypto::rustls::QuicServerConfig::try_from(Arc::clone(
-            &tls.config,
-        )) {
-            Ok(crypto) => crypto,
-            Err(error) => {
-                tracing::warn!(entrypoint = %self.proxy.name(), %error, "the entrypoint's TLS options cannot serve QUIC");
-                return None;
-            }
-        };
-        let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-        let mut transport = quinn::TransportConfig::default();
-        transport.max_concurrent_bidi_streams(self.options.max_concurrent_streams.into());
-        // Control, QPACK encoder and decoder streams, and room for a few unknown ones.
-        transport.max_concurrent_uni_streams(8u32.into());
-        transport.max_idle_timeout(
-            self.options
-                .idle_timeout
-                .and_then(|d| quinn::IdleTimeout::try_from(d).ok()),
-        );
-        config.transport_config(Arc::new(transport));
-        let config = Arc::new(config);
-        *cached = Some((tls, Arc::clone(&config)));
-        Some(config)
-    }
-
     /// Accepts until `shutdown` turns true, then sends every connection a GOAWAY and waits up to
     /// the grace period for their requests.
     pub async fn serve(self, mut shutdown: watch::Receiver<bool>) {
         let name = self.proxy.name().to_string();
         let mut connections = JoinSet::new();
-        let mut cached = None;
         loop {
             tokio::select! {
                 incoming = self.endpoint.accept() => {
                     let Some(incoming) = incoming else { break };
-                    self.admit(incoming, &mut cached, &mut connections, &shutdown);
+                    self.admit(incoming, &mut connections, &shutdown);
                 }
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 _ = crate::shutdown::stopped(&mut shutdown) => break,
@@ -196,7 +162,6 @@ impl H3EntryPoint {
     fn admit(
         &self,
         incoming: quinn::Incoming,
-        cached: &mut Option<(QuicTls, Arc<quinn::ServerConfig>)>,
         connections: &mut JoinSet<()>,
         shutdown: &watch::Receiver<bool>,
     ) {
@@ -213,11 +178,7 @@ impl H3EntryPoint {
             incoming.refuse();
             return;
         };
-        let Some(config) = self.server_config(cached) else {
-            incoming.refuse();
-            return;
-        };
-        let connecting = match incoming.accept_with(config) {
+        let connecting = match incoming.accept() {
             Ok(connecting) => connecting,
             Err(error) => return tracing::debug!(%error, "QUIC connection attempt failed"),
         };
@@ -225,7 +186,6 @@ impl H3EntryPoint {
             proxy: Arc::clone(&self.proxy),
             options: self.options.clone(),
             local: self.endpoint.local_addr().ok(),
-            key: cached.as_ref().map_or(0, |(tls, _)| tls.key),
             handshaking: Arc::clone(&self.handshaking),
         };
         connections.spawn(conn.run(connecting, admission, shutdown.clone()));
@@ -240,7 +200,6 @@ struct Conn {
     proxy: Arc<Proxy>,
     options: H3Options,
     local: Option<SocketAddr>,
-    key: u32,
     handshaking: Arc<AtomicUsize>,
 }
 
@@ -260,13 +219,16 @@ impl Conn {
             Err(error) => return tracing::debug!(%error, "QUIC handshake failed"),
         };
         let peer = connection.remote_address();
+        let handshake = connection
+            .handshake_data()
+            .and_then(|data| data.downcast::<QuicHandshake>().ok());
         let info = ConnInfo {
             peer,
             local: self.local.unwrap_or(peer),
             tls: true,
-            tls_options: self.key,
+            tls_options: handshake.as_ref().map_or(0, |h| h.key),
             client_certs: client_certs(&connection),
-            negotiated: None,
+            negotiated: handshake.and_then(|h| h.negotiated),
         };
         let _open = (self.proxy.observer())
             .and_then(|o| o.connection_opened(self.proxy.entrypoint_index()));
