@@ -162,36 +162,12 @@ impl QuicSession {
             return Ok(());
         };
         buffered.extend_from_slice(bytes);
-        let Some(first) = buffered.first() else {
-            return Ok(());
+        // Bytes past the ClientHello (none from a conforming client) go to rustls with it.
+        let sni = match hello_server_name(buffered) {
+            Hello::Incomplete => return Ok(()),
+            Hello::Refused(code, reason) => return Err(alert(code, &reason)),
+            Hello::Complete { server_name, .. } => server_name,
         };
-        if *first != 1 {
-            return Err(alert(
-                ALERT_UNEXPECTED_MESSAGE,
-                "QUIC handshake did not start with a ClientHello",
-            ));
-        }
-        if buffered.len() < 4 {
-            return Ok(());
-        }
-        let length = usize::from(buffered[1]) << 16
-            | usize::from(buffered[2]) << 8
-            | usize::from(buffered[3]);
-        if length + 4 > MAX_HELLO {
-            return Err(alert(
-                ALERT_HANDSHAKE_FAILURE,
-                "QUIC ClientHello larger than 16 KiB",
-            ));
-        }
-        if buffered.len() < length + 4 {
-            return Ok(());
-        }
-        let sni = server_name(&buffered[..length + 4]).map_err(|e| {
-            alert(
-                ALERT_HANDSHAKE_FAILURE,
-                &format!("QUIC ClientHello refused: {e}"),
-            )
-        })?;
         let Some(chosen) = config.acceptor.choose(sni.as_deref()) else {
             tracing::debug!(
                 ?sni,
@@ -278,6 +254,60 @@ fn start(chosen: &Chosen, version: Version, params: Vec<u8>) -> Result<Connectio
     config.max_early_data_size = 0;
     let server = rustls::quic::ServerConnection::new(Arc::new(config), version, params)?;
     Ok(Connection::Server(server))
+}
+
+/// What the CRYPTO bytes gathered so far say (`hello_server_name`).
+#[doc(hidden)]
+#[derive(Debug, PartialEq, Eq)]
+pub enum Hello {
+    /// More bytes are needed.
+    Incomplete,
+    /// The handshake is refused with this TLS alert and reason.
+    Refused(u8, String),
+    /// A complete ClientHello of `length` bytes naming `server_name`.
+    Complete {
+        server_name: Option<String>,
+        length: usize,
+    },
+}
+
+/// Reads the CRYPTO bytes a client sent so far as a ClientHello handshake message: incomplete, refused
+/// (not a ClientHello, over 16 KiB, unparsable) or complete with its server name. Bytes from any
+/// client reach it, so it is a fuzz target (`fuzz/fuzz_targets/quic_hello.rs`).
+#[doc(hidden)]
+pub fn hello_server_name(buffered: &[u8]) -> Hello {
+    let Some(first) = buffered.first() else {
+        return Hello::Incomplete;
+    };
+    if *first != 1 {
+        return Hello::Refused(
+            ALERT_UNEXPECTED_MESSAGE,
+            "QUIC handshake did not start with a ClientHello".into(),
+        );
+    }
+    let [_, a, b, c, ..] = *buffered else {
+        return Hello::Incomplete;
+    };
+    let length = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+    if length + 4 > MAX_HELLO {
+        return Hello::Refused(
+            ALERT_HANDSHAKE_FAILURE,
+            "QUIC ClientHello larger than 16 KiB".into(),
+        );
+    }
+    let Some(hello) = buffered.get(..length + 4) else {
+        return Hello::Incomplete;
+    };
+    match server_name(hello) {
+        Ok(server_name) => Hello::Complete {
+            server_name,
+            length: length + 4,
+        },
+        Err(e) => Hello::Refused(
+            ALERT_HANDSHAKE_FAILURE,
+            format!("QUIC ClientHello refused: {e}"),
+        ),
+    }
 }
 
 /// The server name of a complete ClientHello handshake message (rustls' parser, as the TCP
@@ -546,6 +576,35 @@ mod tests {
         assert!(client.write_hs(&mut hello).is_none());
         assert_eq!(hello[0], 1);
         hello
+    }
+
+    #[test]
+    fn hello_server_name_waits_for_the_whole_hello_and_refuses_what_is_not_one() {
+        let hello = client_hello("App.Test");
+        for cut in [0, 1, 3, 4, hello.len() - 1] {
+            assert_eq!(hello_server_name(&hello[..cut]), Hello::Incomplete, "{cut}");
+        }
+        assert_eq!(
+            hello_server_name(&hello),
+            Hello::Complete {
+                server_name: Some("app.test".into()),
+                length: hello.len()
+            }
+        );
+        assert!(matches!(
+            hello_server_name(&[2, 0, 0, 1]),
+            Hello::Refused(ALERT_UNEXPECTED_MESSAGE, _)
+        ));
+        assert!(matches!(
+            hello_server_name(&[1, 0, 0x40, 0]),
+            Hello::Refused(ALERT_HANDSHAKE_FAILURE, _)
+        ));
+        let mut garbage = vec![1, 0, 0, 8];
+        garbage.extend_from_slice(&[0xff; 8]);
+        assert!(matches!(
+            hello_server_name(&garbage),
+            Hello::Refused(ALERT_HANDSHAKE_FAILURE, _)
+        ));
     }
 
     #[test]
