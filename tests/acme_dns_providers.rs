@@ -839,3 +839,256 @@ async fn azuredns_gets_a_token_and_rewrites_the_txt_set() {
     let error = wrong.provider.present(&r).await.unwrap_err().to_string();
     assert!(error.contains("AADSTS7000215"), "{error}");
 }
+
+/// `application/x-www-form-urlencoded` pairs, decoded.
+fn form_pairs(text: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).unwrap()
+    };
+    text.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+/// Namecheap's host list as its API keeps it: (name, type, address, mxpref, ttl).
+type Hosts = Vec<(String, String, String, String, String)>;
+
+fn namecheap_hosts_xml(hosts: &Hosts) -> String {
+    let rows: String = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, (n, t, a, m, ttl))| {
+            format!(
+                r#"<host HostId="{}" Name="{n}" Type="{t}" Address="{}" MXPref="{m}" TTL="{ttl}" IsActive="true" IsDDNSEnabled="false" />"#,
+                i + 1,
+                a.replace('&', "&amp;").replace('"', "&quot;")
+            )
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><ApiResponse Status="OK" xmlns="http://api.namecheap.com/xml.response"><Errors /><Warnings /><RequestedCommand>namecheap.domains.dns.gethosts</RequestedCommand><CommandResponse Type="namecheap.domains.dns.getHosts"><DomainDNSGetHostsResult Domain="example.com" EmailType="MX" IsUsingOurDNS="true">{rows}</DomainDNSGetHostsResult></CommandResponse><Server>PHX01APIEXT03</Server><GMTTimeDifference>--5:00</GMTTimeDifference><ExecutionTime>0.046</ExecutionTime></ApiResponse>"#
+    )
+}
+
+fn namecheap_error_xml(number: u32, text: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><ApiResponse Status="ERROR" xmlns="http://api.namecheap.com/xml.response"><Errors><Error Number="{number}">{text}</Error></Errors><Warnings /><RequestedCommand /><Server>PHX01SBAPI01</Server><GMTTimeDifference>--5:00</GMTTimeDifference><ExecutionTime>0</ExecutionTime></ApiResponse>"#
+    )
+}
+
+/// A fake of Namecheap's `getHosts` / `setHosts` holding the domains of `zones` (sld, tld):
+/// every call must carry the account, the whitelisted client IP and the command; setHosts
+/// replaces the whole list and, as Namecheap does, drops MX records unless `EmailType=MX`.
+async fn namecheap_fake(
+    zones: Arc<Mutex<HashMap<(String, String), Hosts>>>,
+) -> (SocketAddr, Arc<Mutex<Vec<Call>>>) {
+    fake_api(Arc::new(move |c: &Call| {
+        let xml = |x: String| (200, Value::String(x));
+        let text = match c.method.as_str() {
+            "GET" => c.path.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default(),
+            _ => {
+                assert_eq!(
+                    c.headers.get("content-type").map(String::as_str),
+                    Some("application/x-www-form-urlencoded")
+                );
+                c.raw.clone()
+            }
+        };
+        if !c.path.starts_with("/xml.response") {
+            return (404, Value::String("not found".into()));
+        }
+        let p: HashMap<String, String> = form_pairs(&text).into_iter().collect();
+        let get = |k: &str| p.get(k).cloned().unwrap_or_default();
+        if get("ApiUser") != "nc-user" || get("UserName") != "nc-user" || get("ApiKey") != "nc-key" {
+            return xml(namecheap_error_xml(1011102, "API Key is invalid or API access has not been enabled"));
+        }
+        if get("ClientIp") != "203.0.113.7" {
+            return xml(namecheap_error_xml(1011150, "Invalid request IP: 203.0.113.7"));
+        }
+        let key = (get("SLD"), get("TLD"));
+        let mut zones = zones.lock().unwrap();
+        let Some(hosts) = zones.get_mut(&key) else {
+            return xml(namecheap_error_xml(2019166, "Domain not found"));
+        };
+        match (c.method.as_str(), get("Command").as_str()) {
+            ("GET", "namecheap.domains.dns.getHosts") => xml(namecheap_hosts_xml(hosts)),
+            ("POST", "namecheap.domains.dns.setHosts") => {
+                let mut list = Hosts::new();
+                for n in 1.. {
+                    let Some(name) = p.get(&format!("HostName{n}")) else {
+                        break;
+                    };
+                    let f = |k: &str| p.get(&format!("{k}{n}")).cloned().unwrap_or_default();
+                    list.push((name.clone(), f("RecordType"), f("Address"), f("MXPref"), f("TTL")));
+                }
+                if get("EmailType") != "MX" {
+                    list.retain(|h| h.1 != "MX");
+                }
+                *hosts = list;
+                xml(r#"<?xml version="1.0" encoding="utf-8"?><ApiResponse Status="OK" xmlns="http://api.namecheap.com/xml.response"><Errors /><Warnings /><RequestedCommand>namecheap.domains.dns.sethosts</RequestedCommand><CommandResponse Type="namecheap.domains.dns.setHosts"><DomainDNSSetHostsResult Domain="example.com" IsSuccess="true"><Warnings /></DomainDNSSetHostsResult></CommandResponse></ApiResponse>"#.to_string())
+            }
+            _ => xml(namecheap_error_xml(1010101, "Parameter Command is missing")),
+        }
+    }))
+    .await
+}
+
+fn h(n: &str, t: &str, a: &str, m: &str, ttl: &str) -> (String, String, String, String, String) {
+    (n.into(), t.into(), a.into(), m.into(), ttl.into())
+}
+
+#[tokio::test]
+async fn namecheap_rewrites_the_host_list_and_keeps_every_other_record() {
+    let users = vec![
+        h("@", "A", "192.0.2.10", "10", "1800"),
+        h("www", "CNAME", "example.com.", "10", "1800"),
+        h("@", "MX", "mail.example.com.", "20", "1800"),
+        h(
+            "@",
+            "TXT",
+            "v=spf1 include:_spf.example.net ~all",
+            "10",
+            "1800",
+        ),
+    ];
+    let zones = Arc::new(Mutex::new(HashMap::from([
+        (("example".to_string(), "com".to_string()), users.clone()),
+        (("example".to_string(), "co.uk".to_string()), users.clone()),
+    ])));
+    let (addr, calls) = namecheap_fake(zones.clone()).await;
+    let vars = |key: &str| {
+        vec![
+            ("NAMECHEAP_API_USER", "nc-user".to_string()),
+            ("NAMECHEAP_API_KEY", key.to_string()),
+            ("NAMECHEAP_CLIENT_IP", "203.0.113.7".to_string()),
+            ("NAMECHEAP_API_URL", format!("http://{addr}/xml.response")),
+        ]
+    };
+    let dns = provider("namecheap", &vars("nc-key"));
+    assert_eq!(dns.provider.timing().propagation_timeout.as_secs(), 3600);
+    assert_eq!(dns.provider.timing().polling_interval.as_secs(), 15);
+    let wildcard = record();
+    let apex = TxtRecord::new("app.example.com", "tok2", "tok2.thumb", "VALUE-APEX");
+    let com = ("example".to_string(), "com".to_string());
+    dns.provider.present(&wildcard).await.unwrap();
+    dns.provider.present(&apex).await.unwrap();
+    let mut expected = users.clone();
+    expected.push(h("_acme-challenge.app", "TXT", "VALUE-43", "10", "120"));
+    expected.push(h("_acme-challenge.app", "TXT", "VALUE-APEX", "10", "120"));
+    assert_eq!(
+        zones.lock().unwrap()[&com],
+        expected,
+        "A, CNAME, MX, SPF kept"
+    );
+
+    // Cleanup removes our value only: the apex's record of the same name stays.
+    dns.provider.cleanup(&wildcard).await.unwrap();
+    expected.remove(4);
+    assert_eq!(zones.lock().unwrap()[&com], expected);
+    dns.provider.cleanup(&apex).await.unwrap();
+    assert_eq!(
+        zones.lock().unwrap()[&com],
+        users,
+        "back to the user's records"
+    );
+    // A second cleanup finds nothing to remove and writes nothing.
+    let before = calls.lock().unwrap().len();
+    dns.provider.cleanup(&apex).await.unwrap();
+    assert_eq!(calls.lock().unwrap().len(), before + 1);
+    assert_eq!(calls.lock().unwrap()[before].method, "GET");
+
+    let commands: Vec<(String, String)> = calls.lock().unwrap()[..4]
+        .iter()
+        .map(|c| {
+            let text = if c.method == "GET" {
+                c.path.split_once('?').unwrap().1.to_string()
+            } else {
+                c.raw.clone()
+            };
+            let p: HashMap<String, String> = form_pairs(&text).into_iter().collect();
+            (
+                c.method.clone(),
+                format!("{} {}.{}", p["Command"], p["SLD"], p["TLD"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        commands,
+        vec![
+            s("GET", "namecheap.domains.dns.getHosts example.com"),
+            s("POST", "namecheap.domains.dns.setHosts example.com"),
+            s("GET", "namecheap.domains.dns.getHosts example.com"),
+            s("POST", "namecheap.domains.dns.setHosts example.com"),
+        ],
+        "the registered domain is the shortest candidate: one getHosts"
+    );
+
+    // example.co.uk: `co`.`uk` is not the account's (2019166), the next candidate is.
+    let uk = TxtRecord::new("*.shop.example.co.uk", "t", "t.k", "VALUE-UK");
+    dns.provider.present(&uk).await.unwrap();
+    let key = ("example".to_string(), "co.uk".to_string());
+    assert_eq!(zones.lock().unwrap()[&key].len(), users.len() + 1);
+    assert_eq!(
+        zones.lock().unwrap()[&key].last().unwrap().0,
+        "_acme-challenge.shop"
+    );
+    dns.provider.cleanup(&uk).await.unwrap();
+    assert_eq!(zones.lock().unwrap()[&key], users);
+
+    // A wrong key: Namecheap's description and number are in the error, nothing written.
+    let wrong = provider("namecheap", &vars("nope"));
+    let error = wrong
+        .provider
+        .present(&wildcard)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("API Key is invalid") && error.contains("1011102"),
+        "{error}"
+    );
+    assert_eq!(zones.lock().unwrap()[&com], users);
+}
+
+#[test]
+fn namecheap_needs_the_client_ip_and_names_it() {
+    let lookup = |k: &str| match k {
+        "NAMECHEAP_API_USER" => Some("u".to_string()),
+        "NAMECHEAP_API_KEY" => Some("k".to_string()),
+        _ => None,
+    };
+    let cfg = DnsChallengeConfig {
+        provider: "namecheap".into(),
+        ..Default::default()
+    };
+    let error = Dns01::new(&cfg, &Env::new(&lookup))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("NAMECHEAP_CLIENT_IP"), "{error}");
+    assert!(!error.contains("NAMECHEAP_API_KEY"), "{error}");
+    let bad = |k: &str| match k {
+        "NAMECHEAP_API_USER" | "NAMECHEAP_API_KEY" => Some("x".to_string()),
+        "NAMECHEAP_CLIENT_IP" => Some("my-host".to_string()),
+        _ => None,
+    };
+    let error = Dns01::new(&cfg, &Env::new(&bad)).unwrap_err().to_string();
+    assert!(
+        error.contains("NAMECHEAP_CLIENT_IP") && error.contains("my-host"),
+        "{error}"
+    );
+}

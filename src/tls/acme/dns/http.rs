@@ -180,3 +180,25 @@ pub async fn call(
     }
     Ok(value)
 }
+
+/// An `application/x-www-form-urlencoded` value (RFC 3986 unreserved bytes kept, the rest `%XX`).
+pub fn form_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `k1=v1&k2=v2`, each part `form_value`-encoded.
+pub fn form(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", form_value(k), form_value(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}

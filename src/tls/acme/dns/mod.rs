@@ -7,7 +7,8 @@
 //! error naming it (never a fallback to another challenge). One file per provider:
 //! `rfc2136.rs` (DNS UPDATE + TSIG, `wire.rs`/`client.rs`), `exec.rs`, `httpreq.rs`, `manual.rs`,
 //! and hosted APIs over `http.rs`: `cloudflare.rs`, `digitalocean.rs`, `duckdns.rs`,
-//! `gandiv5.rs`, `godaddy.rs`, `hetzner.rs`, `porkbun.rs`, `route53.rs`. A hosted
+//! `gandiv5.rs`, `godaddy.rs`, `hetzner.rs`, `namecheap.rs`, `porkbun.rs`, `route53.rs`, `azuredns.rs`,
+//! `ovh.rs`. A hosted
 //! provider finds the zone through its own API (the longest of `zone_candidates` it knows) and
 //! remembers the id of each record it created, to delete exactly that one.
 
@@ -23,6 +24,7 @@ mod hetzner;
 mod http;
 mod httpreq;
 mod manual;
+mod namecheap;
 mod ovh;
 mod porkbun;
 pub mod propagation;
@@ -48,6 +50,7 @@ pub const PROVIDERS: &[&str] = &[
     "hetzner",
     "httpreq",
     "manual",
+    "namecheap",
     "ovh",
     "porkbun",
     "rfc2136",
@@ -345,6 +348,7 @@ impl Dns01 {
             "ovh" => Box::new(ovh::Ovh::from_env(env)?),
             "azuredns" => Box::new(azuredns::AzureDns::from_env(env)?),
             "route53" => Box::new(route53::Route53::from_env(env)?),
+            "namecheap" => Box::new(namecheap::Namecheap::from_env(env)?),
             _ => {
                 return Err(SetupError::UnknownProvider {
                     nearest: crate::config::elements::nearest(&name, PROVIDERS),
