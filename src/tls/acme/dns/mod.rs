@@ -7,7 +7,7 @@
 //! error naming it (never a fallback to another challenge). One file per provider:
 //! `rfc2136.rs` (DNS UPDATE + TSIG, `wire.rs`/`client.rs`), `exec.rs`, `httpreq.rs`, `manual.rs`,
 //! and hosted APIs over `http.rs`: `cloudflare.rs`, `digitalocean.rs`, `duckdns.rs`,
-//! `gandiv5.rs`, `godaddy.rs`, `hetzner.rs`, `namecheap.rs`, `porkbun.rs`, `route53.rs`, `azuredns.rs`,
+//! `gandiv5.rs`, `gcloud.rs`, `godaddy.rs`, `hetzner.rs`, `namecheap.rs`, `porkbun.rs`, `route53.rs`, `azuredns.rs`,
 //! `ovh.rs`. A hosted
 //! provider finds the zone through its own API (the longest of `zone_candidates` it knows) and
 //! remembers the id of each record it created, to delete exactly that one.
@@ -19,6 +19,7 @@ mod digitalocean;
 mod duckdns;
 mod exec;
 mod gandiv5;
+mod gcloud;
 mod godaddy;
 mod hetzner;
 mod http;
@@ -46,6 +47,7 @@ pub const PROVIDERS: &[&str] = &[
     "duckdns",
     "exec",
     "gandiv5",
+    "gcloud",
     "godaddy",
     "hetzner",
     "httpreq",
@@ -349,6 +351,7 @@ impl Dns01 {
             "azuredns" => Box::new(azuredns::AzureDns::from_env(env)?),
             "route53" => Box::new(route53::Route53::from_env(env)?),
             "namecheap" => Box::new(namecheap::Namecheap::from_env(env)?),
+            "gcloud" => Box::new(gcloud::GCloud::from_env(env)?),
             _ => {
                 return Err(SetupError::UnknownProvider {
                     nearest: crate::config::elements::nearest(&name, PROVIDERS),
