@@ -1371,6 +1371,23 @@ async fn gcloud_signs_a_jwt_for_its_token_and_merges_the_txt_rrset() {
         "{error}"
     );
 
+    // With GCE_ALLOW_PRIVATE_ZONE the private zone is used (the fake has no rrsets there: 404).
+    let private_ok = provider(
+        "gcloud",
+        &[
+            ("GCE_SERVICE_ACCOUNT", key_file.clone()),
+            ("GCE_ALLOW_PRIVATE_ZONE", "true".into()),
+            api.clone(),
+        ],
+    );
+    let error = private_ok
+        .provider
+        .present(&corp)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("managedZones/corp-zone/rrsets"), "{error}");
+
     // A key the token endpoint does not know: Google's answer is in the error.
     let (other_key, _) = gcloud_key(&format!("http://{addr}/token"));
     let stranger = provider("gcloud", &[("GCE_SERVICE_ACCOUNT", other_key), api]);

@@ -145,13 +145,10 @@ impl GCloud {
                 )
             })?,
         };
-        let allow_private = match env.get(NAME, "GCE_ALLOW_PRIVATE_ZONE")? {
-            None => false,
-            Some(v) => match v.trim() {
-                "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
-                _ => false,
-            },
-        };
+        // lego's `GetOrDefaultBool`: Go's `strconv.ParseBool`, anything else is false.
+        let allow_private = env
+            .get(NAME, "GCE_ALLOW_PRIVATE_ZONE")?
+            .is_some_and(|v| matches!(v.trim(), "1" | "t" | "T" | "TRUE" | "true" | "True"));
         Ok(GCloud {
             base: env
                 .get(NAME, "GCE_API_URL")?
