@@ -22,7 +22,7 @@ mod gandiv5;
 mod gcloud;
 mod godaddy;
 mod hetzner;
-mod http;
+pub mod http;
 mod httpreq;
 mod manual;
 mod namecheap;
