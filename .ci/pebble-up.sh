@@ -3,7 +3,8 @@
 #   - installs Debian's `pebble` when missing,
 #   - makes a TLS certificate for Pebble's own directory (localhost / 127.0.0.1) with openssl,
 #   - runs pebble-challtestsrv as DNS server (every name → 127.0.0.1, port 8053),
-#   - runs pebble (directory https://127.0.0.1:14000/dir, management https://127.0.0.1:15000),
+#   - runs pebble (directory https://127.0.0.1:14000/dir, management https://127.0.0.1:15000;
+#     one alternate root, PEBBLE_ALTERNATE_ROOTS=1, for preferredChain),
 #     validating HTTP-01 on port 5002 and TLS-ALPN-01 on port 5001.
 # State lives in ${PEBBLE_DIR:-/tmp/swarmgate-pebble}; `pebble-up.sh stop` stops both servers.
 set -euo pipefail
@@ -66,7 +67,7 @@ if ! running challtestsrv; then
   echo $! >"$DIR/challtestsrv.pid"
 fi
 if ! running pebble; then
-  PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
+  PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_ALTERNATE_ROOTS=1 \
     pebble -config "$DIR/pebble.json" -dnsserver 127.0.0.1:8053 >"$DIR/pebble.log" 2>&1 &
   echo $! >"$DIR/pebble.pid"
 fi

@@ -1064,6 +1064,28 @@ mod tests {
     }
 
     #[test]
+    fn check_names_the_missing_variables_of_namecheap_and_gcloud() {
+        let cfg = static_cfg(
+            "certificatesResolvers:\n  nc: {acme: {dnsChallenge: {provider: namecheap}}}\n  gc: {acme: {dnsChallenge: {provider: gcloud}}}\n",
+        );
+        let set = |k: &str| {
+            matches!(k, "NAMECHEAP_API_USER" | "NAMECHEAP_API_KEY").then(|| "x".to_string())
+        };
+        let issues = dns_challenge_issues(&cfg, &set);
+        let found: Vec<(&str, &str)> = issues
+            .iter()
+            .map(|i| (i.name.as_str(), i.message.as_str()))
+            .collect();
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found
+            .iter()
+            .any(|(n, m)| *n == "certificatesResolvers.gc" && m.contains("GCE_SERVICE_ACCOUNT")));
+        assert!(found.iter().any(|(n, m)| *n == "certificatesResolvers.nc"
+            && m.contains("NAMECHEAP_CLIENT_IP")
+            && !m.contains("NAMECHEAP_API_KEY")));
+    }
+
+    #[test]
     fn a_wildcard_on_a_resolver_without_dns_challenge_is_an_issue_of_its_router() {
         let cfg = static_cfg(
             "entryPoints: {websecure: {address: ':443'}}\ncertificatesResolvers:\n  http: {acme: {httpChallenge: {entryPoint: websecure}}}\n  dns: {acme: {dnsChallenge: {provider: exec}}}\n",

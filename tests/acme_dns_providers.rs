@@ -839,3 +839,585 @@ async fn azuredns_gets_a_token_and_rewrites_the_txt_set() {
     let error = wrong.provider.present(&r).await.unwrap_err().to_string();
     assert!(error.contains("AADSTS7000215"), "{error}");
 }
+
+/// `application/x-www-form-urlencoded` pairs, decoded.
+fn form_pairs(text: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).unwrap()
+    };
+    text.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+/// Namecheap's host list as its API keeps it: (name, type, address, mxpref, ttl).
+type Hosts = Vec<(String, String, String, String, String)>;
+
+fn namecheap_hosts_xml(hosts: &Hosts) -> String {
+    let rows: String = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, (n, t, a, m, ttl))| {
+            format!(
+                r#"<host HostId="{}" Name="{n}" Type="{t}" Address="{}" MXPref="{m}" TTL="{ttl}" IsActive="true" IsDDNSEnabled="false" />"#,
+                i + 1,
+                a.replace('&', "&amp;").replace('"', "&quot;")
+            )
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><ApiResponse Status="OK" xmlns="http://api.namecheap.com/xml.response"><Errors /><Warnings /><RequestedCommand>namecheap.domains.dns.gethosts</RequestedCommand><CommandResponse Type="namecheap.domains.dns.getHosts"><DomainDNSGetHostsResult Domain="example.com" EmailType="MX" IsUsingOurDNS="true">{rows}</DomainDNSGetHostsResult></CommandResponse><Server>PHX01APIEXT03</Server><GMTTimeDifference>--5:00</GMTTimeDifference><ExecutionTime>0.046</ExecutionTime></ApiResponse>"#
+    )
+}
+
+fn namecheap_error_xml(number: u32, text: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><ApiResponse Status="ERROR" xmlns="http://api.namecheap.com/xml.response"><Errors><Error Number="{number}">{text}</Error></Errors><Warnings /><RequestedCommand /><Server>PHX01SBAPI01</Server><GMTTimeDifference>--5:00</GMTTimeDifference><ExecutionTime>0</ExecutionTime></ApiResponse>"#
+    )
+}
+
+/// A fake of Namecheap's `getHosts` / `setHosts` holding the domains of `zones` (sld, tld):
+/// every call must carry the account, the whitelisted client IP and the command; setHosts
+/// replaces the whole list and, as Namecheap does, drops MX records unless `EmailType=MX`.
+async fn namecheap_fake(
+    zones: Arc<Mutex<HashMap<(String, String), Hosts>>>,
+) -> (SocketAddr, Arc<Mutex<Vec<Call>>>) {
+    fake_api(Arc::new(move |c: &Call| {
+        let xml = |x: String| (200, Value::String(x));
+        let text = match c.method.as_str() {
+            "GET" => c.path.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default(),
+            _ => {
+                assert_eq!(
+                    c.headers.get("content-type").map(String::as_str),
+                    Some("application/x-www-form-urlencoded")
+                );
+                c.raw.clone()
+            }
+        };
+        if !c.path.starts_with("/xml.response") {
+            return (404, Value::String("not found".into()));
+        }
+        let p: HashMap<String, String> = form_pairs(&text).into_iter().collect();
+        let get = |k: &str| p.get(k).cloned().unwrap_or_default();
+        if get("ApiUser") != "nc-user" || get("UserName") != "nc-user" || get("ApiKey") != "nc-key" {
+            return xml(namecheap_error_xml(1011102, "API Key is invalid or API access has not been enabled"));
+        }
+        if get("ClientIp") != "203.0.113.7" {
+            return xml(namecheap_error_xml(1011150, "Invalid request IP: 203.0.113.7"));
+        }
+        let key = (get("SLD"), get("TLD"));
+        let mut zones = zones.lock().unwrap();
+        let Some(hosts) = zones.get_mut(&key) else {
+            return xml(namecheap_error_xml(2019166, "Domain not found"));
+        };
+        match (c.method.as_str(), get("Command").as_str()) {
+            ("GET", "namecheap.domains.dns.getHosts") => xml(namecheap_hosts_xml(hosts)),
+            ("POST", "namecheap.domains.dns.setHosts") => {
+                let mut list = Hosts::new();
+                for n in 1.. {
+                    let Some(name) = p.get(&format!("HostName{n}")) else {
+                        break;
+                    };
+                    let f = |k: &str| p.get(&format!("{k}{n}")).cloned().unwrap_or_default();
+                    list.push((name.clone(), f("RecordType"), f("Address"), f("MXPref"), f("TTL")));
+                }
+                if get("EmailType") != "MX" {
+                    list.retain(|h| h.1 != "MX");
+                }
+                *hosts = list;
+                xml(r#"<?xml version="1.0" encoding="utf-8"?><ApiResponse Status="OK" xmlns="http://api.namecheap.com/xml.response"><Errors /><Warnings /><RequestedCommand>namecheap.domains.dns.sethosts</RequestedCommand><CommandResponse Type="namecheap.domains.dns.setHosts"><DomainDNSSetHostsResult Domain="example.com" IsSuccess="true"><Warnings /></DomainDNSSetHostsResult></CommandResponse></ApiResponse>"#.to_string())
+            }
+            _ => xml(namecheap_error_xml(1010101, "Parameter Command is missing")),
+        }
+    }))
+    .await
+}
+
+fn h(n: &str, t: &str, a: &str, m: &str, ttl: &str) -> (String, String, String, String, String) {
+    (n.into(), t.into(), a.into(), m.into(), ttl.into())
+}
+
+#[tokio::test]
+async fn namecheap_rewrites_the_host_list_and_keeps_every_other_record() {
+    let users = vec![
+        h("@", "A", "192.0.2.10", "10", "1800"),
+        h("www", "CNAME", "example.com.", "10", "1800"),
+        h("@", "MX", "mail.example.com.", "20", "1800"),
+        h(
+            "@",
+            "TXT",
+            "v=spf1 include:_spf.example.net ~all",
+            "10",
+            "1800",
+        ),
+    ];
+    let zones = Arc::new(Mutex::new(HashMap::from([
+        (("example".to_string(), "com".to_string()), users.clone()),
+        (("example".to_string(), "co.uk".to_string()), users.clone()),
+    ])));
+    let (addr, calls) = namecheap_fake(zones.clone()).await;
+    let vars = |key: &str| {
+        vec![
+            ("NAMECHEAP_API_USER", "nc-user".to_string()),
+            ("NAMECHEAP_API_KEY", key.to_string()),
+            ("NAMECHEAP_CLIENT_IP", "203.0.113.7".to_string()),
+            ("NAMECHEAP_API_URL", format!("http://{addr}/xml.response")),
+        ]
+    };
+    let dns = provider("namecheap", &vars("nc-key"));
+    assert_eq!(dns.provider.timing().propagation_timeout.as_secs(), 3600);
+    assert_eq!(dns.provider.timing().polling_interval.as_secs(), 15);
+    let wildcard = record();
+    let apex = TxtRecord::new("app.example.com", "tok2", "tok2.thumb", "VALUE-APEX");
+    let com = ("example".to_string(), "com".to_string());
+    dns.provider.present(&wildcard).await.unwrap();
+    dns.provider.present(&apex).await.unwrap();
+    let mut expected = users.clone();
+    expected.push(h("_acme-challenge.app", "TXT", "VALUE-43", "10", "120"));
+    expected.push(h("_acme-challenge.app", "TXT", "VALUE-APEX", "10", "120"));
+    assert_eq!(
+        zones.lock().unwrap()[&com],
+        expected,
+        "A, CNAME, MX, SPF kept"
+    );
+
+    // Cleanup removes our value only: the apex's record of the same name stays.
+    dns.provider.cleanup(&wildcard).await.unwrap();
+    expected.remove(4);
+    assert_eq!(zones.lock().unwrap()[&com], expected);
+    dns.provider.cleanup(&apex).await.unwrap();
+    assert_eq!(
+        zones.lock().unwrap()[&com],
+        users,
+        "back to the user's records"
+    );
+    // A second cleanup finds nothing to remove and writes nothing.
+    let before = calls.lock().unwrap().len();
+    dns.provider.cleanup(&apex).await.unwrap();
+    assert_eq!(calls.lock().unwrap().len(), before + 1);
+    assert_eq!(calls.lock().unwrap()[before].method, "GET");
+
+    let commands: Vec<(String, String)> = calls.lock().unwrap()[..4]
+        .iter()
+        .map(|c| {
+            let text = if c.method == "GET" {
+                c.path.split_once('?').unwrap().1.to_string()
+            } else {
+                c.raw.clone()
+            };
+            let p: HashMap<String, String> = form_pairs(&text).into_iter().collect();
+            (
+                c.method.clone(),
+                format!("{} {}.{}", p["Command"], p["SLD"], p["TLD"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        commands,
+        vec![
+            s("GET", "namecheap.domains.dns.getHosts example.com"),
+            s("POST", "namecheap.domains.dns.setHosts example.com"),
+            s("GET", "namecheap.domains.dns.getHosts example.com"),
+            s("POST", "namecheap.domains.dns.setHosts example.com"),
+        ],
+        "the registered domain is the shortest candidate: one getHosts"
+    );
+
+    // example.co.uk: `co`.`uk` is not the account's (2019166), the next candidate is.
+    let uk = TxtRecord::new("*.shop.example.co.uk", "t", "t.k", "VALUE-UK");
+    dns.provider.present(&uk).await.unwrap();
+    let key = ("example".to_string(), "co.uk".to_string());
+    assert_eq!(zones.lock().unwrap()[&key].len(), users.len() + 1);
+    assert_eq!(
+        zones.lock().unwrap()[&key].last().unwrap().0,
+        "_acme-challenge.shop"
+    );
+    dns.provider.cleanup(&uk).await.unwrap();
+    assert_eq!(zones.lock().unwrap()[&key], users);
+
+    // A wrong key: Namecheap's description and number are in the error, nothing written.
+    let wrong = provider("namecheap", &vars("nope"));
+    let error = wrong
+        .provider
+        .present(&wildcard)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("API Key is invalid") && error.contains("1011102"),
+        "{error}"
+    );
+    assert_eq!(zones.lock().unwrap()[&com], users);
+}
+
+#[test]
+fn namecheap_needs_the_client_ip_and_names_it() {
+    let lookup = |k: &str| match k {
+        "NAMECHEAP_API_USER" => Some("u".to_string()),
+        "NAMECHEAP_API_KEY" => Some("k".to_string()),
+        _ => None,
+    };
+    let cfg = DnsChallengeConfig {
+        provider: "namecheap".into(),
+        ..Default::default()
+    };
+    let error = Dns01::new(&cfg, &Env::new(&lookup))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("NAMECHEAP_CLIENT_IP"), "{error}");
+    assert!(!error.contains("NAMECHEAP_API_KEY"), "{error}");
+    let bad = |k: &str| match k {
+        "NAMECHEAP_API_USER" | "NAMECHEAP_API_KEY" => Some("x".to_string()),
+        "NAMECHEAP_CLIENT_IP" => Some("my-host".to_string()),
+        _ => None,
+    };
+    let error = Dns01::new(&cfg, &Env::new(&bad)).unwrap_err().to_string();
+    assert!(
+        error.contains("NAMECHEAP_CLIENT_IP") && error.contains("my-host"),
+        "{error}"
+    );
+}
+
+/// A service account key file (Google's JSON layout) for a fresh RSA key whose token endpoint is
+/// `token_uri`; the public key (PKCS#1 DER) is returned to verify the JWTs.
+fn gcloud_key(token_uri: &str) -> (String, Vec<u8>) {
+    use base64::Engine as _;
+    use rsa::pkcs1::EncodeRsaPublicKey as _;
+    use rsa::pkcs8::EncodePrivateKey as _;
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let der = key.to_pkcs8_der().unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_bytes());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    let public = key
+        .to_public_key()
+        .to_pkcs1_der()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let file = json!({
+        "type": "service_account",
+        "project_id": "proj-7",
+        "private_key_id": "kid-1",
+        "private_key": pem,
+        "client_email": "acme@proj-7.iam.gserviceaccount.com",
+        "client_id": "1234",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": token_uri,
+    });
+    (file.to_string(), public)
+}
+
+/// Checks a JWT bearer grant as Google's token endpoint does: the form, the RS256 signature with
+/// the account's public key, and the claims. `Err` is the OAuth error to answer.
+fn gcloud_check_grant(c: &Call, public: &[u8], token_uri: &str) -> Result<(), &'static str> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let form: HashMap<String, String> = form_pairs(&c.raw).into_iter().collect();
+    if c.method != "POST"
+        || c.headers.get("content-type").map(String::as_str)
+            != Some("application/x-www-form-urlencoded")
+        || form.get("grant_type").map(String::as_str)
+            != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+    {
+        return Err("unsupported_grant_type");
+    }
+    let jwt = form.get("assertion").ok_or("invalid_request")?;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    if parts.len() != 3 {
+        return Err("invalid_grant");
+    }
+    let signature = b64.decode(parts[2]).map_err(|_| "invalid_grant")?;
+    ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, public)
+        .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+        .map_err(|_| "invalid_grant")?;
+    let header: Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let iat = claims["iat"].as_u64().unwrap_or(0);
+    let ok = header["alg"] == "RS256"
+        && header["kid"] == "kid-1"
+        && claims["iss"] == "acme@proj-7.iam.gserviceaccount.com"
+        && claims["scope"] == "https://www.googleapis.com/auth/ndev.clouddns.readwrite"
+        && claims["aud"] == token_uri
+        && iat.abs_diff(now) < 60
+        && claims["exp"].as_u64() == Some(iat + 3600);
+    if ok {
+        Ok(())
+    } else {
+        Err("invalid_grant")
+    }
+}
+
+#[tokio::test]
+async fn gcloud_signs_a_jwt_for_its_token_and_merges_the_txt_rrset() {
+    const P: &str = "/dns/v1/projects/proj-7";
+    const FQDN: &str = "_acme-challenge.app.example.com.";
+    // The zone's TXT rrsets by name: (ttl, rrdatas).
+    let rrsets = Arc::new(Mutex::new(HashMap::from([(
+        FQDN.to_string(),
+        (300u64, vec![json!("\"other-value\"")]),
+    )])));
+    let keys: Arc<Mutex<Vec<Vec<u8>>>> = Arc::new(Mutex::new(Vec::new()));
+    let pending_once = Arc::new(Mutex::new(true));
+    let token_uri = Arc::new(Mutex::new(String::new()));
+    let (state, known, pending, uri) = (
+        rrsets.clone(),
+        keys.clone(),
+        pending_once.clone(),
+        token_uri.clone(),
+    );
+    let (addr, calls) = fake_api(Arc::new(move |c: &Call| {
+        if c.path == "/token" {
+            let uri = uri.lock().unwrap().clone();
+            let verified = known.lock().unwrap().iter().any(|k| gcloud_check_grant(c, k, &uri).is_ok());
+            return if verified {
+                (200, json!({"access_token": "ya29.tok", "expires_in": 3599, "token_type": "Bearer"}))
+            } else {
+                (400, json!({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}))
+            };
+        }
+        if c.headers.get("authorization").map(String::as_str) != Some("Bearer ya29.tok") {
+            return (401, json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}}));
+        }
+        let not_found = (404, json!({"error": {"code": 404, "message": "The 'parameters.managedZone' resource named 'x' does not exist.", "errors": [{"reason": "notFound"}]}}));
+        let zone = json!({"kind": "dns#managedZone", "name": "example-zone", "dnsName": "example.com.", "id": "4242", "visibility": "public"});
+        let private = json!({"kind": "dns#managedZone", "name": "corp-zone", "dnsName": "corp.example.", "id": "4343", "visibility": "private"});
+        let mut sets = state.lock().unwrap();
+        match (c.method.as_str(), c.path.as_str()) {
+            ("GET", p) if p == format!("{P}/managedZones?dnsName=example.com.") => (200, json!({"managedZones": [zone]})),
+            ("GET", p) if p == format!("{P}/managedZones?dnsName=corp.example.") => (200, json!({"managedZones": [private]})),
+            ("GET", p) if p.starts_with(&format!("{P}/managedZones?dnsName=")) => (200, json!({"managedZones": []})),
+            ("GET", p) if p == format!("{P}/managedZones/example-zone") => (200, zone),
+            ("GET", p) if p == format!("{P}/managedZones/example-zone/rrsets?name=_acme-challenge.app.example.com.&type=TXT") => {
+                let list: Vec<Value> = sets.get(FQDN).map(|(ttl, d)| json!({"kind": "dns#resourceRecordSet", "name": FQDN, "type": "TXT", "ttl": ttl, "rrdatas": d})).into_iter().collect();
+                (200, json!({"rrsets": list}))
+            }
+            ("POST", p) if p == format!("{P}/managedZones/example-zone/changes") => {
+                // Cloud DNS: a deletion must match the rrset exactly, an addition must not exist.
+                for d in c.body["deletions"].as_array().cloned().unwrap_or_default() {
+                    let name = d["name"].as_str().unwrap().to_string();
+                    let same = sets.get(&name).is_some_and(|(ttl, datas)| d["ttl"] == *ttl && d["rrdatas"] == json!(datas) && d["type"] == "TXT");
+                    if !same {
+                        return (412, json!({"error": {"code": 412, "message": "Precondition not met for 'entity.change.deletions[0]'", "errors": [{"reason": "conditionNotMet"}]}}));
+                    }
+                    sets.remove(&name);
+                }
+                for a in c.body["additions"].as_array().cloned().unwrap_or_default() {
+                    let name = a["name"].as_str().unwrap().to_string();
+                    if sets.contains_key(&name) {
+                        return (409, json!({"error": {"code": 409, "message": "The resource 'entity.change.additions[0]' named '_acme-challenge.app.example.com. (TXT)' already exists", "errors": [{"reason": "alreadyExists"}]}}));
+                    }
+                    sets.insert(name, (a["ttl"].as_u64().unwrap(), a["rrdatas"].as_array().unwrap().clone()));
+                }
+                let mut first = pending.lock().unwrap();
+                let status = if *first { "pending" } else { "done" };
+                *first = false;
+                (200, json!({"kind": "dns#change", "id": "17", "status": status, "additions": c.body["additions"], "deletions": c.body["deletions"]}))
+            }
+            ("GET", p) if p == format!("{P}/managedZones/example-zone/changes/17") => (200, json!({"kind": "dns#change", "id": "17", "status": "done"})),
+            _ => not_found,
+        }
+    }))
+    .await;
+    *token_uri.lock().unwrap() = format!("http://{addr}/token");
+    let (key_file, public) = gcloud_key(&format!("http://{addr}/token"));
+    keys.lock().unwrap().push(public);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sa.json");
+    std::fs::write(&path, &key_file).unwrap();
+    let api = ("GCE_API_URL", format!("http://{addr}/dns/v1"));
+    let dns = provider(
+        "gcloud",
+        &[
+            ("GCE_SERVICE_ACCOUNT_FILE", path.display().to_string()),
+            api.clone(),
+        ],
+    );
+    assert_eq!(dns.provider.timing().propagation_timeout.as_secs(), 180);
+    let wildcard = record();
+    let apex = TxtRecord::new("app.example.com", "t2", "t2.k", "VALUE-APEX");
+    let started = std::time::Instant::now();
+    dns.provider.present(&wildcard).await.unwrap();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "a pending change is polled"
+    );
+    dns.provider.present(&apex).await.unwrap();
+    assert_eq!(
+        rrsets.lock().unwrap()[FQDN],
+        (
+            120,
+            vec![
+                json!("\"other-value\""),
+                json!("\"VALUE-43\""),
+                json!("\"VALUE-APEX\"")
+            ]
+        ),
+        "merged with the values of the same name"
+    );
+    dns.provider.cleanup(&wildcard).await.unwrap();
+    assert_eq!(
+        rrsets.lock().unwrap()[FQDN],
+        (120, vec![json!("\"other-value\""), json!("\"VALUE-APEX\"")]),
+        "cleanup keeps the other values"
+    );
+    dns.provider.cleanup(&apex).await.unwrap();
+    assert_eq!(
+        rrsets.lock().unwrap()[FQDN].1,
+        vec![json!("\"other-value\"")]
+    );
+    let paths: Vec<(String, String)> = summary(&calls)
+        .into_iter()
+        .map(|(m, p)| {
+            (
+                m,
+                p.replace(P, "P")
+                    .replace("?name=_acme-challenge.app.example.com.&type=TXT", "?TXT"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        paths[..6],
+        [
+            s("POST", "/token"),
+            s("GET", "P/managedZones?dnsName=app.example.com."),
+            s("GET", "P/managedZones?dnsName=example.com."),
+            s("GET", "P/managedZones/example-zone/rrsets?TXT"),
+            s("POST", "P/managedZones/example-zone/changes"),
+            s("GET", "P/managedZones/example-zone/changes/17"),
+        ]
+    );
+    assert_eq!(
+        paths.iter().filter(|p| p.1 == "/token").count(),
+        1,
+        "the token is cached"
+    );
+    let last_change = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|c| c.method == "POST" && c.path.ends_with("/changes"))
+        .unwrap()
+        .body
+        .clone();
+    assert_eq!(
+        last_change["deletions"][0]["rrdatas"],
+        json!(["\"other-value\"", "\"VALUE-APEX\""])
+    );
+    assert_eq!(
+        last_change["additions"][0]["rrdatas"],
+        json!(["\"other-value\""])
+    );
+
+    // Ours the only value: the rrset is deleted, nothing added back.
+    rrsets.lock().unwrap().clear();
+    dns.provider.present(&wildcard).await.unwrap();
+    dns.provider.cleanup(&wildcard).await.unwrap();
+    assert!(rrsets.lock().unwrap().is_empty());
+
+    // GCE_ZONE_ID: no zone listing; the key's JSON given in GCE_SERVICE_ACCOUNT itself.
+    let before = calls.lock().unwrap().len();
+    let by_id = provider(
+        "gcloud",
+        &[
+            ("GCE_SERVICE_ACCOUNT", key_file.clone()),
+            ("GCE_ZONE_ID", "example-zone".into()),
+            api.clone(),
+        ],
+    );
+    by_id.provider.present(&wildcard).await.unwrap();
+    let after: Vec<(String, String)> = summary(&calls)[before..]
+        .iter()
+        .map(|(m, p)| (m.clone(), p.replace(P, "P")))
+        .collect();
+    assert_eq!(after[1], s("GET", "P/managedZones/example-zone"));
+    assert!(
+        !after.iter().any(|(_, p)| p.contains("dnsName")),
+        "{after:?}"
+    );
+
+    // A private zone only with GCE_ALLOW_PRIVATE_ZONE.
+    let corp = TxtRecord::new("corp.example", "t", "t.k", "V");
+    let error = dns.provider.present(&corp).await.unwrap_err().to_string();
+    assert!(
+        error.contains("no public zone found for domain corp.example"),
+        "{error}"
+    );
+
+    // With GCE_ALLOW_PRIVATE_ZONE the private zone is used (the fake has no rrsets there: 404).
+    let private_ok = provider(
+        "gcloud",
+        &[
+            ("GCE_SERVICE_ACCOUNT", key_file.clone()),
+            ("GCE_ALLOW_PRIVATE_ZONE", "true".into()),
+            api.clone(),
+        ],
+    );
+    let error = private_ok
+        .provider
+        .present(&corp)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("managedZones/corp-zone/rrsets"), "{error}");
+
+    // A key the token endpoint does not know: Google's answer is in the error.
+    let (other_key, _) = gcloud_key(&format!("http://{addr}/token"));
+    let stranger = provider("gcloud", &[("GCE_SERVICE_ACCOUNT", other_key), api]);
+    let error = stranger
+        .provider
+        .present(&wildcard)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("Invalid JWT Signature"), "{error}");
+}
+
+#[test]
+fn gcloud_names_its_missing_or_refused_variables() {
+    let cfg = DnsChallengeConfig {
+        provider: "gcloud".into(),
+        ..Default::default()
+    };
+    let none = |_: &str| None;
+    let error = Dns01::new(&cfg, &Env::new(&none)).unwrap_err().to_string();
+    assert!(error.contains("GCE_SERVICE_ACCOUNT"), "{error}");
+    let impersonate = |k: &str| (k == "GCE_IMPERSONATE_SERVICE_ACCOUNT").then(|| "x@y".to_string());
+    let error = Dns01::new(&cfg, &Env::new(&impersonate))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("GCE_IMPERSONATE_SERVICE_ACCOUNT"), "{error}");
+    let user = |k: &str| {
+        (k == "GCE_SERVICE_ACCOUNT")
+            .then(|| r#"{"type": "authorized_user", "client_id": "x"}"#.to_string())
+    };
+    let error = Dns01::new(&cfg, &Env::new(&user)).unwrap_err().to_string();
+    assert!(error.contains("authorized_user"), "{error}");
+}

@@ -338,3 +338,77 @@ async fn group_readable_storage_is_refused_at_start() {
     };
     assert!(err.contains("640") && err.contains("chmod 600"), "{err}");
 }
+
+/// The subject CN of Pebble's root `n` (management API).
+fn pebble_root_cn(n: usize) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-sf", "--cacert", &format!("{PEBBLE_DIR}/ca.pem")])
+        .arg(format!("https://127.0.0.1:15000/roots/{n}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "Pebble has no root {n} (started without PEBBLE_ALTERNATE_ROOTS=1? `.ci/pebble-up.sh stop` and rerun)"
+    );
+    let der = rustls_pemfile::certs(&mut out.stdout.as_slice())
+        .next()
+        .unwrap()
+        .unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
+    let cn = cert.subject().iter_common_name().next().unwrap();
+    cn.as_str().unwrap().to_string()
+}
+
+/// The issuer CN of the topmost certificate of the chain served for `host`.
+async fn served_top_issuer(host: &str) -> String {
+    let stream = connect(insecure_config(&["http/1.1"]), websecure(), host).await;
+    let chain = stream.get_ref().1.peer_certificates().unwrap().to_vec();
+    let (_, top) = x509_parser::parse_x509_certificate(chain.last().unwrap().as_ref()).unwrap();
+    let cn = top.issuer().iter_common_name().next().unwrap();
+    cn.as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Pebble (.ci/pebble-up.sh); run by .ci/test-all.sh"]
+async fn preferred_chain_picks_the_alternate_whose_top_issuer_matches_else_the_default() {
+    pebble(None);
+    let (default_root, other_root) = (pebble_root_cn(0), pebble_root_cn(1));
+    assert_ne!(default_root, other_root);
+
+    // The alternate chain to Pebble's second root, trusted by a client knowing only that root.
+    let env = Env::new().await;
+    let extra = format!("preferredChain = {other_root:?}");
+    let running = env.start("chain1.test", TLSALPN01, &extra).await.unwrap();
+    wait_for_cert("chain1.test", None, Duration::from_secs(60)).await;
+    assert_eq!(served_top_issuer("chain1.test").await, other_root);
+    let out = std::process::Command::new("curl")
+        .args(["-sf", "--cacert", &format!("{PEBBLE_DIR}/ca.pem")])
+        .arg("https://127.0.0.1:15000/roots/1")
+        .output()
+        .unwrap();
+    let stream = connect(trusting_config(&out.stdout), websecure(), "chain1.test").await;
+    assert_eq!(request(stream, "chain1.test", "/").await.status, 200);
+    running.shutdown().await;
+
+    // The default chain's own root named: the default chain, as is.
+    let env = Env::new().await;
+    let extra = format!("preferredChain = {default_root:?}");
+    let running = env.start("chain0.test", TLSALPN01, &extra).await.unwrap();
+    wait_for_cert("chain0.test", None, Duration::from_secs(60)).await;
+    assert_eq!(served_top_issuer("chain0.test").await, default_root);
+    running.shutdown().await;
+
+    // No chain matches: the default chain (lego's fallback).
+    let env = Env::new().await;
+    let running = env
+        .start(
+            "chain2.test",
+            TLSALPN01,
+            "preferredChain = \"No Such Root\"",
+        )
+        .await
+        .unwrap();
+    wait_for_cert("chain2.test", None, Duration::from_secs(60)).await;
+    assert_eq!(served_top_issuer("chain2.test").await, default_root);
+    running.shutdown().await;
+}

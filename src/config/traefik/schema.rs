@@ -285,11 +285,7 @@ fn build() -> Node {
             "eab",
             st(vec![f("kid", leaf(Str)), f("hmacEncoded", leaf(Str))]),
         ),
-        with(
-            "preferredChain",
-            leaf(Str),
-            Status::Ignored("not applied: the CA's default chain is used"),
-        ),
+        with("preferredChain", leaf(Str), Status::Used),
         with(
             "certificatesDuration",
             leaf(Int),

@@ -13,6 +13,7 @@
 
 pub mod attempts;
 pub mod backend;
+pub mod chain;
 pub mod dns;
 pub mod order;
 mod replicas;
@@ -82,6 +83,16 @@ impl Want {
         std::iter::once(self.main.clone())
             .chain(self.sans.iter().cloned())
             .collect()
+    }
+}
+
+impl Resolver {
+    fn preferred_chain(&self) -> Option<&str> {
+        self.cfg
+            .preferred_chain
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
     }
 }
 
@@ -321,7 +332,7 @@ impl Manager {
             dns: resolver.dns.as_deref(),
         };
         let names = want.names();
-        let (chain, key) = order::obtain(
+        let (chain, key, cert_url) = order::obtain(
             &account,
             &names,
             resolver.kind,
@@ -330,6 +341,12 @@ impl Manager {
             &responders,
         )
         .await?;
+        let chain = match (resolver.preferred_chain(), cert_url) {
+            (Some(preferred), Some(url)) => {
+                self.preferred_chain(resolver, preferred, chain, &url).await
+            }
+            _ => chain,
+        };
         let loaded = certs::parse_pair(chain.as_bytes(), key.as_bytes(), "ACME certificate")?;
         let domain = TlsDomain {
             main: want.main.clone(),
@@ -352,6 +369,48 @@ impl Manager {
             tracing::warn!(resolver = %resolver.name, domain = %want.main, "renewBefore is longer than the certificate's lifetime; it will be renewed again");
         }
         Ok(Issued::Done)
+    }
+
+    /// `preferredChain`: the CA's chain whose top issuer is `preferred` (see `chain.rs`); any
+    /// failure to fetch the alternates keeps the default chain, with a warning.
+    async fn preferred_chain(
+        &self,
+        resolver: &Resolver,
+        preferred: &str,
+        default: String,
+        cert_url: &str,
+    ) -> String {
+        let credentials = match resolver.storage.account(&resolver.name).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                tracing::warn!(resolver = %resolver.name, "preferredChain: no stored account; using the default chain");
+                return default;
+            }
+            Err(error) => {
+                tracing::warn!(resolver = %resolver.name, %error, "preferredChain: cannot read the account; using the default chain");
+                return default;
+            }
+        };
+        let mut roots = Vec::new();
+        for pem in &resolver.cfg.ca_certificates {
+            let path = resolver.base.join(pem);
+            match std::fs::read(&path) {
+                Ok(data) => {
+                    roots.extend(rustls_pemfile::certs(&mut data.as_slice()).filter_map(Result::ok))
+                }
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "preferredChain: cannot read caCertificates")
+                }
+            }
+        }
+        let tls = dns::http::tls_config_with(&roots);
+        match chain::choose(preferred, default.clone(), cert_url, &credentials, tls).await {
+            Ok(chain) => chain,
+            Err(error) => {
+                tracing::warn!(resolver = %resolver.name, %preferred, %error, "preferredChain: cannot fetch the CA's alternate chains; using the default chain");
+                default
+            }
+        }
     }
 
     async fn account(&self, resolver: &Resolver) -> Result<Account, AcmeError> {

@@ -150,7 +150,8 @@ pub struct Responders<'a> {
     pub dns: Option<&'a Dns01>,
 }
 
-/// Orders a certificate for `names` (the first is the main domain); returns (chain PEM, key PEM).
+/// Orders a certificate for `names` (the first is the main domain); returns (chain PEM, key PEM,
+/// the certificate's URL at the CA).
 pub async fn obtain(
     account: &Account,
     names: &[String],
@@ -158,7 +159,7 @@ pub async fn obtain(
     key: KeyKind,
     profile: Option<&str>,
     responders: &Responders<'_>,
-) -> Result<(String, String), OrderError> {
+) -> Result<(String, String, Option<String>), OrderError> {
     if let Some(wanted) = profile {
         offered_profile(wanted, account.profiles().map(|p| p.name))?;
     }
@@ -226,7 +227,7 @@ async fn run(
     key_kind: KeyKind,
     profile: Option<&str>,
     published: &mut Published<'_, '_>,
-) -> Result<(String, String), OrderError> {
+) -> Result<(String, String, Option<String>), OrderError> {
     let identifiers: Vec<Identifier> = names.iter().map(|n| identifier(n)).collect();
     let mut new_order = NewOrder::new(&identifiers);
     if let Some(profile) = profile {
@@ -323,7 +324,8 @@ async fn run(
     let csr = rcgen::CertificateParams::new(names.to_vec())?.serialize_request(&key)?;
     order.finalize_csr(csr.der()).await?;
     let chain = order.poll_certificate(&retries).await?;
-    Ok((chain, key.serialize_pem()))
+    let url = order.state().certificate.clone();
+    Ok((chain, key.serialize_pem(), url))
 }
 
 /// The self-signed certificate carrying the `acmeIdentifier` extension (RFC 8737); `digest` is

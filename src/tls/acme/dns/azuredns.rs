@@ -52,19 +52,6 @@ fn failed(message: String) -> ProviderError {
     }
 }
 
-/// `application/x-www-form-urlencoded` value.
-fn form_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 impl AzureDns {
     pub fn from_env(env: &Env<'_>) -> Result<AzureDns, SetupError> {
         if let Some(method) = env.get(NAME, "AZURE_AUTH_METHOD")? {
@@ -121,9 +108,9 @@ impl AzureDns {
         let url = format!("{}/{}/oauth2/v2.0/token", self.authority, self.tenant);
         let body = format!(
             "grant_type=client_credentials&client_id={}&client_secret={}&scope={}",
-            form_value(&self.client_id),
-            form_value(&self.client_secret),
-            form_value(SCOPE)
+            http::form_value(&self.client_id),
+            http::form_value(&self.client_secret),
+            http::form_value(SCOPE)
         );
         let headers = [
             (

@@ -21,6 +21,7 @@ pub enum HttpError {
 
 pub struct Answer {
     pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
     pub body: Bytes,
 }
 
@@ -30,22 +31,30 @@ impl Answer {
     }
 }
 
+/// A client configuration trusting the web's roots (webpki) and `extra` (DER).
+pub fn tls_config_with(
+    extra: &[rustls::pki_types::CertificateDer<'static>],
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in extra {
+        let _ = roots.add(cert.clone());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        .unwrap_or_else(|_| {
+            rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        });
+    Arc::new(config)
+}
+
 fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    Arc::clone(CONFIG.get_or_init(|| {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-            .unwrap_or_else(|_| {
-                rustls::ClientConfig::builder()
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth()
-            });
-        Arc::new(config)
-    }))
+    Arc::clone(CONFIG.get_or_init(|| tls_config_with(&[])))
 }
 
 /// Sends `method url` with `headers` and `body`; any status is an `Answer`.
@@ -56,7 +65,19 @@ pub async fn request(
     body: Vec<u8>,
     timeout: Duration,
 ) -> Result<Answer, HttpError> {
-    tokio::time::timeout(timeout, send(method, url, headers, body))
+    request_with(tls_config(), method, url, headers, body, timeout).await
+}
+
+/// `request` with the TLS client configuration `tls` (a CA's own roots).
+pub async fn request_with(
+    tls: Arc<rustls::ClientConfig>,
+    method: http::Method,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<Answer, HttpError> {
+    tokio::time::timeout(timeout, send(tls, method, url, headers, body))
         .await
         .map_err(|_| HttpError::Timeout {
             url: url.to_string(),
@@ -65,6 +86,7 @@ pub async fn request(
 }
 
 async fn send(
+    tls_config: Arc<rustls::ClientConfig>,
     method: http::Method,
     url: &str,
     headers: &[(&str, String)],
@@ -107,7 +129,7 @@ async fn send(
     let response = if https {
         let name = rustls::pki_types::ServerName::try_from(host.clone())
             .map_err(|_| HttpError::Url(url.to_string()))?;
-        let tls = tokio_rustls::TlsConnector::from(tls_config())
+        let tls = tokio_rustls::TlsConnector::from(tls_config)
             .connect(name, tcp)
             .await
             .map_err(|e| failed(format!("TLS: {e}")))?;
@@ -131,12 +153,17 @@ where
     });
     let response = sender.send_request(req).await.map_err(|e| e.to_string())?;
     let status = response.status();
+    let headers = response.headers().clone();
     let body = Limited::new(response.into_body(), MAX_BODY)
         .collect()
         .await
         .map_err(|e| e.to_string())?
         .to_bytes();
-    Ok(Answer { status, body })
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// A JSON API call: `body` sent as JSON when given; the answer's status and JSON (`Null` when
@@ -179,4 +206,26 @@ pub async fn call(
         return Err(failed(format!("{url} answered {status}: {value}")));
     }
     Ok(value)
+}
+
+/// An `application/x-www-form-urlencoded` value (RFC 3986 unreserved bytes kept, the rest `%XX`).
+pub fn form_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `k1=v1&k2=v2`, each part `form_value`-encoded.
+pub fn form(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", form_value(k), form_value(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }

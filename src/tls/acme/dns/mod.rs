@@ -7,7 +7,8 @@
 //! error naming it (never a fallback to another challenge). One file per provider:
 //! `rfc2136.rs` (DNS UPDATE + TSIG, `wire.rs`/`client.rs`), `exec.rs`, `httpreq.rs`, `manual.rs`,
 //! and hosted APIs over `http.rs`: `cloudflare.rs`, `digitalocean.rs`, `duckdns.rs`,
-//! `gandiv5.rs`, `godaddy.rs`, `hetzner.rs`, `porkbun.rs`, `route53.rs`. A hosted
+//! `gandiv5.rs`, `gcloud.rs`, `godaddy.rs`, `hetzner.rs`, `namecheap.rs`, `porkbun.rs`, `route53.rs`, `azuredns.rs`,
+//! `ovh.rs`. A hosted
 //! provider finds the zone through its own API (the longest of `zone_candidates` it knows) and
 //! remembers the id of each record it created, to delete exactly that one.
 
@@ -18,11 +19,13 @@ mod digitalocean;
 mod duckdns;
 mod exec;
 mod gandiv5;
+mod gcloud;
 mod godaddy;
 mod hetzner;
-mod http;
+pub mod http;
 mod httpreq;
 mod manual;
+mod namecheap;
 mod ovh;
 mod porkbun;
 pub mod propagation;
@@ -44,10 +47,12 @@ pub const PROVIDERS: &[&str] = &[
     "duckdns",
     "exec",
     "gandiv5",
+    "gcloud",
     "godaddy",
     "hetzner",
     "httpreq",
     "manual",
+    "namecheap",
     "ovh",
     "porkbun",
     "rfc2136",
@@ -345,6 +350,8 @@ impl Dns01 {
             "ovh" => Box::new(ovh::Ovh::from_env(env)?),
             "azuredns" => Box::new(azuredns::AzureDns::from_env(env)?),
             "route53" => Box::new(route53::Route53::from_env(env)?),
+            "namecheap" => Box::new(namecheap::Namecheap::from_env(env)?),
+            "gcloud" => Box::new(gcloud::GCloud::from_env(env)?),
             _ => {
                 return Err(SetupError::UnknownProvider {
                     nearest: crate::config::elements::nearest(&name, PROVIDERS),
