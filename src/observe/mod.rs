@@ -222,6 +222,24 @@ impl Observer {
             .is_some_and(|log| log.policy().wants_headers())
     }
 
+    /// Whether a TCP session's end is written to the access log (`accessLog` on and
+    /// `accessLog.tcpSessions` not `false`): only then does the TCP path build a
+    /// [`access::Session`].
+    pub fn logs_tcp_sessions(&self) -> bool {
+        self.access.as_ref().is_some_and(AccessLog::logs_tcp)
+    }
+
+    /// Writes a finished TCP session's line, unless `accessLog.filters` leave it out
+    /// (`statusCodes` match its status, `minDuration` its duration; `retryAttempts` never holds).
+    pub fn tcp_session(&self, session: access::Session) {
+        let Some(log) = self.access.as_ref().filter(|log| log.logs_tcp()) else {
+            return;
+        };
+        if log.policy().keeps(session.status, 0, session.duration) {
+            log.submit_session(session);
+        }
+    }
+
     /// SIGUSR1: the access log file is closed and opened again (log rotation), as Traefik.
     pub fn reopen_logs(&self) {
         if let Some(log) = &self.access {

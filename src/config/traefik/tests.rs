@@ -365,6 +365,8 @@ const EXTENSIONS: &[&str] = &[
     "entryPoints.n.transport.maxConnections",
     "entryPoints.n.transport.maxHeaderBytes",
     "entryPoints.n.transport.headerReadTimeout",
+    "entryPoints.n.transport.respondingTimeouts.tcpIdleTimeout",
+    "accessLog.tcpSessions",
     "certificatesResolvers.n.acme.certDuration",
     "certificatesResolvers.n.acme.renewBefore",
     "serversTransport.serverName",

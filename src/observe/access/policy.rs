@@ -17,6 +17,8 @@ pub struct Policy {
     /// By lowercase header name.
     headers: HashMap<String, FieldMode>,
     add_internals: bool,
+    /// `accessLog.tcpSessions` (on unless `false`).
+    tcp_sessions: bool,
 }
 
 impl Policy {
@@ -47,6 +49,7 @@ impl Policy {
                 })
                 .unwrap_or_default(),
             add_internals: cfg.add_internals,
+            tcp_sessions: cfg.tcp_sessions.unwrap_or(true),
         }
     }
 
@@ -55,6 +58,11 @@ impl Policy {
         self.filters
             .as_ref()
             .is_none_or(|f| f.keeps(status, retries, took))
+    }
+
+    /// Whether TCP router sessions are written (`accessLog.tcpSessions`).
+    pub fn logs_tcp(&self) -> bool {
+        self.tcp_sessions
     }
 
     /// Whether requests to a router of swarmgate's own (`…@internal`) are written.
