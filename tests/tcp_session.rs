@@ -436,3 +436,51 @@ async fn tcp_lines_follow_filters_field_modes_and_can_be_turned_off() {
     assert!(tcp_lines(&log).is_empty(), "{:?}", lines(&log));
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_session_still_open_when_the_grace_period_ends_is_closed_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let (sink, mut closed) = sink().await;
+    let dynamic = format!(
+        "tcp:\n  routers:\n    all:\n      rule: \"HostSNI(`*`)\"\n      service: sink\n  services:\n{}",
+        tcp_service("sink", &[sink.to_string()])
+    );
+    let extra = format!(
+        "[entryPoints.web.transport.lifeCycle]\ngraceTimeOut = \"1s\"\n[accessLog]\nformat = \"json\"\nfilePath = {:?}\n",
+        log.display().to_string()
+    );
+    let gw = gateway_with(&dynamic, &extra).await;
+    let mut session = TcpStream::connect(gw.addr).await.unwrap();
+    session.write_all(b"abc").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopping = Instant::now();
+    let stop = tokio::spawn(gw.stop());
+    // Within the grace period the session still carries bytes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    session.write_all(b"de").await.unwrap();
+    closed_within(&mut session, Duration::from_secs(5))
+        .await
+        .expect("closed when the grace period ends");
+    let at = stopping.elapsed();
+    assert!(
+        at >= Duration::from_millis(900) && at < Duration::from_secs(4),
+        "{at:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(2), closed.recv())
+        .await
+        .expect("the server's side is closed too")
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), stop)
+        .await
+        .expect("shutdown ends with the grace period")
+        .unwrap();
+    assert!(wait_for(&log, 1, |l| l["RouterName"] == "all@file").await);
+    let line = &tcp_lines(&log)[0];
+    assert_eq!(line["RequestContentSize"], 5, "{line}");
+    assert_eq!(line["ServiceAddr"], sink.to_string(), "{line}");
+    assert!(
+        line["SessionError"].as_str().unwrap().contains("grace"),
+        "{line}"
+    );
+}
