@@ -379,6 +379,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
             }
             match bind_udp_entrypoint(name, ep, &udp_table).await {
                 Ok(bound) => {
+                    let bound = bound.with_observer(Some(Arc::clone(&observer)));
                     let addr = bound.local_addr()?;
                     tracing::info!(entrypoint = %name, address = %addr, "listening (UDP)");
                     addresses.insert(name.clone(), addr);

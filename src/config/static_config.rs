@@ -538,6 +538,10 @@ pub struct AccessLogConfig {
     /// `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp_sessions: Option<bool>,
+    /// swarmgate extension: one line per UDP session, when it ends (Traefik writes none); on
+    /// unless `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp_sessions: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
 //! Access log (Traefik's `accessLog`): one line per request, `common` or `json`, and (swarmgate's
-//! extension) one per TCP router session ([`Session`], written when it ends).
+//! extension) one per TCP or UDP router session ([`Session`], written when it ends).
 //!
 //! The request path only builds an `Entry` and hands it over with `try_send` on a bounded
 //! channel; when the channel is full the entry is dropped and counted, never waited for. A writer
@@ -86,18 +86,19 @@ impl Entry {
     }
 }
 
-/// One finished TCP session (swarmgate's extension: Traefik writes no line for TCP routers).
-/// Written with Traefik's field names where one fits: `RequestContentSize` the bytes received
-/// from the client, `DownstreamContentSize` the bytes sent to it, `DownstreamStatus` the
-/// session's status as nginx's stream module gives it (200 served; 403 refused by
-/// `ipAllowList`; 502 no server reached; 503 router closed or `inFlightConn` full).
+/// One finished TCP or UDP session (swarmgate's extension: Traefik writes no line for TCP or
+/// UDP routers). Written with Traefik's field names where one fits: `RequestContentSize` the
+/// bytes received from the client, `DownstreamContentSize` the bytes sent to it,
+/// `DownstreamStatus` the session's status as nginx's stream module gives it (200 served; 403
+/// refused by `ipAllowList`; 502 no server reached or it refused; 503 router closed or
+/// `inFlightConn` full).
 #[derive(Debug)]
 pub struct Session {
     pub start: SystemTime,
     pub duration: Duration,
     pub client: SocketAddr,
     pub entrypoint: Arc<str>,
-    /// `TCP`.
+    /// `TCP` or `UDP`.
     pub protocol: &'static str,
     pub router: String,
     /// `None` when the router is closed.
@@ -217,9 +218,10 @@ impl AccessLog {
         self.send(Line::Session(Box::new(session)));
     }
 
-    /// Whether TCP sessions are written (`accessLog.tcpSessions`, on unless `false`).
-    pub fn logs_tcp(&self) -> bool {
-        self.policy.logs_tcp()
+    /// Whether sessions of `protocol` (`TCP`, `UDP`) are written (`accessLog.tcpSessions`,
+    /// `accessLog.udpSessions`, on unless `false`).
+    pub fn logs_sessions(&self, protocol: &str) -> bool {
+        self.policy.logs_sessions(protocol)
     }
 
     fn send(&self, line: Line) {

@@ -222,17 +222,23 @@ impl Observer {
             .is_some_and(|log| log.policy().wants_headers())
     }
 
-    /// Whether a TCP session's end is written to the access log (`accessLog` on and
-    /// `accessLog.tcpSessions` not `false`): only then does the TCP path build a
-    /// [`access::Session`].
-    pub fn logs_tcp_sessions(&self) -> bool {
-        self.access.as_ref().is_some_and(AccessLog::logs_tcp)
+    /// Whether a TCP (`protocol` `TCP`) or UDP (`UDP`) session's end is written to the access
+    /// log (`accessLog` on and `accessLog.tcpSessions`/`udpSessions` not `false`): only then
+    /// does the TCP or UDP path build an [`access::Session`].
+    pub fn logs_sessions(&self, protocol: &str) -> bool {
+        self.access
+            .as_ref()
+            .is_some_and(|log| log.logs_sessions(protocol))
     }
 
-    /// Writes a finished TCP session's line, unless `accessLog.filters` leave it out
+    /// Writes a finished TCP or UDP session's line, unless `accessLog.filters` leave it out
     /// (`statusCodes` match its status, `minDuration` its duration; `retryAttempts` never holds).
-    pub fn tcp_session(&self, session: access::Session) {
-        let Some(log) = self.access.as_ref().filter(|log| log.logs_tcp()) else {
+    pub fn session(&self, session: access::Session) {
+        let Some(log) = self
+            .access
+            .as_ref()
+            .filter(|log| log.logs_sessions(session.protocol))
+        else {
             return;
         };
         if log.policy().keeps(session.status, 0, session.duration) {

@@ -309,10 +309,10 @@ impl TcpEntry {
             error = outcome.error.as_deref().unwrap_or(""),
             "TCP session"
         );
-        let Some(observer) = self.observer.as_ref().filter(|o| o.logs_tcp_sessions()) else {
+        let Some(observer) = self.observer.as_ref().filter(|o| o.logs_sessions("TCP")) else {
             return;
         };
-        observer.tcp_session(crate::observe::access::Session {
+        observer.session(crate::observe::access::Session {
             start: opened.wall,
             duration,
             client: peer,

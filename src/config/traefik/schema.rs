@@ -392,6 +392,7 @@ fn build() -> Node {
                 f("bufferingSize", leaf(Int)),
                 f("addInternals", leaf(Bool)),
                 f("tcpSessions", leaf(Bool)),
+                f("udpSessions", leaf(Bool)),
                 f(
                     "filters",
                     st(vec![

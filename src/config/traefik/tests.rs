@@ -367,6 +367,7 @@ const EXTENSIONS: &[&str] = &[
     "entryPoints.n.transport.headerReadTimeout",
     "entryPoints.n.transport.respondingTimeouts.tcpIdleTimeout",
     "accessLog.tcpSessions",
+    "accessLog.udpSessions",
     "certificatesResolvers.n.acme.certDuration",
     "certificatesResolvers.n.acme.renewBefore",
     "serversTransport.serverName",

@@ -19,6 +19,8 @@ pub struct Policy {
     add_internals: bool,
     /// `accessLog.tcpSessions` (on unless `false`).
     tcp_sessions: bool,
+    /// `accessLog.udpSessions` (on unless `false`).
+    udp_sessions: bool,
 }
 
 impl Policy {
@@ -50,6 +52,7 @@ impl Policy {
                 .unwrap_or_default(),
             add_internals: cfg.add_internals,
             tcp_sessions: cfg.tcp_sessions.unwrap_or(true),
+            udp_sessions: cfg.udp_sessions.unwrap_or(true),
         }
     }
 
@@ -60,9 +63,13 @@ impl Policy {
             .is_none_or(|f| f.keeps(status, retries, took))
     }
 
-    /// Whether TCP router sessions are written (`accessLog.tcpSessions`).
-    pub fn logs_tcp(&self) -> bool {
-        self.tcp_sessions
+    /// Whether sessions of `protocol` (`TCP`, `UDP`) are written (`accessLog.tcpSessions`,
+    /// `accessLog.udpSessions`).
+    pub fn logs_sessions(&self, protocol: &str) -> bool {
+        match protocol {
+            "UDP" => self.udp_sessions,
+            _ => self.tcp_sessions,
+        }
     }
 
     /// Whether requests to a router of swarmgate's own (`…@internal`) are written.
