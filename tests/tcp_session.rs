@@ -163,7 +163,10 @@ async fn an_idle_session_is_closed_on_both_sides_and_an_active_one_is_not() {
         .await
         .expect("the ticker's session ends by itself")
         .unwrap();
-    assert_eq!(got, b"..........", "a session with bytes from the server is not idle");
+    assert_eq!(
+        got, b"..........",
+        "a session with bytes from the server is not idle"
+    );
 
     // No tcpIdleTimeout (the default, as Traefik): an idle session stays open.
     let open = running.address("open").unwrap();

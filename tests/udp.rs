@@ -302,8 +302,14 @@ async fn a_udp_session_writes_one_access_log_line_when_it_ends() {
     let gw = gateway_with(&udp_yaml(&[a]), &extra).await;
     let dns = gw.running.as_ref().unwrap().address("dns").unwrap();
     let one = udp_client().await;
-    assert_eq!(ask(&one, dns, b"hello").await.unwrap(), (b'a', b"hello".to_vec()));
-    assert_eq!(ask(&one, dns, b"hello").await.unwrap(), (b'a', b"hello".to_vec()));
+    assert_eq!(
+        ask(&one, dns, b"hello").await.unwrap(),
+        (b'a', b"hello".to_vec())
+    );
+    assert_eq!(
+        ask(&one, dns, b"hello").await.unwrap(),
+        (b'a', b"hello".to_vec())
+    );
     // Nothing while the session is open.
     assert!(udp_lines(&log).is_empty());
     let written = eventually(Duration::from_secs(5), || {
@@ -320,7 +326,11 @@ async fn a_udp_session_writes_one_access_log_line_when_it_ends() {
     assert_eq!(line["ServiceName"], "dns@file", "{line}");
     assert_eq!(line["ServiceAddr"], a.to_string(), "{line}");
     assert_eq!(line["entryPointName"], "dns", "{line}");
-    assert_eq!(line["ClientAddr"], one.local_addr().unwrap().to_string(), "{line}");
+    assert_eq!(
+        line["ClientAddr"],
+        one.local_addr().unwrap().to_string(),
+        "{line}"
+    );
     assert_eq!(line["RequestContentSize"], 10, "{line}");
     assert_eq!(line["DownstreamContentSize"], 12, "{line}");
     assert_eq!(line["DownstreamStatus"], 200, "{line}");

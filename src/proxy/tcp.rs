@@ -144,16 +144,30 @@ impl TcpEntry {
         };
         if plain_only {
             if let Some(route) = self.find(false, &no_tls) {
-                self.serve(route, session::Client::Plain(stream), peer, local, false, opened)
-                    .await;
+                self.serve(
+                    route,
+                    session::Client::Plain(stream),
+                    peer,
+                    local,
+                    false,
+                    opened,
+                )
+                .await;
                 return None;
             }
         }
         match hello::peek_hello(&stream, timeout, has_tls_routes).await {
             Opening::Plain => match self.find(false, &no_tls) {
                 Some(route) => {
-                    self.serve(route, session::Client::Plain(stream), peer, local, false, opened)
-                        .await;
+                    self.serve(
+                        route,
+                        session::Client::Plain(stream),
+                        peer,
+                        local,
+                        false,
+                        opened,
+                    )
+                    .await;
                     None
                 }
                 None => Some(stream),

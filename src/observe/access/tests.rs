@@ -268,7 +268,14 @@ fn a_tcp_session_line_obeys_the_field_modes() {
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     assert_eq!(
         keys,
-        ["RouterName", "ServiceAddr", "SessionError", "level", "msg", "time"]
+        [
+            "RouterName",
+            "ServiceAddr",
+            "SessionError",
+            "level",
+            "msg",
+            "time"
+        ]
     );
     assert_eq!(v["ServiceAddr"], "REDACTED");
     assert_eq!(
