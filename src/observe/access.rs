@@ -122,7 +122,7 @@ pub struct Session {
 #[derive(Debug)]
 enum Line {
     Request(Entry),
-    Session(Box<Session>),
+    Session(Session),
 }
 
 /// The sending side, held by the observer.
@@ -215,7 +215,7 @@ impl AccessLog {
 
     /// Hands a TCP session's line to the writer, as `submit`.
     pub fn submit_session(&self, session: Session) {
-        self.send(Line::Session(Box::new(session)));
+        self.send(Line::Session(session));
     }
 
     /// Whether sessions of `protocol` (`TCP`, `UDP`) are written (`accessLog.tcpSessions`,
