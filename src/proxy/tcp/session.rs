@@ -1,7 +1,10 @@
 //! One TCP session once a router took it: middlewares, the server connection (PROXY header,
 //! TLS to the server, Postgres' SSLRequest for passthrough), then bytes both ways until both
 //! sides are done. Each half-close is forwarded (a client that stops sending still gets every
-//! byte of the answer), with backpressure (a bounded buffer per direction).
+//! byte of the answer), with backpressure (a bounded buffer per direction). Bytes are counted
+//! as written (`Meter`, for the log lines); with `tcpIdleTimeout` (swarmgate's extension, off by
+//! default: Traefik has no idle timeout once a router took a connection), a session without a
+//! byte written either way for that long has both its sides shut down.
 
 use std::io;
 use std::net::SocketAddr;
@@ -258,15 +261,17 @@ where
     SW: AsyncWrite + Unpin,
 {
     let activity = Activity::new();
+    // The clock is read on each write only when an idle timeout needs it.
+    let tracked = ends.idle.map(|_| &*activity);
     let mut cw = Metered {
         inner: cw,
         bytes: &meter.sent,
-        activity: &activity,
+        activity: tracked,
     };
     let mut sw = Metered {
         inner: sw,
         bytes: &meter.received,
-        activity: &activity,
+        activity: tracked,
     };
     let ended = {
         let copied = copy_both(cr, &mut cw, sr, &mut sw, ends.delay);
@@ -344,14 +349,17 @@ where
 struct Metered<'a, W> {
     inner: W,
     bytes: &'a AtomicU64,
-    activity: &'a Activity,
+    /// With `tcpIdleTimeout` only.
+    activity: Option<&'a Activity>,
 }
 
 impl<W> Metered<'_, W> {
     fn wrote(&self, n: usize) {
         if n > 0 {
             self.bytes.fetch_add(n as u64, Ordering::Relaxed);
-            self.activity.moved();
+            if let Some(activity) = self.activity {
+                activity.moved();
+            }
         }
     }
 }
