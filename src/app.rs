@@ -379,6 +379,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
             }
             match bind_udp_entrypoint(name, ep, &udp_table).await {
                 Ok(bound) => {
+                    let bound = bound.with_observer(Some(Arc::clone(&observer)));
                     let addr = bound.local_addr()?;
                     tracing::info!(entrypoint = %name, address = %addr, "listening (UDP)");
                     addresses.insert(name.clone(), addr);
@@ -393,8 +394,16 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
         }
         match bind_entrypoint(&cfg, &tls, &table, &observer, index, name, ep).await {
             Ok(bound) => {
+                let idle = ep
+                    .transport
+                    .as_ref()
+                    .and_then(|t| t.responding_timeouts.as_ref())
+                    .and_then(|r| r.tcp_idle_timeout)
+                    .map(|d| d.0);
                 let tcp = crate::proxy::tcp::TcpEntry::new(Arc::clone(&tcp), index, name)
-                    .with_tls(Some(tls.acceptor(index)));
+                    .with_tls(Some(tls.acceptor(index)))
+                    .with_idle_timeout(idle)
+                    .with_observer(Some(Arc::clone(&observer)));
                 let bound = bound.with_tcp(tcp);
                 let addr = bound.local_addr()?;
                 let bound = match bind_http3(name, ep, bound, addr, tls.acceptor(index)) {

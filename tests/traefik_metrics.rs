@@ -659,14 +659,21 @@ async fn layer4_sessions(
     (during, after)
 }
 
-/// swarmgate with the layer-4 configuration (access log at `log`) after `layer4_sessions`:
-/// (gateway, scrape during, scrape after).
+/// swarmgate with the layer-4 configuration (access log at `log`; with `session_lines` false,
+/// `accessLog.tcpSessions`/`udpSessions` off, as Traefik writes no such line) after
+/// `layer4_sessions`: (gateway, scrape during, scrape after).
 async fn swarmgate_layer4_sessions(
     echo: SocketAddr,
     udp: SocketAddr,
     log: &std::path::Path,
+    session_lines: bool,
 ) -> (Gateway, String, String) {
-    let gw = gateway_with(&layer4_dynamic(echo, udp), &layer4_static(log)).await;
+    let mut static_toml = layer4_static(log);
+    if !session_lines {
+        // Keys of the `[accessLog]` table `static_toml` ends with.
+        static_toml.push_str("tcpSessions = false\nudpSessions = false\n");
+    }
+    let gw = gateway_with(&layer4_dynamic(echo, udp), &static_toml).await;
     let running = gw.running.as_ref().unwrap();
     let (dns, metrics) = (
         running.address("dns").unwrap(),
@@ -682,14 +689,14 @@ fn access_lines(path: &std::path::Path) -> usize {
 }
 
 #[tokio::test]
-async fn tcp_sessions_count_as_open_connections_udp_has_no_series_and_no_access_line() {
+async fn tcp_sessions_count_as_open_connections_udp_has_no_series_and_access_lines_are_ours() {
     let (echo, udp) = (
         support::tcp::echo().await,
         support::udp::udp_server(b'u').await,
     );
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.json");
-    let (gw, during, after) = swarmgate_layer4_sessions(echo, udp, &log).await;
+    let (gw, during, after) = swarmgate_layer4_sessions(echo, udp, &log, true).await;
     assert!(
         during.contains(r#"traefik_open_connections{entrypoint="web",protocol="TCP"} 1"#),
         "{during}"
@@ -706,15 +713,24 @@ async fn tcp_sessions_count_as_open_connections_udp_has_no_series_and_no_access_
             "{text}"
         );
     }
-    // Nor an access-log line (the session is logged by `swarmgate::tcp` in the process log).
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(access_lines(&log), 0);
+    // Traefik writes no access-log line for TCP; swarmgate writes one per session (its
+    // extension, `accessLog.tcpSessions`), once the session closed.
+    let written = eventually(Duration::from_secs(5), || {
+        let log = log.clone();
+        async move { access_lines(&log) >= 1 }
+    })
+    .await;
+    assert!(written, "one line for the TCP session");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let tcp: Vec<&str> = text.lines().filter(|l| l.contains(r#""TCP""#)).collect();
+    assert_eq!(tcp.len(), 1, "{text}");
     gw.stop().await;
 }
 
 /// The layer-4 comparison with the real Traefik (`TRAEFIK_BIN`): the same `traefik_*` families,
 /// label names and values while a TCP session is open and after it closed (with a UDP session
-/// on another entrypoint), and as many access-log lines (none).
+/// on another entrypoint), and as many access-log lines (none: swarmgate's per-session lines
+/// turned off with `accessLog.tcpSessions`/`udpSessions = false`).
 #[tokio::test]
 #[ignore = "needs TRAEFIK_BIN (the real Traefik)"]
 async fn live_traefik_and_swarmgate_export_the_same_for_tcp_and_udp_sessions() {
@@ -756,7 +772,7 @@ async fn live_traefik_and_swarmgate_export_the_same_for_tcp_and_udp_sessions() {
     let _ = traefik.kill().await;
 
     let log = dir.path().join("access.json");
-    let (gw, during, after) = swarmgate_layer4_sessions(echo, udp, &log).await;
+    let (gw, during, after) = swarmgate_layer4_sessions(echo, udp, &log, false).await;
     println!("traefik, session open:\n{t_during}\nswarmgate, session open:\n{during}");
     println!("traefik, after:\n{t_after}\nswarmgate, after:\n{after}");
     compare(&parse(&t_during), &parse(&during));

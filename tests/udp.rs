@@ -279,3 +279,76 @@ async fn transport_max_connections_caps_the_sessions_of_a_udp_entrypoint() {
     assert!(ask(&one, dns, b"1").await.is_some());
     gw.stop().await;
 }
+
+/// The access log's JSON lines of UDP sessions.
+fn udp_lines(log: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["RequestProtocol"] == "UDP")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_udp_session_writes_one_access_log_line_when_it_ends() {
+    let a = udp_server(b'a').await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let extra = format!(
+        "{DNS_ENTRYPOINT}[entryPoints.dns.udp]\ntimeout = \"300ms\"\n[accessLog]\nformat = \"json\"\nfilePath = {:?}\n",
+        log.display().to_string()
+    );
+    let gw = gateway_with(&udp_yaml(&[a]), &extra).await;
+    let dns = gw.running.as_ref().unwrap().address("dns").unwrap();
+    let one = udp_client().await;
+    assert_eq!(
+        ask(&one, dns, b"hello").await.unwrap(),
+        (b'a', b"hello".to_vec())
+    );
+    assert_eq!(
+        ask(&one, dns, b"hello").await.unwrap(),
+        (b'a', b"hello".to_vec())
+    );
+    // Nothing while the session is open.
+    assert!(udp_lines(&log).is_empty());
+    let written = eventually(Duration::from_secs(5), || {
+        let log = log.clone();
+        async move { !udp_lines(&log).is_empty() }
+    })
+    .await;
+    assert!(written, "a line once the session timed out");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let lines = udp_lines(&log);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    assert_eq!(line["RouterName"], "dns@file", "{line}");
+    assert_eq!(line["ServiceName"], "dns@file", "{line}");
+    assert_eq!(line["ServiceAddr"], a.to_string(), "{line}");
+    assert_eq!(line["entryPointName"], "dns", "{line}");
+    assert_eq!(
+        line["ClientAddr"],
+        one.local_addr().unwrap().to_string(),
+        "{line}"
+    );
+    assert_eq!(line["RequestContentSize"], 10, "{line}");
+    assert_eq!(line["DownstreamContentSize"], 12, "{line}");
+    assert_eq!(line["DownstreamStatus"], 200, "{line}");
+    // The duration runs to the session's end, idle timeout included.
+    assert!(line["Duration"].as_u64().unwrap() >= 300_000_000, "{line}");
+    gw.stop().await;
+
+    // accessLog.udpSessions = false: none.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let extra = format!(
+        "{DNS_ENTRYPOINT}[entryPoints.dns.udp]\ntimeout = \"100ms\"\n[accessLog]\nformat = \"json\"\nudpSessions = false\nfilePath = {:?}\n",
+        log.display().to_string()
+    );
+    let gw = gateway_with(&udp_yaml(&[a]), &extra).await;
+    let dns = gw.running.as_ref().unwrap().address("dns").unwrap();
+    assert!(ask(&udp_client().await, dns, b"x").await.is_some());
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(udp_lines(&log).is_empty());
+    gw.stop().await;
+}

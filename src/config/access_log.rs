@@ -141,7 +141,7 @@ pub struct HeaderFields {
 }
 
 /// Traefik's access-log core fields (`pkg/middlewares/accesslog/logdata.go`), and
-/// swarmgate's `AuthDuration`.
+/// swarmgate's `AuthDuration` and `SessionError` (TCP session lines).
 pub const FIELD_NAMES: &[&str] = &[
     "StartUTC",
     "StartLocal",
@@ -178,6 +178,7 @@ pub const FIELD_NAMES: &[&str] = &[
     "SpanId",
     "entryPointName",
     "AuthDuration",
+    "SessionError",
 ];
 
 /// The canonical spelling of a core field name (any case), or an error naming the nearest.

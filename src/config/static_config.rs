@@ -222,6 +222,11 @@ pub struct RespondingTimeoutsConfig {
     pub write_timeout: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_timeout: Option<Duration>,
+    /// swarmgate extension: close a TCP router's session after this long without a byte either
+    /// way (both sides closed). None or zero: never, as Traefik (which has no idle timeout for
+    /// routed TCP sessions; `idleTimeout` is HTTP keep-alive only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_idle_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -529,6 +534,14 @@ pub struct AccessLogConfig {
     /// Also log requests to swarmgate's own routers (`api@internal`, `ping@internal`…).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub add_internals: bool,
+    /// swarmgate extension: one line per TCP router session (Traefik writes none); on unless
+    /// `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_sessions: Option<bool>,
+    /// swarmgate extension: one line per UDP session, when it ends (Traefik writes none); on
+    /// unless `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp_sessions: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,5 @@
-//! Access log (Traefik's `accessLog`): one line per request, `common` or `json`.
+//! Access log (Traefik's `accessLog`): one line per request, `common` or `json`, and (swarmgate's
+//! extension) one per TCP or UDP router session ([`Session`], written when it ends).
 //!
 //! The request path only builds an `Entry` and hands it over with `try_send` on a bounded
 //! channel; when the channel is full the entry is dropped and counted, never waited for. A writer
@@ -85,10 +86,49 @@ impl Entry {
     }
 }
 
+/// One finished TCP or UDP session (swarmgate's extension: Traefik writes no line for TCP or
+/// UDP routers). Written with Traefik's field names where one fits: `RequestContentSize` the
+/// bytes received from the client, `DownstreamContentSize` the bytes sent to it,
+/// `DownstreamStatus` the session's status as nginx's stream module gives it (200 served; 403
+/// refused by `ipAllowList`; 502 no server reached or it refused; 503 router closed or
+/// `inFlightConn` full).
+#[derive(Debug)]
+pub struct Session {
+    pub start: SystemTime,
+    pub duration: Duration,
+    pub client: SocketAddr,
+    pub entrypoint: Arc<str>,
+    /// `TCP` or `UDP`.
+    pub protocol: &'static str,
+    pub router: String,
+    /// `None` when the router is closed.
+    pub service: Option<String>,
+    /// The server's `host:port`, once one was reached.
+    pub server: Option<String>,
+    /// The ClientHello's server name, when the client sent one.
+    pub server_name: Option<String>,
+    /// What the handshake agreed on, when swarmgate terminated TLS.
+    pub tls: Option<crate::config::negotiated::Negotiated>,
+    pub status: u16,
+    /// Bytes received from the client (and sent on to the server).
+    pub received: u64,
+    /// Bytes sent to the client.
+    pub sent: u64,
+    /// Why it ended otherwise than by both sides closing (refused, no server, idle, shutdown).
+    pub error: Option<String>,
+}
+
+/// What the writer thread receives.
+#[derive(Debug)]
+enum Line {
+    Request(Entry),
+    Session(Session),
+}
+
 /// The sending side, held by the observer.
 #[derive(Debug)]
 pub struct AccessLog {
-    tx: SyncSender<Entry>,
+    tx: SyncSender<Line>,
     dropped: AtomicU64,
     count: AtomicU64,
     policy: Arc<Policy>,
@@ -170,7 +210,22 @@ impl AccessLog {
 
     /// Hands an entry to the writer; drops (and counts) it when the writer is behind.
     pub fn submit(&self, entry: Entry) {
-        match self.tx.try_send(entry) {
+        self.send(Line::Request(entry));
+    }
+
+    /// Hands a TCP session's line to the writer, as `submit`.
+    pub fn submit_session(&self, session: Session) {
+        self.send(Line::Session(session));
+    }
+
+    /// Whether sessions of `protocol` (`TCP`, `UDP`) are written (`accessLog.tcpSessions`,
+    /// `accessLog.udpSessions`, on unless `false`).
+    pub fn logs_sessions(&self, protocol: &str) -> bool {
+        self.policy.logs_sessions(protocol)
+    }
+
+    fn send(&self, line: Line) {
+        match self.tx.try_send(line) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -193,7 +248,7 @@ fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// The writer thread's side.
 struct Writer {
-    rx: Receiver<Entry>,
+    rx: Receiver<Line>,
     out: std::io::BufWriter<Box<dyn Write + Send>>,
     /// The file, for reopening; `None` for stdout.
     path: Option<PathBuf>,
@@ -213,10 +268,18 @@ impl Writer {
                 pending = 0;
             }
             match received {
-                Ok(entry) => {
-                    let line = match self.format {
-                        AccessLogFormat::Common => format::common(&entry, &self.policy),
-                        AccessLogFormat::Json => format::json(&entry, &self.policy),
+                Ok(received) => {
+                    let line = match (&received, self.format) {
+                        (Line::Request(e), AccessLogFormat::Common) => {
+                            format::common(e, &self.policy)
+                        }
+                        (Line::Request(e), AccessLogFormat::Json) => format::json(e, &self.policy),
+                        (Line::Session(s), AccessLogFormat::Common) => {
+                            format::session_common(s, &self.policy)
+                        }
+                        (Line::Session(s), AccessLogFormat::Json) => {
+                            format::session_json(s, &self.policy)
+                        }
                     };
                     let _ = self.out.write_all(line.as_bytes());
                     let _ = self.out.write_all(b"\n");
@@ -270,7 +333,7 @@ pub struct AuthLog {
 
 mod format;
 mod policy;
-pub use format::{common, json};
+pub use format::{common, json, session_common, session_json};
 pub use policy::Policy;
 
 #[cfg(test)]

@@ -222,6 +222,30 @@ impl Observer {
             .is_some_and(|log| log.policy().wants_headers())
     }
 
+    /// Whether a TCP (`protocol` `TCP`) or UDP (`UDP`) session's end is written to the access
+    /// log (`accessLog` on and `accessLog.tcpSessions`/`udpSessions` not `false`): only then
+    /// does the TCP or UDP path build an [`access::Session`].
+    pub fn logs_sessions(&self, protocol: &str) -> bool {
+        self.access
+            .as_ref()
+            .is_some_and(|log| log.logs_sessions(protocol))
+    }
+
+    /// Writes a finished TCP or UDP session's line, unless `accessLog.filters` leave it out
+    /// (`statusCodes` match its status, `minDuration` its duration; `retryAttempts` never holds).
+    pub fn session(&self, session: access::Session) {
+        let Some(log) = self
+            .access
+            .as_ref()
+            .filter(|log| log.logs_sessions(session.protocol))
+        else {
+            return;
+        };
+        if log.policy().keeps(session.status, 0, session.duration) {
+            log.submit_session(session);
+        }
+    }
+
     /// SIGUSR1: the access log file is closed and opened again (log rotation), as Traefik.
     pub fn reopen_logs(&self) {
         if let Some(log) = &self.access {

@@ -150,7 +150,8 @@ impl Activity {
 
     /// Bytes moved. While a request is in flight the connection is not idle anyway and the end of
     /// the request touches, so the clock is read only between requests (and in upgraded tunnels).
-    fn moved(&self) {
+    /// A TCP router's session (`proxy::tcp::session`) calls it for every write either way.
+    pub(crate) fn moved(&self) {
         if self.in_flight.load(Ordering::Relaxed) == 0 {
             self.touch();
         }

@@ -46,6 +46,37 @@ pub struct TcpEntry {
     /// Shutdown signal and grace period: a session still open a grace period after shutdown
     /// began is closed.
     stop: Option<(watch::Receiver<bool>, Duration)>,
+    limits: session::Limits,
+    /// Writes each session's access-log line (when the access log is on).
+    observer: Option<Arc<crate::observe::Observer>>,
+}
+
+/// What the opening told about a session, for its log lines.
+#[derive(Debug)]
+struct Opened {
+    /// When routing began (the connection was handed to the TCP side): the session's start.
+    began: Instant,
+    wall: std::time::SystemTime,
+    /// The ClientHello's server name, when one was sent.
+    server_name: Option<String>,
+    /// Terminated here: what the handshake agreed on.
+    tls: Option<crate::config::negotiated::Negotiated>,
+}
+
+impl Opened {
+    fn at(began: Instant, wall: std::time::SystemTime) -> Opened {
+        Opened {
+            began,
+            wall,
+            server_name: None,
+            tls: None,
+        }
+    }
+
+    fn named(mut self, server_name: &str) -> Opened {
+        self.server_name = (!server_name.is_empty()).then(|| server_name.to_string());
+        self
+    }
 }
 
 impl TcpEntry {
@@ -56,7 +87,22 @@ impl TcpEntry {
             name: Arc::from(name),
             acceptor: None,
             stop: None,
+            limits: session::Limits::default(),
+            observer: None,
         }
+    }
+
+    /// Closes a session after `idle` without a byte either way
+    /// (`transport.respondingTimeouts.tcpIdleTimeout`; none or zero: never).
+    pub fn with_idle_timeout(mut self, idle: Option<Duration>) -> TcpEntry {
+        self.limits.idle = idle.filter(|d| !d.is_zero());
+        self
+    }
+
+    /// Writes one access-log line per session through `observer` (when its access log is on).
+    pub fn with_observer(mut self, observer: Option<Arc<crate::observe::Observer>>) -> TcpEntry {
+        self.observer = observer;
+        self
     }
 
     /// Terminates TLS for TCP routers without `passthrough` with the HTTP side's certificates
@@ -79,6 +125,7 @@ impl TcpEntry {
         local: SocketAddr,
         timeout: Duration,
     ) -> Option<TcpStream> {
+        let opened = Opened::at(Instant::now(), std::time::SystemTime::now());
         let (plain_only, has_tls_routes) = {
             let table = self.table.load();
             let entry = table.entrypoints.get(self.index)?;
@@ -97,16 +144,30 @@ impl TcpEntry {
         };
         if plain_only {
             if let Some(route) = self.find(false, &no_tls) {
-                self.serve(route, session::Client::Plain(stream), peer, local, false)
-                    .await;
+                self.serve(
+                    route,
+                    session::Client::Plain(stream),
+                    peer,
+                    local,
+                    false,
+                    opened,
+                )
+                .await;
                 return None;
             }
         }
         match hello::peek_hello(&stream, timeout, has_tls_routes).await {
             Opening::Plain => match self.find(false, &no_tls) {
                 Some(route) => {
-                    self.serve(route, session::Client::Plain(stream), peer, local, false)
-                        .await;
+                    self.serve(
+                        route,
+                        session::Client::Plain(stream),
+                        peer,
+                        local,
+                        false,
+                        opened,
+                    )
+                    .await;
                     None
                 }
                 None => Some(stream),
@@ -131,7 +192,8 @@ impl TcpEntry {
                     client_ip: peer.ip(),
                 };
                 let route = self.find(true, &view)?;
-                self.serve_tls(route, stream, peer, local, timeout, true)
+                let opened = opened.named(&server_name);
+                self.serve_tls(route, stream, peer, local, timeout, true, opened)
                     .await;
                 None
             }
@@ -155,7 +217,8 @@ impl TcpEntry {
                         None => return Some(stream),
                     }
                 };
-                self.serve_tls(route, stream, peer, local, timeout, false)
+                let opened = opened.named(&server_name);
+                self.serve_tls(route, stream, peer, local, timeout, false, opened)
                     .await;
                 None
             }
@@ -170,6 +233,7 @@ impl TcpEntry {
         list.iter().find(|r| r.rule.matches(view)).cloned()
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn serve_tls(
         &self,
         route: Arc<TcpRoute>,
@@ -178,12 +242,14 @@ impl TcpEntry {
         local: SocketAddr,
         timeout: Duration,
         postgres: bool,
+        mut opened: Opened,
     ) {
         match route.tls {
             Some(TlsMode::Terminate) => {
                 match crate::tls::detect(stream, self.acceptor.as_ref(), timeout).await {
                     crate::tls::Accepted::Tls(tls, key) if key == route.tls_options => {
-                        self.serve(route, session::Client::Tls(tls), peer, local, false)
+                        opened.tls = crate::config::negotiated::Negotiated::of(tls.get_ref().1);
+                        self.serve(route, session::Client::Tls(tls), peer, local, false, opened)
                             .await
                     }
                     crate::tls::Accepted::Tls(..) => {
@@ -196,12 +262,21 @@ impl TcpEntry {
                 }
             }
             _ => {
-                self.serve(route, session::Client::Plain(stream), peer, local, postgres)
-                    .await
+                self.serve(
+                    route,
+                    session::Client::Plain(stream),
+                    peer,
+                    local,
+                    postgres,
+                    opened,
+                )
+                .await
             }
         }
     }
 
+    /// Runs the session, then writes its process-log line and (when the access log is on) its
+    /// access-log line.
     async fn serve(
         &self,
         route: Arc<TcpRoute>,
@@ -209,9 +284,10 @@ impl TcpEntry {
         peer: SocketAddr,
         local: SocketAddr,
         postgres: bool,
+        opened: Opened,
     ) {
-        let started = Instant::now();
-        let run = session::run(&route, client, peer, local, postgres);
+        let meter = session::Meter::default();
+        let run = session::run(&route, client, peer, local, postgres, self.limits, &meter);
         let outcome = match &self.stop {
             None => run.await,
             Some((stop, grace)) => {
@@ -224,25 +300,47 @@ impl TcpEntry {
                 tokio::select! {
                     outcome = run => outcome,
                     () = late => session::Outcome {
+                        status: if meter.server.get().is_some() { 200 } else { 503 },
                         error: Some("closed: shutdown grace period over".to_string()),
-                        ..Default::default()
                     },
                 }
             }
         };
+        let duration = opened.began.elapsed();
+        let received = meter.received.load(std::sync::atomic::Ordering::Relaxed);
+        let sent = meter.sent.load(std::sync::atomic::Ordering::Relaxed);
         let service = route.service.as_ref().map_or("", |s| s.name());
         tracing::info!(
             target: "swarmgate::tcp",
             entrypoint = %self.name,
             router = %route.name,
             service,
-            endpoint = outcome.endpoint.as_deref().unwrap_or(""),
+            endpoint = meter.server.get().map_or("", String::as_str),
             client = %peer,
-            bytes_to_server = outcome.to_server,
-            bytes_to_client = outcome.to_client,
-            duration_ms = started.elapsed().as_secs_f64() * 1e3,
+            bytes_to_server = received,
+            bytes_to_client = sent,
+            duration_ms = duration.as_secs_f64() * 1e3,
             error = outcome.error.as_deref().unwrap_or(""),
             "TCP session"
         );
+        let Some(observer) = self.observer.as_ref().filter(|o| o.logs_sessions("TCP")) else {
+            return;
+        };
+        observer.session(crate::observe::access::Session {
+            start: opened.wall,
+            duration,
+            client: peer,
+            entrypoint: Arc::clone(&self.name),
+            protocol: "TCP",
+            router: route.name.clone(),
+            service: route.service.as_ref().ok().map(|s| s.name().to_string()),
+            server: meter.server.into_inner(),
+            server_name: opened.server_name,
+            tls: opened.tls,
+            status: outcome.status,
+            received,
+            sent,
+            error: outcome.error,
+        });
     }
 }

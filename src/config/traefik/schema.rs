@@ -214,6 +214,7 @@ fn build() -> Node {
                         f("readTimeout", leaf(Duration)),
                         f("writeTimeout", leaf(Duration)),
                         f("idleTimeout", leaf(Duration)),
+                        f("tcpIdleTimeout", leaf(Duration)),
                     ]),
                 ),
                 f(
@@ -386,6 +387,8 @@ fn build() -> Node {
                 f("format", leaf(Enum(FORMATS))),
                 f("bufferingSize", leaf(Int)),
                 f("addInternals", leaf(Bool)),
+                f("tcpSessions", leaf(Bool)),
+                f("udpSessions", leaf(Bool)),
                 f(
                     "filters",
                     st(vec![

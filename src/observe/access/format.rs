@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::super::clock::Civil;
-use super::{Entry, Policy};
+use super::{Entry, Policy, Session};
 use crate::config::static_config::FieldMode;
 
 /// What a redacted field or header is written as.
@@ -66,18 +66,7 @@ fn fields(e: &Entry, policy: &Policy) -> Map<String, Value> {
         let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         core.push(("AuthDuration", nanos.into()));
     }
-    let mut map = Map::new();
-    for (name, value) in core {
-        match policy.field(name) {
-            FieldMode::Keep => {
-                map.insert(name.to_string(), value);
-            }
-            FieldMode::Redact => {
-                map.insert(name.to_string(), REDACTED.into());
-            }
-            FieldMode::Drop => {}
-        }
-    }
+    let mut map = kept(core, policy);
     for (prefix, headers) in [
         ("request_", &e.request_headers),
         ("origin_", &e.origin_headers),
@@ -104,6 +93,107 @@ fn fields(e: &Entry, policy: &Policy) -> Map<String, Value> {
     map
 }
 
+/// The core fields as the policy's modes leave them.
+fn kept(core: Vec<(&'static str, Value)>, policy: &Policy) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (name, value) in core {
+        match policy.field(name) {
+            FieldMode::Keep => {
+                map.insert(name.to_string(), value);
+            }
+            FieldMode::Redact => {
+                map.insert(name.to_string(), REDACTED.into());
+            }
+            FieldMode::Drop => {}
+        }
+    }
+    map
+}
+
+/// A TCP session's fields, by Traefik's names where one fits (see [`Session`]).
+fn session_fields(s: &Session, policy: &Policy) -> Map<String, Value> {
+    let nanos = u64::try_from(s.duration.as_nanos()).unwrap_or(u64::MAX);
+    let start = Civil::from_system(s.start).rfc3339();
+    let mut core: Vec<(&'static str, Value)> = vec![
+        ("ClientAddr", s.client.to_string().into()),
+        ("ClientHost", s.client.ip().to_string().into()),
+        ("ClientPort", s.client.port().to_string().into()),
+        ("DownstreamContentSize", s.sent.into()),
+        ("DownstreamStatus", s.status.into()),
+        ("Duration", nanos.into()),
+        ("RequestContentSize", s.received.into()),
+        ("RequestProtocol", s.protocol.into()),
+        ("RouterName", s.router.clone().into()),
+        ("StartUTC", start.clone().into()),
+        ("StartLocal", start.into()),
+        ("entryPointName", (*s.entrypoint).into()),
+    ];
+    if let Some(service) = &s.service {
+        core.push(("ServiceName", service.clone().into()));
+    }
+    if let Some(server) = &s.server {
+        core.push(("ServiceAddr", server.clone().into()));
+    }
+    if let Some(name) = &s.server_name {
+        core.push(("RequestHost", name.clone().into()));
+    }
+    if let Some(tls) = s.tls {
+        core.push(("TLSVersion", tls.version().into()));
+        core.push(("TLSCipher", tls.cipher().into()));
+    }
+    if let Some(error) = &s.error {
+        core.push(("SessionError", error.clone().into()));
+    }
+    kept(core, policy)
+}
+
+/// A TCP session as one JSON object (the fields of [`session_fields`], `level`, `msg`, `time`).
+pub fn session_json(s: &Session, policy: &Policy) -> String {
+    let mut map = session_fields(s, policy);
+    map.insert("level".into(), "info".into());
+    map.insert("msg".into(), "".into());
+    map.insert("time".into(), Civil::from_system(s.start).rfc3339().into());
+    Value::Object(map).to_string()
+}
+
+/// A TCP session in the common format:
+/// `<client> - - [<time>] "TCP <server name>" <status> <bytes sent> <bytes received> "<router>" "<server>" <ms>ms`
+/// (a missing or dropped field is `-`, as in the request lines).
+pub fn session_common(s: &Session, policy: &Policy) -> String {
+    let map = session_fields(s, policy);
+    let plain = |key: &str| to_log(&map, key, "-", false);
+    let quoted = |key: &str| to_log(&map, key, "\"-\"", true);
+    let time = start_time(&map, s.start);
+    let millis = match map.get("Duration") {
+        Some(Value::Number(_)) => s.duration.as_millis(),
+        _ => 0,
+    };
+    format!(
+        "{} - - [{}] \"{} {}\" {} {} {} {} {} {}ms",
+        plain("ClientHost"),
+        time,
+        plain("RequestProtocol"),
+        plain("RequestHost"),
+        plain("DownstreamStatus"),
+        plain("DownstreamContentSize"),
+        plain("RequestContentSize"),
+        quoted("RouterName"),
+        quoted("ServiceAddr"),
+        millis
+    )
+}
+
+/// The `[time]` of a common line: redacted, dropped (`-`) or the start in CLF.
+fn start_time(map: &Map<String, Value>, start: std::time::SystemTime) -> String {
+    match (map.get("StartUTC"), map.get("StartLocal")) {
+        (Some(Value::String(s)), _) | (None, Some(Value::String(s))) if s == REDACTED => {
+            REDACTED.to_string()
+        }
+        (Some(_), _) | (None, Some(_)) => Civil::from_system(start).clf(),
+        (None, None) => "-".to_string(),
+    }
+}
+
 /// One JSON object with Traefik's field names.
 pub fn json(e: &Entry, policy: &Policy) -> String {
     let mut map = fields(e, policy);
@@ -121,13 +211,7 @@ pub fn common(e: &Entry, policy: &Policy) -> String {
     let map = fields(e, policy);
     let plain = |key: &str| to_log(&map, key, "-", false);
     let quoted = |key: &str| to_log(&map, key, "\"-\"", true);
-    let time = match (map.get("StartUTC"), map.get("StartLocal")) {
-        (Some(Value::String(s)), _) | (None, Some(Value::String(s))) if s == REDACTED => {
-            REDACTED.to_string()
-        }
-        (Some(_), _) | (None, Some(_)) => Civil::from_system(e.start).clf(),
-        (None, None) => "-".to_string(),
-    };
+    let time = start_time(&map, e.start);
     let millis = match map.get("Duration") {
         Some(Value::Number(_)) => e.duration.as_millis(),
         _ => 0,

@@ -17,6 +17,10 @@ pub struct Policy {
     /// By lowercase header name.
     headers: HashMap<String, FieldMode>,
     add_internals: bool,
+    /// `accessLog.tcpSessions` (on unless `false`).
+    tcp_sessions: bool,
+    /// `accessLog.udpSessions` (on unless `false`).
+    udp_sessions: bool,
 }
 
 impl Policy {
@@ -47,6 +51,8 @@ impl Policy {
                 })
                 .unwrap_or_default(),
             add_internals: cfg.add_internals,
+            tcp_sessions: cfg.tcp_sessions.unwrap_or(true),
+            udp_sessions: cfg.udp_sessions.unwrap_or(true),
         }
     }
 
@@ -55,6 +61,15 @@ impl Policy {
         self.filters
             .as_ref()
             .is_none_or(|f| f.keeps(status, retries, took))
+    }
+
+    /// Whether sessions of `protocol` (`TCP`, `UDP`) are written (`accessLog.tcpSessions`,
+    /// `accessLog.udpSessions`).
+    pub fn logs_sessions(&self, protocol: &str) -> bool {
+        match protocol {
+            "UDP" => self.udp_sessions,
+            _ => self.tcp_sessions,
+        }
     }
 
     /// Whether requests to a router of swarmgate's own (`…@internal`) are written.

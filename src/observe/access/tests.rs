@@ -209,3 +209,77 @@ fn headers_are_copied_only_when_some_may_be_written() {
     );
     assert!(keep_headers().wants_headers());
 }
+
+fn session() -> Session {
+    Session {
+        start: UNIX_EPOCH + Duration::from_secs(1_795_649_445),
+        duration: Duration::from_millis(1500),
+        client: "10.0.0.7:51000".parse().unwrap(),
+        entrypoint: Arc::from("postgres"),
+        protocol: "TCP",
+        router: "db@swarm".to_string(),
+        service: Some("db@swarm".to_string()),
+        server: Some("10.0.1.5:5432".to_string()),
+        server_name: Some("db.example.com".to_string()),
+        tls: None,
+        status: 200,
+        received: 342,
+        sent: 5120,
+        error: None,
+    }
+}
+
+#[test]
+fn a_tcp_session_is_one_line_with_traefiks_field_names() {
+    let v: serde_json::Value =
+        serde_json::from_str(&session_json(&session(), &Policy::default())).unwrap();
+    assert_eq!(v["ClientAddr"], "10.0.0.7:51000");
+    assert_eq!(v["ClientHost"], "10.0.0.7");
+    assert_eq!(v["ClientPort"], "51000");
+    assert_eq!(v["RouterName"], "db@swarm");
+    assert_eq!(v["ServiceName"], "db@swarm");
+    assert_eq!(v["ServiceAddr"], "10.0.1.5:5432");
+    assert_eq!(v["entryPointName"], "postgres");
+    assert_eq!(v["RequestProtocol"], "TCP");
+    assert_eq!(v["RequestHost"], "db.example.com");
+    assert_eq!(v["RequestContentSize"], 342);
+    assert_eq!(v["DownstreamContentSize"], 5120);
+    assert_eq!(v["DownstreamStatus"], 200);
+    assert_eq!(v["Duration"], 1_500_000_000u64);
+    assert_eq!(v["StartUTC"], v["time"]);
+    assert!(v.get("SessionError").is_none(), "{v}");
+    assert!(v.get("RequestMethod").is_none(), "{v}");
+    assert_eq!(
+        session_common(&session(), &Policy::default()),
+        "10.0.0.7 - - [25/Nov/2026:23:30:45 +0000] \"TCP db.example.com\" 200 5120 342 \"db@swarm\" \"10.0.1.5:5432\" 1500ms"
+    );
+}
+
+#[test]
+fn a_tcp_session_line_obeys_the_field_modes() {
+    let p = policy(serde_json::json!({"fields": {
+        "defaultMode": "drop",
+        "names": {"RouterName": "keep", "SessionError": "keep", "ServiceAddr": "redact"}
+    }}));
+    let mut s = session();
+    s.status = 502;
+    s.error = Some("no server answered".to_string());
+    let v: serde_json::Value = serde_json::from_str(&session_json(&s, &p)).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "RouterName",
+            "ServiceAddr",
+            "SessionError",
+            "level",
+            "msg",
+            "time"
+        ]
+    );
+    assert_eq!(v["ServiceAddr"], "REDACTED");
+    assert_eq!(
+        session_common(&s, &p),
+        "- - - [-] \"- -\" - - - \"db@swarm\" \"REDACTED\" 0ms"
+    );
+}

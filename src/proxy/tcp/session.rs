@@ -1,14 +1,23 @@
 //! One TCP session once a router took it: middlewares, the server connection (PROXY header,
 //! TLS to the server, Postgres' SSLRequest for passthrough), then bytes both ways until both
 //! sides are done. Each half-close is forwarded (a client that stops sending still gets every
-//! byte of the answer), with backpressure (a bounded buffer per direction).
+//! byte of the answer), with backpressure (a bounded buffer per direction). Bytes are counted
+//! as written (`Meter`, for the log lines); with `tcpIdleTimeout` (swarmgate's extension, off by
+//! default: Traefik has no idle timeout once a router took a connection), a session without a
+//! byte written either way for that long has both its sides shut down.
 
+use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+use crate::proxy::limits::Activity;
 
 use super::balance;
 use super::hello::POSTGRES_SSL_REQUEST;
@@ -17,13 +26,36 @@ use super::table::{TcpRoute, TlsMode};
 /// Buffer per direction: large enough for throughput, small enough for many sessions.
 const BUFFER: usize = 64 * 1024;
 
-/// What happened, for the log line.
+/// How long closing both sides of an idle session may take (a TLS `close_notify` to a peer
+/// that does not read).
+const CLOSE_DEADLINE: Duration = Duration::from_secs(1);
+
+/// What happened, for the log lines.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    pub to_server: u64,
-    pub to_client: u64,
-    pub endpoint: Option<String>,
+    /// As nginx's stream module: 200 served (whatever ended it), 403 refused by `ipAllowList`,
+    /// 502 no server reached (connect, PROXY header, TLS or Postgres' SSLRequest to it
+    /// failed), 503 router closed or `inFlightConn` full.
+    pub status: u16,
     pub error: Option<String>,
+}
+
+/// What a session moved, kept outside its future so that a session cut short (shutdown grace
+/// over) is still reported with its bytes and server.
+#[derive(Debug, Default)]
+pub struct Meter {
+    /// Bytes received from the client and written to the server.
+    pub received: AtomicU64,
+    /// Bytes written to the client.
+    pub sent: AtomicU64,
+    /// The server's address, once connected.
+    pub server: OnceLock<String>,
+}
+
+/// A session's limits: `tcpIdleTimeout` (none or zero: never idle out).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    pub idle: Option<Duration>,
 }
 
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -38,17 +70,24 @@ pub enum Client {
 
 /// Runs the session to its end. `postgres`: the client's SSLRequest was consumed and answered;
 /// for passthrough the server is asked the same before the client's TLS goes through.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     route: &TcpRoute,
     client: Client,
     peer: SocketAddr,
     local: SocketAddr,
     postgres: bool,
+    limits: Limits,
+    meter: &Meter,
 ) -> Outcome {
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome {
+        status: 502,
+        error: None,
+    };
     let service = match &route.service {
         Ok(s) => Arc::clone(s),
         Err(reason) => {
+            outcome.status = 503;
             outcome.error = Some(format!("router closed: {reason}"));
             return outcome;
         }
@@ -58,6 +97,10 @@ pub async fn run(
         match mw.admit(peer.ip()) {
             Ok(guard) => guards.push(guard),
             Err(refused) => {
+                outcome.status = match refused {
+                    super::middleware::Refused::NotAllowed => 403,
+                    super::middleware::Refused::TooMany => 503,
+                };
                 outcome.error = Some(refused.to_string());
                 return outcome;
             }
@@ -70,7 +113,7 @@ pub async fn run(
             return outcome;
         }
     };
-    outcome.endpoint = Some(connected.server.address.clone());
+    let _ = meter.server.set(connected.server.address.clone());
     let transport = connected.transport;
     let mut server = connected.stream;
     if let Some(version) = transport.proxy_protocol {
@@ -133,34 +176,44 @@ pub async fn run(
     } else {
         Server::Plain(server)
     };
-    let delay = transport.termination_delay;
-    let (up, down) = match (client, server) {
+    let ends = Ends {
+        delay: transport.termination_delay,
+        idle: limits.idle.filter(|d| !d.is_zero()),
+    };
+    outcome.status = 200;
+    outcome.error = match (client, server) {
         (Client::Plain(c), Server::Plain(s)) => {
             let (cr, cw) = c.into_split();
             let (sr, sw) = s.into_split();
-            pipe(cr, cw, sr, sw, delay).await
+            pipe(cr, cw, sr, sw, ends, meter).await
         }
         (Client::Plain(c), Server::Tls(s)) => {
             let (cr, cw) = c.into_split();
             let (sr, sw) = tokio::io::split(s);
-            pipe(cr, cw, sr, sw, delay).await
+            pipe(cr, cw, sr, sw, ends, meter).await
         }
         (Client::Tls(c), Server::Plain(s)) => {
             let (cr, cw) = tokio::io::split(c);
             let (sr, sw) = s.into_split();
-            pipe(cr, cw, sr, sw, delay).await
+            pipe(cr, cw, sr, sw, ends, meter).await
         }
         (Client::Tls(c), Server::Tls(s)) => {
             let (cr, cw) = tokio::io::split(c);
             let (sr, sw) = tokio::io::split(s);
-            pipe(cr, cw, sr, sw, delay).await
+            pipe(cr, cw, sr, sw, ends, meter).await
         }
     };
     drop(guards);
-    outcome.to_server = up.0;
-    outcome.to_client = down.0;
-    outcome.error = up.1.or(down.1);
     outcome
+}
+
+/// How the copying may end besides both sides closing.
+#[derive(Debug, Clone, Copy)]
+struct Ends {
+    /// Traefik's `terminationDelay`: how long the other way may go on after one side closed.
+    delay: Option<Duration>,
+    /// `tcpIdleTimeout`: no byte written either way for this long closes both sides.
+    idle: Option<Duration>,
 }
 
 enum Server {
@@ -187,19 +240,73 @@ fn default_client_tls() -> Option<Arc<rustls::ClientConfig>> {
         .clone()
 }
 
-/// Bytes one way and the error that ended them, if any.
-type Way = (u64, Option<String>);
-
 /// Copies both ways. When one side ends its sending (EOF), the other side's write half is shut
 /// down (the half-close goes through) and the other direction goes on until it ends too, or for
-/// `delay` when set (Traefik's `terminationDelay`).
+/// `ends.delay` when set (Traefik's `terminationDelay`). With `ends.idle`, a session in which no
+/// byte was written either way for that long has both its sides shut down (FIN, or TLS
+/// `close_notify` then FIN) and ends. Bytes are counted into `meter` as they are written, so a
+/// session dropped midway (shutdown) still reports them. The error that ended it, if any.
 async fn pipe<CR, CW, SR, SW>(
     cr: CR,
-    mut cw: CW,
+    cw: CW,
     sr: SR,
-    mut sw: SW,
+    sw: SW,
+    ends: Ends,
+    meter: &Meter,
+) -> Option<String>
+where
+    CR: AsyncRead + Unpin,
+    CW: AsyncWrite + Unpin,
+    SR: AsyncRead + Unpin,
+    SW: AsyncWrite + Unpin,
+{
+    let activity = Activity::new();
+    // The clock is read on each write only when an idle timeout needs it.
+    let tracked = ends.idle.map(|_| &*activity);
+    let mut cw = Metered {
+        inner: cw,
+        bytes: &meter.sent,
+        activity: tracked,
+    };
+    let mut sw = Metered {
+        inner: sw,
+        bytes: &meter.received,
+        activity: tracked,
+    };
+    let ended = {
+        let copied = copy_both(cr, &mut cw, sr, &mut sw, ends.delay);
+        match ends.idle {
+            None => Some(copied.await),
+            Some(limit) => tokio::select! {
+                error = copied => Some(error),
+                () = activity.idle_expired(limit) => None,
+            },
+        }
+    };
+    match (ended, ends.idle) {
+        (Some(error), _) => error,
+        (None, limit) => {
+            let _ = tokio::time::timeout(CLOSE_DEADLINE, async {
+                let _ = cw.shutdown().await;
+                let _ = sw.shutdown().await;
+            })
+            .await;
+            Some(format!(
+                "idle timeout: no byte either way for {:?} (tcpIdleTimeout)",
+                limit.unwrap_or_default()
+            ))
+        }
+    }
+}
+
+/// Both directions of [`pipe`] until they end; the first error, if any.
+async fn copy_both<CR, CW, SR, SW>(
+    cr: CR,
+    cw: &mut CW,
+    sr: SR,
+    sw: &mut SW,
     delay: Option<Duration>,
-) -> (Way, Way)
+) -> Option<String>
 where
     CR: AsyncRead + Unpin,
     CW: AsyncWrite + Unpin,
@@ -208,39 +315,90 @@ where
 {
     let up = async {
         let mut from = BufReader::with_capacity(BUFFER, cr);
-        let r = tokio::io::copy_buf(&mut from, &mut sw).await;
+        let r = tokio::io::copy_buf(&mut from, sw).await;
         let _ = sw.shutdown().await;
-        way(r)
+        r.err().map(|e| e.to_string())
     };
     let down = async {
         let mut from = BufReader::with_capacity(BUFFER, sr);
-        let r = tokio::io::copy_buf(&mut from, &mut cw).await;
+        let r = tokio::io::copy_buf(&mut from, cw).await;
         let _ = cw.shutdown().await;
-        way(r)
+        r.err().map(|e| e.to_string())
     };
     tokio::pin!(up, down);
-    tokio::select! {
+    let (u, d) = tokio::select! {
         u = &mut up => {
             let d = match delay {
-                Some(limit) => tokio::time::timeout(limit, &mut down).await.unwrap_or((0, None)),
+                Some(limit) => tokio::time::timeout(limit, &mut down).await.unwrap_or(None),
                 None => down.await,
             };
             (u, d)
         }
         d = &mut down => {
             let u = match delay {
-                Some(limit) => tokio::time::timeout(limit, &mut up).await.unwrap_or((0, None)),
+                Some(limit) => tokio::time::timeout(limit, &mut up).await.unwrap_or(None),
                 None => up.await,
             };
             (u, d)
         }
+    };
+    u.or(d)
+}
+
+/// A write half that counts the bytes written and marks the session active.
+struct Metered<'a, W> {
+    inner: W,
+    bytes: &'a AtomicU64,
+    /// With `tcpIdleTimeout` only.
+    activity: Option<&'a Activity>,
+}
+
+impl<W> Metered<'_, W> {
+    fn wrote(&self, n: usize) {
+        if n > 0 {
+            self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+            if let Some(activity) = self.activity {
+                activity.moved();
+            }
+        }
     }
 }
 
-fn way(r: std::io::Result<u64>) -> Way {
-    match r {
-        Ok(n) => (n, None),
-        Err(e) => (0, Some(e.to_string())),
+impl<W: AsyncWrite + Unpin> AsyncWrite for Metered<'_, W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let res = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = res {
+            self.wrote(n);
+        }
+        res
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = res {
+            self.wrote(n);
+        }
+        res
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

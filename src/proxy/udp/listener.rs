@@ -86,6 +86,8 @@ pub struct UdpEntryPoint {
     table: Arc<ArcSwap<UdpTable>>,
     options: UdpOptions,
     counters: Arc<Counters>,
+    /// Writes one access-log line per session (when UDP lines are on).
+    observer: Option<Arc<crate::observe::Observer>>,
 }
 
 impl UdpEntryPoint {
@@ -109,7 +111,15 @@ impl UdpEntryPoint {
             table,
             options,
             counters: Arc::default(),
+            observer: None,
         })
+    }
+
+    /// Writes each session's access-log line through `observer` (when its access log is on and
+    /// `accessLog.udpSessions` is not `false`).
+    pub fn with_observer(mut self, observer: Option<Arc<crate::observe::Observer>>) -> Self {
+        self.observer = observer.filter(|o| o.logs_sessions("UDP"));
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -208,15 +218,21 @@ impl Loop<'_> {
             if !session.shared.closed.load(Ordering::Acquire) {
                 session.shared.last.store(now, Ordering::Relaxed);
                 match session.shared.backend.get() {
-                    Some(backend) => {
-                        if let Err(e) = backend.try_send(data) {
+                    Some(backend) => match backend.try_send(data) {
+                        Ok(n) => {
+                            session
+                                .shared
+                                .received
+                                .fetch_add(n as u64, Ordering::Relaxed);
+                        }
+                        Err(e) => {
                             if e.kind() != std::io::ErrorKind::WouldBlock {
                                 // The server refused (ICMP): the next datagram opens a new
                                 // session, on the next server.
                                 session.shared.closed.store(true, Ordering::Release);
                             }
                         }
-                    }
+                    },
                     None => self.enqueue(peer, data),
                 }
                 return;
@@ -289,6 +305,8 @@ impl Loop<'_> {
             last: AtomicU64::new(now),
             closed: AtomicBool::new(false),
             backend: OnceLock::new(),
+            received: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
         });
         let (queue, rx) = mpsc::channel(PENDING_PER_SESSION);
         let task = SessionTask {
@@ -301,6 +319,7 @@ impl Loop<'_> {
             epoch: self.epoch,
             pending: Arc::clone(&self.pending),
             entrypoint: self.entry.name.clone(),
+            observer: self.entry.observer.clone(),
         };
         let handle = tokio::spawn(task.run(rx));
         counters.opened.fetch_add(1, Ordering::Relaxed);

@@ -2,7 +2,9 @@
 //! name resolved within 2 s), sends the datagrams queued while it opened, relays the server's
 //! replies to the client from the entrypoint's socket, and ends the session after `timeout`
 //! without a datagram either way or when the server refuses (ICMP port unreachable). Replies are
-//! read into one buffer per runtime thread, so a session holds no buffer of its own.
+//! read into one buffer per runtime thread, so a session holds no buffer of its own. With the
+//! access log on (and `accessLog.udpSessions` not `false`), a session writes one line when it
+//! ends: bytes each way, server, duration (which includes the final `timeout`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -26,6 +28,10 @@ pub(super) struct Shared {
     pub last: AtomicU64,
     pub closed: AtomicBool,
     pub backend: OnceLock<UdpSocket>,
+    /// Bytes of the client's datagrams sent on to the server.
+    pub received: AtomicU64,
+    /// Bytes of the server's replies sent to the client.
+    pub sent: AtomicU64,
 }
 
 thread_local! {
@@ -46,16 +52,83 @@ pub(super) struct SessionTask {
     pub epoch: Instant,
     pub pending: Arc<AtomicUsize>,
     pub entrypoint: String,
+    /// Writes the session's access-log line when it ends (only when UDP lines are on).
+    pub observer: Option<Arc<crate::observe::Observer>>,
+}
+
+/// A session's access-log line, written when it is dropped: when the session ends, or when its
+/// task is aborted (shutdown grace over).
+struct Line {
+    observer: Arc<crate::observe::Observer>,
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    entrypoint: Arc<str>,
+    router: String,
+    service: String,
+    server: String,
+    began: Instant,
+    wall: std::time::SystemTime,
+    status: u16,
+    error: Option<String>,
+    /// False until the session ended by itself.
+    ended: bool,
+}
+
+impl Drop for Line {
+    fn drop(&mut self) {
+        let error = match (self.ended, self.error.take()) {
+            (_, Some(e)) => Some(e),
+            (false, None) => Some("closed: shutdown grace period over".to_string()),
+            (true, None) => None,
+        };
+        self.observer.session(crate::observe::access::Session {
+            start: self.wall,
+            duration: self.began.elapsed(),
+            client: self.peer,
+            entrypoint: Arc::clone(&self.entrypoint),
+            protocol: "UDP",
+            router: std::mem::take(&mut self.router),
+            service: Some(std::mem::take(&mut self.service)),
+            server: Some(std::mem::take(&mut self.server)),
+            server_name: None,
+            tls: None,
+            status: self.status,
+            received: self.shared.received.load(Ordering::Relaxed),
+            sent: self.shared.sent.load(Ordering::Relaxed),
+            error,
+        });
+    }
 }
 
 impl SessionTask {
     pub async fn run(self, mut queue: mpsc::Receiver<Bytes>) {
+        let mut line = self.observer.as_ref().map(|observer| Line {
+            observer: Arc::clone(observer),
+            shared: Arc::clone(&self.shared),
+            peer: self.peer,
+            entrypoint: Arc::from(self.entrypoint.as_str()),
+            router: self.route.router.clone(),
+            service: self.route.service.clone(),
+            server: self.address.clone(),
+            began: Instant::now(),
+            wall: std::time::SystemTime::now(),
+            status: 200,
+            error: None,
+            ended: false,
+        });
+        let mut failed = |error: String| {
+            if let Some(line) = line.as_mut() {
+                line.status = 502;
+                line.error = Some(error);
+            }
+        };
         match self.connect().await {
             Ok(socket) => {
                 // Set once, here only.
                 let _ = self.shared.backend.set(socket);
             }
             Err(e) => {
+                failed(format!("server unreachable: {e}"));
                 tracing::warn!(
                     entrypoint = %self.entrypoint,
                     router = %self.route.router,
@@ -65,6 +138,9 @@ impl SessionTask {
                     "UDP server unreachable; session closed"
                 );
                 self.end(&mut queue);
+                if let Some(line) = line.as_mut() {
+                    line.ended = true;
+                }
                 return;
             }
         }
@@ -77,14 +153,21 @@ impl SessionTask {
             tokio::select! {
                 Some(datagram) = queue.recv() => {
                     self.pending.fetch_sub(datagram.len(), Ordering::AcqRel);
-                    if let Err(e) = backend.send(&datagram).await {
-                        self.refused(&e);
-                        break;
+                    match backend.send(&datagram).await {
+                        Ok(n) => {
+                            self.shared.received.fetch_add(n as u64, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            self.refused(&e);
+                            failed(format!("server refused: {e}"));
+                            break;
+                        }
                     }
                 }
                 ready = backend.readable() => {
                     if let Err(e) = ready {
                         self.refused(&e);
+                        failed(format!("server refused: {e}"));
                         break;
                     }
                     match self.relay(backend) {
@@ -92,6 +175,7 @@ impl SessionTask {
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                         Err(e) => {
                             self.refused(&e);
+                            failed(format!("server refused: {e}"));
                             break;
                         }
                     }
@@ -105,6 +189,9 @@ impl SessionTask {
             }
         }
         self.end(&mut queue);
+        if let Some(line) = line.as_mut() {
+            line.ended = true;
+        }
     }
 
     /// Reads one reply and sends it to the client (dropped if the socket is full: UDP).
@@ -114,9 +201,12 @@ impl SessionTask {
             let n = backend.try_recv(&mut buf)?;
             let now = self.epoch.elapsed().as_millis() as u64;
             self.shared.last.store(now, Ordering::Relaxed);
-            let _ = self
+            if let Ok(sent) = self
                 .client
-                .try_send_to(&buf[..n.min(MAX_DATAGRAM)], self.peer);
+                .try_send_to(&buf[..n.min(MAX_DATAGRAM)], self.peer)
+            {
+                self.shared.sent.fetch_add(sent as u64, Ordering::Relaxed);
+            }
             Ok(())
         })
     }
