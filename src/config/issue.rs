@@ -86,6 +86,15 @@ impl ConfigIssue {
         self
     }
 
+    /// An issue about a TCP element (its key names a `tcp.` path or a `traefik.tcp.` label): TCP
+    /// routers, services and middlewares have names of their own, so an HTTP element with the same
+    /// name must not show it.
+    pub fn is_tcp(&self) -> bool {
+        self.key
+            .as_deref()
+            .is_some_and(|k| k.starts_with("tcp.") || k.starts_with("traefik.tcp."))
+    }
+
     pub fn with_origin(mut self, origin: impl Into<String>) -> Self {
         self.origin = Some(origin.into());
         self

@@ -17,11 +17,7 @@ fn errors(issues: &[ConfigIssue], element: Element, name: &str) -> (Vec<String>,
     let mine: Vec<&ConfigIssue> = issues
         .iter()
         .filter(|i| i.element == element && (i.name == name || i.name == base))
-        .filter(|i| {
-            i.key
-                .as_deref()
-                .is_some_and(|k| k.starts_with("tcp.") || k.starts_with("traefik.tcp."))
-        })
+        .filter(|i| i.is_tcp())
         .collect();
     let fatal = mine.iter().any(|i| !i.warning);
     (mine.iter().map(|i| i.message.clone()).collect(), fatal)

@@ -239,6 +239,11 @@ async fn tcp_routers_services_and_their_errors_are_listed() {
     );
     let dynamic: DynamicConfig = serde_yaml::from_str(
         r#"
+http:
+  routers:
+    bad@file: { rule: "Host(`a.test`)", service: web@file, entryPoints: [web] }
+  services:
+    web@file: { loadBalancer: { servers: [{ url: "http://10.0.0.6" }] } }
 tcp:
   routers:
     pg@file: { rule: "HostSNI(`db.test`)", service: pg@file, entryPoints: [web], tls: { passthrough: true } }
@@ -280,6 +285,12 @@ tcp:
     let overview: serde_json::Value = serde_json::from_str(&overview).unwrap();
     assert_eq!(overview["tcp"]["routers"]["total"], 2);
     assert_eq!(overview["tcp"]["routers"]["errors"], 1);
+    // The HTTP router of the same name does not carry the TCP router's issue.
+    let (_, _, http) = call(&state, "GET", "/api/http/routers/bad%40file").await;
+    let http: serde_json::Value = serde_json::from_str(&http).unwrap();
+    assert_eq!(http["status"], "enabled", "{http}");
+    assert!(http.get("error").is_none(), "{http}");
+    assert_eq!(overview["http"]["routers"]["errors"], 0);
 }
 
 /// An API over a compiled table: routers `a` and `b` on service `app` (two servers), `c` on

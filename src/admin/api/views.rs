@@ -29,7 +29,7 @@ impl View<'_> {
     fn errors(&self, element: Element, name: &str) -> Vec<String> {
         self.issues
             .iter()
-            .filter(|i| i.element == element && i.name == name)
+            .filter(|i| i.element == element && i.name == name && !i.is_tcp())
             .map(|i| i.message.clone())
             .collect()
     }
@@ -38,7 +38,7 @@ impl View<'_> {
     fn has_error(&self, element: Element, name: &str) -> bool {
         self.issues
             .iter()
-            .any(|i| i.element == element && i.name == name && !i.warning)
+            .any(|i| i.element == element && i.name == name && !i.warning && !i.is_tcp())
     }
 
     fn status(enabled: bool, errors: &[String]) -> &'static str {
