@@ -165,16 +165,29 @@ impl Observer {
         api: Arc<dyn AdminApi>,
     ) -> std::io::Result<Observer> {
         let metrics = cfg.metrics.as_ref().and_then(|metrics| {
-            let p = metrics.prometheus.as_ref()?;
+            // One registry, read by every exporter configured: the Prometheus endpoint, the
+            // OTLP push (`metrics.otlp`) and StatsD (`metrics.statsD`).
+            if metrics.prometheus.is_none() && metrics.otlp.is_none() && metrics.stats_d.is_none()
+            {
+                return None;
+            }
+            let default = crate::config::static_config::PrometheusConfig::default();
+            let p = metrics.prometheus.as_ref().unwrap_or(&default);
             let udp: Vec<bool> = entrypoints
                 .iter()
                 .map(|e| cfg.entry_points.get(e).is_some_and(|ep| ep.is_udp()))
                 .collect();
-            Some(Arc::new(
-                Metrics::new(p, entrypoints.clone(), Some(Arc::clone(&table)))
-                    .with_udp_entrypoints(&udp)
-                    .with_internals(metrics.add_internals),
-            ))
+            let mut registry = Metrics::new(p, entrypoints.clone(), Some(Arc::clone(&table)))
+                .with_udp_entrypoints(&udp)
+                .with_internals(metrics.add_internals);
+            if let Some(otlp) = &metrics.otlp {
+                registry = registry.with_boundaries(if otlp.explicit_boundaries.is_empty() {
+                    &crate::config::observability::DEFAULT_OTLP_BOUNDARIES
+                } else {
+                    &otlp.explicit_boundaries
+                });
+            }
+            Some(Arc::new(registry))
         });
         let access = match &cfg.access_log {
             Some(a) => Some(AccessLog::start(a, base)?),
@@ -246,6 +259,22 @@ impl Observer {
             .get()
             .map(|store| store.status())
             .unwrap_or_default()
+    }
+
+    /// Copies the certificate store's expiries into the registry
+    /// (`traefik_tls_certs_not_after`); run before each scrape and push.
+    pub fn refresh_cert_metrics(&self) {
+        let Some(m) = &self.metrics else { return };
+        for cert in self.cert_status() {
+            let key = format!("{}|{}", cert.source, cert.names.join(","));
+            let info = metrics::CertInfo {
+                cn: cert.labels.cn.clone(),
+                sans: cert.labels.sans.clone(),
+                serial: cert.labels.serial.clone(),
+                not_after: cert.not_after,
+            };
+            m.set_tls_cert(&key, info);
+        }
     }
 
     pub fn metrics(&self) -> Option<&Arc<Metrics>> {
@@ -468,16 +497,7 @@ impl Observer {
             }
             InternalService::Prometheus => Some(match &self.metrics {
                 Some(m) => {
-                    for cert in self.cert_status() {
-                        let key = format!("{}|{}", cert.source, cert.names.join(","));
-                        let info = metrics::CertInfo {
-                            cn: cert.labels.cn.clone(),
-                            sans: cert.labels.sans.clone(),
-                            serial: cert.labels.serial.clone(),
-                            not_after: cert.not_after,
-                        };
-                        m.set_tls_cert(&key, info);
-                    }
+                    self.refresh_cert_metrics();
                     let mut text = m.render();
                     if let Some(store) = self.certs.get() {
                         text.push_str(&Metrics::render_acme(&store.acme_attempts.snapshot()));
