@@ -226,6 +226,27 @@ pub fn resource_of<'a>(
             env!("CARGO_PKG_VERSION").to_string(),
         ),
     ];
+    // What the Go SDK's host, OS and process detectors give Traefik's resource, apart from
+    // `process.command_args` (arguments may hold secrets), `process.owner`, `container.id`
+    // and the Go runtime's description.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    if !host.is_empty() {
+        attributes.push(("host.name".to_string(), host));
+    }
+    attributes.push(("os.type".to_string(), std::env::consts::OS.to_string()));
+    attributes.push(("process.pid".to_string(), std::process::id().to_string()));
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(name) = exe.file_name().and_then(|n| n.to_str()) {
+            attributes.push(("process.executable.name".to_string(), name.to_string()));
+        }
+        attributes.push((
+            "process.executable.path".to_string(),
+            exe.display().to_string(),
+        ));
+    }
     for (k, v) in extra {
         match attributes.iter_mut().find(|(key, _)| key == k) {
             Some(slot) => slot.1 = v.clone(),

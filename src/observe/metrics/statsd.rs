@@ -160,16 +160,31 @@ pub fn lines(m: &Metrics, setup: &StatsdSetup, prev: &mut Previous) -> Vec<Strin
 
     let mut out = Vec::new();
     let prefix = &setup.prefix;
-    for (name, total) in &counters {
-        let before = prev.counters.get(name).copied().unwrap_or(0.0);
-        let delta = total - before;
-        if delta > 0.0 {
-            out.push(format!("{prefix}.{name}:{delta:.6}|c\n"));
+    let delta = |name: &str| {
+        counters.get(name).copied().unwrap_or(0.0)
+            - prev.counters.get(name).copied().unwrap_or(0.0)
+    };
+    // Go-kit sends a counter that was added to, even by 0 (a request without a body adds 0
+    // bytes): the byte counters go with their level's request count.
+    let requests_moved = |name: &str| {
+        let level = name.split('.').next().unwrap_or("");
+        delta(&format!("{level}.request.total")) > 0.0
+    };
+    let any_request = ["entrypoint", "router", "service"]
+        .iter()
+        .any(|level| delta(&format!("{level}.request.total")) > 0.0);
+    for name in counters.keys() {
+        let d = delta(name);
+        if d > 0.0 || (name.contains(".bytes.") && requests_moved(name)) {
+            out.push(format!("{prefix}.{name}:{d:.6}|c\n"));
         }
     }
     for (name, value) in &gauges {
-        if prev.gauges.get(name) != Some(value) && (prev.gauges.contains_key(name) || *value != 0.0)
-        {
+        let changed = prev.gauges.get(name) != Some(value)
+            && (prev.gauges.contains_key(name) || *value != 0.0);
+        // Traefik sets the connections gauge as connections open and close.
+        let touched = *name == "open.connections" && any_request;
+        if changed || touched {
             out.push(format!("{prefix}.{name}:{value:.6}|g\n"));
         }
     }
