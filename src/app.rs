@@ -306,7 +306,8 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     let names: Vec<String> = infos.iter().map(|i| i.name.clone()).collect();
     let tracing = crate::observe::otel::Tracer::from_config(&cfg, &names)
         .map_err(|problem| anyhow::anyhow!("tracing: {problem}"))?;
-    let (otlp_metrics, statsd) = metric_pushers(&cfg).map_err(|problem| anyhow::anyhow!(problem))?;
+    let (otlp_metrics, statsd) =
+        metric_pushers(&cfg).map_err(|problem| anyhow::anyhow!(problem))?;
     if let Some(setup) = &tracing {
         background.push(setup.spawn(shutdown_rx.clone()));
     }

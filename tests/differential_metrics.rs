@@ -138,7 +138,10 @@ async fn otlp_metrics_match_traefik() {
             &bin,
             dir.path(),
             vec![
-                format!("--metrics.otlp.http.endpoint={}", receiver.metrics_endpoint()),
+                format!(
+                    "--metrics.otlp.http.endpoint={}",
+                    receiver.metrics_endpoint()
+                ),
                 "--metrics.otlp.pushInterval=500ms".to_string(),
                 "--metrics.otlp.addRoutersLabels=true".to_string(),
                 "--metrics.otlp.serviceName=edge".to_string(),
@@ -168,7 +171,12 @@ async fn otlp_metrics_match_traefik() {
             .iter()
             .find(|p| p.name == "traefik_service_requests_total")
             .unwrap();
-        assert_eq!(resource.resource("service.name"), Some("edge"), "{}", bin.display());
+        assert_eq!(
+            resource.resource("service.name"),
+            Some("edge"),
+            "{}",
+            bin.display()
+        );
         let keys: BTreeSet<String> = resource.resource.iter().map(|(k, _)| k.clone()).collect();
         eprintln!("resource: {keys:?}");
         resources.push(keys);
@@ -219,7 +227,10 @@ async fn otlp_metrics_match_traefik() {
         .cloned()
         .collect();
     let missing: Vec<_> = want.difference(&resources[1]).collect();
-    assert!(missing.is_empty(), "resource attributes swarmgate lacks: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "resource attributes swarmgate lacks: {missing:?}"
+    );
 }
 
 #[tokio::test]

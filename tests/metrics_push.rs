@@ -23,7 +23,7 @@ async fn get(gw: &support::Gateway, path: &str) -> u16 {
     send(&client(), req).await.status.as_u16()
 }
 
-fn one<'a>(points: &'a [Point], pred: impl Fn(&Point) -> bool) -> &'a Point {
+fn one(points: &[Point], pred: impl Fn(&Point) -> bool) -> &Point {
     let found: Vec<&Point> = points.iter().filter(|p| pred(p)).collect();
     assert_eq!(found.len(), 1, "one point in {points:#?}");
     found[0]
@@ -59,7 +59,10 @@ async fn otlp_http_push_has_traefiks_instruments_and_the_counted_values() {
     assert!(ep.monotonic && ep.cumulative, "{ep:#?}");
     assert_eq!(ep.unit, "1");
     assert_eq!(ep.value, 3.0);
-    assert_eq!(ep.keys(), keys(&["code", "entrypoint", "method", "protocol"]));
+    assert_eq!(
+        ep.keys(),
+        keys(&["code", "entrypoint", "method", "protocol"])
+    );
     assert_eq!(ep.attr("entrypoint"), Some("web"));
     assert_eq!(ep.attr("method"), Some("GET"));
     assert_eq!(ep.attr("protocol"), Some("http"));
@@ -155,8 +158,14 @@ async fn otlp_grpc_push_and_prometheus_boundaries_are_kept_apart() {
     assert_eq!(h.buckets.iter().sum::<u64>(), 1);
     // addServicesLabels = false, addRoutersLabels unset (false): no such families.
     let names: BTreeSet<String> = receiver.points().iter().map(|p| p.name.clone()).collect();
-    assert!(!names.iter().any(|n| n.starts_with("traefik_service_")), "{names:?}");
-    assert!(!names.iter().any(|n| n.starts_with("traefik_router_")), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.starts_with("traefik_service_")),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with("traefik_router_")),
+        "{names:?}"
+    );
 }
 
 #[tokio::test]
@@ -200,14 +209,23 @@ async fn statsd_lines_are_traefiks_names_and_deltas() {
     );
     assert!(has("edge.router.request.total:2.000000|c\n"), "{lines:#?}");
     assert!(has("edge.service.request.total:2.000000|c\n"), "{lines:#?}");
-    assert!(has("edge.config.reload.total:1.000000|c\n") || lines.iter().any(|l| l.starts_with("edge.config.reload.total:")), "{lines:#?}");
+    assert!(
+        has("edge.config.reload.total:1.000000|c\n")
+            || lines
+                .iter()
+                .any(|l| l.starts_with("edge.config.reload.total:")),
+        "{lines:#?}"
+    );
     let timing = lines
         .iter()
         .find(|l| l.starts_with("edge.entrypoint.request.duration:"))
         .unwrap_or_else(|| panic!("{lines:#?}"));
     assert!(timing.ends_with("|ms|@0.500000\n"), "{timing}");
     for l in &lines {
-        assert!(l.ends_with('\n') && l.matches('\n').count() == 1, "one line per datagram: {l:?}");
+        assert!(
+            l.ends_with('\n') && l.matches('\n').count() == 1,
+            "one line per datagram: {l:?}"
+        );
     }
     // The next push sends only what changed: one more request, a delta of 1.
     assert_eq!(get(&gw, "/s").await, 200);

@@ -142,7 +142,7 @@ impl Metrics {
     /// Also counts durations by `boundaries` (another exporter's, e.g. `metrics.otlp`'s), merged
     /// into the registry's buckets; call before any request is counted.
     pub fn with_boundaries(mut self, boundaries: &[f64]) -> Self {
-        let mut all: Vec<f64> = self.buckets.iter().copied().collect();
+        let mut all: Vec<f64> = self.buckets.to_vec();
         all.extend(boundaries.iter().copied().filter(|b| b.is_finite()));
         all.sort_by(f64::total_cmp);
         all.dedup();

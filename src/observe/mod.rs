@@ -167,8 +167,7 @@ impl Observer {
         let metrics = cfg.metrics.as_ref().and_then(|metrics| {
             // One registry, read by every exporter configured: the Prometheus endpoint, the
             // OTLP push (`metrics.otlp`) and StatsD (`metrics.statsD`).
-            if metrics.prometheus.is_none() && metrics.otlp.is_none() && metrics.stats_d.is_none()
-            {
+            if metrics.prometheus.is_none() && metrics.otlp.is_none() && metrics.stats_d.is_none() {
                 return None;
             }
             let default = crate::config::static_config::PrometheusConfig::default();

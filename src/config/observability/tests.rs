@@ -77,7 +77,10 @@ fn metrics_otlp_refuses_what_it_cannot_apply() {
         }),
         ..Default::default()
     };
-    assert!(https.problem().unwrap().contains("metrics.otlp.http.endpoint"));
+    assert!(https
+        .problem()
+        .unwrap()
+        .contains("metrics.otlp.http.endpoint"));
     let grpc = OtlpMetricsConfig {
         grpc: Some(OtlpGrpcConfig::default()),
         ..Default::default()

@@ -82,7 +82,13 @@ impl Points {
         })
     }
 
-    fn gauge(&self, name: &str, help: &str, unit: &str, points: Vec<(Attrs, f64)>) -> Option<Metric> {
+    fn gauge(
+        &self,
+        name: &str,
+        help: &str,
+        unit: &str,
+        points: Vec<(Attrs, f64)>,
+    ) -> Option<Metric> {
         (!points.is_empty()).then(|| Metric {
             name: name.to_string(),
             description: help.to_string(),
@@ -192,25 +198,38 @@ pub fn collect(m: &Metrics, view: &View, now: u64) -> Vec<Metric> {
             Level::Router => ("a router", "service, status code, protocol, and method"),
             Level::Service => ("a service", "status code, protocol, and method"),
         };
-        out.push(p.counter(
-            &format!("traefik_{name}_requests_total"),
-            &format!("How many HTTP requests {} on {what}, partitioned by {partition}.",
-                if level == Level::Router { "are processed" } else { "processed" }),
-            family.iter().map(|(a, g)| (a.clone(), g.count as f64)).collect(),
-        ));
+        out.push(
+            p.counter(
+                &format!("traefik_{name}_requests_total"),
+                &format!(
+                    "How many HTTP requests {} on {what}, partitioned by {partition}.",
+                    if level == Level::Router {
+                        "are processed"
+                    } else {
+                        "processed"
+                    }
+                ),
+                family
+                    .iter()
+                    .map(|(a, g)| (a.clone(), g.count as f64))
+                    .collect(),
+            ),
+        );
         let tls_help = match level {
             Level::Entrypoint => "How many HTTP requests with TLS processed on an entrypoint, partitioned by TLS Version and TLS cipher Used.",
             Level::Router => "How many HTTP requests with TLS are processed on a router, partitioned by service, TLS Version, and TLS cipher Used.",
             Level::Service => "How many HTTP requests with TLS processed on a service, partitioned by TLS version and TLS cipher.",
         };
-        out.push(p.counter(
-            &format!("traefik_{name}_requests_tls_total"),
-            tls_help,
-            tls[level as usize]
-                .iter()
-                .map(|(a, n)| (a.clone(), *n as f64))
-                .collect(),
-        ));
+        out.push(
+            p.counter(
+                &format!("traefik_{name}_requests_tls_total"),
+                tls_help,
+                tls[level as usize]
+                    .iter()
+                    .map(|(a, n)| (a.clone(), *n as f64))
+                    .collect(),
+            ),
+        );
         if !family.is_empty() {
             out.push(Some(histogram(
                 &p,
@@ -238,53 +257,61 @@ pub fn collect(m: &Metrics, view: &View, now: u64) -> Vec<Metric> {
         } else {
             resp_help.to_string()
         };
-        out.push(p.counter(
-            &format!("traefik_{name}_requests_bytes_total"),
-            &req_help,
-            family
-                .iter()
-                .map(|(a, g)| (a.clone(), g.request_bytes as f64))
-                .collect(),
-        ));
-        out.push(p.counter(
-            &format!("traefik_{name}_responses_bytes_total"),
-            &resp_help,
-            family
-                .iter()
-                .map(|(a, g)| {
-                    // The service families count before `compress`, as in Traefik.
-                    let bytes = if level == Level::Service {
-                        g.origin_bytes
-                    } else {
-                        g.response_bytes
-                    };
-                    (a.clone(), bytes as f64)
-                })
-                .collect(),
-        ));
-        if level == Level::Service {
-            out.push(p.counter(
-                "traefik_service_retries_total",
-                "How many request retries happened on a service.",
-                render::retries(m)
-                    .into_iter()
-                    .map(|(s, n)| (attrs_of(&mut [("service", &s)]), n as f64))
+        out.push(
+            p.counter(
+                &format!("traefik_{name}_requests_bytes_total"),
+                &req_help,
+                family
+                    .iter()
+                    .map(|(a, g)| (a.clone(), g.request_bytes as f64))
                     .collect(),
-            ));
-            out.push(p.gauge(
-                "traefik_service_server_up",
-                "service server is up, described by gauge value of 0 or 1.",
-                "1",
-                render::servers(m)
-                    .into_iter()
-                    .map(|(s, url, up)| {
-                        (
-                            attrs_of(&mut [("service", &s), ("url", &url)]),
-                            f64::from(u8::from(up)),
-                        )
+            ),
+        );
+        out.push(
+            p.counter(
+                &format!("traefik_{name}_responses_bytes_total"),
+                &resp_help,
+                family
+                    .iter()
+                    .map(|(a, g)| {
+                        // The service families count before `compress`, as in Traefik.
+                        let bytes = if level == Level::Service {
+                            g.origin_bytes
+                        } else {
+                            g.response_bytes
+                        };
+                        (a.clone(), bytes as f64)
                     })
                     .collect(),
-            ));
+            ),
+        );
+        if level == Level::Service {
+            out.push(
+                p.counter(
+                    "traefik_service_retries_total",
+                    "How many request retries happened on a service.",
+                    render::retries(m)
+                        .into_iter()
+                        .map(|(s, n)| (attrs_of(&mut [("service", &s)]), n as f64))
+                        .collect(),
+                ),
+            );
+            out.push(
+                p.gauge(
+                    "traefik_service_server_up",
+                    "service server is up, described by gauge value of 0 or 1.",
+                    "1",
+                    render::servers(m)
+                        .into_iter()
+                        .map(|(s, url, up)| {
+                            (
+                                attrs_of(&mut [("service", &s), ("url", &url)]),
+                                f64::from(u8::from(up)),
+                            )
+                        })
+                        .collect(),
+                ),
+            );
         }
     }
     out.into_iter().flatten().collect()

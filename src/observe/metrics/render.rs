@@ -15,10 +15,7 @@ pub(super) fn regroup(union: &[f64], counts: &[u64], wanted: &[f64]) -> Vec<u64>
     let mut out = vec![0; wanted.len() + 1];
     for (i, n) in counts.iter().enumerate() {
         let slot = match union.get(i) {
-            Some(b) => wanted
-                .iter()
-                .position(|w| b <= w)
-                .unwrap_or(wanted.len()),
+            Some(b) => wanted.iter().position(|w| b <= w).unwrap_or(wanted.len()),
             None => wanted.len(),
         };
         out[slot] += n;
@@ -142,7 +139,11 @@ pub(super) fn walk_requests(
 }
 
 /// Like `walk_requests` for the TLS counters: (level, label pairs, count).
-pub(super) fn walk_tls(m: &Metrics, labels: LabelSet, mut f: impl FnMut(Level, &mut [(&str, &str)], u64)) {
+pub(super) fn walk_tls(
+    m: &Metrics,
+    labels: LabelSet,
+    mut f: impl FnMut(Level, &mut [(&str, &str)], u64),
+) {
     let routes: Vec<_> = {
         let routes = m.routes.lock().unwrap_or_else(|p| p.into_inner());
         routes.values().cloned().collect()
@@ -516,7 +517,11 @@ fn render_servers(m: &Metrics, out: &mut String) {
     let mut lines = String::new();
     for (service, url, up) in servers(m) {
         let labels = labels_of(&mut [("service", &service), ("url", &url)]);
-        let _ = writeln!(lines, "traefik_service_server_up{{{labels}}} {}", u8::from(up));
+        let _ = writeln!(
+            lines,
+            "traefik_service_server_up{{{labels}}} {}",
+            u8::from(up)
+        );
     }
     // Like Traefik's exposition: no family header without a series.
     if lines.is_empty() {

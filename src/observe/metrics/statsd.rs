@@ -50,8 +50,13 @@ impl StatsdSetup {
             .clone()
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| DEFAULT_ADDRESS.to_string());
-        if address.rsplit_once(':').is_none_or(|(_, port)| port.parse::<u16>().is_err()) {
-            return Err(format!("metrics.statsD.address {address:?} is not host:port"));
+        if address
+            .rsplit_once(':')
+            .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+        {
+            return Err(format!(
+                "metrics.statsD.address {address:?} is not host:port"
+            ));
         }
         Ok(StatsdSetup {
             address,
@@ -161,8 +166,7 @@ pub fn lines(m: &Metrics, setup: &StatsdSetup, prev: &mut Previous) -> Vec<Strin
     let mut out = Vec::new();
     let prefix = &setup.prefix;
     let delta = |name: &str| {
-        counters.get(name).copied().unwrap_or(0.0)
-            - prev.counters.get(name).copied().unwrap_or(0.0)
+        counters.get(name).copied().unwrap_or(0.0) - prev.counters.get(name).copied().unwrap_or(0.0)
     };
     // Go-kit sends a counter that was added to, even by 0 (a request without a body adds 0
     // bytes): the byte counters go with their level's request count.

@@ -257,17 +257,20 @@ fn acme_orders_and_next_attempts_are_written_per_resolver_and_domain() {
 #[test]
 fn another_exporters_boundaries_leave_the_prometheus_buckets_exact() {
     let m = Arc::new(
-        Metrics::new(
-            &PrometheusConfig::default(),
-            vec!["web".to_string()],
-            None,
-        )
-        .with_boundaries(&[0.05, 0.2, 1.0]),
+        Metrics::new(&PrometheusConfig::default(), vec!["web".to_string()], None)
+            .with_boundaries(&[0.05, 0.2, 1.0]),
     );
     let slot = RouteSlot::new();
     let route = m.bind(&slot, "app@file", "app@file");
     for ms in [10, 60, 150, 250, 900, 6000] {
-        rec(&m, Some(route), 0, &Method::GET, 200, Duration::from_millis(ms));
+        rec(
+            &m,
+            Some(route),
+            0,
+            &Method::GET,
+            200,
+            Duration::from_millis(ms),
+        );
     }
     let text = m.render();
     for (le, n) in [("0.1", 2), ("0.3", 4), ("1.2", 5), ("5", 5), ("+Inf", 6)] {
@@ -305,7 +308,14 @@ fn statsd_sends_deltas_and_a_sampled_mean_timing() {
     assert_eq!(setup.address, "localhost:8125");
     let mut prev = statsd::Previous::default();
     for ms in [100, 300] {
-        rec(&m, Some(route), 0, &Method::GET, 200, Duration::from_millis(ms));
+        rec(
+            &m,
+            Some(route),
+            0,
+            &Method::GET,
+            200,
+            Duration::from_millis(ms),
+        );
     }
     let lines = statsd::lines(&m, &setup, &mut prev);
     for line in [
@@ -315,16 +325,30 @@ fn statsd_sends_deltas_and_a_sampled_mean_timing() {
         "traefik.service.responses.bytes.total:20.000000|c\n",
         "traefik.entrypoint.request.duration:200.000000|ms|@0.500000\n",
     ] {
-        assert!(lines.iter().any(|l| l == line), "missing {line:?} in {lines:#?}");
+        assert!(
+            lines.iter().any(|l| l == line),
+            "missing {line:?} in {lines:#?}"
+        );
     }
     // Router labels are off by default: no router family.
     assert!(!lines.iter().any(|l| l.contains(".router.")), "{lines:#?}");
     // Nothing new, nothing sent.
     assert!(statsd::lines(&m, &setup, &mut prev).is_empty());
-    rec(&m, Some(route), 0, &Method::GET, 200, Duration::from_millis(40));
+    rec(
+        &m,
+        Some(route),
+        0,
+        &Method::GET,
+        200,
+        Duration::from_millis(40),
+    );
     let lines = statsd::lines(&m, &setup, &mut prev);
-    assert!(lines.iter().any(|l| l == "traefik.entrypoint.request.total:1.000000|c\n"));
-    assert!(lines.iter().any(|l| l == "traefik.entrypoint.request.duration:40.000000|ms\n"));
+    assert!(lines
+        .iter()
+        .any(|l| l == "traefik.entrypoint.request.total:1.000000|c\n"));
+    assert!(lines
+        .iter()
+        .any(|l| l == "traefik.entrypoint.request.duration:40.000000|ms\n"));
     assert!(statsd::StatsdSetup::from_config(&StatsdConfig {
         address: Some("no-port".into()),
         ..Default::default()

@@ -76,7 +76,10 @@ impl MetricsSetup {
         boundaries.dedup();
         Ok(MetricsSetup {
             target,
-            resource: resource_of(otlp.service_name.as_deref(), otlp.resource_attributes.iter()),
+            resource: resource_of(
+                otlp.service_name.as_deref(),
+                otlp.resource_attributes.iter(),
+            ),
             view: View {
                 labels: LabelSet {
                     entrypoint: otlp.add_entry_points_labels.unwrap_or(true),

@@ -61,7 +61,8 @@ fn strict_mode_rejects_unsupported_options() {
         &[],
         dir.path(),
         strict,
-    ).unwrap_err();
+    )
+    .unwrap_err();
     assert!(
         matches!(err, StaticConfigError::Unsupported(ref v) if v.len() == 1),
         "{err}"
@@ -287,7 +288,10 @@ fn push_exporters_swarmgate_lacks_refuse_to_start_by_name() {
         ("--metrics.datadog=true", "Datadog"),
         ("--metrics.datadog.address=127.0.0.1:8125", "Datadog"),
         ("--metrics.influxdb2.address=http://influx:8086", "InfluxDB"),
-        ("--metrics.otlp.http.tls.ca=/ca.pem", "TLS to the metrics collector"),
+        (
+            "--metrics.otlp.http.tls.ca=/ca.pem",
+            "TLS to the metrics collector",
+        ),
     ] {
         let err = args(&[arg]).unwrap_err();
         let msg = err.to_string();
