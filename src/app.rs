@@ -324,7 +324,8 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
             )),
         )
         .context("accessLog.filePath cannot be opened")?
-        .with_tracer(tracing.map(|setup| setup.tracer)),
+        .with_tracer(tracing.map(|setup| setup.tracer))
+        .with_push_stats(otlp_metrics.as_ref().map(|s| Arc::clone(&s.stats))),
     );
 
     observer.watch_certificates(Arc::clone(&tls.store));

@@ -124,6 +124,8 @@ async fn otlp_http_push_has_traefiks_instruments_and_the_counted_values() {
         .find(|a| a.path == "/v1/metrics")
         .unwrap();
     assert_eq!(arrival.headers.get("x-tenant").unwrap(), "blue");
+    // Gzip, as Traefik's exporter sends.
+    assert!(arrival.gzip, "{arrival:?}");
 }
 
 #[tokio::test]
@@ -146,7 +148,8 @@ async fn otlp_grpc_push_and_prometheus_boundaries_are_kept_apart() {
         "points: {:#?}",
         receiver.points()
     );
-    assert!(receiver.arrivals().iter().any(|a| a.grpc));
+    let grpc = receiver.arrivals().into_iter().find(|a| a.grpc).unwrap();
+    assert_eq!(grpc.headers.get("grpc-encoding").unwrap(), "gzip");
     let h = receiver.latest("traefik_entrypoint_request_duration_seconds");
     let h = one(&h, |_| true);
     // Traefik's default explicitBoundaries, not the Prometheus buckets.
@@ -245,5 +248,51 @@ async fn statsd_lines_are_traefiks_names_and_deltas() {
         next.iter()
             .any(|l| l == "edge.entrypoint.request.total:1.000000|c\n"),
         "{next:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_collector_costs_requests_nothing_and_is_counted() {
+    let dead = support::tls::free_port();
+    let be = backend("a").await;
+    // The metrics router must sit under `routers:`: build the document by hand.
+    let yaml = format!(
+        "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/app`)\"\n      service: app\n    metrics:\n      rule: \"Path(`/metrics`)\"\n      service: prometheus@internal\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n",
+        be.url()
+    );
+    let gw = gateway_with(
+        &yaml,
+        &format!(
+            "[metrics.prometheus]\nentryPoint = \"web\"\n[metrics.otlp]\npushInterval = \"50ms\"\n[metrics.otlp.http]\nendpoint = \"http://127.0.0.1:{dead}/v1/metrics\"\n"
+        ),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    for _ in 0..50 {
+        assert_eq!(get(&gw, "/app").await, 200);
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "50 requests took {took:?}");
+    let counted = support::eventually(Duration::from_secs(10), || {
+        let url = gw.url("/metrics");
+        async move {
+            let reply = support::get(&client(), &url, None).await;
+            reply
+                .body
+                .lines()
+                .find(|l| l.starts_with("swarmgate_otlp_metrics_push_failures_total "))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n >= 2)
+        }
+    })
+    .await;
+    let body = support::get(&client(), &gw.url("/metrics"), None)
+        .await
+        .body;
+    assert!(counted, "{body}");
+    assert!(
+        body.contains("swarmgate_otlp_metrics_pushes_total 0"),
+        "{body}"
     );
 }

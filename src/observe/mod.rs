@@ -68,6 +68,8 @@ pub struct Observer {
     terminating_status: http::StatusCode,
     /// OpenTelemetry tracing, when `tracing` is configured.
     tracer: Option<Arc<otel::Tracer>>,
+    /// The `metrics.otlp` push task's counters, when it runs.
+    push_stats: Option<Arc<otel::metrics::PushStats>>,
 }
 
 /// The service's response headers, for `origin_<Header>` fields (put in the response's
@@ -212,12 +214,19 @@ impl Observer {
                 .and_then(|code| http::StatusCode::from_u16(code).ok())
                 .unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE),
             tracer: None,
+            push_stats: None,
         })
     }
 
     /// Traces requests with `tracer` (built by `otel::Tracer::from_config`).
     pub fn with_tracer(mut self, tracer: Option<Arc<otel::Tracer>>) -> Self {
         self.tracer = tracer;
+        self
+    }
+
+    /// Reports the `metrics.otlp` push task's counters on the Prometheus endpoint.
+    pub fn with_push_stats(mut self, stats: Option<Arc<otel::metrics::PushStats>>) -> Self {
+        self.push_stats = stats;
         self
     }
 
@@ -509,6 +518,9 @@ impl Observer {
                     }
                     if let Some(tracer) = &self.tracer {
                         text.push_str(&tracer.exporter.stats.render());
+                    }
+                    if let Some(stats) = &self.push_stats {
+                        text.push_str(&stats.render());
                     }
                     plain_text(
                         http::StatusCode::OK,

@@ -355,3 +355,55 @@ fn statsd_sends_deltas_and_a_sampled_mean_timing() {
     })
     .is_err());
 }
+
+/// The push task's work on a large registry: 1 000 routers × 4 status codes, all three levels
+/// with router labels. Prints the time to collect and encode (BENCHMARKS.md).
+#[test]
+fn otlp_collect_of_a_thousand_routers_is_bounded() {
+    use prost::Message;
+    let m = registry(PrometheusConfig::default());
+    let slots: Vec<RouteSlot> = (0..1000).map(|_| RouteSlot::new()).collect();
+    for (i, slot) in slots.iter().enumerate() {
+        let route = m.bind(slot, &format!("r{i}@swarm"), &format!("s{i}@swarm"));
+        for code in [200, 301, 404, 502] {
+            rec(
+                &m,
+                Some(route),
+                0,
+                &Method::GET,
+                code,
+                Duration::from_millis(20),
+            );
+        }
+    }
+    let view = otlp::View {
+        labels: LabelSet {
+            entrypoint: true,
+            router: true,
+            service: true,
+        },
+        boundaries: crate::config::observability::DEFAULT_OTLP_BOUNDARIES.to_vec(),
+    };
+    let started = std::time::Instant::now();
+    let metrics = otlp::collect(&m, &view, 1);
+    let collected = started.elapsed();
+    let bytes: usize = metrics.iter().map(|x| x.encoded_len()).sum();
+    let encoded = started.elapsed();
+    let raw: Vec<u8> = metrics.iter().flat_map(|x| x.encode_to_vec()).collect();
+    let z = std::time::Instant::now();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &raw).unwrap();
+    let gzipped = gz.finish().unwrap().len();
+    let gzip_took = z.elapsed();
+    let mut prev = statsd::Previous::default();
+    let setup = statsd::StatsdSetup::from_config(&Default::default()).unwrap();
+    let s = std::time::Instant::now();
+    let lines = statsd::lines(&m, &setup, &mut prev);
+    let statsd_took = s.elapsed();
+    eprintln!(
+        "1000 routers: {} instruments, OTLP collect {collected:?}, + encode {encoded:?} ({bytes} bytes), gzip {gzip_took:?} ({gzipped} bytes); statsd {statsd_took:?} ({} lines)",
+        metrics.len(),
+        lines.len()
+    );
+    assert!(encoded < Duration::from_secs(5), "{encoded:?}");
+}

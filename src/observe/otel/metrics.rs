@@ -46,6 +46,31 @@ pub struct PushStats {
     pub failed: AtomicU64,
 }
 
+impl PushStats {
+    /// The counters in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (name, help, value) in [
+            (
+                "swarmgate_otlp_metrics_pushes_total",
+                "OTLP metric pushes the collector accepted.",
+                &self.pushed,
+            ),
+            (
+                "swarmgate_otlp_metrics_push_failures_total",
+                "OTLP metric pushes that failed (collector down, slow or refusing).",
+                &self.failed,
+            ),
+        ] {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                value.load(Ordering::Relaxed)
+            ));
+        }
+        out
+    }
+}
+
 impl MetricsSetup {
     /// The setup `metrics.otlp` asks for (`None` when it is absent); `Err` names the option
     /// that cannot be applied (`run` refuses to start on it).
@@ -106,6 +131,18 @@ impl MetricsSetup {
     }
 }
 
+/// Gzip, as Traefik's exporters send (`GzipCompression`).
+fn gzip(message: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(message.len() / 4),
+        flate2::Compression::fast(),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(message);
+    encoder.finish().unwrap_or_default()
+}
+
 fn now_nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -159,9 +196,18 @@ async fn run(observer: Arc<Observer>, setup: MetricsSetup, mut stop: watch::Rece
             _ = ticks.tick() => false,
             _ = crate::shutdown::stopped(&mut stop) => true,
         };
-        if let Some(req) = request(&observer, &setup) {
-            let body = req.encode_to_vec();
-            match tokio::time::timeout(super::export::EXPORT_TIMEOUT, sender.send(body)).await {
+        // Reading the registry, encoding and compressing take milliseconds on a large
+        // configuration: done on the blocking pool, away from the proxy's worker threads.
+        let (o, st) = (Arc::clone(&observer), setup.clone());
+        let body = tokio::task::spawn_blocking(move || {
+            request(&o, &st).map(|req| gzip(&req.encode_to_vec()))
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(body) = body {
+            let sent = sender.send_encoded(body, true);
+            match tokio::time::timeout(super::export::EXPORT_TIMEOUT, sent).await {
                 Ok(Ok(())) => {
                     setup.stats.pushed.fetch_add(1, Ordering::Relaxed);
                 }

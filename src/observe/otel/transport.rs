@@ -62,6 +62,13 @@ impl Sender {
 
     /// One export request (an encoded `Export*ServiceRequest`); `Ok` when the collector took it.
     pub async fn send(&self, message: Vec<u8>) -> Result<(), ExportError> {
+        self.send_encoded(message, false).await
+    }
+
+    /// Like `send`, for a message already gzipped (`gzip`): sent with `Content-Encoding: gzip`
+    /// (HTTP) or the compressed flag and `grpc-encoding: gzip` (gRPC), as Go's OTLP exporters
+    /// do with `GzipCompression`.
+    pub async fn send_encoded(&self, message: Vec<u8>, gzip: bool) -> Result<(), ExportError> {
         let request = match &self.target {
             Target::Http { uri, headers } => {
                 let mut req = Request::builder()
@@ -69,6 +76,12 @@ impl Sender {
                     .uri(uri.clone())
                     .header(http::header::CONTENT_TYPE, "application/x-protobuf")
                     .body(Full::new(Bytes::from(message)))?;
+                if gzip {
+                    req.headers_mut().insert(
+                        http::header::CONTENT_ENCODING,
+                        HeaderValue::from_static("gzip"),
+                    );
+                }
                 extend(req.headers_mut(), headers);
                 req
             }
@@ -79,7 +92,7 @@ impl Sender {
                     .path_and_query(self.grpc_method)
                     .build()?;
                 let mut framed = BytesMut::with_capacity(message.len() + 5);
-                framed.put_u8(0);
+                framed.put_u8(u8::from(gzip));
                 framed.put_u32(message.len() as u32);
                 framed.put_slice(&message);
                 let mut req = Request::builder()
@@ -89,6 +102,10 @@ impl Sender {
                     .header(http::header::CONTENT_TYPE, "application/grpc")
                     .header(http::header::TE, "trailers")
                     .body(Full::new(framed.freeze()))?;
+                if gzip {
+                    req.headers_mut()
+                        .insert("grpc-encoding", HeaderValue::from_static("gzip"));
+                }
                 extend(req.headers_mut(), headers);
                 req
             }
