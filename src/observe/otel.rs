@@ -10,8 +10,10 @@
 
 pub mod context;
 pub mod export;
+pub mod metrics;
 pub mod request;
 pub mod span;
+pub mod transport;
 
 #[cfg(test)]
 mod tests;
@@ -23,7 +25,8 @@ use http::HeaderName;
 use tokio::sync::watch;
 
 use crate::config::observability::{
-    TraceVerbosity, TracingConfig, DEFAULT_OTLP_GRPC, DEFAULT_OTLP_HTTP_TRACES,
+    OtlpGrpcConfig, OtlpHttpConfig, TraceVerbosity, TracingConfig, DEFAULT_OTLP_GRPC,
+    DEFAULT_OTLP_HTTP_TRACES,
 };
 use crate::config::static_config::StaticConfig;
 
@@ -142,44 +145,75 @@ impl Setup {
 
 fn target(tracing: &TracingConfig) -> Result<Target, String> {
     let otlp = tracing.otlp.as_ref();
-    if let Some(grpc) = otlp.and_then(|o| o.grpc.as_ref()) {
+    otlp_target(
+        "tracing.otlp",
+        otlp.and_then(|o| o.http.as_ref()),
+        otlp.and_then(|o| o.grpc.as_ref()),
+        DEFAULT_OTLP_HTTP_TRACES,
+        "/v1/traces",
+    )
+}
+
+/// Where an OTLP exporter configured under `section` sends: gRPC when `grpc` is set, else HTTP
+/// to `http.endpoint` (default `default_http`; `implied_path` added to a URL without a path).
+pub fn otlp_target(
+    section: &str,
+    http: Option<&OtlpHttpConfig>,
+    grpc: Option<&OtlpGrpcConfig>,
+    default_http: &str,
+    implied_path: &'static str,
+) -> Result<Target, String> {
+    if let Some(grpc) = grpc {
         return Ok(Target::Grpc {
             authority: grpc
                 .endpoint
                 .clone()
                 .unwrap_or_else(|| DEFAULT_OTLP_GRPC.to_string()),
-            headers: export::headers("tracing.otlp.grpc", &grpc.headers)?,
+            headers: export::headers(&format!("{section}.grpc"), &grpc.headers)?,
         });
     }
-    let http = otlp.and_then(|o| o.http.as_ref());
     let endpoint = http
         .and_then(|h| h.endpoint.as_deref())
-        .unwrap_or(DEFAULT_OTLP_HTTP_TRACES);
+        .unwrap_or(default_http);
     let mut uri: http::Uri = endpoint
         .parse()
-        .map_err(|_| format!("tracing.otlp.http.endpoint {endpoint:?} is not a URL"))?;
+        .map_err(|_| format!("{section}.http.endpoint {endpoint:?} is not a URL"))?;
     if uri.path() == "/" && !endpoint.ends_with('/') {
         // `http://collector:4318`: the OTLP path is implied.
         let mut parts = uri.into_parts();
-        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/v1/traces"));
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static(implied_path));
         uri = http::Uri::from_parts(parts)
-            .map_err(|_| format!("tracing.otlp.http.endpoint {endpoint:?} is not a URL"))?;
+            .map_err(|_| format!("{section}.http.endpoint {endpoint:?} is not a URL"))?;
     }
     let headers = match http {
-        Some(h) => export::headers("tracing.otlp.http", &h.headers)?,
+        Some(h) => export::headers(&format!("{section}.http"), &h.headers)?,
         None => http::HeaderMap::new(),
     };
     Ok(Target::Http { uri, headers })
 }
 
 fn resource(tracing: &TracingConfig) -> ResourceInfo {
+    // Traefik 3.7 sends the deprecated `globalAttributes` as resource attributes too (seen in
+    // tests/differential_tracing.rs); `resourceAttributes` wins on the same key.
+    resource_of(
+        tracing.service_name.as_deref(),
+        tracing
+            .global_attributes
+            .iter()
+            .chain(&tracing.resource_attributes),
+    )
+}
+
+/// `service.name` (default `traefik`), `service.version`, the SDK's attributes, then `extra`
+/// (a later key replaces an earlier one).
+pub fn resource_of<'a>(
+    service_name: Option<&str>,
+    extra: impl Iterator<Item = (&'a String, &'a String)>,
+) -> ResourceInfo {
     let mut attributes = vec![
         (
             "service.name".to_string(),
-            tracing
-                .service_name
-                .clone()
-                .unwrap_or_else(|| "traefik".to_string()),
+            service_name.unwrap_or("traefik").to_string(),
         ),
         (
             "service.version".to_string(),
@@ -192,13 +226,28 @@ fn resource(tracing: &TracingConfig) -> ResourceInfo {
             env!("CARGO_PKG_VERSION").to_string(),
         ),
     ];
-    // Traefik 3.7 sends the deprecated `globalAttributes` as resource attributes too (seen in
-    // tests/differential_tracing.rs); `resourceAttributes` wins on the same key.
-    for (k, v) in tracing
-        .global_attributes
-        .iter()
-        .chain(&tracing.resource_attributes)
-    {
+    // What the Go SDK's host, OS and process detectors give Traefik's resource, apart from
+    // `process.command_args` (arguments may hold secrets), `process.owner`, `container.id`
+    // and the Go runtime's description.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    if !host.is_empty() {
+        attributes.push(("host.name".to_string(), host));
+    }
+    attributes.push(("os.type".to_string(), std::env::consts::OS.to_string()));
+    attributes.push(("process.pid".to_string(), std::process::id().to_string()));
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(name) = exe.file_name().and_then(|n| n.to_str()) {
+            attributes.push(("process.executable.name".to_string(), name.to_string()));
+        }
+        attributes.push((
+            "process.executable.path".to_string(),
+            exe.display().to_string(),
+        ));
+    }
+    for (k, v) in extra {
         match attributes.iter_mut().find(|(key, _)| key == k) {
             Some(slot) => slot.1 = v.clone(),
             None => attributes.push((k.clone(), v.clone())),

@@ -1,6 +1,7 @@
-//! A real OTLP trace receiver for tests: decodes what exporters post with `opentelemetry-proto`,
+//! A real OTLP receiver for tests: decodes what exporters post with `opentelemetry-proto`,
 //! over HTTP (protobuf, optionally gzip, content-length or chunked) and gRPC (h2c unary
-//! `TraceService/Export`), and keeps the spans with their resource attributes.
+//! `TraceService/Export` and `MetricsService/Export`), and keeps the spans and metric points
+//! with their resource attributes.
 
 use std::convert::Infallible;
 use std::io::Read;
@@ -14,10 +15,14 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message;
 use tokio::net::TcpListener;
@@ -55,6 +60,47 @@ impl Got {
     }
 }
 
+/// One received metric point, flattened (one per data point of each pushed metric).
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub name: String,
+    /// `sum` (with `monotonic`/`cumulative`), `gauge`, `histogram`, or another OTLP kind.
+    pub kind: &'static str,
+    pub monotonic: bool,
+    /// Temporality is cumulative (2).
+    pub cumulative: bool,
+    pub unit: String,
+    pub attributes: Vec<(String, String)>,
+    pub resource: Vec<(String, String)>,
+    /// Number value, or a histogram's count.
+    pub value: f64,
+    pub sum: f64,
+    pub bounds: Vec<f64>,
+    pub buckets: Vec<u64>,
+    /// Which push this point came in (0-based, in arrival order).
+    pub push: usize,
+}
+
+impl Point {
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn keys(&self) -> std::collections::BTreeSet<String> {
+        self.attributes.iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    pub fn resource(&self, key: &str) -> Option<&str> {
+        self.resource
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// How a batch arrived.
 #[derive(Debug, Clone, Default)]
 pub struct Arrival {
@@ -69,6 +115,8 @@ pub struct Arrival {
 pub struct Receiver {
     pub addr: Option<SocketAddr>,
     spans: Arc<Mutex<Vec<Got>>>,
+    points: Arc<Mutex<Vec<Point>>>,
+    pushes: Arc<Mutex<usize>>,
     arrivals: Arc<Mutex<Vec<Arrival>>>,
 }
 
@@ -128,6 +176,123 @@ impl Receiver {
 
     pub fn grpc_endpoint(&self) -> String {
         self.addr.unwrap().to_string()
+    }
+
+    pub fn metrics_endpoint(&self) -> String {
+        format!("http://{}/v1/metrics", self.addr.unwrap())
+    }
+
+    /// Every metric point received so far.
+    pub fn points(&self) -> Vec<Point> {
+        self.points.lock().unwrap().clone()
+    }
+
+    /// The points of the latest push holding `name` (cumulative metrics: the latest is the total).
+    pub fn latest(&self, name: &str) -> Vec<Point> {
+        let points = self.points();
+        let last = points
+            .iter()
+            .filter(|p| p.name == name)
+            .map(|p| p.push)
+            .max();
+        points
+            .into_iter()
+            .filter(|p| p.name == name && Some(p.push) == last)
+            .collect()
+    }
+
+    /// Waits (up to `secs`) until a push holds a point of `name` for which `ok` holds.
+    pub async fn wait_metric(&self, name: &str, secs: u64, ok: impl Fn(&Point) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            if self.latest(name).iter().any(&ok) {
+                return true;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn keep_metrics(&self, request: ExportMetricsServiceRequest) {
+        let push = {
+            let mut n = self.pushes.lock().unwrap();
+            *n += 1;
+            *n - 1
+        };
+        let mut out = self.points.lock().unwrap();
+        for rm in request.resource_metrics {
+            let resource: Vec<(String, String)> = rm
+                .resource
+                .map(|r| r.attributes.iter().map(text).collect())
+                .unwrap_or_default();
+            for sm in rm.scope_metrics {
+                for m in sm.metrics {
+                    let base = Point {
+                        name: m.name.clone(),
+                        kind: "",
+                        monotonic: false,
+                        cumulative: false,
+                        unit: m.unit.clone(),
+                        attributes: Vec::new(),
+                        resource: resource.clone(),
+                        value: 0.0,
+                        sum: 0.0,
+                        bounds: Vec::new(),
+                        buckets: Vec::new(),
+                        push,
+                    };
+                    let number = |v: &Option<number_data_point::Value>| match v {
+                        Some(number_data_point::Value::AsDouble(d)) => *d,
+                        Some(number_data_point::Value::AsInt(i)) => *i as f64,
+                        None => f64::NAN,
+                    };
+                    match m.data {
+                        Some(metric::Data::Sum(sum)) => {
+                            for dp in sum.data_points {
+                                out.push(Point {
+                                    kind: "sum",
+                                    monotonic: sum.is_monotonic,
+                                    cumulative: sum.aggregation_temporality == 2,
+                                    attributes: dp.attributes.iter().map(text).collect(),
+                                    value: number(&dp.value),
+                                    ..base.clone()
+                                });
+                            }
+                        }
+                        Some(metric::Data::Gauge(g)) => {
+                            for dp in g.data_points {
+                                out.push(Point {
+                                    kind: "gauge",
+                                    attributes: dp.attributes.iter().map(text).collect(),
+                                    value: number(&dp.value),
+                                    ..base.clone()
+                                });
+                            }
+                        }
+                        Some(metric::Data::Histogram(h)) => {
+                            for dp in h.data_points {
+                                out.push(Point {
+                                    kind: "histogram",
+                                    cumulative: h.aggregation_temporality == 2,
+                                    attributes: dp.attributes.iter().map(text).collect(),
+                                    value: dp.count as f64,
+                                    sum: dp.sum.unwrap_or(f64::NAN),
+                                    bounds: dp.explicit_bounds.clone(),
+                                    buckets: dp.bucket_counts.clone(),
+                                    ..base.clone()
+                                });
+                            }
+                        }
+                        _ => out.push(Point {
+                            kind: "other",
+                            ..base.clone()
+                        }),
+                    }
+                }
+            }
+        }
     }
 
     pub fn spans(&self) -> Vec<Got> {
@@ -202,7 +367,9 @@ impl Receiver {
             return plain(StatusCode::BAD_REQUEST);
         };
         if grpc {
-            if parts.uri.path() != "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+            let path = parts.uri.path();
+            let metrics = path == "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+            if (path != "/opentelemetry.proto.collector.trace.v1.TraceService/Export" && !metrics)
                 || body.len() < 5
             {
                 return plain(StatusCode::NOT_FOUND);
@@ -212,11 +379,19 @@ impl Receiver {
             if body[0] == 1 {
                 message = gunzip(&message);
             }
-            let Ok(request) = ExportTraceServiceRequest::decode(message.as_slice()) else {
-                return plain(StatusCode::BAD_REQUEST);
+            let reply = if metrics {
+                let Ok(request) = ExportMetricsServiceRequest::decode(message.as_slice()) else {
+                    return plain(StatusCode::BAD_REQUEST);
+                };
+                self.keep_metrics(request);
+                ExportMetricsServiceResponse::default().encode_to_vec()
+            } else {
+                let Ok(request) = ExportTraceServiceRequest::decode(message.as_slice()) else {
+                    return plain(StatusCode::BAD_REQUEST);
+                };
+                self.keep(request);
+                ExportTraceServiceResponse::default().encode_to_vec()
             };
-            self.keep(request);
-            let reply = ExportTraceServiceResponse::default().encode_to_vec();
             let mut framed = vec![0u8];
             framed.extend_from_slice(&(reply.len() as u32).to_be_bytes());
             framed.extend_from_slice(&reply);
@@ -232,10 +407,23 @@ impl Receiver {
                 .body(body.boxed())
                 .unwrap();
         }
+        let message = if gzip { gunzip(&body) } else { body.to_vec() };
+        if parts.uri.path() == "/v1/metrics" {
+            return match ExportMetricsServiceRequest::decode(message.as_slice()) {
+                Ok(request) => {
+                    self.keep_metrics(request);
+                    let reply = ExportMetricsServiceResponse::default().encode_to_vec();
+                    Response::builder()
+                        .header("content-type", "application/x-protobuf")
+                        .body(Full::new(Bytes::from(reply)).boxed())
+                        .unwrap()
+                }
+                Err(_) => plain(StatusCode::BAD_REQUEST),
+            };
+        }
         if parts.uri.path() != "/v1/traces" {
             return plain(StatusCode::NOT_FOUND);
         }
-        let message = if gzip { gunzip(&body) } else { body.to_vec() };
         match ExportTraceServiceRequest::decode(message.as_slice()) {
             Ok(request) => {
                 self.keep(request);

@@ -66,3 +66,29 @@ fn what_cannot_be_applied_is_refused_by_name() {
     };
     assert!(header.problem().unwrap().contains("bad header"));
 }
+
+#[test]
+fn metrics_otlp_refuses_what_it_cannot_apply() {
+    assert_eq!(OtlpMetricsConfig::default().problem(), None);
+    let https = OtlpMetricsConfig {
+        http: Some(OtlpHttpConfig {
+            endpoint: Some("https://collector:4318/v1/metrics".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    assert!(https
+        .problem()
+        .unwrap()
+        .contains("metrics.otlp.http.endpoint"));
+    let grpc = OtlpMetricsConfig {
+        grpc: Some(OtlpGrpcConfig::default()),
+        ..Default::default()
+    };
+    assert!(grpc.problem().unwrap().contains("metrics.otlp.grpc"));
+    let bounds = OtlpMetricsConfig {
+        explicit_boundaries: vec![0.1, f64::NAN],
+        ..Default::default()
+    };
+    assert!(bounds.problem().unwrap().contains("explicitBoundaries"));
+}

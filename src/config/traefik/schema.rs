@@ -377,6 +377,44 @@ fn build() -> Node {
                         f("manualRouting", leaf(Bool)),
                     ]),
                 ),
+                f(
+                    "otlp",
+                    st(vec![
+                        f(
+                            "http",
+                            st(vec![
+                                f("endpoint", leaf(Str)),
+                                f("headers", Node::Map(Box::new(leaf(Str)))),
+                            ]),
+                        ),
+                        f(
+                            "grpc",
+                            st(vec![
+                                f("endpoint", leaf(Str)),
+                                f("insecure", leaf(Bool)),
+                                f("headers", Node::Map(Box::new(leaf(Str)))),
+                            ]),
+                        ),
+                        f("addEntryPointsLabels", leaf(Bool)),
+                        f("addRoutersLabels", leaf(Bool)),
+                        f("addServicesLabels", leaf(Bool)),
+                        f("explicitBoundaries", leaf(FloatList)),
+                        f("pushInterval", leaf(Duration)),
+                        f("serviceName", leaf(Str)),
+                        f("resourceAttributes", Node::Map(Box::new(leaf(Str)))),
+                    ]),
+                ),
+                f(
+                    "statsD",
+                    st(vec![
+                        f("address", leaf(Str)),
+                        f("pushInterval", leaf(Duration)),
+                        f("addEntryPointsLabels", leaf(Bool)),
+                        f("addRoutersLabels", leaf(Bool)),
+                        f("addServicesLabels", leaf(Bool)),
+                        f("prefix", leaf(Str)),
+                    ]),
+                ),
                 f("addInternals", leaf(Bool)),
             ]),
         ),

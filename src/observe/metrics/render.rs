@@ -3,27 +3,41 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Cell, Metrics, RouteMetrics};
+use super::{Cell, LabelSet, Metrics};
 use crate::table::Service;
+
+/// Counts per `wanted` boundary (not cumulative), then the overflow, from `counts` kept over
+/// `union` (which holds every boundary of `wanted`: each exporter's boundaries are merged into
+/// the registry's when it is built, so the regrouping is exact).
+pub(super) fn regroup(union: &[f64], counts: &[u64], wanted: &[f64]) -> Vec<u64> {
+    let mut out = vec![0; wanted.len() + 1];
+    for (i, n) in counts.iter().enumerate() {
+        let slot = match union.get(i) {
+            Some(b) => wanted.iter().position(|w| b <= w).unwrap_or(wanted.len()),
+            None => wanted.len(),
+        };
+        out[slot] += n;
+    }
+    out
+}
 
 /// Totals of one label set of a request family.
 #[derive(Default)]
-struct Agg {
-    count: u64,
-    request_bytes: u64,
-    response_bytes: u64,
+pub(super) struct Agg {
+    pub(super) count: u64,
+    pub(super) request_bytes: u64,
+    pub(super) response_bytes: u64,
     /// The service's body bytes (before `compress`).
-    origin_bytes: u64,
+    pub(super) origin_bytes: u64,
     /// Per bucket, non-cumulative; then `+Inf`.
-    buckets: Vec<u64>,
-    sum_nanos: u64,
+    pub(super) buckets: Vec<u64>,
+    pub(super) sum_nanos: u64,
 }
 
 impl Agg {
-    fn add(&mut self, cell: &Cell) {
+    pub(super) fn add(&mut self, cell: &Cell) {
         self.count += cell.count.load(Ordering::Relaxed);
         self.request_bytes += cell.request_bytes.load(Ordering::Relaxed);
         let sent = cell.response_bytes.load(Ordering::Relaxed);
@@ -55,11 +69,32 @@ fn labels_of(pairs: &mut [(&str, &str)]) -> String {
     out
 }
 
-pub(super) fn render(m: &Metrics) -> String {
-    let mut out = String::with_capacity(4096);
-    let mut entrypoints = Family::new();
-    let mut routers = Family::new();
-    let mut services = Family::new();
+/// A level of the request families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Level {
+    Entrypoint,
+    Router,
+    Service,
+}
+
+impl Level {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Level::Entrypoint => "entrypoint",
+            Level::Router => "router",
+            Level::Service => "service",
+        }
+    }
+}
+
+/// Calls `f` with each used request cell of the registry, once per level it counts on under
+/// `labels`, with that level's label pairs (unsorted). Shared by the Prometheus text, the OTLP
+/// push and StatsD, so all read the same counters the same way.
+pub(super) fn walk_requests(
+    m: &Metrics,
+    labels: LabelSet,
+    mut f: impl FnMut(Level, &mut [(&str, &str)], &Cell),
+) {
     let routes: Vec<_> = {
         let routes = m.routes.lock().unwrap_or_else(|p| p.into_inner());
         routes.values().cloned().collect()
@@ -78,32 +113,125 @@ pub(super) fn render(m: &Metrics) -> String {
                     ("method", method),
                     ("protocol", protocol.as_str()),
                 ];
-                if m.labels.entrypoint {
+                if labels.entrypoint {
                     let mut pairs = base.to_vec();
                     pairs.push(("entrypoint", entrypoint_name(m, ep)));
-                    entrypoints
-                        .entry(labels_of(&mut pairs))
-                        .or_default()
-                        .add(cell);
+                    f(Level::Entrypoint, &mut pairs, cell);
                 }
                 // Requests no router took count on the entrypoint only, as in Traefik.
                 if !routed {
                     continue;
                 }
-                if m.labels.router {
+                if labels.router {
                     let mut pairs = base.to_vec();
                     pairs.push(("router", &route.router));
                     pairs.push(("service", &route.service));
-                    routers.entry(labels_of(&mut pairs)).or_default().add(cell);
+                    f(Level::Router, &mut pairs, cell);
                 }
-                if m.labels.service && reached && !route.service.is_empty() {
+                if labels.service && reached && !route.service.is_empty() {
                     let mut pairs = base.to_vec();
                     pairs.push(("service", &route.service));
-                    services.entry(labels_of(&mut pairs)).or_default().add(cell);
+                    f(Level::Service, &mut pairs, cell);
                 }
             }
         }
     }
+}
+
+/// Like `walk_requests` for the TLS counters: (level, label pairs, count).
+pub(super) fn walk_tls(
+    m: &Metrics,
+    labels: LabelSet,
+    mut f: impl FnMut(Level, &mut [(&str, &str)], u64),
+) {
+    let routes: Vec<_> = {
+        let routes = m.routes.lock().unwrap_or_else(|p| p.into_inner());
+        routes.values().cloned().collect()
+    };
+    let all = routes
+        .iter()
+        .map(|r| (&**r, true))
+        .chain(std::iter::once((&*m.unrouted, false)));
+    for (route, routed) in all {
+        for ep in 0..route.tls.len() {
+            for (tls, reached, n) in route.tls_cells(ep) {
+                let base = [("tls_cipher", tls.cipher()), ("tls_version", tls.version())];
+                if labels.entrypoint {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("entrypoint", entrypoint_name(m, ep)));
+                    f(Level::Entrypoint, &mut pairs, n);
+                }
+                if !routed {
+                    continue;
+                }
+                if labels.router {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("router", &route.router));
+                    pairs.push(("service", &route.service));
+                    f(Level::Router, &mut pairs, n);
+                }
+                if labels.service && reached && !route.service.is_empty() {
+                    let mut pairs = base.to_vec();
+                    pairs.push(("service", &route.service));
+                    f(Level::Service, &mut pairs, n);
+                }
+            }
+        }
+    }
+}
+
+/// `traefik_service_retries_total` by service.
+pub(super) fn retries(m: &Metrics) -> BTreeMap<String, u64> {
+    let routes = m.routes.lock().unwrap_or_else(|p| p.into_inner());
+    let mut by_service: BTreeMap<String, u64> = BTreeMap::new();
+    for route in routes.values() {
+        let n = route.retries.load(Ordering::Relaxed);
+        if n > 0 && !route.service.is_empty() {
+            *by_service.entry(route.service.clone()).or_default() += n;
+        }
+    }
+    by_service
+}
+
+/// `traefik_service_server_up`: (service, url, up) of health-checked servers.
+pub(super) fn servers(m: &Metrics) -> Vec<(String, String, bool)> {
+    let Some(table) = &m.table else {
+        return Vec::new();
+    };
+    let table = table.load();
+    let now = Instant::now();
+    let mut out = Vec::new();
+    for (name, service) in &table.services {
+        let Service::LoadBalancer(lb) = &**service else {
+            continue;
+        };
+        if !lb.health_checked {
+            continue;
+        }
+        for endpoint in lb.balancer.endpoints() {
+            out.push((
+                name.clone(),
+                endpoint.url.to_string(),
+                endpoint.state.is_available(now),
+            ));
+        }
+    }
+    out
+}
+
+pub(super) fn render(m: &Metrics) -> String {
+    let mut out = String::with_capacity(4096);
+    let mut entrypoints = Family::new();
+    let mut routers = Family::new();
+    let mut services = Family::new();
+    walk_requests(m, m.labels, |level, pairs, cell| {
+        let family = match level {
+            Level::Entrypoint => &mut entrypoints,
+            Level::Router => &mut routers,
+            Level::Service => &mut services,
+        };
+        family.entry(labels_of(pairs)).or_default().add(cell);
+    });
 
     let last = f64::from_bits(m.last_success_secs.load(Ordering::Relaxed));
     header(
@@ -152,10 +280,10 @@ pub(super) fn render(m: &Metrics) -> String {
     if m.labels.router {
         render_family(m, &mut out, "router", "a router", &routers);
     }
-    render_tls(m, &routes, &mut out);
+    render_tls(m, &mut out);
     if m.labels.service {
         render_family(m, &mut out, "service", "a service", &services);
-        render_retries(&routes, &mut out);
+        render_retries(m, &mut out);
         render_servers(m, &mut out);
     }
 
@@ -202,9 +330,12 @@ fn render_family(m: &Metrics, out: &mut String, level: &str, what: &str, family:
     );
     for (labels, agg) in family {
         let mut cumulative = 0u64;
-        for (i, n) in agg.buckets.iter().enumerate() {
+        for (i, n) in regroup(&m.buckets, &agg.buckets, &m.prometheus_buckets)
+            .iter()
+            .enumerate()
+        {
             cumulative += n;
-            let le = match m.buckets.get(i) {
+            let le = match m.prometheus_buckets.get(i) {
                 Some(b) => format_float(*b),
                 None => "+Inf".to_string(),
             };
@@ -301,9 +432,12 @@ fn render_auths(m: &Metrics, out: &mut String) {
             agg.add(cell);
         }
         let mut cumulative = 0u64;
-        for (i, b) in agg.buckets.iter().enumerate() {
+        for (i, b) in regroup(&m.buckets, &agg.buckets, &m.prometheus_buckets)
+            .iter()
+            .enumerate()
+        {
             cumulative += b;
-            let le = match m.buckets.get(i) {
+            let le = match m.prometheus_buckets.get(i) {
                 Some(b) => format_float(*b),
                 None => "+Inf".to_string(),
             };
@@ -332,40 +466,18 @@ fn render_auths(m: &Metrics, out: &mut String) {
 /// server takes traffic.
 /// Traefik's `traefik_{entrypoint,router,service}_requests_tls_total` with `tls_version` and
 /// `tls_cipher` (Go's names), counted like the request families.
-fn render_tls(m: &Metrics, routes: &[Arc<RouteMetrics>], out: &mut String) {
+fn render_tls(m: &Metrics, out: &mut String) {
     let mut entrypoints: BTreeMap<String, u64> = BTreeMap::new();
     let mut routers: BTreeMap<String, u64> = BTreeMap::new();
     let mut services: BTreeMap<String, u64> = BTreeMap::new();
-    let all = routes
-        .iter()
-        .map(|r| (&**r, true))
-        .chain(std::iter::once((&*m.unrouted, false)));
-    for (route, routed) in all {
-        for ep in 0..route.tls.len() {
-            for (tls, reached, n) in route.tls_cells(ep) {
-                let base = [("tls_cipher", tls.cipher()), ("tls_version", tls.version())];
-                if m.labels.entrypoint {
-                    let mut pairs = base.to_vec();
-                    pairs.push(("entrypoint", entrypoint_name(m, ep)));
-                    *entrypoints.entry(labels_of(&mut pairs)).or_default() += n;
-                }
-                if !routed {
-                    continue;
-                }
-                if m.labels.router {
-                    let mut pairs = base.to_vec();
-                    pairs.push(("router", &route.router));
-                    pairs.push(("service", &route.service));
-                    *routers.entry(labels_of(&mut pairs)).or_default() += n;
-                }
-                if m.labels.service && reached && !route.service.is_empty() {
-                    let mut pairs = base.to_vec();
-                    pairs.push(("service", &route.service));
-                    *services.entry(labels_of(&mut pairs)).or_default() += n;
-                }
-            }
-        }
-    }
+    walk_tls(m, m.labels, |level, pairs, n| {
+        let family = match level {
+            Level::Entrypoint => &mut entrypoints,
+            Level::Router => &mut routers,
+            Level::Service => &mut services,
+        };
+        *family.entry(labels_of(pairs)).or_default() += n;
+    });
     for (level, help, family) in [
         ("entrypoint", "How many HTTP requests with TLS processed on an entrypoint, partitioned by TLS Version and TLS cipher Used.", entrypoints),
         ("router", "How many HTTP requests with TLS are processed on a router, partitioned by service, TLS Version, and TLS cipher Used.", routers),
@@ -384,14 +496,8 @@ fn render_tls(m: &Metrics, routes: &[Arc<RouteMetrics>], out: &mut String) {
 
 /// `traefik_service_retries_total{service}`: the retry middleware's new attempts, summed over
 /// the routers using the service (Traefik's retry listener counts by service).
-fn render_retries(routes: &[Arc<RouteMetrics>], out: &mut String) {
-    let mut by_service: BTreeMap<&str, u64> = BTreeMap::new();
-    for route in routes {
-        let n = route.retries.load(Ordering::Relaxed);
-        if n > 0 && !route.service.is_empty() {
-            *by_service.entry(&route.service).or_default() += n;
-        }
-    }
+fn render_retries(m: &Metrics, out: &mut String) {
+    let by_service = retries(m);
     if by_service.is_empty() {
         return;
     }
@@ -402,28 +508,20 @@ fn render_retries(routes: &[Arc<RouteMetrics>], out: &mut String) {
         "How many request retries happened on a service.",
     );
     for (service, n) in by_service {
-        let labels = labels_of(&mut [("service", service)]);
+        let labels = labels_of(&mut [("service", &service)]);
         let _ = writeln!(out, "traefik_service_retries_total{{{labels}}} {n}");
     }
 }
 
 fn render_servers(m: &Metrics, out: &mut String) {
-    let Some(table) = &m.table else { return };
-    let table = table.load();
-    let now = Instant::now();
     let mut lines = String::new();
-    for (name, service) in &table.services {
-        let Service::LoadBalancer(lb) = &**service else {
-            continue;
-        };
-        if !lb.health_checked {
-            continue;
-        }
-        for endpoint in lb.balancer.endpoints() {
-            let labels = labels_of(&mut [("service", name), ("url", &endpoint.url)]);
-            let up = u8::from(endpoint.state.is_available(now));
-            let _ = writeln!(lines, "traefik_service_server_up{{{labels}}} {up}");
-        }
+    for (service, url, up) in servers(m) {
+        let labels = labels_of(&mut [("service", &service), ("url", &url)]);
+        let _ = writeln!(
+            lines,
+            "traefik_service_server_up{{{labels}}} {}",
+            u8::from(up)
+        );
     }
     // Like Traefik's exposition: no family header without a series.
     if lines.is_empty() {
@@ -438,7 +536,7 @@ fn render_servers(m: &Metrics, out: &mut String) {
     out.push_str(&lines);
 }
 
-fn entrypoint_name(m: &Metrics, index: usize) -> &str {
+pub(super) fn entrypoint_name(m: &Metrics, index: usize) -> &str {
     m.entrypoints.get(index).map(String::as_str).unwrap_or("")
 }
 

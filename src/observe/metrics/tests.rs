@@ -253,3 +253,157 @@ fn acme_orders_and_next_attempts_are_written_per_resolver_and_domain() {
     attempts.issued("le", "*.example.test");
     assert!(!Metrics::render_acme(&attempts.snapshot()).contains("next_attempt"));
 }
+
+#[test]
+fn another_exporters_boundaries_leave_the_prometheus_buckets_exact() {
+    let m = Arc::new(
+        Metrics::new(&PrometheusConfig::default(), vec!["web".to_string()], None)
+            .with_boundaries(&[0.05, 0.2, 1.0]),
+    );
+    let slot = RouteSlot::new();
+    let route = m.bind(&slot, "app@file", "app@file");
+    for ms in [10, 60, 150, 250, 900, 6000] {
+        rec(
+            &m,
+            Some(route),
+            0,
+            &Method::GET,
+            200,
+            Duration::from_millis(ms),
+        );
+    }
+    let text = m.render();
+    for (le, n) in [("0.1", 2), ("0.3", 4), ("1.2", 5), ("5", 5), ("+Inf", 6)] {
+        let line = format!(
+            r#"traefik_entrypoint_request_duration_seconds_bucket{{code="200",entrypoint="web",method="GET",protocol="http",le="{le}"}} {n}"#
+        );
+        assert!(text.contains(&line), "missing {line:?} in\n{text}");
+    }
+    assert!(!text.contains(r#"le="0.05""#), "{text}");
+    // The OTLP view of the same counters.
+    let view = otlp::View {
+        labels: m.labels(),
+        boundaries: vec![0.05, 0.2, 1.0],
+    };
+    let metrics = otlp::collect(&m, &view, 1);
+    let h = metrics
+        .iter()
+        .find(|x| x.name == "traefik_entrypoint_request_duration_seconds")
+        .unwrap();
+    let Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Histogram(h)) = &h.data else {
+        panic!("{h:?}")
+    };
+    assert_eq!(h.data_points[0].bucket_counts, vec![1, 2, 2, 1]);
+    assert_eq!(h.data_points[0].count, 6);
+}
+
+#[test]
+fn statsd_sends_deltas_and_a_sampled_mean_timing() {
+    use crate::config::static_config::StatsdConfig;
+    let m = registry(PrometheusConfig::default());
+    let slot = RouteSlot::new();
+    let route = m.bind(&slot, "app@file", "app@file");
+    let setup = statsd::StatsdSetup::from_config(&StatsdConfig::default()).unwrap();
+    assert_eq!(setup.prefix, "traefik");
+    assert_eq!(setup.address, "localhost:8125");
+    let mut prev = statsd::Previous::default();
+    for ms in [100, 300] {
+        rec(
+            &m,
+            Some(route),
+            0,
+            &Method::GET,
+            200,
+            Duration::from_millis(ms),
+        );
+    }
+    let lines = statsd::lines(&m, &setup, &mut prev);
+    for line in [
+        "traefik.entrypoint.request.total:2.000000|c\n",
+        "traefik.service.request.total:2.000000|c\n",
+        "traefik.entrypoint.requests.bytes.total:6.000000|c\n",
+        "traefik.service.responses.bytes.total:20.000000|c\n",
+        "traefik.entrypoint.request.duration:200.000000|ms|@0.500000\n",
+    ] {
+        assert!(
+            lines.iter().any(|l| l == line),
+            "missing {line:?} in {lines:#?}"
+        );
+    }
+    // Router labels are off by default: no router family.
+    assert!(!lines.iter().any(|l| l.contains(".router.")), "{lines:#?}");
+    // Nothing new, nothing sent.
+    assert!(statsd::lines(&m, &setup, &mut prev).is_empty());
+    rec(
+        &m,
+        Some(route),
+        0,
+        &Method::GET,
+        200,
+        Duration::from_millis(40),
+    );
+    let lines = statsd::lines(&m, &setup, &mut prev);
+    assert!(lines
+        .iter()
+        .any(|l| l == "traefik.entrypoint.request.total:1.000000|c\n"));
+    assert!(lines
+        .iter()
+        .any(|l| l == "traefik.entrypoint.request.duration:40.000000|ms\n"));
+    assert!(statsd::StatsdSetup::from_config(&StatsdConfig {
+        address: Some("no-port".into()),
+        ..Default::default()
+    })
+    .is_err());
+}
+
+/// The push task's work on a large registry: 1 000 routers × 4 status codes, all three levels
+/// with router labels. Prints the time to collect and encode (BENCHMARKS.md).
+#[test]
+fn otlp_collect_of_a_thousand_routers_is_bounded() {
+    use prost::Message;
+    let m = registry(PrometheusConfig::default());
+    let slots: Vec<RouteSlot> = (0..1000).map(|_| RouteSlot::new()).collect();
+    for (i, slot) in slots.iter().enumerate() {
+        let route = m.bind(slot, &format!("r{i}@swarm"), &format!("s{i}@swarm"));
+        for code in [200, 301, 404, 502] {
+            rec(
+                &m,
+                Some(route),
+                0,
+                &Method::GET,
+                code,
+                Duration::from_millis(20),
+            );
+        }
+    }
+    let view = otlp::View {
+        labels: LabelSet {
+            entrypoint: true,
+            router: true,
+            service: true,
+        },
+        boundaries: crate::config::observability::DEFAULT_OTLP_BOUNDARIES.to_vec(),
+    };
+    let started = std::time::Instant::now();
+    let metrics = otlp::collect(&m, &view, 1);
+    let collected = started.elapsed();
+    let bytes: usize = metrics.iter().map(|x| x.encoded_len()).sum();
+    let encoded = started.elapsed();
+    let raw: Vec<u8> = metrics.iter().flat_map(|x| x.encode_to_vec()).collect();
+    let z = std::time::Instant::now();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &raw).unwrap();
+    let gzipped = gz.finish().unwrap().len();
+    let gzip_took = z.elapsed();
+    let mut prev = statsd::Previous::default();
+    let setup = statsd::StatsdSetup::from_config(&Default::default()).unwrap();
+    let s = std::time::Instant::now();
+    let lines = statsd::lines(&m, &setup, &mut prev);
+    let statsd_took = s.elapsed();
+    eprintln!(
+        "1000 routers: {} instruments, OTLP collect {collected:?}, + encode {encoded:?} ({bytes} bytes), gzip {gzip_took:?} ({gzipped} bytes); statsd {statsd_took:?} ({} lines)",
+        metrics.len(),
+        lines.len()
+    );
+    assert!(encoded < Duration::from_secs(5), "{encoded:?}");
+}

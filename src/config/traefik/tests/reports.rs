@@ -9,7 +9,7 @@ fn unknown_keys_are_listed_with_their_source() {
     let l = args(&[
         "--entrypoints.web.address=:80",
         "--entrypoints.web.allowacmebypass",
-        "--metrics.otlp=true",
+        "--experimental.localplugins.x.modulename=m",
     ])
     .unwrap();
     let got: Vec<(&str, &str, &Source)> = l
@@ -25,7 +25,11 @@ fn unknown_keys_are_listed_with_their_source() {
                 "--entrypoints.web.allowacmebypass",
                 &Source::Args
             ),
-            ("metrics.otlp", "--metrics.otlp", &Source::Args),
+            (
+                "experimental.localplugins.x",
+                "--experimental.localplugins.x.modulename",
+                &Source::Args
+            ),
         ]
     );
     let e = from_env(&[
@@ -52,7 +56,13 @@ fn unknown_keys_are_listed_with_their_source() {
 fn strict_mode_rejects_unsupported_options() {
     let dir = empty_dir();
     let strict = LoadOptions { strict: true };
-    let err = load_traefik(&strings(&["--metrics.otlp"]), &[], dir.path(), strict).unwrap_err();
+    let err = load_traefik(
+        &strings(&["--experimental.localplugins.x.modulename=m"]),
+        &[],
+        dir.path(),
+        strict,
+    )
+    .unwrap_err();
     assert!(
         matches!(err, StaticConfigError::Unsupported(ref v) if v.len() == 1),
         "{err}"
@@ -256,6 +266,8 @@ fn a_typo_is_refused_from_every_source_with_a_suggestion() {
 #[test]
 fn real_traefik_options_without_effect_are_unsupported_one_per_option() {
     let l = args(&[
+        "--metrics.prometheus.headerlabels.tenant=X-Tenant",
+        "--experimental.localplugins.x.modulename=m",
         "--metrics.otlp.http.endpoint=http://collector:4318",
         "--metrics.otlp.pushinterval=10s",
     ])
@@ -263,8 +275,37 @@ fn real_traefik_options_without_effect_are_unsupported_one_per_option() {
     let keys: Vec<&str> = l.unsupported.iter().map(|u| u.key.as_str()).collect();
     assert_eq!(
         keys,
-        vec!["metrics.otlp.http.endpoint", "metrics.otlp.pushinterval"]
+        vec![
+            "experimental.localplugins.x",
+            "metrics.prometheus.headerlabels.tenant"
+        ]
     );
+}
+
+#[test]
+fn push_exporters_swarmgate_lacks_refuse_to_start_by_name() {
+    for (arg, name) in [
+        ("--metrics.datadog=true", "Datadog"),
+        ("--metrics.datadog.address=127.0.0.1:8125", "Datadog"),
+        ("--metrics.influxdb2.address=http://influx:8086", "InfluxDB"),
+        (
+            "--metrics.otlp.http.tls.ca=/ca.pem",
+            "TLS to the metrics collector",
+        ),
+    ] {
+        let err = args(&[arg]).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, StaticConfigError::Refused(_)), "{arg}: {msg}");
+        assert!(msg.contains(name), "{arg}: {msg}");
+    }
+    let ok = args(&[
+        "--metrics.otlp.grpc.endpoint=collector:4317",
+        "--metrics.otlp.grpc.insecure=true",
+        "--metrics.statsd.address=statsd:8125",
+        "--metrics.statsd.prefix=edge",
+    ])
+    .unwrap();
+    assert!(ok.unsupported.is_empty(), "{:?}", ok.unsupported);
 }
 
 #[test]

@@ -1,0 +1,298 @@
+//! Pushed metrics (issue 23 §2): `metrics.otlp` against a real OTLP receiver
+//! (`support::otlp`, decoding the posted protobufs with `opentelemetry-proto`) over HTTP and
+//! gRPC, and `metrics.statsD` against a UDP socket: after some requests, the pushed
+//! instruments carry Traefik's names, kinds, units, attributes and the counted values.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::Full;
+use support::otlp::{Point, Receiver};
+use support::{backend, client, gateway_with, route_yaml, send};
+
+async fn get(gw: &support::Gateway, path: &str) -> u16 {
+    let req = Request::get(gw.url(path))
+        .header("host", "shop.example")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    send(&client(), req).await.status.as_u16()
+}
+
+fn one(points: &[Point], pred: impl Fn(&Point) -> bool) -> &Point {
+    let found: Vec<&Point> = points.iter().filter(|p| pred(p)).collect();
+    assert_eq!(found.len(), 1, "one point in {points:#?}");
+    found[0]
+}
+
+fn keys(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test]
+async fn otlp_http_push_has_traefiks_instruments_and_the_counted_values() {
+    let receiver = Receiver::start().await;
+    let be = backend("a").await;
+    let gw = gateway_with(
+        &route_yaml("PathPrefix(`/`)", &[be.url()], ""),
+        &format!(
+            "[metrics.otlp]\npushInterval = \"200ms\"\naddRoutersLabels = true\nexplicitBoundaries = [0.5, 2.0]\nserviceName = \"edge\"\n[metrics.otlp.resourceAttributes]\n\"deployment.environment\" = \"test\"\n[metrics.otlp.http]\nendpoint = \"{}\"\n[metrics.otlp.http.headers]\nx-tenant = \"blue\"\n",
+            receiver.metrics_endpoint()
+        ),
+    )
+    .await;
+    for _ in 0..3 {
+        assert_eq!(get(&gw, "/shop").await, 200);
+    }
+    let got = receiver
+        .wait_metric("traefik_entrypoint_requests_total", 10, |p| p.value >= 3.0)
+        .await;
+    assert!(got, "points: {:#?}", receiver.points());
+
+    let eps = receiver.latest("traefik_entrypoint_requests_total");
+    let ep = one(&eps, |p| p.attr("code") == Some("200"));
+    assert_eq!(ep.kind, "sum");
+    assert!(ep.monotonic && ep.cumulative, "{ep:#?}");
+    assert_eq!(ep.unit, "1");
+    assert_eq!(ep.value, 3.0);
+    assert_eq!(
+        ep.keys(),
+        keys(&["code", "entrypoint", "method", "protocol"])
+    );
+    assert_eq!(ep.attr("entrypoint"), Some("web"));
+    assert_eq!(ep.attr("method"), Some("GET"));
+    assert_eq!(ep.attr("protocol"), Some("http"));
+    assert_eq!(ep.resource("service.name"), Some("edge"));
+    assert_eq!(ep.resource("deployment.environment"), Some("test"));
+
+    let routers = receiver.latest("traefik_router_requests_total");
+    let r = one(&routers, |p| p.attr("code") == Some("200"));
+    assert_eq!(
+        r.keys(),
+        keys(&["code", "method", "protocol", "router", "service"])
+    );
+    assert_eq!(r.attr("router"), Some("app@file"));
+    assert_eq!(r.value, 3.0);
+    let services = receiver.latest("traefik_service_requests_total");
+    let s = one(&services, |p| p.attr("code") == Some("200"));
+    assert_eq!(s.keys(), keys(&["code", "method", "protocol", "service"]));
+    assert_eq!(s.attr("service"), Some("app@file"));
+
+    for level in ["entrypoint", "router", "service"] {
+        let name = format!("traefik_{level}_request_duration_seconds");
+        let h = receiver.latest(&name);
+        let h = one(&h, |_| true);
+        assert_eq!(h.kind, "histogram", "{name}");
+        assert!(h.cumulative, "{name}");
+        assert_eq!(h.unit, "s", "{name}");
+        assert_eq!(h.bounds, vec![0.5, 2.0], "{name}: explicitBoundaries");
+        assert_eq!(h.value, 3.0, "{name}: count");
+        assert_eq!(h.buckets.len(), 3, "{name}");
+        assert_eq!(h.buckets.iter().sum::<u64>(), 3, "{name}");
+        assert!(h.sum > 0.0 && h.sum < 3.0, "{name}: sum {}", h.sum);
+        for bytes in ["requests_bytes_total", "responses_bytes_total"] {
+            let name = format!("traefik_{level}_{bytes}");
+            assert!(!receiver.latest(&name).is_empty(), "{name}");
+        }
+    }
+    let conns = receiver.latest("traefik_open_connections");
+    let c = one(&conns, |p| p.attr("entrypoint") == Some("web"));
+    assert_eq!(c.kind, "gauge");
+    assert_eq!(c.keys(), keys(&["entrypoint", "protocol"]));
+    assert_eq!(c.attr("protocol"), Some("TCP"));
+    let reloads = receiver.latest("traefik_config_reloads_total");
+    assert!(one(&reloads, |_| true).value >= 1.0);
+    let last = receiver.latest("traefik_config_last_reload_success");
+    let last = one(&last, |_| true);
+    assert_eq!(last.kind, "gauge");
+    assert!(last.value > 1.6e9, "a Unix time: {}", last.value);
+
+    // Cumulative: a later push carries the running total.
+    assert_eq!(get(&gw, "/shop").await, 200);
+    assert!(
+        receiver
+            .wait_metric("traefik_entrypoint_requests_total", 10, |p| p.value == 4.0)
+            .await
+    );
+    let arrival = receiver
+        .arrivals()
+        .into_iter()
+        .find(|a| a.path == "/v1/metrics")
+        .unwrap();
+    assert_eq!(arrival.headers.get("x-tenant").unwrap(), "blue");
+    // Gzip, as Traefik's exporter sends.
+    assert!(arrival.gzip, "{arrival:?}");
+}
+
+#[tokio::test]
+async fn otlp_grpc_push_and_prometheus_boundaries_are_kept_apart() {
+    let receiver = Receiver::start().await;
+    let be = backend("a").await;
+    let gw = gateway_with(
+        &route_yaml("PathPrefix(`/`)", &[be.url()], ""),
+        &format!(
+            "[metrics.prometheus]\nbuckets = [0.1, 0.3]\n[metrics.otlp]\npushInterval = \"200ms\"\naddServicesLabels = false\n[metrics.otlp.grpc]\nendpoint = \"{}\"\ninsecure = true\n",
+            receiver.grpc_endpoint()
+        ),
+    )
+    .await;
+    assert_eq!(get(&gw, "/x").await, 200);
+    assert!(
+        receiver
+            .wait_metric("traefik_entrypoint_requests_total", 10, |p| p.value >= 1.0)
+            .await,
+        "points: {:#?}",
+        receiver.points()
+    );
+    let grpc = receiver.arrivals().into_iter().find(|a| a.grpc).unwrap();
+    assert_eq!(grpc.headers.get("grpc-encoding").unwrap(), "gzip");
+    let h = receiver.latest("traefik_entrypoint_request_duration_seconds");
+    let h = one(&h, |_| true);
+    // Traefik's default explicitBoundaries, not the Prometheus buckets.
+    assert_eq!(
+        h.bounds,
+        vec![0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0]
+    );
+    assert_eq!(h.buckets.len(), 15);
+    assert_eq!(h.buckets.iter().sum::<u64>(), 1);
+    // addServicesLabels = false, addRoutersLabels unset (false): no such families.
+    let names: BTreeSet<String> = receiver.points().iter().map(|p| p.name.clone()).collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with("traefik_service_")),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with("traefik_router_")),
+        "{names:?}"
+    );
+}
+
+#[tokio::test]
+async fn statsd_lines_are_traefiks_names_and_deltas() {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    let be = backend("a").await;
+    let gw = gateway_with(
+        &route_yaml("PathPrefix(`/`)", &[be.url()], ""),
+        &format!(
+            "[metrics.statsD]\naddress = \"{addr}\"\npushInterval = \"300ms\"\nprefix = \"edge\"\naddRoutersLabels = true\n"
+        ),
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(get(&gw, "/s").await, 200);
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let mut buf = vec![0u8; 2048];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !lines
+        .iter()
+        .any(|l| l.starts_with("edge.entrypoint.request.total:"))
+    {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, socket.recv_from(&mut buf)).await {
+            Ok(Ok((n, _))) => lines.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            _ => break,
+        }
+    }
+    // Read what else that push sent.
+    while let Ok(Ok((n, _))) =
+        tokio::time::timeout(Duration::from_millis(200), socket.recv_from(&mut buf)).await
+    {
+        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    let has = |line: &str| lines.iter().any(|l| l == line);
+    assert!(
+        has("edge.entrypoint.request.total:2.000000|c\n"),
+        "{lines:#?}"
+    );
+    assert!(has("edge.router.request.total:2.000000|c\n"), "{lines:#?}");
+    assert!(has("edge.service.request.total:2.000000|c\n"), "{lines:#?}");
+    assert!(
+        has("edge.config.reload.total:1.000000|c\n")
+            || lines
+                .iter()
+                .any(|l| l.starts_with("edge.config.reload.total:")),
+        "{lines:#?}"
+    );
+    let timing = lines
+        .iter()
+        .find(|l| l.starts_with("edge.entrypoint.request.duration:"))
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    assert!(timing.ends_with("|ms|@0.500000\n"), "{timing}");
+    for l in &lines {
+        assert!(
+            l.ends_with('\n') && l.matches('\n').count() == 1,
+            "one line per datagram: {l:?}"
+        );
+    }
+    // The next push sends only what changed: one more request, a delta of 1.
+    assert_eq!(get(&gw, "/s").await, 200);
+    let mut next = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !next
+        .iter()
+        .any(|l: &String| l.starts_with("edge.entrypoint.request.total:"))
+    {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, socket.recv_from(&mut buf)).await {
+            Ok(Ok((n, _))) => next.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            _ => break,
+        }
+    }
+    assert!(
+        next.iter()
+            .any(|l| l == "edge.entrypoint.request.total:1.000000|c\n"),
+        "{next:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_collector_costs_requests_nothing_and_is_counted() {
+    let dead = support::tls::free_port();
+    let be = backend("a").await;
+    // The metrics router must sit under `routers:`: build the document by hand.
+    let yaml = format!(
+        "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/app`)\"\n      service: app\n    metrics:\n      rule: \"Path(`/metrics`)\"\n      service: prometheus@internal\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n",
+        be.url()
+    );
+    let gw = gateway_with(
+        &yaml,
+        &format!(
+            "[metrics.prometheus]\nentryPoint = \"web\"\n[metrics.otlp]\npushInterval = \"50ms\"\n[metrics.otlp.http]\nendpoint = \"http://127.0.0.1:{dead}/v1/metrics\"\n"
+        ),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    for _ in 0..50 {
+        assert_eq!(get(&gw, "/app").await, 200);
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "50 requests took {took:?}");
+    let counted = support::eventually(Duration::from_secs(10), || {
+        let url = gw.url("/metrics");
+        async move {
+            let reply = support::get(&client(), &url, None).await;
+            reply
+                .body
+                .lines()
+                .find(|l| l.starts_with("swarmgate_otlp_metrics_push_failures_total "))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n >= 2)
+        }
+    })
+    .await;
+    let body = support::get(&client(), &gw.url("/metrics"), None)
+        .await
+        .body;
+    assert!(counted, "{body}");
+    assert!(
+        body.contains("swarmgate_otlp_metrics_pushes_total 0"),
+        "{body}"
+    );
+}
