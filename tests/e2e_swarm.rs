@@ -28,7 +28,13 @@ use relay::Relay;
 
 /// How long a test waits for every running task to have answered once before it starts measuring. Setup, not
 /// the thing measured: generous, since CI runs other suites beside this one on two cores.
-const SETTLE: Duration = Duration::from_secs(30);
+const SETTLE: Duration = Duration::from_secs(60);
+
+/// The last `n` lines of `text` (a gateway's log in a failure message).
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
 
 /// Sends GETs until every host in `hosts` has answered (or `limit` passes).
 async fn wait_all_hosts(url: &str, hosts: &HashSet<String>, limit: Duration) -> bool {
@@ -93,7 +99,11 @@ async fn load_balancing_spreads_300_requests_evenly_over_3_tasks() {
     let svc = stack.backend("lb", 3, BACKEND_V1, &[]);
     let hosts = host_set(&wait_running(&svc, 3, Duration::from_secs(90)));
     let url = stack.url("/lb/x");
-    assert!(wait_all_hosts(&url, &hosts, SETTLE).await);
+    assert!(
+        wait_all_hosts(&url, &hosts, SETTLE).await,
+        "gateway log, last lines:\n{}",
+        last_lines(&stack.gateway_logs(), 60)
+    );
     let c = client();
     let mut by_host: HashMap<String, usize> = HashMap::new();
     for _ in 0..300 {
@@ -115,7 +125,11 @@ async fn scale_2_to_5_every_task_gets_traffic_within_5s() {
     let svc = stack.backend("scale", 2, BACKEND_V1, &[]);
     let before = host_set(&wait_running(&svc, 2, Duration::from_secs(90)));
     let url = stack.url("/scale/x");
-    assert!(wait_all_hosts(&url, &before, SETTLE).await);
+    assert!(
+        wait_all_hosts(&url, &before, SETTLE).await,
+        "gateway log, last lines:\n{}",
+        last_lines(&stack.gateway_logs(), 60)
+    );
     let load = Load::start(&url, 4, 30);
     docker(&["service", "scale", "--detach", &format!("{svc}=5")]);
     let tasks = wait_running(&svc, 5, Duration::from_secs(120));
@@ -158,7 +172,11 @@ async fn rolling_update_v1_to_v2_under_load_loses_nothing() {
     let svc = stack.backend("roll", 2, BACKEND_V1, &[]);
     let hosts = host_set(&wait_running(&svc, 2, Duration::from_secs(90)));
     let url = stack.url("/roll/x");
-    assert!(wait_all_hosts(&url, &hosts, SETTLE).await);
+    assert!(
+        wait_all_hosts(&url, &hosts, SETTLE).await,
+        "gateway log, last lines:\n{}",
+        last_lines(&stack.gateway_logs(), 60)
+    );
     let load = Load::start(&url, 4, 30);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let started = Instant::now();
@@ -227,7 +245,11 @@ async fn self_healing_a_killed_task_costs_at_most_its_requests_in_flight() {
     let tasks = wait_running(&svc, 3, Duration::from_secs(90));
     let hosts = host_set(&tasks);
     let url = stack.url("/heal/x");
-    assert!(wait_all_hosts(&url, &hosts, SETTLE).await);
+    assert!(
+        wait_all_hosts(&url, &hosts, SETTLE).await,
+        "gateway log, last lines:\n{}",
+        last_lines(&stack.gateway_logs(), 60)
+    );
     let load = Load::start(&url, WORKERS, 30);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let victim = &tasks[0];
@@ -284,7 +306,11 @@ async fn removal_routes_answer_404_within_2s() {
     let svc = stack.backend("gone", 1, BACKEND_V1, &[]);
     let hosts = host_set(&wait_running(&svc, 1, Duration::from_secs(90)));
     let url = stack.url("/gone/x");
-    assert!(wait_all_hosts(&url, &hosts, SETTLE).await);
+    assert!(
+        wait_all_hosts(&url, &hosts, SETTLE).await,
+        "gateway log, last lines:\n{}",
+        last_lines(&stack.gateway_logs(), 60)
+    );
     let removed = Instant::now();
     docker(&["service", "rm", &svc]);
     let c = client();
@@ -306,7 +332,11 @@ async fn docker_outage_keeps_the_last_table_and_resyncs_after() {
     let svc = stack.backend("out", 2, BACKEND_V1, &[]);
     let hosts = host_set(&wait_running(&svc, 2, Duration::from_secs(90)));
     let url = stack.url("/out/x");
-    assert!(wait_all_hosts(&url, &hosts, SETTLE).await);
+    assert!(
+        wait_all_hosts(&url, &hosts, SETTLE).await,
+        "gateway log, last lines:\n{}",
+        last_lines(&stack.gateway_logs(), 60)
+    );
 
     relay.set_cut(true);
     let load = Load::start(&url, 4, 25);
@@ -365,7 +395,11 @@ async fn bad_labels_are_reported_and_skipped_others_keep_routing() {
     );
     let good_hosts = host_set(&wait_running(&good, 1, Duration::from_secs(90)));
     wait_running(&bad, 1, Duration::from_secs(90));
-    assert!(wait_all_hosts(&stack.url("/good/x"), &good_hosts, SETTLE).await);
+    assert!(
+        wait_all_hosts(&stack.url("/good/x"), &good_hosts, SETTLE).await,
+        "gateway log, last lines:\n{}",
+        last_lines(&stack.gateway_logs(), 60)
+    );
     let logs = stack.gateway_logs();
     let reported = eventually(Duration::from_secs(10), || async {
         stack
