@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Cell, LabelSet, Metrics};
+use crate::observe::series::RouteMetrics;
 use crate::table::Service;
 
 /// Counts per `wanted` boundary (not cumulative), then the overflow, from `counts` kept over
@@ -87,6 +89,53 @@ impl Level {
     }
 }
 
+/// The registry's routes (a snapshot, so no lock is held while walking), each with whether a
+/// router took its requests; the unrouted series last.
+fn routes(m: &Metrics) -> Vec<(Arc<RouteMetrics>, bool)> {
+    let routes = m.routes.lock().unwrap_or_else(|p| p.into_inner());
+    routes
+        .values()
+        .map(|r| (Arc::clone(r), true))
+        .chain(std::iter::once((Arc::clone(&m.unrouted), false)))
+        .collect()
+}
+
+/// Calls `f` once per level `value` counts on under `labels`, with the `base` label pairs plus
+/// that level's own: every request on its entrypoint; routed ones on their router, and on their
+/// service when it was reached.
+#[allow(clippy::too_many_arguments)]
+fn fan_out<T: Copy>(
+    m: &Metrics,
+    labels: LabelSet,
+    (route, routed): (&RouteMetrics, bool),
+    ep: usize,
+    reached: bool,
+    base: &[(&str, &str)],
+    value: T,
+    f: &mut impl FnMut(Level, &mut [(&str, &str)], T),
+) {
+    if labels.entrypoint {
+        let mut pairs = base.to_vec();
+        pairs.push(("entrypoint", entrypoint_name(m, ep)));
+        f(Level::Entrypoint, &mut pairs, value);
+    }
+    // Requests no router took count on the entrypoint only, as in Traefik.
+    if !routed {
+        return;
+    }
+    if labels.router {
+        let mut pairs = base.to_vec();
+        pairs.push(("router", &route.router));
+        pairs.push(("service", &route.service));
+        f(Level::Router, &mut pairs, value);
+    }
+    if labels.service && reached && !route.service.is_empty() {
+        let mut pairs = base.to_vec();
+        pairs.push(("service", &route.service));
+        f(Level::Service, &mut pairs, value);
+    }
+}
+
 /// Calls `f` with each used request cell of the registry, once per level it counts on under
 /// `labels`, with that level's label pairs (unsorted). Shared by the Prometheus text, the OTLP
 /// push and StatsD, so all read the same counters the same way.
@@ -95,15 +144,7 @@ pub(super) fn walk_requests(
     labels: LabelSet,
     mut f: impl FnMut(Level, &mut [(&str, &str)], &Cell),
 ) {
-    let routes: Vec<_> = {
-        let routes = m.routes.lock().unwrap_or_else(|p| p.into_inner());
-        routes.values().cloned().collect()
-    };
-    let all = routes
-        .iter()
-        .map(|r| (&**r, true))
-        .chain(std::iter::once((&*m.unrouted, false)));
-    for (route, routed) in all {
+    for (route, routed) in routes(m) {
         for (ep, slot) in route.per_entrypoint.iter().enumerate() {
             let Some(series) = slot.get() else { continue };
             for (method, protocol, code, reached, cell) in series.cells() {
@@ -113,26 +154,8 @@ pub(super) fn walk_requests(
                     ("method", method),
                     ("protocol", protocol.as_str()),
                 ];
-                if labels.entrypoint {
-                    let mut pairs = base.to_vec();
-                    pairs.push(("entrypoint", entrypoint_name(m, ep)));
-                    f(Level::Entrypoint, &mut pairs, cell);
-                }
-                // Requests no router took count on the entrypoint only, as in Traefik.
-                if !routed {
-                    continue;
-                }
-                if labels.router {
-                    let mut pairs = base.to_vec();
-                    pairs.push(("router", &route.router));
-                    pairs.push(("service", &route.service));
-                    f(Level::Router, &mut pairs, cell);
-                }
-                if labels.service && reached && !route.service.is_empty() {
-                    let mut pairs = base.to_vec();
-                    pairs.push(("service", &route.service));
-                    f(Level::Service, &mut pairs, cell);
-                }
+                let at = (&*route, routed);
+                fan_out(m, labels, at, ep, reached, &base, cell, &mut f);
             }
         }
     }
@@ -144,37 +167,12 @@ pub(super) fn walk_tls(
     labels: LabelSet,
     mut f: impl FnMut(Level, &mut [(&str, &str)], u64),
 ) {
-    let routes: Vec<_> = {
-        let routes = m.routes.lock().unwrap_or_else(|p| p.into_inner());
-        routes.values().cloned().collect()
-    };
-    let all = routes
-        .iter()
-        .map(|r| (&**r, true))
-        .chain(std::iter::once((&*m.unrouted, false)));
-    for (route, routed) in all {
+    for (route, routed) in routes(m) {
         for ep in 0..route.tls.len() {
             for (tls, reached, n) in route.tls_cells(ep) {
                 let base = [("tls_cipher", tls.cipher()), ("tls_version", tls.version())];
-                if labels.entrypoint {
-                    let mut pairs = base.to_vec();
-                    pairs.push(("entrypoint", entrypoint_name(m, ep)));
-                    f(Level::Entrypoint, &mut pairs, n);
-                }
-                if !routed {
-                    continue;
-                }
-                if labels.router {
-                    let mut pairs = base.to_vec();
-                    pairs.push(("router", &route.router));
-                    pairs.push(("service", &route.service));
-                    f(Level::Router, &mut pairs, n);
-                }
-                if labels.service && reached && !route.service.is_empty() {
-                    let mut pairs = base.to_vec();
-                    pairs.push(("service", &route.service));
-                    f(Level::Service, &mut pairs, n);
-                }
+                let at = (&*route, routed);
+                fan_out(m, labels, at, ep, reached, &base, n, &mut f);
             }
         }
     }
