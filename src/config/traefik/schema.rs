@@ -110,6 +110,26 @@ fn st(fields: Vec<Field>) -> Node {
     Node::Struct(fields)
 }
 
+/// `tracing.otlp` and `metrics.otlp`: the two exporters Traefik's `types.OTLP` shares (`http`,
+/// `grpc`), then `extra`.
+fn otlp_fields(extra: Vec<Field>) -> Vec<Field> {
+    use Kind::{Bool, Str};
+    let headers = || f("headers", Node::Map(Box::new(leaf(Str))));
+    let mut fields = vec![
+        f("http", st(vec![f("endpoint", leaf(Str)), headers()])),
+        f(
+            "grpc",
+            st(vec![
+                f("endpoint", leaf(Str)),
+                f("insecure", leaf(Bool)),
+                headers(),
+            ]),
+        ),
+    ];
+    fields.extend(extra);
+    fields
+}
+
 const FORMATS: &[&str] = &["common", "json"];
 const FIELD_MODES: &[&str] = &["keep", "drop", "redact"];
 const RULE_SYNTAXES: &[&str] = &["v2", "v3"];
@@ -379,22 +399,7 @@ fn build() -> Node {
                 ),
                 f(
                     "otlp",
-                    st(vec![
-                        f(
-                            "http",
-                            st(vec![
-                                f("endpoint", leaf(Str)),
-                                f("headers", Node::Map(Box::new(leaf(Str)))),
-                            ]),
-                        ),
-                        f(
-                            "grpc",
-                            st(vec![
-                                f("endpoint", leaf(Str)),
-                                f("insecure", leaf(Bool)),
-                                f("headers", Node::Map(Box::new(leaf(Str)))),
-                            ]),
-                        ),
+                    st(otlp_fields(vec![
                         f("addEntryPointsLabels", leaf(Bool)),
                         f("addRoutersLabels", leaf(Bool)),
                         f("addServicesLabels", leaf(Bool)),
@@ -402,7 +407,7 @@ fn build() -> Node {
                         f("pushInterval", leaf(Duration)),
                         f("serviceName", leaf(Str)),
                         f("resourceAttributes", Node::Map(Box::new(leaf(Str)))),
-                    ]),
+                    ])),
                 ),
                 f(
                     "statsD",
@@ -462,26 +467,7 @@ fn build() -> Node {
                 f("capturedResponseHeaders", leaf(StrList)),
                 f("safeQueryParams", leaf(StrList)),
                 f("addInternals", leaf(Bool)),
-                f(
-                    "otlp",
-                    st(vec![
-                        f(
-                            "http",
-                            st(vec![
-                                f("endpoint", leaf(Str)),
-                                f("headers", Node::Map(Box::new(leaf(Str)))),
-                            ]),
-                        ),
-                        f(
-                            "grpc",
-                            st(vec![
-                                f("endpoint", leaf(Str)),
-                                f("insecure", leaf(Bool)),
-                                f("headers", Node::Map(Box::new(leaf(Str)))),
-                            ]),
-                        ),
-                    ]),
-                ),
+                f("otlp", st(otlp_fields(Vec::new()))),
             ]),
         ),
         f(
