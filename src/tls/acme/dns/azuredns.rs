@@ -13,7 +13,7 @@
 //! `…/dnsZones/<zone>/TXT/<name>` (the set with our value added or removed), `DELETE` of a set
 //! left empty; `api-version=2018-05-01`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -40,7 +40,7 @@ pub struct AzureDns {
     timeout: Duration,
     timing: Timing,
     /// (token, valid until).
-    token: tokio::sync::Mutex<Option<(String, Instant)>>,
+    token: http::TokenCache,
     /// One change at a time: a change rewrites the whole TXT set.
     lock: tokio::sync::Mutex<()>,
 }
@@ -92,58 +92,23 @@ impl AzureDns {
             ttl: env.seconds(NAME, "AZURE_TTL", Duration::from_secs(60))?.as_secs(),
             timeout: env.seconds(NAME, "AZURE_HTTP_TIMEOUT", Duration::from_secs(30))?,
             timing: env.timing(NAME, "AZURE", Duration::from_secs(120), Duration::from_secs(2))?,
-            token: tokio::sync::Mutex::new(None),
+            token: http::TokenCache::default(),
             lock: tokio::sync::Mutex::new(()),
         })
     }
 
     /// A bearer token for Resource Manager (client credentials), reused until near its expiry.
     async fn token(&self) -> Result<String, ProviderError> {
-        let mut cached = self.token.lock().await;
-        if let Some((token, until)) = cached.as_ref() {
-            if Instant::now() < *until {
-                return Ok(token.clone());
-            }
-        }
         let url = format!("{}/{}/oauth2/v2.0/token", self.authority, self.tenant);
-        let body = format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}&scope={}",
-            http::form_value(&self.client_id),
-            http::form_value(&self.client_secret),
-            http::form_value(SCOPE)
-        );
-        let headers = [
-            (
-                "content-type",
-                "application/x-www-form-urlencoded".to_string(),
-            ),
-            ("accept", "application/json".to_string()),
-        ];
-        let answer = http::request(
-            ::http::Method::POST,
-            &url,
-            &headers,
-            body.into_bytes(),
-            self.timeout,
-        )
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&answer.body).unwrap_or(serde_json::Value::Null);
-        let token = match (answer.status.is_success(), value["access_token"].as_str()) {
-            (true, Some(token)) => token.to_string(),
-            _ => {
-                return Err(failed(format!(
-                    "{url} answered {}: {}",
-                    answer.status,
-                    answer.text()
-                )))
-            }
+        let body = || -> Result<String, ProviderError> {
+            Ok(format!(
+                "grant_type=client_credentials&client_id={}&client_secret={}&scope={}",
+                http::form_value(&self.client_id),
+                http::form_value(&self.client_secret),
+                http::form_value(SCOPE)
+            ))
         };
-        let lifetime = value["expires_in"].as_u64().unwrap_or(300);
-        let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(60));
-        *cached = Some((token.clone(), until));
-        Ok(token)
+        self.token.get(&url, self.timeout, body, failed).await
     }
 
     async fn arm(

@@ -49,7 +49,7 @@ pub struct GCloud {
     timeout: Duration,
     timing: Timing,
     /// (token, valid until).
-    token: tokio::sync::Mutex<Option<(String, Instant)>>,
+    token: http::TokenCache,
     /// One change at a time: a change rewrites the whole TXT rrset.
     lock: tokio::sync::Mutex<()>,
 }
@@ -172,7 +172,7 @@ impl GCloud {
                 Duration::from_secs(180),
                 Duration::from_secs(5),
             )?,
-            token: tokio::sync::Mutex::new(None),
+            token: http::TokenCache::default(),
             lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -212,51 +212,18 @@ impl GCloud {
     }
 
     async fn token(&self) -> Result<String, ProviderError> {
-        let mut cached = self.token.lock().await;
-        if let Some((token, until)) = cached.as_ref() {
-            if Instant::now() < *until {
-                return Ok(token.clone());
-            }
-        }
-        let body = http::form(&[
-            (
-                "grant_type".into(),
-                "urn:ietf:params:oauth:grant-type:jwt-bearer".into(),
-            ),
-            ("assertion".into(), self.assertion()?),
-        ]);
-        let headers = [
-            (
-                "content-type",
-                "application/x-www-form-urlencoded".to_string(),
-            ),
-            ("accept", "application/json".to_string()),
-        ];
-        let answer = http::request(
-            ::http::Method::POST,
-            &self.token_uri,
-            &headers,
-            body.into_bytes(),
-            self.timeout,
-        )
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-        let value: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-        let token = match (answer.status.is_success(), value["access_token"].as_str()) {
-            (true, Some(token)) => token.to_string(),
-            _ => {
-                return Err(failed(format!(
-                    "{} answered {}: {}",
-                    self.token_uri,
-                    answer.status,
-                    answer.text()
-                )))
-            }
+        let body = || -> Result<String, ProviderError> {
+            Ok(http::form(&[
+                (
+                    "grant_type".into(),
+                    "urn:ietf:params:oauth:grant-type:jwt-bearer".into(),
+                ),
+                ("assertion".into(), self.assertion()?),
+            ]))
         };
-        let lifetime = value["expires_in"].as_u64().unwrap_or(300);
-        let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(60));
-        *cached = Some((token.clone(), until));
-        Ok(token)
+        self.token
+            .get(&self.token_uri, self.timeout, body, failed)
+            .await
     }
 
     /// A Cloud DNS call under `/projects/<project>`; any answer but 2xx is an error with its body.

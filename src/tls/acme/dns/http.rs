@@ -229,3 +229,60 @@ pub fn form(pairs: &[(String, String)]) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+/// An OAuth 2 bearer token (Azure AD client credentials, Google's service-account JWT bearer),
+/// kept until a minute before the `expires_in` its token endpoint gave (300 s when it gave none).
+#[derive(Default)]
+pub struct TokenCache(tokio::sync::Mutex<Option<(String, std::time::Instant)>>);
+
+impl TokenCache {
+    /// The cached token while fresh, else a new one: `body()` (the form, built only then) POSTed
+    /// to `url`; an answer but 2xx with an `access_token` is an error naming `url`, the status and
+    /// the body, made by `error`.
+    pub async fn get<E>(
+        &self,
+        url: &str,
+        timeout: Duration,
+        body: impl FnOnce() -> Result<String, E>,
+        error: impl Fn(String) -> E,
+    ) -> Result<String, E> {
+        let mut cached = self.0.lock().await;
+        if let Some((token, until)) = cached.as_ref() {
+            if std::time::Instant::now() < *until {
+                return Ok(token.clone());
+            }
+        }
+        let headers = [
+            (
+                "content-type",
+                "application/x-www-form-urlencoded".to_string(),
+            ),
+            ("accept", "application/json".to_string()),
+        ];
+        let answer = request(
+            ::http::Method::POST,
+            url,
+            &headers,
+            body()?.into_bytes(),
+            timeout,
+        )
+        .await
+        .map_err(|e| error(e.to_string()))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&answer.body).unwrap_or(serde_json::Value::Null);
+        let token = match (answer.status.is_success(), value["access_token"].as_str()) {
+            (true, Some(token)) => token.to_string(),
+            _ => {
+                return Err(error(format!(
+                    "{url} answered {}: {}",
+                    answer.status,
+                    answer.text()
+                )))
+            }
+        };
+        let lifetime = value["expires_in"].as_u64().unwrap_or(300);
+        let until = std::time::Instant::now() + Duration::from_secs(lifetime.saturating_sub(60));
+        *cached = Some((token.clone(), until));
+        Ok(token)
+    }
+}
