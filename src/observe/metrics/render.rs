@@ -100,16 +100,27 @@ fn routes(m: &Metrics) -> Vec<(Arc<RouteMetrics>, bool)> {
         .collect()
 }
 
+/// Where a counted value stands: its route (and whether a router took it), its entrypoint,
+/// whether it reached the service.
+struct Place<'a> {
+    route: &'a RouteMetrics,
+    routed: bool,
+    ep: usize,
+    reached: bool,
+}
+
 /// Calls `f` once per level `value` counts on under `labels`, with the `base` label pairs plus
 /// that level's own: every request on its entrypoint; routed ones on their router, and on their
 /// service when it was reached.
-#[allow(clippy::too_many_arguments)]
 fn fan_out<T: Copy>(
     m: &Metrics,
     labels: LabelSet,
-    (route, routed): (&RouteMetrics, bool),
-    ep: usize,
-    reached: bool,
+    Place {
+        route,
+        routed,
+        ep,
+        reached,
+    }: Place<'_>,
     base: &[(&str, &str)],
     value: T,
     f: &mut impl FnMut(Level, &mut [(&str, &str)], T),
@@ -154,8 +165,13 @@ pub(super) fn walk_requests(
                     ("method", method),
                     ("protocol", protocol.as_str()),
                 ];
-                let at = (&*route, routed);
-                fan_out(m, labels, at, ep, reached, &base, cell, &mut f);
+                let at = Place {
+                    route: &route,
+                    routed,
+                    ep,
+                    reached,
+                };
+                fan_out(m, labels, at, &base, cell, &mut f);
             }
         }
     }
@@ -171,8 +187,13 @@ pub(super) fn walk_tls(
         for ep in 0..route.tls.len() {
             for (tls, reached, n) in route.tls_cells(ep) {
                 let base = [("tls_cipher", tls.cipher()), ("tls_version", tls.version())];
-                let at = (&*route, routed);
-                fan_out(m, labels, at, ep, reached, &base, n, &mut f);
+                let at = Place {
+                    route: &route,
+                    routed,
+                    ep,
+                    reached,
+                };
+                fan_out(m, labels, at, &base, n, &mut f);
             }
         }
     }
