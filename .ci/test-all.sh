@@ -20,7 +20,7 @@ stage() {
 
 # Every cargo test run is also logged, so the suite can end with one total.
 TEST_LOG="$(mktemp)"
-run_tests() { cargo test "$@" 2>&1 | tee -a "$TEST_LOG"; }
+run_tests() { cargo test --no-fail-fast "$@" 2>&1 | tee -a "$TEST_LOG"; }
 # The same, bounded: run_tests_within SECONDS ARGS...
 run_tests_within() { local limit=$1; shift; timeout "$limit" cargo test "$@" 2>&1 | tee -a "$TEST_LOG"; }
 

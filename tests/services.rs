@@ -291,9 +291,12 @@ async fn failover_errors_answers_503_when_the_fallback_is_down() {
         })
         .await
     );
+    // Until the first health check has answered, the spare counts as up (as in Traefik) and may have
+    // been reached; from the 503 on, it is not.
+    let before = spare.hits();
     let reply = send(&c, post(&gw.url("/500"), "x")).await;
     assert_eq!(reply.body, "Service Unavailable\n");
-    assert_eq!(spare.hits(), 0);
+    assert_eq!(spare.hits(), before);
     // The main service still answers what is not listed.
     assert_eq!(send(&c, post(&gw.url("/200"), "x")).await.body, "main x");
     gw.stop().await;
