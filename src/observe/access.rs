@@ -32,6 +32,9 @@ const IDLE_FLUSH: Duration = Duration::from_secs(1);
 pub struct Entry {
     pub start: SystemTime,
     pub duration: Duration,
+    /// The part of `duration` spent from handing the request to a server on (Traefik's
+    /// `OriginDuration`; `Overhead` is the rest); zero when no server was reached.
+    pub origin_duration: Duration,
     pub client: SocketAddr,
     pub method: Method,
     /// Path and query as received.
@@ -39,6 +42,11 @@ pub struct Entry {
     pub proto: &'static str,
     pub host: String,
     pub tls: bool,
+    /// What the connection's TLS handshake agreed on (Traefik's `TLSVersion`, `TLSCipher`).
+    pub negotiated: Option<crate::config::negotiated::Negotiated>,
+    /// The certificates a mutual-TLS client sent, leaf first (`TLSClientSubject`, formatted by
+    /// the writer thread).
+    pub client_certs: Option<Arc<[rustls::pki_types::CertificateDer<'static>]>>,
     pub entrypoint: Arc<str>,
     pub status: u16,
     /// Response body bytes sent to the client (Traefik's `DownstreamContentSize`).
@@ -333,6 +341,7 @@ pub struct AuthLog {
 
 mod format;
 mod policy;
+mod subject;
 pub use format::{common, json, session_common, session_json};
 pub use policy::Policy;
 

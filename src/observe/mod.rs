@@ -16,7 +16,7 @@ pub mod series;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use http::{header, Method, Request, Response};
@@ -77,6 +77,12 @@ pub struct Observer {
 #[derive(Debug, Clone)]
 pub struct OriginHeaders(pub Box<http::HeaderMap>);
 
+/// When the request was handed to a server (the last attempt's, when retried or failed over):
+/// put in the response's extensions by the proxy, read for the access log's `OriginDuration`
+/// and `Overhead` (Traefik times its per-server handler).
+#[derive(Debug, Clone, Copy)]
+pub struct OriginStart(pub Instant);
+
 /// What the response head says, kept for `record` (which may run when the body ends).
 #[derive(Debug)]
 pub(crate) struct Outcome {
@@ -88,6 +94,7 @@ pub(crate) struct Outcome {
     auth: Option<self::access::AuthLog>,
     reached_service: bool,
     origin: Option<counted::OriginBytes>,
+    origin_start: Option<Instant>,
     /// Only when the access log writes headers.
     origin_headers: Option<Box<http::HeaderMap>>,
     downstream_headers: Option<Box<http::HeaderMap>>,
@@ -115,6 +122,7 @@ impl Outcome {
             auth: ext.get::<self::access::AuthLog>().cloned(),
             reached_service: ext.get::<metrics::NotServed>().is_none(),
             origin: ext.get::<counted::OriginBytes>().cloned(),
+            origin_start: ext.get::<OriginStart>().map(|o| o.0),
             origin_headers: ext
                 .get::<OriginHeaders>()
                 .filter(|_| headers)
@@ -148,6 +156,8 @@ struct RequestInfo {
     proto: &'static str,
     host: String,
     tls: bool,
+    /// The certificates a mutual-TLS client sent (an `Arc` clone).
+    client_certs: Option<Arc<[rustls::pki_types::CertificateDer<'static>]>>,
     /// Only when the access log writes headers.
     headers: Option<Box<http::HeaderMap>>,
     request_size: u64,
@@ -346,6 +356,7 @@ impl Observer {
                 proto: proto(req.version()),
                 host,
                 tls: conn.tls,
+                client_certs: conn.client_certs.clone(),
                 headers: log
                     .policy()
                     .wants_headers()
@@ -464,15 +475,26 @@ impl Observer {
         }
         let info = *info;
         let auth = outcome.auth;
+        // From the server's start to the same end as `elapsed` (Traefik's per-server handler
+        // ends when the body was copied; ours when it was sent or its length known).
+        let origin_duration = outcome
+            .origin_start
+            .filter(|_| outcome.reached_service)
+            .map_or(Duration::ZERO, |at| {
+                elapsed.saturating_sub(at.saturating_duration_since(pending.started))
+            });
         log.submit(Entry {
             start: info.wall,
             duration: elapsed,
+            origin_duration,
             client: info.client,
             method: pending.method,
             path: info.path,
             proto: info.proto,
             host: info.host,
             tls: info.tls,
+            negotiated: pending.negotiated,
+            client_certs: info.client_certs,
             entrypoint: self
                 .entrypoints
                 .get(pending.entrypoint)

@@ -365,6 +365,9 @@ impl Proxy {
         if retries > 0 {
             head.extensions.insert(retry::Retries(retries));
         }
+        if let Some(began) = served.began.filter(|_| self.observer.is_some()) {
+            head.extensions.insert(crate::observe::OriginStart(began));
+        }
         authed.finish(&mut head);
         for mw in route.middlewares[..applied].iter().rev() {
             mw.on_response_with(&mut head, &facts, &ctx);
@@ -451,14 +454,19 @@ impl Proxy {
                 // Middlewares wrapping the forward: buffering (which may send again per its
                 // retryExpression) around retry; no-ops without them.
                 let retried = &served.retries;
+                // Each attempt is timed from its start (the access log's `OriginDuration`).
                 let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
                     retry::around(&route.middlewares, p, b, retried, |p, b| async move {
+                        let began = std::time::Instant::now();
                         let mut by = None;
-                        (forward::forward(lb, p, b, conn, &mut by).await, by)
+                        let sent = forward::forward(lb, p, b, conn, &mut by).await;
+                        (sent, by.map(|pool| (pool, began)))
                     })
                 })
                 .await;
-                served.pool = by;
+                let (pool, began) = by.unzip();
+                served.pool = pool;
+                served.began = began;
                 match sent {
                     Ok(resp) => resp,
                     Err(error) => {
@@ -478,6 +486,8 @@ struct Served {
     pool: Option<Arc<UpstreamPool>>,
     /// Requests the `retry` middleware sent again.
     retries: std::sync::atomic::AtomicU32,
+    /// When the request went to that server (its last attempt).
+    began: Option<std::time::Instant>,
 }
 
 /// An HTTP/1 request that may switch protocols (the framing guard stops following such a

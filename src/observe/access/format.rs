@@ -17,6 +17,9 @@ fn fields(e: &Entry, policy: &Policy) -> Map<String, Value> {
     let service_addr = service_addr.split('/').next().unwrap_or("");
     let (host, port) = split_host(&e.host);
     let nanos = u64::try_from(e.duration.as_nanos()).unwrap_or(u64::MAX);
+    // Traefik's `OriginDuration` (0 unless a server was reached) and `Overhead`, the rest.
+    let origin = e.origin_duration.min(e.duration);
+    let origin_nanos = u64::try_from(origin.as_nanos()).unwrap_or(u64::MAX);
     let start = Civil::from_system(e.start).rfc3339();
     let mut core: Vec<(&'static str, Value)> = vec![
         ("ClientAddr", e.client.to_string().into()),
@@ -30,7 +33,8 @@ fn fields(e: &Entry, policy: &Policy) -> Map<String, Value> {
             "OriginContentSize",
             if e.reached_service { e.origin_size } else { 0 }.into(),
         ),
-        ("OriginDuration", nanos.into()),
+        ("OriginDuration", origin_nanos.into()),
+        ("Overhead", (nanos - origin_nanos).into()),
         (
             "OriginStatus",
             if url.is_empty() { 0 } else { e.status }.into(),
@@ -61,6 +65,17 @@ fn fields(e: &Entry, policy: &Policy) -> Map<String, Value> {
     }
     if e.reached_service && e.origin_size != e.size && e.size != 0 {
         core.push(("GzipRatio", (e.origin_size as f64 / e.size as f64).into()));
+    }
+    // As Traefik, for every request that came over TLS (`req.TLS`); the subject only when the
+    // client sent a certificate.
+    if let Some(tls) = e.negotiated.filter(|_| e.tls) {
+        core.push(("TLSVersion", tls.version().into()));
+        core.push(("TLSCipher", tls.cipher().into()));
+        let leaf = e.client_certs.as_deref().and_then(|c| c.first());
+        let leaf = leaf.filter(|_| policy.field("TLSClientSubject") != FieldMode::Drop);
+        if let Some(subject) = leaf.and_then(|der| super::subject::go_subject(der)) {
+            core.push(("TLSClientSubject", subject.into()));
+        }
     }
     if let Some(d) = e.auth_duration {
         let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);

@@ -11,12 +11,15 @@ fn entry(route: Option<Arc<Route>>) -> Entry {
     Entry {
         start: UNIX_EPOCH + Duration::from_secs(1_795_649_445),
         duration: Duration::from_millis(12),
+        origin_duration: Duration::from_millis(10),
         client: "10.0.0.7:51000".parse().unwrap(),
         method: Method::GET,
         path: "/a?b=1".to_string(),
         proto: "HTTP/1.1",
         host: "example.com:8080".to_string(),
         tls: false,
+        negotiated: None,
+        client_certs: None,
         entrypoint: Arc::from("web"),
         status: 200,
         size: 42,
@@ -282,4 +285,99 @@ fn a_tcp_session_line_obeys_the_field_modes() {
         session_common(&s, &p),
         "- - - [-] \"- -\" - - - \"db@swarm\" \"REDACTED\" 0ms"
     );
+}
+
+/// A certificate whose subject is `CN=foobar,O=Acme\, Inc.,C=FR` plus an `emailAddress`.
+fn client_cert() -> rustls::pki_types::CertificateDer<'static> {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CountryName, "FR");
+    dn.push(rcgen::DnType::OrganizationName, "Acme, Inc.");
+    dn.push(rcgen::DnType::CommonName, "foobar");
+    dn.push(
+        rcgen::DnType::CustomDnType(vec![1, 2, 840, 113549, 1, 9, 1]),
+        rcgen::DnValue::Ia5String("a@b.c".try_into().unwrap()),
+    );
+    params.distinguished_name = dn;
+    let key = rcgen::KeyPair::generate().unwrap();
+    params.self_signed(&key).unwrap().der().clone()
+}
+
+fn over_tls(certs: Option<Vec<rustls::pki_types::CertificateDer<'static>>>) -> Entry {
+    let mut e = entry(None);
+    e.tls = true;
+    e.negotiated = crate::config::negotiated::Negotiated::from_parts(
+        rustls::ProtocolVersion::TLSv1_3,
+        rustls::CipherSuite::TLS13_AES_128_GCM_SHA256,
+    );
+    e.client_certs = certs.map(Arc::from);
+    e
+}
+
+fn json_of(e: &Entry, policy: &Policy) -> serde_json::Value {
+    serde_json::from_str(&json(e, policy)).unwrap()
+}
+
+#[test]
+fn tls_fields_are_traefiks_for_requests_over_tls() {
+    let dflt = Policy::default();
+    let v = json_of(&over_tls(Some(vec![client_cert()])), &dflt);
+    assert_eq!(v["TLSVersion"], "1.3", "{v}");
+    assert_eq!(v["TLSCipher"], "TLS_AES_128_GCM_SHA256", "{v}");
+    // Go's `pkix.Name.String()`: the named attributes last first, then the others as DER hex.
+    assert_eq!(
+        v["TLSClientSubject"],
+        r"CN=foobar,O=Acme\, Inc.,C=FR,1.2.840.113549.1.9.1=#0c056140622e63",
+        "{v}"
+    );
+    assert_eq!(v["RequestScheme"], "https");
+    // Over TLS without a client certificate: no subject.
+    let v = json_of(&over_tls(None), &dflt);
+    assert_eq!(v["TLSVersion"], "1.3", "{v}");
+    assert!(v.get("TLSClientSubject").is_none(), "{v}");
+    // Plain HTTP: none of them.
+    let v = json_of(&entry(None), &dflt);
+    for key in ["TLSVersion", "TLSCipher", "TLSClientSubject"] {
+        assert!(v.get(key).is_none(), "{key}: {v}");
+    }
+    // The common format is Traefik's: no TLS field in it.
+    assert_eq!(
+        common(&over_tls(Some(vec![client_cert()])), &dflt),
+        common(&entry(None), &dflt)
+    );
+}
+
+#[test]
+fn overhead_is_the_duration_outside_the_server() {
+    let dflt = Policy::default();
+    let v = json_of(&entry(None), &dflt);
+    assert_eq!(v["Duration"], 12_000_000u64);
+    assert_eq!(v["OriginDuration"], 10_000_000u64);
+    assert_eq!(v["Overhead"], 2_000_000u64);
+    // No server reached: all of it is overhead, as Traefik's `InitServiceFields`.
+    let mut e = entry(None);
+    e.origin_duration = Duration::ZERO;
+    let v = json_of(&e, &dflt);
+    assert_eq!(v["OriginDuration"], 0);
+    assert_eq!(v["Overhead"], 12_000_000u64);
+}
+
+#[test]
+fn the_new_fields_obey_the_field_modes() {
+    let p = policy(serde_json::json!({"fields": {
+        "defaultMode": "drop",
+        "names": {"TLSVersion": "keep", "TLSClientSubject": "redact", "Overhead": "keep"}
+    }}));
+    let v = json_of(&over_tls(Some(vec![client_cert()])), &p);
+    assert_eq!(v["TLSVersion"], "1.3");
+    assert_eq!(v["TLSClientSubject"], "REDACTED");
+    assert_eq!(v["Overhead"], 2_000_000u64);
+    assert!(v.get("TLSCipher").is_none() && v.get("Duration").is_none(), "{v}");
+    let p = policy(serde_json::json!({"fields": {
+        "names": {"TLSCipher": "drop", "tlsclientsubject": "drop", "OVERHEAD": "redact"}
+    }}));
+    let v = json_of(&over_tls(Some(vec![client_cert()])), &p);
+    assert_eq!(v["TLSVersion"], "1.3");
+    assert_eq!(v["Overhead"], "REDACTED");
+    assert!(v.get("TLSCipher").is_none() && v.get("TLSClientSubject").is_none(), "{v}");
 }
