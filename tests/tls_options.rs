@@ -646,23 +646,25 @@ async fn default_options_replace_traefiks_for_every_other_host() {
 
 #[tokio::test]
 async fn the_server_chooses_the_cipher_suite_as_go_does() {
-    // Go (Traefik) picks the suite by its own order whatever the client lists first; testssl
-    // flags a server that follows the client ("NOT a cipher order configured", HIGH).
+    // Go (Traefik) picks the suite by its own order (AES-128-GCM first) whatever the client
+    // lists first; testssl flags a server that follows the client ("NOT a cipher order
+    // configured", HIGH). The access log's `TLSCipher` then matches Traefik's
+    // (tests/differential_access_log.rs).
     let s = setup().await;
     use rustls::crypto::ring::cipher_suite as cs;
     use rustls::version::TLS12;
     for (host, first, second) in [
-        // TLS 1.2 with a client that lists AES-128 first.
+        // TLS 1.2 with a client that lists AES-256 first.
         (
             "default.test",
-            cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
             cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
         ),
-        // TLS 1.3 with a client that lists ChaCha20 first.
+        // TLS 1.3 likewise (rustls' own client order).
         (
             "tls13.test",
-            cs::TLS13_CHACHA20_POLY1305_SHA256,
             cs::TLS13_AES_256_GCM_SHA384,
+            cs::TLS13_AES_128_GCM_SHA256,
         ),
     ] {
         let versions: &[&'static rustls::SupportedProtocolVersion] = if host == "tls13.test" {

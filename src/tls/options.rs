@@ -72,7 +72,10 @@ pub fn build(
                 .to_string(),
         );
     }
-    let (tls12, tls13) = cipher_suites(cfg.cipher_suites.as_deref())?;
+    let (mut tls12, mut tls13) = cipher_suites(cfg.cipher_suites.as_deref())?;
+    // Go's own preference order, whatever the order listed (Go ≥ 1.17).
+    tls12.sort_by_key(|s| go_preference(s.suite()));
+    tls13.sort_by_key(|s| go_preference(s.suite()));
     let mut versions = versions(cfg.min_version.as_deref(), cfg.max_version.as_deref())?;
     // Go ignores cipherSuites for TLS 1.3; a list without TLS 1.2 suites leaves TLS 1.2 unusable.
     if tls12.is_empty() {
@@ -114,6 +117,26 @@ pub fn build(
         config: Arc::new(config),
         warnings,
     })
+}
+
+/// Where Go's server puts a suite (`cipherSuitesPreferenceOrder`, `defaultCipherSuitesTLS13`
+/// on a host with AES hardware): AES-128-GCM before AES-256-GCM before ChaCha20, ECDSA before
+/// RSA. Go switches to ChaCha20 first when the client lists it first (a client without AES
+/// hardware); a rustls server keeps one order, so such a client gets AES-GCM here.
+fn go_preference(suite: rustls::CipherSuite) -> u8 {
+    use rustls::CipherSuite as S;
+    match suite {
+        S::TLS13_AES_128_GCM_SHA256 => 0,
+        S::TLS13_AES_256_GCM_SHA384 => 1,
+        S::TLS13_CHACHA20_POLY1305_SHA256 => 2,
+        S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => 0,
+        S::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => 1,
+        S::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 => 2,
+        S::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => 3,
+        S::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 => 4,
+        S::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 => 5,
+        _ => 6,
+    }
 }
 
 /// Traefik's built-in default options (no `tls.options.default`): TLS 1.2+, every suite.
@@ -314,6 +337,46 @@ mod tests {
             Ok(_) => panic!("{yaml} should be refused"),
             Err(e) => e,
         }
+    }
+
+    #[test]
+    fn suites_are_offered_in_gos_order_whatever_the_list_says() {
+        let suites = |yaml: &str| {
+            let cfg = options(yaml);
+            let built = build(&cfg, &[], &store()).unwrap();
+            built
+                .config
+                .crypto_provider()
+                .cipher_suites
+                .iter()
+                .map(|s| format!("{:?}", s.suite()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            suites("{}"),
+            [
+                "TLS13_AES_128_GCM_SHA256",
+                "TLS13_AES_256_GCM_SHA384",
+                "TLS13_CHACHA20_POLY1305_SHA256",
+                "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+            ]
+        );
+        let listed = suites(
+            "cipherSuites: [TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]",
+        );
+        assert_eq!(
+            &listed[3..],
+            [
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+            ]
+        );
     }
 
     #[test]

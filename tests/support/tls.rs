@@ -74,6 +74,74 @@ pub fn insecure_config(alpn: &[&str]) -> ClientConfig {
     config
 }
 
+/// The subject of [`client_pki`]'s client certificate as Go's `pkix.Name.String()` prints it.
+pub const CLIENT_SUBJECT: &str = r"CN=client one,OU=edge,O=Acme\, Inc.,L=Lyon,ST=Rhône,C=FR,1.2.840.113549.1.9.1=#0c056140622e63";
+
+/// A CA (PEM) and a client certificate it signed (chain, PEM key), whose subject Go prints as
+/// [`CLIENT_SUBJECT`].
+pub fn client_pki() -> (
+    String,
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    String,
+) {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "access log CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CountryName, "FR");
+    dn.push(rcgen::DnType::StateOrProvinceName, "Rhône");
+    dn.push(rcgen::DnType::LocalityName, "Lyon");
+    dn.push(rcgen::DnType::OrganizationName, "Acme, Inc.");
+    dn.push(rcgen::DnType::OrganizationalUnitName, "edge");
+    dn.push(rcgen::DnType::CommonName, "client one");
+    // emailAddress: an attribute Go does not name (printed as its DER in hex).
+    dn.push(
+        rcgen::DnType::CustomDnType(vec![1, 2, 840, 113549, 1, 9, 1]),
+        rcgen::DnValue::Ia5String("a@b.c".try_into().unwrap()),
+    );
+    params.distinguished_name = dn;
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, &ca).unwrap();
+    (ca.pem(), vec![cert.der().clone()], key.serialize_pem())
+}
+
+/// A TLS client offering `versions` and `suites` (rustls' defaults when empty), with a client
+/// certificate when given.
+pub fn client_with(
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    suites: &[rustls::SupportedCipherSuite],
+    cert: Option<(&[rustls::pki_types::CertificateDer<'static>], &str)>,
+) -> rustls::ClientConfig {
+    use rustls::pki_types::pem::PemObject;
+    let mut provider = rustls::crypto::ring::default_provider();
+    if !suites.is_empty() {
+        provider.cipher_suites = suites.to_vec();
+    }
+    let versions = if versions.is_empty() {
+        rustls::DEFAULT_VERSIONS
+    } else {
+        versions
+    };
+    let builder = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(provider))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(accept_all());
+    let mut config = match cert {
+        None => builder.with_no_client_auth(),
+        Some((chain, key)) => {
+            let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+            builder.with_client_auth_cert(chain.to_vec(), key).unwrap()
+        }
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
+}
+
 /// A client config trusting exactly `roots_pem`.
 pub fn trusting_config(roots_pem: &[u8]) -> ClientConfig {
     let mut roots = rustls::RootCertStore::empty();

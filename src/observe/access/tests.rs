@@ -326,8 +326,7 @@ fn tls_fields_are_traefiks_for_requests_over_tls() {
     assert_eq!(v["TLSCipher"], "TLS_AES_128_GCM_SHA256", "{v}");
     // Go's `pkix.Name.String()`: the named attributes last first, then the others as DER hex.
     assert_eq!(
-        v["TLSClientSubject"],
-        r"CN=foobar,O=Acme\, Inc.,C=FR,1.2.840.113549.1.9.1=#0c056140622e63",
+        v["TLSClientSubject"], r"CN=foobar,O=Acme\, Inc.,C=FR,1.2.840.113549.1.9.1=#0c056140622e63",
         "{v}"
     );
     assert_eq!(v["RequestScheme"], "https");
@@ -372,12 +371,18 @@ fn the_new_fields_obey_the_field_modes() {
     assert_eq!(v["TLSVersion"], "1.3");
     assert_eq!(v["TLSClientSubject"], "REDACTED");
     assert_eq!(v["Overhead"], 2_000_000u64);
-    assert!(v.get("TLSCipher").is_none() && v.get("Duration").is_none(), "{v}");
+    assert!(
+        v.get("TLSCipher").is_none() && v.get("Duration").is_none(),
+        "{v}"
+    );
     let p = policy(serde_json::json!({"fields": {
         "names": {"TLSCipher": "drop", "tlsclientsubject": "drop", "OVERHEAD": "redact"}
     }}));
     let v = json_of(&over_tls(Some(vec![client_cert()])), &p);
     assert_eq!(v["TLSVersion"], "1.3");
     assert_eq!(v["Overhead"], "REDACTED");
-    assert!(v.get("TLSCipher").is_none() && v.get("TLSClientSubject").is_none(), "{v}");
+    assert!(
+        v.get("TLSCipher").is_none() && v.get("TLSClientSubject").is_none(),
+        "{v}"
+    );
 }
