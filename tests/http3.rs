@@ -198,6 +198,18 @@ async fn access_log_and_metrics_count_http3() {
         "{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
+    // The connection's TLS as over TCP (Traefik's `req.TLS` is set for HTTP/3 too): TLS 1.3,
+    // Go's first choice of suite, no subject without a client certificate; `Overhead` too.
+    let line: serde_json::Value = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .find(|e: &serde_json::Value| e["RequestPath"] == "/logged")
+        .unwrap();
+    assert_eq!(line["TLSVersion"], "1.3", "{line}");
+    assert_eq!(line["TLSCipher"], "TLS_AES_128_GCM_SHA256", "{line}");
+    assert!(line.get("TLSClientSubject").is_none(), "{line}");
+    assert!(line["Overhead"].is_u64(), "{line}");
     // Counted in the entrypoint's series like any other request.
     let metrics = support::get(&support::client(), &gw.url("/metrics"), None).await;
     let counted = |prefix: &str| {
