@@ -102,7 +102,7 @@ fn decode(tag: Tag, bytes: &[u8]) -> Option<String> {
         // Go reads T.61 as Latin-1.
         Tag::T61String => Some(bytes.iter().map(|b| char::from(*b)).collect()),
         Tag::BmpString => {
-            if bytes.len() % 2 != 0 {
+            if !bytes.len().is_multiple_of(2) {
                 return None;
             }
             let bytes = bytes.strip_suffix(&[0, 0]).unwrap_or(bytes);
