@@ -226,6 +226,57 @@ async fn access_log_and_metrics_count_http3() {
     gw.stop().await;
 }
 
+/// Issue 23 §3: a client certificate sent in the QUIC handshake is the access log's
+/// `TLSClientSubject` (Go's `pkix.Name.String()`), as over TCP.
+#[tokio::test]
+async fn a_client_certificate_over_quic_is_in_the_access_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let (ca_pem, chain, key) = support::tls::client_pki();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let backend = support::backend("app").await;
+    let cert = write_cert(dir.path(), "hosts", PER_HOST_NAMES);
+    let gw = support::gateway_with(
+        &per_host_options(&backend.url(), &cert, &ca_file.display().to_string()),
+        &format!(
+            "[entryPoints.web.http3]\n[accessLog]\nformat = \"json\"\nfilePath = {:?}\n",
+            log.display().to_string()
+        ),
+    )
+    .await;
+    let client = (chain, key);
+    assert_eq!(
+        quic_status(gw.addr, "mtls.test", quic_client(&[], &[], Some(&client))).await,
+        Ok(200)
+    );
+    let line = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|e| e["RequestProtocol"] == "HTTP/3.0" && e["RequestHost"] == "mtls.test")
+    };
+    let logged = support::eventually(Duration::from_secs(5), || {
+        let found = line().is_some();
+        async move { found }
+    })
+    .await;
+    assert!(
+        logged,
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let line = line().unwrap();
+    assert_eq!(line["TLSVersion"], "1.3", "{line}");
+    assert_eq!(
+        line["TLSClientSubject"],
+        support::tls::CLIENT_SUBJECT,
+        "{line}"
+    );
+    gw.stop().await;
+}
+
 #[tokio::test]
 async fn oversized_header_is_refused_and_the_connection_serves_on() {
     let dir = tempfile::tempdir().unwrap();
