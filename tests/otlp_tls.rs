@@ -321,3 +321,26 @@ fn check_accepts_tls_collectors_and_names_a_bad_file() {
         "{issues:?}"
     );
 }
+
+#[tokio::test]
+async fn a_failed_handshake_says_why() {
+    use swarmgate::observe::otel::transport::{Sender, Target, TRACES};
+    let ca = TestCa::new("otlp test CA");
+    let receiver = Receiver::start_tls(&ca.issue("collector", NAMES), None).await;
+    let other = TestCa::new("another CA");
+    let tls = swarmgate::upstream::client_tls_config(swarmgate::upstream::ClientTls {
+        ca: &other.pem(),
+        ..Default::default()
+    })
+    .unwrap();
+    let sender = Sender::new(
+        Target::Grpc {
+            authority: format!("localhost:{}", receiver.addr.unwrap().port()),
+            headers: http::HeaderMap::new(),
+            tls: Some(std::sync::Arc::new(tls)),
+        },
+        TRACES,
+    );
+    let error = sender.send(Vec::new()).await.unwrap_err().to_string();
+    assert!(error.contains("UnknownIssuer"), "{error}");
+}

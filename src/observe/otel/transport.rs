@@ -33,7 +33,8 @@ pub enum Target {
 /// Why one export failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("collector unreachable: {0}")]
+    /// With its causes (a refused connection, the TLS alert, an unknown issuer…).
+    #[error("collector unreachable: {}", causes(.0))]
     Connect(#[from] hyper_util::client::legacy::Error),
     #[error("reading the collector's answer: {0}")]
     Body(#[from] hyper::Error),
@@ -184,6 +185,18 @@ impl Sender {
         }
         Ok(())
     }
+}
+
+/// `error` and its sources, `: `-separated (hyper-util's own text is only "client error (Connect)").
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn extend(into: &mut HeaderMap, from: &HeaderMap) {
