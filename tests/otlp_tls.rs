@@ -34,7 +34,9 @@ fn tls_toml(section: &str, entries: &[(&str, &str)]) -> String {
 
 /// The value of counter `name` on the gateway's Prometheus endpoint (0 when absent).
 async fn counter(gw: &support::Gateway, name: &str) -> u64 {
-    let body = support::get(&client(), &gw.url("/metrics"), None).await.body;
+    let body = support::get(&client(), &gw.url("/metrics"), None)
+        .await
+        .body;
     body.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|n| n.trim().parse().ok())
@@ -44,7 +46,10 @@ async fn counter(gw: &support::Gateway, name: &str) -> u64 {
 /// Sends `n` requests to `/`; each must answer 200.
 async fn requests(gw: &support::Gateway, n: usize) {
     for _ in 0..n {
-        assert_eq!(support::get(&client(), &gw.url("/"), None).await.status, 200);
+        assert_eq!(
+            support::get(&client(), &gw.url("/"), None).await.status,
+            200
+        );
     }
 }
 
@@ -76,6 +81,8 @@ async fn spans_arrive_over_https_verified_with_the_ca_file() {
     for a in &arrivals {
         assert!(a.tls && !a.grpc, "{a:?}");
         assert_eq!(a.path, "/v1/traces");
+        // As Go's transport (Traefik): `h2` offered and chosen by a collector that has it.
+        assert_eq!(a.alpn.as_deref(), Some("h2"));
         assert_eq!(a.client_cert, None);
     }
     gw.stop().await;
@@ -134,7 +141,11 @@ async fn metrics_arrive_over_https_and_over_grpc_tls() {
         https.points()
     );
     let a = https.arrivals();
-    assert!(a.iter().all(|a| a.tls && !a.grpc && a.path == "/v1/metrics"), "{a:?}");
+    assert!(
+        a.iter()
+            .all(|a| a.tls && !a.grpc && a.path == "/v1/metrics"),
+        "{a:?}"
+    );
     gw.stop().await;
     // gRPC over TLS.
     let grpc = Receiver::start_tls(&cert, None).await;
@@ -154,7 +165,8 @@ async fn metrics_arrive_over_https_and_over_grpc_tls() {
     );
     let a = grpc.arrivals();
     assert!(
-        a.iter().all(|a| a.tls && a.grpc && a.alpn.as_deref() == Some("h2")),
+        a.iter()
+            .all(|a| a.tls && a.grpc && a.alpn.as_deref() == Some("h2")),
         "{a:?}"
     );
     gw.stop().await;
@@ -186,9 +198,14 @@ async fn a_collector_the_ca_does_not_vouch_for_fails_the_export_counted_requests
             && counter(&gw, "swarmgate_otlp_metrics_push_failures_total").await > 0
     })
     .await;
-    let body = support::get(&client(), &gw.url("/metrics"), None).await.body;
+    let body = support::get(&client(), &gw.url("/metrics"), None)
+        .await
+        .body;
     assert!(failed, "{body}");
-    assert_eq!(counter(&gw, "swarmgate_tracing_spans_exported_total").await, 0);
+    assert_eq!(
+        counter(&gw, "swarmgate_tracing_spans_exported_total").await,
+        0
+    );
     assert_eq!(counter(&gw, "swarmgate_otlp_metrics_pushes_total").await, 0);
     assert!(receiver.arrivals().is_empty(), "{:?}", receiver.arrivals());
     gw.stop().await;
@@ -219,8 +236,7 @@ async fn the_client_certificate_is_presented_when_configured() {
     let ca = TestCa::new("otlp test CA");
     let clients = TestCa::new("client CA");
     let client_cert = clients.issue("swarmgate", &["swarmgate.test"]);
-    let receiver =
-        Receiver::start_tls(&ca.issue("collector", NAMES), Some(&clients.pem())).await;
+    let receiver = Receiver::start_tls(&ca.issue("collector", NAMES), Some(&clients.pem())).await;
     let dir = tempfile::tempdir().unwrap();
     let (cert_file, key_file) = (dir.path().join("c.pem"), dir.path().join("c.key"));
     std::fs::write(&cert_file, &client_cert.0).unwrap();
@@ -264,8 +280,7 @@ async fn the_client_certificate_is_presented_when_configured() {
     gw.stop().await;
     // Without `cert`/`key` none is sent (the receiver lets such clients in and records it). A
     // fresh receiver: the first gateway's last export may still be on its way to the other.
-    let receiver =
-        Receiver::start_tls(&ca.issue("collector", NAMES), Some(&clients.pem())).await;
+    let receiver = Receiver::start_tls(&ca.issue("collector", NAMES), Some(&clients.pem())).await;
     let gw = gateway_with(
         &routes(&be.url()),
         &format!(
@@ -278,7 +293,10 @@ async fn the_client_certificate_is_presented_when_configured() {
     requests(&gw, 1).await;
     assert!(receiver.wait_for(2).await.len() >= 2);
     let arrivals = receiver.arrivals();
-    assert!(arrivals.iter().all(|a| a.tls && a.client_cert.is_none()), "{arrivals:?}");
+    assert!(
+        arrivals.iter().all(|a| a.tls && a.client_cert.is_none()),
+        "{arrivals:?}"
+    );
     gw.stop().await;
 }
 
@@ -317,7 +335,9 @@ fn check_accepts_tls_collectors_and_names_a_bad_file() {
         "[metrics.otlp.grpc]\nendpoint = \"collector:4317\"\n[metrics.otlp.grpc.tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/c.key\"\n",
     );
     assert!(
-        issues.iter().any(|i| i.contains("metrics.otlp.grpc.tls.cert")),
+        issues
+            .iter()
+            .any(|i| i.contains("metrics.otlp.grpc.tls.cert")),
         "{issues:?}"
     );
 }

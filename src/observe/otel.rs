@@ -25,8 +25,8 @@ use http::HeaderName;
 use tokio::sync::watch;
 
 use crate::config::observability::{
-    ClientTlsConfig, OtlpGrpcConfig, OtlpHttpConfig, TraceVerbosity, TracingConfig, DEFAULT_OTLP_GRPC,
-    DEFAULT_OTLP_HTTP_TRACES,
+    ClientTlsConfig, OtlpGrpcConfig, OtlpHttpConfig, TraceVerbosity, TracingConfig,
+    DEFAULT_OTLP_GRPC, DEFAULT_OTLP_HTTP_TRACES,
 };
 use crate::config::static_config::StaticConfig;
 

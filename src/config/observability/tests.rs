@@ -59,7 +59,10 @@ fn tls_collectors_are_accepted() {
         tls: Some(ClientTlsConfig::default()),
         ..Default::default()
     };
-    assert!(both.uses_tls(), "a tls block wins over insecure, as in Go's exporter");
+    assert!(
+        both.uses_tls(),
+        "a tls block wins over insecure, as in Go's exporter"
+    );
     assert!(!OtlpGrpcConfig {
         insecure: true,
         ..Default::default()

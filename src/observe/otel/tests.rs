@@ -81,7 +81,14 @@ mod tls_targets {
     }
 
     fn target_of(http: Option<&OtlpHttpConfig>, grpc: Option<&OtlpGrpcConfig>) -> Target {
-        otlp_target("tracing.otlp", http, grpc, "http://x/v1/traces", "/v1/traces").unwrap()
+        otlp_target(
+            "tracing.otlp",
+            http,
+            grpc,
+            "http://x/v1/traces",
+            "/v1/traces",
+        )
+        .unwrap()
     }
 
     #[test]
@@ -158,8 +165,8 @@ mod tls_targets {
         ];
         for (tls, option, reason) in cases {
             let cfg = http("https://collector:4318", Some(tls));
-            let err =
-                otlp_target("tracing.otlp", Some(&cfg), None, "http://x", "/v1/traces").unwrap_err();
+            let err = otlp_target("tracing.otlp", Some(&cfg), None, "http://x", "/v1/traces")
+                .unwrap_err();
             assert!(err.contains(option) && err.contains(reason), "{err}");
         }
         let grpc = OtlpGrpcConfig {
@@ -169,8 +176,8 @@ mod tls_targets {
             }),
             ..Default::default()
         };
-        let err = otlp_target("metrics.otlp", None, Some(&grpc), "http://x", "/v1/metrics")
-            .unwrap_err();
+        let err =
+            otlp_target("metrics.otlp", None, Some(&grpc), "http://x", "/v1/metrics").unwrap_err();
         assert!(err.contains("metrics.otlp.grpc.tls.ca"), "{err}");
         // A key is never shown.
         let key = ClientTlsConfig {
@@ -179,8 +186,8 @@ mod tls_targets {
             ..Default::default()
         };
         let cfg = http("https://collector:4318", Some(key));
-        let err = otlp_target("tracing.otlp", Some(&cfg), None, "http://x", "/v1/traces")
-            .unwrap_err();
+        let err =
+            otlp_target("tracing.otlp", Some(&cfg), None, "http://x", "/v1/traces").unwrap_err();
         assert!(!err.contains("secret"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }

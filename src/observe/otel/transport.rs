@@ -1,6 +1,6 @@
 //! The OTLP transport shared by the span and metric exporters: protobuf POSTed over HTTP(S), or a
 //! hand-rolled unary gRPC call over HTTP/2 (hyper's h2), clear text (`insecure`) or TLS with ALPN
-//! `h2`, to one collector. The TLS client configuration comes from `upstream::client_tls_config`
+//! `h2`, to one collector (HTTPS offers `h2` and `http/1.1`, as Go's transport). The TLS client configuration comes from `upstream::client_tls_config`
 //! (Traefik's `ClientTLS`); connections are kept alive by hyper-util's pool.
 
 use std::sync::Arc;
@@ -90,7 +90,8 @@ impl Sender {
                     // gRPC servers (grpc-go since 1.67) require ALPN `h2`.
                     https.enable_http2().wrap_connector(tcp)
                 } else {
-                    https.enable_http1().wrap_connector(tcp)
+                    // `h2` then `http/1.1`, as Go's transport offers (Traefik's exporter).
+                    https.enable_all_versions().wrap_connector(tcp)
                 };
                 Conn::Tls(builder.build(connector))
             }

@@ -323,7 +323,10 @@ fn otlp_tls_options_are_read_as_traefik_spells_them() {
     assert!(tls.insecure_skip_verify);
     let http = l.config.metrics.unwrap().otlp.unwrap().http.unwrap();
     let tls = http.tls.unwrap();
-    assert_eq!((tls.cert.as_str(), tls.key.as_str()), ("/client.pem", "/client.key"));
+    assert_eq!(
+        (tls.cert.as_str(), tls.key.as_str()),
+        ("/client.pem", "/client.key")
+    );
     let env = from_env(&[("TRAEFIK_TRACING_OTLP_HTTP_TLS_CA", "/env-ca.pem")]).unwrap();
     let http = env.config.tracing.unwrap().otlp.unwrap().http.unwrap();
     assert_eq!(http.tls.unwrap().ca, "/env-ca.pem");
