@@ -40,7 +40,11 @@ pub struct ClientTls<'a> {
 pub fn client_tls_config(tls: ClientTls<'_>) -> Result<rustls::ClientConfig, ClientTlsError> {
     let bad = |option: &'static str, value: &str, reason: &'static str| ClientTlsError {
         option,
-        value: value.to_string(),
+        // PEM text given inline is not repeated in the message.
+        value: match value.contains("-----BEGIN") {
+            true => "(inline PEM)".to_string(),
+            false => value.to_string(),
+        },
         reason,
     };
     let builder = || {
@@ -109,4 +113,40 @@ pub fn pem_text(value: &str) -> Result<Vec<u8>, &'static str> {
         return Ok(value.as_bytes().to_vec());
     }
     std::fs::read(value).map_err(|_| "cannot read the file")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_option_and_never_repeat_pem_text() {
+        let inline = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
+        let err = client_tls_config(ClientTls {
+            ca: inline,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.option, "tls.ca");
+        assert_eq!(
+            err.to_string(),
+            "tls.ca \"(inline PEM)\": unusable certificate"
+        );
+        let err = client_tls_config(ClientTls {
+            ca: "/nonexistent/ca.pem",
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tls.ca \"/nonexistent/ca.pem\": cannot read the file"
+        );
+        let err = client_tls_config(ClientTls {
+            key: "/k.pem",
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "tls.cert is required with tls.key");
+        assert!(client_tls_config(ClientTls::default()).is_ok());
+    }
 }
