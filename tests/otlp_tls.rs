@@ -331,6 +331,16 @@ fn check_accepts_tls_collectors_and_names_a_bad_file() {
             .any(|i| i.contains("tracing.otlp.http.tls.ca") && i.contains("/nonexistent/ca.pem")),
         "{issues:?}"
     );
+    // As Traefik 3.7: "TLS and Insecure options are mutually exclusive".
+    let issues = check(
+        "[tracing.otlp.grpc]\nendpoint = \"collector:4317\"\ninsecure = true\n[tracing.otlp.grpc.tls]\ninsecureSkipVerify = true\n",
+    );
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.contains("tracing.otlp.grpc") && i.contains("mutually exclusive")),
+        "{issues:?}"
+    );
     let issues = check(
         "[metrics.otlp.grpc]\nendpoint = \"collector:4317\"\n[metrics.otlp.grpc.tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/c.key\"\n",
     );

@@ -79,8 +79,8 @@ pub struct OtlpGrpcConfig {
     /// `host:port` of the collector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    /// Clear-text HTTP/2 (h2c). Without it gRPC goes over TLS (ALPN `h2`), as in Traefik; a
-    /// `tls` block wins over `insecure` (Go's OTLP exporter prefers the credentials).
+    /// Clear-text HTTP/2 (h2c). Without it gRPC goes over TLS (ALPN `h2`), as in Traefik; with
+    /// a `tls` block it is refused ("mutually exclusive", as Traefik 3.7 refuses it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -90,7 +90,8 @@ pub struct OtlpGrpcConfig {
 }
 
 impl OtlpGrpcConfig {
-    /// Whether calls go over TLS: a `tls` block, or `insecure` not set.
+    /// Whether calls go over TLS: a `tls` block, or `insecure` not set (both: refused by
+    /// `problem`).
     pub fn uses_tls(&self) -> bool {
         self.tls.is_some() || !self.insecure
     }
@@ -213,6 +214,12 @@ fn otlp_problem(
         }
     }
     if let Some(grpc) = grpc {
+        if grpc.insecure && grpc.tls.is_some() {
+            // Traefik 3.7's static-configuration check, same words.
+            return Some(format!(
+                "{section}.grpc: the tls and insecure options are mutually exclusive"
+            ));
+        }
         let endpoint = grpc.endpoint.as_deref().unwrap_or(DEFAULT_OTLP_GRPC);
         if endpoint.parse::<http::uri::Authority>().is_err() {
             return Some(format!(

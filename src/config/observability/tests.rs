@@ -59,10 +59,20 @@ fn tls_collectors_are_accepted() {
         tls: Some(ClientTlsConfig::default()),
         ..Default::default()
     };
-    assert!(
-        both.uses_tls(),
-        "a tls block wins over insecure, as in Go's exporter"
-    );
+    let problem = with_otlp(OtlpConfig {
+        http: None,
+        grpc: Some(both.clone()),
+    })
+    .problem()
+    .unwrap();
+    assert!(problem.contains("tracing.otlp.grpc") && problem.contains("mutually exclusive"));
+    let problem = OtlpMetricsConfig {
+        grpc: Some(both),
+        ..Default::default()
+    }
+    .problem()
+    .unwrap();
+    assert!(problem.contains("metrics.otlp.grpc") && problem.contains("mutually exclusive"));
     assert!(!OtlpGrpcConfig {
         insecure: true,
         ..Default::default()
