@@ -295,3 +295,91 @@ async fn statsd_names_match_traefik() {
         }
     }
 }
+
+/// Traefik and swarmgate push metrics to a TLS receiver that asks for client certificates, with
+/// the same `metrics.otlp.<kind>.tls.{ca,cert,key}` arguments (files; gRPC without `insecure`,
+/// Traefik's default TLS): both must arrive the same way (TLS, ALPN, path, the certificate).
+/// (`tls` with `insecure: true` is refused by both: Traefik 3.7.15 says "TLS and Insecure
+/// options are mutually exclusive".)
+async fn otlp_tls_arrivals(
+    kind: &str,
+) -> Vec<BTreeSet<(bool, bool, Option<String>, String, bool)>> {
+    use support::otlp::{der_of, TestCa};
+    let ca = TestCa::new("otlp test CA");
+    let clients = TestCa::new("client CA");
+    let client = clients.issue("edge", &["edge.test"]);
+    let be = support::backend("a").await;
+    let dir = tempfile::tempdir().unwrap();
+    dynamic(dir.path(), &be.url());
+    for (name, text) in [
+        ("ca.pem", ca.pem()),
+        ("c.pem", client.0.clone()),
+        ("c.key", client.1.clone()),
+    ] {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let file = |name: &str| dir.path().join(name).display().to_string();
+    let want = der_of(&client.0);
+    let mut out = Vec::new();
+    for bin in [
+        traefik_bin(),
+        PathBuf::from(env!("CARGO_BIN_EXE_swarmgate")),
+    ] {
+        let receiver = Receiver::start_tls(
+            &ca.issue("collector", &["localhost", "127.0.0.1"]),
+            Some(&clients.pem()),
+        )
+        .await;
+        let port = receiver.addr.unwrap().port();
+        let endpoint = match kind {
+            "grpc" => format!("localhost:{port}"),
+            _ => format!("https://localhost:{port}/v1/metrics"),
+        };
+        let args = vec![
+            format!("--metrics.otlp.{kind}.endpoint={endpoint}"),
+            format!("--metrics.otlp.{kind}.tls.ca={}", file("ca.pem")),
+            format!("--metrics.otlp.{kind}.tls.cert={}", file("c.pem")),
+            format!("--metrics.otlp.{kind}.tls.key={}", file("c.key")),
+            "--metrics.otlp.pushInterval=500ms".to_string(),
+        ];
+        let proxy = start(&bin, dir.path(), args).await;
+        requests(proxy.web).await;
+        let ok = receiver
+            .wait_metric("traefik_service_requests_total", 15, |p| p.value >= 3.0)
+            .await;
+        assert!(ok, "{}: no metrics over {kind} TLS", bin.display());
+        let arrived: BTreeSet<_> = receiver
+            .arrivals()
+            .iter()
+            .map(|a| {
+                (
+                    a.tls,
+                    a.grpc,
+                    a.alpn.clone(),
+                    a.path.clone(),
+                    a.client_cert.as_ref() == Some(&want),
+                )
+            })
+            .collect();
+        eprintln!("== {} over {kind}: {arrived:?}", bin.display());
+        out.push(arrived);
+        drop(proxy);
+    }
+    out
+}
+
+#[tokio::test]
+#[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
+async fn otlp_tls_pushes_match_traefik() {
+    for kind in ["grpc", "http"] {
+        let arrived = otlp_tls_arrivals(kind).await;
+        assert_eq!(arrived[0], arrived[1], "{kind}: Traefik, then swarmgate");
+        assert!(
+            arrived[1]
+                .iter()
+                .all(|(tls, _, alpn, _, cert)| *tls && alpn.as_deref() == Some("h2") && *cert),
+            "{kind}: {:?}",
+            arrived[1]
+        );
+    }
+}

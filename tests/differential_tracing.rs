@@ -50,22 +50,30 @@ impl Drop for Proxy {
 }
 
 async fn start(bin: &Path, dir: &Path, receiver: &Receiver, extra: &[String]) -> Proxy {
-    let web = support::tls::free_port();
     let mut args = vec![
-        format!("--entryPoints.web.address=127.0.0.1:{web}"),
-        format!(
-            "--providers.file.filename={}",
-            dir.join("dynamic.yml").display()
-        ),
         format!("--tracing.otlp.http.endpoint={}", receiver.http_endpoint()),
         "--tracing.serviceName=edge".to_string(),
         "--tracing.globalAttributes.team=edge".to_string(),
         "--tracing.safeQueryParams=page".to_string(),
         "--tracing.capturedRequestHeaders=X-Team".to_string(),
         "--tracing.capturedResponseHeaders=Content-Type".to_string(),
-        "--log.level=ERROR".to_string(),
     ];
     args.extend(extra.iter().cloned());
+    spawn(bin, dir, args).await
+}
+
+/// `bin` with entrypoint `web` on a free port, the file provider on `dir/dynamic.yml` and `args`;
+/// returns once `/ready` answers 200.
+async fn spawn(bin: &Path, dir: &Path, mut args: Vec<String>) -> Proxy {
+    let web = support::tls::free_port();
+    args.extend([
+        format!("--entryPoints.web.address=127.0.0.1:{web}"),
+        format!(
+            "--providers.file.filename={}",
+            dir.join("dynamic.yml").display()
+        ),
+        "--log.level=ERROR".to_string(),
+    ]);
     let child = Command::new(bin)
         .args(&args)
         .current_dir(dir)
@@ -130,6 +138,17 @@ fn shape(spans: &[Got]) -> Shape {
             )
         })
         .collect()
+}
+
+/// `dir/dynamic.yml`: every path to `backend`.
+fn write_routes(dir: &Path, backend: &str) {
+    std::fs::write(
+        dir.join("dynamic.yml"),
+        format!(
+            "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n      service: app\n      entryPoints: [web]\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{backend}\"\n"
+        ),
+    )
+    .unwrap();
 }
 
 async fn run(extra: &[String]) -> (Shape, Shape) {
@@ -236,4 +255,105 @@ async fn detailed_spans_match_traefik() {
     let (traefik, swarmgate) =
         run(&["--entryPoints.web.observability.traceVerbosity=detailed".to_string()]).await;
     compare(traefik, swarmgate);
+}
+
+/// How one proxy's spans reached a TLS receiver: (over TLS, gRPC, ALPN, path, client certificate
+/// the one configured).
+type Arrived = BTreeSet<(bool, bool, Option<String>, String, bool)>;
+
+/// Traefik and swarmgate export to a TLS receiver that asks for client certificates, with the
+/// same `tracing.otlp.<kind>.tls.{ca,cert,key}` arguments (files): both must verify it with the
+/// CA, present the certificate and arrive the same way.
+async fn tls_export(kind: &str) -> (Arrived, Arrived) {
+    use support::otlp::{der_of, TestCa};
+    let ca = TestCa::new("otlp test CA");
+    let clients = TestCa::new("client CA");
+    let client = clients.issue("edge", &["edge.test"]);
+    let be = support::backend("a").await;
+    let dir = tempfile::tempdir().unwrap();
+    write_routes(dir.path(), &be.url());
+    for (name, text) in [
+        ("ca.pem", ca.pem()),
+        ("c.pem", client.0.clone()),
+        ("c.key", client.1.clone()),
+    ] {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let file = |name: &str| dir.path().join(name).display().to_string();
+    let want = der_of(&client.0);
+    let mut out = Vec::new();
+    for bin in [
+        traefik_bin(),
+        PathBuf::from(env!("CARGO_BIN_EXE_swarmgate")),
+    ] {
+        let receiver = support::otlp::Receiver::start_tls(
+            &ca.issue("collector", &["localhost", "127.0.0.1"]),
+            Some(&clients.pem()),
+        )
+        .await;
+        let port = receiver.addr.unwrap().port();
+        let endpoint = match kind {
+            "grpc" => format!("localhost:{port}"),
+            _ => format!("https://localhost:{port}/v1/traces"),
+        };
+        let args = vec![
+            format!("--tracing.otlp.{kind}.endpoint={endpoint}"),
+            format!("--tracing.otlp.{kind}.tls.ca={}", file("ca.pem")),
+            format!("--tracing.otlp.{kind}.tls.cert={}", file("c.pem")),
+            format!("--tracing.otlp.{kind}.tls.key={}", file("c.key")),
+        ];
+        let proxy = spawn(&bin, dir.path(), args).await;
+        let req = Request::get(format!("http://127.0.0.1:{}/", proxy.web))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        assert_eq!(support::send(&support::client(), req).await.status, 200);
+        // Traefik's batch processor flushes every 5 s.
+        let ok = support::eventually(Duration::from_secs(15), || {
+            let n = receiver.spans().len();
+            async move { n >= 2 }
+        })
+        .await;
+        assert!(ok, "{}: no spans over {kind} TLS", bin.display());
+        let arrived: Arrived = receiver
+            .arrivals()
+            .iter()
+            .map(|a| {
+                (
+                    a.tls,
+                    a.grpc,
+                    a.alpn.clone(),
+                    a.path.clone(),
+                    a.client_cert.as_ref() == Some(&want),
+                )
+            })
+            .collect();
+        eprintln!("== {} over {kind}: {arrived:?}", bin.display());
+        out.push(arrived);
+        drop(proxy);
+    }
+    let swarmgate = out.pop().unwrap();
+    let traefik = out.pop().unwrap();
+    (traefik, swarmgate)
+}
+
+#[tokio::test]
+#[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
+async fn grpc_tls_export_matches_traefik() {
+    let (traefik, swarmgate) = tls_export("grpc").await;
+    assert_eq!(traefik, swarmgate);
+    assert!(swarmgate
+        .iter()
+        .all(|(tls, grpc, alpn, _, cert)| *tls && *grpc && alpn.as_deref() == Some("h2") && *cert));
+}
+
+#[tokio::test]
+#[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
+async fn https_export_matches_traefik() {
+    let (traefik, swarmgate) = tls_export("http").await;
+    assert_eq!(traefik, swarmgate);
+    assert!(swarmgate.iter().all(|(tls, grpc, alpn, path, cert)| *tls
+        && !*grpc
+        && alpn.as_deref() == Some("h2")
+        && path == "/v1/traces"
+        && *cert));
 }

@@ -352,14 +352,14 @@ async fn bench_tracing_overhead() {
 #[test]
 fn check_refuses_tracing_it_cannot_apply() {
     let cfg: swarmgate::config::StaticConfig = toml::from_str(
-        "[entryPoints.web]\naddress = \"127.0.0.1:0\"\n[tracing.otlp.grpc]\nendpoint = \"collector:4317\"\n",
+        "[entryPoints.web]\naddress = \"127.0.0.1:0\"\n[tracing.otlp.http]\nendpoint = \"http://collector:4318\"\n[tracing.otlp.http.tls]\nca = \"/ca.pem\"\n",
     )
     .unwrap();
     let issues = swarmgate::app::check(&cfg, std::path::Path::new("."));
     assert!(
         issues
             .iter()
-            .any(|i| i.to_string().contains("tracing.otlp.grpc") && !i.warning),
+            .any(|i| i.to_string().contains("tracing.otlp.http.tls") && !i.warning),
         "{issues:?}"
     );
 }

@@ -68,6 +68,9 @@ pub struct OtlpHttpConfig {
     pub endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// TLS to an `https://` collector (without it: the built-in roots, no client certificate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTlsConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -76,12 +79,40 @@ pub struct OtlpGrpcConfig {
     /// `host:port` of the collector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    /// Plain-text HTTP/2 (the only transport swarmgate offers for gRPC: without it the
-    /// exporter is refused rather than sent in clear while TLS was asked for).
+    /// Clear-text HTTP/2 (h2c). Without it gRPC goes over TLS (ALPN `h2`), as in Traefik; with
+    /// a `tls` block it is refused ("mutually exclusive", as Traefik 3.7 refuses it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ClientTlsConfig>,
+}
+
+impl OtlpGrpcConfig {
+    /// Whether calls go over TLS: a `tls` block, or `insecure` not set (both: refused by
+    /// `problem`).
+    pub fn uses_tls(&self) -> bool {
+        self.tls.is_some() || !self.insecure
+    }
+}
+
+/// Traefik's `types.ClientTLS` (`tracing.otlp.*.tls`, `metrics.otlp.*.tls`): `ca`, `cert` and
+/// `key` are each a file path or the PEM text itself; read when the exporter is set up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClientTlsConfig {
+    /// CA certificates the collector's certificate is verified against (replacing the
+    /// built-in roots).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ca: String,
+    /// Client certificate (mTLS), with `key`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cert: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_skip_verify: bool,
 }
 
 /// `metrics.otlp`: present (even empty) means on, as in Traefik. Pushed every `pushInterval`
@@ -164,25 +195,29 @@ fn otlp_problem(
     if let Some(http) = http {
         let endpoint = http.endpoint.as_deref().unwrap_or(default_http);
         match endpoint.parse::<http::Uri>() {
-            Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => {}
-            Ok(uri) if uri.scheme_str() == Some("https") => {
-                return Some(format!(
-                    "{section}.http.endpoint {endpoint}: https collectors are not \
-                     supported by swarmgate yet (use http:// on a trusted network)"
-                ))
+            Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => {
+                // Traefik sends in clear text then, ignoring `tls`: refused rather than
+                // sending spans or metrics unencrypted while TLS was asked for.
+                if http.tls.is_some() {
+                    return Some(format!(
+                        "{section}.http.tls is set but {section}.http.endpoint {endpoint} is \
+                         http://: use https:// (Traefik would send in clear text)"
+                    ));
+                }
             }
+            Ok(uri) if uri.scheme_str() == Some("https") && uri.host().is_some() => {}
             _ => {
                 return Some(format!(
-                    "{section}.http.endpoint {endpoint:?} is not an http:// URL"
+                    "{section}.http.endpoint {endpoint:?} is not an http:// or https:// URL"
                 ))
             }
         }
     }
     if let Some(grpc) = grpc {
-        if !grpc.insecure {
+        if grpc.insecure && grpc.tls.is_some() {
+            // Traefik 3.7's static-configuration check, same words.
             return Some(format!(
-                "{section}.grpc without insecure=true: swarmgate sends gRPC to the \
-                 collector only in clear text (set {section}.grpc.insecure=true)"
+                "{section}.grpc: the tls and insecure options are mutually exclusive"
             ));
         }
         let endpoint = grpc.endpoint.as_deref().unwrap_or(DEFAULT_OTLP_GRPC);

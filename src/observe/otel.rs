@@ -25,8 +25,8 @@ use http::HeaderName;
 use tokio::sync::watch;
 
 use crate::config::observability::{
-    OtlpGrpcConfig, OtlpHttpConfig, TraceVerbosity, TracingConfig, DEFAULT_OTLP_GRPC,
-    DEFAULT_OTLP_HTTP_TRACES,
+    ClientTlsConfig, OtlpGrpcConfig, OtlpHttpConfig, TraceVerbosity, TracingConfig,
+    DEFAULT_OTLP_GRPC, DEFAULT_OTLP_HTTP_TRACES,
 };
 use crate::config::static_config::StaticConfig;
 
@@ -156,6 +156,8 @@ fn target(tracing: &TracingConfig) -> Result<Target, String> {
 
 /// Where an OTLP exporter configured under `section` sends: gRPC when `grpc` is set, else HTTP
 /// to `http.endpoint` (default `default_http`; `implied_path` added to a URL without a path).
+/// TLS for an `https` endpoint and for gRPC without `insecure` (or with a `tls` block), its
+/// files read here: one that cannot be read or holds no usable PEM is refused by its option.
 pub fn otlp_target(
     section: &str,
     http: Option<&OtlpHttpConfig>,
@@ -164,12 +166,17 @@ pub fn otlp_target(
     implied_path: &'static str,
 ) -> Result<Target, String> {
     if let Some(grpc) = grpc {
+        let tls = match grpc.uses_tls() {
+            true => Some(client_tls(&format!("{section}.grpc"), grpc.tls.as_ref())?),
+            false => None,
+        };
         return Ok(Target::Grpc {
             authority: grpc
                 .endpoint
                 .clone()
                 .unwrap_or_else(|| DEFAULT_OTLP_GRPC.to_string()),
             headers: export::headers(&format!("{section}.grpc"), &grpc.headers)?,
+            tls,
         });
     }
     let endpoint = http
@@ -189,7 +196,31 @@ pub fn otlp_target(
         Some(h) => export::headers(&format!("{section}.http"), &h.headers)?,
         None => http::HeaderMap::new(),
     };
-    Ok(Target::Http { uri, headers })
+    let tls = match uri.scheme_str() {
+        Some("https") => Some(client_tls(
+            &format!("{section}.http"),
+            http.and_then(|h| h.tls.as_ref()),
+        )?),
+        _ => None,
+    };
+    Ok(Target::Http { uri, headers, tls })
+}
+
+/// The TLS client configuration of the exporter under `option` (`tracing.otlp.grpc`…): Traefik's
+/// `ClientTLS` through `upstream::client_tls_config`; without a `tls` block, the built-in roots.
+fn client_tls(
+    option: &str,
+    tls: Option<&ClientTlsConfig>,
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let tls = tls.cloned().unwrap_or_default();
+    crate::upstream::client_tls_config(crate::upstream::ClientTls {
+        ca: &tls.ca,
+        cert: &tls.cert,
+        key: &tls.key,
+        insecure_skip_verify: tls.insecure_skip_verify,
+    })
+    .map(Arc::new)
+    .map_err(|e| format!("{option}.{e}"))
 }
 
 fn resource(tracing: &TracingConfig) -> ResourceInfo {

@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_types)] // std Mutex: `PoolRegistry` and `TransportRegistry` are config plane: touched only while compiling
 
 mod client_cert;
+mod client_tls;
 mod connect;
 mod pool;
 mod transport;
@@ -13,6 +14,7 @@ mod transport;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub use client_tls::{client_tls_config, ClientTls, ClientTlsError};
 pub use pool::{Reuse, SendError, UpstreamPool, Upstreamed};
 pub use transport::{
     insecure_client_config, read_certs, Transport, TransportError, DEFAULT_CONNECT_TIMEOUT,

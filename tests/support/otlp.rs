@@ -1,7 +1,9 @@
 //! A real OTLP receiver for tests: decodes what exporters post with `opentelemetry-proto`,
 //! over HTTP (protobuf, optionally gzip, content-length or chunked) and gRPC (h2c unary
 //! `TraceService/Export` and `MetricsService/Export`), and keeps the spans and metric points
-//! with their resource attributes.
+//! with their resource attributes. `Receiver::start_tls` serves the same over TLS (HTTPS and
+//! gRPC with ALPN `h2`) with a certificate of a `TestCa`, optionally asking for client
+//! certificates, and records each connection's ALPN and client certificate.
 
 use std::convert::Infallible;
 use std::io::Read;
@@ -109,6 +111,66 @@ pub struct Arrival {
     pub gzip: bool,
     pub chunked: bool,
     pub headers: http::HeaderMap,
+    /// Over TLS (`start_tls`).
+    pub tls: bool,
+    /// The protocol ALPN chose (`h2`, `http/1.1`), if any.
+    pub alpn: Option<String>,
+    /// The client certificate presented (DER of the leaf), if any.
+    pub client_cert: Option<Vec<u8>>,
+    pub version: http::Version,
+}
+
+/// What one connection's handshake gave.
+#[derive(Debug, Clone, Default)]
+struct Conn {
+    tls: bool,
+    alpn: Option<String>,
+    client_cert: Option<Vec<u8>>,
+}
+
+/// A test CA and the certificates it issues (PEM).
+pub struct TestCa {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        TestCa {
+            issuer: rcgen::CertifiedIssuer::self_signed(params, key).unwrap(),
+        }
+    }
+
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A leaf for `names` (an IP address becomes an IP SAN): (certificate PEM, key PEM).
+    pub fn issue(&self, cn: &str, names: &[&str]) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// The DER of the first certificate of `pem`.
+pub fn der_of(pem: &str) -> Vec<u8> {
+    rustls_pemfile::certs(&mut pem.as_bytes())
+        .next()
+        .unwrap()
+        .unwrap()
+        .to_vec()
 }
 
 #[derive(Clone, Default)]
@@ -156,22 +218,98 @@ impl Receiver {
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let this = this.clone();
+                tokio::spawn(this.serve(TokioIo::new(stream), Conn::default()));
+            }
+        });
+        receiver
+    }
+
+    /// Listens on 127.0.0.1:0 for HTTPS and gRPC over TLS (ALPN `h2`, `http/1.1`) with
+    /// `cert` (PEM certificate, key); with `client_ca`, client certificates are asked for and
+    /// verified against it (a client without one is still served, and recorded as such).
+    pub async fn start_tls(cert: &(String, String), client_ca: Option<&str>) -> Receiver {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let builder = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add(der_of(ca).into()).unwrap();
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .allow_unauthenticated()
+                .build()
+                .unwrap();
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let chain = rustls_pemfile::certs(&mut cert.0.as_bytes())
+            .map(|c| c.unwrap())
+            .collect();
+        let key = rustls_pemfile::private_key(&mut cert.1.as_bytes())
+            .unwrap()
+            .unwrap();
+        let mut config = builder.with_single_cert(chain, key).unwrap();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let receiver = Receiver {
+            addr: Some(listener.local_addr().unwrap()),
+            ..Default::default()
+        };
+        let this = receiver.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let this = this.clone();
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let svc = service_fn(move |req| {
-                        let this = this.clone();
-                        async move { Ok::<_, Infallible>(this.answer(req).await) }
-                    });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let session = tls.get_ref().1;
+                    let conn = Conn {
+                        tls: true,
+                        alpn: session
+                            .alpn_protocol()
+                            .map(|p| String::from_utf8_lossy(p).into_owned()),
+                        client_cert: session
+                            .peer_certificates()
+                            .and_then(|c| c.first())
+                            .map(|c| c.to_vec()),
+                    };
+                    this.serve(TokioIo::new(tls), conn).await;
                 });
             }
         });
         receiver
     }
 
+    async fn serve<I>(self, io: I, conn: Conn)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let conn = Arc::new(conn);
+        let svc = service_fn(move |req| {
+            let this = self.clone();
+            let conn = Arc::clone(&conn);
+            async move { Ok::<_, Infallible>(this.answer(req, &conn).await) }
+        });
+        let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+            .serve_connection(io, svc)
+            .await;
+    }
+
     pub fn http_endpoint(&self) -> String {
         format!("http://{}/v1/traces", self.addr.unwrap())
+    }
+
+    /// `https://localhost:<port>` (the OTLP path implied).
+    pub fn https_base(&self) -> String {
+        format!("https://localhost:{}", self.addr.unwrap().port())
     }
 
     pub fn grpc_endpoint(&self) -> String {
@@ -342,6 +480,7 @@ impl Receiver {
     async fn answer(
         &self,
         req: Request<Incoming>,
+        conn: &Conn,
     ) -> Response<http_body_util::combinators::BoxBody<Bytes, Infallible>> {
         let (parts, body) = req.into_parts();
         let grpc = parts
@@ -362,6 +501,10 @@ impl Receiver {
             gzip,
             chunked,
             headers: parts.headers.clone(),
+            tls: conn.tls,
+            alpn: conn.alpn.clone(),
+            client_cert: conn.client_cert.clone(),
+            version: parts.version,
         });
         let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
             return plain(StatusCode::BAD_REQUEST);

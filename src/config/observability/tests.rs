@@ -30,28 +30,98 @@ fn defaults_and_plain_collectors_are_accepted() {
 }
 
 #[test]
+fn tls_collectors_are_accepted() {
+    // Formerly refused by name: https endpoints, `tls` blocks, gRPC without `insecure`.
+    let https = with_otlp(OtlpConfig {
+        http: Some(OtlpHttpConfig {
+            endpoint: Some("https://collector:4318/v1/traces".into()),
+            tls: Some(ClientTlsConfig {
+                ca: "/etc/ca.pem".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        grpc: None,
+    });
+    assert_eq!(https.problem(), None);
+    let grpc = OtlpGrpcConfig::default();
+    assert!(grpc.uses_tls(), "Traefik's default for gRPC is TLS");
+    assert_eq!(
+        with_otlp(OtlpConfig {
+            http: None,
+            grpc: Some(grpc),
+        })
+        .problem(),
+        None
+    );
+    let both = OtlpGrpcConfig {
+        insecure: true,
+        tls: Some(ClientTlsConfig::default()),
+        ..Default::default()
+    };
+    let problem = with_otlp(OtlpConfig {
+        http: None,
+        grpc: Some(both.clone()),
+    })
+    .problem()
+    .unwrap();
+    assert!(problem.contains("tracing.otlp.grpc") && problem.contains("mutually exclusive"));
+    let problem = OtlpMetricsConfig {
+        grpc: Some(both),
+        ..Default::default()
+    }
+    .problem()
+    .unwrap();
+    assert!(problem.contains("metrics.otlp.grpc") && problem.contains("mutually exclusive"));
+    assert!(!OtlpGrpcConfig {
+        insecure: true,
+        ..Default::default()
+    }
+    .uses_tls());
+    let metrics = OtlpMetricsConfig {
+        http: Some(OtlpHttpConfig {
+            endpoint: Some("https://collector:4318/v1/metrics".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    assert_eq!(metrics.problem(), None);
+    let metrics_grpc = OtlpMetricsConfig {
+        grpc: Some(OtlpGrpcConfig::default()),
+        ..Default::default()
+    };
+    assert_eq!(metrics_grpc.problem(), None);
+}
+
+#[test]
 fn what_cannot_be_applied_is_refused_by_name() {
     let rate = TracingConfig {
         sample_rate: Some(1.5),
         ..Default::default()
     };
     assert!(rate.problem().unwrap().contains("tracing.sampleRate"));
-    let https = with_otlp(OtlpConfig {
+    let clear_with_tls = with_otlp(OtlpConfig {
         http: Some(OtlpHttpConfig {
-            endpoint: Some("https://collector:4318/v1/traces".into()),
+            endpoint: Some("http://collector:4318/v1/traces".into()),
+            tls: Some(ClientTlsConfig::default()),
             ..Default::default()
         }),
         grpc: None,
     });
-    assert!(https
+    let problem = clear_with_tls.problem().unwrap();
+    assert!(problem.contains("tracing.otlp.http.tls"), "{problem}");
+    assert!(problem.contains("https://"), "{problem}");
+    let not_a_url = with_otlp(OtlpConfig {
+        http: Some(OtlpHttpConfig {
+            endpoint: Some("ftp://collector/v1/traces".into()),
+            ..Default::default()
+        }),
+        grpc: None,
+    });
+    assert!(not_a_url
         .problem()
         .unwrap()
         .contains("tracing.otlp.http.endpoint"));
-    let tls_grpc = with_otlp(OtlpConfig {
-        http: None,
-        grpc: Some(OtlpGrpcConfig::default()),
-    });
-    assert!(tls_grpc.problem().unwrap().contains("insecure"));
     let both = with_otlp(OtlpConfig {
         http: Some(OtlpHttpConfig::default()),
         grpc: Some(OtlpGrpcConfig {
@@ -70,19 +140,23 @@ fn what_cannot_be_applied_is_refused_by_name() {
 #[test]
 fn metrics_otlp_refuses_what_it_cannot_apply() {
     assert_eq!(OtlpMetricsConfig::default().problem(), None);
-    let https = OtlpMetricsConfig {
+    let clear_with_tls = OtlpMetricsConfig {
         http: Some(OtlpHttpConfig {
-            endpoint: Some("https://collector:4318/v1/metrics".into()),
+            endpoint: Some("http://collector:4318/v1/metrics".into()),
+            tls: Some(ClientTlsConfig::default()),
             ..Default::default()
         }),
         ..Default::default()
     };
-    assert!(https
+    assert!(clear_with_tls
         .problem()
         .unwrap()
-        .contains("metrics.otlp.http.endpoint"));
+        .contains("metrics.otlp.http.tls"));
     let grpc = OtlpMetricsConfig {
-        grpc: Some(OtlpGrpcConfig::default()),
+        grpc: Some(OtlpGrpcConfig {
+            endpoint: Some("not host port".into()),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     assert!(grpc.problem().unwrap().contains("metrics.otlp.grpc"));

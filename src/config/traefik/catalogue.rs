@@ -248,10 +248,6 @@ const PROTECTIVE: &[(&str, &str)] = &[
         "access-log field redaction (dropped or redacted fields would be written)",
     ),
     ("core.stricttlsoptions", "strict TLS options"),
-    ("tracing.otlp.http.tls", "TLS to the trace collector"),
-    ("tracing.otlp.grpc.tls", "TLS to the trace collector"),
-    ("metrics.otlp.http.tls", "TLS to the metrics collector"),
-    ("metrics.otlp.grpc.tls", "TLS to the metrics collector"),
     // Not protection, but a push exporter accepted and ignored would leave its dashboards
     // silently empty: refused by name until implemented.
     (

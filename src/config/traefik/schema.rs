@@ -115,14 +115,27 @@ fn st(fields: Vec<Field>) -> Node {
 fn otlp_fields(extra: Vec<Field>) -> Vec<Field> {
     use Kind::{Bool, Str};
     let headers = || f("headers", Node::Map(Box::new(leaf(Str))));
+    // Traefik's `types.ClientTLS`.
+    let tls = || {
+        f(
+            "tls",
+            st(vec![
+                f("ca", leaf(Str)),
+                f("cert", leaf(Str)),
+                f("key", leaf(Str)),
+                f("insecureSkipVerify", leaf(Bool)),
+            ]),
+        )
+    };
     let mut fields = vec![
-        f("http", st(vec![f("endpoint", leaf(Str)), headers()])),
+        f("http", st(vec![f("endpoint", leaf(Str)), headers(), tls()])),
         f(
             "grpc",
             st(vec![
                 f("endpoint", leaf(Str)),
                 f("insecure", leaf(Bool)),
                 headers(),
+                tls(),
             ]),
         ),
     ];

@@ -67,3 +67,128 @@ fn query_values_are_redacted_unless_safe() {
     );
     assert_eq!(redact_query("", &safe), "");
 }
+
+mod tls_targets {
+    use super::super::{otlp_target, Target};
+    use crate::config::observability::{ClientTlsConfig, OtlpGrpcConfig, OtlpHttpConfig};
+
+    fn http(endpoint: &str, tls: Option<ClientTlsConfig>) -> OtlpHttpConfig {
+        OtlpHttpConfig {
+            endpoint: Some(endpoint.into()),
+            tls,
+            ..Default::default()
+        }
+    }
+
+    fn target_of(http: Option<&OtlpHttpConfig>, grpc: Option<&OtlpGrpcConfig>) -> Target {
+        otlp_target(
+            "tracing.otlp",
+            http,
+            grpc,
+            "http://x/v1/traces",
+            "/v1/traces",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn https_and_grpc_without_insecure_get_tls_and_clear_text_does_not() {
+        let https = http("https://collector:4318", None);
+        match target_of(Some(&https), None) {
+            Target::Http { uri, tls, .. } => {
+                assert_eq!(uri.to_string(), "https://collector:4318/v1/traces");
+                assert!(tls.is_some(), "https gets the built-in roots");
+            }
+            other => panic!("{other:?}"),
+        }
+        let plain = http("http://collector:4318", None);
+        assert!(matches!(
+            target_of(Some(&plain), None),
+            Target::Http { tls: None, .. }
+        ));
+        let grpc = OtlpGrpcConfig::default();
+        assert!(matches!(
+            target_of(None, Some(&grpc)),
+            Target::Grpc { tls: Some(_), .. }
+        ));
+        let h2c = OtlpGrpcConfig {
+            insecure: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            target_of(None, Some(&h2c)),
+            Target::Grpc { tls: None, .. }
+        ));
+    }
+
+    #[test]
+    fn unreadable_or_bad_pem_is_refused_naming_the_option() {
+        let dir = std::env::temp_dir().join(format!("sg-otls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let not_pem = dir.join("not.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        let missing = dir.join("missing.pem").display().to_string();
+        let cases = [
+            (
+                ClientTlsConfig {
+                    ca: missing.clone(),
+                    ..Default::default()
+                },
+                "tracing.otlp.http.tls.ca",
+                "cannot read",
+            ),
+            (
+                ClientTlsConfig {
+                    ca: not_pem.display().to_string(),
+                    ..Default::default()
+                },
+                "tracing.otlp.http.tls.ca",
+                "no certificate",
+            ),
+            (
+                ClientTlsConfig {
+                    cert: missing.clone(),
+                    key: missing.clone(),
+                    ..Default::default()
+                },
+                "tracing.otlp.http.tls.cert",
+                "cannot read",
+            ),
+            (
+                ClientTlsConfig {
+                    cert: missing.clone(),
+                    ..Default::default()
+                },
+                "tracing.otlp.http.tls.key",
+                "required",
+            ),
+        ];
+        for (tls, option, reason) in cases {
+            let cfg = http("https://collector:4318", Some(tls));
+            let err = otlp_target("tracing.otlp", Some(&cfg), None, "http://x", "/v1/traces")
+                .unwrap_err();
+            assert!(err.contains(option) && err.contains(reason), "{err}");
+        }
+        let grpc = OtlpGrpcConfig {
+            tls: Some(ClientTlsConfig {
+                ca: not_pem.display().to_string(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let err =
+            otlp_target("metrics.otlp", None, Some(&grpc), "http://x", "/v1/metrics").unwrap_err();
+        assert!(err.contains("metrics.otlp.grpc.tls.ca"), "{err}");
+        // A key is never shown.
+        let key = ClientTlsConfig {
+            cert: not_pem.display().to_string(),
+            key: "-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n".into(),
+            ..Default::default()
+        };
+        let cfg = http("https://collector:4318", Some(key));
+        let err =
+            otlp_target("tracing.otlp", Some(&cfg), None, "http://x", "/v1/traces").unwrap_err();
+        assert!(!err.contains("secret"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -288,10 +288,6 @@ fn push_exporters_swarmgate_lacks_refuse_to_start_by_name() {
         ("--metrics.datadog=true", "Datadog"),
         ("--metrics.datadog.address=127.0.0.1:8125", "Datadog"),
         ("--metrics.influxdb2.address=http://influx:8086", "InfluxDB"),
-        (
-            "--metrics.otlp.http.tls.ca=/ca.pem",
-            "TLS to the metrics collector",
-        ),
     ] {
         let err = args(&[arg]).unwrap_err();
         let msg = err.to_string();
@@ -306,6 +302,34 @@ fn push_exporters_swarmgate_lacks_refuse_to_start_by_name() {
     ])
     .unwrap();
     assert!(ok.unsupported.is_empty(), "{:?}", ok.unsupported);
+}
+
+#[test]
+fn otlp_tls_options_are_read_as_traefik_spells_them() {
+    // Formerly refused as "TLS to the … collector".
+    let l = args(&[
+        "--tracing.otlp.grpc.endpoint=collector:4317",
+        "--tracing.otlp.grpc.tls.ca=/ca.pem",
+        "--tracing.otlp.grpc.tls.insecureskipverify=true",
+        "--metrics.otlp.http.endpoint=https://collector:4318/v1/metrics",
+        "--metrics.otlp.http.tls.cert=/client.pem",
+        "--metrics.otlp.http.tls.key=/client.key",
+    ])
+    .unwrap();
+    assert!(l.unsupported.is_empty(), "{:?}", l.unsupported);
+    let grpc = l.config.tracing.unwrap().otlp.unwrap().grpc.unwrap();
+    let tls = grpc.tls.unwrap();
+    assert_eq!(tls.ca, "/ca.pem");
+    assert!(tls.insecure_skip_verify);
+    let http = l.config.metrics.unwrap().otlp.unwrap().http.unwrap();
+    let tls = http.tls.unwrap();
+    assert_eq!(
+        (tls.cert.as_str(), tls.key.as_str()),
+        ("/client.pem", "/client.key")
+    );
+    let env = from_env(&[("TRAEFIK_TRACING_OTLP_HTTP_TLS_CA", "/env-ca.pem")]).unwrap();
+    let http = env.config.tracing.unwrap().otlp.unwrap().http.unwrap();
+    assert_eq!(http.tls.unwrap().ca, "/env-ca.pem");
 }
 
 #[test]
