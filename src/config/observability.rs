@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 mod tests;
 
 /// Traefik's default collector for `tracing: {}` / `tracing.otlp.http` without an endpoint.
-pub const DEFAULT_OTLP_HTTP_TRACES: &str = "http://localhost:4318/v1/traces";
+pub const DEFAULT_OTLP_HTTP_TRACES: &str = "https://localhost:4318/v1/traces";
 /// Traefik's default collector for `metrics.otlp` / `metrics.otlp.http` without an endpoint.
-pub const DEFAULT_OTLP_HTTP_METRICS: &str = "http://localhost:4318/v1/metrics";
+pub const DEFAULT_OTLP_HTTP_METRICS: &str = "https://localhost:4318/v1/metrics";
 /// Traefik's default `metrics.otlp.explicitBoundaries` (seconds).
 pub const DEFAULT_OTLP_BOUNDARIES: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
