@@ -439,6 +439,7 @@ pub fn stack_config(
             tasks: vec![TaskEndpoint {
                 ip: IpAddr::V4(Ipv4Addr::new(10, 0, hi, lo)),
                 draining: false,
+                origin: None,
             }],
             ports: svc.ports.clone(),
             vip: Some(IpAddr::V4(Ipv4Addr::new(10, 1, hi, lo))),

@@ -8,6 +8,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use swarmgate::config::server_origin::ServerOrigin;
 use swarmgate::config::static_config::SwarmProviderConfig;
 use swarmgate::provider::swarm::SwarmProvider;
 use swarmgate::provider::{ProviderSnapshot, SnapshotRx};
@@ -190,6 +191,27 @@ async fn discovers_scales_and_removes_a_service() {
         let (url, _) = &servers(&snap, &router)[0];
         assert!(url.starts_with("http://") && url.ends_with(":80"), "{url}");
         assert!(snap.issues.is_empty(), "{:?}", snap.issues);
+        // The server names its task (as `docker service ps` shows it), slot, node, container.
+        let lb = snap.config.http.services[&router].load_balancer.as_ref();
+        let origin = lb.and_then(|lb| lb.servers[0].origin.as_deref()).cloned();
+        let Some(ServerOrigin::Task(task)) = origin else {
+            panic!("the server has no task origin: {origin:?}");
+        };
+        let ps = docker(&["service", "ps", "--no-trunc", "-q", &name]);
+        assert!(ps.lines().any(|id| id == task.task), "{task:?} not in {ps}");
+        assert_eq!((task.service.as_str(), task.slot), (name.as_str(), Some(1)));
+        let hostname = docker(&[
+            "node",
+            "inspect",
+            "self",
+            "--format",
+            "{{.Description.Hostname}}",
+        ]);
+        assert_eq!(task.node, hostname, "{task:?}");
+        assert!(
+            task.container.as_ref().is_some_and(|c| c.len() == 64),
+            "{task:?}"
+        );
     }
 
     let scaled = Instant::now();

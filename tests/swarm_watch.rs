@@ -479,3 +479,69 @@ async fn tasks_on_a_drained_or_down_node_leave_at_the_node_event() {
     );
     provider.abort();
 }
+
+/// Each server carries the task it is the address of, read from the same `/tasks` and `/nodes`
+/// answers: task ID, Swarm service name, slot, node hostname (its ID when `/nodes` has none),
+/// container ID (issue 23 §4: the dashboard's service page and the API's `serverOrigins`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_server_names_its_task_slot_node_and_container() {
+    use swarmgate::config::server_origin::{ServerOrigin, TaskOrigin};
+    let fake = Fake::default();
+    fake.with(|s| {
+        s.services = vec![service("svc1", "web", false)];
+        let mut n1 = node("n1", "ready", "active");
+        n1["Description"] = json!({"Hostname": "manager-1"});
+        s.nodes = vec![n1, node("n2", "ready", "active")];
+        let mut a1 = task("a1", "svc1", 1, "n1", "10.0.1.11", "running", "running");
+        a1["Status"]["ContainerStatus"] = json!({"ContainerID": "c1".repeat(32), "PID": 10});
+        s.tasks = vec![
+            a1,
+            task("a2", "svc1", 2, "n2", "10.0.1.12", "running", "running"),
+        ];
+    });
+    let addr = fake.start().await;
+    let cfg = SwarmProviderConfig {
+        endpoint: format!("tcp://{addr}"),
+        ..Default::default()
+    };
+    let (tx, mut rx) = tokio::sync::watch::channel(ProviderSnapshot::default());
+    let provider = tokio::spawn(SwarmProvider::new(&cfg).run(tx));
+    wait_for(&mut rx, "two tasks", Duration::from_secs(5), |snap| {
+        servers(snap, "web").len() == 2
+    })
+    .await;
+    let snap = rx.borrow().clone();
+    let lb = snap.config.http.services["web"]
+        .load_balancer
+        .clone()
+        .unwrap();
+    let origins: HashMap<String, Option<ServerOrigin>> = lb
+        .servers
+        .iter()
+        .map(|s| (s.url.clone(), s.origin.as_deref().cloned()))
+        .collect();
+    let task_origin = |task: &str, slot, node: &str, node_id: &str, container: Option<String>| {
+        Some(ServerOrigin::Task(TaskOrigin {
+            task: task.into(),
+            service: "web".into(),
+            slot: Some(slot),
+            node: node.into(),
+            node_id: node_id.into(),
+            container,
+        }))
+    };
+    assert_eq!(
+        origins,
+        HashMap::from([
+            (
+                "http://10.0.1.11:80".to_string(),
+                task_origin("a1", 1, "manager-1", "n1", Some("c1".repeat(32)))
+            ),
+            (
+                "http://10.0.1.12:80".to_string(),
+                task_origin("a2", 2, "n2", "n2", None)
+            ),
+        ])
+    );
+    provider.abort();
+}

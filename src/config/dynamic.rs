@@ -387,6 +387,10 @@ pub struct ServerConfig {
     /// Traefik field.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub overlay: bool,
+    /// Where the server came from (a Swarm task, a file, …), set by its provider for the API and
+    /// the dashboard. Never read from or written to a file; not read on the request path.
+    #[serde(skip)]
+    pub origin: Option<std::sync::Arc<super::server_origin::ServerOrigin>>,
 }
 
 impl ServerConfig {
@@ -396,7 +400,14 @@ impl ServerConfig {
             weight: None,
             draining: false,
             overlay: false,
+            origin: None,
         }
+    }
+
+    /// The same server, marked as coming from `origin`.
+    pub fn with_origin(mut self, origin: super::server_origin::ServerOrigin) -> Self {
+        self.origin = Some(std::sync::Arc::new(origin));
+        self
     }
 }
 

@@ -14,6 +14,7 @@ pub mod middleware;
 pub mod negotiated;
 pub mod net;
 pub mod observability;
+pub mod server_origin;
 pub mod static_config;
 pub mod tcp;
 pub mod tls_names;

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use crate::config::dynamic::DynamicConfig;
 use crate::config::elements::{self, Check, Reading};
+use crate::config::server_origin::ServerOrigin;
 use crate::config::static_config::FileProviderConfig;
 use crate::config::{ConfigIssue, Element};
 use crate::provider::{ProviderSnapshot, SnapshotTx};
@@ -249,10 +250,20 @@ fn build(
 /// issue (the first file, in path order, keeps it).
 fn absorb(
     into: &mut DynamicConfig,
-    from: DynamicConfig,
+    mut from: DynamicConfig,
     origin: &str,
     issues: &mut Vec<ConfigIssue>,
 ) {
+    // Each HTTP server says which file listed it (the API's `serverOrigins`).
+    let file = std::sync::Arc::new(ServerOrigin::File {
+        file: origin.to_string(),
+    });
+    let balancers = from.http.services.values_mut();
+    for lb in balancers.filter_map(|s| s.load_balancer.as_mut()) {
+        for server in &mut lb.servers {
+            server.origin = Some(std::sync::Arc::clone(&file));
+        }
+    }
     fn add<T>(
         map: &mut BTreeMap<String, T>,
         items: BTreeMap<String, T>,

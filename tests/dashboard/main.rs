@@ -1,11 +1,14 @@
 //! The dashboard in a real browser (headless Chromium): lists, filters, detail pages reached by
 //! their links, live traffic that moves under load, certificates, and a service shown down when
-//! its servers are. Saves `target/dashboard-*.png` (paths printed) as artifacts.
+//! its servers are; then a user's click-through driven over the DevTools protocol (`cdp.rs`):
+//! overview → router → service (its servers and their origins) → a filtered list → back, back.
+//! Saves `target/dashboard-*.png` (paths printed) as artifacts.
 //!
 //! Needs `chromium` (Debian package); `#[ignore]`d, run by `.ci/test-all.sh`:
 //! `cargo test --test dashboard -- --ignored`.
 #![allow(clippy::unwrap_used)]
 
+mod cdp;
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -349,4 +352,219 @@ fn dashboard_reads_large_priorities_exactly() {
         String::from_utf8_lossy(&out.stdout),
         "9223372036854775806|Path(`/\"priority\":1`)\n-3|"
     );
+}
+
+/// A user's path through the dashboard, in one browser over the DevTools protocol: from the
+/// overview a click on a router, its page with its rule, a click through to its service, the
+/// service's servers with where each came from, a search that narrows a list, and the browser's
+/// back button bringing the previous pages (and their hashes) back. A screenshot per step.
+#[tokio::test]
+#[ignore = "needs chromium"]
+async fn a_user_clicks_through_router_service_search_and_back() {
+    let one = backend("one").await;
+    let two = backend("two").await;
+    let dynamic = format!(
+        r#"http:
+  routers:
+    shop:
+      entryPoints: [web]
+      rule: "Host(`shop.local`) && PathPrefix(`/cart`)"
+      service: shop
+    blog:
+      entryPoints: [web]
+      rule: "Host(`blog.local`)"
+      service: shop
+    wiki:
+      entryPoints: [web]
+      rule: "Host(`wiki.local`)"
+      service: shop
+  services:
+    shop:
+      loadBalancer:
+        servers:
+          - url: "{}"
+          - url: "{}"
+"#,
+        one.url(),
+        two.url()
+    );
+    let gw = gateway_with(
+        &dynamic,
+        "[entryPoints.traefik]\naddress = \"127.0.0.1:0\"\n[api]\ninsecure = true\ndashboard = true\n",
+    )
+    .await;
+    let admin = gw.running.as_ref().unwrap().address("traefik").unwrap();
+    // Traffic, so the overview lists the router among the busiest.
+    let c = client();
+    for _ in 0..20 {
+        let reply = get(&c, &gw.url("/cart"), Some("shop.local")).await;
+        assert_eq!(reply.status.as_u16(), 200);
+    }
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let shot = |n: &str| shots.join(format!("dashboard-click-{n}.png"));
+    let mut b = cdp::Browser::launch().await;
+
+    // 1. The overview, with the router among the busiest.
+    b.goto(&format!("http://{admin}/dashboard/")).await;
+    let router_link = r##"#top-routers a[href="#/http/routers/shop%40file"]"##;
+    b.wait_for(
+        "the busiest routers",
+        &format!("!!document.querySelector({router_link:?})"),
+    )
+    .await;
+    b.screenshot(&shot("1-overview")).await;
+
+    // 2. A click on the router: its page, with its rule.
+    b.click(router_link).await;
+    let router_page =
+        r#"document.querySelector('#detail[data-kind="http/routers"][data-name="shop@file"]')"#;
+    let facts = b
+        .wait_for("the router's page", &format!("{router_page}?.innerText"))
+        .await;
+    let facts = facts.as_str().unwrap();
+    assert!(
+        facts.contains("Host(`shop.local`) && PathPrefix(`/cart`)"),
+        "{facts}"
+    );
+    assert_eq!(b.hash().await, "#/http/routers/shop%40file");
+    b.screenshot(&shot("2-router")).await;
+
+    // 3. Through to its service: both servers, each from the file that lists it.
+    b.click(r##"#detail a[href="#/http/services/shop%40file"]"##)
+        .await;
+    let servers = b
+        .wait_for(
+            "the service's servers and their origins",
+            r#"(() => { const rows = [...document.querySelectorAll('#servers tr.srv')];
+                return rows.length === 2 && rows.every(r => r.querySelector('.origin'))
+                  ? rows.map(r => [r.dataset.url, r.dataset.status, r.querySelector('.origin').dataset.kind,
+                                   r.querySelector('.origin').innerText]) : null; })()"#,
+        )
+        .await;
+    let file = gw.dynamic_file.display().to_string();
+    for (row, url) in servers
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip([one.url(), two.url()])
+    {
+        assert_eq!(row[0], url.as_str(), "{servers}");
+        assert_eq!(row[1], "UP", "{servers}");
+        assert_eq!(row[2], "file", "{servers}");
+        assert_eq!(row[3], format!("file {file}").as_str(), "{servers}");
+    }
+    assert_eq!(b.hash().await, "#/http/services/shop%40file");
+    b.screenshot(&shot("3-service")).await;
+
+    // 4. The routers list, narrowed by its search box.
+    b.click(r##"#nav a[href="#/http/routers"]"##).await;
+    let rows = "document.querySelectorAll('#http-routers tbody tr[data-name]').length";
+    let all = b.wait_for("the routers list", rows).await;
+    let all = all.as_u64().unwrap();
+    assert!(all >= 3, "{all} routers listed");
+    b.type_into("#f-search", "wiki").await;
+    b.wait_for(
+        "the list narrowed to one router",
+        &format!("{rows} === 1 && document.getElementById('f-count').textContent === '1 of {all}'"),
+    )
+    .await;
+    let names = b
+        .eval("[...document.querySelectorAll('#http-routers tbody tr[data-name]')].map(r => r.dataset.name)")
+        .await;
+    assert_eq!(names, serde_json::json!(["wiki@file"]));
+    assert_eq!(b.hash().await, "#/http/routers?search=wiki");
+    b.screenshot(&shot("4-search")).await;
+
+    // 5. Back: the service's page again, then the router's.
+    b.back().await;
+    b.wait_for(
+        "the service's page after back",
+        "location.hash === '#/http/services/shop%40file' && \
+         document.querySelectorAll('#servers tr.srv .origin').length === 2",
+    )
+    .await;
+    b.screenshot(&shot("5-back-service")).await;
+    b.back().await;
+    let facts = b
+        .wait_for(
+            "the router's page after back",
+            &format!("location.hash === '#/http/routers/shop%40file' && {router_page}?.innerText"),
+        )
+        .await;
+    assert!(
+        facts.as_str().unwrap().contains("PathPrefix(`/cart`)"),
+        "{facts}"
+    );
+    b.screenshot(&shot("6-back-router")).await;
+    gw.stop().await;
+}
+
+/// The service page's origin column (`serverOrigin`, between the `server-origin` markers of the
+/// page) for what the Swarm provider records, run in Node: task, slot, node, container; a global
+/// service's task; a virtual IP; a file.
+#[test]
+#[ignore = "needs node"]
+fn dashboard_names_each_server_s_task_node_and_container() {
+    let page = include_str!("../../src/admin/dashboard/index.html");
+    let part = |from: &str, to: &str| {
+        let begin = page.find(from).expect("begin marker");
+        let end = begin + page[begin..].find(to).expect("end marker");
+        page[begin..end].to_string()
+    };
+    let esc = part("function esc(v)", "function badge(");
+    let origin = part("// server-origin begin", "// server-origin end");
+    let service = serde_json::json!({
+        "serverOrigins": {
+            "http://10.0.1.5:80": {"kind": "task", "task": "t0sk1d0123456789abcdefghi", "service": "st_web",
+                "slot": 2, "node": "worker-1", "nodeId": "n0de1", "container": "c0ffee0123456789abcdef"},
+            "http://10.0.1.6:80": {"kind": "task", "task": "gl0bal0123456789", "service": "st_agent",
+                "node": "n0de2"},
+            "http://10.0.2.1:80": {"kind": "vip", "service": "st_web"},
+            "http://127.0.0.1:81": {"kind": "file", "file": "/etc/traefik/dynamic.yml"},
+        }
+    });
+    let script = format!(
+        "{esc}\n{origin}\nconst s = {service};\n\
+         process.stdout.write(Object.keys(s.serverOrigins).concat(['http://nowhere']).map(u => serverOrigin(s, u)).join('\\n'));"
+    );
+    let out = std::process::Command::new("node")
+        .args(["-e", &script])
+        .output()
+        .expect("node runs (apt-get install nodejs)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = String::from_utf8_lossy(&out.stdout);
+    // Text as the page shows it (tags dropped).
+    let text: Vec<String> = html
+        .lines()
+        .map(|l| {
+            let mut t = String::new();
+            let mut tag = false;
+            for ch in l.chars() {
+                match ch {
+                    '<' => tag = true,
+                    '>' => tag = false,
+                    c if !tag => t.push(c),
+                    _ => {}
+                }
+            }
+            t
+        })
+        .collect();
+    assert_eq!(
+        text,
+        [
+            "Swarm task t0sk1d012345 of st_web slot 2 on node worker-1, container c0ffee012345",
+            "Swarm task gl0bal012345 of st_agent (global) on node n0de2",
+            "virtual IP of Swarm service st_web (lbswarm)",
+            "file /etc/traefik/dynamic.yml",
+            "configured",
+        ]
+    );
+    // The full IDs stay in the page (data attribute, tooltip).
+    assert!(html.contains(r#"data-task="t0sk1d0123456789abcdefghi""#));
+    assert!(html.contains(r#"title="c0ffee0123456789abcdef""#));
 }

@@ -69,6 +69,7 @@ pub fn check_static() {
         tasks: vec![TaskEndpoint {
             ip: IpAddr::V4(Ipv4Addr::new(10, 0, 1, 5)),
             draining: false,
+            origin: None,
         }],
         ports: Vec::new(),
         vip: None,

@@ -293,16 +293,9 @@ tcp:
     assert!(http.get("error").is_none(), "{http}");
 }
 
-/// An API over a compiled table: routers `a` and `b` on service `app` (two servers), `c` on
-/// `other`; entrypoints `web` and `traefik`.
-fn compiled_state() -> (ApiState, Arc<RoutingTable>, Arc<Live>) {
-    use crate::table::{compile, CompileContext, EntryPointInfo};
-    let mut cfg: StaticConfig = toml::from_str(
-        "[entryPoints.web]\naddress = ':80'\n[entryPoints.traefik]\naddress = ':8080'\n[api]\n",
-    )
-    .unwrap();
-    cfg.api = Some(Default::default());
-    let mut dynamic: DynamicConfig = serde_yaml::from_str(
+/// The dynamic configuration of [`compiled_state`].
+fn compiled_config() -> DynamicConfig {
+    serde_yaml::from_str(
         r#"
 http:
   routers:
@@ -314,7 +307,19 @@ http:
     other@file: { loadBalancer: { servers: [{ url: "http://10.0.0.3:80" }] } }
 "#,
     )
+    .unwrap()
+}
+
+/// An API over a compiled table: routers `a` and `b` on service `app` (two servers), `c` on
+/// `other`; entrypoints `web` and `traefik`.
+fn compiled_state() -> (ApiState, Arc<RoutingTable>, Arc<Live>) {
+    use crate::table::{compile, CompileContext, EntryPointInfo};
+    let mut cfg: StaticConfig = toml::from_str(
+        "[entryPoints.web]\naddress = ':80'\n[entryPoints.traefik]\naddress = ':8080'\n[api]\n",
+    )
     .unwrap();
+    cfg.api = Some(Default::default());
+    let mut dynamic = compiled_config();
     dynamic.apply_default_entrypoints(&["web".to_string()]);
     let eps: Vec<EntryPointInfo> = ["web", "traefik"]
         .iter()
@@ -456,4 +461,83 @@ async fn a_service_whose_servers_are_all_down_is_down_with_its_failures() {
     assert_eq!(service(&body, "other@file")["health"], "up");
     let (_, _, body) = call(&s, "GET", "/api/overview").await;
     assert_eq!(json_of(&body)["http"]["services"]["down"], 1);
+}
+
+#[tokio::test]
+async fn each_server_s_origin_is_listed_beside_traefik_s_server_status() {
+    use crate::config::server_origin::{ServerOrigin, TaskOrigin};
+    let (s, _, _) = compiled_state();
+    // The configuration as the providers wrote it: a Swarm task and a file.
+    let mut dynamic = compiled_config();
+    dynamic.apply_default_entrypoints(&["web".to_string()]);
+    let lb = |d: &mut DynamicConfig, name: &str| {
+        d.http
+            .services
+            .get_mut(name)
+            .unwrap()
+            .load_balancer
+            .take()
+            .unwrap()
+    };
+    let mut app = lb(&mut dynamic, "app@file");
+    app.servers[0] = app.servers[0]
+        .clone()
+        .with_origin(ServerOrigin::Task(TaskOrigin {
+            task: "t0sk1d0123456789abcdefghi".into(),
+            service: "st_app".into(),
+            slot: Some(3),
+            node: "worker-2".into(),
+            node_id: "n2".into(),
+            container: Some("c0ffee".into()),
+        }));
+    dynamic
+        .http
+        .services
+        .get_mut("app@file")
+        .unwrap()
+        .load_balancer = Some(app);
+    let mut other = lb(&mut dynamic, "other@file");
+    other.servers[0] = other.servers[0].clone().with_origin(ServerOrigin::File {
+        file: "/etc/traefik/dynamic.yml".into(),
+    });
+    dynamic
+        .http
+        .services
+        .get_mut("other@file")
+        .unwrap()
+        .load_balancer = Some(other);
+    s.set_config(&dynamic);
+
+    let (_, _, body) = call(&s, "GET", "/api/http/services/app@file").await;
+    let app = json_of(&body);
+    assert_eq!(
+        app["serverOrigins"],
+        json!({
+            "http://10.0.0.1:80": {"kind": "task", "task": "t0sk1d0123456789abcdefghi",
+                "service": "st_app", "slot": 3, "node": "worker-2", "nodeId": "n2",
+                "container": "c0ffee"},
+            // No provider said where it came from.
+            "http://10.0.0.2:80": {"kind": "configured"},
+        })
+    );
+    // Traefik's fields keep their shape: URL → status, and no origin inside the servers.
+    assert_eq!(
+        app["serverStatus"],
+        json!({"http://10.0.0.1:80": "UP", "http://10.0.0.2:80": "UP"})
+    );
+    assert_eq!(
+        app["loadBalancer"]["servers"][0],
+        json!({"url": "http://10.0.0.1:80"})
+    );
+    let (_, _, body) = call(&s, "GET", "/api/http/services/other%40file").await;
+    assert_eq!(
+        json_of(&body)["serverOrigins"],
+        json!({"http://10.0.0.3:80": {"kind": "file", "file": "/etc/traefik/dynamic.yml"}})
+    );
+    // The list and rawdata carry it too.
+    let (_, _, body) = call(&s, "GET", "/api/rawdata").await;
+    assert_eq!(
+        json_of(&body)["services"]["app@file"]["serverOrigins"]["http://10.0.0.1:80"]["slot"],
+        3
+    );
 }

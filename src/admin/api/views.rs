@@ -165,6 +165,9 @@ impl View<'_> {
             if let Some(Service::LoadBalancer(lb)) = compiled.map(|c| &**c) {
                 health(lb, now, map);
             }
+            if let Some(lb) = &s.load_balancer {
+                map.insert("serverOrigins".into(), server_origins(&lb.servers));
+            }
             if !errors.is_empty() {
                 map.insert("error".into(), json!(errors));
             }
@@ -324,6 +327,23 @@ fn health(lb: &crate::table::LoadBalancedService, now: Instant, map: &mut Map<St
     map.insert("failures".into(), json!(failures));
     map.insert("sticky".into(), json!(lb.balancer.sticky().is_some()));
     map.insert("healthChecked".into(), json!(lb.health_checked));
+}
+
+/// swarmgate's `serverOrigins`: each server's URL → where it came from, as its provider recorded
+/// it (`{"kind":"task", "task", "service", "slot", "node", "nodeId", "container"}`, `vip`,
+/// `label`, `file` with its path), `{"kind":"configured"}` when none did. A field of its own,
+/// so Traefik's `serverStatus` keeps its shape.
+fn server_origins(servers: &[crate::config::dynamic::ServerConfig]) -> Value {
+    let mut out = Map::new();
+    for s in servers {
+        let origin = s
+            .origin
+            .as_deref()
+            .and_then(|o| serde_json::to_value(o).ok())
+            .unwrap_or_else(|| json!({"kind": "configured"}));
+        out.entry(s.url.clone()).or_insert(origin);
+    }
+    Value::Object(out)
 }
 
 /// Traefik's list filters: `search` (substring of the name) and `status`.

@@ -224,3 +224,31 @@ fn yaml_anchors_and_merge_keys_are_applied() {
     assert!(unknown.is_empty(), "{unknown:?}");
     assert!(reading.config.http.services.contains_key("a"));
 }
+
+#[test]
+fn each_server_names_the_file_that_listed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.yml");
+    std::fs::write(&a, YAML).unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let b = sub.join("b.toml");
+    std::fs::write(
+        &b,
+        "[[http.services.other.loadBalancer.servers]]\nurl = \"http://127.0.0.1:9001\"\n",
+    )
+    .unwrap();
+    let (cfg, issues) = provider_for(dir.path(), None).load();
+    assert!(issues.is_empty(), "{issues:?}");
+    let origin = |service: &str| {
+        let lb = cfg.http.services[service].load_balancer.as_ref().unwrap();
+        lb.servers[0].origin.as_deref().cloned()
+    };
+    let file = |p: &Path| {
+        Some(ServerOrigin::File {
+            file: p.display().to_string(),
+        })
+    };
+    assert_eq!(origin("api"), file(&a));
+    assert_eq!(origin("other"), file(&b));
+}

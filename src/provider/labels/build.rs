@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
 use crate::config::dynamic::{RouterConfig, ServerConfig, ServiceConfig};
+use crate::config::server_origin::{ServerOrigin, TaskOrigin};
 use crate::config::{ConfigIssue, Element};
 
 use super::de::from_node;
@@ -238,6 +240,12 @@ impl Builder<'_> {
         };
         if !lb.servers.is_empty() {
             // Explicit `servers[n].url` labels: used as written, as Traefik does.
+            let from = Arc::new(ServerOrigin::Label {
+                service: self.svc.name.clone(),
+            });
+            for s in &mut lb.servers {
+                s.origin = Some(Arc::clone(&from));
+            }
             return Some(service);
         }
         let port = self.server_port(
@@ -261,6 +269,9 @@ impl Builder<'_> {
                 weight: server.weight,
                 draining: false,
                 overlay: false,
+                origin: Some(Arc::new(ServerOrigin::Vip {
+                    service: self.svc.name.clone(),
+                })),
             }]
         } else {
             let mut tasks = self.svc.tasks.clone();
@@ -273,6 +284,10 @@ impl Builder<'_> {
                     weight: server.weight,
                     draining: t.draining,
                     overlay: true,
+                    origin: t
+                        .origin
+                        .as_ref()
+                        .map(|o| Arc::new(ServerOrigin::Task(TaskOrigin::clone(o)))),
                 })
                 .collect()
         };

@@ -33,7 +33,9 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
+use crate::config::server_origin::TaskOrigin;
 use crate::config::static_config::SwarmProviderConfig;
 use crate::config::{ConfigIssue, DynamicConfig, Element};
 
@@ -46,11 +48,14 @@ use de::from_node;
 use tree::{join_key, parse_bool, Node};
 
 /// One task address of a Swarm service on the selected network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskEndpoint {
     pub ip: IpAddr,
     /// Running but leaving: desired state `shutdown`, or its container is unhealthy.
     pub draining: bool,
+    /// The task (ID, slot, node, container), carried to the server's `ServerConfig::origin`;
+    /// none for the made-up tasks of `check --stack`.
+    pub origin: Option<Arc<TaskOrigin>>,
 }
 
 /// What the labels module needs to know about one Swarm service.

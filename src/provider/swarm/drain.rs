@@ -23,6 +23,15 @@ pub(super) struct RawNode {
     pub spec: RawNodeSpec,
     #[serde(default)]
     pub status: RawNodeStatus,
+    #[serde(default)]
+    pub description: RawNodeDescription,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct RawNodeDescription {
+    #[serde(default)]
+    pub hostname: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use bollard::query_parameters::{ListContainersOptions, ListServicesOptions};
 use bollard::Docker;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use super::drain::{draining_tasks, unusable_nodes, RawNode};
 use super::raw::{get_json, DockerEndpoint};
 use super::SwarmError;
+use crate::config::server_origin::TaskOrigin;
 use crate::config::{ConfigIssue, Element};
 use crate::provider::labels::{service_settings, LabelOptions, SwarmService, TaskEndpoint};
 
@@ -170,11 +172,42 @@ pub(super) fn select_task(
         .is_some_and(|c| unhealthy.contains(&c.container_id));
     let draining = task.desired_state != "running" || unhealthy;
     Some((
-        TaskEndpoint { ip, draining },
+        TaskEndpoint {
+            ip,
+            draining,
+            origin: None,
+        },
         attachment.network.id.clone(),
         attachment.network.spec.name.clone(),
         choice,
     ))
+}
+
+/// Where a task's server comes from, for the API and the dashboard: the task, its service's name,
+/// its slot (replicated services), its node (the hostname `hostnames` gives for its ID, else the
+/// ID) and its container once Docker reported one.
+pub(super) fn task_origin(
+    task: &RawTask,
+    service: &str,
+    hostnames: &HashMap<String, String>,
+) -> TaskOrigin {
+    let node = hostnames
+        .get(&task.node_id)
+        .filter(|h| !h.is_empty())
+        .unwrap_or(&task.node_id);
+    TaskOrigin {
+        task: task.id.clone(),
+        service: service.to_string(),
+        slot: (task.slot > 0).then_some(task.slot),
+        node: node.clone(),
+        node_id: task.node_id.clone(),
+        container: task
+            .status
+            .container_status
+            .as_ref()
+            .map(|c| c.container_id.clone())
+            .filter(|c| !c.is_empty()),
+    }
 }
 
 /// The networks (IDs) of the task whose container is `own_container` (swarmgate's own, when it
@@ -259,6 +292,10 @@ pub(super) async fn read_state(
     let tasks: Vec<RawTask> = get_json(endpoint, &format!("{prefix}/tasks")).await?;
     let nodes: Vec<RawNode> = get_json(endpoint, &format!("{prefix}/nodes")).await?;
     let bad_nodes = unusable_nodes(&nodes);
+    let hostnames: HashMap<String, String> = nodes
+        .iter()
+        .map(|n| (n.id.clone(), n.description.hostname.clone()))
+        .collect();
     let mut on_node: HashMap<String, HashSet<String>> = HashMap::new();
     for t in &tasks {
         if !t.node_id.is_empty() && t.desired_state == "running" {
@@ -334,6 +371,7 @@ pub(super) async fn read_state(
                 select_task(task, wanted, stack, &unhealthy, &edge)
             {
                 ep.draining |= drains.get(task.id.as_str()).copied().unwrap_or(false);
+                ep.origin = Some(Arc::new(task_origin(task, &name, &hostnames)));
                 endpoints.push(ep);
                 if choice == NetworkChoice::Fallback {
                     fallback.get_or_insert(net_name.clone());
@@ -523,6 +561,98 @@ mod tests {
         assert_eq!(
             (ep.ip.to_string(), ep.draining, net.as_str()),
             ("10.0.9.3".to_string(), false, "nid")
+        );
+    }
+
+    #[test]
+    fn a_task_s_server_carries_its_task_service_slot_node_and_container() {
+        use crate::config::server_origin::ServerOrigin;
+        use crate::provider::labels::build_config;
+        // As Docker 27 answers `/tasks` and `/nodes` (fields swarmgate does not read left in).
+        let tasks = r#"[{"ID":"t0sk1d0123456789abcdefghi","ServiceID":"svc","NodeID":"n0de1",
+            "Slot":2,"DesiredState":"running",
+            "Status":{"State":"running","ContainerStatus":{"ContainerID":"c0ffee0123456789","PID":7}},
+            "NetworksAttachments":[{"Network":{"ID":"nid","Spec":{"Name":"web"}},"Addresses":["10.0.9.3/24"]}]},
+            {"ID":"gl0bal","ServiceID":"svc","NodeID":"unknown-node","DesiredState":"running",
+            "Status":{"State":"running","ContainerStatus":{"ContainerID":""}},
+            "NetworksAttachments":[{"Network":{"ID":"nid","Spec":{"Name":"web"}},"Addresses":["10.0.9.4/24"]}]}]"#;
+        let nodes = r#"[{"ID":"n0de1","Description":{"Hostname":"worker-1","Platform":{"OS":"linux"}},
+            "Spec":{"Availability":"active"},"Status":{"State":"ready"}}]"#;
+        let tasks: Vec<RawTask> = serde_json::from_str(tasks).unwrap();
+        let nodes: Vec<RawNode> = serde_json::from_str(nodes).unwrap();
+        let hostnames: HashMap<String, String> = nodes
+            .iter()
+            .map(|n| (n.id.clone(), n.description.hostname.clone()))
+            .collect();
+        let none = HashSet::new();
+        let endpoints: Vec<TaskEndpoint> = tasks
+            .iter()
+            .map(|t| {
+                let (mut ep, ..) = select_task(t, None, None, &none, &none).unwrap();
+                ep.origin = Some(Arc::new(task_origin(t, "st_web", &hostnames)));
+                ep
+            })
+            .collect();
+        let labels = BTreeMap::from([
+            ("traefik.enable".to_string(), "true".to_string()),
+            (
+                "traefik.http.services.web.loadbalancer.server.port".to_string(),
+                "8080".to_string(),
+            ),
+        ]);
+        let svc = SwarmService {
+            name: "st_web".into(),
+            labels,
+            tasks: endpoints,
+            ..Default::default()
+        };
+        let opts = LabelOptions::from_config(&Default::default());
+        let (config, issues) = build_config(&[svc], &opts);
+        assert!(issues.is_empty(), "{issues:?}");
+        let servers = &config.http.services["web"]
+            .load_balancer
+            .as_ref()
+            .unwrap()
+            .servers;
+        let origins: Vec<(&str, Option<&ServerOrigin>)> = servers
+            .iter()
+            .map(|s| (s.url.as_str(), s.origin.as_deref()))
+            .collect();
+        assert_eq!(
+            origins,
+            [
+                (
+                    "http://10.0.9.3:8080",
+                    Some(&ServerOrigin::Task(TaskOrigin {
+                        task: "t0sk1d0123456789abcdefghi".into(),
+                        service: "st_web".into(),
+                        slot: Some(2),
+                        node: "worker-1".into(),
+                        node_id: "n0de1".into(),
+                        container: Some("c0ffee0123456789".into()),
+                    }))
+                ),
+                // A global service's task (no slot) on a node `/nodes` did not list, its container
+                // not reported yet: the node's ID, no container.
+                (
+                    "http://10.0.9.4:8080",
+                    Some(&ServerOrigin::Task(TaskOrigin {
+                        task: "gl0bal".into(),
+                        service: "st_web".into(),
+                        slot: None,
+                        node: "unknown-node".into(),
+                        node_id: "unknown-node".into(),
+                        container: None,
+                    }))
+                ),
+            ]
+        );
+        // What the API shows of it.
+        assert_eq!(
+            serde_json::to_value(servers[0].origin.as_deref().unwrap()).unwrap(),
+            serde_json::json!({"kind": "task", "task": "t0sk1d0123456789abcdefghi",
+                "service": "st_web", "slot": 2, "node": "worker-1", "nodeId": "n0de1",
+                "container": "c0ffee0123456789"})
         );
     }
 

@@ -223,6 +223,7 @@ fn ipv6_tasks_are_bracketed() {
     s.tasks = vec![TaskEndpoint {
         ip: "fd00::5".parse().unwrap(),
         draining: false,
+        origin: None,
     }];
     assert_eq!(urls(&translate(&s).0, "s")[0].0, "http://[fd00::5]:80");
 }
@@ -239,11 +240,13 @@ fn merge_unites_servers_and_drops_conflicts() {
     a.tasks = vec![TaskEndpoint {
         ip: ip(10),
         draining: false,
+        origin: None,
     }];
     let mut b = svc("st_b", &shared);
     b.tasks = vec![TaskEndpoint {
         ip: ip(11),
         draining: false,
+        origin: None,
     }];
     let mut c = svc(
         "st_c",
@@ -257,6 +260,7 @@ fn merge_unites_servers_and_drops_conflicts() {
     c.tasks = vec![TaskEndpoint {
         ip: ip(12),
         draining: false,
+        origin: None,
     }];
 
     let (cfg, issues) = build_config(&[b.clone(), a.clone()], &LabelOptions::default());
@@ -383,5 +387,60 @@ fn misspelled_label_keys_get_the_nearest_one() {
             "did you mean `stripPrefix`?"
         ),
         "{issues:#?}"
+    );
+}
+
+#[test]
+fn servers_say_where_they_came_from() {
+    use crate::config::server_origin::ServerOrigin;
+    let origins = |cfg: &DynamicConfig| -> Vec<Option<ServerOrigin>> {
+        cfg.http.services["web"]
+            .load_balancer
+            .as_ref()
+            .unwrap()
+            .servers
+            .iter()
+            .map(|s| s.origin.as_deref().cloned())
+            .collect()
+    };
+    let port = ("traefik.http.services.web.loadbalancer.server.port", "80");
+    // The service's virtual IP (lbswarm).
+    let (cfg, _) = translate(&svc("st_web", &[port, ("traefik.swarm.lbswarm", "true")]));
+    assert_eq!(
+        origins(&cfg),
+        [Some(ServerOrigin::Vip {
+            service: "st_web".into()
+        })]
+    );
+    // URLs written in labels.
+    let (cfg, _) = translate(&svc(
+        "st_web",
+        &[(
+            "traefik.http.services.web.loadbalancer.servers[0].url",
+            "http://elsewhere:81",
+        )],
+    ));
+    assert_eq!(
+        origins(&cfg),
+        [Some(ServerOrigin::Label {
+            service: "st_web".into()
+        })]
+    );
+    // Tasks: each keeps the origin its provider gave it.
+    let mut s = svc("st_web", &[port]);
+    s.tasks[0].origin = Some(std::sync::Arc::new(
+        crate::config::server_origin::TaskOrigin {
+            task: "t1".into(),
+            service: "st_web".into(),
+            slot: Some(1),
+            node: "n".into(),
+            ..Default::default()
+        },
+    ));
+    let (cfg, _) = translate(&s);
+    let got = origins(&cfg);
+    assert!(
+        matches!(&got[..], [Some(ServerOrigin::Task(t)), None] if t.task == "t1" && t.slot == Some(1)),
+        "{got:?}"
     );
 }

@@ -28,10 +28,12 @@ fn svc(name: &str, labels: &[(&str, &str)]) -> SwarmService {
             TaskEndpoint {
                 ip: ip(5),
                 draining: false,
+                origin: None,
             },
             TaskEndpoint {
                 ip: ip(6),
                 draining: true,
+                origin: None,
             },
         ],
         ports: Vec::new(),

@@ -25,6 +25,7 @@ fn node(id: &str, state: &str, availability: &str) -> RawNode {
         status: RawNodeStatus {
             state: state.into(),
         },
+        ..Default::default()
     }
 }
 
