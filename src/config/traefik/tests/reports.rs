@@ -284,10 +284,16 @@ fn real_traefik_options_without_effect_are_unsupported_one_per_option() {
 
 #[test]
 fn push_exporters_swarmgate_lacks_refuse_to_start_by_name() {
-    for (arg, name) in [(
-        "--metrics.otlp.http.tls.ca=/ca.pem",
-        "TLS to the metrics collector",
-    )] {
+    for (arg, name) in [
+        (
+            "--metrics.otlp.http.tls.ca=/ca.pem",
+            "TLS to the metrics collector",
+        ),
+        (
+            "--metrics.otlp.grpc.tls.cert=/cert.pem",
+            "TLS to the metrics collector",
+        ),
+    ] {
         let err = args(&[arg]).unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, StaticConfigError::Refused(_)), "{arg}: {msg}");
