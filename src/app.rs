@@ -653,6 +653,36 @@ http:
         serde_yaml::from_str(yaml).unwrap()
     }
 
+    #[test]
+    fn push_exporters_that_cannot_push_stop_the_start_and_check_says_so() {
+        let ok = static_cfg(
+            "metrics:\n  datadog: {address: 'unixgram:///run/dd.sock'}\n  statsD: {}\n  influxDB2: {token: t, org: o, bucket: b}\n",
+        );
+        let (_, statsd, influx) = metric_pushers(&ok).unwrap();
+        assert_eq!(statsd.len(), 2);
+        assert!(influx.is_some());
+        for (yaml, what) in [
+            ("metrics:\n  influxDB2: {token: t, org: o}\n", "bucket"),
+            (
+                "metrics:\n  influxDB2: {address: 'https://i:8086', token: t, org: o, bucket: b}\n",
+                "https",
+            ),
+            (
+                "metrics:\n  datadog: {address: 'unix://'}\n",
+                "metrics.datadog.address",
+            ),
+        ] {
+            let cfg = static_cfg(yaml);
+            let err = metric_pushers(&cfg).unwrap_err();
+            assert!(err.contains(what), "{yaml}: {err}");
+            let issues = issues::check(&cfg, std::path::Path::new("."));
+            assert!(
+                issues.iter().any(|i| i.message.contains(what)),
+                "{yaml}: {issues:?}"
+            );
+        }
+    }
+
     /// `check --stack`: `traefik.udp.*` labels are compiled against the edge's entrypoints.
     #[test]
     fn check_validates_udp_labels_against_udp_entrypoints() {
