@@ -352,21 +352,33 @@ pub async fn run(
         },
         "",
     );
-    let mut prev = Previous::default();
-    let (observer, setup, sender) = (&observer, &setup, &sender);
-    every(setup.interval, stop, |_| {
-        observer.refresh_cert_metrics();
-        let body = body(&metrics, setup, &mut prev, now_nanos());
-        async move {
-            if body.is_empty() {
-                return;
-            }
-            let sent = sender.send(body.into_bytes());
-            match tokio::time::timeout(crate::observe::otel::export::EXPORT_TIMEOUT, sent).await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::debug!(error = %error, "InfluxDB push failed"),
-                Err(_) => tracing::debug!("InfluxDB push timed out"),
-            }
+    // Locked by the one push in progress only.
+    let prev = Arc::new(std::sync::Mutex::new(Previous::default()));
+    let (observer, metrics, setup, sender, prev) = (&observer, &metrics, &setup, &sender, &prev);
+    every(setup.interval, stop, |_| async move {
+        // Reading a large registry takes milliseconds: on the blocking pool, away from the
+        // proxy's worker threads.
+        let (o, m, st, p) = (
+            Arc::clone(observer),
+            Arc::clone(metrics),
+            setup.clone(),
+            Arc::clone(prev),
+        );
+        let body = tokio::task::spawn_blocking(move || {
+            o.refresh_cert_metrics();
+            let mut prev = p.lock().unwrap_or_else(|e| e.into_inner());
+            body(&m, &st, &mut prev, now_nanos())
+        })
+        .await
+        .unwrap_or_default();
+        if body.is_empty() {
+            return;
+        }
+        let sent = sender.send(body.into_bytes());
+        match tokio::time::timeout(crate::observe::otel::export::EXPORT_TIMEOUT, sent).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::debug!(error = %error, "InfluxDB push failed"),
+            Err(_) => tracing::debug!("InfluxDB push timed out"),
         }
     })
     .await;

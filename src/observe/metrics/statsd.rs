@@ -294,15 +294,27 @@ pub async fn run(
     let Some(metrics) = observer.metrics().cloned() else {
         return;
     };
-    let mut prev = Previous::default();
-    let (observer, setup) = (&observer, &setup);
-    every(setup.interval, stop, |_| {
-        observer.refresh_cert_metrics();
-        let lines = lines(&metrics, setup, &mut prev);
-        async move {
-            if !lines.is_empty() {
-                send(&setup.sink, &lines).await;
-            }
+    // Locked by the one push in progress only.
+    let prev = Arc::new(std::sync::Mutex::new(Previous::default()));
+    let (observer, metrics, setup, prev) = (&observer, &metrics, &setup, &prev);
+    every(setup.interval, stop, |_| async move {
+        // Reading a large registry takes milliseconds: on the blocking pool, away from the
+        // proxy's worker threads.
+        let (o, m, st, p) = (
+            Arc::clone(observer),
+            Arc::clone(metrics),
+            setup.clone(),
+            Arc::clone(prev),
+        );
+        let lines = tokio::task::spawn_blocking(move || {
+            o.refresh_cert_metrics();
+            let mut prev = p.lock().unwrap_or_else(|e| e.into_inner());
+            lines(&m, &st, &mut prev)
+        })
+        .await
+        .unwrap_or_default();
+        if !lines.is_empty() {
+            send(&setup.sink, &lines).await;
         }
     })
     .await;
