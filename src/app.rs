@@ -313,7 +313,7 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     let names: Vec<String> = infos.iter().map(|i| i.name.clone()).collect();
     let tracing = crate::observe::otel::Tracer::from_config(&cfg, &names)
         .map_err(|problem| anyhow::anyhow!("tracing: {problem}"))?;
-    let (otlp_metrics, statsd) =
+    let (otlp_metrics, statsd, influx) =
         metric_pushers(&cfg).map_err(|problem| anyhow::anyhow!(problem))?;
     if let Some(setup) = &tracing {
         background.push(setup.spawn(shutdown_rx.clone()));
@@ -340,8 +340,16 @@ pub async fn start(cfg: StaticConfig, options: StartOptions) -> anyhow::Result<R
     if let Some(setup) = &otlp_metrics {
         background.push(setup.spawn(Arc::clone(&observer), shutdown_rx.clone()));
     }
-    if let Some(setup) = statsd {
+    // StatsD and Datadog: one task each, the same line writer in two dialects.
+    for setup in statsd {
         background.push(tokio::spawn(crate::observe::metrics::statsd::run(
+            Arc::clone(&observer),
+            setup,
+            shutdown_rx.clone(),
+        )));
+    }
+    if let Some(setup) = influx {
+        background.push(tokio::spawn(crate::observe::metrics::influx::run(
             Arc::clone(&observer),
             setup,
             shutdown_rx.clone(),
@@ -529,22 +537,30 @@ async fn wait_any(sources: &mut [Source]) -> bool {
 #[doc(hidden)]
 pub use crate::config::net::parse_net;
 
-/// The push exporters `metrics.otlp` and `metrics.statsD` ask for; `Err` names the option that
-/// cannot be applied.
+/// The push exporters `metrics.otlp`, `metrics.statsD`, `metrics.datadog` and
+/// `metrics.influxDB2` ask for; `Err` names the option that cannot be applied.
 type Pushers = (
     Option<crate::observe::otel::metrics::MetricsSetup>,
-    Option<crate::observe::metrics::statsd::StatsdSetup>,
+    Vec<crate::observe::metrics::statsd::StatsdSetup>,
+    Option<crate::observe::metrics::influx::InfluxSetup>,
 );
 
 fn metric_pushers(cfg: &StaticConfig) -> Result<Pushers, String> {
+    use crate::observe::metrics::{influx::InfluxSetup, statsd::StatsdSetup};
     let otlp = crate::observe::otel::metrics::MetricsSetup::from_config(cfg)?;
-    let statsd = cfg
-        .metrics
-        .as_ref()
-        .and_then(|m| m.stats_d.as_ref())
-        .map(crate::observe::metrics::statsd::StatsdSetup::from_config)
+    let metrics = cfg.metrics.as_ref();
+    let mut statsd = Vec::new();
+    if let Some(c) = metrics.and_then(|m| m.stats_d.as_ref()) {
+        statsd.push(StatsdSetup::from_config(c)?);
+    }
+    if let Some(c) = metrics.and_then(|m| m.datadog.as_ref()) {
+        statsd.push(StatsdSetup::from_datadog(c)?);
+    }
+    let influx = metrics
+        .and_then(|m| m.influx_db2.as_ref())
+        .map(InfluxSetup::from_config)
         .transpose()?;
-    Ok((otlp, statsd))
+    Ok((otlp, statsd, influx))
 }
 
 #[cfg(test)]
@@ -635,6 +651,36 @@ http:
 
     fn static_cfg(yaml: &str) -> StaticConfig {
         serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn push_exporters_that_cannot_push_stop_the_start_and_check_says_so() {
+        let ok = static_cfg(
+            "metrics:\n  datadog: {address: 'unixgram:///run/dd.sock'}\n  statsD: {}\n  influxDB2: {token: t, org: o, bucket: b}\n",
+        );
+        let (_, statsd, influx) = metric_pushers(&ok).unwrap();
+        assert_eq!(statsd.len(), 2);
+        assert!(influx.is_some());
+        for (yaml, what) in [
+            ("metrics:\n  influxDB2: {token: t, org: o}\n", "bucket"),
+            (
+                "metrics:\n  influxDB2: {address: 'https://i:8086', token: t, org: o, bucket: b}\n",
+                "https",
+            ),
+            (
+                "metrics:\n  datadog: {address: 'unix://'}\n",
+                "metrics.datadog.address",
+            ),
+        ] {
+            let cfg = static_cfg(yaml);
+            let err = metric_pushers(&cfg).unwrap_err();
+            assert!(err.contains(what), "{yaml}: {err}");
+            let issues = issues::check(&cfg, std::path::Path::new("."));
+            assert!(
+                issues.iter().any(|i| i.message.contains(what)),
+                "{yaml}: {issues:?}"
+            );
+        }
     }
 
     /// `check --stack`: `traefik.udp.*` labels are compiled against the edge's entrypoints.

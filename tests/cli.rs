@@ -328,7 +328,8 @@ fn check_fails_on_unsupported_options_and_lists_them_on_request() {
         "{stdout}"
     );
     assert!(!stdout.contains("  metrics.otlp.http.endpoint"), "{stdout}");
-    assert!(stdout.contains("  metrics.datadog.address  ("), "{stdout}");
+    assert!(!stdout.contains("  metrics.datadog.address"), "{stdout}");
+    assert!(!stdout.contains("  metrics.influxDB2.token"), "{stdout}");
     assert!(!stdout.contains("  metrics.statsD.address"), "{stdout}");
     assert!(
         !stdout.contains("  providers.swarm.exposedByDefault"),

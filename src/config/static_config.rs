@@ -506,6 +506,63 @@ pub struct MetricsConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub stats_d: Option<StatsdConfig>,
+    /// `metrics.datadog`: pushed in DogStatsD datagrams (UDP or a Unix socket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datadog: Option<DatadogConfig>,
+    /// `metrics.influxDB2`: InfluxDB line protocol POSTed to `/api/v2/write`.
+    #[serde(
+        default,
+        rename = "influxDB2",
+        alias = "influxdb2",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub influx_db2: Option<InfluxDb2Config>,
+}
+
+/// `metrics.datadog` (Traefik's defaults: `$DD_AGENT_HOST:$DD_DOGSTATSD_PORT`, else
+/// `localhost:8125`; every 10s; prefix `traefik`; entrypoint and service labels on, router
+/// labels off). `address` may be `unix://`, `unixgram://` or `unixstream://` and a path.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DatadogConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_interval: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_entry_points_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_routers_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_services_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+/// `metrics.influxDB2` (Traefik's defaults: `http://localhost:8086`, every 10s, entrypoint and
+/// service labels on, router labels off). `token` (a value or a file holding it), `org` and
+/// `bucket` are required.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InfluxDb2Config {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_interval: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_entry_points_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_routers_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_services_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub additional_labels: std::collections::BTreeMap<String, String>,
 }
 
 /// `metrics.statsD` (Traefik's defaults: `localhost:8125`, every 10s, prefix `traefik`,

@@ -8,7 +8,9 @@
 
 #![allow(clippy::disallowed_types)] // std Mutex: the registry locks when a route binds its series (once) and on scrape, never per request
 
+pub mod influx;
 pub mod otlp;
+pub mod push;
 mod render;
 pub mod statsd;
 #[cfg(test)]

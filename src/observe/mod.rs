@@ -178,8 +178,14 @@ impl Observer {
     ) -> std::io::Result<Observer> {
         let metrics = cfg.metrics.as_ref().and_then(|metrics| {
             // One registry, read by every exporter configured: the Prometheus endpoint, the
-            // OTLP push (`metrics.otlp`) and StatsD (`metrics.statsD`).
-            if metrics.prometheus.is_none() && metrics.otlp.is_none() && metrics.stats_d.is_none() {
+            // OTLP push (`metrics.otlp`), StatsD (`metrics.statsD`), Datadog (`metrics.datadog`)
+            // and InfluxDB (`metrics.influxDB2`).
+            if metrics.prometheus.is_none()
+                && metrics.otlp.is_none()
+                && metrics.stats_d.is_none()
+                && metrics.datadog.is_none()
+                && metrics.influx_db2.is_none()
+            {
                 return None;
             }
             let default = crate::config::static_config::PrometheusConfig::default();
@@ -197,6 +203,11 @@ impl Observer {
                 } else {
                     &otlp.explicit_boundaries
                 });
+            }
+            if metrics.influx_db2.is_some() {
+                // InfluxDB's quantiles are interpolated within the buckets: finer ones.
+                registry = registry
+                    .with_boundaries(&crate::config::observability::DEFAULT_OTLP_BOUNDARIES);
             }
             Some(Arc::new(registry))
         });

@@ -5,6 +5,7 @@
 
 pub mod h3;
 pub mod otlp;
+pub mod push;
 pub mod tcp;
 pub mod tls;
 pub mod udp;

@@ -248,16 +248,6 @@ const PROTECTIVE: &[(&str, &str)] = &[
         "access-log field redaction (dropped or redacted fields would be written)",
     ),
     ("core.stricttlsoptions", "strict TLS options"),
-    // Not protection, but a push exporter accepted and ignored would leave its dashboards
-    // silently empty: refused by name until implemented.
-    (
-        "metrics.datadog",
-        "Datadog metrics (swarmgate does not push to Datadog; use metrics.statsD or metrics.otlp)",
-    ),
-    (
-        "metrics.influxdb2",
-        "InfluxDB v2 metrics (swarmgate does not push to InfluxDB; use metrics.otlp)",
-    ),
 ];
 
 /// Why leaving out the option at `path` set to `value` would weaken protection, if it would.

@@ -72,7 +72,7 @@ fn labels_of(pairs: &mut [(&str, &str)]) -> String {
 }
 
 /// A level of the request families.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Level {
     Entrypoint,
     Router,

@@ -1,271 +1,372 @@
-//! `metrics.statsD`: the registry sent over UDP every `pushInterval` in the lines Go-kit's
-//! StatsD client writes for Traefik (`pkg/observability/metrics/statsd.go`): one datagram per
-//! line, `<prefix>.<name>:<value>|c` for what was counted since the last push (Go-kit's
-//! `%f`, six decimals), `|g` for gauges that changed, `|ms` for durations. StatsD has no
-//! labels: Go-kit drops them, so each name carries the sum over all series, and the
-//! `add*Labels` switches only decide which families are sent.
+//! `metrics.statsD` and `metrics.datadog`: the registry sent every `pushInterval` in the lines
+//! Go-kit's StatsD and DogStatsD clients write for Traefik (`pkg/observability/metrics/statsd.go`,
+//! `datadog.go`): one datagram per line, `<prefix>.<name>:<value>|c` for what was counted since
+//! the last push (Go-kit's `%f`, six decimals), `|g` for gauges Traefik set since, durations as
+//! `|ms` (StatsD, milliseconds) or `|h` (DogStatsD, seconds). StatsD has no labels: Go-kit drops
+//! them, so each name carries the sum over all series. DogStatsD keeps them as tags,
+//! `|#entrypoint:web,method:GET,protocol:http,code:200` in Traefik's order, one line per series.
+//! The `add*Labels` switches decide which families are sent.
 //!
-//! Durations: Go-kit sends one `|ms` line per request. The registry keeps histograms, not each
-//! duration, so a push sends one line per family with the interval's mean and the sample rate
-//! `@1/n` (`n` requests): a StatsD server then counts `n` timings of the mean, so counts,
-//! rates and means are right; percentiles within one interval are not.
+//! Durations: Go-kit sends one line per request. The registry keeps histograms, not each
+//! duration, so a push sends one line per series with the interval's mean and the sample rate
+//! `@1/n` (`n` requests): a StatsD server or the Datadog agent then counts `n` samples of the
+//! mean, so counts, rates and means are right; percentiles within one interval are not.
+//!
+//! Datadog's `address` may name a Unix socket as Traefik reads it: `unixgram://path` (datagrams),
+//! `unixstream://path` (a stream), `unix://path` (datagrams, a stream when the socket is one).
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::render::{self, walk_requests, walk_tls, Level};
+use super::push::{self, every, Family, Tags};
+use super::render::Level;
 use super::{LabelSet, Metrics};
-use crate::config::static_config::StatsdConfig;
+use crate::config::static_config::{DatadogConfig, StatsdConfig};
 
 /// Traefik's defaults.
 pub const DEFAULT_ADDRESS: &str = "localhost:8125";
 pub const DEFAULT_PREFIX: &str = "traefik";
 pub const DEFAULT_PUSH_INTERVAL: Duration = Duration::from_secs(10);
 
-/// `metrics.statsD` read once.
+/// The line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Go-kit's StatsD: no tags, durations `|ms`.
+    Statsd,
+    /// Go-kit's DogStatsD: tags, durations `|h` in seconds.
+    Dogstatsd,
+}
+
+/// Where the lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sink {
+    /// UDP to `host:port` (resolved at each push).
+    Udp(String),
+    /// A Unix datagram socket.
+    Unixgram(PathBuf),
+    /// A Unix stream socket.
+    Unixstream(PathBuf),
+    /// `unix://`: datagrams, or a stream when the socket is a stream one (as Traefik guesses).
+    Unix(PathBuf),
+}
+
+/// `metrics.statsD` or `metrics.datadog` read once.
 #[derive(Debug, Clone)]
 pub struct StatsdSetup {
+    /// As configured (or the default).
     pub address: String,
+    pub sink: Sink,
     pub prefix: String,
     pub labels: LabelSet,
     pub interval: Duration,
+    pub dialect: Dialect,
+}
+
+fn host_port(option: &str, address: &str) -> Result<(), String> {
+    if address
+        .rsplit_once(':')
+        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+    {
+        return Err(format!("{option}.address {address:?} is not host:port"));
+    }
+    Ok(())
+}
+
+fn interval(
+    option: &str,
+    configured: Option<&crate::config::duration::Duration>,
+) -> Result<Duration, String> {
+    let interval = configured.map(|d| d.get()).unwrap_or(DEFAULT_PUSH_INTERVAL);
+    if interval.is_zero() {
+        return Err(format!("{option}.pushInterval must be more than 0"));
+    }
+    Ok(interval)
+}
+
+/// Traefik: an empty prefix is the default one.
+fn prefix(configured: Option<&String>) -> String {
+    configured
+        .filter(|p| !p.is_empty())
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_PREFIX.to_string())
+}
+
+fn labels(ep: Option<bool>, router: Option<bool>, service: Option<bool>) -> LabelSet {
+    LabelSet {
+        entrypoint: ep.unwrap_or(true),
+        router: router.unwrap_or(false),
+        service: service.unwrap_or(true),
+    }
 }
 
 impl StatsdSetup {
     pub fn from_config(cfg: &StatsdConfig) -> Result<StatsdSetup, String> {
-        let interval = cfg
-            .push_interval
-            .map(|d| d.get())
-            .unwrap_or(DEFAULT_PUSH_INTERVAL);
-        if interval.is_zero() {
-            return Err("metrics.statsD.pushInterval must be more than 0".to_string());
-        }
+        let interval = interval("metrics.statsD", cfg.push_interval.as_ref())?;
         let address = cfg
             .address
             .clone()
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| DEFAULT_ADDRESS.to_string());
-        if address
-            .rsplit_once(':')
-            .is_none_or(|(_, port)| port.parse::<u16>().is_err())
-        {
-            return Err(format!(
-                "metrics.statsD.address {address:?} is not host:port"
-            ));
-        }
+        host_port("metrics.statsD", &address)?;
+        Ok(StatsdSetup {
+            sink: Sink::Udp(address.clone()),
+            address,
+            prefix: prefix(cfg.prefix.as_ref()),
+            labels: labels(
+                cfg.add_entry_points_labels,
+                cfg.add_routers_labels,
+                cfg.add_services_labels,
+            ),
+            interval,
+            dialect: Dialect::Statsd,
+        })
+    }
+
+    /// `metrics.datadog`; the default address is `$DD_AGENT_HOST:$DD_DOGSTATSD_PORT` (each
+    /// else `localhost`, `8125`), as Traefik's.
+    pub fn from_datadog(cfg: &DatadogConfig) -> Result<StatsdSetup, String> {
+        Self::from_datadog_with(cfg, |name| std::env::var(name).ok())
+    }
+
+    /// `from_datadog` with the environment read through `env`.
+    pub fn from_datadog_with(
+        cfg: &DatadogConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<StatsdSetup, String> {
+        let interval = interval("metrics.datadog", cfg.push_interval.as_ref())?;
+        let address = match cfg.address.clone().filter(|a| !a.is_empty()) {
+            Some(a) => a,
+            None => {
+                let host = env("DD_AGENT_HOST").unwrap_or_else(|| "localhost".to_string());
+                let port = env("DD_DOGSTATSD_PORT").unwrap_or_else(|| "8125".to_string());
+                if host.contains(':') {
+                    format!("[{host}]:{port}")
+                } else {
+                    format!("{host}:{port}")
+                }
+            }
+        };
+        let path = |rest: &str| -> Result<PathBuf, String> {
+            if rest.is_empty() {
+                return Err(format!(
+                    "metrics.datadog.address {address:?} names no socket path"
+                ));
+            }
+            Ok(PathBuf::from(rest))
+        };
+        let sink = if let Some(rest) = address.strip_prefix("unixgram://") {
+            Sink::Unixgram(path(rest)?)
+        } else if let Some(rest) = address.strip_prefix("unixstream://") {
+            Sink::Unixstream(path(rest)?)
+        } else if let Some(rest) = address.strip_prefix("unix://") {
+            Sink::Unix(path(rest)?)
+        } else {
+            host_port("metrics.datadog", &address)?;
+            Sink::Udp(address.clone())
+        };
         Ok(StatsdSetup {
             address,
-            // Traefik: an empty prefix is the default one.
-            prefix: cfg
-                .prefix
-                .clone()
-                .filter(|p| !p.is_empty())
-                .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
-            labels: LabelSet {
-                entrypoint: cfg.add_entry_points_labels.unwrap_or(true),
-                router: cfg.add_routers_labels.unwrap_or(false),
-                service: cfg.add_services_labels.unwrap_or(true),
-            },
+            sink,
+            prefix: prefix(cfg.prefix.as_ref()),
+            labels: labels(
+                cfg.add_entry_points_labels,
+                cfg.add_routers_labels,
+                cfg.add_services_labels,
+            ),
             interval,
+            dialect: Dialect::Dogstatsd,
         })
     }
 }
 
-/// Totals at the last push, to send what changed since.
-#[derive(Debug, Default)]
-pub struct Previous {
-    counters: BTreeMap<&'static str, f64>,
-    gauges: BTreeMap<&'static str, f64>,
-    /// (count, sum of seconds) per duration family.
-    timings: BTreeMap<&'static str, (u64, f64)>,
-}
-
-fn names(level: Level) -> [&'static str; 6] {
-    match level {
-        Level::Entrypoint => [
+/// The names of Traefik's StatsD and Datadog registries (the same in both).
+fn name(family: Family) -> &'static str {
+    let level = |l: Level, e: &'static str, r: &'static str, s: &'static str| match l {
+        Level::Entrypoint => e,
+        Level::Router => r,
+        Level::Service => s,
+    };
+    match family {
+        Family::ConfigReloads => "config.reload.total",
+        Family::LastReloadSuccess => "config.reload.lastSuccessTimestamp",
+        Family::OpenConnections => "open.connections",
+        Family::CertNotAfter => "tls.certs.notAfterTimestamp",
+        Family::Requests(l) => level(
+            l,
             "entrypoint.request.total",
-            "entrypoint.request.tls.total",
-            "entrypoint.request.duration",
-            "entrypoint.requests.bytes.total",
-            "entrypoint.responses.bytes.total",
-            "",
-        ],
-        Level::Router => [
             "router.request.total",
-            "router.request.tls.total",
-            "router.request.duration",
-            "router.requests.bytes.total",
-            "router.responses.bytes.total",
-            "",
-        ],
-        Level::Service => [
             "service.request.total",
+        ),
+        Family::RequestsTls(l) => level(
+            l,
+            "entrypoint.request.tls.total",
+            "router.request.tls.total",
             "service.request.tls.total",
+        ),
+        Family::Duration(l) => level(
+            l,
+            "entrypoint.request.duration",
+            "router.request.duration",
             "service.request.duration",
+        ),
+        Family::RequestBytes(l) => level(
+            l,
+            "entrypoint.requests.bytes.total",
+            "router.requests.bytes.total",
             "service.requests.bytes.total",
+        ),
+        Family::ResponseBytes(l) => level(
+            l,
+            "entrypoint.responses.bytes.total",
+            "router.responses.bytes.total",
             "service.responses.bytes.total",
-            "service.retries.total",
-        ],
+        ),
+        Family::Retries => "service.retries.total",
+        Family::ServerUp => "service.server.up",
     }
 }
 
-/// The lines of one push (each one datagram), updating `prev`.
-pub fn lines(m: &Metrics, setup: &StatsdSetup, prev: &mut Previous) -> Vec<String> {
-    let mut counters: BTreeMap<&'static str, f64> = BTreeMap::new();
-    let mut timings: BTreeMap<&'static str, (u64, f64)> = BTreeMap::new();
-    counters.insert(
-        "config.reload.total",
-        (m.reloads_success.load(Ordering::Relaxed) + m.reloads_failure.load(Ordering::Relaxed))
-            as f64,
-    );
-    walk_requests(m, setup.labels, |level, _, cell| {
-        let [total, _, duration, req, resp, _] = names(level);
-        *counters.entry(total).or_default() += cell.count.load(Ordering::Relaxed) as f64;
-        *counters.entry(req).or_default() += cell.request_bytes.load(Ordering::Relaxed) as f64;
-        let sent = cell.response_bytes.load(Ordering::Relaxed);
-        let bytes = if level == Level::Service {
-            sent.wrapping_add(cell.origin_offset.load(Ordering::Relaxed))
-        } else {
-            sent
-        };
-        *counters.entry(resp).or_default() += bytes as f64;
-        let t = timings.entry(duration).or_default();
-        t.0 += cell.count.load(Ordering::Relaxed);
-        t.1 += cell.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-    });
-    walk_tls(m, setup.labels, |level, _, n| {
-        *counters.entry(names(level)[1]).or_default() += n as f64;
-    });
-    if setup.labels.service {
-        let retries: u64 = render::retries(m).values().sum();
-        counters.insert("service.retries.total", retries as f64);
+/// DogStatsD's `|#key:value,...` (nothing without tags), as Go-kit writes it.
+fn tag_suffix(tags: &Tags) -> String {
+    if tags.is_empty() {
+        return String::new();
     }
-    let mut gauges: BTreeMap<&'static str, f64> = BTreeMap::new();
-    gauges.insert(
-        "config.reload.lastSuccessTimestamp",
-        f64::from_bits(m.last_success_secs.load(Ordering::Relaxed)),
-    );
-    let open: i64 = m
-        .open_connections
-        .iter()
-        .map(|n| n.load(Ordering::Relaxed).max(0))
-        .sum();
-    gauges.insert("open.connections", open as f64);
-    if let Some(latest) = {
-        let certs = m.certs.lock().unwrap_or_else(|e| e.into_inner());
-        certs.values().map(|c| c.not_after).max()
-    } {
-        gauges.insert("tls.certs.notAfterTimestamp", latest as f64);
-    }
-
-    let mut out = Vec::new();
-    let prefix = &setup.prefix;
-    let delta = |name: &str| {
-        counters.get(name).copied().unwrap_or(0.0) - prev.counters.get(name).copied().unwrap_or(0.0)
-    };
-    // Go-kit sends a counter that was added to, even by 0 (a request without a body adds 0
-    // bytes): the byte counters go with their level's request count.
-    let requests_moved = |name: &str| {
-        let level = name.split('.').next().unwrap_or("");
-        delta(&format!("{level}.request.total")) > 0.0
-    };
-    let any_request = ["entrypoint", "router", "service"]
-        .iter()
-        .any(|level| delta(&format!("{level}.request.total")) > 0.0);
-    for name in counters.keys() {
-        let d = delta(name);
-        if d > 0.0 || (name.contains(".bytes.") && requests_moved(name)) {
-            out.push(format!("{prefix}.{name}:{d:.6}|c\n"));
+    let mut out = String::from("|#");
+    for (i, (k, v)) in tags.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
+        out.push_str(k);
+        out.push(':');
+        out.push_str(v);
     }
-    for (name, value) in &gauges {
-        let changed = prev.gauges.get(name) != Some(value)
-            && (prev.gauges.contains_key(name) || *value != 0.0);
-        // Traefik sets the connections gauge as connections open and close.
-        let touched = *name == "open.connections" && any_request;
-        if changed || touched {
-            out.push(format!("{prefix}.{name}:{value:.6}|g\n"));
-        }
-    }
-    for (name, (count, sum)) in &timings {
-        let (c0, s0) = prev.timings.get(name).copied().unwrap_or((0, 0.0));
-        let n = count.saturating_sub(c0);
-        if n == 0 {
-            continue;
-        }
-        let mean_ms = (sum - s0) / n as f64 * 1000.0;
-        if n == 1 {
-            out.push(format!("{prefix}.{name}:{mean_ms:.6}|ms\n"));
-        } else {
-            let rate = 1.0 / n as f64;
-            out.push(format!("{prefix}.{name}:{mean_ms:.6}|ms|@{rate:.6}\n"));
-        }
-    }
-    prev.counters = counters;
-    prev.gauges = gauges;
-    prev.timings = timings;
     out
 }
 
-async fn resolve(address: &str) -> Option<SocketAddr> {
-    tokio::net::lookup_host(address).await.ok()?.next()
+pub use push::Previous;
+
+/// The lines of one push (each one datagram), updating `prev`.
+pub fn lines(m: &Metrics, setup: &StatsdSetup, prev: &mut Previous) -> Vec<String> {
+    let dog = setup.dialect == Dialect::Dogstatsd;
+    let changes = prev.changes(push::tally(m, setup.labels, dog));
+    let prefix = &setup.prefix;
+    let mut out = Vec::new();
+    for ((family, tags), d) in &changes.counters {
+        let name = name(*family);
+        out.push(format!("{prefix}.{name}:{d:.6}|c{}\n", tag_suffix(tags)));
+    }
+    for ((family, tags), v) in &changes.gauges {
+        let name = name(*family);
+        out.push(format!("{prefix}.{name}:{v:.6}|g{}\n", tag_suffix(tags)));
+    }
+    for ((family, tags), h) in &changes.durations {
+        let name = name(*family);
+        let mean = h.sum / h.count as f64;
+        // StatsD timings are milliseconds; Traefik's Datadog histograms seconds.
+        let (value, kind) = if dog {
+            (mean, "h")
+        } else {
+            (mean * 1000.0, "ms")
+        };
+        let rate = if h.count > 1 {
+            format!("|@{}", push::sample_rate(h.count))
+        } else {
+            String::new()
+        };
+        out.push(format!(
+            "{prefix}.{name}:{value:.6}|{kind}{rate}{}\n",
+            tag_suffix(tags)
+        ));
+    }
+    out
 }
 
 /// Sends every `interval` until `stop` is set (then once more).
 pub async fn run(
     observer: Arc<crate::observe::Observer>,
     setup: StatsdSetup,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let Some(metrics) = observer.metrics().cloned() else {
         return;
     };
-    let mut prev = Previous::default();
-    let mut ticks = tokio::time::interval(setup.interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticks.tick().await;
-    loop {
-        let stopping = tokio::select! {
-            _ = ticks.tick() => false,
-            _ = crate::shutdown::stopped(&mut stop) => true,
-        };
-        observer.refresh_cert_metrics();
-        let lines = lines(&metrics, &setup, &mut prev);
+    // Locked by the one push in progress only.
+    let prev = Arc::new(std::sync::Mutex::new(Previous::default()));
+    let (observer, metrics, setup, prev) = (&observer, &metrics, &setup, &prev);
+    every(setup.interval, stop, |_| async move {
+        // Reading a large registry takes milliseconds: on the blocking pool, away from the
+        // proxy's worker threads.
+        let (o, m, st, p) = (
+            Arc::clone(observer),
+            Arc::clone(metrics),
+            setup.clone(),
+            Arc::clone(prev),
+        );
+        let lines = tokio::task::spawn_blocking(move || {
+            o.refresh_cert_metrics();
+            let mut prev = p.lock().unwrap_or_else(|e| e.into_inner());
+            lines(&m, &st, &mut prev)
+        })
+        .await
+        .unwrap_or_default();
         if !lines.is_empty() {
-            send(&setup.address, &lines).await;
+            send(&setup.sink, &lines).await;
         }
-        if stopping {
-            return;
-        }
+    })
+    .await;
+}
+
+async fn send(sink: &Sink, lines: &[String]) {
+    let sent = match sink {
+        Sink::Udp(address) => send_udp(address, lines).await,
+        Sink::Unixgram(path) => send_unixgram(path, lines).await,
+        Sink::Unixstream(path) => send_unixstream(path, lines).await,
+        Sink::Unix(path) => match send_unixgram(path, lines).await {
+            // EPROTOTYPE: the socket is a stream one.
+            Err(e) if e.raw_os_error() == Some(91) => send_unixstream(path, lines).await,
+            other => other,
+        },
+    };
+    if let Err(error) = sent {
+        tracing::debug!(error = %error, sink = ?sink, "statsD send failed");
     }
 }
 
-async fn send(address: &str, lines: &[String]) {
-    let Some(to) = resolve(address).await else {
-        tracing::debug!(address, "statsD address does not resolve");
-        return;
-    };
+async fn send_udp(address: &str, lines: &[String]) -> std::io::Result<()> {
+    let to: SocketAddr = tokio::net::lookup_host(address)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other("the address does not resolve"))?;
     let local: SocketAddr = if to.is_ipv4() {
         SocketAddr::from(([0, 0, 0, 0], 0))
     } else {
         SocketAddr::from(([0u16; 8], 0))
     };
-    let socket = match tokio::net::UdpSocket::bind(local).await {
-        Ok(s) => s,
-        Err(error) => {
-            tracing::debug!(error = %error, "statsD socket");
-            return;
-        }
-    };
+    let socket = tokio::net::UdpSocket::bind(local).await?;
     for line in lines {
-        if let Err(error) = socket.send_to(line.as_bytes(), to).await {
-            tracing::debug!(error = %error, "statsD send failed");
-            return;
-        }
+        socket.send_to(line.as_bytes(), to).await?;
     }
+    Ok(())
+}
+
+async fn send_unixgram(path: &std::path::Path, lines: &[String]) -> std::io::Result<()> {
+    let socket = tokio::net::UnixDatagram::unbound()?;
+    socket.connect(path)?;
+    for line in lines {
+        socket.send(line.as_bytes()).await?;
+    }
+    Ok(())
+}
+
+async fn send_unixstream(path: &std::path::Path, lines: &[String]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::UnixStream::connect(path).await?;
+    for line in lines {
+        stream.write_all(line.as_bytes()).await?;
+    }
+    stream.shutdown().await
 }

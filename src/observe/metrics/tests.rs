@@ -400,10 +400,263 @@ fn otlp_collect_of_a_thousand_routers_is_bounded() {
     let s = std::time::Instant::now();
     let lines = statsd::lines(&m, &setup, &mut prev);
     let statsd_took = s.elapsed();
+    let dd_setup = statsd::StatsdSetup::from_datadog_with(
+        &crate::config::static_config::DatadogConfig {
+            add_routers_labels: Some(true),
+            ..Default::default()
+        },
+        |_| None,
+    )
+    .unwrap();
+    let mut dd_prev = statsd::Previous::default();
+    let s = std::time::Instant::now();
+    let dd_lines = statsd::lines(&m, &dd_setup, &mut dd_prev);
+    let dd_took = s.elapsed();
+    let dd_bytes: usize = dd_lines.iter().map(String::len).sum();
+    let mut cfg = influx_cfg();
+    cfg.add_routers_labels = Some(true);
+    let influx_setup = influx::InfluxSetup::from_config(&cfg).unwrap();
+    let mut influx_prev = influx::Previous::default();
+    let s = std::time::Instant::now();
+    let body = influx::body(&m, &influx_setup, &mut influx_prev, 1);
+    let influx_took = s.elapsed();
     eprintln!(
-        "1000 routers: {} instruments, OTLP collect {collected:?}, + encode {encoded:?} ({bytes} bytes), gzip {gzip_took:?} ({gzipped} bytes); statsd {statsd_took:?} ({} lines)",
+        "1000 routers: {} instruments, OTLP collect {collected:?}, + encode {encoded:?} ({bytes} bytes), gzip {gzip_took:?} ({gzipped} bytes); statsd {statsd_took:?} ({} lines); datadog {dd_took:?} ({} lines, {dd_bytes} bytes); influxdb2 {influx_took:?} ({} points, {} bytes)",
         metrics.len(),
-        lines.len()
+        lines.len(),
+        dd_lines.len(),
+        body.lines().count(),
+        body.len()
     );
     assert!(encoded < Duration::from_secs(5), "{encoded:?}");
+    // 1 000 routers × 4 codes, router and service levels: a request, two byte and a duration
+    // series each (the entrypoint's are 4 × 4).
+    assert!(dd_lines.len() > 2 * 4 * 4000, "{}", dd_lines.len());
+    // Debug build on a shared machine: a bound against pathological growth, not a benchmark
+    // (BENCHMARKS.md has the numbers).
+    assert!(dd_took < Duration::from_secs(30) && influx_took < Duration::from_secs(30));
+}
+
+#[test]
+fn datadog_lines_carry_traefiks_tags_and_seconds_histograms() {
+    use crate::config::static_config::DatadogConfig;
+    let m = registry(PrometheusConfig::default());
+    let slot = RouteSlot::new();
+    let route = m.bind(&slot, "app@file", "svc@file");
+    let cfg = DatadogConfig {
+        add_routers_labels: Some(true),
+        ..Default::default()
+    };
+    let setup = statsd::StatsdSetup::from_datadog_with(&cfg, |_| None).unwrap();
+    assert_eq!(setup.address, "localhost:8125");
+    assert_eq!(setup.sink, statsd::Sink::Udp("localhost:8125".into()));
+    let mut prev = statsd::Previous::default();
+    for ms in [100, 300] {
+        rec(
+            &m,
+            Some(route),
+            0,
+            &Method::GET,
+            200,
+            Duration::from_millis(ms),
+        );
+    }
+    m.reloaded(true, 1_700_000_000.0);
+    let lines = statsd::lines(&m, &setup, &mut prev);
+    for line in [
+        "traefik.entrypoint.request.total:2.000000|c|#entrypoint:web,method:GET,protocol:http,code:200\n",
+        "traefik.router.request.total:2.000000|c|#router:app@file,service:svc@file,method:GET,protocol:http,code:200\n",
+        "traefik.service.request.total:2.000000|c|#service:svc@file,method:GET,protocol:http,code:200\n",
+        "traefik.service.responses.bytes.total:20.000000|c|#service:svc@file,method:GET,protocol:http,code:200\n",
+        "traefik.entrypoint.request.duration:0.200000|h|@0.500000|#entrypoint:web,method:GET,protocol:http,code:200\n",
+        "traefik.config.reload.total:1.000000|c\n",
+        "traefik.config.reload.lastSuccessTimestamp:1700000000.000000|g\n",
+    ] {
+        assert!(
+            lines.iter().any(|l| l == line),
+            "missing {line:?} in {lines:#?}"
+        );
+    }
+    // Nothing new, nothing sent; one more request: its delta only.
+    assert!(statsd::lines(&m, &setup, &mut prev).is_empty());
+    rec(
+        &m,
+        Some(route),
+        0,
+        &Method::POST,
+        502,
+        Duration::from_millis(40),
+    );
+    let lines = statsd::lines(&m, &setup, &mut prev);
+    assert!(lines.iter().any(|l| l
+        == "traefik.service.request.total:1.000000|c|#service:svc@file,method:POST,protocol:http,code:502\n"),
+        "{lines:#?}");
+    assert!(lines.iter().any(|l| l
+        == "traefik.entrypoint.request.duration:0.040000|h|#entrypoint:web,method:POST,protocol:http,code:502\n"),
+        "{lines:#?}");
+    assert!(!lines.iter().any(|l| l.contains("code:200")), "{lines:#?}");
+}
+
+#[test]
+fn datadog_addresses_as_traefik_reads_them() {
+    use crate::config::static_config::DatadogConfig;
+    let env = |name: &str| match name {
+        "DD_AGENT_HOST" => Some("agent".to_string()),
+        _ => None,
+    };
+    let setup = statsd::StatsdSetup::from_datadog_with(&DatadogConfig::default(), env).unwrap();
+    assert_eq!(setup.sink, statsd::Sink::Udp("agent:8125".into()));
+    assert_eq!(setup.prefix, "traefik");
+    for (address, sink) in [
+        (
+            "unixgram:///run/dd.sock",
+            statsd::Sink::Unixgram("/run/dd.sock".into()),
+        ),
+        (
+            "unixstream:///run/dd.sock",
+            statsd::Sink::Unixstream("/run/dd.sock".into()),
+        ),
+        (
+            "unix:///run/dd.sock",
+            statsd::Sink::Unix("/run/dd.sock".into()),
+        ),
+        ("127.0.0.1:9125", statsd::Sink::Udp("127.0.0.1:9125".into())),
+    ] {
+        let cfg = DatadogConfig {
+            address: Some(address.into()),
+            prefix: Some(String::new()),
+            ..Default::default()
+        };
+        let setup = statsd::StatsdSetup::from_datadog_with(&cfg, |_| None).unwrap();
+        assert_eq!(setup.sink, sink, "{address}");
+        assert_eq!(setup.prefix, "traefik");
+    }
+    for bad in ["no-port", "unix://"] {
+        let cfg = DatadogConfig {
+            address: Some(bad.into()),
+            ..Default::default()
+        };
+        let err = statsd::StatsdSetup::from_datadog_with(&cfg, |_| None).unwrap_err();
+        assert!(err.contains("metrics.datadog.address"), "{err}");
+    }
+}
+
+fn influx_cfg() -> crate::config::static_config::InfluxDb2Config {
+    crate::config::static_config::InfluxDb2Config {
+        token: Some("s3cr=t".into()),
+        org: Some("my org".into()),
+        bucket: Some("edge".into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn influx_setup_is_the_clients_write_url_and_fails_closed() {
+    use crate::config::static_config::InfluxDb2Config;
+    let setup = influx::InfluxSetup::from_config(&influx_cfg()).unwrap();
+    assert_eq!(
+        setup.uri.to_string(),
+        "http://localhost:8086/api/v2/write?bucket=edge&org=my+org&precision=ns"
+    );
+    assert_eq!(setup.headers["authorization"], "Token s3cr=t");
+    let setup = influx::InfluxSetup::from_config(&InfluxDb2Config {
+        address: Some("http://influx:8086/base".into()),
+        ..influx_cfg()
+    })
+    .unwrap();
+    assert_eq!(
+        setup.uri.to_string(),
+        "http://influx:8086/base/api/v2/write?bucket=edge&org=my+org&precision=ns"
+    );
+    // The token may be a file (Traefik's FileOrContent), trimmed.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "from-file\n").unwrap();
+    let setup = influx::InfluxSetup::from_config(&InfluxDb2Config {
+        token: Some(file.display().to_string()),
+        ..influx_cfg()
+    })
+    .unwrap();
+    assert_eq!(setup.headers["authorization"], "Token from-file");
+    for (cfg, what) in [
+        (
+            InfluxDb2Config {
+                bucket: None,
+                ..influx_cfg()
+            },
+            "token, org and bucket",
+        ),
+        (
+            InfluxDb2Config {
+                address: Some("ftp://influx:8086".into()),
+                ..influx_cfg()
+            },
+            "is not http:// or https://",
+        ),
+    ] {
+        let err = influx::InfluxSetup::from_config(&cfg).unwrap_err();
+        assert!(err.contains(what), "{err}");
+    }
+    // https: the write URL keeps the scheme and a TLS client is made (built-in roots).
+    let setup = influx::InfluxSetup::from_config(&InfluxDb2Config {
+        address: Some("https://influx:8086".into()),
+        ..influx_cfg()
+    })
+    .unwrap();
+    assert_eq!(setup.uri.scheme_str(), Some("https"));
+    assert!(setup.tls.is_some());
+    let plain = influx::InfluxSetup::from_config(&influx_cfg()).unwrap();
+    assert!(plain.tls.is_none());
+}
+
+#[test]
+fn influx_lines_are_traefiks_measurements_with_sorted_tags() {
+    let m = registry(PrometheusConfig::default());
+    let slot = RouteSlot::new();
+    let route = m.bind(&slot, "app@file", "svc@file");
+    let mut cfg = influx_cfg();
+    cfg.additional_labels
+        .insert("host name".into(), "edge,1".into());
+    cfg.additional_labels
+        .insert("service".into(), "overridden".into());
+    let setup = influx::InfluxSetup::from_config(&cfg).unwrap();
+    let mut prev = influx::Previous::default();
+    rec(
+        &m,
+        Some(route),
+        0,
+        &Method::GET,
+        200,
+        Duration::from_millis(250),
+    );
+    let body = influx::body(&m, &setup, &mut prev, 1_000);
+    for line in [
+        "traefik.entrypoint.requests.total,code=200,entrypoint=web,host\\ name=edge\\,1,method=GET,protocol=http,service=overridden count=1 1000\n",
+        "traefik.service.requests.total,code=200,host\\ name=edge\\,1,method=GET,protocol=http,service=svc@file count=1 1000\n",
+        "traefik.service.responses.bytes.total,code=200,host\\ name=edge\\,1,method=GET,protocol=http,service=svc@file count=10 1000\n",
+        "traefik.entrypoint.request.duration,code=200,entrypoint=web,host\\ name=edge\\,1,method=GET,protocol=http,service=overridden p50=0.25,p90=0.25,p95=0.25,p99=0.25 1000\n",
+    ] {
+        assert!(body.contains(line), "missing {line:?} in\n{body}");
+    }
+    assert!(!body.contains("traefik.router."), "{body}");
+    // Nothing moved: an empty body (nothing is posted).
+    assert_eq!(influx::body(&m, &setup, &mut prev, 2_000), "");
+}
+
+#[test]
+fn influx_quantiles_are_interpolated_within_buckets() {
+    let bounds = [0.1, 0.3, 1.2, 5.0];
+    let h = push::Hist {
+        count: 4,
+        sum: 0.8,
+        buckets: vec![2, 2, 0, 0, 0],
+    };
+    assert!((influx::quantile(&bounds, &h, 0.5) - 0.1).abs() < 1e-9);
+    assert!((influx::quantile(&bounds, &h, 0.75) - 0.2).abs() < 1e-9);
+    let over = push::Hist {
+        count: 2,
+        sum: 20.0,
+        buckets: vec![0, 0, 0, 0, 2],
+    };
+    assert_eq!(influx::quantile(&bounds, &over, 0.99), 5.0);
 }

@@ -186,43 +186,34 @@ pub fn request(observer: &Observer, setup: &MetricsSetup) -> Option<ExportMetric
     })
 }
 
-async fn run(observer: Arc<Observer>, setup: MetricsSetup, mut stop: watch::Receiver<bool>) {
+async fn run(observer: Arc<Observer>, setup: MetricsSetup, stop: watch::Receiver<bool>) {
     let sender = Sender::new(setup.target.clone(), METRICS);
-    let mut ticks = tokio::time::interval(setup.interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticks.tick().await;
-    loop {
-        let stopping = tokio::select! {
-            _ = ticks.tick() => false,
-            _ = crate::shutdown::stopped(&mut stop) => true,
-        };
+    let (observer, setup, sender) = (&observer, &setup, &sender);
+    crate::observe::metrics::push::every(setup.interval, stop, |_| async move {
         // Reading the registry, encoding and compressing take milliseconds on a large
         // configuration: done on the blocking pool, away from the proxy's worker threads.
-        let (o, st) = (Arc::clone(&observer), setup.clone());
+        let (o, st) = (Arc::clone(observer), setup.clone());
         let body = tokio::task::spawn_blocking(move || {
             request(&o, &st).map(|req| gzip(&req.encode_to_vec()))
         })
         .await
         .ok()
         .flatten();
-        if let Some(body) = body {
-            let sent = sender.send_encoded(body, true);
-            match tokio::time::timeout(super::export::EXPORT_TIMEOUT, sent).await {
-                Ok(Ok(())) => {
-                    setup.stats.pushed.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(Err(error)) => {
-                    setup.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(error = %error, "OTLP metrics push failed");
-                }
-                Err(_) => {
-                    setup.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!("OTLP metrics push timed out");
-                }
+        let Some(body) = body else { return };
+        let sent = sender.send_encoded(body, true);
+        match tokio::time::timeout(super::export::EXPORT_TIMEOUT, sent).await {
+            Ok(Ok(())) => {
+                setup.stats.pushed.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Err(error)) => {
+                setup.stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(error = %error, "OTLP metrics push failed");
+            }
+            Err(_) => {
+                setup.stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("OTLP metrics push timed out");
             }
         }
-        if stopping {
-            return;
-        }
-    }
+    })
+    .await;
 }

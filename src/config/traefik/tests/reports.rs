@@ -283,17 +283,8 @@ fn real_traefik_options_without_effect_are_unsupported_one_per_option() {
 }
 
 #[test]
-fn push_exporters_swarmgate_lacks_refuse_to_start_by_name() {
-    for (arg, name) in [
-        ("--metrics.datadog=true", "Datadog"),
-        ("--metrics.datadog.address=127.0.0.1:8125", "Datadog"),
-        ("--metrics.influxdb2.address=http://influx:8086", "InfluxDB"),
-    ] {
-        let err = args(&[arg]).unwrap_err();
-        let msg = err.to_string();
-        assert!(matches!(err, StaticConfigError::Refused(_)), "{arg}: {msg}");
-        assert!(msg.contains(name), "{arg}: {msg}");
-    }
+fn every_push_exporter_of_traefik_is_read() {
+    // Datadog, InfluxDB2 and TLS to OTLP collectors were refused by name until implemented.
     let ok = args(&[
         "--metrics.otlp.grpc.endpoint=collector:4317",
         "--metrics.otlp.grpc.insecure=true",
@@ -330,6 +321,35 @@ fn otlp_tls_options_are_read_as_traefik_spells_them() {
     let env = from_env(&[("TRAEFIK_TRACING_OTLP_HTTP_TLS_CA", "/env-ca.pem")]).unwrap();
     let http = env.config.tracing.unwrap().otlp.unwrap().http.unwrap();
     assert_eq!(http.tls.unwrap().ca, "/env-ca.pem");
+}
+
+#[test]
+fn datadog_and_influxdb2_are_read_as_traefik_spells_them() {
+    let ok = args(&[
+        "--metrics.datadog=true",
+        "--metrics.datadog.address=unixgram:///run/dd.sock",
+        "--metrics.datadog.pushInterval=5s",
+        "--metrics.datadog.prefix=edge",
+        "--metrics.datadog.addRoutersLabels=true",
+        "--metrics.influxdb2.address=http://influx:8086",
+        "--metrics.influxdb2.token=t",
+        "--metrics.influxdb2.org=o",
+        "--metrics.influxdb2.bucket=b",
+        "--metrics.influxdb2.additionalLabels.host=edge1",
+    ])
+    .unwrap();
+    assert!(ok.unsupported.is_empty(), "{:?}", ok.unsupported);
+    let metrics = ok.config.metrics.unwrap();
+    let dd = metrics.datadog.unwrap();
+    assert_eq!(dd.address.as_deref(), Some("unixgram:///run/dd.sock"));
+    assert_eq!(dd.prefix.as_deref(), Some("edge"));
+    assert_eq!(dd.add_routers_labels, Some(true));
+    let influx = metrics.influx_db2.unwrap();
+    assert_eq!(influx.bucket.as_deref(), Some("b"));
+    assert_eq!(influx.additional_labels["host"], "edge1");
+    // The section alone, as Traefik's `allowEmpty`.
+    let ok = args(&["--metrics.datadog=true"]).unwrap();
+    assert!(ok.config.metrics.unwrap().datadog.is_some());
 }
 
 #[test]
