@@ -664,8 +664,8 @@ http:
         for (yaml, what) in [
             ("metrics:\n  influxDB2: {token: t, org: o}\n", "bucket"),
             (
-                "metrics:\n  influxDB2: {address: 'https://i:8086', token: t, org: o, bucket: b}\n",
-                "https",
+                "metrics:\n  influxDB2: {address: 'udp://i:8086', token: t, org: o, bucket: b}\n",
+                "is not http:// or https://",
             ),
             (
                 "metrics:\n  datadog: {address: 'unix://'}\n",
