@@ -302,7 +302,10 @@ async fn middleware_spans_and_an_untraced_router_match_traefik() {
     };
     let (traefik, swarmgate) = run(case, true).await;
     for name in ["Headers", "AddPrefix"] {
-        assert!(traefik.contains_key(name), "Traefik sends a {name} span: {traefik:#?}");
+        assert!(
+            traefik.contains_key(name),
+            "Traefik sends a {name} span: {traefik:#?}"
+        );
     }
     compare(traefik, swarmgate);
 }

@@ -366,7 +366,7 @@ fn check_refuses_tracing_it_cannot_apply() {
 
 /// A router's `observability` over its entrypoint's (tracing off there): the traced router
 /// starts the trace, detailed, with one span per middleware between Router and Service (a
-/// middleware Traefik does not trace, `retry`, makes none; a basicAuth that refuses ends the
+/// middleware Traefik does not trace, `contentType`, makes none; a basicAuth that refuses ends the
 /// chain with its span marked as an error); the untraced router exports nothing and passes
 /// the caller's `traceparent` on.
 #[tokio::test]
@@ -399,8 +399,8 @@ async fn router_observability_switches_tracing_and_middleware_spans() {
         customRequestHeaders:
           X-Mw: "1"
     again:
-      retry:
-        attempts: 2
+      contentType:
+        autoDetect: false
     prefix:
       addPrefix:
         prefix: /api
@@ -458,7 +458,10 @@ async fn router_observability_switches_tracing_and_middleware_spans() {
     assert!(auth.error, "{auth:#?}");
     assert_eq!(auth.attr("traefik.middleware.name"), Some("auth@file"));
     // The chain ended at basicAuth: no AddPrefix, Service or ReverseProxy span for it.
-    let trace: Vec<&Got> = spans.iter().filter(|s| s.trace_id == auth.trace_id).collect();
+    let trace: Vec<&Got> = spans
+        .iter()
+        .filter(|s| s.trace_id == auth.trace_id)
+        .collect();
     let names: Vec<&str> = trace.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(trace.len(), 4, "{names:?}");
     for name in ["GET", "Router", "Headers", "BasicAuth"] {

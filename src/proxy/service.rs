@@ -180,8 +180,7 @@ impl Proxy {
             }
             // The router's observability switches apply from here (a request no router
             // matched keeps its entrypoint's).
-            if let (Some(route), Some(pending), Some(observer)) = (found, pending, &self.observer)
-            {
+            if let (Some(route), Some(pending), Some(observer)) = (found, pending, &self.observer) {
                 observer.routed(pending, &mut req, conn, route);
             }
             match found {

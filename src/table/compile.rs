@@ -19,8 +19,8 @@ use super::tls_options::{key as tls_key, options_name, OptionsRef, SniCollector}
 use super::{EntryTable, InternalService, Route, RoutingTable, Service};
 use crate::balance::{EndpointRegistry, HealthTarget};
 use crate::config::dynamic::{RouterConfig, RouterTlsConfig, ServersTransportConfig};
-use crate::config::observability::{EntryPointObservability, Switches};
 use crate::config::merge::DEFAULT_TLS_OPTIONS;
+use crate::config::observability::{EntryPointObservability, Switches};
 use crate::config::{ConfigIssue, DynamicConfig, Element};
 use crate::middleware::circuit_breaker::BreakerRegistry;
 use crate::middleware::{Middleware, MiddlewareConfig};

@@ -148,5 +148,8 @@ fn router_observability_reads_its_four_keys_and_refuses_others() {
     }))
     .unwrap_err()
     .to_string();
-    assert!(bad.contains("accesLogs") && bad.contains("accessLogs"), "{bad}");
+    assert!(
+        bad.contains("accesLogs") && bad.contains("accessLogs"),
+        "{bad}"
+    );
 }
