@@ -140,6 +140,7 @@ pub fn entrypoint_infos(cfg: &StaticConfig) -> Vec<EntryPointInfo> {
                     }
                 }),
                 middlewares: http.map(|h| h.middlewares.clone()).unwrap_or_default(),
+                observability: ep.observability.clone(),
             }
         })
         .collect()

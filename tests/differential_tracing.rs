@@ -107,6 +107,7 @@ const SAME_VALUE: &[&str] = &[
     "http.route",
     "network.protocol.version",
     "traefik.router.name",
+    "traefik.middleware.name",
     "traefik.service.name",
     "url.full",
     "url.path",
@@ -151,13 +152,31 @@ fn write_routes(dir: &Path, backend: &str) {
     .unwrap();
 }
 
-async fn run(extra: &[String]) -> (Shape, Shape) {
+/// One comparison: the proxies' extra arguments, the routers and middlewares of the dynamic
+/// file (the service `app` is added), and how many spans the traced request makes.
+struct Case<'a> {
+    extra: &'a [String],
+    routers: &'a str,
+    spans: usize,
+}
+
+/// The router every case has unless it says otherwise.
+const APP: &str = "  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n      service: app\n      entryPoints: [web]\n";
+
+/// A request with its own trace, sent before the traced one: with `quiet` set it goes to a
+/// router whose `observability.tracing` is false, which must export nothing and leave the
+/// caller's `traceparent` to the backend as it came.
+const QUIET: &str = "00-11111111111111111111111111111111-2222222222222222-01";
+const QUIET_TRACE: &str = "11111111111111111111111111111111";
+
+async fn run(case: Case<'_>, quiet: bool) -> (Shape, Shape) {
     let be = support::backend("a").await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("dynamic.yml"),
         format!(
-            "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n      service: app\n      entryPoints: [web]\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n",
+            "http:\n{}  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n",
+            case.routers,
             be.url()
         ),
     )
@@ -168,7 +187,22 @@ async fn run(extra: &[String]) -> (Shape, Shape) {
         PathBuf::from(env!("CARGO_BIN_EXE_swarmgate")),
     ] {
         let receiver = Receiver::start().await;
-        let proxy = start(&bin, dir.path(), &receiver, extra).await;
+        let proxy = start(&bin, dir.path(), &receiver, case.extra).await;
+        if quiet {
+            let req = Request::get(format!("http://127.0.0.1:{}/quiet", proxy.web))
+                .header("traceparent", QUIET)
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let reply = support::send(&support::client(), req).await;
+            assert_eq!(reply.status, 200);
+            let seen = be.last_seen();
+            assert_eq!(
+                seen.headers.get("traceparent").unwrap(),
+                QUIET,
+                "{}: an untraced router passes the caller's traceparent on",
+                bin.display()
+            );
+        }
         let req = Request::get(format!(
             "http://127.0.0.1:{}/shop/cart?page=2&token=s3cret",
             proxy.web
@@ -181,7 +215,7 @@ async fn run(extra: &[String]) -> (Shape, Shape) {
         let reply = support::send(&support::client(), req).await;
         assert_eq!(reply.status, 200);
         // Traefik's batch processor flushes every 5 s.
-        let want = if extra.is_empty() { 2 } else { 4 };
+        let want = case.spans;
         let ok = support::eventually(Duration::from_secs(15), || {
             let n = receiver
                 .spans()
@@ -197,6 +231,13 @@ async fn run(extra: &[String]) -> (Shape, Shape) {
         for s in spans.iter().filter(|s| s.trace_id == TRACE) {
             eprintln!("{} {:?} {:?}", s.name, s.kind, s.attributes);
         }
+        // Spans of the quiet request were queued before the traced one's: flushed with them.
+        let leaked: Vec<&Got> = spans.iter().filter(|s| s.trace_id == QUIET_TRACE).collect();
+        assert!(
+            leaked.is_empty(),
+            "{}: a router with tracing=false exported {leaked:#?}",
+            bin.display()
+        );
         // `globalAttributes` travel as resource attributes.
         assert!(
             spans.iter().all(|s| s.resource("team") == Some("edge")),
@@ -245,15 +286,46 @@ fn compare(traefik: Shape, swarmgate: Shape) {
 #[tokio::test]
 #[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
 async fn minimal_spans_match_traefik() {
-    let (traefik, swarmgate) = run(&[]).await;
+    let case = Case {
+        extra: &[],
+        routers: APP,
+        spans: 2,
+    };
+    let (traefik, swarmgate) = run(case, false).await;
     compare(traefik, swarmgate);
 }
 
 #[tokio::test]
 #[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
 async fn detailed_spans_match_traefik() {
-    let (traefik, swarmgate) =
-        run(&["--entryPoints.web.observability.traceVerbosity=detailed".to_string()]).await;
+    let case = Case {
+        extra: &["--entryPoints.web.observability.traceVerbosity=detailed".to_string()],
+        routers: APP,
+        spans: 4,
+    };
+    let (traefik, swarmgate) = run(case, false).await;
+    compare(traefik, swarmgate);
+}
+
+/// `traceVerbosity: detailed` with two middlewares on the router: one span each, named after
+/// the middleware's type, nested in chain order between Router and Service; and a router with
+/// `observability.tracing: false` beside it exports nothing.
+#[tokio::test]
+#[ignore = "needs the real Traefik (TRAEFIK_BIN)"]
+async fn middleware_spans_and_an_untraced_router_match_traefik() {
+    let routers = "  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n      service: app\n      entryPoints: [web]\n      middlewares: [team, prefix]\n    quiet:\n      rule: \"PathPrefix(`/quiet`)\"\n      service: app\n      entryPoints: [web]\n      observability:\n        tracing: false\n  middlewares:\n    team:\n      headers:\n        customRequestHeaders:\n          X-Mw: \"1\"\n    prefix:\n      addPrefix:\n        prefix: /api\n";
+    let case = Case {
+        extra: &["--entryPoints.web.observability.traceVerbosity=detailed".to_string()],
+        routers,
+        spans: 6,
+    };
+    let (traefik, swarmgate) = run(case, true).await;
+    for name in ["Headers", "AddPrefix"] {
+        assert!(
+            traefik.contains_key(name),
+            "Traefik sends a {name} span: {traefik:#?}"
+        );
+    }
     compare(traefik, swarmgate);
 }
 

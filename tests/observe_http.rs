@@ -407,3 +407,77 @@ async fn routers_to_disabled_internal_services_answer_404() {
     }
     gw.stop().await;
 }
+
+/// Traefik 3.7's `observability` switches: a router's `accessLogs`/`metrics` override its
+/// entrypoint's, a router that sets none takes the entrypoint's, and a request no router
+/// matched follows the entrypoint.
+#[tokio::test]
+async fn router_observability_switches_the_access_log_and_metrics() {
+    let b = backend("one").await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let extra = format!(
+        "[entryPoints.web.observability]\naccessLogs = false\n[metrics.prometheus]\nentryPoint = \"web\"\naddRoutersLabels = true\n[accessLog]\nformat = \"json\"\nfilePath = {:?}\n",
+        log.display().to_string()
+    );
+    let dynamic = format!(
+        r#"http:
+  routers:
+    loud:
+      rule: "PathPrefix(`/loud`)"
+      service: app
+      observability:
+        accessLogs: true
+    quiet:
+      rule: "PathPrefix(`/quiet`)"
+      service: app
+      observability:
+        metrics: false
+    plain:
+      rule: "PathPrefix(`/plain`)"
+      service: app
+  services:
+    app:
+      loadBalancer:
+        servers:
+          - url: "{}"
+"#,
+        b.url()
+    );
+    let gw = gateway_with(&dynamic, &extra).await;
+    let c = client();
+    assert_eq!(get(&c, &gw.url("/quiet"), None).await.status, 200);
+    assert_eq!(get(&c, &gw.url("/plain"), None).await.status, 200);
+    assert_eq!(get(&c, &gw.url("/none"), Some("x.local")).await.status, 404);
+    assert_eq!(get(&c, &gw.url("/loud"), None).await.status, 200);
+    // Lines are written in order: once the last request's is there, the others would be too.
+    let lines = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        eventually(Duration::from_secs(5), || async { !lines().is_empty() }).await,
+        "no access log line"
+    );
+    let logged = lines();
+    assert_eq!(logged.len(), 1, "only the loud router logs: {logged:#?}");
+    assert_eq!(logged[0]["RouterName"], "loud@file");
+
+    let m = get(&c, &gw.url("/metrics"), None).await;
+    assert_eq!(m.status, 200);
+    for line in [
+        r#"traefik_router_requests_total{code="200",method="GET",protocol="http",router="loud@file",service="app@file"} 1"#,
+        r#"traefik_router_requests_total{code="200",method="GET",protocol="http",router="plain@file",service="app@file"} 1"#,
+        // quiet's request is counted nowhere: not on the service, nor the entrypoint.
+        r#"traefik_service_requests_total{code="200",method="GET",protocol="http",service="app@file"} 2"#,
+        r#"traefik_entrypoint_requests_total{code="200",entrypoint="web",method="GET",protocol="http"} 2"#,
+        r#"traefik_entrypoint_requests_total{code="404",entrypoint="web",method="GET",protocol="http"} 1"#,
+    ] {
+        assert!(m.body.contains(line), "missing {line:?} in\n{}", m.body);
+    }
+    assert!(!m.body.contains("quiet@file"), "{}", m.body);
+    gw.stop().await;
+}

@@ -363,3 +363,109 @@ fn check_refuses_tracing_it_cannot_apply() {
         "{issues:?}"
     );
 }
+
+/// A router's `observability` over its entrypoint's (tracing off there): the traced router
+/// starts the trace, detailed, with one span per middleware between Router and Service (a
+/// middleware Traefik does not trace, `contentType`, makes none; a basicAuth that refuses ends the
+/// chain with its span marked as an error); the untraced router exports nothing and passes
+/// the caller's `traceparent` on.
+#[tokio::test]
+async fn router_observability_switches_tracing_and_middleware_spans() {
+    let receiver = Receiver::start().await;
+    let be = backend("a").await;
+    let dynamic = format!(
+        r#"http:
+  routers:
+    traced:
+      rule: "PathPrefix(`/traced`)"
+      service: app
+      middlewares: [team, again, prefix]
+      observability:
+        tracing: true
+        traceVerbosity: detailed
+    guarded:
+      rule: "PathPrefix(`/guarded`)"
+      service: app
+      middlewares: [team, auth, prefix]
+      observability:
+        tracing: true
+        traceVerbosity: detailed
+    plain:
+      rule: "PathPrefix(`/plain`)"
+      service: app
+  middlewares:
+    team:
+      headers:
+        customRequestHeaders:
+          X-Mw: "1"
+    again:
+      contentType:
+        autoDetect: false
+    prefix:
+      addPrefix:
+        prefix: /api
+    auth:
+      basicAuth:
+        users: ["u:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"]
+  services:
+    app:
+      loadBalancer:
+        servers:
+          - url: "{}"
+"#,
+        be.url()
+    );
+    let gw = gateway_with(
+        &dynamic,
+        &format!(
+            "[entryPoints.web.observability]\ntracing = false\n{}",
+            tracing_toml(&receiver.http_endpoint(), "")
+        ),
+    )
+    .await;
+    let req = Request::get(gw.url("/plain"))
+        .header("traceparent", INCOMING)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(send(&client(), req).await.status, 200);
+    assert_eq!(be.last_seen().headers.get("traceparent").unwrap(), INCOMING);
+
+    let reply = support::get(&client(), &gw.url("/traced"), None).await;
+    assert_eq!(reply.status, 200);
+    let spans = receiver.wait_for(6).await;
+    let server = one(&spans, "GET");
+    let router = one(&spans, "Router");
+    let headers = one(&spans, "Headers");
+    let prefix = one(&spans, "AddPrefix");
+    let service = one(&spans, "Service");
+    let proxy = one(&spans, "ReverseProxy");
+    assert_eq!(router.parent, server.span_id);
+    assert_eq!(headers.parent, router.span_id);
+    assert_eq!(prefix.parent, headers.span_id);
+    assert_eq!(service.parent, prefix.span_id);
+    assert_eq!(proxy.parent, service.span_id);
+    assert_eq!(headers.kind, SpanKind::Internal);
+    assert_eq!(headers.attr("traefik.middleware.name"), Some("team@file"));
+    assert_eq!(prefix.attr("traefik.middleware.name"), Some("prefix@file"));
+    assert_eq!(server.attr("url.path"), Some("/traced"));
+    // Only the traced request's spans: the plain router made none.
+    assert_eq!(spans.len(), 6, "{spans:#?}");
+
+    let reply = support::get(&client(), &gw.url("/guarded"), None).await;
+    assert_eq!(reply.status, 401);
+    let spans = receiver.wait_for(10).await;
+    let auth = one(&spans, "BasicAuth");
+    assert!(auth.error, "{auth:#?}");
+    assert_eq!(auth.attr("traefik.middleware.name"), Some("auth@file"));
+    // The chain ended at basicAuth: no AddPrefix, Service or ReverseProxy span for it.
+    let trace: Vec<&Got> = spans
+        .iter()
+        .filter(|s| s.trace_id == auth.trace_id)
+        .collect();
+    let names: Vec<&str> = trace.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(trace.len(), 4, "{names:?}");
+    for name in ["GET", "Router", "Headers", "BasicAuth"] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    gw.stop().await;
+}

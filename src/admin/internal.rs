@@ -31,6 +31,7 @@ pub fn internal_config(cfg: &StaticConfig) -> DynamicConfig {
                 rule_syntax: None,
                 // Traefik's internal routers keep the v3 syntax ("default").
                 default_rule: true,
+                observability: None,
             },
         );
     };

@@ -130,6 +130,10 @@ pub struct RouterConfig {
     /// router keeps the v3 syntax whatever `core.defaultRuleSyntax` says, as in Traefik.
     #[serde(skip)]
     pub default_rule: bool,
+    /// `observability`: this router's access-log, metrics and tracing switches (an unset one
+    /// takes its entrypoint's value, `config::observability::Switches::resolve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observability: Option<super::observability::RouterObservability>,
 }
 
 impl RouterConfig {

@@ -59,6 +59,40 @@ pub enum MiddlewareConfig {
 }
 
 impl MiddlewareConfig {
+    /// The name of this middleware's span in detailed traces: Traefik 3.7's `typeName` of the
+    /// handler (`GetTracingInformation` in `pkg/middlewares/*`), `None` for the handlers Traefik
+    /// does not trace (`chain`, `retry`, `contentType`, `grpcWeb`, and `redirectScheme`, whose
+    /// wrapper hides the redirect's tracing information).
+    pub fn span_name(&self) -> Option<&'static str> {
+        Some(match self {
+            MiddlewareConfig::StripPrefix(_) => "StripPrefix",
+            MiddlewareConfig::StripPrefixRegex(_) => "StripPrefixRegex",
+            MiddlewareConfig::AddPrefix(_) => "AddPrefix",
+            MiddlewareConfig::ReplacePath(_) => "ReplacePath",
+            MiddlewareConfig::ReplacePathRegex(_) => "ReplacePathRegex",
+            MiddlewareConfig::RedirectRegex(_) => "Redirect",
+            MiddlewareConfig::Headers(_) => "Headers",
+            MiddlewareConfig::BasicAuth(_) => "BasicAuth",
+            MiddlewareConfig::DigestAuth(_) => "digestAuth",
+            MiddlewareConfig::IpAllowList(_) => "IPAllowLister",
+            MiddlewareConfig::IpWhiteList(_) => "IPWhiteLister",
+            MiddlewareConfig::RateLimit(_) => "RateLimiter",
+            MiddlewareConfig::InFlightReq(_) => "InFlightReq",
+            MiddlewareConfig::Buffering(_) => "Buffer",
+            MiddlewareConfig::Compress(_) => "Compress",
+            MiddlewareConfig::CircuitBreaker(_) => "CircuitBreaker",
+            MiddlewareConfig::Errors(_) => "CustomError",
+            MiddlewareConfig::ForwardAuth(_) => "ForwardAuth",
+            MiddlewareConfig::EncodedCharacters(_) => "EncodedCharacters",
+            MiddlewareConfig::PassTlsClientCert(_) => "PassClientTLSCert",
+            MiddlewareConfig::RedirectScheme(_)
+            | MiddlewareConfig::Retry(_)
+            | MiddlewareConfig::ContentType(_)
+            | MiddlewareConfig::GrpcWeb(_)
+            | MiddlewareConfig::Chain(_) => return None,
+        })
+    }
+
     /// Traefik's name for the middleware type (`stripPrefix`, …).
     pub fn kind(&self) -> &'static str {
         match self {

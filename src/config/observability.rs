@@ -144,7 +144,9 @@ pub struct OtlpMetricsConfig {
     pub resource_attributes: BTreeMap<String, String>,
 }
 
-/// `entryPoints.<e>.observability`: what the entrypoint reports (all on by default).
+/// `entryPoints.<e>.observability` (static) and a router's `observability` (dynamic): what the
+/// requests it handles report. Every switch unset means on (and `minimal` traces); a router's
+/// unset switch takes its entrypoint's value ([`Switches::resolve`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EntryPointObservability {
@@ -156,6 +158,62 @@ pub struct EntryPointObservability {
     pub tracing: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_verbosity: Option<TraceVerbosity>,
+}
+
+/// A router's `observability` (Traefik's `RouterObservabilityConfig`): the same four switches.
+pub type RouterObservability = EntryPointObservability;
+
+/// What one request reports, resolved once per (router, entrypoint) pair when the table is
+/// compiled (and per entrypoint for requests no router matched): the request path reads these
+/// flags and does no other work to decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switches {
+    pub access_logs: bool,
+    pub metrics: bool,
+    pub tracing: bool,
+    /// `traceVerbosity: detailed` (and `tracing` on): Router, middleware and Service spans.
+    pub detailed: bool,
+}
+
+impl Default for Switches {
+    /// Traefik's defaults: everything on, `minimal` traces.
+    fn default() -> Self {
+        Switches {
+            access_logs: true,
+            metrics: true,
+            tracing: true,
+            detailed: false,
+        }
+    }
+}
+
+impl Switches {
+    /// As Traefik 3.7 resolves them (`applyModel` then `applyDefaultObservabilityModel` in
+    /// `pkg/server/aggregator.go`): each of the router's switches when set, else its
+    /// entrypoint's, else on (`minimal` for the verbosity). `router` is `None` for a request
+    /// no router matched (the entrypoint's own switches).
+    pub fn resolve(
+        router: Option<&RouterObservability>,
+        entrypoint: Option<&EntryPointObservability>,
+    ) -> Switches {
+        let pick = |f: fn(&EntryPointObservability) -> Option<bool>| {
+            router
+                .and_then(f)
+                .or_else(|| entrypoint.and_then(f))
+                .unwrap_or(true)
+        };
+        let verbosity = router
+            .and_then(|r| r.trace_verbosity)
+            .or_else(|| entrypoint.and_then(|e| e.trace_verbosity))
+            .unwrap_or_default();
+        let tracing = pick(|o| o.tracing);
+        Switches {
+            access_logs: pick(|o| o.access_logs),
+            metrics: pick(|o| o.metrics),
+            tracing,
+            detailed: tracing && verbosity == TraceVerbosity::Detailed,
+        }
+    }
 }
 
 /// `traceVerbosity`: `minimal` (entrypoint and proxy spans) or `detailed` (also router,

@@ -53,9 +53,10 @@ pub struct Sample<'a> {
     pub reached_service: bool,
 }
 
-/// Marks a response a middleware gave instead of the service (see `Sample::reached_service`).
+/// Marks a response a middleware gave instead of the service (see `Sample::reached_service`),
+/// with that middleware's index in the route's list (the later ones did not run).
 #[derive(Debug, Clone, Copy)]
-pub struct NotServed;
+pub struct NotServed(pub usize);
 
 /// One TLS certificate for `traefik_tls_certs_not_after`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,9 +169,9 @@ impl Metrics {
         self
     }
 
-    /// Whether a request routed by `router` is counted.
-    pub(crate) fn counts(&self, router: Option<&str>) -> bool {
-        self.internals || !router.is_some_and(|r| r.ends_with("@internal"))
+    /// `metrics.addInternals`: requests to internal services (`api@internal`…) are counted.
+    pub(crate) fn internals(&self) -> bool {
+        self.internals
     }
 
     /// Whether entrypoint `index` is UDP.

@@ -25,6 +25,7 @@ pub use metrics::{CertInfo, ConnectionGuard, Metrics, Protocol, RouteSlot, Sampl
 
 use self::access::{AccessLog, Entry};
 use crate::body::ProxyBody;
+use crate::config::observability::Switches;
 use crate::config::static_config::StaticConfig;
 use crate::config::{ConfigIssue, DynamicConfig};
 use crate::proxy::conn::ConnInfo;
@@ -55,6 +56,9 @@ pub trait AdminApi: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 pub struct Observer {
     entrypoints: Box<[Arc<str>]>,
+    /// Each entrypoint's `observability` switches (by index): what a request no router matched
+    /// reports, and what is captured before routing.
+    switches: Box<[Switches]>,
     metrics: Option<Arc<Metrics>>,
     access: Option<AccessLog>,
     /// Live traffic for the dashboard; only when the API is on.
@@ -146,6 +150,11 @@ pub struct Pending {
     request: Option<Box<RequestInfo>>,
     /// The connection's TLS version and cipher (`*_requests_tls_total`).
     negotiated: Option<crate::config::negotiated::Negotiated>,
+    /// The request is counted in the metrics: its router's (else its entrypoint's) `metrics`
+    /// switch, and `metrics.addInternals` for internal services.
+    metered: bool,
+    /// The entrypoint's span, while the request is traced and sampled.
+    span: Option<otel::ServerSpan>,
 }
 
 #[derive(Debug)]
@@ -221,6 +230,13 @@ impl Observer {
             live
         });
         Ok(Observer {
+            switches: entrypoints
+                .iter()
+                .map(|e| {
+                    let ep = cfg.entry_points.get(e);
+                    Switches::resolve(None, ep.and_then(|ep| ep.observability.as_ref()))
+                })
+                .collect(),
             entrypoints: entrypoints.iter().map(|e| Arc::from(e.as_str())).collect(),
             metrics,
             access,
@@ -341,9 +357,87 @@ impl Observer {
             .map(|m| m.connection_opened(entrypoint))
     }
 
-    /// Captures the start of a request.
-    pub fn begin<B>(&self, entrypoint: usize, req: &Request<B>, conn: &ConnInfo) -> Pending {
-        let request = self.access.as_ref().map(|log| {
+    /// Captures the start of a request, as its entrypoint's switches ask (the router's, known
+    /// after routing, may still change them: [`Observer::routed`]); starts its span.
+    pub fn begin<B>(&self, entrypoint: usize, req: &mut Request<B>, conn: &ConnInfo) -> Pending {
+        let switches = self.switches.get(entrypoint).copied().unwrap_or_default();
+        let span = self
+            .tracer
+            .as_ref()
+            .filter(|_| switches.tracing)
+            .and_then(|t| otel::ServerSpan::start(t, entrypoint, req, conn));
+        let started = Instant::now();
+        let request = switches
+            .access_logs
+            .then(|| self.request_info(req, conn, SystemTime::now()))
+            .flatten();
+        Pending {
+            started,
+            method: req.method().clone(),
+            entrypoint,
+            protocol: metrics::Protocol::of(req.headers()),
+            request_bytes: content_length(req.headers()),
+            request,
+            negotiated: conn.negotiated,
+            metered: switches.metrics,
+            span,
+        }
+    }
+
+    /// The router is known: its switches (resolved at compile time for this entrypoint) decide
+    /// what the request reports. An internal service reports only with its `addInternals`.
+    /// What the entrypoint did not capture but the router wants is captured now; the trace
+    /// context is dropped when the router does not trace, so the backend gets the caller's
+    /// `traceparent` untouched (as Traefik).
+    pub fn routed<B>(
+        &self,
+        pending: &mut Pending,
+        req: &mut Request<B>,
+        conn: &ConnInfo,
+        route: &Route,
+    ) {
+        let switches = route.switches(pending.entrypoint);
+        let internal = route.is_internal();
+        pending.metered = switches.metrics
+            && self
+                .metrics
+                .as_ref()
+                .is_some_and(|m| !internal || m.internals());
+        let logged = switches.access_logs
+            && self
+                .access
+                .as_ref()
+                .is_some_and(|log| !internal || log.policy().logs_internal());
+        match (logged, pending.request.is_some()) {
+            (false, _) => pending.request = None,
+            (true, false) => {
+                let wall = SystemTime::now()
+                    .checked_sub(pending.started.elapsed())
+                    .unwrap_or_else(SystemTime::now);
+                pending.request = self.request_info(req, conn, wall);
+            }
+            (true, true) => {}
+        }
+        if let Some(tracer) = &self.tracer {
+            let traced = switches.tracing && (!internal || tracer.adds_internals());
+            otel::ServerSpan::routed(
+                &mut pending.span,
+                tracer,
+                (pending.entrypoint, traced, switches.detailed),
+                req,
+                conn,
+            );
+        }
+    }
+
+    /// What the access log keeps of the request head (`None` without an access log).
+    fn request_info<B>(
+        &self,
+        req: &Request<B>,
+        conn: &ConnInfo,
+        wall: SystemTime,
+    ) -> Option<Box<RequestInfo>> {
+        self.access.as_ref().map(|log| {
             let header = |name: header::HeaderName| {
                 req.headers()
                     .get(name)
@@ -357,7 +451,7 @@ impl Observer {
                 .or_else(|| header(header::HOST))
                 .unwrap_or_default();
             Box::new(RequestInfo {
-                wall: SystemTime::now(),
+                wall,
                 client: conn.peer,
                 path: req
                     .uri()
@@ -375,16 +469,7 @@ impl Observer {
                 request_size: content_length(req.headers()),
                 auth_user: authorization_user(req.headers()),
             })
-        });
-        Pending {
-            started: Instant::now(),
-            method: req.method().clone(),
-            entrypoint,
-            protocol: metrics::Protocol::of(req.headers()),
-            request_bytes: content_length(req.headers()),
-            request,
-            negotiated: conn.negotiated,
-        }
+        })
     }
 
     /// Records a finished request: metrics, then the access log entry. `served` is the pool of
@@ -394,11 +479,14 @@ impl Observer {
     /// (`counted.rs`).
     pub fn finish(
         self: &Arc<Self>,
-        pending: Pending,
+        mut pending: Pending,
         route: Option<&Arc<Route>>,
         served: Option<Arc<crate::upstream::UpstreamPool>>,
         resp: Response<ProxyBody>,
     ) -> Response<ProxyBody> {
+        if let Some(span) = pending.span.take() {
+            span.end(route, &resp);
+        }
         let headers = self
             .access
             .as_ref()
@@ -437,11 +525,7 @@ impl Observer {
         let retries = outcome.retries;
         // The service's bytes: what a re-encoding middleware read, else what was sent.
         let origin = outcome.origin.as_ref().map_or(size, |o| o.get());
-        if let Some(m) = self
-            .metrics
-            .as_ref()
-            .filter(|m| m.counts(route.map(|r| r.name.as_str())))
-        {
+        if let Some(m) = self.metrics.as_ref().filter(|_| pending.metered) {
             let series = route.map(|r| m.bind(&r.metrics, &r.name, r.service.name()));
             let sample = metrics::Sample {
                 method: &pending.method,
@@ -478,10 +562,8 @@ impl Observer {
         let (Some(log), Some(info)) = (&self.access, pending.request) else {
             return;
         };
-        let policy = log.policy();
-        if !policy.keeps(status, retries.unwrap_or(0), elapsed)
-            || (!policy.logs_internal() && route.is_some_and(|r| r.name.ends_with("@internal")))
-        {
+        // `pending.request` is there only when the switches (and `addInternals`) log it.
+        if !log.policy().keeps(status, retries.unwrap_or(0), elapsed) {
             return;
         }
         let info = *info;

@@ -1,7 +1,9 @@
 //! OpenTelemetry tracing as Traefik 3.7 sends it: W3C trace context in and out, a SERVER span per
 //! request named after its method, a CLIENT span `ReverseProxy` per upstream call, and with
-//! `traceVerbosity: detailed` `Router` and `Service` spans; exported as OTLP protobuf over HTTP
-//! or gRPC by one background task.
+//! `traceVerbosity: detailed` `Router`, one span per middleware (named after its type) and
+//! `Service` spans; each switched per router and entrypoint (`observability.tracing`,
+//! `traceVerbosity`: `config::observability::Switches`, applied by `Observer::routed`);
+//! exported as OTLP protobuf over HTTP or gRPC by one background task.
 //!
 //! Owns: `context` (traceparent, ids), `span` (the span model and its OTLP form), `export`
 //! (bounded queue, batches, the collector call), `request` (the spans of one request).
@@ -25,8 +27,8 @@ use http::HeaderName;
 use tokio::sync::watch;
 
 use crate::config::observability::{
-    ClientTlsConfig, OtlpGrpcConfig, OtlpHttpConfig, TraceVerbosity, TracingConfig,
-    DEFAULT_OTLP_GRPC, DEFAULT_OTLP_HTTP_TRACES,
+    ClientTlsConfig, OtlpGrpcConfig, OtlpHttpConfig, TracingConfig, DEFAULT_OTLP_GRPC,
+    DEFAULT_OTLP_HTTP_TRACES,
 };
 use crate::config::static_config::StaticConfig;
 
@@ -34,20 +36,11 @@ pub use export::{ExportStats, Exporter, Target};
 pub use request::{ClientSpan, ServerSpan, Traced};
 pub use span::ResourceInfo;
 
-/// What one entrypoint traces.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EntryTrace {
-    pub on: bool,
-    pub detailed: bool,
-}
-
 /// The tracer shared by every entrypoint: settings read once, and the exporter's queue.
 #[derive(Debug)]
 pub struct Tracer {
     pub exporter: Arc<Exporter>,
     sample_rate: f64,
-    /// By entrypoint index (the table's order).
-    entrypoints: Box<[EntryTrace]>,
     entrypoint_names: Box<[Arc<str>]>,
     /// Header and its attribute key (`http.request.header.<lowercase name>`).
     captured_request: Box<[(HeaderName, String)]>,
@@ -77,19 +70,6 @@ impl Tracer {
             return Err(problem);
         }
         let target = target(tracing)?;
-        let per_entrypoint = entrypoints
-            .iter()
-            .map(|name| {
-                let obs = cfg
-                    .entry_points
-                    .get(name)
-                    .and_then(|ep| ep.observability.as_ref());
-                EntryTrace {
-                    on: obs.and_then(|o| o.tracing).unwrap_or(true),
-                    detailed: obs.and_then(|o| o.trace_verbosity) == Some(TraceVerbosity::Detailed),
-                }
-            })
-            .collect();
         let captured = |names: &[String], side: &str| -> Result<Box<[_]>, String> {
             names
                 .iter()
@@ -104,7 +84,6 @@ impl Tracer {
         let tracer = Tracer {
             exporter: Arc::new(Exporter::new(export::QUEUE)),
             sample_rate: tracing.sample_rate.unwrap_or(1.0),
-            entrypoints: per_entrypoint,
             entrypoint_names: entrypoints.iter().map(|e| Arc::from(e.as_str())).collect(),
             captured_request: captured(&tracing.captured_request_headers, "Request")?,
             captured_response: captured(&tracing.captured_response_headers, "Response")?,
@@ -118,9 +97,9 @@ impl Tracer {
         }))
     }
 
-    /// What entrypoint `index` traces.
-    pub fn entrypoint(&self, index: usize) -> EntryTrace {
-        self.entrypoints.get(index).copied().unwrap_or_default()
+    /// `tracing.addInternals`: requests to internal services (`api@internal`…) are traced.
+    pub fn adds_internals(&self) -> bool {
+        self.add_internals
     }
 
     fn entrypoint_name(&self, index: usize) -> Cow<'static, str> {

@@ -19,8 +19,7 @@ use crate::middleware::{
     buffering, circuit_breaker, compress, content_type, grpc_web, retry, Flow, Middleware,
     RequestContext, RequestFacts,
 };
-use crate::observe::otel::ServerSpan;
-use crate::observe::Observer;
+use crate::observe::{Observer, Pending};
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service, Walk};
 use crate::upstream::UpstreamPool;
@@ -99,16 +98,11 @@ impl Proxy {
     {
         let upgrade = asks_upgrade(&req);
         let mut resp = match &self.observer {
-            None => self.route_and_serve(req, conn).await.0,
+            None => self.route_and_serve(req, conn, None).await.0,
             Some(observer) => {
-                let span = observer
-                    .tracer()
-                    .and_then(|t| ServerSpan::start(t, self.entrypoint, &mut req, conn));
-                let pending = observer.begin(self.entrypoint, &req, conn);
-                let (resp, route, served) = self.route_and_serve(req, conn).await;
-                if let Some(span) = span {
-                    span.end(route.as_ref(), &resp);
-                }
+                let mut pending = observer.begin(self.entrypoint, &mut req, conn);
+                let (resp, route, served) =
+                    self.route_and_serve(req, conn, Some(&mut pending)).await;
                 observer.finish(pending, route.as_ref(), served, resp)
             }
         };
@@ -119,10 +113,12 @@ impl Proxy {
     }
 
     /// Finds the route and serves; also returns the route and the index of the server that answered.
+    /// `pending`: what the observer captured, told the router once it is known.
     async fn route_and_serve<B>(
         &self,
         req: Request<B>,
         conn: &ConnInfo,
+        pending: Option<&mut Pending>,
     ) -> (
         Response<ProxyBody>,
         Option<Arc<Route>>,
@@ -157,7 +153,7 @@ impl Proxy {
         // `X-Forwarded-*` (issue 16 point 2).
         let (mut head, body) = req.into_parts();
         forward::prepare_forwarded(&mut head.headers, &head.uri, conn, &self.forwarded);
-        let req = Request::from_parts(head, body);
+        let mut req = Request::from_parts(head, body);
         if let Some(resp) = self.edge.as_ref().and_then(|e| e.before_routing(&req)) {
             return (resp, None, None);
         }
@@ -181,6 +177,11 @@ impl Proxy {
                 if let Some(resp) = edge.redirect(&req, matched, conn, &self.name) {
                     return (resp, None, None);
                 }
+            }
+            // The router's observability switches apply from here (a request no router
+            // matched keeps its entrypoint's).
+            if let (Some(route), Some(pending), Some(observer)) = (found, pending, &self.observer) {
+                observer.routed(pending, &mut req, conn, route);
             }
             match found {
                 // A TLS route reached through a connection handshaken with other options (its
@@ -314,7 +315,7 @@ impl Proxy {
             (Some(mut resp), _) => {
                 // For the metrics: the service was not reached (Traefik counts it on the router).
                 resp.extensions_mut()
-                    .insert(crate::observe::metrics::NotServed);
+                    .insert(crate::observe::metrics::NotServed(applied));
                 resp
             }
             (None, Err(error)) => error.into_response(),

@@ -20,6 +20,7 @@ use super::{EntryTable, InternalService, Route, RoutingTable, Service};
 use crate::balance::{EndpointRegistry, HealthTarget};
 use crate::config::dynamic::{RouterConfig, RouterTlsConfig, ServersTransportConfig};
 use crate::config::merge::DEFAULT_TLS_OPTIONS;
+use crate::config::observability::{EntryPointObservability, Switches};
 use crate::config::{ConfigIssue, DynamicConfig, Element};
 use crate::middleware::circuit_breaker::BreakerRegistry;
 use crate::middleware::{Middleware, MiddlewareConfig};
@@ -39,6 +40,8 @@ pub struct EntryPointInfo {
     pub default_tls: Option<RouterTlsConfig>,
     /// `entryPoints.<name>.http.middlewares`, qualified names, applied before the router's own.
     pub middlewares: Vec<String>,
+    /// `entryPoints.<name>.observability`: the switches of its routers that set none.
+    pub observability: Option<EntryPointObservability>,
 }
 
 /// Registries and defaults `compile` reads.
@@ -101,6 +104,8 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
                         closed: route.closed.clone(),
                         metrics: Default::default(),
                         live: Default::default(),
+                        observe: route.observe.clone(),
+                        traces: route.traces.clone(),
                     });
                 }
                 slot[usize::from(tls)].push(route);
@@ -143,7 +148,7 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
                 out.issues.push(issue);
                 let bindings = closed_bindings(&placed.bindings);
                 place(
-                    closed(name, router, placed.rule, placed.priority),
+                    closed(ctx, name, router, placed.rule, placed.priority),
                     bindings,
                     &mut out,
                 );
@@ -161,7 +166,7 @@ pub fn compile(cfg: &DynamicConfig, ctx: &CompileContext<'_>) -> Compiled {
                 let _ = state.binding_options(name, router, &placed, &mut sni);
                 let bindings = closed_bindings(&placed.bindings);
                 place(
-                    closed(name, router, placed.rule, placed.priority),
+                    closed(ctx, name, router, placed.rule, placed.priority),
                     bindings,
                     &mut out,
                 )
@@ -257,7 +262,13 @@ fn sort_by_priority(routes: &mut [Arc<Route>]) {
 
 /// The route held by a router that cannot be built: its rule and priority, no middlewares, and a
 /// service that answers 503 (`Service::Closed`).
-fn closed(name: &str, router: &RouterConfig, rule: Rule, priority: i64) -> Route {
+fn closed(
+    ctx: &CompileContext<'_>,
+    name: &str,
+    router: &RouterConfig,
+    rule: Rule,
+    priority: i64,
+) -> Route {
     Route {
         name: name.to_string(),
         rule,
@@ -269,7 +280,18 @@ fn closed(name: &str, router: &RouterConfig, rule: Rule, priority: i64) -> Route
         closed: Some(Arc::from("configuration error")),
         metrics: Default::default(),
         live: Default::default(),
+        observe: switches(ctx, router),
+        traces: Box::default(),
     }
+}
+
+/// A router's switches on each entrypoint (indexed like `ctx.entrypoints`), as Traefik resolves
+/// them: its own `observability`, else the entrypoint's, else on.
+fn switches(ctx: &CompileContext<'_>, router: &RouterConfig) -> Box<[Switches]> {
+    ctx.entrypoints
+        .iter()
+        .map(|ep| Switches::resolve(router.observability.as_ref(), ep.observability.as_ref()))
+        .collect()
 }
 
 /// Where a router goes: what `placement` found before anything that can make it a closed route.
@@ -458,6 +480,7 @@ impl State<'_> {
                     )
                 })?;
         }
+        let (middlewares, traces): (Vec<_>, Vec<_>) = middlewares.into_iter().unzip();
         Ok(Route {
             name: name.to_string(),
             rule: placed.rule.clone(),
@@ -469,6 +492,8 @@ impl State<'_> {
             closed: None,
             metrics: Default::default(),
             live: Default::default(),
+            observe: switches(self.ctx, router),
+            traces: traces.into_boxed_slice(),
         })
     }
 }

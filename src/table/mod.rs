@@ -20,6 +20,7 @@ pub use crate::balance::service::{
     FailoverService, InternalService, LoadBalancedService, Mirror, MirroringService, Service, Walk,
     WeightedService,
 };
+use crate::config::observability::Switches;
 use crate::middleware::Middleware;
 use crate::rules::Rule;
 
@@ -45,6 +46,38 @@ pub struct Route {
     pub metrics: crate::observe::series::RouteSlot,
     /// This route's live traffic rings (the dashboard), bound on its first request.
     pub live: crate::observe::series::live::LiveSlot,
+    /// What the requests it serves report (access log, metrics, tracing), by entrypoint index:
+    /// the router's `observability` over its entrypoint's, resolved when compiled.
+    pub observe: Box<[Switches]>,
+    /// How each of `middlewares` shows in detailed traces (same order and length).
+    pub traces: Box<[MiddlewareTrace]>,
+}
+
+/// One middleware of a route as detailed traces show it: Traefik's span name for its type
+/// (`None` for the types Traefik makes no span for) and its qualified name
+/// (`traefik.middleware.name`).
+#[derive(Debug, Clone)]
+pub struct MiddlewareTrace {
+    pub span: Option<&'static str>,
+    pub name: Arc<str>,
+}
+
+impl Route {
+    /// The switches of a request this route serves on entrypoint `index` (all on when the route
+    /// was built without them).
+    pub fn switches(&self, index: usize) -> Switches {
+        self.observe.get(index).copied().unwrap_or_default()
+    }
+
+    /// Its service is one of swarmgate's own (`api@internal`, `ping@internal`…): reported only
+    /// with `addInternals`, as Traefik (which asks whether the service name ends in `@internal`).
+    pub fn is_internal(&self) -> bool {
+        match &*self.service {
+            Service::Internal(_) => true,
+            Service::Closed(name) => name.ends_with("@internal"),
+            _ => false,
+        }
+    }
 }
 
 /// The compiled routing table.

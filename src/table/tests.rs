@@ -523,3 +523,87 @@ tls:
         Some("default")
     );
 }
+
+#[test]
+fn routes_carry_their_observability_switches_per_entrypoint_and_middleware_spans() {
+    use crate::config::observability::{EntryPointObservability, Switches, TraceVerbosity};
+    let eps = vec![
+        EntryPointInfo {
+            name: "web".into(),
+            observability: Some(EntryPointObservability {
+                access_logs: Some(false),
+                trace_verbosity: Some(TraceVerbosity::Detailed),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        EntryPointInfo {
+            name: "admin".into(),
+            ..Default::default()
+        },
+    ];
+    let cfg: DynamicConfig = crate::config::yaml::from_yaml(
+        r#"
+http:
+  routers:
+    own:
+      rule: "PathPrefix(`/own`)"
+      service: demo@internal
+      middlewares: [both]
+      observability:
+        metrics: false
+        accessLogs: true
+    plain:
+      rule: "PathPrefix(`/`)"
+      service: demo@internal
+  middlewares:
+    both:
+      chain:
+        middlewares: [team, again, redirect]
+    team:
+      headers:
+        customRequestHeaders: {X-A: "1"}
+    again:
+      retry:
+        attempts: 2
+    redirect:
+      redirectRegex:
+        regex: "^/old"
+        replacement: "/new"
+"#,
+    )
+    .unwrap();
+    let c = build_cfg(&cfg, &eps);
+    assert!(c.issues.is_empty(), "{:?}", c.issues);
+    let own = &c.table.routes["own"];
+    let plain = &c.table.routes["plain"];
+    // The router's switches over the entrypoint's; an unset one takes the entrypoint's.
+    let s = own.switches(0);
+    assert!(
+        s.access_logs && !s.metrics && s.tracing && s.detailed,
+        "{s:?}"
+    );
+    let s = own.switches(1);
+    assert!(
+        s.access_logs && !s.metrics && s.tracing && !s.detailed,
+        "{s:?}"
+    );
+    let s = plain.switches(0);
+    assert!(
+        !s.access_logs && s.metrics && s.tracing && s.detailed,
+        "{s:?}"
+    );
+    assert_eq!(plain.switches(1), Switches::default());
+    // The chain is flattened; each middleware keeps its name and Traefik's span name.
+    let traces: Vec<(Option<&str>, &str)> = own.traces.iter().map(|t| (t.span, &*t.name)).collect();
+    assert_eq!(
+        traces,
+        vec![
+            (Some("Headers"), "team"),
+            (None, "again"),
+            (Some("Redirect"), "redirect")
+        ]
+    );
+    assert_eq!(own.traces.len(), own.middlewares.len());
+    assert!(own.is_internal());
+}

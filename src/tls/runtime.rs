@@ -346,6 +346,7 @@ http:
                 name: "web".into(),
                 default_tls: None,
                 middlewares: Vec::new(),
+                observability: None,
             },
             EntryPointInfo {
                 name: "websecure".into(),
@@ -354,6 +355,7 @@ http:
                     ..Default::default()
                 }),
                 middlewares: Vec::new(),
+                observability: None,
             },
         ];
         let got: Vec<(String, String, Vec<String>)> = wanted(&merged, &entrypoints)

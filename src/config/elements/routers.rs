@@ -43,6 +43,10 @@ pub(super) fn lenient_router(value: &Value) -> Option<RouterConfig> {
             .and_then(Value::as_str)
             .map(str::to_string),
         default_rule: false,
+        // The closed route still reports as its router asked, when that part reads.
+        observability: map
+            .get("observability")
+            .and_then(|o| serde_json::from_value(o.clone()).ok()),
     })
 }
 

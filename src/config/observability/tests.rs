@@ -166,3 +166,64 @@ fn metrics_otlp_refuses_what_it_cannot_apply() {
     };
     assert!(bounds.problem().unwrap().contains("explicitBoundaries"));
 }
+
+#[test]
+fn router_switches_default_from_the_entrypoint_and_override_it() {
+    let obs = |a: Option<bool>, m: Option<bool>, t: Option<bool>, v: Option<TraceVerbosity>| {
+        EntryPointObservability {
+            access_logs: a,
+            metrics: m,
+            tracing: t,
+            trace_verbosity: v,
+        }
+    };
+    // Nothing set anywhere: all on, minimal.
+    assert_eq!(Switches::resolve(None, None), Switches::default());
+    assert!(Switches::default().access_logs && !Switches::default().detailed);
+    let ep = obs(
+        Some(false),
+        Some(false),
+        None,
+        Some(TraceVerbosity::Detailed),
+    );
+    // A router without `observability` takes the entrypoint's switches.
+    let s = Switches::resolve(None, Some(&ep));
+    assert!(!s.access_logs && !s.metrics && s.tracing && s.detailed);
+    // The router's own values win, one by one.
+    let router = obs(Some(true), None, None, Some(TraceVerbosity::Minimal));
+    let s = Switches::resolve(Some(&router), Some(&ep));
+    assert!(s.access_logs && !s.metrics && s.tracing && !s.detailed);
+    // Tracing off: no detailed spans either, whatever the verbosity.
+    let router = obs(None, None, Some(false), None);
+    let s = Switches::resolve(Some(&router), Some(&ep));
+    assert!(!s.tracing && !s.detailed);
+    // A router turns tracing on where its entrypoint turned it off.
+    let off = obs(None, None, Some(false), None);
+    let on = obs(None, None, Some(true), None);
+    assert!(Switches::resolve(Some(&on), Some(&off)).tracing);
+    assert!(!Switches::resolve(None, Some(&off)).tracing);
+}
+
+#[test]
+fn router_observability_reads_its_four_keys_and_refuses_others() {
+    let r: crate::config::dynamic::RouterConfig = serde_json::from_value(serde_json::json!({
+        "rule": "Host(`a`)", "service": "s",
+        "observability": {"accessLogs": false, "metrics": true, "tracing": false,
+                          "traceVerbosity": "detailed"}
+    }))
+    .unwrap();
+    let o = r.observability.unwrap();
+    assert_eq!(o.access_logs, Some(false));
+    assert_eq!(o.metrics, Some(true));
+    assert_eq!(o.tracing, Some(false));
+    assert_eq!(o.trace_verbosity, Some(TraceVerbosity::Detailed));
+    let bad = serde_json::from_value::<crate::config::dynamic::RouterConfig>(serde_json::json!({
+        "rule": "Host(`a`)", "service": "s", "observability": {"accesLogs": false}
+    }))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        bad.contains("accesLogs") && bad.contains("accessLogs"),
+        "{bad}"
+    );
+}

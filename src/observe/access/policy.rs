@@ -72,7 +72,7 @@ impl Policy {
         }
     }
 
-    /// Whether requests to a router of swarmgate's own (`…@internal`) are written.
+    /// Whether requests to a service of swarmgate's own (`…@internal`) are written.
     pub fn logs_internal(&self) -> bool {
         self.add_internals
     }

@@ -57,6 +57,8 @@ fn ping_route() -> Arc<Route> {
         closed: None,
         metrics: Default::default(),
         live: Default::default(),
+        observe: Box::default(),
+        traces: Box::default(),
     })
 }
 

@@ -12,8 +12,9 @@ use http::{Method, Request, Response, Version};
 use super::context::{self, SpanId, TraceId};
 use super::span::{Kind, Span, Value};
 use super::Tracer;
+use crate::observe::metrics::NotServed;
 use crate::proxy::conn::ConnInfo;
-use crate::table::{Route, Service};
+use crate::table::Route;
 use crate::upstream::Target;
 
 const TRACEPARENT: &str = "traceparent";
@@ -35,8 +36,9 @@ pub struct Traced {
 pub struct ServerSpan {
     tracer: Arc<Tracer>,
     span: Span,
-    /// `Router` and `Service` span ids (detailed verbosity).
-    detailed: Option<(SpanId, SpanId)>,
+    /// With detailed verbosity, the `Service` span's id (the upstream call's parent); the
+    /// `Router` and middleware spans get theirs when recorded.
+    detailed: Option<SpanId>,
 }
 
 fn now() -> u64 {
@@ -122,9 +124,9 @@ fn capture(span: &mut Span, headers: &HeaderMap, wanted: &[(http::HeaderName, St
 // === impl ServerSpan ===
 
 impl ServerSpan {
-    /// Starts the trace of a request on entrypoint `index`: reads an incoming `traceparent`
-    /// (its trace id is kept) or starts a trace, and leaves a [`Traced`] in the request's
-    /// extensions for `forward`. `None` when the entrypoint does not trace or the trace is not
+    /// Starts the trace of a request on entrypoint `index` (the caller decided it is traced):
+    /// reads an incoming `traceparent` (its trace id is kept) or starts a trace, and leaves a
+    /// [`Traced`] in the request's extensions for `forward`. `None` when the trace is not
     /// sampled (the backend still gets a `traceparent`, unsampled).
     pub fn start<B>(
         tracer: &Arc<Tracer>,
@@ -132,10 +134,6 @@ impl ServerSpan {
         req: &mut Request<B>,
         conn: &ConnInfo,
     ) -> Option<ServerSpan> {
-        let entry = tracer.entrypoint(index);
-        if !entry.on {
-            return None;
-        }
         let incoming = req
             .headers()
             .get(TRACEPARENT)
@@ -151,13 +149,10 @@ impl ServerSpan {
             .and_then(|_| req.headers().get(TRACESTATE))
             .cloned();
         let span_id = context::new_span_id();
-        let detailed = entry
-            .detailed
-            .then(|| (context::new_span_id(), context::new_span_id()));
         req.extensions_mut().insert(Traced {
             tracer: Arc::clone(tracer),
             trace_id,
-            parent: detailed.map(|(_, service)| service).unwrap_or(span_id),
+            parent: span_id,
             sampled,
             trace_state: trace_state.clone(),
         });
@@ -210,18 +205,46 @@ impl ServerSpan {
         Some(ServerSpan {
             tracer: Arc::clone(tracer),
             span,
-            detailed,
+            detailed: None,
         })
     }
 
-    /// Ends the span with the response head and hands it (and the detailed spans) to the
-    /// exporter. Internal services are left out unless `tracing.addInternals`.
-    pub fn end<B>(mut self, route: Option<&Arc<Route>>, resp: &Response<B>) {
-        if let Some(route) = route {
-            if matches!(*route.service, Service::Internal(_)) && !self.tracer.add_internals {
-                return;
+    /// The router is known: `traced` (its `observability.tracing` over the entrypoint's, and
+    /// `addInternals`) and `detailed` (`traceVerbosity: detailed`) decide. Not traced: the span
+    /// and the trace context go, so the backend gets the caller's `traceparent` as it came (as
+    /// Traefik, whose router then never starts a span). Traced where the entrypoint was not:
+    /// the trace starts now. Detailed: the upstream call becomes a child of the `Service` span.
+    pub fn routed<B>(
+        slot: &mut Option<ServerSpan>,
+        tracer: &Arc<Tracer>,
+        (index, traced, detailed): (usize, bool, bool),
+        req: &mut Request<B>,
+        conn: &ConnInfo,
+    ) {
+        if !traced {
+            *slot = None;
+            req.extensions_mut().remove::<Traced>();
+            return;
+        }
+        if slot.is_none() && req.extensions().get::<Traced>().is_none() {
+            *slot = ServerSpan::start(tracer, index, req, conn);
+        }
+        if detailed {
+            let service = context::new_span_id();
+            if let Some(t) = req.extensions_mut().get_mut::<Traced>() {
+                t.parent = service;
+            }
+            if let Some(span) = slot {
+                span.detailed = Some(service);
             }
         }
+    }
+
+    /// Ends the span with the response head and hands it (and the detailed spans) to the
+    /// exporter. Detailed: `Router`, then one span per middleware that ran and that Traefik
+    /// traces (named after its type, each the child of the one before, in chain order), then
+    /// `Service` when the request reached it; they share the entrypoint span's times.
+    pub fn end<B>(mut self, route: Option<&Arc<Route>>, resp: &Response<B>) {
         let end = now();
         let status = resp.status().as_u16();
         self.span
@@ -233,7 +256,7 @@ impl ServerSpan {
         );
         self.span.error = status >= 500;
         self.span.end = end;
-        if let (Some((router_id, service_id)), Some(route)) = (self.detailed, route) {
+        if let (Some(service_id), Some(route)) = (self.detailed, route) {
             let child = |name: &'static str, id: SpanId, parent: SpanId| Span {
                 trace_id: self.span.trace_id,
                 span_id: id,
@@ -246,14 +269,32 @@ impl ServerSpan {
                 attributes: Vec::with_capacity(3),
                 error: status >= 500,
             };
+            let router_id = context::new_span_id();
             let mut router = child("Router", router_id, self.span.span_id);
             router.str("traefik.router.name", route.name.as_str());
             router.str("traefik.service.name", route.service.name());
             router.str("http.route", route.rule.source());
-            let mut service = child("Service", service_id, router_id);
-            service.str("traefik.service.name", route.service.name());
             self.tracer.exporter.push(router);
-            self.tracer.exporter.push(service);
+            // A middleware that answered ends the chain: the later ones and the service did
+            // not run.
+            let answered = resp.extensions().get::<NotServed>().map(|n| n.0);
+            let ran = answered.map_or(route.traces.len(), |i| i + 1);
+            let mut parent = router_id;
+            for (i, mw) in route.traces.iter().take(ran).enumerate() {
+                let Some(name) = mw.span else { continue };
+                let id = context::new_span_id();
+                let mut span = child(name, id, parent);
+                span.str("traefik.middleware.name", &*mw.name);
+                // Traefik marks the span of a middleware that refused the request.
+                span.error = answered == Some(i) && status >= 400;
+                self.tracer.exporter.push(span);
+                parent = id;
+            }
+            if answered.is_none() {
+                let mut service = child("Service", service_id, parent);
+                service.str("traefik.service.name", route.service.name());
+                self.tracer.exporter.push(service);
+            }
         }
         self.tracer.exporter.push(self.span);
     }

@@ -31,7 +31,7 @@ struct ServerLabels {
 /// Options Traefik v3 accepts that swarmgate does not implement: reported and ignored, the element
 /// stays enabled (paths below the service / router node, matched ignoring case).
 const UNSUPPORTED_SERVICE_OPTIONS: &[&str] = &["loadbalancer.server.preservepath"];
-const UNSUPPORTED_ROUTER_OPTIONS: &[&str] = &["observability"];
+const UNSUPPORTED_ROUTER_OPTIONS: &[&str] = &[];
 
 pub(super) fn leaf(value: &str) -> Node {
     Node {

@@ -12,7 +12,7 @@
 //! out (Traefik's `allowEmptyServices = false`) unless `allow_empty_services`.
 //! Differences, all reported as `ConfigIssue`s: a bad key disables only its router, service (and
 //! the routers using it) or middleware instead of the whole Swarm service; unknown keys are never
-//! ignored silently; Traefik options swarmgate does not implement (router `observability`, …)
+//! ignored silently; Traefik options swarmgate does not implement (`preservePath`, …)
 //! are reported and ignored
 //! without disabling anything; explicit `loadbalancer.servers[n].url` labels are kept as written.
 //! The `constraints` expression (`Label`, `LabelRegex`, `!`, `&&`, `||`) filters services like

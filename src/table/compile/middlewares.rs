@@ -9,6 +9,7 @@ use crate::config::middleware::ErrorsConfig;
 use crate::config::{ConfigIssue, Element};
 use crate::middleware::errors::{ErrorPages, ErrorsOptions};
 use crate::middleware::{ForwardAuth, Middleware, MiddlewareConfig};
+use crate::table::MiddlewareTrace;
 
 impl State<'_> {
     /// Resolves a middleware by name, flattening chains; `path` detects cycles.
@@ -17,8 +18,12 @@ impl State<'_> {
         router: &str,
         name: &str,
         path: &mut Vec<String>,
-        out: &mut Vec<Arc<Middleware>>,
+        out: &mut Vec<(Arc<Middleware>, MiddlewareTrace)>,
     ) -> Result<(), String> {
+        let trace = |cfg: &MiddlewareConfig| MiddlewareTrace {
+            span: cfg.span_name(),
+            name: Arc::from(name),
+        };
         if path.iter().any(|p| p == name) {
             return Err(format!("chain cycle through {}", path.join(" -> ")));
         }
@@ -44,7 +49,7 @@ impl State<'_> {
                 .breakers
                 .get_or_compile(router, name, c)
                 .map_err(|e| e.to_string())?;
-            out.push(Arc::new(Middleware::CircuitBreaker(breaker)));
+            out.push((Arc::new(Middleware::CircuitBreaker(breaker)), trace(cfg)));
             return Ok(());
         }
         if let MiddlewareConfig::ForwardAuth(c) = cfg {
@@ -60,7 +65,7 @@ impl State<'_> {
                     built
                 }
             };
-            out.push(compiled?);
+            out.push((compiled?, trace(cfg)));
             return Ok(());
         }
         if let MiddlewareConfig::Errors(c) = cfg {
@@ -73,10 +78,10 @@ impl State<'_> {
                     built
                 }
             };
-            out.push(compiled?);
+            out.push((compiled?, trace(cfg)));
             return Ok(());
         }
-        out.push(self.compiled(name, cfg)?);
+        out.push((self.compiled(name, cfg)?, trace(cfg)));
         Ok(())
     }
 

@@ -332,12 +332,11 @@ fn default_rule_and_auto_service() {
 }
 
 #[test]
-fn traefik_options_swarmgate_lacks_are_reported_and_service_ones_refuse_the_service() {
+fn traefik_options_swarmgate_lacks_refuse_the_service() {
     let (cfg, issues) = translate(&svc(
         "s_u",
         &[
             ("traefik.http.routers.r.rule", "Host(`u`)"),
-            ("traefik.http.routers.r.observability.accesslogs", "false"),
             ("traefik.http.services.s.loadbalancer.server.port", "80"),
             ("traefik.http.services.s.loadbalancer.strategy", "fastest"),
             (
@@ -346,9 +345,8 @@ fn traefik_options_swarmgate_lacks_are_reported_and_service_ones_refuse_the_serv
             ),
         ],
     ));
-    // Traefik 3.7 strategies and passive health checks swarmgate lacks refuse the service
-    // (fail closed: its router is closed, answers 503); a router option it lacks is reported
-    // and ignored.
+    // A strategy Traefik 3.7 does not know refuses the service (fail closed: its router is
+    // closed, answers 503).
     assert!(!cfg.http.services.contains_key("s"));
     assert!(cfg.invalid.routers.contains_key("r"));
     let keys: Vec<&str> = issues.iter().filter_map(|i| i.key.as_deref()).collect();
@@ -356,7 +354,6 @@ fn traefik_options_swarmgate_lacks_are_reported_and_service_ones_refuse_the_serv
         keys,
         vec![
             "traefik.http.services.s.loadbalancer.strategy",
-            "traefik.http.routers.r.observability",
             "traefik.http.routers.r",
         ]
     );
@@ -977,4 +974,48 @@ fn rate_limit_redis_from_labels() {
     );
     assert!(redis.tls.as_ref().unwrap().insecure_skip_verify);
     assert!(crate::middleware::Middleware::validate(&cfg.http.middlewares["rl"]).is_ok());
+}
+
+#[test]
+fn router_observability_labels_are_read_and_a_typo_leaves_the_router_out() {
+    let (cfg, issues) = translate(&svc(
+        "s_o",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`o`)"),
+            ("traefik.http.routers.r.observability.accesslogs", "false"),
+            ("traefik.http.routers.r.observability.metrics", "false"),
+            ("traefik.http.routers.r.observability.tracing", "true"),
+            (
+                "traefik.http.routers.r.observability.traceverbosity",
+                "detailed",
+            ),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+        ],
+    ));
+    assert!(issues.is_empty(), "{issues:?}");
+    let obs = cfg.http.routers["r"].observability.clone().unwrap();
+    assert_eq!(obs.access_logs, Some(false));
+    assert_eq!(obs.metrics, Some(false));
+    assert_eq!(obs.tracing, Some(true));
+    assert_eq!(
+        obs.trace_verbosity,
+        Some(crate::config::observability::TraceVerbosity::Detailed)
+    );
+
+    // An unknown key under `observability` leaves the router out, as any router label that
+    // does not read, naming the nearest valid key.
+    let (cfg, issues) = translate(&svc(
+        "s_t",
+        &[
+            ("traefik.http.routers.r.rule", "Host(`t`)"),
+            ("traefik.http.routers.r.observability.accesslog", "false"),
+            ("traefik.http.services.s.loadbalancer.server.port", "80"),
+        ],
+    ));
+    assert!(!cfg.http.routers.contains_key("r"));
+    let issue = issues
+        .iter()
+        .find(|i| i.key.as_deref() == Some("traefik.http.routers.r.observability.accesslog"))
+        .unwrap_or_else(|| panic!("{issues:?}"));
+    assert!(issue.message.contains("accessLogs"), "{}", issue.message);
 }
