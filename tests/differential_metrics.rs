@@ -164,6 +164,9 @@ async fn otlp_metrics_match_traefik() {
                 .or_insert_with(|| (p.kind.to_string(), p.unit.clone(), BTreeSet::new()));
             entry.2.extend(p.keys());
         }
+        for p in points.iter().filter(|p| p.name.starts_with("http.")) {
+            eprintln!("SEMCONV {} {:?} count={} sum={} bounds={:?} buckets={:?}", p.name, p.attributes, p.value, p.sum, p.bounds, p.buckets);
+        }
         for (name, (kind, unit, keys)) in &shape {
             eprintln!("{name} {kind} {unit} {keys:?}");
         }

@@ -94,7 +94,7 @@ async fn page(
     let fetched = match pages.service.resolve(std::time::Instant::now()) {
         Some(Service::LoadBalancer(lb)) => {
             let mut served = None;
-            forward::forward(lb, parts, ProxyBody::empty(), conn, &mut served)
+            forward::forward(lb, parts, ProxyBody::empty(), conn, &mut served, None)
                 .await
                 .map_err(|e| e.to_string())
         }

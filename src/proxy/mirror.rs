@@ -141,7 +141,7 @@ fn send(service: Arc<Service>, head: http::request::Parts, body: Bytes, conn: Co
                 return;
             };
             let mut served = None;
-            match forward::forward(lb, head, ProxyBody::full(body), &conn, &mut served).await {
+            match forward::forward(lb, head, ProxyBody::full(body), &conn, &mut served, None).await {
                 Ok(resp) => {
                     let mut answer = resp.into_body();
                     while let Some(Ok(_)) = answer.frame().await {}

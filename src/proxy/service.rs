@@ -20,7 +20,7 @@ use crate::middleware::{
     RequestContext, RequestFacts,
 };
 use crate::observe::otel::ServerSpan;
-use crate::observe::Observer;
+use crate::observe::{Observer, Pending};
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service, Walk};
 use crate::upstream::UpstreamPool;
@@ -99,13 +99,14 @@ impl Proxy {
     {
         let upgrade = asks_upgrade(&req);
         let mut resp = match &self.observer {
-            None => self.route_and_serve(req, conn).await.0,
+            None => self.route_and_serve(req, conn, None).await.0,
             Some(observer) => {
                 let span = observer
                     .tracer()
                     .and_then(|t| ServerSpan::start(t, self.entrypoint, &mut req, conn));
-                let pending = observer.begin(self.entrypoint, &req, conn);
-                let (resp, route, served) = self.route_and_serve(req, conn).await;
+                let mut pending = observer.begin(self.entrypoint, &req, conn);
+                let (resp, route, served) =
+                    self.route_and_serve(req, conn, Some(&mut pending)).await;
                 if let Some(span) = span {
                     span.end(route.as_ref(), &resp);
                 }
@@ -119,10 +120,12 @@ impl Proxy {
     }
 
     /// Finds the route and serves; also returns the route and the index of the server that answered.
+    /// `pending` (when observed) learns the request's forwarded headers.
     async fn route_and_serve<B>(
         &self,
         req: Request<B>,
         conn: &ConnInfo,
+        pending: Option<&mut Pending>,
     ) -> (
         Response<ProxyBody>,
         Option<Arc<Route>>,
@@ -157,6 +160,9 @@ impl Proxy {
         // `X-Forwarded-*` (issue 16 point 2).
         let (mut head, body) = req.into_parts();
         forward::prepare_forwarded(&mut head.headers, &head.uri, conn, &self.forwarded);
+        if let Some(pending) = pending {
+            pending.forwarded(&head.headers);
+        }
         let req = Request::from_parts(head, body);
         if let Some(resp) = self.edge.as_ref().and_then(|e| e.before_routing(&req)) {
             return (resp, None, None);
@@ -451,10 +457,17 @@ impl Proxy {
                 // Middlewares wrapping the forward: buffering (which may send again per its
                 // retryExpression) around retry; no-ops without them.
                 let retried = &served.retries;
+                // `http.client.request.duration` (with `metrics.otlp`), for a counted route.
+                let meter = self
+                    .observer
+                    .as_ref()
+                    .and_then(|o| o.metrics())
+                    .filter(|m| m.counts(Some(&route.name)))
+                    .and_then(|m| m.semconv());
                 let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
                     retry::around(&route.middlewares, p, b, retried, |p, b| async move {
                         let mut by = None;
-                        (forward::forward(lb, p, b, conn, &mut by).await, by)
+                        (forward::forward(lb, p, b, conn, &mut by, meter).await, by)
                     })
                 })
                 .await;

@@ -314,7 +314,11 @@ pub fn collect(m: &Metrics, view: &View, now: u64) -> Vec<Metric> {
             );
         }
     }
-    out.into_iter().flatten().collect()
+    let mut out: Vec<Metric> = out.into_iter().flatten().collect();
+    if let Some(semconv) = &m.semconv {
+        out.extend(semconv.metrics(m.start_unix_nanos, now));
+    }
+    out
 }
 
 fn histogram(
