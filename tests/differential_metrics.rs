@@ -165,7 +165,10 @@ async fn otlp_metrics_match_traefik() {
             entry.2.extend(p.keys());
         }
         for p in points.iter().filter(|p| p.name.starts_with("http.")) {
-            eprintln!("SEMCONV {} {:?} count={} sum={} bounds={:?} buckets={:?}", p.name, p.attributes, p.value, p.sum, p.bounds, p.buckets);
+            eprintln!(
+                "SEMCONV {} {:?} count={} sum={} bounds={:?} buckets={:?}",
+                p.name, p.attributes, p.value, p.sum, p.bounds, p.buckets
+            );
         }
         for (name, (kind, unit, keys)) in &shape {
             eprintln!("{name} {kind} {unit} {keys:?}");

@@ -141,7 +141,8 @@ fn send(service: Arc<Service>, head: http::request::Parts, body: Bytes, conn: Co
                 return;
             };
             let mut served = None;
-            match forward::forward(lb, head, ProxyBody::full(body), &conn, &mut served, None).await {
+            match forward::forward(lb, head, ProxyBody::full(body), &conn, &mut served, None).await
+            {
                 Ok(resp) => {
                     let mut answer = resp.into_body();
                     while let Some(Ok(_)) = answer.frame().await {}

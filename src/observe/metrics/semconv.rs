@@ -449,11 +449,18 @@ mod tests {
             Duration::from_millis(150),
         );
         let metrics = sc.metrics(1, 2);
-        assert_eq!(metrics.len(), 1, "the client side measured nothing: {metrics:?}");
+        assert_eq!(
+            metrics.len(),
+            1,
+            "the client side measured nothing: {metrics:?}"
+        );
         assert_eq!(metrics[0].name, "http.server.request.duration");
         assert_eq!(metrics[0].unit, "s");
         let h = histogram(&metrics[0]);
-        assert_eq!(h.aggregation_temporality, AggregationTemporality::Cumulative as i32);
+        assert_eq!(
+            h.aggregation_temporality,
+            AggregationTemporality::Cumulative as i32
+        );
         let p = &h.data_points[0];
         assert_eq!(
             flat(p),
@@ -532,7 +539,10 @@ mod tests {
         assert_eq!(sc.server.len(), 2);
         let metrics = sc.metrics(0, 0);
         let points = &histogram(&metrics[0]).data_points;
-        let counts: Vec<_> = points.iter().map(|p| (p.count, p.bucket_counts.clone())).collect();
+        let counts: Vec<_> = points
+            .iter()
+            .map(|p| (p.count, p.bucket_counts.clone()))
+            .collect();
         assert_eq!(counts, [(3, vec![3, 0]), (1, vec![0, 1])]);
     }
 
