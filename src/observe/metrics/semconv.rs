@@ -37,8 +37,9 @@ use opentelemetry_proto::tonic::metrics::v1::{
     metric, AggregationTemporality, Histogram, HistogramDataPoint, Metric,
 };
 
-/// Attribute sets each instrument keeps before measurements go to the overflow series (the
-/// OpenTelemetry SDKs' default cardinality limit).
+/// Points each instrument sends at most: `SERIES_CAP - 1` attribute sets and the overflow
+/// series, as the OpenTelemetry Go SDK's default cardinality limit that Traefik 3.7 inherits
+/// (`sdk/metric` v1.44: a new set once `limit - 1` are kept goes to the overflow set).
 pub const SERIES_CAP: usize = 2000;
 /// Slots of the table: a power of two, twice the cap, so probes stay short.
 const SLOTS: usize = 4096;
@@ -156,7 +157,8 @@ impl Instrument {
             hasher: RandomState::new(),
             slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
             len: AtomicUsize::new(0),
-            cap: cap.min(SLOTS / 2),
+            // The overflow series is one of the `cap` points.
+            cap: cap.saturating_sub(1).min(SLOTS / 2),
             overflow: Hist::new(bounds),
         }
     }
@@ -269,7 +271,7 @@ impl SemConv {
         Self::with_cap(bounds, SERIES_CAP)
     }
 
-    /// As `new`, with another cap (tests).
+    /// As `new`, with another cap (points per instrument, the overflow series included).
     pub fn with_cap(bounds: &[f64], cap: usize) -> SemConv {
         let mut b: Vec<f64> = bounds.iter().copied().filter(|b| b.is_finite()).collect();
         b.sort_by(f64::total_cmp);
@@ -548,6 +550,7 @@ mod tests {
 
     #[test]
     fn hosts_past_the_cap_go_to_one_overflow_series() {
+        // Five points: four attribute sets and the overflow series.
         let sc = SemConv::with_cap(&[1.0], 5);
         let hosts: Vec<String> = (0..50).map(|i| format!("h{i}.attacker")).collect();
         for h in &hosts {
@@ -555,13 +558,13 @@ mod tests {
         }
         // A host seen before the cap keeps its own series.
         sc.server(attrs("h0.attacker"), Duration::from_millis(1));
-        assert_eq!(sc.server.len(), 5);
+        assert_eq!(sc.server.len(), 4);
         let metrics = sc.metrics(0, 0);
         let points = &histogram(&metrics[0]).data_points;
-        assert_eq!(points.len(), 6, "{points:?}");
+        assert_eq!(points.len(), 5, "{points:?}");
         let overflow = points.last().unwrap();
         assert_eq!(flat(overflow), ["otel.metric.overflow=true"]);
-        assert_eq!(overflow.count, 45);
+        assert_eq!(overflow.count, 46);
         let total: u64 = points.iter().map(|p| p.count).sum();
         assert_eq!(total, 51, "no measurement is lost");
         let h0 = points
@@ -588,10 +591,10 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        assert_eq!(sc.server.len(), SERIES_CAP);
+        assert_eq!(sc.server.len(), SERIES_CAP - 1);
         let metrics = sc.metrics(0, 0);
         let points = &histogram(&metrics[0]).data_points;
-        assert_eq!(points.len(), SERIES_CAP + 1);
+        assert_eq!(points.len(), SERIES_CAP);
         assert_eq!(points.iter().map(|p| p.count).sum::<u64>(), 6000);
     }
 }
