@@ -472,3 +472,48 @@ async fn hosts_past_the_cap_collapse_into_the_overflow_series() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn mirrored_copies_and_error_pages_are_client_calls_too() {
+    let receiver = Receiver::start().await;
+    let main = backend("main").await;
+    let copy = backend("copy").await;
+    let pages = backend("pages").await;
+    let dead = support::tls::free_port();
+    let yaml = format!(
+        "http:\n  routers:\n    app:\n      rule: \"Host(`shop.example`)\"\n      service: front\n    broken:\n      rule: \"Host(`dead.example`)\"\n      service: dead\n      middlewares: [pages]\n  middlewares:\n    pages:\n      errors:\n        status: [\"500-599\"]\n        service: pages\n        query: \"/oops\"\n  services:\n    front:\n      mirroring:\n        service: main\n        mirrors:\n          - name: copy\n            percent: 100\n    main:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n    copy:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n    pages:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n    dead:\n      loadBalancer:\n        servers:\n          - url: \"http://127.0.0.1:{dead}\"\n",
+        main.url(),
+        copy.url(),
+        pages.url()
+    );
+    let gw = gateway_with(
+        &yaml,
+        &format!(
+            "[metrics.otlp]\npushInterval = \"200ms\"\n[metrics.otlp.http]\nendpoint = \"{}\"\n",
+            receiver.metrics_endpoint()
+        ),
+    )
+    .await;
+    assert_eq!(get(&gw, "/m").await, 200);
+    let c = client();
+    // The errors middleware answers the 502 with its page (status kept).
+    assert_eq!(get_host(&c, &gw, "dead.example").await, 502);
+    let addr = |b: &support::Backend| b.url().strip_prefix("http://").unwrap().to_string();
+    let want = [addr(&main), addr(&copy), addr(&pages)];
+    // The copy is sent by its own task: wait for a push holding the three servers.
+    let got = support::eventually(Duration::from_secs(10), || {
+        let called = receiver.latest("http.client.request.duration");
+        let all = want
+            .iter()
+            .all(|a| called.iter().any(|p| p.attr("server.address") == Some(a)));
+        async move { all }
+    })
+    .await;
+    let called = receiver.latest("http.client.request.duration");
+    assert!(got, "{called:#?}");
+    for a in &want {
+        let p = one(&called, |p| p.attr("server.address") == Some(a.as_str()));
+        assert_eq!(p.attr("http.response.status_code"), Some("200"), "{a}");
+    }
+    one(&called, |p| p.attr("error.type") == Some("502"));
+}

@@ -119,6 +119,15 @@ impl Proxy {
         resp
     }
 
+    /// The registry when `metrics.otlp` measures the upstream calls of `route`
+    /// (`http.client.request.duration`: not for `@internal` routers unless `addInternals`).
+    fn metered(&self, route: &Route) -> Option<&Arc<crate::observe::Metrics>> {
+        self.observer
+            .as_ref()
+            .and_then(|o| o.metrics())
+            .filter(|m| m.semconv().is_some() && m.counts(Some(&route.name)))
+    }
+
     /// Finds the route and serves; also returns the route and the index of the server that answered.
     /// `pending` (when observed) learns the request's forwarded headers.
     async fn route_and_serve<B>(
@@ -310,9 +319,15 @@ impl Proxy {
                 let service = route.service.walk(now, Some(&parts.headers), &mut walk);
                 match walk.mirrors.is_empty() {
                     true => Ok(service),
-                    false => Box::pin(mirror::dispatch(&walk.mirrors, &parts, &mut body, conn))
-                        .await
-                        .map(|()| service),
+                    false => Box::pin(mirror::dispatch(
+                        &walk.mirrors,
+                        &parts,
+                        &mut body,
+                        conn,
+                        self.metered(route),
+                    ))
+                    .await
+                    .map(|()| service),
                 }
             }
         };
@@ -349,8 +364,14 @@ impl Proxy {
         for cookie in walk.cookies.drain(..) {
             resp.headers_mut().append(http::header::SET_COOKIE, cookie);
         }
-        let resp =
-            error_pages::apply(&route.middlewares[..applied], original.as_ref(), resp, conn).await;
+        let resp = error_pages::apply(
+            &route.middlewares[..applied],
+            original.as_ref(),
+            resp,
+            conn,
+            self.metered(route).and_then(|m| m.semconv()),
+        )
+        .await;
         circuit_breaker::record(&route.middlewares[..applied], started, resp.status());
         let resp = match grpc {
             Some((translated, cors)) => grpc_web::respond(translated, cors, resp),
@@ -457,13 +478,7 @@ impl Proxy {
                 // Middlewares wrapping the forward: buffering (which may send again per its
                 // retryExpression) around retry; no-ops without them.
                 let retried = &served.retries;
-                // `http.client.request.duration` (with `metrics.otlp`), for a counted route.
-                let meter = self
-                    .observer
-                    .as_ref()
-                    .and_then(|o| o.metrics())
-                    .filter(|m| m.counts(Some(&route.name)))
-                    .and_then(|m| m.semconv());
+                let meter = self.metered(route).and_then(|m| m.semconv());
                 let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
                     retry::around(&route.middlewares, p, b, retried, |p, b| async move {
                         let mut by = None;

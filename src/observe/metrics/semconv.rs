@@ -9,7 +9,8 @@
 //!   client sent it, port included) and `url.scheme` (the `X-Forwarded-Proto` the request
 //!   carries once the forwarded headers are prepared);
 //! - `http.client.request.duration`, one observation per call to a server, each attempt counted
-//!   (`pkg/proxy/httputil/observability.go`): from sending the request to its response head,
+//!   (`pkg/proxy/httputil/observability.go`; mirrored copies and `errors` pages included): from
+//!   sending the request to its response head,
 //!   keyed as above with `server.address` the server URL's host (and port as written) and
 //!   `server.port`, and the status the proxy gives when no answer came (502, 504).
 //!
