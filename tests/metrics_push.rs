@@ -489,3 +489,224 @@ async fn influxdb2_writes_line_protocol_with_the_token() {
     let p99: f64 = router.fields["p99"].parse().unwrap();
     assert!(p99 > 0.0 && p99 < 5.0, "{router:?}");
 }
+
+/// A request with this `Host`, over `client`.
+async fn get_host(client: &support::HttpClient, gw: &support::Gateway, host: &str) -> u16 {
+    let req = Request::post(gw.url("/x"))
+        .header("host", host)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    send(client, req).await.status.as_u16()
+}
+
+fn semconv_yaml(be: &str, dead: u16) -> String {
+    format!(
+        "http:\n  routers:\n    app:\n      rule: \"Host(`shop.example`)\"\n      service: app\n    dead:\n      rule: \"Host(`dead.example`)\"\n      service: dead\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{be}\"\n    dead:\n      loadBalancer:\n        servers:\n          - url: \"http://127.0.0.1:{dead}\"\n"
+    )
+}
+
+#[tokio::test]
+async fn otlp_push_has_the_semantic_convention_histograms() {
+    let receiver = Receiver::start().await;
+    let be = backend("a").await;
+    let dead = support::tls::free_port();
+    let gw = gateway_with(
+        &semconv_yaml(&be.url(), dead),
+        &format!(
+            "[metrics.otlp]\npushInterval = \"200ms\"\nexplicitBoundaries = [0.5, 2.0]\n[metrics.otlp.http]\nendpoint = \"{}\"\n",
+            receiver.metrics_endpoint()
+        ),
+    )
+    .await;
+    for _ in 0..3 {
+        assert_eq!(get(&gw, "/shop").await, 200);
+    }
+    let c = client();
+    assert_eq!(get_host(&c, &gw, "dead.example").await, 502);
+    assert_eq!(get_host(&c, &gw, "nowhere.example:8080").await, 404);
+    // HTTP/2 (h2c): the host is the `:authority`.
+    let h2 = Request::get(gw.url("/h2"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(send(&support::h2_client(), h2).await.status, 404);
+    let got = receiver
+        .wait_metric("http.server.request.duration", 10, |p| {
+            p.attr("network.protocol.name") == Some("http/2.0")
+        })
+        .await;
+    assert!(got, "points: {:#?}", receiver.points());
+
+    let server = receiver.latest("http.server.request.duration");
+    let ok = one(&server, |p| {
+        p.attr("server.address") == Some("shop.example")
+    });
+    assert_eq!(
+        (ok.kind, ok.unit.as_str(), ok.cumulative),
+        ("histogram", "s", true)
+    );
+    assert_eq!(
+        ok.typed_keys(),
+        keys(&[
+            "http.request.method:string",
+            "http.response.status_code:int",
+            "network.protocol.name:string",
+            "network.protocol.version:string",
+            "server.address:string",
+            "url.scheme:string",
+        ])
+    );
+    assert_eq!(ok.attr("http.request.method"), Some("GET"));
+    assert_eq!(ok.attr("http.response.status_code"), Some("200"));
+    assert_eq!(ok.attr("network.protocol.name"), Some("http/1.1"));
+    assert_eq!(ok.attr("network.protocol.version"), Some("1.1"));
+    assert_eq!(ok.attr("url.scheme"), Some("http"));
+    assert_eq!(ok.value, 3.0, "count");
+    assert_eq!(ok.bounds, vec![0.5, 2.0]);
+    assert_eq!(ok.buckets.iter().sum::<u64>(), 3);
+    assert!(ok.sum > 0.0 && ok.sum < 3.0, "sum {}", ok.sum);
+    let failed = one(&server, |p| {
+        p.attr("server.address") == Some("dead.example")
+    });
+    assert_eq!(failed.attr("error.type"), Some("502"));
+    assert_eq!(failed.attr("http.request.method"), Some("POST"));
+    let unrouted = one(&server, |p| {
+        p.attr("server.address") == Some("nowhere.example:8080")
+    });
+    assert_eq!(unrouted.attr("error.type"), Some("404"));
+    assert_eq!(unrouted.value, 1.0);
+    let h2 = one(&server, |p| {
+        p.attr("network.protocol.name") == Some("http/2.0")
+    });
+    assert_eq!(h2.attr("network.protocol.version"), Some("HTTP/2.0"));
+    assert_eq!(
+        h2.attr("server.address"),
+        gw.url("").strip_prefix("http://")
+    );
+
+    let client_side = receiver.latest("http.client.request.duration");
+    let be_addr = be.url().strip_prefix("http://").unwrap().to_string();
+    let be_port = be_addr.rsplit(':').next().unwrap().to_string();
+    let ok = one(&client_side, |p| p.attr("server.address") == Some(&be_addr));
+    assert_eq!((ok.kind, ok.unit.as_str()), ("histogram", "s"));
+    assert_eq!(
+        ok.typed_keys(),
+        keys(&[
+            "http.request.method:string",
+            "http.response.status_code:int",
+            "network.protocol.name:string",
+            "network.protocol.version:string",
+            "server.address:string",
+            "server.port:int",
+            "url.scheme:string",
+        ])
+    );
+    assert_eq!(ok.attr("server.port"), Some(be_port.as_str()));
+    assert_eq!(ok.attr("http.response.status_code"), Some("200"));
+    assert_eq!(ok.attr("url.scheme"), Some("http"));
+    assert_eq!(ok.value, 3.0);
+    // The server that could not be reached: the status the client got, as Traefik.
+    let refused = one(&client_side, |p| {
+        p.attr("server.port") == Some(dead.to_string().as_str())
+    });
+    assert_eq!(refused.attr("error.type"), Some("502"));
+    assert_eq!(refused.attr("http.response.status_code"), Some("502"));
+    // Requests no router took reached no server.
+    assert_eq!(client_side.len(), 2, "{client_side:#?}");
+}
+
+#[tokio::test]
+async fn hosts_past_the_cap_collapse_into_the_overflow_series() {
+    let receiver = Receiver::start().await;
+    let be = backend("a").await;
+    let gw = gateway_with(
+        &semconv_yaml(&be.url(), support::tls::free_port()),
+        &format!(
+            "[metrics.otlp]\npushInterval = \"200ms\"\n[metrics.otlp.http]\nendpoint = \"{}\"\n",
+            receiver.metrics_endpoint()
+        ),
+    )
+    .await;
+    // An attacker's Hosts, one series each until the cap (2000 points: 1999 sets and the
+    // overflow series, as Traefik's OpenTelemetry SDK), then the overflow series.
+    let c = client();
+    let sent = 2100;
+    let started = std::time::Instant::now();
+    for i in 0..sent {
+        assert_eq!(get_host(&c, &gw, &format!("h{i}.attacker")).await, 404);
+        assert!(started.elapsed() < Duration::from_secs(120), "too slow");
+    }
+    let got = receiver
+        .wait_metric("http.server.request.duration", 15, |p| {
+            p.attr("otel.metric.overflow") == Some("true")
+        })
+        .await;
+    assert!(got, "no overflow series");
+    // The last push holding the overflow series counts every request.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let server = receiver.latest("http.server.request.duration");
+        let total: f64 = server.iter().map(|p| p.value).sum();
+        let kept = server
+            .iter()
+            .filter(|p| p.attr("otel.metric.overflow").is_none())
+            .count();
+        let overflow = server
+            .iter()
+            .find(|p| p.attr("otel.metric.overflow").is_some())
+            .map(|p| (p.value, p.typed_keys()));
+        if total >= sent as f64 || std::time::Instant::now() > deadline {
+            assert_eq!(kept, 1999, "series kept");
+            assert_eq!(total, sent as f64, "no request lost");
+            let (n, keys_of) = overflow.unwrap();
+            assert_eq!(n, (sent - 1999) as f64);
+            assert_eq!(keys_of, keys(&["otel.metric.overflow:bool"]));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn mirrored_copies_and_error_pages_are_client_calls_too() {
+    let receiver = Receiver::start().await;
+    let main = backend("main").await;
+    let copy = backend("copy").await;
+    let pages = backend("pages").await;
+    let dead = support::tls::free_port();
+    let yaml = format!(
+        "http:\n  routers:\n    app:\n      rule: \"Host(`shop.example`)\"\n      service: front\n    broken:\n      rule: \"Host(`dead.example`)\"\n      service: dead\n      middlewares: [pages]\n  middlewares:\n    pages:\n      errors:\n        status: [\"500-599\"]\n        service: pages\n        query: \"/oops\"\n  services:\n    front:\n      mirroring:\n        service: main\n        mirrors:\n          - name: copy\n            percent: 100\n    main:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n    copy:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n    pages:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n    dead:\n      loadBalancer:\n        servers:\n          - url: \"http://127.0.0.1:{dead}\"\n",
+        main.url(),
+        copy.url(),
+        pages.url()
+    );
+    let gw = gateway_with(
+        &yaml,
+        &format!(
+            "[metrics.otlp]\npushInterval = \"200ms\"\n[metrics.otlp.http]\nendpoint = \"{}\"\n",
+            receiver.metrics_endpoint()
+        ),
+    )
+    .await;
+    assert_eq!(get(&gw, "/m").await, 200);
+    let c = client();
+    // The errors middleware answers the 502 with its page (status kept).
+    assert_eq!(get_host(&c, &gw, "dead.example").await, 502);
+    let addr = |b: &support::Backend| b.url().strip_prefix("http://").unwrap().to_string();
+    let want = [addr(&main), addr(&copy), addr(&pages)];
+    // The copy is sent by its own task: wait for a push holding the three servers.
+    let got = support::eventually(Duration::from_secs(10), || {
+        let called = receiver.latest("http.client.request.duration");
+        let all = want
+            .iter()
+            .all(|a| called.iter().any(|p| p.attr("server.address") == Some(a)));
+        async move { all }
+    })
+    .await;
+    let called = receiver.latest("http.client.request.duration");
+    assert!(got, "{called:#?}");
+    for a in &want {
+        let p = one(&called, |p| p.attr("server.address") == Some(a.as_str()));
+        assert_eq!(p.attr("http.response.status_code"), Some("200"), "{a}");
+    }
+    one(&called, |p| p.attr("error.type") == Some("502"));
+}

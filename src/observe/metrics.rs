@@ -12,6 +12,7 @@ pub mod influx;
 pub mod otlp;
 pub mod push;
 mod render;
+pub mod semconv;
 pub mod statsd;
 #[cfg(test)]
 mod tests;
@@ -94,6 +95,9 @@ pub struct Metrics {
     table: Option<Arc<ArcSwap<RoutingTable>>>,
     /// When counting began (the start of OTLP's cumulative points).
     start_unix_nanos: u64,
+    /// `http.server.request.duration` and `http.client.request.duration`, only with
+    /// `metrics.otlp` (`semconv.rs`).
+    semconv: Option<semconv::SemConv>,
 }
 
 impl Metrics {
@@ -139,7 +143,20 @@ impl Metrics {
             last_success_secs: AtomicU64::new(0),
             certs: Mutex::default(),
             table,
+            semconv: None,
         }
+    }
+
+    /// Also records the OpenTelemetry semantic-convention histograms, with `boundaries`
+    /// (`metrics.otlp.explicitBoundaries`): what Traefik does when `metrics.otlp` is on.
+    pub fn with_semconv(mut self, boundaries: &[f64]) -> Self {
+        self.semconv = Some(semconv::SemConv::new(boundaries));
+        self
+    }
+
+    /// The semantic-convention histograms, when `metrics.otlp` is on.
+    pub fn semconv(&self) -> Option<&semconv::SemConv> {
+        self.semconv.as_ref()
     }
 
     /// Also counts durations by `boundaries` (another exporter's, e.g. `metrics.otlp`'s), merged

@@ -155,6 +155,43 @@ pub struct Pending {
     metered: bool,
     /// The entrypoint's span, while the request is traced and sampled.
     span: Option<otel::ServerSpan>,
+    /// Only with `metrics.otlp`: what `http.server.request.duration` is keyed by.
+    semconv: Option<ServerSide>,
+}
+
+/// The request's side of `http.server.request.duration`: its host as the client sent it (Go's
+/// `req.Host`), HTTP version and, once the forwarded headers are prepared, `X-Forwarded-Proto`.
+/// Shared copies of the request's bytes, so keeping them allocates nothing.
+#[derive(Debug)]
+struct ServerSide {
+    host: Option<HostOf>,
+    version: http::Version,
+    scheme: Option<http::HeaderValue>,
+}
+
+#[derive(Debug)]
+enum HostOf {
+    Authority(http::uri::Authority),
+    Header(http::HeaderValue),
+}
+
+impl HostOf {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            HostOf::Authority(a) => a.as_str().as_bytes(),
+            HostOf::Header(h) => h.as_bytes(),
+        }
+    }
+}
+
+impl Pending {
+    /// Notes the request's `X-Forwarded-Proto` once the forwarded headers are prepared (before
+    /// routing): `url.scheme` of `http.server.request.duration`, as Traefik reads it.
+    pub fn forwarded(&mut self, headers: &http::HeaderMap) {
+        if let Some(side) = &mut self.semconv {
+            side.scheme = headers.get("x-forwarded-proto").cloned();
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -207,11 +244,14 @@ impl Observer {
                 .with_udp_entrypoints(&udp)
                 .with_internals(metrics.add_internals);
             if let Some(otlp) = &metrics.otlp {
-                registry = registry.with_boundaries(if otlp.explicit_boundaries.is_empty() {
+                let boundaries: &[f64] = if otlp.explicit_boundaries.is_empty() {
                     &crate::config::observability::DEFAULT_OTLP_BOUNDARIES
                 } else {
                     &otlp.explicit_boundaries
-                });
+                };
+                registry = registry
+                    .with_boundaries(boundaries)
+                    .with_semconv(boundaries);
             }
             if metrics.influx_db2.is_some() {
                 // InfluxDB's quantiles are interpolated within the buckets: finer ones.
@@ -381,6 +421,19 @@ impl Observer {
             negotiated: conn.negotiated,
             metered: switches.metrics,
             span,
+            semconv: self
+                .metrics
+                .as_ref()
+                .and_then(|m| m.semconv())
+                .map(|_| ServerSide {
+                    host: req
+                        .uri()
+                        .authority()
+                        .map(|a| HostOf::Authority(a.clone()))
+                        .or_else(|| req.headers().get(header::HOST).cloned().map(HostOf::Header)),
+                    version: req.version(),
+                    scheme: None,
+                }),
         }
     }
 
@@ -538,6 +591,17 @@ impl Observer {
                 reached_service: outcome.reached_service,
             };
             m.record(series, pending.entrypoint, sample);
+            if let (Some(semconv), Some(side)) = (m.semconv(), &pending.semconv) {
+                let attrs = metrics::semconv::Attrs {
+                    method: pending.method.as_str(),
+                    status,
+                    version: side.version,
+                    address: side.host.as_ref().map_or(&[][..], HostOf::as_bytes),
+                    port: None,
+                    scheme: side.scheme.as_ref().map_or(&[][..], |s| s.as_bytes()),
+                };
+                semconv.server(attrs, elapsed);
+            }
             if let Some(tls) = pending.negotiated {
                 m.record_tls(series, pending.entrypoint, tls, sample.reached_service);
             }

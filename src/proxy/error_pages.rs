@@ -13,6 +13,7 @@ use super::internal;
 use super::service::ConnInfo;
 use crate::middleware::errors::ErrorPages;
 use crate::middleware::Middleware;
+use crate::observe::metrics::semconv::SemConv;
 use crate::table::Service;
 
 /// What the page request needs from the original request.
@@ -41,13 +42,14 @@ pub(super) async fn apply(
     original: Option<&Original>,
     mut resp: Response<ProxyBody>,
     conn: &ConnInfo,
+    meter: Option<&SemConv>,
 ) -> Response<ProxyBody> {
     let Some(original) = original else {
         return resp;
     };
     for m in passed.iter().rev() {
         if let Middleware::Errors(pages) = &**m {
-            resp = Box::pin(page(pages, original, resp, conn)).await;
+            resp = Box::pin(page(pages, original, resp, conn, meter)).await;
         }
     }
     resp
@@ -58,6 +60,7 @@ async fn page(
     original: &Original,
     resp: Response<ProxyBody>,
     conn: &ConnInfo,
+    meter: Option<&SemConv>,
 ) -> Response<ProxyBody> {
     let code = resp.status();
     let Some(status) = pages.options().catches(code) else {
@@ -94,7 +97,7 @@ async fn page(
     let fetched = match pages.service.resolve(std::time::Instant::now()) {
         Some(Service::LoadBalancer(lb)) => {
             let mut served = None;
-            forward::forward(lb, parts, ProxyBody::empty(), conn, &mut served)
+            forward::forward(lb, parts, ProxyBody::empty(), conn, &mut served, meter)
                 .await
                 .map_err(|e| e.to_string())
         }

@@ -21,6 +21,7 @@ pub use super::forwarded::{
 };
 use super::forwarded::{original_host, remove_hop_by_hop, rewrite_request_headers};
 use crate::middleware::headers::ForwardedOverrides;
+use crate::observe::metrics::semconv::{self, SemConv};
 use crate::observe::otel::ClientSpan;
 use crate::table::LoadBalancedService;
 use crate::upstream::{Target, UpstreamPool, UpstreamScheme, Upstreamed};
@@ -79,13 +80,15 @@ impl Replay {
 }
 
 /// Sends the request to one of the service's servers (retrying elsewhere while nothing was sent).
-/// `served` is set to the pool of the last server tried (for the access log).
+/// `served` is set to the pool of the last server tried (for the access log); each attempt is
+/// measured in `meter`'s `http.client.request.duration` when given (`metrics.otlp`).
 pub async fn forward(
     service: &LoadBalancedService,
     mut parts: http::request::Parts,
     body: ProxyBody,
     conn: &ConnInfo,
     served: &mut Option<Arc<UpstreamPool>>,
+    meter: Option<&SemConv>,
 ) -> Result<Response<ProxyBody>, ProxyError> {
     let upgrade_proto = upgrade::requested(&parts.version, &parts.headers);
     let client_upgrade = upgrade_proto
@@ -157,7 +160,26 @@ pub async fn forward(
             true => Replay::of(&req, upgrade_proto.is_some()),
             false => None,
         };
-        match pool.send(req, upgrade_proto.is_some()).await {
+        // What `http.client.request.duration` is keyed by, read before the request goes.
+        let metered = meter.map(|m| (m, req.method().clone(), req.version(), scheme_of(&req)));
+        let sent = pool.send(req, upgrade_proto.is_some()).await;
+        if let Some((meter, method, version, scheme)) = metered {
+            let status = match &sent {
+                Ok(upstreamed) => upstreamed.response.status().as_u16(),
+                Err(failed) => failed.error.status().as_u16(),
+            };
+            let target = pool.target();
+            let attrs = semconv::Attrs {
+                method: method.as_str(),
+                status,
+                version,
+                address: target.authority.as_str().as_bytes(),
+                port: Some(target.port),
+                scheme: scheme.as_ref().map_or(&[][..], HeaderValue::as_bytes),
+            };
+            meter.client(attrs, sent_at.elapsed());
+        }
+        match sent {
             Ok(upstreamed) => {
                 service.balancer.record_ttfb(index, sent_at.elapsed());
                 endpoint.state.report_success();
@@ -212,6 +234,12 @@ pub async fn forward(
     Err(last_error.unwrap_or_else(|| ProxyError::NoEndpoint {
         service: service.name.clone(),
     }))
+}
+
+/// `url.scheme` of `http.client.request.duration`: the `X-Forwarded-Proto` the server is sent,
+/// as Traefik reads it from the outgoing request.
+fn scheme_of(req: &Request<ProxyBody>) -> Option<HeaderValue> {
+    req.headers().get("x-forwarded-proto").cloned()
 }
 
 /// Points the request at one server: URI form and version for its protocol, `Host` unless passed through.

@@ -24,6 +24,7 @@ use super::body::ProxyBody;
 use super::error::ProxyError;
 use super::forward;
 use super::service::ConnInfo;
+use crate::observe::Metrics;
 use crate::table::{MirroringService, Service};
 
 /// Mirrored requests in flight at most, over all services; more copies are dropped.
@@ -47,6 +48,7 @@ pub async fn dispatch(
     parts: &http::request::Parts,
     body: &mut ProxyBody,
     conn: &ConnInfo,
+    metrics: Option<&Arc<Metrics>>,
 ) -> Result<(), ProxyError> {
     for mirroring in mirrorings {
         let mut chosen: Vec<Arc<Service>> = Vec::new();
@@ -72,6 +74,7 @@ pub async fn dispatch(
                 copy_head(parts, mirroring.mirror_body),
                 copy.clone(),
                 conn.clone(),
+                metrics.cloned(),
             );
         }
     }
@@ -128,7 +131,14 @@ fn copy_head(parts: &http::request::Parts, with_body: bool) -> http::request::Pa
 }
 
 /// Sends one copy in its own task when a permit is free; its answer is read and dropped.
-fn send(service: Arc<Service>, head: http::request::Parts, body: Bytes, conn: ConnInfo) {
+/// Its calls to servers are measured in `http.client.request.duration` when `metrics` has it.
+fn send(
+    service: Arc<Service>,
+    head: http::request::Parts,
+    body: Bytes,
+    conn: ConnInfo,
+    metrics: Option<Arc<Metrics>>,
+) {
     let Ok(permit) = Arc::clone(permits()).try_acquire_owned() else {
         tracing::debug!(service = %service.name(), "mirror copy dropped: too many in flight");
         return;
@@ -141,7 +151,9 @@ fn send(service: Arc<Service>, head: http::request::Parts, body: Bytes, conn: Co
                 return;
             };
             let mut served = None;
-            match forward::forward(lb, head, ProxyBody::full(body), &conn, &mut served).await {
+            let meter = metrics.as_deref().and_then(Metrics::semconv);
+            match forward::forward(lb, head, ProxyBody::full(body), &conn, &mut served, meter).await
+            {
                 Ok(resp) => {
                     let mut answer = resp.into_body();
                     while let Some(Ok(_)) = answer.frame().await {}

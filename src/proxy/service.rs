@@ -112,13 +112,29 @@ impl Proxy {
         resp
     }
 
+    /// The registry when `metrics.otlp` measures the upstream calls of `route`
+    /// (`http.client.request.duration`: not for `@internal` routers unless `addInternals`, not
+    /// when the router's (else the entrypoint's) `observability.metrics` is off, as Traefik's
+    /// `shouldMeterSemConv`).
+    fn metered(&self, route: &Route) -> Option<&Arc<crate::observe::Metrics>> {
+        self.observer
+            .as_ref()
+            .and_then(|o| o.metrics())
+            .filter(|m| {
+                m.semconv().is_some()
+                    && (!route.is_internal() || m.internals())
+                    && route.switches(self.entrypoint).metrics
+            })
+    }
+
     /// Finds the route and serves; also returns the route and the index of the server that answered.
-    /// `pending`: what the observer captured, told the router once it is known.
+    /// `pending`: what the observer captured, told the router once it is known; it also learns
+    /// the request's forwarded headers.
     async fn route_and_serve<B>(
         &self,
         req: Request<B>,
         conn: &ConnInfo,
-        pending: Option<&mut Pending>,
+        mut pending: Option<&mut Pending>,
     ) -> (
         Response<ProxyBody>,
         Option<Arc<Route>>,
@@ -153,6 +169,9 @@ impl Proxy {
         // `X-Forwarded-*` (issue 16 point 2).
         let (mut head, body) = req.into_parts();
         forward::prepare_forwarded(&mut head.headers, &head.uri, conn, &self.forwarded);
+        if let Some(pending) = pending.as_deref_mut() {
+            pending.forwarded(&head.headers);
+        }
         let mut req = Request::from_parts(head, body);
         if let Some(resp) = self.edge.as_ref().and_then(|e| e.before_routing(&req)) {
             return (resp, None, None);
@@ -305,9 +324,15 @@ impl Proxy {
                 let service = route.service.walk(now, Some(&parts.headers), &mut walk);
                 match walk.mirrors.is_empty() {
                     true => Ok(service),
-                    false => Box::pin(mirror::dispatch(&walk.mirrors, &parts, &mut body, conn))
-                        .await
-                        .map(|()| service),
+                    false => Box::pin(mirror::dispatch(
+                        &walk.mirrors,
+                        &parts,
+                        &mut body,
+                        conn,
+                        self.metered(route),
+                    ))
+                    .await
+                    .map(|()| service),
                 }
             }
         };
@@ -344,8 +369,14 @@ impl Proxy {
         for cookie in walk.cookies.drain(..) {
             resp.headers_mut().append(http::header::SET_COOKIE, cookie);
         }
-        let resp =
-            error_pages::apply(&route.middlewares[..applied], original.as_ref(), resp, conn).await;
+        let resp = error_pages::apply(
+            &route.middlewares[..applied],
+            original.as_ref(),
+            resp,
+            conn,
+            self.metered(route).and_then(|m| m.semconv()),
+        )
+        .await;
         circuit_breaker::record(&route.middlewares[..applied], started, resp.status());
         let resp = match grpc {
             Some((translated, cors)) => grpc_web::respond(translated, cors, resp),
@@ -456,11 +487,12 @@ impl Proxy {
                 // retryExpression) around retry; no-ops without them.
                 let retried = &served.retries;
                 // Each attempt is timed from its start (the access log's `OriginDuration`).
+                let meter = self.metered(route).and_then(|m| m.semconv());
                 let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
                     retry::around(&route.middlewares, p, b, retried, |p, b| async move {
                         let began = std::time::Instant::now();
                         let mut by = None;
-                        let sent = forward::forward(lb, p, b, conn, &mut by).await;
+                        let sent = forward::forward(lb, p, b, conn, &mut by, meter).await;
                         (sent, by.map(|pool| (pool, began)))
                     })
                 })

@@ -73,6 +73,8 @@ pub struct Point {
     pub cumulative: bool,
     pub unit: String,
     pub attributes: Vec<(String, String)>,
+    /// Each attribute's value type (`string`, `int`, `bool`, `double`, `array`), by key.
+    pub types: Vec<(String, &'static str)>,
     pub resource: Vec<(String, String)>,
     /// Number value, or a histogram's count.
     pub value: f64,
@@ -93,6 +95,11 @@ impl Point {
 
     pub fn keys(&self) -> std::collections::BTreeSet<String> {
         self.attributes.iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    /// The attribute keys with their value types (`key:int`).
+    pub fn typed_keys(&self) -> std::collections::BTreeSet<String> {
+        self.types.iter().map(|(k, t)| format!("{k}:{t}")).collect()
     }
 
     pub fn resource(&self, key: &str) -> Option<&str> {
@@ -180,6 +187,18 @@ pub struct Receiver {
     points: Arc<Mutex<Vec<Point>>>,
     pushes: Arc<Mutex<usize>>,
     arrivals: Arc<Mutex<Vec<Arrival>>>,
+}
+
+fn type_of(kv: &KeyValue) -> (String, &'static str) {
+    let kind = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::StringValue(_)) => "string",
+        Some(any_value::Value::IntValue(_)) => "int",
+        Some(any_value::Value::BoolValue(_)) => "bool",
+        Some(any_value::Value::DoubleValue(_)) => "double",
+        Some(any_value::Value::ArrayValue(_)) => "array",
+        _ => "other",
+    };
+    (kv.key.clone(), kind)
 }
 
 fn text(kv: &KeyValue) -> (String, String) {
@@ -374,6 +393,7 @@ impl Receiver {
                         cumulative: false,
                         unit: m.unit.clone(),
                         attributes: Vec::new(),
+                        types: Vec::new(),
                         resource: resource.clone(),
                         value: 0.0,
                         sum: 0.0,
@@ -394,6 +414,7 @@ impl Receiver {
                                     monotonic: sum.is_monotonic,
                                     cumulative: sum.aggregation_temporality == 2,
                                     attributes: dp.attributes.iter().map(text).collect(),
+                                    types: dp.attributes.iter().map(type_of).collect(),
                                     value: number(&dp.value),
                                     ..base.clone()
                                 });
@@ -404,6 +425,7 @@ impl Receiver {
                                 out.push(Point {
                                     kind: "gauge",
                                     attributes: dp.attributes.iter().map(text).collect(),
+                                    types: dp.attributes.iter().map(type_of).collect(),
                                     value: number(&dp.value),
                                     ..base.clone()
                                 });
@@ -415,6 +437,7 @@ impl Receiver {
                                     kind: "histogram",
                                     cumulative: h.aggregation_temporality == 2,
                                     attributes: dp.attributes.iter().map(text).collect(),
+                                    types: dp.attributes.iter().map(type_of).collect(),
                                     value: dp.count as f64,
                                     sum: dp.sum.unwrap_or(f64::NAN),
                                     bounds: dp.explicit_bounds.clone(),

@@ -3,7 +3,9 @@
 //! counters as cumulative monotonic double sums (unit `1`), the request durations as cumulative
 //! explicit-bucket histograms (unit `s`, `metrics.otlp.explicitBoundaries`), the gauges as
 //! double gauges, and the label names as string attributes. Built by the push task from the
-//! counters the Prometheus text reads; never on the request path.
+//! counters the Prometheus text reads; never on the request path. The semantic-convention
+//! histograms (`http.server.request.duration`, `http.client.request.duration`) come from
+//! `semconv.rs`, appended when `metrics.otlp` made them.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -314,7 +316,11 @@ pub fn collect(m: &Metrics, view: &View, now: u64) -> Vec<Metric> {
             );
         }
     }
-    out.into_iter().flatten().collect()
+    let mut out: Vec<Metric> = out.into_iter().flatten().collect();
+    if let Some(semconv) = &m.semconv {
+        out.extend(semconv.metrics(m.start_unix_nanos, now));
+    }
+    out
 }
 
 fn histogram(
