@@ -487,3 +487,79 @@ async fn a_session_still_open_when_the_grace_period_ends_is_closed_and_logged() 
         "{line}"
     );
 }
+
+/// A backend that reads each connection to its end and reports what it got.
+async fn recorder() -> (SocketAddr, mpsc::UnboundedReceiver<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                let _ = stream.read_to_end(&mut got).await;
+                let _ = tx.send(got);
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// Sends `hello` through `to` and half-closes; the client's address and what the server got.
+async fn send(to: SocketAddr, got: &mut mpsc::UnboundedReceiver<Vec<u8>>) -> (SocketAddr, Vec<u8>) {
+    let mut c = TcpStream::connect(to).await.unwrap();
+    let from = c.local_addr().unwrap();
+    c.write_all(b"hello").await.unwrap();
+    c.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut rest)).await;
+    let bytes = tokio::time::timeout(Duration::from_secs(5), got.recv())
+        .await
+        .expect("the server got the session")
+        .unwrap();
+    (from, bytes)
+}
+
+/// `serversTransport.proxyProtocol`: the server gets the PROXY header (v1 text, v2 binary) with
+/// the client's address and the address the client connected to (the entrypoint's), then the
+/// client's bytes; without it, the bytes alone. (The address is taken from the listener when it
+/// is bound to one address, from the socket otherwise: the same header either way.)
+#[tokio::test]
+async fn the_proxy_protocol_header_names_the_client_and_the_entrypoint() {
+    let (backend, mut got) = recorder().await;
+    let dynamic = format!(
+        "tcp:\n  routers:\n    v1:\n      rule: \"HostSNI(`*`)\"\n      service: v1\n      entryPoints: [web]\n    v2:\n      rule: \"HostSNI(`*`)\"\n      service: v2\n      entryPoints: [two]\n    none:\n      rule: \"HostSNI(`*`)\"\n      service: none\n      entryPoints: [plain]\n  serversTransports:\n    pp1:\n      proxyProtocol:\n        version: 1\n    pp2:\n      proxyProtocol:\n        version: 2\n  services:\n    v1:\n      loadBalancer:\n        serversTransport: pp1\n        servers:\n          - address: \"{backend}\"\n    v2:\n      loadBalancer:\n        serversTransport: pp2\n        servers:\n          - address: \"{backend}\"\n{}",
+        tcp_service("none", &[backend.to_string()])
+    );
+    let extra = "[entryPoints.two]\naddress = \"127.0.0.1:0\"\n\
+                 [entryPoints.plain]\naddress = \"127.0.0.1:0\"\n";
+    let gw = gateway_with(&dynamic, extra).await;
+    let running = gw.running.as_ref().unwrap();
+    let two = running.address("two").unwrap();
+    let plain = running.address("plain").unwrap();
+
+    let (from, bytes) = send(gw.addr, &mut got).await;
+    let header = format!(
+        "PROXY TCP4 127.0.0.1 127.0.0.1 {} {}\r\n",
+        from.port(),
+        gw.addr.port()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&bytes),
+        format!("{header}hello"),
+        "v1"
+    );
+
+    let (from, bytes) = send(two, &mut got).await;
+    let mut want = b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c".to_vec();
+    want.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
+    want.extend_from_slice(&from.port().to_be_bytes());
+    want.extend_from_slice(&two.port().to_be_bytes());
+    want.extend_from_slice(b"hello");
+    assert_eq!(bytes, want, "v2");
+
+    let (_, bytes) = send(plain, &mut got).await;
+    assert_eq!(bytes, b"hello", "no PROXY header without proxyProtocol");
+    gw.stop().await;
+}

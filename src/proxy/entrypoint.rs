@@ -177,6 +177,13 @@ impl EntryPoint {
         let name = self.proxy.name().to_string();
         // Set once shutdown has begun and `accept_grace` is not zero: accept until then.
         let mut accept_until: Option<tokio::time::Instant> = None;
+        // A listener bound to one address hands out connections to exactly that address: no
+        // `getsockname` per connection. A wildcard listener's are asked when needed.
+        let bound = self
+            .listener
+            .local_addr()
+            .ok()
+            .filter(|a| !a.ip().is_unspecified());
         loop {
             let accept_over = async {
                 match accept_until {
@@ -187,7 +194,7 @@ impl EntryPoint {
             tokio::select! {
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, peer)) => match self.gate.admit() {
-                        Some(admission) => self.spawn_connection(&builder, &graceful, stream, peer, admission),
+                        Some(admission) => self.spawn_connection(&builder, &graceful, stream, peer, bound, admission),
                         None => limits::refuse(stream),
                     },
                     Err(error) => {
@@ -222,10 +229,10 @@ impl EntryPoint {
         graceful: &GracefulShutdown,
         stream: TcpStream,
         peer: SocketAddr,
+        bound: Option<SocketAddr>,
         admission: limits::Admission,
     ) {
         let _ = stream.set_nodelay(true);
-        let local = stream.local_addr().unwrap_or(peer);
         let pp = self.options.proxy_protocol.clone();
         let head_limit = self.options.header_read_timeout;
         let proxy = Arc::clone(&self.proxy);
@@ -252,12 +259,13 @@ impl EntryPoint {
                 }
             };
             let stream = match &tcp {
-                Some(tcp) => match tcp.route(stream, peer, local, head_limit).await {
+                Some(tcp) => match tcp.route(stream, peer, bound, head_limit).await {
                     Some(stream) => stream,
                     None => return, // a TCP router took it (`watcher` held the drain open)
                 },
                 None => stream,
             };
+            let local = bound.unwrap_or_else(|| stream.local_addr().unwrap_or(peer));
             let accepted = crate::tls::detect(stream, tls.as_ref(), head_limit).await;
             let (tls, tls_options, client_certs, negotiated) = match &accepted {
                 crate::tls::Accepted::Tls(stream, key) => (

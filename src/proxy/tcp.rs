@@ -118,11 +118,13 @@ impl TcpEntry {
 
     /// Runs the connection when a TCP router takes it (`None`), or gives it back untouched
     /// (`Some`) for the HTTP path. `timeout` bounds the wait for the client's first bytes.
+    /// `local`: the address the client connected to when the listener already tells it (bound
+    /// to one address); `None`: asked of the socket, only when a PROXY header needs it.
     pub async fn route(
         &self,
         mut stream: TcpStream,
         peer: SocketAddr,
-        local: SocketAddr,
+        local: Option<SocketAddr>,
         timeout: Duration,
     ) -> Option<TcpStream> {
         let opened = Opened::at(Instant::now(), std::time::SystemTime::now());
@@ -239,13 +241,15 @@ impl TcpEntry {
         route: Arc<TcpRoute>,
         stream: TcpStream,
         peer: SocketAddr,
-        local: SocketAddr,
+        local: Option<SocketAddr>,
         timeout: Duration,
         postgres: bool,
         mut opened: Opened,
     ) {
         match route.tls {
             Some(TlsMode::Terminate) => {
+                // Past the handshake the socket is out of reach: its address is taken now.
+                let local = local.or_else(|| stream.local_addr().ok());
                 match crate::tls::detect(stream, self.acceptor.as_ref(), timeout).await {
                     crate::tls::Accepted::Tls(tls, key) if key == route.tls_options => {
                         opened.tls = crate::config::negotiated::Negotiated::of(tls.get_ref().1);
@@ -282,7 +286,7 @@ impl TcpEntry {
         route: Arc<TcpRoute>,
         client: session::Client,
         peer: SocketAddr,
-        local: SocketAddr,
+        local: Option<SocketAddr>,
         postgres: bool,
         opened: Opened,
     ) {

@@ -9,7 +9,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -73,13 +73,15 @@ pub enum Client {
 }
 
 /// Runs the session to its end. `postgres`: the client's SSLRequest was consumed and answered;
-/// for passthrough the server is asked the same before the client's TLS goes through.
+/// for passthrough the server is asked the same before the client's TLS goes through. `local`:
+/// the address the client connected to, when already known (else asked of a plain client's
+/// socket if a PROXY header needs it; a TLS client's is always given).
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     route: &TcpRoute,
     client: Client,
     peer: SocketAddr,
-    local: SocketAddr,
+    local: Option<SocketAddr>,
     postgres: bool,
     limits: Limits,
     meter: &Meter,
@@ -121,6 +123,14 @@ pub async fn run(
     let transport = connected.transport;
     let mut server = connected.stream;
     if let Some(version) = transport.proxy_protocol {
+        // Without a PROXY header the client's local address is never asked for (one
+        // `getsockname` less per session).
+        let local = local
+            .or_else(|| match &client {
+                Client::Plain(c) => c.local_addr().ok(),
+                Client::Tls(_) => None,
+            })
+            .unwrap_or(peer);
         let header = proxy_header(version, peer, local);
         if let Err(e) = server.write_all(&header).await {
             outcome.error = Some(format!("PROXY header: {e}"));
@@ -183,28 +193,32 @@ pub async fn run(
     let ends = Ends {
         delay: transport.termination_delay,
         idle: limits.idle.filter(|d| !d.is_zero()),
+        client_plain: false,
+        server_plain: false,
     };
     outcome.status = 200;
     outcome.error = match (client, server) {
-        (Client::Plain(c), Server::Plain(s)) => {
-            let (cr, cw) = c.into_split();
-            let (sr, sw) = s.into_split();
-            pipe(cr, cw, sr, sw, ends, meter).await
+        // Borrowed halves: no `Arc` per socket, and the socket closes once, when the session
+        // ends (an owned write half shuts itself down when dropped).
+        (Client::Plain(mut c), Server::Plain(mut s)) => {
+            let (cr, cw) = c.split();
+            let (sr, sw) = s.split();
+            pipe(cr, cw, sr, sw, ends.plain(true, true), meter).await
         }
-        (Client::Plain(c), Server::Tls(s)) => {
-            let (cr, cw) = c.into_split();
+        (Client::Plain(mut c), Server::Tls(s)) => {
+            let (cr, cw) = c.split();
             let (sr, sw) = tokio::io::split(s);
-            pipe(cr, cw, sr, sw, ends, meter).await
+            pipe(cr, cw, sr, sw, ends.plain(true, false), meter).await
         }
-        (Client::Tls(c), Server::Plain(s)) => {
+        (Client::Tls(c), Server::Plain(mut s)) => {
             let (cr, cw) = tokio::io::split(c);
-            let (sr, sw) = s.into_split();
-            pipe(cr, cw, sr, sw, ends, meter).await
+            let (sr, sw) = s.split();
+            pipe(cr, cw, sr, sw, ends.plain(false, true), meter).await
         }
         (Client::Tls(c), Server::Tls(s)) => {
             let (cr, cw) = tokio::io::split(c);
             let (sr, sw) = tokio::io::split(s);
-            pipe(cr, cw, sr, sw, ends, meter).await
+            pipe(cr, cw, sr, sw, ends.plain(false, false), meter).await
         }
     };
     drop(guards);
@@ -218,6 +232,22 @@ struct Ends {
     delay: Option<Duration>,
     /// `tcpIdleTimeout`: no byte written either way for this long closes both sides.
     idle: Option<Duration>,
+    /// The client's (server's) side is a plain socket, closed as soon as the copying ends: once
+    /// both ways ended with EOF, its `close` sends the FIN that a last `shutdown` would (every
+    /// byte it sent was read, so no RST either), one syscall less. A TLS side always gets its
+    /// shutdown (`close_notify`).
+    client_plain: bool,
+    server_plain: bool,
+}
+
+impl Ends {
+    fn plain(self, client: bool, server: bool) -> Ends {
+        Ends {
+            client_plain: client,
+            server_plain: server,
+            ..self
+        }
+    }
 }
 
 enum Server {
@@ -278,7 +308,7 @@ where
         activity: tracked,
     };
     let ended = {
-        let copied = copy_both(cr, &mut cw, sr, &mut sw, ends.delay);
+        let copied = copy_both(cr, &mut cw, sr, &mut sw, ends);
         match ends.idle {
             None => Some(copied.await),
             Some(limit) => tokio::select! {
@@ -303,13 +333,16 @@ where
     }
 }
 
-/// Both directions of [`pipe`] until they end; the first error, if any.
+/// Both directions of [`pipe`] until they end; the first error, if any. Each direction that
+/// ends shuts down the other side's write half (the half-close goes through), except the last
+/// one to end when both ended with EOF and that side is a plain socket (`Ends::client_plain`,
+/// `Ends::server_plain`): its close right after sends the FIN.
 async fn copy_both<CR, CW, SR, SW>(
     mut cr: CR,
     cw: &mut CW,
     mut sr: SR,
     sw: &mut SW,
-    delay: Option<Duration>,
+    ends: Ends,
 ) -> Option<String>
 where
     CR: AsyncRead + Unpin,
@@ -317,14 +350,26 @@ where
     SR: AsyncRead + Unpin,
     SW: AsyncWrite + Unpin,
 {
+    let delay = ends.delay;
+    // Set by a direction that ended with EOF (both directions run in this one task).
+    let up_done = AtomicBool::new(false);
+    let down_done = AtomicBool::new(false);
     let up = async {
         let r = copy(&mut cr, sw).await;
-        let _ = sw.shutdown().await;
+        let last = r.is_ok() && ends.server_plain && down_done.load(Ordering::Relaxed);
+        if !last {
+            let _ = sw.shutdown().await;
+        }
+        up_done.store(r.is_ok(), Ordering::Relaxed);
         r.err().map(|e| e.to_string())
     };
     let down = async {
         let r = copy(&mut sr, cw).await;
-        let _ = cw.shutdown().await;
+        let last = r.is_ok() && ends.client_plain && up_done.load(Ordering::Relaxed);
+        if !last {
+            let _ = cw.shutdown().await;
+        }
+        down_done.store(r.is_ok(), Ordering::Relaxed);
         r.err().map(|e| e.to_string())
     };
     tokio::pin!(up, down);
@@ -367,16 +412,19 @@ impl<W> Metered<'_, W> {
 }
 
 /// Copies `from` to `to` until `from` ends; the count of bytes copied. The buffer starts at
-/// `FIRST_BUFFER` and grows to `BUFFER` once a read fills it (more was waiting).
+/// `FIRST_BUFFER` and grows to `BUFFER` once a read fills it (more was waiting). Reads go into
+/// the buffer's spare capacity (`read_buf`): the memory is never zeroed (memset of two 16 KiB
+/// buffers was 3.1 % of the proxy's CPU in the connections/s run, perf).
 async fn copy<R, W>(from: &mut R, to: &mut W) -> std::io::Result<u64>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut buf = vec![0u8; FIRST_BUFFER];
+    let mut buf: Vec<u8> = Vec::with_capacity(FIRST_BUFFER);
     let mut total = 0u64;
     loop {
-        let n = match from.read(&mut buf).await {
+        buf.clear();
+        let n = match from.read_buf(&mut buf).await {
             Ok(0) => {
                 to.flush().await?;
                 return Ok(total);
@@ -389,8 +437,9 @@ where
         // A TLS writer holds records until flushed; a plain socket's flush does nothing.
         to.flush().await?;
         total += n as u64;
-        if n == buf.len() && buf.len() < BUFFER {
-            buf.resize(BUFFER, 0);
+        if n == buf.capacity() && buf.capacity() < BUFFER {
+            buf.clear();
+            buf.reserve_exact(BUFFER);
         }
     }
 }
