@@ -469,3 +469,30 @@ async fn router_observability_switches_tracing_and_middleware_spans() {
     }
     gw.stop().await;
 }
+
+/// A route with `retry` (which sends a copy of the request head per attempt) still traces the
+/// upstream call: a `ReverseProxy` span, and the backend gets its `traceparent` (the copy used to
+/// lose the trace context).
+#[tokio::test]
+async fn a_retried_route_still_traces_the_upstream_call() {
+    let receiver = Receiver::start().await;
+    let be = backend("a").await;
+    let yaml = format!(
+        "http:\n  routers:\n    app:\n      rule: \"PathPrefix(`/`)\"\n      service: app\n      middlewares: [again]\n  middlewares:\n    again:\n      retry:\n        attempts: 2\n  services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n",
+        be.url()
+    );
+    let gw = gateway_with(&yaml, &tracing_toml(&receiver.http_endpoint(), "")).await;
+    let req = Request::get(gw.url("/"))
+        .header("traceparent", INCOMING)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(send(&client(), req).await.status, 200);
+    let spans = receiver.wait_for(2).await;
+    let server = one(&spans, "GET");
+    let proxy = one(&spans, "ReverseProxy");
+    assert_eq!(proxy.parent, server.span_id);
+    let (trace, parent, _) = backend_traceparent(&be.last_seen());
+    assert_eq!(trace, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(parent, proxy.span_id);
+    gw.stop().await;
+}

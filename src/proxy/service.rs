@@ -19,6 +19,7 @@ use crate::middleware::{
     buffering, circuit_breaker, compress, content_type, grpc_web, retry, Flow, Middleware,
     RequestContext, RequestFacts,
 };
+use crate::observe::otel::Traced;
 use crate::observe::{Observer, Pending};
 use crate::rules::RequestView;
 use crate::table::{Route, RoutingTable, Service, Walk};
@@ -488,8 +489,17 @@ impl Proxy {
                 let retried = &served.retries;
                 // Each attempt is timed from its start (the access log's `OriginDuration`).
                 let meter = self.metered(route).and_then(|m| m.semconv());
+                // `retry` and `buffering` send a copy of the head per attempt, which carries no
+                // extensions of this layer: each attempt gets the trace context back.
+                let traced = parts.extensions.get::<Traced>().cloned();
+                let traced = &traced;
                 let (sent, by) = buffering::around(&route.middlewares, parts, body, |p, b| {
-                    retry::around(&route.middlewares, p, b, retried, |p, b| async move {
+                    retry::around(&route.middlewares, p, b, retried, |mut p, b| async move {
+                        if let Some(t) = traced {
+                            if p.extensions.get::<Traced>().is_none() {
+                                p.extensions.insert(t.clone());
+                            }
+                        }
                         let began = std::time::Instant::now();
                         let mut by = None;
                         let sent = forward::forward(lb, p, b, conn, &mut by, meter).await;
