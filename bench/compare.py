@@ -37,7 +37,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 NICE = os.environ.get("NICE", "-10")
 
 BACKEND_PORT = 18080
-PORTS = {"swarmgate": 18081, "traefik": 18082, "nginx": 18083, "haproxy": 18084}
+PORTS = {"swarmgate": 18081, "traefik": 18082, "nginx": 18083, "haproxy": 18084,
+         "swarmgate+obs": 18085, "traefik+obs": 18086}
 NGINX_H2_PORT = 18093  # nginx 1.22 cannot serve h1 and h2c prior knowledge on one port
 PATH = "/api/hello"
 BODY = "hello from the backend\n"
@@ -78,9 +79,30 @@ http {{
 """
 
 
-def swarmgate_conf():
+def collector():
+    """Where the `+obs` targets send their spans: the backend nginx answers 200 to any POST."""
+    return f"http://127.0.0.1:{BACKEND_PORT + 100}/v1/traces"
+
+
+def swarmgate_obs_conf():
+    """swarmgate with Traefik's observability on: a JSON access log to a file and every request
+    traced (sampleRate 1, OTLP over HTTP) -- issue 23's "tracing and logging on" cost."""
+    return swarmgate_conf("swarmgate+obs") + f"""
+[accessLog]
+filePath = "{WORK}/swarmgate-access.json"
+format = "json"
+
+[tracing]
+sampleRate = 1.0
+
+[tracing.otlp.http]
+endpoint = "{collector()}"
+"""
+
+
+def swarmgate_conf(name="swarmgate"):
     return f"""[entryPoints.web]
-address = "127.0.0.1:{PORTS['swarmgate']}"
+address = "127.0.0.1:{PORTS[name]}"
 
 [log]
 level = "ERROR"
@@ -99,15 +121,28 @@ url = "http://127.0.0.1:{BACKEND_PORT + 100}"
 """
 
 
-def traefik_static():
+def traefik_static(name="traefik"):
     return f"""entryPoints:
   web:
-    address: "127.0.0.1:{PORTS['traefik']}"
+    address: "127.0.0.1:{PORTS[name]}"
 providers:
   file:
     filename: "{WORK}/traefik-dynamic.yml"
 log:
   level: ERROR
+"""
+
+
+def traefik_obs_static():
+    """Traefik with the same access log and tracing as `swarmgate_obs_conf`."""
+    return traefik_static("traefik+obs") + f"""accessLog:
+  filePath: "{WORK}/traefik-access.json"
+  format: json
+tracing:
+  sampleRate: 1.0
+  otlp:
+    http:
+      endpoint: "{collector()}"
 """
 
 
@@ -342,7 +377,8 @@ def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
     os.makedirs(RESULTS, exist_ok=True)
-    only = os.environ.get("TARGETS", "direct,swarmgate,traefik,nginx,haproxy").split(",")
+    only = os.environ.get(
+        "TARGETS", "direct,swarmgate,traefik,nginx,haproxy,swarmgate+obs,traefik+obs").split(",")
     started = time.time()
     procs = {}
     try:
@@ -359,6 +395,11 @@ def main():
                                  f"--configFile={write('traefik.yml', traefik_static())}"])[1],
             "nginx": lambda: ["nginx", "-c", write("nginx.conf", nginx_conf())],
             "haproxy": lambda: ["haproxy", "-db", "-f", write("haproxy.cfg", haproxy_conf())],
+            "swarmgate+obs": lambda: [os.environ["SWARMGATE_BIN"], "run", "--config",
+                                      write("swarmgate-obs.toml", swarmgate_obs_conf())],
+            "traefik+obs": lambda: (write("traefik-dynamic.yml", traefik_dynamic()),
+                                    [os.environ["TRAEFIK_BIN"],
+                                     f"--configFile={write('traefik-obs.yml', traefik_obs_static())}"])[1],
         }
         for name, argv in starters.items():
             if name not in only:
@@ -522,6 +563,15 @@ def markdown(res):
             f"swarmgate relative to nginx: HTTP/1.1 req/s {sg['h1_rps'] / ng['h1_rps']:.2f}×, "
             f"CPU per request {sg['cpu_us_per_req'] / ng['cpu_us_per_req']:.2f}×.")
         lines.append("")
+    for name in ("swarmgate", "traefik"):
+        off, on = s.get(name), s.get(name + "+obs")
+        if off and on and off.get("h1_rps") and on.get("h1_rps") and off.get("cpu_us_per_req") \
+                and on.get("cpu_us_per_req"):
+            lines.append(
+                f"{name} with access log and tracing on (+obs) relative to off: HTTP/1.1 req/s "
+                f"{on['h1_rps'] / off['h1_rps']:.2f}×, CPU per request "
+                f"{on['cpu_us_per_req'] / off['cpu_us_per_req']:.2f}×.")
+    lines.append("")
     return "\n".join(lines)
 
 
