@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         tasks: vec![TaskEndpoint {
             ip: std::net::IpAddr::from([10, 0, 1, 5]),
             draining: false,
+            origin: None,
         }],
         ports: vec![80],
         vip: Some(std::net::IpAddr::from([10, 0, 1, 2])),
