@@ -110,6 +110,20 @@ fn st(fields: Vec<Field>) -> Node {
     Node::Struct(fields)
 }
 
+/// The fields `metrics.statsD` and `metrics.datadog` share (Traefik's `types.Statsd` and
+/// `types.Datadog` spell the same six).
+fn statsd_fields() -> Vec<Field> {
+    use Kind::{Bool, Duration, Str};
+    vec![
+        f("address", leaf(Str)),
+        f("pushInterval", leaf(Duration)),
+        f("addEntryPointsLabels", leaf(Bool)),
+        f("addRoutersLabels", leaf(Bool)),
+        f("addServicesLabels", leaf(Bool)),
+        f("prefix", leaf(Str)),
+    ]
+}
+
 /// `tracing.otlp` and `metrics.otlp`: the two exporters Traefik's `types.OTLP` shares (`http`,
 /// `grpc`), then `extra`.
 fn otlp_fields(extra: Vec<Field>) -> Vec<Field> {
@@ -422,28 +436,8 @@ fn build() -> Node {
                         f("resourceAttributes", Node::Map(Box::new(leaf(Str)))),
                     ])),
                 ),
-                f(
-                    "statsD",
-                    st(vec![
-                        f("address", leaf(Str)),
-                        f("pushInterval", leaf(Duration)),
-                        f("addEntryPointsLabels", leaf(Bool)),
-                        f("addRoutersLabels", leaf(Bool)),
-                        f("addServicesLabels", leaf(Bool)),
-                        f("prefix", leaf(Str)),
-                    ]),
-                ),
-                f(
-                    "datadog",
-                    st(vec![
-                        f("address", leaf(Str)),
-                        f("pushInterval", leaf(Duration)),
-                        f("addEntryPointsLabels", leaf(Bool)),
-                        f("addRoutersLabels", leaf(Bool)),
-                        f("addServicesLabels", leaf(Bool)),
-                        f("prefix", leaf(Str)),
-                    ]),
-                ),
+                f("statsD", st(statsd_fields())),
+                f("datadog", st(statsd_fields())),
                 f(
                     "influxDB2",
                     st(vec![
